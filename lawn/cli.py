@@ -1,0 +1,117 @@
+"""The `lawn` command line: generate raw data, validate raw files, build the dbt project."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from lawn.paths import RAW_SEEDS_DIR, REPO_ROOT, TRUTH_DIR, duckdb_path
+
+app = typer.Typer(help="lawn: a warehouse-native growth system on dbt.", no_args_is_help=True,
+                  add_completion=False)
+err = Console(stderr=True)
+out = Console()
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
+    raise typer.Exit(code=2)
+
+
+def _parse_dirt(values: list[str]) -> dict[str, float]:
+    overrides = {}
+    for value in values:
+        name, sep, rate = value.partition("=")
+        try:
+            overrides[name.strip()] = float(rate)
+        except ValueError:
+            _fail(f"--dirt expects KIND=RATE (for example duplicate=0.02), got {value!r}")
+        if not sep:
+            _fail(f"--dirt expects KIND=RATE (for example duplicate=0.02), got {value!r}")
+    return overrides
+
+
+@app.command()
+def generate(
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed and size give the same files.")] = 42,
+    accounts: Annotated[int, typer.Option(help="Number of customer accounts to simulate.")] = 50,
+    days: Annotated[int, typer.Option(help="Number of days to simulate (at least 28).")] = 150,
+    start_date: Annotated[str, typer.Option(help="First simulated day (YYYY-MM-DD).")] = "2026-03-02",
+    file_format: Annotated[str, typer.Option("--format", help="csv (dbt seeds) or parquet (scale runs).")] = "csv",
+    out_dir: Annotated[Path, typer.Option(help="Where raw files go.")] = RAW_SEEDS_DIR,
+    truth_dir: Annotated[Path, typer.Option(help="Where the planted truth goes.")] = TRUTH_DIR,
+    dirt: Annotated[list[str], typer.Option(help="Override one dirt rate, KIND=RATE; repeatable.")] = [],  # noqa: B006
+    dirt_scale: Annotated[float, typer.Option(help="Multiply every dirt rate by this factor.")] = 1.0,
+) -> None:
+    """Simulate a B2B SaaS company and write its raw inputs plus the planted truth."""
+    from lawn.generator import DirtRates, GeneratorConfig, generate as run_generator
+    from lawn.generator.writers import write_generated
+
+    if file_format not in ("csv", "parquet"):
+        _fail(f"--format must be csv or parquet, got {file_format!r}")
+    try:
+        start = dt.date.fromisoformat(start_date)
+        rates = DirtRates().scaled(dirt_scale).with_overrides(_parse_dirt(dirt))
+        config = GeneratorConfig(seed=seed, accounts=accounts, days=days, start_date=start, dirt=rates)
+    except ValueError as exc:
+        _fail(str(exc))
+    with err.status(f"simulating {accounts} accounts over {days} days"):
+        data = run_generator(config)
+    with err.status(f"writing {file_format}"):
+        paths = write_generated(data, out_dir, truth_dir, file_format)  # type: ignore[arg-type]
+    out.print(f"wrote {len(data.raw['raw_events']):,} raw events; files:")
+    for path in paths:
+        out.print(f"  {path}")
+
+
+@app.command("validate-raw")
+def validate_raw(
+    raw_dir: Annotated[Path, typer.Option(help="Folder holding the raw CSV or Parquet files.")] = RAW_SEEDS_DIR,
+) -> None:
+    """Check the raw files with Great Expectations; a broken file stops with a one-line error."""
+    from lawn.validate_raw import validate_raw_dir
+
+    with err.status(f"validating raw files in {raw_dir}"):
+        errors = validate_raw_dir(raw_dir)
+    if errors:
+        for line in errors[1:]:
+            err.print(f"[bold red]error:[/] {line}", soft_wrap=True, highlight=False)
+        _fail(errors[0])
+    out.print(f"raw files in {raw_dir} passed validation")
+
+
+@app.command()
+def build(
+    raw_dir: Annotated[Path | None, typer.Option(
+        help="Read raw Parquet files from this folder instead of the committed seeds.")] = None,
+    full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from scratch.")] = False,
+) -> None:
+    """Validate the raw files, then `dbt build` (seeds, models, data tests, unit tests)."""
+    validate_raw(raw_dir or RAW_SEEDS_DIR)
+    command = [sys.executable, "-m", "dbt.cli.main", "build", "--project-dir", str(REPO_ROOT),
+               "--profiles-dir", str(REPO_ROOT)]
+    env = dict(os.environ)
+    env.setdefault("LAWN_DUCKDB_PATH", str(duckdb_path()))
+    if raw_dir is not None:
+        env["LAWN_RAW_PARQUET_DIR"] = str(raw_dir.resolve())
+        command += ["--exclude", "path:seeds/raw"]
+    if full_refresh:
+        command.append("--full-refresh")
+    code = subprocess.call(command, env=env, cwd=REPO_ROOT)
+    if code:
+        raise typer.Exit(code=code)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""What people do in the product, day by day, for one account (and its subscription)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lawn.generator.commercial import DAY, CommercialSim
+from lawn.generator.events import EventLog
+from lawn.generator.programs import ROLLOUT_FEATURE, Experiment, RolloutAdoption
+from lawn.generator.world import Account, Device, Person
+
+FEATURES = {  # feature -> (category, weight in a session)
+    "create_invoice": ("invoicing", 5), "import_clients": ("invoicing", 1),
+    "payment_links": ("payments", 2), "reports": ("reporting", 2), "reminders": ("automation", 2),
+    "automations": ("automation", 1), "integrations": ("integrations", 1),
+    "comments": ("collaboration", 1), "smart_reminders": ("automation", 0),
+}
+FEATURE_NAMES = tuple(FEATURES)
+FEATURE_P = np.array([FEATURES[name][1] for name in FEATURE_NAMES], dtype=float)
+FEATURE_P /= FEATURE_P.sum()
+ENDPOINTS = ("/v1/invoices", "/v1/clients", "/v1/payments", "/v1/reports")
+API_RATE = {"growth": 2.5, "enterprise": 8.0}
+API_LIMIT_PER_DAY = {"growth": 6, "enterprise": 15}
+
+
+class AccountSim:
+    """Simulates one account from its first anonymous visit to the last day."""
+
+    def __init__(self, account: Account, log: EventLog, rng: np.random.Generator, days: int,
+                 user_experiment: Experiment, account_experiment: Experiment,
+                 rollout: RolloutAdoption | None, email_rate: float) -> None:
+        self.a, self.log, self.rng, self.days = account, log, rng, days
+        self.user_exp = user_experiment
+        self.rollout = rollout
+        self.email_rate = email_rate
+        self.commercial = CommercialSim(account, log, rng, account_experiment)
+        self.seen_devices: set[tuple[str, str]] = set()
+        self.first_invoice_day: int | None = None
+        self.activated_7d: dict[str, bool] = {}
+        self.invites: dict[int, list[Person]] = {}
+        self.pending_signups: dict[int, list[Person]] = {}
+        self.resignups: dict[int, list[Person]] = {}
+        self.resignup_devices: dict[str, Device] = {}
+
+    # -- helpers -----------------------------------------------------------------------
+    def t(self, day: int, mean_hour: float = 11.0) -> float:
+        hour = float(np.clip(self.rng.normal(mean_hour, 2.5), 0.2, 23.5))
+        return day * DAY + hour * 3600.0
+
+    def email_text(self, email: str) -> str:
+        """Clients send what users type: sometimes with capitals and stray spaces."""
+        if self.rng.random() >= self.email_rate:
+            return email
+        local, domain = email.split("@")
+        return f"  {local.title()}@{domain.upper()} " if self.rng.random() < 0.5 else email.upper()
+
+    def identify(self, day_t: float, person: Person, device: Device, user_id: str, email: str) -> None:
+        self.log.client("identified", day_t + 2, self.a, person, device, user_id=user_id, properties={
+            "email": self.email_text(email), "first_name": person.first_name.title(),
+            "last_name": person.last_name.title(), "role": person.role,
+        })
+
+    # -- the run -----------------------------------------------------------------------
+    def run(self) -> None:
+        founder = self.a.people[0]
+        if not any(device.platform == "web" for device in founder.devices):
+            founder.devices[0].platform, founder.devices[0].app_version = "web", "web-2026.03"
+        d0 = self.a.created_day
+        web = next(device for device in founder.devices if device.platform == "web")
+        for _ in range(int(self.rng.integers(1, 5))):  # anonymous browsing before signup
+            day = max(0, d0 - int(self.rng.integers(0, 8)))
+            self.log.client("page_viewed", self.t(day) - 7200, self.a, None, web, {
+                "page_path": str(self.rng.choice(["/", "/pricing", "/features", "/blog/invoicing-tips"])),
+                "referrer": str(self.rng.choice(["https://www.google.com/", "https://news.example.org/", ""])),
+                "utm_source": self.a.channel,
+            })
+        self.signup(d0, founder, web, method=str(self.rng.choice(["email", "google"])), invited_by=None)
+        self.commercial.start_trial(d0)
+        for person in self.a.people[1:]:
+            invite_day = d0 + int(self.rng.integers(0, 45))
+            self.invites.setdefault(invite_day, []).append(person)
+        for day in range(d0, self.days):
+            self.simulate_day(day)
+
+    def signup(self, day: int, person: Person, device: Device, method: str, invited_by: str | None,
+               user_id: str | None = None, email: str | None = None) -> None:
+        uid, mail = user_id or person.user_id, email or person.email
+        start = self.t(day, 10)
+        props = {"email": self.email_text(mail), "signup_method": method}
+        if invited_by:
+            props["invited_by_user_id"] = invited_by
+        self.log.client("signed_up", start, self.a, person, device, props, user_id=uid)
+        self.identify(start, person, device, uid, mail)
+        self.seen_devices.add((person.person_id, device.device_id))
+        if user_id is None:
+            person.signup_day = day
+            self.assign_user_experiment(day, person, device, start)
+            if person.resignup_user_id:
+                self.resignups.setdefault(day + int(self.rng.integers(8, 30)), []).append(person)
+
+    def assign_user_experiment(self, day: int, person: Person, device: Device, t: float) -> None:
+        exp = self.user_exp
+        base = 0.25 + 0.45 * person.activity
+        if exp.is_running(day):
+            variant = exp.variant(person.user_id)
+            self.log.client("experiment_exposed", t + 30, self.a, person, device,
+                            {"experiment_id": exp.experiment_id, "variant": variant})
+            if variant == "treatment":
+                base += exp.true_effect
+        self.activated_7d[person.person_id] = bool(self.rng.random() < base)
+
+    def simulate_day(self, day: int) -> None:
+        sub = self.commercial.sub
+        for person in self.invites.pop(day, []):
+            founder = self.a.people[0]
+            self.log.client("teammate_invited", self.t(day), self.a, founder, founder.devices[0],
+                            {"invitee_email": person.email, "invitee_role": person.role if person.role != "owner" else "admin"})
+            self.pending_signups.setdefault(day + int(self.rng.integers(0, 4)), []).append(person)
+        for person in self.pending_signups.pop(day, []):
+            self.signup(day, person, person.devices[0], "invitation", self.a.people[0].user_id)
+        for person in self.resignups.pop(day, []):
+            device = Device(f"dev_r{person.person_id[4:]}", "web", f"anon_r{person.person_id[4:]}",
+                            "web-2026.03", [person.person_id])
+            person.devices.append(device)
+            self.resignup_devices[person.person_id] = device
+            self.signup(day, person, device, "email", None, person.resignup_user_id, person.resignup_email)
+        if sub.status == "trial" and day == sub.trial_end_day:
+            activated = self.first_invoice_day is not None
+            self.commercial.end_trial(day, activated, sum(p.signup_day is not None for p in self.a.people))
+        elif sub.status in ("paying", "churned") and day == sub.next_cycle_day:
+            self.commercial.monthly_cycle(day, sum(p.signup_day is not None for p in self.a.people))
+        level = {"trial": 1.0, "paying": 1.0, "expired": 0.12, "churned": 0.08}.get(sub.status, 0.0)
+        weekday = (self.log.start.weekday() + day) % 7
+        for person in self.a.people:
+            if person.signup_day is None or person.signup_day > day:
+                continue
+            p_active = (0.12 + 0.6 * person.activity * self.a.health) * level * (0.3 if weekday >= 5 else 1.0)
+            if day == person.signup_day or self.rng.random() < p_active:
+                self.session(day, person)
+            if weekday == 1 and self.rng.random() < 0.9:
+                self.newsletter(day, person)
+        if sub.status == "paying" and sub.plan in API_RATE:
+            self.api_traffic(day)
+        if self.rollout and day == self.rollout.adoption_day:
+            self.log.server("feature_enabled", self.t(day, 7), self.a, None,
+                            {"feature_name": ROLLOUT_FEATURE, "enabled_by": "rollout"})
+        if sub.status in ("trial", "paying") and self.rng.random() < 0.006 * len(self.a.people):
+            person = self.a.people[int(self.rng.integers(len(self.a.people)))]
+            if person.signup_day is not None and person.signup_day <= day:
+                self.log.client("support_ticket_created", self.t(day), self.a, person, person.devices[0], {
+                    "ticket_id": f"tkt_{self.log.events.__len__():08d}",
+                    "priority": str(self.rng.choice(["low", "normal", "high", "urgent"], p=[0.3, 0.5, 0.15, 0.05])),
+                    "topic": str(self.rng.choice(["billing", "bug", "how_to", "feature_request", "account"])),
+                })
+
+    def session(self, day: int, person: Person) -> None:
+        device = person.devices[int(self.rng.integers(len(person.devices)))]
+        uid = person.user_id
+        if person.person_id in self.resignup_devices and self.rng.random() < 0.15:
+            device, uid = self.resignup_devices[person.person_id], person.resignup_user_id
+        start = self.t(day)
+        if (person.person_id, device.device_id) not in self.seen_devices or self.rng.random() < 0.3:
+            self.log.client("logged_in", start, self.a, person, device, user_id=uid, properties={
+                "login_method": str(self.rng.choice(["password", "google", "sso", "magic_link"]))})
+            if (person.person_id, device.device_id) not in self.seen_devices:
+                self.identify(start, person, device, uid, person.email)
+                self.seen_devices.add((person.person_id, device.device_id))
+        days_in = day - (person.signup_day or day)
+        in_first_week = days_in < 7
+        activated = self.activated_7d.get(person.person_id, True)
+        for k in range(1 + int(self.rng.poisson(1.5))):
+            feature = FEATURE_NAMES[int(self.rng.choice(len(FEATURE_NAMES), p=FEATURE_P))]
+            if feature == "create_invoice" and in_first_week and not activated:
+                feature = "reports"
+            self.feature_used(day, start + 60 * (k + 1), person, device, uid, feature)
+        if in_first_week and activated and days_in == 0:
+            self.feature_used(day, start + 30, person, device, uid, "create_invoice")
+        if days_in == 0 and person.is_founder and self.rng.random() < 0.7:
+            self.log.client("milestone_reached", start + 900, self.a, person, device, user_id=uid, properties={
+                "milestone_name": "first_import", "records_imported": int(self.rng.integers(5, 4000))})
+        if device.platform != "web" and self.rng.random() < 0.15:
+            self.log.client("notification_clicked", start - 5, self.a, person, device, user_id=uid, properties={
+                "notification_type": str(self.rng.choice(["reminder", "payment_received", "mention", "system"]))})
+        if self.rng.random() < 0.03:
+            code = str(self.rng.choice(["E_TIMEOUT", "E_VALIDATION", "E_UPLOAD"]))
+            self.log.client("error_occurred", start + 400, self.a, person, device, user_id=uid, error_code=code,
+                            properties={"error_code": code, "severity": str(self.rng.choice(["warning", "error"]))})
+        if days_in > 0 and days_in % 30 == 0 and self.rng.random() < 0.5:
+            score = int(np.clip(round(self.rng.normal(3.5 + 6 * self.a.health, 1.8)), 0, 10))
+            self.log.client("nps_submitted", start + 500, self.a, person, device, user_id=uid,
+                            properties={"score": score})
+
+    def feature_used(self, day: int, t: float, person: Person, device: Device, uid: str, feature: str) -> None:
+        mean = 1.5
+        if feature == "create_invoice":
+            mean = 2.0 * (1 + 0.002 * day)  # a common upward trend every account shares
+            if self.rollout and day >= self.rollout.adoption_day:
+                mean *= 1 + self.rollout.true_lift
+        count = 1 + int(self.rng.poisson(mean))
+        legacy_app = device.platform != "web" and device.app_version.startswith("2.")
+        props: dict = {"feature_name": feature, "usage_count": count}
+        if not legacy_app:
+            props["feature_category"] = FEATURES[feature][0]
+            props["duration_seconds"] = round(float(self.rng.lognormal(4, 1)), 1)
+        self.log.client("feature_used", t, self.a, person, device, props, version=1 if legacy_app else 2,
+                        user_id=uid, latency_ms=float(self.rng.lognormal(4.5, 0.5)))
+        if feature == "create_invoice" and self.first_invoice_day is None:
+            self.first_invoice_day = day
+            self.log.client("first_invoice_sent", t + 120, self.a, person, device, user_id=uid, properties={
+                "invoice_id": f"cinv_{self.a.account_id[4:]}_0001",
+                "amount_usd": round(float(self.rng.lognormal(6, 1)), 2), "currency": "USD"})
+
+    def newsletter(self, day: int, person: Person) -> None:
+        campaign = f"cmp_news_{day:04d}"
+        t = day * DAY + 8 * 3600 + float(self.rng.uniform(0, 600))
+        self.log.server("email_delivered", t, self.a, person.user_id,
+                        {"campaign_id": campaign, "email_type": "newsletter"})
+        if self.rng.random() < 0.2 + 0.35 * person.activity:
+            self.log.server("email_opened", t + float(self.rng.uniform(600, 30000)), self.a, person.user_id,
+                            {"campaign_id": campaign, "email_type": "newsletter"})
+
+    def api_traffic(self, day: int) -> None:
+        plan = self.commercial.sub.plan
+        calls = int(self.rng.poisson(API_RATE[plan]))
+        owner = self.a.people[0].user_id
+        for n in range(calls):
+            t = day * DAY + float(self.rng.uniform(0, DAY - 1))
+            endpoint = ENDPOINTS[int(self.rng.integers(len(ENDPOINTS)))]
+            if n >= API_LIMIT_PER_DAY[plan]:
+                self.log.server("rate_limited", t, self.a, owner, {
+                    "endpoint": endpoint, "limit_per_minute": 60, "retry_after_seconds": 30})
+                continue
+            status = int(self.rng.choice([200, 201, 400, 404, 500], p=[0.8, 0.14, 0.03, 0.02, 0.01]))
+            self.log.server("api_request", t, self.a, owner, {
+                "endpoint": endpoint, "http_method": "POST" if status == 201 else "GET",
+                "status_code": status, "latency_ms": round(float(self.rng.lognormal(4.8, 0.6)), 1)})

@@ -1,0 +1,79 @@
+"""Settings of one generator run: size, seed, dates and the rates of planted dirt."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, fields
+
+
+@dataclass(frozen=True)
+class DirtRates:
+    """Share of clean events that receive each kind of dirt (0 turns a kind off).
+
+    The kinds that make an event invalid map one-to-one to a quarantine reason code
+    (see ``EXPECTED_REASON``); the others are dirt a valid pipeline must absorb.
+    """
+
+    duplicate: float = 0.01
+    malformed_json: float = 0.002
+    unknown_event_name: float = 0.002
+    missing_required_property: float = 0.002
+    wrong_type: float = 0.002
+    out_of_range: float = 0.002
+    future_timestamp: float = 0.001
+    ancient_timestamp: float = 0.001
+    no_identifier: float = 0.001
+    late_arrival: float = 0.01
+    email_case_whitespace: float = 0.15
+    shared_device_people: float = 0.03
+
+    def scaled(self, factor: float) -> DirtRates:
+        """All rates multiplied by ``factor`` (capped at 1)."""
+        return DirtRates(**{f.name: min(1.0, getattr(self, f.name) * factor) for f in fields(self)})
+
+    def with_overrides(self, overrides: dict[str, float]) -> DirtRates:
+        """A copy with some rates replaced; unknown names raise ``ValueError``."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(f"unknown dirt kind(s) {unknown}; known kinds: {sorted(known)}")
+        bad = {name: rate for name, rate in overrides.items() if not 0.0 <= rate <= 1.0}
+        if bad:
+            raise ValueError(f"dirt rates must lie in [0, 1]: {bad}")
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(overrides)
+        return DirtRates(**values)
+
+
+# Dirt kinds that invalidate an event, and the reason code the quarantine must give.
+EXPECTED_REASON: dict[str, str] = {
+    "malformed_json": "MALFORMED_PROPERTIES_JSON",
+    "unknown_event_name": "UNKNOWN_EVENT",
+    "missing_required_property": "MISSING_REQUIRED_PROPERTY",
+    "wrong_type": "WRONG_TYPE",
+    "out_of_range": "OUT_OF_RANGE",
+    "future_timestamp": "OCCURRED_IN_FUTURE",
+    "ancient_timestamp": "OCCURRED_TOO_LONG_AGO",
+    "no_identifier": "NO_IDENTIFIER",
+}
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """What to generate: ``accounts`` companies observed for ``days`` days from ``start_date``."""
+
+    seed: int = 42
+    accounts: int = 50
+    days: int = 150
+    start_date: dt.date = dt.date(2026, 3, 2)
+    dirt: DirtRates = field(default_factory=DirtRates)
+
+    def __post_init__(self) -> None:
+        if self.accounts < 1:
+            raise ValueError(f"accounts must be at least 1, got {self.accounts}")
+        if self.days < 28:
+            raise ValueError(f"days must be at least 28 (four weeks), got {self.days}")
+
+    @property
+    def end_date(self) -> dt.date:
+        return self.start_date + dt.timedelta(days=self.days - 1)

@@ -1,0 +1,17 @@
+"""Where things live in the repository, and the environment variables that move them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SEEDS_DIR = REPO_ROOT / "seeds"
+RAW_SEEDS_DIR = SEEDS_DIR / "raw"
+TRACKING_PLAN_DIR = SEEDS_DIR / "tracking_plan"
+TRUTH_DIR = REPO_ROOT / "data" / "truth"
+
+
+def duckdb_path() -> Path:
+    """The DuckDB file dbt builds into (`LAWN_DUCKDB_PATH` overrides the default)."""
+    return Path(os.environ.get("LAWN_DUCKDB_PATH", REPO_ROOT / "lawn.duckdb"))

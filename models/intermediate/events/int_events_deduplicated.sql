@@ -1,0 +1,111 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_lookback_window('received_at') }}"
+    )
+}}
+{#- Every raw delivery, numbered within its event: delivery 1 is the first received, later
+    ones are redeliveries. Rows without an event_id are keyed by their full-row hash, so
+    byte-identical copies count as redeliveries too. Incremental: earlier deliveries already
+    in the table are counted so numbering matches a full refresh. -#}
+with
+
+events as (
+
+    select * from {{ ref('stg_tracking__events') }}
+    {% if is_incremental() %}
+        where {{ incremental_window_predicate('received_at') }}
+    {% endif %}
+
+),
+
+keyed as (
+
+    select
+        events.*,
+        coalesce(events.event_id, 'no-event-id:' || events.raw_row_hash) as dedup_key
+    from events
+
+),
+
+{% if is_incremental() %}
+earlier_deliveries as (
+
+    select
+        dedup_key,
+        count(*) as earlier_delivery_count
+    from {{ this }}
+    group by dedup_key
+
+),
+{% endif %}
+
+ranked as (
+
+    select
+        keyed.*,
+        row_number() over (
+            partition by keyed.dedup_key
+            order by keyed.received_at nulls last, keyed.raw_row_hash
+        ) as rank_in_batch
+    from keyed
+
+),
+
+numbered as (
+
+    select
+        ranked.*,
+        {% if is_incremental() %}
+            ranked.rank_in_batch
+            + coalesce(earlier_deliveries.earlier_delivery_count, 0)
+        {% else %}
+            ranked.rank_in_batch
+        {% endif %} as delivery_number
+    from ranked
+    {% if is_incremental() %}
+        left join earlier_deliveries
+            on ranked.dedup_key = earlier_deliveries.dedup_key
+    {% endif %}
+
+),
+
+final as (
+
+    select
+        dedup_key || '#' || cast(delivery_number as {{ dbt.type_string() }})
+            as raw_event_key,
+        dedup_key,
+        delivery_number,
+        delivery_number > 1 as is_redelivery,
+        event_id,
+        event_name,
+        schema_version_raw,
+        schema_version,
+        source,
+        occurred_at_raw,
+        received_at_raw,
+        occurred_at,
+        received_at,
+        anonymous_id,
+        device_id,
+        user_id,
+        account_id,
+        context_raw,
+        properties_raw,
+        is_context_valid_json,
+        is_properties_valid_json,
+        context_platform,
+        context_app_version,
+        context_locale,
+        context_latency_ms,
+        context_error_code,
+        context_ip,
+        raw_row_hash
+    from numbered
+
+)
+
+select * from final

@@ -1,0 +1,221 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_lookback_window('received_at') }}"
+    )
+}}
+{#- Every raw delivery with its verdict: `duplicate` (a redelivery), `quarantined` (the
+    first delivery breaks the envelope contract or its tracking-plan version), or `valid`.
+    Reasons are listed per delivery, ordered by the reason codes' severity rank. -#}
+with
+
+deliveries as (
+
+    select * from {{ ref('int_events_deduplicated') }}
+    {% if is_incremental() %}
+        where {{ incremental_window_predicate('received_at') }}
+    {% endif %}
+
+),
+
+property_checks as (
+
+    select * from {{ ref('int_event_properties_checked') }}
+    where
+        failed_reason_code is not null
+        {% if is_incremental() %}
+            and {{ incremental_window_predicate('received_at') }}
+        {% endif %}
+
+),
+
+plan_events as (
+
+    select * from {{ ref('stg_tracking_plan__events') }}
+
+),
+
+plan_event_names as (
+
+    select distinct event_name from plan_events
+
+),
+
+reason_codes as (
+
+    select * from {{ ref('stg_tracking_plan__reason_codes') }}
+
+),
+
+first_deliveries as (
+
+    select
+        deliveries.raw_event_key,
+        deliveries.event_id,
+        deliveries.received_at,
+        deliveries.occurred_at,
+        deliveries.source,
+        deliveries.anonymous_id,
+        deliveries.device_id,
+        deliveries.user_id,
+        deliveries.account_id,
+        deliveries.context_raw,
+        deliveries.is_context_valid_json,
+        deliveries.is_properties_valid_json,
+        plan_event_names.event_name is not null as is_known_event,
+        plan_events.tracking_plan_key is not null as is_known_version,
+        coalesce(plan_events.is_live, false) as is_live_version
+    from deliveries
+    left join plan_event_names
+        on deliveries.event_name = plan_event_names.event_name
+    left join plan_events
+        on
+            deliveries.event_name = plan_events.event_name
+            and deliveries.schema_version = plan_events.schema_version
+    where deliveries.delivery_number = 1
+
+),
+
+envelope_failures as (
+
+    select
+        first_deliveries.raw_event_key,
+        reason_codes.reason_code,
+        cast(null as {{ dbt.type_string() }}) as property_name
+    from first_deliveries
+    cross join reason_codes
+    where
+        reason_codes.check_scope = 'envelope'
+        and case reason_codes.reason_code
+            when 'MISSING_EVENT_ID' then first_deliveries.event_id is null
+            when 'INVALID_RECEIVED_AT' then first_deliveries.received_at is null
+            when 'MALFORMED_PROPERTIES_JSON'
+                then not first_deliveries.is_properties_valid_json
+            when 'MALFORMED_CONTEXT_JSON'
+                then
+                    first_deliveries.context_raw is not null
+                    and not first_deliveries.is_context_valid_json
+            when 'UNKNOWN_EVENT' then not first_deliveries.is_known_event
+            when 'UNKNOWN_SCHEMA_VERSION'
+                then
+                    first_deliveries.is_known_event
+                    and not first_deliveries.is_known_version
+            when 'RETIRED_SCHEMA_VERSION'
+                then
+                    first_deliveries.is_known_version
+                    and not first_deliveries.is_live_version
+            when 'INVALID_SOURCE'
+                then
+                    coalesce(first_deliveries.source, '')
+                    not in ('web', 'ios', 'android', 'backend')
+            when 'INVALID_OCCURRED_AT' then first_deliveries.occurred_at is null
+            when 'OCCURRED_IN_FUTURE'
+                then first_deliveries.occurred_at > {{ dbt.dateadd(
+                    'minute',
+                    var('clock_skew_tolerance_minutes') | int,
+                    'first_deliveries.received_at'
+                ) }}
+            when 'OCCURRED_TOO_LONG_AGO'
+                then first_deliveries.occurred_at < {{ dbt.dateadd(
+                    'day',
+                    -1 * var('max_event_age_days') | int,
+                    'first_deliveries.received_at'
+                ) }}
+            when 'NO_IDENTIFIER'
+                then
+                    first_deliveries.anonymous_id is null
+                    and first_deliveries.device_id is null
+                    and first_deliveries.user_id is null
+                    and first_deliveries.account_id is null
+            else false
+        end
+
+),
+
+all_failures as (
+
+    select * from envelope_failures
+    union all
+    select
+        raw_event_key,
+        failed_reason_code as reason_code,
+        property_name
+    from property_checks
+
+),
+
+failures_ranked as (
+
+    select
+        all_failures.raw_event_key,
+        all_failures.reason_code,
+        all_failures.reason_code
+        || coalesce(':' || all_failures.property_name, '') as reason_detail,
+        reason_codes.severity_rank
+    from all_failures
+    inner join reason_codes
+        on all_failures.reason_code = reason_codes.reason_code
+
+),
+
+distinct_codes as (
+
+    select
+        raw_event_key,
+        reason_code,
+        min(severity_rank) as severity_rank
+    from failures_ranked
+    group by raw_event_key, reason_code
+
+),
+
+codes_per_delivery as (
+
+    select
+        raw_event_key,
+        {{ dbt.listagg('reason_code', "'|'", 'order by severity_rank, reason_code') }}
+            as reason_codes,
+        count(*) as reason_count,
+        min(severity_rank) as top_severity_rank
+    from distinct_codes
+    group by raw_event_key
+
+),
+
+details_per_delivery as (
+
+    select
+        raw_event_key,
+        {{ dbt.listagg('reason_detail', "'|'", 'order by severity_rank, reason_detail') }}
+            as reason_details
+    from failures_ranked
+    group by raw_event_key
+
+),
+
+final as (
+
+    select
+        deliveries.*,
+        case
+            when deliveries.delivery_number > 1 then 'duplicate'
+            when codes_per_delivery.raw_event_key is not null then 'quarantined'
+            else 'valid'
+        end as delivery_status,
+        codes_per_delivery.reason_codes,
+        details_per_delivery.reason_details,
+        coalesce(codes_per_delivery.reason_count, 0) as reason_count,
+        top_reason.reason_code as primary_reason_code
+    from deliveries
+    left join codes_per_delivery
+        on deliveries.raw_event_key = codes_per_delivery.raw_event_key
+    left join details_per_delivery
+        on deliveries.raw_event_key = details_per_delivery.raw_event_key
+    left join reason_codes as top_reason
+        on codes_per_delivery.top_severity_rank = top_reason.severity_rank
+
+)
+
+select * from final

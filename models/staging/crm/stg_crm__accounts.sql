@@ -1,0 +1,25 @@
+with
+
+crm_accounts as (
+
+    select * from {{ raw_source('crm', 'crm_accounts') }}
+
+),
+
+final as (
+
+    select
+        trim(account_id) as account_id,
+        trim(account_name) as account_name,
+        lower(trim(email_domain)) as email_domain,
+        lower(trim(industry)) as industry,
+        lower(trim(segment)) as segment,
+        upper(trim(country)) as country_code,
+        {{ parse_iso_timestamp_utc('trim(created_at)') }} as created_at,
+        lower(trim(acquisition_channel)) as acquisition_channel,
+        trim(sales_owner) as sales_owner
+    from crm_accounts
+
+)
+
+select * from final
