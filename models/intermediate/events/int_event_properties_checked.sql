@@ -64,7 +64,7 @@ typed as (
         end as is_type_ok,
         case
             when extracted.json_type in ('integer', 'number')
-                then {{ try_cast('extracted.value_text', dbt.type_float()) }}
+                then {{ try_cast('extracted.value_text', type_double()) }}
         end as value_number,
         case
             when extracted.json_type = 'boolean'

@@ -26,11 +26,19 @@ daily as (
         received_date,
         source,
         event_name,
-        count(*) as delivered_count,
-        sum(case when delivery_status = 'duplicate' then 1 else 0 end) as duplicate_count,
-        sum(case when delivery_status = 'valid' then 1 else 0 end) as valid_count,
-        sum(case when delivery_status = 'quarantined' then 1 else 0 end)
-            as quarantined_count
+        cast(count(*) as {{ dbt.type_bigint() }}) as delivered_count,
+        cast(
+            sum(case when delivery_status = 'duplicate' then 1 else 0 end)
+            as {{ dbt.type_bigint() }}
+        ) as duplicate_count,
+        cast(
+            sum(case when delivery_status = 'valid' then 1 else 0 end)
+            as {{ dbt.type_bigint() }}
+        ) as valid_count,
+        cast(
+            sum(case when delivery_status = 'quarantined' then 1 else 0 end)
+            as {{ dbt.type_bigint() }}
+        ) as quarantined_count
     from labelled
     group by received_date, source, event_name
 
@@ -49,7 +57,7 @@ final as (
         delivered_count - duplicate_count as first_delivery_count,
         valid_count,
         quarantined_count,
-        cast(valid_count as {{ dbt.type_float() }})
+        cast(valid_count as {{ type_double() }})
         / nullif(delivered_count - duplicate_count, 0) as valid_share
     from daily
 

@@ -14,15 +14,15 @@ final as (
         lower(trim(randomization_unit)) as randomization_unit,
         trim(primary_metric) as primary_metric,
         guardrail_metrics,
-        {{ try_cast('minimum_detectable_effect', dbt.type_float()) }}
+        {{ try_cast('minimum_detectable_effect', type_double()) }}
             as minimum_detectable_effect,
-        {{ try_cast('alpha', dbt.type_float()) }} as alpha,
-        {{ try_cast('power', dbt.type_float()) }} as power,
+        {{ try_cast('alpha', type_double()) }} as alpha,
+        {{ try_cast('power', type_double()) }} as power,
         {{ try_cast('planned_sample_size_per_arm', dbt.type_int()) }}
             as planned_sample_size_per_arm,
         cast(start_date as date) as start_date,
         cast(end_date as date) as end_date,
-        {{ try_cast('holdout_share', dbt.type_float()) }} as holdout_share,
+        {{ try_cast('holdout_share', type_double()) }} as holdout_share,
         owner,
         {{ parse_iso_timestamp_utc('trim(registered_at)') }} as registered_at
     from experiment_registry

@@ -57,7 +57,7 @@ with_context as (
             when typed.is_context_valid_json
                 then {{ try_cast(
                     json_extract_scalar('typed.context_raw', "'latency_ms'"),
-                    dbt.type_float()
+                    type_double()
                 ) }}
         end as context_latency_ms,
         case
