@@ -100,8 +100,8 @@ def build(
     env = dict(os.environ)
     env.setdefault("LAWN_DUCKDB_PATH", str(duckdb_path()))
     if raw_dir is not None:
+        # staging reads the Parquet files; the small demo seeds still load (unit tests use them)
         env["LAWN_RAW_PARQUET_DIR"] = str(raw_dir.resolve())
-        command += ["--exclude", "path:seeds/raw"]
     if full_refresh:
         command.append("--full-refresh")
     code = subprocess.call(command, env=env, cwd=REPO_ROOT)

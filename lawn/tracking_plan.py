@@ -87,24 +87,28 @@ def property_problems(spec: EventSpec, properties: dict) -> list[tuple[str, str]
     """
     problems: list[tuple[str, str]] = []
     for prop in spec.properties:
-        value = properties.get(prop.name)
-        if value is None:
-            if prop.is_required:
-                problems.append(("MISSING_REQUIRED_PROPERTY", prop.name))
-            continue
-        if not _has_type(value, prop.data_type):
-            problems.append(("WRONG_TYPE", prop.name))
-            continue
-        if prop.allowed_values is not None and str(value) not in prop.allowed_values:
-            problems.append(("VALUE_NOT_ALLOWED", prop.name))
-        if prop.data_type in ("integer", "number"):
-            if (prop.min_value is not None and value < prop.min_value) or (
-                prop.max_value is not None and value > prop.max_value
-            ):
-                problems.append(("OUT_OF_RANGE", prop.name))
-        if prop.pattern is not None and re.search(prop.pattern, str(value)) is None:
-            problems.append(("PATTERN_MISMATCH", prop.name))
+        reason = _first_problem(prop, properties.get(prop.name))
+        if reason is not None:
+            problems.append((reason, prop.name))
     return problems
+
+
+def _first_problem(prop: PropertySpec, value: object) -> str | None:
+    """The first rule ``value`` breaks, in the order the SQL applies them."""
+    if value is None:
+        return "MISSING_REQUIRED_PROPERTY" if prop.is_required else None
+    if not _has_type(value, prop.data_type):
+        return "WRONG_TYPE"
+    if prop.allowed_values is not None and str(value) not in prop.allowed_values:
+        return "VALUE_NOT_ALLOWED"
+    if isinstance(value, (int, float)) and (
+        (prop.min_value is not None and value < prop.min_value)
+        or (prop.max_value is not None and value > prop.max_value)
+    ):
+        return "OUT_OF_RANGE"
+    if prop.pattern is not None and re.search(prop.pattern, str(value)) is None:
+        return "PATTERN_MISMATCH"
+    return None
 
 
 def _has_type(value: object, data_type: str) -> bool:

@@ -12,7 +12,8 @@
     {%- do ref(table_name) -%}
     {%- set relation = source(source_name, table_name) -%}
     {%- set parquet_dir = env_var('LAWN_RAW_PARQUET_DIR', '') -%}
-    {%- if parquet_dir | length > 0 -%}
+    {#- unit tests always read their fixtures, whatever the environment says -#}
+    {%- if parquet_dir | length > 0 and model.resource_type != 'unit_test' -%}
         {{ return("read_parquet('" ~ parquet_dir ~ "/" ~ table_name ~ ".parquet')") }}
     {%- endif -%}
     {{ return(relation) }}

@@ -120,7 +120,8 @@ def generate(config: GeneratorConfig) -> GeneratedData:
         "rollout": pd.DataFrame([{"account_id": r.account_id, "adoption_date": day_to_date(config, r.adoption_day),
                                   "cohort": r.cohort, "true_lift": r.true_lift} for r in rollout.values()],
                                 columns=["account_id", "adoption_date", "cohort", "true_lift"]),
-        "dirt": pd.DataFrame(dirt, columns=["event_id", "dirt_kind", "expected_reason_code", "property_name"]),
+        "dirt": pd.DataFrame(dirt, columns=["event_id", "event_name", "dirt_kind", "expected_reason_code",
+                                            "property_name"]),
     }
     return GeneratedData(raw=raw, truth=truth)
 

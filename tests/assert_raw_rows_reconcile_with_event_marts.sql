@@ -1,0 +1,42 @@
+-- raw = valid + quarantined + duplicates, exactly: counts every raw row once, from the
+-- source itself, against the two public marts and the redeliveries.
+with
+
+raw_rows as (
+
+    select count(*) as row_count from {{ raw_source('tracking', 'raw_events') }}
+
+),
+
+valid_rows as (
+
+    select count(*) as row_count from {{ ref('fct_events') }}
+
+),
+
+quarantined_rows as (
+
+    select count(*) as row_count from {{ ref('fct_quarantined_events') }}
+
+),
+
+duplicate_rows as (
+
+    select count(*) as row_count
+    from {{ ref('int_events_deduplicated') }}
+    where is_redelivery
+
+)
+
+select
+    raw_rows.row_count as raw_count,
+    valid_rows.row_count as valid_count,
+    quarantined_rows.row_count as quarantined_count,
+    duplicate_rows.row_count as duplicate_count
+from raw_rows
+cross join valid_rows
+cross join quarantined_rows
+cross join duplicate_rows
+where
+    raw_rows.row_count
+    != valid_rows.row_count + quarantined_rows.row_count + duplicate_rows.row_count

@@ -1,0 +1,63 @@
+"""Shared fixtures: small generated datasets and dbt builds into temporary DuckDB files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from lawn.generator import DirtRates, GeneratorConfig, generate
+from lawn.generator.writers import write_generated
+from lawn.paths import REPO_ROOT
+
+# dirt tripled so that every kind is planted even at this size
+SMALL = GeneratorConfig(seed=7, accounts=25, days=60, dirt=DirtRates().scaled(3))
+
+
+def run_dbt(args: list[str], db_path: Path, work_dir: Path, raw_dir: Path | None = None,
+            check: bool = True) -> subprocess.CompletedProcess:
+    """Run dbt against the repo's project, writing to ``db_path`` and a private target dir."""
+    env = dict(os.environ, LAWN_DUCKDB_PATH=str(db_path))
+    env.pop("LAWN_RAW_PARQUET_DIR", None)
+    command = [sys.executable, "-m", "dbt.cli.main", *args, "--project-dir", str(REPO_ROOT),
+               "--profiles-dir", str(REPO_ROOT), "--target-path", str(work_dir / "target"),
+               "--log-path", str(work_dir / "logs")]
+    if raw_dir is not None:
+        env["LAWN_RAW_PARQUET_DIR"] = str(raw_dir)
+    result = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        summary = result.stdout[result.stdout.rfind("Completed with"):] or result.stdout[-4000:]
+        raise AssertionError(f"dbt {' '.join(args)} failed:\n{summary[:6000]}\n{result.stderr[-2000:]}")
+    return result
+
+
+def query(db_path: Path, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(db_path), read_only=True) as connection:
+        return connection.sql(sql).df()
+
+
+@pytest.fixture(scope="session")
+def small_data():
+    return generate(SMALL)
+
+
+@pytest.fixture(scope="session")
+def small_parquet(small_data, tmp_path_factory) -> Path:
+    """The small dataset written as Parquet, as a scale run would read it."""
+    root = tmp_path_factory.mktemp("small")
+    write_generated(small_data, root / "raw", root / "truth", "parquet")
+    return root
+
+
+@pytest.fixture(scope="session")
+def built_small(small_parquet, tmp_path_factory) -> Path:
+    """A full dbt build (models, data tests, unit tests) over the small Parquet dataset."""
+    work = tmp_path_factory.mktemp("build_small")
+    db_path = work / "lawn.duckdb"
+    run_dbt(["build", "--full-refresh"], db_path, work, raw_dir=small_parquet / "raw")
+    return db_path

@@ -1,0 +1,91 @@
+"""Independent expectations: the validation rules restated in plain Python over raw rows.
+
+Nothing here reads a dbt model; tests compare what dbt built with what this computes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import pandas as pd
+
+from lawn.tracking_plan import EventSpec, property_problems
+
+ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$")
+SOURCES = {"web", "ios", "android", "backend"}
+
+
+def parse_utc(text: object) -> dt.datetime | None:
+    if not isinstance(text, str) or not ISO_WITH_OFFSET.match(text.strip()):
+        return None
+    moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _json_object(text: object) -> dict | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def expected_reasons(row: pd.Series, plan: dict[tuple[str, int], EventSpec],
+                     skew_minutes: int = 60, max_age_days: int = 30) -> set[str]:
+    """The set of reason codes a first delivery must be quarantined with (empty = valid)."""
+    reasons: set[str] = set()
+    received, occurred = parse_utc(row["received_at"]), parse_utc(row["occurred_at"])
+    props = _json_object(row["properties"])
+    if pd.isna(row["event_id"]):
+        reasons.add("MISSING_EVENT_ID")
+    if received is None:
+        reasons.add("INVALID_RECEIVED_AT")
+    if props is None:
+        reasons.add("MALFORMED_PROPERTIES_JSON")
+    if isinstance(row["context"], str) and _json_object(row["context"]) is None:
+        reasons.add("MALFORMED_CONTEXT_JSON")
+    names = {name for name, _ in plan}
+    version = int(row["schema_version"]) if str(row["schema_version"]).isdigit() else None
+    spec = plan.get((row["event_name"], version))
+    if row["event_name"] not in names:
+        reasons.add("UNKNOWN_EVENT")
+    elif spec is None:
+        reasons.add("UNKNOWN_SCHEMA_VERSION")
+    elif spec.status != "live":
+        reasons.add("RETIRED_SCHEMA_VERSION")
+    if row["source"] not in SOURCES:
+        reasons.add("INVALID_SOURCE")
+    if occurred is None:
+        reasons.add("INVALID_OCCURRED_AT")
+    elif received is not None:
+        if occurred > received + dt.timedelta(minutes=skew_minutes):
+            reasons.add("OCCURRED_IN_FUTURE")
+        if occurred < received - dt.timedelta(days=max_age_days):
+            reasons.add("OCCURRED_TOO_LONG_AGO")
+    if all(pd.isna(row[col]) for col in ("anonymous_id", "device_id", "user_id", "account_id")):
+        reasons.add("NO_IDENTIFIER")
+    if spec is not None and props is not None:
+        reasons |= {code for code, _ in property_problems(spec, props)}
+    return reasons
+
+
+def expected_verdicts(raw: pd.DataFrame, plan: dict[tuple[str, int], EventSpec]) -> pd.DataFrame:
+    """One row per raw row: is it a redelivery, and if not, its expected reasons.
+
+    First delivery = earliest received_at per event_id (ties: any; the generator has none).
+    """
+    frame = raw.copy()
+    frame["_received"] = frame["received_at"].map(parse_utc)
+    frame = frame.sort_values(["event_id", "_received"], kind="stable")
+    frame["is_redelivery"] = frame.duplicated("event_id", keep="first") & frame["event_id"].notna()
+    frame["expected_reasons"] = [
+        frozenset() if redelivery else frozenset(expected_reasons(row, plan))
+        for redelivery, (_, row) in zip(frame["is_redelivery"], frame.iterrows(), strict=True)
+    ]
+    return frame.drop(columns="_received")
