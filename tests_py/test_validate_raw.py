@@ -1,0 +1,108 @@
+"""`lawn validate-raw`: a broken raw file stops the run with one line naming file and problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from lawn.cli import app
+from lawn.generator.writers import write_generated
+from lawn.validate_raw import RAW_TABLES
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def csv_dir(small_data, tmp_path) -> Path:
+    write_generated(small_data, tmp_path / "raw", tmp_path / "truth", "csv")
+    return tmp_path / "raw"
+
+
+def _error_lines(result) -> list[str]:
+    return [line for line in result.output.splitlines() if line.startswith("error:")]
+
+
+def test_generated_csv_and_parquet_pass(csv_dir, small_parquet):
+    for raw_dir in (csv_dir, small_parquet / "raw"):
+        result = runner.invoke(app, ["validate-raw", "--raw-dir", str(raw_dir)])
+        assert result.exit_code == 0, result.output
+        assert "passed validation" in result.output
+
+
+def test_missing_column_names_file_and_column(csv_dir):
+    path = csv_dir / "raw_events.csv"
+    pd.read_csv(path, dtype="string").drop(columns=["received_at"]).to_csv(path, index=False)
+    result = runner.invoke(app, ["validate-raw", "--raw-dir", str(csv_dir)])
+    assert result.exit_code == 2
+    [line] = _error_lines(result)
+    assert str(path) in line and "missing column 'received_at'" in line
+
+
+def test_unparseable_timestamp_names_the_row(csv_dir):
+    path = csv_dir / "crm_accounts.csv"
+    frame = pd.read_csv(path, dtype="string")
+    frame.loc[4, "created_at"] = "last tuesday"
+    frame.to_csv(path, index=False)
+    result = runner.invoke(app, ["validate-raw", "--raw-dir", str(csv_dir)])
+    assert result.exit_code == 2
+    [line] = _error_lines(result)
+    assert str(path) in line and "'created_at'" in line
+    assert "data row 5" in line and "'last tuesday'" in line
+
+
+def test_a_few_bad_client_clocks_are_not_a_broken_file(csv_dir):
+    """occurred_at is client data: a few bad values are quarantined later, not fatal here."""
+    path = csv_dir / "raw_events.csv"
+    frame = pd.read_csv(path, dtype="string")
+    frame.loc[:9, "occurred_at"] = "not a time"
+    frame.to_csv(path, index=False)
+    assert runner.invoke(app, ["validate-raw", "--raw-dir", str(csv_dir)]).exit_code == 0
+    frame.loc[:, "occurred_at"] = "1700000000"  # every row in epoch seconds: a broken export
+    frame.to_csv(path, index=False)
+    result = runner.invoke(app, ["validate-raw", "--raw-dir", str(csv_dir)])
+    assert result.exit_code == 2 and "'occurred_at'" in _error_lines(result)[0]
+
+
+@pytest.mark.parametrize(("content", "message"), [("", "file is empty (not even a header row)"),
+                                                  (None, "file is empty (header only, no rows)")])
+def test_empty_files_are_refused(csv_dir, content, message):
+    path = csv_dir / "marketing_spend.csv"
+    if content is None:
+        content = ",".join(RAW_TABLES["marketing_spend"].columns) + "\n"
+    path.write_text(content)
+    result = runner.invoke(app, ["validate-raw", "--raw-dir", str(csv_dir)])
+    assert result.exit_code == 2
+    [line] = _error_lines(result)
+    assert line == f"error: {path}: {message}"
+
+
+def test_missing_file_and_duplicate_keys(csv_dir):
+    path = csv_dir / "experiment_registry.csv"
+    frame = pd.read_csv(path, dtype="string")
+    pd.concat([frame, frame.iloc[[0]]]).to_csv(path, index=False)
+    (csv_dir / "marketing_spend.csv").unlink()
+    result = runner.invoke(app, ["validate-raw", "--raw-dir", str(csv_dir)])
+    assert result.exit_code == 2
+    assert any("marketing_spend.csv: file not found" in line for line in _error_lines(result))
+
+
+def test_duplicate_keys_are_named(csv_dir):
+    path = csv_dir / "experiment_registry.csv"
+    frame = pd.read_csv(path, dtype="string")
+    pd.concat([frame, frame.iloc[[0]]]).to_csv(path, index=False)
+    result = runner.invoke(app, ["validate-raw", "--raw-dir", str(csv_dir)])
+    [line] = _error_lines(result)
+    assert "'experiment_id' has duplicate values" in line and frame.iloc[0]["experiment_id"] in line
+
+
+def test_build_stops_before_dbt_loads_anything(csv_dir, tmp_path, monkeypatch):
+    (csv_dir / "raw_events.csv").write_text("")
+    db_path = tmp_path / "never.duckdb"
+    monkeypatch.setenv("LAWN_DUCKDB_PATH", str(db_path))
+    result = runner.invoke(app, ["build", "--raw-dir", str(csv_dir)])
+    assert result.exit_code == 2
+    assert "raw_events.csv: file is empty" in result.output
+    assert not db_path.exists(), "nothing may be loaded half-way"
