@@ -14,8 +14,9 @@ from rich.console import Console
 
 from lawn.paths import RAW_SEEDS_DIR, REPO_ROOT, TRUTH_DIR, duckdb_path
 
-app = typer.Typer(help="lawn: a warehouse-native growth system on dbt.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="lawn: a warehouse-native growth system on dbt.", no_args_is_help=True, add_completion=False
+)
 err = Console(stderr=True)
 out = Console()
 
@@ -44,14 +45,17 @@ def generate(
     accounts: Annotated[int, typer.Option(help="Number of customer accounts to simulate.")] = 50,
     days: Annotated[int, typer.Option(help="Number of days to simulate (at least 28).")] = 150,
     start_date: Annotated[str, typer.Option(help="First simulated day (YYYY-MM-DD).")] = "2026-03-02",
-    file_format: Annotated[str, typer.Option("--format", help="csv (dbt seeds) or parquet (scale runs).")] = "csv",
+    file_format: Annotated[
+        str, typer.Option("--format", help="csv (dbt seeds) or parquet (scale runs).")
+    ] = "csv",
     out_dir: Annotated[Path, typer.Option(help="Where raw files go.")] = RAW_SEEDS_DIR,
     truth_dir: Annotated[Path, typer.Option(help="Where the planted truth goes.")] = TRUTH_DIR,
     dirt: Annotated[list[str], typer.Option(help="Override one dirt rate, KIND=RATE; repeatable.")] = [],  # noqa: B006
     dirt_scale: Annotated[float, typer.Option(help="Multiply every dirt rate by this factor.")] = 1.0,
 ) -> None:
     """Simulate a B2B SaaS company and write its raw inputs plus the planted truth."""
-    from lawn.generator import DirtRates, GeneratorConfig, generate as run_generator
+    from lawn.generator import DirtRates, GeneratorConfig
+    from lawn.generator import generate as run_generator
     from lawn.generator.writers import write_generated
 
     if file_format not in ("csv", "parquet"):
@@ -73,7 +77,9 @@ def generate(
 
 @app.command("validate-raw")
 def validate_raw(
-    raw_dir: Annotated[Path, typer.Option(help="Folder holding the raw CSV or Parquet files.")] = RAW_SEEDS_DIR,
+    raw_dir: Annotated[
+        Path, typer.Option(help="Folder holding the raw CSV or Parquet files.")
+    ] = RAW_SEEDS_DIR,
 ) -> None:
     """Check the raw files with Great Expectations; a broken file stops with a one-line error."""
     from lawn.validate_raw import validate_raw_dir
@@ -89,14 +95,24 @@ def validate_raw(
 
 @app.command()
 def build(
-    raw_dir: Annotated[Path | None, typer.Option(
-        help="Read raw Parquet files from this folder instead of the committed seeds.")] = None,
+    raw_dir: Annotated[
+        Path | None,
+        typer.Option(help="Read raw Parquet files from this folder instead of the committed seeds."),
+    ] = None,
     full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from scratch.")] = False,
 ) -> None:
     """Validate the raw files, then `dbt build` (seeds, models, data tests, unit tests)."""
     validate_raw(raw_dir or RAW_SEEDS_DIR)
-    command = [sys.executable, "-m", "dbt.cli.main", "build", "--project-dir", str(REPO_ROOT),
-               "--profiles-dir", str(REPO_ROOT)]
+    command = [
+        sys.executable,
+        "-m",
+        "dbt.cli.main",
+        "build",
+        "--project-dir",
+        str(REPO_ROOT),
+        "--profiles-dir",
+        str(REPO_ROOT),
+    ]
     env = dict(os.environ)
     env.setdefault("LAWN_DUCKDB_PATH", str(duckdb_path()))
     if raw_dir is not None:

@@ -31,14 +31,35 @@ class RawTableSpec:
 
 RAW_TABLES: dict[str, RawTableSpec] = {
     "raw_events": RawTableSpec(
-        columns=("event_id", "event_name", "schema_version", "source", "occurred_at", "received_at",
-                 "anonymous_id", "device_id", "user_id", "account_id", "context", "properties"),
+        columns=(
+            "event_id",
+            "event_name",
+            "schema_version",
+            "source",
+            "occurred_at",
+            "received_at",
+            "anonymous_id",
+            "device_id",
+            "user_id",
+            "account_id",
+            "context",
+            "properties",
+        ),
         timestamps={"received_at": 1.0, "occurred_at": 0.9},
         not_null=("received_at",),
     ),
     "crm_accounts": RawTableSpec(
-        columns=("account_id", "account_name", "email_domain", "industry", "segment", "country",
-                 "created_at", "acquisition_channel", "sales_owner"),
+        columns=(
+            "account_id",
+            "account_name",
+            "email_domain",
+            "industry",
+            "segment",
+            "country",
+            "created_at",
+            "acquisition_channel",
+            "sales_owner",
+        ),
         timestamps={"created_at": 1.0},
         not_null=("account_id",),
         unique=("account_id",),
@@ -49,10 +70,22 @@ RAW_TABLES: dict[str, RawTableSpec] = {
         not_null=("spend_date", "channel", "spend_usd"),
     ),
     "experiment_registry": RawTableSpec(
-        columns=("experiment_id", "hypothesis", "randomization_unit", "primary_metric",
-                 "guardrail_metrics", "minimum_detectable_effect", "alpha", "power",
-                 "planned_sample_size_per_arm", "start_date", "end_date", "holdout_share", "owner",
-                 "registered_at"),
+        columns=(
+            "experiment_id",
+            "hypothesis",
+            "randomization_unit",
+            "primary_metric",
+            "guardrail_metrics",
+            "minimum_detectable_effect",
+            "alpha",
+            "power",
+            "planned_sample_size_per_arm",
+            "start_date",
+            "end_date",
+            "holdout_share",
+            "owner",
+            "registered_at",
+        ),
         dates=("start_date", "end_date"),
         not_null=("experiment_id",),
         unique=("experiment_id",),
@@ -83,8 +116,9 @@ def _suite(spec: RawTableSpec):
     for column in spec.columns:
         suite.add_expectation(gx.expectations.ExpectColumnToExist(column=column))
     for column, mostly in spec.timestamps.items():
-        suite.add_expectation(gx.expectations.ExpectColumnValuesToMatchRegex(
-            column=column, regex=ISO_TIMESTAMP, mostly=mostly))
+        suite.add_expectation(
+            gx.expectations.ExpectColumnValuesToMatchRegex(column=column, regex=ISO_TIMESTAMP, mostly=mostly)
+        )
     for column in spec.dates:
         suite.add_expectation(gx.expectations.ExpectColumnValuesToMatchRegex(column=column, regex=ISO_DATE))
     for column in spec.not_null:
@@ -107,11 +141,14 @@ def _describe(path: Path, frame: pd.DataFrame, failure) -> str:
         bad = frame[column].notna() & ~frame[column].fillna("").str.match(kwargs["regex"])
         first = int(bad.idxmax())
         what = "date" if kwargs["regex"] == ISO_DATE else "ISO 8601 timestamp"
-        return (f"{path}: column '{column}' has {int(bad.sum())} value(s) that are not an {what}, "
-                f"first at data row {first + 1}: {frame[column].iloc[first]!r}")
+        return (
+            f"{path}: column '{column}' has {int(bad.sum())} value(s) that are not an {what}, "
+            f"first at data row {first + 1}: {frame[column].iloc[first]!r}"
+        )
     if kind == "expect_column_values_to_not_be_null":
         first = int(frame[column].isna().idxmax())
-        return f"{path}: column '{column}' is empty in {int(frame[column].isna().sum())} row(s), first at data row {first + 1}"
+        empty = int(frame[column].isna().sum())
+        return f"{path}: column '{column}' is empty in {empty} row(s), first at data row {first + 1}"
     if kind == "expect_column_values_to_be_unique":
         dupes = frame[column][frame[column].duplicated(keep=False)].dropna().unique()
         return f"{path}: column '{column}' has duplicate values, e.g. {dupes[0]!r}"
@@ -128,7 +165,8 @@ def validate_file(path: Path, spec: RawTableSpec) -> None:
     context.variables.progress_bars = {"globally": False, "metric_calculations": False}
     asset = context.data_sources.add_pandas("raw").add_dataframe_asset(name=path.stem)
     batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(
-        batch_parameters={"dataframe": frame})
+        batch_parameters={"dataframe": frame}
+    )
     result = batch.validate(_suite(spec))
     if result.success:
         return

@@ -4,7 +4,10 @@ with
 
 deliveries as (
 
-    select raw_event_key, is_redelivery from {{ ref('int_events_deduplicated') }}
+    select
+        raw_event_key,
+        is_redelivery
+    from {{ ref('int_events_deduplicated') }}
 
 ),
 
@@ -33,4 +36,5 @@ placed as (
 
 )
 
-select * from placed where places != 1
+select * from placed
+where places != 1

@@ -19,19 +19,31 @@ from lawn.paths import REPO_ROOT
 SMALL = GeneratorConfig(seed=7, accounts=25, days=60, dirt=DirtRates().scaled(3))
 
 
-def run_dbt(args: list[str], db_path: Path, work_dir: Path, raw_dir: Path | None = None,
-            check: bool = True) -> subprocess.CompletedProcess:
+def run_dbt(
+    args: list[str], db_path: Path, work_dir: Path, raw_dir: Path | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
     """Run dbt against the repo's project, writing to ``db_path`` and a private target dir."""
     env = dict(os.environ, LAWN_DUCKDB_PATH=str(db_path))
     env.pop("LAWN_RAW_PARQUET_DIR", None)
-    command = [sys.executable, "-m", "dbt.cli.main", *args, "--project-dir", str(REPO_ROOT),
-               "--profiles-dir", str(REPO_ROOT), "--target-path", str(work_dir / "target"),
-               "--log-path", str(work_dir / "logs")]
+    command = [
+        sys.executable,
+        "-m",
+        "dbt.cli.main",
+        *args,
+        "--project-dir",
+        str(REPO_ROOT),
+        "--profiles-dir",
+        str(REPO_ROOT),
+        "--target-path",
+        str(work_dir / "target"),
+        "--log-path",
+        str(work_dir / "logs"),
+    ]
     if raw_dir is not None:
         env["LAWN_RAW_PARQUET_DIR"] = str(raw_dir)
     result = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True)
     if check and result.returncode != 0:
-        summary = result.stdout[result.stdout.rfind("Completed with"):] or result.stdout[-4000:]
+        summary = result.stdout[result.stdout.rfind("Completed with") :] or result.stdout[-4000:]
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{summary[:6000]}\n{result.stderr[-2000:]}")
     return result
 

@@ -36,8 +36,9 @@ def _json_object(text: object) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def expected_reasons(row: pd.Series, plan: dict[tuple[str, int], EventSpec],
-                     skew_minutes: int = 60, max_age_days: int = 30) -> set[str]:
+def expected_reasons(
+    row: pd.Series, plan: dict[tuple[str, int], EventSpec], skew_minutes: int = 60, max_age_days: int = 30
+) -> set[str]:
     """The set of reason codes a first delivery must be quarantined with (empty = valid)."""
     reasons: set[str] = set()
     received, occurred = parse_utc(row["received_at"]), parse_utc(row["occurred_at"])

@@ -19,22 +19,38 @@ def _digest(path) -> str:
 
 def test_generate_csv_is_byte_identical_across_runs(tmp_path):
     for run in ("a", "b"):
-        result = runner.invoke(app, [*ARGS, "--out-dir", str(tmp_path / run / "raw"),
-                                     "--truth-dir", str(tmp_path / run / "truth")])
+        result = runner.invoke(
+            app,
+            [*ARGS, "--out-dir", str(tmp_path / run / "raw"), "--truth-dir", str(tmp_path / run / "truth")],
+        )
         assert result.exit_code == 0, result.output
-    for name in ("raw/raw_events.csv", "raw/crm_accounts.csv", "truth/truth_identities.csv",
-                 "truth/truth_dirt.csv"):
+    for name in (
+        "raw/raw_events.csv",
+        "raw/crm_accounts.csv",
+        "truth/truth_identities.csv",
+        "truth/truth_dirt.csv",
+    ):
         assert _digest(tmp_path / "a" / name) == _digest(tmp_path / "b" / name), name
 
 
 def test_generate_parquet_holds_the_same_rows_as_csv(tmp_path):
     for file_format in ("csv", "parquet"):
-        result = runner.invoke(app, [*ARGS, "--format", file_format,
-                                     "--out-dir", str(tmp_path / file_format),
-                                     "--truth-dir", str(tmp_path / "truth")])
+        result = runner.invoke(
+            app,
+            [
+                *ARGS,
+                "--format",
+                file_format,
+                "--out-dir",
+                str(tmp_path / file_format),
+                "--truth-dir",
+                str(tmp_path / "truth"),
+            ],
+        )
         assert result.exit_code == 0, result.output
-    from_csv = pd.read_csv(tmp_path / "csv" / "raw_events.csv", dtype="string", keep_default_na=False,
-                           na_values=[""])
+    from_csv = pd.read_csv(
+        tmp_path / "csv" / "raw_events.csv", dtype="string", keep_default_na=False, na_values=[""]
+    )
     from_parquet = pd.read_parquet(tmp_path / "parquet" / "raw_events.parquet")
     pd.testing.assert_frame_equal(from_csv, from_parquet, check_dtype=False)
 

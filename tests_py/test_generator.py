@@ -90,8 +90,11 @@ def test_planted_truth_names_a_person_for_every_identifier_seen(small_data):
 
 def test_emails_arrive_with_case_and_whitespace_noise(small_data):
     raw = small_data.raw["raw_events"]
-    emails = [json.loads(p).get("email") for p in raw.loc[raw["event_name"] == "identified", "properties"]
-              if p.endswith("}")]
+    emails = [
+        json.loads(p).get("email")
+        for p in raw.loc[raw["event_name"] == "identified", "properties"]
+        if p.endswith("}")
+    ]
     emails = [e for e in emails if isinstance(e, str)]  # planted wrong types aside
     noisy = [e for e in emails if e != e.strip() or e != e.lower()]
     assert 0 < len(noisy) < len(emails)
@@ -106,8 +109,9 @@ def test_mrr_truth_matches_the_plan_changed_events(small_data):
     dirty_accounts = set(raw.loc[raw["event_id"].isin(dirty_ids), "account_id"])
     changes = raw[raw["event_name"] == "plan_changed"]
     clean = changes[~changes["event_id"].isin(dirty_ids)]
-    emitted = Counter((row.account_id, round(json.loads(row.properties)["mrr_usd"], 2))
-                      for row in clean.itertuples())
+    emitted = Counter(
+        (row.account_id, round(json.loads(row.properties)["mrr_usd"], 2)) for row in clean.itertuples()
+    )
     ledger = small_data.truth["mrr_movements"]
     assert set(ledger["movement"]) <= {"new", "expansion", "contraction", "churn", "reactivation"}
     checked = 0

@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -87,10 +86,21 @@ models:
 """
 # name -> number of failing rows expected (0 = pass)
 EXPECTED_FAILURES = {
-    "between_good": 0, "regex_good": 0, "in_set_good": 0, "compound_good": 0, "row_count_good": 0,
-    "between_bad": 2, "between_strict_bad": 5, "between_row_condition_good": 0, "regex_bad": 2,
-    "in_set_bad": 2, "compound_bad": 1, "row_count_bad": 1, "row_count_factor_good": 0,
-    "recency_good": 0, "recency_bad": 1,
+    "between_good": 0,
+    "regex_good": 0,
+    "in_set_good": 0,
+    "compound_good": 0,
+    "row_count_good": 0,
+    "between_bad": 2,
+    "between_strict_bad": 5,
+    "between_row_condition_good": 0,
+    "regex_bad": 2,
+    "in_set_bad": 2,
+    "compound_bad": 1,
+    "row_count_bad": 1,
+    "row_count_factor_good": 0,
+    "recency_good": 0,
+    "recency_bad": 1,
 }
 
 
@@ -102,22 +112,38 @@ def results(tmp_path_factory) -> dict[str, dict]:
     (project / "models").mkdir()
     (project / "dbt_project.yml").write_text(
         "name: generic_tests\nversion: '1.0.0'\nconfig-version: 2\nprofile: generic_tests\n"
-        "dispatch:\n  - macro_namespace: lawn\n    search_order: [generic_tests]\n")
+        "dispatch:\n  - macro_namespace: lawn\n    search_order: [generic_tests]\n"
+    )
     (project / "profiles.yml").write_text(
         f"generic_tests:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
-        f"      path: {project / 'scratch.duckdb'}\n")
+        f"      path: {project / 'scratch.duckdb'}\n"
+    )
     (project / "seeds" / "numbers_good.csv").write_text("n,code\n1,AB\n5,CD\n10,AB\n")
     (project / "seeds" / "numbers_same_size.csv").write_text("n\n1\n2\n3\n")
     # out of range: 0 and 11; strictly also 1 and both 10s; regex and set: 'A1' and 'ab'
     (project / "seeds" / "numbers_bad.csv").write_text("n,code\n0,AB\n11,A1\n1,ab\n10,CD\n10,CD\n,AB\n")
     (project / "models" / "fresh_rows.sql").write_text("select current_timestamp as seen_at")
-    (project / "models" / "stale_rows.sql").write_text(
-        "select cast('2020-01-01' as timestamp) as seen_at")
+    (project / "models" / "stale_rows.sql").write_text("select cast('2020-01-01' as timestamp) as seen_at")
     (project / "models" / "_schema.yml").write_text(SCHEMA)
-    subprocess.run([sys.executable, "-m", "dbt.cli.main", "build", "--project-dir", str(project),
-                    "--profiles-dir", str(project)], cwd=project, capture_output=True, text=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dbt.cli.main",
+            "build",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
     run_results = json.loads((project / "target" / "run_results.json").read_text())
-    return {r["unique_id"].split(".")[2]: r for r in run_results["results"] if r["unique_id"].startswith("test.")}
+    return {
+        r["unique_id"].split(".")[2]: r for r in run_results["results"] if r["unique_id"].startswith("test.")
+    }
 
 
 @pytest.mark.parametrize(("name", "failures"), sorted(EXPECTED_FAILURES.items()))

@@ -34,8 +34,10 @@ def _two_batches(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _snapshot(db_path: Path) -> dict[str, pd.DataFrame]:
-    return {table: query(db_path, f"select * from {table} order by {key}").reset_index(drop=True)
-            for table, key in TABLES.items()}
+    return {
+        table: query(db_path, f"select * from {table} order by {key}").reset_index(drop=True)
+        for table, key in TABLES.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +74,9 @@ def test_without_lookback_late_rows_would_be_lost(batched_dir, built_small, tmp_
     """The negative control: with a zero-hour lookback the late-landed rows are skipped,
     so the lookback is what makes the incremental run complete."""
     _, full, _, late = batched_dir
-    db_path = _build_in_two_batches(batched_dir, tmp_path, ["--vars", "{event_lookback_hours: 0}",
-                                                            "--exclude", "test_type:data"])
+    db_path = _build_in_two_batches(
+        batched_dir, tmp_path, ["--vars", "{event_lookback_hours: 0}", "--exclude", "test_type:data"]
+    )
     held = query(db_path, "select count(*) as n from intermediate.int_events_deduplicated").iloc[0]["n"]
     # late rows newer than what the table kept after its own delete are still read
     assert len(full) - len(late) <= held < len(full)

@@ -19,16 +19,19 @@ def verdicts(small_data) -> pd.DataFrame:
 
 
 def test_every_planted_invalid_event_is_quarantined_with_its_reason(built_small, small_data):
-    quarantined = query(built_small, "select event_id, reason_codes, reason_details "
-                                     "from marts.fct_quarantined_events").set_index("event_id")
+    quarantined = query(
+        built_small, "select event_id, reason_codes, reason_details from marts.fct_quarantined_events"
+    ).set_index("event_id")
     planted = small_data.truth["dirt"].dropna(subset=["expected_reason_code"])
     assert len(planted) > 0
     for row in planted.itertuples():
         assert row.event_id in quarantined.index, f"{row.dirt_kind} event {row.event_id} not quarantined"
         assert quarantined.loc[row.event_id, "reason_codes"] == row.expected_reason_code, row
         if isinstance(row.property_name, str):
-            assert f"{row.expected_reason_code}:{row.property_name}" in quarantined.loc[
-                row.event_id, "reason_details"]
+            assert (
+                f"{row.expected_reason_code}:{row.property_name}"
+                in quarantined.loc[row.event_id, "reason_details"]
+            )
     assert set(quarantined.index) == set(planted["event_id"]), "only planted events are quarantined"
 
 
@@ -41,13 +44,16 @@ def test_quarantine_matches_the_rules_restated_in_python(built_small, verdicts):
 
 def test_redeliveries_are_removed_and_counted(built_small, small_data, verdicts):
     planted = (small_data.truth["dirt"]["dirt_kind"] == "duplicate").sum()
-    counts = query(built_small, """
+    counts = query(
+        built_small,
+        """
         select
             (select count(*) from intermediate.int_events_deduplicated where is_redelivery) as dupes,
             (select count(*) from marts.fct_events) as valid,
             (select count(distinct event_id) from marts.fct_events) as distinct_valid,
             (select sum(duplicate_count) from marts.fct_data_quality_daily) as dq_dupes
-    """).iloc[0]
+    """,
+    ).iloc[0]
     assert counts["dupes"] == planted == verdicts["is_redelivery"].sum() > 0
     assert counts["dq_dupes"] == planted
     assert counts["valid"] == counts["distinct_valid"]
@@ -65,23 +71,25 @@ def test_first_received_delivery_is_the_one_kept(built_small, small_data):
 def test_raw_equals_valid_plus_quarantined_plus_duplicates(built_small, small_data, verdicts):
     raw_rows = len(small_data.raw["raw_events"])
     valid = ((~verdicts["is_redelivery"]) & (verdicts["expected_reasons"].map(len) == 0)).sum()
-    counts = query(built_small, """
+    counts = query(
+        built_small,
+        """
         select
             (select count(*) from marts.fct_events) as valid,
             (select count(*) from marts.fct_quarantined_events) as quarantined,
             (select count(*) from intermediate.int_events_deduplicated where is_redelivery) as dupes
-    """).iloc[0]
+    """,
+    ).iloc[0]
     assert counts["valid"] == valid
     assert counts["valid"] + counts["quarantined"] + counts["dupes"] == raw_rows
 
 
 def test_timestamps_are_converted_to_utc(built_small, small_data):
-    raw = small_data.raw["raw_events"].set_index("event_id")
+    raw = small_data.raw["raw_events"].drop_duplicates("event_id").set_index("event_id")
     events = query(built_small, "select event_id, occurred_at from marts.fct_events using sample 200 rows")
+    assert len(events) == 200
     for row in events.itertuples():
-        assert row.occurred_at.to_pydatetime() == parse_utc(raw.loc[row.event_id, "occurred_at"].iloc[0]
-                                                           if isinstance(raw.loc[row.event_id, "occurred_at"], pd.Series)
-                                                           else raw.loc[row.event_id, "occurred_at"])
+        assert row.occurred_at.to_pydatetime() == parse_utc(raw.loc[row.event_id, "occurred_at"])
 
 
 def test_data_quality_daily_matches_pandas(built_small, small_data, verdicts):
@@ -90,10 +98,14 @@ def test_data_quality_daily_matches_pandas(built_small, small_data, verdicts):
     frame["valid"] = ~frame["is_redelivery"] & (frame["expected_reasons"].map(len) == 0)
     frame["first"] = ~frame["is_redelivery"]
     expected = frame.groupby(["received_date", "source", "event_name"]).agg(
-        delivered=("event_id", "size"), valid=("valid", "sum"), first=("first", "sum"))
+        delivered=("event_id", "size"), valid=("valid", "sum"), first=("first", "sum")
+    )
     expected["share"] = expected["valid"] / expected["first"]
-    actual = query(built_small, "select received_date, source, event_name, delivered_count, "
-                                "valid_count, valid_share from marts.fct_data_quality_daily")
+    actual = query(
+        built_small,
+        "select received_date, source, event_name, delivered_count, "
+        "valid_count, valid_share from marts.fct_data_quality_daily",
+    )
     actual["received_date"] = pd.to_datetime(actual["received_date"]).dt.date
     actual = actual.set_index(["received_date", "source", "event_name"]).sort_index()
     expected = expected.sort_index()
@@ -106,16 +118,37 @@ def test_data_quality_daily_matches_pandas(built_small, small_data, verdicts):
 def test_quality_floor_fails_the_build_when_share_drops(built_small, tmp_path):
     """The singular test passes at the configured floor and fails when the floor is raised
     above the worst day's share (computed here from the mart)."""
-    daily = query(built_small, "select received_date, sum(valid_count) / sum(first_delivery_count) as s, "
-                               "sum(first_delivery_count) as n from marts.fct_data_quality_daily group by 1")
+    daily = query(
+        built_small,
+        "select received_date, sum(valid_count) / sum(first_delivery_count) as s, "
+        "sum(first_delivery_count) as n from marts.fct_data_quality_daily group by 1",
+    )
     worst = daily.loc[daily["n"] >= 5, "s"].min()
     assert worst < 1.0
-    ok = run_dbt(["test", "-s", "assert_daily_valid_share_above_floor", "--vars",
-                  f"{{dq_valid_share_floor: {worst - 0.001}, dq_min_daily_events: 5}}"],
-                 built_small, tmp_path, check=False)
+    ok = run_dbt(
+        [
+            "test",
+            "-s",
+            "assert_daily_valid_share_above_floor",
+            "--vars",
+            f"{{dq_valid_share_floor: {worst - 0.001}, dq_min_daily_events: 5}}",
+        ],
+        built_small,
+        tmp_path,
+        check=False,
+    )
     assert ok.returncode == 0, ok.stdout[-2000:]
-    bad = run_dbt(["test", "-s", "assert_daily_valid_share_above_floor", "--vars",
-                   f"{{dq_valid_share_floor: {worst + 0.001}, dq_min_daily_events: 5}}"],
-                  built_small, tmp_path, check=False)
+    bad = run_dbt(
+        [
+            "test",
+            "-s",
+            "assert_daily_valid_share_above_floor",
+            "--vars",
+            f"{{dq_valid_share_floor: {worst + 0.001}, dq_min_daily_events: 5}}",
+        ],
+        built_small,
+        tmp_path,
+        check=False,
+    )
     assert bad.returncode != 0
     assert "assert_daily_valid_share_above_floor" in bad.stdout

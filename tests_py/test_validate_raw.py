@@ -66,8 +66,10 @@ def test_a_few_bad_client_clocks_are_not_a_broken_file(csv_dir):
     assert result.exit_code == 2 and "'occurred_at'" in _error_lines(result)[0]
 
 
-@pytest.mark.parametrize(("content", "message"), [("", "file is empty (not even a header row)"),
-                                                  (None, "file is empty (header only, no rows)")])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("", "file is empty (not even a header row)"), (None, "file is empty (header only, no rows)")],
+)
 def test_empty_files_are_refused(csv_dir, content, message):
     path = csv_dir / "marketing_spend.csv"
     if content is None:

@@ -10,10 +10,15 @@ from lawn.generator.programs import ROLLOUT_FEATURE, Experiment, RolloutAdoption
 from lawn.generator.world import Account, Device, Person
 
 FEATURES = {  # feature -> (category, weight in a session)
-    "create_invoice": ("invoicing", 5), "import_clients": ("invoicing", 1),
-    "payment_links": ("payments", 2), "reports": ("reporting", 2), "reminders": ("automation", 2),
-    "automations": ("automation", 1), "integrations": ("integrations", 1),
-    "comments": ("collaboration", 1), "smart_reminders": ("automation", 0),
+    "create_invoice": ("invoicing", 5),
+    "import_clients": ("invoicing", 1),
+    "payment_links": ("payments", 2),
+    "reports": ("reporting", 2),
+    "reminders": ("automation", 2),
+    "automations": ("automation", 1),
+    "integrations": ("integrations", 1),
+    "comments": ("collaboration", 1),
+    "smart_reminders": ("automation", 0),
 }
 FEATURE_NAMES = tuple(FEATURES)
 FEATURE_P = np.array([FEATURES[name][1] for name in FEATURE_NAMES], dtype=float)
@@ -26,9 +31,17 @@ API_LIMIT_PER_DAY = {"growth": 6, "enterprise": 15}
 class AccountSim:
     """Simulates one account from its first anonymous visit to the last day."""
 
-    def __init__(self, account: Account, log: EventLog, rng: np.random.Generator, days: int,
-                 user_experiment: Experiment, account_experiment: Experiment,
-                 rollout: RolloutAdoption | None, email_rate: float) -> None:
+    def __init__(
+        self,
+        account: Account,
+        log: EventLog,
+        rng: np.random.Generator,
+        days: int,
+        user_experiment: Experiment,
+        account_experiment: Experiment,
+        rollout: RolloutAdoption | None,
+        email_rate: float,
+    ) -> None:
         self.a, self.log, self.rng, self.days = account, log, rng, days
         self.user_exp = user_experiment
         self.rollout = rollout
@@ -55,10 +68,20 @@ class AccountSim:
         return f"  {local.title()}@{domain.upper()} " if self.rng.random() < 0.5 else email.upper()
 
     def identify(self, day_t: float, person: Person, device: Device, user_id: str, email: str) -> None:
-        self.log.client("identified", day_t + 2, self.a, person, device, user_id=user_id, properties={
-            "email": self.email_text(email), "first_name": person.first_name.title(),
-            "last_name": person.last_name.title(), "role": person.role,
-        })
+        self.log.client(
+            "identified",
+            day_t + 2,
+            self.a,
+            person,
+            device,
+            user_id=user_id,
+            properties={
+                "email": self.email_text(email),
+                "first_name": person.first_name.title(),
+                "last_name": person.last_name.title(),
+                "role": person.role,
+            },
+        )
 
     # -- the run -----------------------------------------------------------------------
     def run(self) -> None:
@@ -69,11 +92,20 @@ class AccountSim:
         web = next(device for device in founder.devices if device.platform == "web")
         for _ in range(int(self.rng.integers(1, 5))):  # anonymous browsing before signup
             day = max(0, d0 - int(self.rng.integers(0, 8)))
-            self.log.client("page_viewed", self.t(day) - 7200, self.a, None, web, {
-                "page_path": str(self.rng.choice(["/", "/pricing", "/features", "/blog/invoicing-tips"])),
-                "referrer": str(self.rng.choice(["https://www.google.com/", "https://news.example.org/", ""])),
-                "utm_source": self.a.channel,
-            })
+            self.log.client(
+                "page_viewed",
+                self.t(day) - 7200,
+                self.a,
+                None,
+                web,
+                {
+                    "page_path": str(self.rng.choice(["/", "/pricing", "/features", "/blog/invoicing-tips"])),
+                    "referrer": str(
+                        self.rng.choice(["https://www.google.com/", "https://news.example.org/", ""])
+                    ),
+                    "utm_source": self.a.channel,
+                },
+            )
         self.signup(d0, founder, web, method=str(self.rng.choice(["email", "google"])), invited_by=None)
         self.commercial.start_trial(d0)
         for person in self.a.people[1:]:
@@ -82,8 +114,16 @@ class AccountSim:
         for day in range(d0, self.days):
             self.simulate_day(day)
 
-    def signup(self, day: int, person: Person, device: Device, method: str, invited_by: str | None,
-               user_id: str | None = None, email: str | None = None) -> None:
+    def signup(
+        self,
+        day: int,
+        person: Person,
+        device: Device,
+        method: str,
+        invited_by: str | None,
+        user_id: str | None = None,
+        email: str | None = None,
+    ) -> None:
         uid, mail = user_id or person.user_id, email or person.email
         start = self.t(day, 10)
         props = {"email": self.email_text(mail), "signup_method": method}
@@ -103,8 +143,14 @@ class AccountSim:
         base = 0.25 + 0.45 * person.activity
         if exp.is_running(day):
             variant = exp.variant(person.user_id)
-            self.log.client("experiment_exposed", t + 30, self.a, person, device,
-                            {"experiment_id": exp.experiment_id, "variant": variant})
+            self.log.client(
+                "experiment_exposed",
+                t + 30,
+                self.a,
+                person,
+                device,
+                {"experiment_id": exp.experiment_id, "variant": variant},
+            )
             if variant == "treatment":
                 base += exp.true_effect
         self.activated_7d[person.person_id] = bool(self.rng.random() < base)
@@ -113,14 +159,28 @@ class AccountSim:
         sub = self.commercial.sub
         for person in self.invites.pop(day, []):
             founder = self.a.people[0]
-            self.log.client("teammate_invited", self.t(day), self.a, founder, founder.devices[0],
-                            {"invitee_email": person.email, "invitee_role": person.role if person.role != "owner" else "admin"})
+            self.log.client(
+                "teammate_invited",
+                self.t(day),
+                self.a,
+                founder,
+                founder.devices[0],
+                {
+                    "invitee_email": person.email,
+                    "invitee_role": person.role if person.role != "owner" else "admin",
+                },
+            )
             self.pending_signups.setdefault(day + int(self.rng.integers(0, 4)), []).append(person)
         for person in self.pending_signups.pop(day, []):
             self.signup(day, person, person.devices[0], "invitation", self.a.people[0].user_id)
         for person in self.resignups.pop(day, []):
-            device = Device(f"dev_r{person.person_id[4:]}", "web", f"anon_r{person.person_id[4:]}",
-                            "web-2026.03", [person.person_id])
+            device = Device(
+                f"dev_r{person.person_id[4:]}",
+                "web",
+                f"anon_r{person.person_id[4:]}",
+                "web-2026.03",
+                [person.person_id],
+            )
             person.devices.append(device)
             self.resignup_devices[person.person_id] = device
             self.signup(day, person, device, "email", None, person.resignup_user_id, person.resignup_email)
@@ -142,16 +202,32 @@ class AccountSim:
         if sub.status == "paying" and sub.plan in API_RATE:
             self.api_traffic(day)
         if self.rollout and day == self.rollout.adoption_day:
-            self.log.server("feature_enabled", self.t(day, 7), self.a, None,
-                            {"feature_name": ROLLOUT_FEATURE, "enabled_by": "rollout"})
+            self.log.server(
+                "feature_enabled",
+                self.t(day, 7),
+                self.a,
+                None,
+                {"feature_name": ROLLOUT_FEATURE, "enabled_by": "rollout"},
+            )
         if sub.status in ("trial", "paying") and self.rng.random() < 0.006 * len(self.a.people):
             person = self.a.people[int(self.rng.integers(len(self.a.people)))]
             if person.signup_day is not None and person.signup_day <= day:
-                self.log.client("support_ticket_created", self.t(day), self.a, person, person.devices[0], {
-                    "ticket_id": f"tkt_{self.log.events.__len__():08d}",
-                    "priority": str(self.rng.choice(["low", "normal", "high", "urgent"], p=[0.3, 0.5, 0.15, 0.05])),
-                    "topic": str(self.rng.choice(["billing", "bug", "how_to", "feature_request", "account"])),
-                })
+                self.log.client(
+                    "support_ticket_created",
+                    self.t(day),
+                    self.a,
+                    person,
+                    person.devices[0],
+                    {
+                        "ticket_id": f"tkt_{self.log.events.__len__():08d}",
+                        "priority": str(
+                            self.rng.choice(["low", "normal", "high", "urgent"], p=[0.3, 0.5, 0.15, 0.05])
+                        ),
+                        "topic": str(
+                            self.rng.choice(["billing", "bug", "how_to", "feature_request", "account"])
+                        ),
+                    },
+                )
 
     def session(self, day: int, person: Person) -> None:
         device = person.devices[int(self.rng.integers(len(person.devices)))]
@@ -160,8 +236,17 @@ class AccountSim:
             device, uid = self.resignup_devices[person.person_id], person.resignup_user_id
         start = self.t(day)
         if (person.person_id, device.device_id) not in self.seen_devices or self.rng.random() < 0.3:
-            self.log.client("logged_in", start, self.a, person, device, user_id=uid, properties={
-                "login_method": str(self.rng.choice(["password", "google", "sso", "magic_link"]))})
+            self.log.client(
+                "logged_in",
+                start,
+                self.a,
+                person,
+                device,
+                user_id=uid,
+                properties={
+                    "login_method": str(self.rng.choice(["password", "google", "sso", "magic_link"]))
+                },
+            )
             if (person.person_id, device.device_id) not in self.seen_devices:
                 self.identify(start, person, device, uid, person.email)
                 self.seen_devices.add((person.person_id, device.device_id))
@@ -176,21 +261,53 @@ class AccountSim:
         if in_first_week and activated and days_in == 0:
             self.feature_used(day, start + 30, person, device, uid, "create_invoice")
         if days_in == 0 and person.is_founder and self.rng.random() < 0.7:
-            self.log.client("milestone_reached", start + 900, self.a, person, device, user_id=uid, properties={
-                "milestone_name": "first_import", "records_imported": int(self.rng.integers(5, 4000))})
+            self.log.client(
+                "milestone_reached",
+                start + 900,
+                self.a,
+                person,
+                device,
+                user_id=uid,
+                properties={
+                    "milestone_name": "first_import",
+                    "records_imported": int(self.rng.integers(5, 4000)),
+                },
+            )
         if device.platform != "web" and self.rng.random() < 0.15:
-            self.log.client("notification_clicked", start - 5, self.a, person, device, user_id=uid, properties={
-                "notification_type": str(self.rng.choice(["reminder", "payment_received", "mention", "system"]))})
+            self.log.client(
+                "notification_clicked",
+                start - 5,
+                self.a,
+                person,
+                device,
+                user_id=uid,
+                properties={
+                    "notification_type": str(
+                        self.rng.choice(["reminder", "payment_received", "mention", "system"])
+                    )
+                },
+            )
         if self.rng.random() < 0.03:
             code = str(self.rng.choice(["E_TIMEOUT", "E_VALIDATION", "E_UPLOAD"]))
-            self.log.client("error_occurred", start + 400, self.a, person, device, user_id=uid, error_code=code,
-                            properties={"error_code": code, "severity": str(self.rng.choice(["warning", "error"]))})
+            self.log.client(
+                "error_occurred",
+                start + 400,
+                self.a,
+                person,
+                device,
+                user_id=uid,
+                error_code=code,
+                properties={"error_code": code, "severity": str(self.rng.choice(["warning", "error"]))},
+            )
         if days_in > 0 and days_in % 30 == 0 and self.rng.random() < 0.5:
             score = int(np.clip(round(self.rng.normal(3.5 + 6 * self.a.health, 1.8)), 0, 10))
-            self.log.client("nps_submitted", start + 500, self.a, person, device, user_id=uid,
-                            properties={"score": score})
+            self.log.client(
+                "nps_submitted", start + 500, self.a, person, device, user_id=uid, properties={"score": score}
+            )
 
-    def feature_used(self, day: int, t: float, person: Person, device: Device, uid: str, feature: str) -> None:
+    def feature_used(
+        self, day: int, t: float, person: Person, device: Device, uid: str, feature: str
+    ) -> None:
         mean = 1.5
         if feature == "create_invoice":
             mean = 2.0 * (1 + 0.002 * day)  # a common upward trend every account shares
@@ -202,22 +319,51 @@ class AccountSim:
         if not legacy_app:
             props["feature_category"] = FEATURES[feature][0]
             props["duration_seconds"] = round(float(self.rng.lognormal(4, 1)), 1)
-        self.log.client("feature_used", t, self.a, person, device, props, version=1 if legacy_app else 2,
-                        user_id=uid, latency_ms=float(self.rng.lognormal(4.5, 0.5)))
+        self.log.client(
+            "feature_used",
+            t,
+            self.a,
+            person,
+            device,
+            props,
+            version=1 if legacy_app else 2,
+            user_id=uid,
+            latency_ms=float(self.rng.lognormal(4.5, 0.5)),
+        )
         if feature == "create_invoice" and self.first_invoice_day is None:
             self.first_invoice_day = day
-            self.log.client("first_invoice_sent", t + 120, self.a, person, device, user_id=uid, properties={
-                "invoice_id": f"cinv_{self.a.account_id[4:]}_0001",
-                "amount_usd": round(float(self.rng.lognormal(6, 1)), 2), "currency": "USD"})
+            self.log.client(
+                "first_invoice_sent",
+                t + 120,
+                self.a,
+                person,
+                device,
+                user_id=uid,
+                properties={
+                    "invoice_id": f"cinv_{self.a.account_id[4:]}_0001",
+                    "amount_usd": round(float(self.rng.lognormal(6, 1)), 2),
+                    "currency": "USD",
+                },
+            )
 
     def newsletter(self, day: int, person: Person) -> None:
         campaign = f"cmp_news_{day:04d}"
         t = day * DAY + 8 * 3600 + float(self.rng.uniform(0, 600))
-        self.log.server("email_delivered", t, self.a, person.user_id,
-                        {"campaign_id": campaign, "email_type": "newsletter"})
+        self.log.server(
+            "email_delivered",
+            t,
+            self.a,
+            person.user_id,
+            {"campaign_id": campaign, "email_type": "newsletter"},
+        )
         if self.rng.random() < 0.2 + 0.35 * person.activity:
-            self.log.server("email_opened", t + float(self.rng.uniform(600, 30000)), self.a, person.user_id,
-                            {"campaign_id": campaign, "email_type": "newsletter"})
+            self.log.server(
+                "email_opened",
+                t + float(self.rng.uniform(600, 30000)),
+                self.a,
+                person.user_id,
+                {"campaign_id": campaign, "email_type": "newsletter"},
+            )
 
     def api_traffic(self, day: int) -> None:
         plan = self.commercial.sub.plan
@@ -227,10 +373,24 @@ class AccountSim:
             t = day * DAY + float(self.rng.uniform(0, DAY - 1))
             endpoint = ENDPOINTS[int(self.rng.integers(len(ENDPOINTS)))]
             if n >= API_LIMIT_PER_DAY[plan]:
-                self.log.server("rate_limited", t, self.a, owner, {
-                    "endpoint": endpoint, "limit_per_minute": 60, "retry_after_seconds": 30})
+                self.log.server(
+                    "rate_limited",
+                    t,
+                    self.a,
+                    owner,
+                    {"endpoint": endpoint, "limit_per_minute": 60, "retry_after_seconds": 30},
+                )
                 continue
             status = int(self.rng.choice([200, 201, 400, 404, 500], p=[0.8, 0.14, 0.03, 0.02, 0.01]))
-            self.log.server("api_request", t, self.a, owner, {
-                "endpoint": endpoint, "http_method": "POST" if status == 201 else "GET",
-                "status_code": status, "latency_ms": round(float(self.rng.lognormal(4.8, 0.6)), 1)})
+            self.log.server(
+                "api_request",
+                t,
+                self.a,
+                owner,
+                {
+                    "endpoint": endpoint,
+                    "http_method": "POST" if status == 201 else "GET",
+                    "status_code": status,
+                    "latency_ms": round(float(self.rng.lognormal(4.8, 0.6)), 1),
+                },
+            )

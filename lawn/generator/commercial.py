@@ -45,8 +45,9 @@ def _first_plan(account: Account, rng: np.random.Generator) -> str:
 class CommercialSim:
     """Runs the subscription of one account, one day at a time."""
 
-    def __init__(self, account: Account, log: EventLog, rng: np.random.Generator,
-                 account_experiment: Experiment) -> None:
+    def __init__(
+        self, account: Account, log: EventLog, rng: np.random.Generator, account_experiment: Experiment
+    ) -> None:
         self.account = account
         self.log = log
         self.rng = rng
@@ -58,18 +59,23 @@ class CommercialSim:
         return day * DAY + hour * 3600 + float(self.rng.uniform(0, 3600))
 
     def _record(self, day: int, movement: str, before: float) -> None:
-        self.sub.ledger.append({
-            "account_id": self.account.account_id, "day": day, "movement": movement,
-            "mrr_before_usd": before, "mrr_after_usd": self.sub.mrr_usd,
-            "plan": self.sub.plan, "seats": self.sub.seats,
-        })
+        self.sub.ledger.append(
+            {
+                "account_id": self.account.account_id,
+                "day": day,
+                "movement": movement,
+                "mrr_before_usd": before,
+                "mrr_after_usd": self.sub.mrr_usd,
+                "plan": self.sub.plan,
+                "seats": self.sub.seats,
+            }
+        )
 
     def _plan_changed(self, day: int, from_plan: str, reason: str) -> None:
         props = {"from_plan": from_plan, "to_plan": self.sub.plan, "mrr_usd": round(self.sub.mrr_usd, 2)}
         version = 1 if self.rng.random() < 0.35 else 2  # the legacy billing service still sends v1
         if version == 2:
-            props.update(seats=self.sub.seats, billing_period=self.sub.billing_period,
-                         change_reason=reason)
+            props.update(seats=self.sub.seats, billing_period=self.sub.billing_period, change_reason=reason)
         self.log.server("plan_changed", self._t(day, 9), self.account, self.founder_uid, props, version)
 
     def start_trial(self, day: int) -> None:
@@ -77,8 +83,13 @@ class CommercialSim:
         self.sub.plan = "trial"
         self.sub.trial_end_day = day + TRIAL_DAYS
         intent = _first_plan(self.account, self.rng)
-        self.log.server("trial_started", self._t(day, 10), self.account, self.founder_uid,
-                        {"plan": intent, "trial_days": TRIAL_DAYS})
+        self.log.server(
+            "trial_started",
+            self._t(day, 10),
+            self.account,
+            self.founder_uid,
+            {"plan": intent, "trial_days": TRIAL_DAYS},
+        )
 
     def conversion_probability(self, activated: bool) -> float:
         """Base rate from account health and activation, plus the experiment's true effect."""
@@ -92,16 +103,22 @@ class CommercialSim:
     def end_trial(self, day: int, activated: bool, seats: int) -> bool:
         plan = _first_plan(self.account, self.rng)
         converted = self.rng.random() < self.conversion_probability(activated)
-        self.log.server("trial_ended", self._t(day, 8), self.account, self.founder_uid,
-                        {"plan": plan, "outcome": "converted" if converted else "expired"})
+        self.log.server(
+            "trial_ended",
+            self._t(day, 8),
+            self.account,
+            self.founder_uid,
+            {"plan": plan, "outcome": "converted" if converted else "expired"},
+        )
         if not converted:
             self.sub.status, self.sub.plan = "expired", "none"
             return False
         self._start_paying(day, plan, seats, from_plan="trial", reason="new", movement="new")
         return True
 
-    def _start_paying(self, day: int, plan: str, seats: int, from_plan: str, reason: str,
-                      movement: str) -> None:
+    def _start_paying(
+        self, day: int, plan: str, seats: int, from_plan: str, reason: str, movement: str
+    ) -> None:
         before = self.sub.mrr_usd
         self.sub.status, self.sub.plan = "paying", plan
         self.sub.seats = max(seats, 10 if plan == "enterprise" else 1)
@@ -131,7 +148,9 @@ class CommercialSim:
         if self.sub.status == "churned":
             if self.rng.random() < 0.12:
                 plan = _first_plan(self.account, self.rng)
-                self._start_paying(day, plan, max(1, active_people // 2), "none", "reactivation", "reactivation")
+                self._start_paying(
+                    day, plan, max(1, active_people // 2), "none", "reactivation", "reactivation"
+                )
             return
         if self.sub.status != "paying":
             return
@@ -163,10 +182,18 @@ class CommercialSim:
 
     def _churn(self, day: int) -> None:
         before, plan = self.sub.mrr_usd, self.sub.plan
-        reason = str(self.rng.choice(["too_expensive", "missing_features", "switched_competitor",
-                                      "no_longer_needed", "other"]))
-        self.log.server("subscription_canceled", self._t(day, 15), self.account, self.founder_uid,
-                        {"plan": plan, "mrr_usd": round(before, 2), "cancel_reason": reason})
+        reason = str(
+            self.rng.choice(
+                ["too_expensive", "missing_features", "switched_competitor", "no_longer_needed", "other"]
+            )
+        )
+        self.log.server(
+            "subscription_canceled",
+            self._t(day, 15),
+            self.account,
+            self.founder_uid,
+            {"plan": plan, "mrr_usd": round(before, 2), "cancel_reason": reason},
+        )
         self.sub.status, self.sub.plan, self.sub.mrr_usd, self.sub.seats = "churned", "none", 0.0, 0
         self._plan_changed(day, plan, "downgrade")
         self._record(day, "churn", before)

@@ -57,9 +57,15 @@ def plant_dirt(
         if kind_index >= len(INVALIDATING):
             if rng.random() < rates.late_arrival:
                 event.received_s = event.occurred_s + float(rng.uniform(1, 5)) * DAY
-                ledger.append({"event_id": event.event_id, "event_name": event.event_name,
-                               "dirt_kind": "late_arrival",
-                               "expected_reason_code": None, "property_name": None})
+                ledger.append(
+                    {
+                        "event_id": event.event_id,
+                        "event_name": event.event_name,
+                        "dirt_kind": "late_arrival",
+                        "expected_reason_code": None,
+                        "property_name": None,
+                    }
+                )
             continue
         kind = INVALIDATING[kind_index]
         original_name = event.event_name
@@ -83,15 +89,28 @@ def plant_dirt(
             event.anonymous_id = event.device_id = event.user_id = event.account_id = None
         if kind in ("missing_required_property", "wrong_type", "out_of_range") and prop_name is None:
             continue  # this event has no property the dirt applies to: it stays clean
-        ledger.append({"event_id": event.event_id, "event_name": original_name, "dirt_kind": kind,
-                       "expected_reason_code": EXPECTED_REASON[kind], "property_name": prop_name})
+        ledger.append(
+            {
+                "event_id": event.event_id,
+                "event_name": original_name,
+                "dirt_kind": kind,
+                "expected_reason_code": EXPECTED_REASON[kind],
+                "property_name": prop_name,
+            }
+        )
     redeliveries: list[Event] = []
     for event in events:
         if rng.random() < rates.duplicate:
             copy_ = copy.deepcopy(event)
             copy_.received_s = event.received_s + float(rng.choice([2.0, 90.0, 3600.0, DAY]))
             redeliveries.append(copy_)
-            ledger.append({"event_id": event.event_id, "event_name": event.event_name,
-                           "dirt_kind": "duplicate",
-                           "expected_reason_code": None, "property_name": None})
+            ledger.append(
+                {
+                    "event_id": event.event_id,
+                    "event_name": event.event_name,
+                    "dirt_kind": "duplicate",
+                    "expected_reason_code": None,
+                    "property_name": None,
+                }
+            )
     return events + redeliveries, ledger

@@ -11,8 +11,18 @@ from lawn.generator.world import Account, Device, Person
 # UTC offsets (hours) of each country's clients; client clocks report local time with offset.
 UTC_OFFSETS = {"US": -5, "GB": 0, "DE": 1, "FR": 1, "NL": 1, "ES": 1, "CA": -5, "AU": 10, "BR": -3, "IN": 5.5}
 RAW_EVENT_COLUMNS = (
-    "event_id", "event_name", "schema_version", "source", "occurred_at", "received_at",
-    "anonymous_id", "device_id", "user_id", "account_id", "context", "properties",
+    "event_id",
+    "event_name",
+    "schema_version",
+    "source",
+    "occurred_at",
+    "received_at",
+    "anonymous_id",
+    "device_id",
+    "user_id",
+    "account_id",
+    "context",
+    "properties",
 )
 
 
@@ -82,34 +92,97 @@ class EventLog:
             "ip": f"198.51.{int(device.device_id[-5:]) % 250}.{int(device.device_id[-3:]) % 250 + 1}",
         }
         uid = user_id if user_id is not None else (person.user_id if person else None)
-        return self._append(name, version, device.platform, t, UTC_OFFSETS[account.country],
-                            device.anonymous_id, device.device_id, uid, account.account_id if uid else None,
-                            context, properties)
+        return self._append(
+            name,
+            version,
+            device.platform,
+            t,
+            UTC_OFFSETS[account.country],
+            device.anonymous_id,
+            device.device_id,
+            uid,
+            account.account_id if uid else None,
+            context,
+            properties,
+        )
 
     def server(
         self, name: str, t: float, account: Account, user_id: str | None, properties: dict, version: int = 1
     ) -> Event:
         """An event sent by one of our backend services (server clock, no device)."""
-        context = {"platform": "server", "app_version": "billing-4.2", "locale": account.locale,
-                   "latency_ms": None, "error_code": None, "ip": None}
-        return self._append(name, version, "backend", t, 0, None, None, user_id, account.account_id,
-                            context, properties)
+        context = {
+            "platform": "server",
+            "app_version": "billing-4.2",
+            "locale": account.locale,
+            "latency_ms": None,
+            "error_code": None,
+            "ip": None,
+        }
+        return self._append(
+            name, version, "backend", t, 0, None, None, user_id, account.account_id, context, properties
+        )
 
-    def anonymous(self, name: str, t: float, device: Device, locale: str, utc_offset: float,
-                  properties: dict) -> Event:
+    def anonymous(
+        self, name: str, t: float, device: Device, locale: str, utc_offset: float, properties: dict
+    ) -> Event:
         """A page view by a visitor we know nothing about yet."""
-        context = {"platform": "web", "app_version": device.app_version, "locale": locale,
-                   "latency_ms": None, "error_code": None, "ip": None}
-        return self._append(name, 1, "web", t, utc_offset, device.anonymous_id, device.device_id,
-                            None, None, context, properties)
+        context = {
+            "platform": "web",
+            "app_version": device.app_version,
+            "locale": locale,
+            "latency_ms": None,
+            "error_code": None,
+            "ip": None,
+        }
+        return self._append(
+            name,
+            1,
+            "web",
+            t,
+            utc_offset,
+            device.anonymous_id,
+            device.device_id,
+            None,
+            None,
+            context,
+            properties,
+        )
 
-    def _append(self, name: str, version: int, source: str, t: float, offset: float,
-                anonymous_id: str | None, device_id: str | None, user_id: str | None,
-                account_id: str | None, context: dict, properties: dict) -> Event:
+    def _append(
+        self,
+        name: str,
+        version: int,
+        source: str,
+        t: float,
+        offset: float,
+        anonymous_id: str | None,
+        device_id: str | None,
+        user_id: str | None,
+        account_id: str | None,
+        context: dict,
+        properties: dict,
+    ) -> Event:
         # delivery delay: mostly sub-second, mobile clients batch for up to a few minutes
-        delay = 0.4 + (int(stable_hash(self.seed, "d", len(self.events))[:4], 16) % 300 if source in ("ios", "android") else 0.2)
-        event = Event(self._next_id(), name, version, source, t, t + delay, offset,
-                      anonymous_id, device_id, user_id, account_id, context, properties)
+        delay = 0.4 + (
+            int(stable_hash(self.seed, "d", len(self.events))[:4], 16) % 300
+            if source in ("ios", "android")
+            else 0.2
+        )
+        event = Event(
+            self._next_id(),
+            name,
+            version,
+            source,
+            t,
+            t + delay,
+            offset,
+            anonymous_id,
+            device_id,
+            user_id,
+            account_id,
+            context,
+            properties,
+        )
         self.events.append(event)
         return event
 

@@ -100,8 +100,9 @@ ROLLOUT_LIFT_BY_COHORT = (0.30, 0.18, 0.08)
 ROLLOUT_SHARE_BY_SEGMENT = {"smb": 0.2, "mid_market": 0.4, "enterprise": 0.6}
 
 
-def build_rollout(config: GeneratorConfig, accounts: list[Account],
-                  rng: np.random.Generator) -> dict[str, RolloutAdoption]:
+def build_rollout(
+    config: GeneratorConfig, accounts: list[Account], rng: np.random.Generator
+) -> dict[str, RolloutAdoption]:
     """Non-randomised: bigger accounts are likelier to get the feature, in three waves."""
     wave_days = [int(config.days * share) for share in (0.35, 0.5, 0.65)]
     adoptions: dict[str, RolloutAdoption] = {}

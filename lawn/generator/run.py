@@ -15,8 +15,7 @@ from lawn.generator.config import GeneratorConfig
 from lawn.generator.dirt import plant_dirt
 from lawn.generator.events import RAW_EVENT_COLUMNS, Event, EventLog
 from lawn.generator.programs import build_experiments, build_rollout, day_to_date, planned_sample_size
-from lawn.generator.world import (CHANNELS, Account, Device, build_world, plant_resignups,
-                                  plant_shared_devices)
+from lawn.generator.world import CHANNELS, Account, Device, build_world, plant_resignups, plant_shared_devices
 from lawn.tracking_plan import load_tracking_plan
 
 SPEND_CHANNELS = ("paid_search", "paid_social", "partner", "outbound")
@@ -37,23 +36,45 @@ def _anonymous_visitors(config: GeneratorConfig, log: EventLog, rng: np.random.G
         device = Device(f"dev_v{n:06d}", "web", f"anon_v{n:06d}", "web-2026.03")
         day = int(rng.integers(0, config.days))
         for _ in range(int(rng.integers(1, 4))):
-            log.anonymous("page_viewed", day * DAY + float(rng.uniform(0, DAY - 60)), device, "en-US", -5,
-                          {"page_path": str(rng.choice(["/", "/pricing", "/blog/late-payments"])),
-                           "utm_source": str(rng.choice(CHANNELS))})
-        truth += [{"identifier_type": "anonymous_id", "identifier_value": device.anonymous_id,
-                   "person_id": f"vis_{n:06d}"},
-                  {"identifier_type": "device_id", "identifier_value": device.device_id,
-                   "person_id": f"vis_{n:06d}"}]
+            log.anonymous(
+                "page_viewed",
+                day * DAY + float(rng.uniform(0, DAY - 60)),
+                device,
+                "en-US",
+                -5,
+                {
+                    "page_path": str(rng.choice(["/", "/pricing", "/blog/late-payments"])),
+                    "utm_source": str(rng.choice(CHANNELS)),
+                },
+            )
+        truth += [
+            {
+                "identifier_type": "anonymous_id",
+                "identifier_value": device.anonymous_id,
+                "person_id": f"vis_{n:06d}",
+            },
+            {
+                "identifier_type": "device_id",
+                "identifier_value": device.device_id,
+                "person_id": f"vis_{n:06d}",
+            },
+        ]
     return truth
 
 
 def _serialise(log: EventLog, event: Event) -> dict:
     row = {
-        "event_id": event.event_id, "event_name": event.event_name,
-        "schema_version": str(event.schema_version), "source": event.source,
-        "occurred_at": log.iso_occurred(event), "received_at": log.iso_received(event),
-        "anonymous_id": event.anonymous_id, "device_id": event.device_id, "user_id": event.user_id,
-        "account_id": event.account_id, "context": json.dumps(event.context, separators=(",", ":")),
+        "event_id": event.event_id,
+        "event_name": event.event_name,
+        "schema_version": str(event.schema_version),
+        "source": event.source,
+        "occurred_at": log.iso_occurred(event),
+        "received_at": log.iso_received(event),
+        "anonymous_id": event.anonymous_id,
+        "device_id": event.device_id,
+        "user_id": event.user_id,
+        "account_id": event.account_id,
+        "context": json.dumps(event.context, separators=(",", ":")),
         "properties": json.dumps(event.properties, separators=(",", ":")),
     }
     row.update(event.raw_overrides)
@@ -67,10 +88,15 @@ def _identity_truth(accounts: list[Account]) -> list[dict]:
             ids = [("user_id", person.user_id), ("email", person.email)]
             if person.resignup_user_id:
                 ids += [("user_id", person.resignup_user_id), ("email", person.resignup_email)]
-            ids += [(kind, value) for device in person.devices
-                    for kind, value in (("device_id", device.device_id), ("anonymous_id", device.anonymous_id))]
-            rows += [{"identifier_type": kind, "identifier_value": value, "person_id": person.person_id}
-                     for kind, value in ids]
+            ids += [
+                (kind, value)
+                for device in person.devices
+                for kind, value in (("device_id", device.device_id), ("anonymous_id", device.anonymous_id))
+            ]
+            rows += [
+                {"identifier_type": kind, "identifier_value": value, "person_id": person.person_id}
+                for kind, value in ids
+            ]
     return rows
 
 
@@ -86,8 +112,16 @@ def generate(config: GeneratorConfig) -> GeneratedData:
     log = EventLog(config.seed, config.start_date)
     ledgers = []
     for account in accounts:
-        sim = AccountSim(account, log, rng, config.days, user_exp, account_exp,
-                         rollout.get(account.account_id), config.dirt.email_case_whitespace)
+        sim = AccountSim(
+            account,
+            log,
+            rng,
+            config.days,
+            user_exp,
+            account_exp,
+            rollout.get(account.account_id),
+            config.dirt.email_case_whitespace,
+        )
         sim.run()
         ledgers += sim.commercial.sub.ledger
     visitor_truth = _anonymous_visitors(config, log, rng)
@@ -105,34 +139,74 @@ def generate(config: GeneratorConfig) -> GeneratedData:
     }
     truth = {
         "identities": pd.DataFrame(_identity_truth(accounts) + visitor_truth),
-        "persons": pd.DataFrame([
-            {"person_id": p.person_id, "account_id": p.account_id, "user_id": p.user_id, "email": p.email,
-             "first_name": p.first_name, "last_name": p.last_name, "role": p.role,
-             "signup_date": day_to_date(config, p.signup_day) if p.signup_day is not None else None,
-             "resignup_user_id": p.resignup_user_id,
-             "shares_a_device": any(len(d.owners) > 1 for d in p.devices)}
-            for a in accounts for p in a.people]),
-        "mrr_movements": pd.DataFrame([{**row, "movement_date": day_to_date(config, row.pop("day"))}
-                                       for row in ledgers]),
-        "experiments": pd.DataFrame([{"experiment_id": e.experiment_id, "unit": e.unit,
-                                      "primary_metric": e.primary_metric, "true_effect": e.true_effect}
-                                     for e in (user_exp, account_exp)]),
-        "rollout": pd.DataFrame([{"account_id": r.account_id, "adoption_date": day_to_date(config, r.adoption_day),
-                                  "cohort": r.cohort, "true_lift": r.true_lift} for r in rollout.values()],
-                                columns=["account_id", "adoption_date", "cohort", "true_lift"]),
-        "dirt": pd.DataFrame(dirt, columns=["event_id", "event_name", "dirt_kind", "expected_reason_code",
-                                            "property_name"]),
+        "persons": pd.DataFrame(
+            [
+                {
+                    "person_id": p.person_id,
+                    "account_id": p.account_id,
+                    "user_id": p.user_id,
+                    "email": p.email,
+                    "first_name": p.first_name,
+                    "last_name": p.last_name,
+                    "role": p.role,
+                    "signup_date": day_to_date(config, p.signup_day) if p.signup_day is not None else None,
+                    "resignup_user_id": p.resignup_user_id,
+                    "shares_a_device": any(len(d.owners) > 1 for d in p.devices),
+                }
+                for a in accounts
+                for p in a.people
+            ]
+        ),
+        "mrr_movements": pd.DataFrame(
+            [{**row, "movement_date": day_to_date(config, row.pop("day"))} for row in ledgers]
+        ),
+        "experiments": pd.DataFrame(
+            [
+                {
+                    "experiment_id": e.experiment_id,
+                    "unit": e.unit,
+                    "primary_metric": e.primary_metric,
+                    "true_effect": e.true_effect,
+                }
+                for e in (user_exp, account_exp)
+            ]
+        ),
+        "rollout": pd.DataFrame(
+            [
+                {
+                    "account_id": r.account_id,
+                    "adoption_date": day_to_date(config, r.adoption_day),
+                    "cohort": r.cohort,
+                    "true_lift": r.true_lift,
+                }
+                for r in rollout.values()
+            ],
+            columns=["account_id", "adoption_date", "cohort", "true_lift"],
+        ),
+        "dirt": pd.DataFrame(
+            dirt, columns=["event_id", "event_name", "dirt_kind", "expected_reason_code", "property_name"]
+        ),
     }
     return GeneratedData(raw=raw, truth=truth)
 
 
 def _crm(config: GeneratorConfig, accounts: list[Account]) -> pd.DataFrame:
-    return pd.DataFrame([{
-        "account_id": a.account_id, "account_name": a.name, "email_domain": a.domain,
-        "industry": a.industry, "segment": a.segment, "country": a.country,
-        "created_at": f"{day_to_date(config, a.created_day).isoformat()}T09:00:00Z",
-        "acquisition_channel": a.channel, "sales_owner": a.sales_owner,
-    } for a in accounts])
+    return pd.DataFrame(
+        [
+            {
+                "account_id": a.account_id,
+                "account_name": a.name,
+                "email_domain": a.domain,
+                "industry": a.industry,
+                "segment": a.segment,
+                "country": a.country,
+                "created_at": f"{day_to_date(config, a.created_day).isoformat()}T09:00:00Z",
+                "acquisition_channel": a.channel,
+                "sales_owner": a.sales_owner,
+            }
+            for a in accounts
+        ]
+    )
 
 
 def _spend(config: GeneratorConfig, rng: np.random.Generator) -> pd.DataFrame:
@@ -141,22 +215,40 @@ def _spend(config: GeneratorConfig, rng: np.random.Generator) -> pd.DataFrame:
         for channel in SPEND_CHANNELS:
             spend = round(float(rng.gamma(4, 30 * max(1, config.accounts / 60))), 2)
             impressions = int(spend * rng.uniform(40, 90))
-            rows.append({"spend_date": day_to_date(config, day).isoformat(), "channel": channel,
-                         "spend_usd": spend, "impressions": impressions,
-                         "clicks": int(impressions * rng.uniform(0.01, 0.04))})
+            rows.append(
+                {
+                    "spend_date": day_to_date(config, day).isoformat(),
+                    "channel": channel,
+                    "spend_usd": spend,
+                    "impressions": impressions,
+                    "clicks": int(impressions * rng.uniform(0.01, 0.04)),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def _registry(config: GeneratorConfig, experiments: list) -> pd.DataFrame:
     baselines = {"activated_7d": 0.45, "trial_converted": 0.45}
-    return pd.DataFrame([{
-        "experiment_id": e.experiment_id, "hypothesis": e.hypothesis, "randomization_unit": e.unit,
-        "primary_metric": e.primary_metric, "guardrail_metrics": e.guardrail_metrics,
-        "minimum_detectable_effect": e.mde, "alpha": e.alpha, "power": e.power,
-        "planned_sample_size_per_arm": planned_sample_size(e, baselines[e.primary_metric]),
-        "start_date": day_to_date(config, e.start_day).isoformat(),
-        "end_date": day_to_date(config, e.end_day).isoformat(),
-        "holdout_share": e.holdout_share, "owner": e.owner,
-        "registered_at": (dt.datetime.combine(day_to_date(config, e.start_day), dt.time())
-                          - dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    } for e in experiments])
+    return pd.DataFrame(
+        [
+            {
+                "experiment_id": e.experiment_id,
+                "hypothesis": e.hypothesis,
+                "randomization_unit": e.unit,
+                "primary_metric": e.primary_metric,
+                "guardrail_metrics": e.guardrail_metrics,
+                "minimum_detectable_effect": e.mde,
+                "alpha": e.alpha,
+                "power": e.power,
+                "planned_sample_size_per_arm": planned_sample_size(e, baselines[e.primary_metric]),
+                "start_date": day_to_date(config, e.start_day).isoformat(),
+                "end_date": day_to_date(config, e.end_day).isoformat(),
+                "holdout_share": e.holdout_share,
+                "owner": e.owner,
+                "registered_at": (
+                    dt.datetime.combine(day_to_date(config, e.start_day), dt.time()) - dt.timedelta(days=3)
+                ).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+            for e in experiments
+        ]
+    )

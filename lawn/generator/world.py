@@ -9,18 +9,88 @@ import numpy as np
 from lawn.generator.config import GeneratorConfig
 
 FIRST_NAMES = (
-    "ana", "ben", "carla", "david", "elena", "farid", "grace", "hugo", "ines", "jon",
-    "kira", "liam", "maya", "noah", "olga", "pablo", "quinn", "rosa", "sami", "tara",
-    "uma", "victor", "wen", "xavier", "yara", "zoe", "amir", "bea", "chen", "dara",
+    "ana",
+    "ben",
+    "carla",
+    "david",
+    "elena",
+    "farid",
+    "grace",
+    "hugo",
+    "ines",
+    "jon",
+    "kira",
+    "liam",
+    "maya",
+    "noah",
+    "olga",
+    "pablo",
+    "quinn",
+    "rosa",
+    "sami",
+    "tara",
+    "uma",
+    "victor",
+    "wen",
+    "xavier",
+    "yara",
+    "zoe",
+    "amir",
+    "bea",
+    "chen",
+    "dara",
 )
 LAST_NAMES = (
-    "garcia", "smith", "muller", "rossi", "kowalski", "nguyen", "okafor", "silva", "tanaka",
-    "dubois", "jensen", "novak", "haddad", "costa", "larsen", "moreau", "fischer", "patel",
-    "ivanova", "brown", "kim", "lopez", "berg", "weber", "santos", "ali", "cohen", "evans",
+    "garcia",
+    "smith",
+    "muller",
+    "rossi",
+    "kowalski",
+    "nguyen",
+    "okafor",
+    "silva",
+    "tanaka",
+    "dubois",
+    "jensen",
+    "novak",
+    "haddad",
+    "costa",
+    "larsen",
+    "moreau",
+    "fischer",
+    "patel",
+    "ivanova",
+    "brown",
+    "kim",
+    "lopez",
+    "berg",
+    "weber",
+    "santos",
+    "ali",
+    "cohen",
+    "evans",
 )
 COMPANY_WORDS = (
-    "acme", "north", "blue", "river", "atlas", "cedar", "pixel", "summit", "harbor", "lumen",
-    "orbit", "maple", "quartz", "nova", "delta", "ember", "fable", "granite", "helix", "iris",
+    "acme",
+    "north",
+    "blue",
+    "river",
+    "atlas",
+    "cedar",
+    "pixel",
+    "summit",
+    "harbor",
+    "lumen",
+    "orbit",
+    "maple",
+    "quartz",
+    "nova",
+    "delta",
+    "ember",
+    "fable",
+    "granite",
+    "helix",
+    "iris",
 )
 COMPANY_SUFFIXES = ("labs", "studio", "works", "partners", "group", "co", "digital", "build")
 INDUSTRIES = ("agency", "construction", "consulting", "ecommerce", "healthcare", "legal", "software")
@@ -30,8 +100,18 @@ SALES_OWNERS = ("alice.m", "bruno.k", "chloe.t", "dev.r", "eva.s")
 SEGMENTS = ("smb", "mid_market", "enterprise")
 SEGMENT_SHARE = (0.6, 0.3, 0.1)
 SEGMENT_PEOPLE = {"smb": (1, 4), "mid_market": (3, 9), "enterprise": (6, 18)}
-LOCALES = {"US": "en-US", "GB": "en-GB", "DE": "de-DE", "FR": "fr-FR", "NL": "nl-NL",
-           "ES": "es-ES", "CA": "en-CA", "AU": "en-AU", "BR": "pt-BR", "IN": "en-IN"}
+LOCALES = {
+    "US": "en-US",
+    "GB": "en-GB",
+    "DE": "de-DE",
+    "FR": "fr-FR",
+    "NL": "nl-NL",
+    "ES": "es-ES",
+    "CA": "en-CA",
+    "AU": "en-AU",
+    "BR": "pt-BR",
+    "IN": "en-IN",
+}
 
 
 @dataclass
@@ -136,7 +216,9 @@ def build_world(config: GeneratorConfig, rng: np.random.Generator) -> list[Accou
                 first_name=first,
                 last_name=last,
                 email=f"{local}@{domain}",
-                role="owner" if position == 0 else str(rng.choice(["admin", "member", "viewer"], p=[0.2, 0.65, 0.15])),
+                role="owner"
+                if position == 0
+                else str(rng.choice(["admin", "member", "viewer"], p=[0.2, 0.65, 0.15])),
                 is_founder=position == 0,
                 activity=float(rng.beta(2, 3)),
             )

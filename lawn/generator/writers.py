@@ -20,8 +20,9 @@ def _write(frame: pd.DataFrame, path: Path, file_format: FileFormat) -> None:
         frame.astype("string").to_parquet(path, index=False)
 
 
-def write_generated(data: GeneratedData, raw_dir: Path, truth_dir: Path,
-                    file_format: FileFormat = "csv") -> list[Path]:
+def write_generated(
+    data: GeneratedData, raw_dir: Path, truth_dir: Path, file_format: FileFormat = "csv"
+) -> list[Path]:
     """Write every raw table to ``raw_dir`` and every truth table to ``truth_dir``.
 
     Raw Parquet columns are all strings, as a loader would land them; staging casts.

@@ -30,17 +30,22 @@ keyed as (
 
 ),
 
-{% if is_incremental() %}
 earlier_deliveries as (
 
-    select
-        dedup_key,
-        count(*) as earlier_delivery_count
-    from {{ this }}
-    group by dedup_key
+    {% if is_incremental() %}
+        select
+            dedup_key,
+            count(*) as earlier_delivery_count
+        from {{ this }}
+        group by dedup_key
+    {% else %}
+        select
+            cast(null as {{ dbt.type_string() }}) as dedup_key,
+            cast(0 as {{ dbt.type_bigint() }}) as earlier_delivery_count
+        where 1 = 0
+    {% endif %}
 
 ),
-{% endif %}
 
 ranked as (
 
@@ -58,17 +63,11 @@ numbered as (
 
     select
         ranked.*,
-        {% if is_incremental() %}
-            ranked.rank_in_batch
-            + coalesce(earlier_deliveries.earlier_delivery_count, 0)
-        {% else %}
-            ranked.rank_in_batch
-        {% endif %} as delivery_number
+        ranked.rank_in_batch
+        + coalesce(earlier_deliveries.earlier_delivery_count, 0) as delivery_number
     from ranked
-    {% if is_incremental() %}
-        left join earlier_deliveries
-            on ranked.dedup_key = earlier_deliveries.dedup_key
-    {% endif %}
+    left join earlier_deliveries
+        on ranked.dedup_key = earlier_deliveries.dedup_key
 
 ),
 

@@ -151,9 +151,9 @@ failures_ranked as (
     select
         all_failures.raw_event_key,
         all_failures.reason_code,
+        reason_codes.severity_rank,
         all_failures.reason_code
-        || coalesce(':' || all_failures.property_name, '') as reason_detail,
-        reason_codes.severity_rank
+        || coalesce(':' || all_failures.property_name, '') as reason_detail
     from all_failures
     inner join reason_codes
         on all_failures.reason_code = reason_codes.reason_code
@@ -199,15 +199,15 @@ final as (
 
     select
         deliveries.*,
+        codes_per_delivery.reason_codes,
+        details_per_delivery.reason_details,
+        top_reason.reason_code as primary_reason_code,
         case
             when deliveries.delivery_number > 1 then 'duplicate'
             when codes_per_delivery.raw_event_key is not null then 'quarantined'
             else 'valid'
         end as delivery_status,
-        codes_per_delivery.reason_codes,
-        details_per_delivery.reason_details,
-        coalesce(codes_per_delivery.reason_count, 0) as reason_count,
-        top_reason.reason_code as primary_reason_code
+        coalesce(codes_per_delivery.reason_count, 0) as reason_count
     from deliveries
     left join codes_per_delivery
         on deliveries.raw_event_key = codes_per_delivery.raw_event_key

@@ -12,10 +12,10 @@ deliveries as (
 labelled as (
 
     select
+        delivery_status,
         coalesce(cast(received_at as date), cast('1900-01-01' as date)) as received_date,
         coalesce(source, '(missing)') as source,
-        coalesce(event_name, '(missing)') as event_name,
-        delivery_status
+        coalesce(event_name, '(missing)') as event_name
     from deliveries
 
 ),

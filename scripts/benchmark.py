@@ -1,0 +1,62 @@
+"""Benchmark: generate N accounts as Parquet, validate, full dbt build, incremental rebuild.
+
+Usage: .venv/bin/python scripts/benchmark.py --accounts 3000 --days 150 [--out data/bench]
+Prints one line per step with wall seconds, and the row counts per model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def timed(label: str, command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(f"{label} failed:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}")
+    print(f"{label:<40} {elapsed:8.1f} s", flush=True)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--accounts", type=int, default=3000)
+    parser.add_argument("--days", type=int, default=150)
+    parser.add_argument("--out", type=Path, default=REPO / "data" / "bench")
+    args = parser.parse_args()
+    out = args.out.resolve()
+    raw_dir, db_path = out / "raw", out / "bench.duckdb"
+    env = dict(os.environ, LAWN_DUCKDB_PATH=str(db_path))
+    lawn = str(Path(sys.executable).parent / "lawn")
+    db_path.unlink(missing_ok=True)
+    timed(f"generate {args.accounts} accounts x {args.days} days",
+          [lawn, "generate", "--accounts", str(args.accounts), "--days", str(args.days),
+           "--format", "parquet", "--out-dir", str(raw_dir), "--truth-dir", str(out / "truth")], env)
+    timed("validate-raw (Great Expectations)", [lawn, "validate-raw", "--raw-dir", str(raw_dir)], env)
+    timed("lawn build --full-refresh (all tests)",
+          [lawn, "build", "--raw-dir", str(raw_dir), "--full-refresh"], env)
+    timed("lawn build, incremental (no new data)", [lawn, "build", "--raw-dir", str(raw_dir)], env)
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        raw = con.sql(f"select count(*) from read_parquet('{raw_dir}/raw_events.parquet')").fetchone()[0]
+        print(f"{'raw_events rows':<40} {raw:>10,}")
+        for table in ("intermediate.int_events_deduplicated", "intermediate.int_event_properties_checked",
+                      "marts.fct_events", "marts.fct_quarantined_events", "marts.fct_data_quality_daily"):
+            print(f"{table:<40} {con.sql(f'select count(*) from {table}').fetchone()[0]:>10,}")
+        reasons = con.sql("select primary_reason_code, count(*) from marts.fct_quarantined_events "
+                          "group by 1 order by 2 desc").fetchall()
+        for code, count in reasons:
+            print(f"  quarantined {code:<32} {count:>8,}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set up a virtualenv at .venv (pinned dependencies) and build the whole project into
+# lawn.duckdb (LAWN_DUCKDB_PATH overrides): raw-file validation, seeds, models, tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python_bin="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+if [ ! -x .venv/bin/python ]; then
+    "$python_bin" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+.venv/bin/lawn build "$@"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Run every check: lint (ruff, sqlfluff), the full dbt build from scratch (models, data
+# tests, unit tests) and pytest. Needs the .venv that scripts/setup.sh creates.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/lawn ]; then
+    echo "error: .venv is missing; run 'bash scripts/setup.sh' first" >&2
+    exit 2
+fi
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "== lint: ruff"
+ruff check lawn tests_py
+ruff format --check lawn tests_py
+echo "== lint: sqlfluff"
+sqlfluff lint models tests analyses
+echo "== dbt build (full refresh: seeds, models, data tests, unit tests)"
+lawn build --full-refresh
+echo "== pytest"
+pytest
