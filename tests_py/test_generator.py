@@ -137,7 +137,7 @@ def test_experiment_assignment_is_balanced_and_stable():
 def test_experiments_rollout_and_registry_are_written(small_data):
     exposures = small_data.raw["raw_events"].query("event_name == 'experiment_exposed'")
     ids = {json.loads(p).get("experiment_id") for p in exposures["properties"] if p.endswith("}")}
-    assert "exp_onboarding_checklist" in ids
+    assert {"exp_onboarding_checklist", "exp_annual_plan_nudge"} <= ids
     registry = small_data.raw["experiment_registry"]
     assert set(registry["randomization_unit"]) == {"user", "account"}
     assert (registry["planned_sample_size_per_arm"] > 0).all()

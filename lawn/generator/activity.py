@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lawn.generator.backend import API_RATE, api_traffic, newsletter
 from lawn.generator.commercial import DAY, CommercialSim
 from lawn.generator.events import EventLog
 from lawn.generator.programs import ROLLOUT_FEATURE, Experiment, RolloutAdoption
@@ -23,9 +24,6 @@ FEATURES = {  # feature -> (category, weight in a session)
 FEATURE_NAMES = tuple(FEATURES)
 FEATURE_P = np.array([FEATURES[name][1] for name in FEATURE_NAMES], dtype=float)
 FEATURE_P /= FEATURE_P.sum()
-ENDPOINTS = ("/v1/invoices", "/v1/clients", "/v1/payments", "/v1/reports")
-API_RATE = {"growth": 2.5, "enterprise": 8.0}
-API_LIMIT_PER_DAY = {"growth": 6, "enterprise": 15}
 
 
 class AccountSim:
@@ -155,6 +153,22 @@ class AccountSim:
                 base += exp.true_effect
         self.activated_7d[person.person_id] = bool(self.rng.random() < base)
 
+    def expose_account_experiment(self, day: int) -> None:
+        """The account-level test shows its nudge to the founder on the last trial morning."""
+        experiment = self.commercial.experiment
+        if not experiment.is_running(self.a.created_day):
+            return
+        founder = self.a.people[0]
+        device = next(device for device in founder.devices if device.platform == "web")
+        self.log.client(
+            "experiment_exposed",
+            day * DAY + 7 * 3600,
+            self.a,
+            founder,
+            device,
+            {"experiment_id": experiment.experiment_id, "variant": experiment.variant(self.a.account_id)},
+        )
+
     def simulate_day(self, day: int) -> None:
         sub = self.commercial.sub
         for person in self.invites.pop(day, []):
@@ -185,6 +199,7 @@ class AccountSim:
             self.resignup_devices[person.person_id] = device
             self.signup(day, person, device, "email", None, person.resignup_user_id, person.resignup_email)
         if sub.status == "trial" and day == sub.trial_end_day:
+            self.expose_account_experiment(day)
             activated = self.first_invoice_day is not None
             self.commercial.end_trial(day, activated, sum(p.signup_day is not None for p in self.a.people))
         elif sub.status in ("paying", "churned") and day == sub.next_cycle_day:
@@ -198,9 +213,9 @@ class AccountSim:
             if day == person.signup_day or self.rng.random() < p_active:
                 self.session(day, person)
             if weekday == 1 and self.rng.random() < 0.9:
-                self.newsletter(day, person)
+                newsletter(self.log, self.rng, self.a, day, person)
         if sub.status == "paying" and sub.plan in API_RATE:
-            self.api_traffic(day)
+            api_traffic(self.log, self.rng, self.a, day, sub.plan)
         if self.rollout and day == self.rollout.adoption_day:
             self.log.server(
                 "feature_enabled",
@@ -343,54 +358,5 @@ class AccountSim:
                     "invoice_id": f"cinv_{self.a.account_id[4:]}_0001",
                     "amount_usd": round(float(self.rng.lognormal(6, 1)), 2),
                     "currency": "USD",
-                },
-            )
-
-    def newsletter(self, day: int, person: Person) -> None:
-        campaign = f"cmp_news_{day:04d}"
-        t = day * DAY + 8 * 3600 + float(self.rng.uniform(0, 600))
-        self.log.server(
-            "email_delivered",
-            t,
-            self.a,
-            person.user_id,
-            {"campaign_id": campaign, "email_type": "newsletter"},
-        )
-        if self.rng.random() < 0.2 + 0.35 * person.activity:
-            self.log.server(
-                "email_opened",
-                t + float(self.rng.uniform(600, 30000)),
-                self.a,
-                person.user_id,
-                {"campaign_id": campaign, "email_type": "newsletter"},
-            )
-
-    def api_traffic(self, day: int) -> None:
-        plan = self.commercial.sub.plan
-        calls = int(self.rng.poisson(API_RATE[plan]))
-        owner = self.a.people[0].user_id
-        for n in range(calls):
-            t = day * DAY + float(self.rng.uniform(0, DAY - 1))
-            endpoint = ENDPOINTS[int(self.rng.integers(len(ENDPOINTS)))]
-            if n >= API_LIMIT_PER_DAY[plan]:
-                self.log.server(
-                    "rate_limited",
-                    t,
-                    self.a,
-                    owner,
-                    {"endpoint": endpoint, "limit_per_minute": 60, "retry_after_seconds": 30},
-                )
-                continue
-            status = int(self.rng.choice([200, 201, 400, 404, 500], p=[0.8, 0.14, 0.03, 0.02, 0.01]))
-            self.log.server(
-                "api_request",
-                t,
-                self.a,
-                owner,
-                {
-                    "endpoint": endpoint,
-                    "http_method": "POST" if status == 201 else "GET",
-                    "status_code": status,
-                    "latency_ms": round(float(self.rng.lognormal(4.8, 0.6)), 1),
                 },
             )
