@@ -7,6 +7,7 @@ Prints one line per step with wall seconds, and the row counts per model.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -25,6 +26,13 @@ def timed(label: str, command: list[str], env: dict[str, str]) -> float:
     if result.returncode != 0:
         sys.exit(f"{label} failed:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}")
     print(f"{label:<40} {elapsed:8.1f} s", flush=True)
+    if "build" in command:
+        slowest = sorted(
+            json.loads((REPO / "target" / "run_results.json").read_text())["results"],
+            key=lambda r: -r["execution_time"],
+        )[:4]
+        for node in slowest:
+            print(f"    {node['unique_id'].split('.')[-1][:50]:<50} {node['execution_time']:6.1f} s")
     return elapsed
 
 
@@ -33,27 +41,54 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=3000)
     parser.add_argument("--days", type=int, default=150)
     parser.add_argument("--out", type=Path, default=REPO / "data" / "bench")
+    parser.add_argument("--reuse", action="store_true", help="keep already generated files")
     args = parser.parse_args()
     out = args.out.resolve()
     raw_dir, db_path = out / "raw", out / "bench.duckdb"
     env = dict(os.environ, LAWN_DUCKDB_PATH=str(db_path))
     lawn = str(Path(sys.executable).parent / "lawn")
     db_path.unlink(missing_ok=True)
-    timed(f"generate {args.accounts} accounts x {args.days} days",
-          [lawn, "generate", "--accounts", str(args.accounts), "--days", str(args.days),
-           "--format", "parquet", "--out-dir", str(raw_dir), "--truth-dir", str(out / "truth")], env)
+    if not (args.reuse and (raw_dir / "raw_events.parquet").exists()):
+        timed(
+            f"generate {args.accounts} accounts x {args.days} days",
+            [
+                lawn,
+                "generate",
+                "--accounts",
+                str(args.accounts),
+                "--days",
+                str(args.days),
+                "--format",
+                "parquet",
+                "--out-dir",
+                str(raw_dir),
+                "--truth-dir",
+                str(out / "truth"),
+            ],
+            env,
+        )
     timed("validate-raw (Great Expectations)", [lawn, "validate-raw", "--raw-dir", str(raw_dir)], env)
-    timed("lawn build --full-refresh (all tests)",
-          [lawn, "build", "--raw-dir", str(raw_dir), "--full-refresh"], env)
+    timed(
+        "lawn build --full-refresh (all tests)",
+        [lawn, "build", "--raw-dir", str(raw_dir), "--full-refresh"],
+        env,
+    )
     timed("lawn build, incremental (no new data)", [lawn, "build", "--raw-dir", str(raw_dir)], env)
     with duckdb.connect(str(db_path), read_only=True) as con:
-        raw = con.sql(f"select count(*) from read_parquet('{raw_dir}/raw_events.parquet')").fetchone()[0]
+        raw = con.execute(f"select count(*) from read_parquet('{raw_dir}/raw_events.parquet')").fetchone()[0]
         print(f"{'raw_events rows':<40} {raw:>10,}")
-        for table in ("intermediate.int_events_deduplicated", "intermediate.int_event_properties_checked",
-                      "marts.fct_events", "marts.fct_quarantined_events", "marts.fct_data_quality_daily"):
-            print(f"{table:<40} {con.sql(f'select count(*) from {table}').fetchone()[0]:>10,}")
-        reasons = con.sql("select primary_reason_code, count(*) from marts.fct_quarantined_events "
-                          "group by 1 order by 2 desc").fetchall()
+        for table in (
+            "intermediate.int_events_deduplicated",
+            "intermediate.int_event_properties_checked",
+            "marts.fct_events",
+            "marts.fct_quarantined_events",
+            "marts.fct_data_quality_daily",
+        ):
+            print(f"{table:<40} {con.execute(f'select count(*) from {table}').fetchone()[0]:>10,}")
+        reasons = con.execute(
+            "select primary_reason_code, count(*) from marts.fct_quarantined_events "
+            "group by 1 order by 2 desc"
+        ).fetchall()
         for code, count in reasons:
             print(f"  quarantined {code:<32} {count:>8,}")
 

@@ -11,8 +11,8 @@ fi
 export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== lint: ruff"
-ruff check lawn tests_py
-ruff format --check lawn tests_py
+ruff check lawn tests_py scripts
+ruff format --check lawn tests_py scripts
 echo "== lint: sqlfluff"
 sqlfluff lint models tests analyses
 echo "== dbt build (full refresh: seeds, models, data tests, unit tests)"
