@@ -21,4 +21,4 @@ final as (
 )
 
 select * from final
-order by received_date, quarantined_events desc
+order by received_date asc, quarantined_events desc

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from lawn.paths import RAW_SEEDS_DIR, REPO_ROOT, TRUTH_DIR, duckdb_path
+from lawn.paths import RAW_SEEDS_DIR, REPO_ROOT, TRUTH_DIR, dbt_command, duckdb_path
 
 app = typer.Typer(
     help="lawn: a warehouse-native growth system on dbt.", no_args_is_help=True, add_completion=False
@@ -104,9 +103,7 @@ def build(
     """Validate the raw files, then `dbt build` (seeds, models, data tests, unit tests)."""
     validate_raw(raw_dir or RAW_SEEDS_DIR)
     command = [
-        sys.executable,
-        "-m",
-        "dbt.cli.main",
+        *dbt_command(),
         "build",
         "--project-dir",
         str(REPO_ROOT),

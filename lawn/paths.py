@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -15,3 +16,8 @@ TRUTH_DIR = REPO_ROOT / "data" / "truth"
 def duckdb_path() -> Path:
     """The DuckDB file dbt builds into (`LAWN_DUCKDB_PATH` overrides the default)."""
     return Path(os.environ.get("LAWN_DUCKDB_PATH", REPO_ROOT / "lawn.duckdb"))
+
+
+def dbt_command() -> list[str]:
+    """The dbt executable installed beside this Python (the project's virtualenv)."""
+    return [str(Path(sys.executable).with_name("dbt"))]

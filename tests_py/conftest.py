@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -13,7 +12,7 @@ import pytest
 
 from lawn.generator import DirtRates, GeneratorConfig, generate
 from lawn.generator.writers import write_generated
-from lawn.paths import REPO_ROOT
+from lawn.paths import REPO_ROOT, dbt_command
 
 # dirt tripled so that every kind is planted even at this size
 SMALL = GeneratorConfig(seed=7, accounts=25, days=60, dirt=DirtRates().scaled(3))
@@ -26,9 +25,7 @@ def run_dbt(
     env = dict(os.environ, LAWN_DUCKDB_PATH=str(db_path))
     env.pop("LAWN_RAW_PARQUET_DIR", None)
     command = [
-        sys.executable,
-        "-m",
-        "dbt.cli.main",
+        *dbt_command(),
         *args,
         "--project-dir",
         str(REPO_ROOT),

@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-from lawn.paths import REPO_ROOT
+from lawn.paths import REPO_ROOT, dbt_command
 
 SCHEMA = """
 version: 2
@@ -127,9 +126,7 @@ def results(tmp_path_factory) -> dict[str, dict]:
     (project / "models" / "_schema.yml").write_text(SCHEMA)
     subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "dbt.cli.main",
+            *dbt_command(),
             "build",
             "--project-dir",
             str(project),

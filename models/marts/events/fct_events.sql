@@ -1,53 +1,54 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook="{{ delete_lookback_window('received_at') }}"
-    )
-}}
-{#- Valid events: first deliveries that pass the envelope contract and their tracking-plan
-    version. One row per event_id. -#}
+{{ config(materialized='view') }}
+{#- Valid events with the person behind them, resolved on read so identity merges apply to
+    history at once: by user_id, else anonymous_id, else device_id. -#}
 with
 
-valid_events as (
+events as (
 
-    select * from {{ ref('int_events_validated') }}
-    where
-        delivery_status = 'valid'
-        {% if is_incremental() %}
-            and {{ incremental_window_predicate('received_at') }}
-        {% endif %}
+    select * from {{ ref('int_events_valid') }}
+
+),
+
+identity_map as (
+
+    select * from {{ ref('int_identity_map') }}
+    where person_id is not null
 
 ),
 
 final as (
 
     select
-        event_id,
-        event_name,
-        schema_version,
-        event_name || '@v' || cast(schema_version as {{ dbt.type_string() }})
-            as tracking_plan_key,
-        source,
-        occurred_at,
-        received_at,
-        cast(occurred_at as date) as occurred_date,
-        {{ dbt.datediff('occurred_at', 'received_at', 'second') }}
-            as arrival_delay_seconds,
-        anonymous_id,
-        device_id,
-        user_id,
-        account_id,
-        context_platform as platform,
-        context_app_version as app_version,
-        context_locale as locale,
-        context_latency_ms as latency_ms,
-        context_error_code as error_code,
-        context_ip as ip_address,
-        properties_raw as properties,
-        raw_event_key
-    from valid_events
+        events.event_id,
+        events.event_name,
+        events.schema_version,
+        events.tracking_plan_key,
+        events.source,
+        events.occurred_at,
+        events.received_at,
+        events.occurred_date,
+        events.arrival_delay_seconds,
+        coalesce(by_user.person_id, by_anonymous_id.person_id, by_device_id.person_id)
+            as person_id,
+        events.anonymous_id,
+        events.device_id,
+        events.user_id,
+        events.account_id,
+        events.platform,
+        events.app_version,
+        events.locale,
+        events.latency_ms,
+        events.error_code,
+        events.ip_address,
+        events.properties,
+        events.raw_event_key
+    from events
+    left join identity_map as by_user
+        on 'user_id:' || events.user_id = by_user.identifier_key
+    left join identity_map as by_anonymous_id
+        on 'anonymous_id:' || events.anonymous_id = by_anonymous_id.identifier_key
+    left join identity_map as by_device_id
+        on 'device_id:' || events.device_id = by_device_id.identifier_key
 
 )
 

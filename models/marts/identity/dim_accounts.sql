@@ -1,0 +1,148 @@
+{#- One row per customer account: the CRM record, its current subscription (plan, MRR, ARR,
+    seats), satisfaction (latest and average NPS), support load and activity signals. -#}
+with
+
+accounts as (
+
+    select * from {{ ref('stg_crm__accounts') }}
+
+),
+
+plans as (
+
+    select * from {{ ref('int_account_plan_changes') }}
+
+),
+
+events as (
+
+    select * from {{ ref('fct_events') }}
+    where account_id is not null
+
+),
+
+users as (
+
+    select * from {{ ref('dim_users') }}
+    where is_identified
+
+),
+
+latest_plan as (
+
+    select * from plans where recency_rank = 1
+
+),
+
+latest_seats as (
+
+    select
+        account_id,
+        seats,
+        row_number() over (partition by account_id order by occurred_at desc, event_id desc)
+            as recency_rank
+    from plans
+    where seats is not null
+
+),
+
+data_end as (
+
+    select max(occurred_at) as last_event_at from events
+
+),
+
+nps as (
+
+    select
+        account_id,
+        occurred_at,
+        {{ try_cast(json_extract_scalar('properties', "'score'"), dbt.type_int()) }} as score,
+        row_number() over (partition by account_id order by occurred_at desc, event_id desc)
+            as recency_rank
+    from events
+    where event_name = 'nps_submitted'
+
+),
+
+nps_summary as (
+
+    select
+        account_id,
+        max(case when recency_rank = 1 then score end) as latest_nps_score,
+        avg(cast(score as {{ type_double() }})) as average_nps_score,
+        count(*) as nps_responses
+    from nps
+    group by account_id
+
+),
+
+activity as (
+
+    select
+        events.account_id,
+        max(events.occurred_at) as last_seen_at,
+        count(distinct case
+            when events.occurred_at >= {{ dbt.dateadd('day', -30, 'data_end.last_event_at') }}
+                then events.person_id
+        end) as active_people_30d,
+        count(case
+            when
+                events.event_name = 'support_ticket_created'
+                and events.occurred_at
+                >= {{ dbt.dateadd('day', -var('open_ticket_days'), 'data_end.last_event_at') }}
+                then 1
+        end) as open_support_tickets
+    from events
+    cross join data_end
+    group by events.account_id
+
+),
+
+people as (
+
+    select
+        account_id,
+        count(*) as identified_people,
+        count(case when activation_state = 'activated' then 1 end) as activated_people
+    from users
+    group by account_id
+
+),
+
+final as (
+
+    select
+        accounts.account_id,
+        accounts.account_name,
+        accounts.email_domain,
+        accounts.industry,
+        accounts.segment,
+        accounts.country_code,
+        accounts.created_at,
+        accounts.acquisition_channel,
+        accounts.sales_owner,
+        coalesce(latest_plan.to_plan, 'none') as plan,
+        coalesce(latest_plan.mrr_usd, 0) as mrr_usd,
+        coalesce(latest_plan.mrr_usd, 0) * 12 as arr_usd,
+        latest_seats.seats,
+        latest_plan.occurred_at as plan_changed_at,
+        nps_summary.latest_nps_score,
+        nps_summary.average_nps_score,
+        coalesce(nps_summary.nps_responses, 0) as nps_responses,
+        coalesce(activity.open_support_tickets, 0) as open_support_tickets,
+        coalesce(people.identified_people, 0) as identified_people,
+        coalesce(people.activated_people, 0) as activated_people,
+        coalesce(activity.active_people_30d, 0) as active_people_30d,
+        activity.last_seen_at
+    from accounts
+    left join latest_plan on accounts.account_id = latest_plan.account_id
+    left join latest_seats
+        on accounts.account_id = latest_seats.account_id and latest_seats.recency_rank = 1
+    left join nps_summary on accounts.account_id = nps_summary.account_id
+    left join activity on accounts.account_id = activity.account_id
+    left join people on accounts.account_id = people.account_id
+
+)
+
+select * from final

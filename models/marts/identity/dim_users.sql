@@ -1,0 +1,114 @@
+{#- One row per person (identified or still anonymous): when first seen and signed up, how
+    many identifiers of each type converge on them, their account and its current plan,
+    activation (created an invoice), email (PII) and hashes safe to share. -#}
+with
+
+identity_map as (
+
+    select * from {{ ref('int_identity_map') }}
+    where person_id is not null
+
+),
+
+user_persons as (
+
+    select * from {{ ref('int_identity_user_persons') }}
+
+),
+
+profiles as (
+
+    select * from {{ ref('int_identity_user_profiles') }}
+
+),
+
+events as (
+
+    select * from {{ ref('fct_events') }}
+    where person_id is not null
+
+),
+
+plans as (
+
+    select * from {{ ref('int_account_plan_changes') }}
+    where recency_rank = 1
+
+),
+
+identifier_counts as (
+
+    select
+        person_id,
+        min(first_seen_at) as first_seen_at,
+        count(case when identifier_type = 'user_id' then 1 end) as user_id_count,
+        count(case when identifier_type = 'anonymous_id' then 1 end) as anonymous_id_count,
+        count(case when identifier_type = 'device_id' then 1 end) as device_id_count,
+        count(case when identifier_type = 'email' then 1 end) as email_count
+    from identity_map
+    group by person_id
+
+),
+
+founders as (
+
+    select distinct
+        person_id,
+        founding_user_id
+    from user_persons
+
+),
+
+milestones as (
+
+    select
+        person_id,
+        min(case when event_name = 'signed_up' then occurred_at end) as signed_up_at,
+        min(
+            case
+                when
+                    event_name = 'feature_used'
+                    and {{ json_extract_scalar('properties', "'feature_name'") }}
+                    = 'create_invoice'
+                    then occurred_at
+            end
+        ) as activated_at,
+        max(occurred_at) as last_seen_at
+    from events
+    group by person_id
+
+),
+
+final as (
+
+    select
+        identifier_counts.person_id,
+        {{ keyed_hash('identifier_counts.person_id') }} as person_key,
+        founders.founding_user_id as primary_user_id,
+        identifier_counts.user_id_count > 0 as is_identified,
+        profiles.account_id,
+        identifier_counts.first_seen_at,
+        milestones.signed_up_at,
+        milestones.last_seen_at,
+        identifier_counts.user_id_count,
+        identifier_counts.anonymous_id_count,
+        identifier_counts.device_id_count,
+        identifier_counts.email_count,
+        plans.to_plan as account_plan,
+        milestones.activated_at,
+        case
+            when milestones.activated_at is not null then 'activated'
+            when identifier_counts.user_id_count > 0 then 'signed_up'
+            else 'anonymous'
+        end as activation_state,
+        profiles.email,
+        {{ sha256_hex('profiles.email') }} as email_sha256
+    from identifier_counts
+    left join founders on identifier_counts.person_id = founders.person_id
+    left join profiles on founders.founding_user_id = profiles.user_id
+    left join milestones on identifier_counts.person_id = milestones.person_id
+    left join plans on profiles.account_id = plans.account_id
+
+)
+
+select * from final

@@ -1,0 +1,75 @@
+{#- Why user_ids belong to one person: every link between two different user_ids the graph
+    used (same email, probabilistic match, reviewer approval), and every reviewer decision
+    that keeps two user_ids apart (reject, split), with when and why. -#}
+with
+
+edges as (
+
+    select * from {{ ref('int_identity_user_edges') }}
+    where node_a != node_b
+
+),
+
+user_persons as (
+
+    select * from {{ ref('int_identity_user_persons') }}
+
+),
+
+decisions as (
+
+    select * from {{ ref('identity_review_decisions') }}
+    where decision in ('reject', 'split')
+
+),
+
+merges as (
+
+    select
+        edges.node_a as user_id_a,
+        edges.node_b as user_id_b,
+        'merge' as action,
+        edges.link_reason,
+        edges.evidence,
+        edges.first_seen_at as decided_at,
+        user_persons.person_id
+    from edges
+    inner join user_persons on edges.node_a = user_persons.user_id
+
+),
+
+separations as (
+
+    select
+        user_id_a,
+        user_id_b,
+        decision as action,
+        'reviewer_' || decision || 'ed' as link_reason,
+        reviewer || ': ' || coalesce(note, '') as evidence,
+        cast(decided_at as {{ dbt.type_timestamp() }}) as decided_at,
+        cast(null as {{ dbt.type_string() }}) as person_id
+    from decisions
+
+),
+
+unioned as (
+
+    select * from merges
+    union all
+    select * from separations
+
+),
+
+final as (
+
+    select
+        {{ dbt.hash(
+            "action || '|' || user_id_a || '|' || user_id_b || '|' || link_reason"
+            ~ " || '|' || coalesce(evidence, '')"
+        ) }} as merge_key,
+        unioned.*
+    from unioned
+
+)
+
+select * from final

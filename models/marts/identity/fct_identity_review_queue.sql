@@ -1,0 +1,44 @@
+{#- Pairs of user_ids the probabilistic model is unsure about (match probability between
+    the review and merge thresholds) that no reviewer has decided yet. Decisions go into
+    seeds/identity/identity_review_decisions.csv and apply on the next build. -#}
+with
+
+scores as (
+
+    select * from {{ ref('int_identity_match_scores') }}
+    where match_decision = 'review'
+
+),
+
+decisions as (
+
+    select * from {{ ref('identity_review_decisions') }}
+
+),
+
+final as (
+
+    select
+        scores.match_pair_key,
+        scores.user_id_a,
+        scores.user_id_b,
+        scores.account_id,
+        scores.full_name_a,
+        scores.full_name_b,
+        scores.email_a,
+        scores.email_b,
+        scores.full_name_level,
+        scores.email_local_part_level,
+        scores.email_domain_level,
+        scores.match_weight,
+        scores.match_probability
+    from scores
+    left join decisions
+        on
+            (scores.user_id_a = decisions.user_id_a and scores.user_id_b = decisions.user_id_b)
+            or (scores.user_id_a = decisions.user_id_b and scores.user_id_b = decisions.user_id_a)
+    where decisions.user_id_a is null
+
+)
+
+select * from final
