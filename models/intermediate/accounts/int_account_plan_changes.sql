@@ -37,7 +37,7 @@ final as (
     select
         parsed.*,
         row_number() over (
-            partition by account_id order by occurred_at desc, event_id desc
+            partition by parsed.account_id order by parsed.occurred_at desc, parsed.event_id desc
         ) as recency_rank
     from parsed
 

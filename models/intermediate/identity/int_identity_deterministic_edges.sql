@@ -79,10 +79,16 @@ approved as (
 
 cannot_link as (
 
-    select user_id_a as node_a, user_id_b as node_b from decisions
+    select
+        user_id_a as node_a,
+        user_id_b as node_b
+    from decisions
     where decision in ('reject', 'split')
     union all
-    select user_id_b as node_a, user_id_a as node_b from decisions
+    select
+        user_id_b as node_a,
+        user_id_a as node_b
+    from decisions
     where decision in ('reject', 'split')
 
 ),

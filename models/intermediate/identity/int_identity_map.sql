@@ -89,7 +89,8 @@ other_identifiers as (
             when direct_persons.identifier_type = 'email' then null
             when cluster_persons.person_count = 1 then cluster_persons.only_person_id
             when cluster_persons.person_count = 0
-                then 'per_' || substr({{ dbt.hash('cluster_founders.founding_identifier_key') }}, 1, 16)
+                then 'per_'
+                    || substr({{ dbt.hash('cluster_founders.founding_identifier_key') }}, 1, 16)
         end as person_id
     from direct_persons
     left join clusters on direct_persons.identifier_key = clusters.identifier_key

@@ -82,13 +82,13 @@ scored as (
 final as (
 
     select
-        user_id_a || '|' || user_id_b as match_pair_key,
+        scored.user_id_a || '|' || scored.user_id_b as match_pair_key,
         scored.*,
-        power(2, match_weight) / (1 + power(2, match_weight)) as match_probability,
+        power(2, scored.match_weight) / (1 + power(2, scored.match_weight)) as match_probability,
         case
-            when power(2, match_weight) / (1 + power(2, match_weight))
+            when power(2, scored.match_weight) / (1 + power(2, scored.match_weight))
                 >= {{ var('identity_merge_threshold') }} then 'merge'
-            when power(2, match_weight) / (1 + power(2, match_weight))
+            when power(2, scored.match_weight) / (1 + power(2, scored.match_weight))
                 >= {{ var('identity_review_threshold') }} then 'review'
             else 'distinct'
         end as match_decision

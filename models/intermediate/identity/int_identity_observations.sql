@@ -36,19 +36,38 @@ emails as (
 
 unpivoted as (
 
-    select event_id, occurred_at, account_id, 'anonymous_id' as identifier_type,
+    select
+        event_id,
+        occurred_at,
+        account_id,
+        'anonymous_id' as identifier_type,
         anonymous_id as identifier_value
-    from events where anonymous_id is not null
+    from events
+    where anonymous_id is not null
     union all
-    select event_id, occurred_at, account_id, 'device_id' as identifier_type,
+    select
+        event_id,
+        occurred_at,
+        account_id,
+        'device_id' as identifier_type,
         device_id as identifier_value
-    from events where device_id is not null
+    from events
+    where device_id is not null
     union all
-    select event_id, occurred_at, account_id, 'user_id' as identifier_type,
+    select
+        event_id,
+        occurred_at,
+        account_id,
+        'user_id' as identifier_type,
         user_id as identifier_value
-    from events where user_id is not null
+    from events
+    where user_id is not null
     union all
-    select events.event_id, events.occurred_at, events.account_id, 'email' as identifier_type,
+    select
+        events.event_id,
+        events.occurred_at,
+        events.account_id,
+        'email' as identifier_type,
         emails.email as identifier_value
     from events
     inner join emails on events.event_id = emails.event_id

@@ -30,7 +30,7 @@ probabilistic as (
         scores.user_id_b as node_b,
         'probabilistic' as link_reason,
         'p=' || cast(round(scores.match_probability, 4) as {{ dbt.type_string() }})
-        as evidence,
+            as evidence,
         cast(null as {{ dbt.type_timestamp() }}) as first_seen_at
     from scores
     left join decisions

@@ -46,14 +46,15 @@ traits_ranked as (
         lower(trim({{ json_extract_scalar('properties', "'first_name'") }})) as first_name,
         lower(trim({{ json_extract_scalar('properties', "'last_name'") }})) as last_name,
         lower(trim({{ json_extract_scalar('properties', "'email'") }})) as email,
-        row_number() over (partition by user_id order by occurred_at desc, event_id) as recency
+        row_number() over (partition by user_id order by occurred_at desc, event_id asc) as recency
     from events
 
 ),
 
 latest_traits as (
 
-    select * from traits_ranked where recency = 1
+    select * from traits_ranked
+    where recency = 1
 
 ),
 

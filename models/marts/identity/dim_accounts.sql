@@ -30,7 +30,8 @@ users as (
 
 latest_plan as (
 
-    select * from plans where recency_rank = 1
+    select * from plans
+    where recency_rank = 1
 
 ),
 

@@ -23,12 +23,12 @@ decisions as (
 
 ),
 
-merges as (
+merge_links as (
 
     select
         edges.node_a as user_id_a,
         edges.node_b as user_id_b,
-        'merge' as action,
+        'merge' as merge_action,
         edges.link_reason,
         edges.evidence,
         edges.first_seen_at as decided_at,
@@ -43,8 +43,10 @@ separations as (
     select
         user_id_a,
         user_id_b,
-        decision as action,
-        'reviewer_' || decision || 'ed' as link_reason,
+        decision as merge_action,
+        case decision
+            when 'reject' then 'reviewer_rejected' else 'reviewer_split'
+        end as link_reason,
         reviewer || ': ' || coalesce(note, '') as evidence,
         cast(decided_at as {{ dbt.type_timestamp() }}) as decided_at,
         cast(null as {{ dbt.type_string() }}) as person_id
@@ -54,7 +56,7 @@ separations as (
 
 unioned as (
 
-    select * from merges
+    select * from merge_links
     union all
     select * from separations
 
@@ -64,7 +66,7 @@ final as (
 
     select
         {{ dbt.hash(
-            "action || '|' || user_id_a || '|' || user_id_b || '|' || link_reason"
+            "merge_action || '|' || user_id_a || '|' || user_id_b || '|' || link_reason"
             ~ " || '|' || coalesce(evidence, '')"
         ) }} as merge_key,
         unioned.*
