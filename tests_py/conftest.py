@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -16,29 +17,40 @@ from lawn.paths import REPO_ROOT, dbt_command
 
 # dirt tripled so that every kind is planted even at this size
 SMALL = GeneratorConfig(seed=7, accounts=25, days=60, dirt=DirtRates().scaled(3))
+# ...so the daily valid-share floor is lowered to what tripled dirt still clears
+TEST_VARS = {"dq_valid_share_floor": 0.8}
 
 
 def run_dbt(
-    args: list[str], db_path: Path, work_dir: Path, raw_dir: Path | None = None, check: bool = True
+    args: list[str],
+    db_path: Path,
+    work_dir: Path,
+    raw_dir: Path | None = None,
+    check: bool = True,
+    project_dir: Path = REPO_ROOT,
+    dbt_vars: dict | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run dbt against the repo's project, writing to ``db_path`` and a private target dir."""
+    """Run dbt on ``project_dir`` (the repo's project), writing to ``db_path`` and a private
+    target dir; with ``raw_dir``, staging reads the Parquet files there."""
     env = dict(os.environ, LAWN_DUCKDB_PATH=str(db_path))
     env.pop("LAWN_RAW_PARQUET_DIR", None)
     command = [
         *dbt_command(),
         *args,
         "--project-dir",
-        str(REPO_ROOT),
+        str(project_dir),
         "--profiles-dir",
-        str(REPO_ROOT),
+        str(project_dir),
         "--target-path",
         str(work_dir / "target"),
         "--log-path",
         str(work_dir / "logs"),
+        "--vars",
+        json.dumps({**TEST_VARS, **(dbt_vars or {})}),
     ]
     if raw_dir is not None:
         env["LAWN_RAW_PARQUET_DIR"] = str(raw_dir)
-    result = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True)
+    result = subprocess.run(command, env=env, cwd=project_dir, capture_output=True, text=True)
     if check and result.returncode != 0:
         summary = result.stdout[result.stdout.rfind("Completed with") :] or result.stdout[-4000:]
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{summary[:6000]}\n{result.stderr[-2000:]}")

@@ -1,5 +1,6 @@
 """Loading the raw events in two batches and running incrementally gives exactly the tables
-one full refresh gives, including rows that were landed late (inside the lookback)."""
+one full refresh gives, including rows that were landed late (inside the lookback); and
+the identity graph keeps person ids stable as data is added."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ from tests_py.expectations import parse_utc
 TABLES = {
     "intermediate.int_events_deduplicated": "raw_event_key",
     "intermediate.int_events_validated": "raw_event_key",
+    "intermediate.int_events_valid": "event_id",
     "marts.fct_events": "event_id",
     "marts.fct_quarantined_events": "raw_event_key",
     "marts.fct_data_quality_daily": "data_quality_key",
+    "marts.dim_identifiers": "identifier_key",
+    "marts.dim_users": "person_id",
 }
 
 
@@ -41,7 +45,7 @@ def _snapshot(db_path: Path) -> dict[str, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def batched_dir(small_parquet, tmp_path_factory) -> tuple[Path, pd.DataFrame, pd.DataFrame]:
+def batched_dir(small_parquet, tmp_path_factory):
     raw_dir = tmp_path_factory.mktemp("batched") / "raw"
     shutil.copytree(small_parquet / "raw", raw_dir)
     full = pd.read_parquet(raw_dir / "raw_events.parquet")
@@ -49,20 +53,28 @@ def batched_dir(small_parquet, tmp_path_factory) -> tuple[Path, pd.DataFrame, pd
     return raw_dir, full, batch1, late
 
 
-def _build_in_two_batches(batched_dir, tmp_path: Path, extra: list[str]) -> Path:
+def _build_in_two_batches(batched_dir, tmp_path: Path, args: list[str], dbt_vars: dict | None = None):
+    """Build batch 1 from scratch, then everything incrementally; return the database and
+    the identity map as it stood after batch 1."""
     raw_dir, full, batch1, _ = batched_dir
     db_path = tmp_path / "incremental.duckdb"
     batch1.to_parquet(raw_dir / "raw_events.parquet", index=False)
-    run_dbt(["build", "--full-refresh", *extra], db_path, tmp_path, raw_dir=raw_dir)
+    run_dbt(["build", "--full-refresh", *args], db_path, tmp_path, raw_dir=raw_dir, dbt_vars=dbt_vars)
+    first_map = query(db_path, "select identifier_key, person_id from marts.dim_identifiers")
     full.to_parquet(raw_dir / "raw_events.parquet", index=False)
-    run_dbt(["build", *extra], db_path, tmp_path, raw_dir=raw_dir)
-    return db_path
+    run_dbt(["build", *args], db_path, tmp_path, raw_dir=raw_dir, dbt_vars=dbt_vars)
+    return db_path, first_map
 
 
-def test_two_batches_incremental_equals_full_refresh(batched_dir, built_small, tmp_path):
+@pytest.fixture(scope="module")
+def incremental_build(batched_dir, tmp_path_factory):
+    return _build_in_two_batches(batched_dir, tmp_path_factory.mktemp("incremental"), [])
+
+
+def test_two_batches_incremental_equals_full_refresh(batched_dir, built_small, incremental_build):
     _, full, batch1, late = batched_dir
     assert len(late) > 0 and len(batch1) < len(full)
-    incremental = _snapshot(_build_in_two_batches(batched_dir, tmp_path, []))
+    incremental = _snapshot(incremental_build[0])
     refreshed = _snapshot(built_small)
     for table in TABLES:
         pd.testing.assert_frame_equal(incremental[table], refreshed[table], obj=table)
@@ -70,12 +82,44 @@ def test_two_batches_incremental_equals_full_refresh(batched_dir, built_small, t
     assert len(keys) == len(full)
 
 
-def test_without_lookback_late_rows_would_be_lost(batched_dir, built_small, tmp_path):
+def test_adding_data_renames_no_person_except_by_a_merge(incremental_build):
+    """Every person of batch 1 keeps its id after batch 2, unless batch 2 merged it into a
+    person with an older id; then all its identifiers moved together."""
+    db_path, first_map = incremental_build
+    after = query(db_path, "select identifier_key, person_id from marts.dim_identifiers")
+    joined = first_map.merge(after, on="identifier_key", suffixes=("_before", "_after"))
+    assert len(joined) == len(first_map), "no identifier disappears"
+    changed = joined[joined["person_id_before"] != joined["person_id_after"]].dropna()
+    merged_people = set(query(db_path, "select person_id from marts.fct_identity_merges")["person_id"])
+    for before, group in changed.groupby("person_id_before"):
+        assert group["person_id_after"].nunique() == 1, before
+        assert group["person_id_after"].iloc[0] in merged_people, before
+    unchanged = (joined["person_id_before"] == joined["person_id_after"]).mean()
+    assert unchanged > 0.95
+
+
+def test_snapshot_keeps_the_map_of_each_build(incremental_build):
+    db_path, first_map = incremental_build
+    history = query(
+        db_path, "select identifier_key, person_id, dbt_valid_to from snapshots.identity_map_history"
+    )
+    current = history[history["dbt_valid_to"].isna()]
+    assert current["identifier_key"].is_unique
+    first_versions = history.sort_values("dbt_valid_to", na_position="last").drop_duplicates(
+        "identifier_key", keep="first"
+    )
+    as_of_first = first_versions[first_versions["identifier_key"].isin(first_map["identifier_key"])]
+    expected = first_map.set_index("identifier_key")["person_id"]
+    got = as_of_first.set_index("identifier_key")["person_id"]
+    pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False)
+
+
+def test_without_lookback_late_rows_would_be_lost(batched_dir, tmp_path):
     """The negative control: with a zero-hour lookback the late-landed rows are skipped,
     so the lookback is what makes the incremental run complete."""
     _, full, _, late = batched_dir
-    db_path = _build_in_two_batches(
-        batched_dir, tmp_path, ["--vars", "{event_lookback_hours: 0}", "--exclude", "test_type:data"]
+    db_path, _ = _build_in_two_batches(
+        batched_dir, tmp_path, ["--exclude", "test_type:data"], dbt_vars={"event_lookback_hours": 0}
     )
     held = query(db_path, "select count(*) as n from intermediate.int_events_deduplicated").iloc[0]["n"]
     # late rows newer than what the table kept after its own delete are still read

@@ -126,29 +126,19 @@ def test_quality_floor_fails_the_build_when_share_drops(built_small, tmp_path):
     worst = daily.loc[daily["n"] >= 5, "s"].min()
     assert worst < 1.0
     ok = run_dbt(
-        [
-            "test",
-            "-s",
-            "assert_daily_valid_share_above_floor",
-            "--vars",
-            f"{{dq_valid_share_floor: {worst - 0.001}, dq_min_daily_events: 5}}",
-        ],
+        ["test", "-s", "assert_daily_valid_share_above_floor"],
         built_small,
         tmp_path,
         check=False,
+        dbt_vars={"dq_valid_share_floor": worst - 0.001, "dq_min_daily_events": 5},
     )
     assert ok.returncode == 0, ok.stdout[-2000:]
     bad = run_dbt(
-        [
-            "test",
-            "-s",
-            "assert_daily_valid_share_above_floor",
-            "--vars",
-            f"{{dq_valid_share_floor: {worst + 0.001}, dq_min_daily_events: 5}}",
-        ],
+        ["test", "-s", "assert_daily_valid_share_above_floor"],
         built_small,
         tmp_path,
         check=False,
+        dbt_vars={"dq_valid_share_floor": worst + 0.001, "dq_min_daily_events": 5},
     )
     assert bad.returncode != 0
     assert "assert_daily_valid_share_above_floor" in bad.stdout

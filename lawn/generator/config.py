@@ -26,6 +26,7 @@ class DirtRates:
     late_arrival: float = 0.01
     email_case_whitespace: float = 0.15
     shared_device_people: float = 0.03
+    resignup_typo: float = 0.04
 
     def scaled(self, factor: float) -> DirtRates:
         """All rates multiplied by ``factor`` (capped at 1)."""

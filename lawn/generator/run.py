@@ -106,7 +106,7 @@ def generate(config: GeneratorConfig) -> GeneratedData:
     plan = load_tracking_plan()
     accounts = build_world(config, rng)
     plant_shared_devices(accounts, config.dirt.shared_device_people, rng)
-    plant_resignups(accounts, 0.04, rng)
+    plant_resignups(accounts, config.dirt.resignup_typo, rng)
     user_exp, account_exp = build_experiments(config)
     rollout = build_rollout(config, accounts, rng)
     log = EventLog(config.seed, config.start_date)
