@@ -1,0 +1,102 @@
+"""dim_accounts and dim_users against expectations computed here from the raw file and the
+planted truth."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from lawn.tracking_plan import load_tracking_plan
+from tests_py.conftest import query
+from tests_py.expectations import expected_verdicts
+
+PLAN = load_tracking_plan()
+WEIGHTS = pd.read_csv("seeds/identity/identity_match_weights.csv").set_index(["comparison", "level"])
+
+
+@pytest.fixture(scope="module")
+def valid_events(small_data) -> pd.DataFrame:
+    verdicts = expected_verdicts(small_data.raw["raw_events"], PLAN)
+    valid = verdicts[~verdicts["is_redelivery"] & (verdicts["expected_reasons"].map(len) == 0)].copy()
+    valid["props"] = valid["properties"].map(json.loads)
+    return valid
+
+
+def test_account_mrr_and_plan_equal_the_true_mrr_history(built_small, small_data, valid_events):
+    ledger = small_data.truth["mrr_movements"]
+    dirt = small_data.truth["dirt"]
+    dirty = set(dirt.loc[dirt["event_name"] == "plan_changed", "event_id"])
+    raw = small_data.raw["raw_events"]
+    dirty_accounts = set(raw.loc[raw["event_id"].isin(dirty), "account_id"])
+    truth_now = ledger.groupby("account_id").last()
+    accounts = query(
+        built_small, "select account_id, plan, mrr_usd, arr_usd from marts.dim_accounts"
+    ).set_index("account_id")
+    checked = 0
+    for account_id, row in truth_now.iterrows():
+        if account_id in dirty_accounts:
+            continue
+        assert float(accounts.loc[account_id, "mrr_usd"]) == pytest.approx(row["mrr_after_usd"]), account_id
+        assert float(accounts.loc[account_id, "arr_usd"]) == pytest.approx(12 * row["mrr_after_usd"])
+        assert accounts.loc[account_id, "plan"] == row["plan"], account_id
+        checked += 1
+    assert checked >= 5
+    never_paid = set(accounts.index) - set(ledger["account_id"])
+    assert (accounts.loc[sorted(never_paid), "mrr_usd"] == 0).all()
+
+
+def test_account_nps_equals_pandas(built_small, valid_events):
+    nps = valid_events[valid_events["event_name"] == "nps_submitted"].copy()
+    nps["score"] = nps["props"].map(lambda p: p["score"])
+    expected = nps.groupby("account_id")["score"].agg(["mean", "size"])
+    actual = query(
+        built_small,
+        "select account_id, average_nps_score, nps_responses from marts.dim_accounts where nps_responses > 0",
+    ).set_index("account_id")
+    assert len(actual) == len(expected) > 0
+    joined = actual.join(expected)
+    assert joined["average_nps_score"].to_numpy() == pytest.approx(joined["mean"].to_numpy())
+    assert (joined["nps_responses"] == joined["size"]).all()
+
+
+def test_user_identifier_counts_match_truth(built_small, small_data):
+    """For identified persons, user_ids per person equals the true person's user_ids seen."""
+    users = query(
+        built_small, "select primary_user_id, user_id_count from marts.dim_users where is_identified"
+    )
+    identities = query(
+        built_small, "select identifier_value from marts.dim_identifiers where identifier_type = 'user_id'"
+    )["identifier_value"]
+    truth = small_data.truth["identities"]
+    truth_users = truth[(truth["identifier_type"] == "user_id") & truth["identifier_value"].isin(identities)]
+    per_person = truth_users.groupby("person_id").size()
+    owner = truth_users.set_index("identifier_value")["person_id"]
+    users["expected"] = users["primary_user_id"].map(owner).map(per_person)
+    assert (users["user_id_count"] == users["expected"]).all()
+
+
+def test_match_probabilities_follow_fellegi_sunter(built_small):
+    """Recompute every pair's probability from its levels, the seed's m/u and the prior."""
+    scores = query(
+        built_small,
+        "select full_name_level, email_local_part_level, email_domain_level, "
+        "match_probability, match_decision from intermediate.int_identity_match_scores",
+    )
+    assert len(scores) > 0
+    prior = 0.01
+    for row in scores.itertuples():
+        weight = math.log2(prior / (1 - prior))
+        for comparison, level in (
+            ("full_name", row.full_name_level),
+            ("email_local_part", row.email_local_part_level),
+            ("email_domain", row.email_domain_level),
+        ):
+            m, u = WEIGHTS.loc[(comparison, level), ["m_probability", "u_probability"]]
+            weight += math.log2(m / u)
+        probability = 2**weight / (1 + 2**weight)
+        assert row.match_probability == pytest.approx(probability)
+        expected = "merge" if probability >= 0.95 else "review" if probability >= 0.5 else "distinct"
+        assert row.match_decision == expected
