@@ -3,7 +3,9 @@
     pairs in the same account whose deterministic components differ. Each comparison
     (full name, email local part, email domain) falls into a level; the match weight is
     log2 of the prior odds plus log2(m / u) of each level (seed identity_match_weights),
-    and the match probability is 2^w / (1 + 2^w). -#}
+    and the match probability is 2^w / (1 + 2^w). A pair whose email local parts differ
+    only by trailing digits (john.smith / john.smith2: how companies name a second person
+    with the same name) is never merged automatically: at most it goes to review. -#}
 with
 
 profiles as (
@@ -37,6 +39,10 @@ candidate_pairs as (
         end as full_name_level,
         case
             when left_user.email_local_part = right_user.email_local_part then 'exact'
+            when
+                regexp_replace(left_user.email_local_part, '[0-9]+$', '')
+                = regexp_replace(right_user.email_local_part, '[0-9]+$', '')
+                then 'numbered_variant'
             when {{ string_similarity(
                 'left_user.email_local_part', 'right_user.email_local_part'
             ) }} >= {{ var('identity_similarity_threshold') }} then 'similar'
@@ -79,20 +85,31 @@ scored as (
 
 ),
 
+probabilities as (
+
+    select
+        scored.*,
+        power(2, scored.match_weight) / (1 + power(2, scored.match_weight))
+            as match_probability
+    from scored
+
+),
+
 final as (
 
     select
-        scored.user_id_a || '|' || scored.user_id_b as match_pair_key,
-        scored.*,
-        power(2, scored.match_weight) / (1 + power(2, scored.match_weight)) as match_probability,
+        probabilities.user_id_a || '|' || probabilities.user_id_b as match_pair_key,
+        probabilities.*,
         case
-            when power(2, scored.match_weight) / (1 + power(2, scored.match_weight))
-                >= {{ var('identity_merge_threshold') }} then 'merge'
-            when power(2, scored.match_weight) / (1 + power(2, scored.match_weight))
-                >= {{ var('identity_review_threshold') }} then 'review'
+            when
+                probabilities.match_probability >= {{ var('identity_merge_threshold') }}
+                and probabilities.email_local_part_level != 'numbered_variant'
+                then 'merge'
+            when probabilities.match_probability >= {{ var('identity_review_threshold') }}
+                then 'review'
             else 'distinct'
         end as match_decision
-    from scored
+    from probabilities
 
 )
 
