@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from lawn.contract import RAW_EVENT_COLUMNS
+
 ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?$"
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
@@ -31,20 +33,7 @@ class RawTableSpec:
 
 RAW_TABLES: dict[str, RawTableSpec] = {
     "raw_events": RawTableSpec(
-        columns=(
-            "event_id",
-            "event_name",
-            "schema_version",
-            "source",
-            "occurred_at",
-            "received_at",
-            "anonymous_id",
-            "device_id",
-            "user_id",
-            "account_id",
-            "context",
-            "properties",
-        ),
+        columns=RAW_EVENT_COLUMNS,
         timestamps={"received_at": 1.0, "occurred_at": 0.9},
         not_null=("received_at",),
     ),

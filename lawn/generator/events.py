@@ -10,20 +10,6 @@ from lawn.generator.world import Account, Device, Person
 
 # UTC offsets (hours) of each country's clients; client clocks report local time with offset.
 UTC_OFFSETS = {"US": -5, "GB": 0, "DE": 1, "FR": 1, "NL": 1, "ES": 1, "CA": -5, "AU": 10, "BR": -3, "IN": 5.5}
-RAW_EVENT_COLUMNS = (
-    "event_id",
-    "event_name",
-    "schema_version",
-    "source",
-    "occurred_at",
-    "received_at",
-    "anonymous_id",
-    "device_id",
-    "user_id",
-    "account_id",
-    "context",
-    "properties",
-)
 
 
 @dataclass

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lawn.contract import RAW_EVENT_COLUMNS
 from lawn.generator.activity import AccountSim
 from lawn.generator.commercial import DAY
 from lawn.generator.config import GeneratorConfig
 from lawn.generator.dirt import plant_dirt
-from lawn.generator.events import RAW_EVENT_COLUMNS, Event, EventLog
+from lawn.generator.events import Event, EventLog
 from lawn.generator.programs import build_experiments, build_rollout, day_to_date, planned_sample_size
 from lawn.generator.world import CHANNELS, Account, Device, build_world, plant_resignups, plant_shared_devices
 from lawn.tracking_plan import load_tracking_plan
