@@ -50,7 +50,7 @@ def test_resignups_with_a_typo_are_merged_by_the_probabilistic_step(built_small,
     persons = small_data.truth["persons"].dropna(subset=["resignup_user_id"])
     merges = query(
         built_small,
-        "select user_id_a, user_id_b, link_reason from marts.fct_identity_merges "
+        "select user_id_a, user_id_b, link_reason, decided_at from marts.fct_identity_merges "
         "where merge_action = 'merge'",
     )
     merged = {frozenset(pair) for pair in zip(merges["user_id_a"], merges["user_id_b"], strict=True)}
@@ -67,6 +67,7 @@ def test_resignups_with_a_typo_are_merged_by_the_probabilistic_step(built_small,
     }
     assert expected and expected <= merged
     assert set(merges["link_reason"]) <= {"probabilistic", "same_email", "reviewer_approved"}
+    assert merges["decided_at"].notna().all(), "every merge says when its evidence existed"
 
 
 def test_devices_and_cookies_point_at_their_true_person(identity_map, truth):

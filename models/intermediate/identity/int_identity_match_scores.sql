@@ -32,6 +32,11 @@ candidate_pairs as (
         left_user.email as email_a,
         right_user.email as email_b,
         case
+            when left_user.first_seen_at > right_user.first_seen_at
+                then left_user.first_seen_at
+            else right_user.first_seen_at
+        end as comparable_since,
+        case
             when left_user.full_name = right_user.full_name then 'exact'
             when {{ string_similarity('left_user.full_name', 'right_user.full_name') }}
                 >= {{ var('identity_similarity_threshold') }} then 'similar'

@@ -31,7 +31,7 @@ probabilistic as (
         'probabilistic' as link_reason,
         'p=' || cast(round(scores.match_probability, 4) as {{ dbt.type_string() }})
             as evidence,
-        cast(null as {{ dbt.type_timestamp() }}) as first_seen_at
+        scores.comparable_since as first_seen_at
     from scores
     left join decisions
         on
