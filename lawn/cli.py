@@ -122,6 +122,37 @@ def build(
         raise typer.Exit(code=code)
 
 
+@app.command("identity-weights")
+def identity_weights(
+    db: Annotated[Path, typer.Option(help="The built DuckDB warehouse to learn from.")] = Path("lawn.duckdb"),
+    output: Annotated[Path, typer.Option("--out", help="CSV to write (the seed's columns).")] = Path(
+        "data/identity_match_weights.estimated.csv"
+    ),
+    prior: Annotated[float, typer.Option(help="Prior P(two user_ids of an account are one person).")] = 0.01,
+) -> None:
+    """Re-estimate the identity matcher's m/u probabilities with splink (EM + random sampling).
+
+    Writes a CSV to review against seeds/identity/identity_match_weights.csv; the build keeps
+    using the seed until you copy values over.
+    """
+    import duckdb
+
+    from lawn.identity_weights import estimate_match_weights
+
+    if not db.exists():
+        _fail(f"{db}: no such database; run `lawn build` first")
+    with err.status("estimating match weights with splink"):
+        try:
+            estimates = estimate_match_weights(db, prior=prior)
+        except (ValueError, duckdb.Error) as exc:
+            _fail(f"{db}: {str(exc).splitlines()[0]}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    estimates.to_csv(output, index=False)
+    for row in estimates.itertuples():
+        out.print(f"{row.comparison:<18} {row.level:<18} m={row.m_probability:.4g} u={row.u_probability:.4g}")
+    out.print(f"wrote {output}")
+
+
 def main() -> None:
     app()
 
