@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 {#- Every usable anonymous id, device id and email with the persons it was seen with
     directly (on an event that also carried a user_id): how many, and which when only one. -#}
 with

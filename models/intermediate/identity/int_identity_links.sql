@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 {#- Every pair of usable identifiers seen together on at least one valid event, once per
     pair (left key < right key), with when it was first seen and how often. -#}
 with

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 {#- One row per identifier seen on a valid event: anonymous_id, device_id, user_id and the
     normalised email of signed_up / identified events (trimmed, lower-cased). Values on the
     blocklist (placeholders like 'null', test ids) are flagged, never used to link. -#}

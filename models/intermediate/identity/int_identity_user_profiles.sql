@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 {#- One row per usable user_id: its account, when first seen, and the latest traits it sent
     (name, normalised email split into local part and domain), for probabilistic matching. -#}
 with
