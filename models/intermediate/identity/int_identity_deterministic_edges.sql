@@ -19,7 +19,7 @@ observations as (
 
 decisions as (
 
-    select * from {{ ref('identity_review_decisions') }}
+    select * from {{ ref('int_identity_review_decisions') }}
 
 ),
 
@@ -71,7 +71,7 @@ approved as (
         user_id_b as node_b,
         'reviewer_approved' as link_reason,
         reviewer || ': ' || coalesce(note, '') as evidence,
-        cast(decided_at as {{ dbt.type_timestamp() }}) as first_seen_at
+        decided_at as first_seen_at
     from decisions
     where decision = 'approve'
 
@@ -83,13 +83,7 @@ cannot_link as (
         user_id_a as node_a,
         user_id_b as node_b
     from decisions
-    where decision in ('reject', 'split')
-    union all
-    select
-        user_id_b as node_a,
-        user_id_a as node_b
-    from decisions
-    where decision in ('reject', 'split')
+    where is_cannot_link
 
 ),
 

@@ -18,8 +18,8 @@ scores as (
 
 decisions as (
 
-    select * from {{ ref('identity_review_decisions') }}
-    where decision in ('reject', 'split')
+    select * from {{ ref('int_identity_review_decisions') }}
+    where is_cannot_link
 
 ),
 
@@ -35,8 +35,8 @@ probabilistic as (
     from scores
     left join decisions
         on
-            (scores.user_id_a = decisions.user_id_a and scores.user_id_b = decisions.user_id_b)
-            or (scores.user_id_a = decisions.user_id_b and scores.user_id_b = decisions.user_id_a)
+            scores.user_id_a = decisions.user_id_a
+            and scores.user_id_b = decisions.user_id_b
     where decisions.user_id_a is null
 
 ),

@@ -18,8 +18,8 @@ user_persons as (
 
 decisions as (
 
-    select * from {{ ref('identity_review_decisions') }}
-    where decision in ('reject', 'split')
+    select * from {{ ref('int_identity_review_decisions') }}
+    where is_cannot_link
 
 ),
 
@@ -48,7 +48,7 @@ separations as (
             when 'reject' then 'reviewer_rejected' else 'reviewer_split'
         end as link_reason,
         reviewer || ': ' || coalesce(note, '') as evidence,
-        cast(decided_at as {{ dbt.type_timestamp() }}) as decided_at,
+        decided_at,
         cast(null as {{ dbt.type_string() }}) as person_id
     from decisions
 

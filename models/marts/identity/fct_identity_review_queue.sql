@@ -12,7 +12,7 @@ scores as (
 
 decisions as (
 
-    select * from {{ ref('identity_review_decisions') }}
+    select * from {{ ref('int_identity_review_decisions') }}
 
 ),
 
@@ -35,8 +35,8 @@ final as (
     from scores
     left join decisions
         on
-            (scores.user_id_a = decisions.user_id_a and scores.user_id_b = decisions.user_id_b)
-            or (scores.user_id_a = decisions.user_id_b and scores.user_id_b = decisions.user_id_a)
+            scores.user_id_a = decisions.user_id_a
+            and scores.user_id_b = decisions.user_id_b
     where decisions.user_id_a is null
 
 )
