@@ -51,9 +51,16 @@ def generate(
     truth_dir: Annotated[Path, typer.Option(help="Where the planted truth goes.")] = TRUTH_DIR,
     dirt: Annotated[list[str], typer.Option(help="Override one dirt rate, KIND=RATE; repeatable.")] = [],  # noqa: B006
     dirt_scale: Annotated[float, typer.Option(help="Multiply every dirt rate by this factor.")] = 1.0,
+    breach_platform: Annotated[
+        str | None, typer.Option(help="Plant an activation incident on this platform (web/ios/android).")
+    ] = None,
+    breach_start_day: Annotated[int, typer.Option(help="Day (from the start) the incident begins.")] = 90,
+    breach_activation_factor: Annotated[
+        float, typer.Option(help="During the incident, activation probability is multiplied by this.")
+    ] = 0.0,
 ) -> None:
     """Simulate a B2B SaaS company and write its raw inputs plus the planted truth."""
-    from lawn.generator import DirtRates, GeneratorConfig
+    from lawn.generator import DirtRates, GeneratorConfig, PlantedBreach
     from lawn.generator import generate as run_generator
     from lawn.generator.writers import write_generated
 
@@ -62,7 +69,14 @@ def generate(
     try:
         start = dt.date.fromisoformat(start_date)
         rates = DirtRates().scaled(dirt_scale).with_overrides(_parse_dirt(dirt))
-        config = GeneratorConfig(seed=seed, accounts=accounts, days=days, start_date=start, dirt=rates)
+        breach = (
+            PlantedBreach(breach_platform, breach_start_day, breach_activation_factor)
+            if breach_platform
+            else None
+        )
+        config = GeneratorConfig(
+            seed=seed, accounts=accounts, days=days, start_date=start, dirt=rates, breach=breach
+        )
     except ValueError as exc:
         _fail(str(exc))
     with err.status(f"simulating {accounts} accounts over {days} days"):

@@ -6,6 +6,7 @@ import numpy as np
 
 from lawn.generator.backend import API_RATE, api_traffic, newsletter
 from lawn.generator.commercial import DAY, CommercialSim
+from lawn.generator.config import PlantedBreach
 from lawn.generator.events import EventLog
 from lawn.generator.programs import ROLLOUT_FEATURE, Experiment, RolloutAdoption
 from lawn.generator.world import Account, Device, Person
@@ -39,11 +40,13 @@ class AccountSim:
         account_experiment: Experiment,
         rollout: RolloutAdoption | None,
         email_rate: float,
+        breach: PlantedBreach | None = None,
     ) -> None:
         self.a, self.log, self.rng, self.days = account, log, rng, days
         self.user_exp = user_experiment
         self.rollout = rollout
         self.email_rate = email_rate
+        self.breach = breach
         self.commercial = CommercialSim(account, log, rng, account_experiment)
         self.seen_devices: set[tuple[str, str]] = set()
         self.first_invoice_day: int | None = None
@@ -151,6 +154,8 @@ class AccountSim:
             )
             if variant == "treatment":
                 base += exp.true_effect
+        if self.breach is not None and self.breach.applies(device.platform, day):
+            base *= self.breach.activation_factor
         self.activated_7d[person.person_id] = bool(self.rng.random() < base)
 
     def expose_account_experiment(self, day: int) -> None:

@@ -60,6 +60,27 @@ EXPECTED_REASON: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class PlantedBreach:
+    """An incident to plant: from ``start_day`` on, users who sign up on ``platform`` activate
+    (create an invoice in their first week) ``activation_factor`` times as often as before."""
+
+    platform: str
+    start_day: int
+    activation_factor: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.platform not in ("web", "ios", "android"):
+            raise ValueError(f"breach platform must be web, ios or android, got {self.platform!r}")
+        if self.start_day < 0:
+            raise ValueError(f"breach start day must be >= 0, got {self.start_day}")
+        if not 0.0 <= self.activation_factor <= 1.0:
+            raise ValueError(f"breach activation factor must lie in [0, 1], got {self.activation_factor}")
+
+    def applies(self, platform: str, day: int) -> bool:
+        return platform == self.platform and day >= self.start_day
+
+
+@dataclass(frozen=True)
 class GeneratorConfig:
     """What to generate: ``accounts`` companies observed for ``days`` days from ``start_date``."""
 
@@ -68,6 +89,8 @@ class GeneratorConfig:
     days: int = 150
     start_date: dt.date = dt.date(2026, 3, 2)
     dirt: DirtRates = field(default_factory=DirtRates)
+    # an activation incident on one platform (off by default)
+    breach: PlantedBreach | None = None
 
     def __post_init__(self) -> None:
         if self.accounts < 1:

@@ -122,6 +122,7 @@ def generate(config: GeneratorConfig) -> GeneratedData:
             account_exp,
             rollout.get(account.account_id),
             config.dirt.email_case_whitespace,
+            config.breach,
         )
         sim.run()
         ledgers += sim.commercial.sub.ledger
@@ -183,6 +184,18 @@ def generate(config: GeneratorConfig) -> GeneratedData:
                 for r in rollout.values()
             ],
             columns=["account_id", "adoption_date", "cohort", "true_lift"],
+        ),
+        "breach": pd.DataFrame(
+            [
+                {
+                    "platform": config.breach.platform,
+                    "start_date": day_to_date(config, config.breach.start_day),
+                    "activation_factor": config.breach.activation_factor,
+                }
+            ]
+            if config.breach
+            else [],
+            columns=["platform", "start_date", "activation_factor"],
         ),
         "dirt": pd.DataFrame(
             dirt, columns=["event_id", "event_name", "dirt_kind", "expected_reason_code", "property_name"]

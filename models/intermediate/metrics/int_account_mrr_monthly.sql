@@ -1,0 +1,120 @@
+{#- One row per paying-or-once-paying account and calendar month, from the month of its
+    first payment to the last month of data: the MRR, plan and seats in force at the end
+    of the month (the last plan_changed event before the month ended), the previous
+    month's MRR and whether the account had paid before this month. -#}
+with
+
+plan_changes as (
+
+    select
+        account_id,
+        occurred_at,
+        event_id,
+        to_plan,
+        mrr_usd,
+        cast({{ dbt.date_trunc('month', 'occurred_at') }} as date) as change_month
+    from {{ ref('int_account_plan_changes') }}
+
+),
+
+calendar as (
+
+    select distinct month_start from {{ ref('int_calendar_days') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_metrics_as_of') }}
+
+),
+
+first_paid as (
+
+    select
+        account_id,
+        min(change_month) as first_paid_month
+    from plan_changes
+    group by account_id
+
+),
+
+spine as (
+
+    select
+        first_paid.account_id,
+        first_paid.first_paid_month,
+        calendar.month_start
+    from first_paid
+    cross join as_of
+    inner join calendar
+        on
+            first_paid.first_paid_month <= calendar.month_start
+            and calendar.month_start
+            <= cast({{ dbt.date_trunc('month', 'as_of.data_end_date') }} as date)
+
+),
+
+state_candidates as (
+
+    select
+        spine.account_id,
+        spine.first_paid_month,
+        spine.month_start,
+        plan_changes.to_plan,
+        plan_changes.mrr_usd,
+        row_number() over (
+            partition by spine.account_id, spine.month_start
+            order by plan_changes.occurred_at desc, plan_changes.event_id desc
+        ) as recency_rank
+    from spine
+    inner join plan_changes
+        on
+            spine.account_id = plan_changes.account_id
+            and spine.month_start >= plan_changes.change_month
+
+),
+
+month_end_state as (
+
+    select * from state_candidates
+    where recency_rank = 1
+
+),
+
+with_previous as (
+
+    select
+        account_id || ':' || cast(month_start as {{ dbt.type_string() }}) as account_month_key,
+        account_id,
+        month_start,
+        first_paid_month,
+        to_plan as plan,
+        mrr_usd,
+        coalesce(
+            lag(mrr_usd) over (partition by account_id order by month_start), 0
+        ) as previous_mrr_usd,
+        month_start > first_paid_month as has_paid_before
+    from month_end_state
+
+),
+
+final as (
+
+    select
+        with_previous.*,
+        cast(with_previous.mrr_usd - with_previous.previous_mrr_usd as decimal(18, 2))
+            as mrr_change_usd,
+        case
+            when with_previous.previous_mrr_usd = 0 and with_previous.mrr_usd > 0
+                then case when with_previous.has_paid_before then 'reactivation' else 'new' end
+            when with_previous.previous_mrr_usd > 0 and with_previous.mrr_usd = 0 then 'churn'
+            when with_previous.mrr_usd > with_previous.previous_mrr_usd then 'expansion'
+            when with_previous.mrr_usd < with_previous.previous_mrr_usd then 'contraction'
+            else 'none'
+        end as movement_type
+    from with_previous
+
+)
+
+select * from final

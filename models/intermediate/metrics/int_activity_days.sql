@@ -1,0 +1,56 @@
+{#- One row per account and per person and day they were active: did at least one of the
+    events listed in var activity_event_names (their own actions, not emails sent to them). -#}
+with
+
+events as (
+
+    select
+        person_id,
+        account_id,
+        occurred_date
+    from {{ ref('int_events_attributed') }}
+    where event_name in (
+            {%- for name in var('activity_event_names') %}
+                '{{ name }}'{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        )
+
+),
+
+account_days as (
+
+    select distinct
+        'account' as entity_type,
+        account_id as entity_id,
+        occurred_date as activity_date
+    from events
+    where account_id is not null
+
+),
+
+person_days as (
+
+    select distinct
+        'user' as entity_type,
+        person_id as entity_id,
+        occurred_date as activity_date
+    from events
+    where person_id is not null
+
+),
+
+final as (
+
+    select * from account_days
+    union all
+    select * from person_days
+
+)
+
+select
+    entity_type || ':' || entity_id || ':' || cast(activity_date as {{ dbt.type_string() }})
+        as activity_day_key,
+    entity_type,
+    entity_id,
+    activity_date
+from final

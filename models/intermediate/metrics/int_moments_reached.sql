@@ -1,0 +1,80 @@
+{#- The first time each account and each person reached each moment of the metric_moments
+    configuration (event name, optionally one property equal to a value). -#}
+with
+
+events as (
+
+    select
+        event_id,
+        event_name,
+        occurred_at,
+        person_id,
+        account_id,
+        platform,
+        properties
+    from {{ ref('int_events_attributed') }}
+
+),
+
+moments as (
+
+    select * from {{ ref('metric_moments') }}
+
+),
+
+matched as (
+
+    select
+        moments.moment_name,
+        moments.entity_type,
+        case
+            when moments.entity_type = 'account' then events.account_id
+            else events.person_id
+        end as entity_id,
+        events.account_id,
+        events.event_id,
+        events.occurred_at,
+        events.platform
+    from events
+    inner join moments
+        on
+            events.event_name = moments.event_name
+            and (
+                moments.property_name is null
+                or {{ json_extract_scalar('events.properties', 'moments.property_name') }}
+                = moments.property_value
+            )
+
+),
+
+ranked as (
+
+    select
+        matched.*,
+        row_number() over (
+            partition by matched.entity_type, matched.entity_id, matched.moment_name
+            order by matched.occurred_at, matched.event_id
+        ) as reach_number
+    from matched
+    where matched.entity_id is not null
+
+),
+
+final as (
+
+    select
+        entity_type || ':' || entity_id || ':' || moment_name as moment_reached_key,
+        entity_type,
+        entity_id,
+        moment_name,
+        account_id,
+        occurred_at as reached_at,
+        cast(occurred_at as date) as reached_date,
+        platform as reached_platform,
+        event_id as reached_event_id
+    from ranked
+    where reach_number = 1
+
+)
+
+select * from final

@@ -1,0 +1,115 @@
+{#- Operating metrics of the growth system itself, per calendar month: experiment velocity
+    (registered experiments running, started and ended in the month), the month's data
+    quality (valid share, attributed share and data quality score over first deliveries
+    received in the month) and SLO health (evaluations and breaches). -#}
+with
+
+experiments as (
+
+    select * from {{ ref('stg_experimentation__experiments') }}
+
+),
+
+data_quality as (
+
+    select * from {{ ref('fct_data_quality_daily') }}
+
+),
+
+slo_status as (
+
+    select * from {{ ref('fct_slo_status') }}
+
+),
+
+calendar as (
+
+    select distinct month_start from {{ ref('int_calendar_days') }}
+
+),
+
+quality_by_month as (
+
+    select
+        cast({{ dbt.date_trunc('month', 'received_date') }} as date) as month_start,
+        cast(sum(delivered_count - duplicate_count) as {{ dbt.type_bigint() }})
+            as first_deliveries,
+        cast(sum(valid_count) as {{ dbt.type_bigint() }}) as valid_events,
+        cast(sum(attributed_count) as {{ dbt.type_bigint() }}) as attributed_events
+    from data_quality
+    group by 1
+
+),
+
+months as (
+
+    select calendar.month_start
+    from calendar
+    inner join quality_by_month on calendar.month_start = quality_by_month.month_start
+
+),
+
+experiment_velocity as (
+
+    select
+        months.month_start,
+        count(case
+            when
+                experiments.start_date
+                < cast({{ dbt.dateadd('month', 1, 'months.month_start') }} as date)
+                and experiments.end_date >= months.month_start
+                then 1
+        end) as experiments_running,
+        count(case
+            when cast({{ dbt.date_trunc('month', 'experiments.start_date') }} as date)
+                = months.month_start
+                then 1
+        end) as experiments_started,
+        count(case
+            when cast({{ dbt.date_trunc('month', 'experiments.end_date') }} as date)
+                = months.month_start
+                then 1
+        end) as experiments_ended
+    from months
+    cross join experiments
+    group by 1
+
+),
+
+slo_by_month as (
+
+    select
+        cast({{ dbt.date_trunc('month', 'evaluated_date') }} as date) as month_start,
+        count(*) as slo_evaluations,
+        count(case when status = 'breach' then 1 end) as slo_breaches
+    from slo_status
+    group by 1
+
+),
+
+final as (
+
+    select
+        months.month_start,
+        coalesce(experiment_velocity.experiments_running, 0) as experiments_running,
+        coalesce(experiment_velocity.experiments_started, 0) as experiments_started,
+        coalesce(experiment_velocity.experiments_ended, 0) as experiments_ended,
+        quality_by_month.first_deliveries,
+        quality_by_month.valid_events,
+        quality_by_month.attributed_events,
+        cast(quality_by_month.valid_events as {{ type_double() }})
+        / nullif(quality_by_month.first_deliveries, 0) as valid_share,
+        cast(quality_by_month.attributed_events as {{ type_double() }})
+        / nullif(quality_by_month.valid_events, 0) as attributed_share,
+        cast(quality_by_month.attributed_events as {{ type_double() }})
+        / nullif(quality_by_month.first_deliveries, 0) as data_quality_score,
+        coalesce(slo_by_month.slo_evaluations, 0) as slo_evaluations,
+        coalesce(slo_by_month.slo_breaches, 0) as slo_breaches
+    from months
+    inner join quality_by_month on months.month_start = quality_by_month.month_start
+    left join experiment_velocity on months.month_start = experiment_velocity.month_start
+    left join slo_by_month on months.month_start = slo_by_month.month_start
+
+)
+
+select * from final

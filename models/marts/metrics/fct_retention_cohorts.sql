@@ -1,0 +1,199 @@
+{#- Retention matrices for people and accounts: per period type, cohort and period number,
+    how many of the cohort were active (var activity_event_names) in that period after
+    their anchor day (first signup for people, CRM creation for accounts).
+    - `day`: classic N-day retention, active on exactly day N (N in 0, 1, 7, 30, 90);
+      cohorts by signup week.
+    - `week`: active on days 7k..7k+6 after the anchor; cohorts by signup week.
+    - `month`: active on days 30k..30k+29 after the anchor; cohorts by signup month.
+    A member counts towards a period only once the period is over in the data
+    (eligible_units); period 0 always contains the anchor day, so its rate is 1. -#}
+with
+
+milestones as (
+
+    select * from {{ ref('int_activation_milestones') }}
+    where
+        milestone_kind = 'moment'
+        and milestone_name in (
+            '{{ var("account_signup_moment") }}', '{{ var("user_signup_moment") }}'
+        )
+
+),
+
+activity as (
+
+    select * from {{ ref('int_activity_days') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_metrics_as_of') }}
+
+),
+
+members as (
+
+    select
+        milestones.entity_type,
+        milestones.entity_id,
+        milestones.anchor_date,
+        milestones.cohort_week,
+        milestones.cohort_month,
+        {{ dbt.datediff('milestones.anchor_date', 'as_of.data_end_date', 'day') }}
+            as days_observed
+    from milestones
+    cross join as_of
+
+),
+
+active_days as (
+
+    select
+        members.entity_type,
+        members.entity_id,
+        {{ dbt.datediff('members.anchor_date', 'activity.activity_date', 'day') }}
+            as days_since_anchor
+    from members
+    inner join activity
+        on
+            members.entity_type = activity.entity_type
+            and members.entity_id = activity.entity_id
+            and members.anchor_date <= activity.activity_date
+
+),
+
+periods as (
+
+    {%- set periods = [] %}
+    {%- for n in [0, 1, 7, 30, 90] %}{% do periods.append(('day', n, n, n)) %}{% endfor %}
+    {%- for k in range(27) %}{% do periods.append(('week', k, 7 * k, 7 * k + 6)) %}{% endfor %}
+    {%- for k in range(13) %}{% do periods.append(('month', k, 30 * k, 30 * k + 29)) %}{% endfor %}
+    {%- for period_type, period_number, first_day, last_day in periods %}
+        select
+            '{{ period_type }}' as period_type,
+            {{ period_number }} as period_number,
+            {{ first_day }} as first_day,
+            {{ last_day }} as last_day
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+active_periods as (
+
+    select distinct
+        active_days.entity_type,
+        active_days.entity_id,
+        periods.period_type,
+        periods.period_number
+    from active_days
+    inner join periods
+        on active_days.days_since_anchor between periods.first_day and periods.last_day
+
+),
+
+member_periods as (
+
+    select
+        members.entity_type,
+        members.entity_id,
+        periods.period_type,
+        periods.period_number,
+        case
+            when periods.period_type = 'month' then members.cohort_month
+            else members.cohort_week
+        end as cohort_start,
+        members.days_observed >= periods.last_day as is_eligible,
+        active_periods.entity_id is not null as is_active
+    from members
+    cross join periods
+    left join active_periods
+        on
+            members.entity_type = active_periods.entity_type
+            and members.entity_id = active_periods.entity_id
+            and periods.period_type = active_periods.period_type
+            and periods.period_number = active_periods.period_number
+    where members.days_observed >= periods.first_day
+
+),
+
+aggregated as (
+
+    select
+        entity_type,
+        period_type,
+        cohort_start,
+        period_number,
+        count(*) as observed_units,
+        count(case when is_eligible then 1 end) as eligible_units,
+        count(case when is_eligible and is_active then 1 end) as retained_units
+    from member_periods
+    group by entity_type, period_type, cohort_start, period_number
+
+),
+
+cohort_grains as (
+
+    select 'week' as cohort_grain
+    union all
+    select 'month' as cohort_grain
+
+),
+
+member_cohorts as (
+
+    select
+        members.entity_type,
+        cohort_grains.cohort_grain,
+        case
+            when cohort_grains.cohort_grain = 'month' then members.cohort_month
+            else members.cohort_week
+        end as cohort_start
+    from members
+    cross join cohort_grains
+
+),
+
+cohort_sizes as (
+
+    select
+        entity_type,
+        cohort_grain,
+        cohort_start,
+        count(*) as cohort_size
+    from member_cohorts
+    group by entity_type, cohort_grain, cohort_start
+
+),
+
+final as (
+
+    select
+        aggregated.entity_type || ':' || aggregated.period_type || ':'
+        || cast(aggregated.cohort_start as {{ dbt.type_string() }}) || ':'
+        || cast(aggregated.period_number as {{ dbt.type_string() }}) as retention_key,
+        aggregated.entity_type,
+        aggregated.period_type,
+        aggregated.cohort_start,
+        aggregated.period_number,
+        cohort_sizes.cohort_size,
+        aggregated.eligible_units,
+        aggregated.retained_units,
+        case
+            when aggregated.eligible_units > 0
+                then cast(aggregated.retained_units as {{ type_double() }})
+                    / aggregated.eligible_units
+        end as retention_rate,
+        aggregated.eligible_units = cohort_sizes.cohort_size as is_complete
+    from aggregated
+    inner join cohort_sizes
+        on
+            aggregated.entity_type = cohort_sizes.entity_type
+            and aggregated.cohort_start = cohort_sizes.cohort_start
+            and cohort_sizes.cohort_grain
+            = case when aggregated.period_type = 'month' then 'month' else 'week' end
+
+)
+
+select * from final

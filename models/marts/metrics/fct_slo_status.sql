@@ -1,0 +1,159 @@
+{#- Every SLO of seeds/metrics/slo_definitions.csv evaluated on every day its data allows:
+    the milestone rate over the entities anchored in the trailing window_days (ending on
+    the evaluated date), the same over the window before it (the baseline), and the verdict
+    (pass, breach, or insufficient_data below min_units). is_latest marks the evaluation
+    on the newest anchor date whose window is complete: the SLO's current status. -#}
+with
+
+slos as (
+
+    select * from {{ ref('slo_definitions') }}
+
+),
+
+units as (
+
+    select * from {{ ref('int_slo_units') }}
+
+),
+
+calendar as (
+
+    select date_day from {{ ref('int_calendar_days') }}
+
+),
+
+slo_ranges as (
+
+    select
+        slo_id,
+        min(anchor_date) as first_anchor_date,
+        max(anchor_date) as last_anchor_date
+    from units
+    group by slo_id
+
+),
+
+evaluations as (
+
+    select
+        slos.slo_id,
+        slos.window_days,
+        calendar.date_day as evaluated_date,
+        cast({{ dbt.dateadd('day', '-slos.window_days', 'calendar.date_day') }} as date)
+            as current_after_date,
+        cast({{ dbt.dateadd('day', '-2 * slos.window_days', 'calendar.date_day') }} as date)
+            as baseline_after_date,
+        slo_ranges.last_anchor_date
+    from slos
+    inner join slo_ranges on slos.slo_id = slo_ranges.slo_id
+    inner join calendar
+        on calendar.date_day between slo_ranges.first_anchor_date and slo_ranges.last_anchor_date
+
+),
+
+windowed as (
+
+    select
+        evaluations.slo_id,
+        evaluations.evaluated_date,
+        count(case
+            when units.anchor_date > evaluations.current_after_date
+                then 1
+        end) as units,
+        sum(case
+            when units.anchor_date > evaluations.current_after_date
+                then units.reached_units
+            else 0
+        end) as reached_units_sum,
+        count(case
+            when units.anchor_date <= evaluations.current_after_date
+                then 1
+        end) as baseline_units,
+        sum(case
+            when units.anchor_date <= evaluations.current_after_date
+                then units.reached_units
+            else 0
+        end) as baseline_reached_units_sum
+    from evaluations
+    left join units
+        on
+            evaluations.slo_id = units.slo_id
+            and evaluations.evaluated_date >= units.anchor_date
+            and evaluations.baseline_after_date < units.anchor_date
+    group by evaluations.slo_id, evaluations.evaluated_date
+
+),
+
+typed as (
+
+    select
+        slo_id,
+        evaluated_date,
+        units,
+        cast(reached_units_sum as {{ dbt.type_bigint() }}) as reached_units,
+        baseline_units,
+        cast(baseline_reached_units_sum as {{ dbt.type_bigint() }}) as baseline_reached_units
+    from windowed
+
+),
+
+valued as (
+
+    select
+        windowed.*,
+        case
+            when windowed.units > 0
+                then cast(windowed.reached_units as {{ type_double() }}) / windowed.units
+        end as metric_value,
+        case
+            when windowed.baseline_units > 0
+                then cast(windowed.baseline_reached_units as {{ type_double() }})
+                    / windowed.baseline_units
+        end as baseline_value
+    from typed as windowed
+
+),
+
+final as (
+
+    select
+        valued.slo_id || ':' || cast(valued.evaluated_date as {{ dbt.type_string() }})
+            as slo_status_key,
+        valued.slo_id,
+        valued.evaluated_date,
+        valued.evaluated_date = slo_ranges.last_anchor_date as is_latest,
+        slos.entity_type,
+        slos.milestone_name,
+        slos.dimension_name,
+        slos.dimension_value,
+        slos.comparator,
+        slos.threshold,
+        slos.window_days,
+        slos.min_units,
+        valued.units,
+        valued.reached_units,
+        valued.metric_value,
+        valued.baseline_units,
+        valued.baseline_reached_units,
+        valued.baseline_value,
+        valued.metric_value - valued.baseline_value as change_vs_baseline,
+        case
+            when valued.units < slos.min_units then 'insufficient_data'
+            when
+                (slos.comparator = '>=' and valued.metric_value >= slos.threshold)
+                or (slos.comparator = '>' and valued.metric_value > slos.threshold)
+                or (slos.comparator = '<=' and valued.metric_value <= slos.threshold)
+                or (slos.comparator = '<' and valued.metric_value < slos.threshold)
+                then 'pass'
+            else 'breach'
+        end as status,
+        slos.severity,
+        slos.owner
+    from valued
+    inner join slos on valued.slo_id = slos.slo_id
+    inner join slo_ranges on valued.slo_id = slo_ranges.slo_id
+
+)
+
+select * from final
