@@ -14,6 +14,8 @@ import pytest
 from lawn.generator import DirtRates, GeneratorConfig, generate
 from lawn.generator.writers import write_generated
 from lawn.paths import REPO_ROOT, dbt_command
+from lawn.tracking_plan import load_tracking_plan
+from tests_py.expectations import expected_verdicts, parse_utc
 
 # dirt tripled so that every kind is planted even at this size
 SMALL = GeneratorConfig(seed=7, accounts=25, days=60, dirt=DirtRates().scaled(3))
@@ -65,6 +67,17 @@ def query(db_path: Path, sql: str) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def small_data():
     return generate(SMALL)
+
+
+@pytest.fixture(scope="session")
+def valid_events(small_data) -> pd.DataFrame:
+    """The small dataset's valid first deliveries, by the rules restated in Python, with
+    parsed properties (``props``) and UTC times (``at``)."""
+    verdicts = expected_verdicts(small_data.raw["raw_events"], load_tracking_plan())
+    valid = verdicts[~verdicts["is_redelivery"] & (verdicts["expected_reasons"].map(len) == 0)].copy()
+    valid["props"] = valid["properties"].map(json.loads)
+    valid["at"] = valid["occurred_at"].map(parse_utc)
+    return valid
 
 
 @pytest.fixture(scope="session")

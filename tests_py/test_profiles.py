@@ -3,7 +3,6 @@ planted truth."""
 
 from __future__ import annotations
 
-import json
 import math
 
 import pandas as pd
@@ -11,18 +10,10 @@ import pytest
 
 from lawn.tracking_plan import load_tracking_plan
 from tests_py.conftest import query
-from tests_py.expectations import expected_verdicts, parse_utc
+from tests_py.expectations import parse_utc
 
 PLAN = load_tracking_plan()
 WEIGHTS = pd.read_csv("seeds/identity/identity_match_weights.csv").set_index(["comparison", "level"])
-
-
-@pytest.fixture(scope="module")
-def valid_events(small_data) -> pd.DataFrame:
-    verdicts = expected_verdicts(small_data.raw["raw_events"], PLAN)
-    valid = verdicts[~verdicts["is_redelivery"] & (verdicts["expected_reasons"].map(len) == 0)].copy()
-    valid["props"] = valid["properties"].map(json.loads)
-    return valid
 
 
 def test_account_mrr_and_plan_equal_the_true_mrr_history(built_small, small_data, valid_events):

@@ -1,0 +1,64 @@
+"""Metric definitions restated in pandas over raw rows and planted truth (never over marts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+
+def month_of(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def next_month(month: dt.date) -> dt.date:
+    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def monthly_mrr(changes: pd.DataFrame, data_end: dt.date) -> pd.DataFrame:
+    """Month-end MRR per account from an ordered list of MRR changes.
+
+    ``changes``: account_id, day (date), mrr_usd (after the change), in the order they happened.
+    Returns account_id, month_start, mrr_usd, previous_mrr_usd, movement_type for every month
+    from the account's first change to the month of ``data_end``.
+    """
+    rows = []
+    for account_id, group in changes.groupby("account_id", sort=True):
+        month = month_of(group["day"].iloc[0])
+        first_month, previous, last = month, 0.0, 0.0
+        while month <= month_of(data_end):
+            in_force = group[group["day"] < next_month(month)]
+            last = float(in_force["mrr_usd"].iloc[-1]) if len(in_force) else last
+            if previous == 0 and last > 0:
+                movement = "reactivation" if month > first_month else "new"
+            elif previous > 0 and last == 0:
+                movement = "churn"
+            elif last > previous:
+                movement = "expansion"
+            elif last < previous:
+                movement = "contraction"
+            else:
+                movement = "none"
+            rows.append(
+                {
+                    "account_id": account_id,
+                    "month_start": month,
+                    "mrr_usd": last,
+                    "previous_mrr_usd": previous,
+                    "movement_type": movement,
+                }
+            )
+            previous, month = last, next_month(month)
+    return pd.DataFrame(rows)
+
+
+def first_times(events: pd.DataFrame, key: str) -> pd.Series:
+    """Earliest ``at`` per ``key`` (ties broken by event_id, as the marts do)."""
+    ordered = events.sort_values(["at", "event_id"])
+    return ordered.groupby(key)["at"].first()
+
+
+def in_window(anchor: pd.Series, reached: pd.Series, days: int) -> pd.Series:
+    """Reached on calendar day 0..days after the anchor's day."""
+    offset = (reached.dt.normalize() - anchor.dt.normalize()).dt.days
+    return offset.between(0, days).fillna(False).astype(bool)
