@@ -139,38 +139,92 @@ effects as (
 
 ),
 
+tested as (
+
+    select
+        effects.*,
+        case
+            when effects.baseline_units > 0 and effects.current_units > 0
+                then
+                    cast(
+                        effects.baseline_reached_units + effects.current_reached_units
+                        as {{ type_double() }}
+                    )
+                    / (effects.baseline_units + effects.current_units)
+        end as pooled_rate
+    from effects
+
+),
+
+standard_errors as (
+
+    select
+        tested.*,
+        sqrt(
+            tested.pooled_rate * (1 - tested.pooled_rate)
+            * (1.0 / tested.baseline_units + 1.0 / tested.current_units)
+        ) as rate_change_se
+    from tested
+    where tested.pooled_rate > 0 and tested.pooled_rate < 1
+
+),
+
+scored as (
+
+    select
+        tested.*,
+        case
+            when standard_errors.rate_change_se > 0
+                then
+                    (tested.current_rate - tested.baseline_rate)
+                    / standard_errors.rate_change_se
+            when tested.pooled_rate is not null then 0
+        end as rate_change_z
+    from tested
+    left join standard_errors
+        on
+            tested.slo_id = standard_errors.slo_id
+            and tested.dimension_name = standard_errors.dimension_name
+            and tested.dimension_value = standard_errors.dimension_value
+
+),
+
 final as (
 
     select
-        effects.slo_id || ':' || effects.dimension_name || ':' || effects.dimension_value
+        scored.slo_id || ':' || scored.dimension_name || ':' || scored.dimension_value
             as slo_root_cause_key,
-        effects.slo_id,
-        effects.evaluated_date,
-        effects.slo_status,
-        effects.dimension_name,
-        effects.dimension_value,
-        effects.baseline_units,
-        effects.baseline_reached_units,
-        effects.current_units,
-        effects.current_reached_units,
-        effects.baseline_weight,
-        effects.current_weight,
-        effects.baseline_rate,
-        effects.current_rate,
-        effects.contribution,
-        effects.rate_effect,
-        effects.contribution - effects.rate_effect as mix_effect,
+        scored.slo_id,
+        scored.evaluated_date,
+        scored.slo_status,
+        scored.dimension_name,
+        scored.dimension_value,
+        scored.baseline_units,
+        scored.baseline_reached_units,
+        scored.current_units,
+        scored.current_reached_units,
+        scored.baseline_weight,
+        scored.current_weight,
+        scored.baseline_rate,
+        scored.current_rate,
+        scored.contribution,
+        scored.rate_effect,
+        scored.contribution - scored.rate_effect as mix_effect,
+        scored.rate_change_z,
         row_number() over (
-            partition by effects.slo_id
+            partition by scored.slo_id
             order by
                 case
-                    when effects.comparator in ('>=', '>') then effects.contribution
-                    else -effects.contribution
+                    when scored.rate_change_z is null then 1 else 0
                 end,
-                effects.dimension_name,
-                effects.dimension_value
+                case
+                    when scored.comparator in ('>=', '>') then scored.rate_change_z
+                    else -scored.rate_change_z
+                end,
+                scored.dimension_name,
+                scored.dimension_value
         ) as adverse_rank
-    from effects
+    from scored
 
 )
 
