@@ -9,20 +9,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from lawn.cli_common import err, fail, out
 from lawn.paths import RAW_SEEDS_DIR, REPO_ROOT, TRUTH_DIR, dbt_command, duckdb_path
 
 app = typer.Typer(
     help="lawn: a warehouse-native growth system on dbt.", no_args_is_help=True, add_completion=False
 )
-err = Console(stderr=True)
-out = Console()
-
-
-def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
-    raise typer.Exit(code=2)
+_fail = fail
 
 
 def _parse_dirt(values: list[str]) -> dict[str, float]:
@@ -165,6 +159,15 @@ def identity_weights(
     for row in estimates.itertuples():
         out.print(f"{row.comparison:<18} {row.level:<18} m={row.m_probability:.4g} u={row.u_probability:.4g}")
     out.print(f"wrote {output}")
+
+
+def _register_commands() -> None:
+    from lawn import cli_stats
+
+    app.command("power")(cli_stats.power)
+
+
+_register_commands()
 
 
 def main() -> None:

@@ -1,0 +1,90 @@
+"""Statistics commands: `lawn power` (and the experiment commands built on the marts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lawn.cli_common import fail, out, print_json
+from lawn.paths import duckdb_path
+
+
+def power(
+    test: Annotated[str, typer.Option(help="proportion (rates) or mean.")] = "proportion",
+    baseline: Annotated[
+        float | None, typer.Option(help="Control rate (proportion) or mean; or take it from --metric.")
+    ] = None,
+    sd: Annotated[float | None, typer.Option(help="Standard deviation of the metric (means).")] = None,
+    mde: Annotated[float | None, typer.Option(help="Absolute lift to detect (solve for n or power).")] = None,
+    n: Annotated[int | None, typer.Option(help="Control-arm units (solve for mde or power).")] = None,
+    power_: Annotated[float, typer.Option("--power", help="Target power (1 - beta).")] = 0.8,
+    alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
+    ratio: Annotated[float, typer.Option(help="Allocation: treatment units per control unit.")] = 1.0,
+    alternative: Annotated[str, typer.Option(help="two-sided, larger or smaller.")] = "two-sided",
+    solve_for: Annotated[str, typer.Option(help="n (sample size), mde or power.")] = "n",
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            help="Take the baseline (and sd) and daily eligible traffic from the marts: a milestone "
+            "of fct_activation (first_paid_14d, user_created_invoice, ...) or mrr_per_account."
+        ),
+    ] = None,
+    db: Annotated[Path | None, typer.Option(help="The built warehouse (for --metric).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Sample size per arm, minimum detectable effect or power of a two-arm test."""
+    from lawn.metric_baselines import UnknownMetricError, metric_baseline
+    from lawn.power import (
+        PowerInputError,
+        achieved_power,
+        duration_days,
+        minimum_detectable_effect,
+        sample_size,
+    )
+
+    if alternative not in ("two-sided", "larger", "smaller"):
+        fail(f"--alternative must be two-sided, larger or smaller, got {alternative!r}")
+    source = None
+    if metric:
+        try:
+            source = metric_baseline(db or duckdb_path(), metric)
+        except (UnknownMetricError, FileNotFoundError) as exc:
+            fail(str(exc))
+        test = source.test
+        baseline = source.baseline if baseline is None else baseline
+        sd = source.sd if sd is None else sd
+    if baseline is None:
+        fail("give --baseline (or --metric to read it from the marts)")
+    try:
+        if solve_for == "n":
+            if mde is None:
+                fail("solving for n needs --mde")
+            result = sample_size(test, baseline, mde, alpha, power_, ratio, alternative, sd)  # type: ignore[arg-type]
+        elif solve_for == "mde":
+            if n is None:
+                fail("solving for mde needs --n (control-arm units)")
+            result = minimum_detectable_effect(test, baseline, n, alpha, power_, ratio, alternative, sd)  # type: ignore[arg-type]
+        elif solve_for == "power":
+            if n is None or mde is None:
+                fail("solving for power needs --n and --mde")
+            result = achieved_power(test, baseline, mde, n, alpha, ratio, alternative, sd)  # type: ignore[arg-type]
+        else:
+            fail(f"--solve-for must be n, mde or power, got {solve_for!r}")
+    except PowerInputError as exc:
+        fail(str(exc))
+    payload = result.to_dict()
+    if source is not None:
+        payload.update(
+            metric=source.metric,
+            measured_on_units=source.units,
+            daily_eligible_units=round(source.daily_units, 4),
+            expected_duration_days=round(duration_days(result, source.daily_units), 1),
+        )
+    if as_json:
+        print_json(payload)
+        return
+    for key, value in payload.items():
+        shown = f"{value:.6g}" if isinstance(value, float) else value
+        out.print(f"{key:<24} {shown}")
