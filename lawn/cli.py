@@ -165,6 +165,7 @@ def _register_commands() -> None:
     from lawn import cli_stats
 
     app.command("power")(cli_stats.power)
+    app.command("readout")(cli_stats.readout)
 
 
 _register_commands()

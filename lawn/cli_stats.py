@@ -88,3 +88,75 @@ def power(
     for key, value in payload.items():
         shown = f"{value:.6g}" if isinstance(value, float) else value
         out.print(f"{key:<24} {shown}")
+
+
+def readout(
+    experiment: Annotated[str, typer.Argument(help="experiment_id from the registry.")],
+    db: Annotated[Path | None, typer.Option(help="The built warehouse.")] = None,
+    tolerance: Annotated[float, typer.Option(help="Largest allowed difference from the mart.")] = 1e-6,
+    sequential_relative_tau: Annotated[
+        float, typer.Option(help="Must equal the dbt var of the same name.")
+    ] = 0.1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Recompute an experiment's readout with statsmodels from the unit-level mart and check
+    it against fct_experiment_readouts; exits 1 if any figure differs by more than --tolerance."""
+    from rich.table import Table
+
+    from lawn.readout import (
+        UnknownExperimentError,
+        disagreements,
+        load_inputs,
+        mart_readout,
+        recompute_readout,
+    )
+
+    db_path = db or duckdb_path()
+    if not db_path.exists():
+        fail(f"no warehouse at {db_path}: run `lawn build` first")
+    try:
+        units, registry, assignments = load_inputs(db_path, experiment)
+    except UnknownExperimentError as exc:
+        fail(str(exc))
+    if units.empty:
+        fail(f"experiment {experiment!r} has no unit with an observable metric yet")
+    python = recompute_readout(units, registry, assignments, sequential_relative_tau)
+    mart = mart_readout(db_path, experiment)
+    problems = disagreements(mart, python, tolerance)
+    if as_json:
+        print_json(
+            {
+                "experiment_id": experiment,
+                "agrees_with_mart": not problems,
+                "disagreements": problems,
+                "rows": python.to_dict(orient="records"),
+            }
+        )
+    else:
+        table = Table(title=f"{experiment} (primary: {registry['primary_metric']})")
+        for column in ("variant", "metric", "units", "lift", "95% CI", "p", "p (BH)", "CUPED lift", "SRM p"):
+            table.add_column(column)
+        for row in python.itertuples():
+            table.add_row(
+                row.variant,
+                row.metric_name,
+                str(row.units),
+                f"{row.absolute_lift:.4g}",
+                f"[{row.ci_low:.4g}, {row.ci_high:.4g}]",
+                f"{row.p_value:.3g}",
+                f"{row.p_value_bh:.3g}",
+                "" if pd_isna(getattr(row, "cuped_lift", None)) else f"{row.cuped_lift:.4g}",
+                f"{row.srm_p_value:.3g}",
+            )
+        out.print(table)
+        out.print("agrees with fct_experiment_readouts" if not problems else "DISAGREES with the mart:")
+        for problem in problems:
+            out.print(f"  {problem}")
+    if problems:
+        raise typer.Exit(code=1)
+
+
+def pd_isna(value: object) -> bool:
+    import pandas as pd
+
+    return value is None or bool(pd.isna(value))

@@ -41,12 +41,14 @@ class AccountSim:
         rollout: RolloutAdoption | None,
         email_rate: float,
         breach: PlantedBreach | None = None,
+        srm_lost_share: float = 0.0,
     ) -> None:
         self.a, self.log, self.rng, self.days = account, log, rng, days
         self.user_exp = user_experiment
         self.rollout = rollout
         self.email_rate = email_rate
         self.breach = breach
+        self.srm_lost_share = srm_lost_share
         self.commercial = CommercialSim(account, log, rng, account_experiment)
         self.seen_devices: set[tuple[str, str]] = set()
         self.first_invoice_day: int | None = None
@@ -144,14 +146,18 @@ class AccountSim:
         base = 0.25 + 0.45 * person.activity
         if exp.is_running(day):
             variant = exp.variant(person.user_id)
-            self.log.client(
-                "experiment_exposed",
-                t + 30,
-                self.a,
-                person,
-                device,
-                {"experiment_id": exp.experiment_id, "variant": variant},
+            lost = (
+                variant == "treatment" and self.srm_lost_share > 0 and self.rng.random() < self.srm_lost_share
             )
+            if not lost:
+                self.log.client(
+                    "experiment_exposed",
+                    t + 30,
+                    self.a,
+                    person,
+                    device,
+                    {"experiment_id": exp.experiment_id, "variant": variant},
+                )
             if variant == "treatment":
                 base += exp.true_effect
         if self.breach is not None and self.breach.applies(device.platform, day):

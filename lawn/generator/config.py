@@ -91,10 +91,17 @@ class GeneratorConfig:
     dirt: DirtRates = field(default_factory=DirtRates)
     # an activation incident on one platform (off by default)
     breach: PlantedBreach | None = None
+    # a sample-ratio mismatch: this share of the user experiment's treatment exposures is lost
+    # (a logging bug in the treatment code path); 0 = none
+    srm_lost_treatment_share: float = 0.0
 
     def __post_init__(self) -> None:
         if self.accounts < 1:
             raise ValueError(f"accounts must be at least 1, got {self.accounts}")
+        if not 0.0 <= self.srm_lost_treatment_share < 1.0:
+            raise ValueError(
+                f"srm_lost_treatment_share must lie in [0, 1), got {self.srm_lost_treatment_share}"
+            )
         if self.days < 28:
             raise ValueError(f"days must be at least 28 (four weeks), got {self.days}")
 

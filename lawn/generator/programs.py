@@ -63,7 +63,7 @@ def build_experiments(config: GeneratorConfig) -> list[Experiment]:
             hypothesis="Showing the annual-plan saving at trial end raises trial-to-paid conversion.",
             unit="account",
             primary_metric="trial_converted",
-            guardrail_metrics="refund_rate|mrr_per_account",
+            guardrail_metrics="mrr_per_account|support_tickets_per_account",
             true_effect=0.12,
             mde=0.08,
             alpha=0.05,

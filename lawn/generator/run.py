@@ -123,6 +123,7 @@ def generate(config: GeneratorConfig) -> GeneratedData:
             rollout.get(account.account_id),
             config.dirt.email_case_whitespace,
             config.breach,
+            config.srm_lost_treatment_share,
         )
         sim.run()
         ledgers += sim.commercial.sub.ledger

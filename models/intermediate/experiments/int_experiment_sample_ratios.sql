@@ -1,0 +1,118 @@
+{#- Sample-ratio-mismatch check per experiment: included units per variant against the
+    registered allocation (holdout_share for `holdout`, the rest split evenly between
+    `control` and `treatment`), Pearson's chi-square and its p-value. The p-value is exact
+    for 2 arms (df 1, via the normal CDF) and 3 arms (df 2: exp(-x/2)). -#}
+with
+
+assignments as (
+
+    select * from {{ ref('fct_experiment_assignments') }}
+    where is_included
+
+),
+
+experiments as (
+
+    select * from {{ ref('stg_experimentation__experiments') }}
+
+),
+
+arms as (
+
+    select 'control' as variant
+    union all
+    select 'treatment' as variant
+    union all
+    select 'holdout' as variant
+
+),
+
+expected_shares as (
+
+    select
+        experiments.experiment_id,
+        arms.variant,
+        case
+            when arms.variant = 'holdout' then experiments.holdout_share
+            else (1 - experiments.holdout_share) / 2
+        end as expected_share
+    from experiments
+    cross join arms
+    where arms.variant <> 'holdout' or experiments.holdout_share > 0
+
+),
+
+observed as (
+
+    select
+        experiment_id,
+        variant,
+        count(*) as units
+    from assignments
+    group by experiment_id, variant
+
+),
+
+totals as (
+
+    select
+        experiment_id,
+        count(*) as total_units
+    from assignments
+    group by experiment_id
+
+),
+
+cells as (
+
+    select
+        expected_shares.experiment_id,
+        expected_shares.variant,
+        coalesce(observed.units, 0) as observed_units,
+        expected_shares.expected_share * totals.total_units as expected_units
+    from expected_shares
+    inner join totals on expected_shares.experiment_id = totals.experiment_id
+    left join observed
+        on
+            expected_shares.experiment_id = observed.experiment_id
+            and expected_shares.variant = observed.variant
+
+),
+
+statistic as (
+
+    select
+        experiment_id,
+        count(*) - 1 as degrees_of_freedom,
+        sum(power(observed_units - expected_units, 2) / expected_units) as chi_square
+    from cells
+    group by experiment_id
+
+),
+
+rooted as (
+
+    select
+        experiment_id,
+        degrees_of_freedom,
+        chi_square,
+        sqrt(chi_square) as chi_root
+    from statistic
+
+),
+
+final as (
+
+    select
+        experiment_id,
+        degrees_of_freedom,
+        chi_square,
+        case
+            when degrees_of_freedom = 2 then exp(-chi_square / 2)
+            when degrees_of_freedom = 1 then 2 * (1 - {{ normal_cdf('chi_root') }})
+        end as srm_p_value
+    from rooted
+
+)
+
+select * from final
