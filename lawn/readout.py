@@ -111,6 +111,14 @@ def _cuped(treated: pd.DataFrame, control: pd.DataFrame) -> dict:
         (arm["metric_value"] - theta * arm["pre_value"]).var(ddof=1) / len(arm) for arm in (treated, control)
     ]
     se = math.sqrt(sum(adjusted_var))
+    if se <= 1e-12:
+        return {
+            "cuped_theta": theta,
+            "cuped_lift": lift,
+            "cuped_ci_low": np.nan,
+            "cuped_ci_high": np.nan,
+            "cuped_p_value": np.nan,
+        }
     return {
         "cuped_theta": theta,
         "cuped_lift": lift,
@@ -122,6 +130,8 @@ def _cuped(treated: pd.DataFrame, control: pd.DataFrame) -> dict:
 
 def _sequential(lift: float, se: float, tau: float, alpha: float) -> dict:
     v, t2 = se**2, tau**2
+    if v == 0 or t2 == 0:
+        return {"sequential_ci_low": np.nan, "sequential_ci_high": np.nan, "sequential_p_value": np.nan}
     half = math.sqrt(v * (v + t2) / t2 * (math.log((v + t2) / v) - 2 * math.log(alpha)))
     p = min(1.0, math.sqrt((v + t2) / v) * math.exp(-t2 * lift**2 / (2 * v * (v + t2))))
     return {"sequential_ci_low": lift - half, "sequential_ci_high": lift + half, "sequential_p_value": p}
@@ -133,6 +143,11 @@ def compare_arms(treated: pd.DataFrame, control: pd.DataFrame, metric_type: str)
     lift = arm["estimate"] - base["estimate"]
     se = math.sqrt(arm["variance"] / arm["units"] + base["variance"] / base["units"])
     row = {**arm, "absolute_lift": lift, "standard_error": se, "degrees_of_freedom": np.nan}
+    pooled = (treated["metric_value"].sum() + control["metric_value"].sum()) / (len(treated) + len(control))
+    if se <= 1e-12 or (metric_type == "proportion" and pooled in (0.0, 1.0)):
+        # no variation: no test (the mart leaves these null too)
+        row.update(test_statistic=np.nan, p_value=np.nan, ci_low=np.nan, ci_high=np.nan)
+        return row
     if metric_type == "proportion":
         successes = [treated["metric_value"].sum(), control["metric_value"].sum()]
         statistic, p_value = proportions_ztest(successes, [len(treated), len(control)])

@@ -344,6 +344,15 @@ def test_growth_system_health_equals_registry_and_raw(built_small, small_data):
         running = ((starts < next_month(row.month_start)) & (ends >= row.month_start)).sum()
         assert row.experiments_running == running
     assert mart["experiments_running"].max() == len(registry)
+    results = query(
+        built_small,
+        "select experiment_id, is_significant and is_trustworthy as hit from marts.fct_experiment_readouts "
+        "where is_primary_metric and variant = 'treatment'",
+    ).set_index("experiment_id")["hit"]
+    for row in mart.itertuples():
+        running = registry[(starts < next_month(row.month_start)) & (ends >= row.month_start)]
+        significant = sum(bool(results.get(experiment, False)) for experiment in running["experiment_id"])
+        assert row.experiments_significant == significant
     assert ((mart["data_quality_score"] > 0.8) & (mart["data_quality_score"] <= 1)).all()
 
 

@@ -110,11 +110,12 @@ statistics as (
         differences.*,
         case
             when differences.metric_type = 'proportion'
-                then differences.absolute_lift / sqrt(
+                then differences.absolute_lift / nullif(sqrt(
                         differences.pooled_rate * (1 - differences.pooled_rate)
                         * (1.0 / differences.units + 1.0 / differences.control_units)
-                    )
-            else differences.absolute_lift / differences.standard_error
+                    ), 0)
+            else differences.absolute_lift
+                / case when differences.standard_error > 1e-12 then differences.standard_error end
         end as test_statistic,
         case
             when differences.metric_type <> 'ratio' and differences.pair_var_pre > 1e-12
@@ -164,7 +165,14 @@ normal_tails as (
         {{ normal_cdf('t_refinement.abs_statistic') }} as normal_cdf_statistic,
         {{ normal_cdf('t_refinement.statistic_deviate') }} as normal_cdf_deviate,
         {{ normal_cdf('t_refinement.quantile_deviate') }} as normal_cdf_quantile_deviate,
-        abs(t_refinement.cuped_lift / t_refinement.cuped_standard_error) as cuped_abs_statistic
+        abs(
+            t_refinement.cuped_lift
+            / case
+                when t_refinement.cuped_standard_error > 1e-12
+                    then t_refinement.cuped_standard_error
+            end
+        )
+            as cuped_abs_statistic
     from t_refinement
 
 ),
@@ -175,6 +183,7 @@ tested as (
         normal_tails.*,
         {{ normal_cdf('normal_tails.cuped_abs_statistic') }} as normal_cdf_cuped,
         case
+            when normal_tails.test_statistic is null then null
             when
                 normal_tails.metric_type = 'mean'
                 and normal_tails.degrees_of_freedom >= {{ var('experiment_min_welch_df') }}
@@ -185,6 +194,7 @@ tested as (
                 then cast(1.959963984540054 as {{ type_double() }})
         end as critical_value,
         case
+            when normal_tails.test_statistic is null then null
             when
                 normal_tails.metric_type = 'mean'
                 and normal_tails.degrees_of_freedom >= {{ var('experiment_min_welch_df') }}
@@ -204,14 +214,14 @@ with_registry as (
         experiments.minimum_detectable_effect,
         experiments.alpha,
         experiments.planned_sample_size_per_arm,
-        power(
+        nullif(power(
             case
                 when tested.metric_name = experiments.primary_metric
                     then experiments.minimum_detectable_effect
                 else {{ var('sequential_relative_tau') }} * abs(tested.control_estimate)
             end, 2
-        ) as mixture_variance,
-        power(tested.standard_error, 2) as sampling_variance,
+        ), 0) as mixture_variance,
+        nullif(power(tested.standard_error, 2), 0) as sampling_variance,
         sample_ratios.srm_p_value
     from tested
     inner join experiments on tested.experiment_id = experiments.experiment_id
@@ -248,7 +258,19 @@ adjusted as (
                             rows between unbounded preceding and current row
                         )
                     )
-        end as p_value_bh
+        end as p_value_bh,
+        sqrt(
+            (ranked.sampling_variance + ranked.mixture_variance)
+            / ranked.sampling_variance
+        )
+        * exp(
+            -ranked.mixture_variance * power(ranked.absolute_lift, 2)
+            / (
+                2
+                * ranked.sampling_variance
+                * (ranked.sampling_variance + ranked.mixture_variance)
+            )
+        ) as inverse_likelihood_ratio
     from ranked
 
 ),
@@ -280,8 +302,14 @@ final as (
         adjusted.p_value < adjusted.alpha as is_significant,
         adjusted.cuped_theta,
         adjusted.cuped_lift,
-        adjusted.cuped_lift - 1.959963984540054 * adjusted.cuped_standard_error as cuped_ci_low,
-        adjusted.cuped_lift + 1.959963984540054 * adjusted.cuped_standard_error as cuped_ci_high,
+        adjusted.cuped_lift - 1.959963984540054 * case
+            when adjusted.cuped_standard_error > 1e-12 then adjusted.cuped_standard_error
+        end
+            as cuped_ci_low,
+        adjusted.cuped_lift + 1.959963984540054 * case
+            when adjusted.cuped_standard_error > 1e-12 then adjusted.cuped_standard_error
+        end
+            as cuped_ci_high,
         2 * (1 - adjusted.normal_cdf_cuped) as cuped_p_value,
         sqrt(adjusted.mixture_variance) as sequential_tau,
         adjusted.absolute_lift - sqrt(
@@ -306,21 +334,10 @@ final as (
                 - 2 * ln(adjusted.alpha)
             )
         ) as sequential_ci_high,
-        least(
-            1.0,
-            sqrt(
-                (adjusted.sampling_variance + adjusted.mixture_variance)
-                / adjusted.sampling_variance
-            )
-            * exp(
-                -adjusted.mixture_variance * power(adjusted.absolute_lift, 2)
-                / (
-                    2
-                    * adjusted.sampling_variance
-                    * (adjusted.sampling_variance + adjusted.mixture_variance)
-                )
-            )
-        ) as sequential_p_value,
+        case
+            when adjusted.inverse_likelihood_ratio < 1.0 then adjusted.inverse_likelihood_ratio
+            when adjusted.inverse_likelihood_ratio >= 1.0 then 1.0
+        end as sequential_p_value,
         adjusted.metric_name = adjusted.primary_metric as is_primary_metric,
         adjusted.primary_metric as registered_primary_metric,
         adjusted.minimum_detectable_effect as registered_mde,

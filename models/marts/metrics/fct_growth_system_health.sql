@@ -1,5 +1,6 @@
 {#- Operating metrics of the growth system itself, per calendar month: experiment velocity
-    (registered experiments running, started and ended in the month), the month's data
+    (registered experiments running, started and ended in the month, and how many of the
+    running ones have a significant, trustworthy primary result in their current readout), the month's data
     quality (valid share, attributed share and data quality score over first deliveries
     received in the month) and SLO health (evaluations and breaches). -#}
 with
@@ -13,6 +14,16 @@ experiments as (
 data_quality as (
 
     select * from {{ ref('fct_data_quality_daily') }}
+
+),
+
+primary_results as (
+
+    select
+        experiment_id,
+        is_significant and is_trustworthy as is_significant_result
+    from {{ ref('fct_experiment_readouts') }}
+    where is_primary_metric and variant = 'treatment'
 
 ),
 
@@ -69,9 +80,18 @@ experiment_velocity as (
             when cast({{ dbt.date_trunc('month', 'experiments.end_date') }} as date)
                 = months.month_start
                 then 1
-        end) as experiments_ended
+        end) as experiments_ended,
+        count(case
+            when
+                experiments.start_date
+                < cast({{ dbt.dateadd('month', 1, 'months.month_start') }} as date)
+                and experiments.end_date >= months.month_start
+                and primary_results.is_significant_result
+                then 1
+        end) as experiments_significant
     from months
     cross join experiments
+    left join primary_results on experiments.experiment_id = primary_results.experiment_id
     group by 1
 
 ),
@@ -94,6 +114,9 @@ final as (
         coalesce(experiment_velocity.experiments_running, 0) as experiments_running,
         coalesce(experiment_velocity.experiments_started, 0) as experiments_started,
         coalesce(experiment_velocity.experiments_ended, 0) as experiments_ended,
+        coalesce(experiment_velocity.experiments_significant, 0) as experiments_significant,
+        cast(experiment_velocity.experiments_significant as {{ type_double() }})
+        / nullif(experiment_velocity.experiments_running, 0) as significant_share,
         quality_by_month.first_deliveries,
         quality_by_month.valid_events,
         quality_by_month.attributed_events,
