@@ -166,6 +166,7 @@ def _register_commands() -> None:
 
     app.command("power")(cli_stats.power)
     app.command("readout")(cli_stats.readout)
+    app.command("did")(cli_stats.did)
 
 
 _register_commands()

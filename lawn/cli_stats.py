@@ -160,3 +160,94 @@ def pd_isna(value: object) -> bool:
     import pandas as pd
 
     return value is None or bool(pd.isna(value))
+
+
+def did(
+    unit: Annotated[str, typer.Option(help="Column identifying the unit (clusters are units).")],
+    time: Annotated[str, typer.Option(help="Column of the period (dates or integers).")],
+    outcome: Annotated[str, typer.Option(help="Column of the outcome.")],
+    input_file: Annotated[Path | None, typer.Option("--input", help="Panel as CSV or Parquet.")] = None,
+    table: Annotated[str | None, typer.Option(help="Or a warehouse table, e.g. marts.fct_mrr.")] = None,
+    db: Annotated[Path | None, typer.Option(help="The warehouse (with --table).")] = None,
+    group: Annotated[str | None, typer.Option(help="2x2: 0/1 column, 1 for the treated group.")] = None,
+    post: Annotated[str | None, typer.Option(help="2x2: 0/1 column, 1 for the post period.")] = None,
+    treat: Annotated[
+        str | None, typer.Option(help="0/1 column, 1 for treated unit-periods (TWFE, event study, CS).")
+    ] = None,
+    leads: Annotated[int, typer.Option(help="Event study: pre-periods shown (earlier ones binned).")] = 4,
+    lags: Annotated[int, typer.Option(help="Event study: post-periods shown (later ones binned).")] = 4,
+    control: Annotated[str, typer.Option(help="CS comparison units: never_treated or not_yet_treated.")] = (
+        "never_treated"
+    ),
+    bootstrap: Annotated[int, typer.Option(help="CS bootstrap replications.")] = 499,
+    alpha: Annotated[float, typer.Option(help="1 - confidence level of the intervals.")] = 0.05,
+    plot: Annotated[Path | None, typer.Option(help="Write the event-study plot (PNG) here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Difference-in-differences on a panel: 2x2 (--group/--post), or with --treat two-way
+    fixed effects, an event study with a joint pre-trend test, and Callaway & Sant'Anna."""
+    import duckdb
+    import pandas as pd
+
+    from lawn.did import PanelError, did_2x2, did_twfe, event_study, prepare_panel
+    from lawn.did_plot import plot_event_study
+    from lawn.did_staggered import callaway_santanna
+
+    if (input_file is None) == (table is None):
+        fail("give exactly one of --input FILE or --table SCHEMA.TABLE")
+    if (group is None) != (post is None):
+        fail("the 2x2 design needs both --group and --post")
+    if (group is None) == (treat is None):
+        fail("give --group and --post (2x2) or --treat (staggered designs), not both or neither")
+    try:
+        if input_file is not None:
+            if not input_file.exists():
+                fail(f"{input_file}: no such file")
+            frame = (
+                pd.read_parquet(input_file) if input_file.suffix == ".parquet" else pd.read_csv(input_file)
+            )
+        else:
+            db_path = db or duckdb_path()
+            if not db_path.exists():
+                fail(f"no warehouse at {db_path}: run `lawn build` first")
+            with duckdb.connect(str(db_path), read_only=True) as con:
+                frame = con.execute(f"select * from {table}").df()
+    except (duckdb.Error, ValueError, OSError) as exc:
+        fail(f"cannot read the panel: {str(exc).splitlines()[0]}")
+    try:
+        if group is not None:
+            panel = prepare_panel(frame, unit, time, outcome, [group, post])  # type: ignore[list-item]
+            panel = panel.rename(columns={group: "group", post: "post"})
+            results = [did_2x2(panel, alpha)]
+        else:
+            panel = prepare_panel(frame, unit, time, outcome, [treat]).rename(columns={treat: "treat"})  # type: ignore[list-item]
+            results = [
+                did_twfe(panel, alpha),
+                event_study(panel, leads, lags, alpha),
+                callaway_santanna(panel, control, bootstrap, alpha),
+            ]
+    except (PanelError, ValueError) as exc:
+        fail(str(exc))
+    if plot is not None and treat is not None:
+        plot_event_study([results[1], results[2]], plot)
+    if as_json:
+        print_json({"results": [result.to_dict() for result in results], "plot": str(plot) if plot else None})
+        return
+    for result in results:
+        out.print(
+            f"[bold]{result.design}[/]: {result.units} units, {result.periods} periods, "
+            f"{result.observations} observations, {result.clusters} clusters"
+        )
+        if result.pre_trend_p_value is not None:
+            out.print(
+                f"  joint pre-trend test: F = {result.pre_trend_f:.3f}, p = {result.pre_trend_p_value:.3g}"
+            )
+        for estimate in result.estimates:
+            if estimate.name.startswith("att_"):
+                continue
+            out.print(
+                f"  {estimate.name:<16} {estimate.estimate:>10.4g}  se {estimate.std_error:.4g}  "
+                f"CI [{estimate.ci_low:.4g}, {estimate.ci_high:.4g}]  p {estimate.p_value:.3g}"
+            )
+    if plot is not None:
+        out.print(f"plot: {plot}")

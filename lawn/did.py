@@ -67,7 +67,6 @@ def prepare_panel(frame: pd.DataFrame, unit: str, time: str, outcome: str, extra
     panel["y"] = pd.to_numeric(panel["y"], errors="raise").astype(float)
     periods = np.sort(panel["time"].unique())
     panel["period"] = np.searchsorted(periods, panel["time"].to_numpy())
-    panel.attrs["periods"] = periods
     return panel.reset_index(drop=True)
 
 

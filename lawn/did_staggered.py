@@ -19,7 +19,9 @@ from scipy import stats
 from lawn.did import DidResult, Estimate, PanelError, adoption_periods
 
 
-def _cells(wide: np.ndarray, first: np.ndarray, control_group: str) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
+def _cells(
+    wide: np.ndarray, first: np.ndarray, control_group: str
+) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
     """(g, t, treated mask, control mask) per estimable cell; masks over units."""
     periods = wide.shape[1]
     cohorts = sorted({int(g) for g in first[~np.isnan(first)] if g >= 1})
@@ -79,7 +81,9 @@ def callaway_santanna(
     if control_group not in ("never_treated", "not_yet_treated"):
         raise PanelError(f"control group must be never_treated or not_yet_treated, got {control_group!r}")
     first = adoption_periods(panel)
-    wide = panel.pivot(index="unit", columns="period", values="y").reindex(columns=range(panel["period"].max() + 1))
+    wide = panel.pivot(index="unit", columns="period", values="y").reindex(
+        columns=range(panel["period"].max() + 1)
+    )
     first_by_unit = first.reindex(wide.index).to_numpy(dtype=float)
     dropped = int((first_by_unit == 0).sum())
     keep = first_by_unit != 0
