@@ -146,3 +146,18 @@ def test_a_planted_sample_ratio_mismatch_is_caught(tmp_path):
     assert broken["srm_p_value"] < 0.001
     assert broken["has_sample_ratio_mismatch"] and not broken["is_trustworthy"]
     assert readouts.loc["exp_annual_plan_nudge", "is_trustworthy"]
+
+
+def test_automation_holdout_assignment_equals_python(built_small, small_data):
+    """The salted-hash bucket of every account equals Python's sha256, and held-out accounts
+    are exactly those below the registered share."""
+    import hashlib
+
+    holdouts = pd.read_csv("seeds/metrics/automation_holdouts.csv").set_index("holdout_id")
+    mart = query(built_small, "select * from marts.fct_automation_holdout_assignments")
+    assert len(mart) == len(small_data.raw["crm_accounts"]) * len(holdouts)
+    for row in mart.itertuples():
+        salt, share = holdouts.loc[row.holdout_id, ["salt", "holdout_share"]]
+        bucket = int(hashlib.sha256(f"{salt}:{row.account_id}".encode()).hexdigest()[:6], 16) % 10000
+        assert row.hash_bucket == bucket
+        assert row.is_held_out == (bucket < share * 10000)
