@@ -86,9 +86,7 @@ def _demean(matrix: np.ndarray, units: np.ndarray, times: np.ndarray, tol: float
     raise PanelError("the two-way fixed-effects transformation did not converge")
 
 
-def cluster_ols(
-    y: np.ndarray, x: np.ndarray, clusters: np.ndarray, absorbed: bool
-) -> tuple[np.ndarray, np.ndarray, int]:
+def cluster_ols(y: np.ndarray, x: np.ndarray, clusters: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """OLS coefficients and their CR1 covariance (see the module doc); returns (b, V, G)."""
     xtx_inv = np.linalg.pinv(x.T @ x)
     beta = xtx_inv @ x.T @ y
@@ -99,8 +97,7 @@ def cluster_ols(
     n, k, g = len(y), x.shape[1], codes.max() + 1
     if g < 2:
         raise PanelError("cluster-robust standard errors need at least 2 units")
-    factor = g / (g - 1) * (n - 1) / (n - k)
-    del absorbed  # the factor counts only the regressors in x either way
+    factor = g / (g - 1) * (n - 1) / (n - k)  # k counts only the regressors in x
     return beta, factor * xtx_inv @ (scores.T @ scores) @ xtx_inv, g
 
 
@@ -119,7 +116,7 @@ def did_2x2(panel: pd.DataFrame, alpha: float = 0.05) -> DidResult:
     x = np.column_stack(
         [np.ones(len(panel)), panel["group"], panel["post"], panel["group"] * panel["post"]]
     ).astype(float)
-    beta, cov, g = cluster_ols(panel["y"].to_numpy(), x, panel["unit"].to_numpy(), absorbed=False)
+    beta, cov, g = cluster_ols(panel["y"].to_numpy(), x, panel["unit"].to_numpy())
     return DidResult(
         "2x2",
         panel["unit"].nunique(),
@@ -135,7 +132,7 @@ def did_twfe(panel: pd.DataFrame, alpha: float = 0.05) -> DidResult:
     if panel["treat"].nunique() < 2:
         raise PanelError("treat never varies: nothing to estimate")
     demeaned = _demean(panel[["y", "treat"]].to_numpy(), panel["unit"].to_numpy(), panel["period"].to_numpy())
-    beta, cov, g = cluster_ols(demeaned[:, 0], demeaned[:, 1:], panel["unit"].to_numpy(), absorbed=True)
+    beta, cov, g = cluster_ols(demeaned[:, 0], demeaned[:, 1:], panel["unit"].to_numpy())
     return DidResult(
         "twfe",
         panel["unit"].nunique(),
@@ -169,7 +166,7 @@ def event_study(panel: pd.DataFrame, leads: int = 4, lags: int = 4, alpha: float
     events = [e for e, k in zip(events, keep, strict=True) if k]
     matrix = np.column_stack([panel["y"].to_numpy(), dummies[:, keep]])
     demeaned = _demean(matrix, panel["unit"].to_numpy(), panel["period"].to_numpy())
-    beta, cov, g = cluster_ols(demeaned[:, 0], demeaned[:, 1:], panel["unit"].to_numpy(), absorbed=True)
+    beta, cov, g = cluster_ols(demeaned[:, 0], demeaned[:, 1:], panel["unit"].to_numpy())
     estimates = [_estimate(f"event_{e}", beta[i], cov[i, i], g - 1, alpha) for i, e in enumerate(events)]
     lead_index = [i for i, e in enumerate(events) if e < -1]
     f_stat = p_value = None
