@@ -80,9 +80,9 @@ differences as (
                         2
                     )
                     / (
-                        power(paired.variance / paired.units, 2) / (paired.units - 1)
+                        power(paired.variance / paired.units, 2) / nullif(paired.units - 1, 0)
                         + power(paired.control_variance / paired.control_units, 2)
-                        / (paired.control_units - 1)
+                        / nullif(paired.control_units - 1, 0)
                     )
         end as degrees_of_freedom,
         case
