@@ -8,6 +8,7 @@ events as (
         event_id,
         event_name,
         occurred_at,
+        received_at,
         person_id,
         account_id,
         platform,
@@ -34,6 +35,7 @@ matched as (
         events.account_id,
         events.event_id,
         events.occurred_at,
+        events.received_at,
         events.platform
     from events
     inner join moments
@@ -54,7 +56,10 @@ ranked as (
         row_number() over (
             partition by matched.entity_type, matched.entity_id, matched.moment_name
             order by matched.occurred_at, matched.event_id
-        ) as reach_number
+        ) as reach_number,
+        min(matched.received_at) over (
+            partition by matched.entity_type, matched.entity_id, matched.moment_name
+        ) as first_received_at
     from matched
     where matched.entity_id is not null
 
@@ -71,7 +76,8 @@ final as (
         occurred_at as reached_at,
         cast(occurred_at as date) as reached_date,
         platform as reached_platform,
-        event_id as reached_event_id
+        event_id as reached_event_id,
+        first_received_at
     from ranked
     where reach_number = 1
 

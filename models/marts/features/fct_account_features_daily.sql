@@ -1,0 +1,277 @@
+{#- Point-in-time features per account and day, for the churn model and the actions: every
+    feature of day D uses only events the warehouse had received by the end of D (so a
+    model trained on day D's row never sees the future, tested by rebuilding with the
+    data cut at D). Activity is counted by user_id, not person: identity merges learned
+    later would otherwise leak into the past. Windows: 7 and 28 days ending on D. -#}
+with
+
+accounts as (
+
+    select * from {{ ref('stg_crm__accounts') }}
+
+),
+
+activity as (
+
+    select * from {{ ref('int_account_activity_daily') }}
+
+),
+
+calendar as (
+
+    select date_day from {{ ref('int_calendar_days') }}
+
+),
+
+events as (
+
+    select
+        event_id,
+        event_name,
+        account_id,
+        user_id,
+        occurred_at,
+        properties,
+        cast(received_at as date) as received_date
+    from {{ ref('int_events_valid') }}
+    where account_id is not null
+
+),
+
+account_moments as (
+
+    select * from {{ ref('int_moments_reached') }}
+    where entity_type = 'account'
+
+),
+
+data_end as (
+
+    select max(received_date) as last_received_date from events
+
+),
+
+spine as (
+
+    select
+        accounts.account_id,
+        calendar.date_day as feature_date,
+        cast({{ dbt.dateadd('day', -6, 'calendar.date_day') }} as date) as window_7_start,
+        cast({{ dbt.dateadd('day', -27, 'calendar.date_day') }} as date) as window_28_start,
+        {{ dbt.datediff('cast(accounts.created_at as date)', 'calendar.date_day', 'day') }}
+            as account_age_days
+    from accounts
+    cross join data_end
+    inner join calendar
+        on
+            cast(accounts.created_at as date) <= calendar.date_day
+            and data_end.last_received_date >= calendar.date_day
+
+),
+
+daily as (
+
+    select
+        spine.*,
+        coalesce(activity.feature_uses, 0) as feature_uses,
+        coalesce(activity.support_tickets, 0) as support_tickets,
+        coalesce(activity.emails_delivered, 0) as emails_delivered,
+        coalesce(activity.emails_opened, 0) as emails_opened,
+        coalesce(activity.api_requests, 0) as api_requests,
+        coalesce(activity.api_errors, 0) as api_errors
+    from spine
+    left join activity
+        on spine.account_id = activity.account_id and spine.feature_date = activity.received_date
+
+),
+
+windowed as (
+
+    select
+        account_id,
+        feature_date,
+        window_7_start,
+        window_28_start,
+        account_age_days,
+        sum(feature_uses) over (
+            partition by account_id order by feature_date rows between 6 preceding and current row
+        ) as feature_uses_7d,
+        coalesce(sum(feature_uses) over (
+            partition by account_id order by feature_date rows between 13 preceding and 7 preceding
+        ), 0) as feature_uses_prior_7d,
+        sum(support_tickets) over (
+            partition by account_id order by feature_date rows between 27 preceding and current row
+        ) as support_tickets_28d,
+        sum(emails_delivered) over (
+            partition by account_id order by feature_date rows between 27 preceding and current row
+        ) as emails_delivered_28d,
+        sum(emails_opened) over (
+            partition by account_id order by feature_date rows between 27 preceding and current row
+        ) as emails_opened_28d,
+        sum(api_requests) over (
+            partition by account_id order by feature_date rows between 6 preceding and current row
+        ) as api_requests_7d,
+        sum(api_errors) over (
+            partition by account_id order by feature_date rows between 6 preceding and current row
+        ) as api_errors_7d
+    from daily
+
+),
+
+user_days as (
+
+    select distinct
+        account_id,
+        user_id,
+        received_date
+    from events
+    where
+        user_id is not null
+        and event_name in (
+            {%- for name in var('activity_event_names') %}
+                '{{ name }}'{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        )
+
+),
+
+active_users as (
+
+    select
+        spine.account_id,
+        spine.feature_date,
+        count(distinct case
+            when user_days.received_date >= spine.window_7_start then user_days.user_id
+        end) as active_users_7d,
+        count(distinct user_days.user_id) as active_users_28d
+    from spine
+    inner join user_days
+        on
+            spine.account_id = user_days.account_id
+            and user_days.received_date between spine.window_28_start and spine.feature_date
+    group by spine.account_id, spine.feature_date
+
+),
+
+known_values as (
+
+    select
+        account_id,
+        event_name,
+        received_date,
+        occurred_at,
+        event_id,
+        case
+            when event_name = 'nps_submitted'
+                then {{ try_cast(json_extract_scalar('properties', "'score'"), type_double()) }}
+            else {{ try_cast(json_extract_scalar('properties', "'mrr_usd'"), type_double()) }}
+        end as known_value
+    from events
+    where event_name in ('nps_submitted', 'plan_changed')
+
+),
+
+latest_known as (
+
+    select
+        spine.account_id,
+        spine.feature_date,
+        known_values.event_name,
+        known_values.known_value,
+        row_number() over (
+            partition by spine.account_id, spine.feature_date, known_values.event_name
+            order by known_values.occurred_at desc, known_values.event_id desc
+        ) as recency_rank
+    from spine
+    inner join known_values
+        on
+            spine.account_id = known_values.account_id
+            and spine.feature_date >= known_values.received_date
+
+),
+
+point_in_time as (
+
+    select
+        account_id,
+        feature_date,
+        max(case when event_name = 'nps_submitted' then known_value end) as latest_nps_score,
+        max(case when event_name = 'plan_changed' then known_value end) as known_mrr_usd
+    from latest_known
+    where recency_rank = 1
+    group by account_id, feature_date
+
+),
+
+milestones as (
+
+    select
+        spine.account_id,
+        spine.feature_date,
+        count(*) as milestones_reached
+    from spine
+    inner join account_moments
+        on
+            spine.account_id = account_moments.entity_id
+            and cast(account_moments.first_received_at as date) <= spine.feature_date
+    group by spine.account_id, spine.feature_date
+
+),
+
+joined as (
+
+    select
+        windowed.*,
+        coalesce(active_users.active_users_7d, 0) as active_users_7d,
+        coalesce(active_users.active_users_28d, 0) as active_users_28d,
+        coalesce(milestones.milestones_reached, 0) as milestones_reached,
+        point_in_time.latest_nps_score,
+        coalesce(point_in_time.known_mrr_usd, 0) as mrr_usd
+    from windowed
+    left join active_users
+        on
+            windowed.account_id = active_users.account_id
+            and windowed.feature_date = active_users.feature_date
+    left join milestones
+        on
+            windowed.account_id = milestones.account_id
+            and windowed.feature_date = milestones.feature_date
+    left join point_in_time
+        on
+            windowed.account_id = point_in_time.account_id
+            and windowed.feature_date = point_in_time.feature_date
+
+),
+
+final as (
+
+    select
+        account_id || ':' || cast(feature_date as {{ dbt.type_string() }}) as account_feature_key,
+        account_id,
+        feature_date,
+        cast(account_age_days as {{ dbt.type_bigint() }}) as account_age_days,
+        cast(feature_uses_7d as {{ dbt.type_bigint() }}) as feature_uses_7d,
+        cast(feature_uses_prior_7d as {{ dbt.type_bigint() }}) as feature_uses_prior_7d,
+        cast(feature_uses_7d - feature_uses_prior_7d as {{ dbt.type_bigint() }}) as usage_trend_7d,
+        active_users_7d,
+        active_users_28d,
+        milestones_reached,
+        cast(support_tickets_28d as {{ dbt.type_bigint() }}) as support_tickets_28d,
+        latest_nps_score,
+        cast(mrr_usd as decimal(18, 2)) as mrr_usd,
+        cast(
+            mrr_usd
+            - coalesce(lag(mrr_usd, 30) over (partition by account_id order by feature_date), 0)
+            as decimal(18, 2)
+        ) as mrr_change_30d,
+        cast(emails_delivered_28d as {{ dbt.type_bigint() }}) as emails_delivered_28d,
+        cast(emails_opened_28d as {{ dbt.type_bigint() }}) as emails_opened_28d,
+        cast(emails_opened_28d as {{ type_double() }}) / nullif(emails_delivered_28d, 0)
+            as email_open_rate_28d,
+        cast(api_requests_7d as {{ dbt.type_bigint() }}) as api_requests_7d,
+        cast(api_errors_7d as {{ dbt.type_bigint() }}) as api_errors_7d
+    from joined
+
+)
+
+select * from final
