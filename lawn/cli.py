@@ -167,6 +167,7 @@ def _register_commands() -> None:
     app.command("power")(cli_stats.power)
     app.command("readout")(cli_stats.readout)
     app.command("did")(cli_stats.did)
+    app.add_typer(cli_stats.model_app, name="model")
 
 
 _register_commands()

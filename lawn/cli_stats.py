@@ -251,3 +251,66 @@ def did(
             )
     if plot is not None:
         out.print(f"plot: {plot}")
+
+
+model_app = typer.Typer(help="The churn-risk model: train, score, roll back.", no_args_is_help=True)
+DEFAULT_STORE = Path("data/models/churn")
+
+
+@model_app.command("train")
+def model_train(
+    db: Annotated[Path | None, typer.Option(help="The built warehouse.")] = None,
+    store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = DEFAULT_STORE,
+    test_days: Annotated[int, typer.Option(help="Held-out last labelled days.")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Train on older days, test on the newest, write artefact + model card, make it live."""
+    from lawn.churn_model import ModelError, train
+
+    try:
+        artefact = train(db or duckdb_path(), store, test_days)
+    except ModelError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json({key: value for key, value in artefact.items() if key != "spec"})
+        return
+    card = store / artefact["version"] / "model_card.md"
+    out.print(
+        f"trained {artefact['version']} (live): test AUC {artefact['test_auc']:.3f} on "
+        f"{artefact['test_rows']} held-out account-days; model card: {card}"
+    )
+
+
+@model_app.command("score")
+def model_score(
+    db: Annotated[Path | None, typer.Option(help="The built warehouse.")] = None,
+    store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = DEFAULT_STORE,
+    shadow: Annotated[
+        str | None, typer.Option(help="Also score this candidate version (drives nothing).")
+    ] = None,
+) -> None:
+    """Score the newest feature day into ml.churn_scores, the model version on every row."""
+    from lawn.churn_model import ModelError, score
+
+    try:
+        scores = score(db or duckdb_path(), store, shadow)
+    except ModelError as exc:
+        fail(str(exc))
+    for version, group in scores.groupby("model_version"):
+        out.print(
+            f"{version}: {len(group)} accounts scored, mean risk {group['churn_probability'].mean():.4f}"
+        )
+
+
+@model_app.command("rollback")
+def model_rollback(
+    store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = DEFAULT_STORE,
+) -> None:
+    """Make the previous model version live again."""
+    from lawn.churn_model import ModelError, rollback
+
+    try:
+        version = rollback(store)
+    except ModelError as exc:
+        fail(str(exc))
+    out.print(f"live model is now {version}")

@@ -1,0 +1,266 @@
+"""The churn-risk model: a logistic regression (statsmodels) on fct_account_features_daily.
+
+Label: a paying account (MRR > 0 as known on day D) cancels within the next 30 days
+(subscription_canceled occurring in (D, D + 30]); rows whose 30 days are not over are
+unlabelled. Split by time: the test set is the last `test_days` labelled days; the training
+set ends `horizon_days` before it, so no training label looks into the test period.
+Artefacts: <store>/<version>/model.json (+ model_card.md); <store>/live.json names the live
+version and the ones before it (rollback pops back to the previous).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+FEATURES = (
+    "account_age_days",
+    "feature_uses_7d",
+    "usage_trend_7d",
+    "active_users_7d",
+    "active_users_28d",
+    "milestones_reached",
+    "support_tickets_28d",
+    "latest_nps_score",
+    "mrr_usd",
+    "mrr_change_30d",
+    "email_open_rate_28d",
+    "api_errors_7d",
+)
+
+
+class ModelError(ValueError):
+    """Training or scoring cannot proceed (no data, no positives, no live model, ...)."""
+
+
+def load_dataset(db_path: Path, horizon_days: int = 30) -> pd.DataFrame:
+    """Paying account-days with features, segment and the churn label (NaN when unknown)."""
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        frame = con.execute(
+            f"""
+            with cancels as (
+                select account_id, cast(occurred_at as date) as cancel_date
+                from intermediate.int_events_valid where event_name = 'subscription_canceled'
+            ),
+            data_end as (
+                select max(cast(occurred_at as date)) as last_date from intermediate.int_events_valid
+            )
+            select features.*, accounts.segment,
+                case
+                    when features.feature_date + {int(horizon_days)} > data_end.last_date then null
+                    when exists (
+                        select 1 from cancels where cancels.account_id = features.account_id
+                        and cancels.cancel_date > features.feature_date
+                        and cancels.cancel_date <= features.feature_date + {int(horizon_days)}
+                    ) then 1 else 0
+                end as churned_next
+            from marts.fct_account_features_daily as features
+            cross join data_end
+            left join staging.stg_crm__accounts as accounts on features.account_id = accounts.account_id
+            where features.mrr_usd > 0
+            """
+        ).df()
+    frame["feature_date"] = pd.to_datetime(frame["feature_date"]).dt.date
+    for column in FEATURES:
+        frame[column] = frame[column].astype(float)
+    return frame
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney U with average ranks for ties)."""
+    labels = np.asarray(labels, dtype=bool)
+    positives, negatives = labels.sum(), (~labels).sum()
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    ranks = pd.Series(scores).rank(method="average").to_numpy()
+    return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def _design(frame: pd.DataFrame, spec: dict) -> np.ndarray:
+    values = frame[list(FEATURES)].astype(float)
+    values = values.fillna(pd.Series(spec["fill"]))
+    scaled = (values - pd.Series(spec["mean"])) / pd.Series(spec["std"])
+    return sm.add_constant(scaled.to_numpy(), has_constant="add")
+
+
+def predict(frame: pd.DataFrame, spec: dict) -> np.ndarray:
+    linear = _design(frame, spec) @ np.asarray(spec["coefficients"])
+    return 1 / (1 + np.exp(-linear))
+
+
+def calibration(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> list[dict]:
+    """Mean predicted vs observed rate per score decile (fewer bins when scores tie)."""
+    frame = pd.DataFrame({"y": labels, "p": scores})
+    frame["bin"] = pd.qcut(frame["p"].rank(method="first"), q=min(bins, len(frame)), labels=False)
+    grouped = frame.groupby("bin").agg(
+        mean_predicted=("p", "mean"), observed_rate=("y", "mean"), rows=("y", "size")
+    )
+    return grouped.reset_index(drop=True).to_dict(orient="records")
+
+
+def train(db_path: Path, store: Path, test_days: int = 30, horizon_days: int = 30) -> dict:
+    """Fit on the older labelled days, evaluate on the last ``test_days``; write the artefact
+    and model card and make the new version live. Returns the artefact."""
+    data = load_dataset(db_path, horizon_days).dropna(subset=["churned_next"])
+    if data.empty:
+        raise ModelError("no labelled account-days: the data must cover at least 30 days after a payment")
+    last = max(data["feature_date"])
+    test_start = last - dt.timedelta(days=test_days - 1)
+    train_end = test_start - dt.timedelta(days=horizon_days)
+    train_rows, test_rows = data[data["feature_date"] <= train_end], data[data["feature_date"] >= test_start]
+    if train_rows["churned_next"].nunique() < 2:
+        raise ModelError(f"training window (to {train_end}) has no churn or no retention: nothing to learn")
+    values = train_rows[list(FEATURES)]
+    spec = {
+        "fill": values.mean().fillna(0).to_dict(),
+        "mean": values.fillna(values.mean()).mean().fillna(0).to_dict(),
+        "std": values.fillna(values.mean()).std().replace(0, 1).fillna(1).to_dict(),
+    }
+    fit = sm.Logit(train_rows["churned_next"].to_numpy(), _design(train_rows, spec)).fit_regularized(
+        alpha=1.0, disp=0
+    )
+    spec["coefficients"] = [float(c) for c in fit.params]
+    scores = predict(test_rows, spec)
+    labels = test_rows["churned_next"].to_numpy()
+    by_segment = {
+        segment: auc(
+            labels[(test_rows["segment"] == segment).to_numpy()],
+            scores[(test_rows["segment"] == segment).to_numpy()],
+        )
+        for segment in sorted(test_rows["segment"].dropna().unique())
+    }
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:8]
+    version = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{digest}"
+    artefact = {
+        "version": version,
+        "features": list(FEATURES),
+        "label": f"subscription_canceled within {horizon_days} days (paying accounts)",
+        "training_window": [str(min(train_rows["feature_date"])), str(train_end)],
+        "test_window": [str(test_start), str(last)],
+        "training_rows": len(train_rows),
+        "training_positives": int(train_rows["churned_next"].sum()),
+        "test_rows": len(test_rows),
+        "test_positives": int(labels.sum()),
+        "test_auc": auc(labels, scores),
+        "test_brier": float(np.mean((scores - labels) ** 2)) if len(labels) else float("nan"),
+        "test_auc_by_segment": by_segment,
+        "test_calibration": calibration(labels, scores) if len(labels) else [],
+        "training_feature_means": spec["mean"],
+        "training_feature_stds": spec["std"],
+        "spec": spec,
+    }
+    folder = store / version
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.json").write_text(json.dumps(artefact, indent=2, default=str))
+    (folder / "model_card.md").write_text(model_card(artefact))
+    _set_live(store, version)
+    return artefact
+
+
+def model_card(artefact: dict) -> str:
+    lines = [
+        f"# Churn-risk model {artefact['version']}",
+        "",
+        f"- Label: {artefact['label']}",
+        "- Model: logistic regression (statsmodels, L1-regularised, standardised features)",
+        f"- Features: {', '.join(artefact['features'])}",
+        f"- Training window: {artefact['training_window'][0]} to {artefact['training_window'][1]} "
+        f"({artefact['training_rows']} account-days, {artefact['training_positives']} positive)",
+        f"- Test window (held out, later): {artefact['test_window'][0]} to {artefact['test_window'][1]} "
+        f"({artefact['test_rows']} account-days, {artefact['test_positives']} positive)",
+        f"- Test AUC: {artefact['test_auc']:.3f}; Brier score: {artefact['test_brier']:.4f}",
+        "",
+        "| segment | test AUC |",
+        "|---|---|",
+        *[f"| {segment} | {value:.3f} |" for segment, value in artefact["test_auc_by_segment"].items()],
+        "",
+        "| score decile | mean predicted | observed rate | rows |",
+        "|---|---|---|---|",
+        *[
+            f"| {i + 1} | {row['mean_predicted']:.4f} | {row['observed_rate']:.4f} | {row['rows']} |"
+            for i, row in enumerate(artefact["test_calibration"])
+        ],
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _registry(store: Path) -> dict:
+    path = store / "live.json"
+    return json.loads(path.read_text()) if path.exists() else {"live": None, "history": []}
+
+
+def _set_live(store: Path, version: str) -> None:
+    registry = _registry(store)
+    if registry["live"]:
+        registry["history"].append(registry["live"])
+    registry["live"] = version
+    (store / "live.json").write_text(json.dumps(registry, indent=2))
+
+
+def live_version(store: Path) -> str:
+    version = _registry(store)["live"]
+    if not version:
+        raise ModelError(f"no live model in {store}: run `lawn model train` first")
+    return version
+
+
+def rollback(store: Path) -> str:
+    """Make the previous version live again; returns it."""
+    registry = _registry(store)
+    if not registry["history"]:
+        raise ModelError(f"no earlier version in {store} to roll back to")
+    registry["live"] = registry["history"].pop()
+    (store / "live.json").write_text(json.dumps(registry, indent=2))
+    return registry["live"]
+
+
+def load_artefact(store: Path, version: str) -> dict:
+    path = store / version / "model.json"
+    if not path.exists():
+        raise ModelError(f"no model version {version!r} in {store}")
+    return json.loads(path.read_text())
+
+
+def score(db_path: Path, store: Path, shadow: str | None = None) -> pd.DataFrame:
+    """Score the newest feature day with the live model (and, with ``shadow``, a candidate
+    that drives nothing); append to ml.churn_scores with the version on every row."""
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        latest = con.execute("select max(feature_date) from marts.fct_account_features_daily").fetchone()[0]
+    data = load_dataset(db_path)
+    data = data[data["feature_date"] == latest]
+    rows = []
+    for version, is_shadow in [(live_version(store), False)] + ([(shadow, True)] if shadow else []):
+        artefact = load_artefact(store, version)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "account_id": data["account_id"].to_numpy(),
+                    "feature_date": data["feature_date"].to_numpy(),
+                    "model_version": version,
+                    "is_shadow": is_shadow,
+                    "churn_probability": predict(data, artefact["spec"]),
+                    "scored_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                }
+            )
+        )
+    scores = pd.concat(rows, ignore_index=True)
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("create schema if not exists ml")
+        con.execute(
+            "create table if not exists ml.churn_scores (account_id varchar, feature_date date, "
+            "model_version varchar, is_shadow boolean, churn_probability double, scored_at timestamp)"
+        )
+        con.execute(
+            "delete from ml.churn_scores where feature_date = ? and model_version in (select unnest(?))",
+            [latest, list(scores["model_version"].unique())],
+        )
+        con.register("new_scores", scores)
+        con.execute("insert into ml.churn_scores select * from new_scores")
+    return scores

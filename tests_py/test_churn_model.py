@@ -1,0 +1,104 @@
+"""The churn model: AUC against a brute-force count, train -> score -> rollback round trip,
+scores recomputed from the artefact, shadow scoring, clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from lawn.churn_model import FEATURES, auc, live_version, load_artefact
+from lawn.cli import app
+from lawn.generator import GeneratorConfig, generate
+from lawn.generator.writers import write_generated
+from tests_py.conftest import query, run_dbt
+
+runner = CliRunner()
+
+
+def test_auc_equals_pairwise_count():
+    rng = np.random.default_rng(4)
+    labels = rng.random(300) < 0.2
+    scores = np.round(rng.random(300) + labels * 0.3, 2)  # rounding makes ties
+    pairs = [(p, n) for p in scores[labels] for n in scores[~labels]]
+    expected = np.mean([1.0 if p > n else 0.5 if p == n else 0.0 for p, n in pairs])
+    assert auc(labels, scores) == pytest.approx(expected, abs=1e-12)
+    assert np.isnan(auc(np.zeros(5, bool), np.arange(5.0)))
+
+
+@pytest.fixture(scope="module")
+def churn_world(tmp_path_factory):
+    """Enough paying accounts over 150 days for churn to happen in both time windows."""
+    root = tmp_path_factory.mktemp("churn")
+    config = GeneratorConfig(seed=9, accounts=150, days=150)
+    write_generated(generate(config), root / "raw", root / "truth", "parquet")
+    db = root / "lawn.duckdb"
+    run_dbt(
+        ["build", "--select", "+fct_account_features_daily", "--exclude-resource-type", "test", "unit_test"],
+        db,
+        root,
+        raw_dir=root / "raw",
+    )
+    return db, root / "store"
+
+
+def _cli(*args: str):
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_train_score_rollback_round_trip(churn_world):
+    db, store = churn_world
+    first = json.loads(_cli("model", "train", "--db", str(db), "--store", str(store), "--json").stdout)
+    second = json.loads(
+        _cli("model", "train", "--db", str(db), "--store", str(store), "--test-days", "20", "--json").stdout
+    )
+    assert live_version(store) == second["version"] != first["version"]
+    assert (store / first["version"] / "model_card.md").read_text().startswith("# Churn-risk model")
+    assert first["training_positives"] > 0 and first["test_rows"] > 0
+    assert first["training_window"][1] < first["test_window"][0]  # split by time
+    _cli("model", "score", "--db", str(db), "--store", str(store), "--shadow", first["version"])
+    scores = query(db, "select * from ml.churn_scores")
+    assert set(scores["model_version"]) == {first["version"], second["version"]}
+    assert scores.loc[scores["is_shadow"], "model_version"].unique().tolist() == [first["version"]]
+    # the scores are the artefact's logistic function of the day's features, recomputed here
+    features = query(
+        db,
+        "select * from marts.fct_account_features_daily where mrr_usd > 0 "
+        "and feature_date = (select max(feature_date) from marts.fct_account_features_daily)",
+    ).set_index("account_id")
+    spec = load_artefact(store, first["version"])["spec"]
+    values = features[list(FEATURES)].astype(float).fillna(pd.Series(spec["fill"]))
+    z = ((values - pd.Series(spec["mean"])) / pd.Series(spec["std"])).to_numpy()
+    expected = 1 / (1 + np.exp(-(spec["coefficients"][0] + z @ np.asarray(spec["coefficients"][1:]))))
+    shadow = scores[scores["is_shadow"]].set_index("account_id").loc[features.index, "churn_probability"]
+    assert shadow.to_numpy() == pytest.approx(expected, rel=1e-9)
+    # rollback makes the first version live; scoring again records it, replacing nothing else
+    assert "now " + first["version"] in _cli("model", "rollback", "--store", str(store)).output.replace(
+        "\n", ""
+    )
+    _cli("model", "score", "--db", str(db), "--store", str(store))
+    live = query(
+        db,
+        "select * from ml.churn_scores where not is_shadow and model_version = ?".replace(
+            "?", f"'{first['version']}'"
+        ),
+    )
+    assert live.set_index("account_id").loc[features.index, "churn_probability"].to_numpy() == pytest.approx(
+        expected
+    )
+
+
+def test_errors_are_one_line(churn_world, tmp_path):
+    db, _ = churn_world
+    empty = tmp_path / "empty_store"
+    for args, message in (
+        (["model", "score", "--db", str(db), "--store", str(empty)], "no live model"),
+        (["model", "rollback", "--store", str(empty)], "no earlier version"),
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and message in result.output, result.output
