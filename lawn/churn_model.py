@@ -228,11 +228,17 @@ def load_artefact(store: Path, version: str) -> dict:
     return json.loads(path.read_text())
 
 
-def score(db_path: Path, store: Path, shadow: str | None = None) -> pd.DataFrame:
-    """Score the newest feature day with the live model (and, with ``shadow``, a candidate
-    that drives nothing); append to ml.churn_scores with the version on every row."""
+def score(
+    db_path: Path, store: Path, shadow: str | None = None, feature_date: dt.date | None = None
+) -> pd.DataFrame:
+    """Score the newest feature day (or ``feature_date``) with the live model (and, with
+    ``shadow``, a candidate that drives nothing); replace that day's rows of the same
+    versions in ml.churn_scores, the version on every row."""
     with duckdb.connect(str(db_path), read_only=True) as con:
-        latest = con.execute("select max(feature_date) from marts.fct_account_features_daily").fetchone()[0]
+        latest = (
+            feature_date
+            or con.execute("select max(feature_date) from marts.fct_account_features_daily").fetchone()[0]
+        )
     data = load_dataset(db_path)
     data = data[data["feature_date"] == latest]
     rows = []

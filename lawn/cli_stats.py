@@ -288,18 +288,50 @@ def model_score(
     shadow: Annotated[
         str | None, typer.Option(help="Also score this candidate version (drives nothing).")
     ] = None,
+    date: Annotated[
+        str | None, typer.Option(help="Score this feature day (YYYY-MM-DD) instead of the newest.")
+    ] = None,
 ) -> None:
     """Score the newest feature day into ml.churn_scores, the model version on every row."""
+    import datetime as dt
+
     from lawn.churn_model import ModelError, score
 
     try:
-        scores = score(db or duckdb_path(), store, shadow)
+        day = dt.date.fromisoformat(date) if date else None
+    except ValueError:
+        fail(f"--date must be YYYY-MM-DD, got {date!r}")
+    try:
+        scores = score(db or duckdb_path(), store, shadow, day)
     except ModelError as exc:
         fail(str(exc))
     for version, group in scores.groupby("model_version"):
         out.print(
             f"{version}: {len(group)} accounts scored, mean risk {group['churn_probability'].mean():.4f}"
         )
+
+
+@model_app.command("monitor")
+def model_monitor(
+    db: Annotated[Path | None, typer.Option(help="The built warehouse.")] = None,
+    store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = DEFAULT_STORE,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Feature drift (PSI vs the training window) and, where outcomes are known, AUC and
+    calibration of the live model's scores; appended to ml.model_monitoring."""
+    from lawn.churn_model import ModelError
+    from lawn.model_monitoring import monitor
+
+    try:
+        checks = monitor(db or duckdb_path(), store)
+    except ModelError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(checks.drop(columns="run_at").to_dict(orient="records"))
+        return
+    for row in checks.itertuples():
+        flag = "[bold red]FLAG[/]" if row.is_flagged else "ok"
+        out.print(f"{row.check:<16} {row.subject:<22} {row.segment:<11} {row.value:9.4f}  {flag}")
 
 
 @model_app.command("rollback")

@@ -102,3 +102,48 @@ def test_errors_are_one_line(churn_world, tmp_path):
     ):
         result = runner.invoke(app, args)
         assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_psi_matches_its_formula():
+    from lawn.model_monitoring import psi
+
+    expected = np.arange(1000.0)
+    assert psi(expected, expected) == pytest.approx(0.0, abs=1e-12)
+    shifted = np.arange(500.0, 1000.0)  # all mass in the upper five deciles
+    e, a = 0.1, np.array([1e-4] * 5 + [0.2] * 5)
+    assert psi(expected, shifted) == pytest.approx(float(np.sum((a - e) * np.log(a / e))), rel=1e-9)
+
+
+def test_monitor_scores_known_outcomes_and_flags_drift(churn_world):
+    from lawn.churn_model import train
+
+    db, _ = churn_world
+    store = db.parent / "monitor_store"
+    artefact = train(db, store)
+    day = artefact["test_window"][0]  # a day whose 30-day outcome is known
+    _cli("model", "score", "--db", str(db), "--store", str(store), "--date", day)
+    checks = pd.DataFrame(
+        json.loads(_cli("model", "monitor", "--db", str(db), "--store", str(store), "--json").stdout)
+    )
+    scored = query(
+        db,
+        "select account_id, churn_probability from ml.churn_scores "
+        f"where feature_date = date '{day}' and model_version = '{artefact['version']}'",
+    )
+    cancels = query(
+        db,
+        "select distinct account_id from intermediate.int_events_valid "
+        "where event_name = 'subscription_canceled' "
+        f"and cast(occurred_at as date) > date '{day}' and cast(occurred_at as date) <= date '{day}' + 30",
+    )["account_id"]
+    labels = scored["account_id"].isin(cancels).to_numpy()
+    overall = checks[(checks["check"] == "auc") & (checks["segment"] == "all")]["value"].iloc[0]
+    assert labels.any() and not labels.all()  # the day has churners and stayers
+    assert overall == pytest.approx(auc(labels, scored["churn_probability"].to_numpy()))
+    gap = checks[(checks["check"] == "calibration_gap") & (checks["segment"] == "all")]["value"].iloc[0]
+    assert gap == pytest.approx(abs(scored["churn_probability"].mean() - labels.mean()))
+    drift = checks[checks["check"] == "feature_psi"].set_index("subject")
+    assert set(drift.index) == set(FEATURES)
+    # the newest day is later than the training window: account age has drifted for sure
+    assert drift.loc["account_age_days", "is_flagged"]
+    assert query(db, "select count(*) as n from ml.model_monitoring")["n"].iloc[0] >= len(checks)
