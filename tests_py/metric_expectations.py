@@ -6,6 +6,20 @@ import datetime as dt
 
 import pandas as pd
 
+# what counts as a person or account being active, restated from the project's
+# activity_event_names var: their own actions, not the emails sent to them
+ACTIVITY = {
+    "signed_up",
+    "logged_in",
+    "feature_used",
+    "milestone_reached",
+    "teammate_invited",
+    "first_invoice_sent",
+    "notification_clicked",
+    "nps_submitted",
+    "support_ticket_created",
+}
+
 
 def month_of(day: dt.date) -> dt.date:
     return day.replace(day=1)

@@ -11,19 +11,9 @@ import pytest
 
 from tests_py.conftest import SMALL, query, run_dbt
 from tests_py.expectations import parse_utc
+from tests_py.metric_expectations import ACTIVITY
 
 CUT_DAY = SMALL.start_date + dt.timedelta(days=35)
-ACTIVITY = {
-    "signed_up",
-    "logged_in",
-    "feature_used",
-    "milestone_reached",
-    "teammate_invited",
-    "first_invoice_sent",
-    "notification_clicked",
-    "nps_submitted",
-    "support_ticket_created",
-}
 
 
 def _features(db) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tests_py.conftest import SMALL, query
-from tests_py.metric_expectations import first_times, in_window, month_of, monthly_mrr, next_month
+from tests_py.metric_expectations import ACTIVITY, first_times, in_window, month_of, monthly_mrr, next_month
 
 
 def _dates(series: pd.Series) -> pd.Series:
@@ -201,19 +201,6 @@ def test_user_first_week_activation_equals_pandas(built_small, small_data, event
     assert mart["is_reached_in_window"].tolist() == expected.sort_index().tolist()
     complete = (signups.dt.normalize() + pd.Timedelta(days=6)).dt.date <= data_end
     assert mart["is_window_complete"].tolist() == complete.sort_index().tolist()
-
-
-ACTIVITY = {
-    "signed_up",
-    "logged_in",
-    "feature_used",
-    "milestone_reached",
-    "teammate_invited",
-    "first_invoice_sent",
-    "notification_clicked",
-    "nps_submitted",
-    "support_ticket_created",
-}
 
 
 def test_account_retention_matrix_equals_pandas(built_small, events, crm, data_end):
