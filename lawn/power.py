@@ -73,6 +73,25 @@ def _signed(effect: float, alternative: Alternative) -> float:
     return -abs(effect) if alternative == "smaller" else abs(effect)
 
 
+def _result(
+    test: Test,
+    alternative: Alternative,
+    alpha: float,
+    power: float,
+    baseline: float,
+    sd: float | None,
+    mde: float,
+    ratio: float,
+    n_control: int,
+    effect: float,
+) -> PowerResult:
+    """The result, with the treatment arm sized ratio x control (rounded up)."""
+    n_treatment = math.ceil(n_control * ratio - 1e-9)
+    return PowerResult(
+        test, alternative, alpha, power, baseline, sd, mde, ratio, n_control, n_treatment, effect
+    )
+
+
 def sample_size(
     test: Test,
     baseline: float,
@@ -98,19 +117,7 @@ def sample_size(
         alternative=alternative,
     )
     n_control = math.ceil(float(n1) - 1e-9)
-    return PowerResult(
-        test,
-        alternative,
-        alpha,
-        power,
-        baseline,
-        sd,
-        mde,
-        ratio,
-        n_control,
-        math.ceil(n_control * ratio - 1e-9),
-        effect,
-    )
+    return _result(test, alternative, alpha, power, baseline, sd, mde, ratio, n_control, effect)
 
 
 def achieved_power(
@@ -135,19 +142,7 @@ def achieved_power(
         ratio=ratio,
         alternative=alternative,
     )
-    return PowerResult(
-        test,
-        alternative,
-        alpha,
-        float(value),
-        baseline,
-        sd,
-        mde,
-        ratio,
-        n_control,
-        math.ceil(n_control * ratio - 1e-9),
-        effect,
-    )
+    return _result(test, alternative, alpha, float(value), baseline, sd, mde, ratio, n_control, effect)
 
 
 def minimum_detectable_effect(
@@ -178,19 +173,7 @@ def minimum_detectable_effect(
         if not 0 <= target <= math.pi:
             raise PowerInputError("no rate in (0, 1) is far enough from the baseline at this sample size")
         mde = math.sin(target / 2) ** 2 - baseline
-    return PowerResult(
-        test,
-        alternative,
-        alpha,
-        power,
-        baseline,
-        sd,
-        mde,
-        ratio,
-        n_control,
-        math.ceil(n_control * ratio - 1e-9),
-        effect,
-    )
+    return _result(test, alternative, alpha, power, baseline, sd, mde, ratio, n_control, effect)
 
 
 def duration_days(result: PowerResult, daily_units: float) -> float:

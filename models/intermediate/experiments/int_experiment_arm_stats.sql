@@ -26,7 +26,6 @@ aggregated as (
         sum(pre_value) as sum_pre,
         sum(metric_value * pre_value) as sum_value_pre,
         sum(pre_value * pre_value) as sum_pre_pre,
-        sum(metric_value * metric_value) as sum_value_value,
         var_samp(metric_value) as var_value,
         var_samp(denominator_value) as var_denominator,
         covar_samp(metric_value, denominator_value) as cov_value_denominator,
