@@ -52,7 +52,7 @@ def load_dataset(db_path: Path, horizon_days: int = 30) -> pd.DataFrame:
             data_end as (
                 select max(cast(occurred_at as date)) as last_date from intermediate.int_events_valid
             )
-            select features.*, accounts.segment,
+            select features.*, accounts.segment, strftime(accounts.created_at, '%Y-%m') as cohort,
                 case
                     when features.feature_date + {int(horizon_days)} > data_end.last_date then null
                     when exists (
@@ -229,44 +229,62 @@ def load_artefact(store: Path, version: str) -> dict:
 
 
 def score(
-    db_path: Path, store: Path, shadow: str | None = None, feature_date: dt.date | None = None
+    db_path: Path,
+    store: Path,
+    shadow: str | None = None,
+    feature_date: dt.date | None = None,
+    since_training: bool = False,
 ) -> pd.DataFrame:
-    """Score the newest feature day (or ``feature_date``) with the live model (and, with
-    ``shadow``, a candidate that drives nothing); replace that day's rows of the same
-    versions in ml.churn_scores, the version on every row."""
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        latest = (
-            feature_date
-            or con.execute("select max(feature_date) from marts.fct_account_features_daily").fetchone()[0]
-        )
+    """Score with the live model (and, with ``shadow``, a candidate that drives nothing) and
+    replace those versions' rows for the scored days in ml.churn_scores. Scores the newest
+    feature day, or ``feature_date``, or with ``since_training`` every day after each version's
+    training window (what the nightly run does: the scores are then a function of the data
+    and the model alone, and monitoring has scored days with known outcomes at once)."""
     data = load_dataset(db_path)
-    data = data[data["feature_date"] == latest]
+    if data.empty:
+        raise ModelError("no paying account-days in marts.fct_account_features_daily to score")
+    latest = feature_date or max(data["feature_date"])
     rows = []
     for version, is_shadow in [(live_version(store), False)] + ([(shadow, True)] if shadow else []):
         artefact = load_artefact(store, version)
+        if since_training:
+            first = dt.date.fromisoformat(artefact["training_window"][1]) + dt.timedelta(days=1)
+            days = data[(data["feature_date"] >= first) & (data["feature_date"] <= latest)]
+        else:
+            days = data[data["feature_date"] == latest]
         rows.append(
             pd.DataFrame(
                 {
-                    "account_id": data["account_id"].to_numpy(),
-                    "feature_date": data["feature_date"].to_numpy(),
+                    "account_id": days["account_id"].to_numpy(),
+                    "feature_date": days["feature_date"].to_numpy(),
                     "model_version": version,
                     "is_shadow": is_shadow,
-                    "churn_probability": predict(data, artefact["spec"]),
+                    "churn_probability": predict(days, artefact["spec"]),
                     "scored_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
                 }
             )
         )
     scores = pd.concat(rows, ignore_index=True)
     with duckdb.connect(str(db_path)) as con:
-        con.execute("create schema if not exists ml")
-        con.execute(
-            "create table if not exists ml.churn_scores (account_id varchar, feature_date date, "
-            "model_version varchar, is_shadow boolean, churn_probability double, scored_at timestamp)"
-        )
-        con.execute(
-            "delete from ml.churn_scores where feature_date = ? and model_version in (select unnest(?))",
-            [latest, list(scores["model_version"].unique())],
-        )
+        require_landing_table(con, "ml", "churn_scores")
         con.register("new_scores", scores)
-        con.execute("insert into ml.churn_scores select * from new_scores")
+        con.execute(
+            "delete from ml.churn_scores where exists (select 1 from new_scores "
+            "where new_scores.model_version = churn_scores.model_version "
+            "and new_scores.feature_date = churn_scores.feature_date)"
+        )
+        con.execute(
+            "insert into ml.churn_scores (account_id, feature_date, model_version, is_shadow, "
+            "churn_probability, scored_at) select * from new_scores"
+        )
     return scores
+
+
+def require_landing_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
+    """The landing tables are created by the dbt on-run-start hook (create_landing_tables)."""
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()[0][0]
+    if not found:
+        raise ModelError(f"{schema}.{table} does not exist: run `lawn build` first (it creates it)")

@@ -1,6 +1,8 @@
-"""Monitoring of the live churn model: feature drift (population stability index against the
-training window) and, once outcomes are known, discrimination and calibration of the scores
-it wrote, overall and by segment. Results are appended to ml.model_monitoring."""
+"""Monitoring of the churn model: feature drift (population stability index of the newest
+day against the training window) and, once outcomes are known, discrimination (AUC) and
+calibration of the scores a version wrote, overall, by segment and by signup cohort month.
+A run replaces the rows of the same data day and version in ml.model_monitoring, so a
+re-run on the same data changes nothing but the run time."""
 
 from __future__ import annotations
 
@@ -11,11 +13,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from lawn.churn_model import FEATURES, auc, live_version, load_artefact, load_dataset
+from lawn.churn_model import FEATURES, auc, live_version, load_artefact, load_dataset, require_landing_table
 
 PSI_THRESHOLD = 0.2  # > 0.2: the population has shifted (the usual rule of thumb)
 AUC_FLOOR = 0.6
 CALIBRATION_TOLERANCE = 0.05  # |mean predicted - observed rate|
+SLICES = ("segment", "cohort")
 
 
 def psi(expected: np.ndarray, actual: np.ndarray, bins: int = 10, floor: float = 1e-4) -> float:
@@ -32,68 +35,87 @@ def psi(expected: np.ndarray, actual: np.ndarray, bins: int = 10, floor: float =
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def monitor(db_path: Path, store: Path) -> pd.DataFrame:
-    """One row per check: feature drift of the newest day, and performance of every scored
-    day whose 30-day outcome is known; appended to ml.model_monitoring."""
-    version = live_version(store)
-    artefact = load_artefact(store, version)
-    data = load_dataset(db_path)
+def _check(name: str, subject: str, dimension: str, value: str, metric: float, threshold: float,
+           rows: int) -> dict:  # fmt: skip
+    return {"check_name": name, "subject": subject, "slice_dimension": dimension, "slice_value": value,
+            "metric_value": metric, "threshold": threshold, "row_count": rows}  # fmt: skip
+
+
+def drift_checks(data: pd.DataFrame, artefact: dict) -> list[dict]:
+    """PSI of every feature: the newest day against the version's training window."""
     start, end = (dt.date.fromisoformat(day) for day in artefact["training_window"])
     training = data[(data["feature_date"] >= start) & (data["feature_date"] <= end)]
     newest = data[data["feature_date"] == data["feature_date"].max()]
-    run_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    rows = [
-        {
-            "check": "feature_psi",
-            "subject": feature,
-            "segment": "all",
-            "value": psi(training[feature], newest[feature]),
-            "threshold": PSI_THRESHOLD,
-        }
-        for feature in FEATURES
+    return [
+        _check("feature_psi", f, "all", "all", psi(training[f], newest[f]), PSI_THRESHOLD, len(newest))
+        for f in FEATURES
     ]
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        has_scores = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'ml' and table_name = 'churn_scores'"
-        ).fetchone()[0]
-        scores = (
-            con.execute(
-                "select account_id, feature_date, churn_probability from ml.churn_scores "
-                "where model_version = ? and not is_shadow",
-                [version],
-            ).df()
-            if has_scores
-            else pd.DataFrame(columns=["account_id", "feature_date", "churn_probability"])
-        )
-    scores["feature_date"] = pd.to_datetime(scores["feature_date"]).dt.date
-    known = scores.merge(
-        data.dropna(subset=["churned_next"])[["account_id", "feature_date", "churned_next", "segment"]],
-        on=["account_id", "feature_date"],
-    )
-    for segment, group in [("all", known), *known.groupby("segment")]:
-        labels, probabilities = group["churned_next"].to_numpy(), group["churn_probability"].to_numpy()
-        if len(group) == 0:
+
+
+def performance_checks(known: pd.DataFrame) -> list[dict]:
+    """AUC and calibration gap of scored days with known outcomes, overall and per slice."""
+    groups = [("all", "all", known)] + [
+        (dimension, str(value), group) for dimension in SLICES for value, group in known.groupby(dimension)
+    ]
+    rows = []
+    for dimension, value, group in groups:
+        if group.empty:
             continue
-        rows.append({"check": "auc", "subject": "churn_probability", "segment": segment,
-                     "value": auc(labels, probabilities), "threshold": AUC_FLOOR})  # fmt: skip
-        rows.append({"check": "calibration_gap", "subject": "churn_probability", "segment": segment,
-                     "value": float(abs(probabilities.mean() - labels.mean())),
-                     "threshold": CALIBRATION_TOLERANCE})  # fmt: skip
-    result = pd.DataFrame(rows)
-    result["is_flagged"] = np.where(
-        result["check"] == "auc", result["value"] < result["threshold"], result["value"] > result["threshold"]
+        labels, scores = group["churned_next"].to_numpy(), group["churn_probability"].to_numpy()
+        gap = float(abs(scores.mean() - labels.mean()))
+        discrimination = auc(labels, scores)
+        size = len(group)
+        rows.append(_check("auc", "churn_probability", dimension, value, discrimination, AUC_FLOOR, size))
+        rows.append(_check("calibration_gap", "churn_probability", dimension, value, gap,
+                           CALIBRATION_TOLERANCE, len(group)))  # fmt: skip
+    return rows
+
+
+def monitor(db_path: Path, store: Path, shadow: str | None = None) -> pd.DataFrame:
+    """Checks for the live version (and a shadow candidate, to compare), written to
+    ml.model_monitoring in place of that data day's earlier rows for the same versions."""
+    data = load_dataset(db_path)
+    if data.empty:
+        raise ValueError("no paying account-days to monitor")
+    as_of = max(data["feature_date"])
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        require_landing_table(con, "ml", "churn_scores")
+        scores = con.execute(
+            "select account_id, feature_date, model_version, churn_probability from ml.churn_scores"
+        ).df()
+    scores["feature_date"] = pd.to_datetime(scores["feature_date"]).dt.date
+    labelled = data.dropna(subset=["churned_next"])[
+        ["account_id", "feature_date", "churned_next", "segment", "cohort"]
+    ]
+    frames = []
+    for version, is_shadow in [(live_version(store), False)] + ([(shadow, True)] if shadow else []):
+        artefact = load_artefact(store, version)
+        known = scores[scores["model_version"] == version].merge(labelled, on=["account_id", "feature_date"])
+        frame = pd.DataFrame(drift_checks(data, artefact) + performance_checks(known))
+        frame.insert(0, "is_shadow", is_shadow)
+        frame.insert(0, "model_version", version)
+        frames.append(frame)
+    result = pd.concat(frames, ignore_index=True)
+    result.insert(0, "as_of_date", as_of)
+    flagged = np.where(
+        result["check_name"] == "auc",
+        result["metric_value"] < result["threshold"],
+        result["metric_value"] > result["threshold"],
     )
-    result["is_flagged"] = result["is_flagged"] & result["value"].notna()
-    result.insert(0, "model_version", version)
-    result.insert(0, "run_at", run_at)
+    result["is_flagged"] = flagged & result["metric_value"].notna()
+    result["run_at"] = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with duckdb.connect(str(db_path)) as con:
-        con.execute("create schema if not exists ml")
-        con.execute(
-            "create table if not exists ml.model_monitoring (run_at timestamp, model_version varchar, "
-            "check_name varchar, subject varchar, segment varchar, value double, threshold double, "
-            "is_flagged boolean)"
-        )
+        require_landing_table(con, "ml", "model_monitoring")
         con.register("new_checks", result)
-        con.execute("insert into ml.model_monitoring select * from new_checks")
+        con.execute(
+            "delete from ml.model_monitoring where exists (select 1 from new_checks "
+            "where new_checks.as_of_date = model_monitoring.as_of_date "
+            "and new_checks.model_version = model_monitoring.model_version)"
+        )
+        con.execute(
+            "insert into ml.model_monitoring (as_of_date, model_version, is_shadow, check_name, subject, "
+            "slice_dimension, slice_value, metric_value, threshold, row_count, is_flagged, run_at) "
+            "select as_of_date, model_version, is_shadow, check_name, subject, slice_dimension, "
+            "slice_value, metric_value, threshold, row_count, is_flagged, run_at from new_checks"
+        )
     return result

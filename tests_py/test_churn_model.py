@@ -137,12 +137,14 @@ def test_monitor_scores_known_outcomes_and_flags_drift(churn_world):
         f"and cast(occurred_at as date) > date '{day}' and cast(occurred_at as date) <= date '{day}' + 30",
     )["account_id"]
     labels = scored["account_id"].isin(cancels).to_numpy()
-    overall = checks[(checks["check"] == "auc") & (checks["segment"] == "all")]["value"].iloc[0]
+    overall_rows = checks[(checks["check_name"] == "auc") & (checks["slice_dimension"] == "all")]
+    overall = overall_rows["metric_value"].iloc[0]
     assert labels.any() and not labels.all()  # the day has churners and stayers
     assert overall == pytest.approx(auc(labels, scored["churn_probability"].to_numpy()))
-    gap = checks[(checks["check"] == "calibration_gap") & (checks["segment"] == "all")]["value"].iloc[0]
+    gap_rows = checks[(checks["check_name"] == "calibration_gap") & (checks["slice_dimension"] == "all")]
+    gap = gap_rows["metric_value"].iloc[0]
     assert gap == pytest.approx(abs(scored["churn_probability"].mean() - labels.mean()))
-    drift = checks[checks["check"] == "feature_psi"].set_index("subject")
+    drift = checks[checks["check_name"] == "feature_psi"].set_index("subject")
     assert set(drift.index) == set(FEATURES)
     # the newest day is later than the training window: account age has drifted for sure
     assert drift.loc["account_age_days", "is_flagged"]

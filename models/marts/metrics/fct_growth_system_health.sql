@@ -2,7 +2,9 @@
     (registered experiments running, started and ended in the month, and how many of the
     running ones have a significant, trustworthy primary result in their current readout), the month's data
     quality (valid share, attributed share and data quality score over first deliveries
-    received in the month) and SLO health (evaluations and breaches). -#}
+    received in the month), SLO health (evaluations and breaches) and time-to-action: of
+    the next-best actions decided on the month's data, how many were handed off and the
+    median hours from the insight (end of the decision day) to the export. -#}
 with
 
 experiments as (
@@ -30,6 +32,13 @@ primary_results as (
 slo_status as (
 
     select * from {{ ref('fct_slo_status') }}
+
+),
+
+action_exports as (
+
+    select * from {{ ref('fct_action_exports') }}
+    where record_type = 'action'
 
 ),
 
@@ -107,6 +116,17 @@ slo_by_month as (
 
 ),
 
+time_to_action as (
+
+    select
+        cast({{ dbt.date_trunc('month', 'decided_on') }} as date) as month_start,
+        count(*) as actions_exported,
+        {{ median('hours_to_action') }} as median_hours_to_action
+    from action_exports
+    group by 1
+
+),
+
 final as (
 
     select
@@ -127,11 +147,15 @@ final as (
         cast(quality_by_month.attributed_events as {{ type_double() }})
         / nullif(quality_by_month.first_deliveries, 0) as data_quality_score,
         coalesce(slo_by_month.slo_evaluations, 0) as slo_evaluations,
-        coalesce(slo_by_month.slo_breaches, 0) as slo_breaches
+        coalesce(slo_by_month.slo_breaches, 0) as slo_breaches,
+        coalesce(time_to_action.actions_exported, 0) as actions_exported,
+        cast(time_to_action.median_hours_to_action as {{ type_double() }})
+            as median_hours_to_action
     from months
     inner join quality_by_month on months.month_start = quality_by_month.month_start
     left join experiment_velocity on months.month_start = experiment_velocity.month_start
     left join slo_by_month on months.month_start = slo_by_month.month_start
+    left join time_to_action on months.month_start = time_to_action.month_start
 
 )
 

@@ -1,0 +1,112 @@
+"""The churn-model commands: `lawn model train|score|monitor|rollback`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lawn.cli_common import fail, out, print_json
+from lawn.paths import duckdb_path
+
+model_app = typer.Typer(help="The churn-risk model: train, score, roll back.", no_args_is_help=True)
+DEFAULT_STORE = Path("data/models/churn")
+
+
+@model_app.command("train")
+def model_train(
+    db: Annotated[Path | None, typer.Option(help="The built warehouse.")] = None,
+    store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = DEFAULT_STORE,
+    test_days: Annotated[int, typer.Option(help="Held-out last labelled days.")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Train on older days, test on the newest, write artefact + model card, make it live."""
+    from lawn.churn_model import ModelError, train
+
+    try:
+        artefact = train(db or duckdb_path(), store, test_days)
+    except ModelError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json({key: value for key, value in artefact.items() if key != "spec"})
+        return
+    card = store / artefact["version"] / "model_card.md"
+    out.print(
+        f"trained {artefact['version']} (live): test AUC {artefact['test_auc']:.3f} on "
+        f"{artefact['test_rows']} held-out account-days; model card: {card}"
+    )
+
+
+@model_app.command("score")
+def model_score(
+    db: Annotated[Path | None, typer.Option(help="The built warehouse.")] = None,
+    store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = DEFAULT_STORE,
+    shadow: Annotated[
+        str | None, typer.Option(help="Also score this candidate version (drives nothing).")
+    ] = None,
+    date: Annotated[
+        str | None, typer.Option(help="Score this feature day (YYYY-MM-DD) instead of the newest.")
+    ] = None,
+    since_training: Annotated[
+        bool, typer.Option(help="Score every day after each version's training window (nightly).")
+    ] = False,
+) -> None:
+    """Score into ml.churn_scores (the newest feature day by default), the version on every row."""
+    import datetime as dt
+
+    from lawn.churn_model import ModelError, score
+
+    try:
+        day = dt.date.fromisoformat(date) if date else None
+    except ValueError:
+        fail(f"--date must be YYYY-MM-DD, got {date!r}")
+    try:
+        scores = score(db or duckdb_path(), store, shadow, day, since_training)
+    except ModelError as exc:
+        fail(str(exc))
+    for version, group in scores.groupby("model_version"):
+        out.print(
+            f"{version}: {len(group)} account-days scored, mean risk {group['churn_probability'].mean():.4f}"
+        )
+
+
+@model_app.command("monitor")
+def model_monitor(
+    db: Annotated[Path | None, typer.Option(help="The built warehouse.")] = None,
+    store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = DEFAULT_STORE,
+    shadow: Annotated[
+        str | None, typer.Option(help="Also check this candidate version, to compare with the live one.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Feature drift (PSI vs the training window) and, where outcomes are known, AUC and
+    calibration overall, by segment and by cohort; written to ml.model_monitoring."""
+    from lawn.model_monitoring import monitor
+
+    try:
+        checks = monitor(db or duckdb_path(), store, shadow)
+    except ValueError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(checks.drop(columns="run_at").astype({"as_of_date": str}).to_dict(orient="records"))
+        return
+    for row in checks.itertuples():
+        flag = "[bold red]FLAG[/]" if row.is_flagged else "ok"
+        where = f"{row.slice_dimension}={row.slice_value}"
+        out.print(f"{row.model_version:<24} {row.check_name:<16} {row.subject:<22} {where:<20} "
+                  f"{row.metric_value:9.4f}  {flag}")  # fmt: skip
+
+
+@model_app.command("rollback")
+def model_rollback(
+    store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = DEFAULT_STORE,
+) -> None:
+    """Make the previous model version live again."""
+    from lawn.churn_model import ModelError, rollback
+
+    try:
+        version = rollback(store)
+    except ModelError as exc:
+        fail(str(exc))
+    out.print(f"live model is now {version}")

@@ -1,0 +1,58 @@
+{#- The tables the Python side of lawn writes and dbt reads (as sources): churn scores and
+    model monitoring (schema ml), action reversals, action exports and nightly runs (schema
+    ops). Created empty when missing, so the first build (before any model has scored) reads
+    empty sources instead of failing; existing rows are never touched. Run on every dbt
+    invocation from `on-run-start`. -#}
+{% macro create_landing_tables() -%}
+    {%- set text = dbt.type_string() -%}
+    {%- set stamp = dbt.type_timestamp() -%}
+    {%- set flag = dbt.type_boolean() -%}
+    {%- set number = type_double() -%}
+    {%- set whole = dbt.type_bigint() -%}
+    create schema if not exists ml;
+    create schema if not exists ops;
+    create table if not exists ml.churn_scores (
+        account_id {{ text }},
+        feature_date date,
+        model_version {{ text }},
+        is_shadow {{ flag }},
+        churn_probability {{ number }},
+        scored_at {{ stamp }}
+    );
+    create table if not exists ml.model_monitoring (
+        as_of_date date,
+        model_version {{ text }},
+        is_shadow {{ flag }},
+        check_name {{ text }},
+        subject {{ text }},
+        slice_dimension {{ text }},
+        slice_value {{ text }},
+        metric_value {{ number }},
+        threshold {{ number }},
+        row_count {{ whole }},
+        is_flagged {{ flag }},
+        run_at {{ stamp }}
+    );
+    create table if not exists ops.action_reversals (
+        action_id {{ text }},
+        reverted_at {{ stamp }},
+        reverted_by {{ text }},
+        reason {{ text }}
+    );
+    create table if not exists ops.action_exports (
+        run_id {{ text }},
+        action_id {{ text }},
+        record_type {{ text }},
+        exported_at {{ stamp }},
+        export_path {{ text }}
+    );
+    create table if not exists ops.nightly_runs (
+        run_id {{ text }},
+        as_of_date date,
+        started_at {{ stamp }},
+        finished_at {{ stamp }},
+        status {{ text }},
+        failed_step {{ text }},
+        slo_breaches {{ whole }}
+    )
+{%- endmacro %}

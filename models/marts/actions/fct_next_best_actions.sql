@@ -1,0 +1,260 @@
+{#- Next-best actions: one row per rule firing for an account on a day. The rules and their
+    conditions are configuration (seeds/actions). A rule fires on day D when all of its
+    conditions hold on D (inputs: the point-in-time features of D and the driving churn score
+    of D) and it did not hold on any of the `cooldown_days` days before, so an account gets
+    the action when it enters the state, not every day it stays there. Accounts in a
+    registered automation holdout keep their rows (the lift readout needs them) but are
+    suppressed: never exported. Reversals (`lawn actions revert`) mark rows, nothing is
+    deleted. The action id is a hash of rule, account and day, so every rebuild gives the
+    same ids. -#}
+{%- set feature_inputs = [
+    'account_age_days', 'feature_uses_7d', 'usage_trend_7d', 'active_users_7d',
+    'active_users_28d', 'milestones_reached', 'support_tickets_28d', 'latest_nps_score',
+    'mrr_usd', 'mrr_change_30d', 'email_open_rate_28d', 'api_errors_7d',
+] -%}
+{%- set all_inputs = feature_inputs + ['churn_probability'] -%}
+with
+
+features as (
+
+    select * from {{ ref('fct_account_features_daily') }}
+
+),
+
+scores as (
+
+    select * from {{ ref('fct_churn_scores') }}
+    where is_driving
+
+),
+
+rules as (
+
+    select * from {{ ref('action_rules') }}
+    where is_enabled
+
+),
+
+conditions as (
+
+    select * from {{ ref('action_rule_conditions') }}
+
+),
+
+accounts as (
+
+    select * from {{ ref('dim_accounts') }}
+
+),
+
+holdout_assignments as (
+
+    select * from {{ ref('fct_automation_holdout_assignments') }}
+
+),
+
+reversals as (
+
+    select * from {{ ref('stg_ops__action_reversals') }}
+
+),
+
+inputs as (
+
+    select
+        features.account_id,
+        features.feature_date,
+        {%- for column in feature_inputs %}
+            cast(features.{{ column }} as {{ type_double() }}) as {{ column }},
+        {%- endfor %}
+        scores.churn_probability,
+        scores.model_version
+    from features
+    left join scores
+        on
+            features.account_id = scores.account_id
+            and features.feature_date = scores.feature_date
+
+),
+
+checked as (
+
+    select
+        conditions.rule_id,
+        inputs.account_id,
+        inputs.feature_date,
+        conditions.input_name,
+        conditions.comparator,
+        conditions.threshold,
+        case conditions.input_name
+            {%- for column in all_inputs %}
+                when '{{ column }}' then inputs.{{ column }}
+            {%- endfor %}
+        end as input_value
+    from conditions
+    inner join rules on conditions.rule_id = rules.rule_id
+    cross join inputs
+
+),
+
+judged as (
+
+    select
+        checked.*,
+        coalesce(case checked.comparator
+            when '>=' then checked.input_value >= checked.threshold
+            when '>' then checked.input_value > checked.threshold
+            when '<=' then checked.input_value <= checked.threshold
+            when '<' then checked.input_value < checked.threshold
+            when '=' then checked.input_value = checked.threshold
+        end, false) as is_met
+    from checked
+
+),
+
+evaluated as (
+
+    select
+        rule_id,
+        account_id,
+        feature_date,
+        count(*) as condition_count,
+        sum(case when is_met then 1 else 0 end) as met_count
+    from judged
+    group by rule_id, account_id, feature_date
+
+),
+
+holding as (
+
+    select
+        rule_id,
+        account_id,
+        feature_date,
+        lag(feature_date) over (
+            partition by rule_id, account_id order by feature_date
+        ) as previous_holding_date
+    from evaluated
+    where met_count = condition_count
+
+),
+
+fired as (
+
+    select
+        holding.rule_id,
+        holding.account_id,
+        holding.feature_date as decided_on
+    from holding
+    inner join rules on holding.rule_id = rules.rule_id
+    where
+        holding.previous_holding_date is null
+        or {{ dbt.datediff('holding.previous_holding_date', 'holding.feature_date', 'day') }}
+        > rules.cooldown_days
+
+),
+
+trigger_inputs as (
+
+    select
+        fired.rule_id,
+        fired.account_id,
+        fired.decided_on,
+        {{ dbt.listagg(
+            "judged.input_name || '=' || coalesce(cast(round(judged.input_value, 4) as "
+            ~ dbt.type_string() ~ "), 'null')",
+            "'; '",
+            "order by judged.input_name, judged.comparator",
+        ) }} as trigger_inputs,
+        max(case when judged.input_name = 'churn_probability' then 1 else 0 end)
+            as uses_churn_model
+    from fired
+    inner join judged
+        on
+            fired.rule_id = judged.rule_id
+            and fired.account_id = judged.account_id
+            and fired.decided_on = judged.feature_date
+    group by fired.rule_id, fired.account_id, fired.decided_on
+
+),
+
+held_out as (
+
+    select
+        account_id,
+        min(holdout_id) as holdout_id,
+        cast(min(registered_at) as date) as registered_date
+    from holdout_assignments
+    where is_held_out
+    group by account_id
+
+),
+
+identified as (
+
+    select
+        'act_' || substr(
+            {{ sha256_hex(
+                "fired.rule_id || ':' || fired.account_id || ':' || cast(fired.decided_on as "
+                ~ dbt.type_string() ~ ")"
+            ) }}, 1, 16
+        ) as action_id,
+        fired.rule_id,
+        rules.action_type,
+        rules.destination,
+        rules.playbook,
+        fired.account_id,
+        fired.decided_on,
+        trigger_inputs.trigger_inputs,
+        case when trigger_inputs.uses_churn_model = 1 then inputs.churn_probability end
+            as churn_probability,
+        case when trigger_inputs.uses_churn_model = 1 then inputs.model_version end
+            as model_version
+    from fired
+    inner join rules on fired.rule_id = rules.rule_id
+    inner join trigger_inputs
+        on
+            fired.rule_id = trigger_inputs.rule_id
+            and fired.account_id = trigger_inputs.account_id
+            and fired.decided_on = trigger_inputs.decided_on
+    inner join inputs
+        on
+            fired.account_id = inputs.account_id
+            and fired.decided_on = inputs.feature_date
+
+),
+
+final as (
+
+    select
+        identified.action_id,
+        identified.rule_id,
+        identified.action_type,
+        identified.destination,
+        identified.playbook,
+        identified.account_id,
+        {{ keyed_hash('identified.account_id') }} as account_key,
+        case when identified.destination = 'crm' then accounts.sales_owner end as assignee,
+        identified.decided_on,
+        cast({{ dbt.dateadd('day', 1, 'identified.decided_on') }} as {{ dbt.type_timestamp() }})
+            as insight_at,
+        identified.trigger_inputs,
+        identified.churn_probability,
+        identified.model_version,
+        held_out.holdout_id,
+        coalesce(identified.decided_on >= held_out.registered_date, false) as is_suppressed,
+        case
+            when identified.decided_on >= held_out.registered_date then 'automation_holdout'
+        end as suppression_reason,
+        reversals.action_id is not null as is_reverted,
+        reversals.reverted_at,
+        reversals.reverted_by,
+        reversals.reason as reversal_reason
+    from identified
+    left join accounts on identified.account_id = accounts.account_id
+    left join held_out on identified.account_id = held_out.account_id
+    left join reversals on identified.action_id = reversals.action_id
+
+)
+
+select * from final
