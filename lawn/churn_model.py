@@ -156,12 +156,19 @@ def train(db_path: Path, store: Path, test_days: int = 30, horizon_days: int = 3
         "training_feature_stds": spec["std"],
         "spec": spec,
     }
-    folder = store / version
+    save_artefact(store, artefact)
+    return artefact
+
+
+def save_artefact(store: Path, artefact: dict, make_live: bool = True) -> Path:
+    """Write <store>/<version>/model.json and model_card.md; make the version live."""
+    folder = store / artefact["version"]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "model.json").write_text(json.dumps(artefact, indent=2, default=str))
     (folder / "model_card.md").write_text(model_card(artefact))
-    _set_live(store, version)
-    return artefact
+    if make_live:
+        _set_live(store, artefact["version"])
+    return folder
 
 
 def model_card(artefact: dict) -> str:

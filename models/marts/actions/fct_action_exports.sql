@@ -1,4 +1,6 @@
-{#- The hand-off ledger: one row per record a run exported (an action the first time it went
+{{ config(materialized='view') }}
+{#- A view, so it always shows the ledger as it is (the export writes it after the build).
+    The hand-off ledger: one row per record a run exported (an action the first time it went
     out, a reversal in the first export after it was reverted), with the action's rule,
     pseudonymous account key and decision day, and for actions the hours from the insight
     (the end of the decision day, when its data was complete) to the hand-off. -#}

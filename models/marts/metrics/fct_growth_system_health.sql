@@ -1,4 +1,6 @@
-{#- Operating metrics of the growth system itself, per calendar month: experiment velocity
+{{ config(materialized='view') }}
+{#- A view (small, and it reads the action-export ledger, which changes after the build).
+    Operating metrics of the growth system itself, per calendar month: experiment velocity
     (registered experiments running, started and ended in the month, and how many of the
     running ones have a significant, trustworthy primary result in their current readout), the month's data
     quality (valid share, attributed share and data quality score over first deliveries

@@ -1,0 +1,428 @@
+"""`lawn nightly` end to end on the small world: an incremental run over two days equals one
+full refresh over the same data; a second run on the same data changes nothing; actions
+equal the rules restated in pandas; a reverted action goes out as a reversal in the next
+export; rollback makes the previous version's scores drive again; exit codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from lawn import nightly
+from lawn.actions import export_actions, revert
+from lawn.churn_model import FEATURES, predict, rollback, save_artefact
+from lawn.cli import app
+from lawn.nightly import NightlyConfig, run_nightly
+from tests_py.conftest import TEST_VARS, query, run_dbt
+from tests_py.expectations import parse_utc
+
+# wall-clock and run-history columns: they differ between runs by design
+AUDIT_COLUMNS = {"scored_at", "run_at", "exported_at", "export_path", "run_id", "median_hours_to_action"}
+MARTS = {
+    "marts.fct_churn_scores": "churn_score_key",
+    "marts.fct_model_monitoring": "monitoring_check_key",
+    "marts.fct_next_best_actions": "action_id",
+    "marts.fct_automation_lift": "automation_lift_key",
+    "marts.fct_account_features_daily": "account_feature_key",
+    "marts.fct_slo_status": "slo_status_key",
+    "marts.fct_mrr": "account_month_key",
+    "marts.fct_experiment_readouts": "readout_key",
+    "marts.fct_growth_system_health": "month_start",
+    "marts.fct_data_quality_daily": "data_quality_key",
+    "marts.fct_events": "event_id",
+}
+
+
+def _artefact(version: str, training_end: dt.date, intercept: float) -> dict:
+    """A hand-set logistic model: the nightly run's plumbing is under test, not its fit."""
+    weights = dict.fromkeys(FEATURES, 0.0) | {"usage_trend_7d": -0.8, "support_tickets_28d": 0.6,
+                                              "active_users_7d": -0.5, "api_errors_7d": 0.3}  # fmt: skip
+    spec = {
+        "fill": dict.fromkeys(FEATURES, 0.0),
+        "mean": dict.fromkeys(FEATURES, 0.0),
+        "std": dict.fromkeys(FEATURES, 5.0),
+        "coefficients": [intercept, *[weights[f] for f in FEATURES]],
+    }
+    return {
+        "version": version,
+        "features": list(FEATURES),
+        "label": "hand-set for tests",
+        "training_window": ["2026-03-02", str(training_end)],
+        "test_window": [str(training_end), str(training_end)],
+        "training_rows": 0, "training_positives": 0, "test_rows": 0, "test_positives": 0,
+        "test_auc": float("nan"), "test_brier": float("nan"),
+        "test_auc_by_segment": {}, "test_calibration": [], "spec": spec,
+    }  # fmt: skip
+
+
+def _snapshot(db: Path, as_of_only: bool = False) -> dict[str, pd.DataFrame]:
+    frames = {}
+    for table, key in MARTS.items():
+        where = ""
+        if table == "marts.fct_model_monitoring":
+            where = f"where as_of_date = (select max(as_of_date) from {table})"
+        frame = query(db, f"select * from {table} {where} order by {key}")
+        frames[table] = frame.drop(columns=[c for c in frame.columns if c in AUDIT_COLUMNS])
+    return frames
+
+
+@pytest.fixture(scope="module")
+def two_days(small_data, tmp_path_factory):
+    """Raw Parquet folders for day 1 (received up to the day before the last) and day 2 (all)."""
+    root = tmp_path_factory.mktemp("nightly_raw")
+    raw = small_data.raw["raw_events"]
+    received = raw["received_at"].map(parse_utc)
+    last_day = received.dropna().dt.date.max()
+    day1 = raw[~(received.dt.date >= last_day)]
+    folders = {}
+    for name, events in (("day1", day1), ("day2", raw)):
+        folder = root / name
+        folder.mkdir()
+        for table, frame in {**small_data.raw, "raw_events": events}.items():
+            frame.astype("string").to_parquet(folder / f"{table}.parquet", index=False)
+        folders[name] = folder
+    assert len(day1) < len(raw)
+    return folders, last_day
+
+
+def _config(work: Path, raw_dir: Path, store: Path, full_refresh: bool = False) -> NightlyConfig:
+    return NightlyConfig(
+        db_path=work / "lawn.duckdb",
+        model_store=store,
+        export_dir=work / "exports",
+        report_dir=work / "report",
+        raw_dir=raw_dir,
+        full_refresh=full_refresh,
+        train_if_missing=False,
+        action_max_age_days=100,  # the small world's decisions all go out
+        dbt_vars=TEST_VARS,
+        dbt_target_path=work / "target",
+    )
+
+
+def _run(config: NightlyConfig) -> nightly.NightlyResult:
+    result = run_nightly(config)
+    failures = [f"{s.name}: {s.detail}" for s in result.steps if s.status != "ok"]
+    assert result.exit_code == 0 and not failures, failures
+    return result
+
+
+@pytest.fixture(scope="module")
+def nightly_runs(two_days, tmp_path_factory):
+    """A: day 1, then day 2 incrementally, then day 2 again. B: one full refresh on day 2."""
+    folders, last_day = two_days
+    store = tmp_path_factory.mktemp("nightly_store")
+    save_artefact(store, _artefact("v1-test", last_day - dt.timedelta(days=30), intercept=-1.2))
+    work_a, work_b = tmp_path_factory.mktemp("nightly_a"), tmp_path_factory.mktemp("nightly_b")
+    a1 = _run(_config(work_a, folders["day1"], store, full_refresh=True))
+    a2 = _run(_config(work_a, folders["day2"], store))
+    after_two_days = _snapshot(work_a / "lawn.duckdb")
+    a3 = _run(_config(work_a, folders["day2"], store))
+    b = _run(_config(work_b, folders["day2"], store, full_refresh=True))
+    return {"a": work_a, "b": work_b, "store": store, "runs": (a1, a2, a3, b),
+            "after_two_days": after_two_days, "last_day": last_day}  # fmt: skip
+
+
+def test_incremental_nightly_over_two_days_equals_a_full_refresh(nightly_runs):
+    a1, a2, _, b = nightly_runs["runs"]
+    assert a1.as_of_date < a2.as_of_date == b.as_of_date  # day 2 brought a new data day
+    incremental, refreshed = nightly_runs["after_two_days"], _snapshot(nightly_runs["b"] / "lawn.duckdb")
+    for table in MARTS:
+        pd.testing.assert_frame_equal(incremental[table], refreshed[table], obj=table)
+    assert len(incremental["marts.fct_next_best_actions"]) > 0
+    assert incremental["marts.fct_churn_scores"]["is_driving"].any()
+    # the same records went out, in two exports instead of one
+    sent = "select action_id, record_type from marts.fct_action_exports order by 1, 2"
+    sent_a, sent_b = (
+        query(nightly_runs["a"] / "lawn.duckdb", sent),
+        query(nightly_runs["b"] / "lawn.duckdb", sent),
+    )
+    pd.testing.assert_frame_equal(sent_a, sent_b)
+    assert len(sent_a) > 0
+
+
+def test_a_second_nightly_on_the_same_data_changes_nothing(nightly_runs):
+    _, _, a3, _ = nightly_runs["runs"]
+    again = _snapshot(nightly_runs["a"] / "lawn.duckdb")
+    for table in MARTS:
+        pd.testing.assert_frame_equal(nightly_runs["after_two_days"][table], again[table], obj=table)
+    exported = query(
+        nightly_runs["a"] / "lawn.duckdb", "select run_id, count(*) as n from ops.action_exports group by 1"
+    )
+    assert a3.run_id not in set(exported["run_id"])  # nothing new to send
+    runs = query(nightly_runs["a"] / "lawn.duckdb", "select status from ops.nightly_runs")
+    assert list(runs["status"]) == ["success"] * 3
+    assert [step.name for step in a3.steps] == ["validate", "build", "score", "actions", "slo", "report"]
+
+
+def _expected_actions(db: Path) -> pd.DataFrame:
+    """The rules of seeds/actions restated in pandas over the features and driving scores."""
+    repo = Path(__file__).resolve().parent.parent / "seeds" / "actions"
+    rules = pd.read_csv(repo / "action_rules.csv")
+    conditions = pd.read_csv(repo / "action_rule_conditions.csv")
+    features = query(db, "select * from marts.fct_account_features_daily")
+    scores = query(
+        db,
+        "select account_id, feature_date, churn_probability from ml.churn_scores where not is_shadow",
+    )
+    inputs = features.merge(scores, on=["account_id", "feature_date"], how="left")
+    compare = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less, "=": np.equal}
+    expected = []
+    for rule in rules[rules["is_enabled"]].itertuples():
+        holds = pd.Series(True, index=inputs.index)
+        for cond in conditions[conditions["rule_id"] == rule.rule_id].itertuples():
+            values = inputs[cond.input_name].astype(float)
+            holds &= values.notna() & compare[cond.comparator](values, cond.threshold)
+        days = inputs.loc[holds, ["account_id", "feature_date"]].sort_values(["account_id", "feature_date"])
+        for account, group in days.groupby("account_id"):
+            previous = None
+            for day in pd.to_datetime(group["feature_date"]):
+                if previous is None or (day - previous).days > rule.cooldown_days:
+                    expected.append((rule.rule_id, account, day.date()))
+                previous = day
+    return pd.DataFrame(expected, columns=["rule_id", "account_id", "decided_on"])
+
+
+def test_actions_equal_the_rules_restated_in_pandas(nightly_runs):
+    db = nightly_runs["a"] / "lawn.duckdb"
+    actions = query(db, "select * from marts.fct_next_best_actions")
+    actions["decided_on"] = pd.to_datetime(actions["decided_on"]).dt.date
+    expected = _expected_actions(db)
+    key = ["rule_id", "account_id", "decided_on"]
+    got = actions[key].sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected.sort_values(key).reset_index(drop=True))
+    assert set(expected["rule_id"]) >= {"churn_risk_retention", "stalled_activation_onboarding"}
+    # ids are the documented hash; churn actions carry the driving score and version
+    first = actions.iloc[0]
+    digest = hashlib.sha256(f"{first.rule_id}:{first.account_id}:{first.decided_on}".encode()).hexdigest()
+    assert first.action_id == "act_" + digest[:16]
+    churn = actions[actions["rule_id"] == "churn_risk_retention"]
+    assert (churn["model_version"] == "v1-test").all() and (churn["churn_probability"] >= 0.2).all()
+    assert actions.loc[actions["rule_id"] != "churn_risk_retention", "model_version"].isna().all()
+    # the holdout: salted sha256 bucket < 10% of 10,000, as registered
+    held = {
+        account
+        for account in actions["account_id"]
+        if int(hashlib.sha256(f"lawn-automation-2026:{account}".encode()).hexdigest()[:6], 16) % 10000 < 1000
+    }
+    assert set(actions.loc[actions["is_suppressed"], "account_id"]) == held
+    exported = query(db, "select action_id from ops.action_exports where record_type = 'action'")["action_id"]
+    assert not set(exported) & set(actions.loc[actions["is_suppressed"], "action_id"])
+
+
+def test_automation_lift_equals_pandas(nightly_runs):
+    from scipy.stats import norm
+
+    db = nightly_runs["a"] / "lawn.duckdb"
+    actions = query(
+        db, "select rule_id, account_id, decided_on, is_suppressed from marts.fct_next_best_actions"
+    )
+    features = query(
+        db,
+        "select account_id, feature_date, mrr_usd, milestones_reached from marts.fct_account_features_daily",
+    )
+    rules = pd.read_csv(Path(__file__).resolve().parent.parent / "seeds" / "actions" / "action_rules.csv")
+    lift = query(db, "select * from marts.fct_automation_lift").set_index("rule_id")
+    values = features.set_index(["account_id", "feature_date"])
+    last = features["feature_date"].max()
+    for rule in rules.itertuples():
+        first = actions[actions["rule_id"] == rule.rule_id].groupby("account_id")["decided_on"].min()
+        counts = {True: [0, 0], False: [0, 0]}  # held out -> [observed, with outcome]
+        for account, day in first.items():
+            held = bool(
+                actions[(actions["account_id"] == account) & (actions["rule_id"] == rule.rule_id)][
+                    "is_suppressed"
+                ].iloc[0]
+            )
+            end = day + pd.Timedelta(days=rule.outcome_window_days)
+            if end > last:
+                continue
+            before, after = (
+                values.loc[(account, day), rule.outcome_input],
+                values.loc[(account, end), rule.outcome_input],
+            )
+            hit = after > before if rule.outcome_direction == "up" else (before > 0 and after == 0)
+            counts[held][0] += 1
+            counts[held][1] += int(hit)
+        row = lift.loc[rule.rule_id]
+        assert (row.automated_observed, row.automated_outcomes) == tuple(counts[False])
+        assert (row.holdout_observed, row.holdout_outcomes) == tuple(counts[True])
+        if counts[True][0] and counts[False][0]:
+            p1, p0 = counts[False][1] / counts[False][0], counts[True][1] / counts[True][0]
+            se = np.sqrt(p1 * (1 - p1) / counts[False][0] + p0 * (1 - p0) / counts[True][0])
+            assert row.lift == pytest.approx(p1 - p0, abs=1e-12)
+            if se > 0:
+                assert row.lift_ci_lower == pytest.approx(p1 - p0 - norm.ppf(0.975) * se, abs=1e-9)
+                assert row.p_value == pytest.approx(2 * norm.sf(abs(p1 - p0) / se), abs=1e-9)
+        decided = actions[actions["rule_id"] == rule.rule_id]
+        assert row.actions_suppressed == decided["is_suppressed"].sum()
+
+
+def test_a_reverted_action_goes_out_as_a_reversal_in_the_next_export(nightly_runs, tmp_path):
+    db = nightly_runs["a"] / "lawn.duckdb"
+    sent = query(
+        db, "select action_id, run_id from ops.action_exports where record_type = 'action' order by 1"
+    )
+    target = sent["action_id"].iloc[0]
+    result = CliRunner().invoke(
+        app, ["actions", "revert", target, "--reason", "wrong segment", "--db", str(db)]
+    )
+    assert result.exit_code == 0, result.output
+    again = CliRunner().invoke(app, ["actions", "revert", target, "--db", str(db)])
+    assert again.exit_code == 2 and "already reverted" in again.output
+    unknown = CliRunner().invoke(app, ["actions", "revert", "act_0000", "--db", str(db)])
+    assert unknown.exit_code == 2 and "unknown action id" in unknown.output
+    export = export_actions(db, tmp_path, "after-revert", max_age_days=100)
+    records = pd.read_csv(export.csv_path)
+    assert list(records["record_type"]) == ["reversal"] and records["action_id"].iloc[0] == target
+    assert records["reversal_reason"].iloc[0] == "wrong segment"
+    assert "account_id" not in records.columns and records["account_key"].str.fullmatch("[0-9a-f]{64}").all()
+    pd.testing.assert_frame_equal(pd.read_parquet(export.parquet_path).astype(str), records.astype(str))
+    assert len(pd.read_csv(export_actions(db, tmp_path, "next", max_age_days=100).csv_path)) == 0
+    # the whole run: every action it exported, and nothing is deleted
+    first_run = sent["run_id"].iloc[0]
+    reverted = revert(db, run_id=first_run, reason="bad run")
+    assert set(reverted) | {target} >= set(sent.loc[sent["run_id"] == first_run, "action_id"])
+    run_dbt(["build", "--select", "fct_next_best_actions", "--exclude-resource-type", "unit_test"], db,
+            nightly_runs["a"], raw_dir=None, dbt_vars=TEST_VARS)  # fmt: skip
+    marked = query(db, "select action_id, is_reverted, reversal_reason from marts.fct_next_best_actions")
+    flagged = marked[marked["is_reverted"]].set_index("action_id")
+    assert flagged.loc[target, "reversal_reason"] == "wrong segment"
+    assert set(flagged.index) == set(reverted) | {target}
+    assert query(db, "select count(*) as n from ops.action_exports")["n"].iloc[0] >= len(sent) + 1
+
+
+def test_rollback_makes_the_previous_versions_scores_drive(nightly_runs):
+    from lawn.churn_model import score
+
+    db, store, last_day = nightly_runs["b"] / "lawn.duckdb", nightly_runs["store"], nightly_runs["last_day"]
+    save_artefact(store, _artefact("v2-test", last_day - dt.timedelta(days=30), intercept=0.5))
+    score(db, store, since_training=True)
+    assert rollback(store) == "v1-test"
+    rescored = score(db, store, since_training=True)
+    run_dbt(["build", "--select", "fct_churn_scores", "--exclude-resource-type", "unit_test"], db,
+            nightly_runs["b"], dbt_vars=TEST_VARS)  # fmt: skip
+    driving = query(db, "select * from marts.fct_churn_scores where is_driving")
+    assert set(driving["model_version"]) == {"v1-test"}
+    assert (
+        query(db, "select count(distinct model_version) as n from marts.fct_churn_scores")["n"].iloc[0] == 2
+    )
+    # the driving scores are v1's logistic function of the features
+    features = query(db, "select * from marts.fct_account_features_daily")
+    merged = driving.merge(features, on=["account_id", "feature_date"])
+    spec = json.loads((store / "v1-test" / "model.json").read_text())["spec"]
+    assert np.allclose(merged["churn_probability"], predict(merged, spec), atol=1e-12)
+    assert len(merged) == len(rescored)
+
+
+def _fake_step(config, state):
+    return "skipped in this test"
+
+
+def test_exit_codes_step_failure_and_error_slo_breach(tmp_path, monkeypatch):
+    db = tmp_path / "slo.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.fct_slo_status as select * from (values "
+            "('user_activation_7d', date '2026-07-01', true, 'breach', 'error', 0.31, 0.4), "
+            "('trial_conversion_14d', date '2026-07-01', true, 'breach', 'warn', 0.1, 0.2)) "
+            "as t(slo_id, evaluated_date, is_latest, status, severity, metric_value, threshold)"
+        )
+    steps = [(name, _fake_step) for name, _ in nightly.STEPS]
+    steps[4] = ("slo", nightly.step_slo)
+    monkeypatch.setattr(nightly, "STEPS", steps)
+    config = NightlyConfig(db_path=db, model_store=tmp_path, export_dir=tmp_path, report_dir=tmp_path)
+    result = run_nightly(config)
+    assert result.exit_code == nightly.EXIT_SLO_BREACH
+    assert [b["slo_id"] for b in result.slo_breaches] == ["trial_conversion_14d", "user_activation_7d"]
+    config.fail_on_slo_breach = False
+    assert run_nightly(config).exit_code == 0
+
+    def broken(config, state):
+        raise nightly.StepFailed("dbt build failed: 1 test failed")
+
+    steps[1] = ("build", broken)
+    failed = run_nightly(config)
+    assert failed.exit_code == nightly.EXIT_STEP_FAILED and [s.name for s in failed.steps] == [
+        "validate",
+        "build",
+    ]
+    log = json.loads(sorted((tmp_path / "runs").glob("*.json"))[-1].read_text())
+    assert log["exit_code"] == 1 and log["steps"][-1]["detail"] == "dbt build failed: 1 test failed"
+
+
+def test_nightly_cli_stops_on_a_broken_raw_file(small_parquet, tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for path in (small_parquet / "raw").glob("*.parquet"):
+        (raw / path.name).write_bytes(path.read_bytes())
+    (raw / "crm_accounts.parquet").write_bytes(b"not parquet")
+    result = CliRunner().invoke(
+        app,
+        ["nightly", "--raw-dir", str(raw), "--db", str(tmp_path / "x.duckdb"), "--report-dir", str(tmp_path)],
+    )
+    assert result.exit_code == 1, result.output
+    assert "crm_accounts" in result.output
+
+
+# as root, in a closed network: no sandbox, no GPU, no background connections
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def test_report_renders_in_headless_chromium(nightly_runs, tmp_path):
+    import re
+    import shutil
+    import subprocess
+
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is missing: scripts/setup.sh installs it (apt-get install chromium)"
+    report = nightly_runs["a"] / "report" / "report.html"
+    command = [
+        chromium,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=5000",
+    ]
+    dom = subprocess.run(
+        [*command, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    check = re.search(r'id="render-check" data-drawn="(\d+)" data-plots="(\d+)"', dom.stdout)
+    assert check, dom.stdout[:500] + dom.stderr[-500:]
+    assert check.group(1) == check.group(2) == "8"  # every plot decoded with a non-zero size
+    assert dom.stdout.count('data-drawn="yes"') == 8
+    for section in (
+        "Daily health",
+        "Weekly readout",
+        "Top wins",
+        "Top risks",
+        "SLO status",
+        "Automation lift",
+    ):
+        assert section in dom.stdout
+    shot = tmp_path / "report.png"
+    subprocess.run([*command, "--window-size=1100,2400", f"--screenshot={shot}", report.as_uri()],
+                   capture_output=True, timeout=120, check=True)  # fmt: skip
+    assert shot.stat().st_size > 50_000  # a drawn page, not a blank one
+    markdown = (report.parent / "report.md").read_text()
+    assert "## Weekly readout" in markdown and markdown.count("![") == 8
+    for name in ("funnel", "retention", "mrr_waterfall", "readouts", "data_quality", "slo_status",
+                 "model_monitoring", "actions"):  # fmt: skip
+        assert (report.parent / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
