@@ -10,6 +10,17 @@ if [ ! -x .venv/bin/lawn ]; then
 fi
 export PATH="$PWD/.venv/bin:$PATH"
 
+# the report test opens the nightly report in headless Chromium (Debian's package)
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "== installing Debian's chromium for the report test"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "warning: no chromium; the report test will fail (apt-get install chromium)" >&2
+    fi
+fi
+
 echo "== lint: ruff"
 ruff check lawn tests_py scripts
 ruff format --check lawn tests_py scripts

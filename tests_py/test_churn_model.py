@@ -144,6 +144,20 @@ def test_monitor_scores_known_outcomes_and_flags_drift(churn_world):
     gap_rows = checks[(checks["check_name"] == "calibration_gap") & (checks["slice_dimension"] == "all")]
     gap = gap_rows["metric_value"].iloc[0]
     assert gap == pytest.approx(abs(scored["churn_probability"].mean() - labels.mean()))
+    # by signup cohort month: each slice is the same computation on its accounts
+    cohorts = query(
+        db, "select account_id, strftime(created_at, '%Y-%m') as cohort from staging.stg_crm__accounts"
+    )
+    scored = scored.merge(cohorts, on="account_id").assign(label=labels)
+    cohort_rows = checks[(checks["check_name"] == "auc") & (checks["slice_dimension"] == "cohort")]
+    assert set(cohort_rows["slice_value"]) == set(scored["cohort"])
+    for row in cohort_rows.itertuples():
+        group = scored[scored["cohort"] == row.slice_value]
+        assert row.row_count == len(group)
+        expected = auc(group["label"].to_numpy(), group["churn_probability"].to_numpy())
+        assert (np.isnan(expected) and np.isnan(row.metric_value)) or row.metric_value == pytest.approx(
+            expected
+        )
     drift = checks[checks["check_name"] == "feature_psi"].set_index("subject")
     assert set(drift.index) == set(FEATURES)
     # the newest day is later than the training window: account age has drifted for sure

@@ -426,3 +426,15 @@ def test_report_renders_in_headless_chromium(nightly_runs, tmp_path):
     for name in ("funnel", "retention", "mrr_waterfall", "readouts", "data_quality", "slo_status",
                  "model_monitoring", "actions"):  # fmt: skip
         assert (report.parent / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_schedules_call_lawn_nightly_with_options_it_has():
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    help_text = CliRunner().invoke(app, ["nightly", "--help"], env={"COLUMNS": "200"}).output
+    for path in (root / ".github" / "workflows" / "nightly.yml", root / "ops" / "lawn-nightly.cron"):
+        line = next(line for line in path.read_text().splitlines() if "lawn nightly" in line)
+        options = re.findall(r"(--[a-z-]+)", line.split("lawn nightly", 1)[1].split(">>")[0])
+        assert all(option in help_text for option in options), (path, options)
+    assert "cron:" in (root / ".github" / "workflows" / "nightly.yml").read_text()
