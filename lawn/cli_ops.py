@@ -70,6 +70,9 @@ def nightly(
         bool, typer.Option(help="Exit 3 when an SLO of severity error breaches.")
     ] = True,
     train_if_missing: Annotated[bool, typer.Option(help="Train a model when none is live.")] = True,
+    shadow: Annotated[
+        str | None, typer.Option(help="Also score and monitor this candidate version (drives nothing).")
+    ] = None,
     action_max_age_days: Annotated[int, typer.Option(help="Older decisions are not exported.")] = 3,
 ) -> None:
     """The scheduled job: validate -> dbt build -> score -> actions -> SLO checks -> report.
@@ -86,6 +89,7 @@ def nightly(
         full_refresh=full_refresh,
         fail_on_slo_breach=fail_on_slo_breach,
         train_if_missing=train_if_missing,
+        shadow=shadow,
         action_max_age_days=action_max_age_days,
     )
     result = run_nightly(config, err)

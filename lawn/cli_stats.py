@@ -114,6 +114,11 @@ def readout(
     db_path = db or duckdb_path()
     if not db_path.exists():
         fail(f"no warehouse at {db_path}: run `lawn build` first")
+    from lawn.automation_readout import is_automation_holdout
+
+    if is_automation_holdout(db_path, experiment):
+        _automation_readout(db_path, experiment, tolerance, as_json)
+        return
     try:
         units, registry, assignments = load_inputs(db_path, experiment)
     except UnknownExperimentError as exc:
@@ -150,6 +155,36 @@ def readout(
             )
         out.print(table)
         out.print("agrees with fct_experiment_readouts" if not problems else "DISAGREES with the mart:")
+        for problem in problems:
+            out.print(f"  {problem}")
+    if problems:
+        raise typer.Exit(code=1)
+
+
+def _automation_readout(db_path: Path, holdout_id: str, tolerance: float, as_json: bool) -> None:
+    """The automation holdout: each rule's lift recomputed with statsmodels vs fct_automation_lift."""
+    from rich.table import Table
+
+    from lawn.automation_readout import lift_disagreements, mart_lift, recompute_lift
+
+    mart = mart_lift(db_path, holdout_id)
+    python = recompute_lift(mart)
+    problems = lift_disagreements(mart, python, tolerance)
+    if as_json:
+        rows = python.to_dict(orient="records")
+        print_json({"experiment_id": holdout_id, "agrees_with_mart": not problems, "disagreements": problems,
+                    "rows": rows})  # fmt: skip
+    else:
+        table = Table(title=f"{holdout_id}: automated vs held-out accounts, per rule (intent to treat)")
+        for column in ("rule", "outcome", "automated n", "holdout n", "lift", "95% CI", "p", "SRM p"):
+            table.add_column(column)
+        for row in python.itertuples():
+            interval = f"[{row.lift_ci_lower:.4g}, {row.lift_ci_upper:.4g}]"
+            counts = (str(row.automated_observed), str(row.holdout_observed))
+            stats_text = (f"{row.lift:.4g}", interval, f"{row.p_value:.3g}", f"{row.srm_p_value:.3g}")
+            table.add_row(row.rule_id, row.outcome_name, *counts, *stats_text)
+        out.print(table)
+        out.print("agrees with fct_automation_lift" if not problems else "DISAGREES with the mart:")
         for problem in problems:
             out.print(f"  {problem}")
     if problems:

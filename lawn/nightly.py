@@ -37,6 +37,7 @@ class NightlyConfig:
     full_refresh: bool = False
     fail_on_slo_breach: bool = True
     train_if_missing: bool = True
+    shadow: str | None = None
     action_max_age_days: int = 3
     dbt_vars: dict = field(default_factory=dict)
     dbt_target_path: Path | None = None
@@ -108,12 +109,14 @@ def step_score(config: NightlyConfig, state: dict) -> str:
                 raise
             version = train(config.db_path, config.model_store)["version"]
             trained = " (no live model: trained it)"
-        scores = score(config.db_path, config.model_store, since_training=True)
-        checks = monitor(config.db_path, config.model_store)
+        scores = score(config.db_path, config.model_store, config.shadow, since_training=True)
+        checks = monitor(config.db_path, config.model_store, config.shadow)
     except (ModelError, ValueError) as exc:
         raise StepFailed(str(exc)) from exc
-    flagged = int(checks["is_flagged"].sum())
-    return f"model {version}{trained}: {len(scores)} account-days scored; {flagged} monitoring flags"
+    flagged = int(checks.loc[~checks["is_shadow"], "is_flagged"].sum())
+    shadow = f" (+ shadow {config.shadow})" if config.shadow else ""
+    live_rows = int((scores["model_version"] == version).sum())
+    return f"model {version}{trained}{shadow}: {live_rows} account-days scored; {flagged} monitoring flags"
 
 
 def step_actions(config: NightlyConfig, state: dict) -> str:

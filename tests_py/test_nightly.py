@@ -302,16 +302,23 @@ def test_a_reverted_action_goes_out_as_a_reversal_in_the_next_export(nightly_run
 
 def test_rollback_makes_the_previous_versions_scores_drive(nightly_runs):
     from lawn.churn_model import score
+    from lawn.model_monitoring import monitor
 
     db, store, last_day = nightly_runs["b"] / "lawn.duckdb", nightly_runs["store"], nightly_runs["last_day"]
     save_artefact(store, _artefact("v2-test", last_day - dt.timedelta(days=30), intercept=0.5))
     score(db, store, since_training=True)
     assert rollback(store) == "v1-test"
-    rescored = score(db, store, since_training=True)
+    rescored = score(db, store, shadow="v2-test", since_training=True)  # v2 stays on as a shadow
+    checks = monitor(db, store, shadow="v2-test")
+    assert set(checks.loc[checks["is_shadow"], "model_version"]) == {"v2-test"}
+    assert set(checks.loc[~checks["is_shadow"], "model_version"]) == {"v1-test"}
+    rescored = rescored[rescored["model_version"] == "v1-test"]
     run_dbt(["build", "--select", "fct_churn_scores", "--exclude-resource-type", "unit_test"], db,
             nightly_runs["b"], dbt_vars=TEST_VARS)  # fmt: skip
     driving = query(db, "select * from marts.fct_churn_scores where is_driving")
     assert set(driving["model_version"]) == {"v1-test"}
+    shadows = query(db, "select * from marts.fct_churn_scores where is_shadow")
+    assert set(shadows["model_version"]) == {"v2-test"} and not shadows["is_driving"].any()
     assert (
         query(db, "select count(distinct model_version) as n from marts.fct_churn_scores")["n"].iloc[0] == 2
     )

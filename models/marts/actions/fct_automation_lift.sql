@@ -270,8 +270,8 @@ final as (
         lift,
         lift / nullif(holdout_rate, 0) as relative_lift,
         lift_standard_error,
-        lift - {{ z_975 }} * lift_standard_error as lift_ci_lower,
-        lift + {{ z_975 }} * lift_standard_error as lift_ci_upper,
+        lift - {{ z_975 }} * nullif(lift_standard_error, 0) as lift_ci_lower,
+        lift + {{ z_975 }} * nullif(lift_standard_error, 0) as lift_ci_upper,
         z_statistic,
         case
             when abs_z is not null then 2 * (1 - {{ normal_cdf('abs_z') }})

@@ -1,0 +1,86 @@
+"""The automation holdout's readout: each action rule's lift against the registered holdout,
+recomputed with statsmodels and scipy from the outcome counts of fct_automation_lift, and
+compared with the mart's own statistics (as `lawn readout` does for experiments)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
+COMPARED = (
+    "automated_rate",
+    "holdout_rate",
+    "lift",
+    "lift_ci_lower",
+    "lift_ci_upper",
+    "p_value",
+    "srm_p_value",
+)
+
+
+def is_automation_holdout(db_path: Path, holdout_id: str) -> bool:
+    """True when the id is a registered automation holdout with a lift mart to read."""
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        tables = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'marts' and table_name = 'fct_automation_lift'"
+        ).fetchall()
+        if not tables[0][0]:
+            return False
+        rows = con.execute(
+            "select count(*) from marts.fct_automation_lift where holdout_id = ?", [holdout_id]
+        )
+        return bool(rows.fetchall()[0][0])
+
+
+def mart_lift(db_path: Path, holdout_id: str) -> pd.DataFrame:
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return con.execute(
+            "select * from marts.fct_automation_lift where holdout_id = ? order by rule_id", [holdout_id]
+        ).df()
+
+
+def _rule_row(row: pd.Series) -> dict:
+    n1, k1, n0, k0 = (int(row[c]) for c in ("automated_observed", "automated_outcomes", "holdout_observed",
+                                              "holdout_outcomes"))  # fmt: skip
+    result = {"rule_id": row["rule_id"], "outcome_name": row["outcome_name"], "automated_observed": n1,
+              "holdout_observed": n0}  # fmt: skip
+    result["automated_rate"] = k1 / n1 if n1 else np.nan
+    result["holdout_rate"] = k0 / n0 if n0 else np.nan
+    result["lift"] = result["automated_rate"] - result["holdout_rate"]
+    result["lift_ci_lower"] = result["lift_ci_upper"] = result["p_value"] = np.nan
+    degenerate = (k1 in (0, n1)) and (k0 in (0, n0))  # zero variance in both arms: no test
+    if n1 and n0 and not degenerate:
+        low, high = confint_proportions_2indep(k1, n1, k0, n0, method="wald", compare="diff")
+        test = test_proportions_2indep(k1, n1, k0, n0, method="wald", compare="diff", correction=False)
+        result.update(lift_ci_lower=low, lift_ci_upper=high, p_value=test.pvalue)
+    units = np.array([row["holdout_units"], row["automated_units"]], dtype=float)
+    share = float(row["expected_holdout_share"])
+    if units.sum() > 0:
+        expected = units.sum() * np.array([share, 1 - share])
+        result["srm_p_value"] = float(stats.chisquare(units, expected).pvalue)
+    else:
+        result["srm_p_value"] = np.nan
+    return result
+
+
+def recompute_lift(mart: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame([_rule_row(row) for _, row in mart.iterrows()])
+
+
+def lift_disagreements(mart: pd.DataFrame, python: pd.DataFrame, tolerance: float = 1e-6) -> list[str]:
+    problems = []
+    merged = mart.merge(python, on="rule_id", suffixes=("_mart", "_python"))
+    for row in merged.to_dict(orient="records"):
+        for column in COMPARED:
+            a, b = row[f"{column}_mart"], row[f"{column}_python"]
+            if pd.isna(a) and pd.isna(b):
+                continue
+            if pd.isna(a) != pd.isna(b) or abs(float(a) - float(b)) > tolerance:
+                problems.append(f"{row['rule_id']} {column}: mart {a} vs python {b}")
+    return problems
