@@ -28,8 +28,8 @@ QUERIES = {
         from marts.fct_mrr_movements group by month_start, movement_type order by month_start
     """,
     "readouts": """
-        select experiment_id, variant, metric_name, metric_role, absolute_lift, ci_low, ci_high, p_value,
-            is_significant, is_trustworthy
+        select experiment_id, variant, metric_name, metric_role, metric_type, absolute_lift, ci_low, ci_high,
+            control_estimate, p_value, is_significant, is_trustworthy
         from marts.fct_experiment_readouts order by experiment_id, metric_role desc, metric_name, variant
     """,
     "automation_lift": """

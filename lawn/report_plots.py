@@ -83,28 +83,49 @@ def mrr_waterfall(mrr: pd.DataFrame, movements: pd.DataFrame) -> bytes:
     return _png(figure)
 
 
+def _interval_panel(axis: plt.Axes, rows: list[tuple], xlabel: str) -> None:
+    names, estimates, low, high = zip(*rows, strict=True)
+    y = np.arange(len(rows))[::-1]
+    estimates, low, high = np.array(estimates), np.array(low), np.array(high)
+    axis.errorbar(estimates, y, xerr=[estimates - low, high - estimates], fmt="o", capsize=3)
+    axis.axvline(0, color="grey", linewidth=1)
+    axis.set_yticks(y, names, fontsize=7)
+    axis.set_xlabel(xlabel, fontsize=8)
+
+
 def readouts(frame: pd.DataFrame, lift: pd.DataFrame) -> bytes:
-    """Every experiment lift and the automation lift per rule, with 95% intervals."""
-    rows = [
+    """Experiment lifts and the automation lift per rule with 95% intervals: rates (proportion
+    metrics, automation outcomes) and per-unit means on separate axes, as their scales differ."""
+    rates = [
         (f"{r.experiment_id} / {r.variant} / {r.metric_name}", r.absolute_lift, r.ci_low, r.ci_high)
         for r in frame.itertuples()
+        if r.metric_type == "proportion"
     ] + [
         (f"automation / {r.rule_id} / {r.outcome_name}", r.lift, r.lift_ci_lower, r.lift_ci_upper)
         for r in lift.itertuples()
     ]
-    rows = [row for row in rows if pd.notna(row[1]) and pd.notna(row[2])]
-    figure, axis = plt.subplots(figsize=(8, 0.35 * max(len(rows), 4) + 1))
-    if not rows:
-        _empty(axis, "no readouts")
-    else:
-        names, estimates, low, high = zip(*rows, strict=True)
-        y = np.arange(len(rows))[::-1]
-        estimates, low, high = np.array(estimates), np.array(low), np.array(high)
-        axis.errorbar(estimates, y, xerr=[estimates - low, high - estimates], fmt="o", capsize=3)
-        axis.axvline(0, color="grey", linewidth=1)
-        axis.set_yticks(y, names, fontsize=7)
-        axis.set_xlabel("absolute lift vs control / holdout (95% interval)")
-    axis.set_title("Experiment and automation readouts")
+    means = [  # relative to the control mean: MRR and tickets per user share no scale
+        (f"{r.experiment_id} / {r.variant} / {r.metric_name}", *(v / abs(r.control_estimate) for v in
+                                                                 (r.absolute_lift, r.ci_low, r.ci_high)))
+        for r in frame.itertuples()
+        if r.metric_type != "proportion" and r.control_estimate
+    ]  # fmt: skip
+    panels = [
+        ([row for row in rows if pd.notna(row[1]) and pd.notna(row[2])], label)
+        for rows, label in (
+            (rates, "difference in rate (95% interval)"),
+            (means, "difference / control mean (95% interval)"),
+        )
+    ]
+    panels = [(rows, label) for rows, label in panels if rows]
+    heights = [max(len(rows), 2) for rows, _ in panels] or [2]
+    figure, axes = plt.subplots(len(heights), 1, figsize=(8, 0.35 * sum(heights) + 1.5), squeeze=False,
+                                gridspec_kw={"height_ratios": heights})  # fmt: skip
+    if not panels:
+        _empty(axes[0][0], "no readouts")
+    for axis, (rows, label) in zip(axes[:, 0], panels, strict=True):
+        _interval_panel(axis, rows, label)
+    axes[0][0].set_title("Readouts vs control (experiments) and holdout (automation)", fontsize=10)
     return _png(figure)
 
 
