@@ -24,6 +24,7 @@ FEATURES = (
     "account_age_days",
     "feature_uses_7d",
     "usage_trend_7d",
+    "usage_vs_baseline_7d",
     "active_users_7d",
     "active_users_28d",
     "milestones_reached",

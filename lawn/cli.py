@@ -52,9 +52,18 @@ def generate(
     breach_activation_factor: Annotated[
         float, typer.Option(help="During the incident, activation probability is multiplied by this.")
     ] = 0.0,
+    churn_warning_days: Annotated[
+        int,
+        typer.Option(
+            help="Plant a churn warning: activity falls this many days before a cancellation (0 = off)."
+        ),
+    ] = 0,
+    churn_warning_activity_factor: Annotated[
+        float, typer.Option(help="During the warning, people are active this many times as often.")
+    ] = 0.3,
 ) -> None:
     """Simulate a B2B SaaS company and write its raw inputs plus the planted truth."""
-    from lawn.generator import DirtRates, GeneratorConfig, PlantedBreach
+    from lawn.generator import DirtRates, GeneratorConfig, PlantedBreach, PlantedChurnWarning
     from lawn.generator import generate as run_generator
     from lawn.generator.writers import write_generated
 
@@ -68,8 +77,19 @@ def generate(
             if breach_platform
             else None
         )
+        warning = (
+            PlantedChurnWarning(churn_warning_days, churn_warning_activity_factor)
+            if churn_warning_days
+            else None
+        )
         config = GeneratorConfig(
-            seed=seed, accounts=accounts, days=days, start_date=start, dirt=rates, breach=breach
+            seed=seed,
+            accounts=accounts,
+            days=days,
+            start_date=start,
+            dirt=rates,
+            breach=breach,
+            churn_warning=warning,
         )
     except ValueError as exc:
         _fail(str(exc))

@@ -33,6 +33,14 @@ def test_features_equal_pandas_by_day_of_receipt(built_small, valid_events):
         last7 = mine[mine["received_date"] > day - dt.timedelta(days=7)]
         last28 = mine[mine["received_date"] > day - dt.timedelta(days=28)]
         assert row["feature_uses_7d"] == (last7["event_name"] == "feature_used").sum()
+        days_7_to_34 = mine[(mine["received_date"] <= day - dt.timedelta(days=7))
+                            & (mine["received_date"] > day - dt.timedelta(days=35))]  # fmt: skip
+        baseline = (days_7_to_34["event_name"] == "feature_used").sum()
+        assert row["feature_uses_baseline_28d"] == baseline
+        if baseline:
+            assert row["usage_vs_baseline_7d"] == pytest.approx(row["feature_uses_7d"] / (baseline / 4))
+        else:
+            assert pd.isna(row["usage_vs_baseline_7d"])
         assert row["support_tickets_28d"] == (last28["event_name"] == "support_ticket_created").sum()
         active = last7[last7["event_name"].isin(ACTIVITY) & last7["user_id"].notna()]
         assert row["active_users_7d"] == active["user_id"].nunique()

@@ -1,6 +1,13 @@
 """Deterministic generator of a B2B SaaS company's raw inputs, with planted truth."""
 
-from lawn.generator.config import DirtRates, GeneratorConfig, PlantedBreach
+from lawn.generator.config import DirtRates, GeneratorConfig, PlantedBreach, PlantedChurnWarning
 from lawn.generator.run import GeneratedData, generate
 
-__all__ = ["DirtRates", "GeneratedData", "GeneratorConfig", "PlantedBreach", "generate"]
+__all__ = [
+    "DirtRates",
+    "GeneratedData",
+    "GeneratorConfig",
+    "PlantedBreach",
+    "PlantedChurnWarning",
+    "generate",
+]

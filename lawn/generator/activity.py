@@ -6,7 +6,7 @@ import numpy as np
 
 from lawn.generator.backend import API_RATE, api_traffic, newsletter
 from lawn.generator.commercial import DAY, CommercialSim
-from lawn.generator.config import PlantedBreach
+from lawn.generator.config import PlantedBreach, PlantedChurnWarning
 from lawn.generator.events import EventLog
 from lawn.generator.programs import ROLLOUT_FEATURE, Experiment, RolloutAdoption
 from lawn.generator.world import Account, Device, Person
@@ -42,6 +42,7 @@ class AccountSim:
         email_rate: float,
         breach: PlantedBreach | None = None,
         srm_lost_share: float = 0.0,
+        churn_warning: PlantedChurnWarning | None = None,
     ) -> None:
         self.a, self.log, self.rng, self.days = account, log, rng, days
         self.user_exp = user_experiment
@@ -49,7 +50,8 @@ class AccountSim:
         self.email_rate = email_rate
         self.breach = breach
         self.srm_lost_share = srm_lost_share
-        self.commercial = CommercialSim(account, log, rng, account_experiment)
+        self.churn_warning = churn_warning
+        self.commercial = CommercialSim(account, log, rng, account_experiment, churn_warning is not None)
         self.seen_devices: set[tuple[str, str]] = set()
         self.first_invoice_day: int | None = None
         self.activated_7d: dict[str, bool] = {}
@@ -87,6 +89,13 @@ class AccountSim:
         )
 
     # -- the run -----------------------------------------------------------------------
+    def _in_churn_warning(self, day: int) -> bool:
+        """The planted disengagement: paying, set to cancel at the next renewal, and close to it."""
+        sub, warning = self.commercial.sub, self.churn_warning
+        if warning is None or sub.status != "paying" or not sub.cancels_at_next_cycle:
+            return False
+        return sub.next_cycle_day - day <= warning.days
+
     def run(self) -> None:
         founder = self.a.people[0]
         if not any(device.platform == "web" for device in founder.devices):
@@ -216,6 +225,8 @@ class AccountSim:
         elif sub.status in ("paying", "churned") and day == sub.next_cycle_day:
             self.commercial.monthly_cycle(day, sum(p.signup_day is not None for p in self.a.people))
         level = {"trial": 1.0, "paying": 1.0, "expired": 0.12, "churned": 0.08}.get(sub.status, 0.0)
+        if self._in_churn_warning(day):
+            level *= self.churn_warning.activity_factor  # type: ignore[union-attr]
         weekday = (self.log.start.weekday() + day) % 7
         for person in self.a.people:
             if person.signup_day is None or person.signup_day > day:

@@ -31,6 +31,8 @@ class Subscription:
     trial_end_day: int = -1
     next_cycle_day: int = -1
     invoice_seq: int = 0
+    # with a planted churn warning: the next renewal is already known to be a cancellation
+    cancels_at_next_cycle: bool = False
     ledger: list[dict] = field(default_factory=list)
 
 
@@ -46,8 +48,14 @@ class CommercialSim:
     """Runs the subscription of one account, one day at a time."""
 
     def __init__(
-        self, account: Account, log: EventLog, rng: np.random.Generator, account_experiment: Experiment
+        self,
+        account: Account,
+        log: EventLog,
+        rng: np.random.Generator,
+        account_experiment: Experiment,
+        decide_churn_ahead: bool = False,
     ) -> None:
+        self.decide_churn_ahead = decide_churn_ahead
         self.account = account
         self.log = log
         self.rng = rng
@@ -125,9 +133,14 @@ class CommercialSim:
         self.sub.billing_period = "annual" if self.rng.random() < 0.15 else "monthly"
         self.sub.mrr_usd = self.sub.seats * PRICE_PER_SEAT[plan]
         self.sub.next_cycle_day = day + 30
+        if self.decide_churn_ahead:
+            self.sub.cancels_at_next_cycle = self.rng.random() < self._churn_probability()
         self._plan_changed(day, from_plan, reason)
         self._record(day, movement, before)
         self._invoice(day)
+
+    def _churn_probability(self) -> float:
+        return 0.07 * (1.3 - self.account.health)
 
     def _invoice(self, day: int) -> None:
         self.sub.invoice_seq += 1
@@ -155,8 +168,15 @@ class CommercialSim:
         if self.sub.status != "paying":
             return
         roll = self.rng.random()
-        churn_p = 0.07 * (1.3 - self.account.health)
-        if roll < churn_p:
+        churn_p = self._churn_probability()
+        if self.decide_churn_ahead:
+            # decided a cycle ago; decide the next one now (the roll still splits the rest)
+            churns = self.sub.cancels_at_next_cycle
+            self.sub.cancels_at_next_cycle = self.rng.random() < churn_p
+            if churns:
+                self._churn(day)
+                return
+        elif roll < churn_p:
             self._churn(day)
             return
         before, old_plan = self.sub.mrr_usd, self.sub.plan

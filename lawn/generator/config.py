@@ -81,6 +81,24 @@ class PlantedBreach:
 
 
 @dataclass(frozen=True)
+class PlantedChurnWarning:
+    """Churn with a leading indicator: whether an account cancels at its next monthly renewal
+    is decided a cycle ahead, and in the ``days`` before a renewal it will cancel at, its
+    people are active ``activity_factor`` times as often (disengagement before churn, which a
+    churn model should find). Off by default: without it churn depends on a latent health
+    score only and behaviour barely predicts it."""
+
+    days: int = 21
+    activity_factor: float = 0.3
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.days <= 30:
+            raise ValueError(f"churn warning days must lie in [1, 30], got {self.days}")
+        if not 0.0 <= self.activity_factor <= 1.0:
+            raise ValueError(f"churn warning activity factor must lie in [0, 1], got {self.activity_factor}")
+
+
+@dataclass(frozen=True)
 class GeneratorConfig:
     """What to generate: ``accounts`` companies observed for ``days`` days from ``start_date``."""
 
@@ -94,6 +112,8 @@ class GeneratorConfig:
     # a sample-ratio mismatch: this share of the user experiment's treatment exposures is lost
     # (a logging bug in the treatment code path); 0 = none
     srm_lost_treatment_share: float = 0.0
+    # churn decided a cycle ahead and announced by falling activity (off by default)
+    churn_warning: PlantedChurnWarning | None = None
 
     def __post_init__(self) -> None:
         if self.accounts < 1:

@@ -124,6 +124,7 @@ def generate(config: GeneratorConfig) -> GeneratedData:
             config.dirt.email_case_whitespace,
             config.breach,
             config.srm_lost_treatment_share,
+            config.churn_warning,
         )
         sim.run()
         ledgers += sim.commercial.sub.ledger

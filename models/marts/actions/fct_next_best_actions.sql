@@ -8,7 +8,7 @@
     deleted. The action id is a hash of rule, account and day, so every rebuild gives the
     same ids. -#}
 {%- set feature_inputs = [
-    'account_age_days', 'feature_uses_7d', 'usage_trend_7d', 'active_users_7d',
+    'account_age_days', 'feature_uses_7d', 'usage_trend_7d', 'usage_vs_baseline_7d', 'active_users_7d',
     'active_users_28d', 'milestones_reached', 'support_tickets_28d', 'latest_nps_score',
     'mrr_usd', 'mrr_change_30d', 'email_open_rate_28d', 'api_errors_7d',
 ] -%}

@@ -2,7 +2,8 @@
     feature of day D uses only events the warehouse had received by the end of D (so a
     model trained on day D's row never sees the future, tested by rebuilding with the
     data cut at D). Activity is counted by user_id, not person: identity merges learned
-    later would otherwise leak into the past. Windows: 7 and 28 days ending on D. -#}
+    later would otherwise leak into the past. Windows: 7 and 28 days ending on D; the usage
+    baseline is the 28 days before the last 7 (days D-34..D-7). -#}
 with
 
 accounts as (
@@ -99,6 +100,9 @@ windowed as (
         coalesce(sum(feature_uses) over (
             partition by account_id order by feature_date rows between 13 preceding and 7 preceding
         ), 0) as feature_uses_prior_7d,
+        coalesce(sum(feature_uses) over (
+            partition by account_id order by feature_date rows between 34 preceding and 7 preceding
+        ), 0) as feature_uses_baseline_28d,
         sum(support_tickets) over (
             partition by account_id order by feature_date rows between 27 preceding and current row
         ) as support_tickets_28d,
@@ -253,6 +257,10 @@ final as (
         cast(feature_uses_7d as {{ dbt.type_bigint() }}) as feature_uses_7d,
         cast(feature_uses_prior_7d as {{ dbt.type_bigint() }}) as feature_uses_prior_7d,
         cast(feature_uses_7d - feature_uses_prior_7d as {{ dbt.type_bigint() }}) as usage_trend_7d,
+        cast(feature_uses_baseline_28d as {{ dbt.type_bigint() }}) as feature_uses_baseline_28d,
+        cast(feature_uses_7d as {{ type_double() }})
+        / nullif(cast(feature_uses_baseline_28d as {{ type_double() }}) / 4, 0)
+            as usage_vs_baseline_7d,
         active_users_7d,
         active_users_28d,
         milestones_reached,
