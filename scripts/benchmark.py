@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=150)
     parser.add_argument("--out", type=Path, default=REPO / "data" / "bench")
     parser.add_argument("--reuse", action="store_true", help="keep already generated files")
+    parser.add_argument("--churn-warning-days", type=int, default=0, help="plant a churn warning (generator)")
     args = parser.parse_args()
     out = args.out.resolve()
     raw_dir, db_path = out / "raw", out / "bench.duckdb"
@@ -68,6 +69,8 @@ def main() -> None:
                 str(raw_dir),
                 "--truth-dir",
                 str(out / "truth"),
+                "--churn-warning-days",
+                str(args.churn_warning_days),
             ],
             env,
         )
@@ -84,6 +87,11 @@ def main() -> None:
     # exit 3 = an error-severity SLO breached: a verdict on the data, not a failed run
     timed("lawn nightly (trains the first model)", nightly, env, allowed=(0, 3))
     timed("lawn nightly again (same data)", nightly, env, allowed=(0, 3))
+    for card in sorted((out / "models").glob("*/model.json")):
+        model = json.loads(card.read_text())
+        held_out = f"{model['test_rows']:,} account-days ({model['test_positives']:,} churned)"
+        print(f"churn model {model['version']}: held-out AUC {model['test_auc']:.3f} on {held_out}, "
+              f"trained on {model['training_rows']:,}")  # fmt: skip
     with duckdb.connect(str(db_path), read_only=True) as con:
         raw = con.execute(f"select count(*) from read_parquet('{raw_dir}/raw_events.parquet')").fetchone()[0]
         print(f"{'raw_events rows':<40} {raw:>10,}")
