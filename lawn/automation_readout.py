@@ -10,6 +10,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
 COMPARED = (
@@ -19,6 +20,7 @@ COMPARED = (
     "lift_ci_lower",
     "lift_ci_upper",
     "p_value",
+    "p_value_bh",
     "srm_p_value",
 )
 
@@ -70,7 +72,12 @@ def _rule_row(row: pd.Series) -> dict:
 
 
 def recompute_lift(mart: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame([_rule_row(row) for _, row in mart.iterrows()])
+    frame = pd.DataFrame([_rule_row(row) for _, row in mart.iterrows()])
+    tested = frame["p_value"].notna()
+    frame["p_value_bh"] = np.nan
+    if tested.any():
+        frame.loc[tested, "p_value_bh"] = multipletests(frame.loc[tested, "p_value"], method="fdr_bh")[1]
+    return frame
 
 
 def lift_disagreements(mart: pd.DataFrame, python: pd.DataFrame, tolerance: float = 1e-6) -> list[str]:

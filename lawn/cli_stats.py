@@ -176,12 +176,23 @@ def _automation_readout(db_path: Path, holdout_id: str, tolerance: float, as_jso
                     "rows": rows})  # fmt: skip
     else:
         table = Table(title=f"{holdout_id}: automated vs held-out accounts, per rule (intent to treat)")
-        for column in ("rule", "outcome", "automated n", "holdout n", "lift", "95% CI", "p", "SRM p"):
+        for column in (
+            "rule",
+            "outcome",
+            "automated n",
+            "holdout n",
+            "lift",
+            "95% CI",
+            "p",
+            "p (BH)",
+            "SRM p",
+        ):
             table.add_column(column)
         for row in python.itertuples():
             interval = f"[{row.lift_ci_lower:.4g}, {row.lift_ci_upper:.4g}]"
             counts = (str(row.automated_observed), str(row.holdout_observed))
-            stats_text = (f"{row.lift:.4g}", interval, f"{row.p_value:.3g}", f"{row.srm_p_value:.3g}")
+            stats_text = (f"{row.lift:.4g}", interval, f"{row.p_value:.3g}", f"{row.p_value_bh:.3g}",
+                          f"{row.srm_p_value:.3g}")  # fmt: skip
             table.add_row(row.rule_id, row.outcome_name, *counts, *stats_text)
         out.print(table)
         out.print("agrees with fct_automation_lift" if not problems else "DISAGREES with the mart:")

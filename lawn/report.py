@@ -23,7 +23,7 @@ img.plot { max-width: 100%; border: 1px solid #eee; }
 """
 
 LIFT_COLUMNS = ("rule_id", "outcome_name", "automated_rate", "holdout_rate", "lift", "lift_ci_lower",
-                "lift_ci_upper", "p_value", "suppressed_share")  # fmt: skip
+                "lift_ci_upper", "p_value", "p_value_bh", "suppressed_share")  # fmt: skip
 
 # marks each plot drawn (decoded, non-zero size) so a headless browser can check the page
 RENDER_CHECK = """
@@ -93,10 +93,10 @@ def weekly_readout(data: ReportData) -> tuple[list[str], list[str]]:
         wins.append(f"{row.experiment_id} ({row.variant}) {direction} {row.metric_name} by "
                     f"{row.absolute_lift:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}]")  # fmt: skip
     for row in data["automation_lift"].itertuples():
-        if pd.notna(row.p_value) and row.p_value < 0.05:
+        if pd.notna(row.p_value_bh) and row.p_value_bh < 0.05:
             better = (row.lift > 0) == bool(row.is_outcome_higher_better)
             text = f"automation rule {row.rule_id}: {row.outcome_name} {row.lift:+.3f} vs holdout"
-            text += f" (p {row.p_value:.3f})"
+            text += f" (p {row.p_value:.3f}, BH {row.p_value_bh:.3f})"
             (wins if better else risks).append(text)
     for row in data["slo_latest"].itertuples():
         if row.status == "breach":

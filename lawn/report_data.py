@@ -34,7 +34,7 @@ QUERIES = {
     """,
     "automation_lift": """
         select rule_id, outcome_name, automated_observed, holdout_observed, automated_rate, holdout_rate,
-            lift, lift_ci_lower, lift_ci_upper, p_value, actions_decided, actions_suppressed,
+            lift, lift_ci_lower, lift_ci_upper, p_value, p_value_bh, actions_decided, actions_suppressed,
             suppressed_share, srm_p_value, is_outcome_higher_better
         from marts.fct_automation_lift order by rule_id
     """,

@@ -4,7 +4,8 @@
     suppressed). Outcome: the rule's `outcome_input` `outcome_window_days` after the decision
     compared with the decision day (`up`: larger; `to_zero`: positive, then zero), counted
     only once the window is over. Lift = automated rate - holdout rate with an unpooled Wald
-    95% interval and a two-sided z-test; the sample-ratio check compares the holdout's share
+    95% interval and a two-sided z-test (and Benjamini-Hochberg across the holdout's rules:
+    several rules are read at once); the sample-ratio check compares the holdout's share
     of all decided units with the registered share (chi-square, 1 df). -#}
 {%- set outcome_inputs = ['mrr_usd', 'milestones_reached', 'active_users_7d', 'feature_uses_7d'] -%}
 {%- set z_975 = 'cast(1.959963984540054 as ' ~ type_double() ~ ')' -%}
@@ -246,6 +247,48 @@ tails as (
 
 ),
 
+tested as (
+
+    select
+        tails.*,
+        case
+            when tails.abs_z is not null then 2 * (1 - {{ normal_cdf('tails.abs_z') }})
+        end as p_value
+    from tails
+
+),
+
+ranked as (
+
+    select
+        tested.*,
+        count(tested.p_value) over (partition by tested.holdout_id) as rules_tested,
+        row_number() over (
+            partition by tested.holdout_id order by tested.p_value, tested.rule_id
+        ) as p_value_rank
+    from tested
+
+),
+
+adjusted as (
+
+    select
+        ranked.*,
+        case
+            when ranked.p_value is not null
+                then least(
+                        1.0,
+                        min(ranked.p_value * ranked.rules_tested / ranked.p_value_rank) over (
+                            partition by ranked.holdout_id
+                            order by ranked.p_value_rank desc
+                            rows between unbounded preceding and current row
+                        )
+                    )
+        end as p_value_bh
+    from ranked
+
+),
+
 final as (
 
     select
@@ -273,15 +316,14 @@ final as (
         lift - {{ z_975 }} * nullif(lift_standard_error, 0) as lift_ci_lower,
         lift + {{ z_975 }} * nullif(lift_standard_error, 0) as lift_ci_upper,
         z_statistic,
-        case
-            when abs_z is not null then 2 * (1 - {{ normal_cdf('abs_z') }})
-        end as p_value,
+        p_value,
+        p_value_bh,
         holdout_share as expected_holdout_share,
         holdout_units_double / nullif(decided_units, 0) as observed_holdout_share,
         case
             when srm_root is not null then 2 * (1 - {{ normal_cdf('srm_root') }})
         end as srm_p_value
-    from tails
+    from adjusted
 
 )
 
