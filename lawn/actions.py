@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from lawn.churn_model import require_landing_table
+from lawn.warehouse import LATEST_DAY_SQL, MissingTableError, require_landing_table
 
 # what a destination receives: the pseudonymous account key, never the account id
 EXPORT_COLUMNS = (
@@ -33,9 +33,6 @@ EXPORT_COLUMNS = (
 )
 
 
-LATEST_DAY_SQL = "select max(feature_date) from marts.fct_account_features_daily"
-
-
 class ActionError(ValueError):
     """An action command cannot proceed (unknown id, already reverted, no build yet)."""
 
@@ -47,6 +44,13 @@ class ExportResult:
     reversals: int
     csv_path: Path
     parquet_path: Path
+
+
+def _require(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    try:
+        require_landing_table(con, "ops", table)
+    except MissingTableError as exc:
+        raise ActionError(str(exc)) from exc
 
 
 def _now() -> dt.datetime:
@@ -92,7 +96,7 @@ def export_actions(
     never sent; a reverted action that was never exported needs no reversal."""
     with duckdb.connect(str(db_path)) as con:
         for table in ("action_exports", "action_reversals"):
-            require_landing_table(con, "ops", table)
+            _require(con, table)
         if as_of is None:
             as_of = con.execute(LATEST_DAY_SQL).fetchall()[0][0]
         records = _pending(con, as_of, max_age_days)
@@ -133,7 +137,7 @@ def revert(
     if bool(action_ids) == bool(run_id):
         raise ActionError("give action ids or --run RUN (not both)")
     with duckdb.connect(str(db_path)) as con:
-        require_landing_table(con, "ops", "action_reversals")
+        _require(con, "action_reversals")
         if run_id:
             ids = [
                 row[0]

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from lawn.warehouse import MissingTableError, require_landing_table
+
 FEATURES = (
     "account_age_days",
     "feature_uses_7d",
@@ -274,7 +276,10 @@ def score(
         )
     scores = pd.concat(rows, ignore_index=True)
     with duckdb.connect(str(db_path)) as con:
-        require_landing_table(con, "ml", "churn_scores")
+        try:
+            require_landing_table(con, "ml", "churn_scores")
+        except MissingTableError as exc:
+            raise ModelError(str(exc)) from exc
         con.register("new_scores", scores)
         con.execute(
             "delete from ml.churn_scores where exists (select 1 from new_scores "
@@ -286,13 +291,3 @@ def score(
             "churn_probability, scored_at) select * from new_scores"
         )
     return scores
-
-
-def require_landing_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
-    """The landing tables are created by the dbt on-run-start hook (create_landing_tables)."""
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchall()[0][0]
-    if not found:
-        raise ModelError(f"{schema}.{table} does not exist: run `lawn build` first (it creates it)")

@@ -13,7 +13,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from lawn.churn_model import FEATURES, auc, live_version, load_artefact, load_dataset, require_landing_table
+from lawn.churn_model import FEATURES, auc, live_version, load_artefact, load_dataset
+from lawn.warehouse import require_landing_table
 
 PSI_THRESHOLD = 0.2  # > 0.2: the population has shifted (the usual rule of thumb)
 AUC_FLOOR = 0.6

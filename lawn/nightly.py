@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 from rich.console import Console
 
-from lawn.actions import LATEST_DAY_SQL
 from lawn.paths import RAW_SEEDS_DIR, REPO_ROOT, dbt_command
+from lawn.warehouse import LATEST_DAY_SQL
 
 EXIT_STEP_FAILED = 1
 EXIT_SLO_BREACH = 3
@@ -214,6 +214,8 @@ def run_nightly(config: NightlyConfig, console: Console | None = None) -> Nightl
                 detail, status = function(config, state), "ok"
             except StepFailed as exc:
                 detail, status = str(exc), "failed"
+            except Exception as exc:  # any failure stops the run and is recorded, not raised
+                detail, status = f"{type(exc).__name__}: {exc}", "failed"
         steps.append(StepResult(name, status, time.perf_counter() - clock, detail))
         colour = "green" if status == "ok" else "bold red"
         console.print(
