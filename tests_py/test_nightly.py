@@ -366,6 +366,14 @@ def test_exit_codes_step_failure_and_error_slo_breach(tmp_path, monkeypatch):
     log = json.loads(sorted((tmp_path / "runs").glob("*.json"))[-1].read_text())
     assert log["exit_code"] == 1 and log["steps"][-1]["detail"] == "dbt build failed: 1 test failed"
 
+    def crashing(config, state):
+        raise OSError("disk full")
+
+    steps[1] = ("build", _fake_step)
+    steps[3] = ("actions", crashing)
+    crashed = run_nightly(config)  # an unexpected error is a failed step, not a traceback
+    assert crashed.exit_code == 1 and crashed.steps[-1].detail == "OSError: disk full"
+
 
 def test_nightly_cli_stops_on_a_broken_raw_file(small_parquet, tmp_path):
     raw = tmp_path / "raw"
