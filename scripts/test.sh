@@ -29,4 +29,4 @@ sqlfluff lint models tests analyses
 echo "== dbt build (full refresh: seeds, models, data tests, unit tests)"
 lawn build --full-refresh
 echo "== pytest"
-pytest
+pytest --durations=25
