@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from typer.testing import CliRunner
 
 from lawn.cli import app
@@ -161,3 +163,26 @@ def test_automation_holdout_assignment_equals_python(built_small, small_data):
         bucket = int(hashlib.sha256(f"{salt}:{row.account_id}".encode()).hexdigest()[:6], 16) % 10000
         assert row.hash_bucket == bucket
         assert row.is_held_out == (bucket < share * 10000)
+
+
+def test_sequential_interval_can_be_read_daily_without_inflating_false_positives():
+    """A/A experiments looked at every day for 30 days: reading the fixed-horizon p-value at
+    every look rejects far more often than 5%; the always-valid (mixture SPRT) p-value of the
+    readout, at any look, at most 5% of the time."""
+    from lawn.readout import _sequential
+
+    rng = np.random.default_rng(12)
+    simulations, days, per_day, alpha = 1000, 30, 40, 0.05
+    naive = sequential = 0
+    for _ in range(simulations):
+        treated = rng.normal(0, 1, (days, per_day)).sum(axis=1).cumsum()  # running sums at each look
+        control = rng.normal(0, 1, (days, per_day)).sum(axis=1).cumsum()
+        n = per_day * np.arange(1, days + 1)
+        lift = (treated - control) / n
+        se = np.sqrt(2 / n)
+        naive += bool((2 * stats.norm.sf(np.abs(lift / se)) < alpha).any())
+        sequential += any(
+            _sequential(lift[d], se[d], 0.1, alpha)["sequential_p_value"] < alpha for d in range(days)
+        )
+    assert naive / simulations > 0.15  # peeking at a fixed-horizon test inflates false positives
+    assert sequential / simulations <= alpha
