@@ -29,4 +29,6 @@ sqlfluff lint models tests analyses
 echo "== dbt build (full refresh: seeds, models, data tests, unit tests)"
 lawn build --full-refresh
 echo "== pytest"
-pytest --durations=25
+# two workers, one test file each (session builds are made once per worker): the dbt
+# builds are mostly single-threaded, so this halves the wall time on two cores
+pytest -n 2 --dist loadfile --durations=25
