@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 err = Console(stderr=True)
-out = Console()
+out = Console(soft_wrap=True)  # long paths stay on one line (copy-paste, grep)
 
 
 def fail(message: str) -> NoReturn:
