@@ -57,15 +57,22 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+# the exported record, kept whole in the ledger: a later model or rule change may re-decide
+# history differently, but what went out stays traceable (and revertible) as it was sent
+RECORD_COLUMNS = EXPORT_COLUMNS[1:12]
+
+
 def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) -> pd.DataFrame:
-    """New actions young enough to send, and reversals of exported actions not yet sent."""
-    columns = ", ".join(f"actions.{c}" for c in EXPORT_COLUMNS[1:12])
+    """New actions young enough to send (from the mart), and reversals of exported actions not
+    yet sent (from the ledger's copy of what was sent)."""
+    mart_columns = ", ".join(f"actions.{c}" for c in RECORD_COLUMNS)
+    sent_columns = ", ".join(f"sent.{c}" for c in RECORD_COLUMNS)
     return con.execute(
         f"""
         with exported as (
             select action_id, record_type from ops.action_exports
         )
-        select 'action' as record_type, {columns},
+        select 'action' as record_type, {mart_columns},
             cast(null as timestamp) as reverted_at, cast(null as varchar) as reversal_reason
         from marts.fct_next_best_actions as actions
         where not actions.is_suppressed
@@ -73,14 +80,14 @@ def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) 
             and actions.action_id not in (select action_id from ops.action_reversals)
             and actions.action_id not in (select action_id from exported where record_type = 'action')
         union all
-        select 'reversal' as record_type, {columns}, reversals.reverted_at, reversals.reason
-        from marts.fct_next_best_actions as actions
+        select 'reversal' as record_type, {sent_columns}, reversals.reverted_at, reversals.reason
+        from ops.action_exports as sent
         inner join (
             select action_id, min(reverted_at) as reverted_at, min(reason) as reason
             from ops.action_reversals group by action_id
-        ) as reversals on actions.action_id = reversals.action_id
-        where actions.action_id in (select action_id from exported where record_type = 'action')
-            and actions.action_id not in (select action_id from exported where record_type = 'reversal')
+        ) as reversals on sent.action_id = reversals.action_id
+        where sent.record_type = 'action'
+            and sent.action_id not in (select action_id from exported where record_type = 'reversal')
         order by record_type, decided_on, action_id
         """,
         [as_of - dt.timedelta(days=max_age_days), as_of],
@@ -105,20 +112,12 @@ def export_actions(
         csv_path, parquet_path = folder / "actions.csv", folder / "actions.parquet"
         records.to_csv(csv_path, index=False)
         records.to_parquet(parquet_path, index=False)
-        ledger = pd.DataFrame(
-            {
-                "run_id": run_id,
-                "action_id": records["action_id"],
-                "record_type": records["record_type"],
-                "exported_at": _now(),
-                "export_path": str(csv_path),
-            }
+        ledger = records[["record_type", *RECORD_COLUMNS]].assign(
+            run_id=run_id, exported_at=_now(), export_path=str(csv_path)
         )
+        columns = ", ".join(["run_id", "exported_at", "export_path", "record_type", *RECORD_COLUMNS])
         con.register("ledger", ledger)
-        con.execute(
-            "insert into ops.action_exports (run_id, action_id, record_type, exported_at, export_path) "
-            "select run_id, action_id, record_type, exported_at, export_path from ledger"
-        )
+        con.execute(f"insert into ops.action_exports ({columns}) select {columns} from ledger")
     kinds = records["record_type"].value_counts()
     return ExportResult(
         run_id, int(kinds.get("action", 0)), int(kinds.get("reversal", 0)), csv_path, parquet_path
@@ -151,11 +150,12 @@ def revert(
                 raise ActionError(f"run {run_id!r} exported no actions (see ops.action_exports)")
         else:
             ids = list(dict.fromkeys(action_ids or []))
-            known = {
+            known = {  # decided now, or sent once (a later model may no longer decide it)
                 row[0]
                 for row in con.execute(
-                    "select action_id from marts.fct_next_best_actions where action_id in (select unnest(?))",
-                    [ids],
+                    "select action_id from marts.fct_next_best_actions where action_id in (select unnest(?)) "
+                    "union select action_id from ops.action_exports where action_id in (select unnest(?))",
+                    [ids, ids],
                 ).fetchall()
             }
             unknown = [action_id for action_id in ids if action_id not in known]

@@ -307,6 +307,19 @@ def test_rollback_makes_the_previous_versions_scores_drive(nightly_runs):
     db, store, last_day = nightly_runs["b"] / "lawn.duckdb", nightly_runs["store"], nightly_runs["last_day"]
     save_artefact(store, _artefact("v2-test", last_day - dt.timedelta(days=30), intercept=0.5))
     score(db, store, since_training=True)
+    # v2 re-decides history: actions sent under v1 may no longer be decided, yet the ledger
+    # keeps them whole (and its consistency test passes) and they can still be reverted
+    run_dbt(["build", "--select", "fct_next_best_actions+", "fct_action_exports+"], db, nightly_runs["b"],
+            dbt_vars=TEST_VARS)  # fmt: skip
+    decided = set(query(db, "select action_id from marts.fct_next_best_actions")["action_id"])
+    sent = query(db, "select * from marts.fct_action_exports where record_type = 'action'")
+    gone = sent[~sent["action_id"].isin(decided) & (sent["rule_id"] == "churn_risk_retention")]
+    assert len(gone) > 0 and set(gone["model_version"]) == {"v1-test"}
+    revert(db, [gone["action_id"].iloc[0]], reason="model replaced")
+    out = export_actions(db, nightly_runs["b"] / "exports", "after-v2", max_age_days=0)
+    reversal = pd.read_csv(out.csv_path).query("record_type == 'reversal'")
+    assert list(reversal["action_id"]) == [gone["action_id"].iloc[0]]
+    assert reversal["model_version"].iloc[0] == "v1-test"  # as it was sent
     assert rollback(store) == "v1-test"
     rescored = score(db, store, shadow="v2-test", since_training=True)  # v2 stays on as a shadow
     checks = monitor(db, store, shadow="v2-test")

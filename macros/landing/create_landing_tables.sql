@@ -44,7 +44,17 @@
         action_id {{ text }},
         record_type {{ text }},
         exported_at {{ stamp }},
-        export_path {{ text }}
+        export_path {{ text }},
+        rule_id {{ text }},
+        action_type {{ text }},
+        destination {{ text }},
+        playbook {{ text }},
+        account_key {{ text }},
+        assignee {{ text }},
+        decided_on date,
+        trigger_inputs {{ text }},
+        churn_probability {{ number }},
+        model_version {{ text }}
     );
     create table if not exists ops.nightly_runs (
         run_id {{ text }},

@@ -1,9 +1,10 @@
 {{ config(materialized='view') }}
 {#- A view, so it always shows the ledger as it is (the export writes it after the build).
     The hand-off ledger: one row per record a run exported (an action the first time it went
-    out, a reversal in the first export after it was reverted), with the action's rule,
-    pseudonymous account key and decision day, and for actions the hours from the insight
-    (the end of the decision day, when its data was complete) to the hand-off. -#}
+    out, a reversal in the first export after it was reverted), as it was sent (rule,
+    pseudonymous account key, model version, decision day: the ledger keeps its own copy, since
+    a later model or rule change may re-decide history without it), and for actions the hours
+    from the insight (the end of the decision day, when its data was complete) to the hand-off. -#}
 with
 
 exports as (
@@ -12,34 +13,32 @@ exports as (
 
 ),
 
-actions as (
-
-    select * from {{ ref('fct_next_best_actions') }}
-
-),
-
 final as (
 
     select
-        exports.action_export_key,
-        exports.run_id,
-        exports.action_id,
-        exports.record_type,
-        actions.rule_id,
-        actions.account_key,
-        actions.decided_on,
-        actions.insight_at,
-        exports.exported_at,
-        exports.export_path,
+        action_export_key,
+        run_id,
+        action_id,
+        record_type,
+        rule_id,
+        account_key,
+        model_version,
+        decided_on,
+        cast({{ dbt.dateadd('day', 1, 'decided_on') }} as {{ dbt.type_timestamp() }}) as insight_at,
+        exported_at,
+        export_path,
         case
-            when exports.record_type = 'action'
+            when record_type = 'action'
                 then cast(
-                        {{ dbt.datediff('actions.insight_at', 'exports.exported_at', 'minute') }}
+                    {{ dbt.datediff(
+                        'cast(' ~ dbt.dateadd('day', 1, 'decided_on') ~ ' as ' ~ dbt.type_timestamp() ~ ')',
+                        'exported_at',
+                        'minute',
+                    ) }}
                         as {{ type_double() }}
                     ) / 60
         end as hours_to_action
     from exports
-    left join actions on exports.action_id = actions.action_id
 
 )
 

@@ -14,7 +14,17 @@ renamed as (
         action_id,
         record_type,
         cast(exported_at as {{ dbt.type_timestamp() }}) as exported_at,
-        export_path
+        export_path,
+        rule_id,
+        action_type,
+        destination,
+        playbook,
+        account_key,
+        assignee,
+        cast(decided_on as date) as decided_on,
+        trigger_inputs,
+        cast(churn_probability as {{ type_double() }}) as churn_probability,
+        model_version
     from source
 
 )
