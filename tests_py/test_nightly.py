@@ -305,11 +305,11 @@ def test_rollback_makes_the_previous_versions_scores_drive(nightly_runs):
     from lawn.model_monitoring import monitor
 
     db, store, last_day = nightly_runs["b"] / "lawn.duckdb", nightly_runs["store"], nightly_runs["last_day"]
-    save_artefact(store, _artefact("v2-test", last_day - dt.timedelta(days=30), intercept=0.5))
+    save_artefact(store, _artefact("v2-test", last_day - dt.timedelta(days=30), intercept=-6.0))  # low risk
     score(db, store, since_training=True)
     # v2 re-decides history: actions sent under v1 may no longer be decided, yet the ledger
     # keeps them whole (and its consistency test passes) and they can still be reverted
-    run_dbt(["build", "--select", "fct_next_best_actions+", "fct_action_exports+"], db, nightly_runs["b"],
+    run_dbt(["build", "--select", "fct_churn_scores+", "fct_action_exports+"], db, nightly_runs["b"],
             dbt_vars=TEST_VARS)  # fmt: skip
     decided = set(query(db, "select action_id from marts.fct_next_best_actions")["action_id"])
     sent = query(db, "select * from marts.fct_action_exports where record_type = 'action'")
