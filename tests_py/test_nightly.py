@@ -466,3 +466,31 @@ def test_the_schedules_call_lawn_nightly_with_options_it_has():
         options = re.findall(r"(--[a-z-]+)", line.split("lawn nightly", 1)[1].split(">>")[0])
         assert all(option in help_text for option in options), (path, options)
     assert "cron:" in (root / ".github" / "workflows" / "nightly.yml").read_text()
+
+
+def test_time_to_action_equals_the_ledger_recomputed(nightly_runs):
+    """Hours from insight (end of the decision day) to hand-off, per exported action and as the
+    monthly median of the health mart, recomputed in pandas from the raw ledger rows."""
+    db = nightly_runs["a"] / "lawn.duckdb"
+    ledger = query(
+        db, "select action_id, decided_on, exported_at from ops.action_exports where record_type = 'action'"
+    )
+    insight = pd.to_datetime(ledger["decided_on"]) + pd.Timedelta(days=1)
+    # whole minutes from midnight, in hours (dbt.datediff counts minute boundaries)
+    ledger["hours"] = ((pd.to_datetime(ledger["exported_at"]) - insight).dt.total_seconds() // 60) / 60
+    mart = query(
+        db, "select action_id, hours_to_action from marts.fct_action_exports where record_type = 'action'"
+    )
+    merged = ledger.merge(mart, on="action_id", validate="one_to_one")
+    assert len(merged) == len(ledger) > 0
+    assert np.allclose(merged["hours_to_action"], merged["hours"])
+    ledger["month_start"] = pd.to_datetime(ledger["decided_on"]).dt.to_period("M").dt.start_time
+    expected = ledger.groupby("month_start")["hours"].agg(["size", "median"])
+    health = query(
+        db, "select month_start, actions_exported, median_hours_to_action from marts.fct_growth_system_health"
+    )
+    health = health.set_index(pd.to_datetime(health["month_start"]))
+    for month, row in expected.iterrows():
+        assert health.loc[month, "actions_exported"] == row["size"]
+        assert health.loc[month, "median_hours_to_action"] == pytest.approx(row["median"])
+    assert (health.loc[~health.index.isin(expected.index), "actions_exported"] == 0).all()
