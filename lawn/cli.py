@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from lawn.cli_common import err, fail, out
-from lawn.paths import RAW_SEEDS_DIR, REPO_ROOT, TRUTH_DIR, dbt_command, duckdb_path
+from lawn.paths import DEMO_RAW_DIR, REPO_ROOT, TRUTH_DIR, dbt_command, duckdb_path
 
 app = typer.Typer(
     help="lawn: a warehouse-native growth system on dbt.", no_args_is_help=True, add_completion=False
@@ -39,9 +39,9 @@ def generate(
     days: Annotated[int, typer.Option(help="Number of days to simulate (at least 28).")] = 150,
     start_date: Annotated[str, typer.Option(help="First simulated day (YYYY-MM-DD).")] = "2026-03-02",
     file_format: Annotated[
-        str, typer.Option("--format", help="csv (dbt seeds) or parquet (scale runs).")
+        str, typer.Option("--format", help="csv (the demo in data/raw) or parquet (scale runs).")
     ] = "csv",
-    out_dir: Annotated[Path, typer.Option(help="Where raw files go.")] = RAW_SEEDS_DIR,
+    out_dir: Annotated[Path, typer.Option(help="Where raw files go.")] = DEMO_RAW_DIR,
     truth_dir: Annotated[Path, typer.Option(help="Where the planted truth goes.")] = TRUTH_DIR,
     dirt: Annotated[list[str], typer.Option(help="Override one dirt rate, KIND=RATE; repeatable.")] = [],  # noqa: B006
     dirt_scale: Annotated[float, typer.Option(help="Multiply every dirt rate by this factor.")] = 1.0,
@@ -102,34 +102,53 @@ def generate(
         out.print(f"  {path}")
 
 
+RawDirOption = Annotated[
+    Path,
+    typer.Option(help="Folder holding your raw files (CSV, Parquet or JSON Lines); default: the demo data."),
+]
+
+
+def _print_errors(errors: list[str]) -> None:
+    for line in errors[1:]:
+        err.print(f"[bold red]error:[/] {line}", soft_wrap=True, highlight=False)
+    _fail(errors[0])
+
+
 @app.command("validate-raw")
-def validate_raw(
-    raw_dir: Annotated[
-        Path, typer.Option(help="Folder holding the raw CSV or Parquet files.")
-    ] = RAW_SEEDS_DIR,
-) -> None:
-    """Check the raw files with Great Expectations; a broken file stops with a one-line error."""
+def validate_raw(raw_dir: RawDirOption = DEMO_RAW_DIR) -> None:
+    """Check the raw files exactly as `lawn load` reads them; a broken file stops with one line."""
     from lawn.validate_raw import validate_raw_dir
 
     with err.status(f"validating raw files in {raw_dir}"):
         errors = validate_raw_dir(raw_dir)
     if errors:
-        for line in errors[1:]:
-            err.print(f"[bold red]error:[/] {line}", soft_wrap=True, highlight=False)
-        _fail(errors[0])
+        _print_errors(errors)
     out.print(f"raw files in {raw_dir} passed validation")
 
 
 @app.command()
+def load(raw_dir: RawDirOption = DEMO_RAW_DIR) -> None:
+    """Check the raw files and land them in the warehouse's `raw` schema (all or nothing)."""
+    from lawn.validate_raw import load_raw
+
+    db_path = duckdb_path()
+    with err.status(f"loading raw files from {raw_dir} into {db_path}"):
+        report = load_raw(raw_dir, db_path)
+    if report.errors:
+        _print_errors(report.errors)
+    for landed in report.tables:
+        source = landed.path.name if landed.path else "absent: empty table"
+        extra = f"; ignored columns: {', '.join(landed.ignored_columns)}" if landed.ignored_columns else ""
+        out.print(f"raw.{landed.table.name:<20} {landed.rows:>10,} rows  ({source}{extra})", soft_wrap=True)
+
+
+@app.command()
 def build(
-    raw_dir: Annotated[
-        Path | None,
-        typer.Option(help="Read raw Parquet files from this folder instead of the committed seeds."),
-    ] = None,
+    raw_dir: RawDirOption = DEMO_RAW_DIR,
     full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from scratch.")] = False,
 ) -> None:
-    """Validate the raw files, then `dbt build` (seeds, models, data tests, unit tests)."""
-    validate_raw(raw_dir or RAW_SEEDS_DIR)
+    """Load the raw files (gate + land), then `dbt build` (seeds, models, data tests, unit tests)."""
+    load(raw_dir)
     command = [
         *dbt_command(),
         "build",
@@ -140,9 +159,6 @@ def build(
     ]
     env = dict(os.environ)
     env.setdefault("LAWN_DUCKDB_PATH", str(duckdb_path()))
-    if raw_dir is not None:
-        # staging reads the Parquet files; the small demo seeds still load (unit tests use them)
-        env["LAWN_RAW_PARQUET_DIR"] = str(raw_dir.resolve())
     if full_refresh:
         command.append("--full-refresh")
     code = subprocess.call(command, env=env, cwd=REPO_ROOT)

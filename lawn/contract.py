@@ -1,18 +1,171 @@
-"""The canonical event envelope: the columns every raw event row carries, in order."""
+"""The input contract: every raw table lawn reads, its columns, their kinds and meaning.
+
+This module is the one source of truth for what a user's raw data must look like. The
+loader (`lawn.raw_loader`), the raw-file gate (`lawn.validate_raw`), the generator and the
+"Bring your own data" page (`docs/bring_your_own_data.md`, written by `lawn contract`) all
+read it; dbt's source YAML describes the landed tables with the same column names.
+"""
 
 from __future__ import annotations
 
-RAW_EVENT_COLUMNS: tuple[str, ...] = (
-    "event_id",
-    "event_name",
-    "schema_version",
-    "source",
-    "occurred_at",
-    "received_at",
-    "anonymous_id",
-    "device_id",
-    "user_id",
-    "account_id",
-    "context",
-    "properties",
+from dataclasses import dataclass
+from typing import Literal
+
+# how a column is read: every kind may arrive as text; typed files may carry the native type
+Kind = Literal["text", "timestamp", "date", "integer", "decimal", "json"]
+
+KIND_DOC: dict[str, str] = {
+    "text": "text",
+    "timestamp": "ISO 8601 timestamp with an offset or `Z` (text), or a typed timestamp",
+    "date": "`YYYY-MM-DD` (text) or a typed date",
+    "integer": "integer (text or typed)",
+    "decimal": "decimal number (text or typed)",
+    "json": "a JSON object: JSON text, or a nested object in JSON Lines / a struct in Parquet",
+}
+
+
+@dataclass(frozen=True)
+class RawColumn:
+    """One column of a raw table."""
+
+    name: str
+    kind: Kind
+    meaning: str
+    # the file must have this column (optional columns may be absent: they load as empty)
+    required: bool = True
+    # every row must have a value (otherwise the file is rejected before loading)
+    not_null: bool = False
+    # share of non-empty values that must parse as the kind (timestamps/dates); below it the
+    # file is rejected, above it the odd bad row is loaded and quarantined by staging
+    parse_share: float | None = None
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """One raw table: a file in the raw folder, landed as ``raw.<name>``."""
+
+    name: str
+    meaning: str
+    required: bool
+    columns: tuple[RawColumn, ...]
+    # what an absent or empty optional table means for the marts
+    when_absent: str = ""
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    def column(self, name: str) -> RawColumn:
+        return next(column for column in self.columns if column.name == name)
+
+
+RAW_EVENTS = RawTable(
+    name="raw_events",
+    meaning="One row per delivery of an event in the canonical envelope (redeliveries included).",
+    required=True,
+    columns=(
+        RawColumn("event_id", "text", "Client-generated unique id of the event; a redelivery repeats it."),
+        RawColumn("event_name", "text", "Event name in the tracking plan (`seeds/tracking_plan`)."),
+        RawColumn("schema_version", "integer", "Version of the event's schema in the tracking plan."),
+        RawColumn("source", "text", "Where the event came from: web, ios, android or backend."),
+        RawColumn(
+            "occurred_at",
+            "timestamp",
+            "When it happened, by the client's clock (ISO 8601 with an offset).",
+            parse_share=0.9,
+        ),
+        RawColumn(
+            "received_at",
+            "timestamp",
+            "When the collector received it (server clock, UTC); drives incremental loads.",
+            not_null=True,
+            parse_share=1.0,
+        ),
+        RawColumn("anonymous_id", "text", "Cookie or app-instance id set before login.", required=False),
+        RawColumn("device_id", "text", "Device or browser id.", required=False),
+        RawColumn("user_id", "text", "Your user id, once known.", required=False),
+        RawColumn("account_id", "text", "Customer account (workspace, company) id, once known.", required=False),
+        RawColumn(
+            "context",
+            "json",
+            "Platform, app_version, locale, latency_ms, error_code, ip of the client.",
+            required=False,
+        ),
+        RawColumn("properties", "json", "The event's properties, as the tracking plan declares them."),
+    ),
 )
+
+CRM_ACCOUNTS = RawTable(
+    name="crm_accounts",
+    meaning="One row per customer account, from the CRM.",
+    required=False,
+    when_absent="accounts are known from events only: segment, channel, country and owner are empty, "
+    "CAC payback has no channel",
+    columns=(
+        RawColumn("account_id", "text", "The account id the events carry.", not_null=True, unique=True),
+        RawColumn("account_name", "text", "Company name.", required=False),
+        RawColumn("email_domain", "text", "The company's email domain.", required=False),
+        RawColumn("industry", "text", "Industry as set by sales.", required=False),
+        RawColumn("segment", "text", "smb, mid_market or enterprise.", required=False),
+        RawColumn("country", "text", "ISO 3166-1 alpha-2 country code.", required=False),
+        RawColumn("created_at", "timestamp", "When the account was created.", required=False, parse_share=1.0),
+        RawColumn("acquisition_channel", "text", "Channel that brought the account.", required=False),
+        RawColumn("sales_owner", "text", "Account executive who owns the account.", required=False),
+    ),
+)
+
+MARKETING_SPEND = RawTable(
+    name="marketing_spend",
+    meaning="Marketing spend by day and channel, from the ad platforms.",
+    required=False,
+    when_absent="CAC and CAC payback are empty",
+    columns=(
+        RawColumn("spend_date", "date", "Day of the spend.", not_null=True, parse_share=1.0),
+        RawColumn("channel", "text", "Acquisition channel (matches crm_accounts.acquisition_channel).", not_null=True),
+        RawColumn("spend_usd", "decimal", "Spend in US dollars.", not_null=True),
+        RawColumn("impressions", "integer", "Ad impressions.", required=False),
+        RawColumn("clicks", "integer", "Ad clicks.", required=False),
+    ),
+)
+
+EXPERIMENT_REGISTRY = RawTable(
+    name="experiment_registry",
+    meaning="Pre-registration of every randomised experiment.",
+    required=False,
+    when_absent="experiment marts are empty; exposures to unregistered experiments stay in fct_events",
+    columns=(
+        RawColumn("experiment_id", "text", "Id the experiment_exposed events carry.", not_null=True, unique=True),
+        RawColumn("hypothesis", "text", "What the experiment is expected to show.", required=False),
+        RawColumn("randomization_unit", "text", "user or account."),
+        RawColumn("primary_metric", "text", "Metric id in seeds/metrics/experiment_metrics.csv."),
+        RawColumn("guardrail_metrics", "text", "Metric ids, `|`-separated.", required=False),
+        RawColumn("minimum_detectable_effect", "decimal", "Registered MDE (absolute).", required=False),
+        RawColumn("alpha", "decimal", "Significance level.", required=False),
+        RawColumn("power", "decimal", "Planned power.", required=False),
+        RawColumn("planned_sample_size_per_arm", "integer", "Planned units per arm.", required=False),
+        RawColumn("start_date", "date", "First day of exposure.", parse_share=1.0),
+        RawColumn("end_date", "date", "Last day of exposure.", parse_share=1.0),
+        RawColumn("holdout_share", "decimal", "Share of units held out.", required=False),
+        RawColumn("owner", "text", "Who owns the experiment.", required=False),
+        RawColumn("registered_at", "timestamp", "When it was registered.", required=False, parse_share=1.0),
+    ),
+)
+
+RAW_TABLES: dict[str, RawTable] = {
+    table.name: table for table in (RAW_EVENTS, CRM_ACCOUNTS, MARKETING_SPEND, EXPERIMENT_REGISTRY)
+}
+
+# the canonical event envelope, in order (the generator writes it, staging reads it)
+RAW_EVENT_COLUMNS: tuple[str, ...] = RAW_EVENTS.column_names
+
+# file formats the loader reads, by file name ending, in the order they are looked for
+FILE_FORMATS: dict[str, str] = {
+    ".csv": "csv",
+    ".csv.gz": "csv",
+    ".parquet": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".jsonl.gz": "jsonl",
+    ".ndjson.gz": "jsonl",
+}

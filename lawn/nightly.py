@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 from rich.console import Console
 
-from lawn.paths import RAW_SEEDS_DIR, REPO_ROOT, dbt_command
+from lawn.paths import DEMO_RAW_DIR, REPO_ROOT, dbt_command
 from lawn.warehouse import LATEST_DAY_SQL
 
 EXIT_STEP_FAILED = 1
@@ -64,9 +64,6 @@ class NightlyResult:
 def _dbt(config: NightlyConfig, args: list[str]) -> str:
     """Run dbt on the project; raise StepFailed with the failing nodes on a non-zero exit."""
     env = dict(os.environ, LAWN_DUCKDB_PATH=str(config.db_path))
-    env.pop("LAWN_RAW_PARQUET_DIR", None)
-    if config.raw_dir is not None:
-        env["LAWN_RAW_PARQUET_DIR"] = str(config.raw_dir.resolve())
     command = [*dbt_command(), *args, "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT)]
     if config.dbt_target_path is not None:
         command += ["--target-path", str(config.dbt_target_path), "--log-path", str(config.dbt_target_path)]
@@ -81,13 +78,14 @@ def _dbt(config: NightlyConfig, args: list[str]) -> str:
 
 
 def step_validate(config: NightlyConfig, state: dict) -> str:
-    from lawn.validate_raw import validate_raw_dir
+    from lawn.validate_raw import load_raw
 
-    raw_dir = config.raw_dir or RAW_SEEDS_DIR
-    errors = validate_raw_dir(raw_dir)
-    if errors:
-        raise StepFailed(f"raw files in {raw_dir}: " + "; ".join(errors[:3]))
-    return f"raw files in {raw_dir} passed"
+    raw_dir = config.raw_dir or DEMO_RAW_DIR
+    report = load_raw(raw_dir, config.db_path)
+    if report.errors:
+        raise StepFailed(f"raw files in {raw_dir}: " + "; ".join(report.errors[:3]))
+    rows = sum(landed.rows for landed in report.tables)
+    return f"raw files in {raw_dir} passed and landed ({rows:,} rows)"
 
 
 # what reads the scores is built after scoring (step actions), not before it on stale scores

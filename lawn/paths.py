@@ -8,7 +8,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = REPO_ROOT / "seeds"
-RAW_SEEDS_DIR = SEEDS_DIR / "raw"
+# the demo raw files (written by `lawn generate`); `--raw-dir` points at your own
+DEMO_RAW_DIR = REPO_ROOT / "data" / "raw"
 TRACKING_PLAN_DIR = SEEDS_DIR / "tracking_plan"
 TRUTH_DIR = REPO_ROOT / "data" / "truth"
 

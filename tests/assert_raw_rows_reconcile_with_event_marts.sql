@@ -4,7 +4,7 @@ with
 
 raw_rows as (
 
-    select count(*) as row_count from {{ raw_source('tracking', 'raw_events') }}
+    select count(*) as row_count from {{ source('tracking', 'raw_events') }}
 
 ),
 

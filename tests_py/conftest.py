@@ -13,7 +13,8 @@ import pytest
 
 from lawn.generator import DirtRates, GeneratorConfig, generate
 from lawn.generator.writers import write_generated
-from lawn.paths import REPO_ROOT, dbt_command
+from lawn.paths import DEMO_RAW_DIR, REPO_ROOT, dbt_command
+from lawn.validate_raw import load_raw
 from lawn.tracking_plan import load_tracking_plan
 from tests_py.expectations import expected_verdicts, parse_utc
 
@@ -33,9 +34,12 @@ def run_dbt(
     dbt_vars: dict | None = None,
 ) -> subprocess.CompletedProcess:
     """Run dbt on ``project_dir`` (the repo's project), writing to ``db_path`` and a private
-    target dir; with ``raw_dir``, staging reads the Parquet files there."""
+    target dir; with ``raw_dir``, its files are landed in ``raw`` first (`lawn load`), and
+    a warehouse with no raw tables yet gets the demo data."""
+    if raw_dir is not None or not _has_raw_tables(db_path):
+        report = load_raw(raw_dir or DEMO_RAW_DIR, db_path)
+        assert report.ok, report.errors
     env = dict(os.environ, LAWN_DUCKDB_PATH=str(db_path))
-    env.pop("LAWN_RAW_PARQUET_DIR", None)
     command = [
         *dbt_command(),
         *args,
@@ -50,13 +54,21 @@ def run_dbt(
         "--vars",
         json.dumps({**TEST_VARS, **(dbt_vars or {})}),
     ]
-    if raw_dir is not None:
-        env["LAWN_RAW_PARQUET_DIR"] = str(raw_dir)
     result = subprocess.run(command, env=env, cwd=project_dir, capture_output=True, text=True)
     if check and result.returncode != 0:
         summary = result.stdout[result.stdout.rfind("Completed with") :] or result.stdout[-4000:]
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{summary[:6000]}\n{result.stderr[-2000:]}")
     return result
+
+
+def _has_raw_tables(db_path: Path) -> bool:
+    if not db_path.exists():
+        return False
+    with duckdb.connect(str(db_path), read_only=True) as connection:
+        found = connection.execute(
+            "select count(*) from information_schema.tables where table_schema = 'raw'"
+        ).fetchall()
+    return found[0][0] > 0
 
 
 def query(db_path: Path, sql: str) -> pd.DataFrame:

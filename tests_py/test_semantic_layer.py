@@ -23,7 +23,6 @@ def _mf_command() -> list[str]:
 def mf(built_small, tmp_path_factory):
     """Run `mf query` against the small build; returns a function metrics, group_by -> DataFrame."""
     env = dict(os.environ, LAWN_DUCKDB_PATH=str(built_small))
-    env.pop("LAWN_RAW_PARQUET_DIR", None)
     # MetricFlow reads <project>/target/semantic_manifest.json: write it with dbt parse
     subprocess.run([*dbt_command(), "parse", "--quiet"], cwd=REPO_ROOT, env=env, check=True)
     out_dir = tmp_path_factory.mktemp("mf")

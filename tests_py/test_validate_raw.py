@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from lawn.cli import app
 from lawn.generator.writers import write_generated
 from lawn.validate_raw import RAW_TABLES
+from tests_py.conftest import query
 
 runner = CliRunner()
 
@@ -71,9 +72,9 @@ def test_a_few_bad_client_clocks_are_not_a_broken_file(csv_dir):
     [("", "file is empty (not even a header row)"), (None, "file is empty (header only, no rows)")],
 )
 def test_empty_files_are_refused(csv_dir, content, message):
-    path = csv_dir / "marketing_spend.csv"
+    path = csv_dir / "raw_events.csv"
     if content is None:
-        content = ",".join(RAW_TABLES["marketing_spend"].columns) + "\n"
+        content = ",".join(RAW_TABLES["raw_events"].column_names) + "\n"
     path.write_text(content)
     result = runner.invoke(app, ["validate-raw", "--raw-dir", str(csv_dir)])
     assert result.exit_code == 2
@@ -85,10 +86,18 @@ def test_missing_file_and_duplicate_keys(csv_dir):
     path = csv_dir / "experiment_registry.csv"
     frame = pd.read_csv(path, dtype="string")
     pd.concat([frame, frame.iloc[[0]]]).to_csv(path, index=False)
-    (csv_dir / "marketing_spend.csv").unlink()
+    (csv_dir / "raw_events.csv").unlink()
     result = runner.invoke(app, ["validate-raw", "--raw-dir", str(csv_dir)])
     assert result.exit_code == 2
-    assert any("marketing_spend.csv: file not found" in line for line in _error_lines(result))
+    lines = _error_lines(result) + [result.output.splitlines()[-1]]
+    assert any("raw_events.csv: file not found" in line for line in lines)
+
+
+def test_optional_tables_may_be_absent_or_empty(csv_dir):
+    (csv_dir / "marketing_spend.csv").unlink()
+    (csv_dir / "experiment_registry.csv").write_text(",".join(RAW_TABLES["experiment_registry"].column_names) + "\n")
+    result = runner.invoke(app, ["validate-raw", "--raw-dir", str(csv_dir)])
+    assert result.exit_code == 0, result.output
 
 
 def test_duplicate_keys_are_named(csv_dir):
@@ -108,3 +117,19 @@ def test_build_stops_before_dbt_loads_anything(csv_dir, tmp_path, monkeypatch):
     assert result.exit_code == 2
     assert "raw_events.csv: file is empty" in result.output
     assert not db_path.exists(), "nothing may be loaded half-way"
+
+
+def test_a_failed_load_keeps_the_previous_raw_tables(csv_dir, tmp_path, monkeypatch):
+    """All tables or none: a broken file leaves what was landed before untouched."""
+    db_path = tmp_path / "kept.duckdb"
+    monkeypatch.setenv("LAWN_DUCKDB_PATH", str(db_path))
+    assert runner.invoke(app, ["load", "--raw-dir", str(csv_dir)]).exit_code == 0
+    before = query(db_path, "select count(*) as n from raw.raw_events")["n"].iloc[0]
+    accounts = csv_dir / "crm_accounts.csv"
+    frame = pd.read_csv(accounts, dtype="string")
+    pd.concat([frame, frame.iloc[[0]]]).to_csv(accounts, index=False)
+    (csv_dir / "raw_events.csv").write_text((csv_dir / "raw_events.csv").read_text().splitlines()[0] + "\n")
+    result = runner.invoke(app, ["load", "--raw-dir", str(csv_dir)])
+    assert result.exit_code == 2
+    assert query(db_path, "select count(*) as n from raw.raw_events")["n"].iloc[0] == before
+    assert len(query(db_path, "select * from raw.crm_accounts")) == len(frame)

@@ -2,7 +2,7 @@ with
 
 crm_accounts as (
 
-    select * from {{ raw_source('crm', 'crm_accounts') }}
+    select * from {{ source('crm', 'crm_accounts') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 experiment_registry as (
 
-    select * from {{ raw_source('experimentation', 'experiment_registry') }}
+    select * from {{ source('experimentation', 'experiment_registry') }}
 
 ),
 

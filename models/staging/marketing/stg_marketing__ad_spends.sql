@@ -2,7 +2,7 @@ with
 
 marketing_spend as (
 
-    select * from {{ raw_source('marketing', 'marketing_spend') }}
+    select * from {{ source('marketing', 'marketing_spend') }}
 
 ),
 

@@ -4,7 +4,7 @@ with
 
 raw_events as (
 
-    select * from {{ raw_source('tracking', 'raw_events') }}
+    select * from {{ source('tracking', 'raw_events') }}
 
 ),
 
