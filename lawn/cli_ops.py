@@ -60,7 +60,8 @@ def nightly(
         Path | None, typer.Option(help="The warehouse (default: LAWN_DUCKDB_PATH or ./lawn.duckdb).")
     ] = None,
     raw_dir: Annotated[
-        Path | None, typer.Option(help="Your raw files (CSV, Parquet or JSON Lines); default: the demo in data/raw.")
+        Path | None,
+        typer.Option(help="Your raw files (CSV, Parquet or JSON Lines); default: the demo in data/raw."),
     ] = None,
     full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from scratch.")] = False,
     model_store: Annotated[Path, typer.Option(help="Churn model versions and live.json.")] = DEFAULT_STORE,

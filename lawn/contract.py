@@ -85,7 +85,7 @@ RAW_EVENTS = RawTable(
         RawColumn("anonymous_id", "text", "Cookie or app-instance id set before login.", required=False),
         RawColumn("device_id", "text", "Device or browser id.", required=False),
         RawColumn("user_id", "text", "Your user id, once known.", required=False),
-        RawColumn("account_id", "text", "Customer account (workspace, company) id, once known.", required=False),
+        RawColumn("account_id", "text", "Customer account (company) id, once known.", required=False),
         RawColumn(
             "context",
             "json",
@@ -109,7 +109,9 @@ CRM_ACCOUNTS = RawTable(
         RawColumn("industry", "text", "Industry as set by sales.", required=False),
         RawColumn("segment", "text", "smb, mid_market or enterprise.", required=False),
         RawColumn("country", "text", "ISO 3166-1 alpha-2 country code.", required=False),
-        RawColumn("created_at", "timestamp", "When the account was created.", required=False, parse_share=1.0),
+        RawColumn(
+            "created_at", "timestamp", "When the account was created.", required=False, parse_share=1.0
+        ),
         RawColumn("acquisition_channel", "text", "Channel that brought the account.", required=False),
         RawColumn("sales_owner", "text", "Account executive who owns the account.", required=False),
     ),
@@ -122,7 +124,9 @@ MARKETING_SPEND = RawTable(
     when_absent="CAC and CAC payback are empty",
     columns=(
         RawColumn("spend_date", "date", "Day of the spend.", not_null=True, parse_share=1.0),
-        RawColumn("channel", "text", "Acquisition channel (matches crm_accounts.acquisition_channel).", not_null=True),
+        RawColumn(
+            "channel", "text", "Acquisition channel (as crm_accounts.acquisition_channel).", not_null=True
+        ),
         RawColumn("spend_usd", "decimal", "Spend in US dollars.", not_null=True),
         RawColumn("impressions", "integer", "Ad impressions.", required=False),
         RawColumn("clicks", "integer", "Ad clicks.", required=False),
@@ -135,7 +139,9 @@ EXPERIMENT_REGISTRY = RawTable(
     required=False,
     when_absent="experiment marts are empty; exposures to unregistered experiments stay in fct_events",
     columns=(
-        RawColumn("experiment_id", "text", "Id the experiment_exposed events carry.", not_null=True, unique=True),
+        RawColumn(
+            "experiment_id", "text", "Id the experiment_exposed events carry.", not_null=True, unique=True
+        ),
         RawColumn("hypothesis", "text", "What the experiment is expected to show.", required=False),
         RawColumn("randomization_unit", "text", "user or account."),
         RawColumn("primary_metric", "text", "Metric id in seeds/metrics/experiment_metrics.csv."),

@@ -63,9 +63,10 @@ def _ident(name: str) -> str:
 
 def find_table_file(raw_dir: Path, table: RawTable) -> Path | None:
     """The file holding ``table`` in ``raw_dir``; two candidate files are an error."""
-    found = [raw_dir / f"{table.name}{ext}" for ext in FILE_FORMATS if (raw_dir / f"{table.name}{ext}").exists()]
+    found = [path for ext in FILE_FORMATS if (path := raw_dir / f"{table.name}{ext}").exists()]
     if len(found) > 1:
-        raise RawFileError(f"{found[0]}: more than one file for table {table.name}: {', '.join(p.name for p in found)}")
+        names = ", ".join(path.name for path in found)
+        raise RawFileError(f"{found[0]}: more than one file for table {table.name}: {names}")
     return found[0] if found else None
 
 
@@ -168,8 +169,7 @@ def _select_for(
     if kind == "jsonl":
         reader = _reader_sql(path, kind, None)
         probe = ", ".join(
-            f"count(*) filter (where json_exists(json, {_sql_string('$.' + c.name)}))"
-            for c in table.columns
+            f"count(*) filter (where json_exists(json, {_sql_string('$.' + c.name)}))" for c in table.columns
         )
         try:
             counts = connection.execute(f"select {probe} from {reader}").fetchall()[0]
@@ -258,7 +258,8 @@ def _land_table(
     if path is None:
         if table.required:
             names = " / ".join(f"{table.name}{ext}" for ext in FILE_FORMATS if not ext.endswith(".gz"))
-            raise RawFileError(f"{raw_dir / (table.name + '.csv')}: file not found (one of {names} is required)")
+            missing = raw_dir / f"{table.name}.csv"
+            raise RawFileError(f"{missing}: file not found (one of {names} is required)")
         connection.execute(f"create or replace table {target} as {_empty_select(table)}")
         return LandedTable(table, None, 0, absent_columns=table.column_names)
     select, absent, ignored = _select_for(connection, table, path)

@@ -78,7 +78,9 @@ def _describe(path: Path, frame: pd.DataFrame, failure) -> str:
     return f"{path}: failed {kind} {kwargs}"
 
 
-def check_landed(table: RawTable, path: Path, connection: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+def check_landed(
+    table: RawTable, path: Path, connection: duckdb.DuckDBPyConnection, relation: str
+) -> list[str]:
     """Great Expectations on the rows the loader landed in ``relation``; error lines."""
     import great_expectations as gx
 
@@ -89,7 +91,8 @@ def check_landed(table: RawTable, path: Path, connection: duckdb.DuckDBPyConnect
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False, "metric_calculations": False}
     asset = context.data_sources.add_pandas("raw").add_dataframe_asset(name=table.name)
-    batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(batch_parameters={"dataframe": frame})
+    whole = asset.add_batch_definition_whole_dataframe("whole")
+    batch = whole.get_batch(batch_parameters={"dataframe": frame})
     result = batch.validate(_suite(table, has_rows_required=table.required))
     if result.success:
         return []

@@ -14,8 +14,8 @@ import pytest
 from lawn.generator import DirtRates, GeneratorConfig, generate
 from lawn.generator.writers import write_generated
 from lawn.paths import DEMO_RAW_DIR, REPO_ROOT, dbt_command
-from lawn.validate_raw import load_raw
 from lawn.tracking_plan import load_tracking_plan
+from lawn.validate_raw import load_raw
 from tests_py.expectations import expected_verdicts, parse_utc
 
 # dirt tripled so that every kind is planted even at this size

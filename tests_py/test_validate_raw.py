@@ -89,13 +89,14 @@ def test_missing_file_and_duplicate_keys(csv_dir):
     (csv_dir / "raw_events.csv").unlink()
     result = runner.invoke(app, ["validate-raw", "--raw-dir", str(csv_dir)])
     assert result.exit_code == 2
-    lines = _error_lines(result) + [result.output.splitlines()[-1]]
+    lines = [*_error_lines(result), result.output.splitlines()[-1]]
     assert any("raw_events.csv: file not found" in line for line in lines)
 
 
 def test_optional_tables_may_be_absent_or_empty(csv_dir):
     (csv_dir / "marketing_spend.csv").unlink()
-    (csv_dir / "experiment_registry.csv").write_text(",".join(RAW_TABLES["experiment_registry"].column_names) + "\n")
+    header = ",".join(RAW_TABLES["experiment_registry"].column_names)
+    (csv_dir / "experiment_registry.csv").write_text(header + "\n")
     result = runner.invoke(app, ["validate-raw", "--raw-dir", str(csv_dir)])
     assert result.exit_code == 0, result.output
 
