@@ -166,6 +166,54 @@ def build(
         raise typer.Exit(code=code)
 
 
+@app.command()
+def contract(
+    check: Annotated[
+        bool, typer.Option(help="Exit 1 if the page is out of date instead of writing it.")
+    ] = False,
+) -> None:
+    """Write docs/bring_your_own_data.md (the input contract) from lawn/contract.py."""
+    from lawn.contract_doc import CONTRACT_DOC, render_markdown
+
+    text = render_markdown()
+    if check:
+        current = CONTRACT_DOC.read_text() if CONTRACT_DOC.exists() else ""
+        if current != text:
+            err.print(f"{CONTRACT_DOC} is out of date: run `lawn contract`")
+            raise typer.Exit(code=1)
+        out.print(f"{CONTRACT_DOC} matches the contract")
+        return
+    CONTRACT_DOC.write_text(text)
+    out.print(f"wrote {CONTRACT_DOC}")
+
+
+ingest_app = typer.Typer(
+    help="Convert exports from other tools into raw files lawn loads.", no_args_is_help=True
+)
+app.add_typer(ingest_app, name="ingest")
+
+
+@ingest_app.command("segment")
+def ingest_segment(
+    export: Annotated[
+        Path, typer.Argument(help="Segment / RudderStack export: JSON Lines or a JSON array (.gz ok).")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="Raw folder to write raw_events.jsonl into.")] = Path(
+        "data/segment_raw"
+    ),
+) -> None:
+    """Map Segment-spec messages (track, identify, page, screen, group) onto the raw envelope."""
+    from lawn.segment import SegmentInputError, convert_export
+
+    try:
+        target, rows, unreadable = convert_export(export, out_dir)
+    except SegmentInputError as exc:
+        _fail(str(exc))
+    note = f" ({unreadable} unreadable line(s) kept, to be quarantined)" if unreadable else ""
+    out.print(f"wrote {rows:,} raw events to {target}{note}", soft_wrap=True)
+    out.print(f"next: lawn build --raw-dir {out_dir}", soft_wrap=True)
+
+
 @app.command("identity-weights")
 def identity_weights(
     db: Annotated[Path, typer.Option(help="The built DuckDB warehouse to learn from.")] = Path("lawn.duckdb"),

@@ -11,7 +11,7 @@ holdouts as (
 
 accounts as (
 
-    select * from {{ ref('stg_crm__accounts') }}
+    select * from {{ ref('int_accounts_combined') }}
 
 ),
 

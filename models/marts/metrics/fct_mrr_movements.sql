@@ -12,7 +12,7 @@ monthly as (
 
 accounts as (
 
-    select * from {{ ref('stg_crm__accounts') }}
+    select * from {{ ref('int_accounts_combined') }}
 
 ),
 

@@ -1,0 +1,264 @@
+"""Map a Segment / RudderStack message export onto lawn's raw event envelope.
+
+The Segment spec (track, identify, page, screen, group, alias) is what most teams already
+export. Each message becomes exactly one envelope row; nothing is dropped or repaired here:
+a message that breaks the contract is quarantined by staging with its reason, like any raw
+row, so raw = valid + quarantined + duplicates holds for an ingested export too. The mapping
+table is in docs/bring_your_own_data.md.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from lawn.contract import RAW_EVENT_COLUMNS
+
+# context.library.name of the Segment / RudderStack SDKs -> the envelope's source
+LIBRARY_SOURCES: dict[str, str] = {
+    **dict.fromkeys(("analytics.js", "analytics-next", "@segment/analytics-next", "rudder-sdk-js"), "web"),
+    **dict.fromkeys(("analytics-ios", "analytics-swift", "rudder-sdk-ios", "rudder-ios-sdk"), "ios"),
+    **dict.fromkeys(("analytics-android", "analytics-kotlin", "rudder-sdk-android"), "android"),
+    **dict.fromkeys(
+        ("analytics-node", "@segment/analytics-node", "analytics-python", "analytics-go", "analytics-java",
+         "analytics-ruby", "analytics-php", "analytics.net", "rudder-sdk-node", "rudder-sdk-python",
+         "rudderstack-python", "http"),
+        "backend",
+    ),
+}  # fmt: skip
+TRAIT_NAMES = {
+    "email": "email",
+    "first_name": "first_name",
+    "firstName": "first_name",
+    "last_name": "last_name",
+    "lastName": "last_name",
+    "role": "role",
+}
+
+
+class SegmentInputError(Exception):
+    """The export cannot be read at all (the message names the file)."""
+
+
+def snake_case(name: str) -> str:
+    """`Order Completed` / `orderCompleted` / `order-completed` -> `order_completed`."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip())
+    return re.sub(r"[^0-9a-zA-Z]+", "_", spaced).strip("_").lower()
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+def _get(mapping: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(mapping, dict):
+            return None
+        mapping = mapping.get(key)
+    return mapping
+
+
+def source_of(context: dict) -> str | None:
+    """web / ios / android / backend from the library that sent the message, else the
+    device type; an unknown library is kept as it is (and quarantined as INVALID_SOURCE)."""
+    library = str(_get(context, "library", "name") or "").strip().lower()
+    if library in LIBRARY_SOURCES:
+        return LIBRARY_SOURCES[library]
+    device = str(_get(context, "device", "type") or _get(context, "os", "name") or "").strip().lower()
+    if device in ("ios", "android", "web"):
+        return device
+    return library or None
+
+
+def event_name_of(message: dict) -> str | None:
+    kind = str(message.get("type") or "").lower()
+    if kind == "track":
+        return snake_case(str(message["event"])) if message.get("event") is not None else None
+    return {
+        "identify": "identified",
+        "page": "page_viewed",
+        "screen": "page_viewed",
+        "group": "group_identified",
+    }.get(kind, snake_case(kind) or None)
+
+
+def _identify_properties(traits: dict) -> dict:
+    properties = {TRAIT_NAMES[key]: value for key, value in traits.items() if key in TRAIT_NAMES}
+    if "first_name" not in properties and isinstance(traits.get("name"), str) and traits["name"].strip():
+        first, _, last = traits["name"].strip().partition(" ")
+        properties["first_name"] = first
+        if last:
+            properties["last_name"] = last
+    return properties
+
+
+def _page_properties(message: dict) -> dict:
+    properties = dict(message.get("properties") or {})
+    if "page_path" not in properties:
+        path = properties.pop("path", None) or _get(message, "context", "page", "path")
+        if path is None and message.get("type") == "screen":
+            path = "/" + snake_case(str(message.get("name") or "screen"))
+        if path is not None:
+            properties["page_path"] = path
+    if "referrer" in properties or _get(message, "context", "page", "referrer"):
+        properties["referrer"] = properties.get("referrer") or _get(message, "context", "page", "referrer")
+    campaign = _get(message, "context", "campaign", "source")
+    if campaign and "utm_source" not in properties:
+        properties["utm_source"] = campaign
+    return properties
+
+
+def envelope_row(message: dict) -> dict[str, str | None]:
+    """One Segment message as a raw envelope row (every value text or None)."""
+    context = message.get("context") if isinstance(message.get("context"), dict) else {}
+    properties = message.get("properties") if isinstance(message.get("properties"), dict) else {}
+    traits = message.get("traits") if isinstance(message.get("traits"), dict) else {}
+    traits = traits or (context.get("traits") if isinstance(context.get("traits"), dict) else {})
+    kind = str(message.get("type") or "").lower()
+    if kind == "identify":
+        payload: Any = _identify_properties(traits)
+    elif kind in ("page", "screen"):
+        payload = _page_properties(message)
+    elif kind == "group":
+        payload = {"group_id": message.get("groupId"), **traits}
+    else:
+        payload = message.get("properties", {})
+    if isinstance(payload, dict):
+        payload = {key: value for key, value in payload.items() if key != "schema_version"}
+    source = source_of(context)
+    envelope_context = dict(context)
+    envelope_context.setdefault("platform", source)
+    if _get(context, "app", "version") is not None:
+        envelope_context.setdefault("app_version", _get(context, "app", "version"))
+    version = properties.get("schema_version") or _get(context, "protocols", "schemaVersion") or 1
+    account = (
+        context.get("groupId")
+        or properties.get("account_id")
+        or traits.get("account_id")
+        or _get(traits, "company", "id")
+        or (message.get("groupId") if kind == "group" else None)
+    )
+    row = {
+        "event_id": _text(message.get("messageId")),
+        "event_name": event_name_of(message),
+        "schema_version": _text(version),
+        "source": source,
+        "occurred_at": _text(message.get("originalTimestamp") or message.get("timestamp")),
+        "received_at": _text(message.get("receivedAt") or message.get("sentAt") or message.get("timestamp")),
+        "anonymous_id": _text(message.get("anonymousId")),
+        "device_id": _text(_get(context, "device", "id")),
+        "user_id": _text(message.get("userId")),
+        "account_id": _text(account),
+        "context": _text(envelope_context),
+        "properties": _text(payload),
+    }
+    return row
+
+
+def unreadable_row(line: str) -> dict[str, str | None]:
+    """A line that is not a JSON object: kept as a raw row that staging will quarantine."""
+    row: dict[str, str | None] = dict.fromkeys(RAW_EVENT_COLUMNS)
+    row["properties"] = line
+    return row
+
+
+def _open(path: Path) -> io.TextIOBase:
+    if path.name.endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig")
+    return open(path, encoding="utf-8-sig")
+
+
+def read_messages(path: Path) -> Iterator[tuple[int, dict | None, str]]:
+    """(line number, message or None, raw line) for a JSON Lines export or a JSON array."""
+    try:
+        with _open(path) as handle:
+            head = handle.read(1)
+            while head and head.isspace():
+                head = handle.read(1)
+            handle.seek(0)
+            if head == "[":
+                try:
+                    messages = json.load(handle)
+                except ValueError as exc:
+                    raise SegmentInputError(f"{path}: not a JSON array of messages ({exc})") from None
+                for number, message in enumerate(messages, start=1):
+                    if isinstance(message, dict):
+                        yield number, message, ""
+                    else:
+                        yield number, None, json.dumps(message)
+                return
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    message = json.loads(line)
+                except ValueError:
+                    yield number, None, line.rstrip("\r\n")
+                    continue
+                yield (
+                    (number, message, "")
+                    if isinstance(message, dict)
+                    else (number, None, line.rstrip("\r\n"))
+                )
+    except UnicodeDecodeError:
+        raise SegmentInputError(f"{path}: not UTF-8 text") from None
+    except (OSError, EOFError) as exc:
+        raise SegmentInputError(f"{path}: cannot be read ({exc})".splitlines()[0]) from None
+
+
+def convert_export(path: Path, out_dir: Path) -> tuple[Path, int, int]:
+    """Write ``out_dir/raw_events.jsonl`` from the export; (file, rows, unreadable lines).
+
+    An unreadable line gets the ``received_at`` of the readable message before it (or, at
+    the start of the file, after it): it arrived in the same delivery, and a made-up clock
+    would move the data day.
+    """
+    if not path.exists():
+        raise SegmentInputError(f"{path}: no such file")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / "raw_events.jsonl"
+    temporary = target.with_name(target.name + ".partial")
+    rows = unreadable = 0
+    last_received: str | None = None
+    pending: list[dict[str, str | None]] = []
+    with open(temporary, "w", encoding="utf-8") as handle:
+
+        def write(row: dict[str, str | None]) -> None:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+        for _number, message, line in read_messages(path):
+            rows += 1
+            if message is None:
+                unreadable += 1
+                row = unreadable_row(line)
+                if last_received is None:
+                    pending.append(row)
+                    continue
+                row["received_at"] = last_received
+                write(row)
+                continue
+            row = envelope_row(message)
+            last_received = row["received_at"] or last_received
+            for waiting in pending:
+                waiting["received_at"] = last_received
+                write(waiting)
+            pending.clear()
+            write(row)
+        for waiting in pending:
+            write(waiting)
+    if rows == 0:
+        temporary.unlink()
+        raise SegmentInputError(f"{path}: no messages")
+    temporary.replace(target)
+    return target, rows, unreadable
