@@ -234,6 +234,10 @@ def land_raw_dir(
                 landed = _land_table(raw_dir, table, connection, schema, check)
             except RawFileError as exc:
                 report.errors.append(str(exc))
+                # the load is lost anyway; a fresh transaction lets the other files be checked
+                connection.execute("rollback")
+                connection.execute("begin transaction")
+                connection.execute(f"create schema if not exists {schema}")
                 continue
             report.tables.append(landed)
     except BaseException:

@@ -2,7 +2,9 @@
     spend of the month over the accounts of that channel whose first payment fell in the
     month; payback months = CAC over the new customers' average first MRR times the gross
     margin (var gross_margin_rate). Channels without spend (organic, referral) have a CAC
-    of zero. Month x channel rows exist where there was spend or a new customer. -#}
+    of zero. A month with no spend data at all (a feed without marketing_spend) has unknown
+    spend, CAC and payback (null), not zero. Month x channel rows exist where there was
+    spend or a new customer. -#}
 with
 
 mrr_months as (
@@ -26,6 +28,12 @@ spend as (
         sum(clicks) as clicks
     from {{ ref('stg_marketing__ad_spends') }}
     group by 1, 2
+
+),
+
+spend_months as (
+
+    select distinct month_start from spend
 
 ),
 
@@ -62,11 +70,16 @@ joined as (
     select
         keys.month_start,
         keys.acquisition_channel,
-        coalesce(spend.spend_usd, 0) as spend_usd,
-        coalesce(spend.clicks, 0) as clicks,
+        case
+            when spend_months.month_start is not null then coalesce(spend.spend_usd, 0)
+        end as spend_usd,
+        case
+            when spend_months.month_start is not null then coalesce(spend.clicks, 0)
+        end as clicks,
         coalesce(new_customers.new_customers, 0) as new_customers,
         coalesce(new_customers.new_mrr_usd, 0) as new_mrr_usd
     from keys
+    left join spend_months on keys.month_start = spend_months.month_start
     left join spend
         on
             keys.month_start = spend.month_start
