@@ -18,11 +18,28 @@ def power(
     ] = None,
     sd: Annotated[float | None, typer.Option(help="Standard deviation of the metric (means).")] = None,
     mde: Annotated[float | None, typer.Option(help="Absolute lift to detect (solve for n or power).")] = None,
+    effect_size: Annotated[
+        float | None,
+        typer.Option(help="Standardized effect instead of --mde: Cohen's h (proportions) or d (means)."),
+    ] = None,
     n: Annotated[int | None, typer.Option(help="Control-arm units (solve for mde or power).")] = None,
     power_: Annotated[float, typer.Option("--power", help="Target power (1 - beta).")] = 0.8,
     alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
     ratio: Annotated[float, typer.Option(help="Allocation: treatment units per control unit.")] = 1.0,
     alternative: Annotated[str, typer.Option(help="two-sided, larger or smaller.")] = "two-sided",
+    method: Annotated[
+        str,
+        typer.Option(
+            help="Proportions: cohen-h (arcsine), pooled (R power.prop.test) or unpooled (Wald z-test)."
+        ),
+    ] = "cohen-h",
+    tails: Annotated[
+        str,
+        typer.Option(
+            help="Two-sided power: both (both rejection regions, statsmodels, R strict=TRUE) or effect "
+            "(the effect's side only, R's default)."
+        ),
+    ] = "both",
     solve_for: Annotated[str, typer.Option(help="n (sample size), mde or power.")] = "n",
     metric: Annotated[
         str | None,
@@ -34,9 +51,12 @@ def power(
     db: Annotated[Path | None, typer.Option(help="The built warehouse (for --metric).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
-    """Sample size per arm, minimum detectable effect or power of a two-arm test."""
+    """Sample size per arm (exact and rounded up), minimum detectable effect or power of a
+    two-arm test; the output states the tail convention."""
     from lawn.metric_baselines import UnknownMetricError, metric_baseline
     from lawn.power import (
+        METHODS,
+        TAILS,
         PowerInputError,
         achieved_power,
         duration_days,
@@ -46,6 +66,12 @@ def power(
 
     if alternative not in ("two-sided", "larger", "smaller"):
         fail(f"--alternative must be two-sided, larger or smaller, got {alternative!r}")
+    if method not in METHODS:
+        fail(f"--method must be cohen-h, pooled or unpooled, got {method!r}")
+    if tails not in TAILS:
+        fail(f"--tails must be both or effect, got {tails!r}")
+    if test not in ("proportion", "mean"):
+        fail(f"--test must be proportion or mean, got {test!r}")
     source = None
     if metric:
         try:
@@ -55,21 +81,30 @@ def power(
         test = source.test
         baseline = source.baseline if baseline is None else baseline
         sd = source.sd if sd is None else sd
-    if baseline is None:
+    if baseline is None and effect_size is None:
         fail("give --baseline (or --metric to read it from the marts)")
+    options = {"sd": sd, "method": method, "tails": tails}
     try:
         if solve_for == "n":
-            if mde is None:
-                fail("solving for n needs --mde")
-            result = sample_size(test, baseline, mde, alpha, power_, ratio, alternative, sd)  # type: ignore[arg-type]
+            if mde is None and effect_size is None:
+                fail("solving for n needs --mde or --effect-size")
+            result = sample_size(
+                test, baseline, mde, alpha, power_, ratio, alternative, effect_size=effect_size, **options
+            )  # type: ignore[arg-type]
         elif solve_for == "mde":
             if n is None:
                 fail("solving for mde needs --n (control-arm units)")
-            result = minimum_detectable_effect(test, baseline, n, alpha, power_, ratio, alternative, sd)  # type: ignore[arg-type]
+            if effect_size is not None:
+                fail("solving for mde takes no --effect-size")
+            result = minimum_detectable_effect(
+                test, baseline, n, alpha, power_, ratio, alternative, **options
+            )  # type: ignore[arg-type]
         elif solve_for == "power":
-            if n is None or mde is None:
-                fail("solving for power needs --n and --mde")
-            result = achieved_power(test, baseline, mde, n, alpha, ratio, alternative, sd)  # type: ignore[arg-type]
+            if n is None or (mde is None and effect_size is None):
+                fail("solving for power needs --n and --mde (or --effect-size)")
+            result = achieved_power(
+                test, baseline, mde, n, alpha, ratio, alternative, effect_size=effect_size, **options
+            )  # type: ignore[arg-type]
         else:
             fail(f"--solve-for must be n, mde or power, got {solve_for!r}")
     except PowerInputError as exc:
@@ -86,8 +121,8 @@ def power(
         print_json(payload)
         return
     for key, value in payload.items():
-        shown = f"{value:.6g}" if isinstance(value, float) else value
-        out.print(f"{key:<24} {shown}")
+        shown = f"{value:.8g}" if isinstance(value, float) else value
+        out.print(f"{key:<24} {shown}", highlight=False)
 
 
 def readout(
