@@ -122,6 +122,14 @@ def _normal_power(diff: float, s0: float, s1: float, alpha: float, alternative: 
     return float(stats.norm.cdf((signed - crit * s0) / s1))
 
 
+def _nct_tail(value: float, far: bool) -> float:
+    """scipy's noncentral t returns NaN deep in a tail: 0 on the far side, 1 on the near."""
+    value = float(value)
+    if math.isnan(value):
+        return 0.0 if far else 1.0
+    return value
+
+
 def power_at(design: Design, n1: float) -> float:
     """Power with ``n1`` control and ``ratio * n1`` treatment units (n1 may be fractional)."""
     n2 = design.ratio * n1
@@ -134,12 +142,14 @@ def power_at(design: Design, n1: float) -> float:
         dist = stats.nct(df, nc)
         if design.alternative == "two-sided":
             crit = stats.t.isf(design.alpha / 2, df)
-            upper, lower = float(dist.sf(crit)), float(dist.cdf(-crit))
+            upper, lower = _nct_tail(dist.sf(crit), nc < 0), _nct_tail(dist.cdf(-crit), nc > 0)
             if design.tails == "both":
                 return upper + lower
             return upper if design.effect >= 0 else lower
         crit = stats.t.isf(design.alpha, df)
-        return float(dist.sf(crit)) if design.alternative == "larger" else float(dist.cdf(-crit))
+        if design.alternative == "larger":
+            return _nct_tail(dist.sf(crit), nc < 0)
+        return _nct_tail(dist.cdf(-crit), nc > 0)
     if design.method == "cohen-h":
         assert design.effect is not None
         s = math.sqrt(1 / n1 + 1 / n2)
@@ -262,9 +272,12 @@ def sample_size(
     design = _oriented(
         _design(test, method, alternative, tails, alpha, ratio, baseline, mde, sd, effect_size)
     )
-    low, high = _lower_n(design), 1e12
-    if power_at(design, high) < power:
-        raise PowerInputError("no sample size reaches that power (the effect is too small)")
+    low = _lower_n(design)
+    high = max(4.0, 2 * low)
+    while power_at(design, high) < power:  # bracket the root near the answer
+        high *= 2
+        if high > 1e13:
+            raise PowerInputError("no sample size reaches that power (the effect is too small)")
     if power_at(design, low) >= power:
         exact = low
     else:
