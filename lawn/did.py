@@ -169,7 +169,9 @@ def prepare_panel(
         raise PanelError("no row has all of unit, time, outcome and the design columns")
     if panel.duplicated(["unit", "time"]).any():
         first = panel[panel.duplicated(["unit", "time"], keep=False)].iloc[0]
-        raise PanelError(f"more than one row for unit {first['unit']!r} at {time} {first['time']!r}")
+        raise PanelError(
+            f"more than one row for unit {_label(first['unit'])!r} at {time} = {_label(first['time'])!r}"
+        )
     y = pd.to_numeric(panel["y"], errors="coerce")
     if y.isna().any():
         raise PanelError(f"{outcome} must be numeric; got {panel.loc[y.isna(), 'y'].iloc[0]!r}")
@@ -236,6 +238,12 @@ def fit_ols(
         demeaned = _demean(np.column_stack([y, x]), codes_list)
         y, x = demeaned[:, 0], demeaned[:, 1:]
     n, k = x.shape
+    if np.linalg.matrix_rank(x, tol=1e-9 * max(1.0, float(np.abs(x).max()))) < k:
+        raise PanelError(
+            "the regressors are collinear (with each other or with the unit and period effects): "
+            "e.g. every treated unit adopts in the same period with no never-treated unit, or "
+            "--group and --post are the same column"
+        )
     xtx_inv = np.linalg.pinv(x.T @ x)
     beta = xtx_inv @ x.T @ y
     resid = y - x @ beta
@@ -345,7 +353,8 @@ def adoption_periods(panel: pd.DataFrame) -> pd.Series:
     if not switched.empty:
         bad = switched.iloc[0]
         raise PanelError(
-            f"treatment must stay on once on; unit {bad['unit']!r} is untreated at {bad['time']!r} "
+            f"treatment must stay on once on; unit {_label(bad['unit'])!r} is untreated at "
+            f"{_label(bad['time'])!r} "
             f"after its first treated period (periods are ordered as {panel['time'].dtype} values: "
             "check the order, or give --time-order)"
         )

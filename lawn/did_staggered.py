@@ -22,7 +22,9 @@ the estimated cohort shares (R did's ``wif``). Intervals and p-values are normal
 se = IQR / (z.75 - z.25)): it resamples no units, so it cannot collapse when a cohort has
 only one unit. A cohort of one unit is reported with a warning: its own variance cannot be
 estimated, so its standard errors reflect the comparison units only (a lower bound).
-Units treated in the first period have no pre-period and are left out (reported).
+Units treated in the first period have no pre-period and are left out (reported), and so
+are treated units not observed in the period just before their first treated one (an
+unbalanced panel's gap hides when they adopted).
 """
 
 from __future__ import annotations
@@ -137,7 +139,12 @@ def callaway_santanna(
     first_by_unit = first.reindex(wide.index).to_numpy(dtype=float, copy=True)
     first_by_unit[np.isnan(first_by_unit)] = np.inf
     dropped = int((first_by_unit == 0).sum())
-    keep_units = first_by_unit != 0
+    # a treated unit not observed in the period just before its first treated one adopted at
+    # an unknown time (a gap in an unbalanced panel): it cannot be placed in a cohort
+    last_untreated = panel[panel["treat"] == 0].groupby("unit")["period"].max().reindex(wide.index)
+    unknown = np.isfinite(first_by_unit) & (first_by_unit > 0)
+    unknown &= last_untreated.to_numpy(dtype=float) != first_by_unit - 1
+    keep_units = (first_by_unit != 0) & ~unknown
     matrix, first_by_unit = wide.to_numpy(dtype=float)[keep_units], first_by_unit[keep_units]
     n = len(matrix)
     if not np.isfinite(first_by_unit).any():
@@ -235,10 +242,13 @@ def callaway_santanna(
     else:
         ses = np.sqrt((psis**2).sum(axis=0)) / n
     estimates: list[Estimate] = []
+    references = {f"att(g={labels[c.g]},t={labels[c.t]})" for c in cells if c.reference}
+    references |= {"event_-1"} if base_period == "universal" else set()
     for (name, value, _, extra), se in zip(agg.rows, ses, strict=True):
-        reference = extra.get("kind") == "att_gt" and value == 0.0 and se == 0.0
-        if reference or se == 0.0:
+        if name in references:  # 0 by construction: no standard error
             estimates.append(Estimate(name, value, None, None, None, None, **extra))
+        elif se == 0.0:  # no variation to estimate one from: a 0 se, no test
+            estimates.append(Estimate(name, value, 0.0, value, value, None, **extra))
         else:
             estimates.append(estimate(name, value, float(se) ** 2, None, alpha, **extra))
     return DidResult(
@@ -255,6 +265,7 @@ def callaway_santanna(
             "bootstrap_replications": bootstrap,
             "cohort_sizes": {str(labels[g]): size for g, size in sizes.items()},
             "units_treated_in_first_period_dropped": dropped,
+            "units_with_unobserved_adoption_dropped": int(unknown.sum()),
             "reference_cells": [f"att(g={labels[c.g]},t={labels[c.t]})" for c in cells if c.reference],
         },
         warnings=warnings,
