@@ -139,7 +139,7 @@ def _r_power_prop(n: float, p1: float, p2: float, alpha: float = 0.05, strict: b
 
 
 def test_power_prop_test_published_examples():
-    """R's ?power.prop.test examples print power = 0.740 for n = 50, p1 = .50, p2 = .75;
+    """R's ?power.prop.test examples (stats/man/power.prop.test.Rd) print power = 0.740 for n = 50, p1 = .50, p2 = .75;
     n = 76.7 for power = .90; p2 = 0.8026 for n = 50, power = .90 (R default strict = FALSE)."""
     power = achieved_power("proportion", 0.5, 0.25, 50, method="pooled", tails="effect").power
     assert round(power, 3) == 0.740
@@ -149,6 +149,9 @@ def test_power_prop_test_published_examples():
     assert _r_power_prop(n.n_control_exact, 0.5, 0.75) == pytest.approx(0.9, abs=1e-10)
     mde = minimum_detectable_effect("proportion", 0.5, 50, power=0.9, method="pooled", tails="effect")
     assert round(0.5 + mde.mde, 4) == 0.8026
+    # ... and power.prop.test(p1 = .5, p2 = 0.501, sig.level = .001, power = .90) => n = 10451937
+    big = sample_size("proportion", 0.5, 0.001, alpha=0.001, power=0.9, method="pooled", tails="effect")
+    assert big.n_control == 10451937
 
 
 @pytest.mark.parametrize("ratio", [1.0, 0.5, 2.5])
