@@ -139,8 +139,9 @@ def _r_power_prop(n: float, p1: float, p2: float, alpha: float = 0.05, strict: b
 
 
 def test_power_prop_test_published_examples():
-    """R's ?power.prop.test examples (stats/man/power.prop.test.Rd) print power = 0.740 for n = 50, p1 = .50, p2 = .75;
-    n = 76.7 for power = .90; p2 = 0.8026 for n = 50, power = .90 (R default strict = FALSE)."""
+    """R's ?power.prop.test examples (stats/man/power.prop.test.Rd) print power = 0.740 for
+    n = 50, p1 = .50, p2 = .75; n = 76.7 for power = .90; p2 = 0.8026 for n = 50, power = .90
+    (R default strict = FALSE)."""
     power = achieved_power("proportion", 0.5, 0.25, 50, method="pooled", tails="effect").power
     assert round(power, 3) == 0.740
     assert power == pytest.approx(_r_power_prop(50, 0.5, 0.75), abs=1e-12)  # 0.7401659
