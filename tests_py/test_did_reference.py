@@ -110,17 +110,18 @@ def test_wooldridge_example_13_3_iid_2x2_on_a_repeated_cross_section():
     assert ours["cluster"].std_error == pytest.approx(fit.bse["nearinc:y81"], rel=1e-10)
 
 
+@pytest.mark.parametrize("control", ["never_treated", "not_yet_treated"])
 @pytest.mark.parametrize("base_period", ["varying", "universal"])
-def test_callaway_santanna_equals_csdid(castle, base_period):
+def test_callaway_santanna_equals_csdid(castle, base_period, control):
     from csdid.att_gt import ATTgt
 
     panel = prepare_panel(castle, "sid", "year", "l_homicide", {"treat": "treated"})
-    ours = callaway_santanna(panel, base_period=base_period)
+    ours = callaway_santanna(panel, control_group=control, base_period=base_period)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = ATTgt(
             yname="l_homicide", tname="year", idname="sid", gname="first_year", data=castle,
-            control_group=["nevertreated"],
+            control_group=[control.replace("_", "")],
         ).fit(est_method="dr", base_period=base_period, bstrap=False)  # fmt: skip
     by_name = {e.name: e for e in ours.estimates}
     results = model.results
