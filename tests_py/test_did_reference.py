@@ -272,3 +272,24 @@ def test_same_column_in_two_roles_is_a_message_not_a_traceback():
     ):
         result = _did("--input", path, "--unit", "region", "--outcome", "sales", *args)
         assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_callaway_santanna_with_a_one_unit_cohort_equals_csdid(organ):
+    """The single treated state: analytic influence-function SEs, as csdid (R did) gives them."""
+    from csdid.att_gt import ATTgt
+
+    ours = callaway_santanna(_organ_panel(organ))
+    frame = organ.assign(first_q=(organ["State"] == "California") * 4, sid=organ["State"].factorize()[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = ATTgt(
+            yname="Rate", tname="Quarter_Num", idname="sid", gname="first_q", data=frame,
+            control_group=["nevertreated"],
+        ).fit(est_method="dr", base_period="varying", bstrap=False)  # fmt: skip
+        cells = [e for e in ours.estimates if e.kind == "att_gt"]
+        assert [e.estimate for e in cells] == pytest.approx(list(model.results["att"]), abs=1e-12)
+        assert [e.std_error for e in cells] == pytest.approx(list(model.results["se"]), abs=1e-7)
+        model.aggte(typec="simple", bstrap=False)
+    simple = next(e for e in ours.estimates if e.name == "simple")
+    assert simple.std_error == pytest.approx(model.atte["overall_se"], abs=1e-7)
+    assert any("one unit" in warning for warning in ours.warnings)
