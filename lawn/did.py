@@ -1,21 +1,31 @@
-"""Difference-in-differences on a unit x period panel: the classic 2x2, two-way fixed effects,
-an event study with a joint pre-trend test, and Callaway & Sant'Anna group-time effects.
+"""Difference-in-differences on a unit x period panel: the classic 2x2, two-way fixed effects
+and an event study with a joint pre-trend test (Callaway & Sant'Anna: ``lawn.did_staggered``).
 
-Standard errors are cluster-robust by unit (CR1): V = c (X'X)^-1 [sum_g X_g' u_g u_g' X_g]
-(X'X)^-1 with Stata's small-sample factor c = G/(G-1) * (N-1)/(N-K), K the regressors that
-are not absorbed fixed effects (unit effects are nested in the unit clusters, so they cost
-no degrees of freedom, as in Stata's areg/reghdfe); tests and intervals use t with G-1
-degrees of freedom. Callaway & Sant'Anna standard errors come from a cluster (unit)
-bootstrap of the whole estimation.
+Standard errors (``se``), following fixest (``feols``, default ``ssc()``) and pyfixest:
+
+- ``iid``: classical OLS, sigma^2 = RSS / (N - K), t with N - K degrees of freedom;
+- ``hc1``: heteroskedasticity-robust, sandwich x N / (N - K), t with N - K df;
+- ``cluster`` (by unit, CR1): sandwich x G/(G-1) x (N-1)/(N-K), t with G - 1 df.
+
+K counts the explicit regressors plus the absorbed fixed effects. For ``iid``/``hc1`` every
+fixed effect counts (unit + time levels - 1). For ``cluster`` fixest's ``fixef.K = "nested"``
+rule applies: a fixed effect nested in the clusters (unit effects, when clustering by unit) is
+not counted, except for one level (the intercept it stands for); the time effects are not
+nested in unit clusters and count in full. On a balanced panel with unit clusters
+K = regressors + T. This is also Stata ``reghdfe``'s count (its K includes the constant).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+SE_TYPES = ("iid", "hc1", "cluster")
 
 
 class PanelError(ValueError):
@@ -26,13 +36,30 @@ class PanelError(ValueError):
 class Estimate:
     name: str
     estimate: float
-    std_error: float
-    ci_low: float
-    ci_high: float
-    p_value: float
+    std_error: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    kind: str = "coefficient"
+    group: object = None
+    period: object = None
+    event: int | None = None
 
     def to_dict(self) -> dict:
-        return self.__dict__.copy()
+        return {key: _plain(value) for key, value in self.__dict__.items()}
+
+
+def _plain(value: object) -> object:
+    """JSON-ready: numpy scalars to Python, NaN/inf to None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 @dataclass
@@ -41,105 +68,279 @@ class DidResult:
     units: int
     periods: int
     observations: int
-    clusters: int
+    clusters: int | None
     estimates: list[Estimate]
+    se_type: str = "cluster"
     pre_trend_f: float | None = None
     pre_trend_p_value: float | None = None
     details: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        payload = {key: value for key, value in self.__dict__.items() if key != "estimates"}
+        payload = {key: _plain(value) for key, value in self.__dict__.items() if key not in ("estimates",)}
         payload["estimates"] = [estimate.to_dict() for estimate in self.estimates]
         return payload
 
 
-def prepare_panel(frame: pd.DataFrame, unit: str, time: str, outcome: str, extra: list[str]) -> pd.DataFrame:
-    """Columns renamed to unit/time/y (+ extras), rows with a missing value dropped, times
-    replaced by their rank (0, 1, ...) so dates and integers both work."""
-    missing = [column for column in (unit, time, outcome, *extra) if column not in frame.columns]
+# ---------------------------------------------------------------- periods
+
+_YEAR_Q = re.compile(r"^\s*(\d{4})\s*[-/ ]?\s*[Qq]([1-4])\s*$")
+_Q_YEAR = re.compile(r"^\s*[Qq]([1-4])\s*[-/ ]?\s*(\d{4})\s*$")
+_INT = re.compile(r"^\s*[+-]?\d+\s*$")
+
+
+def _quarter_key(label: str) -> int | None:
+    match = _YEAR_Q.match(label)
+    if match:
+        return int(match.group(1)) * 4 + int(match.group(2)) - 1
+    match = _Q_YEAR.match(label)
+    if match:
+        return int(match.group(2)) * 4 + int(match.group(1)) - 1
+    return None
+
+
+def period_order(times: pd.Series, name: str, order: pd.Series | None = None) -> pd.Series:
+    """A sortable key for every period label: the ``order`` column if given (one value per
+    label), else numbers, dates, ``YYYYQn``/``YYYY-Qn``/``Qn YYYY``/``QnYYYY`` quarters, or
+    integers or ISO dates written as text. Raises PanelError naming an unreadable label."""
+    if order is not None:
+        keys = pd.to_numeric(order, errors="coerce")
+        if keys.isna().any():
+            raise PanelError(f"--time-order must be numeric; got {order[keys.isna()].iloc[0]!r}")
+        per_label = pd.DataFrame({"t": times.astype(str), "k": keys}).groupby("t")["k"].nunique()
+        if (per_label > 1).any():
+            raise PanelError(
+                f"--time-order gives period {per_label[per_label > 1].index[0]!r} more than one position"
+            )
+        return keys.astype(float)
+    if pd.api.types.is_bool_dtype(times):
+        raise PanelError(f"{name} is boolean: it cannot order periods")
+    if pd.api.types.is_numeric_dtype(times) or pd.api.types.is_datetime64_any_dtype(times):
+        return times
+    text = times.astype(str)
+    if text.map(lambda s: bool(_INT.match(s))).all():
+        return text.astype(int)
+    quarters = text.map(_quarter_key)
+    if quarters.notna().all():
+        return quarters.astype(int)
+    dates = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    if dates.notna().all():
+        return dates
+    bad = text[quarters.isna() & dates.isna()].iloc[0]
+    raise PanelError(
+        f"cannot order the periods of {name}: {bad!r} is not a number, an ISO date, YYYYQn or "
+        "Qn YYYY; give --time-order COLUMN with a numeric position for each period"
+    )
+
+
+def _label(value: object) -> object:
+    """A period label as plain JSON: ints stay ints, dates become ISO strings."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def prepare_panel(
+    frame: pd.DataFrame,
+    unit: str,
+    time: str,
+    outcome: str,
+    roles: dict[str, str],
+    time_order: str | None = None,
+) -> pd.DataFrame:
+    """Columns unit, time (original labels), y and one column per role (e.g. treat, or
+    group and post; one input column may serve several roles), rows with a missing value
+    dropped, plus ``period``: 0, 1, ... in time order (see ``period_order``)."""
+    needed = [unit, time, outcome, *roles.values(), *([time_order] if time_order else [])]
+    missing = sorted({column for column in needed if column not in frame.columns})
     if missing:
         raise PanelError(f"column(s) {missing} not in the panel; it has {list(frame.columns)}")
-    panel = frame[[unit, time, outcome, *extra]].rename(columns={unit: "unit", time: "time", outcome: "y"})
-    panel = panel.dropna()
+    panel = pd.DataFrame({"unit": frame[unit], "time": frame[time], "y": frame[outcome]})
+    for role, column in roles.items():
+        panel[role] = frame[column]
+    if time_order:
+        panel["order"] = frame[time_order]
+    panel = panel.dropna().reset_index(drop=True)
+    if panel.empty:
+        raise PanelError("no row has all of unit, time, outcome and the design columns")
     if panel.duplicated(["unit", "time"]).any():
         first = panel[panel.duplicated(["unit", "time"], keep=False)].iloc[0]
-        raise PanelError(f"more than one row for unit {first['unit']!r} at {time} {first['time']!r}")
-    panel["y"] = pd.to_numeric(panel["y"], errors="raise").astype(float)
-    periods = np.sort(panel["time"].unique())
-    panel["period"] = np.searchsorted(periods, panel["time"].to_numpy())
-    return panel.reset_index(drop=True)
+        raise PanelError(
+            f"more than one row for unit {_label(first['unit'])!r} at {time} = {_label(first['time'])!r}"
+        )
+    y = pd.to_numeric(panel["y"], errors="coerce")
+    if y.isna().any():
+        raise PanelError(f"{outcome} must be numeric; got {panel.loc[y.isna(), 'y'].iloc[0]!r}")
+    panel["y"] = y.astype(float)
+    for role, column in roles.items():
+        values = pd.to_numeric(panel[role], errors="coerce")
+        if values.isna().any() or set(values.unique()) - {0, 1}:
+            raise PanelError(f"{column} (--{role}) must be 0/1")
+        panel[role] = values.astype(int)
+    keys = period_order(panel["time"], time, panel["order"] if time_order else None)
+    ordered = np.sort(pd.unique(keys))
+    panel["period"] = np.searchsorted(ordered, keys.to_numpy())
+    return panel
 
 
-def _demean(matrix: np.ndarray, units: np.ndarray, times: np.ndarray, tol: float = 1e-12) -> np.ndarray:
-    """Two-way within transformation by alternating projections (exact for unbalanced panels)."""
+def period_labels(panel: pd.DataFrame) -> dict[int, object]:
+    """period index -> its original label (plain JSON value)."""
+    firsts = panel.drop_duplicates("period").set_index("period")["time"]
+    return {int(p): _label(v) for p, v in firsts.items()}
+
+
+# ---------------------------------------------------------------- OLS with absorbed effects
+
+
+def _demean(matrix: np.ndarray, codes_list: list[np.ndarray], tol: float = 1e-13) -> np.ndarray:
+    """Within transformation for one or more fixed effects by alternating projections
+    (exact for unbalanced panels)."""
     out = matrix.astype(float).copy()
-    unit_codes, time_codes = pd.factorize(units)[0], pd.factorize(times)[0]
-    for _ in range(1000):
+    for _ in range(5000):
         before = out.copy()
-        for codes in (unit_codes, time_codes):
+        for codes in codes_list:
             sums = np.zeros((codes.max() + 1, out.shape[1]))
             np.add.at(sums, codes, out)
             counts = np.bincount(codes)[:, None]
             out -= (sums / counts)[codes]
-        if np.max(np.abs(out - before)) < tol:
+        if len(codes_list) == 1 or np.max(np.abs(out - before)) < tol:
             return out
     raise PanelError("the two-way fixed-effects transformation did not converge")
 
 
-def cluster_ols(y: np.ndarray, x: np.ndarray, clusters: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """OLS coefficients and their CR1 covariance (see the module doc); returns (b, V, G)."""
+@dataclass
+class Fit:
+    beta: np.ndarray
+    cov: np.ndarray
+    df: int
+    k: int  # the K of the small-sample factor
+    clusters: int | None
+
+
+def fit_ols(
+    y: np.ndarray,
+    x: np.ndarray,
+    se: str,
+    clusters: np.ndarray,
+    fixed_effects: list[np.ndarray] | None = None,
+) -> Fit:
+    """OLS of y on x after absorbing ``fixed_effects`` (code arrays; x must then have no
+    intercept), with the covariance ``se`` (see the module doc; clusters = the unit)."""
+    if se not in SE_TYPES:
+        raise PanelError(f"--se must be one of {', '.join(SE_TYPES)}, got {se!r}")
+    fixed_effects = fixed_effects or []
+    codes_list = [pd.factorize(codes)[0] for codes in fixed_effects]
+    if codes_list:
+        demeaned = _demean(np.column_stack([y, x]), codes_list)
+        y, x = demeaned[:, 0], demeaned[:, 1:]
+    n, k = x.shape
+    if np.linalg.matrix_rank(x, tol=1e-9 * max(1.0, float(np.abs(x).max()))) < k:
+        raise PanelError(
+            "the regressors are collinear (with each other or with the unit and period effects): "
+            "e.g. every treated unit adopts in the same period with no never-treated unit, or "
+            "--group and --post are the same column"
+        )
     xtx_inv = np.linalg.pinv(x.T @ x)
     beta = xtx_inv @ x.T @ y
     resid = y - x @ beta
-    codes = pd.factorize(clusters)[0]
-    scores = np.zeros((codes.max() + 1, x.shape[1]))
-    np.add.at(scores, codes, x * resid[:, None])
-    n, k, g = len(y), x.shape[1], codes.max() + 1
+    levels = [int(codes.max()) + 1 for codes in codes_list]
+    k_fe = sum(levels) - (len(levels) - 1) if levels else 0
+    cluster_codes = pd.factorize(clusters)[0]
+    g = int(cluster_codes.max()) + 1
+    if se == "cluster":
+        nested = [
+            size
+            for codes, size in zip(codes_list, levels, strict=True)
+            if (pd.DataFrame({"f": codes, "c": cluster_codes}).groupby("f")["c"].nunique() == 1).all()
+        ]
+        k_total = k + k_fe - sum(nested) + len(nested) if nested else k + k_fe
+    else:
+        k_total = k + k_fe
+    if n - k_total <= 0:
+        raise PanelError(f"{n} observations cannot estimate {k_total} parameters")
+    if se == "iid":
+        sigma2 = float(resid @ resid) / (n - k_total)
+        return Fit(beta, sigma2 * xtx_inv, n - k_total, k_total, None)
+    if se == "hc1":
+        meat = (x * resid[:, None]).T @ (x * resid[:, None])
+        return Fit(beta, n / (n - k_total) * xtx_inv @ meat @ xtx_inv, n - k_total, k_total, None)
     if g < 2:
         raise PanelError("cluster-robust standard errors need at least 2 units")
-    factor = g / (g - 1) * (n - 1) / (n - k)  # k counts only the regressors in x
-    return beta, factor * xtx_inv @ (scores.T @ scores) @ xtx_inv, g
+    scores = np.zeros((g, k))
+    np.add.at(scores, cluster_codes, x * resid[:, None])
+    factor = g / (g - 1) * (n - 1) / (n - k_total)
+    return Fit(beta, factor * xtx_inv @ (scores.T @ scores) @ xtx_inv, g - 1, k_total, g)
 
 
-def _estimate(name: str, b: float, variance: float, df: int, alpha: float) -> Estimate:
-    se = float(np.sqrt(variance))
-    q = stats.t.ppf(1 - alpha / 2, df)
-    p = float(2 * stats.t.sf(abs(b / se), df)) if se > 0 else float("nan")
-    return Estimate(name, float(b), se, float(b - q * se), float(b + q * se), p)
+def estimate(name: str, b: float, variance: float, df: float | None, alpha: float, **labels) -> Estimate:
+    """Estimate with a t (df) or normal (df None) interval and p-value."""
+    se = float(np.sqrt(variance)) if variance >= 0 else float("nan")
+    dist = stats.norm if df is None else stats.t(df)
+    q = float(dist.ppf(1 - alpha / 2))
+    if se > 0 and math.isfinite(se):
+        p = float(2 * dist.sf(abs(b / se)))
+        return Estimate(name, float(b), se, float(b - q * se), float(b + q * se), p, **labels)
+    return Estimate(name, float(b), se, None, None, None, **labels)
 
 
-def did_2x2(panel: pd.DataFrame, alpha: float = 0.05) -> DidResult:
-    """y = a + b group + c post + d group x post; d is the effect (columns group, post)."""
-    for column in ("group", "post"):
-        if set(panel[column].unique()) - {0, 1}:
-            raise PanelError(f"{column} must be 0/1")
+def _clusters_warning(fit: Fit, treated_clusters: int) -> list[str]:
+    if fit.clusters is not None and treated_clusters < 2:
+        return [
+            f"only {treated_clusters} treated unit: cluster-robust standard errors rest on one "
+            "cluster's residuals and are unreliable (Conley & Taber 2011; MacKinnon & Webb 2017)"
+        ]
+    return []
+
+
+def did_2x2(panel: pd.DataFrame, alpha: float = 0.05, se: str = "cluster") -> DidResult:
+    """y = a + b group + c post + d group x post; d is the effect (columns group, post). Works
+    on a panel or a repeated cross-section (each row its own unit: give a row id as --unit)."""
+    if panel["group"].nunique() < 2 or panel["post"].nunique() < 2:
+        raise PanelError("the 2x2 needs both groups and both periods (group and post must vary)")
     x = np.column_stack(
         [np.ones(len(panel)), panel["group"], panel["post"], panel["group"] * panel["post"]]
     ).astype(float)
-    beta, cov, g = cluster_ols(panel["y"].to_numpy(), x, panel["unit"].to_numpy())
+    fit = fit_ols(panel["y"].to_numpy(), x, se, panel["unit"].to_numpy())
+    treated_units = panel.loc[panel["group"] == 1, "unit"].nunique()
     return DidResult(
         "2x2",
-        panel["unit"].nunique(),
-        panel["period"].nunique(),
+        int(panel["unit"].nunique()),
+        int(panel["period"].nunique()),
         len(panel),
-        g,
-        [_estimate("group_x_post", beta[3], cov[3, 3], g - 1, alpha)],
+        fit.clusters,
+        [estimate("group_x_post", fit.beta[3], fit.cov[3, 3], fit.df, alpha)],
+        se,
+        details={"small_sample_k": fit.k, "df": fit.df},
+        warnings=_clusters_warning(fit, treated_units),
     )
 
 
-def did_twfe(panel: pd.DataFrame, alpha: float = 0.05) -> DidResult:
+def did_twfe(panel: pd.DataFrame, alpha: float = 0.05, se: str = "cluster") -> DidResult:
     """y_it = a_i + l_t + b D_it (D: 1 for treated unit-periods); b is the effect."""
     if panel["treat"].nunique() < 2:
         raise PanelError("treat never varies: nothing to estimate")
-    demeaned = _demean(panel[["y", "treat"]].to_numpy(), panel["unit"].to_numpy(), panel["period"].to_numpy())
-    beta, cov, g = cluster_ols(demeaned[:, 0], demeaned[:, 1:], panel["unit"].to_numpy())
+    fit = fit_ols(
+        panel["y"].to_numpy(),
+        panel[["treat"]].to_numpy(float),
+        se,
+        panel["unit"].to_numpy(),
+        [panel["unit"].to_numpy(), panel["period"].to_numpy()],
+    )
+    treated_units = panel.loc[panel["treat"] == 1, "unit"].nunique()
     return DidResult(
         "twfe",
-        panel["unit"].nunique(),
-        panel["period"].nunique(),
+        int(panel["unit"].nunique()),
+        int(panel["period"].nunique()),
         len(panel),
-        g,
-        [_estimate("treat", beta[0], cov[0, 0], g - 1, alpha)],
+        fit.clusters,
+        [estimate("treat", fit.beta[0], fit.cov[0, 0], fit.df, alpha)],
+        se,
+        details={"small_sample_k": fit.k, "df": fit.df},
+        warnings=_clusters_warning(fit, treated_units),
     )
 
 
@@ -148,40 +349,62 @@ def adoption_periods(panel: pd.DataFrame) -> pd.Series:
     treated = panel[panel["treat"] == 1]
     first = treated.groupby("unit")["period"].min()
     after = panel.merge(first.rename("first"), left_on="unit", right_index=True)
-    if (after.loc[after["period"] >= after["first"], "treat"] == 0).any():
-        bad = after[(after["period"] >= after["first"]) & (after["treat"] == 0)].iloc[0]
-        raise PanelError(f"treatment must stay on once on; unit {bad['unit']!r} switches off")
+    switched = after[(after["period"] >= after["first"]) & (after["treat"] == 0)]
+    if not switched.empty:
+        bad = switched.iloc[0]
+        raise PanelError(
+            f"treatment must stay on once on; unit {_label(bad['unit'])!r} is untreated at "
+            f"{_label(bad['time'])!r} "
+            f"after its first treated period (periods are ordered as {panel['time'].dtype} values: "
+            "check the order, or give --time-order)"
+        )
     return first.reindex(panel["unit"].unique())
 
 
-def event_study(panel: pd.DataFrame, leads: int = 4, lags: int = 4, alpha: float = 0.05) -> DidResult:
+def event_study(
+    panel: pd.DataFrame, leads: int = 4, lags: int = 4, alpha: float = 0.05, se: str = "cluster"
+) -> DidResult:
     """Two-way fixed effects with relative-period dummies (-leads..lags, endpoints binned,
     period -1 the reference); the joint F-test of the leads is the pre-trend test."""
+    if leads < 1 or lags < 0:
+        raise PanelError("--leads must be at least 1 and --lags at least 0")
     first = adoption_periods(panel)
+    if first.isna().all():
+        raise PanelError("no unit is ever treated")
     relative = panel["period"] - panel["unit"].map(first)
     binned = relative.clip(lower=-leads, upper=lags)
     events = [e for e in range(-leads, lags + 1) if e != -1]
     dummies = np.column_stack([(binned == e).to_numpy(float) for e in events])
     keep = dummies.any(axis=0)
     events = [e for e, k in zip(events, keep, strict=True) if k]
-    matrix = np.column_stack([panel["y"].to_numpy(), dummies[:, keep]])
-    demeaned = _demean(matrix, panel["unit"].to_numpy(), panel["period"].to_numpy())
-    beta, cov, g = cluster_ols(demeaned[:, 0], demeaned[:, 1:], panel["unit"].to_numpy())
-    estimates = [_estimate(f"event_{e}", beta[i], cov[i, i], g - 1, alpha) for i, e in enumerate(events)]
+    fit = fit_ols(
+        panel["y"].to_numpy(),
+        dummies[:, keep],
+        se,
+        panel["unit"].to_numpy(),
+        [panel["unit"].to_numpy(), panel["period"].to_numpy()],
+    )
+    estimates = [
+        estimate(f"event_{e}", fit.beta[i], fit.cov[i, i], fit.df, alpha, kind="event", event=e)
+        for i, e in enumerate(events)
+    ]
     lead_index = [i for i, e in enumerate(events) if e < -1]
     f_stat = p_value = None
     if lead_index:
-        b, v = beta[lead_index], cov[np.ix_(lead_index, lead_index)]
+        b, v = fit.beta[lead_index], fit.cov[np.ix_(lead_index, lead_index)]
         f_stat = float(b @ np.linalg.pinv(v) @ b / len(lead_index))
-        p_value = float(stats.f.sf(f_stat, len(lead_index), g - 1))
+        p_value = float(stats.f.sf(f_stat, len(lead_index), fit.df))
+    treated_units = int(first.notna().sum())
     return DidResult(
         "event_study",
-        panel["unit"].nunique(),
-        panel["period"].nunique(),
+        int(panel["unit"].nunique()),
+        int(panel["period"].nunique()),
         len(panel),
-        g,
+        fit.clusters,
         estimates,
+        se,
         f_stat,
         p_value,
-        {"reference_period": -1, "leads": leads, "lags": lags},
+        {"reference_event_time": -1, "leads": leads, "lags": lags, "small_sample_k": fit.k, "df": fit.df},
+        warnings=_clusters_warning(fit, treated_units),
     )

@@ -18,7 +18,9 @@ def plot_event_study(results: list[DidResult], path: Path) -> Path:
     figure, axis = plt.subplots(figsize=(8, 4.5), dpi=120)
     for offset, result in zip((-0.1, 0.1), results, strict=False):
         points = sorted(
-            (int(e.name.split("_")[1]), e) for e in result.estimates if e.name.startswith("event_")
+            (e.event, e)
+            for e in result.estimates
+            if e.kind in ("event", "dynamic") and e.event is not None and e.std_error is not None
         )
         if not points:
             continue
@@ -31,7 +33,7 @@ def plot_event_study(results: list[DidResult], path: Path) -> Path:
     axis.axvline(-0.5, color="grey", linestyle="--", linewidth=0.8)
     axis.set_xlabel("periods relative to adoption")
     axis.set_ylabel("effect on the outcome")
-    axis.set_title("Event study (95% intervals)")
+    axis.set_title("Event study (intervals at the chosen level)")
     axis.legend()
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -43,7 +43,7 @@ def _toy_panel(seed: int = 0, units: int = 40, periods: int = 8) -> pd.DataFrame
 
 def test_2x2_equals_statsmodels_cluster_ols():
     frame = _toy_panel()
-    panel = prepare_panel(frame, "unit", "t", "y", ["group", "post"])
+    panel = prepare_panel(frame, "unit", "t", "y", {"group": "group", "post": "post"})
     ours = did_2x2(panel).estimates[0]
     fit = smf.ols("y ~ group * post", frame).fit(
         cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["unit"])[0]}, use_t=True
@@ -55,14 +55,17 @@ def test_2x2_equals_statsmodels_cluster_ols():
 
 def test_twfe_and_event_study_equal_dummy_regressions():
     frame = _toy_panel(seed=1)
-    panel = prepare_panel(frame, "unit", "t", "y", ["treated"]).rename(columns={"treated": "treat"})
+    panel = prepare_panel(frame, "unit", "t", "y", {"treat": "treated"})
     groups = pd.factorize(frame["unit"])[0]
     fit = smf.ols("y ~ treated + C(unit) + C(t)", frame).fit(cov_type="cluster", cov_kwds={"groups": groups})
     ours = did_twfe(panel).estimates[0]
     assert ours.estimate == pytest.approx(fit.params["treated"], abs=1e-9)
-    # same CR1 sandwich; statsmodels' factor counts the dummies in K, ours does not (Stata areg)
+    # same CR1 sandwich; statsmodels' K counts every dummy, fixest's (and ours) the regressor and
+    # the 8 period effects only (unit effects are nested in the unit clusters)
     n, k = len(frame), len(fit.params)
-    assert ours.std_error == pytest.approx(fit.bse["treated"] * np.sqrt((n - k) / (n - 1)), rel=1e-8)
+    periods = frame["t"].nunique()
+    rescale = np.sqrt((n - k) / (n - 1 - periods))
+    assert ours.std_error == pytest.approx(fit.bse["treated"] * rescale, rel=1e-8)
     # event study: the relative-period coefficients equal a dummy regression's
     study = event_study(panel, leads=2, lags=2)
     adopt = frame[frame["treated"] == 1].groupby("unit")["t"].min()

@@ -7,8 +7,10 @@ import math
 
 import pandas as pd
 import pytest
+from scipy.stats import nct, norm
+from scipy.stats import t as t_dist
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
-from statsmodels.stats.proportion import proportion_effectsize
+from statsmodels.stats.proportion import power_proportions_2indep, proportion_effectsize
 from typer.testing import CliRunner
 
 from lawn.cli import app
@@ -49,6 +51,7 @@ def test_proportion_sample_sizes_equal_statsmodels(alternative, ratio, baseline,
     effect = proportion_effectsize(baseline + lift, baseline)
     n1 = NormalIndPower().solve_power(effect, alpha=0.05, power=0.8, ratio=ratio, alternative=alternative)
     assert result.n_control == math.ceil(n1)
+    assert result.n_control_exact == pytest.approx(n1, rel=1e-6)
     assert result.n_treatment == math.ceil(result.n_control * ratio)
     # the rounded-up size reaches the power, one unit fewer does not
     reached = achieved_power(
@@ -72,7 +75,9 @@ def test_mean_power_and_mde_equal_statsmodels(alternative, ratio):
     d = TTestIndPower().solve_power(
         None, nobs1=120, alpha=0.05, power=0.8, ratio=ratio, alternative=alternative
     )
-    assert mde.mde == pytest.approx(abs(d) * 12.0, rel=1e-9)
+    assert mde.mde == pytest.approx(abs(d) * 12.0, rel=1e-5)  # statsmodels solves to ~2e-6 only
+    back = TTestIndPower().power(mde.mde / 12.0, nobs1=120, alpha=0.05, ratio=ratio, alternative=alternative)
+    assert back == pytest.approx(0.8, abs=1e-10)  # ours solves to 1e-14
 
 
 def test_proportion_mde_inverts_the_power_curve():
@@ -116,3 +121,116 @@ def test_metric_reads_baseline_and_traffic_from_the_marts(built_small):
     assert payload["expected_duration_days"] == pytest.approx(expected_days, abs=0.05)
     unknown = runner.invoke(app, ["power", "--metric", "nope", "--mde", "0.1", "--db", str(built_small)])
     assert unknown.exit_code == 2 and "unknown metric" in unknown.output
+
+
+# ---- R's power.prop.test / power.t.test, the pooled and unpooled z-tests, tails, effect sizes
+
+
+def _r_power_prop(n: float, p1: float, p2: float, alpha: float = 0.05, strict: bool = False) -> float:
+    """R stats::power.prop.test's power expression (two-sided), written out from its source
+    formula: pnorm((sqrt(n)|p1-p2| - z sqrt((p1+p2)(1-(p1+p2)/2))) / sqrt(p1 q1 + p2 q2))."""
+    z = norm.isf(alpha / 2)
+    null = math.sqrt((p1 + p2) * (1 - (p1 + p2) / 2))
+    alt = math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
+    power = norm.cdf((math.sqrt(n) * abs(p1 - p2) - z * null) / alt)
+    if strict:
+        power += norm.cdf((-math.sqrt(n) * abs(p1 - p2) - z * null) / alt)
+    return float(power)
+
+
+def test_power_prop_test_published_examples():
+    """R's ?power.prop.test examples (stats/man/power.prop.test.Rd) print power = 0.740 for
+    n = 50, p1 = .50, p2 = .75; n = 76.7 for power = .90; p2 = 0.8026 for n = 50, power = .90
+    (R default strict = FALSE)."""
+    power = achieved_power("proportion", 0.5, 0.25, 50, method="pooled", tails="effect").power
+    assert round(power, 3) == 0.740
+    assert power == pytest.approx(_r_power_prop(50, 0.5, 0.75), abs=1e-12)  # 0.7401659
+    n = sample_size("proportion", 0.5, 0.25, power=0.9, method="pooled", tails="effect")
+    assert round(n.n_control_exact, 1) == 76.7 and n.n_control == 77
+    assert _r_power_prop(n.n_control_exact, 0.5, 0.75) == pytest.approx(0.9, abs=1e-10)
+    mde = minimum_detectable_effect("proportion", 0.5, 50, power=0.9, method="pooled", tails="effect")
+    assert round(0.5 + mde.mde, 4) == 0.8026
+    # ... and power.prop.test(p1 = .5, p2 = 0.501, sig.level = .001, power = .90) => n = 10451937
+    big = sample_size("proportion", 0.5, 0.001, alpha=0.001, power=0.9, method="pooled", tails="effect")
+    assert big.n_control == 10451937
+
+
+@pytest.mark.parametrize("ratio", [1.0, 0.5, 2.5])
+@pytest.mark.parametrize(("baseline", "mde"), [(0.5, 0.25), (0.1, 0.02), (0.8, -0.05)])
+def test_pooled_both_tails_equals_statsmodels_power_proportions_2indep(ratio, baseline, mde):
+    """statsmodels' power_proportions_2indep (pooled null, unpooled alternative, both tails) is
+    an independent implementation; its nobs1 arm is the treatment arm here."""
+    ours = achieved_power("proportion", baseline, mde, 400, ratio=ratio, method="pooled").power
+    theirs = power_proportions_2indep(
+        mde, baseline, nobs1=400 * ratio, ratio=1 / ratio, alpha=0.05, return_results=True
+    ).power
+    assert ours == pytest.approx(float(theirs), abs=1e-12)
+    if ratio == 1.0:
+        assert ours == pytest.approx(_r_power_prop(400, baseline, baseline + mde, strict=True), abs=1e-12)
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "larger"])
+@pytest.mark.parametrize("ratio", [1.0, 3.0])
+def test_unpooled_n_equals_the_closed_form(alternative, ratio):
+    """n1 = (z_a + z_b)^2 (p1 q1 + p2 q2 / r) / d^2 (effect-side tail only: exact)."""
+    p1, p2 = 0.2, 0.25
+    z_a = norm.isf(0.05 / 2) if alternative == "two-sided" else norm.isf(0.05)
+    closed = (z_a + norm.isf(0.2)) ** 2 * (p1 * (1 - p1) + p2 * (1 - p2) / ratio) / (p2 - p1) ** 2
+    ours = sample_size(
+        "proportion", p1, p2 - p1, ratio=ratio, alternative=alternative, method="unpooled", tails="effect"
+    )
+    assert ours.n_control_exact == pytest.approx(closed, rel=1e-9)
+    assert ours.n_control == math.ceil(closed)
+
+
+def test_power_t_test_published_values():
+    """R power.t.test (two-sample, sd = 1, default strict = FALSE): n = 20, delta = 1 gives
+    power 0.8689528; power = .90 gives n = 22.02110 (one-sided: 17.84713). Checked against a
+    noncentral-t computation written here with scipy."""
+    power = achieved_power("mean", 0.0, 1.0, 20, sd=1.0, tails="effect").power
+    assert power == pytest.approx(0.8689528, abs=5e-8)
+    df, nc, crit = 38, 1.0 / math.sqrt(2 / 20), t_dist.isf(0.025, 38)
+    assert power == pytest.approx(float(nct.sf(crit, df, nc)), abs=1e-12)
+    both = achieved_power("mean", 0.0, 1.0, 20, sd=1.0, tails="both").power
+    assert both == pytest.approx(float(nct.sf(crit, df, nc) + nct.cdf(-crit, df, nc)), abs=1e-12)
+    assert both > power
+    n = sample_size("mean", 0.0, 1.0, power=0.9, sd=1.0, tails="effect")
+    assert n.n_control_exact == pytest.approx(22.02110, abs=5e-6) and n.n_control == 23
+    one = sample_size("mean", 0.0, 1.0, power=0.9, sd=1.0, alternative="larger")
+    # R's uniroot stops at tol = eps^0.25 (1.2e-4): its printed n is that close; ours solves to 1e-12
+    assert one.n_control_exact == pytest.approx(17.84713, abs=1.2e-4)
+    m = one.n_control_exact
+    exact_power = nct.sf(t_dist.isf(0.05, 2 * m - 2), 2 * m - 2, 1.0 / math.sqrt(2 / m))
+    assert float(exact_power) == pytest.approx(0.9, abs=1e-10)
+
+
+def test_effect_size_input_equals_the_lift_route():
+    by_lift = sample_size("proportion", 0.3, 0.1)
+    by_h = sample_size("proportion", None, None, effect_size=by_lift.effect_size)
+    assert by_h.n_control_exact == pytest.approx(by_lift.n_control_exact, rel=1e-10)
+    by_d = sample_size("mean", None, None, effect_size=0.5)
+    assert by_d.n_control == 64  # Cohen (1992) Table 2, d = 0.5
+    assert by_d.mde is None and by_d.baseline is None
+
+
+def test_cli_methods_tails_exact_n_and_errors():
+    result = runner.invoke(
+        app,
+        ["power", "--baseline", "0.5", "--mde", "0.25", "--method", "pooled", "--tails", "effect",
+         "--power", "0.9", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert isinstance(payload["n_control_exact"], float) and isinstance(payload["n_control"], int)
+    assert round(payload["n_control_exact"], 1) == 76.7 and payload["n_control"] == 77
+    assert "strict=FALSE" in payload["tail_convention"]
+    text = runner.invoke(app, ["power", "--baseline", "0.45", "--mde", "0.05"])
+    assert "both rejection regions" in text.output and "n_control_exact" in text.output
+    for args, message in (
+        (["--baseline", "0.4", "--mde", "0.1", "--method", "wald"], "cohen-h, pooled or unpooled"),
+        (["--baseline", "0.4", "--mde", "0.1", "--tails", "two"], "both or effect"),
+        (["--baseline", "0.4", "--effect-size", "0.2", "--method", "pooled"], "--method cohen-h"),
+        (["--baseline", "0.4", "--effect-size", "0.2", "--mde", "0.1"], "not both"),
+    ):
+        bad = runner.invoke(app, ["power", *args])
+        assert bad.exit_code == 2 and message in bad.output, (args, bad.output)
