@@ -39,8 +39,20 @@ def generate(
     days: Annotated[int, typer.Option(help="Number of days to simulate (at least 28).")] = 150,
     start_date: Annotated[str, typer.Option(help="First simulated day (YYYY-MM-DD).")] = "2026-03-02",
     file_format: Annotated[
-        str, typer.Option("--format", help="csv (the demo in data/raw) or parquet (scale runs).")
-    ] = "csv",
+        str | None,
+        typer.Option(
+            "--format",
+            help="csv (the demo in data/raw), parquet (all text) or parquet-typed; "
+            "default csv, parquet-typed with --habits foreign.",
+        ),
+    ] = None,
+    habits: Annotated[
+        str,
+        typer.Option(
+            help="native (ours) or foreign: trials as $0 plans, tabs in emails, same-name colleagues, "
+            "junk ids, no optional tables (see lawn/generator/foreign.py)."
+        ),
+    ] = "native",
     out_dir: Annotated[Path, typer.Option(help="Where raw files go.")] = DEMO_RAW_DIR,
     truth_dir: Annotated[Path, typer.Option(help="Where the planted truth goes.")] = TRUTH_DIR,
     dirt: Annotated[list[str], typer.Option(help="Override one dirt rate, KIND=RATE; repeatable.")] = [],  # noqa: B006
@@ -65,10 +77,13 @@ def generate(
     """Simulate a B2B SaaS company and write its raw inputs plus the planted truth."""
     from lawn.generator import DirtRates, GeneratorConfig, PlantedBreach, PlantedChurnWarning
     from lawn.generator import generate as run_generator
-    from lawn.generator.writers import write_generated
+    from lawn.generator.writers import FILE_FORMATS, write_generated
 
-    if file_format not in ("csv", "parquet"):
-        _fail(f"--format must be csv or parquet, got {file_format!r}")
+    if habits not in ("native", "foreign"):
+        _fail(f"--habits must be native or foreign, got {habits!r}")
+    file_format = file_format or ("parquet-typed" if habits == "foreign" else "csv")
+    if file_format not in FILE_FORMATS:
+        _fail(f"--format must be one of {', '.join(FILE_FORMATS)}, got {file_format!r}")
     try:
         start = dt.date.fromisoformat(start_date)
         rates = DirtRates().scaled(dirt_scale).with_overrides(_parse_dirt(dirt))
@@ -95,6 +110,10 @@ def generate(
         _fail(str(exc))
     with err.status(f"simulating {accounts} accounts over {days} days"):
         data = run_generator(config)
+    if habits == "foreign":
+        from lawn.generator.foreign import apply_foreign_habits
+
+        data = apply_foreign_habits(data, seed)
     with err.status(f"writing {file_format}"):
         paths = write_generated(data, out_dir, truth_dir, file_format)  # type: ignore[arg-type]
     out.print(f"wrote {len(data.raw['raw_events']):,} raw events; files:")
