@@ -297,3 +297,12 @@ def test_typed_parquet_lands_as_canonical_text(feed_dir, tmp_path):
     # 09:00 at +01:00 is 08:00 UTC; received 08:00:01Z
     assert (first["occurred_at"], first["received_at"], first["schema_version"]) == (
         "2026-03-02T08:00:00.000000Z", "2026-03-02T08:00:01.000000Z", "1")  # fmt: skip
+
+
+def test_the_contract_page_is_written_from_the_contract_code():
+    result = runner.invoke(app, ["contract", "--check"])
+    assert result.exit_code == 0, "docs/bring_your_own_data.md is stale: run `lawn contract`"
+    page = (Path(__file__).parent.parent / "docs" / "bring_your_own_data.md").read_text()
+    for table in RAW_TABLES.values():
+        assert f"## `{table.name}`" in page
+        assert all(f"| `{column}` |" in page for column in table.column_names)
