@@ -223,7 +223,12 @@ def land_raw_dir(
     """
     report = LoadReport()
     if not raw_dir.is_dir():
-        report.errors.append(f"{raw_dir}: no such folder")
+        what = (
+            "not a folder (give the folder that holds the raw files)"
+            if raw_dir.exists()
+            else "no such folder"
+        )
+        report.errors.append(f"{raw_dir}: {what}")
         return report
     connection.execute("set TimeZone = 'UTC'")
     connection.execute("begin transaction")

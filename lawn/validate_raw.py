@@ -116,8 +116,12 @@ def load_raw(raw_dir: Path, db_path: Path) -> LoadReport:
     existed = db_path.exists()
     if not db_path.parent.is_dir():
         return LoadReport(errors=[f"{db_path}: the folder of the warehouse does not exist"])
-    with duckdb.connect(str(db_path)) as connection:
-        report = land_and_check(raw_dir, connection)
+    try:
+        with duckdb.connect(str(db_path)) as connection:
+            report = land_and_check(raw_dir, connection)
+    except duckdb.Error as exc:
+        # locked by another process, read-only, not a DuckDB file: one line, nothing landed
+        return LoadReport(errors=[f"{db_path}: cannot write the warehouse ({str(exc).splitlines()[0]})"])
     if report.errors and not existed:
         # nothing was landed: leave no empty warehouse behind either
         for leftover in (db_path, db_path.with_name(db_path.name + ".wal")):

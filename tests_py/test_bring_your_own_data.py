@@ -306,3 +306,15 @@ def test_the_contract_page_is_written_from_the_contract_code():
     for table in RAW_TABLES.values():
         assert f"## `{table.name}`" in page
         assert all(f"| `{column}` |" in page for column in table.column_names)
+
+
+def test_load_errors_are_one_line(feed_dir, tmp_path):
+    corrupt = tmp_path / "corrupt.duckdb"
+    corrupt.write_text("not a warehouse")
+    result = runner.invoke(app, ["load", "--raw-dir", str(feed_dir)], env={"LAWN_DUCKDB_PATH": str(corrupt)})
+    assert result.exit_code == 2 and "cannot write the warehouse" in result.output
+    assert corrupt.read_text() == "not a warehouse"
+    a_file = runner.invoke(app, ["load", "--raw-dir", str(feed_dir / "raw_events.csv")])
+    assert a_file.exit_code == 2 and "not a folder" in a_file.output
+    for result in (result, a_file):
+        assert "Traceback" not in result.output
