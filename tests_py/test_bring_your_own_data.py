@@ -316,5 +316,4 @@ def test_load_errors_are_one_line(feed_dir, tmp_path):
     assert corrupt.read_text() == "not a warehouse"
     a_file = runner.invoke(app, ["load", "--raw-dir", str(feed_dir / "raw_events.csv")])
     assert a_file.exit_code == 2 and "not a folder" in a_file.output
-    for result in (result, a_file):
-        assert "Traceback" not in result.output
+    assert all("Traceback" not in each.output for each in (result, a_file))
