@@ -65,4 +65,4 @@ def test_dirt_options_change_rates_and_bad_ones_exit_2(tmp_path):
     bad = runner.invoke(app, [*ARGS, *out, "--dirt", "duplicate"])
     assert bad.exit_code == 2 and "KIND=RATE" in bad.output
     bad = runner.invoke(app, [*ARGS, *out, "--format", "xlsx"])
-    assert bad.exit_code == 2 and "csv or parquet" in bad.output
+    assert bad.exit_code == 2 and "csv, parquet, parquet-typed" in bad.output
