@@ -238,7 +238,8 @@ def test_quarantine_verdicts_match_the_cases_and_python(built, feed, cases):
     }
     sql = query(
         built,
-        "select event_id, received_at_raw, delivery_status, reason_codes from intermediate.int_events_validated",
+        "select event_id, received_at_raw, delivery_status, reason_codes "
+        "from intermediate.int_events_validated",
     )
     sql_map = {
         (row.event_id, row.received_at_raw): (
