@@ -14,11 +14,19 @@ import pandas as pd
 from lawn.tracking_plan import EventSpec, property_problems
 
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$")
+OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 SOURCES = {"web", "ios", "android", "backend"}
+# the project's defaults (dbt_project.yml vars) for the receive-time sanity check
+RECEIVED_AT_EARLIEST = dt.datetime(2020, 1, 1)
+RECEIVED_AT_MAX_FUTURE = dt.timedelta(minutes=60)
 
 
-def parse_utc(text: object) -> dt.datetime | None:
+def parse_utc(text: object, require_offset: bool = False) -> dt.datetime | None:
+    """ISO 8601 text -> naive UTC; text without an offset is UTC, or None with
+    ``require_offset`` (the contract's rule for occurred_at)."""
     if not isinstance(text, str) or not ISO_WITH_OFFSET.match(text.strip()):
+        return None
+    if require_offset and not OFFSET.search(text.strip()):
         return None
     moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if moment.tzinfo is None:
@@ -26,14 +34,31 @@ def parse_utc(text: object) -> dt.datetime | None:
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def _json_object(text: object) -> dict | None:
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def strict_json_object(text: object) -> dict | None:
+    """The object RFC 8259 text holds, else None. Python's parser is strict except for
+    NaN / Infinity / -Infinity, which are refused here."""
     if not isinstance(text, str):
         return None
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+_json_object = strict_json_object
+
+
+def received_out_of_range(received: dt.datetime | None, now: dt.datetime | None = None) -> bool:
+    """A parsed receive time before the earliest date or after now + the allowed skew."""
+    if received is None:
+        return False
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return received < RECEIVED_AT_EARLIEST or received > now + RECEIVED_AT_MAX_FUTURE
 
 
 def expected_reasons(
@@ -41,12 +66,15 @@ def expected_reasons(
 ) -> set[str]:
     """The set of reason codes a first delivery must be quarantined with (empty = valid)."""
     reasons: set[str] = set()
-    received, occurred = parse_utc(row["received_at"]), parse_utc(row["occurred_at"])
+    received = parse_utc(row["received_at"])
+    occurred = parse_utc(row["occurred_at"], require_offset=True)
     props = _json_object(row["properties"])
     if pd.isna(row["event_id"]):
         reasons.add("MISSING_EVENT_ID")
     if received is None:
         reasons.add("INVALID_RECEIVED_AT")
+    elif received_out_of_range(received):
+        reasons.add("RECEIVED_AT_OUT_OF_RANGE")
     if props is None:
         reasons.add("MALFORMED_PROPERTIES_JSON")
     if isinstance(row["context"], str) and _json_object(row["context"]) is None:
@@ -64,7 +92,7 @@ def expected_reasons(
         reasons.add("INVALID_SOURCE")
     if occurred is None:
         reasons.add("INVALID_OCCURRED_AT")
-    elif received is not None:
+    elif received is not None and not received_out_of_range(received):
         if occurred > received + dt.timedelta(minutes=skew_minutes):
             reasons.add("OCCURRED_IN_FUTURE")
         if occurred < received - dt.timedelta(days=max_age_days):
@@ -79,14 +107,16 @@ def expected_reasons(
 def expected_verdicts(raw: pd.DataFrame, plan: dict[tuple[str, int], EventSpec]) -> pd.DataFrame:
     """One row per raw row: is it a redelivery, and if not, its expected reasons.
 
-    First delivery = earliest received_at per event_id (ties: any; the generator has none).
+    First delivery = earliest received_at per event_id (ties: any; the generator has none);
+    a missing or out-of-range receive time comes after every plausible one.
     """
     frame = raw.copy()
     frame["_received"] = frame["received_at"].map(parse_utc)
-    frame = frame.sort_values(["event_id", "_received"], kind="stable")
+    frame["_implausible"] = frame["_received"].map(lambda r: r is None or received_out_of_range(r))
+    frame = frame.sort_values(["event_id", "_implausible", "_received"], kind="stable")
     frame["is_redelivery"] = frame.duplicated("event_id", keep="first") & frame["event_id"].notna()
     frame["expected_reasons"] = [
         frozenset() if redelivery else frozenset(expected_reasons(row, plan))
         for redelivery, (_, row) in zip(frame["is_redelivery"], frame.iterrows(), strict=True)
     ]
-    return frame.drop(columns="_received")
+    return frame.drop(columns=["_received", "_implausible"])

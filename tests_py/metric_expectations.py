@@ -34,17 +34,24 @@ def monthly_mrr(changes: pd.DataFrame, data_end: dt.date) -> pd.DataFrame:
 
     ``changes``: account_id, day (date), mrr_usd (after the change), in the order they happened.
     Returns account_id, month_start, mrr_usd, previous_mrr_usd, movement_type for every month
-    from the account's first change to the month of ``data_end``.
+    from the account's first paid month (the first month that ends with MRR > 0: a $0 trial
+    or free plan is not a payment) to the month of ``data_end``; accounts that never paid
+    have no rows. ``new`` is the first paid month, ``reactivation`` a return after a churn.
     """
     rows = []
     for account_id, group in changes.groupby("account_id", sort=True):
         month = month_of(group["day"].iloc[0])
-        first_month, previous, last = month, 0.0, 0.0
+        first_paid, previous, last = None, 0.0, 0.0
         while month <= month_of(data_end):
             in_force = group[group["day"] < next_month(month)]
             last = float(in_force["mrr_usd"].iloc[-1]) if len(in_force) else last
+            if first_paid is None and last > 0:
+                first_paid = month
+            if first_paid is None:
+                month = next_month(month)
+                continue
             if previous == 0 and last > 0:
-                movement = "reactivation" if month > first_month else "new"
+                movement = "reactivation" if month > first_paid else "new"
             elif previous > 0 and last == 0:
                 movement = "churn"
             elif last > previous:
@@ -57,13 +64,15 @@ def monthly_mrr(changes: pd.DataFrame, data_end: dt.date) -> pd.DataFrame:
                 {
                     "account_id": account_id,
                     "month_start": month,
+                    "cohort_month": first_paid,
                     "mrr_usd": last,
                     "previous_mrr_usd": previous,
                     "movement_type": movement,
                 }
             )
             previous, month = last, next_month(month)
-    return pd.DataFrame(rows)
+    columns = ["account_id", "month_start", "cohort_month", "mrr_usd", "previous_mrr_usd", "movement_type"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def first_times(events: pd.DataFrame, key: str) -> pd.Series:

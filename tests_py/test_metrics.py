@@ -131,7 +131,7 @@ def _account_moments(events: pd.DataFrame) -> dict[str, pd.Series]:
         "first_paid": first_times(
             events[
                 (events["event_name"] == "plan_changed")
-                & (props.map(lambda p: p.get("from_plan")) == "trial")
+                & (props.map(lambda p: float(p.get("mrr_usd") or 0)) > 0)
             ],
             "account_id",
         ),

@@ -1,17 +1,21 @@
 {% macro delete_lookback_window(column) -%}
     {#- Pre-hook of the event models: on an incremental run, drop the rows received in the
-        last `event_lookback_hours` of what the table holds (and rows with no parseable
-        time), so the run rebuilds that window from the source with late loads included. -#}
+        last `event_lookback_hours` of what the table holds, and rows with no parseable or
+        an out-of-range time (is_received_at_out_of_range), so the run rebuilds them from
+        the source with late loads included. Out-of-range times never set the watermark:
+        one row stamped 9999 would otherwise stop every later run from reading anything. -#}
     {%- if is_incremental() -%}
         delete from {{ this }}
         where
             {{ column }} is null
+            or {{ is_received_at_out_of_range(column) }}
             or {{ column }} >= (
                 select
                     {{ dbt.dateadd(
                         'hour',
                         -1 * var('event_lookback_hours') | int,
-                        'max(' ~ column ~ ')'
+                        'max(case when not ' ~ is_received_at_out_of_range(column)
+                        ~ ' then ' ~ column ~ ' end)'
                     ) }}
                 from {{ this }}
             )
@@ -19,11 +23,16 @@
 {%- endmacro %}
 
 {% macro incremental_window_predicate(column) -%}
-    {#- Rows newer than what the table still holds after the pre-hook's delete. -#}
+    {#- Rows newer than what the table still holds after the pre-hook's delete, plus the rows
+        the pre-hook always rebuilds (no parseable time, or out of range). -#}
     (
         {{ column }} is null
+        or {{ is_received_at_out_of_range(column) }}
         or {{ column }} > (
-            select coalesce(max({{ column }}), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+            select coalesce(
+                max(case when not {{ is_received_at_out_of_range(column) }} then {{ column }} end),
+                cast('1900-01-01' as {{ dbt.type_timestamp() }})
+            )
             from {{ this }}
         )
     )

@@ -1,21 +1,13 @@
 {% macro is_valid_json(expression) -%}
-    {{ return(adapter.dispatch('is_valid_json', 'lawn')(expression)) }}
-{%- endmacro %}
-
-{#- True when the text is a JSON object; false for null, malformed text or other JSON. -#}
-{% macro default__is_valid_json(expression) -%}
-    {#- PostgreSQL 16+: the IS JSON predicate. -#}
-    coalesce({{ expression }} is json object, false)
-{%- endmacro %}
-
-{% macro duckdb__is_valid_json(expression) -%}
-    case
-        when json_valid({{ expression }})
-            then coalesce(json_type({{ expression }}) = 'OBJECT', false)
-        else false
-    end
-{%- endmacro %}
-
-{% macro spark__is_valid_json(expression) -%}
-    coalesce(from_json({{ expression }}, 'map<string,string>') is not null, false)
+    {#- True when the text is a JSON object by RFC 8259; false for null, malformed text,
+        other JSON, or the extensions lenient parsers accept (trailing commas, NaN and
+        Infinity, single quotes, comments, unquoted keys, leading zeros, +1, .5, hex).
+        The engine's parser checks the structure (nesting, a top-level object); a check of
+        the text's tokens, the same regular expressions on every engine, removes the
+        leniency. -#}
+    coalesce(
+        {{ json_parses_as_object(expression) }}
+        and {{ json_has_strict_tokens(expression) }},
+        false
+    )
 {%- endmacro %}

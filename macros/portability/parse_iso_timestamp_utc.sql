@@ -1,27 +1,45 @@
-{% macro parse_iso_timestamp_utc(expression) -%}
-    {{ return(adapter.dispatch('parse_iso_timestamp_utc', 'lawn')(expression)) }}
+{% macro parse_iso_timestamp_utc(expression, require_offset=false) -%}
+    {{ return(adapter.dispatch('parse_iso_timestamp_utc', 'lawn')(expression, require_offset)) }}
+{%- endmacro %}
+
+{% macro iso_timestamp_pattern(with_offset) -%}
+    {#- An ISO 8601 date-time, with an offset ('Z', '+02:00', '-0500') or without one. -#}
+    ^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?{{ '(Z|[+-][0-9]{2}:?[0-9]{2})' if with_offset else '' }}$
 {%- endmacro %}
 
 {#- ISO 8601 text with a UTC offset ('Z', '+02:00', '-0500') -> UTC timestamp without time zone.
-    Text without an offset is read as UTC. Anything else gives null (never an error). -#}
-{% macro default__parse_iso_timestamp_utc(expression) -%}
+    Text without an offset is read as UTC (whatever the session's time zone), or gives null
+    with require_offset (a client clock's local time without an offset could be anywhere).
+    Anything else gives null (never an error). -#}
+{% macro default__parse_iso_timestamp_utc(expression, require_offset=false) -%}
     case
-        when {{ expression }}
-            ~ '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$'
+        when {{ expression }} ~ '{{ iso_timestamp_pattern(true) }}'
             then cast({{ expression }} as timestamp with time zone) at time zone 'UTC'
+        {%- if not require_offset %}
+        when {{ expression }} ~ '{{ iso_timestamp_pattern(false) }}'
+            then cast({{ expression }} as timestamp)
+        {%- endif %}
     end
 {%- endmacro %}
 
-{% macro duckdb__parse_iso_timestamp_utc(expression) -%}
+{% macro duckdb__parse_iso_timestamp_utc(expression, require_offset=false) -%}
     case
-        when regexp_matches(
-            {{ expression }},
-            '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$'
-        )
+        when regexp_matches({{ expression }}, '{{ iso_timestamp_pattern(true) }}')
             then timezone('UTC', try_cast({{ expression }} as timestamptz))
+        {%- if not require_offset %}
+        when regexp_matches({{ expression }}, '{{ iso_timestamp_pattern(false) }}')
+            then try_cast({{ expression }} as timestamp)
+        {%- endif %}
     end
 {%- endmacro %}
 
-{% macro spark__parse_iso_timestamp_utc(expression) -%}
-    to_utc_timestamp(try_cast({{ expression }} as timestamp), 'UTC')
+{% macro spark__parse_iso_timestamp_utc(expression, require_offset=false) -%}
+    {%- if require_offset -%}
+        case
+            when {{ expression }} rlike '{{ iso_timestamp_pattern(true) }}'
+                then to_utc_timestamp(try_cast({{ expression }} as timestamp), 'UTC')
+        end
+    {%- else -%}
+        to_utc_timestamp(try_cast({{ expression }} as timestamp), 'UTC')
+    {%- endif -%}
 {%- endmacro %}

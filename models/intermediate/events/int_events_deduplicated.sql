@@ -7,7 +7,9 @@
     )
 }}
 {#- Every raw delivery, numbered within its event: delivery 1 is the first received, later
-    ones are redeliveries. Rows without an event_id are keyed by their full-row hash, so
+    ones are redeliveries. A delivery whose receive time is missing or out of range
+    (is_received_at_out_of_range: a broken clock) comes after every plausible one, so a
+    row stamped 0001 cannot claim to be first. Rows without an event_id are keyed by their full-row hash, so
     byte-identical copies count as redeliveries too. Incremental: earlier deliveries already
     in the table are counted so numbering matches a full refresh. -#}
 with
@@ -53,7 +55,13 @@ ranked as (
         keyed.*,
         row_number() over (
             partition by keyed.dedup_key
-            order by keyed.received_at nulls last, keyed.raw_row_hash
+            order by
+                case
+                    when not {{ is_received_at_out_of_range('keyed.received_at') }} then 0
+                    else 1
+                end,
+                keyed.received_at nulls last,
+                keyed.raw_row_hash
         ) as rank_in_batch
     from keyed
 

@@ -8,7 +8,9 @@
 }}
 {#- Every raw delivery with its verdict: `duplicate` (a redelivery), `quarantined` (the
     first delivery breaks the envelope contract or its tracking-plan version), or `valid`.
-    Reasons are listed per delivery, ordered by the reason codes' severity rank. -#}
+    Reasons are listed per delivery, ordered by the reason codes' severity rank. A receive
+    time outside [received_at_earliest_date, run start + received_at_max_future_minutes] is
+    RECEIVED_AT_OUT_OF_RANGE, and the client time is then not compared with it. -#}
 with
 
 deliveries as (
@@ -55,6 +57,8 @@ first_deliveries as (
         deliveries.raw_event_key,
         deliveries.event_id,
         deliveries.received_at,
+        coalesce({{ is_received_at_out_of_range('deliveries.received_at') }}, false)
+            as is_received_at_out_of_range,
         deliveries.occurred_at,
         deliveries.source,
         deliveries.anonymous_id,
@@ -91,6 +95,7 @@ envelope_failures as (
         and case reason_codes.reason_code
             when 'MISSING_EVENT_ID' then first_deliveries.event_id is null
             when 'INVALID_RECEIVED_AT' then first_deliveries.received_at is null
+            when 'RECEIVED_AT_OUT_OF_RANGE' then first_deliveries.is_received_at_out_of_range
             when 'MALFORMED_PROPERTIES_JSON'
                 then not first_deliveries.is_properties_valid_json
             when 'MALFORMED_CONTEXT_JSON'
@@ -112,13 +117,17 @@ envelope_failures as (
                     not in ('web', 'ios', 'android', 'backend')
             when 'INVALID_OCCURRED_AT' then first_deliveries.occurred_at is null
             when 'OCCURRED_IN_FUTURE'
-                then first_deliveries.occurred_at > {{ dbt.dateadd(
+                then
+                    not first_deliveries.is_received_at_out_of_range
+                    and first_deliveries.occurred_at > {{ dbt.dateadd(
                     'minute',
                     var('clock_skew_tolerance_minutes') | int,
                     'first_deliveries.received_at'
                 ) }}
             when 'OCCURRED_TOO_LONG_AGO'
-                then first_deliveries.occurred_at < {{ dbt.dateadd(
+                then
+                    not first_deliveries.is_received_at_out_of_range
+                    and first_deliveries.occurred_at < {{ dbt.dateadd(
                     'day',
                     -1 * var('max_event_age_days') | int,
                     'first_deliveries.received_at'

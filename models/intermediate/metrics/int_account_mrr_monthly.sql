@@ -1,7 +1,10 @@
-{#- One row per paying-or-once-paying account and calendar month, from the month of its
-    first payment to the last month of data: the MRR, plan and seats in force at the end
-    of the month (the last plan_changed event before the month ended), the previous
-    month's MRR and whether the account had paid before this month. -#}
+{#- One row per account and calendar month, from the first month that ended with MRR > 0
+    (the first paid month) to the last month of data: the MRR, plan and seats in force at
+    the end of the month (the last plan_changed event before the month ended), the previous
+    month's MRR and whether the account had paid before this month. $0 plans (a trial, a
+    free plan, none) are not paying: months before the first paid one have no row, and an
+    account that never paid has none at all. `new` is the first paid month ever;
+    `reactivation` a return to MRR > 0 after a paid period ended at $0 (churn). -#}
 with
 
 plan_changes as (
@@ -29,11 +32,11 @@ as_of as (
 
 ),
 
-first_paid as (
+first_change as (
 
     select
         account_id,
-        min(change_month) as first_paid_month
+        min(change_month) as first_change_month
     from plan_changes
     group by account_id
 
@@ -42,14 +45,13 @@ first_paid as (
 spine as (
 
     select
-        first_paid.account_id,
-        first_paid.first_paid_month,
+        first_change.account_id,
         calendar.month_start
-    from first_paid
+    from first_change
     cross join as_of
     inner join calendar
         on
-            first_paid.first_paid_month <= calendar.month_start
+            first_change.first_change_month <= calendar.month_start
             and calendar.month_start
             <= cast({{ dbt.date_trunc('month', 'as_of.data_end_date') }} as date)
 
@@ -59,7 +61,6 @@ state_candidates as (
 
     select
         spine.account_id,
-        spine.first_paid_month,
         spine.month_start,
         plan_changes.to_plan,
         plan_changes.mrr_usd,
@@ -82,6 +83,33 @@ month_end_state as (
 
 ),
 
+first_paid as (
+
+    select
+        account_id,
+        min(month_start) as first_paid_month
+    from month_end_state
+    where mrr_usd > 0
+    group by account_id
+
+),
+
+paid_history as (
+
+    select
+        month_end_state.account_id,
+        month_end_state.month_start,
+        month_end_state.to_plan,
+        month_end_state.mrr_usd,
+        first_paid.first_paid_month
+    from month_end_state
+    inner join first_paid
+        on
+            month_end_state.account_id = first_paid.account_id
+            and month_end_state.month_start >= first_paid.first_paid_month
+
+),
+
 with_previous as (
 
     select
@@ -95,7 +123,7 @@ with_previous as (
             lag(mrr_usd) over (partition by account_id order by month_start), 0
         ) as previous_mrr_usd,
         month_start > first_paid_month as has_paid_before
-    from month_end_state
+    from paid_history
 
 ),
 

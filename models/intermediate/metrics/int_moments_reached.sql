@@ -1,5 +1,6 @@
 {#- The first time each account and each person reached each moment of the metric_moments
-    configuration (event name, optionally one property equal to a value). -#}
+    configuration (event name, optionally one property equal to a value, or numerically
+    greater than it: `plan_changed` with `mrr_usd > 0` is a payment, a $0 trial is not). -#}
 with
 
 events as (
@@ -43,8 +44,19 @@ matched as (
             events.event_name = moments.event_name
             and (
                 moments.property_name is null
-                or {{ json_extract_scalar('events.properties', 'moments.property_name') }}
-                = moments.property_value
+                or (
+                    coalesce(moments.property_operator, '=') = '='
+                    and {{ json_extract_scalar('events.properties', 'moments.property_name') }}
+                    = moments.property_value
+                )
+                or (
+                    moments.property_operator = '>'
+                    and {{ try_cast(
+                        json_extract_scalar('events.properties', 'moments.property_name'),
+                        type_double()
+                    ) }}
+                    > {{ try_cast('moments.property_value', type_double()) }}
+                )
             )
 
 ),

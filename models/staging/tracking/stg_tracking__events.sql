@@ -18,7 +18,7 @@ typed as (
         lower(nullif(trim(source), '')) as source,
         occurred_at as occurred_at_raw,
         received_at as received_at_raw,
-        {{ parse_iso_timestamp_utc('trim(occurred_at)') }} as occurred_at,
+        {{ parse_iso_timestamp_utc('trim(occurred_at)', require_offset=true) }} as occurred_at,
         {{ parse_iso_timestamp_utc('trim(received_at)') }} as received_at,
         nullif(trim(anonymous_id), '') as anonymous_id,
         nullif(trim(device_id), '') as device_id,
