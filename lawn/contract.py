@@ -39,6 +39,9 @@ class RawColumn:
     # file is rejected, above it the odd bad row is loaded and quarantined by staging
     parse_share: float | None = None
     unique: bool = False
+    # timestamps: a value without a UTC offset does not parse (a client's local time is
+    # ambiguous; staging quarantines it as INVALID_OCCURRED_AT)
+    needs_offset: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,13 +75,15 @@ RAW_EVENTS = RawTable(
         RawColumn(
             "occurred_at",
             "timestamp",
-            "When it happened, by the client's clock (ISO 8601 with an offset).",
+            "When it happened, by the client's clock (ISO 8601 with an offset or Z).",
             parse_share=0.9,
+            needs_offset=True,
         ),
         RawColumn(
             "received_at",
             "timestamp",
-            "When the collector received it (server clock, UTC); drives incremental loads.",
+            "When the collector received it (server clock; UTC when it has no offset); drives "
+            "incremental loads. Implausible times (dbt vars received_at_*) are quarantined.",
             not_null=True,
             parse_share=1.0,
         ),

@@ -49,7 +49,14 @@ column that needs one, duplicate keys. Anything else about a row is **not** a br
 the row is landed and, if it breaks the event contract, quarantined by staging with a reason
 code (`marts.fct_quarantined_events`), so raw = valid + quarantined + duplicates always.
 
-An empty CSV cell is a missing value. Timestamps without an offset are read as UTC.
+An empty CSV cell is a missing value. `occurred_at` needs a UTC offset or `Z`: a client's
+local time without one could be in any time zone, so such a row is quarantined
+(`INVALID_OCCURRED_AT`), and a file where more than 10% lack it is refused. `received_at` is
+the collector's clock: without an offset it is UTC; before the var `received_at_earliest_date`
+or more than `received_at_max_future_minutes` after the run it is quarantined
+(`RECEIVED_AT_OUT_OF_RANGE`). Typed timestamps (Parquet) are
+instants and always carry their zone. `properties` and `context` must be RFC 8259 JSON
+objects (no trailing commas, `NaN`, comments or single quotes), else the row is quarantined.
 """
 
 SEGMENT = """
@@ -88,7 +95,7 @@ def _column_row(column: RawColumn) -> str:
         rules.append("unique")
     if column.parse_share is not None:
         share = "every value" if column.parse_share == 1.0 else f"at least {column.parse_share:.0%} of values"
-        rules.append(f"{share} must parse")
+        rules.append(f"{share} must parse" + (" with an offset" if column.needs_offset else ""))
     required = "required" if column.required else "optional"
     return f"| `{column.name}` | {column.kind} | {required} | {'; '.join(rules)} | {column.meaning} |"
 

@@ -23,6 +23,7 @@ from lawn.raw_loader import LoadReport, RawFileError, land_raw_dir
 __all__ = ["RAW_TABLES", "RawFileError", "check_landed", "land_and_check", "validate_raw_dir"]
 
 ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?$"
+ISO_TIMESTAMP_WITH_OFFSET = ISO_TIMESTAMP.replace("(?:Z|[+-]\\d{2}:?\\d{2})?$", "(?:Z|[+-]\\d{2}:?\\d{2})$")
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
@@ -36,7 +37,9 @@ def _suite(table: RawTable, has_rows_required: bool):
         if column.parse_share is not None and column.kind == "timestamp":
             suite.add_expectation(
                 gx.expectations.ExpectColumnValuesToMatchRegex(
-                    column=column.name, regex=ISO_TIMESTAMP, mostly=column.parse_share
+                    column=column.name,
+                    regex=ISO_TIMESTAMP_WITH_OFFSET if column.needs_offset else ISO_TIMESTAMP,
+                    mostly=column.parse_share,
                 )
             )
         if column.parse_share is not None and column.kind == "date":
@@ -63,9 +66,12 @@ def _describe(path: Path, frame: pd.DataFrame, failure) -> str:
         values = frame[column].str.strip()
         bad = values.notna() & ~values.fillna("").str.match(kwargs["regex"])
         first = int(bad.idxmax())
-        what = "date (YYYY-MM-DD)" if kwargs["regex"] == ISO_DATE else "ISO 8601 timestamp"
+        what = {
+            ISO_DATE: "a date (YYYY-MM-DD)",
+            ISO_TIMESTAMP_WITH_OFFSET: "an ISO 8601 timestamp with an offset or Z",
+        }.get(kwargs["regex"], "an ISO 8601 timestamp")
         return (
-            f"{path}: column '{column}' has {int(bad.sum())} value(s) that are not a {what}, "
+            f"{path}: column '{column}' has {int(bad.sum())} value(s) that are not {what}, "
             f"first at data row {first + 1}: {frame[column].iloc[first][:40]!r}"
         )
     if kind == "expect_column_values_to_not_be_null":

@@ -1,5 +1,5 @@
 """Hand-written fixture feeds (CSV in tests_py/fixtures/) turned into the Parquet files
-staging reads when LAWN_RAW_PARQUET_DIR is set (every column as a string)."""
+`lawn load` lands (every column as a string)."""
 
 from __future__ import annotations
 

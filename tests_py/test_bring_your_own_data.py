@@ -317,3 +317,14 @@ def test_load_errors_are_one_line(feed_dir, tmp_path):
     a_file = runner.invoke(app, ["load", "--raw-dir", str(feed_dir / "raw_events.csv")])
     assert a_file.exit_code == 2 and "not a folder" in a_file.output
     assert all("Traceback" not in each.output for each in (result, a_file))
+
+
+def test_client_times_without_an_offset_are_refused_by_the_gate(feed_dir, tmp_path):
+    """A feed whose occurred_at has no zone would be quarantined row by row (the contract
+    needs an offset): the gate says so up front, in one line, instead."""
+    frame = pd.read_csv(feed_dir / "raw_events.csv", dtype="string")
+    frame["occurred_at"] = frame["occurred_at"].str.replace(r"(Z|[+-]\d{2}:\d{2})$", "", regex=True)
+    frame.to_csv(feed_dir / "raw_events.csv", index=False)
+    result, _ = _load(feed_dir, tmp_path)
+    assert result.exit_code == 2
+    assert "'occurred_at' has 20 value(s) that are not an ISO 8601 timestamp with an offset" in result.output
