@@ -56,7 +56,9 @@ the collector's clock: without an offset it is UTC; before the var `received_at_
 or more than `received_at_max_future_minutes` after the run it is quarantined
 (`RECEIVED_AT_OUT_OF_RANGE`). Typed timestamps (Parquet) are
 instants and always carry their zone. `properties` and `context` must be RFC 8259 JSON
-objects (no trailing commas, `NaN`, comments or single quotes), else the row is quarantined.
+objects (no trailing commas, `NaN`, comments or single quotes), else the row is quarantined;
+so is a row whose `properties` and `context` together exceed the var `max_payload_characters`
+(`PAYLOAD_TOO_LARGE`): a huge value is landed and quarantined, never a load failure.
 """
 
 SEGMENT = """

@@ -19,6 +19,7 @@ SOURCES = {"web", "ios", "android", "backend"}
 # the project's defaults (dbt_project.yml vars) for the receive-time sanity check
 RECEIVED_AT_EARLIEST = dt.datetime(2020, 1, 1)
 RECEIVED_AT_MAX_FUTURE = dt.timedelta(minutes=60)
+MAX_PAYLOAD_CHARACTERS = 65536
 
 
 def parse_utc(text: object, require_offset: bool = False) -> dt.datetime | None:
@@ -75,6 +76,9 @@ def expected_reasons(
         reasons.add("INVALID_RECEIVED_AT")
     elif received_out_of_range(received):
         reasons.add("RECEIVED_AT_OUT_OF_RANGE")
+    payload = sum(len(row[col]) for col in ("properties", "context") if isinstance(row[col], str))
+    if payload > MAX_PAYLOAD_CHARACTERS:
+        reasons.add("PAYLOAD_TOO_LARGE")
     if props is None:
         reasons.add("MALFORMED_PROPERTIES_JSON")
     if isinstance(row["context"], str) and _json_object(row["context"]) is None:

@@ -13,12 +13,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from lawn.cli import app
 from lawn.contract import RAW_TABLES
 from lawn.segment import envelope_row
 from tests_py.conftest import query, run_dbt
+from tests_py.expectations import MAX_PAYLOAD_CHARACTERS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BYOD = FIXTURES / "byod"
@@ -275,15 +277,27 @@ def test_two_files_for_one_table_are_refused(feed_dir, tmp_path):
     assert result.exit_code == 2 and "more than one file for table crm_accounts" in result.output
 
 
-def test_a_huge_value_is_landed_not_a_load_failure(feed_dir, tmp_path):
-    """agate refused fields over 131,072 characters; the loader lands them for staging to judge."""
+def test_a_huge_value_is_landed_and_quarantined_not_a_load_failure(feed_dir, tmp_path):
+    """agate refused fields over 131,072 characters and blocked the build; the loader lands
+    them and staging quarantines the row (PAYLOAD_TOO_LARGE), so raw still reconciles."""
     frame = pd.read_csv(feed_dir / "raw_events.csv", dtype="string")
     frame.loc[4, "properties"] = json.dumps({"feature_name": "reports", "blob": "x" * 1_000_000})
     frame.to_csv(feed_dir / "raw_events.csv", index=False)
     result, db = _load(feed_dir, tmp_path)
     assert result.exit_code == 0, result.output
-    sizes = query(db, "select max(length(properties)) as n from raw.raw_events")
-    assert sizes["n"].iloc[0] > 1_000_000
+    assert query(db, "select max(length(properties)) as n from raw.raw_events")["n"].iloc[0] > 1_000_000
+    selection = ["--select", "+fct_quarantined_events", "+fct_events", "--indirect-selection", "cautious"]
+    run_dbt(["build", "--exclude-resource-type", "unit_test", *selection], db, tmp_path)
+    reasons = query(
+        db, "select event_id, reason_codes from marts.fct_quarantined_events where event_id = 'e-005'"
+    )
+    assert reasons["reason_codes"].iloc[0].split("|")[0] == "PAYLOAD_TOO_LARGE"
+    assert "e-005" not in set(query(db, "select event_id from marts.fct_events")["event_id"])
+
+
+def test_the_payload_limit_is_the_dbt_var():
+    project = yaml.safe_load((Path(__file__).parent.parent / "dbt_project.yml").read_text())
+    assert project["vars"]["max_payload_characters"] == MAX_PAYLOAD_CHARACTERS
 
 
 def test_typed_parquet_lands_as_canonical_text(feed_dir, tmp_path):

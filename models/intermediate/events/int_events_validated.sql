@@ -59,6 +59,9 @@ first_deliveries as (
         deliveries.received_at,
         coalesce({{ is_received_at_out_of_range('deliveries.received_at') }}, false)
             as is_received_at_out_of_range,
+        coalesce({{ dbt.length('deliveries.properties_raw') }}, 0)
+        + coalesce({{ dbt.length('deliveries.context_raw') }}, 0)
+        > {{ var('max_payload_characters') }} as is_payload_too_large,
         deliveries.occurred_at,
         deliveries.source,
         deliveries.anonymous_id,
@@ -96,6 +99,7 @@ envelope_failures as (
             when 'MISSING_EVENT_ID' then first_deliveries.event_id is null
             when 'INVALID_RECEIVED_AT' then first_deliveries.received_at is null
             when 'RECEIVED_AT_OUT_OF_RANGE' then first_deliveries.is_received_at_out_of_range
+            when 'PAYLOAD_TOO_LARGE' then first_deliveries.is_payload_too_large
             when 'MALFORMED_PROPERTIES_JSON'
                 then not first_deliveries.is_properties_valid_json
             when 'MALFORMED_CONTEXT_JSON'
