@@ -128,8 +128,20 @@ def build(
     ] = None,
     full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from scratch.")] = False,
 ) -> None:
-    """Validate the raw files, then `dbt build` (seeds, models, data tests, unit tests)."""
+    """Validate the raw files, install the identity hash key (LAWN_IDENTITY_HASH_KEY, else the
+    checkout's local key .lawn/identity_hash.key), then `dbt build` (seeds, models, data
+    tests, unit tests)."""
+    from lawn.identity_key import HashKeyError, install_key, resolve_key, scrubbed_env
+    from lawn.warehouse import WarehouseError, check_warehouse, writer_lock
+
     validate_raw(raw_dir or RAW_SEEDS_DIR)
+    try:
+        key = resolve_key(dev=True)
+        check_warehouse(duckdb_path(), write=True)
+    except (HashKeyError, WarehouseError) as exc:
+        _fail(str(exc), getattr(exc, "exit_code", 2))
+    if key.origin == "local-dev":
+        err.print("identity hash key: this checkout's local key (set LAWN_IDENTITY_HASH_KEY in production)")
     command = [
         *dbt_command(),
         "build",
@@ -138,14 +150,19 @@ def build(
         "--profiles-dir",
         str(REPO_ROOT),
     ]
-    env = dict(os.environ)
+    env = scrubbed_env(dict(os.environ))  # dbt never sees the key
     env.setdefault("LAWN_DUCKDB_PATH", str(duckdb_path()))
     if raw_dir is not None:
         # staging reads the Parquet files; the small demo seeds still load (unit tests use them)
         env["LAWN_RAW_PARQUET_DIR"] = str(raw_dir.resolve())
     if full_refresh:
         command.append("--full-refresh")
-    code = subprocess.call(command, env=env, cwd=REPO_ROOT)
+    try:
+        with writer_lock(duckdb_path(), "lawn build"):
+            install_key(duckdb_path(), key)
+            code = subprocess.call(command, env=env, cwd=REPO_ROOT)
+    except WarehouseError as exc:
+        _fail(str(exc), exc.exit_code)
     if code:
         raise typer.Exit(code=code)
 

@@ -13,6 +13,7 @@ import pytest
 
 from lawn.generator import DirtRates, GeneratorConfig, generate
 from lawn.generator.writers import write_generated
+from lawn.identity_key import IdentityKey, install_key
 from lawn.paths import REPO_ROOT, dbt_command
 from lawn.tracking_plan import load_tracking_plan
 from tests_py.expectations import expected_verdicts, parse_utc
@@ -21,6 +22,8 @@ from tests_py.expectations import expected_verdicts, parse_utc
 SMALL = GeneratorConfig(seed=7, accounts=25, days=60, dirt=DirtRates().scaled(3))
 # ...so the daily valid-share floor is lowered to what tripled dirt still clears
 TEST_VARS = {"dq_valid_share_floor": 0.8}
+# the identity hash key of test builds (lawn build / lawn nightly install theirs the same way)
+TEST_HASH_KEY = IdentityKey(b"lawn-tests-identity-hash-key-0001", "test")
 
 
 def run_dbt(
@@ -36,6 +39,8 @@ def run_dbt(
     target dir; with ``raw_dir``, staging reads the Parquet files there."""
     env = dict(os.environ, LAWN_DUCKDB_PATH=str(db_path))
     env.pop("LAWN_RAW_PARQUET_DIR", None)
+    if project_dir == REPO_ROOT:
+        install_key(db_path, TEST_HASH_KEY)
     command = [
         *dbt_command(),
         *args,
