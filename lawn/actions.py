@@ -59,10 +59,11 @@ class InjectedFault(BaseException):
 def fault_point(name: str) -> None:
     """Crash here when ``LAWN_FAULT_INJECT=name`` (raise InjectedFault, which no handler
     catches) or ``name:kill`` (SIGKILL this process). A no-op otherwise."""
-    point, _, how = os.environ.get(FAULT_ENV, "").partition(":")
-    if point != name:
+    spec = os.environ.get(FAULT_ENV, "")
+    kill = spec.endswith(":kill")
+    if spec.removesuffix(":kill") != name:
         return
-    if how == "kill":
+    if kill:
         os.kill(os.getpid(), signal.SIGKILL)
     raise InjectedFault(f"injected fault at {name}")
 
@@ -197,7 +198,8 @@ def _publish_files(records: pd.DataFrame, folder: Path) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, parquet_path = folder / "actions.csv", folder / "actions.parquet"
     csv_tmp, parquet_tmp = folder / ".actions.csv.tmp", folder / ".actions.parquet.tmp"
-    neutralise_formulas(records).to_csv(csv_tmp, index=False)
+    # RFC 4180 line ends: a CR or LF inside a value is then quoted, never a row break
+    neutralise_formulas(records).to_csv(csv_tmp, index=False, lineterminator="\r\n")
     records.to_parquet(parquet_tmp, index=False)
     for path in (csv_tmp, parquet_tmp):
         _fsync(path)

@@ -68,11 +68,10 @@ def model_score(
         day = dt.date.fromisoformat(date) if date else None
     except ValueError:
         fail(f"--date must be YYYY-MM-DD, got {date!r}")
-    from lawn.warehouse import check_warehouse, writer_lock
+    from lawn.warehouse import writing
 
     db_path = db or duckdb_path()
-    check_warehouse(db_path, write=True, must_exist=True)
-    with writer_lock(db_path, "lawn model score"):
+    with writing(db_path, "lawn model score"):
         try:
             scores = score(db_path, store, shadow, day, since_training)
         except ModelError as exc:
@@ -96,11 +95,10 @@ def model_monitor(
     """Feature drift (PSI vs the training window) and, where outcomes are known, AUC and
     calibration overall, by segment and by cohort; written to ml.model_monitoring."""
     from lawn.model_monitoring import monitor
-    from lawn.warehouse import check_warehouse, writer_lock
+    from lawn.warehouse import writing
 
     db_path = db or duckdb_path()
-    check_warehouse(db_path, write=True, must_exist=True)
-    with writer_lock(db_path, "lawn model monitor"):
+    with writing(db_path, "lawn model monitor"):
         try:
             checks = monitor(db_path, store, shadow)
         except ValueError as exc:

@@ -30,7 +30,7 @@ def actions_export(
     """Export new actions and pending reversals (CSV + Parquet, pseudonymous ids only),
     exactly once: an export a killed run left half-done is completed first."""
     from lawn.actions import ActionError, check_max_age, check_run_id, export_actions
-    from lawn.warehouse import check_warehouse, writer_lock
+    from lawn.warehouse import writing
 
     db_path = db or duckdb_path()
     try:
@@ -38,8 +38,7 @@ def actions_export(
         check_max_age(max_age_days)
     except ActionError as exc:
         fail(f"--run/--max-age-days: {exc}")
-    check_warehouse(db_path, write=True, must_exist=True)
-    with writer_lock(db_path, f"lawn actions export --run {run_id}", lock_wait):
+    with writing(db_path, f"lawn actions export --run {run_id}", lock_wait):
         try:
             result = export_actions(db_path, out_dir, run_id, max_age_days=max_age_days)
         except ActionError as exc:
@@ -64,11 +63,10 @@ def actions_revert(
 ) -> None:
     """Mark actions reverted; the next export carries the reversals. Nothing is deleted."""
     from lawn.actions import ActionError, revert
-    from lawn.warehouse import check_warehouse, writer_lock
+    from lawn.warehouse import writing
 
     db_path = db or duckdb_path()
-    check_warehouse(db_path, write=True, must_exist=True)
-    with writer_lock(db_path, "lawn actions revert", lock_wait):
+    with writing(db_path, "lawn actions revert", lock_wait):
         try:
             reverted = revert(db_path, action_ids, run_id, by, reason)
         except ActionError as exc:

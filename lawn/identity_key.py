@@ -85,8 +85,9 @@ def configured_key() -> IdentityKey | None:
     return None
 
 
-def local_dev_key(path: Path = LOCAL_KEY_FILE) -> IdentityKey:
+def local_dev_key(path: Path | None = None) -> IdentityKey:
     """The checkout's own random key, generated on first use (demo and local builds only)."""
+    path = path or LOCAL_KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

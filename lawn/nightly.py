@@ -26,7 +26,7 @@ from rich.console import Console
 from lawn.actions import fault_point
 from lawn.identity_key import IdentityKey, install_key, resolve_key, scrubbed_env
 from lawn.paths import RAW_SEEDS_DIR, REPO_ROOT, dbt_command
-from lawn.warehouse import LATEST_DAY_SQL, check_warehouse, first_line, writer_lock
+from lawn.warehouse import LATEST_DAY_SQL, first_line, writing
 
 EXIT_STEP_FAILED = 1
 EXIT_SLO_BREACH = 3
@@ -275,9 +275,10 @@ def _close_interrupted_runs(config: NightlyConfig, run_id: str) -> list[str]:
             continue
         if record.get("status") != "running":
             continue
-        steps = record.get("steps", [])
-        last = record.get("current_step") or (steps[-1]["name"] if steps else None)
-        record.update(status="interrupted", exit_code=None, closed_by=run_id, failed_step=last)
+        # the step it died in (None: between steps; its steps list says how far it got)
+        record.update(
+            status="interrupted", exit_code=None, closed_by=run_id, failed_step=record.get("current_step")
+        )
         _write_json(path, record)
         _upsert_run(config, record)
         closed.append(record["run_id"])
@@ -314,8 +315,7 @@ def run_nightly(config: NightlyConfig, console: Console | None = None) -> Nightl
     console = console or Console(stderr=True)
     if config.hash_key is None:
         config.hash_key = resolve_key(config.dev)
-    check_warehouse(config.db_path, write=True)
-    with writer_lock(config.db_path, "lawn nightly", config.lock_wait_seconds) as note:
+    with writing(config.db_path, "lawn nightly", config.lock_wait_seconds, must_exist=False) as note:
         if note:
             console.print(f"note: {note}", highlight=False, soft_wrap=True)
         return _run_locked(config, console)
@@ -338,9 +338,9 @@ def _run_locked(config: NightlyConfig, console: Console) -> NightlyResult:
     _write_json(log, record)
     _upsert_run(config, record)
     for index, (name, function) in enumerate(STEPS, start=1):
-        fault_point(f"before:{name}")
         record["current_step"] = name
         _write_json(log, record)
+        fault_point(f"before:{name}")
         clock = time.perf_counter()
         with console.status(f"[{index}/{len(STEPS)}] {name}"):
             try:

@@ -49,11 +49,14 @@ def first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def check_warehouse(db_path: Path, write: bool = True, must_exist: bool = False) -> None:
+def check_warehouse(
+    db_path: Path, write: bool = True, must_exist: bool = False, open_check: bool = True
+) -> None:
     """Fail fast, with one line, on a warehouse that cannot be used: its folder is missing,
     the file or folder is read-only (for a writing command), the file is not a DuckDB
     database or is damaged (every table's data pages are read: a half-truncated file fails
-    here, not half-way through a build), or another process has it open."""
+    here, not half-way through a build), or another process has it open. ``open_check=False``
+    checks the path only (before taking the writer lock)."""
     db_path = Path(db_path)
     folder = db_path.resolve().parent
     if not folder.is_dir():
@@ -67,6 +70,8 @@ def check_warehouse(db_path: Path, write: bool = True, must_exist: bool = False)
     if write and not (os.access(db_path, os.W_OK) and os.access(folder, os.W_OK)):
         what = "file" if not os.access(db_path, os.W_OK) else f"folder {folder}"
         raise WarehouseError(f"{db_path}: the warehouse {what} is read-only", exit_code=2)
+    if not open_check:
+        return
     try:
         with duckdb.connect(str(db_path), read_only=True) as con:
             tables = con.execute(
@@ -79,7 +84,9 @@ def check_warehouse(db_path: Path, write: bool = True, must_exist: bool = False)
             raise WarehouseError(f"{db_path}: in use by another process ({first_line(exc)})") from exc
         raise WarehouseError(f"{db_path}: not a readable DuckDB warehouse ({first_line(exc)})") from exc
     except duckdb.Error as exc:
-        raise WarehouseError(f"{db_path}: damaged warehouse ({first_line(exc)})") from exc
+        raise WarehouseError(
+            f"{db_path}: not a readable DuckDB warehouse, damaged ({first_line(exc)})"
+        ) from exc
 
 
 def lock_path(db_path: Path) -> Path:
@@ -174,3 +181,13 @@ def writer_lock(db_path: Path, command: str = "", wait_seconds: float = 0.0) -> 
             fcntl.flock(handle, fcntl.LOCK_UN)
     finally:
         handle.close()
+
+
+@contextlib.contextmanager
+def writing(db_path: Path, command: str, wait_seconds: float = 0.0, must_exist: bool = True) -> Iterator[str]:
+    """What every writing command does: check the path, take the writer lock, then open the
+    file to check it (after the lock: a running writer has the file open)."""
+    check_warehouse(db_path, write=True, must_exist=must_exist, open_check=False)
+    with writer_lock(db_path, command, wait_seconds) as note:
+        check_warehouse(db_path, write=True, must_exist=must_exist)
+        yield note

@@ -21,7 +21,7 @@ from lawn.actions import export_actions, revert
 from lawn.churn_model import FEATURES, predict, rollback, save_artefact
 from lawn.cli import app
 from lawn.nightly import NightlyConfig, run_nightly
-from tests_py.conftest import TEST_VARS, query, run_dbt
+from tests_py.conftest import TEST_HASH_KEY, TEST_VARS, query, run_dbt
 from tests_py.expectations import parse_utc
 
 # wall-clock and run-history columns: they differ between runs by design
@@ -105,6 +105,7 @@ def _config(work: Path, raw_dir: Path, store: Path, full_refresh: bool = False) 
         action_max_age_days=100,  # the small world's decisions all go out
         dbt_vars=TEST_VARS,
         dbt_target_path=work / "target",
+        hash_key=TEST_HASH_KEY,
     )
 
 
@@ -360,7 +361,9 @@ def test_exit_codes_step_failure_and_error_slo_breach(tmp_path, monkeypatch):
     steps = [(name, _fake_step) for name, _ in nightly.STEPS]
     steps[4] = ("slo", nightly.step_slo)
     monkeypatch.setattr(nightly, "STEPS", steps)
-    config = NightlyConfig(db_path=db, model_store=tmp_path, export_dir=tmp_path, report_dir=tmp_path)
+    config = NightlyConfig(
+        db_path=db, model_store=tmp_path, export_dir=tmp_path, report_dir=tmp_path, hash_key=TEST_HASH_KEY
+    )
     result = run_nightly(config)
     assert result.exit_code == nightly.EXIT_SLO_BREACH
     assert [b["slo_id"] for b in result.slo_breaches] == ["trial_conversion_14d", "user_activation_7d"]
@@ -376,7 +379,7 @@ def test_exit_codes_step_failure_and_error_slo_breach(tmp_path, monkeypatch):
         "validate",
         "build",
     ]
-    log = json.loads(sorted((tmp_path / "runs").glob("*.json"))[-1].read_text())
+    log = json.loads((tmp_path / "runs" / f"{failed.run_id}.json").read_text())
     assert log["exit_code"] == 1 and log["steps"][-1]["detail"] == "dbt build failed: 1 test failed"
 
     def crashing(config, state):
@@ -397,6 +400,7 @@ def test_nightly_cli_stops_on_a_broken_raw_file(small_parquet, tmp_path):
     result = CliRunner().invoke(
         app,
         ["nightly", "--raw-dir", str(raw), "--db", str(tmp_path / "x.duckdb"), "--report-dir", str(tmp_path)],
+        env={"LAWN_IDENTITY_HASH_KEY": TEST_HASH_KEY.secret.decode()},
     )
     assert result.exit_code == 1, result.output
     assert "crm_accounts" in result.output
