@@ -22,8 +22,9 @@ from tests_py.expectations import expected_verdicts, parse_utc
 SMALL = GeneratorConfig(seed=7, accounts=25, days=60, dirt=DirtRates().scaled(3))
 # ...so the daily valid-share floor is lowered to what tripled dirt still clears
 TEST_VARS = {"dq_valid_share_floor": 0.8}
-# the identity hash key of test builds (lawn build / lawn nightly install theirs the same way)
-TEST_HASH_KEY = IdentityKey(b"lawn-tests-identity-hash-key-0001", "test")
+# the identity hash key of test builds (lawn build / lawn nightly install theirs the same way);
+# distinctive, with a quote, so that the leak test can grep for it
+TEST_HASH_KEY = IdentityKey(b"LeakCanary-7f3a9c-'quoted'-identity-key", "test")
 
 
 def run_dbt(

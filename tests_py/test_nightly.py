@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -20,6 +25,7 @@ from lawn import nightly
 from lawn.actions import export_actions, revert
 from lawn.churn_model import FEATURES, predict, rollback, save_artefact
 from lawn.cli import app
+from lawn.identity_key import ENV_KEY, pads
 from lawn.nightly import NightlyConfig, run_nightly
 from tests_py.conftest import TEST_HASH_KEY, TEST_VARS, query, run_dbt
 from tests_py.expectations import parse_utc
@@ -93,7 +99,9 @@ def two_days(small_data, tmp_path_factory):
     return folders, last_day
 
 
-def _config(work: Path, raw_dir: Path, store: Path, full_refresh: bool = False) -> NightlyConfig:
+def _config(
+    work: Path, raw_dir: Path, store: Path, full_refresh: bool = False, key_from_env: bool = False
+) -> NightlyConfig:
     return NightlyConfig(
         db_path=work / "lawn.duckdb",
         model_store=store,
@@ -105,7 +113,7 @@ def _config(work: Path, raw_dir: Path, store: Path, full_refresh: bool = False) 
         action_max_age_days=100,  # the small world's decisions all go out
         dbt_vars=TEST_VARS,
         dbt_target_path=work / "target",
-        hash_key=TEST_HASH_KEY,
+        hash_key=None if key_from_env else TEST_HASH_KEY,
     )
 
 
@@ -118,16 +126,24 @@ def _run(config: NightlyConfig) -> nightly.NightlyResult:
 
 @pytest.fixture(scope="module")
 def nightly_runs(two_days, tmp_path_factory):
-    """A: day 1, then day 2 incrementally, then day 2 again. B: one full refresh on day 2."""
+    """A: day 1, then day 2 incrementally, then day 2 again. B: one full refresh on day 2.
+    The identity hash key comes from the environment, as in production (the leak test)."""
     folders, last_day = two_days
     store = tmp_path_factory.mktemp("nightly_store")
     save_artefact(store, _artefact("v1-test", last_day - dt.timedelta(days=30), intercept=-1.2))
     work_a, work_b = tmp_path_factory.mktemp("nightly_a"), tmp_path_factory.mktemp("nightly_b")
-    a1 = _run(_config(work_a, folders["day1"], store, full_refresh=True))
-    a2 = _run(_config(work_a, folders["day2"], store))
-    after_two_days = _snapshot(work_a / "lawn.duckdb")
-    a3 = _run(_config(work_a, folders["day2"], store))
-    b = _run(_config(work_b, folders["day2"], store, full_refresh=True))
+    saved = os.environ.get(ENV_KEY)
+    os.environ[ENV_KEY] = TEST_HASH_KEY.secret.decode()
+    try:
+        a1 = _run(_config(work_a, folders["day1"], store, full_refresh=True, key_from_env=True))
+        a2 = _run(_config(work_a, folders["day2"], store, key_from_env=True))
+        after_two_days = _snapshot(work_a / "lawn.duckdb")
+        a3 = _run(_config(work_a, folders["day2"], store, key_from_env=True))
+        b = _run(_config(work_b, folders["day2"], store, full_refresh=True, key_from_env=True))
+    finally:
+        os.environ.pop(ENV_KEY)
+        if saved is not None:
+            os.environ[ENV_KEY] = saved
     return {"a": work_a, "b": work_b, "store": store, "runs": (a1, a2, a3, b),
             "after_two_days": after_two_days, "last_day": last_day}  # fmt: skip
 
@@ -498,3 +514,100 @@ def test_time_to_action_equals_the_ledger_recomputed(nightly_runs):
         assert health.loc[month, "actions_exported"] == row["size"]
         assert health.loc[month, "median_hours_to_action"] == pytest.approx(row["median"])
     assert (health.loc[~health.index.isin(expected.index), "actions_exported"] == 0).all()
+
+
+def test_the_identity_key_leaks_nowhere_and_keys_are_pythons_hmac(nightly_runs):
+    """The nightly took its key from LAWN_IDENTITY_HASH_KEY: no file the runs wrote (dbt's
+    target/, logs, manifest, run results, compiled SQL, exports, report, run logs) holds the
+    key, in clear or hex, nor its padded forms; the warehouse holds only the padded forms.
+    Every vendor-facing key equals Python's hmac.new(key, id, sha256)."""
+    secret = TEST_HASH_KEY.secret
+    inner, outer = pads(secret)
+    needles = [secret, secret.hex().encode(), inner.hex().encode(), outer.hex().encode()]
+    scanned = 0
+    for work in (nightly_runs["a"], nightly_runs["b"]):
+        for path in work.rglob("*"):
+            if not path.is_file() or path.name.startswith("lawn.duckdb"):
+                continue
+            data = path.read_bytes()
+            scanned += 1
+            assert not [n for n in needles if n in data], path
+        warehouse = (work / "lawn.duckdb").read_bytes()
+        assert secret not in warehouse and secret.hex().encode() not in warehouse
+    assert scanned > 100 and (nightly_runs["a"] / "target" / "manifest.json").exists()
+    db = nightly_runs["a"] / "lawn.duckdb"
+
+    def mac(value: str) -> str:
+        return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()
+
+    actions = query(db, "select action_id, account_id, account_key from marts.fct_next_best_actions")
+    assert len(actions) > 0 and (actions["account_id"].map(mac) == actions["account_key"]).all()
+    sent = pd.concat(pd.read_csv(p) for p in (nightly_runs["a"] / "exports").glob("*/actions.csv"))
+    sent = sent.merge(actions, on="action_id", suffixes=("", "_mart"))
+    assert len(sent) > 0 and (sent["account_id"].map(mac) == sent["account_key"]).all()
+    users = query(db, "select person_id, person_key, email, email_key, account_id from marts.dim_users")
+    pseudo = query(db, "select * from marts.dim_users_pseudonymous")
+    assert (users["person_id"].map(mac) == users["person_key"]).all()
+    emails = users.dropna(subset=["email"])
+    assert len(emails) > 0 and (emails["email"].map(mac) == emails["email_key"]).all()
+    assert set(pseudo.columns).isdisjoint({"email", "email_sha256", "person_id", "account_id"})
+    assert set(pseudo["email_key"].dropna()) == set(emails["email_key"])
+    plain = {hashlib.sha256(e.encode()).hexdigest() for e in emails["email"]}  # the old, reversible form
+    assert not plain & set(pseudo["email_key"].dropna())
+    keyed_accounts = set(users["account_id"].dropna().map(mac))
+    assert set(pseudo["account_key"].dropna()) == keyed_accounts
+
+
+def test_a_real_nightly_killed_mid_export_then_rerun_sends_each_record_once(nightly_runs, two_days, tmp_path):
+    """SIGKILL a real nightly process (its own dbt build, scoring and export) after the export
+    was staged and its files written under temporary names; the re-run completes that export
+    from the ledger, and the reversal it carried went out exactly once."""
+    import shutil
+
+    folders, _ = two_days
+    shutil.copy(nightly_runs["b"] / "lawn.duckdb", tmp_path / "lawn.duckdb")
+    db = tmp_path / "lawn.duckdb"
+    sent = query(db, "select action_id from ops.action_exports where record_type = 'action' order by 1")
+    target = next(
+        a
+        for a in sent["action_id"]
+        if a not in set(query(db, "select action_id from ops.action_reversals")["action_id"])
+    )
+    revert(db, [target], reason="planted before the kill")
+    script = (
+        "import sys, pathlib\n"
+        "from tests_py.test_nightly import _config\n"
+        "from lawn.nightly import run_nightly\n"
+        "work, raw, store = (pathlib.Path(a) for a in sys.argv[1:4])\n"
+        "run_nightly(_config(work, raw, store))\n"
+    )
+    env = dict(os.environ, LAWN_FAULT_INJECT="export:written:kill")
+    killed = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path), str(folders["day2"]), str(nightly_runs["store"])],
+        env=env, cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    [log] = (tmp_path / "report" / "runs").glob("*.json")
+    dead = json.loads(log.read_text())
+    assert dead["status"] == "running" and dead["current_step"] == "actions"
+    staged = query(db, f"select status from ops.export_batches where run_id = '{dead['run_id']}'")
+    assert list(staged["status"]) == ["staged"]
+    assert not (tmp_path / "exports" / dead["run_id"] / "actions.csv").exists()
+    rerun = _run(_config(tmp_path, folders["day2"], nightly_runs["store"]))
+    assert json.loads(log.read_text())["status"] == "interrupted"
+    runs = query(
+        db, f"select status from ops.nightly_runs where run_id in ('{dead['run_id']}', '{rerun.run_id}')"
+    )
+    assert sorted(runs["status"]) == ["interrupted", "success"]
+    files = {p.parent.name: pd.read_csv(p) for p in (tmp_path / "exports").glob("*/actions.csv")}
+    assert set(files) == {dead["run_id"], rerun.run_id}
+    reversals = [a for f in files.values() for a in f.loc[f["record_type"] == "reversal", "action_id"]]
+    assert reversals == [target]
+    ledger = query(db, "select run_id, action_id from ops.action_exports where run_id in "
+                       f"('{dead['run_id']}', '{rerun.run_id}')")  # fmt: skip
+    for run_id, frame in files.items():
+        assert sorted(frame["action_id"]) == sorted(ledger.loc[ledger["run_id"] == run_id, "action_id"])
+    everything = query(
+        db, "select action_id, record_type, count(*) as n from ops.action_exports group by 1, 2"
+    )
+    assert (everything["n"] == 1).all()  # across every run of this warehouse: once each
