@@ -273,8 +273,8 @@ def _close_interrupted_runs(config: NightlyConfig, run_id: str) -> list[str]:
             record = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             continue
-        if record.get("status") != "running":
-            continue
+        if record.get("status") != "running" or record.get("db_path") not in (None, str(config.db_path)):
+            continue  # finished, or another warehouse's run sharing this report folder
         # the step it died in (None: between steps; its steps list says how far it got)
         record.update(
             status="interrupted", exit_code=None, closed_by=run_id, failed_step=record.get("current_step")
@@ -333,8 +333,8 @@ def _run_locked(config: NightlyConfig, console: Console) -> NightlyResult:
     steps: list[StepResult] = state["steps"]
     log = config.report_dir / "runs" / f"{run_id}.json"
     record = {"run_id": run_id, "as_of_date": None, "started_at": started, "status": "running",
-              "pid": os.getpid(), "current_step": None, "exit_code": None, "steps": [],
-              "slo_breaches": [], "closed_interrupted_runs": closed}  # fmt: skip
+              "pid": os.getpid(), "db_path": str(config.db_path), "current_step": None, "exit_code": None,
+              "steps": [], "slo_breaches": [], "closed_interrupted_runs": closed}  # fmt: skip
     _write_json(log, record)
     _upsert_run(config, record)
     for index, (name, function) in enumerate(STEPS, start=1):
