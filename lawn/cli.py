@@ -132,16 +132,18 @@ def build(
     checkout's local key .lawn/identity_hash.key), then `dbt build` (seeds, models, data
     tests, unit tests)."""
     from lawn.identity_key import HashKeyError, install_key, resolve_key, scrubbed_env
-    from lawn.warehouse import WarehouseError, check_warehouse, writer_lock
+    from lawn.warehouse import WarehouseError, writing
 
     validate_raw(raw_dir or RAW_SEEDS_DIR)
     try:
         key = resolve_key(dev=True)
-        check_warehouse(duckdb_path(), write=True)
-    except (HashKeyError, WarehouseError) as exc:
-        _fail(str(exc), getattr(exc, "exit_code", 2))
+    except HashKeyError as exc:
+        _fail(str(exc))
     if key.origin == "local-dev":
-        err.print("identity hash key: this checkout's local key (set LAWN_IDENTITY_HASH_KEY in production)")
+        err.print(
+            "identity hash key: this checkout's local key (set LAWN_IDENTITY_HASH_KEY in production)",
+            soft_wrap=True,
+        )
     command = [
         *dbt_command(),
         "build",
@@ -158,8 +160,10 @@ def build(
     if full_refresh:
         command.append("--full-refresh")
     try:
-        with writer_lock(duckdb_path(), "lawn build"):
-            install_key(duckdb_path(), key)
+        with writing(duckdb_path(), "lawn build", must_exist=False):
+            changed = install_key(duckdb_path(), key)
+            if changed:
+                err.print(f"note: {changed}", soft_wrap=True, highlight=False)
             code = subprocess.call(command, env=env, cwd=REPO_ROOT)
     except WarehouseError as exc:
         _fail(str(exc), exc.exit_code)

@@ -502,6 +502,8 @@ def test_a_db_in_a_missing_folder_fails_before_any_work(tmp_path):
     for args in [*WRITERS, ["model", "train"]]:
         result = CliRunner().invoke(app, [*args, "--db", str(missing)], env={ENV_KEY: KEY.secret.decode()})
         assert result.exit_code == 2 and "does not exist" in result.stderr, (args, result.output)
+    build = CliRunner().invoke(app, ["build"], env={"LAWN_DUCKDB_PATH": str(missing)})  # dbt never starts
+    assert build.exit_code == 2 and f"{missing}: folder" in build.stderr and "Traceback" not in build.output
     assert not (tmp_path / "no").exists()
 
 
