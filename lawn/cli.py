@@ -132,7 +132,7 @@ def build(
     checkout's local key .lawn/identity_hash.key), then `dbt build` (seeds, models, data
     tests, unit tests)."""
     from lawn.identity_key import HashKeyError, install_key, resolve_key, scrubbed_env
-    from lawn.warehouse import WarehouseError, writing
+    from lawn.warehouse import WarehouseError, die_with_parent, writing
 
     validate_raw(raw_dir or RAW_SEEDS_DIR)
     try:
@@ -164,7 +164,7 @@ def build(
             changed = install_key(duckdb_path(), key)
             if changed:
                 err.print(f"note: {changed}", soft_wrap=True, highlight=False)
-            code = subprocess.call(command, env=env, cwd=REPO_ROOT)
+            code = subprocess.call(command, env=env, cwd=REPO_ROOT, preexec_fn=die_with_parent)
     except WarehouseError as exc:
         _fail(str(exc), exc.exit_code)
     if code:

@@ -26,7 +26,7 @@ from rich.console import Console
 from lawn.actions import fault_point
 from lawn.identity_key import IdentityKey, install_key, resolve_key, scrubbed_env
 from lawn.paths import RAW_SEEDS_DIR, REPO_ROOT, dbt_command
-from lawn.warehouse import LATEST_DAY_SQL, first_line, writing
+from lawn.warehouse import LATEST_DAY_SQL, die_with_parent, first_line, writing
 
 EXIT_STEP_FAILED = 1
 EXIT_SLO_BREACH = 3
@@ -87,7 +87,9 @@ def _dbt(config: NightlyConfig, args: list[str]) -> str:
         command += ["--target-path", str(config.dbt_target_path), "--log-path", str(config.dbt_target_path)]
     if config.dbt_vars:
         command += ["--vars", json.dumps(config.dbt_vars)]
-    result = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, preexec_fn=die_with_parent
+    )
     summary = result.stdout[result.stdout.rfind("Done.") :].strip() or result.stdout.strip()[-300:]
     if result.returncode != 0:
         failures = [line for line in result.stdout.splitlines() if "FAIL" in line or "ERROR" in line]

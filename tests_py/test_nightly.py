@@ -523,7 +523,14 @@ def test_the_identity_key_leaks_nowhere_and_keys_are_pythons_hmac(nightly_runs):
     Every vendor-facing key equals Python's hmac.new(key, id, sha256)."""
     secret = TEST_HASH_KEY.secret
     inner, outer = pads(secret)
-    needles = [secret, secret.hex().encode(), inner.hex().encode(), outer.hex().encode()]
+    # the part before the quote too: rendered into SQL the quote would be doubled
+    needles = [
+        secret,
+        secret.split(b"'")[0],
+        secret.hex().encode(),
+        inner.hex().encode(),
+        outer.hex().encode(),
+    ]
     scanned = 0
     for work in (nightly_runs["a"], nightly_runs["b"]):
         for path in work.rglob("*"):
@@ -611,3 +618,63 @@ def test_a_real_nightly_killed_mid_export_then_rerun_sends_each_record_once(nigh
         db, "select action_id, record_type, count(*) as n from ops.action_exports group by 1, 2"
     )
     assert (everything["n"] == 1).all()  # across every run of this warehouse: once each
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(child) for child in task.read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_nightly_killed_during_its_dbt_build_takes_dbt_with_it(two_days, tmp_path, monkeypatch):
+    """SIGKILL a real nightly while its dbt build runs: dbt dies with it (no orphan keeps
+    writing to the warehouse), the lock is free, the warehouse opens, and the next run closes
+    the killed one as interrupted in the build step."""
+    import time
+
+    folders, _ = two_days
+    store = tmp_path / "store"
+    script = (
+        "import sys, pathlib\n"
+        "from tests_py.test_nightly import _config\n"
+        "from lawn.nightly import run_nightly\n"
+        "work, raw, store = (pathlib.Path(a) for a in sys.argv[1:4])\n"
+        "run_nightly(_config(work, raw, store, full_refresh=True))\n"
+    )
+    nightly_process = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path), str(folders["day1"]), str(store)],
+        cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline, dbt = time.monotonic() + 300, []
+    while time.monotonic() < deadline and not dbt:
+        logs = list((tmp_path / "report" / "runs").glob("*.json"))
+        building = logs and json.loads(logs[0].read_text() or "{}").get("current_step") == "build"
+        dbt = _children(nightly_process.pid) if building else []
+        time.sleep(0.5)
+    assert dbt, "the nightly never reached its dbt build"
+    time.sleep(3)  # dbt is connected and writing
+    os.kill(nightly_process.pid, signal.SIGKILL)
+    assert nightly_process.wait(timeout=30) == -signal.SIGKILL
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in dbt):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in dbt), "dbt outlived the nightly that started it"
+    steps = [(name, _fake_step) for name, _ in nightly.STEPS]
+    monkeypatch.setattr(nightly, "STEPS", steps)
+    rerun = run_nightly(_config(tmp_path, folders["day1"], store))  # opens the warehouse, takes the lock
+    assert rerun.exit_code == 0
+    records = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "report" / "runs").glob("*.json")}
+    killed = next(r for r in records.values() if r["run_id"] != rerun.run_id)
+    assert (killed["status"], killed["failed_step"], killed["closed_by"]) == (
+        "interrupted",
+        "build",
+        rerun.run_id,
+    )
