@@ -1,12 +1,21 @@
 """The hand-off of next-best actions: export new actions (and reversals) to CSV and Parquet
 with pseudonymous ids only, and revert actions. Everything is recorded in the ops ledger
-(ops.action_exports, ops.action_reversals); nothing is ever deleted."""
+(ops.action_exports, ops.action_reversals); nothing is ever deleted.
+
+Exactly once: an export is first *staged* (its ledger rows and an ``ops.export_batches`` row
+with status ``staged``, in one transaction), then its files are written under temporary
+names, fsync'd and renamed into place, then the batch is marked ``published``. Every export
+first completes any batch a killed run left staged, rewriting its files from the ledger (the
+same bytes), so a crash at any point followed by a re-run sends each action exactly once."""
 
 from __future__ import annotations
 
 import datetime as dt
 import getpass
-from dataclasses import dataclass
+import os
+import re
+import signal
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -32,9 +41,31 @@ EXPORT_COLUMNS = (
     "reversal_reason",
 )
 
+# a run name becomes a folder: letters, digits, dot, dash, underscore; no leading dot
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
+# OWASP CSV injection: a cell starting with one of these is a formula to a spreadsheet
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FAULT_ENV = "LAWN_FAULT_INJECT"
+
 
 class ActionError(ValueError):
     """An action command cannot proceed (unknown id, already reverted, no build yet)."""
+
+
+class InjectedFault(BaseException):
+    """Raised at a named point when LAWN_FAULT_INJECT names it (fault-injection tests)."""
+
+
+def fault_point(name: str) -> None:
+    """Crash here when ``LAWN_FAULT_INJECT=name`` (raise InjectedFault, which no handler
+    catches) or ``name:kill`` (SIGKILL this process). A no-op otherwise."""
+    spec = os.environ.get(FAULT_ENV, "")
+    kill = spec.endswith(":kill")
+    if spec.removesuffix(":kill") != name:
+        return
+    if kill:
+        os.kill(os.getpid(), signal.SIGKILL)
+    raise InjectedFault(f"injected fault at {name}")
 
 
 @dataclass(frozen=True)
@@ -44,6 +75,22 @@ class ExportResult:
     reversals: int
     csv_path: Path
     parquet_path: Path
+    completed: list[str] = field(default_factory=list)  # staged batches of killed runs, finished now
+
+
+def check_run_id(run_id: str) -> str:
+    if not RUN_ID_PATTERN.fullmatch(run_id or ""):
+        raise ActionError(
+            f"run name {run_id!r} is not allowed: use 1-80 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return run_id
+
+
+def check_max_age(max_age_days: int) -> int:
+    if max_age_days < 0:
+        raise ActionError(f"max age must be 0 days or more, got {max_age_days}")
+    return max_age_days
 
 
 def _require(con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -61,6 +108,13 @@ def _now() -> dt.datetime:
 # history differently, but what went out stays traceable (and revertible) as it was sent
 RECORD_COLUMNS = EXPORT_COLUMNS[1:12]
 
+BATCHES_DDL = """
+create table if not exists ops.export_batches (
+    run_id varchar, status varchar, staged_at timestamp, published_at timestamp,
+    folder varchar, actions bigint, reversals bigint
+)
+"""
+
 
 def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) -> pd.DataFrame:
     """New actions young enough to send (from the mart), and reversals of exported actions not
@@ -72,55 +126,172 @@ def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) 
         with exported as (
             select action_id, record_type from ops.action_exports
         )
-        select 'action' as record_type, {mart_columns},
-            cast(null as timestamp) as reverted_at, cast(null as varchar) as reversal_reason
+        select 'action' as record_type, {mart_columns}
         from marts.fct_next_best_actions as actions
         where not actions.is_suppressed
             and actions.decided_on between ? and ?
             and actions.action_id not in (select action_id from ops.action_reversals)
             and actions.action_id not in (select action_id from exported where record_type = 'action')
         union all
-        select 'reversal' as record_type, {sent_columns}, reversals.reverted_at, reversals.reason
+        select 'reversal' as record_type, {sent_columns}
         from ops.action_exports as sent
-        inner join (
-            select action_id, min(reverted_at) as reverted_at, min(reason) as reason
-            from ops.action_reversals group by action_id
-        ) as reversals on sent.action_id = reversals.action_id
         where sent.record_type = 'action'
+            and sent.action_id in (select action_id from ops.action_reversals)
             and sent.action_id not in (select action_id from exported where record_type = 'reversal')
-        order by record_type, decided_on, action_id
         """,
         [as_of - dt.timedelta(days=max_age_days), as_of],
     ).df()
+
+
+def _ledger_records(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
+    """What a run's files hold, rebuilt from its ledger rows (and, for reversals, the first
+    reversal recorded): the first write and a recovery write give the same files."""
+    columns = ", ".join(f"sent.{c}" for c in RECORD_COLUMNS)
+    return con.execute(
+        f"""
+        select sent.record_type, {columns},
+            case when sent.record_type = 'reversal' then reversals.reverted_at end as reverted_at,
+            case when sent.record_type = 'reversal' then reversals.reason end as reversal_reason
+        from ops.action_exports as sent
+        left join (
+            select action_id, min(reverted_at) as reverted_at, min(reason) as reason
+            from ops.action_reversals group by action_id
+        ) as reversals on sent.action_id = reversals.action_id
+        where sent.run_id = ?
+        order by sent.record_type, sent.decided_on, sent.action_id
+        """,
+        [run_id],
+    ).df()
+
+
+def _neutralise(value: object) -> object:
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def neutralise_formulas(records: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading single quote
+    (OWASP's CSV-injection guidance); numbers, dates and other cells are left alone."""
+    safe = records.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(
+                lambda value: (
+                    "'" + value if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) else value
+                )
+            )
+    return safe
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _publish_files(records: pd.DataFrame, folder: Path) -> tuple[Path, Path]:
+    """Write both files under temporary names, fsync, then rename each into place (a reader
+    sees no file or a whole one) and fsync the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path, parquet_path = folder / "actions.csv", folder / "actions.parquet"
+    csv_tmp, parquet_tmp = folder / ".actions.csv.tmp", folder / ".actions.parquet.tmp"
+    # RFC 4180 line ends: a CR or LF inside a value is then quoted, never a row break
+    neutralise_formulas(records).to_csv(csv_tmp, index=False, lineterminator="\r\n")
+    records.to_parquet(parquet_tmp, index=False)
+    for path in (csv_tmp, parquet_tmp):
+        _fsync(path)
+    fault_point("export:written")
+    os.replace(csv_tmp, csv_path)
+    fault_point("export:csv_renamed")
+    os.replace(parquet_tmp, parquet_path)
+    _fsync(folder)
+    return csv_path, parquet_path
+
+
+def _complete_staged(con: duckdb.DuckDBPyConnection) -> dict[str, ExportResult]:
+    """Finish every batch a killed run left staged: its ledger rows are committed, so its
+    files are (re)written from them and the batch is marked published."""
+    done = {}
+    staged = con.execute(
+        "select run_id, folder from ops.export_batches where status = 'staged' order by staged_at"
+    ).fetchall()
+    for run_id, folder in staged:
+        records = _ledger_records(con, run_id)
+        csv_path, parquet_path = _publish_files(records, Path(folder))
+        con.execute(
+            "update ops.export_batches set status = 'published', published_at = ? where run_id = ?",
+            [_now(), run_id],
+        )
+        kinds = records["record_type"].value_counts()
+        done[run_id] = ExportResult(
+            run_id, int(kinds.get("action", 0)), int(kinds.get("reversal", 0)), csv_path, parquet_path
+        )
+    return done
 
 
 def export_actions(
     db_path: Path, out_dir: Path, run_id: str, as_of: dt.date | None = None, max_age_days: int = 3
 ) -> ExportResult:
     """Write ``out_dir/<run_id>/actions.csv`` and ``.parquet`` (header only when nothing is
-    due) and record every exported row in ops.action_exports. Actions decided more than
-    ``max_age_days`` before ``as_of`` (default: the newest decision day's data) are stale and
-    never sent; a reverted action that was never exported needs no reversal."""
+    due) and record every exported row in ops.action_exports, exactly once (see the module
+    docstring). Actions decided more than ``max_age_days`` before ``as_of`` (default: the
+    newest decision day's data) are stale and never sent; a reverted action that was never
+    exported needs no reversal. A run name is used once: a used one is refused."""
+    check_run_id(run_id)
+    check_max_age(max_age_days)
+    folder = (Path(out_dir) / run_id).resolve()
     with duckdb.connect(str(db_path)) as con:
         for table in ("action_exports", "action_reversals"):
             _require(con, table)
+        con.execute(BATCHES_DDL)
+        completed = _complete_staged(con)
+        if run_id in completed:  # re-running a killed export by its name finishes it
+            return ExportResult(**{**completed[run_id].__dict__, "completed": [run_id]})
+        used = con.execute(
+            "select count(*) from (select run_id from ops.export_batches where run_id = ? "
+            "union all select run_id from ops.action_exports where run_id = ?)",
+            [run_id, run_id],
+        ).fetchall()[0][0]
+        if used or folder.exists():
+            raise ActionError(f"run name {run_id!r} was used before (ledger or {folder}): use a new one")
         if as_of is None:
             as_of = con.execute(LATEST_DAY_SQL).fetchall()[0][0]
-        records = _pending(con, as_of, max_age_days)
-        folder = out_dir / run_id
-        folder.mkdir(parents=True, exist_ok=True)
-        csv_path, parquet_path = folder / "actions.csv", folder / "actions.parquet"
-        records.to_csv(csv_path, index=False)
-        records.to_parquet(parquet_path, index=False)
-        ledger = records[["record_type", *RECORD_COLUMNS]].assign(
-            run_id=run_id, exported_at=_now(), export_path=str(csv_path)
-        )
         columns = ", ".join(["run_id", "exported_at", "export_path", "record_type", *RECORD_COLUMNS])
-        con.register("ledger", ledger)
-        con.execute(f"insert into ops.action_exports ({columns}) select {columns} from ledger")
-    kinds = records["record_type"].value_counts()
+        con.execute("begin transaction")
+        try:
+            records = _pending(con, as_of, max_age_days)
+            ledger = records[["record_type", *RECORD_COLUMNS]].assign(
+                run_id=run_id, exported_at=_now(), export_path=str(folder / "actions.csv")
+            )
+            con.register("ledger", ledger)
+            con.execute(f"insert into ops.action_exports ({columns}) select {columns} from ledger")
+            kinds = records["record_type"].value_counts()
+            con.execute(
+                "insert into ops.export_batches values (?, 'staged', ?, null, ?, ?, ?)",
+                [run_id, _now(), str(folder), int(kinds.get("action", 0)), int(kinds.get("reversal", 0))],
+            )
+            fault_point("export:before_commit")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        fault_point("export:staged")
+        csv_path, parquet_path = _publish_files(_ledger_records(con, run_id), folder)
+        fault_point("export:renamed")
+        con.execute(
+            "update ops.export_batches set status = 'published', published_at = ? where run_id = ?",
+            [_now(), run_id],
+        )
     return ExportResult(
-        run_id, int(kinds.get("action", 0)), int(kinds.get("reversal", 0)), csv_path, parquet_path
+        run_id,
+        int(kinds.get("action", 0)),
+        int(kinds.get("reversal", 0)),
+        csv_path,
+        parquet_path,
+        list(completed),
     )
 
 

@@ -46,6 +46,10 @@ class ModelError(ValueError):
 def load_dataset(db_path: Path, horizon_days: int = 30) -> pd.DataFrame:
     """Paying account-days with features, segment and the churn label (NaN when unknown)."""
     with duckdb.connect(str(db_path), read_only=True) as con:
+        try:
+            require_landing_table(con, "marts", "fct_account_features_daily")
+        except MissingTableError as exc:
+            raise ModelError(str(exc)) from exc
         frame = con.execute(
             f"""
             with cancels as (
@@ -111,6 +115,8 @@ def calibration(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> list[
 def train(db_path: Path, store: Path, test_days: int = 30, horizon_days: int = 30) -> dict:
     """Fit on the older labelled days, evaluate on the last ``test_days``; write the artefact
     and model card and make the new version live. Returns the artefact."""
+    if test_days < 1:
+        raise ModelError(f"test_days must be at least 1, got {test_days}")
     data = load_dataset(db_path, horizon_days).dropna(subset=["churned_next"])
     if data.empty:
         raise ModelError("no labelled account-days: the data must cover at least 30 days after a payment")
@@ -254,6 +260,9 @@ def score(
     if data.empty:
         raise ModelError("no paying account-days in marts.fct_account_features_daily to score")
     latest = feature_date or max(data["feature_date"])
+    first_day, last_day = min(data["feature_date"]), max(data["feature_date"])
+    if not since_training and not (data["feature_date"] == latest).any():
+        raise ModelError(f"no paying account-days on {latest}: the features cover {first_day} to {last_day}")
     rows = []
     for version, is_shadow in [(live_version(store), False)] + ([(shadow, True)] if shadow else []):
         artefact = load_artefact(store, version)

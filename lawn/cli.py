@@ -145,9 +145,8 @@ def validate_raw(raw_dir: RawDirOption = DEMO_RAW_DIR) -> None:
     out.print(f"raw files in {raw_dir} passed validation")
 
 
-@app.command()
-def load(raw_dir: RawDirOption = DEMO_RAW_DIR) -> None:
-    """Check the raw files and land them in the warehouse's `raw` schema (all or nothing)."""
+def _land(raw_dir: Path) -> None:
+    """Gate and land the raw files into the warehouse (the caller holds the writer lock)."""
     from lawn.validate_raw import load_raw
 
     db_path = duckdb_path()
@@ -162,12 +161,37 @@ def load(raw_dir: RawDirOption = DEMO_RAW_DIR) -> None:
 
 
 @app.command()
+def load(raw_dir: RawDirOption = DEMO_RAW_DIR) -> None:
+    """Check the raw files and land them in the warehouse's `raw` schema (all or nothing)."""
+    from lawn.warehouse import WarehouseError, writing
+
+    try:
+        with writing(duckdb_path(), "lawn load", must_exist=False):
+            _land(raw_dir)
+    except WarehouseError as exc:
+        _fail(str(exc), exc.exit_code)
+
+
+@app.command()
 def build(
     raw_dir: RawDirOption = DEMO_RAW_DIR,
     full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from scratch.")] = False,
 ) -> None:
-    """Load the raw files (gate + land), then `dbt build` (seeds, models, data tests, unit tests)."""
-    load(raw_dir)
+    """Load the raw files (gate + land), install the identity hash key (LAWN_IDENTITY_HASH_KEY,
+    else the checkout's local key .lawn/identity_hash.key), then `dbt build` (seeds, models,
+    data tests, unit tests)."""
+    from lawn.identity_key import HashKeyError, install_key, resolve_key, scrubbed_env
+    from lawn.warehouse import WarehouseError, die_with_parent, writing
+
+    try:
+        key = resolve_key(dev=True)
+    except HashKeyError as exc:
+        _fail(str(exc))
+    if key.origin == "local-dev":
+        err.print(
+            "identity hash key: this checkout's local key (set LAWN_IDENTITY_HASH_KEY in production)",
+            soft_wrap=True,
+        )
     command = [
         *dbt_command(),
         "build",
@@ -176,11 +200,19 @@ def build(
         "--profiles-dir",
         str(REPO_ROOT),
     ]
-    env = dict(os.environ)
+    env = scrubbed_env(dict(os.environ))  # dbt never sees the key
     env.setdefault("LAWN_DUCKDB_PATH", str(duckdb_path()))
     if full_refresh:
         command.append("--full-refresh")
-    code = subprocess.call(command, env=env, cwd=REPO_ROOT)
+    try:
+        with writing(duckdb_path(), "lawn build", must_exist=False):
+            _land(raw_dir)
+            changed = install_key(duckdb_path(), key)
+            if changed:
+                err.print(f"note: {changed}", soft_wrap=True, highlight=False)
+            code = subprocess.call(command, env=env, cwd=REPO_ROOT, preexec_fn=die_with_parent)
+    except WarehouseError as exc:
+        _fail(str(exc), exc.exit_code)
     if code:
         raise typer.Exit(code=code)
 

@@ -1,9 +1,12 @@
-"""What every command shares: the consoles and the one-line failure."""
+"""What every command shares: the consoles, the one-line failure, and the guard that turns
+any error a command did not handle into one line instead of a traceback."""
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import NoReturn
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -11,11 +14,49 @@ from rich.console import Console
 err = Console(stderr=True)
 out = Console(soft_wrap=True)  # long paths stay on one line (copy-paste, grep)
 
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
 
-def fail(message: str) -> NoReturn:
-    """Print a one-line error and exit with code 2 (bad input)."""
+F = TypeVar("F", bound=Callable)
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    """Print a one-line error and exit with code 2 (bad input) or the code given."""
     err.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
-    raise typer.Exit(code=2)
+    raise typer.Exit(code=code)
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def guarded(command: F) -> F:
+    """Wrap a command: a bad path, key or warehouse (WarehouseError, HashKeyError) exits with
+    its one-line message (2 for bad input, 1 otherwise); any other error is a failed step:
+    one line, exit 1. Never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        import duckdb
+
+        from lawn.identity_key import HashKeyError
+        from lawn.warehouse import WarehouseError
+
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except WarehouseError as exc:
+            fail(str(exc), exc.exit_code)
+        except HashKeyError as exc:
+            fail(str(exc), EXIT_BAD_INPUT)
+        except duckdb.Error as exc:
+            fail(f"warehouse error: {_one_line(exc)}", EXIT_FAILED)
+        except Exception as exc:  # the last line of defence: one line, not a traceback
+            fail(f"{type(exc).__name__}: {_one_line(exc)}", EXIT_FAILED)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def print_json(payload: object) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lawn.cli_common import fail, out, print_json
+from lawn.cli_common import fail, guarded, out, print_json
 from lawn.paths import duckdb_path
 
 model_app = typer.Typer(help="The churn-risk model: train, score, roll back.", no_args_is_help=True)
@@ -15,6 +15,7 @@ DEFAULT_STORE = Path("data/models/churn")
 
 
 @model_app.command("train")
+@guarded
 def model_train(
     db: Annotated[Path | None, typer.Option(help="The built warehouse.")] = None,
     store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = DEFAULT_STORE,
@@ -23,9 +24,14 @@ def model_train(
 ) -> None:
     """Train on older days, test on the newest, write artefact + model card, make it live."""
     from lawn.churn_model import ModelError, train
+    from lawn.warehouse import check_warehouse
 
+    if test_days < 1:
+        fail(f"--test-days must be at least 1, got {test_days}")
+    db_path = db or duckdb_path()
+    check_warehouse(db_path, write=False, must_exist=True)
     try:
-        artefact = train(db or duckdb_path(), store, test_days)
+        artefact = train(db_path, store, test_days)
     except ModelError as exc:
         fail(str(exc))
     if as_json:
@@ -39,6 +45,7 @@ def model_train(
 
 
 @model_app.command("score")
+@guarded
 def model_score(
     db: Annotated[Path | None, typer.Option(help="The built warehouse.")] = None,
     store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = DEFAULT_STORE,
@@ -61,10 +68,14 @@ def model_score(
         day = dt.date.fromisoformat(date) if date else None
     except ValueError:
         fail(f"--date must be YYYY-MM-DD, got {date!r}")
-    try:
-        scores = score(db or duckdb_path(), store, shadow, day, since_training)
-    except ModelError as exc:
-        fail(str(exc))
+    from lawn.warehouse import writing
+
+    db_path = db or duckdb_path()
+    with writing(db_path, "lawn model score"):
+        try:
+            scores = score(db_path, store, shadow, day, since_training)
+        except ModelError as exc:
+            fail(str(exc))
     for version, group in scores.groupby("model_version"):
         out.print(
             f"{version}: {len(group)} account-days scored, mean risk {group['churn_probability'].mean():.4f}"
@@ -72,6 +83,7 @@ def model_score(
 
 
 @model_app.command("monitor")
+@guarded
 def model_monitor(
     db: Annotated[Path | None, typer.Option(help="The built warehouse.")] = None,
     store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = DEFAULT_STORE,
@@ -83,11 +95,14 @@ def model_monitor(
     """Feature drift (PSI vs the training window) and, where outcomes are known, AUC and
     calibration overall, by segment and by cohort; written to ml.model_monitoring."""
     from lawn.model_monitoring import monitor
+    from lawn.warehouse import writing
 
-    try:
-        checks = monitor(db or duckdb_path(), store, shadow)
-    except ValueError as exc:
-        fail(str(exc))
+    db_path = db or duckdb_path()
+    with writing(db_path, "lawn model monitor"):
+        try:
+            checks = monitor(db_path, store, shadow)
+        except ValueError as exc:
+            fail(str(exc))
     if as_json:
         print_json(checks.drop(columns="run_at").astype({"as_of_date": str}).to_dict(orient="records"))
         return
@@ -99,6 +114,7 @@ def model_monitor(
 
 
 @model_app.command("rollback")
+@guarded
 def model_rollback(
     store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = DEFAULT_STORE,
 ) -> None:

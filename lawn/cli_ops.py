@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lawn.cli_common import err, fail, out
+from lawn.cli_common import err, fail, guarded, out
 from lawn.paths import REPO_ROOT, duckdb_path
 
 actions_app = typer.Typer(help="Next-best actions: export and revert.", no_args_is_help=True)
@@ -17,23 +17,40 @@ DEFAULT_STORE = REPO_ROOT / "data" / "models" / "churn"
 
 
 @actions_app.command("export")
+@guarded
 def actions_export(
-    run_id: Annotated[str, typer.Option("--run", help="Name of this export (a folder under --out-dir).")],
+    run_id: Annotated[
+        str, typer.Option("--run", help="Name of this export, used once (a folder under --out-dir).")
+    ],
     db: Annotated[Path | None, typer.Option(help="The built warehouse.")] = None,
     out_dir: Annotated[Path, typer.Option(help="Where export folders go.")] = DEFAULT_EXPORT_DIR,
     max_age_days: Annotated[int, typer.Option(help="Older decisions are stale and not sent.")] = 3,
+    lock_wait: Annotated[float, typer.Option(help="Seconds to wait for another writer.")] = 0.0,
 ) -> None:
-    """Export new actions and pending reversals (CSV + Parquet, pseudonymous ids only)."""
-    from lawn.actions import ActionError, export_actions
+    """Export new actions and pending reversals (CSV + Parquet, pseudonymous ids only),
+    exactly once: an export a killed run left half-done is completed first."""
+    from lawn.actions import ActionError, check_max_age, check_run_id, export_actions
+    from lawn.warehouse import writing
 
+    db_path = db or duckdb_path()
     try:
-        result = export_actions(db or duckdb_path(), out_dir, run_id, max_age_days=max_age_days)
+        check_run_id(run_id)
+        check_max_age(max_age_days)
     except ActionError as exc:
-        fail(str(exc))
+        fail(f"--run/--max-age-days: {exc}")
+    with writing(db_path, f"lawn actions export --run {run_id}", lock_wait):
+        try:
+            result = export_actions(db_path, out_dir, run_id, max_age_days=max_age_days)
+        except ActionError as exc:
+            fail(str(exc))
+    for done in result.completed:
+        if done != result.run_id:
+            out.print(f"completed the interrupted export {done}")
     out.print(f"{result.actions} actions, {result.reversals} reversals -> {result.csv_path}")
 
 
 @actions_app.command("revert")
+@guarded
 def actions_revert(
     action_ids: Annotated[list[str] | None, typer.Argument(help="Action ids (act_...) to revert.")] = None,
     run_id: Annotated[
@@ -42,19 +59,24 @@ def actions_revert(
     reason: Annotated[str, typer.Option(help="Why (kept in the ledger).")] = "",
     by: Annotated[str | None, typer.Option(help="Who (default: the operating-system user).")] = None,
     db: Annotated[Path | None, typer.Option(help="The built warehouse.")] = None,
+    lock_wait: Annotated[float, typer.Option(help="Seconds to wait for another writer.")] = 0.0,
 ) -> None:
     """Mark actions reverted; the next export carries the reversals. Nothing is deleted."""
     from lawn.actions import ActionError, revert
+    from lawn.warehouse import writing
 
-    try:
-        reverted = revert(db or duckdb_path(), action_ids, run_id, by, reason)
-    except ActionError as exc:
-        fail(str(exc))
+    db_path = db or duckdb_path()
+    with writing(db_path, "lawn actions revert", lock_wait):
+        try:
+            reverted = revert(db_path, action_ids, run_id, by, reason)
+        except ActionError as exc:
+            fail(str(exc))
     out.print(f"reverted {len(reverted)} action(s); the next export carries the reversals")
     for action_id in reverted:
         out.print(f"  {action_id}")
 
 
+@guarded
 def nightly(
     db: Annotated[
         Path | None, typer.Option(help="The warehouse (default: LAWN_DUCKDB_PATH or ./lawn.duckdb).")
@@ -75,12 +97,31 @@ def nightly(
         str | None, typer.Option(help="Also score and monitor this candidate version (drives nothing).")
     ] = None,
     action_max_age_days: Annotated[int, typer.Option(help="Older decisions are not exported.")] = 3,
+    dev: Annotated[
+        bool,
+        typer.Option(
+            "--dev",
+            help="No LAWN_IDENTITY_HASH_KEY(_FILE)? Use this checkout's local key (never in production).",
+        ),
+    ] = False,
+    lock_wait: Annotated[
+        float, typer.Option(help="Seconds to wait while another writer holds the warehouse.")
+    ] = 0.0,
 ) -> None:
     """The scheduled job: validate -> dbt build -> score -> actions -> SLO checks -> report.
 
-    Exit codes: 0 success, 1 a step failed, 3 an SLO of severity error breached."""
+    Needs the identity hash key (LAWN_IDENTITY_HASH_KEY or LAWN_IDENTITY_HASH_KEY_FILE; --dev
+    for a local try). Exit codes: 0 success, 1 a step failed (or another writer holds the
+    warehouse), 2 bad input (no key, unusable --db), 3 an SLO of severity error breached."""
+    from lawn.actions import ActionError, check_max_age
     from lawn.nightly import NightlyConfig, run_nightly
 
+    try:
+        check_max_age(action_max_age_days)
+    except ActionError as exc:
+        fail(f"--action-max-age-days: {exc}")
+    if raw_dir is not None and not raw_dir.is_dir():
+        fail(f"--raw-dir {raw_dir}: no such folder")
     config = NightlyConfig(
         db_path=db or duckdb_path(),
         model_store=model_store,
@@ -92,6 +133,8 @@ def nightly(
         train_if_missing=train_if_missing,
         shadow=shadow,
         action_max_age_days=action_max_age_days,
+        dev=dev,
+        lock_wait_seconds=lock_wait,
     )
     result = run_nightly(config, err)
     total = sum(step.seconds for step in result.steps)

@@ -1,6 +1,12 @@
 """`lawn nightly`: validate the raw data -> dbt build -> score -> actions -> SLO checks ->
 report, each step timed and logged. Safe to re-run: a second run on the same data rebuilds
-the same marts, replaces the same scores and exports nothing new."""
+the same marts, replaces the same scores and exports nothing new.
+
+Hardening: the run refuses to start without an identity hash key (``--dev`` for the
+checkout's local key), checks the warehouse up front (missing folder, read-only, damaged,
+in use) and holds the writer lock for its whole length. Its record is written when it
+starts (``status = running``) and after every step, so a killed run leaves one; the next
+run marks it ``interrupted`` and completes any export it had staged (lawn/actions.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import json
 import os
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +23,10 @@ from pathlib import Path
 import duckdb
 from rich.console import Console
 
+from lawn.actions import fault_point
+from lawn.identity_key import IdentityKey, install_key, resolve_key, scrubbed_env
 from lawn.paths import DEMO_RAW_DIR, REPO_ROOT, dbt_command
-from lawn.warehouse import LATEST_DAY_SQL
+from lawn.warehouse import LATEST_DAY_SQL, die_with_parent, first_line, writing
 
 EXIT_STEP_FAILED = 1
 EXIT_SLO_BREACH = 3
@@ -41,6 +50,9 @@ class NightlyConfig:
     action_max_age_days: int = 3
     dbt_vars: dict = field(default_factory=dict)
     dbt_target_path: Path | None = None
+    hash_key: IdentityKey | None = None  # None: from the environment (lawn/identity_key.py)
+    dev: bool = False  # without a configured key, use the checkout's local development key
+    lock_wait_seconds: float = 0.0
 
 
 @dataclass
@@ -62,14 +74,19 @@ class NightlyResult:
 
 
 def _dbt(config: NightlyConfig, args: list[str]) -> str:
-    """Run dbt on the project; raise StepFailed with the failing nodes on a non-zero exit."""
-    env = dict(os.environ, LAWN_DUCKDB_PATH=str(config.db_path))
+    """Run dbt on the project; raise StepFailed with the failing nodes on a non-zero exit.
+    The identity hash key is installed in the warehouse first; dbt never sees the key."""
+    if config.hash_key is not None:
+        install_key(config.db_path, config.hash_key)
+    env = dict(scrubbed_env(dict(os.environ)), LAWN_DUCKDB_PATH=str(config.db_path))
     command = [*dbt_command(), *args, "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT)]
     if config.dbt_target_path is not None:
         command += ["--target-path", str(config.dbt_target_path), "--log-path", str(config.dbt_target_path)]
     if config.dbt_vars:
         command += ["--vars", json.dumps(config.dbt_vars)]
-    result = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, preexec_fn=die_with_parent
+    )
     summary = result.stdout[result.stdout.rfind("Done.") :].strip() or result.stdout.strip()[-300:]
     if result.returncode != 0:
         failures = [line for line in result.stdout.splitlines() if "FAIL" in line or "ERROR" in line]
@@ -130,7 +147,12 @@ def step_actions(config: NightlyConfig, state: dict) -> str:
         config.db_path, config.export_dir, state["run_id"], max_age_days=config.action_max_age_days
     )
     # fct_action_exports and fct_growth_system_health are views: they show the new ledger rows
-    return f"{result.actions} actions and {result.reversals} reversals exported to {result.csv_path}"
+    completed = (
+        f" (completed the interrupted export of {', '.join(result.completed)})" if result.completed else ""
+    )
+    return (
+        f"{result.actions} actions and {result.reversals} reversals exported to {result.csv_path}{completed}"
+    )
 
 
 def step_slo(config: NightlyConfig, state: dict) -> str:
@@ -182,35 +204,143 @@ def _as_of(db_path: Path) -> dt.date | None:
         return None
 
 
-def _record_run(config: NightlyConfig, result: NightlyResult, started: dt.datetime) -> None:
-    failed = next((step.name for step in result.steps if step.status == "failed"), None)
-    status = "failed" if failed else ("slo_breach" if result.exit_code == EXIT_SLO_BREACH else "success")
-    if not config.db_path.exists():
-        return  # nothing was built: the run log on disk says why
-    try:
-        with duckdb.connect(str(config.db_path)) as con:
-            con.execute(  # ops.nightly_runs exists once a build has run (create_landing_tables)
-                "insert into ops.nightly_runs (run_id, as_of_date, started_at, finished_at, status, "
-                "failed_step, slo_breaches) values (?, ?, ?, ?, ?, ?, ?)",
-                [result.run_id, result.as_of_date, started, _now(), status, failed,
-                 sum(b["severity"] == "error" for b in result.slo_breaches)],
-            )  # fmt: skip
-    except duckdb.CatalogException:
-        pass  # the build never created ops (it failed first): the run log on disk still says why
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def _write_json(path: Path, payload: dict) -> None:
+    """Replace a JSON file atomically (write a temporary file, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with open(tmp, "w") as handle:
+        json.dump(payload, handle, indent=2, default=str)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _ledger_rows(config: NightlyConfig, sql: str, params: list) -> list[tuple]:
+    """Rows of one query on the ops ledger; [] when the warehouse or table does not exist yet
+    (before the first build: the run log on disk is then the only record)."""
+    if not config.db_path.exists():
+        return []
+    try:
+        with duckdb.connect(str(config.db_path)) as con:
+            return con.execute(sql, params).fetchall()
+    except duckdb.CatalogException:
+        return []
+
+
+def _ledger_exec(config: NightlyConfig, sql: str, params: list) -> None:
+    if not config.db_path.exists():
+        return
+    try:
+        with duckdb.connect(str(config.db_path)) as con:
+            con.execute(sql, params)
+    except duckdb.CatalogException:
+        pass
+
+
+def _upsert_run(config: NightlyConfig, record: dict) -> None:
+    """The run's row in ops.nightly_runs: inserted when missing, updated otherwise."""
+    values = [record["as_of_date"], record["started_at"], record.get("finished_at"), record["status"],
+              record.get("failed_step"), record.get("slo_breach_count", 0)]  # fmt: skip
+    exists = _ledger_rows(
+        config, "select count(*) from ops.nightly_runs where run_id = ?", [record["run_id"]]
+    )
+    if exists and exists[0][0]:
+        _ledger_exec(
+            config,
+            "update ops.nightly_runs set as_of_date = ?, started_at = ?, finished_at = ?, status = ?, "
+            "failed_step = ?, slo_breaches = ? where run_id = ?",
+            [*values, record["run_id"]],
+        )
+    else:
+        _ledger_exec(
+            config,
+            "insert into ops.nightly_runs (as_of_date, started_at, finished_at, status, failed_step, "
+            "slo_breaches, run_id) values (?, ?, ?, ?, ?, ?, ?)",
+            [*values, record["run_id"]],
+        )
+
+
+def _close_interrupted_runs(config: NightlyConfig, run_id: str) -> list[str]:
+    """Runs recorded as running were killed (this run holds the lock, so none is alive):
+    mark them interrupted on disk and in ops.nightly_runs."""
+    closed = []
+    for path in sorted((config.report_dir / "runs").glob("*.json")):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if record.get("status") != "running" or record.get("db_path") not in (None, str(config.db_path)):
+            continue  # finished, or another warehouse's run sharing this report folder
+        # the step it died in (None: between steps; its steps list says how far it got)
+        record.update(
+            status="interrupted", exit_code=None, closed_by=run_id, failed_step=record.get("current_step")
+        )
+        _write_json(path, record)
+        _upsert_run(config, record)
+        closed.append(record["run_id"])
+    for (other,) in _ledger_rows(config, "select run_id from ops.nightly_runs where status = 'running'", []):
+        _ledger_exec(config, "update ops.nightly_runs set status = 'interrupted' where run_id = ?", [other])
+        if other not in closed:
+            closed.append(other)
+    return closed
+
+
+def _new_run_id(config: NightlyConfig, started: dt.datetime) -> str:
+    """UTC start time; a suffix when that id was ever used (a run log, an export folder, a
+    ledger row): run ids are never reused."""
+    base = f"{started:%Y%m%dT%H%M%S}Z"
+    used = {row[0] for row in _ledger_rows(config, "select run_id from ops.nightly_runs", [])}
+    used |= {row[0] for row in _ledger_rows(config, "select distinct run_id from ops.action_exports", [])}
+    used |= {row[0] for row in _ledger_rows(config, "select run_id from ops.export_batches", [])}
+    candidate, number = base, 1
+    while (
+        candidate in used
+        or (config.report_dir / "runs" / f"{candidate}.json").exists()
+        or (config.export_dir / candidate).exists()
+    ):
+        number += 1
+        candidate = f"{base}-{number}"
+    return candidate
+
+
 def run_nightly(config: NightlyConfig, console: Console | None = None) -> NightlyResult:
     """Run every step in order; stop at the first failure. Exit code 0, 1 (a step failed) or
-    3 (an SLO of severity error breaches and ``fail_on_slo_breach``)."""
+    3 (an SLO of severity error breaches and ``fail_on_slo_breach``). Raises HashKeyError
+    (no key) or WarehouseError (unusable warehouse, or another writer holds the lock) before
+    any step runs."""
     console = console or Console(stderr=True)
+    if config.hash_key is None:
+        config.hash_key = resolve_key(config.dev)
+    with writing(config.db_path, "lawn nightly", config.lock_wait_seconds, must_exist=False) as note:
+        if note:
+            console.print(f"note: {note}", highlight=False, soft_wrap=True)
+        return _run_locked(config, console)
+
+
+def _run_locked(config: NightlyConfig, console: Console) -> NightlyResult:
     started = _now()
-    state: dict = {"run_id": f"{started:%Y%m%dT%H%M%S}Z", "steps": [], "slo_breaches": []}
+    run_id = _new_run_id(config, started)
+    closed = _close_interrupted_runs(config, run_id)
+    if closed:
+        console.print(
+            f"note: earlier run(s) {', '.join(closed)} were killed: marked interrupted", highlight=False
+        )
+    state: dict = {"run_id": run_id, "steps": [], "slo_breaches": []}
     steps: list[StepResult] = state["steps"]
+    log = config.report_dir / "runs" / f"{run_id}.json"
+    record = {"run_id": run_id, "as_of_date": None, "started_at": started, "status": "running",
+              "pid": os.getpid(), "db_path": str(config.db_path), "current_step": None, "exit_code": None,
+              "steps": [], "slo_breaches": [], "closed_interrupted_runs": closed}  # fmt: skip
+    _write_json(log, record)
+    _upsert_run(config, record)
     for index, (name, function) in enumerate(STEPS, start=1):
+        record["current_step"] = name
+        _write_json(log, record)
+        fault_point(f"before:{name}")
         clock = time.perf_counter()
         with console.status(f"[{index}/{len(STEPS)}] {name}"):
             try:
@@ -218,8 +348,10 @@ def run_nightly(config: NightlyConfig, console: Console | None = None) -> Nightl
             except StepFailed as exc:
                 detail, status = str(exc), "failed"
             except Exception as exc:  # any failure stops the run and is recorded, not raised
-                detail, status = f"{type(exc).__name__}: {exc}", "failed"
+                detail, status = f"{type(exc).__name__}: {first_line(exc)}", "failed"
         steps.append(StepResult(name, status, time.perf_counter() - clock, detail))
+        record.update(current_step=None, steps=[step.__dict__ for step in steps])
+        _write_json(log, record)
         colour = "green" if status == "ok" else "bold red"
         console.print(
             f"[{index}/{len(STEPS)}] {name:<9} [{colour}]{status}[/] {steps[-1].seconds:6.1f} s  {detail}",
@@ -228,26 +360,15 @@ def run_nightly(config: NightlyConfig, console: Console | None = None) -> Nightl
         )
         if status == "failed":
             break
+        fault_point(f"after:{name}")
     errors = [b for b in state["slo_breaches"] if b["severity"] == "error"]
-    failed = any(step.status == "failed" for step in steps)
+    failed = next((step.name for step in steps if step.status == "failed"), None)
     exit_code = EXIT_STEP_FAILED if failed else EXIT_SLO_BREACH if errors and config.fail_on_slo_breach else 0
     as_of = _as_of(config.db_path)
-    report = state.get("report_html")
-    result = NightlyResult(state["run_id"], as_of, steps, state["slo_breaches"], exit_code, report)
-    _record_run(config, result, started)
-    log = config.report_dir / "runs" / f"{result.run_id}.json"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text(
-        json.dumps(
-            {
-                "run_id": result.run_id,
-                "as_of_date": result.as_of_date,
-                "exit_code": exit_code,
-                "steps": [step.__dict__ for step in steps],
-                "slo_breaches": state["slo_breaches"],
-            },
-            indent=2,
-            default=str,
-        )
-    )
+    result = NightlyResult(run_id, as_of, steps, state["slo_breaches"], exit_code, state.get("report_html"))
+    status = "failed" if failed else ("slo_breach" if exit_code == EXIT_SLO_BREACH else "success")
+    record.update(as_of_date=as_of, finished_at=_now(), status=status, failed_step=failed)
+    record.update(exit_code=exit_code, slo_breaches=state["slo_breaches"], slo_breach_count=len(errors))
+    _upsert_run(config, record)  # ops.nightly_runs exists once a build has run (create_landing_tables)
+    _write_json(log, record)
     return result

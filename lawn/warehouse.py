@@ -1,6 +1,18 @@
-"""Small shared helpers for reading and writing the DuckDB warehouse from Python."""
+"""Small shared helpers for reading and writing the DuckDB warehouse from Python: the
+landing-table check, the one-writer lock and the up-front health check of the file."""
 
 from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 
@@ -12,6 +24,15 @@ class MissingTableError(ValueError):
     """A table Python writes to does not exist yet (no build has run)."""
 
 
+class WarehouseError(RuntimeError):
+    """The warehouse cannot be used: missing folder, read-only, corrupt or in use. The
+    message is one line; ``exit_code`` is 2 for a bad path given by the user, 1 otherwise."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 def require_landing_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
     """The landing tables are created by the dbt on-run-start hook (create_landing_tables)."""
     found = con.execute(
@@ -20,3 +41,165 @@ def require_landing_table(con: duckdb.DuckDBPyConnection, schema: str, table: st
     ).fetchall()[0][0]
     if not found:
         raise MissingTableError(f"{schema}.{table} does not exist: run `lawn build` first (it creates it)")
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception message (DuckDB's carry a multi-line hint)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def check_warehouse(
+    db_path: Path, write: bool = True, must_exist: bool = False, open_check: bool = True
+) -> None:
+    """Fail fast, with one line, on a warehouse that cannot be used: its folder is missing,
+    the file or folder is read-only (for a writing command), the file is not a DuckDB
+    database or is damaged (every table's data pages are read: a half-truncated file fails
+    here, not half-way through a build), or another process has it open. ``open_check=False``
+    checks the path only (before taking the writer lock)."""
+    db_path = Path(db_path)
+    folder = db_path.resolve().parent
+    if not folder.is_dir():
+        raise WarehouseError(f"{db_path}: folder {folder} does not exist", exit_code=2)
+    if not db_path.exists():
+        if must_exist:
+            raise WarehouseError(f"{db_path}: no such warehouse; run `lawn build` first", exit_code=2)
+        if write and not os.access(folder, os.W_OK):
+            raise WarehouseError(f"{db_path}: folder {folder} is read-only", exit_code=2)
+        return
+    if write and not (os.access(db_path, os.W_OK) and os.access(folder, os.W_OK)):
+        what = "file" if not os.access(db_path, os.W_OK) else f"folder {folder}"
+        raise WarehouseError(f"{db_path}: the warehouse {what} is read-only", exit_code=2)
+    if not open_check:
+        return
+    try:
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            tables = con.execute(
+                "select schema_name, table_name from duckdb_tables() where database_name = current_database()"
+            ).fetchall()
+            for schema, table in tables:  # reading every column touches every data block
+                con.execute(f'select count(*), max(hash(t)) from "{schema}"."{table}" as t').fetchall()
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseError(f"{db_path}: in use by another process ({first_line(exc)})") from exc
+        raise WarehouseError(f"{db_path}: not a readable DuckDB warehouse ({first_line(exc)})") from exc
+    except duckdb.Error as exc:
+        raise WarehouseError(
+            f"{db_path}: not a readable DuckDB warehouse, damaged ({first_line(exc)})"
+        ) from exc
+
+
+def die_with_parent() -> None:
+    """``preexec_fn`` for dbt: on Linux the child gets SIGKILL when its parent dies (even by
+    SIGKILL), so an orphaned build never goes on writing to the warehouse after the parent's
+    writer lock was released. Elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+
+
+def lock_path(db_path: Path) -> Path:
+    return Path(f"{db_path}.lock")
+
+
+# locks this process holds: path -> depth (a command that calls another writer re-enters)
+_HELD: dict[str, int] = {}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _describe(holder: dict) -> str:
+    return (
+        f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} since {holder.get('started_at', '?')} "
+        f"({holder.get('command', '?')})"
+    )
+
+
+@contextlib.contextmanager
+def writer_lock(db_path: Path, command: str = "", wait_seconds: float = 0.0) -> Iterator[str]:
+    """Hold ``<warehouse>.lock`` while writing: one writer (nightly, build, export, revert,
+    scoring) at a time. The lock is an advisory ``flock``, which the kernel releases when the
+    holder dies (even on SIGKILL), so a dead holder never blocks; its note (pid, host, start,
+    command) is kept in the file to name the holder. Waits up to ``wait_seconds``, then raises
+    WarehouseError naming the holder. Yields a note about a taken-over stale lock ("" if none).
+    """
+    path = lock_path(Path(db_path))
+    key = str(path.resolve())
+    if _HELD.get(key):
+        _HELD[key] += 1
+        try:
+            yield ""
+        finally:
+            _HELD[key] -= 1
+        return
+    try:
+        handle = open(path, "a+")  # noqa: SIM115 - held for the whole block
+    except OSError as exc:
+        raise WarehouseError(f"{path}: cannot create the writer lock ({exc.strerror})", exit_code=2) from exc
+    deadline = time.monotonic() + max(wait_seconds, 0.0)
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    try:
+                        holder = json.loads(handle.read() or "{}")
+                    except json.JSONDecodeError:
+                        holder = {}
+                    raise WarehouseError(
+                        f"{db_path} is locked by another lawn writer: {_describe(holder)}; "
+                        f"try again when it has finished (lock file {path})"
+                    ) from None
+                time.sleep(0.5)
+        handle.seek(0)
+        try:
+            previous = json.loads(handle.read() or "{}")
+        except json.JSONDecodeError:
+            previous = {}
+        note = ""
+        if previous.get("pid"):  # its holder died without releasing it (the kernel did)
+            gone = previous.get("host") != socket.gethostname() or not _pid_alive(int(previous["pid"]))
+            state = "that process is gone" if gone else "that pid now belongs to another process"
+            note = f"took over a stale lock of {_describe(previous)}: {state}"
+        handle.seek(0)
+        handle.truncate()
+        started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        holder = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": started,
+                  "command": command or " ".join(["lawn", *sys.argv[1:3]])}  # fmt: skip
+        handle.write(json.dumps(holder))
+        handle.flush()
+        _HELD[key] = 1
+        try:
+            yield note
+        finally:
+            _HELD.pop(key, None)
+            handle.seek(0)
+            handle.truncate()  # released: an empty note means nobody holds it
+            handle.flush()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        handle.close()
+
+
+@contextlib.contextmanager
+def writing(db_path: Path, command: str, wait_seconds: float = 0.0, must_exist: bool = True) -> Iterator[str]:
+    """What every writing command does: check the path, take the writer lock, then open the
+    file to check it (after the lock: a running writer has the file open)."""
+    check_warehouse(db_path, write=True, must_exist=must_exist, open_check=False)
+    with writer_lock(db_path, command, wait_seconds) as note:
+        check_warehouse(db_path, write=True, must_exist=must_exist)
+        yield note

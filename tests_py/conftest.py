@@ -13,6 +13,7 @@ import pytest
 
 from lawn.generator import DirtRates, GeneratorConfig, generate
 from lawn.generator.writers import write_generated
+from lawn.identity_key import IdentityKey, install_key
 from lawn.paths import DEMO_RAW_DIR, REPO_ROOT, dbt_command
 from lawn.tracking_plan import load_tracking_plan
 from lawn.validate_raw import load_raw
@@ -22,6 +23,9 @@ from tests_py.expectations import expected_verdicts, parse_utc
 SMALL = GeneratorConfig(seed=7, accounts=25, days=60, dirt=DirtRates().scaled(3))
 # ...so the daily valid-share floor is lowered to what tripled dirt still clears
 TEST_VARS = {"dq_valid_share_floor": 0.8}
+# the identity hash key of test builds (lawn build / lawn nightly install theirs the same way);
+# distinctive, with a quote, so that the leak test can grep for it
+TEST_HASH_KEY = IdentityKey(b"LeakCanary-7f3a9c-'quoted'-identity-key", "test")
 
 
 def run_dbt(
@@ -40,6 +44,7 @@ def run_dbt(
         report = load_raw(raw_dir or DEMO_RAW_DIR, db_path)
         assert report.ok, report.errors
     env = dict(os.environ, LAWN_DUCKDB_PATH=str(db_path))
+    install_key(db_path, TEST_HASH_KEY)  # as lawn build does: dbt never sees the key
     command = [
         *dbt_command(),
         *args,

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -20,8 +25,9 @@ from lawn import nightly
 from lawn.actions import export_actions, revert
 from lawn.churn_model import FEATURES, predict, rollback, save_artefact
 from lawn.cli import app
+from lawn.identity_key import ENV_KEY, pads
 from lawn.nightly import NightlyConfig, run_nightly
-from tests_py.conftest import TEST_VARS, query, run_dbt
+from tests_py.conftest import TEST_HASH_KEY, TEST_VARS, query, run_dbt
 from tests_py.expectations import parse_utc
 
 # wall-clock and run-history columns: they differ between runs by design
@@ -93,7 +99,9 @@ def two_days(small_data, tmp_path_factory):
     return folders, last_day
 
 
-def _config(work: Path, raw_dir: Path, store: Path, full_refresh: bool = False) -> NightlyConfig:
+def _config(
+    work: Path, raw_dir: Path, store: Path, full_refresh: bool = False, key_from_env: bool = False
+) -> NightlyConfig:
     return NightlyConfig(
         db_path=work / "lawn.duckdb",
         model_store=store,
@@ -105,6 +113,7 @@ def _config(work: Path, raw_dir: Path, store: Path, full_refresh: bool = False) 
         action_max_age_days=100,  # the small world's decisions all go out
         dbt_vars=TEST_VARS,
         dbt_target_path=work / "target",
+        hash_key=None if key_from_env else TEST_HASH_KEY,
     )
 
 
@@ -117,16 +126,24 @@ def _run(config: NightlyConfig) -> nightly.NightlyResult:
 
 @pytest.fixture(scope="module")
 def nightly_runs(two_days, tmp_path_factory):
-    """A: day 1, then day 2 incrementally, then day 2 again. B: one full refresh on day 2."""
+    """A: day 1, then day 2 incrementally, then day 2 again. B: one full refresh on day 2.
+    The identity hash key comes from the environment, as in production (the leak test)."""
     folders, last_day = two_days
     store = tmp_path_factory.mktemp("nightly_store")
     save_artefact(store, _artefact("v1-test", last_day - dt.timedelta(days=30), intercept=-1.2))
     work_a, work_b = tmp_path_factory.mktemp("nightly_a"), tmp_path_factory.mktemp("nightly_b")
-    a1 = _run(_config(work_a, folders["day1"], store, full_refresh=True))
-    a2 = _run(_config(work_a, folders["day2"], store))
-    after_two_days = _snapshot(work_a / "lawn.duckdb")
-    a3 = _run(_config(work_a, folders["day2"], store))
-    b = _run(_config(work_b, folders["day2"], store, full_refresh=True))
+    saved = os.environ.get(ENV_KEY)
+    os.environ[ENV_KEY] = TEST_HASH_KEY.secret.decode()
+    try:
+        a1 = _run(_config(work_a, folders["day1"], store, full_refresh=True, key_from_env=True))
+        a2 = _run(_config(work_a, folders["day2"], store, key_from_env=True))
+        after_two_days = _snapshot(work_a / "lawn.duckdb")
+        a3 = _run(_config(work_a, folders["day2"], store, key_from_env=True))
+        b = _run(_config(work_b, folders["day2"], store, full_refresh=True, key_from_env=True))
+    finally:
+        os.environ.pop(ENV_KEY)
+        if saved is not None:
+            os.environ[ENV_KEY] = saved
     return {"a": work_a, "b": work_b, "store": store, "runs": (a1, a2, a3, b),
             "after_two_days": after_two_days, "last_day": last_day}  # fmt: skip
 
@@ -360,7 +377,9 @@ def test_exit_codes_step_failure_and_error_slo_breach(tmp_path, monkeypatch):
     steps = [(name, _fake_step) for name, _ in nightly.STEPS]
     steps[4] = ("slo", nightly.step_slo)
     monkeypatch.setattr(nightly, "STEPS", steps)
-    config = NightlyConfig(db_path=db, model_store=tmp_path, export_dir=tmp_path, report_dir=tmp_path)
+    config = NightlyConfig(
+        db_path=db, model_store=tmp_path, export_dir=tmp_path, report_dir=tmp_path, hash_key=TEST_HASH_KEY
+    )
     result = run_nightly(config)
     assert result.exit_code == nightly.EXIT_SLO_BREACH
     assert [b["slo_id"] for b in result.slo_breaches] == ["trial_conversion_14d", "user_activation_7d"]
@@ -376,7 +395,7 @@ def test_exit_codes_step_failure_and_error_slo_breach(tmp_path, monkeypatch):
         "validate",
         "build",
     ]
-    log = json.loads(sorted((tmp_path / "runs").glob("*.json"))[-1].read_text())
+    log = json.loads((tmp_path / "runs" / f"{failed.run_id}.json").read_text())
     assert log["exit_code"] == 1 and log["steps"][-1]["detail"] == "dbt build failed: 1 test failed"
 
     def crashing(config, state):
@@ -397,6 +416,7 @@ def test_nightly_cli_stops_on_a_broken_raw_file(small_parquet, tmp_path):
     result = CliRunner().invoke(
         app,
         ["nightly", "--raw-dir", str(raw), "--db", str(tmp_path / "x.duckdb"), "--report-dir", str(tmp_path)],
+        env={"LAWN_IDENTITY_HASH_KEY": TEST_HASH_KEY.secret.decode()},
     )
     assert result.exit_code == 1, result.output
     assert "crm_accounts" in result.output
@@ -494,3 +514,167 @@ def test_time_to_action_equals_the_ledger_recomputed(nightly_runs):
         assert health.loc[month, "actions_exported"] == row["size"]
         assert health.loc[month, "median_hours_to_action"] == pytest.approx(row["median"])
     assert (health.loc[~health.index.isin(expected.index), "actions_exported"] == 0).all()
+
+
+def test_the_identity_key_leaks_nowhere_and_keys_are_pythons_hmac(nightly_runs):
+    """The nightly took its key from LAWN_IDENTITY_HASH_KEY: no file the runs wrote (dbt's
+    target/, logs, manifest, run results, compiled SQL, exports, report, run logs) holds the
+    key, in clear or hex, nor its padded forms; the warehouse holds only the padded forms.
+    Every vendor-facing key equals Python's hmac.new(key, id, sha256)."""
+    secret = TEST_HASH_KEY.secret
+    inner, outer = pads(secret)
+    # the part before the quote too: rendered into SQL the quote would be doubled
+    needles = [
+        secret,
+        secret.split(b"'")[0],
+        secret.hex().encode(),
+        inner.hex().encode(),
+        outer.hex().encode(),
+    ]
+    scanned = 0
+    for work in (nightly_runs["a"], nightly_runs["b"]):
+        for path in work.rglob("*"):
+            if not path.is_file() or path.name.startswith("lawn.duckdb"):
+                continue
+            data = path.read_bytes()
+            scanned += 1
+            assert not [n for n in needles if n in data], path
+        warehouse = (work / "lawn.duckdb").read_bytes()
+        assert secret not in warehouse and secret.hex().encode() not in warehouse
+    assert scanned > 100 and (nightly_runs["a"] / "target" / "manifest.json").exists()
+    db = nightly_runs["a"] / "lawn.duckdb"
+
+    def mac(value: str) -> str:
+        return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()
+
+    actions = query(db, "select action_id, account_id, account_key from marts.fct_next_best_actions")
+    assert len(actions) > 0 and (actions["account_id"].map(mac) == actions["account_key"]).all()
+    sent = pd.concat(pd.read_csv(p) for p in (nightly_runs["a"] / "exports").glob("*/actions.csv"))
+    sent = sent.merge(actions, on="action_id", suffixes=("", "_mart"))
+    assert len(sent) > 0 and (sent["account_id"].map(mac) == sent["account_key"]).all()
+    users = query(db, "select person_id, person_key, email, email_key, account_id from marts.dim_users")
+    pseudo = query(db, "select * from marts.dim_users_pseudonymous")
+    assert (users["person_id"].map(mac) == users["person_key"]).all()
+    emails = users.dropna(subset=["email"])
+    assert len(emails) > 0 and (emails["email"].map(mac) == emails["email_key"]).all()
+    assert set(pseudo.columns).isdisjoint({"email", "email_sha256", "person_id", "account_id"})
+    assert set(pseudo["email_key"].dropna()) == set(emails["email_key"])
+    plain = {hashlib.sha256(e.encode()).hexdigest() for e in emails["email"]}  # the old, reversible form
+    assert not plain & set(pseudo["email_key"].dropna())
+    keyed_accounts = set(users["account_id"].dropna().map(mac))
+    assert set(pseudo["account_key"].dropna()) == keyed_accounts
+
+
+def test_a_real_nightly_killed_mid_export_then_rerun_sends_each_record_once(nightly_runs, two_days, tmp_path):
+    """SIGKILL a real nightly process (its own dbt build, scoring and export) after the export
+    was staged and its files written under temporary names; the re-run completes that export
+    from the ledger, and the reversal it carried went out exactly once."""
+    import shutil
+
+    folders, _ = two_days
+    shutil.copy(nightly_runs["b"] / "lawn.duckdb", tmp_path / "lawn.duckdb")
+    db = tmp_path / "lawn.duckdb"
+    sent = query(db, "select action_id from ops.action_exports where record_type = 'action' order by 1")
+    target = next(
+        a
+        for a in sent["action_id"]
+        if a not in set(query(db, "select action_id from ops.action_reversals")["action_id"])
+    )
+    revert(db, [target], reason="planted before the kill")
+    script = (
+        "import sys, pathlib\n"
+        "from tests_py.test_nightly import _config\n"
+        "from lawn.nightly import run_nightly\n"
+        "work, raw, store = (pathlib.Path(a) for a in sys.argv[1:4])\n"
+        "run_nightly(_config(work, raw, store))\n"
+    )
+    env = dict(os.environ, LAWN_FAULT_INJECT="export:written:kill")
+    killed = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path), str(folders["day2"]), str(nightly_runs["store"])],
+        env=env, cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    [log] = (tmp_path / "report" / "runs").glob("*.json")
+    dead = json.loads(log.read_text())
+    assert dead["status"] == "running" and dead["current_step"] == "actions"
+    staged = query(db, f"select status from ops.export_batches where run_id = '{dead['run_id']}'")
+    assert list(staged["status"]) == ["staged"]
+    assert not (tmp_path / "exports" / dead["run_id"] / "actions.csv").exists()
+    rerun = _run(_config(tmp_path, folders["day2"], nightly_runs["store"]))
+    assert json.loads(log.read_text())["status"] == "interrupted"
+    runs = query(
+        db, f"select status from ops.nightly_runs where run_id in ('{dead['run_id']}', '{rerun.run_id}')"
+    )
+    assert sorted(runs["status"]) == ["interrupted", "success"]
+    files = {p.parent.name: pd.read_csv(p) for p in (tmp_path / "exports").glob("*/actions.csv")}
+    assert set(files) == {dead["run_id"], rerun.run_id}
+    reversals = [a for f in files.values() for a in f.loc[f["record_type"] == "reversal", "action_id"]]
+    assert reversals == [target]
+    ledger = query(db, "select run_id, action_id from ops.action_exports where run_id in "
+                       f"('{dead['run_id']}', '{rerun.run_id}')")  # fmt: skip
+    for run_id, frame in files.items():
+        assert sorted(frame["action_id"]) == sorted(ledger.loc[ledger["run_id"] == run_id, "action_id"])
+    everything = query(
+        db, "select action_id, record_type, count(*) as n from ops.action_exports group by 1, 2"
+    )
+    assert (everything["n"] == 1).all()  # across every run of this warehouse: once each
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(child) for child in task.read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_nightly_killed_during_its_dbt_build_takes_dbt_with_it(two_days, tmp_path, monkeypatch):
+    """SIGKILL a real nightly while its dbt build runs: dbt dies with it (no orphan keeps
+    writing to the warehouse), the lock is free, the warehouse opens, and the next run closes
+    the killed one as interrupted in the build step."""
+    import time
+
+    folders, _ = two_days
+    store = tmp_path / "store"
+    script = (
+        "import sys, pathlib\n"
+        "from tests_py.test_nightly import _config\n"
+        "from lawn.nightly import run_nightly\n"
+        "work, raw, store = (pathlib.Path(a) for a in sys.argv[1:4])\n"
+        "run_nightly(_config(work, raw, store, full_refresh=True))\n"
+    )
+    nightly_process = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path), str(folders["day1"]), str(store)],
+        cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline, dbt = time.monotonic() + 300, []
+    while time.monotonic() < deadline and not dbt:
+        logs = list((tmp_path / "report" / "runs").glob("*.json"))
+        building = logs and json.loads(logs[0].read_text() or "{}").get("current_step") == "build"
+        dbt = _children(nightly_process.pid) if building else []
+        time.sleep(0.5)
+    assert dbt, "the nightly never reached its dbt build"
+    time.sleep(3)  # dbt is connected and writing
+    os.kill(nightly_process.pid, signal.SIGKILL)
+    assert nightly_process.wait(timeout=30) == -signal.SIGKILL
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in dbt):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in dbt), "dbt outlived the nightly that started it"
+    steps = [(name, _fake_step) for name, _ in nightly.STEPS]
+    monkeypatch.setattr(nightly, "STEPS", steps)
+    rerun = run_nightly(_config(tmp_path, folders["day1"], store))  # opens the warehouse, takes the lock
+    assert rerun.exit_code == 0
+    records = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "report" / "runs").glob("*.json")}
+    killed = next(r for r in records.values() if r["run_id"] != rerun.run_id)
+    assert (killed["status"], killed["failed_step"], killed["closed_by"]) == (
+        "interrupted",
+        "build",
+        rerun.run_id,
+    )

@@ -1,6 +1,12 @@
 {% macro keyed_hash(expression) -%}
-    {#- sha256 of a secret key and the value: a pseudonymous id safe to hand to vendors.
-        The key comes from LAWN_IDENTITY_HASH_KEY; the default is for local use only. -#}
-    {%- set key = env_var('LAWN_IDENTITY_HASH_KEY', 'lawn-local-development-key') -%}
-    {{ sha256_hex("'" ~ key ~ ":' || " ~ expression) }}
+    {#- HMAC-SHA256 (hex) of the value under the identity hash key: a pseudonymous id safe
+        to hand to vendors. The key is never in the SQL: Python (lawn build / lawn nightly)
+        writes its two padded forms into ops.identity_hash_key before dbt runs, and this
+        reads them from there (see lawn/identity_key.py and docs/hardening.md). -#}
+    {%- set keys = ref('stg_ops__identity_hash_keys') -%}
+    {{ hmac_sha256_hex(
+        '(select inner_pad_hex from ' ~ keys ~ ')',
+        '(select outer_pad_hex from ' ~ keys ~ ')',
+        'cast(' ~ expression ~ ' as ' ~ dbt.type_string() ~ ')'
+    ) }}
 {%- endmacro %}

@@ -1,6 +1,7 @@
 {#- The tables the Python side of lawn writes and dbt reads (as sources): churn scores and
     model monitoring (schema ml), action reversals, action exports and nightly runs (schema
-    ops). Created empty when missing, so the first build (before any model has scored) reads
+    ops), and the identity hash key's padded forms (ops.identity_hash_key, written by
+    lawn/identity_key.py before dbt runs; never rendered into SQL). Created empty when missing, so the first build (before any model has scored) reads
     empty sources instead of failing; existing rows are never touched. Run on every dbt
     invocation from `on-run-start`. -#}
 {% macro create_landing_tables() -%}
@@ -64,5 +65,12 @@
         status {{ text }},
         failed_step {{ text }},
         slo_breaches {{ whole }}
+    );
+    create table if not exists ops.identity_hash_key (
+        key_id {{ text }},
+        inner_pad_hex {{ text }},
+        outer_pad_hex {{ text }},
+        key_origin {{ text }},
+        installed_at {{ stamp }}
     )
 {%- endmacro %}

@@ -102,7 +102,7 @@ final as (
             else 'anonymous'
         end as activation_state,
         profiles.email,
-        {{ sha256_hex('profiles.email') }} as email_sha256
+        {{ keyed_hash('profiles.email') }} as email_key
     from identifier_counts
     left join founders on identifier_counts.person_id = founders.person_id
     left join profiles on founders.founding_user_id = profiles.user_id

@@ -1,6 +1,6 @@
-{#- dim_users without anything that identifies a person directly: the keyed person hash and
-    the sha256 of the email instead of ids and the address. The only user mart meant for
-    external tools (ad platforms, CRM enrichment). -#}
+{#- dim_users without anything that identifies a person directly: keyed hashes (HMAC-SHA256
+    under the identity hash key) of the person, the email and the account instead of ids and
+    the address. The only user mart meant for external tools (ad platforms, CRM enrichment). -#}
 with
 
 users as (
@@ -13,7 +13,7 @@ final as (
 
     select
         person_key,
-        email_sha256,
+        email_key,
         is_identified,
         {{ keyed_hash('account_id') }} as account_key,
         cast(first_seen_at as date) as first_seen_date,
