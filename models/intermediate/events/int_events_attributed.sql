@@ -1,5 +1,6 @@
 {#- Valid events with the person behind them, resolved on read so identity merges apply to
-    history at once: by user_id, else anonymous_id, else device_id. -#}
+    history at once: by user_id, else anonymous_id, else device_id (each in the identity
+    graph's normal form, normalize_identifier). -#}
 with
 
 events as (
@@ -43,11 +44,15 @@ final as (
         events.raw_event_key
     from events
     left join identity_map as by_user
-        on 'user_id:' || events.user_id = by_user.identifier_key
+        on 'user_id:' || {{ normalize_identifier('events.user_id') }} = by_user.identifier_key
     left join identity_map as by_anonymous_id
-        on 'anonymous_id:' || events.anonymous_id = by_anonymous_id.identifier_key
+        on
+            'anonymous_id:' || {{ normalize_identifier('events.anonymous_id') }}
+            = by_anonymous_id.identifier_key
     left join identity_map as by_device_id
-        on 'device_id:' || events.device_id = by_device_id.identifier_key
+        on
+            'device_id:' || {{ normalize_identifier('events.device_id') }}
+            = by_device_id.identifier_key
 
 )
 

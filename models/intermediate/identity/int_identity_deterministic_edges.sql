@@ -1,6 +1,7 @@
-{#- Links between user_ids that need no judgement: the same normalised email (unless the
-    address is shared by more than `identity_max_users_per_email` user_ids, like info@),
-    and pairs a reviewer approved. Every user_id also links to itself so it appears in the
+{#- Links between user_ids that need no judgement: the same normalised email used one
+    after the other (a re-signup; not when the address is shared by more than
+    `identity_max_users_per_email` user_ids, like info@, nor when the two user_ids were
+    active concurrently: two people sharing a mailbox), and pairs a reviewer approved. Every user_id also links to itself so it appears in the
     graph. Pairs a reviewer rejected or split are never linked directly. -#}
 with
 
@@ -20,6 +21,12 @@ observations as (
 decisions as (
 
     select * from {{ ref('int_identity_review_decisions') }}
+
+),
+
+user_overlaps as (
+
+    select * from {{ ref('int_identity_user_overlaps') }}
 
 ),
 
@@ -61,6 +68,11 @@ same_email as (
             first_link.email = second_link.email
             and first_link.user_id < second_link.user_id
     inner join usable_emails on first_link.email = usable_emails.email
+    inner join user_overlaps
+        on
+            first_link.user_id = user_overlaps.user_id_a
+            and second_link.user_id = user_overlaps.user_id_b
+    where user_overlaps.activity_level != 'concurrent'
 
 ),
 

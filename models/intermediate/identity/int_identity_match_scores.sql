@@ -1,11 +1,20 @@
 {{ config(materialized='table') }}
 {#- Fellegi-Sunter scores for user_ids that share no identifier but may be one person:
-    pairs in the same account whose deterministic components differ. Each comparison
-    (full name, email local part, email domain) falls into a level; the match weight is
-    log2 of the prior odds plus log2(m / u) of each level (seed identity_match_weights),
-    and the match probability is 2^w / (1 + 2^w). A pair whose email local parts differ
-    only by trailing digits (john.smith / john.smith2: how companies name a second person
-    with the same name) is never merged automatically: at most it goes to review. -#}
+    pairs in the same account whose deterministic components differ. Four comparisons,
+    each with levels (seed identity_match_weights); the match weight is log2 of the prior
+    odds plus log2(m / u) of each level, and the probability is 2^w / (1 + 2^w).
+    - full name: exact, similar (each differing part at least 5 letters and at most 2 edits
+      away), different (including sharing only the first or only the last name), missing;
+    - email local part (without a +tag): same_mailbox (the very same address, kept apart
+      because it is shared or used concurrently), exact (other domain), numbered_variant
+      (john.smith / john.smith2), name_variant (same last-name token, first token equal or
+      its initial, e.g. john.a.smith, j.smith: how companies name a second John Smith),
+      typo (at most one edit per 4 characters, at most 2), different;
+    - email domain: same, different;
+    - activity: sequential, brief_overlap, concurrent (int_identity_user_overlaps).
+    String distances are Levenshtein edit counts, identical on every engine. Numbered and
+    name variants, and a shared mailbox used concurrently, are never merged automatically:
+    at most they go to review. -#}
 with
 
 profiles as (
@@ -15,9 +24,51 @@ profiles as (
 
 ),
 
+user_overlaps as (
+
+    select * from {{ ref('int_identity_user_overlaps') }}
+
+),
+
 weights as (
 
     select * from {{ ref('identity_match_weights') }}
+
+),
+
+prepared as (
+
+    select
+        user_id,
+        account_id,
+        first_seen_at,
+        deterministic_component,
+        first_name,
+        last_name,
+        full_name,
+        email,
+        email_domain,
+        {{ dbt.split_part('email_local_part', "'+'", 1) }} as local_part,
+        replace(
+            replace(
+                translate({{ dbt.split_part('email_local_part', "'+'", 1) }}, '_-', '..'),
+                '..', '.'
+            ),
+            '..', '.'
+        ) as local_dotted
+    from profiles
+
+),
+
+tokens as (
+
+    select
+        prepared.*,
+        regexp_replace({{ dbt.split_part('local_dotted', "'.'", 1) }}, '[0-9]+$', '')
+            as first_token,
+        regexp_replace({{ dbt.split_part('local_dotted', "'.'", -1) }}, '[0-9]+$', '')
+            as last_token
+    from prepared
 
 ),
 
@@ -31,62 +82,154 @@ candidate_pairs as (
         right_user.full_name as full_name_b,
         left_user.email as email_a,
         right_user.email as email_b,
+        left_user.first_name as first_name_a,
+        right_user.first_name as first_name_b,
+        left_user.last_name as last_name_a,
+        right_user.last_name as last_name_b,
+        left_user.local_part as local_part_a,
+        right_user.local_part as local_part_b,
+        left_user.local_dotted as local_dotted_a,
+        right_user.local_dotted as local_dotted_b,
+        left_user.first_token as first_token_a,
+        right_user.first_token as first_token_b,
+        left_user.last_token as last_token_a,
+        right_user.last_token as last_token_b,
+        left_user.email_domain as email_domain_a,
+        right_user.email_domain as email_domain_b,
+        coalesce(user_overlaps.activity_level, 'sequential') as activity_level,
         case
             when left_user.first_seen_at > right_user.first_seen_at
                 then left_user.first_seen_at
             else right_user.first_seen_at
-        end as comparable_since,
-        case
-            when left_user.full_name = right_user.full_name then 'exact'
-            when {{ string_similarity('left_user.full_name', 'right_user.full_name') }}
-                >= {{ var('identity_similarity_threshold') }} then 'similar'
-            else 'different'
-        end as full_name_level,
-        case
-            when left_user.email_local_part = right_user.email_local_part then 'exact'
-            when
-                regexp_replace(left_user.email_local_part, '[0-9]+$', '')
-                = regexp_replace(right_user.email_local_part, '[0-9]+$', '')
-                then 'numbered_variant'
-            when {{ string_similarity(
-                'left_user.email_local_part', 'right_user.email_local_part'
-            ) }} >= {{ var('identity_similarity_threshold') }} then 'similar'
-            else 'different'
-        end as email_local_part_level,
-        case
-            when left_user.email_domain = right_user.email_domain then 'same'
-            else 'different'
-        end as email_domain_level
-    from profiles as left_user
-    inner join profiles as right_user
+        end as comparable_since
+    from tokens as left_user
+    inner join tokens as right_user
         on
             left_user.account_id = right_user.account_id
             and left_user.user_id < right_user.user_id
             and left_user.deterministic_component != right_user.deterministic_component
+    left join user_overlaps
+        on
+            left_user.user_id = user_overlaps.user_id_a
+            and right_user.user_id = user_overlaps.user_id_b
+
+),
+
+leveled as (
+
+    select
+        candidate_pairs.*,
+        case
+            when
+                candidate_pairs.first_name_a is null or candidate_pairs.first_name_b is null
+                or candidate_pairs.last_name_a is null or candidate_pairs.last_name_b is null
+                then 'missing'
+            when
+                candidate_pairs.first_name_a = candidate_pairs.first_name_b
+                and candidate_pairs.last_name_a = candidate_pairs.last_name_b
+                then 'exact'
+            when
+                (
+                    candidate_pairs.first_name_a = candidate_pairs.first_name_b
+                    or (
+                        least(
+                            length(candidate_pairs.first_name_a),
+                            length(candidate_pairs.first_name_b)
+                        )
+                        >= 5
+                        and levenshtein(candidate_pairs.first_name_a, candidate_pairs.first_name_b)
+                        <= 2
+                    )
+                )
+                and (
+                    candidate_pairs.last_name_a = candidate_pairs.last_name_b
+                    or (
+                        least(
+                            length(candidate_pairs.last_name_a), length(candidate_pairs.last_name_b)
+                        )
+                        >= 5
+                        and levenshtein(candidate_pairs.last_name_a, candidate_pairs.last_name_b)
+                        <= 2
+                    )
+                )
+                then 'similar'
+            else 'different'
+        end as full_name_level,
+        case
+            when candidate_pairs.email_a = candidate_pairs.email_b then 'same_mailbox'
+            when candidate_pairs.local_part_a = candidate_pairs.local_part_b then 'exact'
+            when
+                regexp_replace(candidate_pairs.local_part_a, '[0-9]+$', '')
+                = regexp_replace(candidate_pairs.local_part_b, '[0-9]+$', '')
+                then 'numbered_variant'
+            when
+                candidate_pairs.local_dotted_a != candidate_pairs.local_dotted_b
+                and candidate_pairs.last_token_a = candidate_pairs.last_token_b
+                and candidate_pairs.last_token_a != ''
+                and (
+                    candidate_pairs.first_token_a = candidate_pairs.first_token_b
+                    or (
+                        length(candidate_pairs.first_token_a) = 1
+                        and candidate_pairs.first_token_a
+                        = substr(candidate_pairs.first_token_b, 1, 1)
+                    )
+                    or (
+                        length(candidate_pairs.first_token_b) = 1
+                        and candidate_pairs.first_token_b
+                        = substr(candidate_pairs.first_token_a, 1, 1)
+                    )
+                )
+                then 'name_variant'
+            when
+                levenshtein(candidate_pairs.local_part_a, candidate_pairs.local_part_b)
+                <= least(
+                    2,
+                    floor(
+                        least(
+                            length(candidate_pairs.local_part_a),
+                            length(candidate_pairs.local_part_b)
+                        )
+                        / 4
+                    )
+                )
+                then 'typo'
+            else 'different'
+        end as email_local_part_level,
+        case
+            when candidate_pairs.email_domain_a = candidate_pairs.email_domain_b then 'same'
+            else 'different'
+        end as email_domain_level
+    from candidate_pairs
 
 ),
 
 scored as (
 
     select
-        candidate_pairs.*,
+        leveled.*,
         ln({{ var('identity_match_prior') }} / (1 - {{ var('identity_match_prior') }})) / ln(2)
         + ln(name_weight.m_probability / name_weight.u_probability) / ln(2)
         + ln(local_weight.m_probability / local_weight.u_probability) / ln(2)
-        + ln(domain_weight.m_probability / domain_weight.u_probability) / ln(2) as match_weight
-    from candidate_pairs
+        + ln(domain_weight.m_probability / domain_weight.u_probability) / ln(2)
+        + ln(activity_weight.m_probability / activity_weight.u_probability) / ln(2)
+            as match_weight
+    from leveled
     inner join weights as name_weight
         on
             name_weight.comparison = 'full_name'
-            and candidate_pairs.full_name_level = name_weight.level
+            and leveled.full_name_level = name_weight.level
     inner join weights as local_weight
         on
             local_weight.comparison = 'email_local_part'
-            and candidate_pairs.email_local_part_level = local_weight.level
+            and leveled.email_local_part_level = local_weight.level
     inner join weights as domain_weight
         on
             domain_weight.comparison = 'email_domain'
-            and candidate_pairs.email_domain_level = domain_weight.level
+            and leveled.email_domain_level = domain_weight.level
+    inner join weights as activity_weight
+        on
+            activity_weight.comparison = 'activity'
+            and leveled.activity_level = activity_weight.level
 
 ),
 
@@ -104,11 +247,25 @@ final as (
 
     select
         probabilities.user_id_a || '|' || probabilities.user_id_b as match_pair_key,
-        probabilities.*,
+        probabilities.user_id_a,
+        probabilities.user_id_b,
+        probabilities.account_id,
+        probabilities.full_name_a,
+        probabilities.full_name_b,
+        probabilities.email_a,
+        probabilities.email_b,
+        probabilities.comparable_since,
+        probabilities.full_name_level,
+        probabilities.email_local_part_level,
+        probabilities.email_domain_level,
+        probabilities.activity_level,
+        probabilities.match_weight,
+        probabilities.match_probability,
         case
             when
                 probabilities.match_probability >= {{ var('identity_merge_threshold') }}
-                and probabilities.email_local_part_level != 'numbered_variant'
+                and probabilities.email_local_part_level
+                not in ('numbered_variant', 'name_variant', 'same_mailbox')
                 then 'merge'
             when probabilities.match_probability >= {{ var('identity_review_threshold') }}
                 then 'review'

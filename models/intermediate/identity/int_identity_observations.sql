@@ -1,7 +1,10 @@
 {{ config(materialized='table') }}
 {#- One row per identifier seen on a valid event: anonymous_id, device_id, user_id and the
-    normalised email of signed_up / identified events (trimmed, lower-cased). Values on the
-    blocklist (placeholders like 'null', test ids) are flagged, never used to link. -#}
+    email of signed_up / identified events, every one in the normal form of
+    normalize_identifier (no whitespace or invisible characters, lower case, no mailto: or
+    wrapping brackets/quotes, no trailing dot). Values whose normal form is empty or on the
+    blocklist (compared in the same normal form: 'null', 'N/A', 'nan', test ids) are
+    flagged, never used to link. -#}
 with
 
 events as (
@@ -21,7 +24,11 @@ events as (
 
 blocklist as (
 
-    select * from {{ ref('identity_blocklist') }}
+    select
+        identifier_type,
+        {{ normalize_identifier('blocked_value') }} as blocked_value,
+        reason
+    from {{ ref('identity_blocklist') }}
 
 ),
 
@@ -29,7 +36,7 @@ emails as (
 
     select
         event_id,
-        lower(trim({{ json_extract_scalar('properties', "'email'") }})) as email
+        {{ json_extract_scalar('properties', "'email'") }} as email
     from events
     where event_name in ('signed_up', 'identified')
 
@@ -76,22 +83,50 @@ unpivoted as (
 
 ),
 
+normalised as (
+
+    select
+        event_id,
+        occurred_at,
+        account_id,
+        identifier_type,
+        {{ normalize_identifier('identifier_value') }} as identifier_value
+    from unpivoted
+
+),
+
+judged as (
+
+    select
+        normalised.event_id,
+        normalised.occurred_at,
+        normalised.account_id,
+        normalised.identifier_type,
+        normalised.identifier_value,
+        coalesce(
+            blocklist.reason,
+            case when normalised.identifier_value = '' then 'empty once normalised' end
+        ) as blocked_reason
+    from normalised
+    left join blocklist
+        on
+            normalised.identifier_value = blocklist.blocked_value
+            and blocklist.identifier_type in ('*', normalised.identifier_type)
+
+),
+
 final as (
 
     select
-        unpivoted.event_id,
-        unpivoted.occurred_at,
-        unpivoted.account_id,
-        unpivoted.identifier_type,
-        unpivoted.identifier_value,
-        unpivoted.identifier_type || ':' || unpivoted.identifier_value as identifier_key,
-        blocklist.reason as blocked_reason,
-        blocklist.reason is not null or trim(unpivoted.identifier_value) = '' as is_blocked
-    from unpivoted
-    left join blocklist
-        on
-            lower(trim(unpivoted.identifier_value)) = lower(blocklist.blocked_value)
-            and blocklist.identifier_type in ('*', unpivoted.identifier_type)
+        event_id,
+        occurred_at,
+        account_id,
+        identifier_type,
+        identifier_value,
+        identifier_type || ':' || identifier_value as identifier_key,
+        blocked_reason,
+        blocked_reason is not null as is_blocked
+    from judged
 
 )
 

@@ -1,6 +1,7 @@
 {{ config(materialized='table') }}
 {#- One row per usable user_id: its account, when first seen, and the latest traits it sent
-    (name, normalised email split into local part and domain), for probabilistic matching. -#}
+    (name and email, each in the normal form of normalize_identifier, the email split into
+    local part and domain), for probabilistic matching. -#}
 with
 
 components as (
@@ -43,10 +44,16 @@ user_seen as (
 traits_ranked as (
 
     select
-        user_id,
-        lower(trim({{ json_extract_scalar('properties', "'first_name'") }})) as first_name,
-        lower(trim({{ json_extract_scalar('properties', "'last_name'") }})) as last_name,
-        lower(trim({{ json_extract_scalar('properties', "'email'") }})) as email,
+        {{ normalize_identifier('user_id') }} as user_id,
+        nullif({{ normalize_identifier(
+            json_extract_scalar('properties', "'first_name'")
+        ) }}, '') as first_name,
+        nullif({{ normalize_identifier(
+            json_extract_scalar('properties', "'last_name'")
+        ) }}, '') as last_name,
+        nullif({{ normalize_identifier(
+            json_extract_scalar('properties', "'email'")
+        ) }}, '') as email,
         row_number() over (partition by user_id order by occurred_at desc, event_id asc) as recency
     from events
 

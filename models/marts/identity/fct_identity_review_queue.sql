@@ -30,6 +30,7 @@ final as (
         scores.full_name_level,
         scores.email_local_part_level,
         scores.email_domain_level,
+        scores.activity_level,
         scores.match_weight,
         scores.match_probability
     from scores

@@ -1,0 +1,152 @@
+{{ config(materialized='table') }}
+{#- For every pair of user_ids that could be one person (same account, or the same
+    normalised email), whether their use was sequential or concurrent: the number of
+    distinct days the older user_id (first seen earlier) was still active after the day
+    the newer one first appeared. A re-signup is sequential (the old user_id goes quiet
+    before the new one appears); two colleagues, or two people sharing a mailbox, are
+    active in the same weeks. 0 days = sequential, fewer than
+    `identity_concurrent_min_days` = brief_overlap, else concurrent. -#}
+with
+
+observations as (
+
+    select * from {{ ref('int_identity_observations') }}
+    where not is_blocked
+
+),
+
+links as (
+
+    select * from {{ ref('int_identity_links') }}
+
+),
+
+user_events as (
+
+    select
+        identifier_value as user_id,
+        account_id,
+        occurred_at
+    from observations
+    where identifier_type = 'user_id'
+
+),
+
+users as (
+
+    select
+        user_id,
+        max(account_id) as account_id,
+        min(occurred_at) as first_seen_at
+    from user_events
+    group by user_id
+
+),
+
+active_days as (
+
+    select distinct
+        user_id,
+        cast(occurred_at as date) as active_date
+    from user_events
+
+),
+
+user_emails as (
+
+    select distinct
+        left_value as email,
+        right_value as user_id
+    from links
+    where left_type = 'email' and right_type = 'user_id'
+
+),
+
+candidate_pairs as (
+
+    select
+        left_user.user_id as user_id_a,
+        right_user.user_id as user_id_b
+    from users as left_user
+    inner join users as right_user
+        on
+            left_user.account_id = right_user.account_id
+            and left_user.user_id < right_user.user_id
+    union
+    select
+        left_email.user_id as user_id_a,
+        right_email.user_id as user_id_b
+    from user_emails as left_email
+    inner join user_emails as right_email
+        on
+            left_email.email = right_email.email
+            and left_email.user_id < right_email.user_id
+
+),
+
+ordered as (
+
+    select
+        candidate_pairs.user_id_a,
+        candidate_pairs.user_id_b,
+        case
+            when
+                user_a.first_seen_at < user_b.first_seen_at
+                or (
+                    user_a.first_seen_at = user_b.first_seen_at
+                    and user_a.user_id < user_b.user_id
+                )
+                then user_a.user_id
+            else user_b.user_id
+        end as older_user_id,
+        case
+            when user_a.first_seen_at > user_b.first_seen_at then user_a.first_seen_at
+            else user_b.first_seen_at
+        end as newer_first_seen_at
+    from candidate_pairs
+    inner join users as user_a on candidate_pairs.user_id_a = user_a.user_id
+    inner join users as user_b on candidate_pairs.user_id_b = user_b.user_id
+
+),
+
+overlap as (
+
+    select
+        ordered.user_id_a,
+        ordered.user_id_b,
+        ordered.older_user_id,
+        ordered.newer_first_seen_at,
+        count(distinct case
+            when active_days.active_date > cast(ordered.newer_first_seen_at as date)
+                then active_days.active_date
+        end) as older_active_days_after
+    from ordered
+    inner join active_days on ordered.older_user_id = active_days.user_id
+    group by
+        ordered.user_id_a,
+        ordered.user_id_b,
+        ordered.older_user_id,
+        ordered.newer_first_seen_at
+
+),
+
+final as (
+
+    select
+        user_id_a || '|' || user_id_b as user_pair_key,
+        user_id_a,
+        user_id_b,
+        older_user_id,
+        newer_first_seen_at,
+        older_active_days_after,
+        case
+            when older_active_days_after = 0 then 'sequential'
+            when older_active_days_after < {{ var('identity_concurrent_min_days') }}
+                then 'brief_overlap'
+            else 'concurrent'
+        end as activity_level
+    from overlap
+
+)
+
+select * from final
