@@ -1,10 +1,8 @@
 """Build the identity models on a small feed that does not come from lawn's generator, and
 score the result against a truth file.
 
-A feed is a raw_events table following the raw envelope (every column text) plus a CRM
-accounts table; the marketing spend and experiment registry are the demo seeds (identity
-does not read them, staging needs them). Everything is written as Parquet with string
-columns, as a warehouse export or `lawn generate --format parquet` would land it.
+A feed is a folder of raw files following the input contract (raw_events.csv, and
+crm_accounts.csv when there is one), landed by the loader like any user's export.
 """
 
 from __future__ import annotations
@@ -14,16 +12,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from lawn.paths import RAW_SEEDS_DIR, REPO_ROOT
+from lawn.paths import REPO_ROOT
 from tests_py.conftest import query, run_dbt
 
 FIXTURE_DIR = Path(__file__).parent / "fixtures" / "identity"
-IDENTITY_MARTS = [
+IDENTITY_MODELS = [
     "+dim_identifiers",
     "+fct_identity_review_queue",
     "+fct_identity_merges",
     "+fct_identity_conflicts",
-    "+int_identity_match_scores",
 ]
 
 
@@ -33,31 +30,27 @@ def read_text_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
-def write_raw_parquet(events: pd.DataFrame, accounts: pd.DataFrame, raw_dir: Path) -> Path:
-    """Write the four raw tables staging reads into ``raw_dir`` (all columns as strings,
-    empty cells as nulls)."""
-    raw_dir.mkdir(parents=True, exist_ok=True)
-    tables = {
-        "raw_events": events,
-        "crm_accounts": accounts,
-        "marketing_spend": read_text_csv(RAW_SEEDS_DIR / "marketing_spend.csv"),
-        "experiment_registry": read_text_csv(RAW_SEEDS_DIR / "experiment_registry.csv"),
-    }
-    for name, frame in tables.items():
-        text = frame.astype("string").mask(frame == "")
-        text.to_parquet(raw_dir / f"{name}.parquet", index=False)
-    return raw_dir
+# characters Python does not count as whitespace (str.isspace) but a feed hides in ids
+INVISIBLE = {"\u180e", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
+
+
+def normal_form(value: str) -> str:
+    """The normal form of an identifier, written independently of the SQL macro
+    (normalize_identifier): drop whitespace and invisible characters, lower-case, strip a
+    leading mailto: and wrapping brackets or quotes, and trailing dots."""
+    text = "".join(ch for ch in value if not ch.isspace() and ch not in INVISIBLE).lower()
+    text = text.lstrip("<\"'")
+    text = text.removeprefix("mailto:").lstrip("<\"'")
+    return text.rstrip(">\"'.")
 
 
 def build_identity(raw_dir: Path, work_dir: Path, project_dir: Path = REPO_ROOT) -> Path:
-    """``dbt run`` of the identity models (and what they need) on the feed in ``raw_dir``;
-    returns the DuckDB file. ``project_dir`` may be another checkout (to measure before a
-    change)."""
+    """Land the feed in ``raw_dir`` and build the identity models (and what they need,
+    with their data tests); returns the DuckDB file. ``project_dir`` may be another
+    checkout (to measure before a change)."""
     db_path = work_dir / "identity.duckdb"
-    run_dbt(["seed"], db_path, work_dir, raw_dir=raw_dir, project_dir=project_dir)
-    run_dbt(
-        ["run", "--select", *IDENTITY_MARTS], db_path, work_dir, raw_dir=raw_dir, project_dir=project_dir
-    )
+    args = ["build", "--indirect-selection", "cautious", "--select", *IDENTITY_MODELS]
+    run_dbt(args, db_path, work_dir, raw_dir=raw_dir, project_dir=project_dir)
     return db_path
 
 

@@ -27,8 +27,9 @@ blocklist as (
     select
         identifier_type,
         {{ normalize_identifier('blocked_value') }} as blocked_value,
-        reason
+        min(reason) as reason
     from {{ ref('identity_blocklist') }}
+    group by identifier_type, {{ normalize_identifier('blocked_value') }}
 
 ),
 
@@ -104,7 +105,7 @@ judged as (
         normalised.identifier_type,
         normalised.identifier_value,
         coalesce(
-            blocklist.reason,
+            min(blocklist.reason),
             case when normalised.identifier_value = '' then 'empty once normalised' end
         ) as blocked_reason
     from normalised
@@ -112,6 +113,12 @@ judged as (
         on
             normalised.identifier_value = blocklist.blocked_value
             and blocklist.identifier_type in ('*', normalised.identifier_type)
+    group by
+        normalised.event_id,
+        normalised.occurred_at,
+        normalised.account_id,
+        normalised.identifier_type,
+        normalised.identifier_value
 
 ),
 
