@@ -1,7 +1,9 @@
-{#- Links between user_ids that need no judgement: the same normalised email used one
-    after the other (a re-signup; not when the address is shared by more than
-    `identity_max_users_per_email` user_ids, like info@, nor when the two user_ids were
-    active concurrently: two people sharing a mailbox), and pairs a reviewer approved. Every user_id also links to itself so it appears in the
+{#- Links between user_ids that need no judgement: the same mailbox (normalised email,
+    +tag ignored) used one after the other (a re-signup), and pairs a reviewer approved.
+    A mailbox does not link when more than `identity_max_users_per_email` user_ids use it
+    (info@), when the two were active concurrently (two people sharing a mailbox), or when
+    both sent names and neither the first nor the last name agrees (a successor taking
+    over a role address). Every user_id also links to itself so it appears in the
     graph. Pairs a reviewer rejected or split are never linked directly. -#}
 with
 
@@ -30,10 +32,16 @@ user_overlaps as (
 
 ),
 
+traits as (
+
+    select * from {{ ref('int_identity_user_traits') }}
+
+),
+
 user_email as (
 
     select
-        left_value as email,
+        regexp_replace(left_value, '[+][^@]*@', '@') as email,
         right_value as user_id,
         first_seen_at
     from links
@@ -72,7 +80,15 @@ same_email as (
         on
             first_link.user_id = user_overlaps.user_id_a
             and second_link.user_id = user_overlaps.user_id_b
-    where user_overlaps.activity_level != 'concurrent'
+    left join traits as first_traits on first_link.user_id = first_traits.user_id
+    left join traits as second_traits on second_link.user_id = second_traits.user_id
+    where
+        user_overlaps.activity_level != 'concurrent'
+        and not coalesce(
+            first_traits.first_name != second_traits.first_name
+            and first_traits.last_name != second_traits.last_name,
+            false
+        )
 
 ),
 

@@ -1,17 +1,21 @@
 {{ config(materialized='table') }}
 {#- Fellegi-Sunter scores for user_ids that share no identifier but may be one person:
-    pairs in the same account whose deterministic components differ. Four comparisons,
+    pairs in the same account whose deterministic components differ. Five comparisons,
     each with levels (seed identity_match_weights); the match weight is log2 of the prior
     odds plus log2(m / u) of each level, and the probability is 2^w / (1 + 2^w).
     - full name: exact, similar (each differing part at least 5 letters and at most 2 edits
       away), different (including sharing only the first or only the last name), missing;
-    - email local part (without a +tag): same_mailbox (the very same address, kept apart
-      because it is shared or used concurrently), exact (other domain), numbered_variant
-      (john.smith / john.smith2), name_variant (same last-name token, first token equal or
-      its initial, e.g. john.a.smith, j.smith: how companies name a second John Smith),
-      typo (at most one edit per 4 characters, at most 2), different;
+    - email local part (without a +tag): same_mailbox (the same mailbox, kept apart by the
+      deterministic step because it is shared, used concurrently or by differently named
+      people), exact (other domain), numbered_variant (trailing digits differ: john.smith
+      / john.smith2), name_variant (only separators differ, jsmith / j.smith, but not a
+      doubled separator, which is a typo; or the same
+      last-name token with the first token equal or its initial, john.a.smith / j.smith /
+      john.smith: how companies name a second John Smith), typo (Levenshtein at most 2
+      for local parts of 5+ characters, 1 for 2-4), different;
     - email domain: same, different;
-    - activity: sequential, brief_overlap, concurrent (int_identity_user_overlaps).
+    - activity: sequential, brief_overlap, concurrent; device: shared (seen on a common
+      browser or device) or none (int_identity_user_overlaps).
     String distances are Levenshtein edit counts, identical on every engine. Numbered and
     name variants, and a shared mailbox used concurrently, are never merged automatically:
     at most they go to review. -#}
@@ -64,9 +68,16 @@ tokens as (
 
     select
         prepared.*,
-        regexp_replace({{ dbt.split_part('local_dotted', "'.'", 1) }}, '[0-9]+$', '')
+        regexp_replace(prepared.local_part, '[0-9]+$', '') as local_base,
+        substr(
+            prepared.local_part,
+            length(regexp_replace(prepared.local_part, '[0-9]+$', '')) + 1
+        ) as local_digits,
+        translate(regexp_replace(prepared.local_part, '[0-9]+$', ''), '._-', '')
+            as local_squeezed,
+        regexp_replace({{ dbt.split_part('prepared.local_dotted', "'.'", 1) }}, '[0-9]+$', '')
             as first_token,
-        regexp_replace({{ dbt.split_part('local_dotted', "'.'", -1) }}, '[0-9]+$', '')
+        regexp_replace({{ dbt.split_part('prepared.local_dotted', "'.'", -1) }}, '[0-9]+$', '')
             as last_token
     from prepared
 
@@ -90,6 +101,12 @@ candidate_pairs as (
         right_user.local_part as local_part_b,
         left_user.local_dotted as local_dotted_a,
         right_user.local_dotted as local_dotted_b,
+        left_user.local_base as local_base_a,
+        right_user.local_base as local_base_b,
+        left_user.local_digits as local_digits_a,
+        right_user.local_digits as local_digits_b,
+        left_user.local_squeezed as local_squeezed_a,
+        right_user.local_squeezed as local_squeezed_b,
         left_user.first_token as first_token_a,
         right_user.first_token as first_token_b,
         left_user.last_token as last_token_a,
@@ -97,6 +114,7 @@ candidate_pairs as (
         left_user.email_domain as email_domain_a,
         right_user.email_domain as email_domain_b,
         coalesce(user_overlaps.activity_level, 'sequential') as activity_level,
+        case when user_overlaps.shares_device then 'shared' else 'none' end as device_level,
         case
             when left_user.first_seen_at > right_user.first_seen_at
                 then left_user.first_seen_at
@@ -156,42 +174,55 @@ leveled as (
             else 'different'
         end as full_name_level,
         case
-            when candidate_pairs.email_a = candidate_pairs.email_b then 'same_mailbox'
+            when
+                candidate_pairs.local_part_a = candidate_pairs.local_part_b
+                and candidate_pairs.email_domain_a = candidate_pairs.email_domain_b
+                then 'same_mailbox'
             when candidate_pairs.local_part_a = candidate_pairs.local_part_b then 'exact'
             when
-                regexp_replace(candidate_pairs.local_part_a, '[0-9]+$', '')
-                = regexp_replace(candidate_pairs.local_part_b, '[0-9]+$', '')
+                candidate_pairs.local_digits_a != candidate_pairs.local_digits_b
+                and levenshtein(candidate_pairs.local_base_a, candidate_pairs.local_base_b) <= 1
                 then 'numbered_variant'
             when
                 candidate_pairs.local_dotted_a != candidate_pairs.local_dotted_b
-                and candidate_pairs.last_token_a = candidate_pairs.last_token_b
-                and candidate_pairs.last_token_a != ''
                 and (
-                    candidate_pairs.first_token_a = candidate_pairs.first_token_b
+                    candidate_pairs.local_squeezed_a = candidate_pairs.local_squeezed_b
                     or (
-                        length(candidate_pairs.first_token_a) = 1
-                        and candidate_pairs.first_token_a
-                        = substr(candidate_pairs.first_token_b, 1, 1)
-                    )
-                    or (
-                        length(candidate_pairs.first_token_b) = 1
-                        and candidate_pairs.first_token_b
-                        = substr(candidate_pairs.first_token_a, 1, 1)
+                        candidate_pairs.last_token_a = candidate_pairs.last_token_b
+                        and candidate_pairs.last_token_a != ''
+                        and (
+                            candidate_pairs.first_token_a = candidate_pairs.first_token_b
+                            or (
+                                length(candidate_pairs.first_token_a) = 1
+                                and candidate_pairs.first_token_a
+                                = substr(candidate_pairs.first_token_b, 1, 1)
+                            )
+                            or (
+                                length(candidate_pairs.first_token_b) = 1
+                                and candidate_pairs.first_token_b
+                                = substr(candidate_pairs.first_token_a, 1, 1)
+                            )
+                        )
                     )
                 )
                 then 'name_variant'
             when
                 levenshtein(candidate_pairs.local_part_a, candidate_pairs.local_part_b)
-                <= least(
-                    2,
-                    floor(
+                <= case
+                    when
                         least(
                             length(candidate_pairs.local_part_a),
                             length(candidate_pairs.local_part_b)
-                        )
-                        / 4
-                    )
-                )
+                        ) >= 5
+                        then 2
+                    when
+                        least(
+                            length(candidate_pairs.local_part_a),
+                            length(candidate_pairs.local_part_b)
+                        ) >= 2
+                        then 1
+                    else 0
+                end
                 then 'typo'
             else 'different'
         end as email_local_part_level,
@@ -212,6 +243,7 @@ scored as (
         + ln(local_weight.m_probability / local_weight.u_probability) / ln(2)
         + ln(domain_weight.m_probability / domain_weight.u_probability) / ln(2)
         + ln(activity_weight.m_probability / activity_weight.u_probability) / ln(2)
+        + ln(device_weight.m_probability / device_weight.u_probability) / ln(2)
             as match_weight
     from leveled
     inner join weights as name_weight
@@ -230,6 +262,10 @@ scored as (
         on
             activity_weight.comparison = 'activity'
             and leveled.activity_level = activity_weight.level
+    inner join weights as device_weight
+        on
+            device_weight.comparison = 'device'
+            and leveled.device_level = device_weight.level
 
 ),
 
@@ -259,6 +295,7 @@ final as (
         probabilities.email_local_part_level,
         probabilities.email_domain_level,
         probabilities.activity_level,
+        probabilities.device_level,
         probabilities.match_weight,
         probabilities.match_probability,
         case

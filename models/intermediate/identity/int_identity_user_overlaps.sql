@@ -1,6 +1,7 @@
 {{ config(materialized='table') }}
 {#- For every pair of user_ids that could be one person (same account, or the same
-    normalised email), whether their use was sequential or concurrent: the number of
+    mailbox: normalised email without a +tag), whether they were seen on a common
+    browser or device, and whether their use was sequential or concurrent: the number of
     distinct days the older user_id (first seen earlier) was still active after the day
     the newer one first appeared. A re-signup is sequential (the old user_id goes quiet
     before the new one appears); two colleagues, or two people sharing a mailbox, are
@@ -55,10 +56,20 @@ active_days as (
 user_emails as (
 
     select distinct
-        left_value as email,
+        regexp_replace(left_value, '[+][^@]*@', '@') as mailbox,
         right_value as user_id
     from links
     where left_type = 'email' and right_type = 'user_id'
+
+),
+
+user_devices as (
+
+    select distinct
+        left_key as device_key,
+        right_value as user_id
+    from links
+    where left_type in ('anonymous_id', 'device_id') and right_type = 'user_id'
 
 ),
 
@@ -79,7 +90,7 @@ candidate_pairs as (
     from user_emails as left_email
     inner join user_emails as right_email
         on
-            left_email.email = right_email.email
+            left_email.mailbox = right_email.mailbox
             and left_email.user_id < right_email.user_id
 
 ),
@@ -130,22 +141,42 @@ overlap as (
 
 ),
 
+shared_devices as (
+
+    select
+        left_device.user_id as user_id_a,
+        right_device.user_id as user_id_b,
+        count(*) as shared_device_count
+    from user_devices as left_device
+    inner join user_devices as right_device
+        on
+            left_device.device_key = right_device.device_key
+            and left_device.user_id < right_device.user_id
+    group by left_device.user_id, right_device.user_id
+
+),
+
 final as (
 
     select
-        user_id_a || '|' || user_id_b as user_pair_key,
-        user_id_a,
-        user_id_b,
-        older_user_id,
-        newer_first_seen_at,
-        older_active_days_after,
+        overlap.user_id_a || '|' || overlap.user_id_b as user_pair_key,
+        overlap.user_id_a,
+        overlap.user_id_b,
+        overlap.older_user_id,
+        overlap.newer_first_seen_at,
+        overlap.older_active_days_after,
         case
-            when older_active_days_after = 0 then 'sequential'
-            when older_active_days_after < {{ var('identity_concurrent_min_days') }}
+            when overlap.older_active_days_after = 0 then 'sequential'
+            when overlap.older_active_days_after < {{ var('identity_concurrent_min_days') }}
                 then 'brief_overlap'
             else 'concurrent'
-        end as activity_level
+        end as activity_level,
+        coalesce(shared_devices.shared_device_count, 0) > 0 as shares_device
     from overlap
+    left join shared_devices
+        on
+            overlap.user_id_a = shared_devices.user_id_a
+            and overlap.user_id_b = shared_devices.user_id_b
 
 )
 
