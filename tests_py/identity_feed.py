@@ -3,9 +3,11 @@ the way real users and real SDKs do, written from the raw envelope and the track
 only (it does not use lawn.generator), with the true person behind every user_id.
 
 Habits, at rates chosen to be realistic for a B2B product rather than convenient:
-- company email conventions (first.last, flast, first, first_last, firstl); two people with
-  the same full name in one company get what IT gives the second one: a middle initial,
-  the initial instead of the first name, or a number;
+- company email conventions (first.last, flast, first, first_last, firstl); names drawn
+  from 58 first and 60 last names (so namesakes also happen by chance), plus one planted
+  namesake in about a third of the larger accounts (5% per person, at most one per
+  account); the second person gets what IT gives them: a middle initial, the initial
+  instead of the first name, or a number;
 - re-signups (7% of non-founders): the old user_id goes quiet before the new one appears
   (85%), is seen once more (10%) or keeps being used on another device (5%); the new
   signup uses the same address (35%), the same address with a tab, NBSP, zero-width space,
@@ -218,8 +220,10 @@ class FeedBuilder:
         created = int(self.rng.integers(0, DAYS // 2))
         taken: set[str] = set()
         people: list[User] = []
+        namesake_planted = False
         for position in range(size):
-            if people and self.rng.random() < 0.06:
+            if people and not namesake_planted and self.rng.random() < 0.05:
+                namesake_planted = True
                 namesake = people[int(self.rng.integers(len(people)))]
                 first, last = (
                     namesake.first_name or self.pick(FIRST_NAMES),

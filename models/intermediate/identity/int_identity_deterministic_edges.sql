@@ -2,8 +2,8 @@
     +tag ignored) used one after the other (a re-signup), and pairs a reviewer approved.
     A mailbox does not link when more than `identity_max_users_per_email` user_ids use it
     (info@), when the two were active concurrently (two people sharing a mailbox), or when
-    both sent names and neither the first nor the last name agrees (a successor taking
-    over a role address). Every user_id also links to itself so it appears in the
+    both sent names and the first or the last name disagrees (name_part_agrees: a
+    successor taking over a role address). Every user_id also links to itself so it appears in the
     graph. Pairs a reviewer rejected or split are never linked directly. -#}
 with
 
@@ -84,10 +84,10 @@ same_email as (
     left join traits as second_traits on second_link.user_id = second_traits.user_id
     where
         user_overlaps.activity_level != 'concurrent'
-        and not coalesce(
-            first_traits.first_name != second_traits.first_name
-            and first_traits.last_name != second_traits.last_name,
-            false
+        and coalesce(
+            {{ name_part_agrees('first_traits.first_name', 'second_traits.first_name') }}
+            and {{ name_part_agrees('first_traits.last_name', 'second_traits.last_name') }},
+            true
         )
 
 ),

@@ -3,8 +3,10 @@
     pairs in the same account whose deterministic components differ. Five comparisons,
     each with levels (seed identity_match_weights); the match weight is log2 of the prior
     odds plus log2(m / u) of each level, and the probability is 2^w / (1 + 2^w).
-    - full name: exact, similar (each differing part at least 5 letters and at most 2 edits
-      away), different (including sharing only the first or only the last name), missing;
+    - full name: exact, exact_shared (the same name, but carried by three or more user_ids
+      of the account: weak evidence, a term-frequency adjustment), similar (each differing
+      part at least 5 letters and at most 2 edits away), different (including sharing only
+      the first or only the last name), missing;
     - email local part (without a +tag): same_mailbox (the same mailbox, kept apart by the
       deterministic step because it is shared, used concurrently or by differently named
       people), exact (other domain), numbered_variant (trailing digits differ: john.smith
@@ -64,10 +66,23 @@ prepared as (
 
 ),
 
+namesakes as (
+
+    select
+        account_id,
+        full_name,
+        count(*) as namesakes
+    from profiles
+    where full_name is not null
+    group by account_id, full_name
+
+),
+
 tokens as (
 
     select
         prepared.*,
+        namesakes.namesakes,
         regexp_replace(prepared.local_part, '[0-9]+$', '') as local_base,
         substr(
             prepared.local_part,
@@ -80,6 +95,10 @@ tokens as (
         regexp_replace({{ dbt.split_part('prepared.local_dotted', "'.'", -1) }}, '[0-9]+$', '')
             as last_token
     from prepared
+    left join namesakes
+        on
+            prepared.account_id = namesakes.account_id
+            and prepared.full_name = namesakes.full_name
 
 ),
 
@@ -89,6 +108,7 @@ candidate_pairs as (
         left_user.user_id as user_id_a,
         right_user.user_id as user_id_b,
         left_user.account_id,
+        left_user.namesakes,
         left_user.full_name as full_name_a,
         right_user.full_name as full_name_b,
         left_user.email as email_a,
@@ -145,31 +165,15 @@ leveled as (
             when
                 candidate_pairs.first_name_a = candidate_pairs.first_name_b
                 and candidate_pairs.last_name_a = candidate_pairs.last_name_b
+                and candidate_pairs.namesakes > 2
+                then 'exact_shared'
+            when
+                candidate_pairs.first_name_a = candidate_pairs.first_name_b
+                and candidate_pairs.last_name_a = candidate_pairs.last_name_b
                 then 'exact'
             when
-                (
-                    candidate_pairs.first_name_a = candidate_pairs.first_name_b
-                    or (
-                        least(
-                            length(candidate_pairs.first_name_a),
-                            length(candidate_pairs.first_name_b)
-                        )
-                        >= 5
-                        and levenshtein(candidate_pairs.first_name_a, candidate_pairs.first_name_b)
-                        <= 2
-                    )
-                )
-                and (
-                    candidate_pairs.last_name_a = candidate_pairs.last_name_b
-                    or (
-                        least(
-                            length(candidate_pairs.last_name_a), length(candidate_pairs.last_name_b)
-                        )
-                        >= 5
-                        and levenshtein(candidate_pairs.last_name_a, candidate_pairs.last_name_b)
-                        <= 2
-                    )
-                )
+                {{ name_part_agrees('candidate_pairs.first_name_a', 'candidate_pairs.first_name_b') }}
+                and {{ name_part_agrees('candidate_pairs.last_name_a', 'candidate_pairs.last_name_b') }}
                 then 'similar'
             else 'different'
         end as full_name_level,
@@ -181,7 +185,7 @@ leveled as (
             when candidate_pairs.local_part_a = candidate_pairs.local_part_b then 'exact'
             when
                 candidate_pairs.local_digits_a != candidate_pairs.local_digits_b
-                and levenshtein(candidate_pairs.local_base_a, candidate_pairs.local_base_b) <= 1
+                and levenshtein(candidate_pairs.local_base_a, candidate_pairs.local_base_b) <= 2
                 then 'numbered_variant'
             when
                 candidate_pairs.local_dotted_a != candidate_pairs.local_dotted_b

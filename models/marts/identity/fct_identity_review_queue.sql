@@ -31,6 +31,7 @@ final as (
         scores.email_local_part_level,
         scores.email_domain_level,
         scores.activity_level,
+        scores.device_level,
         scores.match_weight,
         scores.match_probability
     from scores
