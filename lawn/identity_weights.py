@@ -3,8 +3,10 @@
 The matcher itself runs in SQL inside `dbt build` (int_identity_match_scores) with the
 m/u probabilities of seeds/identity/identity_match_weights.csv. This module re-estimates
 them from the warehouse with splink: u by random sampling of pairs, m by expectation
-maximisation over pairs of user_ids in the same account. The comparison levels mirror the
-SQL model exactly, so the output drops into the seed (after review) without translation.
+maximisation over the pairs the SQL compares (same account, different deterministic
+components). The comparison levels mirror the SQL model (same SQL, including the activity
+overlap and shared-device comparisons computed from each user_id's active days and
+devices), so the output drops into the seed (after review) without translation.
 """
 
 from __future__ import annotations
@@ -15,46 +17,134 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+# var identity_concurrent_min_days of dbt_project.yml
+CONCURRENT_MIN_DAYS = 2
+
 PROFILES_SQL = """
+with
+
+profiles as (
+    select * from intermediate.int_identity_user_profiles
+    where email is not null
+),
+
+namesakes as (
+    select account_id, full_name, count(*) as namesakes
+    from profiles
+    where full_name is not null
+    group by account_id, full_name
+),
+
+active_days as (
+    select identifier_value as user_id, list(distinct cast(occurred_at as date)) as active_dates
+    from intermediate.int_identity_observations
+    where identifier_type = 'user_id' and not is_blocked
+    group by identifier_value
+),
+
+devices as (
+    select right_value as user_id, list(distinct left_key) as device_keys
+    from intermediate.int_identity_links
+    where left_type in ('anonymous_id', 'device_id') and right_type = 'user_id'
+    group by right_value
+),
+
+locals as (
+    select
+        profiles.*,
+        split_part(email_local_part, '+', 1) as local_part,
+        replace(replace(translate(split_part(email_local_part, '+', 1), '_-', '..'), '..', '.'), '..', '.')
+            as local_dotted
+    from profiles
+)
+
 select
-    user_id as unique_id,
-    account_id,
-    full_name,
-    email_local_part,
-    email_domain
-from intermediate.int_identity_user_profiles
-where email is not null
+    locals.user_id as unique_id,
+    locals.account_id,
+    locals.deterministic_component,
+    locals.first_seen_at,
+    locals.first_name,
+    locals.last_name,
+    locals.full_name,
+    coalesce(namesakes.namesakes, 0) as namesakes,
+    locals.email_local_part,
+    locals.local_part,
+    locals.local_dotted,
+    regexp_replace(locals.local_part, '[0-9]+$', '') as local_base,
+    substr(locals.local_part, length(regexp_replace(locals.local_part, '[0-9]+$', '')) + 1) as local_digits,
+    translate(regexp_replace(locals.local_part, '[0-9]+$', ''), '._-', '') as local_squeezed,
+    regexp_replace(split_part(locals.local_dotted, '.', 1), '[0-9]+$', '') as first_token,
+    regexp_replace(split_part(locals.local_dotted, '.', -1), '[0-9]+$', '') as last_token,
+    locals.email_domain,
+    active_days.active_dates,
+    coalesce(devices.device_keys, []) as device_keys
+from locals
+left join namesakes on locals.account_id = namesakes.account_id and locals.full_name = namesakes.full_name
+left join active_days on locals.user_id = active_days.user_id
+left join devices on locals.user_id = devices.user_id
 """
-SIMILARITY_THRESHOLD = 0.88
+# candidate pairs of the SQL matcher: same account, different deterministic components
+BLOCKING_RULE = "l.account_id = r.account_id and l.deterministic_component != r.deterministic_component"
+
+
+def _agrees(part: str) -> str:
+    """The SQL of macros/identity/name_part_agrees.sql on the splink pair."""
+    left, right = f"{part}_l", f"{part}_r"
+    close = f"least(length({left}), length({right})) >= 5 and levenshtein({left}, {right}) <= 2"
+    return f"({left} = {right} or ({close}))"
 
 
 def _comparisons():
+    """The comparison levels of int_identity_match_scores, in the same order and SQL."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
-    numbered = (
-        "regexp_replace(email_local_part_l, '[0-9]+$', '')"
-        " = regexp_replace(email_local_part_r, '[0-9]+$', '')"
+    same_name = "first_name_l = first_name_r and last_name_l = last_name_r"
+    missing = "first_name_l is null or first_name_r is null or last_name_l is null or last_name_r is null"
+    name_variant = (
+        "local_dotted_l != local_dotted_r and (local_squeezed_l = local_squeezed_r or ("
+        "last_token_l = last_token_r and last_token_l != '' and (first_token_l = first_token_r"
+        " or (length(first_token_l) = 1 and first_token_l = substr(first_token_r, 1, 1))"
+        " or (length(first_token_r) = 1 and first_token_r = substr(first_token_l, 1, 1)))))"
+    )
+    shortest = "least(length(local_part_l), length(local_part_r))"
+    typo = (
+        f"levenshtein(local_part_l, local_part_r) <= case when {shortest} >= 5 then 2"
+        f" when {shortest} >= 2 then 1 else 0 end"
+    )
+    older_after = (
+        "case when first_seen_at_l < first_seen_at_r or (first_seen_at_l = first_seen_at_r"
+        " and unique_id_l < unique_id_r)"
+        " then len(list_filter(active_dates_l, lambda d: d > cast(first_seen_at_r as date)))"
+        " else len(list_filter(active_dates_r, lambda d: d > cast(first_seen_at_l as date))) end"
     )
     return [
         cl.CustomComparison(
             output_column_name="full_name",
             comparison_levels=[
-                cll.NullLevel("full_name"),
-                cll.ExactMatchLevel("full_name").configure(label_for_charts="exact"),
-                cll.JaroWinklerLevel("full_name", SIMILARITY_THRESHOLD).configure(label_for_charts="similar"),
+                cll.CustomLevel(missing, label_for_charts="missing"),
+                cll.CustomLevel(f"{same_name} and namesakes_l > 2", label_for_charts="exact_shared"),
+                cll.CustomLevel(same_name, label_for_charts="exact"),
+                cll.CustomLevel(
+                    f"{_agrees('first_name')} and {_agrees('last_name')}", label_for_charts="similar"
+                ),
                 cll.ElseLevel().configure(label_for_charts="different"),
             ],
         ),
         cl.CustomComparison(
             output_column_name="email_local_part",
             comparison_levels=[
-                cll.NullLevel("email_local_part"),
-                cll.ExactMatchLevel("email_local_part").configure(label_for_charts="exact"),
-                cll.CustomLevel(numbered, label_for_charts="numbered_variant"),
-                cll.JaroWinklerLevel("email_local_part", SIMILARITY_THRESHOLD).configure(
-                    label_for_charts="similar"
+                cll.CustomLevel(
+                    "local_part_l = local_part_r and email_domain_l = email_domain_r",
+                    label_for_charts="same_mailbox",
                 ),
+                cll.CustomLevel("local_part_l = local_part_r", label_for_charts="exact"),
+                cll.CustomLevel(
+                    "local_digits_l != local_digits_r and levenshtein(local_base_l, local_base_r) <= 2",
+                    label_for_charts="numbered_variant",
+                ),
+                cll.CustomLevel(name_variant, label_for_charts="name_variant"),
+                cll.CustomLevel(typo, label_for_charts="typo"),
                 cll.ElseLevel().configure(label_for_charts="different"),
             ],
         ),
@@ -66,6 +156,23 @@ def _comparisons():
                 cll.ElseLevel().configure(label_for_charts="different"),
             ],
         ),
+        cl.CustomComparison(
+            output_column_name="activity",
+            comparison_levels=[
+                cll.CustomLevel(f"{older_after} = 0", label_for_charts="sequential"),
+                cll.CustomLevel(f"{older_after} < {CONCURRENT_MIN_DAYS}", label_for_charts="brief_overlap"),
+                cll.ElseLevel().configure(label_for_charts="concurrent"),
+            ],
+        ),
+        cl.CustomComparison(
+            output_column_name="device",
+            comparison_levels=[
+                cll.CustomLevel(
+                    "len(list_intersect(device_keys_l, device_keys_r)) > 0", label_for_charts="shared"
+                ),
+                cll.ElseLevel().configure(label_for_charts="none"),
+            ],
+        ),
     ]
 
 
@@ -75,7 +182,7 @@ def estimate_match_weights(db_path: Path, prior: float = 0.01, max_pairs: float 
     Levels EM could not estimate (no pair fell into them) come back as NaN: keep the
     documented prior for those.
     """
-    from splink import Linker, SettingsCreator, block_on
+    from splink import Linker, SettingsCreator
     from splink.backends.duckdb import DuckDBAPI
 
     logging.getLogger("splink").setLevel(logging.WARNING)
@@ -86,13 +193,13 @@ def estimate_match_weights(db_path: Path, prior: float = 0.01, max_pairs: float 
     api = DuckDBAPI(connection=duckdb.connect())
     settings = SettingsCreator(
         link_type="dedupe_only",
-        blocking_rules_to_generate_predictions=[block_on("account_id")],
+        blocking_rules_to_generate_predictions=[BLOCKING_RULE],
         comparisons=_comparisons(),
         probability_two_random_records_match=prior,
     )
     linker = Linker(api.register(profiles), settings)
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("account_id"))
+    linker.training.estimate_parameters_using_expectation_maximisation(BLOCKING_RULE)
     model = linker.misc.save_model_to_json()
     rows = []
     for comparison in model["comparisons"]:

@@ -14,10 +14,14 @@ from lawn.identity_weights import PROFILES_SQL, estimate_match_weights
 from tests_py.conftest import query
 
 LEVELS = {
-    ("full_name", "exact"), ("full_name", "similar"), ("full_name", "different"),
-    ("email_local_part", "exact"), ("email_local_part", "numbered_variant"),
-    ("email_local_part", "similar"), ("email_local_part", "different"),
+    ("full_name", "missing"), ("full_name", "exact_shared"), ("full_name", "exact"),
+    ("full_name", "similar"), ("full_name", "different"),
+    ("email_local_part", "same_mailbox"), ("email_local_part", "exact"),
+    ("email_local_part", "numbered_variant"), ("email_local_part", "name_variant"),
+    ("email_local_part", "typo"), ("email_local_part", "different"),
     ("email_domain", "same"), ("email_domain", "different"),
+    ("activity", "sequential"), ("activity", "brief_overlap"), ("activity", "concurrent"),
+    ("device", "shared"), ("device", "none"),
 }  # fmt: skip
 
 
@@ -38,10 +42,10 @@ def test_u_matches_exact_pair_frequencies(built_small, estimates):
     profiles = query(built_small, PROFILES_SQL)
     pairs = list(itertools.combinations(profiles.itertuples(), 2))
     same_domain = sum(a.email_domain == b.email_domain for a, b in pairs) / len(pairs)
-    same_name = sum(a.full_name == b.full_name for a, b in pairs) / len(pairs)
-    u = estimates.set_index(["comparison", "level"])["u_probability"]
+    same_name = sum(a.full_name is not None and a.full_name == b.full_name for a, b in pairs) / len(pairs)
+    u = estimates.set_index(["comparison", "level"])["u_probability"].fillna(0)
     assert u[("email_domain", "same")] == pytest.approx(same_domain, abs=0.01)
-    assert u[("full_name", "exact")] == pytest.approx(same_name, abs=0.005)
+    assert u[("full_name", "exact")] + u[("full_name", "exact_shared")] == pytest.approx(same_name, abs=0.005)
 
 
 def test_cli_writes_the_csv_and_refuses_a_missing_database(built_small, tmp_path):

@@ -73,8 +73,8 @@ def test_match_probabilities_follow_fellegi_sunter(built_small):
     """Recompute every pair's probability from its levels, the seed's m/u and the prior."""
     scores = query(
         built_small,
-        "select full_name_level, email_local_part_level, email_domain_level, "
-        "match_probability, match_decision from intermediate.int_identity_match_scores",
+        "select full_name_level, email_local_part_level, email_domain_level, activity_level, "
+        "device_level, match_probability, match_decision from intermediate.int_identity_match_scores",
     )
     assert len(scores) > 0
     prior = 0.01
@@ -84,12 +84,15 @@ def test_match_probabilities_follow_fellegi_sunter(built_small):
             ("full_name", row.full_name_level),
             ("email_local_part", row.email_local_part_level),
             ("email_domain", row.email_domain_level),
+            ("activity", row.activity_level),
+            ("device", row.device_level),
         ):
             m, u = WEIGHTS.loc[(comparison, level), ["m_probability", "u_probability"]]
             weight += math.log2(m / u)
         probability = 2**weight / (1 + 2**weight)
         assert row.match_probability == pytest.approx(probability)
-        merge = probability >= 0.95 and row.email_local_part_level != "numbered_variant"
+        never_merged = row.email_local_part_level in ("numbered_variant", "name_variant", "same_mailbox")
+        merge = probability >= 0.95 and not never_merged
         expected = "merge" if merge else "review" if probability >= 0.5 else "distinct"
         assert row.match_decision == expected
 
