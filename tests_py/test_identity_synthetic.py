@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from tests_py.conftest import query
 from tests_py.identity_feed import build_identity_feed
 from tests_py.identity_harness import build_identity, pairwise_scores, user_persons
 
@@ -46,3 +47,17 @@ def test_same_person_pairs_reach_the_target(built, feed):
     scores = pairwise_scores(user_persons(built), truth)
     assert scores["precision"] >= 0.99, scores
     assert scores["recall"] >= 0.95, scores
+
+
+def test_review_queue_holds_nobody_who_only_shares_a_first_or_last_name(built):
+    """Pairs whose full names agree on exactly one of first / last name (compared here
+    in Python) never reach the human queue."""
+    queue = query(built, "select full_name_a, full_name_b from marts.fct_identity_review_queue")
+    only_one_part = [
+        (a, b)
+        for a, b in zip(queue["full_name_a"], queue["full_name_b"], strict=True)
+        if a is not None
+        and b is not None
+        and sum(x == y for x, y in zip(a.split(), b.split(), strict=False)) == 1
+    ]
+    assert only_one_part == []
