@@ -172,8 +172,12 @@ leveled as (
                 and candidate_pairs.last_name_a = candidate_pairs.last_name_b
                 then 'exact'
             when
-                {{ name_part_agrees('candidate_pairs.first_name_a', 'candidate_pairs.first_name_b') }}
-                and {{ name_part_agrees('candidate_pairs.last_name_a', 'candidate_pairs.last_name_b') }}
+                {{ name_part_agrees(
+                    'candidate_pairs.first_name_a', 'candidate_pairs.first_name_b'
+                ) }}
+                and {{ name_part_agrees(
+                    'candidate_pairs.last_name_a', 'candidate_pairs.last_name_b'
+                ) }}
                 then 'similar'
             else 'different'
         end as full_name_level,
