@@ -84,3 +84,27 @@ def pairwise_scores(predicted: pd.Series, truth: pd.Series) -> dict[str, float]:
         "true_pairs": len(true_pairs),
         "hits": hits,
     }
+
+
+def measure(project_dir: Path, work_dir: Path, accounts: int, seed: int) -> dict[str, float]:
+    """Pairwise scores of ``project_dir``'s identity models on the synthetic feed of
+    ``accounts`` accounts and ``seed`` (to compare a checkout before and after a change)."""
+    from tests_py.identity_feed import build_identity_feed
+
+    events, crm, truth = build_identity_feed(accounts, seed)
+    raw_dir = work_dir / "feed"
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    events.to_csv(raw_dir / "raw_events.csv", index=False)
+    crm.to_csv(raw_dir / "crm_accounts.csv", index=False)
+    return pairwise_scores(user_persons(build_identity(raw_dir, work_dir, project_dir)), truth)
+
+
+if __name__ == "__main__":
+    # python -m tests_py.identity_harness PROJECT_DIR [ACCOUNTS] [SEED]
+    import sys
+    import tempfile
+
+    project = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO_ROOT
+    size = int(sys.argv[2]) if len(sys.argv) > 2 else 300
+    feed_seed = int(sys.argv[3]) if len(sys.argv) > 3 else 11
+    print(measure(project, Path(tempfile.mkdtemp(prefix="identity_measure_")), size, feed_seed))
