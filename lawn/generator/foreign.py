@@ -84,7 +84,14 @@ def _same_name_colleagues(
     for _account, group in persons.dropna(subset=["email"]).groupby("account_id", sort=True):
         if len(group) < 2 or rng.random() >= share:
             continue
-        first, second = group.iloc[0], group.iloc[1]
+        # a person with a planted re-signup keeps their name: renaming only the first user_id
+        # would make the truth claim that two differently named mailboxes are one person
+        others = group.iloc[1:]
+        if "resignup_user_id" in others:
+            others = others[others["resignup_user_id"].isna()]
+        if others.empty:
+            continue
+        first, second = group.iloc[0], others.iloc[0]
         local, _, domain = str(first["email"]).partition("@")
         variant = _email_variant(local, taken, domain, rng)
         if variant is None:
