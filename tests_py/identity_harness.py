@@ -44,13 +44,15 @@ def normal_form(value: str) -> str:
     return text.rstrip(">\"'.")
 
 
-def build_identity(raw_dir: Path, work_dir: Path, project_dir: Path = REPO_ROOT) -> Path:
+def build_identity(
+    raw_dir: Path, work_dir: Path, project_dir: Path = REPO_ROOT, dbt_vars: dict | None = None
+) -> Path:
     """Land the feed in ``raw_dir`` and build the identity models (and what they need,
     with their data tests); returns the DuckDB file. ``project_dir`` may be another
     checkout (to measure before a change)."""
     db_path = work_dir / "identity.duckdb"
     args = ["build", "--indirect-selection", "cautious", "--select", *IDENTITY_MODELS]
-    run_dbt(args, db_path, work_dir, raw_dir=raw_dir, project_dir=project_dir)
+    run_dbt(args, db_path, work_dir, raw_dir=raw_dir, project_dir=project_dir, dbt_vars=dbt_vars)
     return db_path
 
 
