@@ -6,7 +6,7 @@ with
 
 assignments as (
 
-    select * from {{ ref('fct_experiment_assignments') }}
+    select * from {{ ref('int_experiment_assignments') }}
     where is_included
 
 ),
@@ -84,20 +84,9 @@ statistic as (
     select
         experiment_id,
         count(*) - 1 as degrees_of_freedom,
-        sum(power(observed_units - expected_units, 2) / expected_units) as chi_square
+        sum({{ chi_square_term('observed_units', 'expected_units') }}) as chi_square
     from cells
     group by experiment_id
-
-),
-
-rooted as (
-
-    select
-        experiment_id,
-        degrees_of_freedom,
-        chi_square,
-        sqrt(chi_square) as chi_root
-    from statistic
 
 ),
 
@@ -107,11 +96,8 @@ final as (
         experiment_id,
         degrees_of_freedom,
         chi_square,
-        case
-            when degrees_of_freedom = 2 then exp(-chi_square / 2)
-            when degrees_of_freedom = 1 then 2 * (1 - {{ normal_cdf('chi_root') }})
-        end as srm_p_value
-    from rooted
+        {{ chi_square_p_value('chi_square', 'degrees_of_freedom') }} as srm_p_value
+    from statistic
 
 )
 

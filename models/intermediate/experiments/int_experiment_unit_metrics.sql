@@ -7,7 +7,7 @@ with
 
 assignments as (
 
-    select * from {{ ref('fct_experiment_assignments') }}
+    select * from {{ ref('int_experiment_assignments') }}
     where is_included
 
 ),

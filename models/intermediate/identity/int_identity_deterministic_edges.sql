@@ -40,12 +40,14 @@ traits as (
 
 user_email as (
 
+    {#- once per mailbox and user_id: ann+news@ and ann@ are one mailbox -#}
     select
         regexp_replace(left_value, '[+][^@]*@', '@') as email,
         right_value as user_id,
-        first_seen_at
+        min(first_seen_at) as first_seen_at
     from links
     where left_type = 'email' and right_type = 'user_id'
+    group by regexp_replace(left_value, '[+][^@]*@', '@'), right_value
 
 ),
 

@@ -8,7 +8,6 @@
     several rules are read at once); the sample-ratio check compares the holdout's share
     of all decided units with the registered share (chi-square, 1 df). -#}
 {%- set outcome_inputs = ['mrr_usd', 'milestones_reached', 'active_users_7d', 'feature_uses_7d'] -%}
-{%- set z_975 = 'cast(1.959963984540054 as ' ~ type_double() ~ ')' -%}
 with
 
 actions as (
@@ -204,10 +203,11 @@ errors as (
     select
         rates.*,
         rates.automated_rate - rates.holdout_rate as lift,
-        sqrt(
-            rates.automated_rate * (1 - rates.automated_rate) / nullif(rates.automated_observed, 0)
-            + rates.holdout_rate * (1 - rates.holdout_rate) / nullif(rates.holdout_observed, 0)
-        ) as lift_standard_error,
+        {{ two_proportion_standard_error(
+            'rates.automated_outcomes', 'rates.automated_observed',
+            'rates.holdout_outcomes', 'rates.holdout_observed',
+            pooled=false
+        ) }} as lift_standard_error,
         cast(rates.automated_units + rates.holdout_units as {{ type_double() }}) as decided_units,
         cast(rates.holdout_units as {{ type_double() }}) as holdout_units_double
     from rates
@@ -218,74 +218,34 @@ tests as (
 
     select
         errors.*,
-        errors.lift / nullif(errors.lift_standard_error, 0) as z_statistic,
-        (errors.holdout_units_double - errors.decided_units * errors.holdout_share)
-        * (errors.holdout_units_double - errors.decided_units * errors.holdout_share)
-        / nullif(errors.decided_units * errors.holdout_share, 0)
-        + (
-            errors.decided_units
-            - errors.holdout_units_double
-            - errors.decided_units * (1 - errors.holdout_share)
-        )
-        * (
-            errors.decided_units
-            - errors.holdout_units_double
-            - errors.decided_units * (1 - errors.holdout_share)
-        )
-        / nullif(errors.decided_units * (1 - errors.holdout_share), 0) as srm_chi_square
+        {{ two_proportion_z_statistic(
+            'errors.automated_outcomes', 'errors.automated_observed',
+            'errors.holdout_outcomes', 'errors.holdout_observed',
+            pooled=false
+        ) }} as z_statistic,
+        {{ chi_square_term(
+            'errors.holdout_units_double', 'errors.decided_units * errors.holdout_share'
+        ) }}
+        + {{ chi_square_term(
+            'errors.decided_units - errors.holdout_units_double',
+            'errors.decided_units * (1 - errors.holdout_share)'
+        ) }} as srm_chi_square
     from errors
-
-),
-
-tails as (
-
-    select
-        tests.*,
-        abs(tests.z_statistic) as abs_z,
-        sqrt(tests.srm_chi_square) as srm_root
-    from tests
 
 ),
 
 tested as (
 
     select
-        tails.*,
-        case
-            when tails.abs_z is not null then 2 * (1 - {{ normal_cdf('tails.abs_z') }})
-        end as p_value
-    from tails
-
-),
-
-ranked as (
-
-    select
-        tested.*,
-        count(tested.p_value) over (partition by tested.holdout_id) as rules_tested,
-        row_number() over (
-            partition by tested.holdout_id order by tested.p_value, tested.rule_id
-        ) as p_value_rank
-    from tested
+        tests.*,
+        {{ two_sided_normal_p_value('tests.z_statistic') }} as p_value
+    from tests
 
 ),
 
 adjusted as (
 
-    select
-        ranked.*,
-        case
-            when ranked.p_value is not null
-                then least(
-                        1.0,
-                        min(ranked.p_value * ranked.rules_tested / ranked.p_value_rank) over (
-                            partition by ranked.holdout_id
-                            order by ranked.p_value_rank desc
-                            rows between unbounded preceding and current row
-                        )
-                    )
-        end as p_value_bh
-    from ranked
+    {{ benjamini_hochberg('tested', 'p_value', ['holdout_id'], 'rule_id') }}
 
 ),
 
@@ -313,16 +273,16 @@ final as (
         lift,
         lift / nullif(holdout_rate, 0) as relative_lift,
         lift_standard_error,
-        lift - {{ z_975 }} * nullif(lift_standard_error, 0) as lift_ci_lower,
-        lift + {{ z_975 }} * nullif(lift_standard_error, 0) as lift_ci_upper,
+        {{ wald_interval_bound('lift', 'nullif(lift_standard_error, 0)', 'lower') }}
+            as lift_ci_lower,
+        {{ wald_interval_bound('lift', 'nullif(lift_standard_error, 0)', 'upper') }}
+            as lift_ci_upper,
         z_statistic,
         p_value,
         p_value_bh,
         holdout_share as expected_holdout_share,
         holdout_units_double / nullif(decided_units, 0) as observed_holdout_share,
-        case
-            when srm_root is not null then 2 * (1 - {{ normal_cdf('srm_root') }})
-        end as srm_p_value
+        {{ chi_square_p_value('srm_chi_square', 1) }} as srm_p_value
     from adjusted
 
 )

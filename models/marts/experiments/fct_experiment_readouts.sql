@@ -70,8 +70,6 @@ differences as (
             as absolute_lift,
         sqrt(paired.variance / paired.units + paired.control_variance / paired.control_units)
             as standard_error,
-        (paired.sum_value + paired.control_sum_value) / (paired.units + paired.control_units)
-            as pooled_rate,
         case
             when paired.metric_type = 'mean'
                 then power(
@@ -109,11 +107,12 @@ statistics as (
     select
         differences.*,
         case
-            when differences.metric_type = 'proportion'
-                then differences.absolute_lift / nullif(sqrt(
-                        differences.pooled_rate * (1 - differences.pooled_rate)
-                        * (1.0 / differences.units + 1.0 / differences.control_units)
-                    ), 0)
+            when differences.metric_type = 'proportion' and differences.variant <> 'control'
+                then {{ two_proportion_z_statistic(
+                    'differences.sum_value', 'differences.units',
+                    'differences.control_sum_value', 'differences.control_units',
+                    pooled=true
+                ) }}
             else differences.absolute_lift
                 / case when differences.standard_error > 1e-12 then differences.standard_error end
         end as test_statistic,
@@ -122,8 +121,7 @@ statistics as (
                 then differences.pair_cov_value_pre / differences.pair_var_pre
             when differences.metric_type <> 'ratio' then 0.0
         end as cuped_theta,
-        {%- set z_975 = 'cast(1.959963984540054 as ' ~ type_double() ~ ')' %}
-        {{ t_quantile_cornish_fisher(z_975, 'differences.degrees_of_freedom') }}
+        {{ t_quantile_cornish_fisher(normal_quantile_975(), 'differences.degrees_of_freedom') }}
             as t_quantile_start
     from differences
 
@@ -162,8 +160,6 @@ normal_tails as (
 
     select
         t_refinement.*,
-        {{ normal_cdf('t_refinement.abs_statistic') }} as normal_cdf_statistic,
-        {{ normal_cdf('t_refinement.statistic_deviate') }} as normal_cdf_deviate,
         {{ normal_cdf('t_refinement.quantile_deviate') }} as normal_cdf_quantile_deviate,
         abs(
             t_refinement.cuped_lift
@@ -181,7 +177,6 @@ tested as (
 
     select
         normal_tails.*,
-        {{ normal_cdf('normal_tails.cuped_abs_statistic') }} as normal_cdf_cuped,
         case
             when normal_tails.test_statistic is null then null
             when
@@ -191,16 +186,16 @@ tested as (
                     - (normal_tails.normal_cdf_quantile_deviate - 0.975)
                     / normal_tails.quantile_density
             when normal_tails.metric_type <> 'mean'
-                then cast(1.959963984540054 as {{ type_double() }})
+                then {{ normal_quantile_975() }}
         end as critical_value,
         case
             when normal_tails.test_statistic is null then null
             when
                 normal_tails.metric_type = 'mean'
                 and normal_tails.degrees_of_freedom >= {{ var('experiment_min_welch_df') }}
-                then 2 * (1 - normal_tails.normal_cdf_deviate)
+                then {{ two_sided_normal_p_value('normal_tails.statistic_deviate') }}
             when normal_tails.metric_type <> 'mean'
-                then 2 * (1 - normal_tails.normal_cdf_statistic)
+                then {{ two_sided_normal_p_value('normal_tails.abs_statistic') }}
         end as p_value
     from normal_tails
 
@@ -229,126 +224,108 @@ with_registry as (
 
 ),
 
-ranked as (
+adjusted as (
 
-    select
-        with_registry.*,
-        count(with_registry.p_value) over (
-            partition by with_registry.experiment_id, with_registry.variant
-        ) as metrics_tested,
-        row_number() over (
-            partition by with_registry.experiment_id, with_registry.variant
-            order by with_registry.p_value, with_registry.metric_name
-        ) as p_value_rank
-    from with_registry
+    {{ benjamini_hochberg(
+        'with_registry', 'p_value', ['experiment_id', 'variant'], 'metric_name'
+    ) }}
 
 ),
 
-adjusted as (
+mixture as (
 
     select
-        ranked.*,
-        case
-            when ranked.p_value is not null
-                then least(
-                        1.0,
-                        min(ranked.p_value * ranked.metrics_tested / ranked.p_value_rank) over (
-                            partition by ranked.experiment_id, ranked.variant
-                            order by ranked.p_value_rank desc
-                            rows between unbounded preceding and current row
-                        )
-                    )
-        end as p_value_bh,
+        adjusted.*,
         sqrt(
-            (ranked.sampling_variance + ranked.mixture_variance)
-            / ranked.sampling_variance
+            (adjusted.sampling_variance + adjusted.mixture_variance)
+            / adjusted.sampling_variance
         )
         * exp(
-            -ranked.mixture_variance * power(ranked.absolute_lift, 2)
+            -adjusted.mixture_variance * power(adjusted.absolute_lift, 2)
             / (
                 2
-                * ranked.sampling_variance
-                * (ranked.sampling_variance + ranked.mixture_variance)
+                * adjusted.sampling_variance
+                * (adjusted.sampling_variance + adjusted.mixture_variance)
             )
         ) as inverse_likelihood_ratio
-    from ranked
+    from adjusted
 
 ),
 
 final as (
 
     select
-        adjusted.experiment_id || ':' || adjusted.variant || ':' || adjusted.metric_name
+        mixture.experiment_id || ':' || mixture.variant || ':' || mixture.metric_name
             as readout_key,
-        adjusted.experiment_id,
-        adjusted.variant,
-        adjusted.metric_name,
-        adjusted.metric_role,
-        adjusted.metric_type,
-        adjusted.units,
-        adjusted.estimate,
-        adjusted.variance,
-        adjusted.control_units,
-        adjusted.control_estimate,
-        adjusted.absolute_lift,
-        adjusted.absolute_lift / nullif(adjusted.control_estimate, 0) as relative_lift,
-        adjusted.standard_error,
-        adjusted.test_statistic,
-        adjusted.degrees_of_freedom,
-        adjusted.absolute_lift - adjusted.critical_value * adjusted.standard_error as ci_low,
-        adjusted.absolute_lift + adjusted.critical_value * adjusted.standard_error as ci_high,
-        adjusted.p_value,
-        adjusted.p_value_bh,
-        adjusted.p_value < adjusted.alpha as is_significant,
-        adjusted.cuped_theta,
-        adjusted.cuped_lift,
-        adjusted.cuped_lift - 1.959963984540054 * case
-            when adjusted.cuped_standard_error > 1e-12 then adjusted.cuped_standard_error
-        end
-            as cuped_ci_low,
-        adjusted.cuped_lift + 1.959963984540054 * case
-            when adjusted.cuped_standard_error > 1e-12 then adjusted.cuped_standard_error
-        end
-            as cuped_ci_high,
-        2 * (1 - adjusted.normal_cdf_cuped) as cuped_p_value,
-        sqrt(adjusted.mixture_variance) as sequential_tau,
-        adjusted.absolute_lift - sqrt(
-            adjusted.sampling_variance * (adjusted.sampling_variance + adjusted.mixture_variance)
-            / adjusted.mixture_variance
+        mixture.experiment_id,
+        mixture.variant,
+        mixture.metric_name,
+        mixture.metric_role,
+        mixture.metric_type,
+        mixture.units,
+        mixture.estimate,
+        mixture.variance,
+        mixture.control_units,
+        mixture.control_estimate,
+        mixture.absolute_lift,
+        mixture.absolute_lift / nullif(mixture.control_estimate, 0) as relative_lift,
+        mixture.standard_error,
+        mixture.test_statistic,
+        mixture.degrees_of_freedom,
+        {{ wald_interval_bound(
+            'mixture.absolute_lift', 'mixture.standard_error', 'lower', 'mixture.critical_value'
+        ) }} as ci_low,
+        {{ wald_interval_bound(
+            'mixture.absolute_lift', 'mixture.standard_error', 'upper', 'mixture.critical_value'
+        ) }} as ci_high,
+        mixture.p_value,
+        mixture.p_value_bh,
+        mixture.p_value < mixture.alpha as is_significant,
+        mixture.cuped_theta,
+        mixture.cuped_lift,
+        {%- set cuped_se = 'case when mixture.cuped_standard_error > 1e-12'
+            ~ ' then mixture.cuped_standard_error end' %}
+        {{ wald_interval_bound('mixture.cuped_lift', cuped_se, 'lower') }} as cuped_ci_low,
+        {{ wald_interval_bound('mixture.cuped_lift', cuped_se, 'upper') }} as cuped_ci_high,
+        {{ two_sided_normal_p_value('mixture.cuped_abs_statistic') }} as cuped_p_value,
+        sqrt(mixture.mixture_variance) as sequential_tau,
+        mixture.absolute_lift - sqrt(
+            mixture.sampling_variance * (mixture.sampling_variance + mixture.mixture_variance)
+            / mixture.mixture_variance
             * (
                 ln(
-                    (adjusted.sampling_variance + adjusted.mixture_variance)
-                    / adjusted.sampling_variance
+                    (mixture.sampling_variance + mixture.mixture_variance)
+                    / mixture.sampling_variance
                 )
-                - 2 * ln(adjusted.alpha)
+                - 2 * ln(mixture.alpha)
             )
         ) as sequential_ci_low,
-        adjusted.absolute_lift + sqrt(
-            adjusted.sampling_variance * (adjusted.sampling_variance + adjusted.mixture_variance)
-            / adjusted.mixture_variance
+        mixture.absolute_lift + sqrt(
+            mixture.sampling_variance * (mixture.sampling_variance + mixture.mixture_variance)
+            / mixture.mixture_variance
             * (
                 ln(
-                    (adjusted.sampling_variance + adjusted.mixture_variance)
-                    / adjusted.sampling_variance
+                    (mixture.sampling_variance + mixture.mixture_variance)
+                    / mixture.sampling_variance
                 )
-                - 2 * ln(adjusted.alpha)
+                - 2 * ln(mixture.alpha)
             )
         ) as sequential_ci_high,
         case
-            when adjusted.inverse_likelihood_ratio < 1.0 then adjusted.inverse_likelihood_ratio
-            when adjusted.inverse_likelihood_ratio >= 1.0 then 1.0
+            when mixture.inverse_likelihood_ratio < 1.0 then mixture.inverse_likelihood_ratio
+            when mixture.inverse_likelihood_ratio >= 1.0 then 1.0
         end as sequential_p_value,
-        adjusted.metric_name = adjusted.primary_metric as is_primary_metric,
-        adjusted.primary_metric as registered_primary_metric,
-        adjusted.minimum_detectable_effect as registered_mde,
-        adjusted.alpha,
-        adjusted.planned_sample_size_per_arm,
-        least(adjusted.units, adjusted.control_units) >= adjusted.planned_sample_size_per_arm
+        mixture.metric_name = mixture.primary_metric as is_primary_metric,
+        mixture.primary_metric as registered_primary_metric,
+        mixture.minimum_detectable_effect as registered_mde,
+        mixture.alpha,
+        mixture.planned_sample_size_per_arm,
+        least(mixture.units, mixture.control_units) >= mixture.planned_sample_size_per_arm
             as has_reached_planned_sample,
-        adjusted.srm_p_value,
-        coalesce(adjusted.srm_p_value < {{ var('srm_alpha') }}, false) as has_sample_ratio_mismatch,
-        not coalesce(adjusted.srm_p_value < {{ var('srm_alpha') }}, false) as is_trustworthy
-    from adjusted
+        mixture.srm_p_value,
+        coalesce(mixture.srm_p_value < {{ var('srm_alpha') }}, false) as has_sample_ratio_mismatch,
+        not coalesce(mixture.srm_p_value < {{ var('srm_alpha') }}, false) as is_trustworthy
+    from mixture
 
 )
 
