@@ -100,11 +100,12 @@ def test_each_format_gives_the_same_revenue_and_people(built_feed):
     _, db = built_feed
     mrr = query(db, "select account_id, cast(mrr_usd as double) as mrr from marts.fct_mrr order by 1")
     assert list(mrr.itertuples(index=False, name=None)) == [("acme", 49.0), ("globex", 199.0)]
-    users = query(db, "select primary_user_id, account_id from marts.dim_users order by 1")
+    users = query(db, "select primary_user_id, account_id, email from marts.dim_users order by 1")
+    # Bo and Cy never sent identify traits: their email is the one they signed up with
     assert list(users.itertuples(index=False, name=None)) == [
-        ("u-ana", "acme"),
-        ("u-bo", "globex"),
-        ("u-cy", "globex"),
+        ("u-ana", "acme", "ana@acme.io"),
+        ("u-bo", "globex", "bo@globex.example"),
+        ("u-cy", "globex", "cy@globex.example"),
     ]
     # Ana's anonymous page view before signup is hers
     ana = query(db, "select person_id from marts.fct_events where event_id in ('e-001', 'e-002')")

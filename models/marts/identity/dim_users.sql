@@ -50,6 +50,21 @@ identifier_counts as (
 
 ),
 
+observed_emails as (
+
+    {#- a person who signed up with an email but never sent identify traits still has one:
+        the email identifier the person was first seen with most recently -#}
+    select
+        person_id,
+        identifier_value as email,
+        row_number() over (
+            partition by person_id order by first_seen_at desc, identifier_value asc
+        ) as recency
+    from identity_map
+    where identifier_type = 'email'
+
+),
+
 founders as (
 
     select distinct
@@ -101,11 +116,13 @@ final as (
             when identifier_counts.user_id_count > 0 then 'signed_up'
             else 'anonymous'
         end as activation_state,
-        profiles.email,
-        {{ keyed_hash('profiles.email') }} as email_key
+        coalesce(profiles.email, observed_emails.email) as email,
+        {{ keyed_hash('coalesce(profiles.email, observed_emails.email)') }} as email_key
     from identifier_counts
     left join founders on identifier_counts.person_id = founders.person_id
     left join profiles on founders.founding_user_id = profiles.user_id
+    left join observed_emails
+        on identifier_counts.person_id = observed_emails.person_id and observed_emails.recency = 1
     left join milestones on identifier_counts.person_id = milestones.person_id
     left join plans on profiles.account_id = plans.account_id
 
