@@ -275,9 +275,14 @@ def _land_table(
     missing = [name for name in absent if table.column(name).required]
     if missing:
         found = [c for c in table.column_names if c not in absent] + list(ignored)
+        hint = ""
+        if len(found) == 1 and any(sep in found[0] for sep in (";", "\t", "|")):
+            hint = (
+                "; the header looks separated by something else than commas: lawn reads comma-separated CSV"
+            )
         raise RawFileError(
             f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)} "
-            f"(found: {', '.join(found) or 'none'})"
+            f"(found: {', '.join(found) or 'none'}){hint}"
         )
     try:
         connection.execute(f"create or replace table {target} as {select}")

@@ -344,3 +344,11 @@ def test_client_times_without_an_offset_are_refused_by_the_gate(feed_dir, tmp_pa
     result, _ = _load(feed_dir, tmp_path)
     assert result.exit_code == 2
     assert "'occurred_at' has 20 value(s) that are not an ISO 8601 timestamp with an offset" in result.output
+
+
+def test_a_semicolon_separated_export_is_named_as_such(feed_dir, tmp_path):
+    """Spreadsheets in many locales save CSV with semicolons."""
+    text = (BYOD / "crm_accounts.csv").read_text().replace(",", ";")
+    (feed_dir / "crm_accounts.csv").write_text(text)
+    result, _ = _load(feed_dir, tmp_path)
+    assert result.exit_code == 2 and "lawn reads comma-separated CSV" in result.output
