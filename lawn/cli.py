@@ -77,11 +77,15 @@ def generate(
         str | None,
         typer.Option(help="Plant an SDK release that stops sending --sdk-break-event on this platform."),
     ] = None,
-    sdk_break_event: Annotated[str, typer.Option(help="The event the SDK release stops sending.")] = "feature_used",
+    sdk_break_event: Annotated[
+        str, typer.Option(help="The event the SDK release stops sending.")
+    ] = "feature_used",
     sdk_break_day: Annotated[int, typer.Option(help="Day (from the start) the SDK release ships.")] = 60,
     outage_start_day: Annotated[
         int | None,
-        typer.Option(help="Plant a collector outage from this day (from the start); its backlog arrives later."),
+        typer.Option(
+            help="Plant a collector outage from this day (from the start); its backlog arrives later."
+        ),
     ] = None,
     outage_days: Annotated[int, typer.Option(help="Length of the outage in days.")] = 2,
     outage_backfill_hours: Annotated[

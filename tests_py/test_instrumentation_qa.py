@@ -156,7 +156,9 @@ def test_outage_days_are_flagged_late_and_their_backfill_timed(planted):
         assert reason in day_rows.loc[day, "flag_reason"].split("|")
     # and every busy platform series was flagged on both outage days
     platform_late = late[late["rollup_level"] == "platform"]
-    assert ("feature_used", "web") in set(zip(platform_late["event_name"], platform_late["source"], strict=True))
+    assert ("feature_used", "web") in set(
+        zip(platform_late["event_name"], platform_late["source"], strict=True)
+    )
 
 
 def test_planted_world_raises_no_other_flag(planted):
@@ -243,9 +245,13 @@ FIXTURE_START = dt.date(2026, 1, 5)  # a Monday
 FIXTURE_DAYS = 42
 
 
-def _event(series: str, day: int, k: int, name: str, source: str, version: int, props: dict, late: bool = False):
+def _event(
+    series: str, day: int, k: int, name: str, source: str, version: int, props: dict, late: bool = False
+):
     """One envelope row as a client SDK sends it: its own device, a UTC client clock."""
-    occurred = dt.datetime.combine(FIXTURE_START + dt.timedelta(days=day), dt.time(9)) + dt.timedelta(minutes=k)
+    occurred = dt.datetime.combine(FIXTURE_START + dt.timedelta(days=day), dt.time(9)) + dt.timedelta(
+        minutes=k
+    )
     received = (
         dt.datetime.combine(FIXTURE_START + dt.timedelta(days=day + 1), dt.time(12))
         if late
@@ -282,7 +288,12 @@ def _hand_written_feed() -> pd.DataFrame:
         if day < 35:
             rows += [_event("li", day, k, "logged_in", "ios", 1, {"login_method": "sso"}) for k in range(30)]
         # android feature use: v2 every day; the last v1 clients upgrade after day 13
-        v2 = {"feature_name": "reports", "feature_category": "reporting", "usage_count": 1, "duration_seconds": 30}
+        v2 = {
+            "feature_name": "reports",
+            "feature_category": "reporting",
+            "usage_count": 1,
+            "duration_seconds": 30,
+        }
         rows += [_event("f2", day, k, "feature_used", "android", 2, v2) for k in range(30)]
         if day < 14:
             v1 = {"feature_name": "reports", "usage_count": 1}
@@ -301,7 +312,14 @@ def test_hand_written_feed_raises_exactly_its_story(tmp_path):
     run_dbt(BUILD, db_path, tmp_path, raw_dir=raw_dir)
     flags = _flags(db_path)
     got = {
-        (r.rollup_level, (r.activity_date - FIXTURE_START).days, r.event_name, r.source, r.schema_version, reason)
+        (
+            r.rollup_level,
+            (r.activity_date - FIXTURE_START).days,
+            r.event_name,
+            r.source,
+            r.schema_version,
+            reason,
+        )
         for r in flags.itertuples()
         for reason in r.flag_reason.split("|")
     }

@@ -116,7 +116,11 @@ class PlantedSdkBreak:
             raise ValueError(f"SDK break start day must be >= 0, got {self.start_day}")
 
     def applies(self, source: str, event_name: str, occurred_s: float, day_seconds: float) -> bool:
-        return source == self.platform and event_name == self.event_name and occurred_s >= self.start_day * day_seconds
+        return (
+            source == self.platform
+            and event_name == self.event_name
+            and occurred_s >= self.start_day * day_seconds
+        )
 
 
 @dataclass(frozen=True)
