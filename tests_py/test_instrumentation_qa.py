@@ -369,3 +369,28 @@ def test_cli_plants_write_their_truth_and_bad_options_exit_2(tmp_path):
         assert result.exit_code == 2, result.output
         assert word in result.output
         assert "Traceback" not in result.output
+
+
+def test_report_section_lists_the_last_week_of_flags(tmp_path):
+    """The nightly report's query on the hand-written feed: exactly the flags of days 35-41,
+    newest first; the section falls back to one sentence when there is none."""
+    from lawn.report import instrumentation_section
+    from lawn.report_data import QUERIES
+
+    raw_dir = tmp_path / "raw"
+    raw_dir.mkdir()
+    _hand_written_feed().to_csv(raw_dir / "raw_events.csv", index=False)
+    db_path = tmp_path / "lawn.duckdb"
+    run_dbt(BUILD, db_path, tmp_path, raw_dir=raw_dir)
+    listed = query(db_path, QUERIES["instrumentation"])
+    listed["activity_date"] = pd.to_datetime(listed["activity_date"]).dt.date
+    flags = _flags(db_path)
+    week = flags[flags["activity_date"] >= FIXTURE_START + dt.timedelta(days=35)]
+    assert len(listed) == len(week) == 7 + 6 + 2 + 2  # stopped, fill rate, retirement, late
+    assert listed["activity_date"].is_monotonic_decreasing
+    assert set(listed["flag_reason"]) == set(week["flag_reason"])
+    page, markdown = instrumentation_section(listed, limit=5)
+    assert "17 flags in the last 7 days of data (first 5 shown)." in page
+    assert page.count("<tr>") == 6 and markdown[2].count("\n") == 6
+    page, markdown = instrumentation_section(listed.iloc[0:0])
+    assert markdown == ["No instrumentation flags in the last 7 days of data."]
