@@ -301,6 +301,17 @@ def _hand_written_feed() -> pd.DataFrame:
         if day < 14:
             v1 = {"feature_name": "reports", "usage_count": 1}
             rows += [_event("f1", day, k, "feature_used", "android", 1, v1) for k in range(5)]
+        # web logins: 40 a day until day 37, when a release sends them from one screen only
+        logins = 40 if day < 37 else 10
+        rows += [
+            _event("lw", day, k, "logged_in", "web", 1, {"login_method": "password"}) for k in range(logins)
+        ]
+        # android logins: 15 devices a day; on day 33 a retry loop sends every one three times
+        for k in range(15):
+            for repeat in range(3 if day == 33 else 1):
+                event = _event("la", day, k, "logged_in", "android", 1, {"login_method": "google"})
+                event["event_id"] += f"-{repeat}"
+                rows.append(event)
         # an event nobody put in the tracking plan: a stray test on day 10, then a release
         unknown = {10: 1, 30: 6, 31: 7}.get(day, 0)
         rows += [_event("un", day, k, "checkout_v3", "web", 1, {"step": 1}) for k in range(unknown)]
@@ -330,6 +341,8 @@ def test_hand_written_feed_raises_exactly_its_story(tmp_path):
         {("platform", d, "logged_in", "ios", "(all)", "stopped") for d in range(35, 42)}
         | {("version", d, "page_viewed", "web", "1", "fill_rate_drop") for d in range(36, 42)}
         | {("version", d, "feature_used", "android", "1", "retirement_due") for d in (40, 41)}
+        | {("platform", d, "logged_in", "web", "(all)", "volume_drop") for d in range(37, 42)}
+        | {("platform", 33, "logged_in", "android", "(all)", "volume_spike")}
         | {
             ("platform", 30, "checkout_v3", "web", "(all)", "new_unknown_event"),
             ("platform", 38, "page_viewed", "web", "(all)", "late_backfilled_48h"),
@@ -386,11 +399,11 @@ def test_report_section_lists_the_last_week_of_flags(tmp_path):
     listed["activity_date"] = pd.to_datetime(listed["activity_date"]).dt.date
     flags = _flags(db_path)
     week = flags[flags["activity_date"] >= FIXTURE_START + dt.timedelta(days=35)]
-    assert len(listed) == len(week) == 7 + 6 + 2 + 2  # stopped, fill rate, retirement, late
+    assert len(listed) == len(week) == 7 + 6 + 2 + 2 + 5  # stopped, fill, retirement, late, drop
     assert listed["activity_date"].is_monotonic_decreasing
     assert set(listed["flag_reason"]) == set(week["flag_reason"])
     page, markdown = instrumentation_section(listed, limit=5)
-    assert "17 flags in the last 7 days of data (first 5 shown)." in page
+    assert "22 flags in the last 7 days of data (first 5 shown)." in page
     assert page.count("<tr>") == 6 and markdown[2].count("\n") == 6
     page, markdown = instrumentation_section(listed.iloc[0:0])
     assert markdown == ["No instrumentation flags in the last 7 days of data."]
