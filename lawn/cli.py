@@ -73,9 +73,34 @@ def generate(
     churn_warning_activity_factor: Annotated[
         float, typer.Option(help="During the warning, people are active this many times as often.")
     ] = 0.3,
+    sdk_break_platform: Annotated[
+        str | None,
+        typer.Option(help="Plant an SDK release that stops sending --sdk-break-event on this platform."),
+    ] = None,
+    sdk_break_event: Annotated[
+        str, typer.Option(help="The event the SDK release stops sending.")
+    ] = "feature_used",
+    sdk_break_day: Annotated[int, typer.Option(help="Day (from the start) the SDK release ships.")] = 60,
+    outage_start_day: Annotated[
+        int | None,
+        typer.Option(
+            help="Plant a collector outage from this day (from the start); its backlog arrives later."
+        ),
+    ] = None,
+    outage_days: Annotated[int, typer.Option(help="Length of the outage in days.")] = 2,
+    outage_backfill_hours: Annotated[
+        float, typer.Option(help="Hours after the outage ends at which its backlog arrives.")
+    ] = 6.0,
 ) -> None:
     """Simulate a B2B SaaS company and write its raw inputs plus the planted truth."""
-    from lawn.generator import DirtRates, GeneratorConfig, PlantedBreach, PlantedChurnWarning
+    from lawn.generator import (
+        DirtRates,
+        GeneratorConfig,
+        PlantedBreach,
+        PlantedChurnWarning,
+        PlantedOutage,
+        PlantedSdkBreak,
+    )
     from lawn.generator import generate as run_generator
     from lawn.generator.writers import FILE_FORMATS, write_generated
 
@@ -105,6 +130,16 @@ def generate(
             dirt=rates,
             breach=breach,
             churn_warning=warning,
+            sdk_break=(
+                PlantedSdkBreak(sdk_break_platform, sdk_break_event, sdk_break_day)
+                if sdk_break_platform
+                else None
+            ),
+            outage=(
+                PlantedOutage(outage_start_day, outage_days, outage_backfill_hours)
+                if outage_start_day is not None
+                else None
+            ),
         )
     except ValueError as exc:
         _fail(str(exc))

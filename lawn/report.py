@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from lawn import report_plots
-from lawn.report_data import ReportData, load_report_data
+from lawn.report_data import INSTRUMENTATION_DAYS, ReportData, load_report_data
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }
@@ -144,6 +144,19 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def instrumentation_section(flags: pd.DataFrame, limit: int = 25) -> tuple[str, list[str]]:
+    """The instrumentation QA flags of the last days of data, as HTML and Markdown lines;
+    a sentence instead of a table when there is none."""
+    if flags.empty:
+        sentence = f"No instrumentation flags in the last {INSTRUMENTATION_DAYS} days of data."
+        return f"<p>{html.escape(sentence)}</p>", [sentence]
+    shown = flags.head(limit)
+    note = f"{len(flags)} flags in the last {INSTRUMENTATION_DAYS} days of data" + (
+        f" (first {limit} shown)." if len(flags) > limit else "."
+    )
+    return f"<p>{html.escape(note)}</p>{_table(shown)}", [note, "", _markdown_table(shown)]
+
+
 def plots(data: ReportData) -> dict[str, bytes]:
     return {
         "funnel": report_plots.funnel(data["funnel"]),
@@ -169,6 +182,7 @@ def write_report(db_path: Path, report_dir: Path, state: dict) -> tuple[Path, Pa
     steps = pd.DataFrame([(s.name, s.status, f"{s.seconds:.1f} s", s.detail) for s in state.get("steps", [])],
                          columns=["step", "status", "time", "detail"])  # fmt: skip
     lift = data["automation_lift"][list(LIFT_COLUMNS)]
+    qa_html, qa_markdown = instrumentation_section(data["instrumentation"])
     generated = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
     run_id = html.escape(str(state.get("run_id")))
     title = f"lawn nightly report: data through {data.as_of_date}"
@@ -187,6 +201,7 @@ def write_report(db_path: Path, report_dir: Path, state: dict) -> tuple[Path, Pa
 <h2>Run steps</h2>{_table(steps)}
 <h2>SLO status</h2>{_table(data["slo_latest"])}
 <h2>Automation lift (vs holdout)</h2>{_table(lift)}
+<h2>Instrumentation QA</h2>{qa_html}
 <h2>Plots</h2>{figures}
 {RENDER_CHECK}</body></html>
 """
@@ -220,6 +235,10 @@ def write_report(db_path: Path, report_dir: Path, state: dict) -> tuple[Path, Pa
         "## Automation lift (vs holdout)",
         "",
         _markdown_table(lift),
+        "",
+        "## Instrumentation QA",
+        "",
+        *qa_markdown,
         "",
         "## Plots",
         "",

@@ -77,7 +77,18 @@ QUERIES = {
         from marts.fct_action_exports order by run_id, record_type, action_id
     """,
     "health": "select * from marts.fct_growth_system_health order by month_start",
+    # instrumentation QA: the flags of the last INSTRUMENTATION_DAYS days of data
+    "instrumentation": """
+        select activity_date, rollup_level, event_name, source, platform, schema_version,
+            event_count, expected_count, on_time_count, flag_reason
+        from marts.fct_instrumentation_qa_daily
+        where is_flagged and activity_date > (
+            select max(activity_date) from marts.fct_instrumentation_qa_daily
+        ) - interval 7 day
+        order by activity_date desc, rollup_level, event_name, source, platform, schema_version
+    """,
 }
+INSTRUMENTATION_DAYS = 7
 
 
 @dataclass

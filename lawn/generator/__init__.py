@@ -1,6 +1,13 @@
 """Deterministic generator of a B2B SaaS company's raw inputs, with planted truth."""
 
-from lawn.generator.config import DirtRates, GeneratorConfig, PlantedBreach, PlantedChurnWarning
+from lawn.generator.config import (
+    DirtRates,
+    GeneratorConfig,
+    PlantedBreach,
+    PlantedChurnWarning,
+    PlantedOutage,
+    PlantedSdkBreak,
+)
 from lawn.generator.run import GeneratedData, generate
 
 __all__ = [
@@ -9,5 +16,7 @@ __all__ = [
     "GeneratorConfig",
     "PlantedBreach",
     "PlantedChurnWarning",
+    "PlantedOutage",
+    "PlantedSdkBreak",
     "generate",
 ]

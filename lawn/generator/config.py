@@ -99,6 +99,50 @@ class PlantedChurnWarning:
 
 
 @dataclass(frozen=True)
+class PlantedSdkBreak:
+    """An SDK release that stops sending ``event_name`` from ``platform`` (a client source:
+    web, ios or android) from ``start_day`` on: those events are never delivered."""
+
+    platform: str
+    event_name: str
+    start_day: int
+
+    def __post_init__(self) -> None:
+        if self.platform not in ("web", "ios", "android"):
+            raise ValueError(f"SDK break platform must be web, ios or android, got {self.platform!r}")
+        if not self.event_name:
+            raise ValueError("SDK break event name must not be empty")
+        if self.start_day < 0:
+            raise ValueError(f"SDK break start day must be >= 0, got {self.start_day}")
+
+    def applies(self, source: str, event_name: str, occurred_s: float, day_seconds: float) -> bool:
+        return (
+            source == self.platform
+            and event_name == self.event_name
+            and occurred_s >= self.start_day * day_seconds
+        )
+
+
+@dataclass(frozen=True)
+class PlantedOutage:
+    """A collector outage: nothing is received from ``start_day`` 00:00 UTC for ``days`` days;
+    every delivery that would have arrived then is held by the clients and arrives
+    ``backfill_hours`` (plus up to an hour of jitter) after the outage ends."""
+
+    start_day: int
+    days: int = 2
+    backfill_hours: float = 6.0
+
+    def __post_init__(self) -> None:
+        if self.start_day < 0:
+            raise ValueError(f"outage start day must be >= 0, got {self.start_day}")
+        if not 1 <= self.days <= 14:
+            raise ValueError(f"outage days must lie in [1, 14], got {self.days}")
+        if not 0.0 <= self.backfill_hours <= 24 * 14:
+            raise ValueError(f"outage backfill hours must lie in [0, 336], got {self.backfill_hours}")
+
+
+@dataclass(frozen=True)
 class GeneratorConfig:
     """What to generate: ``accounts`` companies observed for ``days`` days from ``start_date``."""
 
@@ -114,6 +158,10 @@ class GeneratorConfig:
     srm_lost_treatment_share: float = 0.0
     # churn decided a cycle ahead and announced by falling activity (off by default)
     churn_warning: PlantedChurnWarning | None = None
+    # instrumentation breaks (off by default): an SDK release that stops sending an event on
+    # one platform, and a collector outage whose backlog is backfilled later
+    sdk_break: PlantedSdkBreak | None = None
+    outage: PlantedOutage | None = None
 
     def __post_init__(self) -> None:
         if self.accounts < 1:
@@ -124,6 +172,9 @@ class GeneratorConfig:
             )
         if self.days < 28:
             raise ValueError(f"days must be at least 28 (four weeks), got {self.days}")
+        for name, plant in (("SDK break", self.sdk_break), ("outage", self.outage)):
+            if plant is not None and plant.start_day >= self.days:
+                raise ValueError(f"{name} start day {plant.start_day} is not within the {self.days} days")
 
     @property
     def end_date(self) -> dt.date:

@@ -15,6 +15,7 @@ from lawn.generator.commercial import DAY
 from lawn.generator.config import GeneratorConfig
 from lawn.generator.dirt import plant_dirt
 from lawn.generator.events import Event, EventLog
+from lawn.generator.instrumentation import apply_instrumentation_breaks
 from lawn.generator.programs import build_experiments, build_rollout, day_to_date, planned_sample_size
 from lawn.generator.world import CHANNELS, Account, Device, build_world, plant_resignups, plant_shared_devices
 from lawn.tracking_plan import load_tracking_plan
@@ -132,6 +133,7 @@ def generate(config: GeneratorConfig) -> GeneratedData:
     horizon = config.days * DAY
     clean = [event for event in log.events if event.occurred_s < horizon]
     delivered, dirt = plant_dirt(clean, plan, config.dirt, rng)
+    delivered, instrumentation_truth = apply_instrumentation_breaks(delivered, config)
     events = pd.DataFrame([_serialise(log, event) for event in delivered], columns=list(RAW_EVENT_COLUMNS))
     events = events.sort_values(["received_at", "event_id"], kind="stable").reset_index(drop=True)
 
@@ -203,6 +205,8 @@ def generate(config: GeneratorConfig) -> GeneratedData:
             dirt, columns=["event_id", "event_name", "dirt_kind", "expected_reason_code", "property_name"]
         ),
     }
+    if instrumentation_truth is not None:
+        truth["instrumentation"] = instrumentation_truth
     return GeneratedData(raw=raw, truth=truth)
 
 
