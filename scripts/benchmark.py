@@ -81,7 +81,8 @@ def main() -> None:
         env,
     )
     timed("lawn build, incremental (no new data)", [lawn, "build", "--raw-dir", str(raw_dir)], env)
-    nightly = [lawn, "nightly", "--raw-dir", str(raw_dir), "--model-store", str(out / "models"),
+    # --dev: the checkout's local identity hash key (a benchmark is not production)
+    nightly = [lawn, "nightly", "--dev", "--raw-dir", str(raw_dir), "--model-store", str(out / "models"),
                "--export-dir", str(out / "exports"), "--report-dir", str(out / "report")]  # fmt: skip
     shutil.rmtree(out / "models", ignore_errors=True)
     # exit 3 = an error-severity SLO breached: a verdict on the data, not a failed run
