@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from lawn.settings import ACTION_MAX_AGE_DAYS
 from lawn.warehouse import LATEST_DAY_SQL, MissingTableError, require_landing_table
 
 # what a destination receives: the pseudonymous account key, never the account id
@@ -233,7 +234,11 @@ def _complete_staged(con: duckdb.DuckDBPyConnection) -> dict[str, ExportResult]:
 
 
 def export_actions(
-    db_path: Path, out_dir: Path, run_id: str, as_of: dt.date | None = None, max_age_days: int = 3
+    db_path: Path,
+    out_dir: Path,
+    run_id: str,
+    as_of: dt.date | None = None,
+    max_age_days: int = ACTION_MAX_AGE_DAYS,
 ) -> ExportResult:
     """Write ``out_dir/<run_id>/actions.csv`` and ``.parquet`` (header only when nothing is
     due) and record every exported row in ops.action_exports, exactly once (see the module

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from lawn.cli_common import err, fail, out
-from lawn.paths import DEMO_RAW_DIR, REPO_ROOT, TRUTH_DIR, dbt_command, duckdb_path
+from lawn.paths import DEMO_RAW_DIR, IDENTITY_WEIGHTS_ESTIMATE, TRUTH_DIR, duckdb_path
+from lawn.settings import IDENTITY_MATCH_PRIOR
 
 app = typer.Typer(
     help="lawn: a warehouse-native growth system on dbt.", no_args_is_help=True, add_completion=False
@@ -215,8 +214,9 @@ def build(
     """Load the raw files (gate + land), install the identity hash key (LAWN_IDENTITY_HASH_KEY,
     else the checkout's local key .lawn/identity_hash.key), then `dbt build` (seeds, models,
     data tests, unit tests)."""
-    from lawn.identity_key import HashKeyError, install_key, resolve_key, scrubbed_env
-    from lawn.warehouse import WarehouseError, die_with_parent, writing
+    from lawn.dbt_runner import run_dbt
+    from lawn.identity_key import HashKeyError, install_key, resolve_key
+    from lawn.warehouse import WarehouseError, writing
 
     try:
         key = resolve_key(dev=True)
@@ -227,25 +227,16 @@ def build(
             "identity hash key: this checkout's local key (set LAWN_IDENTITY_HASH_KEY in production)",
             soft_wrap=True,
         )
-    command = [
-        *dbt_command(),
-        "build",
-        "--project-dir",
-        str(REPO_ROOT),
-        "--profiles-dir",
-        str(REPO_ROOT),
-    ]
-    env = scrubbed_env(dict(os.environ))  # dbt never sees the key
-    env.setdefault("LAWN_DUCKDB_PATH", str(duckdb_path()))
-    if full_refresh:
-        command.append("--full-refresh")
     try:
         with writing(duckdb_path(), "lawn build", must_exist=False):
             _land(raw_dir)
             changed = install_key(duckdb_path(), key)
             if changed:
                 err.print(f"note: {changed}", soft_wrap=True, highlight=False)
-            code = subprocess.call(command, env=env, cwd=REPO_ROOT, preexec_fn=die_with_parent)
+            # dbt never sees the key (lawn/dbt_runner.py); its output goes to the terminal
+            code = run_dbt(
+                ["build", *(["--full-refresh"] if full_refresh else [])], duckdb_path(), capture=False
+            ).returncode
     except WarehouseError as exc:
         _fail(str(exc), exc.exit_code)
     if code:
@@ -302,11 +293,15 @@ def ingest_segment(
 
 @app.command("identity-weights")
 def identity_weights(
-    db: Annotated[Path, typer.Option(help="The built DuckDB warehouse to learn from.")] = Path("lawn.duckdb"),
-    output: Annotated[Path, typer.Option("--out", help="CSV to write (the seed's columns).")] = Path(
-        "data/identity_match_weights.estimated.csv"
-    ),
-    prior: Annotated[float, typer.Option(help="Prior P(two user_ids of an account are one person).")] = 0.01,
+    db: Annotated[
+        Path | None, typer.Option(help="The built warehouse (default: LAWN_DUCKDB_PATH or ./lawn.duckdb).")
+    ] = None,
+    output: Annotated[
+        Path, typer.Option("--out", help="CSV to write (the seed's columns).")
+    ] = IDENTITY_WEIGHTS_ESTIMATE,
+    prior: Annotated[
+        float, typer.Option(help="Prior P(two user_ids of an account are one person); default: dbt var.")
+    ] = IDENTITY_MATCH_PRIOR,
 ) -> None:
     """Re-estimate the identity matcher's m/u probabilities with splink (EM + random sampling).
 
@@ -317,6 +312,7 @@ def identity_weights(
 
     from lawn.identity_weights import estimate_match_weights
 
+    db = db or duckdb_path()
     if not db.exists():
         _fail(f"{db}: no such database; run `lawn build` first")
     with err.status("estimating match weights with splink"):

@@ -8,17 +8,16 @@ from typing import Annotated
 import typer
 
 from lawn.cli_common import fail, guarded, out, print_json
-from lawn.paths import duckdb_path
+from lawn.paths import MODEL_STORE_DIR, duckdb_path
 
 model_app = typer.Typer(help="The churn-risk model: train, score, roll back.", no_args_is_help=True)
-DEFAULT_STORE = Path("data/models/churn")
 
 
 @model_app.command("train")
 @guarded
 def model_train(
     db: Annotated[Path | None, typer.Option(help="The built warehouse.")] = None,
-    store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = DEFAULT_STORE,
+    store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = MODEL_STORE_DIR,
     test_days: Annotated[int, typer.Option(help="Held-out last labelled days.")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
@@ -48,7 +47,7 @@ def model_train(
 @guarded
 def model_score(
     db: Annotated[Path | None, typer.Option(help="The built warehouse.")] = None,
-    store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = DEFAULT_STORE,
+    store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = MODEL_STORE_DIR,
     shadow: Annotated[
         str | None, typer.Option(help="Also score this candidate version (drives nothing).")
     ] = None,
@@ -86,7 +85,7 @@ def model_score(
 @guarded
 def model_monitor(
     db: Annotated[Path | None, typer.Option(help="The built warehouse.")] = None,
-    store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = DEFAULT_STORE,
+    store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = MODEL_STORE_DIR,
     shadow: Annotated[
         str | None, typer.Option(help="Also check this candidate version, to compare with the live one.")
     ] = None,
@@ -116,7 +115,7 @@ def model_monitor(
 @model_app.command("rollback")
 @guarded
 def model_rollback(
-    store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = DEFAULT_STORE,
+    store: Annotated[Path, typer.Option(help="Where versions and live.json live.")] = MODEL_STORE_DIR,
 ) -> None:
     """Make the previous model version live again."""
     from lawn.churn_model import ModelError, rollback

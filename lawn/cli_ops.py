@@ -8,12 +8,10 @@ from typing import Annotated
 import typer
 
 from lawn.cli_common import err, fail, guarded, out
-from lawn.paths import REPO_ROOT, duckdb_path
+from lawn.paths import EXPORT_DIR, MODEL_STORE_DIR, REPORT_DIR, duckdb_path
+from lawn.settings import ACTION_MAX_AGE_DAYS
 
 actions_app = typer.Typer(help="Next-best actions: export and revert.", no_args_is_help=True)
-DEFAULT_EXPORT_DIR = REPO_ROOT / "data" / "exports" / "actions"
-DEFAULT_REPORT_DIR = REPO_ROOT / "data" / "reports" / "nightly"
-DEFAULT_STORE = REPO_ROOT / "data" / "models" / "churn"
 
 
 @actions_app.command("export")
@@ -23,8 +21,10 @@ def actions_export(
         str, typer.Option("--run", help="Name of this export, used once (a folder under --out-dir).")
     ],
     db: Annotated[Path | None, typer.Option(help="The built warehouse.")] = None,
-    out_dir: Annotated[Path, typer.Option(help="Where export folders go.")] = DEFAULT_EXPORT_DIR,
-    max_age_days: Annotated[int, typer.Option(help="Older decisions are stale and not sent.")] = 3,
+    out_dir: Annotated[Path, typer.Option(help="Where export folders go.")] = EXPORT_DIR,
+    max_age_days: Annotated[
+        int, typer.Option(help="Older decisions are stale and not sent.")
+    ] = ACTION_MAX_AGE_DAYS,
     lock_wait: Annotated[float, typer.Option(help="Seconds to wait for another writer.")] = 0.0,
 ) -> None:
     """Export new actions and pending reversals (CSV + Parquet, pseudonymous ids only),
@@ -86,9 +86,9 @@ def nightly(
         typer.Option(help="Your raw files (CSV, Parquet or JSON Lines); default: the demo in data/raw."),
     ] = None,
     full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from scratch.")] = False,
-    model_store: Annotated[Path, typer.Option(help="Churn model versions and live.json.")] = DEFAULT_STORE,
-    export_dir: Annotated[Path, typer.Option(help="Where action exports go.")] = DEFAULT_EXPORT_DIR,
-    report_dir: Annotated[Path, typer.Option(help="Where report.html / report.md go.")] = DEFAULT_REPORT_DIR,
+    model_store: Annotated[Path, typer.Option(help="Churn model versions and live.json.")] = MODEL_STORE_DIR,
+    export_dir: Annotated[Path, typer.Option(help="Where action exports go.")] = EXPORT_DIR,
+    report_dir: Annotated[Path, typer.Option(help="Where report.html / report.md go.")] = REPORT_DIR,
     fail_on_slo_breach: Annotated[
         bool, typer.Option(help="Exit 3 when an SLO of severity error breaches.")
     ] = True,
@@ -96,7 +96,9 @@ def nightly(
     shadow: Annotated[
         str | None, typer.Option(help="Also score and monitor this candidate version (drives nothing).")
     ] = None,
-    action_max_age_days: Annotated[int, typer.Option(help="Older decisions are not exported.")] = 3,
+    action_max_age_days: Annotated[
+        int, typer.Option(help="Older decisions are not exported.")
+    ] = ACTION_MAX_AGE_DAYS,
     dev: Annotated[
         bool,
         typer.Option(

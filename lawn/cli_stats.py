@@ -9,6 +9,7 @@ import typer
 
 from lawn.cli_common import err, fail, out, print_json
 from lawn.paths import duckdb_path
+from lawn.settings import SEQUENTIAL_RELATIVE_TAU
 
 
 def power(
@@ -130,8 +131,8 @@ def readout(
     db: Annotated[Path | None, typer.Option(help="The built warehouse.")] = None,
     tolerance: Annotated[float, typer.Option(help="Largest allowed difference from the mart.")] = 1e-6,
     sequential_relative_tau: Annotated[
-        float, typer.Option(help="Must equal the dbt var of the same name.")
-    ] = 0.1,
+        float, typer.Option(help="Must equal the dbt var of the same name (default: its value).")
+    ] = SEQUENTIAL_RELATIVE_TAU,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Recompute an experiment's readout with statsmodels from the unit-level mart and check

@@ -17,8 +17,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from lawn.settings import IDENTITY_MATCH_PRIOR
+from lawn.settings import var as dbt_var
+
 # var identity_concurrent_min_days of dbt_project.yml
-CONCURRENT_MIN_DAYS = 2
+CONCURRENT_MIN_DAYS: int = dbt_var("identity_concurrent_min_days")
 
 PROFILES_SQL = """
 with
@@ -176,7 +179,9 @@ def _comparisons():
     ]
 
 
-def estimate_match_weights(db_path: Path, prior: float = 0.01, max_pairs: float = 1e6) -> pd.DataFrame:
+def estimate_match_weights(
+    db_path: Path, prior: float = IDENTITY_MATCH_PRIOR, max_pairs: float = 1e6
+) -> pd.DataFrame:
     """Return ``comparison, level, m_probability, u_probability`` estimated from ``db_path``.
 
     Levels EM could not estimate (no pair fell into them) come back as NaN: keep the

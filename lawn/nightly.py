@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -24,9 +23,11 @@ import duckdb
 from rich.console import Console
 
 from lawn.actions import fault_point
-from lawn.identity_key import IdentityKey, install_key, resolve_key, scrubbed_env
-from lawn.paths import DEMO_RAW_DIR, REPO_ROOT, dbt_command
-from lawn.warehouse import LATEST_DAY_SQL, die_with_parent, first_line, writing
+from lawn.dbt_runner import run_dbt
+from lawn.identity_key import IdentityKey, install_key, resolve_key
+from lawn.paths import DEMO_RAW_DIR
+from lawn.settings import ACTION_MAX_AGE_DAYS
+from lawn.warehouse import LATEST_DAY_SQL, first_line, writing
 
 EXIT_STEP_FAILED = 1
 EXIT_SLO_BREACH = 3
@@ -47,7 +48,7 @@ class NightlyConfig:
     fail_on_slo_breach: bool = True
     train_if_missing: bool = True
     shadow: str | None = None
-    action_max_age_days: int = 3
+    action_max_age_days: int = ACTION_MAX_AGE_DAYS
     dbt_vars: dict = field(default_factory=dict)
     dbt_target_path: Path | None = None
     hash_key: IdentityKey | None = None  # None: from the environment (lawn/identity_key.py)
@@ -78,15 +79,7 @@ def _dbt(config: NightlyConfig, args: list[str]) -> str:
     The identity hash key is installed in the warehouse first; dbt never sees the key."""
     if config.hash_key is not None:
         install_key(config.db_path, config.hash_key)
-    env = dict(scrubbed_env(dict(os.environ)), LAWN_DUCKDB_PATH=str(config.db_path))
-    command = [*dbt_command(), *args, "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT)]
-    if config.dbt_target_path is not None:
-        command += ["--target-path", str(config.dbt_target_path), "--log-path", str(config.dbt_target_path)]
-    if config.dbt_vars:
-        command += ["--vars", json.dumps(config.dbt_vars)]
-    result = subprocess.run(
-        command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, preexec_fn=die_with_parent
-    )
+    result = run_dbt(args, config.db_path, dbt_vars=config.dbt_vars, target_path=config.dbt_target_path)
     summary = result.stdout[result.stdout.rfind("Done.") :].strip() or result.stdout.strip()[-300:]
     if result.returncode != 0:
         failures = [line for line in result.stdout.splitlines() if "FAIL" in line or "ERROR" in line]

@@ -12,6 +12,13 @@ SEEDS_DIR = REPO_ROOT / "seeds"
 DEMO_RAW_DIR = REPO_ROOT / "data" / "raw"
 TRACKING_PLAN_DIR = SEEDS_DIR / "tracking_plan"
 TRUTH_DIR = REPO_ROOT / "data" / "truth"
+# the dbt project and its vars (read by lawn/settings.py)
+DBT_PROJECT_FILE = REPO_ROOT / "dbt_project.yml"
+# what the CLI writes by default, always under the repository root (never the cwd)
+MODEL_STORE_DIR = REPO_ROOT / "data" / "models" / "churn"
+EXPORT_DIR = REPO_ROOT / "data" / "exports" / "actions"
+REPORT_DIR = REPO_ROOT / "data" / "reports" / "nightly"
+IDENTITY_WEIGHTS_ESTIMATE = REPO_ROOT / "data" / "identity_match_weights.estimated.csv"
 
 
 def duckdb_path() -> Path:

@@ -20,9 +20,10 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
+# below dbt var experiment_min_welch_df a Welch test reports no p-value or interval
+from lawn.settings import MIN_WELCH_DF
+
 Z_975 = stats.norm.ppf(0.975)
-# as dbt var experiment_min_welch_df: below it a Welch test reports no p-value or interval
-MIN_WELCH_DF = 10
 COMPARED = [
     "units",
     "estimate",

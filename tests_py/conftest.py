@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -11,10 +10,11 @@ import duckdb
 import pandas as pd
 import pytest
 
+from lawn import dbt_runner
 from lawn.generator import DirtRates, GeneratorConfig, generate
 from lawn.generator.writers import write_generated
 from lawn.identity_key import IdentityKey, install_key
-from lawn.paths import DEMO_RAW_DIR, REPO_ROOT, dbt_command
+from lawn.paths import DEMO_RAW_DIR, REPO_ROOT
 from lawn.tracking_plan import load_tracking_plan
 from lawn.validate_raw import load_raw
 from tests_py.expectations import expected_verdicts, parse_utc
@@ -43,23 +43,15 @@ def run_dbt(
     if raw_dir is not None or not _has_raw_tables(db_path):
         report = load_raw(raw_dir or DEMO_RAW_DIR, db_path)
         assert report.ok, report.errors
-    env = dict(os.environ, LAWN_DUCKDB_PATH=str(db_path))
     install_key(db_path, TEST_HASH_KEY)  # as lawn build does: dbt never sees the key
-    command = [
-        *dbt_command(),
-        *args,
-        "--project-dir",
-        str(project_dir),
-        "--profiles-dir",
-        str(project_dir),
-        "--target-path",
-        str(work_dir / "target"),
-        "--log-path",
-        str(work_dir / "logs"),
-        "--vars",
-        json.dumps({**TEST_VARS, **(dbt_vars or {})}),
-    ]
-    result = subprocess.run(command, env=env, cwd=project_dir, capture_output=True, text=True)
+    result = dbt_runner.run_dbt(
+        args,
+        db_path,
+        dbt_vars={**TEST_VARS, **(dbt_vars or {})},
+        target_path=work_dir / "target",
+        log_path=work_dir / "logs",
+        project_dir=project_dir,
+    )
     if check and result.returncode != 0:
         summary = result.stdout[result.stdout.rfind("Completed with") :] or result.stdout[-4000:]
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{summary[:6000]}\n{result.stderr[-2000:]}")

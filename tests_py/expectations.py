@@ -11,15 +11,20 @@ import re
 
 import pandas as pd
 
+# the receive-time, payload and clock limits are the project's (dbt vars via lawn/settings.py);
+# only the rules are restated here
+from lawn.settings import (
+    CLOCK_SKEW_TOLERANCE_MINUTES,
+    MAX_EVENT_AGE_DAYS,
+    MAX_PAYLOAD_CHARACTERS,
+    RECEIVED_AT_EARLIEST,
+    RECEIVED_AT_MAX_FUTURE,
+)
 from lawn.tracking_plan import EventSpec, property_problems
 
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$")
 OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 SOURCES = {"web", "ios", "android", "backend"}
-# the project's defaults (dbt_project.yml vars) for the receive-time sanity check
-RECEIVED_AT_EARLIEST = dt.datetime(2020, 1, 1)
-RECEIVED_AT_MAX_FUTURE = dt.timedelta(minutes=60)
-MAX_PAYLOAD_CHARACTERS = 65536
 
 
 def parse_utc(text: object, require_offset: bool = False) -> dt.datetime | None:
@@ -63,7 +68,10 @@ def received_out_of_range(received: dt.datetime | None, now: dt.datetime | None 
 
 
 def expected_reasons(
-    row: pd.Series, plan: dict[tuple[str, int], EventSpec], skew_minutes: int = 60, max_age_days: int = 30
+    row: pd.Series,
+    plan: dict[tuple[str, int], EventSpec],
+    skew_minutes: int = CLOCK_SKEW_TOLERANCE_MINUTES,
+    max_age_days: int = MAX_EVENT_AGE_DAYS,
 ) -> set[str]:
     """The set of reason codes a first delivery must be quarantined with (empty = valid)."""
     reasons: set[str] = set()

@@ -13,14 +13,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from lawn.cli import app
 from lawn.contract import RAW_TABLES
 from lawn.segment import envelope_row
 from tests_py.conftest import query, run_dbt
-from tests_py.expectations import MAX_PAYLOAD_CHARACTERS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BYOD = FIXTURES / "byod"
@@ -294,11 +292,6 @@ def test_a_huge_value_is_landed_and_quarantined_not_a_load_failure(feed_dir, tmp
     )
     assert reasons["reason_codes"].iloc[0].split("|")[0] == "PAYLOAD_TOO_LARGE"
     assert "e-005" not in set(query(db, "select event_id from marts.fct_events")["event_id"])
-
-
-def test_the_payload_limit_is_the_dbt_var():
-    project = yaml.safe_load((Path(__file__).parent.parent / "dbt_project.yml").read_text())
-    assert project["vars"]["max_payload_characters"] == MAX_PAYLOAD_CHARACTERS
 
 
 def test_typed_parquet_lands_as_canonical_text(feed_dir, tmp_path):

@@ -12,7 +12,8 @@ import subprocess
 import duckdb
 import pytest
 
-from lawn.paths import REPO_ROOT, dbt_command
+from lawn.dbt_runner import run_dbt
+from lawn.paths import REPO_ROOT
 
 
 def _union_find(edges: list[tuple[str, str]]) -> dict[str, str]:
@@ -70,12 +71,7 @@ def project(tmp_path_factory):
 
 
 def _build(project, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*dbt_command(), "build", "--project-dir", str(project), "--profiles-dir", str(project), *extra],
-        cwd=project,
-        capture_output=True,
-        text=True,
-    )
+    return run_dbt(["build", *extra], None, project_dir=project)
 
 
 def test_chain_and_cycles_match_union_find(project):

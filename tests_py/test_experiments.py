@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from lawn.cli import app
 from lawn.generator import GeneratorConfig, generate
 from lawn.generator.writers import write_generated
+from lawn.settings import SRM_ALPHA
 from tests_py.conftest import query, run_dbt
 
 runner = CliRunner()
@@ -125,7 +126,7 @@ def test_clean_data_has_no_sample_ratio_mismatch(built_small):
     srm = query(
         built_small, "select experiment_id, srm_p_value from intermediate.int_experiment_sample_ratios"
     )
-    assert len(srm) == 2 and (srm["srm_p_value"] > 0.001).all()
+    assert len(srm) == 2 and (srm["srm_p_value"] > SRM_ALPHA).all()
 
 
 def test_a_planted_sample_ratio_mismatch_is_caught(tmp_path):
@@ -145,7 +146,7 @@ def test_a_planted_sample_ratio_mismatch_is_caught(tmp_path):
         "from marts.fct_experiment_readouts",
     ).set_index("experiment_id")
     broken = readouts.loc["exp_onboarding_checklist"]
-    assert broken["srm_p_value"] < 0.001
+    assert broken["srm_p_value"] < SRM_ALPHA
     assert broken["has_sample_ratio_mismatch"] and not broken["is_trustworthy"]
     assert readouts.loc["exp_annual_plan_nudge", "is_trustworthy"]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 
 import pytest
 
-from lawn.paths import REPO_ROOT, dbt_command
+from lawn.dbt_runner import run_dbt
+from lawn.paths import REPO_ROOT
 
 SCHEMA = """
 version: 2
@@ -124,19 +124,7 @@ def results(tmp_path_factory) -> dict[str, dict]:
     (project / "models" / "fresh_rows.sql").write_text("select current_timestamp as seen_at")
     (project / "models" / "stale_rows.sql").write_text("select cast('2020-01-01' as timestamp) as seen_at")
     (project / "models" / "_schema.yml").write_text(SCHEMA)
-    subprocess.run(
-        [
-            *dbt_command(),
-            "build",
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
-        ],
-        cwd=project,
-        capture_output=True,
-        text=True,
-    )
+    run_dbt(["build"], None, project_dir=project)
     run_results = json.loads((project / "target" / "run_results.json").read_text())
     return {
         r["unique_id"].split(".")[2]: r for r in run_results["results"] if r["unique_id"].startswith("test.")

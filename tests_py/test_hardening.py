@@ -31,9 +31,10 @@ from lawn import nightly
 from lawn.actions import FAULT_ENV, ActionError, InjectedFault, export_actions, revert
 from lawn.churn_model import FEATURES
 from lawn.cli import app
+from lawn.dbt_runner import run_dbt
 from lawn.identity_key import ENV_KEY, ENV_KEY_FILE, HashKeyError, IdentityKey, install_key, pads, resolve_key
 from lawn.nightly import NightlyConfig, run_nightly
-from lawn.paths import REPO_ROOT, dbt_command
+from lawn.paths import REPO_ROOT
 from lawn.warehouse import WarehouseError, writer_lock
 
 KEY = IdentityKey(b"hardening-test-key-'quote'-0001", "test")
@@ -623,13 +624,13 @@ def test_hmac_in_sql_equals_pythons_hmac(tmp_path):
     db = tmp_path / "hmac.duckdb"
     install_key(db, KEY)
     values = ", ".join("('" + m.replace("'", "''") + "')" for m in MESSAGES)
-    env = dict(os.environ, LAWN_DUCKDB_PATH=str(db))
-    compiled = subprocess.run(
-        [*dbt_command(), "compile", "--quiet", "--inline",
-         f"select msg, {{{{ keyed_hash('msg') }}}} as hashed from (values {values}) as t(msg)",
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    done = run_dbt(
+        ["compile", "--quiet", "--inline",
+         f"select msg, {{{{ keyed_hash('msg') }}}} as hashed from (values {values}) as t(msg)"],
+        db, target_path=tmp_path / "target", log_path=tmp_path / "logs",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    compiled = done.stdout
     sql = compiled[compiled.index("with __dbt__cte__") :]
     for secret in [KEY.secret, *KEYS]:
         install_key(db, IdentityKey(secret, "test"))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from lawn.dbt_runner import run_dbt
 from lawn.paths import REPO_ROOT, dbt_command
 from tests_py.conftest import query
 
@@ -24,7 +25,8 @@ def mf(built_small, tmp_path_factory):
     """Run `mf query` against the small build; returns a function metrics, group_by -> DataFrame."""
     env = dict(os.environ, LAWN_DUCKDB_PATH=str(built_small))
     # MetricFlow reads <project>/target/semantic_manifest.json: write it with dbt parse
-    subprocess.run([*dbt_command(), "parse", "--quiet"], cwd=REPO_ROOT, env=env, check=True)
+    parsed = run_dbt(["parse", "--quiet"], built_small)
+    assert parsed.returncode == 0, parsed.stdout[-3000:]
     out_dir = tmp_path_factory.mktemp("mf")
 
     def run(metrics: str, group_by: str | None = None) -> pd.DataFrame:

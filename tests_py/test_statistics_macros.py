@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -19,33 +17,17 @@ from scipy import stats
 from statsmodels.stats import proportion
 from statsmodels.stats.multitest import multipletests
 
-from lawn.paths import REPO_ROOT, dbt_command
+from lawn.dbt_runner import run_dbt
 
 
 def show(sql: str, work_dir: Path) -> list[dict]:
     """Rows of an inline query compiled with the project's macros."""
-    command = [
-        *dbt_command(),
-        "show",
-        "--inline",
-        sql,
-        "--limit",
-        "1000",
-        "--output",
-        "json",
-        "--log-format",
-        "json",
-        "--project-dir",
-        str(REPO_ROOT),
-        "--profiles-dir",
-        str(REPO_ROOT),
-        "--target-path",
-        str(work_dir / "target"),
-        "--log-path",
-        str(work_dir / "logs"),
-    ]
-    env = dict(os.environ, LAWN_DUCKDB_PATH=str(work_dir / "macros.duckdb"))
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=REPO_ROOT)
+    done = run_dbt(
+        ["show", "--inline", sql, "--limit", "1000", "--output", "json", "--log-format", "json"],
+        work_dir / "macros.duckdb",
+        target_path=work_dir / "target",
+        log_path=work_dir / "logs",
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     for line in done.stdout.splitlines():
         event = json.loads(line)

@@ -1,0 +1,92 @@
+"""The one way lawn launches dbt (`lawn build`, `lawn nightly`, the tests).
+
+Every run gets the same things the same way: the project and profiles directory, the
+warehouse in ``LAWN_DUCKDB_PATH``, ``--vars`` as JSON, optional ``--select``, private
+``--target-path`` / ``--log-path``, an environment without the identity hash key (dbt must
+never see it: lawn/identity_key.py installs it in the warehouse instead) and, on Linux, death
+with its parent (lawn/warehouse.py), so no orphaned dbt writes after the writer lock is gone.
+Installing the key and holding the lock stay with the caller."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lawn.identity_key import scrubbed_env
+from lawn.paths import REPO_ROOT, dbt_command
+from lawn.warehouse import die_with_parent
+
+
+@dataclass(frozen=True)
+class DbtInvocation:
+    command: list[str]
+    env: dict[str, str]
+    cwd: Path
+
+
+def dbt_invocation(
+    args: Sequence[str],
+    db_path: Path | None,
+    *,
+    select: Sequence[str] = (),
+    dbt_vars: Mapping[str, object] | None = None,
+    target_path: Path | None = None,
+    log_path: Path | None = None,
+    project_dir: Path = REPO_ROOT,
+    base_env: Mapping[str, str] | None = None,
+) -> DbtInvocation:
+    """The command line, environment and working directory of ``dbt <args>`` on ``db_path``.
+
+    ``db_path`` None leaves ``LAWN_DUCKDB_PATH`` as it is (a project whose profile names its
+    own file); ``base_env`` (default: this process's environment) loses the identity key
+    variables; ``log_path`` defaults to ``target_path`` when only that is given."""
+    command = [*dbt_command(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    if select:
+        command += ["--select", *select]
+    if target_path is not None:
+        command += ["--target-path", str(target_path)]
+    if log_path is not None or target_path is not None:
+        command += ["--log-path", str(log_path if log_path is not None else target_path)]
+    if dbt_vars:
+        command += ["--vars", json.dumps(dict(dbt_vars))]
+    env = scrubbed_env(dict(os.environ if base_env is None else base_env))
+    if db_path is not None:
+        env["LAWN_DUCKDB_PATH"] = str(db_path)
+    return DbtInvocation(command, env, project_dir)
+
+
+def run_dbt(
+    args: Sequence[str],
+    db_path: Path | None,
+    *,
+    capture: bool = True,
+    select: Sequence[str] = (),
+    dbt_vars: Mapping[str, object] | None = None,
+    target_path: Path | None = None,
+    log_path: Path | None = None,
+    project_dir: Path = REPO_ROOT,
+) -> subprocess.CompletedProcess:
+    """Run ``dbt <args>`` on ``db_path`` (see :func:`dbt_invocation`) and wait for it; with
+    ``capture`` its output is returned as text, else it goes to this process's terminal.
+    Never raises on a non-zero exit: the caller decides what a failure means."""
+    invocation = dbt_invocation(
+        args,
+        db_path,
+        select=select,
+        dbt_vars=dbt_vars,
+        target_path=target_path,
+        log_path=log_path,
+        project_dir=project_dir,
+    )
+    return subprocess.run(
+        invocation.command,
+        env=invocation.env,
+        cwd=invocation.cwd,
+        capture_output=capture,
+        text=True,
+        preexec_fn=die_with_parent,
+    )
