@@ -117,7 +117,8 @@ create table if not exists ops.export_batches (
 
 
 def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) -> pd.DataFrame:
-    """New actions young enough to send (from the mart), and reversals of exported actions not
+    """New actions young enough to send (from the mart; an action held for human review only
+    once a reviewer approved it), and reversals of exported actions not
     yet sent (from the ledger's copy of what was sent)."""
     mart_columns = ", ".join(f"actions.{c}" for c in RECORD_COLUMNS)
     sent_columns = ", ".join(f"sent.{c}" for c in RECORD_COLUMNS)
@@ -129,6 +130,7 @@ def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) 
         select 'action' as record_type, {mart_columns}
         from marts.fct_next_best_actions as actions
         where not actions.is_suppressed
+            and (not actions.needs_review or actions.review_decision = 'approve')
             and actions.decided_on between ? and ?
             and actions.action_id not in (select action_id from ops.action_reversals)
             and actions.action_id not in (select action_id from exported where record_type = 'action')
