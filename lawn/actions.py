@@ -37,6 +37,7 @@ EXPORT_COLUMNS = (
     "trigger_inputs",
     "churn_probability",
     "model_version",
+    "reason",
     "reverted_at",
     "reversal_reason",
 )
@@ -100,13 +101,19 @@ def _require(con: duckdb.DuckDBPyConnection, table: str) -> None:
         raise ActionError(str(exc)) from exc
 
 
+def _add_reason_column(con: duckdb.DuckDBPyConnection) -> None:
+    """A ledger created before actions carried a reason gets the (empty) column; its old rows
+    are rewritten without one, as they were sent."""
+    con.execute("alter table ops.action_exports add column if not exists reason varchar")
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 # the exported record, kept whole in the ledger: a later model or rule change may re-decide
 # history differently, but what went out stays traceable (and revertible) as it was sent
-RECORD_COLUMNS = EXPORT_COLUMNS[1:12]
+RECORD_COLUMNS = EXPORT_COLUMNS[1:-2]
 
 BATCHES_DDL = """
 create table if not exists ops.export_batches (
@@ -248,6 +255,7 @@ def export_actions(
     with duckdb.connect(str(db_path)) as con:
         for table in ("action_exports", "action_reversals"):
             _require(con, table)
+        _add_reason_column(con)
         con.execute(BATCHES_DDL)
         completed = _complete_staged(con)
         if run_id in completed:  # re-running a killed export by its name finishes it

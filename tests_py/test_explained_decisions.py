@@ -25,8 +25,11 @@ ACTION_MODELS = (
     "stg_ml__churn_score_contributions fct_churn_scores fct_next_best_actions fct_action_review_queue"
 )
 
+MART = "marts.fct_next_best_actions"
+
 
 def _copy_project(root):
+    root.mkdir(parents=True)
     for name in ("dbt_project.yml", "profiles.yml", "macros", "models", "seeds", "snapshots", "tests"):
         source = REPO_ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
@@ -43,7 +46,10 @@ def scored_world(tmp_path_factory):
     config = GeneratorConfig(seed=9, accounts=200, days=180, churn_warning=PlantedChurnWarning())
     write_generated(generate(config), root / "raw", root / "truth", "parquet")
     db = root / "lawn.duckdb"
-    upstream = "+fct_account_features_daily +dim_accounts +fct_automation_holdout_assignments +stg_ops__action_reversals"
+    upstream = (
+        "+fct_account_features_daily +dim_accounts +fct_automation_holdout_assignments "
+        "+stg_ops__action_reversals"
+    )
     run_dbt(
         ["build", "--select", *upstream.split(), "--exclude-resource-type", "test", "unit_test"],
         db,
@@ -107,21 +113,21 @@ def test_contributions_sum_to_each_scores_logit(scored_world):
     for row in range(0, len(keys), 97):
         text = mart.loc[keys[row], "top_contributions"]
         assert [part.split("=")[0] for part in text.split("; ")] == [FEATURES[j] for j in order[row]]
-        assert float(text.split("; ")[0].split("=")[1]) == pytest.approx(expected[row, 1 + order[row, 0]], abs=6e-4)
+        assert float(text.split("; ")[0].split("=")[1]) == pytest.approx(
+            expected[row, 1 + order[row, 0]], abs=6e-4
+        )
 
 
 def test_low_confidence_actions_wait_for_review_then_go_out_once(scored_world, tmp_path):
-    db, store, artefact, project, root = scored_world
+    db, _store, _artefact, project, root = scored_world
     rules_path = project / "seeds" / "actions" / "action_rules.csv"
-    rules = pd.read_csv(rules_path, keep_default_na=False)
+    rules = pd.read_csv(rules_path, dtype=str, keep_default_na=False)
     _build_actions(db, project, root)
-    fired = query(
-        db, "select * from marts.fct_next_best_actions where rule_id = 'churn_risk_retention'"
-    )
+    fired = query(db, "select * from marts.fct_next_best_actions where rule_id = 'churn_risk_retention'")
     assert len(fired) > 10 and not fired["needs_review"].any()  # no thresholds: nothing held
     # hold the less confident half of the retention actions for review
     threshold = float(np.median(fired["churn_probability"]))
-    rules.loc[rules["rule_id"] == "churn_risk_retention", "review_below_confidence"] = threshold
+    rules.loc[rules["rule_id"] == "churn_risk_retention", "review_below_confidence"] = repr(threshold)
     rules.to_csv(rules_path, index=False)
     _build_actions(db, project, root)
     actions = query(db, "select * from marts.fct_next_best_actions")
@@ -169,14 +175,12 @@ def test_held_actions_on_a_hand_written_mart(tmp_path):
     review is not sent, a rejected one never, an approved one once."""
     db = make_warehouse(tmp_path / "lawn.duckdb")
     with duckdb.connect(str(db)) as con:
-        con.execute(
-            "update marts.fct_next_best_actions set needs_review = true where action_id in ('act_a01', 'act_a04')"
-        )
+        con.execute(f"update {MART} set needs_review = true where action_id in ('act_a01', 'act_a04')")
     first = export_actions(db, tmp_path / "out", "r1", max_age_days=5)
     assert {"act_a01", "act_a04"}.isdisjoint(pd.read_csv(first.csv_path)["action_id"])
     with duckdb.connect(str(db)) as con:
-        con.execute("update marts.fct_next_best_actions set review_decision = 'approve' where action_id = 'act_a01'")
-        con.execute("update marts.fct_next_best_actions set review_decision = 'reject' where action_id = 'act_a04'")
+        con.execute(f"update {MART} set review_decision = 'approve' where action_id = 'act_a01'")
+        con.execute(f"update {MART} set review_decision = 'reject' where action_id = 'act_a04'")
     second = export_actions(db, tmp_path / "out", "r2", max_age_days=5)
     assert list(pd.read_csv(second.csv_path)["action_id"]) == ["act_a01"]
     assert export_actions(db, tmp_path / "out", "r3", max_age_days=5).actions == 0

@@ -101,7 +101,11 @@ def make_warehouse(path: Path) -> Path:
         rows,
         columns=["action_id", "rule_id", "action_type", "destination", "playbook", "account_key", "assignee",
                  "decided_on", "trigger_inputs", "churn_probability", "model_version", "is_suppressed"],
-    ).assign(needs_review=False, review_decision=pd.array([None] * len(rows), dtype="string"))  # fmt: skip
+    ).assign(
+        reason="rule: " + pd.Series([r[1] for r in rows]),
+        needs_review=False,
+        review_decision=pd.array([None] * len(rows), dtype="string"),
+    )  # fmt: skip
     days = [LAST_DAY - dt.timedelta(days=n) for n in range(10)]
     features = pd.DataFrame({"account_id": "acc_1", "feature_date": days})
     for feature in FEATURES:

@@ -66,7 +66,8 @@
         decided_on date,
         trigger_inputs {{ text }},
         churn_probability {{ number }},
-        model_version {{ text }}
+        model_version {{ text }},
+        reason {{ text }}
     );
     create table if not exists ops.nightly_runs (
         run_id {{ text }},

@@ -224,9 +224,9 @@ identified as (
         case
             when trigger_inputs.uses_churn_model = 1
                 then 'churn risk '
-                || cast(round(inputs.churn_probability, 3) as {{ dbt.type_string() }})
-                || ' (model ' || inputs.model_version || '); top drivers (logit): '
-                || coalesce(inputs.top_contributions, 'not stored')
+                    || cast(round(inputs.churn_probability, 3) as {{ dbt.type_string() }})
+                    || ' (model ' || inputs.model_version || '); top drivers (logit): '
+                    || coalesce(inputs.top_contributions, 'not stored')
             else fired.rule_id || ': ' || trigger_inputs.trigger_inputs
         end as reason,
         coalesce(
