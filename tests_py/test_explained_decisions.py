@@ -148,7 +148,10 @@ def test_low_confidence_actions_wait_for_review_then_go_out_once(scored_world, t
 
     as_of = max(actions["decided_on"])
     first = export_actions(db, tmp_path / "out", "run1", as_of=as_of, max_age_days=400)
-    sent = set(pd.read_csv(first.csv_path)["action_id"])
+    out = pd.read_csv(first.csv_path).set_index("action_id")
+    sent = set(out.index)
+    # the export carries each action's reason as decided
+    assert (out["reason"] == actions.set_index("action_id").loc[out.index, "reason"]).all()
     eligible = set(actions.loc[~actions["is_suppressed"] & ~actions["needs_review"], "action_id"])
     assert sent == eligible and not sent & low
 
