@@ -38,6 +38,7 @@ EXPORT_COLUMNS = (
     "trigger_inputs",
     "churn_probability",
     "model_version",
+    "reason",
     "reverted_at",
     "reversal_reason",
 )
@@ -101,13 +102,19 @@ def _require(con: duckdb.DuckDBPyConnection, table: str) -> None:
         raise ActionError(str(exc)) from exc
 
 
+def _add_reason_column(con: duckdb.DuckDBPyConnection) -> None:
+    """A ledger created before actions carried a reason gets the (empty) column; its old rows
+    are rewritten without one, as they were sent."""
+    con.execute("alter table ops.action_exports add column if not exists reason varchar")
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 # the exported record, kept whole in the ledger: a later model or rule change may re-decide
 # history differently, but what went out stays traceable (and revertible) as it was sent
-RECORD_COLUMNS = EXPORT_COLUMNS[1:12]
+RECORD_COLUMNS = EXPORT_COLUMNS[1:-2]
 
 BATCHES_DDL = """
 create table if not exists ops.export_batches (
@@ -118,7 +125,8 @@ create table if not exists ops.export_batches (
 
 
 def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) -> pd.DataFrame:
-    """New actions young enough to send (from the mart), and reversals of exported actions not
+    """New actions young enough to send (from the mart; an action held for human review only
+    once a reviewer approved it), and reversals of exported actions not
     yet sent (from the ledger's copy of what was sent)."""
     mart_columns = ", ".join(f"actions.{c}" for c in RECORD_COLUMNS)
     sent_columns = ", ".join(f"sent.{c}" for c in RECORD_COLUMNS)
@@ -130,6 +138,7 @@ def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) 
         select 'action' as record_type, {mart_columns}
         from marts.fct_next_best_actions as actions
         where not actions.is_suppressed
+            and (not actions.needs_review or actions.review_decision = 'approve')
             and actions.decided_on between ? and ?
             and actions.action_id not in (select action_id from ops.action_reversals)
             and actions.action_id not in (select action_id from exported where record_type = 'action')
@@ -251,6 +260,7 @@ def export_actions(
     with duckdb.connect(str(db_path)) as con:
         for table in ("action_exports", "action_reversals"):
             _require(con, table)
+        _add_reason_column(con)
         con.execute(BATCHES_DDL)
         completed = _complete_staged(con)
         if run_id in completed:  # re-running a killed export by its name finishes it

@@ -39,6 +39,20 @@ FEATURES = (
 )
 
 
+# ml.churn_score_contributions, one row per score and feature (and one intercept row)
+CONTRIBUTION_COLUMNS = [
+    "account_id",
+    "feature_date",
+    "model_version",
+    "feature",
+    "feature_value",
+    "standardised_value",
+    "coefficient",
+    "contribution",
+    "contribution_rank",
+]
+
+
 class ModelError(ValueError):
     """Training or scoring cannot proceed (no data, no positives, no live model, ...)."""
 
@@ -100,6 +114,37 @@ def _design(frame: pd.DataFrame, spec: dict) -> np.ndarray:
 def predict(frame: pd.DataFrame, spec: dict) -> np.ndarray:
     linear = _design(frame, spec) @ np.asarray(spec["coefficients"])
     return 1 / (1 + np.exp(-linear))
+
+
+INTERCEPT = "(intercept)"
+
+
+def contributions(frame: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """Per row and feature: the value used (missing values filled with the training mean),
+    its standardised value z, the coefficient b and the contribution b * z to the logit,
+    plus one intercept row per score, so a score's contributions sum to its logit exactly
+    (logit = b0 + sum_j b_j z_j). ``contribution_rank`` orders a row's features by absolute
+    contribution (1 = largest; the intercept has none). Index: positions of ``frame``."""
+    design = _design(frame, spec)
+    coefficients = np.asarray(spec["coefficients"], dtype=float)
+    parts = design * coefficients
+    values = frame[list(FEATURES)].astype(float).fillna(pd.Series(spec["fill"])).to_numpy()
+    rows, width = design.shape
+    names = [INTERCEPT, *FEATURES]
+    ranks = np.full((rows, width), np.nan)
+    order = np.argsort(-np.abs(parts[:, 1:]), axis=1, kind="stable")
+    ranks[np.arange(rows)[:, None], order + 1] = np.arange(1, width)
+    return pd.DataFrame(
+        {
+            "row": np.repeat(np.arange(rows), width),
+            "feature": np.tile(names, rows),
+            "feature_value": np.column_stack([np.full(rows, np.nan), values]).ravel(),
+            "standardised_value": design.ravel(),
+            "coefficient": np.tile(coefficients, rows),
+            "contribution": parts.ravel(),
+            "contribution_rank": ranks.ravel(),
+        }
+    )
 
 
 def calibration(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> list[dict]:
@@ -263,7 +308,7 @@ def score(
     first_day, last_day = min(data["feature_date"]), max(data["feature_date"])
     if not since_training and not (data["feature_date"] == latest).any():
         raise ModelError(f"no paying account-days on {latest}: the features cover {first_day} to {last_day}")
-    rows = []
+    rows, explained = [], []
     for version, is_shadow in [(live_version(store), False)] + ([(shadow, True)] if shadow else []):
         artefact = load_artefact(store, version)
         if since_training:
@@ -271,6 +316,14 @@ def score(
             days = data[(data["feature_date"] >= first) & (data["feature_date"] <= latest)]
         else:
             days = data[data["feature_date"] == latest]
+        parts = contributions(days, artefact["spec"])
+        explained.append(
+            parts.assign(
+                account_id=days["account_id"].to_numpy()[parts["row"]],
+                feature_date=days["feature_date"].to_numpy()[parts["row"]],
+                model_version=version,
+            )[CONTRIBUTION_COLUMNS]
+        )
         rows.append(
             pd.DataFrame(
                 {
@@ -284,19 +337,27 @@ def score(
             )
         )
     scores = pd.concat(rows, ignore_index=True)
+    parts = pd.concat(explained, ignore_index=True)
     with duckdb.connect(str(db_path)) as con:
         try:
             require_landing_table(con, "ml", "churn_scores")
+            require_landing_table(con, "ml", "churn_score_contributions")
         except MissingTableError as exc:
             raise ModelError(str(exc)) from exc
         con.register("new_scores", scores)
-        con.execute(
-            "delete from ml.churn_scores where exists (select 1 from new_scores "
-            "where new_scores.model_version = churn_scores.model_version "
-            "and new_scores.feature_date = churn_scores.feature_date)"
-        )
+        con.register("new_parts", parts)
+        con.execute("begin transaction")
+        for table in ("churn_scores", "churn_score_contributions"):
+            con.execute(
+                f"delete from ml.{table} where exists (select 1 from new_scores "
+                f"where new_scores.model_version = {table}.model_version "
+                f"and new_scores.feature_date = {table}.feature_date)"
+            )
         con.execute(
             "insert into ml.churn_scores (account_id, feature_date, model_version, is_shadow, "
             "churn_probability, scored_at) select * from new_scores"
         )
+        columns = ", ".join(CONTRIBUTION_COLUMNS)
+        con.execute(f"insert into ml.churn_score_contributions ({columns}) select {columns} from new_parts")
+        con.execute("commit")
     return scores

@@ -80,6 +80,9 @@ create table ops.nightly_runs (run_id varchar, as_of_date date, started_at times
     status varchar, failed_step varchar, slo_breaches bigint);
 create table ml.churn_scores (account_id varchar, feature_date date, model_version varchar, is_shadow boolean,
     churn_probability double, scored_at timestamp);
+create table ml.churn_score_contributions (account_id varchar, feature_date date, model_version varchar,
+    feature varchar, feature_value double, standardised_value double, coefficient double, contribution double,
+    contribution_rank double);
 create table ml.model_monitoring (as_of_date date, model_version varchar, is_shadow boolean,
     check_name varchar, subject varchar, slice_dimension varchar, slice_value varchar,
     metric_value double, threshold double, row_count bigint, is_flagged boolean, run_at timestamp);
@@ -99,6 +102,10 @@ def make_warehouse(path: Path) -> Path:
         rows,
         columns=["action_id", "rule_id", "action_type", "destination", "playbook", "account_key", "assignee",
                  "decided_on", "trigger_inputs", "churn_probability", "model_version", "is_suppressed"],
+    ).assign(
+        reason="rule: " + pd.Series([r[1] for r in rows]),
+        needs_review=False,
+        review_decision=pd.array([None] * len(rows), dtype="string"),
     )  # fmt: skip
     days = [LAST_DAY - dt.timedelta(days=n) for n in range(10)]
     features = pd.DataFrame({"account_id": "acc_1", "feature_date": days})

@@ -1,5 +1,5 @@
-{#- The tables the Python side of lawn writes and dbt reads (as sources): churn scores and
-    model monitoring (schema ml), action reversals, action exports and nightly runs (schema
+{#- The tables the Python side of lawn writes and dbt reads (as sources): churn scores, their
+    per-feature contributions and model monitoring (schema ml), action reversals, action exports and nightly runs (schema
     ops), and the identity hash key's padded forms (ops.identity_hash_key, written by
     lawn/identity_key.py before dbt runs; never rendered into SQL). Created empty when missing, so the first build (before any model has scored) reads
     empty sources instead of failing; existing rows are never touched. Run on every dbt
@@ -19,6 +19,17 @@
         is_shadow {{ flag }},
         churn_probability {{ number }},
         scored_at {{ stamp }}
+    );
+    create table if not exists ml.churn_score_contributions (
+        account_id {{ text }},
+        feature_date date,
+        model_version {{ text }},
+        feature {{ text }},
+        feature_value {{ number }},
+        standardised_value {{ number }},
+        coefficient {{ number }},
+        contribution {{ number }},
+        contribution_rank {{ number }}
     );
     create table if not exists ml.model_monitoring (
         as_of_date date,
@@ -55,7 +66,8 @@
         decided_on date,
         trigger_inputs {{ text }},
         churn_probability {{ number }},
-        model_version {{ text }}
+        model_version {{ text }},
+        reason {{ text }}
     );
     create table if not exists ops.nightly_runs (
         run_id {{ text }},

@@ -6,7 +6,11 @@
     registered automation holdout keep their rows (the lift readout needs them) but are
     suppressed: never exported. Reversals (`lawn actions revert`) mark rows, nothing is
     deleted. The action id is a hash of rule, account and day, so every rebuild gives the
-    same ids. -#}
+    same ids. Every action carries a readable `reason` (for model-driven rules: the churn
+    score and its top contributing features). An action of a rule with review thresholds
+    (`review_below_confidence`: churn probability below it; `review_above_mrr_usd`: MRR at
+    stake above it) `needs_review`: the export holds it until seeds/actions/
+    action_review_decisions.csv approves it (a rejected one is never sent). -#}
 {%- set feature_inputs = [
     'account_age_days', 'feature_uses_7d', 'usage_trend_7d', 'usage_vs_baseline_7d', 'active_users_7d',
     'active_users_28d', 'milestones_reached', 'support_tickets_28d', 'latest_nps_score',
@@ -59,6 +63,12 @@ reversals as (
 
 ),
 
+review_decisions as (
+
+    select * from {{ ref('action_review_decisions') }}
+
+),
+
 inputs as (
 
     select
@@ -68,7 +78,8 @@ inputs as (
             cast(features.{{ column }} as {{ type_double() }}) as {{ column }},
         {%- endfor %}
         scores.churn_probability,
-        scores.model_version
+        scores.model_version,
+        scores.top_contributions
     from features
     left join scores
         on
@@ -209,7 +220,21 @@ identified as (
         case when trigger_inputs.uses_churn_model = 1 then inputs.churn_probability end
             as churn_probability,
         case when trigger_inputs.uses_churn_model = 1 then inputs.model_version end
-            as model_version
+            as model_version,
+        case
+            when trigger_inputs.uses_churn_model = 1
+                then 'churn risk '
+                    || cast(round(inputs.churn_probability, 3) as {{ dbt.type_string() }})
+                    || ' (model ' || inputs.model_version || '); top drivers (logit): '
+                    || coalesce(inputs.top_contributions, 'not stored')
+            else fired.rule_id || ': ' || trigger_inputs.trigger_inputs
+        end as reason,
+        coalesce(
+            trigger_inputs.uses_churn_model = 1
+            and inputs.churn_probability < rules.review_below_confidence,
+            false
+        ) as is_low_confidence,
+        coalesce(inputs.mrr_usd > rules.review_above_mrr_usd, false) as is_high_value
     from fired
     inner join rules on fired.rule_id = rules.rule_id
     inner join trigger_inputs
@@ -241,6 +266,22 @@ final as (
         identified.trigger_inputs,
         identified.churn_probability,
         identified.model_version,
+        identified.reason,
+        identified.is_low_confidence or identified.is_high_value as needs_review,
+        case
+            when identified.is_low_confidence and identified.is_high_value
+                then 'low_confidence; high_value'
+            when identified.is_low_confidence then 'low_confidence'
+            when identified.is_high_value then 'high_value'
+        end as review_reason,
+        case
+            when identified.is_low_confidence or identified.is_high_value
+                then review_decisions.decision
+        end as review_decision,
+        case
+            when identified.is_low_confidence or identified.is_high_value
+                then review_decisions.reviewer
+        end as reviewed_by,
         held_out.holdout_id,
         coalesce(identified.decided_on >= held_out.registered_date, false) as is_suppressed,
         case
@@ -254,6 +295,7 @@ final as (
     left join accounts on identified.account_id = accounts.account_id
     left join held_out on identified.account_id = held_out.account_id
     left join reversals on identified.action_id = reversals.action_id
+    left join review_decisions on identified.action_id = review_decisions.action_id
 
 )
 
