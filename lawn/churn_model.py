@@ -56,7 +56,6 @@ class ModelError(ValueError):
 # var churn_window_days after the day; doc block churned_30d in models/marts/ml/_ml__docs.md)
 LABEL = "churned_30d"
 CHURN_WINDOW_DAYS: int = var("churn_window_days")
-TRAINING_MART = "marts.fct_churn_training_examples"
 
 
 def load_dataset(db_path: Path) -> pd.DataFrame:
@@ -70,7 +69,7 @@ def load_dataset(db_path: Path) -> pd.DataFrame:
             raise ModelError(str(exc)) from exc
         frame = con.execute(
             f"select account_id, feature_date, segment, cohort_month, {', '.join(FEATURES)}, {LABEL} "
-            f"from {TRAINING_MART} order by feature_date, account_id"
+            "from marts.fct_churn_training_examples order by feature_date, account_id"
         ).df()
     frame["feature_date"] = pd.to_datetime(frame["feature_date"]).dt.date
     months = pd.to_datetime(frame.pop("cohort_month"))
@@ -291,7 +290,7 @@ def score(
     and the model alone, and monitoring has scored days with known outcomes at once)."""
     data = load_dataset(db_path)
     if data.empty:
-        raise ModelError("no paying account-days in marts.fct_account_features_daily to score")
+        raise ModelError("no paying account-days in marts.fct_churn_training_examples to score")
     latest = feature_date or max(data["feature_date"])
     first_day, last_day = min(data["feature_date"]), max(data["feature_date"])
     if not since_training and not (data["feature_date"] == latest).any():
