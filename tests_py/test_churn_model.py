@@ -39,7 +39,7 @@ def churn_world(tmp_path_factory):
     write_generated(generate(config), root / "raw", root / "truth", "parquet")
     db = root / "lawn.duckdb"
     run_dbt(
-        ["build", "--select", "+fct_account_features_daily", "--exclude-resource-type", "test", "unit_test"],
+        ["build", "--select", "+fct_churn_training_examples", "--exclude-resource-type", "test", "unit_test"],
         db,
         root,
         raw_dir=root / "raw",
