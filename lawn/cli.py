@@ -90,11 +90,22 @@ def generate(
     outage_backfill_hours: Annotated[
         float, typer.Option(help="Hours after the outage ends at which its backlog arrives.")
     ] = 6.0,
+    action_effects: Annotated[
+        bool,
+        typer.Option(
+            help="Plant a randomised retention offer with heterogeneous effects on churn "
+            "(exp_retention_offer; truth in truth_action_effects.csv)."
+        ),
+    ] = False,
+    action_effects_start_day: Annotated[
+        int, typer.Option(help="Day (from the start) the randomised offer period begins.")
+    ] = 28,
 ) -> None:
     """Simulate a B2B SaaS company and write its raw inputs plus the planted truth."""
     from lawn.generator import (
         DirtRates,
         GeneratorConfig,
+        PlantedActionEffects,
         PlantedBreach,
         PlantedChurnWarning,
         PlantedOutage,
@@ -139,6 +150,7 @@ def generate(
                 if outage_start_day is not None
                 else None
             ),
+            action_effects=PlantedActionEffects(action_effects_start_day) if action_effects else None,
         )
     except ValueError as exc:
         _fail(str(exc))
