@@ -35,6 +35,10 @@ class Section:
         self.blocks.append(("plot", name, png, caption))
         return self
 
+    def code(self, text: str) -> Section:
+        self.blocks.append(("code", text))
+        return self
+
     def subtitle(self, line: str) -> Section:
         self.blocks.append(("subtitle", line))
         return self
@@ -99,6 +103,8 @@ def render_html(report: Report) -> str:
             kind = block[0]
             if kind == "text":
                 parts.append(f"<p>{html.escape(block[1])}</p>")
+            elif kind == "code":
+                parts.append(f"<pre>{html.escape(block[1])}</pre>")
             elif kind == "subtitle":
                 parts.append(f"<h3>{html.escape(block[1])}</h3>")
             elif kind == "bullets":
@@ -135,6 +141,8 @@ def render_markdown(report: Report) -> str:
                 lines += [block[1], ""]
             elif kind == "subtitle":
                 lines += [f"### {block[1]}", ""]
+            elif kind == "code":
+                lines += ["```diff", *block[1].splitlines(), "```", ""]
             elif kind == "bullets":
                 lines += [*[f"- {x}" for x in block[1]], ""]
             elif kind == "table":
