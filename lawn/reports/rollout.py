@@ -66,8 +66,12 @@ def estimate(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     rows = []
     for item in result.estimates:
         if item.kind in ("simple", "group", "dynamic"):
-            label = {"simple": "overall", "group": f"adopted {-int(item.group)} weeks before the as-of week",
-                     "dynamic": f"week {item.event} since adoption"}[item.kind]  # fmt: skip
+            if item.kind == "simple":
+                label = "overall"
+            elif item.kind == "group":
+                label = f"adopted {-int(item.group)} weeks before the as-of week"
+            else:
+                label = f"week {item.event} since adoption"
             rows.append((item.kind, label, item.event, item.estimate, item.ci_low, item.ci_high, item.p_value))
     out = pd.DataFrame(rows, columns=["kind", "label", "event", "estimate", "ci_low", "ci_high", "p_value"])
     note = f"{result.units} accounts, {result.observations} account-weeks"

@@ -8,8 +8,12 @@ from pathlib import Path
 
 import duckdb
 
+from lawn.paths import REPO_ROOT
 from lawn.reports import asof, page
 from lawn.reports.reader import Reader
+
+CADENCE_REPORT_DIR = REPO_ROOT / "data" / "reports" / "cadence"
+DEFAULT_MANIFEST = REPO_ROOT / "target" / "manifest.json"
 
 
 def _sections(cadence: str, reader: Reader) -> list[page.Section]:
@@ -42,3 +46,16 @@ def write_cadence_report(
     """Write <out>/<cadence>/<as-of>/report.html and report.md (+ plot PNGs)."""
     report = build_report(db_path, cadence, as_of, out_dir, model_store, manifest)
     return page.write(report, out_dir)
+
+
+def write_due_reports(
+    db_path: Path, out_dir: Path, model_store: Path, manifest: Path
+) -> list[tuple[str, Path]]:
+    """The nightly's reports: those due on the warehouse's data day (asof.due_cadences), each
+    archived in its dated folder. Returns (cadence, html path) pairs."""
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        day = asof.default_as_of(con)
+    return [
+        (cadence, write_cadence_report(db_path, cadence, day, out_dir, model_store, manifest)[0])
+        for cadence in asof.due_cadences(day)
+    ]
