@@ -41,7 +41,9 @@ def report(
     try:
         cadence = parse_cadence(cadence)
         day = parse_as_of(as_of)
-        html_path, md_path = write_cadence_report(db or duckdb_path(), cadence, day, out_dir, model_store, manifest)
+        html_path, md_path = write_cadence_report(
+            db or duckdb_path(), cadence, day, out_dir, model_store, manifest
+        )
     except ReportInputError as exc:
         fail(str(exc))
     out.print(f"{html_path}")

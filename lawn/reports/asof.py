@@ -27,9 +27,13 @@ def default_as_of(con: duckdb.DuckDBPyConnection) -> dt.date:
     try:
         value = con.execute("select max(feature_date) from marts.fct_account_features_daily").fetchall()[0][0]
     except duckdb.CatalogException as exc:
-        raise ReportInputError("the warehouse has no marts.fct_account_features_daily: run a build first") from exc
+        raise ReportInputError(
+            "the warehouse has no marts.fct_account_features_daily: run a build first"
+        ) from exc
     if value is None:
-        raise ReportInputError("the warehouse has no data day yet (marts.fct_account_features_daily is empty)")
+        raise ReportInputError(
+            "the warehouse has no data day yet (marts.fct_account_features_daily is empty)"
+        )
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 

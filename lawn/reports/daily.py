@@ -30,7 +30,8 @@ def funnel_health(r: Reader) -> pd.DataFrame:
             count(case when anchor_date > $cur_lo then 1 end) as current_accounts,
             count(case when anchor_date > $cur_lo and cast(reached_at as date) <= $as_of then 1 end)
                 as current_reached,
-            count(case when anchor_date > $prev_lo and anchor_date <= $cur_lo then 1 end) as previous_accounts,
+            count(case when anchor_date > $prev_lo and anchor_date <= $cur_lo then 1 end)
+                as previous_accounts,
             count(case when anchor_date > $prev_lo and anchor_date <= $cur_lo
                 and cast(reached_at as date) <= $cur_lo then 1 end) as previous_reached
         from steps left join accounts on accounts.milestone_name = steps.step_name
@@ -39,7 +40,9 @@ def funnel_health(r: Reader) -> pd.DataFrame:
         cur_lo=r.days_before(FUNNEL_DAYS),
         prev_lo=r.days_before(2 * FUNNEL_DAYS),
     )
-    frame["current_share"] = frame["current_reached"] / frame["current_accounts"].where(frame["current_accounts"] > 0)
+    frame["current_share"] = frame["current_reached"] / frame["current_accounts"].where(
+        frame["current_accounts"] > 0
+    )
     frame["previous_share"] = frame["previous_reached"] / frame["previous_accounts"].where(
         frame["previous_accounts"] > 0
     )
@@ -105,8 +108,14 @@ def experiments(r: Reader) -> pd.DataFrame:
     )
     as_of = pd.Timestamp(r.as_of)
     start, end = pd.to_datetime(frame["start_date"]), pd.to_datetime(frame["end_date"])
-    frame.insert(3, "state", ["planned" if s > as_of else "concluded" if e < as_of else "running"
-                              for s, e in zip(start, end, strict=True)])  # fmt: skip
+    frame.insert(
+        3,
+        "state",
+        [
+            "planned" if s > as_of else "concluded" if e < as_of else "running"
+            for s, e in zip(start, end, strict=True)
+        ],
+    )
     return frame
 
 
@@ -142,15 +151,37 @@ def build(r: Reader) -> list[Section]:
         f"Accounts created in the last {FUNNEL_DAYS} days (to the as-of day) that reached each step by the "
         f"as-of day, against those created in the {FUNNEL_DAYS} days before, counted {FUNNEL_DAYS} days ago."
     )
-    funnel_section.table(funnel[["funnel_step", "step_name", "current_accounts", "current_reached", "current_share",
-                                 "previous_accounts", "previous_reached", "previous_share", "change"]])  # fmt: skip
-    funnel_section.plot("funnel_health", plots.paired_bars(
-        list(funnel["step_name"]), list(funnel["current_share"].fillna(0)), list(funnel["previous_share"].fillna(0)),
-        "Funnel: share of new accounts reaching each step", "share of the cohort"), "funnel health")  # fmt: skip
+    funnel_section.table(
+        funnel[
+            [
+                "funnel_step",
+                "step_name",
+                "current_accounts",
+                "current_reached",
+                "current_share",
+                "previous_accounts",
+                "previous_reached",
+                "previous_share",
+                "change",
+            ]
+        ]
+    )
+    funnel_section.plot(
+        "funnel_health",
+        plots.paired_bars(
+            list(funnel["step_name"]),
+            list(funnel["current_share"].fillna(0)),
+            list(funnel["previous_share"].fillna(0)),
+            "Funnel: share of new accounts reaching each step",
+            "share of the cohort",
+        ),
+        "funnel health",
+    )
     run_rows = runs(r)
     bad = run_rows[run_rows["status"] != "success"]
     runs_section = Section("Failed runs").text(
-        f"Nightly runs of the {RUN_DAYS} data days before the as-of day (ops.nightly_runs): {len(run_rows)} runs, "
+        f"Nightly runs of the {RUN_DAYS} data days before the as-of day (ops.nightly_runs): "
+        f"{len(run_rows)} runs, "
         f"{len(bad)} not successful (failed, interrupted or an SLO breach)."
     )
     runs_section.table(bad, empty="No failed run.")
@@ -171,7 +202,15 @@ def build(r: Reader) -> list[Section]:
         f"Last {DQ_DAYS} receipt days: {len(low)} of {len(dq)} below the data quality target {DQ_TARGET}."
     )
     dq_section.table(dq, empty="No events received in the period.")
-    dq_section.plot("data_quality", plots.lines(quality(r, 28), "received_date", ["valid_share", "data_quality_score"],
-                                                "Data quality by day of receipt, last 28 days", DQ_TARGET),
-                    "data quality trend")  # fmt: skip
+    dq_section.plot(
+        "data_quality",
+        plots.lines(
+            quality(r, 28),
+            "received_date",
+            ["valid_share", "data_quality_score"],
+            "Data quality by day of receipt, last 28 days",
+            DQ_TARGET,
+        ),
+        "data quality trend",
+    )
     return [funnel_section, runs_section, slo_section, exp_section, dq_section]

@@ -32,7 +32,9 @@ def completeness(manifest_path: Path) -> pd.DataFrame:
     try:
         manifest = json.loads(manifest_path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"--manifest {manifest_path}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+        raise ManifestError(
+            f"--manifest {manifest_path}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        ) from exc
     project = (manifest.get("metadata") or {}).get("project_name")
     rows = []
     for node in (manifest.get("nodes") or {}).values():
@@ -42,18 +44,35 @@ def completeness(manifest_path: Path) -> pd.DataFrame:
         layer = parts[1] if len(parts) > 2 and parts[0] == "models" else "other"
         for column in (node.get("columns") or {}).values():
             meta = _column_meta(column)
-            rows.append({"layer": layer, "model": node.get("name"),
-                         "has_description": bool((column.get("description") or "").strip()),
-                         **{f"has_{key}": meta.get(key) not in (None, "") for key in META_KEYS}})  # fmt: skip
+            rows.append(
+                {
+                    "layer": layer,
+                    "model": node.get("name"),
+                    "has_description": bool((column.get("description") or "").strip()),
+                    **{f"has_{key}": meta.get(key) not in (None, "") for key in META_KEYS},
+                }
+            )
     columns = ["has_description", *[f"has_{key}" for key in META_KEYS]]
     if not rows:
-        return pd.DataFrame(columns=["layer", "models", "columns", *[c.replace("has_", "with_") for c in columns]])
+        return pd.DataFrame(
+            columns=["layer", "models", "columns", *[c.replace("has_", "with_") for c in columns]]
+        )
     frame = pd.DataFrame(rows)
-    per_layer = frame.groupby("layer").agg(models=("model", "nunique"), columns=("model", "size"),
-                                           **{c.replace("has_", "with_"): (c, "sum") for c in columns})  # fmt: skip
-    total = pd.DataFrame([{"models": frame["model"].nunique(), "columns": len(frame),
-                           **{c.replace("has_", "with_"): int(frame[c].sum()) for c in columns}}],
-                         index=["all"])  # fmt: skip
+    per_layer = frame.groupby("layer").agg(
+        models=("model", "nunique"),
+        columns=("model", "size"),
+        **{c.replace("has_", "with_"): (c, "sum") for c in columns},
+    )
+    total = pd.DataFrame(
+        [
+            {
+                "models": frame["model"].nunique(),
+                "columns": len(frame),
+                **{c.replace("has_", "with_"): int(frame[c].sum()) for c in columns},
+            }
+        ],
+        index=["all"],
+    )
     out = pd.concat([per_layer, total]).rename_axis("layer").reset_index()
     return out.astype({c: int for c in out.columns if c != "layer"})
 
@@ -63,7 +82,9 @@ def shares(counts: pd.DataFrame) -> pd.DataFrame:
     out = counts[["layer", "models", "columns"]].copy()
     for column in counts.columns:
         if column.startswith("with_"):
-            out[column.replace("with_", "share_with_")] = counts[column] / counts["columns"].where(counts["columns"] > 0)
+            out[column.replace("with_", "share_with_")] = counts[column] / counts["columns"].where(
+                counts["columns"] > 0
+            )
     return out
 
 
@@ -77,7 +98,11 @@ def snapshot(folder: Path, manifest_path: Path) -> tuple[pd.DataFrame, str]:
     counts = completeness(manifest_path)
     source = f"{manifest_path.name} when this day's report was first written"
     folder.mkdir(parents=True, exist_ok=True)
-    payload = {"source": source, "meta_keys": list(META_KEYS), "columns": list(counts.columns),
-               "rows": counts.astype(object).values.tolist()}  # fmt: skip
+    payload = {
+        "source": source,
+        "meta_keys": list(META_KEYS),
+        "columns": list(counts.columns),
+        "rows": counts.astype(object).values.tolist(),
+    }
     path.write_text(json.dumps(payload, indent=1, default=int) + "\n")
     return counts, source

@@ -11,7 +11,7 @@ import difflib
 import pandas as pd
 
 from lawn.reports import plots
-from lawn.reports.page import Section
+from lawn.reports.page import Section, fmt
 from lawn.reports.reader import Reader
 
 DQ_TARGET = 0.98
@@ -33,7 +33,8 @@ def live_on(r: Reader, day: dt.date) -> tuple[object, str | None]:
 def checks(r: Reader, day: object, version: str) -> pd.DataFrame:
     return r.df(
         """
-        select check_name, subject, slice_dimension, slice_value, metric_value, threshold, row_count, is_flagged
+        select check_name, subject, slice_dimension, slice_value, metric_value, threshold, row_count,
+            is_flagged
         from marts.fct_model_monitoring
         where not is_shadow and as_of_date = $day and model_version = $version
         order by check_name, slice_dimension, slice_value, subject
@@ -77,8 +78,13 @@ def incidents(r: Reader) -> pd.DataFrame:
     low["incident"] = (dates.diff().dt.days != 1).cumsum()
     return (
         low.groupby("incident")
-        .agg(start_date=("received_date", "min"), end_date=("received_date", "max"), days=("received_date", "size"),
-             worst_score=("data_quality_score", "min"), quarantined=("quarantined", "sum"))  # fmt: skip
+        .agg(
+            start_date=("received_date", "min"),
+            end_date=("received_date", "max"),
+            days=("received_date", "size"),
+            worst_score=("data_quality_score", "min"),
+            quarantined=("quarantined", "sum"),
+        )
         .reset_index(drop=True)
     )
 
@@ -104,31 +110,62 @@ def card_diff(r: Reader, now: str | None, then: str | None) -> list[str]:
 
 def build(r: Reader) -> list[Section]:
     day, version = live_on(r, r.as_of)
-    perf, drift, calib = Section("Model performance by cohort and segment"), Section("Drift"), Section("Calibration")
+    perf, drift, calib = (
+        Section("Model performance by cohort and segment"),
+        Section("Drift"),
+        Section("Calibration"),
+    )
     if version is None:
         for section in (perf, drift, calib):
             section.text("No churn-model monitoring on or before the as-of day.")
     else:
         frame = checks(r, day, version)
-        note = f"Live model {version}, monitored on {day} (marts.fct_model_monitoring)."
+        note = f"Live model {version}, monitored on {fmt(day)} (marts.fct_model_monitoring)."
         auc = frame[frame["check_name"] == "auc"]
-        perf.text(note).table(auc.drop(columns=["check_name", "subject"]), empty="No AUC: outcomes not known yet.")
+        perf.text(note).table(
+            auc.drop(columns=["check_name", "subject"]), empty="No AUC: outcomes not known yet."
+        )
         trend = auc_trend(r)
-        perf.plot("auc_trend", plots.lines(trend, "as_of_date", ["auc"], "AUC of the live model this month", 0.6),
-                  "AUC trend")  # fmt: skip
+        perf.plot(
+            "auc_trend",
+            plots.lines(trend, "as_of_date", ["auc"], "AUC of the live model this month", 0.6),
+            "AUC trend",
+        )
         psi = frame[frame["check_name"] == "feature_psi"]
-        drift.text(f"{int(psi['is_flagged'].sum())} of {len(psi)} features drifted (PSI above its threshold).")
-        drift.table(psi.drop(columns=["check_name", "slice_dimension", "slice_value"]), empty="No drift check.")
-        drift.plot("drift", plots.signed_bars(list(psi["subject"]), list(psi["metric_value"]), list(psi["is_flagged"]),
-                                              float(psi["threshold"].iloc[0]) if len(psi) else None,
-                                              "Feature drift (PSI)", "PSI"), "feature drift")  # fmt: skip
+        drift.text(
+            f"{int(psi['is_flagged'].sum())} of {len(psi)} features drifted (PSI above its threshold)."
+        )
+        drift.table(
+            psi.drop(columns=["check_name", "slice_dimension", "slice_value"]), empty="No drift check."
+        )
+        drift.plot(
+            "drift",
+            plots.signed_bars(
+                list(psi["subject"]),
+                list(psi["metric_value"]),
+                list(psi["is_flagged"]),
+                float(psi["threshold"].iloc[0]) if len(psi) else None,
+                "Feature drift (PSI)",
+                "PSI",
+            ),
+            "feature drift",
+        )
         gap = frame[frame["check_name"] == "calibration_gap"]
         labels = list(gap["slice_dimension"] + "=" + gap["slice_value"])
         calib.text("|mean predicted - observed churn| by slice, on scored days whose outcome is known.")
         calib.table(gap.drop(columns=["check_name", "subject"]), empty="No calibration check.")
-        calib.plot("calibration", plots.signed_bars(labels, list(gap["metric_value"]), list(gap["is_flagged"]),
-                                                    float(gap["threshold"].iloc[0]) if len(gap) else None,
-                                                    "Calibration gap by slice", "gap"), "calibration")  # fmt: skip
+        calib.plot(
+            "calibration",
+            plots.signed_bars(
+                labels,
+                list(gap["metric_value"]),
+                list(gap["is_flagged"]),
+                float(gap["threshold"].iloc[0]) if len(gap) else None,
+                "Calibration gap by slice",
+                "gap",
+            ),
+            "calibration",
+        )
     found = incidents(r)
     dq = Section("Data-quality incidents").text(
         f"{len(found)} incident(s): runs of receipt days with a data quality score below {DQ_TARGET}."
@@ -144,7 +181,8 @@ def build(r: Reader) -> list[Section]:
     month_ago = (pd.Timestamp(r.as_of) - pd.DateOffset(months=1)).date()
     _, then = live_on(r, month_ago)
     diff = card_diff(r, version, then)
-    cards = Section("Model card diff since last month").text(f"Live model on {month_ago}: {then or '-'}; "
-                                                             f"on {r.as_of}: {version or '-'}.")  # fmt: skip
+    cards = Section("Model card diff since last month").text(
+        f"Live model on {month_ago}: {then or '-'}; on {r.as_of}: {version or '-'}."
+    )
     cards.code("\n".join(diff))
     return [perf, drift, calib, dq, cards]

@@ -88,7 +88,9 @@ def _md_cell(value: object) -> str:
 
 def _md_table(frame: pd.DataFrame) -> list[str]:
     lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
-    return lines + ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return lines + [
+        "| " + " | ".join(_md_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)
+    ]
 
 
 def _b64(png: bytes) -> str:
@@ -130,7 +132,11 @@ def render_html(report: Report) -> str:
 
 
 def render_markdown(report: Report) -> str:
-    lines = [f"# {report.title}", "", f"{report.cadence.capitalize()} period {report.start} to {report.as_of}."]
+    lines = [
+        f"# {report.title}",
+        "",
+        f"{report.cadence.capitalize()} period {report.start} to {report.as_of}.",
+    ]
     for section in report.sections:
         while lines[-1] == "":
             lines.pop()

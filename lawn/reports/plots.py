@@ -30,8 +30,14 @@ def empty(axis: plt.Axes, message: str) -> None:
     axis.set_yticks([])
 
 
-def paired_bars(labels: list[str], current: list[float], previous: list[float], title: str,
-                xlabel: str, names: tuple[str, str] = ("this period", "previous period")) -> bytes:  # fmt: skip
+def paired_bars(
+    labels: list[str],
+    current: list[float],
+    previous: list[float],
+    title: str,
+    xlabel: str,
+    names: tuple[str, str] = ("this period", "previous period"),
+) -> bytes:
     """Horizontal bars: this period against the previous one, per label."""
     figure, axis = plt.subplots(figsize=(7, 0.45 * max(len(labels), 2) + 1.2))
     if not labels:
@@ -47,8 +53,9 @@ def paired_bars(labels: list[str], current: list[float], previous: list[float], 
     return png(figure)
 
 
-def lines(frame: pd.DataFrame, x: str, columns: list[str], title: str, target: float | None = None,
-          ylabel: str = "") -> bytes:  # fmt: skip
+def lines(
+    frame: pd.DataFrame, x: str, columns: list[str], title: str, target: float | None = None, ylabel: str = ""
+) -> bytes:
     figure, axis = plt.subplots(figsize=(7, 3))
     if frame.empty:
         empty(axis, "no data")
@@ -101,8 +108,14 @@ def timeline(frame: pd.DataFrame, as_of: object, title: str) -> bytes:
     return png(figure)
 
 
-def signed_bars(labels: list[str], values: list[float], flagged: list[bool], threshold: float | None,
-                title: str, xlabel: str) -> bytes:  # fmt: skip
+def signed_bars(
+    labels: list[str],
+    values: list[float],
+    flagged: list[bool],
+    threshold: float | None,
+    title: str,
+    xlabel: str,
+) -> bytes:
     figure, axis = plt.subplots(figsize=(7, 0.3 * max(len(labels), 3) + 1.2))
     if not labels:
         empty(axis, "no checks in the period")
@@ -142,7 +155,13 @@ def status_strip(history: pd.DataFrame, title: str) -> bytes:
         for y, slo_id in enumerate(ids[::-1]):
             rows = history[history["slo_id"] == slo_id]
             dates = pd.to_datetime(rows["evaluated_date"])
-            axis.bar(dates, 0.8, bottom=y - 0.4, width=1.0, color=[colours.get(s, "#cccccc") for s in rows["status"]])
+            axis.bar(
+                dates,
+                0.8,
+                bottom=y - 0.4,
+                width=1.0,
+                color=[colours.get(s, "#cccccc") for s in rows["status"]],
+            )
         axis.set_yticks(range(len(ids)), ids[::-1], fontsize=8)
         figure.autofmt_xdate()
     axis.set_title(title, fontsize=10)

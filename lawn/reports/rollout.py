@@ -72,7 +72,9 @@ def estimate(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
                 label = f"adopted {-int(item.group)} weeks before the as-of week"
             else:
                 label = f"week {item.event} since adoption"
-            rows.append((item.kind, label, item.event, item.estimate, item.ci_low, item.ci_high, item.p_value))
+            rows.append(
+                (item.kind, label, item.event, item.estimate, item.ci_low, item.ci_high, item.p_value)
+            )
     out = pd.DataFrame(rows, columns=["kind", "label", "event", "estimate", "ci_low", "ci_high", "p_value"])
     note = f"{result.units} accounts, {result.observations} account-weeks"
     return out, "; ".join([note, *result.warnings])

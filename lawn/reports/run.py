@@ -19,8 +19,12 @@ DEFAULT_MANIFEST = REPO_ROOT / "target" / "manifest.json"
 def _sections(cadence: str, reader: Reader) -> list[page.Section]:
     from lawn.reports import daily, monthly, quarterly, weekly
 
-    return {"daily": daily.build, "weekly": weekly.build, "monthly": monthly.build,
-            "quarterly": quarterly.build}[cadence](reader)  # fmt: skip
+    return {
+        "daily": daily.build,
+        "weekly": weekly.build,
+        "monthly": monthly.build,
+        "quarterly": quarterly.build,
+    }[cadence](reader)
 
 
 def build_report(

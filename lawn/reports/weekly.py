@@ -27,11 +27,13 @@ EXPERIMENT_DAYS = 28
 KPIS = {
     "active accounts": ("count(distinct account_id)", True),
     "signups": ("count(case when event_name = 'signed_up' then 1 end)", True),
-    "invoices sent": ("count(case when event_name = 'first_invoice_sent' or event_name = 'invoice_paid' then 1 end)",
-                      True),
+    "invoices sent": (
+        "count(case when event_name = 'first_invoice_sent' or event_name = 'invoice_paid' then 1 end)",
+        True,
+    ),
     "support tickets": ("count(case when event_name = 'support_ticket_created' then 1 end)", False),
     "errors shown": ("count(case when event_name = 'error_occurred' then 1 end)", False),
-}  # fmt: skip
+}
 
 
 def kpi_weeks(r: Reader) -> pd.DataFrame:
@@ -58,8 +60,10 @@ def movements(weeks: pd.DataFrame) -> pd.DataFrame:
         base = weeks.loc[weeks["weeks_back"] > 0, name].astype(float)
         sd = base.std(ddof=1)
         z = (current - base.mean()) / sd if sd > 0 else float("nan")
-        rows.append((name, current, base.mean(), sd, z, higher_better))
-    return pd.DataFrame(rows, columns=["kpi", "this_week", "baseline_mean", "baseline_sd", "z", "higher_is_better"])
+        rows.append((name, int(current), base.mean(), sd, z, higher_better))
+    return pd.DataFrame(
+        rows, columns=["kpi", "this_week", "baseline_mean", "baseline_sd", "z", "higher_is_better"]
+    )
 
 
 def candidates(r: Reader, kpis: pd.DataFrame) -> pd.DataFrame:
@@ -79,11 +83,23 @@ def candidates(r: Reader, kpis: pd.DataFrame) -> pd.DataFrame:
         latest = rows.loc[rows["rn"] == 1, "status"].iloc[0]
         if breach_now:
             severity = rows["severity"].iloc[0]
-            items.append(("risk", 1, (10 if severity == "error" else 0) + breach_now,
-                          f"SLO {slo_id} ({severity}) breached on {breach_now} day(s) this week"))  # fmt: skip
+            items.append(
+                (
+                    "risk",
+                    1,
+                    (10 if severity == "error" else 0) + breach_now,
+                    f"SLO {slo_id} ({severity}) breached on {breach_now} day(s) this week",
+                )
+            )
         elif breach_before and latest == "pass":
-            items.append(("win", 1, breach_before, f"SLO {slo_id} recovered: passes after {breach_before} "
-                                                   "breach day(s) the week before"))  # fmt: skip
+            items.append(
+                (
+                    "win",
+                    1,
+                    breach_before,
+                    f"SLO {slo_id} recovered: passes after {breach_before} breach day(s) the week before",
+                )
+            )
     readouts = r.df(
         """
         select readouts.experiment_id, readouts.variant, readouts.metric_name, readouts.metric_role,
@@ -100,17 +116,31 @@ def candidates(r: Reader, kpis: pd.DataFrame) -> pd.DataFrame:
     )
     for row in readouts.itertuples():
         good = (row.absolute_lift > 0) == bool(row.is_higher_better)
-        items.append(("win" if good else "risk", 2, abs(float(row.test_statistic)),
-                      f"{row.experiment_id} ({row.variant}) moved {row.metric_name} ({row.metric_role}) by "
-                      f"{row.absolute_lift:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}]"))  # fmt: skip
+        items.append(
+            (
+                "win" if good else "risk",
+                2,
+                abs(float(row.test_statistic)),
+                f"{row.experiment_id} ({row.variant}) moved {row.metric_name} ({row.metric_role}) by "
+                f"{row.absolute_lift:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}]",
+            )
+        )
     for row in kpis.itertuples():
         if pd.notna(row.z) and abs(row.z) >= Z_MOVE:
             good = (row.z > 0) == row.higher_is_better
-            items.append(("win" if good else "risk", 3, abs(float(row.z)),
-                          f"{row.kpi}: {row.this_week:.0f} this week vs {row.baseline_mean:.1f} a week over the "
-                          f"{BASELINE_WEEKS} weeks before (z {row.z:+.2f})"))  # fmt: skip
+            items.append(
+                (
+                    "win" if good else "risk",
+                    3,
+                    abs(float(row.z)),
+                    f"{row.kpi}: {row.this_week:.0f} this week vs {row.baseline_mean:.1f} a week over the "
+                    f"{BASELINE_WEEKS} weeks before (z {row.z:+.2f})",
+                )
+            )
     frame = pd.DataFrame(items, columns=["kind", "tier", "magnitude", "text"])
-    return frame.sort_values(["tier", "magnitude", "text"], ascending=[True, False, True]).reset_index(drop=True)
+    return frame.sort_values(["tier", "magnitude", "text"], ascending=[True, False, True]).reset_index(
+        drop=True
+    )
 
 
 def top(frame: pd.DataFrame, kind: str, n: int = 3) -> list[str]:
@@ -126,7 +156,7 @@ def tickets(r: Reader) -> pd.DataFrame:
             count(case when occurred_date < $start then 1 end) * 1.0 / {BASELINE_WEEKS} as weekly_mean_before
         from {{events}}
         where event_name = 'support_ticket_created'
-            and occurred_date > cast($start as date) - interval {7 * BASELINE_WEEKS} day
+            and occurred_date >= cast($start as date) - interval {7 * BASELINE_WEEKS} day
         group by 1 order by 1
         """
     )
@@ -170,17 +200,25 @@ def rollout_sections(r: Reader) -> Section:
     if adopted.empty:
         return section.text("No staggered rollout (no feature_enabled event with enabled_by = rollout) yet.")
     section.text(
-        f"Effect of each staggered rollout on the mean {rollout.OUTCOME_PROPERTY} of {rollout.OUTCOME_FEATURE} uses "
-        "per account-week (Callaway & Sant'Anna, never-treated accounts as comparison, weeks end on the as-of day)."
+        f"Effect of each staggered rollout on the mean {rollout.OUTCOME_PROPERTY} of "
+        f"{rollout.OUTCOME_FEATURE} uses per account-week (Callaway & Sant'Anna, never-treated accounts as "
+        "comparison, weeks end on the as-of day)."
     )
     for feature, accounts in adopted.groupby("feature_name"):
         effects, note = rollout.estimate(rollout.panel(r, accounts))
         section.subtitle(f"{feature}: {len(accounts)} accounts adopted")
-        section.text(note.split("; ")[0] + (f" ({len(note.split('; ')) - 1} estimation notes)" if "; " in note else ""))
+        section.text(
+            note.split("; ")[0] + (f" ({len(note.split('; ')) - 1} estimation notes)" if "; " in note else "")
+        )
         section.table(effects[effects["kind"] != "dynamic"].drop(columns=["event"]), empty=note)
         dynamic = effects[effects["kind"] == "dynamic"]
-        section.plot(f"rollout_{feature}", plots.estimates(dynamic, "event", f"{feature}: effect by week since adoption",
-                                                           "weeks since adoption"), f"rollout {feature}")  # fmt: skip
+        section.plot(
+            f"rollout_{feature}",
+            plots.estimates(
+                dynamic, "event", f"{feature}: effect by week since adoption", "weeks since adoption"
+            ),
+            f"rollout {feature}",
+        )
     return section
 
 
@@ -194,22 +232,45 @@ def build(r: Reader) -> list[Section]:
     readout.subtitle("Top 3 wins").bullets(top(ranked, "win"), "ok", "no win this week")
     readout.subtitle("Top 3 risks").bullets(top(ranked, "risk"), "bad", "no risk this week")
     readout.subtitle("Weekly KPIs vs the 4 weeks before").table(kpis)
-    readout.plot("kpis", plots.paired_bars(list(kpis["kpi"]), list(kpis["this_week"]), list(kpis["baseline_mean"]),
-                                           "Weekly KPIs", "count", ("this week", "mean of the 4 weeks before")),
-                 "weekly KPIs")  # fmt: skip
+    readout.plot(
+        "kpis",
+        plots.paired_bars(
+            list(kpis["kpi"]),
+            list(kpis["this_week"]),
+            list(kpis["baseline_mean"]),
+            "Weekly KPIs",
+            "count",
+            ("this week", "mean of the 4 weeks before"),
+        ),
+        "weekly KPIs",
+    )
     feedback = Section("Customer feedback")
     scores = nps(r)
     feedback.subtitle("NPS").table(scores, empty="No NPS answer in the last 56 days.")
     themes = tickets(r)
-    feedback.subtitle("Support tickets by theme").table(themes, empty="No support ticket in the last 5 weeks.")
-    feedback.plot("tickets_by_theme", plots.paired_bars(
-        list(themes["theme"]), list(themes["this_week"]), list(themes["weekly_mean_before"]), "Support tickets by theme",
-        "tickets", ("this week", "weekly mean of the 4 weeks before")), "tickets by theme")  # fmt: skip
+    feedback.subtitle("Support tickets by theme").table(
+        themes, empty="No support ticket in the last 5 weeks."
+    )
+    feedback.plot(
+        "tickets_by_theme",
+        plots.paired_bars(
+            list(themes["theme"]),
+            list(themes["this_week"]),
+            list(themes["weekly_mean_before"]),
+            "Support tickets by theme",
+            "tickets",
+            ("this week", "weekly mean of the 4 weeks before"),
+        ),
+        "tickets by theme",
+    )
     flags = instrumentation(r)
     qa = Section("Instrumentation QA").text(
         f"{len(flags)} flagged series-days this week (marts.fct_instrumentation_qa_daily)"
-        + (": " + ", ".join(f"{k} {v}" for k, v in flags["flag_reason"].value_counts().sort_index().items())
-           if len(flags) else ".")  # fmt: skip
+        + (
+            ": " + ", ".join(f"{k} {v}" for k, v in flags["flag_reason"].value_counts().sort_index().items())
+            if len(flags)
+            else "."
+        )
     )
     qa.table(flags.head(25), empty="No instrumentation flag this week.")
     return [readout, rollout_sections(r), feedback, qa]
