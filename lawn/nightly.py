@@ -173,7 +173,6 @@ def step_slo(config: NightlyConfig, state: dict) -> str:
 
 def step_report(config: NightlyConfig, state: dict) -> str:
     from lawn.report import write_report
-
     from lawn.reports.run import DEFAULT_MANIFEST, write_due_reports
 
     html, markdown = write_report(config.db_path, config.report_dir, state)

@@ -84,7 +84,10 @@ def review(frame: pd.DataFrame) -> pd.DataFrame:
                 "revisit": revisit,
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if len(frame):
+        frame["max_days_to_recover"] = frame["max_days_to_recover"].astype("Int64")
+    return frame
 
 
 def build(r: Reader) -> list[Section]:
