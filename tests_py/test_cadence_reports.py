@@ -90,7 +90,10 @@ def test_daily_figures_equal_pandas_on_the_fixture(fixture_world):
         assert float(row.current_share) == pytest.approx(cur_share, abs=5e-4)
         assert float(row.previous_share) == pytest.approx(prev_share, abs=5e-4)
     # planted: 4 of 10 new accounts sent an invoice by the as-of day (1 more after it); 3 of 5 before
-    assert list(funnel["current_share"]) == ["1.000", "0.400"] and list(funnel["previous_share"]) == ["1.000", "0.600"]
+    assert list(funnel["current_share"]) == ["1.000", "0.400"] and list(funnel["previous_share"]) == [
+        "1.000",
+        "0.600",
+    ]
     runs = md_table(md, "Failed runs")
     assert list(runs["run_id"]) == ["r3", "r4"]  # r1 is older than 7 data days, r5 is the running one
     assert "- running on the as-of day: 1" in md and "- planned (registered, not started): 1" in md
@@ -100,7 +103,9 @@ def test_daily_figures_equal_pandas_on_the_fixture(fixture_world):
     dq = md_table(md, "Data quality")
     frame = fx.data_quality()
     frame = frame[pd.to_datetime(frame["received_date"]) > as_of - pd.Timedelta(days=14)]
-    expected = frame.groupby("received_date")[["first_delivery_count", "valid_count", "attributed_count"]].sum()
+    expected = frame.groupby("received_date")[
+        ["first_delivery_count", "valid_count", "attributed_count"]
+    ].sum()
     assert list(dq["received_date"]) == [str(d) for d in expected.index]
     assert np.allclose(_num(dq["data_quality_score"]), expected["attributed_count"] / expected["first_delivery_count"],
                        atol=5e-4)  # fmt: skip
@@ -124,7 +129,9 @@ def test_weekly_ranking_feedback_rollout_and_qa(fixture_world):
     for name, series in {
         "active accounts": weekly.groupby("weeks_back")["account_id"].nunique(),
         "signups": weekly[weekly["event_name"] == "signed_up"].groupby("weeks_back").size(),
-        "support tickets": weekly[weekly["event_name"] == "support_ticket_created"].groupby("weeks_back").size(),
+        "support tickets": weekly[weekly["event_name"] == "support_ticket_created"]
+        .groupby("weeks_back")
+        .size(),
     }.items():
         series = series.reindex(range(5), fill_value=0)
         z = (series[0] - series[1:].mean()) / series[1:].std(ddof=1)
@@ -153,7 +160,9 @@ def test_monthly_model_review(fixture_world):
     assert "Live model v2, monitored on 2026-06-15" in md  # v2's run is the day's last; v3 is shadow
     auc = md_table(md, "Model performance by cohort and segment")
     frame = fx.monitoring()
-    live = frame[(frame["model_version"] == "v2") & (frame["as_of_date"] == fx.AS_OF) & (frame["check_name"] == "auc")]
+    live = frame[
+        (frame["model_version"] == "v2") & (frame["as_of_date"] == fx.AS_OF) & (frame["check_name"] == "auc")
+    ]
     live = live.sort_values(["slice_dimension", "slice_value"])
     assert list(auc["slice_value"]) == list(live["slice_value"])
     assert np.allclose(_num(auc["metric_value"]), live["metric_value"])
@@ -175,7 +184,10 @@ def test_quarterly_slo_review_and_catalog_completeness(fixture_world):
     assert int(review.loc["act", "evaluated_days"]) == act["status"].isin(["pass", "breach"]).sum()
     # planted: breaches 04-10..04-14 (recovered 04-15) and 06-10..06-12 (recovered 06-13)
     assert review.loc["act", ["episodes", "recovered", "ongoing"]].tolist() == ["2", "2", "0"]
-    assert review.loc["act", "mean_days_to_recover"] == "4.000" and review.loc["act", "max_days_to_recover"] == "5"
+    assert (
+        review.loc["act", "mean_days_to_recover"] == "4.000"
+        and review.loc["act", "max_days_to_recover"] == "5"
+    )
     assert review.loc["conv", "revisit"] == "never close to its threshold" and "- conv: never close" in md
     catalog = md_table(md, "Governance: catalog completeness").set_index("layer")
     # planted: 5 lawn model columns, 4 described, owner on 2 (one via config.meta), purpose 1, data_class 1
@@ -209,9 +221,14 @@ def test_as_of_reproduces_a_past_report_after_later_data(fixture_world, tmp_path
     changed = [str(path) for path in before if before[path] != after[path]]
     assert not changed, changed
     # ...and the later data is there: the new data day's reports differ from the past day's
-    later = {c: build_report(db, c, None, tmp_path / "later", root / "store", root / "manifest.json") for c in CADENCES}
+    later = {
+        c: build_report(db, c, None, tmp_path / "later", root / "store", root / "manifest.json")
+        for c in CADENCES
+    }
     assert all(report.as_of == fx.day(10) for report in later.values())
-    newer = write_cadence_report(db, "weekly", fx.day(7), tmp_path / "later", root / "store", root / "manifest.json")
+    newer = write_cadence_report(
+        db, "weekly", fx.day(7), tmp_path / "later", root / "store", root / "manifest.json"
+    )
     assert newer[1].read_text() != before[Path("weekly") / str(fx.AS_OF) / "report.md"].decode()
 
 
@@ -274,3 +291,131 @@ def _check_rendered(html_path: Path, profile: Path, plots: int | None = None) ->
 @pytest.mark.parametrize("cadence", CADENCES)
 def test_each_cadence_renders_in_headless_chromium(fixture_world, tmp_path, cadence):
     _check_rendered(fixture_world["paths"][cadence][0], tmp_path / "profile", PLOTS[cadence])
+
+
+# ---------------------------------------------------------------- the small world, two nightly runs
+
+
+@pytest.fixture(scope="module")
+def nightly_world(small_data, tmp_path_factory):
+    """Day 1: the raw events received before the last day; day 2: all of them (new days and late
+    deliveries of old ones). A nightly run on each; after run 1 every cadence is rendered for
+    day 1's data day, after run 2 again for the same day."""
+    from lawn.churn_model import save_artefact
+    from lawn.nightly import NightlyConfig, run_nightly
+    from tests_py.conftest import TEST_HASH_KEY, TEST_VARS
+    from tests_py.expectations import parse_utc
+    from tests_py.test_nightly import _artefact
+
+    root = tmp_path_factory.mktemp("cadence_nightly")
+    raw = small_data.raw["raw_events"]
+    received = raw["received_at"].map(parse_utc)
+    last_day = received.dropna().dt.date.max()
+    folders = {}
+    for name, events in (("day1", raw[~(received.dt.date >= last_day)]), ("day2", raw)):
+        folders[name] = root / name
+        folders[name].mkdir()
+        for table, frame in {**small_data.raw, "raw_events": events}.items():
+            frame.astype("string").to_parquet(folders[name] / f"{table}.parquet", index=False)
+    store = root / "store"
+    save_artefact(store, _artefact("v1-test", last_day - dt.timedelta(days=30), intercept=-1.2))
+    work = root / "work"
+    work.mkdir()
+    config = dict(db_path=work / "lawn.duckdb", model_store=store, export_dir=work / "exports",
+                  report_dir=work / "report", train_if_missing=False, action_max_age_days=100,
+                  dbt_vars=TEST_VARS, dbt_target_path=work / "target", hash_key=TEST_HASH_KEY)  # fmt: skip
+    manifest = work / "target" / "manifest.json"
+    results, renders = [], {}
+    for name in ("day1", "day2"):
+        result = run_nightly(NightlyConfig(raw_dir=folders[name], full_refresh=name == "day1", **config))
+        assert result.exit_code in (0, 3) and all(s.status == "ok" for s in result.steps), result.steps
+        results.append(result)
+        renders[name] = {
+            c: write_cadence_report(
+                work / "lawn.duckdb", c, results[0].as_of_date, root / f"render_{name}", store, manifest
+            )  # fmt: skip
+            for c in CADENCES
+        }
+    latest = {c: write_cadence_report(work / "lawn.duckdb", c, None, root / "latest", store, manifest)
+              for c in CADENCES}  # fmt: skip
+    return {"work": work, "results": results, "renders": renders, "latest": latest, "store": store}
+
+
+def test_the_nightly_archives_the_reports_due_on_its_data_day(nightly_world):
+    report_dir = nightly_world["work"] / "report"
+    for result in nightly_world["results"]:
+        for cadence in asof.due_cadences(result.as_of_date):
+            folder = report_dir / "cadence" / cadence / str(result.as_of_date)
+            assert (folder / "report.html").exists() and (folder / "report.md").exists()
+        assert "cadence reports: daily" in result.steps[-1].detail
+    assert (report_dir / "report.html").exists()  # the nightly report is still written
+
+
+def test_as_of_reproduces_the_report_the_days_run_wrote(nightly_world):
+    day1, day2 = (result.as_of_date for result in nightly_world["results"])
+    assert day1 < day2  # run 2 brought a later data day
+    archived = nightly_world["work"] / "report" / "cadence" / "daily" / str(day1)
+    result = CliRunner().invoke(app, ["report", "--cadence", "daily", "--as-of", str(day1),
+                                      "--db", str(nightly_world["work"] / "lawn.duckdb"),
+                                      "--out", str(nightly_world["work"] / "again"),
+                                      "--model-store", str(nightly_world["store"]),
+                                      "--manifest", str(nightly_world["work"] / "target" / "manifest.json")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    again = nightly_world["work"] / "again" / "daily" / str(day1)
+    for name in ("report.md", "report.html"):
+        assert (again / name).read_bytes() == (archived / name).read_bytes(), name
+    for cadence in CADENCES:  # rendered for day 1 after run 1, and again after run 2
+        first, second = (nightly_world["renders"][run][cadence] for run in ("day1", "day2"))
+        assert second[1].read_text() == first[1].read_text(), cadence
+        assert second[0].read_bytes() == first[0].read_bytes(), cadence
+
+
+def test_real_figures_equal_pandas_on_the_marts(nightly_world):
+    from tests_py.conftest import query
+
+    db = nightly_world["work"] / "lawn.duckdb"
+    as_of = nightly_world["results"][1].as_of_date
+    daily = nightly_world["latest"]["daily"][1].read_text()
+    dq = md_table(daily, "Data quality")
+    marts = query(db, "select * from marts.fct_data_quality_daily")
+    marts["received_date"] = pd.to_datetime(marts["received_date"])
+    window = marts[(marts["received_date"] <= pd.Timestamp(as_of))
+                   & (marts["received_date"] > pd.Timestamp(as_of) - pd.Timedelta(days=14))]  # fmt: skip
+    sums = window.groupby("received_date")[["first_delivery_count", "valid_count", "attributed_count"]].sum()
+    assert list(dq["received_date"]) == [str(d.date()) for d in sums.index]
+    assert list(dq["first_deliveries"].astype(int)) == list(sums["first_delivery_count"])
+    assert np.allclose(_num(dq["valid_share"]), sums["valid_count"] / sums["first_delivery_count"], atol=5e-4)
+    quarterly = nightly_world["latest"]["quarterly"][1].read_text()
+    review = md_table(quarterly, "SLO review").set_index("slo_id")
+    slo = query(db, "select * from marts.fct_slo_status")
+    start = pd.Timestamp(asof.period_start("quarterly", as_of))
+    slo = slo[pd.to_datetime(slo["evaluated_date"]).between(start, pd.Timestamp(as_of))]
+    expected = slo.groupby("slo_id")["status"].agg(lambda s: int((s == "breach").sum()))
+    assert review["breach_days"].astype(int).to_dict() == expected.to_dict()
+    monthly = nightly_world["latest"]["monthly"][1].read_text()
+    monitoring = query(db, "select * from marts.fct_model_monitoring where not is_shadow")
+    newest = monitoring[monitoring["as_of_date"] == monitoring["as_of_date"].max()]
+    psi = newest[newest["check_name"] == "feature_psi"].sort_values("subject")
+    drift = md_table(monthly, "Drift")
+    assert list(drift["subject"]) == list(psi["subject"]) and len(psi) > 0
+    assert np.allclose(
+        _num(drift["metric_value"]), psi["metric_value"].to_numpy(float), atol=5e-4, equal_nan=True
+    )
+    assert f"{int(psi['is_flagged'].sum())} of {len(psi)} features drifted" in monthly
+    if not (newest["check_name"] == "auc").any():  # the small world's outcomes are not known yet
+        assert "No AUC: outcomes not known yet." in monthly
+    weekly = nightly_world["latest"]["weekly"][1].read_text()
+    events = query(db, "select event_name, occurred_date, received_at, properties from marts.fct_events")
+    events = events[(pd.to_datetime(events["occurred_date"]) <= pd.Timestamp(as_of))
+                    & (events["received_at"] < pd.Timestamp(as_of) + pd.Timedelta(days=1))]  # fmt: skip
+    tickets = events[events["event_name"] == "support_ticket_created"].copy()
+    tickets["theme"] = tickets["properties"].map(lambda p: json.loads(p).get("topic"))
+    tickets["days_back"] = (pd.Timestamp(as_of) - pd.to_datetime(tickets["occurred_date"])).dt.days
+    this_week = tickets[tickets["days_back"] < 7].groupby("theme").size()
+    shown = md_table(weekly, "Support tickets by theme").set_index("theme")["this_week"].astype(int)
+    assert shown[shown > 0].to_dict() == this_week.to_dict()
+
+
+@pytest.mark.parametrize("cadence", CADENCES)
+def test_real_reports_render_in_headless_chromium(nightly_world, tmp_path, cadence):
+    _check_rendered(nightly_world["latest"][cadence][0], tmp_path / "profile")

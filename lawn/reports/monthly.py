@@ -184,5 +184,8 @@ def build(r: Reader) -> list[Section]:
     cards = Section("Model card diff since last month").text(
         f"Live model on {month_ago}: {then or '-'}; on {r.as_of}: {version or '-'}."
     )
-    cards.code("\n".join(diff))
+    if diff and diff[0].startswith("---"):
+        cards.code("\n".join(diff))
+    else:
+        cards.text(" ".join(diff))
     return [perf, drift, calib, dq, cards]
