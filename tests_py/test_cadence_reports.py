@@ -24,8 +24,16 @@ from tests_py import cadence_fixture as fx
 
 CADENCES = ("daily", "weekly", "monthly", "quarterly")
 PLOTS = {"daily": 4, "weekly": 3, "monthly": 3, "quarterly": 2}  # the fixture has one rollout
-CHROMIUM = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+CHROMIUM = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +107,10 @@ def test_daily_figures_equal_pandas_on_the_fixture(fixture_world):
     assert "- running on the as-of day: 1" in md and "- planned (registered, not started): 1" in md
     experiments = md_table(md, "Experiment velocity")
     assert dict(zip(experiments["experiment_id"], experiments["units_exposed"], strict=True)) == {
-        "exp_a": "6", "exp_b": "3", "exp_c": "0"}  # fmt: skip
+        "exp_a": "6",
+        "exp_b": "3",
+        "exp_c": "0",
+    }
     dq = md_table(md, "Data quality")
     frame = fx.data_quality()
     frame = frame[pd.to_datetime(frame["received_date"]) > as_of - pd.Timedelta(days=14)]
@@ -107,8 +118,11 @@ def test_daily_figures_equal_pandas_on_the_fixture(fixture_world):
         ["first_delivery_count", "valid_count", "attributed_count"]
     ].sum()
     assert list(dq["received_date"]) == [str(d) for d in expected.index]
-    assert np.allclose(_num(dq["data_quality_score"]), expected["attributed_count"] / expected["first_delivery_count"],
-                       atol=5e-4)  # fmt: skip
+    assert np.allclose(
+        _num(dq["data_quality_score"]),
+        expected["attributed_count"] / expected["first_delivery_count"],
+        atol=5e-4,
+    )
     assert "2 of 14 below the data quality target" in md
 
 
@@ -143,11 +157,13 @@ def test_weekly_ranking_feedback_rollout_and_qa(fixture_world):
     assert nps.loc["last 28 days", "nps"] == "40.000" and nps.loc["the 28 days before", "nps"] == "-25.000"
     tickets = md_table(md, "Support tickets by theme").set_index("theme")
     raised = events[events["event_name"] == "support_ticket_created"].assign(
-        theme=lambda f: f["properties"].map(lambda p: json.loads(p)["topic"]))  # fmt: skip
+        theme=lambda f: f["properties"].map(lambda p: json.loads(p)["topic"])
+    )
     for theme, rows in raised.groupby("theme"):
         assert int(tickets.loc[theme, "this_week"]) == (rows["weeks_back"] == 0).sum()
         assert float(tickets.loc[theme, "weekly_mean_before"]) == pytest.approx(
-            rows["weeks_back"].between(1, 4).sum() / 4, abs=5e-4)  # fmt: skip
+            rows["weeks_back"].between(1, 4).sum() / 4, abs=5e-4
+        )
     # planted: the outcome jumps by exactly 1.5 when an account adopts (parallel trends hold exactly)
     effects = md_table(md, "smart_reminders: 4 accounts adopted")
     assert list(effects["kind"]) == ["simple", "group", "group"] and set(effects["estimate"]) == {"1.500"}
@@ -170,7 +186,9 @@ def test_monthly_model_review(fixture_world):
     assert list(drift["is_flagged"]) == ["yes", "no"] and "1 of 2 features drifted" in md
     incidents = md_table(md, "Data-quality incidents")
     assert incidents[["start_date", "end_date", "days"]].values.tolist() == [
-        ["2026-06-01", "2026-06-02", "2"], ["2026-06-08", "2026-06-08", "1"]]  # fmt: skip
+        ["2026-06-01", "2026-06-02", "2"],
+        ["2026-06-08", "2026-06-08", "1"],
+    ]
     assert "Live model on 2026-05-15: v1; on 2026-06-15: v2." in md
     assert "-- Test AUC: 0.700\n+- Test AUC: 0.720" in md
 
@@ -191,9 +209,17 @@ def test_quarterly_slo_review_and_catalog_completeness(fixture_world):
     assert review.loc["conv", "revisit"] == "never close to its threshold" and "- conv: never close" in md
     catalog = md_table(md, "Governance: catalog completeness").set_index("layer")
     # planted: 5 lawn model columns, 4 described, owner on 2 (one via config.meta), purpose 1, data_class 1
-    assert catalog.loc["all", ["columns", "share_with_description", "share_with_owner", "share_with_purpose",
-                               "share_with_data_class", "share_with_pii"]].tolist() == [
-        "5", "0.800", "0.400", "0.200", "0.200", "0.000"]  # fmt: skip
+    assert catalog.loc[
+        "all",
+        [
+            "columns",
+            "share_with_description",
+            "share_with_owner",
+            "share_with_purpose",
+            "share_with_data_class",
+            "share_with_pii",
+        ],
+    ].tolist() == ["5", "0.800", "0.400", "0.200", "0.200", "0.000"]
     assert set(governance.META_KEYS) >= {"owner", "purpose", "data_class"}
 
 
@@ -212,9 +238,24 @@ def test_as_of_reproduces_a_past_report_after_later_data(fixture_world, tmp_path
     (root / "manifest.json").write_text(json.dumps(manifest))
     runner = CliRunner()
     for cadence in CADENCES:
-        result = runner.invoke(app, ["report", "--cadence", cadence, "--as-of", str(fx.AS_OF), "--out", str(out),
-                                     "--db", str(db), "--model-store", str(root / "store"),
-                                     "--manifest", str(root / "manifest.json")])  # fmt: skip
+        result = runner.invoke(
+            app,
+            [
+                "report",
+                "--cadence",
+                cadence,
+                "--as-of",
+                str(fx.AS_OF),
+                "--out",
+                str(out),
+                "--db",
+                str(db),
+                "--model-store",
+                str(root / "store"),
+                "--manifest",
+                str(root / "manifest.json"),
+            ],
+        )
         assert result.exit_code == 0, result.output
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after.keys() == before.keys()
@@ -243,16 +284,20 @@ def test_as_of_reproduces_a_past_report_after_later_data(fixture_world, tmp_path
     ],
 )
 def test_bad_cadence_or_as_of_is_one_line_exit_2(fixture_world, tmp_path, args, message):
-    result = CliRunner().invoke(app, ["report", "--db", str(fixture_world["db"]), "--out", str(tmp_path), *args],
-                                env={"COLUMNS": "300"})  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        ["report", "--db", str(fixture_world["db"]), "--out", str(tmp_path), *args],
+        env={"COLUMNS": "300"},
+    )
     assert result.exit_code == 2, result.output
     assert result.output.strip() == f"error: {message}"
     assert not list(tmp_path.iterdir())  # nothing written
 
 
 def test_a_missing_warehouse_is_one_line_exit_2(tmp_path):
-    result = CliRunner().invoke(app, ["report", "--db", str(tmp_path / "no.duckdb"), "--out", str(tmp_path)],
-                                env={"COLUMNS": "300"})  # fmt: skip
+    result = CliRunner().invoke(
+        app, ["report", "--db", str(tmp_path / "no.duckdb"), "--out", str(tmp_path)], env={"COLUMNS": "300"}
+    )
     assert result.exit_code == 2 and result.output.count("\n") == 1 and "no such warehouse" in result.output
 
 
@@ -269,8 +314,19 @@ def test_due_cadences_follow_the_data_day():
 def render_in_chromium(html_path: Path, profile: Path) -> tuple[int, int, str]:
     chromium = shutil.which("chromium")
     assert chromium, "Debian's chromium is missing: scripts/setup.sh installs it (apt-get install chromium)"
-    dom = subprocess.run([chromium, *CHROMIUM, f"--user-data-dir={profile}", "--virtual-time-budget=5000",
-                          "--dump-dom", html_path.as_uri()], capture_output=True, text=True, timeout=120)  # fmt: skip
+    dom = subprocess.run(
+        [
+            chromium,
+            *CHROMIUM,
+            f"--user-data-dir={profile}",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            html_path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     check = re.search(r'id="render-check" data-drawn="(\d+)" data-plots="(\d+)"', dom.stdout)
     assert check, dom.stdout[:500] + dom.stderr[-500:]
     return int(check.group(1)), int(check.group(2)), dom.stdout
@@ -321,9 +377,17 @@ def nightly_world(small_data, tmp_path_factory):
     save_artefact(store, _artefact("v1-test", last_day - dt.timedelta(days=30), intercept=-1.2))
     work = root / "work"
     work.mkdir()
-    config = dict(db_path=work / "lawn.duckdb", model_store=store, export_dir=work / "exports",
-                  report_dir=work / "report", train_if_missing=False, action_max_age_days=100,
-                  dbt_vars=TEST_VARS, dbt_target_path=work / "target", hash_key=TEST_HASH_KEY)  # fmt: skip
+    config = dict(
+        db_path=work / "lawn.duckdb",
+        model_store=store,
+        export_dir=work / "exports",
+        report_dir=work / "report",
+        train_if_missing=False,
+        action_max_age_days=100,
+        dbt_vars=TEST_VARS,
+        dbt_target_path=work / "target",
+        hash_key=TEST_HASH_KEY,
+    )
     manifest = work / "target" / "manifest.json"
     results, renders = [], {}
     for name in ("day1", "day2"):
@@ -333,11 +397,13 @@ def nightly_world(small_data, tmp_path_factory):
         renders[name] = {
             c: write_cadence_report(
                 work / "lawn.duckdb", c, results[0].as_of_date, root / f"render_{name}", store, manifest
-            )  # fmt: skip
+            )
             for c in CADENCES
         }
-    latest = {c: write_cadence_report(work / "lawn.duckdb", c, None, root / "latest", store, manifest)
-              for c in CADENCES}  # fmt: skip
+    latest = {
+        c: write_cadence_report(work / "lawn.duckdb", c, None, root / "latest", store, manifest)
+        for c in CADENCES
+    }
     return {"work": work, "results": results, "renders": renders, "latest": latest, "store": store}
 
 
@@ -355,11 +421,24 @@ def test_as_of_reproduces_the_report_the_days_run_wrote(nightly_world):
     day1, day2 = (result.as_of_date for result in nightly_world["results"])
     assert day1 < day2  # run 2 brought a later data day
     archived = nightly_world["work"] / "report" / "cadence" / "daily" / str(day1)
-    result = CliRunner().invoke(app, ["report", "--cadence", "daily", "--as-of", str(day1),
-                                      "--db", str(nightly_world["work"] / "lawn.duckdb"),
-                                      "--out", str(nightly_world["work"] / "again"),
-                                      "--model-store", str(nightly_world["store"]),
-                                      "--manifest", str(nightly_world["work"] / "target" / "manifest.json")])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "--cadence",
+            "daily",
+            "--as-of",
+            str(day1),
+            "--db",
+            str(nightly_world["work"] / "lawn.duckdb"),
+            "--out",
+            str(nightly_world["work"] / "again"),
+            "--model-store",
+            str(nightly_world["store"]),
+            "--manifest",
+            str(nightly_world["work"] / "target" / "manifest.json"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     again = nightly_world["work"] / "again" / "daily" / str(day1)
     for name in ("report.md", "report.html"):
@@ -379,8 +458,10 @@ def test_real_figures_equal_pandas_on_the_marts(nightly_world):
     dq = md_table(daily, "Data quality")
     marts = query(db, "select * from marts.fct_data_quality_daily")
     marts["received_date"] = pd.to_datetime(marts["received_date"])
-    window = marts[(marts["received_date"] <= pd.Timestamp(as_of))
-                   & (marts["received_date"] > pd.Timestamp(as_of) - pd.Timedelta(days=14))]  # fmt: skip
+    window = marts[
+        (marts["received_date"] <= pd.Timestamp(as_of))
+        & (marts["received_date"] > pd.Timestamp(as_of) - pd.Timedelta(days=14))
+    ]
     sums = window.groupby("received_date")[["first_delivery_count", "valid_count", "attributed_count"]].sum()
     assert list(dq["received_date"]) == [str(d.date()) for d in sums.index]
     assert list(dq["first_deliveries"].astype(int)) == list(sums["first_delivery_count"])
@@ -406,8 +487,10 @@ def test_real_figures_equal_pandas_on_the_marts(nightly_world):
         assert "No AUC: outcomes not known yet." in monthly
     weekly = nightly_world["latest"]["weekly"][1].read_text()
     events = query(db, "select event_name, occurred_date, received_at, properties from marts.fct_events")
-    events = events[(pd.to_datetime(events["occurred_date"]) <= pd.Timestamp(as_of))
-                    & (events["received_at"] < pd.Timestamp(as_of) + pd.Timedelta(days=1))]  # fmt: skip
+    events = events[
+        (pd.to_datetime(events["occurred_date"]) <= pd.Timestamp(as_of))
+        & (events["received_at"] < pd.Timestamp(as_of) + pd.Timedelta(days=1))
+    ]
     tickets = events[events["event_name"] == "support_ticket_created"].copy()
     tickets["theme"] = tickets["properties"].map(lambda p: json.loads(p).get("topic"))
     tickets["days_back"] = (pd.Timestamp(as_of) - pd.to_datetime(tickets["occurred_date"])).dt.days
