@@ -27,10 +27,7 @@ EXPERIMENT_DAYS = 28
 KPIS = {
     "active accounts": ("count(distinct account_id)", True),
     "signups": ("count(case when event_name = 'signed_up' then 1 end)", True),
-    "invoices sent": (
-        "count(case when event_name = 'first_invoice_sent' or event_name = 'invoice_paid' then 1 end)",
-        True,
-    ),
+    "invoices paid": ("count(case when event_name = 'invoice_paid' then 1 end)", True),
     "support tickets": ("count(case when event_name = 'support_ticket_created' then 1 end)", False),
     "errors shown": ("count(case when event_name = 'error_occurred' then 1 end)", False),
 }
