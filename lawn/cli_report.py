@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lawn.cli_common import fail, guarded, out
+from lawn.cli_common import err, fail, guarded, out
 from lawn.paths import MODEL_STORE_DIR, duckdb_path
 from lawn.reports.run import CADENCE_REPORT_DIR, DEFAULT_MANIFEST
 
@@ -41,10 +41,12 @@ def report(
     try:
         cadence = parse_cadence(cadence)
         day = parse_as_of(as_of)
-        html_path, md_path = write_cadence_report(
+        html_path, md_path, kept = write_cadence_report(
             db or duckdb_path(), cadence, day, out_dir, model_store, manifest
         )
     except ReportInputError as exc:
         fail(str(exc))
+    if kept is not None:
+        err.print(f"note: the report archived for this day differed; it was kept in {kept}", highlight=False)
     out.print(f"{html_path}")
     out.print(f"{md_path}")

@@ -273,6 +273,42 @@ def test_as_of_reproduces_a_past_report_after_later_data(fixture_world, tmp_path
     assert newer[1].read_text() != before[Path("weekly") / str(fx.AS_OF) / "report.md"].decode()
 
 
+def test_a_different_rerender_keeps_the_archived_report(fixture_world, tmp_path):
+    """A mart rebuilt with other values for an old day: the re-render replaces the report and the
+    report the day's run wrote is kept beside it, not lost."""
+    import duckdb
+
+    root = tmp_path / "w"
+    shutil.copytree(fixture_world["root"], root)
+    folder = root / "out" / "daily" / str(fx.AS_OF)
+    archived = (folder / "report.md").read_text()
+    with duckdb.connect(str(root / "w.duckdb")) as con:
+        con.execute(
+            "update marts.fct_data_quality_daily set attributed_count = 0 where received_date = ?",
+            [fx.day(-3)],
+        )
+    result = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "--cadence",
+            "daily",
+            "--as-of",
+            str(fx.AS_OF),
+            "--out",
+            str(root / "out"),
+            "--db",
+            str(root / "w.duckdb"),
+        ],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "differed; it was kept in" in result.output
+    assert (folder / "superseded-1" / "report.md").read_text() == archived
+    assert (folder / "report.md").read_text() != archived
+    assert "| 2026-06-12 | 200 | 200 | 1.000 | 0.000 |" in (folder / "report.md").read_text()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -165,13 +165,35 @@ def report_folder(out_dir: Path, cadence: str, as_of: object) -> Path:
     return out_dir / cadence / str(as_of)
 
 
-def write(report: Report, out_dir: Path) -> tuple[Path, Path]:
-    """Write report.html, report.md and the plot PNGs into the report's dated folder."""
+def _keep_superseded(folder: Path, markdown: str, html_text: str) -> Path | None:
+    """A report already archived in ``folder`` that differs from the new rendering (a mart
+    rebuilt, data that arrived late) is moved to ``folder/superseded-<n>/``, not overwritten."""
+    old_md, old_html = folder / "report.md", folder / "report.html"
+    if not old_md.exists() or (
+        old_md.read_text() == markdown and old_html.exists() and old_html.read_text() == html_text
+    ):
+        return None
+    number = 1
+    while (folder / f"superseded-{number}").exists():
+        number += 1
+    kept = folder / f"superseded-{number}"
+    kept.mkdir()
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and (path.suffix == ".png" or path.name in ("report.md", "report.html")):
+            path.rename(kept / path.name)
+    return kept
+
+
+def write(report: Report, out_dir: Path) -> tuple[Path, Path, Path | None]:
+    """Write report.html, report.md and the plot PNGs into the report's dated folder; returns
+    their paths and where a different earlier report of the same day was kept (or None)."""
     folder = report_folder(out_dir, report.cadence, report.as_of)
     folder.mkdir(parents=True, exist_ok=True)
+    markdown, html_text = render_markdown(report), render_html(report)
+    kept = _keep_superseded(folder, markdown, html_text)
     for name, png in report.plots.items():
         (folder / f"{name}.png").write_bytes(png)
     html_path, md_path = folder / "report.html", folder / "report.md"
-    html_path.write_text(render_html(report))
-    md_path.write_text(render_markdown(report))
-    return html_path, md_path
+    html_path.write_text(html_text)
+    md_path.write_text(markdown)
+    return html_path, md_path, kept

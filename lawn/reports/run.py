@@ -8,11 +8,12 @@ from pathlib import Path
 
 import duckdb
 
-from lawn.paths import REPO_ROOT
+from lawn.paths import REPO_ROOT, REPORT_DIR
 from lawn.reports import asof, page
 from lawn.reports.reader import Reader
 
-CADENCE_REPORT_DIR = REPO_ROOT / "data" / "reports" / "cadence"
+# the nightly's archive (its --report-dir, default REPORT_DIR, + /cadence); `lawn report` defaults to it too
+CADENCE_REPORT_DIR = REPORT_DIR / "cadence"
 DEFAULT_MANIFEST = REPO_ROOT / "target" / "manifest.json"
 
 
@@ -46,8 +47,10 @@ def build_report(
 
 def write_cadence_report(
     db_path: Path, cadence: str, as_of: dt.date | None, out_dir: Path, model_store: Path, manifest: Path
-) -> tuple[Path, Path]:
-    """Write <out>/<cadence>/<as-of>/report.html and report.md (+ plot PNGs)."""
+) -> tuple[Path, Path, Path | None]:
+    """Write <out>/<cadence>/<as-of>/report.html and report.md (+ plot PNGs); the third value is
+    where an earlier, different report of the same day was kept (None: there was none, or it
+    was the same)."""
     report = build_report(db_path, cadence, as_of, out_dir, model_store, manifest)
     return page.write(report, out_dir)
 
