@@ -538,3 +538,36 @@ def test_real_figures_equal_pandas_on_the_marts(nightly_world):
 @pytest.mark.parametrize("cadence", CADENCES)
 def test_real_reports_render_in_headless_chromium(nightly_world, tmp_path, cadence):
     _check_rendered(nightly_world["latest"][cadence][0], tmp_path / "profile")
+
+
+def test_thresholds_to_revisit_need_enough_days():
+    from lawn.reports.quarterly import review
+
+    def days(n: int, value: float, status: str = "pass") -> pd.DataFrame:
+        dates = pd.date_range("2026-01-01", periods=n).date
+        return pd.DataFrame(
+            {
+                "slo_id": "s",
+                "evaluated_date": dates,
+                "severity": "warn",
+                "comparator": ">=",
+                "threshold": 0.2,
+                "metric_value": value,
+                "status": status,
+            }
+        )
+
+    assert review(days(27, 0.9))["revisit"].iloc[0] == ""  # too few days to call it loose
+    assert review(days(28, 0.9))["revisit"].iloc[0] == "never close to its threshold"
+    assert review(days(28, 0.29))["revisit"].iloc[0] == ""  # within 50% of the threshold once
+    chronic = pd.concat(
+        [
+            days(20, 0.5),
+            days(8, 0.1, "breach").assign(
+                evaluated_date=lambda f: f["evaluated_date"] + dt.timedelta(days=20)
+            ),
+        ]
+    )
+    row = review(chronic).iloc[0]
+    assert row["revisit"] == "chronic breach" and row["breach_share"] == pytest.approx(8 / 28)
+    assert row["episodes"] == 1 and row["ongoing"] == 1 and pd.isna(row["max_days_to_recover"])

@@ -7,7 +7,7 @@ little data neither end nor extend an episode. Thresholds to revisit (docs/caden
 - chronic: in breach on more than CHRONIC_SHARE of the evaluated days (the target or the
   product needs a decision);
 - never close: no breach and the metric never came within LOOSE_MARGIN (relative) of the
-  threshold (the SLO cannot alert at its current level)."""
+  threshold over at least MIN_DAYS evaluated days (the SLO cannot alert at its current level)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from lawn.reports.reader import Reader
 
 CHRONIC_SHARE = 0.25
 LOOSE_MARGIN = 0.5
+MIN_DAYS = 28
 
 
 def history(r: Reader) -> pd.DataFrame:
@@ -64,7 +65,7 @@ def review(frame: pd.DataFrame) -> pd.DataFrame:
             "chronic breach"
             if share > CHRONIC_SHARE
             else "never close to its threshold"
-            if breach_days == 0 and closest > LOOSE_MARGIN
+            if breach_days == 0 and closest > LOOSE_MARGIN and len(evaluated) >= MIN_DAYS
             else ""
         )
         rows.append(
@@ -96,7 +97,8 @@ def build(r: Reader) -> list[Section]:
     slo = Section("SLO review").text(
         f"Breach episodes per SLO this quarter; thresholds to revisit: breach on more than "
         f"{CHRONIC_SHARE:.0%} of "
-        f"evaluated days, or no breach and never within {LOOSE_MARGIN:.0%} of the threshold."
+        f"evaluated days, or no breach and never within {LOOSE_MARGIN:.0%} of the threshold over at least "
+        f"{MIN_DAYS} evaluated days."
     )
     to_revisit = (
         [f"{row.slo_id}: {row.revisit}" for row in table.itertuples() if row.revisit] if len(table) else []
