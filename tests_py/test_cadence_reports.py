@@ -522,17 +522,58 @@ def test_real_figures_equal_pandas_on_the_marts(nightly_world):
     if not (newest["check_name"] == "auc").any():  # the small world's outcomes are not known yet
         assert "No AUC: outcomes not known yet." in monthly
     weekly = nightly_world["latest"]["weekly"][1].read_text()
-    events = query(db, "select event_name, occurred_date, received_at, properties from marts.fct_events")
+    events = query(
+        db, "select event_name, occurred_date, received_at, account_id, properties from marts.fct_events"
+    )
     events = events[
         (pd.to_datetime(events["occurred_date"]) <= pd.Timestamp(as_of))
         & (events["received_at"] < pd.Timestamp(as_of) + pd.Timedelta(days=1))
     ]
+    _check_rollout(weekly, events, as_of)
     tickets = events[events["event_name"] == "support_ticket_created"].copy()
     tickets["theme"] = tickets["properties"].map(lambda p: json.loads(p).get("topic"))
     tickets["days_back"] = (pd.Timestamp(as_of) - pd.to_datetime(tickets["occurred_date"])).dt.days
     this_week = tickets[tickets["days_back"] < 7].groupby("theme").size()
     shown = md_table(weekly, "Support tickets by theme").set_index("theme")["this_week"].astype(int)
     assert shown[shown > 0].to_dict() == this_week.to_dict()
+
+
+def _check_rollout(weekly: str, events: pd.DataFrame, as_of: dt.date) -> None:
+    """The report's overall rollout effect equals the estimator run on a panel built here in
+    pandas from the same as-of events (adoption = first rollout enablement per account)."""
+    from lawn.did import prepare_panel
+    from lawn.did_staggered import callaway_santanna
+
+    props = events["properties"].map(json.loads)
+    enabled = events[
+        (events["event_name"] == "feature_enabled") & (props.map(lambda p: p.get("enabled_by")) == "rollout")
+    ]
+    if enabled.empty:
+        assert "No staggered rollout" in weekly
+        return
+    feature = props[enabled.index].map(lambda p: p.get("feature_name")).min()  # the first one shown
+    enabled = enabled[props[enabled.index].map(lambda p: p.get("feature_name")) == feature]
+    days_back = (pd.Timestamp(as_of) - pd.to_datetime(events["occurred_date"])).dt.days
+    adopted = (-(days_back[enabled.index] // 7)).groupby(enabled["account_id"]).max()
+    uses = events[
+        (events["event_name"] == "feature_used")
+        & (props.map(lambda p: p.get("feature_name")) == "create_invoice")
+    ]
+    panel = pd.DataFrame(
+        {
+            "account_id": uses["account_id"],
+            "week": -(days_back[uses.index] // 7),
+            "usage": pd.to_numeric(props[uses.index].map(lambda p: p.get("usage_count")), errors="coerce"),
+        }
+    )
+    panel = panel.dropna().groupby(["account_id", "week"], as_index=False)["usage"].mean()
+    panel["treated"] = (panel["week"] >= panel["account_id"].map(adopted)).astype(int)
+    result = callaway_santanna(prepare_panel(panel, "account_id", "week", "usage", {"treat": "treated"}))
+    overall = next(e.estimate for e in result.estimates if e.kind == "simple")
+    table = md_table(weekly, f"{feature}: {enabled['account_id'].nunique()} accounts adopted").set_index(
+        "label"
+    )
+    assert float(table.loc["overall", "estimate"]) == pytest.approx(overall, abs=5e-4)
 
 
 @pytest.mark.parametrize("cadence", CADENCES)
