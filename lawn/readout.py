@@ -10,6 +10,7 @@ delta method, CUPED and the mixture-SPRT interval.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -230,3 +231,53 @@ def disagreements(mart: pd.DataFrame, python: pd.DataFrame, tolerance: float = 1
                 variant, metric = mart.loc[index, "variant"], mart.loc[index, "metric_name"]
                 problems.append(f"{variant}/{metric}/{column}: mart {left!r} vs python {right!r}")
     return problems
+
+
+@dataclass(frozen=True)
+class ReadoutCheck:
+    """`lawn readout`'s answer: the rows recomputed in Python and where they differ from the
+    mart (``kind`` is ``experiment`` or ``automation``, which decides how a table shows them)."""
+
+    kind: str
+    experiment_id: str
+    title: str
+    mart_name: str
+    rows: pd.DataFrame
+    problems: list[str]
+
+    @property
+    def agrees(self) -> bool:
+        return not self.problems
+
+    def payload(self) -> dict:
+        return {
+            "experiment_id": self.experiment_id,
+            "agrees_with_mart": self.agrees,
+            "disagreements": self.problems,
+            "rows": self.rows.to_dict(orient="records"),
+        }
+
+
+def check_readout(db_path: Path, experiment_id: str, tolerance: float, tau_relative: float) -> ReadoutCheck:
+    """Recompute a registered experiment's readout (or, for an automation holdout, each rule's
+    lift) in Python and compare it with the mart. Bad input (no warehouse, an unknown
+    experiment, no observable unit yet) raises UnknownExperimentError."""
+    from lawn.automation_readout import is_automation_holdout, lift_disagreements, mart_lift, recompute_lift
+
+    if not db_path.exists():
+        raise UnknownExperimentError(f"no warehouse at {db_path}: run `lawn build` first")
+    if is_automation_holdout(db_path, experiment_id):
+        mart = mart_lift(db_path, experiment_id)
+        python = recompute_lift(mart)
+        title = f"{experiment_id}: automated vs held-out accounts, per rule (intent to treat)"
+        problems = lift_disagreements(mart, python, tolerance)
+        return ReadoutCheck("automation", experiment_id, title, "fct_automation_lift", python, problems)
+    units, registry, assignments = load_inputs(db_path, experiment_id)
+    if units.empty:
+        raise UnknownExperimentError(
+            f"experiment {experiment_id!r} has no unit with an observable metric yet"
+        )
+    python = recompute_readout(units, registry, assignments, tau_relative)
+    problems = disagreements(mart_readout(db_path, experiment_id), python, tolerance)
+    title = f"{experiment_id} (primary: {registry['primary_metric']})"
+    return ReadoutCheck("experiment", experiment_id, title, "fct_experiment_readouts", python, problems)
