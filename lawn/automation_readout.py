@@ -25,21 +25,6 @@ COMPARED = (
 )
 
 
-def is_automation_holdout(db_path: Path, holdout_id: str) -> bool:
-    """True when the id is a registered automation holdout with a lift mart to read."""
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        tables = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'marts' and table_name = 'fct_automation_lift'"
-        ).fetchall()
-        if not tables[0][0]:
-            return False
-        rows = con.execute(
-            "select count(*) from marts.fct_automation_lift where holdout_id = ?", [holdout_id]
-        )
-        return bool(rows.fetchall()[0][0])
-
-
 def mart_lift(db_path: Path, holdout_id: str) -> pd.DataFrame:
     with duckdb.connect(str(db_path), read_only=True) as con:
         return con.execute(

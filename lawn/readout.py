@@ -53,20 +53,31 @@ class UnknownExperimentError(ValueError):
     """The experiment is not in the registry (or has no readout yet)."""
 
 
-def load_inputs(db_path: Path, experiment_id: str) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
-    """Observable unit metrics, the registry row, and the included assignments."""
+REGISTRY = "marts.dim_experiments"
+
+
+def registry_entry(db_path: Path, experiment_id: str) -> pd.Series:
+    """The experiment's (or automation holdout's) row of the published registry,
+    marts.dim_experiments; an unknown id raises UnknownExperimentError naming the known ones."""
     with duckdb.connect(str(db_path), read_only=True) as con:
-        registry = con.execute(
-            "select * from staging.stg_experimentation__experiments where experiment_id = ?", [experiment_id]
-        ).df()
+        schema, table = REGISTRY.split(".")
+        present = con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()[0][0]
+        if not present:
+            raise UnknownExperimentError(f"no {REGISTRY} in {db_path}: run `lawn build` first")
+        registry = con.execute(f"select * from {REGISTRY} where experiment_id = ?", [experiment_id]).df()
         if registry.empty:
-            known = [
-                row[0]
-                for row in con.execute(
-                    "select experiment_id from staging.stg_experimentation__experiments"
-                ).fetchall()
-            ]
+            known = [row[0] for row in con.execute(f"select experiment_id from {REGISTRY}").fetchall()]
             raise UnknownExperimentError(f"unknown experiment {experiment_id!r}; registered: {sorted(known)}")
+    return registry.iloc[0]
+
+
+def load_inputs(db_path: Path, experiment_id: str) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """Observable unit metrics, the registry row, and the included assignments (marts only)."""
+    registry = registry_entry(db_path, experiment_id)
+    with duckdb.connect(str(db_path), read_only=True) as con:
         units = con.execute(
             "select * from marts.fct_experiment_unit_metrics where experiment_id = ? and is_observable",
             [experiment_id],
@@ -75,7 +86,7 @@ def load_inputs(db_path: Path, experiment_id: str) -> tuple[pd.DataFrame, pd.Ser
             "select variant from marts.fct_experiment_assignments where experiment_id = ? and is_included",
             [experiment_id],
         ).df()
-    return units, registry.iloc[0], assignments
+    return units, registry, assignments
 
 
 def sample_ratio_p_value(assignments: pd.DataFrame, holdout_share: float) -> float:
@@ -262,11 +273,11 @@ def check_readout(db_path: Path, experiment_id: str, tolerance: float, tau_relat
     """Recompute a registered experiment's readout (or, for an automation holdout, each rule's
     lift) in Python and compare it with the mart. Bad input (no warehouse, an unknown
     experiment, no observable unit yet) raises UnknownExperimentError."""
-    from lawn.automation_readout import is_automation_holdout, lift_disagreements, mart_lift, recompute_lift
+    from lawn.automation_readout import lift_disagreements, mart_lift, recompute_lift
 
     if not db_path.exists():
         raise UnknownExperimentError(f"no warehouse at {db_path}: run `lawn build` first")
-    if is_automation_holdout(db_path, experiment_id):
+    if registry_entry(db_path, experiment_id)["experiment_kind"] == "automation_holdout":
         mart = mart_lift(db_path, experiment_id)
         python = recompute_lift(mart)
         title = f"{experiment_id}: automated vs held-out accounts, per rule (intent to treat)"
