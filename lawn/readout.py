@@ -273,15 +273,22 @@ def check_readout(db_path: Path, experiment_id: str, tolerance: float, tau_relat
     """Recompute a registered experiment's readout (or, for an automation holdout, each rule's
     lift) in Python and compare it with the mart. Bad input (no warehouse, an unknown
     experiment, no observable unit yet) raises UnknownExperimentError."""
-    from lawn.automation_readout import lift_disagreements, mart_lift, recompute_lift
+    from lawn import automation_readout as automation
 
     if not db_path.exists():
         raise UnknownExperimentError(f"no warehouse at {db_path}: run `lawn build` first")
-    if registry_entry(db_path, experiment_id)["experiment_kind"] == "automation_holdout":
-        mart = mart_lift(db_path, experiment_id)
-        python = recompute_lift(mart)
+    entry = registry_entry(db_path, experiment_id)
+    if entry["experiment_kind"] == "automation_holdout":
+        mart = automation.mart_lift(db_path, experiment_id)
+        counts = automation.count_units(
+            automation.unit_outcomes(db_path, experiment_id), mart[["rule_id", "outcome_name"]],
+            float(entry["holdout_share"]),
+        )  # fmt: skip
+        python = automation.recompute_lift(counts)
         title = f"{experiment_id}: automated vs held-out accounts, per rule (intent to treat)"
-        problems = lift_disagreements(mart, python, tolerance)
+        problems = automation.count_disagreements(mart, counts) + automation.lift_disagreements(
+            mart, python, tolerance
+        )
         return ReadoutCheck("automation", experiment_id, title, "fct_automation_lift", python, problems)
     units, registry, assignments = load_inputs(db_path, experiment_id)
     if units.empty:
