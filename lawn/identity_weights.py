@@ -170,6 +170,12 @@ def estimate_match_weights(
 
     logging.getLogger("splink").setLevel(logging.WARNING)
     with duckdb.connect(str(db_path), read_only=True) as warehouse:
+        present = warehouse.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'marts' and table_name = 'dim_user_match_profiles'"
+        ).fetchall()[0][0]
+        if not present:
+            raise ValueError("no marts.dim_user_match_profiles yet: run `lawn build` first")
         profiles = warehouse.execute(PROFILES_SQL).df()
     if len(profiles) < 2:
         raise ValueError(f"{db_path}: fewer than two user profiles to compare; build the project first")
