@@ -1,6 +1,8 @@
 """The automation holdout's readout: each action rule's lift against the registered holdout,
-recomputed with statsmodels and scipy from the outcome counts of fct_automation_lift, and
-compared with the mart's own statistics (as `lawn readout` does for experiments)."""
+recomputed with pandas, statsmodels and scipy from the unit-level outcomes
+(fct_automation_unit_outcomes) and the registered holdout share (dim_experiments), and
+compared with fct_automation_lift (as `lawn readout` does for experiments from
+fct_experiment_unit_metrics)."""
 
 from __future__ import annotations
 
@@ -25,26 +27,62 @@ COMPARED = (
 )
 
 
-def is_automation_holdout(db_path: Path, holdout_id: str) -> bool:
-    """True when the id is a registered automation holdout with a lift mart to read."""
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        tables = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'marts' and table_name = 'fct_automation_lift'"
-        ).fetchall()
-        if not tables[0][0]:
-            return False
-        rows = con.execute(
-            "select count(*) from marts.fct_automation_lift where holdout_id = ?", [holdout_id]
-        )
-        return bool(rows.fetchall()[0][0])
-
-
 def mart_lift(db_path: Path, holdout_id: str) -> pd.DataFrame:
     with duckdb.connect(str(db_path), read_only=True) as con:
         return con.execute(
             "select * from marts.fct_automation_lift where holdout_id = ? order by rule_id", [holdout_id]
         ).df()
+
+
+COUNTS = (
+    "automated_units",
+    "holdout_units",
+    "automated_observed",
+    "automated_outcomes",
+    "holdout_observed",
+    "holdout_outcomes",
+)
+
+
+def unit_outcomes(db_path: Path, holdout_id: str) -> pd.DataFrame:
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return con.execute(
+            "select * from marts.fct_automation_unit_outcomes where experiment_id = ?", [holdout_id]
+        ).df()
+
+
+def count_units(units: pd.DataFrame, rules: pd.DataFrame, holdout_share: float) -> pd.DataFrame:
+    """Per rule (``rules``: rule_id, outcome_name, in order): decided units per arm, and
+    observable units and outcomes per arm, counted from the unit-level rows."""
+    rows = []
+    for rule in rules.itertuples():
+        mine = units[units["rule_id"] == rule.rule_id]
+        seen = mine[mine["is_observable"].astype(bool)]
+        row = {
+            "rule_id": rule.rule_id,
+            "outcome_name": rule.outcome_name,
+            "expected_holdout_share": holdout_share,
+        }
+        for arm in ("automated", "holdout"):
+            observed = seen[seen["variant"] == arm]
+            row[f"{arm}_units"] = int((mine["variant"] == arm).sum())
+            row[f"{arm}_observed"] = len(observed)
+            row[f"{arm}_outcomes"] = int((observed["metric_value"] == 1).sum())
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["rule_id", "outcome_name", "expected_holdout_share", *COUNTS])
+
+
+def count_disagreements(mart: pd.DataFrame, counts: pd.DataFrame) -> list[str]:
+    """Every rule and count where the mart's counts differ from the unit-level rows."""
+    merged = mart.merge(counts, on="rule_id", how="outer", suffixes=("_mart", "_units"), indicator="side")
+    problems = [f"{row.rule_id}: only in {'the mart' if row.side == 'left_only' else 'the units'}"
+                for row in merged.itertuples() if row.side != "both"]  # fmt: skip
+    for row in merged[merged["side"] == "both"].to_dict(orient="records"):
+        for column in COUNTS:
+            if int(row[f"{column}_mart"]) != int(row[f"{column}_units"]):
+                problems.append(f"{row['rule_id']} {column}: mart {row[f'{column}_mart']} vs units "
+                                f"{row[f'{column}_units']}")  # fmt: skip
+    return problems
 
 
 def _rule_row(row: pd.Series) -> dict:

@@ -3,9 +3,10 @@ any error a command did not handle into one line instead of a traceback."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import NoReturn, TypeVar
 
 import typer
@@ -62,3 +63,41 @@ def guarded(command: F) -> F:
 def print_json(payload: object) -> None:
     """Machine-readable output on stdout (no colour, no wrapping)."""
     typer.echo(json.dumps(payload, indent=2, default=str))
+
+
+@contextlib.contextmanager
+def bad_input(*errors: type[Exception]) -> Iterator[None]:
+    """Inside the block, a domain error of these types is bad input: one line, exit 2."""
+    try:
+        yield
+    except errors as exc:
+        fail(str(exc))
+
+
+def print_fields(payload: dict) -> None:
+    """A flat result as aligned `key value` lines (floats to 8 significant digits)."""
+    for key, value in payload.items():
+        shown = f"{value:.8g}" if isinstance(value, float) else value
+        out.print(f"{key:<24} {shown}", highlight=False)
+
+
+def finish(
+    payload: object,
+    as_json: bool,
+    render: Callable[[], None] | None = None,
+    failed: bool = False,
+) -> None:
+    """The render-and-exit block every result command ends with: the payload as JSON on
+    stdout with --json, otherwise the human rendering (``render``, or `key value` lines of a
+    flat payload); then exit 1 when the command's own check failed (``failed``: e.g. the
+    mart disagrees with Python), else return (exit 0)."""
+    if as_json:
+        print_json(payload)
+    elif render is not None:
+        render()
+    elif isinstance(payload, dict):
+        print_fields(payload)
+    else:
+        raise TypeError(f"no rendering for a {type(payload).__name__} payload")
+    if failed:
+        raise typer.Exit(code=EXIT_FAILED)

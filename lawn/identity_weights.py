@@ -23,33 +23,13 @@ from lawn.settings import var as dbt_var
 # var identity_concurrent_min_days of dbt_project.yml
 CONCURRENT_MIN_DAYS: int = dbt_var("identity_concurrent_min_days")
 
+# the restricted comparison mart (names and email local parts in clear: the levels need edit
+# distances; the email domain and device keys are keyed hashes, compared by equality only)
 PROFILES_SQL = """
 with
 
 profiles as (
-    select * from intermediate.int_identity_user_profiles
-    where email is not null
-),
-
-namesakes as (
-    select account_id, full_name, count(*) as namesakes
-    from profiles
-    where full_name is not null
-    group by account_id, full_name
-),
-
-active_days as (
-    select identifier_value as user_id, list(distinct cast(occurred_at as date)) as active_dates
-    from intermediate.int_identity_observations
-    where identifier_type = 'user_id' and not is_blocked
-    group by identifier_value
-),
-
-devices as (
-    select right_value as user_id, list(distinct left_key) as device_keys
-    from intermediate.int_identity_links
-    where left_type in ('anonymous_id', 'device_id') and right_type = 'user_id'
-    group by right_value
+    select * from marts.dim_user_match_profiles
 ),
 
 locals as (
@@ -69,7 +49,7 @@ select
     locals.first_name,
     locals.last_name,
     locals.full_name,
-    coalesce(namesakes.namesakes, 0) as namesakes,
+    locals.namesake_count as namesakes,
     locals.email_local_part,
     locals.local_part,
     locals.local_dotted,
@@ -78,13 +58,11 @@ select
     translate(regexp_replace(locals.local_part, '[0-9]+$', ''), '._-', '') as local_squeezed,
     regexp_replace(split_part(locals.local_dotted, '.', 1), '[0-9]+$', '') as first_token,
     regexp_replace(split_part(locals.local_dotted, '.', -1), '[0-9]+$', '') as last_token,
-    locals.email_domain,
-    active_days.active_dates,
-    coalesce(devices.device_keys, []) as device_keys
+    locals.email_domain_key as email_domain,
+    list_transform(string_split(locals.active_dates, '|'), lambda day: cast(day as date)) as active_dates,
+    coalesce(string_split(locals.device_keys, '|'), []) as device_keys
 from locals
-left join namesakes on locals.account_id = namesakes.account_id and locals.full_name = namesakes.full_name
-left join active_days on locals.user_id = active_days.user_id
-left join devices on locals.user_id = devices.user_id
+order by locals.user_id
 """
 # candidate pairs of the SQL matcher: same account, different deterministic components
 BLOCKING_RULE = "l.account_id = r.account_id and l.deterministic_component != r.deterministic_component"
@@ -192,6 +170,12 @@ def estimate_match_weights(
 
     logging.getLogger("splink").setLevel(logging.WARNING)
     with duckdb.connect(str(db_path), read_only=True) as warehouse:
+        present = warehouse.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'marts' and table_name = 'dim_user_match_profiles'"
+        ).fetchall()[0][0]
+        if not present:
+            raise ValueError("no marts.dim_user_match_profiles yet: run `lawn build` first")
         profiles = warehouse.execute(PROFILES_SQL).df()
     if len(profiles) < 2:
         raise ValueError(f"{db_path}: fewer than two user profiles to compare; build the project first")

@@ -10,6 +10,7 @@ delta method, CUPED and the mixture-SPRT interval.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -52,20 +53,31 @@ class UnknownExperimentError(ValueError):
     """The experiment is not in the registry (or has no readout yet)."""
 
 
-def load_inputs(db_path: Path, experiment_id: str) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
-    """Observable unit metrics, the registry row, and the included assignments."""
+REGISTRY = "marts.dim_experiments"
+
+
+def registry_entry(db_path: Path, experiment_id: str) -> pd.Series:
+    """The experiment's (or automation holdout's) row of the published registry,
+    marts.dim_experiments; an unknown id raises UnknownExperimentError naming the known ones."""
     with duckdb.connect(str(db_path), read_only=True) as con:
-        registry = con.execute(
-            "select * from staging.stg_experimentation__experiments where experiment_id = ?", [experiment_id]
-        ).df()
+        schema, table = REGISTRY.split(".")
+        present = con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()[0][0]
+        if not present:
+            raise UnknownExperimentError(f"no {REGISTRY} in {db_path}: run `lawn build` first")
+        registry = con.execute(f"select * from {REGISTRY} where experiment_id = ?", [experiment_id]).df()
         if registry.empty:
-            known = [
-                row[0]
-                for row in con.execute(
-                    "select experiment_id from staging.stg_experimentation__experiments"
-                ).fetchall()
-            ]
+            known = [row[0] for row in con.execute(f"select experiment_id from {REGISTRY}").fetchall()]
             raise UnknownExperimentError(f"unknown experiment {experiment_id!r}; registered: {sorted(known)}")
+    return registry.iloc[0]
+
+
+def load_inputs(db_path: Path, experiment_id: str) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """Observable unit metrics, the registry row, and the included assignments (marts only)."""
+    registry = registry_entry(db_path, experiment_id)
+    with duckdb.connect(str(db_path), read_only=True) as con:
         units = con.execute(
             "select * from marts.fct_experiment_unit_metrics where experiment_id = ? and is_observable",
             [experiment_id],
@@ -74,7 +86,7 @@ def load_inputs(db_path: Path, experiment_id: str) -> tuple[pd.DataFrame, pd.Ser
             "select variant from marts.fct_experiment_assignments where experiment_id = ? and is_included",
             [experiment_id],
         ).df()
-    return units, registry.iloc[0], assignments
+    return units, registry, assignments
 
 
 def sample_ratio_p_value(assignments: pd.DataFrame, holdout_share: float) -> float:
@@ -230,3 +242,60 @@ def disagreements(mart: pd.DataFrame, python: pd.DataFrame, tolerance: float = 1
                 variant, metric = mart.loc[index, "variant"], mart.loc[index, "metric_name"]
                 problems.append(f"{variant}/{metric}/{column}: mart {left!r} vs python {right!r}")
     return problems
+
+
+@dataclass(frozen=True)
+class ReadoutCheck:
+    """`lawn readout`'s answer: the rows recomputed in Python and where they differ from the
+    mart (``kind`` is ``experiment`` or ``automation``, which decides how a table shows them)."""
+
+    kind: str
+    experiment_id: str
+    title: str
+    mart_name: str
+    rows: pd.DataFrame
+    problems: list[str]
+
+    @property
+    def agrees(self) -> bool:
+        return not self.problems
+
+    def payload(self) -> dict:
+        return {
+            "experiment_id": self.experiment_id,
+            "agrees_with_mart": self.agrees,
+            "disagreements": self.problems,
+            "rows": self.rows.to_dict(orient="records"),
+        }
+
+
+def check_readout(db_path: Path, experiment_id: str, tolerance: float, tau_relative: float) -> ReadoutCheck:
+    """Recompute a registered experiment's readout (or, for an automation holdout, each rule's
+    lift) in Python and compare it with the mart. Bad input (no warehouse, an unknown
+    experiment, no observable unit yet) raises UnknownExperimentError."""
+    from lawn import automation_readout as automation
+
+    if not db_path.exists():
+        raise UnknownExperimentError(f"no warehouse at {db_path}: run `lawn build` first")
+    entry = registry_entry(db_path, experiment_id)
+    if entry["experiment_kind"] == "automation_holdout":
+        mart = automation.mart_lift(db_path, experiment_id)
+        counts = automation.count_units(
+            automation.unit_outcomes(db_path, experiment_id), mart[["rule_id", "outcome_name"]],
+            float(entry["holdout_share"]),
+        )  # fmt: skip
+        python = automation.recompute_lift(counts)
+        title = f"{experiment_id}: automated vs held-out accounts, per rule (intent to treat)"
+        problems = automation.count_disagreements(mart, counts) + automation.lift_disagreements(
+            mart, python, tolerance
+        )
+        return ReadoutCheck("automation", experiment_id, title, "fct_automation_lift", python, problems)
+    units, registry, assignments = load_inputs(db_path, experiment_id)
+    if units.empty:
+        raise UnknownExperimentError(
+            f"experiment {experiment_id!r} has no unit with an observable metric yet"
+        )
+    python = recompute_readout(units, registry, assignments, tau_relative)
+    problems = disagreements(mart_readout(db_path, experiment_id), python, tolerance)
+    title = f"{experiment_id} (primary: {registry['primary_metric']})"
+    return ReadoutCheck("experiment", experiment_id, title, "fct_experiment_readouts", python, problems)

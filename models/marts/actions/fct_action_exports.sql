@@ -2,7 +2,8 @@
     a step wrote (source:ops.action_exports+ after the actions step; lawn/landing.py).
     The hand-off ledger: one row per record a run exported (an action the first time it went
     out, a reversal in the first export after it was reverted), as it was sent (rule,
-    pseudonymous account key, model version, decision day: the ledger keeps its own copy, since
+    pseudonymous account key, model version, decision day, the readable reason: the ledger
+    keeps its own copy, since
     a later model or rule change may re-decide history without it), and for actions the hours
     from the insight (the end of the decision day, when its data was complete) to the hand-off. -#}
 with
@@ -24,6 +25,7 @@ final as (
         account_key,
         model_version,
         decided_on,
+        reason,
         cast({{ dbt.dateadd('day', 1, 'decided_on') }} as {{ dbt.type_timestamp() }}) as insight_at,
         exported_at,
         export_path,

@@ -1,24 +1,15 @@
 {#- The incremental lift of automation, per rule, against the registered automation holdout
-    (intent to treat). Units: an account's first decision under the rule on or after the
-    holdout's registration (held-out accounts are decided for too; their actions are
-    suppressed). Outcome: the rule's `outcome_input` `outcome_window_days` after the decision
-    compared with the decision day (`up`: larger; `to_zero`: positive, then zero), counted
-    only once the window is over. Lift = automated rate - holdout rate with an unpooled Wald
-    95% interval and a two-sided z-test (and Benjamini-Hochberg across the holdout's rules:
+    (intent to treat), aggregated from the unit-level outcomes (fct_automation_unit_outcomes:
+    an account's first decision under the rule on or after the holdout's registration, and
+    the rule's outcome, counted only once the window is over). Lift = automated rate -
+    holdout rate with an unpooled Wald 95% interval and a two-sided z-test (and Benjamini-Hochberg across the holdout's rules:
     several rules are read at once); the sample-ratio check compares the holdout's share
     of all decided units with the registered share (chi-square, 1 df). -#}
-{%- set outcome_inputs = ['mrr_usd', 'milestones_reached', 'active_users_7d', 'feature_uses_7d'] -%}
 with
 
 actions as (
 
     select * from {{ ref('fct_next_best_actions') }}
-
-),
-
-features as (
-
-    select * from {{ ref('fct_account_features_daily') }}
 
 ),
 
@@ -34,94 +25,9 @@ holdouts as (
 
 ),
 
-assignments as (
-
-    select * from {{ ref('fct_automation_holdout_assignments') }}
-
-),
-
-data_end as (
-
-    select max(feature_date) as last_feature_date from features
-
-),
-
-first_decisions as (
-
-    select
-        rule_id,
-        account_id,
-        min(decided_on) as decided_on
-    from actions
-    group by rule_id, account_id
-
-),
-
 units as (
 
-    select
-        first_decisions.rule_id,
-        first_decisions.account_id,
-        first_decisions.decided_on,
-        assignments.holdout_id,
-        assignments.is_held_out,
-        rules.outcome_name,
-        rules.outcome_input,
-        rules.outcome_direction,
-        rules.outcome_window_days,
-        cast(
-            {{ dbt.dateadd('day', 'rules.outcome_window_days', 'first_decisions.decided_on') }}
-            as date
-        ) as outcome_date
-    from first_decisions
-    inner join rules on first_decisions.rule_id = rules.rule_id
-    inner join assignments on first_decisions.account_id = assignments.account_id
-    where first_decisions.decided_on >= cast(assignments.registered_at as date)
-
-),
-
-observed as (
-
-    select
-        units.rule_id,
-        units.holdout_id,
-        units.is_held_out,
-        units.outcome_direction,
-        case units.outcome_input
-            {%- for column in outcome_inputs %}
-                when '{{ column }}' then cast(at_decision.{{ column }} as {{ type_double() }})
-            {%- endfor %}
-        end as value_at_decision,
-        case units.outcome_input
-            {%- for column in outcome_inputs %}
-                when '{{ column }}' then cast(at_outcome.{{ column }} as {{ type_double() }})
-            {%- endfor %}
-        end as value_at_outcome
-    from units
-    inner join data_end on units.outcome_date <= data_end.last_feature_date
-    inner join features as at_decision
-        on
-            units.account_id = at_decision.account_id
-            and units.decided_on = at_decision.feature_date
-    inner join features as at_outcome
-        on
-            units.account_id = at_outcome.account_id
-            and units.outcome_date = at_outcome.feature_date
-
-),
-
-outcomes as (
-
-    select
-        rule_id,
-        holdout_id,
-        is_held_out,
-        case
-            when outcome_direction = 'up' then value_at_outcome > value_at_decision
-            when outcome_direction = 'to_zero'
-                then value_at_decision > 0 and value_at_outcome = 0
-        end as has_outcome
-    from observed
+    select * from {{ ref('fct_automation_unit_outcomes') }}
 
 ),
 
@@ -129,11 +35,11 @@ decided_counts as (
 
     select
         rule_id,
-        holdout_id,
-        count(case when not is_held_out then 1 end) as automated_units,
-        count(case when is_held_out then 1 end) as holdout_units
+        experiment_id as holdout_id,
+        count(case when variant = 'automated' then 1 end) as automated_units,
+        count(case when variant = 'holdout' then 1 end) as holdout_units
     from units
-    group by rule_id, holdout_id
+    group by rule_id, experiment_id
 
 ),
 
@@ -141,13 +47,15 @@ outcome_counts as (
 
     select
         rule_id,
-        holdout_id,
-        count(case when not is_held_out then 1 end) as automated_observed,
-        count(case when not is_held_out and has_outcome then 1 end) as automated_outcomes,
-        count(case when is_held_out then 1 end) as holdout_observed,
-        count(case when is_held_out and has_outcome then 1 end) as holdout_outcomes
-    from outcomes
-    group by rule_id, holdout_id
+        experiment_id as holdout_id,
+        count(case when variant = 'automated' then 1 end) as automated_observed,
+        count(case when variant = 'automated' and metric_value = 1 then 1 end)
+            as automated_outcomes,
+        count(case when variant = 'holdout' then 1 end) as holdout_observed,
+        count(case when variant = 'holdout' and metric_value = 1 then 1 end) as holdout_outcomes
+    from units
+    where is_observable
+    group by rule_id, experiment_id
 
 ),
 
