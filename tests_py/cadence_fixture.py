@@ -352,7 +352,7 @@ def tables() -> dict[str, pd.DataFrame]:
         "marts.fct_experiment_assignments": assignments,
         "marts.fct_instrumentation_qa_daily": qa,
         "marts.fct_model_monitoring": monitoring(),
-        "staging.stg_experimentation__experiments": experiments,
+        "marts.dim_experiments": experiments.assign(experiment_kind="experiment"),
         "registry.experiment_metrics": pd.DataFrame(
             {"metric_name": ["conversion", "tickets", "revenue"], "is_higher_better": [True, False, True]}
         ),

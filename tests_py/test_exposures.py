@@ -20,17 +20,19 @@ LAWN_DIR = REPO_ROOT / "lawn"
 READ = re.compile(
     r"(?<!delete\s)\b(?:from|join)\s+(marts|ml|ops|intermediate|staging)\.([a-z_][a-z0-9_]*)\b", re.I
 )
-# readout and identity-weights still read intermediate/staging models; moving them to marts is
-# the other half of issue 16 item 5 (another change): this set may only shrink
-PENDING_MARTS_ONLY = {"readout.py", "identity_weights.py"}
+NAMED = re.compile(r"(marts|ml|ops|intermediate|staging)\.([a-z_][a-z0-9_]*)", re.I)
+# modules still reading intermediate/staging models (issue 16 item 5): none any more
+PENDING_MARTS_ONLY: set[str] = set()
 
 
 def python_reads() -> dict[tuple[str, str], set[str]]:
     """(schema, relation) -> the lawn modules whose SQL reads it."""
     reads: dict[tuple[str, str], set[str]] = {}
-    for path in sorted(LAWN_DIR.glob("*.py")):
+    for path in sorted(LAWN_DIR.rglob("*.py")):
         for text in _sql_strings(path):
-            for schema, name in READ.findall(text):
+            found = READ.findall(text)
+            named = NAMED.fullmatch(text.strip())  # a relation held in a constant, read by f-string
+            for schema, name in found + ([named.groups()] if named else []):
                 reads.setdefault((schema.lower(), name.lower()), set()).add(path.name)
     return reads
 

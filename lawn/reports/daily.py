@@ -100,9 +100,9 @@ def experiments(r: Reader) -> pd.DataFrame:
         )
         select registry.experiment_id, registry.start_date, registry.end_date,
             registry.planned_sample_size_per_arm, coalesce(exposed.units_exposed, 0) as units_exposed
-        from staging.stg_experimentation__experiments as registry
+        from marts.dim_experiments as registry
         left join exposed on exposed.experiment_id = registry.experiment_id
-        where cast(registry.registered_at as date) <= $as_of
+        where registry.experiment_kind = 'experiment' and cast(registry.registered_at as date) <= $as_of
         order by registry.start_date, registry.experiment_id
         """
     )

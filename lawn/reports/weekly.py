@@ -103,7 +103,7 @@ def candidates(r: Reader, kpis: pd.DataFrame) -> pd.DataFrame:
             readouts.absolute_lift, readouts.ci_low, readouts.ci_high, readouts.test_statistic,
             metrics.is_higher_better
         from marts.fct_experiment_readouts as readouts
-        inner join staging.stg_experimentation__experiments as registry
+        inner join marts.dim_experiments as registry
             on registry.experiment_id = readouts.experiment_id
         left join registry.experiment_metrics as metrics on metrics.metric_name = readouts.metric_name
         where registry.end_date < $as_of and registry.end_date >= cast($as_of as date) - interval (?) day
