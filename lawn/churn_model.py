@@ -71,7 +71,7 @@ def load_dataset(db_path: Path, horizon_days: int = 30) -> pd.DataFrame:
                 from intermediate.int_events_valid where event_name = 'subscription_canceled'
             ),
             data_end as (
-                select max(cast(occurred_at as date)) as last_date from intermediate.int_events_valid
+                select data_end_date as last_date from marts.fct_data_day
             )
             select features.*, accounts.segment, strftime(accounts.created_at, '%Y-%m') as cohort,
                 case

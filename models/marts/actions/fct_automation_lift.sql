@@ -40,9 +40,9 @@ assignments as (
 
 ),
 
-data_end as (
+as_of as (
 
-    select max(feature_date) as last_feature_date from features
+    select data_day from {{ ref('int_data_day') }}
 
 ),
 
@@ -98,7 +98,7 @@ observed as (
             {%- endfor %}
         end as value_at_outcome
     from units
-    inner join data_end on units.outcome_date <= data_end.last_feature_date
+    inner join as_of on units.outcome_date <= as_of.data_day
     inner join features as at_decision
         on
             units.account_id = at_decision.account_id
