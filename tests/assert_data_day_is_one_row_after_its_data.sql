@@ -7,7 +7,6 @@ data_day as (
 
     select
         data_day,
-        is_replay,
         last_received_at,
         {{ dbt.dateadd('day', 1, 'cast(data_day as ' ~ dbt.type_timestamp() ~ ')') }}
             as next_midnight
@@ -42,14 +41,14 @@ violations as (
     from data_day
     where last_received_at >= next_midnight
 
-    union all
+    {%- if as_of_date() is not none %}
 
-    select 'a replay staged a delivery received after the data day' as violation
-    from deliveries
-    inner join data_day
-        on
-            data_day.is_replay
-            and deliveries.received_at >= data_day.next_midnight
+        union all
+
+        select 'a replay staged a delivery received after the data day' as violation
+        from deliveries
+        inner join data_day on deliveries.received_at >= data_day.next_midnight
+    {%- endif %}
 
 )
 

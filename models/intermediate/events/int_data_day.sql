@@ -31,10 +31,8 @@ final as (
     select
         {% if replayed_day is none -%}
             cast(newest.last_received_at as date) as data_day,
-            false as is_replay,
         {%- else -%}
             cast('{{ replayed_day }}' as date) as data_day,
-            true as is_replay,
         {%- endif %}
         newest.last_received_at,
         newest.data_end_at,
