@@ -1,6 +1,7 @@
 -- The data day is one row, and nothing the build used arrived after it: no valid event was
 -- received after the end of the data day, and in a replay (var as_of_date) no delivery in
 -- staging was either. Returns one row per violation.
+-- depends_on: {{ ref('stg_tracking__events') }}
 with
 
 data_day as (
@@ -14,11 +15,15 @@ data_day as (
 
 ),
 
-deliveries as (
+{%- if as_of_date() is not none %}
 
-    select received_at from {{ ref('stg_tracking__events') }}
+    deliveries as (
 
-),
+        select received_at from {{ ref('stg_tracking__events') }}
+
+    ),
+
+{%- endif %}
 
 row_count as (
 
