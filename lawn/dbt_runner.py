@@ -49,10 +49,14 @@ def dbt_invocation(
     own file); ``base_env`` (default: this process's environment) loses the identity key
     variables; ``log_path`` defaults to ``target_path`` when only that is given. ``as_of``
     replays that day (var ``as_of_date``, over any in ``dbt_vars``); a replayed ``build`` or
-    ``run`` is a full refresh (incremental tables may hold rows received after the day)."""
+    ``run`` is a full refresh (incremental tables may hold rows received after the day), and a
+    replayed ``build`` runs no unit tests (they test code on their own rows, not the day's
+    data, and CI runs them without a replay)."""
     args = list(args)
     if as_of is not None and args[:1] in (["build"], ["run"]) and "--full-refresh" not in args:
         args.append("--full-refresh")
+    if as_of is not None and args[:1] == ["build"] and "unit_test" not in args:
+        args += ["--exclude-resource-type", "unit_test"]
     command = [*dbt_command(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     if select:
         command += ["--select", *select]

@@ -160,8 +160,12 @@ def test_the_runner_turns_as_of_into_the_var_and_a_full_refresh(tmp_path):
         "as_of_date": "2026-04-05",
     }
     assert call.command.count("--full-refresh") == 1
-    again = dbt_runner.dbt_invocation(["build", "--full-refresh"], None, as_of=day).command
-    assert again.count("--full-refresh") == 1
+    assert call.command[call.command.index("--exclude-resource-type") + 1] == "unit_test"
+    nightly_build = ["build", "--full-refresh", "--exclude-resource-type", "unit_test"]
+    again = dbt_runner.dbt_invocation(nightly_build, None, as_of=day).command
+    assert again.count("--full-refresh") == again.count("unit_test") == 1
+    plain = dbt_runner.dbt_invocation(["build"], None).command
+    assert "--full-refresh" not in plain and "unit_test" not in plain
     assert "--full-refresh" not in dbt_runner.dbt_invocation(["compile"], None, as_of=day).command
     assert "--vars" not in dbt_runner.dbt_invocation(["build"], None).command
 
