@@ -22,8 +22,9 @@ import duckdb
 import pandas as pd
 
 from lawn.landing import DUCKDB_TYPES, landing_table
+from lawn.data_day import data_day
 from lawn.settings import ACTION_MAX_AGE_DAYS
-from lawn.warehouse import LATEST_DAY_SQL, MissingTableError, require_landing_table
+from lawn.warehouse import MissingTableError, require_landing_table
 
 # what a destination receives: the pseudonymous account key, never the account id
 EXPORT_COLUMNS = (
@@ -256,7 +257,7 @@ def export_actions(
     """Write ``out_dir/<run_id>/actions.csv`` and ``.parquet`` (header only when nothing is
     due) and record every exported row in ops.action_exports, exactly once (see the module
     docstring). Actions decided more than ``max_age_days`` before ``as_of`` (default: the
-    newest decision day's data) are stale and never sent; a reverted action that was never
+    build's data day, lawn/data_day.py) are stale and never sent; a reverted action that was never
     exported needs no reversal. A run name is used once: a used one is refused."""
     check_run_id(run_id)
     check_max_age(max_age_days)
@@ -277,7 +278,7 @@ def export_actions(
         if used or folder.exists():
             raise ActionError(f"run name {run_id!r} was used before (ledger or {folder}): use a new one")
         if as_of is None:
-            as_of = con.execute(LATEST_DAY_SQL).fetchall()[0][0]
+            as_of = data_day(con)
         con.execute("begin transaction")
         try:
             records = _pending(con, as_of, max_age_days)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from lawn.cli_common import err, fail, out
+from lawn.cli_common import AsOfOption, as_of_day, err, fail, out
 from lawn.paths import DEMO_RAW_DIR, IDENTITY_WEIGHTS_ESTIMATE, TRUTH_DIR, duckdb_path
 from lawn.settings import IDENTITY_MATCH_PRIOR
 
@@ -222,13 +222,16 @@ def load(raw_dir: RawDirOption = DEMO_RAW_DIR) -> None:
 def build(
     raw_dir: RawDirOption = DEMO_RAW_DIR,
     full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from scratch.")] = False,
+    as_of: AsOfOption = None,
 ) -> None:
     """Load the raw files (gate + land), install the identity hash key (LAWN_IDENTITY_HASH_KEY,
     else the checkout's local key .lawn/identity_hash.key), then `dbt build` (seeds, models,
-    data tests, unit tests)."""
+    data tests, unit tests); with --as-of, as if run at the end of that day."""
     from lawn.dbt_runner import run_dbt
     from lawn.identity_key import HashKeyError, install_key, resolve_key
     from lawn.warehouse import WarehouseError, writing
+
+    day = as_of_day(as_of)
 
     try:
         key = resolve_key(dev=True)
@@ -246,9 +249,8 @@ def build(
             if changed:
                 err.print(f"note: {changed}", soft_wrap=True, highlight=False)
             # dbt never sees the key (lawn/dbt_runner.py); its output goes to the terminal
-            code = run_dbt(
-                ["build", *(["--full-refresh"] if full_refresh else [])], duckdb_path(), capture=False
-            ).returncode
+            refresh = ["--full-refresh"] if full_refresh else []
+            code = run_dbt(["build", *refresh], duckdb_path(), as_of=day, capture=False).returncode
     except WarehouseError as exc:
         _fail(str(exc), exc.exit_code)
     if code:

@@ -4,10 +4,11 @@ any error a command did not handle into one line instead of a traceback."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import json
 from collections.abc import Callable, Iterator
-from typing import NoReturn, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -25,6 +26,28 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print a one-line error and exit with code 2 (bad input) or the code given."""
     err.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
     raise typer.Exit(code=code)
+
+
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Replay this UTC day (YYYY-MM-DD): only raw rows that had arrived by its end are used "
+        "and it is the data day; always a full rebuild (docs/as_of.md). Default: all data.",
+    ),
+]
+
+
+def as_of_day(value: str | None) -> dt.date | None:
+    """The day of an --as-of value (None without one); a bad value exits 2 with one line."""
+    from lawn.data_day import DataDayError, parse_as_of
+
+    if value is None:
+        return None
+    try:
+        return parse_as_of(value)
+    except DataDayError as exc:
+        fail(str(exc))
 
 
 def _one_line(exc: BaseException) -> str:

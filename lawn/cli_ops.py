@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lawn.cli_common import err, fail, guarded, out
+from lawn.cli_common import AsOfOption, as_of_day, err, fail, guarded, out
 from lawn.paths import EXPORT_DIR, MODEL_STORE_DIR, REPORT_DIR, duckdb_path
 from lawn.settings import ACTION_MAX_AGE_DAYS
 
@@ -109,6 +109,7 @@ def nightly(
     lock_wait: Annotated[
         float, typer.Option(help="Seconds to wait while another writer holds the warehouse.")
     ] = 0.0,
+    as_of: AsOfOption = None,
 ) -> None:
     """The scheduled job: validate -> dbt build -> score -> actions -> SLO checks -> report.
 
@@ -118,6 +119,7 @@ def nightly(
     from lawn.actions import ActionError, check_max_age
     from lawn.nightly import NightlyConfig, run_nightly
 
+    day = as_of_day(as_of)
     try:
         check_max_age(action_max_age_days)
     except ActionError as exc:
@@ -137,6 +139,7 @@ def nightly(
         action_max_age_days=action_max_age_days,
         dev=dev,
         lock_wait_seconds=lock_wait,
+        as_of=day,
     )
     result = run_nightly(config, err)
     total = sum(step.seconds for step in result.steps)

@@ -1,7 +1,8 @@
 """The one way lawn launches dbt (`lawn build`, `lawn nightly`, the tests).
 
 Every run gets the same things the same way: the project and profiles directory, the
-warehouse in ``LAWN_DUCKDB_PATH``, ``--vars`` as JSON, optional ``--select``, private
+warehouse in ``LAWN_DUCKDB_PATH``, ``--vars`` as JSON (a replayed day, ``as_of``, becomes the
+var ``as_of_date`` of lawn/settings.py and makes a build a full refresh), optional ``--select``, private
 ``--target-path`` / ``--log-path``, an environment without the identity hash key (dbt must
 never see it: lawn/identity_key.py installs it in the warehouse instead) and, on Linux, death
 with its parent (lawn/warehouse.py), so no orphaned dbt writes after the writer lock is gone.
@@ -9,6 +10,7 @@ Installing the key and holding the lock stay with the caller."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from lawn.identity_key import scrubbed_env
 from lawn.paths import REPO_ROOT, dbt_command
+from lawn.settings import as_of_vars
 from lawn.warehouse import die_with_parent
 
 
@@ -34,6 +37,7 @@ def dbt_invocation(
     *,
     select: Sequence[str] = (),
     dbt_vars: Mapping[str, object] | None = None,
+    as_of: dt.date | None = None,
     target_path: Path | None = None,
     log_path: Path | None = None,
     project_dir: Path = REPO_ROOT,
@@ -43,7 +47,16 @@ def dbt_invocation(
 
     ``db_path`` None leaves ``LAWN_DUCKDB_PATH`` as it is (a project whose profile names its
     own file); ``base_env`` (default: this process's environment) loses the identity key
-    variables; ``log_path`` defaults to ``target_path`` when only that is given."""
+    variables; ``log_path`` defaults to ``target_path`` when only that is given. ``as_of``
+    replays that day (var ``as_of_date``, over any in ``dbt_vars``); a replayed ``build`` or
+    ``run`` is a full refresh (incremental tables may hold rows received after the day), and a
+    replayed ``build`` runs no unit tests (they test code on their own rows, not the day's
+    data, and CI runs them without a replay)."""
+    args = list(args)
+    if as_of is not None and args[:1] in (["build"], ["run"]) and "--full-refresh" not in args:
+        args.append("--full-refresh")
+    if as_of is not None and args[:1] == ["build"] and "unit_test" not in args:
+        args += ["--exclude-resource-type", "unit_test"]
     command = [*dbt_command(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     if select:
         command += ["--select", *select]
@@ -51,8 +64,9 @@ def dbt_invocation(
         command += ["--target-path", str(target_path)]
     if log_path is not None or target_path is not None:
         command += ["--log-path", str(log_path if log_path is not None else target_path)]
-    if dbt_vars:
-        command += ["--vars", json.dumps(dict(dbt_vars))]
+    all_vars = {**(dbt_vars or {}), **as_of_vars(as_of)}
+    if all_vars:
+        command += ["--vars", json.dumps(all_vars)]
     env = scrubbed_env(dict(os.environ if base_env is None else base_env))
     if db_path is not None:
         env["LAWN_DUCKDB_PATH"] = str(db_path)
@@ -66,6 +80,7 @@ def run_dbt(
     capture: bool = True,
     select: Sequence[str] = (),
     dbt_vars: Mapping[str, object] | None = None,
+    as_of: dt.date | None = None,
     target_path: Path | None = None,
     log_path: Path | None = None,
     project_dir: Path = REPO_ROOT,
@@ -78,6 +93,7 @@ def run_dbt(
         db_path,
         select=select,
         dbt_vars=dbt_vars,
+        as_of=as_of,
         target_path=target_path,
         log_path=log_path,
         project_dir=project_dir,

@@ -15,6 +15,7 @@ import pandas as pd
 
 from lawn.churn_model import FEATURES, auc, live_version, load_artefact, load_dataset
 from lawn.landing import landing_table
+from lawn.data_day import data_day
 from lawn.warehouse import require_landing_table
 
 PSI_THRESHOLD = 0.2  # > 0.2: the population has shifted (the usual rule of thumb)
@@ -75,12 +76,13 @@ def performance_checks(known: pd.DataFrame) -> list[dict]:
 
 def monitor(db_path: Path, store: Path, shadow: str | None = None) -> pd.DataFrame:
     """Checks for the live version (and a shadow candidate, to compare), written to
-    ml.model_monitoring in place of that data day's earlier rows for the same versions."""
+    ml.model_monitoring in place of that data day's (lawn/data_day.py) earlier rows for the
+    same versions."""
     data = load_dataset(db_path)
     if data.empty:
         raise ValueError("no paying account-days to monitor")
-    as_of = max(data["feature_date"])
     with duckdb.connect(str(db_path), read_only=True) as con:
+        as_of = data_day(con)
         require_landing_table(con, "ml", "churn_scores")
         scores = con.execute(
             "select account_id, feature_date, model_version, churn_probability from ml.churn_scores"

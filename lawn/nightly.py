@@ -23,12 +23,13 @@ import duckdb
 from rich.console import Console
 
 from lawn.actions import fault_point
+from lawn.data_day import data_day_of
 from lawn.dbt_runner import run_dbt
 from lawn.identity_key import IdentityKey, install_key, resolve_key
 from lawn.landing import landing_table, nightly_selection
 from lawn.paths import DEMO_RAW_DIR
 from lawn.settings import ACTION_MAX_AGE_DAYS
-from lawn.warehouse import LATEST_DAY_SQL, first_line, writing
+from lawn.warehouse import first_line, writing
 
 EXIT_STEP_FAILED = 1
 EXIT_SLO_BREACH = 3
@@ -51,6 +52,7 @@ class NightlyConfig:
     shadow: str | None = None
     action_max_age_days: int = ACTION_MAX_AGE_DAYS
     dbt_vars: dict = field(default_factory=dict)
+    as_of: dt.date | None = None  # replay this day (docs/as_of.md); None: all data
     dbt_target_path: Path | None = None
     hash_key: IdentityKey | None = None  # None: from the environment (lawn/identity_key.py)
     dev: bool = False  # without a configured key, use the checkout's local development key
@@ -80,7 +82,9 @@ def _dbt(config: NightlyConfig, args: list[str]) -> str:
     The identity hash key is installed in the warehouse first; dbt never sees the key."""
     if config.hash_key is not None:
         install_key(config.db_path, config.hash_key)
-    result = run_dbt(args, config.db_path, dbt_vars=config.dbt_vars, target_path=config.dbt_target_path)
+    result = run_dbt(
+        args, config.db_path, dbt_vars=config.dbt_vars, as_of=config.as_of, target_path=config.dbt_target_path
+    )
     summary = result.stdout[result.stdout.rfind("Done.") :].strip() or result.stdout.strip()[-300:]
     if result.returncode != 0:
         failures = [line for line in result.stdout.splitlines() if "FAIL" in line or "ERROR" in line]
@@ -202,14 +206,6 @@ STEPS: list[tuple[str, Callable[[NightlyConfig, dict], str]]] = [
     ("slo", step_slo),
     ("report", step_report),
 ]
-
-
-def _as_of(db_path: Path) -> dt.date | None:
-    try:
-        with duckdb.connect(str(db_path), read_only=True) as con:
-            return con.execute(LATEST_DAY_SQL).fetchall()[0][0]
-    except duckdb.Error:
-        return None
 
 
 def _now() -> dt.datetime:
@@ -374,7 +370,7 @@ def _run_locked(config: NightlyConfig, console: Console) -> NightlyResult:
     errors = [b for b in state["slo_breaches"] if b["severity"] == "error"]
     failed = next((step.name for step in steps if step.status == "failed"), None)
     exit_code = EXIT_STEP_FAILED if failed else EXIT_SLO_BREACH if errors and config.fail_on_slo_breach else 0
-    as_of = _as_of(config.db_path)
+    as_of = data_day_of(config.db_path)
     result = NightlyResult(run_id, as_of, steps, state["slo_breaches"], exit_code, state.get("report_html"))
     status = "failed" if failed else ("slo_breach" if exit_code == EXIT_SLO_BREACH else "success")
     record.update(as_of_date=as_of, finished_at=_now(), status=status, failed_step=failed)

@@ -8,6 +8,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from lawn.data_day import data_day
+
 QUERIES = {
     "funnel": """
         select funnel_step, step_name, sum(accounts_reached) as accounts
@@ -103,5 +105,5 @@ class ReportData:
 def load_report_data(db_path: Path) -> ReportData:
     with duckdb.connect(str(db_path), read_only=True) as con:
         frames = {name: con.execute(sql).df() for name, sql in QUERIES.items()}
-        as_of = con.execute("select max(feature_date) from marts.fct_account_features_daily").fetchall()[0][0]
+        as_of = data_day(con)
     return ReportData(as_of, frames)

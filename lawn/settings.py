@@ -55,5 +55,16 @@ RECEIVED_AT_MAX_FUTURE: dt.timedelta = dt.timedelta(minutes=var("received_at_max
 # read by Python only: the export step (lawn/actions.py) skips decisions older than this
 ACTION_MAX_AGE_DAYS: int = var("action_max_age_days")
 
+# replay (docs/as_of.md): a build as if run at the end of UTC day D passes {AS_OF_VAR: "D"};
+# the declared default (null) means all data. lawn/dbt_runner.py is the only caller.
+AS_OF_VAR = "as_of_date"
+AS_OF_DEFAULT: str | None = var(AS_OF_VAR)
+
+
+def as_of_vars(day: dt.date | None) -> dict[str, str]:
+    """The dbt ``--vars`` entry of a replay of ``day`` (none without one)."""
+    return {} if day is None else {AS_OF_VAR: day.isoformat()}
+
+
 # vars that no SQL reads, and the Python that does (tests_py/test_settings.py checks the list)
 PYTHON_ONLY_VARS = {"action_max_age_days": "lawn/actions.py export_actions (CLI --max-age-days)"}

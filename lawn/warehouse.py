@@ -16,9 +16,6 @@ from pathlib import Path
 
 import duckdb
 
-# the newest day of the feature mart: the data day a run works on
-LATEST_DAY_SQL = "select max(feature_date) from marts.fct_account_features_daily"
-
 
 class MissingTableError(ValueError):
     """A table Python writes to does not exist yet (no build has run)."""

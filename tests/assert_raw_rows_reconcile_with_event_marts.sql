@@ -1,10 +1,12 @@
 -- raw = valid + quarantined + duplicates, exactly: counts every raw row once, from the
--- source itself, against the two public marts and the redeliveries.
+-- source itself, against the two public marts and the redeliveries. In a replay (var
+-- as_of_date) the raw rows are those that had arrived by the end of the day.
 with
 
 raw_rows as (
 
     select count(*) as row_count from {{ source('tracking', 'raw_events') }}
+    where {{ is_known_as_of(parse_iso_timestamp_utc('trim(received_at)')) }}
 
 ),
 

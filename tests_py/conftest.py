@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 from pathlib import Path
@@ -36,10 +37,12 @@ def run_dbt(
     check: bool = True,
     project_dir: Path = REPO_ROOT,
     dbt_vars: dict | None = None,
+    as_of: dt.date | None = None,
 ) -> subprocess.CompletedProcess:
     """Run dbt on ``project_dir`` (the repo's project), writing to ``db_path`` and a private
     target dir; with ``raw_dir``, its files are landed in ``raw`` first (`lawn load`), and
-    a warehouse with no raw tables yet gets the demo data."""
+    a warehouse with no raw tables yet gets the demo data; ``as_of`` replays that day (as
+    `lawn build --as-of` does, docs/as_of.md)."""
     if raw_dir is not None or not _has_raw_tables(db_path):
         report = load_raw(raw_dir or DEMO_RAW_DIR, db_path)
         assert report.ok, report.errors
@@ -48,6 +51,7 @@ def run_dbt(
         args,
         db_path,
         dbt_vars={**TEST_VARS, **(dbt_vars or {})},
+        as_of=as_of,
         target_path=work_dir / "target",
         log_path=work_dir / "logs",
         project_dir=project_dir,

@@ -268,7 +268,7 @@ def test_raw_equals_valid_plus_quarantined_plus_duplicates(built, feed, cases):
 
 
 def test_out_of_range_receive_times_do_not_move_the_data_day(built):
-    as_of = query(built, "select data_end_date from intermediate.int_metrics_as_of")["data_end_date"].iloc[0]
+    as_of = query(built, "select data_end_date from marts.fct_data_day")["data_end_date"].iloc[0]
     assert pd.Timestamp(as_of).date() == DATA_DAY
     latest_feature_day = query(built, "select max(feature_date) as d from marts.fct_account_features_daily")[
         "d"

@@ -3,7 +3,13 @@
         last `event_lookback_hours` of what the table holds, and rows with no parseable or
         an out-of-range time (is_received_at_out_of_range), so the run rebuilds them from
         the source with late loads included. Out-of-range times never set the watermark:
-        one row stamped 9999 would otherwise stop every later run from reading anything. -#}
+        one row stamped 9999 would otherwise stop every later run from reading anything.
+        A replay (var as_of_date) must not run incrementally: the table may hold later rows. -#}
+    {%- if is_incremental() and as_of_date() is not none -%}
+        {{ exceptions.raise_compiler_error(
+            this ~ ": a replay (var as_of_date) rebuilds from scratch: add --full-refresh"
+        ) }}
+    {%- endif -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
         where

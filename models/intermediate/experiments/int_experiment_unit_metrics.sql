@@ -49,7 +49,7 @@ plan_changes as (
 
 as_of as (
 
-    select * from {{ ref('int_metrics_as_of') }}
+    select * from {{ ref('int_data_day') }}
 
 ),
 

@@ -40,7 +40,7 @@ current_plans as (
 
 as_of as (
 
-    select * from {{ ref('int_metrics_as_of') }}
+    select * from {{ ref('int_data_day') }}
 
 ),
 

@@ -37,7 +37,7 @@ assignments as (
 
 data_end as (
 
-    select max(feature_date) as last_feature_date from features
+    select data_day as last_feature_date from {{ ref('int_data_day') }}
 
 ),
 

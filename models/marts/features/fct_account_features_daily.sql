@@ -3,7 +3,8 @@
     model trained on day D's row never sees the future, tested by rebuilding with the
     data cut at D). Activity is counted by user_id, not person: identity merges learned
     later would otherwise leak into the past. Windows: 7 and 28 days ending on D; the usage
-    baseline is the 28 days before the last 7 (days D-34..D-7). -#}
+    baseline is the 28 days before the last 7 (days D-34..D-7). Days run up to the data day
+    (int_data_day). -#}
 with
 
 accounts as (
@@ -46,9 +47,9 @@ account_moments as (
 
 ),
 
-data_end as (
+as_of as (
 
-    select max(received_date) as last_received_date from events
+    select data_day from {{ ref('int_data_day') }}
 
 ),
 
@@ -62,11 +63,11 @@ spine as (
         {{ dbt.datediff('cast(accounts.created_at as date)', 'calendar.date_day', 'day') }}
             as account_age_days
     from accounts
-    cross join data_end
+    cross join as_of
     inner join calendar
         on
             cast(accounts.created_at as date) <= calendar.date_day
-            and data_end.last_received_date >= calendar.date_day
+            and as_of.data_day >= calendar.date_day
 
 ),
 

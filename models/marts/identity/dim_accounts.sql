@@ -47,9 +47,9 @@ latest_seats as (
 
 ),
 
-data_end as (
+as_of as (
 
-    select max(occurred_at) as last_event_at from events
+    select data_end_at from {{ ref('int_data_day') }}
 
 ),
 
@@ -84,18 +84,18 @@ activity as (
         events.account_id,
         max(events.occurred_at) as last_seen_at,
         count(distinct case
-            when events.occurred_at >= {{ dbt.dateadd('day', -30, 'data_end.last_event_at') }}
+            when events.occurred_at >= {{ dbt.dateadd('day', -30, 'as_of.data_end_at') }}
                 then events.person_id
         end) as active_people_30d,
         count(case
             when
                 events.event_name = 'support_ticket_created'
                 and events.occurred_at
-                >= {{ dbt.dateadd('day', -var('open_ticket_days'), 'data_end.last_event_at') }}
+                >= {{ dbt.dateadd('day', -var('open_ticket_days'), 'as_of.data_end_at') }}
                 then 1
         end) as open_support_tickets
     from events
-    cross join data_end
+    cross join as_of
     group by events.account_id
 
 ),

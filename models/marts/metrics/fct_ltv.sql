@@ -25,7 +25,7 @@ invoices as (
 
 as_of as (
 
-    select * from {{ ref('int_metrics_as_of') }}
+    select * from {{ ref('int_data_day') }}
 
 ),
 

@@ -28,7 +28,7 @@ activity as (
 
 as_of as (
 
-    select * from {{ ref('int_metrics_as_of') }}
+    select * from {{ ref('int_data_day') }}
 
 ),
 

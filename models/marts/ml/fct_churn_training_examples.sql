@@ -3,7 +3,7 @@
     signup cohort month, and the label `churned_30d` (doc block churned_30d): the account
     cancels (a valid subscription_canceled event occurring in (D, D + window]) within the
     var `churn_window_days`. The label is unknown (null) while the window is not over: D +
-    window after the data's last day (int_metrics_as_of: the newest valid event's day). `lawn model train|score|monitor` read this
+    window after the data's last day (int_data_day: the newest valid event's occurred day). `lawn model train|score|monitor` read this
     mart and nothing else of the warehouse's models. -#}
 with
 
@@ -27,7 +27,7 @@ events as (
 
 as_of as (
 
-    select * from {{ ref('int_metrics_as_of') }}
+    select * from {{ ref('int_data_day') }}
 
 ),
 

@@ -1,3 +1,5 @@
+{#- One row per CRM account, typed; in a replay (var as_of_date) only the accounts created
+    by the end of that day. -#}
 with
 
 crm_accounts as (
@@ -6,7 +8,7 @@ crm_accounts as (
 
 ),
 
-final as (
+typed as (
 
     select
         trim(account_id) as account_id,
@@ -19,6 +21,13 @@ final as (
         lower(trim(acquisition_channel)) as acquisition_channel,
         trim(sales_owner) as sales_owner
     from crm_accounts
+
+),
+
+final as (
+
+    select * from typed
+    where {{ is_known_as_of('created_at') }}
 
 )
 

@@ -1,3 +1,5 @@
+{#- One row per registered experiment, typed; in a replay (var as_of_date) only the
+    experiments registered by the end of that day. -#}
 with
 
 experiment_registry as (
@@ -6,7 +8,7 @@ experiment_registry as (
 
 ),
 
-final as (
+typed as (
 
     select
         trim(experiment_id) as experiment_id,
@@ -26,6 +28,13 @@ final as (
         owner,
         {{ parse_iso_timestamp_utc('trim(registered_at)') }} as registered_at
     from experiment_registry
+
+),
+
+final as (
+
+    select * from typed
+    where {{ is_known_as_of('registered_at') }}
 
 )
 

@@ -1,3 +1,5 @@
+{#- One row per day and channel of ad spend, typed; in a replay (var as_of_date) only the
+    days up to that day. -#}
 with
 
 marketing_spend as (
@@ -6,7 +8,7 @@ marketing_spend as (
 
 ),
 
-final as (
+typed as (
 
     select
         cast(spend_date as date) as spend_date,
@@ -15,6 +17,13 @@ final as (
         {{ try_cast('impressions', dbt.type_bigint()) }} as impressions,
         {{ try_cast('clicks', dbt.type_bigint()) }} as clicks
     from marketing_spend
+
+),
+
+final as (
+
+    select * from typed
+    where {{ is_known_as_of('spend_date', column_is_date=true) }}
 
 )
 

@@ -1,5 +1,6 @@
 {#- One row per raw delivery: trimmed, typed, timestamps in UTC, payloads checked for JSON.
-    Nothing is filtered here; deduplication and validation happen downstream. -#}
+    Nothing is filtered here (deduplication and validation happen downstream), except in a
+    replay (var as_of_date): then deliveries received after that day are not there yet. -#}
 with
 
 raw_events as (
@@ -69,6 +70,7 @@ with_context as (
                 then {{ json_extract_scalar('typed.context_raw', "'ip'") }}
         end as context_ip
     from typed
+    where {{ is_known_as_of('typed.received_at') }}
 
 )
 

@@ -1,0 +1,57 @@
+"""The data day on the Python side: the one "today" of a build, read from the one as-of mart.
+
+The day is defined once, in dbt (models/intermediate/events/int_data_day.sql, published as
+``marts.fct_data_day``): the UTC day of the newest receive time of a valid event, or, in a
+replay (``lawn build --as-of D``, dbt var ``as_of_date``), the day D. Python never works it
+out again: every command that needs "today" calls :func:`data_day` (docs/as_of.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import duckdb
+
+DATA_DAY_TABLE = "marts.fct_data_day"
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class DataDayError(ValueError):
+    """No data day: the as-of mart is missing (no build yet) or empty, or an --as-of value
+    is not a date. The message is one line."""
+
+
+def data_day(con: duckdb.DuckDBPyConnection) -> dt.date:
+    """The build's data day, from ``marts.fct_data_day``; DataDayError when there is none."""
+    try:
+        rows = con.execute(f"select data_day from {DATA_DAY_TABLE}").fetchall()
+    except duckdb.CatalogException:
+        raise DataDayError(f"{DATA_DAY_TABLE} does not exist: run `lawn build` first") from None
+    if len(rows) != 1 or rows[0][0] is None:
+        raise DataDayError(f"{DATA_DAY_TABLE} holds no data day ({len(rows)} rows): no valid event was built")
+    return rows[0][0]
+
+
+def data_day_of(db_path: Path) -> dt.date | None:
+    """The data day of the warehouse file, or None when it has none yet (no file, no build,
+    no valid event, or the file cannot be opened): for records written after a failed run."""
+    if not Path(db_path).exists():
+        return None
+    try:
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            return data_day(con)
+    except (duckdb.Error, DataDayError):
+        return None
+
+
+def parse_as_of(text: str, option: str = "--as-of") -> dt.date:
+    """An --as-of value (YYYY-MM-DD, a real calendar day) as a date; DataDayError naming the
+    option and the value otherwise."""
+    value = text.strip()
+    try:
+        if not _ISO_DAY.fullmatch(value):
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise DataDayError(f"{option} {text!r}: not a date (YYYY-MM-DD)") from None

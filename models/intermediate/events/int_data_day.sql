@@ -1,0 +1,44 @@
+{#- The data day: the one "today" of a build, defined here and nowhere else. It is the UTC day
+    of the newest receive time of a valid event (the last day the warehouse got data), or,
+    in a replay, var as_of_date (staging then holds only what had arrived by the end of that
+    day). Beside it, from the same events: the newest receive time, and the newest event
+    time (occurred_at), the end of the data in event time, after which windows of
+    occurred-time metrics are not complete. Every model that needs "today" or "the end of
+    the data" reads this one row; fct_data_day publishes it, lawn/data_day.py reads that. -#}
+{%- set replayed_day = as_of_date() %}
+with
+
+valid_events as (
+
+    select
+        received_at,
+        occurred_at
+    from {{ ref('int_events_valid') }}
+
+),
+
+newest as (
+
+    select
+        max(received_at) as last_received_at,
+        max(occurred_at) as data_end_at
+    from valid_events
+
+),
+
+final as (
+
+    select
+        {% if replayed_day is none -%}
+            cast(newest.last_received_at as date) as data_day,
+        {%- else -%}
+            cast('{{ replayed_day }}' as date) as data_day,
+        {%- endif %}
+        newest.last_received_at,
+        newest.data_end_at,
+        cast(newest.data_end_at as date) as data_end_date
+    from newest
+
+)
+
+select * from final
