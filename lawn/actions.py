@@ -21,8 +21,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from lawn.landing import DUCKDB_TYPES, landing_table
 from lawn.data_day import data_day
+from lawn.landing import DUCKDB_TYPES, landing_table
 from lawn.settings import ACTION_MAX_AGE_DAYS
 from lawn.warehouse import MissingTableError, require_landing_table
 

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from lawn.churn_model import FEATURES, auc, live_version, load_artefact, load_dataset
-from lawn.landing import landing_table
 from lawn.data_day import data_day
+from lawn.landing import landing_table
 from lawn.warehouse import require_landing_table
 
 PSI_THRESHOLD = 0.2  # > 0.2: the population has shifted (the usual rule of thumb)

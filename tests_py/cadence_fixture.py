@@ -338,6 +338,7 @@ def tables() -> dict[str, pd.DataFrame]:
         ],
     )
     return {
+        "marts.fct_data_day": pd.DataFrame({"data_day": [pd.Timestamp(AS_OF).date()]}),
         "marts.fct_account_features_daily": pd.DataFrame(
             {"feature_date": pd.date_range("2026-03-01", AS_OF).date}
         ),
@@ -376,6 +377,7 @@ def add_later_data(path: Path) -> None:
     with duckdb.connect(str(path)) as con:
         for offset in range(1, 11):
             con.execute("insert into marts.fct_account_features_daily values (?)", [day(offset)])
+        con.execute("update marts.fct_data_day set data_day = ?", [day(10)])
         con.register("later", later_events())
         con.execute("insert into marts.fct_events select * from later")
         con.register("slo", slo_status(day(10)).query("evaluated_date > @AS_OF"))

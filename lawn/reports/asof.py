@@ -22,19 +22,13 @@ class ReportInputError(ValueError):
 
 
 def default_as_of(con: duckdb.DuckDBPyConnection) -> dt.date:
-    """The data day a report defaults to: the newest feature day, as the nightly's data day.
-    The one place to swap for lawn/data_day.py's ``data_day(con)`` when it lands."""
+    """The data day a report defaults to: the build's data day (lawn/data_day.py)."""
+    from lawn.data_day import DataDayError, data_day
+
     try:
-        value = con.execute("select max(feature_date) from marts.fct_account_features_daily").fetchall()[0][0]
-    except duckdb.CatalogException as exc:
-        raise ReportInputError(
-            "the warehouse has no marts.fct_account_features_daily: run a build first"
-        ) from exc
-    if value is None:
-        raise ReportInputError(
-            "the warehouse has no data day yet (marts.fct_account_features_daily is empty)"
-        )
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+        return data_day(con)
+    except DataDayError as exc:
+        raise ReportInputError(str(exc)) from exc
 
 
 def parse_cadence(text: str) -> str:
