@@ -102,11 +102,16 @@ def step_validate(config: NightlyConfig, state: dict) -> str:
 SCORED = ["fct_churn_scores+", "fct_model_monitoring+"]
 
 
+def build_args(full_refresh: bool) -> list[str]:
+    """The `dbt build` of step build less its selection (everything but SCORED): the Dagster
+    code location (lawn/orchestration) passes the same to its dbt assets."""
+    return ["build", "--exclude-resource-type", "unit_test", *(["--full-refresh"] if full_refresh else [])]
+
+
 def step_build(config: NightlyConfig, state: dict) -> str:
     """Every model, seed, snapshot and data test except what reads the scores; unit tests test
     code, not data: CI runs them."""
-    refresh = ["--full-refresh"] if config.full_refresh else []
-    return _dbt(config, ["build", "--exclude-resource-type", "unit_test", "--exclude", *SCORED, *refresh])
+    return _dbt(config, [*build_args(config.full_refresh), "--exclude", *SCORED])
 
 
 def step_score(config: NightlyConfig, state: dict) -> str:
@@ -133,9 +138,16 @@ def step_score(config: NightlyConfig, state: dict) -> str:
 
 
 def step_actions(config: NightlyConfig, state: dict) -> str:
+    """dbt builds what reads the scores, then the actions go out."""
+    _dbt(config, ["build", "--select", *SCORED])
+    return step_export(config, state)
+
+
+def step_export(config: NightlyConfig, state: dict) -> str:
+    """Export the built actions under the run's id (Dagster runs it after its own dbt assets
+    of SCORED)."""
     from lawn.actions import export_actions
 
-    _dbt(config, ["build", "--select", *SCORED])
     result = export_actions(
         config.db_path, config.export_dir, state["run_id"], max_age_days=config.action_max_age_days
     )
