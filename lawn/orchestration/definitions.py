@@ -13,6 +13,7 @@ runner holds it for the whole run). Run it with ``dagster dev -m lawn.orchestrat
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,6 @@ from dagster import (
     DefaultScheduleStatus,
     DefaultSensorStatus,
     Definitions,
-    EventRecordsFilter,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -145,26 +145,34 @@ def _source_keys(manifest: dict, translator: DagsterDbtTranslator) -> dict[tuple
 
 def _run_steps(context: AssetExecutionContext) -> list[StepResult]:
     """This run's steps so far, from Dagster's event log, as the report's "Run steps" table
-    wants them: step, status, seconds and the detail line each step logged."""
-    instance = context.instance
+    wants them: step, status, seconds and the detail line the step logged (a dbt step: its
+    counts of materialised assets and evaluated checks)."""
+    instance, run_id = context.instance, context.run.run_id
     details: dict[str, str] = {}
-    records = instance.get_event_records(
-        EventRecordsFilter(event_type=DagsterEventType.ASSET_MATERIALIZATION), limit=10_000
-    )
-    for record in records:
-        entry = record.event_log_entry
-        if entry.run_id != context.run.run_id or entry.dagster_event is None:
+    counts: dict[str, list[int]] = {}
+    kinds = {DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_CHECK_EVALUATION}
+    for entry in instance.all_logs(run_id, of_type=kinds):
+        event, step = entry.dagster_event, entry.step_key or ""
+        if event is None:
             continue
-        metadata = entry.dagster_event.event_specific_data.materialization.metadata
+        tally = counts.setdefault(step, [0, 0, 0])
+        if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
+            tally[1] += 1
+            tally[2] += not event.event_specific_data.passed
+            continue
+        tally[0] += 1
+        metadata = event.event_specific_data.materialization.metadata
         if "detail" in metadata:
-            details[entry.step_key or ""] = str(metadata["detail"].value)
+            details[step] = str(metadata["detail"].value)
     steps = []
-    for stats in sorted(instance.get_run_step_stats(context.run.run_id), key=lambda s: s.start_time or 0):
+    for stats in sorted(instance.get_run_step_stats(run_id), key=lambda s: s.start_time or 0):
         if stats.step_key == context.op_execution_context.op.name:
             continue
-        seconds = (stats.end_time or 0) - (stats.start_time or 0)
-        status = "ok" if stats.status and stats.status.value == "SUCCESS" else str(stats.status)
-        steps.append(StepResult(stats.step_key, status, max(seconds, 0.0), details.get(stats.step_key, "")))
+        seconds = max((stats.end_time or 0) - (stats.start_time or 0), 0.0)
+        status = "ok" if stats.status is not None and stats.status.value == "SUCCESS" else "failed"
+        assets, checks, failed = counts.get(stats.step_key, [0, 0, 0])
+        detail = details.get(stats.step_key) or f"{assets} assets, {checks} checks ({failed} failed)"
+        steps.append(StepResult(stats.step_key, status, seconds, detail))
     return steps
 
 
@@ -193,22 +201,21 @@ def build_definitions(manifest: Path | None = None, lawn: LawnNightlyResource | 
     def _dbt_build(
         context: AssetExecutionContext, dbt: DbtCliResource, lawn: LawnNightlyResource, args: list[str]
     ) -> Iterator:
-        try:
-            config = lawn.nightly_config()
-        except HashKeyError as exc:
-            raise Failure(description=str(exc)) from None
-        target = None
-        if config.dbt_target_path is not None:
-            target = config.dbt_target_path / f"{context.run.run_id}-{context.op_execution_context.op.name}"
-        vars_args = ["--vars", json.dumps(config.dbt_vars)] if config.dbt_vars else []
-        with writing(
-            config.db_path,
-            f"dagster {context.op_execution_context.op.name}",
-            config.lock_wait_seconds,
-            must_exist=False,
-        ):
+        name = context.op_execution_context.op.name
+        with ExitStack() as stack:
+            try:
+                config = lawn.nightly_config()
+                stack.enter_context(
+                    writing(config.db_path, f"dagster {name}", config.lock_wait_seconds, must_exist=False)
+                )
+            except (HashKeyError, WarehouseError) as exc:
+                raise Failure(description=f"{name}: {exc}") from None
             if config.hash_key is not None:
                 install_key(config.db_path, config.hash_key)  # as lawn nightly: dbt never sees it
+            target = None
+            if config.dbt_target_path is not None:
+                target = config.dbt_target_path / f"{context.run.run_id}-{name}"
+            vars_args = ["--vars", json.dumps(config.dbt_vars)] if config.dbt_vars else []
             with dbt_environment(config.db_path):
                 invocation = dbt.cli([*args, *vars_args], context=context, target_path=target)
             yield from invocation.stream()
