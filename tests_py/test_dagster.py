@@ -8,6 +8,7 @@ import datetime as dt
 import importlib.util
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -252,10 +253,24 @@ def test_dagster_evaluates_the_dbt_tests_and_writes_the_report(nightly_and_dagst
     assert len(by_name) > 300
     assert by_name[("fct_churn_scores", "unique_fct_churn_scores_churn_score_key")].passed
     assert by_name[("slo", "no_error_slo_breach")].passed
-    # the report lists the run's steps as the nightly's does
+    # the report lists the run's steps as the nightly's does, from Dagster's event log
     report = (work["dagster"] / "report" / "report.md").read_text()
-    for step in ("validate", "build", "score", "scored_build", "action_export", "slo"):
-        assert f"| {step} " in report, step
+    rows = {m[0]: m[1:] for m in re.findall(r"^\| (\w+) \| (\w+) \| [\d.]+ s \| (.*) \|$", report, re.M)}
+    order = list(rows)
+    assert set(order) == {"validate", "build", "score", "slo", "scored_build", "action_export"}, rows
+    for before, after in (("validate", "build"), ("build", "score"), ("score", "scored_build"),
+                          ("scored_build", "action_export"), ("build", "slo")):  # fmt: skip
+        assert order.index(before) < order.index(after), order
+    assert all(status == "ok" for status, _ in rows.values()), rows
+    assert rows["validate"][1].startswith("raw files in") and "actions and" in rows["action_export"][1]
+    # the dbt steps' check counts add up to the checks the run evaluated (less the SLO check)
+    counted = [
+        re.fullmatch(r"(\d+) assets, (\d+) checks \((\d+) failed\)", rows[s][1])
+        for s in ("build", "scored_build")
+    ]
+    assert all(counted), rows
+    assert sum(int(m[2]) for m in counted) == len(evaluations) - 1
+    assert sum(int(m[3]) for m in counted) == sum(not e.passed for e in evaluations)
     assert f"dagster-{dagster.run_id}" in report
 
 
