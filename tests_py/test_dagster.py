@@ -76,7 +76,14 @@ def test_definitions_load_with_dbt_assets_checks_schedule_and_sensor(definitions
     assert "score" in parents("marts/fct_churn_scores") and "score" in parents("marts/fct_model_monitoring")
     assert parents("action_export") == {"marts/fct_next_best_actions"}
     assert parents("slo") == {"marts/fct_slo_status"}
-    assert {"slo", "action_export", "marts/fct_automation_lift"} <= parents("report")
+    # the report: after slo and the export, and after every mart lawn.report_data reads
+    # (fct_automation_lift in its queries, fct_account_features_daily for the data day)
+    assert {
+        "slo",
+        "action_export",
+        "marts/fct_automation_lift",
+        "marts/fct_account_features_daily",
+    } <= parents("report")
     assert "tracking/raw_events" in parents("staging/stg_tracking__events")
     # the nightly job, its schedule and the raw-file sensor
     job = definitions.resolve_job_def(JOB_NAME)

@@ -10,6 +10,7 @@ build and actions. Every step holds the warehouse's writer lock while it runs (t
 runner holds it for the whole run). Run it with ``dagster dev -m lawn.orchestration.definitions``
 (docs/orchestration.md)."""
 
+import inspect
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -50,6 +51,7 @@ from dagster_dbt import (
     get_asset_key_for_model,
 )
 
+from lawn import report_data
 from lawn.contract import RAW_TABLES
 from lawn.identity_key import HashKeyError, install_key
 from lawn.nightly import (
@@ -73,7 +75,6 @@ from lawn.orchestration.resources import (
 )
 from lawn.paths import REPO_ROOT, dbt_command
 from lawn.raw_loader import RawFileError
-from lawn.report_data import QUERIES
 from lawn.warehouse import WarehouseError, writing
 
 JOB_NAME = "lawn_nightly"
@@ -117,8 +118,9 @@ def _step(
 
 
 def _marts_read_by_report() -> list[str]:
-    """The marts lawn.report_data queries (the report asset depends on each)."""
-    return sorted({name for sql in QUERIES.values() for name in re.findall(r"marts\.(\w+)", sql)})
+    """The marts lawn.report_data queries (the report asset depends on each): every
+    ``marts.<name>`` in its source, QUERIES and the data-day query alike."""
+    return sorted(set(re.findall(r"\bmarts\.(\w+)", inspect.getsource(report_data))))
 
 
 class _Translator(DagsterDbtTranslator):
