@@ -16,10 +16,10 @@ import pytest
 from dagster import AssetKey, DagsterInstance, RunRequest, SkipReason, build_sensor_context, materialize
 
 from lawn.churn_model import save_artefact
-from lawn.identity_key import ENV_KEY
+from lawn.identity_key import ENV_KEY, ENV_KEY_FILE, pads
 from lawn.nightly import NightlyConfig, run_nightly
 from lawn.orchestration.definitions import JOB_NAME, NIGHTLY_CRON, build_definitions
-from lawn.orchestration.resources import LawnNightlyResource, manifest_path
+from lawn.orchestration.resources import LawnNightlyResource, dbt_environment, manifest_path
 from lawn.paths import REPO_ROOT
 from tests_py.conftest import TEST_HASH_KEY, TEST_VARS, query
 from tests_py.test_nightly import AUDIT_COLUMNS, _artefact
@@ -315,3 +315,35 @@ def test_a_failed_step_fails_the_run_with_its_one_line_message(definitions, mani
     result = run()
     assert "no identity hash key" in _failure(result, "validate")
     assert not db.exists() or query(db, "select count(*) as n from information_schema.tables")["n"][0] == 0
+
+
+def test_dbt_starts_without_the_identity_key_and_on_the_runs_warehouse(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_KEY, TEST_HASH_KEY.secret.decode())
+    monkeypatch.setenv("LAWN_DUCKDB_PATH", "/elsewhere/lawn.duckdb")
+    before = dict(os.environ)
+    with dbt_environment(tmp_path / "lawn.duckdb"):
+        assert ENV_KEY not in os.environ and ENV_KEY_FILE not in os.environ
+        assert os.environ["LAWN_DUCKDB_PATH"] == str(tmp_path / "lawn.duckdb")
+        assert os.environ["PATH"] == before["PATH"]
+    assert dict(os.environ) == before
+
+
+@pytest.mark.slow
+def test_the_identity_key_is_in_no_file_the_dagster_run_wrote(nightly_and_dagster):
+    """As test_nightly's leak test, for the Dagster side: dbt's target folders (manifest,
+    run results, compiled SQL, logs), the export and the report hold the key in no form."""
+    secret = TEST_HASH_KEY.secret
+    needles = [
+        secret,
+        secret.split(b"'")[0],
+        secret.hex().encode(),
+        *(pad.hex().encode() for pad in pads(secret)),
+    ]
+    work = nightly_and_dagster["work"]["dagster"]
+    scanned = 0
+    for path in work.rglob("*"):
+        if path.is_file() and not path.name.startswith("lawn.duckdb"):
+            scanned += 1
+            assert not [n for n in needles if n in path.read_bytes()], path
+    assert scanned > 100 and len(list(work.glob("target/*/manifest.json"))) == 2
+    assert list(work.glob("exports/*/actions.csv")) and (work / "report" / "report.html").exists()
