@@ -12,6 +12,7 @@ import re
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance, RunRequest, SkipReason, build_sensor_context, materialize
 
@@ -347,3 +348,44 @@ def test_the_identity_key_is_in_no_file_the_dagster_run_wrote(nightly_and_dagste
             assert not [n for n in needles if n in path.read_bytes()], path
     assert scanned > 100 and len(list(work.glob("target/*/manifest.json"))) == 2
     assert list(work.glob("exports/*/actions.csv")) and (work / "report" / "report.html").exists()
+
+
+def test_an_error_slo_breach_fails_the_slo_check_and_a_warning_does_not(manifest, tmp_path, monkeypatch):
+    """Step slo alone on a hand-written fct_slo_status: lawn nightly exits 3 on an error-severity
+    breach of the latest day; Dagster's check no_error_slo_breach fails then, naming it."""
+    db = tmp_path / "lawn.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.fct_slo_status (slo_id varchar, evaluated_date date, metric_value double,"
+            " threshold double, severity varchar, status varchar, is_latest boolean)"
+        )
+        con.execute(
+            "insert into marts.fct_slo_status values"
+            " ('freshness_hours', '2026-03-01', 30, 24, 'error', 'breach', false),"  # an old breach
+            " ('freshness_hours', '2026-03-02', 2, 24, 'error', 'pass', true),"
+            " ('valid_share', '2026-03-02', 0.7, 0.8, 'warn', 'breach', true)"
+        )
+    monkeypatch.setenv(ENV_KEY, TEST_HASH_KEY.secret.decode())
+
+    def check():
+        defs = build_definitions(manifest, LawnNightlyResource(db_path=str(db)))
+        result = materialize(
+            list(defs.assets),
+            resources=defs.resources,
+            instance=DagsterInstance.ephemeral(),
+            selection=["slo"],
+        )
+        (evaluation,) = result.get_asset_check_evaluations()
+        return evaluation
+
+    evaluation = check()  # a warning breaches, no error does on the latest day
+    assert evaluation.passed and evaluation.metadata["error_breaches"].value == "none"
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "update marts.fct_slo_status set status = 'breach', metric_value = 31"
+            " where is_latest and severity = 'error'"
+        )
+    evaluation = check()
+    assert not evaluation.passed and evaluation.severity.value == "ERROR"
+    assert evaluation.metadata["error_breaches"].value == "freshness_hours"
