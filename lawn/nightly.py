@@ -103,17 +103,21 @@ def step_validate(config: NightlyConfig, state: dict) -> str:
     return f"raw files in {raw_dir} passed and landed ({rows:,} rows)"
 
 
-def _build_after(config: NightlyConfig, step: str) -> str:
-    """The dbt build that follows a step, selected by lineage from the landing tables
-    (lawn/landing.py): what is downstream of the tables this step wrote (``build``: of none
-    yet), except what is downstream of a table a later step writes. So nothing is built on
-    stale scores or a stale ledger, and no mart has to stay a view to see the ledger."""
+def build_args(step: str, full_refresh: bool = False) -> list[str]:
+    """The `dbt build` that follows nightly step ``step``, selected by lineage from the landing
+    tables (lawn/landing.py): what is downstream of the tables this step wrote (``build``: of
+    none yet), except what is downstream of a table a later step writes. So nothing is built
+    on stale scores or a stale ledger, and no mart has to stay a view to see the ledger. The
+    Dagster code location (lawn/orchestration) gives its dbt assets the same selections."""
     select, exclude = nightly_selection(step)
-    refresh = ["--full-refresh"] if config.full_refresh and step == "build" else []
     args = ["build", "--exclude-resource-type", "unit_test"]
     args += ["--select", *select] if select else []
     args += ["--exclude", *exclude] if exclude else []
-    return _dbt(config, [*args, *refresh])
+    return [*args, *(["--full-refresh"] if full_refresh and step == "build" else [])]
+
+
+def _build_after(config: NightlyConfig, step: str) -> str:
+    return _dbt(config, build_args(step, config.full_refresh))
 
 
 def step_build(config: NightlyConfig, state: dict) -> str:
@@ -124,6 +128,15 @@ def step_build(config: NightlyConfig, state: dict) -> str:
 
 
 def step_score(config: NightlyConfig, state: dict) -> str:
+    """Score with the live models, then build what reads the scores."""
+    detail = run_scoring(config, state)
+    _build_after(config, "score")
+    return detail
+
+
+def run_scoring(config: NightlyConfig, state: dict) -> str:
+    """The Python half of step score: churn scores (training a first model when none is live),
+    monitoring, and the live uplift models' scores."""
     from lawn.churn_model import ModelError, live_version, score, train
     from lawn.model_monitoring import monitor
 
@@ -140,7 +153,6 @@ def step_score(config: NightlyConfig, state: dict) -> str:
         checks = monitor(config.db_path, config.model_store, config.shadow)
     except (ModelError, ValueError) as exc:
         raise StepFailed(str(exc)) from exc
-    _build_after(config, "score")
     flagged = int(checks.loc[~checks["is_shadow"], "is_flagged"].sum())
     shadow = f" (+ shadow {config.shadow})" if config.shadow else ""
     live_rows = int((scores["model_version"] == version).sum())
@@ -148,12 +160,19 @@ def step_score(config: NightlyConfig, state: dict) -> str:
 
 
 def step_actions(config: NightlyConfig, state: dict) -> str:
+    """The actions go out, then the ledger's marts (fct_action_exports, ...) see the new rows."""
+    detail = step_export(config, state)
+    _build_after(config, "actions")
+    return detail
+
+
+def step_export(config: NightlyConfig, state: dict) -> str:
+    """The Python half of step actions: export the built actions under the run's id."""
     from lawn.actions import export_actions
 
     result = export_actions(
         config.db_path, config.export_dir, state["run_id"], max_age_days=config.action_max_age_days
     )
-    _build_after(config, "actions")  # the ledger's marts (fct_action_exports, ...) see the new rows
     completed = (
         f" (completed the interrupted export of {', '.join(result.completed)})" if result.completed else ""
     )
