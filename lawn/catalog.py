@@ -102,10 +102,14 @@ def lineage(
         ]
         if not parents:
             break
-        parents.sort(
-            key=lambda p: (-CLASS_RANK.get(resolved.get(p, {}).get(column, {}).get("data_class", ""), 0), p)
+        # as the gate inherits: the first parent (depends_on order) of the highest class
+        current = max(
+            parents,
+            key=lambda p: (
+                CLASS_RANK.get(resolved.get(p, {}).get(column, {}).get("data_class", ""), 0),
+                -parents.index(p),
+            ),
         )
-        current = parents[0]
         seen.add(current)
         hops.append(f"{_label(nodes[current])}.{column}")
     start = nodes[current]
@@ -120,7 +124,10 @@ def lineage(
 
 
 def build_dictionary(
-    manifest: Mapping, catalog: Mapping, resolved: Mapping[str, Mapping[str, Mapping]], plan_properties: set[str]
+    manifest: Mapping,
+    catalog: Mapping,
+    resolved: Mapping[str, Mapping[str, Mapping]],
+    plan_properties: set[str],
 ) -> pd.DataFrame:
     """One row per governed column (manifest order), with type (warehouse catalog, else the
     declared data_type), description, resolved meta, its origin and lineage."""
@@ -186,7 +193,7 @@ td,th{{border:1px solid #ccc;padding:2px 4px;vertical-align:top}} th{{background
 tr.direct_pii td{{background:#fde2e2}} tr.indirect_pii td{{background:#fff1d6}}
 .ok{{color:#176b2c}} .bad{{color:#a11}}</style></head><body>
 <h1>lawn data dictionary</h1>
-<p>{len(dictionary)} columns of {dictionary['model'].nunique()} sources, seeds, models and snapshots.
+<p>{len(dictionary)} columns of {dictionary["model"].nunique()} sources, seeds, models and snapshots.
 Lineage is name-based (a column follows the same-named column of the node it reads) up to the
 raw field; see docs/governance.md.</p>{status}
 <h2>Columns per data class</h2>{summary}
@@ -225,10 +232,15 @@ def load_catalog_inputs(db_path: Path, project_dir: Path | None = None) -> tuple
         manifest = json.loads((target / "manifest.json").read_text())
         catalog = json.loads((target / "catalog.json").read_text())
         meta_run = run_dbt(
-            ["--quiet", "run-operation", "catalog_meta_json"], db_path, target_path=target, project_dir=project
+            ["--quiet", "run-operation", "catalog_meta_json"],
+            db_path,
+            target_path=target,
+            project_dir=project,
         )
         if meta_run.returncode != 0:
-            raise CatalogError("dbt run-operation catalog_meta_json failed: " + meta_run.stdout.strip()[-500:])
+            raise CatalogError(
+                "dbt run-operation catalog_meta_json failed: " + meta_run.stdout.strip()[-500:]
+            )
     return manifest, catalog, _parse_meta_output(meta_run.stdout)
 
 
