@@ -6,6 +6,8 @@ expected meta is read independently (PyYAML, the tracking-plan CSV with pandas).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 import shutil
@@ -20,7 +22,7 @@ from typer.testing import CliRunner
 from lawn import dbt_runner
 from lawn.cli import app
 from lawn.paths import REPO_ROOT
-from tests_py.conftest import query, run_dbt
+from tests_py.conftest import TEST_HASH_KEY, query, run_dbt
 
 META_KEYS = ("owner", "purpose", "data_class", "retention_class")
 PLAN_CSV = REPO_ROOT / "seeds" / "tracking_plan" / "tracking_plan_properties.csv"
@@ -384,6 +386,15 @@ def test_masked_marts_keep_what_analysts_need(built_small):
         quarantined["context_raw"].fillna("").str.len() + quarantined["properties_raw"].fillna("").str.len()
     )
     assert (quarantined["payload_characters"] == expected).all()
+    # payload_key is HMAC-SHA256 of `context|properties` under the build's key (Python's hmac)
+    recomputed = [
+        hmac.new(TEST_HASH_KEY.secret, f"{c or ''}|{p or ''}".encode(), hashlib.sha256).hexdigest()
+        for c, p in zip(quarantined["context_raw"], quarantined["properties_raw"], strict=True)
+    ]
+    assert recomputed == quarantined["payload_key"].tolist()
+    emails = users.drop_duplicates("email")
+    keyed = [hmac.new(TEST_HASH_KEY.secret, e.encode(), hashlib.sha256).hexdigest() for e in emails["email"]]
+    assert keyed == emails["email_key"].tolist()
     events = query(
         built_small,
         "select events.properties as masked, personal.properties as whole from marts.fct_events as events "
