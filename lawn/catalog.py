@@ -123,6 +123,21 @@ def lineage(
     return hops, raw_field
 
 
+def undeclared_columns(manifest: Mapping, catalog: Mapping) -> list[str]:
+    """``node.column: ...`` for every warehouse column (dbt's catalog.json) of a governed
+    node that its YAML does not declare: it has no meta. The on-run-end gate checks what a
+    run builds; this also covers sources, which no run builds."""
+    nodes = _governed(manifest)
+    found = {**catalog.get("nodes", {}), **catalog.get("sources", {})}
+    problems = []
+    for uid in sorted(nodes):
+        declared = {name.lower() for name in nodes[uid]["columns"]}
+        for name in found.get(uid, {}).get("columns", {}):
+            if name.lower() not in declared:
+                problems.append(f"{uid}.{name}: in the warehouse but not declared in YAML (no meta)")
+    return problems
+
+
 def build_dictionary(
     manifest: Mapping,
     catalog: Mapping,
@@ -137,7 +152,7 @@ def build_dictionary(
     for uid in sorted(nodes, key=lambda u: (nodes[u]["resource_type"], _label(nodes[u]))):
         node = nodes[uid]
         found = {**catalog.get("nodes", {}), **catalog.get("sources", {})}.get(uid, {})
-        types = {name.lower(): column["type"] for name, column in found.get("columns", {}).items()}
+        types = {name.lower(): column.get("type", "") for name, column in found.get("columns", {}).items()}
         for name, column in node["columns"].items():
             meta = resolved.get(uid, {}).get(name, {})
             hops, raw_field = lineage(uid, name, nodes, resolved, plan_properties, ancestors)
@@ -255,5 +270,6 @@ def make_catalog(db_path: Path, out_dir: Path, project_dir: Path | None = None) 
     project = project_dir or REPO_ROOT
     manifest, catalog, meta = load_catalog_inputs(db_path, project)
     dictionary = build_dictionary(manifest, catalog, meta["columns"], plan_property_names(project))
-    csv_path, html_path = write_dictionary(dictionary, meta["problems"], out_dir)
-    return CatalogResult(dictionary, list(meta["problems"]), csv_path, html_path)
+    problems = [*meta["problems"], *undeclared_columns(manifest, catalog)]
+    csv_path, html_path = write_dictionary(dictionary, problems, out_dir)
+    return CatalogResult(dictionary, problems, csv_path, html_path)

@@ -20,6 +20,7 @@ import yaml
 from typer.testing import CliRunner
 
 from lawn import dbt_runner
+from lawn.catalog import build_dictionary, undeclared_columns
 from lawn.cli import app
 from lawn.paths import REPO_ROOT
 from tests_py.conftest import TEST_HASH_KEY, query, run_dbt
@@ -450,3 +451,55 @@ def test_catalog_refuses_a_file_as_out_folder(tmp_path):
     result = CliRunner().invoke(app, ["catalog", "--out", str(target), "--db", str(tmp_path / "none.duckdb")])
     assert result.exit_code == 2
     assert "--out" in result.output and "Traceback" not in result.output
+
+
+def _node(uid: str, columns: list[str], parents: list[str]) -> dict:
+    kind, _, rest = uid.split(".", 2)
+    node = {
+        "resource_type": kind,
+        "package_name": "lawn",
+        "name": rest.split(".")[-1],
+        "schema": "raw" if kind == "source" else "staging",
+        "columns": {c: {"name": c, "description": f"{c} here."} for c in columns},
+        "depends_on": {"nodes": parents},
+    }
+    if kind == "source":
+        node["source_name"] = rest.split(".")[0]
+    return node
+
+
+def test_dictionary_lineage_and_undeclared_columns_on_a_hand_written_graph():
+    """raw_events -> stg (passes user_id, extracts email) -> int (passes both, computes n)."""
+    raw, stg, mart = "source.lawn.tracking.raw_events", "model.lawn.stg_x", "model.lawn.int_x"
+    manifest = {
+        "sources": {raw: _node(raw, ["user_id", "properties"], [])},
+        "nodes": {
+            stg: _node(stg, ["user_id", "email"], [raw]),
+            mart: _node(mart, ["user_id", "email", "n"], [stg]),
+        },
+    }
+    meta = {"data_class": "business", "owner": "o", "purpose": "p", "retention_class": "r"}
+    resolved = {
+        uid: {c: dict(meta) for c in n["columns"]}
+        for uid, n in {**manifest["nodes"], **manifest["sources"]}.items()
+    }
+    resolved[mart]["email"]["data_class__from"] = "model.lawn.stg_x.email"
+    catalog = {
+        "nodes": {mart: {"columns": {"USER_ID": {"type": "VARCHAR"}, "n": {"type": "BIGINT"}}}},
+        "sources": {raw: {"columns": {"user_id": {}, "properties": {}, "context": {}}}},
+    }
+    dictionary = build_dictionary(manifest, catalog, resolved, {"email"}).set_index(["model", "column"])
+    assert dictionary.loc[("int_x", "user_id"), "lineage"] == (
+        "int_x.user_id <- stg_x.user_id <- tracking.raw_events.user_id"
+    )
+    assert dictionary.loc[("int_x", "user_id"), "raw_field"] == "tracking.raw_events.user_id"
+    assert dictionary.loc[("int_x", "user_id"), "type"] == "VARCHAR"
+    assert dictionary.loc[("int_x", "email"), "raw_field"] == "tracking.raw_events.properties.email"
+    assert dictionary.loc[("int_x", "email"), "meta_from"] == "model.lawn.stg_x.email"
+    assert (
+        dictionary.loc[("int_x", "n"), "raw_field"] == ""
+        and dictionary.loc[("int_x", "n"), "lineage"] == "int_x.n"
+    )
+    assert undeclared_columns(manifest, catalog) == [
+        "source.lawn.tracking.raw_events.context: in the warehouse but not declared in YAML (no meta)"
+    ]
