@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from lawn.landing import DUCKDB_TYPES, landing_table
 from lawn.settings import ACTION_MAX_AGE_DAYS
 from lawn.warehouse import LATEST_DAY_SQL, MissingTableError, require_landing_table
 
@@ -105,7 +106,8 @@ def _require(con: duckdb.DuckDBPyConnection, table: str) -> None:
 def _add_reason_column(con: duckdb.DuckDBPyConnection) -> None:
     """A ledger created before actions carried a reason gets the (empty) column; its old rows
     are rewritten without one, as they were sent."""
-    con.execute("alter table ops.action_exports add column if not exists reason varchar")
+    kind = DUCKDB_TYPES[dict(landing_table("ops.action_exports").columns)["reason"]]
+    con.execute(f"alter table ops.action_exports add column if not exists reason {kind}")
 
 
 def _now() -> dt.datetime:
@@ -113,8 +115,10 @@ def _now() -> dt.datetime:
 
 
 # the exported record, kept whole in the ledger: a later model or rule change may re-decide
-# history differently, but what went out stays traceable (and revertible) as it was sent
+# history differently, but what went out stays traceable (and revertible) as it was sent; the
+# ledger (ops.action_exports, lawn/landing.py) holds these and the export's own columns
 RECORD_COLUMNS = EXPORT_COLUMNS[1:-2]
+LEDGER_OWN_COLUMNS = ("run_id", "record_type", "exported_at", "export_path")
 
 BATCHES_DDL = """
 create table if not exists ops.export_batches (
@@ -274,7 +278,6 @@ def export_actions(
             raise ActionError(f"run name {run_id!r} was used before (ledger or {folder}): use a new one")
         if as_of is None:
             as_of = con.execute(LATEST_DAY_SQL).fetchall()[0][0]
-        columns = ", ".join(["run_id", "exported_at", "export_path", "record_type", *RECORD_COLUMNS])
         con.execute("begin transaction")
         try:
             records = _pending(con, as_of, max_age_days)
@@ -282,7 +285,7 @@ def export_actions(
                 run_id=run_id, exported_at=_now(), export_path=str(folder / "actions.csv")
             )
             con.register("ledger", ledger)
-            con.execute(f"insert into ops.action_exports ({columns}) select {columns} from ledger")
+            con.execute(landing_table("ops.action_exports").insert_sql("ledger"))
             kinds = records["record_type"].value_counts()
             con.execute(
                 "insert into ops.export_batches values (?, 'staged', ?, null, ?, ?, ?)",
@@ -365,8 +368,5 @@ def revert(
             }
         )
         con.register("reversals", rows)
-        con.execute(
-            "insert into ops.action_reversals (action_id, reverted_at, reverted_by, reason) "
-            "select action_id, reverted_at, reverted_by, reason from reversals"
-        )
+        con.execute(landing_table("ops.action_reversals").insert_sql("reversals"))
     return todo

@@ -1,9 +1,11 @@
-"""The churn-risk model: a logistic regression (statsmodels) on fct_account_features_daily.
+"""The churn-risk model: a logistic regression (statsmodels) on the churn training examples.
 
-Label: a paying account (MRR > 0 as known on day D) cancels within the next 30 days
-(subscription_canceled occurring in (D, D + 30]); rows whose 30 days are not over are
-unlabelled. Split by time: the test set is the last `test_days` labelled days; the training
-set ends `horizon_days` before it, so no training label looks into the test period.
+Examples and label come from marts.fct_churn_training_examples (contracted; the one churn
+definition, ``churned_30d``): a paying account-day (MRR > 0 as known on day D) is labelled 1
+when the account cancels within the var ``churn_window_days`` (subscription_canceled occurring
+in (D, D + 30]); rows whose window is not over are unlabelled. Split by time: the test set is
+the last `test_days` labelled days; the training set ends the window's length before it, so
+no training label looks into the test period.
 Artefacts: <store>/<version>/model.json (+ model_card.md); <store>/live.json names the live
 version and the ones before it (rollback pops back to the previous).
 """
@@ -20,6 +22,8 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from lawn.landing import columns, landing_table
+from lawn.settings import var
 from lawn.warehouse import MissingTableError, require_landing_table
 
 FEATURES = (
@@ -39,56 +43,38 @@ FEATURES = (
 )
 
 
-# ml.churn_score_contributions, one row per score and feature (and one intercept row)
-CONTRIBUTION_COLUMNS = [
-    "account_id",
-    "feature_date",
-    "model_version",
-    "feature",
-    "feature_value",
-    "standardised_value",
-    "coefficient",
-    "contribution",
-    "contribution_rank",
-]
+# ml.churn_score_contributions, one row per score and feature (and one intercept row); its
+# columns are defined in models/staging/ml/_ml__sources.yml (lawn/landing.py)
+CONTRIBUTION_COLUMNS = columns("ml.churn_score_contributions")
 
 
 class ModelError(ValueError):
     """Training or scoring cannot proceed (no data, no positives, no live model, ...)."""
 
 
-def load_dataset(db_path: Path, horizon_days: int = 30) -> pd.DataFrame:
-    """Paying account-days with features, segment and the churn label (NaN when unknown)."""
+# the label: churned_30d of marts.fct_churn_training_examples (a cancellation within the
+# var churn_window_days after the day; doc block churned_30d in models/marts/ml/_ml__docs.md)
+LABEL = "churned_30d"
+CHURN_WINDOW_DAYS: int = var("churn_window_days")
+
+
+def load_dataset(db_path: Path) -> pd.DataFrame:
+    """Paying account-days with features, segment, signup cohort (``YYYY-MM``) and the churn
+    label ``churned_30d`` (1.0 or 0.0; NaN while its window is not over), from the training
+    mart: the label is defined there, once."""
     with duckdb.connect(str(db_path), read_only=True) as con:
         try:
-            require_landing_table(con, "marts", "fct_account_features_daily")
+            require_landing_table(con, "marts", "fct_churn_training_examples")
         except MissingTableError as exc:
             raise ModelError(str(exc)) from exc
         frame = con.execute(
-            f"""
-            with cancels as (
-                select account_id, cast(occurred_at as date) as cancel_date
-                from intermediate.int_events_valid where event_name = 'subscription_canceled'
-            ),
-            data_end as (
-                select max(cast(occurred_at as date)) as last_date from intermediate.int_events_valid
-            )
-            select features.*, accounts.segment, strftime(accounts.created_at, '%Y-%m') as cohort,
-                case
-                    when features.feature_date + {int(horizon_days)} > data_end.last_date then null
-                    when exists (
-                        select 1 from cancels where cancels.account_id = features.account_id
-                        and cancels.cancel_date > features.feature_date
-                        and cancels.cancel_date <= features.feature_date + {int(horizon_days)}
-                    ) then 1 else 0
-                end as churned_next
-            from marts.fct_account_features_daily as features
-            cross join data_end
-            left join staging.stg_crm__accounts as accounts on features.account_id = accounts.account_id
-            where features.mrr_usd > 0
-            """
+            f"select account_id, feature_date, segment, cohort_month, {', '.join(FEATURES)}, {LABEL} "
+            "from marts.fct_churn_training_examples order by feature_date, account_id"
         ).df()
     frame["feature_date"] = pd.to_datetime(frame["feature_date"]).dt.date
+    months = pd.to_datetime(frame.pop("cohort_month"))
+    frame["cohort"] = months.dt.strftime("%Y-%m").where(months.notna(), None)
+    frame[LABEL] = frame[LABEL].map({True: 1.0, False: 0.0}).astype(float)
     for column in FEATURES:
         frame[column] = frame[column].astype(float)
     return frame
@@ -157,19 +143,22 @@ def calibration(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> list[
     return grouped.reset_index(drop=True).to_dict(orient="records")
 
 
-def train(db_path: Path, store: Path, test_days: int = 30, horizon_days: int = 30) -> dict:
+def train(db_path: Path, store: Path, test_days: int = 30) -> dict:
     """Fit on the older labelled days, evaluate on the last ``test_days``; write the artefact
-    and model card and make the new version live. Returns the artefact."""
+    and model card and make the new version live. The training window ends the label's
+    window (``churn_window_days``) before the test window, so no training label looks into
+    the test period. Returns the artefact."""
     if test_days < 1:
         raise ModelError(f"test_days must be at least 1, got {test_days}")
-    data = load_dataset(db_path, horizon_days).dropna(subset=["churned_next"])
+    horizon_days = CHURN_WINDOW_DAYS
+    data = load_dataset(db_path).dropna(subset=[LABEL])
     if data.empty:
         raise ModelError("no labelled account-days: the data must cover at least 30 days after a payment")
     last = max(data["feature_date"])
     test_start = last - dt.timedelta(days=test_days - 1)
     train_end = test_start - dt.timedelta(days=horizon_days)
     train_rows, test_rows = data[data["feature_date"] <= train_end], data[data["feature_date"] >= test_start]
-    if train_rows["churned_next"].nunique() < 2:
+    if train_rows[LABEL].nunique() < 2:
         raise ModelError(f"training window (to {train_end}) has no churn or no retention: nothing to learn")
     values = train_rows[list(FEATURES)]
     spec = {
@@ -177,12 +166,10 @@ def train(db_path: Path, store: Path, test_days: int = 30, horizon_days: int = 3
         "mean": values.fillna(values.mean()).mean().fillna(0).to_dict(),
         "std": values.fillna(values.mean()).std().replace(0, 1).fillna(1).to_dict(),
     }
-    fit = sm.Logit(train_rows["churned_next"].to_numpy(), _design(train_rows, spec)).fit_regularized(
-        alpha=1.0, disp=0
-    )
+    fit = sm.Logit(train_rows[LABEL].to_numpy(), _design(train_rows, spec)).fit_regularized(alpha=1.0, disp=0)
     spec["coefficients"] = [float(c) for c in fit.params]
     scores = predict(test_rows, spec)
-    labels = test_rows["churned_next"].to_numpy()
+    labels = test_rows[LABEL].to_numpy()
     by_segment = {
         segment: auc(
             labels[(test_rows["segment"] == segment).to_numpy()],
@@ -195,11 +182,11 @@ def train(db_path: Path, store: Path, test_days: int = 30, horizon_days: int = 3
     artefact = {
         "version": version,
         "features": list(FEATURES),
-        "label": f"subscription_canceled within {horizon_days} days (paying accounts)",
+        "label": f"{LABEL}: subscription_canceled within {horizon_days} days (paying accounts)",
         "training_window": [str(min(train_rows["feature_date"])), str(train_end)],
         "test_window": [str(test_start), str(last)],
         "training_rows": len(train_rows),
-        "training_positives": int(train_rows["churned_next"].sum()),
+        "training_positives": int(train_rows[LABEL].sum()),
         "test_rows": len(test_rows),
         "test_positives": int(labels.sum()),
         "test_auc": auc(labels, scores),
@@ -303,7 +290,7 @@ def score(
     and the model alone, and monitoring has scored days with known outcomes at once)."""
     data = load_dataset(db_path)
     if data.empty:
-        raise ModelError("no paying account-days in marts.fct_account_features_daily to score")
+        raise ModelError("no paying account-days in marts.fct_churn_training_examples to score")
     latest = feature_date or max(data["feature_date"])
     first_day, last_day = min(data["feature_date"]), max(data["feature_date"])
     if not since_training and not (data["feature_date"] == latest).any():
@@ -353,11 +340,7 @@ def score(
                 f"where new_scores.model_version = {table}.model_version "
                 f"and new_scores.feature_date = {table}.feature_date)"
             )
-        con.execute(
-            "insert into ml.churn_scores (account_id, feature_date, model_version, is_shadow, "
-            "churn_probability, scored_at) select * from new_scores"
-        )
-        columns = ", ".join(CONTRIBUTION_COLUMNS)
-        con.execute(f"insert into ml.churn_score_contributions ({columns}) select {columns} from new_parts")
+        con.execute(landing_table("ml.churn_scores").insert_sql("new_scores"))
+        con.execute(landing_table("ml.churn_score_contributions").insert_sql("new_parts"))
         con.execute("commit")
     return scores

@@ -90,11 +90,22 @@ def generate(
     outage_backfill_hours: Annotated[
         float, typer.Option(help="Hours after the outage ends at which its backlog arrives.")
     ] = 6.0,
+    action_effects: Annotated[
+        bool,
+        typer.Option(
+            help="Plant a randomised retention offer with heterogeneous effects on churn "
+            "(exp_retention_offer; truth in truth_action_effects.csv)."
+        ),
+    ] = False,
+    action_effects_start_day: Annotated[
+        int, typer.Option(help="Day (from the start) the randomised offer period begins.")
+    ] = 28,
 ) -> None:
     """Simulate a B2B SaaS company and write its raw inputs plus the planted truth."""
     from lawn.generator import (
         DirtRates,
         GeneratorConfig,
+        PlantedActionEffects,
         PlantedBreach,
         PlantedChurnWarning,
         PlantedOutage,
@@ -139,6 +150,7 @@ def generate(
                 if outage_start_day is not None
                 else None
             ),
+            action_effects=PlantedActionEffects(action_effects_start_day) if action_effects else None,
         )
     except ValueError as exc:
         _fail(str(exc))
@@ -328,7 +340,7 @@ def identity_weights(
 
 
 def _register_commands() -> None:
-    from lawn import cli_catalog, cli_model, cli_ops, cli_stats
+    from lawn import cli_catalog, cli_model, cli_ops, cli_report, cli_stats
 
     app.command("power")(cli_stats.power)
     app.command("readout")(cli_stats.readout)
@@ -336,6 +348,7 @@ def _register_commands() -> None:
     app.add_typer(cli_model.model_app, name="model")
     app.add_typer(cli_ops.actions_app, name="actions")
     app.command("nightly")(cli_ops.nightly)
+    app.command("report")(cli_report.report)
     app.command("catalog")(cli_catalog.catalog)
 
 

@@ -16,6 +16,7 @@ Where the key comes from, in order:
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import os
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from lawn.landing import LandingTable, landing_table
 from lawn.paths import REPO_ROOT
 
 ENV_KEY = "LAWN_IDENTITY_HASH_KEY"
@@ -109,12 +111,10 @@ def resolve_key(dev: bool) -> IdentityKey:
     )
 
 
-KEY_TABLE_DDL = """
-create schema if not exists ops;
-create table if not exists ops.identity_hash_key (
-    key_id varchar, inner_pad_hex varchar, outer_pad_hex varchar, key_origin varchar, installed_at timestamp
-)
-"""
+def _key_table() -> LandingTable:
+    """ops.identity_hash_key as defined in models/staging/ops/_ops__sources.yml (written
+    before dbt runs, so Python creates it when missing, as the dbt hook would)."""
+    return landing_table("ops.identity_hash_key")
 
 
 def install_key(db_path: Path, key: IdentityKey) -> str:
@@ -123,16 +123,21 @@ def install_key(db_path: Path, key: IdentityKey) -> str:
     then changes)."""
     inner, outer = pads(key.secret)
     with duckdb.connect(str(db_path)) as con:
-        con.execute(KEY_TABLE_DDL)
+        table = _key_table()
+        con.execute(table.duckdb_ddl())
         old = [row[0] for row in con.execute("select key_id from ops.identity_hash_key").fetchall()]
         if old == [key.key_id]:
             return ""
         con.execute("begin transaction")
         con.execute("delete from ops.identity_hash_key")
-        con.execute(
-            "insert into ops.identity_hash_key values (?, ?, ?, ?, now()::timestamp)",
-            [key.key_id, inner.hex(), outer.hex(), key.origin],
-        )
+        row = {
+            "key_id": key.key_id,
+            "inner_pad_hex": inner.hex(),
+            "outer_pad_hex": outer.hex(),
+            "key_origin": key.origin,
+            "installed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        }
+        con.execute(table.insert_values_sql(), [row[column] for column in table.column_names])
         con.execute("commit")
     return (
         f"identity hash key changed ({old[0]} -> {key.key_id}): every pseudonymous key changes" if old else ""

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lawn.churn_model import FEATURES, auc, live_version, load_artefact, load_dataset
+from lawn.landing import landing_table
 from lawn.warehouse import require_landing_table
 
 PSI_THRESHOLD = 0.2  # > 0.2: the population has shifted (the usual rule of thumb)
@@ -62,7 +63,7 @@ def performance_checks(known: pd.DataFrame) -> list[dict]:
     for dimension, value, group in groups:
         if group.empty:
             continue
-        labels, scores = group["churned_next"].to_numpy(), group["churn_probability"].to_numpy()
+        labels, scores = group["churned_30d"].to_numpy(), group["churn_probability"].to_numpy()
         gap = float(abs(scores.mean() - labels.mean()))
         discrimination = auc(labels, scores)
         size = len(group)
@@ -85,8 +86,8 @@ def monitor(db_path: Path, store: Path, shadow: str | None = None) -> pd.DataFra
             "select account_id, feature_date, model_version, churn_probability from ml.churn_scores"
         ).df()
     scores["feature_date"] = pd.to_datetime(scores["feature_date"]).dt.date
-    labelled = data.dropna(subset=["churned_next"])[
-        ["account_id", "feature_date", "churned_next", "segment", "cohort"]
+    labelled = data.dropna(subset=["churned_30d"])[
+        ["account_id", "feature_date", "churned_30d", "segment", "cohort"]
     ]
     frames = []
     for version, is_shadow in [(live_version(store), False)] + ([(shadow, True)] if shadow else []):
@@ -113,10 +114,5 @@ def monitor(db_path: Path, store: Path, shadow: str | None = None) -> pd.DataFra
             "where new_checks.as_of_date = model_monitoring.as_of_date "
             "and new_checks.model_version = model_monitoring.model_version)"
         )
-        con.execute(
-            "insert into ml.model_monitoring (as_of_date, model_version, is_shadow, check_name, subject, "
-            "slice_dimension, slice_value, metric_value, threshold, row_count, is_flagged, run_at) "
-            "select as_of_date, model_version, is_shadow, check_name, subject, slice_dimension, "
-            "slice_value, metric_value, threshold, row_count, is_flagged, run_at from new_checks"
-        )
+        con.execute(landing_table("ml.model_monitoring").insert_sql("new_checks"))
     return result

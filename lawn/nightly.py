@@ -25,6 +25,7 @@ from rich.console import Console
 from lawn.actions import fault_point
 from lawn.dbt_runner import run_dbt
 from lawn.identity_key import IdentityKey, install_key, resolve_key
+from lawn.landing import landing_table, nightly_selection
 from lawn.paths import DEMO_RAW_DIR
 from lawn.settings import ACTION_MAX_AGE_DAYS
 from lawn.warehouse import LATEST_DAY_SQL, first_line, writing
@@ -98,15 +99,24 @@ def step_validate(config: NightlyConfig, state: dict) -> str:
     return f"raw files in {raw_dir} passed and landed ({rows:,} rows)"
 
 
-# what reads the scores is built after scoring (step actions), not before it on stale scores
-SCORED = ["fct_churn_scores+", "fct_model_monitoring+"]
+def _build_after(config: NightlyConfig, step: str) -> str:
+    """The dbt build that follows a step, selected by lineage from the landing tables
+    (lawn/landing.py): what is downstream of the tables this step wrote (``build``: of none
+    yet), except what is downstream of a table a later step writes. So nothing is built on
+    stale scores or a stale ledger, and no mart has to stay a view to see the ledger."""
+    select, exclude = nightly_selection(step)
+    refresh = ["--full-refresh"] if config.full_refresh and step == "build" else []
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    args += ["--select", *select] if select else []
+    args += ["--exclude", *exclude] if exclude else []
+    return _dbt(config, [*args, *refresh])
 
 
 def step_build(config: NightlyConfig, state: dict) -> str:
-    """Every model, seed, snapshot and data test except what reads the scores; unit tests test
-    code, not data: CI runs them."""
-    refresh = ["--full-refresh"] if config.full_refresh else []
-    return _dbt(config, ["build", "--exclude-resource-type", "unit_test", "--exclude", *SCORED, *refresh])
+    """Every model, seed, snapshot and data test except what is downstream of the landing
+    tables a later step writes (scores, the export ledger); unit tests test code, not data:
+    CI runs them."""
+    return _build_after(config, "build")
 
 
 def step_score(config: NightlyConfig, state: dict) -> str:
@@ -126,6 +136,7 @@ def step_score(config: NightlyConfig, state: dict) -> str:
         checks = monitor(config.db_path, config.model_store, config.shadow)
     except (ModelError, ValueError) as exc:
         raise StepFailed(str(exc)) from exc
+    _build_after(config, "score")
     flagged = int(checks.loc[~checks["is_shadow"], "is_flagged"].sum())
     shadow = f" (+ shadow {config.shadow})" if config.shadow else ""
     live_rows = int((scores["model_version"] == version).sum())
@@ -135,11 +146,10 @@ def step_score(config: NightlyConfig, state: dict) -> str:
 def step_actions(config: NightlyConfig, state: dict) -> str:
     from lawn.actions import export_actions
 
-    _dbt(config, ["build", "--select", *SCORED])
     result = export_actions(
         config.db_path, config.export_dir, state["run_id"], max_age_days=config.action_max_age_days
     )
-    # fct_action_exports and fct_growth_system_health are views: they show the new ledger rows
+    _build_after(config, "actions")  # the ledger's marts (fct_action_exports, ...) see the new rows
     completed = (
         f" (completed the interrupted export of {', '.join(result.completed)})" if result.completed else ""
     )
@@ -173,10 +183,15 @@ def step_slo(config: NightlyConfig, state: dict) -> str:
 
 def step_report(config: NightlyConfig, state: dict) -> str:
     from lawn.report import write_report
+    from lawn.reports.run import DEFAULT_MANIFEST, write_due_reports
 
     html, markdown = write_report(config.db_path, config.report_dir, state)
     state["report_html"] = html
-    return f"{html} and {markdown}"
+    # the cadence reports due on this data day, archived under report_dir/cadence/<cadence>/<day>/
+    manifest = config.dbt_target_path / "manifest.json" if config.dbt_target_path else DEFAULT_MANIFEST
+    written = write_due_reports(config.db_path, config.report_dir / "cadence", config.model_store, manifest)
+    state["cadence_reports"] = dict(written)
+    return f"{html} and {markdown}; cadence reports: {', '.join(cadence for cadence, _ in written)}"
 
 
 STEPS: list[tuple[str, Callable[[NightlyConfig, dict], str]]] = [
@@ -235,26 +250,28 @@ def _ledger_exec(config: NightlyConfig, sql: str, params: list) -> None:
 
 
 def _upsert_run(config: NightlyConfig, record: dict) -> None:
-    """The run's row in ops.nightly_runs: inserted when missing, updated otherwise."""
-    values = [record["as_of_date"], record["started_at"], record.get("finished_at"), record["status"],
-              record.get("failed_step"), record.get("slo_breach_count", 0)]  # fmt: skip
-    exists = _ledger_rows(
-        config, "select count(*) from ops.nightly_runs where run_id = ?", [record["run_id"]]
-    )
+    """The run's row in ops.nightly_runs: inserted when missing, updated otherwise (its
+    columns are the landing definition's, lawn/landing.py)."""
+    table = landing_table("ops.nightly_runs")
+    row = {
+        "run_id": record["run_id"],
+        "as_of_date": record["as_of_date"],
+        "started_at": record["started_at"],
+        "finished_at": record.get("finished_at"),
+        "status": record["status"],
+        "failed_step": record.get("failed_step"),
+        "slo_breaches": record.get("slo_breach_count", 0),
+    }
+    values = [row[column] for column in table.column_names]  # a KeyError when the two drift
+    exists = _ledger_rows(config, f"select count(*) from {table.relation} where run_id = ?", [row["run_id"]])
     if exists and exists[0][0]:
+        assignments = ", ".join(f"{column} = ?" for column in table.column_names if column != "run_id")
+        updates = [row[column] for column in table.column_names if column != "run_id"]
         _ledger_exec(
-            config,
-            "update ops.nightly_runs set as_of_date = ?, started_at = ?, finished_at = ?, status = ?, "
-            "failed_step = ?, slo_breaches = ? where run_id = ?",
-            [*values, record["run_id"]],
+            config, f"update {table.relation} set {assignments} where run_id = ?", [*updates, row["run_id"]]
         )
     else:
-        _ledger_exec(
-            config,
-            "insert into ops.nightly_runs (as_of_date, started_at, finished_at, status, failed_step, "
-            "slo_breaches, run_id) values (?, ?, ?, ?, ?, ?, ?)",
-            [*values, record["run_id"]],
-        )
+        _ledger_exec(config, table.insert_values_sql(), values)
 
 
 def _close_interrupted_runs(config: NightlyConfig, run_id: str) -> list[str]:

@@ -39,7 +39,7 @@ def churn_world(tmp_path_factory):
     write_generated(generate(config), root / "raw", root / "truth", "parquet")
     db = root / "lawn.duckdb"
     run_dbt(
-        ["build", "--select", "+fct_account_features_daily", "--exclude-resource-type", "test", "unit_test"],
+        ["build", "--select", "+fct_churn_training_examples", "--exclude-resource-type", "test", "unit_test"],
         db,
         root,
         raw_dir=root / "raw",
@@ -105,9 +105,9 @@ def test_the_model_finds_the_planted_churn_warning(churn_world, tmp_path):
     assert artefact["test_positives"] >= 100 and artefact["training_positives"] >= 100
     assert artefact["test_auc"] > 0.7, artefact["test_auc"]  # measured 0.764 (seed 9)
     # held-out account-days that do cancel within 30 days score clearly higher on average
-    test = load_dataset(db).dropna(subset=["churned_next"])
+    test = load_dataset(db).dropna(subset=["churned_30d"])
     test = test[test["feature_date"] >= dt.date.fromisoformat(artefact["test_window"][0])]
-    scores, churned = predict(test, artefact["spec"]), test["churned_next"].to_numpy() == 1
+    scores, churned = predict(test, artefact["spec"]), test["churned_30d"].to_numpy() == 1
     assert scores[churned].mean() > 1.5 * scores[~churned].mean()
 
 

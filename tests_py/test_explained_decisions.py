@@ -47,7 +47,7 @@ def scored_world(tmp_path_factory):
     write_generated(generate(config), root / "raw", root / "truth", "parquet")
     db = root / "lawn.duckdb"
     upstream = (
-        "+fct_account_features_daily +dim_accounts +fct_automation_holdout_assignments "
+        "+fct_churn_training_examples +dim_accounts +fct_automation_holdout_assignments "
         "+stg_ops__action_reversals"
     )
     run_dbt(

@@ -33,6 +33,7 @@ from lawn.churn_model import FEATURES
 from lawn.cli import app
 from lawn.dbt_runner import run_dbt
 from lawn.identity_key import ENV_KEY, ENV_KEY_FILE, HashKeyError, IdentityKey, install_key, pads, resolve_key
+from lawn.landing import landing_tables
 from lawn.nightly import NightlyConfig, run_nightly
 from lawn.paths import REPO_ROOT
 from lawn.warehouse import WarehouseError, writer_lock
@@ -67,31 +68,13 @@ def _eligible() -> set[str]:
     return {a[0] for a in ACTIONS if not a[6] and -a[5] <= MAX_AGE}
 
 
-LANDING_DDL = """
-create schema ops;
-create schema ml;
-create table ops.action_reversals (action_id varchar, reverted_at timestamp, reverted_by varchar,
-    reason varchar);
-create table ops.action_exports (run_id varchar, action_id varchar, record_type varchar,
-    exported_at timestamp, export_path varchar, rule_id varchar, action_type varchar, destination varchar,
-    playbook varchar, account_key varchar, assignee varchar, decided_on date, trigger_inputs varchar,
-    churn_probability double, model_version varchar);
-create table ops.nightly_runs (run_id varchar, as_of_date date, started_at timestamp, finished_at timestamp,
-    status varchar, failed_step varchar, slo_breaches bigint);
-create table ml.churn_scores (account_id varchar, feature_date date, model_version varchar, is_shadow boolean,
-    churn_probability double, scored_at timestamp);
-create table ml.churn_score_contributions (account_id varchar, feature_date date, model_version varchar,
-    feature varchar, feature_value double, standardised_value double, coefficient double, contribution double,
-    contribution_rank double);
-create table ml.model_monitoring (as_of_date date, model_version varchar, is_shadow boolean,
-    check_name varchar, subject varchar, slice_dimension varchar, slice_value varchar,
-    metric_value double, threshold double, row_count bigint, is_flagged boolean, run_at timestamp);
-"""
+# the landing tables as create_landing_tables makes them (one definition: lawn/landing.py)
+LANDING_DDL = ";\n".join(table.duckdb_ddl() for table in landing_tables().values())
 
 
 def make_warehouse(path: Path) -> Path:
-    """The landing tables (as create_landing_tables makes them), the action mart and a
-    feature mart with one paying account over ten days, all by hand."""
+    """The landing tables (as create_landing_tables makes them), the action mart, a feature
+    mart and the churn training mart with one paying account over ten days, all by hand."""
     rows = [
         (aid, rule, rule.split("_")[0], dest, playbook, hashlib.sha256(aid.encode()).hexdigest(), assignee,
          LAST_DAY + dt.timedelta(days=offset), "churn_probability=0.3", 0.3 if dest == "email" else None,
@@ -114,18 +97,16 @@ def make_warehouse(path: Path) -> Path:
     features["mrr_usd"] = 49.0
     with duckdb.connect(str(path)) as con:
         con.execute(LANDING_DDL)
-        con.execute("create schema marts; create schema intermediate; create schema staging")
+        con.execute("create schema marts")
         con.register("a", actions)
         con.execute("create table marts.fct_next_best_actions as select * from a")
         con.register("f", features)
         con.execute("create table marts.fct_account_features_daily as select * from f")
+        # the training mart: the data end on LAST_DAY, so no day's 30-day window is over yet
         con.execute(
-            "create table intermediate.int_events_valid as select 'acc_1' as account_id, "
-            "'feature_used' as event_name, timestamp '2026-05-10 10:00:00' as occurred_at"
-        )
-        con.execute(
-            "create table staging.stg_crm__accounts as select 'acc_1' as account_id, 'smb' as segment, "
-            "timestamp '2026-01-01' as created_at"
+            "create table marts.fct_churn_training_examples as select *, 'smb' as segment, "
+            "date '2026-01-01' as cohort_month, feature_date + 30 as churn_window_end_date, "
+            "false as is_label_known, cast(null as boolean) as churned_30d from f"
         )
     return path
 

@@ -3,6 +3,7 @@
 from lawn.generator.config import (
     DirtRates,
     GeneratorConfig,
+    PlantedActionEffects,
     PlantedBreach,
     PlantedChurnWarning,
     PlantedOutage,
@@ -14,6 +15,7 @@ __all__ = [
     "DirtRates",
     "GeneratedData",
     "GeneratorConfig",
+    "PlantedActionEffects",
     "PlantedBreach",
     "PlantedChurnWarning",
     "PlantedOutage",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from lawn.generator.action_effects import EXPERIMENT_ID, exposure_record
 from lawn.generator.backend import API_RATE, api_traffic, newsletter
 from lawn.generator.commercial import DAY, CommercialSim
-from lawn.generator.config import PlantedBreach, PlantedChurnWarning
+from lawn.generator.config import PlantedActionEffects, PlantedBreach, PlantedChurnWarning
 from lawn.generator.events import EventLog
 from lawn.generator.programs import ROLLOUT_FEATURE, Experiment, RolloutAdoption
 from lawn.generator.world import Account, Device, Person
@@ -43,6 +44,7 @@ class AccountSim:
         breach: PlantedBreach | None = None,
         srm_lost_share: float = 0.0,
         churn_warning: PlantedChurnWarning | None = None,
+        action_effects: PlantedActionEffects | None = None,
     ) -> None:
         self.a, self.log, self.rng, self.days = account, log, rng, days
         self.user_exp = user_experiment
@@ -51,6 +53,8 @@ class AccountSim:
         self.breach = breach
         self.srm_lost_share = srm_lost_share
         self.churn_warning = churn_warning
+        self.action_effects = action_effects
+        self.exposures: list[dict] = []  # truth rows of the retention offer (when planted)
         self.commercial = CommercialSim(account, log, rng, account_experiment, churn_warning is not None)
         self.seen_devices: set[tuple[str, str]] = set()
         self.first_invoice_day: int | None = None
@@ -189,6 +193,32 @@ class AccountSim:
             {"experiment_id": experiment.experiment_id, "variant": experiment.variant(self.a.account_id)},
         )
 
+    def offer_retention(self, day: int) -> None:
+        """The randomised retention offer, ``lead_days`` before a renewal inside the period."""
+        plant, sub = self.action_effects, self.commercial.sub
+        if plant is None or sub.status != "paying" or day != sub.next_cycle_day - plant.lead_days:
+            return
+        if not plant.start_day <= day <= plant.last_day(self.days):
+            return
+        active = sum(p.signup_day is not None and p.signup_day <= day for p in self.a.people)
+        record = exposure_record(
+            plant, self.a.account_id, self.a.segment, active, day, sub.next_cycle_day,
+            self.commercial.churn_probability(),
+        )  # fmt: skip
+        self.exposures.append(record)
+        self.commercial.exposure = record
+        self.commercial.next_churn_multiplier = record["applied_multiplier"]
+        founder = self.a.people[0]
+        device = next(device for device in founder.devices if device.platform == "web")
+        self.log.client(
+            "experiment_exposed",
+            day * DAY + 9 * 3600,
+            self.a,
+            founder,
+            device,
+            {"experiment_id": EXPERIMENT_ID, "variant": record["variant"]},
+        )
+
     def simulate_day(self, day: int) -> None:
         sub = self.commercial.sub
         for person in self.invites.pop(day, []):
@@ -218,6 +248,8 @@ class AccountSim:
             person.devices.append(device)
             self.resignup_devices[person.person_id] = device
             self.signup(day, person, device, "email", None, person.resignup_user_id, person.resignup_email)
+        if self.action_effects is not None:
+            self.offer_retention(day)
         if sub.status == "trial" and day == sub.trial_end_day:
             self.expose_account_experiment(day)
             activated = self.first_invoice_day is not None

@@ -62,6 +62,10 @@ class CommercialSim:
         self.experiment = account_experiment
         self.sub = Subscription()
         self.founder_uid = account.people[0].user_id
+        # planted action effects (lawn/generator/action_effects.py): the factor the offer
+        # applies to the churn probability at the next renewal; exactly 1.0 when off
+        self.next_churn_multiplier = 1.0
+        self.exposure: dict | None = None
 
     def _t(self, day: int, hour: float) -> float:
         return day * DAY + hour * 3600 + float(self.rng.uniform(0, 3600))
@@ -134,12 +138,13 @@ class CommercialSim:
         self.sub.mrr_usd = self.sub.seats * PRICE_PER_SEAT[plan]
         self.sub.next_cycle_day = day + 30
         if self.decide_churn_ahead:
-            self.sub.cancels_at_next_cycle = self.rng.random() < self._churn_probability()
+            self.sub.cancels_at_next_cycle = self.rng.random() < self.churn_probability()
         self._plan_changed(day, from_plan, reason)
         self._record(day, movement, before)
         self._invoice(day)
 
-    def _churn_probability(self) -> float:
+    def churn_probability(self) -> float:
+        """This account's chance of cancelling at a renewal (before any planted offer)."""
         return 0.07 * (1.3 - self.account.health)
 
     def _invoice(self, day: int) -> None:
@@ -168,17 +173,25 @@ class CommercialSim:
         if self.sub.status != "paying":
             return
         roll = self.rng.random()
-        churn_p = self._churn_probability()
+        churn_p = self.churn_probability() * self.next_churn_multiplier
+        self.next_churn_multiplier = 1.0
+        exposure, self.exposure = self.exposure, None
         if self.decide_churn_ahead:
             # decided a cycle ago; decide the next one now (the roll still splits the rest)
             churns = self.sub.cancels_at_next_cycle
             self.sub.cancels_at_next_cycle = self.rng.random() < churn_p
             if churns:
                 self._churn(day)
+                if exposure is not None:
+                    exposure["churned"] = True
                 return
         elif roll < churn_p:
             self._churn(day)
+            if exposure is not None:
+                exposure["churned"] = True
             return
+        if exposure is not None:
+            exposure["churned"] = False
         before, old_plan = self.sub.mrr_usd, self.sub.plan
         if roll < churn_p + 0.10:
             if self.sub.plan != "enterprise" and self.rng.random() < 0.3:

@@ -143,6 +143,30 @@ class PlantedOutage:
 
 
 @dataclass(frozen=True)
+class PlantedActionEffects:
+    """A randomised retention offer with planted heterogeneous effects (simulation days); see
+    lawn/generator/action_effects.py for the effects and the truth it writes."""
+
+    start_day: int = 28
+    end_day: int | None = None  # default: 31 days before the end, so outcomes are observed
+    treatment_share: float = 0.5
+    lead_days: int = 7
+
+    def __post_init__(self) -> None:
+        if self.start_day < 0:
+            raise ValueError(f"action effects start day must be >= 0, got {self.start_day}")
+        if self.end_day is not None and self.end_day < self.start_day:
+            raise ValueError(f"action effects end day {self.end_day} is before start day {self.start_day}")
+        if not 0.0 < self.treatment_share < 1.0:
+            raise ValueError(f"action effects treatment share must lie in (0, 1), got {self.treatment_share}")
+        if not 1 <= self.lead_days <= 29:
+            raise ValueError(f"action effects lead days must lie in [1, 29], got {self.lead_days}")
+
+    def last_day(self, days: int) -> int:
+        return self.end_day if self.end_day is not None else days - 31
+
+
+@dataclass(frozen=True)
 class GeneratorConfig:
     """What to generate: ``accounts`` companies observed for ``days`` days from ``start_date``."""
 
@@ -162,6 +186,8 @@ class GeneratorConfig:
     # one platform, and a collector outage whose backlog is backfilled later
     sdk_break: PlantedSdkBreak | None = None
     outage: PlantedOutage | None = None
+    # a randomised retention offer with heterogeneous planted effects (off by default)
+    action_effects: PlantedActionEffects | None = None
 
     def __post_init__(self) -> None:
         if self.accounts < 1:
@@ -172,6 +198,12 @@ class GeneratorConfig:
             )
         if self.days < 28:
             raise ValueError(f"days must be at least 28 (four weeks), got {self.days}")
+        if self.action_effects is not None and self.churn_warning is not None:
+            raise ValueError("action effects and the churn warning both decide renewals: plant one of them")
+        if self.action_effects is not None and self.action_effects.start_day >= self.days:
+            raise ValueError(
+                f"action effects start day {self.action_effects.start_day} is not within the days"
+            )
         for name, plant in (("SDK break", self.sdk_break), ("outage", self.outage)):
             if plant is not None and plant.start_day >= self.days:
                 raise ValueError(f"{name} start day {plant.start_day} is not within the {self.days} days")

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from lawn.contract import RAW_EVENT_COLUMNS
+from lawn.generator.action_effects import ACTION_EFFECT_TRUTH_COLUMNS, registry_row
 from lawn.generator.activity import AccountSim
 from lawn.generator.commercial import DAY
 from lawn.generator.config import GeneratorConfig
@@ -112,7 +113,7 @@ def generate(config: GeneratorConfig) -> GeneratedData:
     user_exp, account_exp = build_experiments(config)
     rollout = build_rollout(config, accounts, rng)
     log = EventLog(config.seed, config.start_date)
-    ledgers = []
+    ledgers, exposures = [], []
     for account in accounts:
         sim = AccountSim(
             account,
@@ -126,9 +127,11 @@ def generate(config: GeneratorConfig) -> GeneratedData:
             config.breach,
             config.srm_lost_treatment_share,
             config.churn_warning,
+            config.action_effects,
         )
         sim.run()
         ledgers += sim.commercial.sub.ledger
+        exposures += sim.exposures
     visitor_truth = _anonymous_visitors(config, log, rng)
     horizon = config.days * DAY
     clean = [event for event in log.events if event.occurred_s < horizon]
@@ -143,6 +146,11 @@ def generate(config: GeneratorConfig) -> GeneratedData:
         "marketing_spend": _spend(config, rng),
         "experiment_registry": _registry(config, [user_exp, account_exp]),
     }
+    if config.action_effects is not None:
+        offer = registry_row(config.action_effects, config.days, config.start_date)
+        raw["experiment_registry"] = pd.concat(
+            [raw["experiment_registry"], pd.DataFrame([offer])], ignore_index=True
+        )
     truth = {
         "identities": pd.DataFrame(_identity_truth(accounts) + visitor_truth),
         "persons": pd.DataFrame(
@@ -207,7 +215,21 @@ def generate(config: GeneratorConfig) -> GeneratedData:
     }
     if instrumentation_truth is not None:
         truth["instrumentation"] = instrumentation_truth
+    if config.action_effects is not None:
+        truth["action_effects"] = _action_effects_truth(config, exposures)
     return GeneratedData(raw=raw, truth=truth)
+
+
+def _action_effects_truth(config: GeneratorConfig, exposures: list[dict]) -> pd.DataFrame:
+    rows = [
+        {
+            **{key: value for key, value in row.items() if key not in ("exposure_day", "renewal_day")},
+            "exposure_date": day_to_date(config, row["exposure_day"]),
+            "renewal_date": day_to_date(config, row["renewal_day"]),
+        }
+        for row in exposures
+    ]
+    return pd.DataFrame(rows, columns=ACTION_EFFECT_TRUTH_COLUMNS)
 
 
 def _crm(config: GeneratorConfig, accounts: list[Account]) -> pd.DataFrame:

@@ -1,88 +1,47 @@
-{#- The tables the Python side of lawn writes and dbt reads (as sources): churn scores, their
-    per-feature contributions and model monitoring (schema ml), action reversals, action exports and nightly runs (schema
-    ops), and the identity hash key's padded forms (ops.identity_hash_key, written by
-    lawn/identity_key.py before dbt runs; never rendered into SQL). Created empty when missing, so the first build (before any model has scored) reads
-    empty sources instead of failing; existing rows are never touched. Run on every dbt
-    invocation from `on-run-start`. -#}
+{#- The tables the Python side of lawn writes and dbt reads (as sources): every source table
+    with `meta.landing` in models/staging/ml/_ml__sources.yml and
+    models/staging/ops/_ops__sources.yml (churn scores, their per-feature contributions and
+    model monitoring in schema ml; action reversals, action exports, nightly runs and the
+    identity hash key's padded forms in schema ops). Their columns (names, order and logical
+    `data_type`) are read from the source YAML, the one definition that lawn/landing.py reads
+    too, so the DDL, the sources and the Python inserts cannot drift apart. Created empty when
+    missing, so the first build (before any model has scored) reads empty sources instead of
+    failing; existing rows are never touched. Run on every dbt invocation from `on-run-start`;
+    renders nothing at parse time (the graph is complete only at execution). -#}
 {% macro create_landing_tables() -%}
-    {%- set text = dbt.type_string() -%}
-    {%- set stamp = dbt.type_timestamp() -%}
-    {%- set flag = dbt.type_boolean() -%}
-    {%- set number = type_double() -%}
-    {%- set whole = dbt.type_bigint() -%}
-    create schema if not exists ml;
-    create schema if not exists ops;
-    create table if not exists ml.churn_scores (
-        account_id {{ text }},
-        feature_date date,
-        model_version {{ text }},
-        is_shadow {{ flag }},
-        churn_probability {{ number }},
-        scored_at {{ stamp }}
-    );
-    create table if not exists ml.churn_score_contributions (
-        account_id {{ text }},
-        feature_date date,
-        model_version {{ text }},
-        feature {{ text }},
-        feature_value {{ number }},
-        standardised_value {{ number }},
-        coefficient {{ number }},
-        contribution {{ number }},
-        contribution_rank {{ number }}
-    );
-    create table if not exists ml.model_monitoring (
-        as_of_date date,
-        model_version {{ text }},
-        is_shadow {{ flag }},
-        check_name {{ text }},
-        subject {{ text }},
-        slice_dimension {{ text }},
-        slice_value {{ text }},
-        metric_value {{ number }},
-        threshold {{ number }},
-        row_count {{ whole }},
-        is_flagged {{ flag }},
-        run_at {{ stamp }}
-    );
-    create table if not exists ops.action_reversals (
-        action_id {{ text }},
-        reverted_at {{ stamp }},
-        reverted_by {{ text }},
-        reason {{ text }}
-    );
-    create table if not exists ops.action_exports (
-        run_id {{ text }},
-        action_id {{ text }},
-        record_type {{ text }},
-        exported_at {{ stamp }},
-        export_path {{ text }},
-        rule_id {{ text }},
-        action_type {{ text }},
-        destination {{ text }},
-        playbook {{ text }},
-        account_key {{ text }},
-        assignee {{ text }},
-        decided_on date,
-        trigger_inputs {{ text }},
-        churn_probability {{ number }},
-        model_version {{ text }},
-        reason {{ text }}
-    );
-    create table if not exists ops.nightly_runs (
-        run_id {{ text }},
-        as_of_date date,
-        started_at {{ stamp }},
-        finished_at {{ stamp }},
-        status {{ text }},
-        failed_step {{ text }},
-        slo_breaches {{ whole }}
-    );
-    create table if not exists ops.identity_hash_key (
-        key_id {{ text }},
-        inner_pad_hex {{ text }},
-        outer_pad_hex {{ text }},
-        key_origin {{ text }},
-        installed_at {{ stamp }}
-    )
+    {%- if execute -%}
+        {%- set types = {
+            'string': dbt.type_string(),
+            'date': 'date',
+            'timestamp': dbt.type_timestamp(),
+            'boolean': dbt.type_boolean(),
+            'double': type_double(),
+            'bigint': dbt.type_bigint(),
+        } -%}
+        {%- set landing = [] -%}
+        {%- for source in graph.sources.values() | sort(attribute='unique_id') -%}
+            {%- if (source.config.meta or {}).get('landing') or (source.meta or {}).get('landing') -%}
+                {%- do landing.append(source) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- for schema in landing | map(attribute='schema') | unique | sort %}
+    create schema if not exists {{ schema }};
+        {%- endfor -%}
+        {%- for source in landing %}
+    create table if not exists {{ source.schema }}.{{ source.identifier or source.name }} (
+            {%- for column in source.columns.values() %}
+                {%- if column.data_type not in types -%}
+                    {{ exceptions.raise_compiler_error(
+                        'landing table ' ~ source.source_name ~ '.' ~ source.name ~ ', column '
+                        ~ column.name ~ ': data_type ' ~ column.data_type
+                        ~ ' is not one of ' ~ (types.keys() | sort | join(', '))
+                    ) }}
+                {%- endif %}
+        {{ column.name }} {{ types[column.data_type] }}{{ ',' if not loop.last }}
+            {%- endfor %}
+    ){{ ';' if not loop.last }}
+        {%- endfor -%}
+    {%- else -%}
+        select 1 as landing_tables_created_at_execution
+    {%- endif -%}
 {%- endmacro %}

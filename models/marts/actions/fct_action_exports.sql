@@ -1,5 +1,5 @@
-{{ config(materialized='view') }}
-{#- A view, so it always shows the ledger as it is (the export writes it after the build).
+{#- Built after each export: `lawn nightly` selects what is downstream of the landing tables
+    a step wrote (source:ops.action_exports+ after the actions step; lawn/landing.py).
     The hand-off ledger: one row per record a run exported (an action the first time it went
     out, a reversal in the first export after it was reverted), as it was sent (rule,
     pseudonymous account key, model version, decision day: the ledger keeps its own copy, since

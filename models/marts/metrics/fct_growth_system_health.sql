@@ -1,5 +1,5 @@
-{{ config(materialized='view') }}
-{#- A view (small, and it reads the action-export ledger, which changes after the build).
+{#- Downstream of the action-export ledger: `lawn nightly` builds it after the export
+    (source:ops.action_exports+; lawn/landing.py), so it sees that run's hand-offs.
     Operating metrics of the growth system itself, per calendar month: experiment velocity
     (registered experiments running, started and ended in the month, and how many of the
     running ones have a significant, trustworthy primary result in their current readout), the month's data
