@@ -342,7 +342,7 @@ def identity_weights(
 
 
 def _register_commands() -> None:
-    from lawn import cli_model, cli_ops, cli_report, cli_stats
+    from lawn import cli_catalog, cli_model, cli_ops, cli_report, cli_stats
 
     app.command("power")(cli_stats.power)
     app.command("readout")(cli_stats.readout)
@@ -351,6 +351,7 @@ def _register_commands() -> None:
     app.add_typer(cli_ops.actions_app, name="actions")
     app.command("nightly")(cli_ops.nightly)
     app.command("report")(cli_report.report)
+    app.command("catalog")(cli_catalog.catalog)
 
 
 _register_commands()

@@ -21,6 +21,9 @@ IDENTITY_MODELS = [
     "+fct_identity_review_queue",
     "+fct_identity_merges",
     "+fct_identity_conflicts",
+    # the restricted schema: the emails and names the marts above show only as keyed hashes
+    "+pii_identifiers",
+    "+pii_identity_review_queue",
 ]
 
 

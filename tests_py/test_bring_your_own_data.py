@@ -98,7 +98,12 @@ def test_each_format_gives_the_same_revenue_and_people(built_feed):
     _, db = built_feed
     mrr = query(db, "select account_id, cast(mrr_usd as double) as mrr from marts.fct_mrr order by 1")
     assert list(mrr.itertuples(index=False, name=None)) == [("acme", 49.0), ("globex", 199.0)]
-    users = query(db, "select primary_user_id, account_id, email from marts.dim_users order by 1")
+    # the email lives in the restricted schema (pii.pii_users), joined on person_id
+    users = query(
+        db,
+        "select users.primary_user_id, users.account_id, pii_users.email from marts.dim_users as users "
+        "left join pii.pii_users as pii_users on users.person_id = pii_users.person_id order by 1",
+    )
     # Bo and Cy never sent identify traits: their email is the one they signed up with
     assert list(users.itertuples(index=False, name=None)) == [
         ("u-ana", "acme", "ana@acme.io"),

@@ -144,7 +144,12 @@ def test_attribution_share_is_reported_and_high(built_small):
 
 def test_vendor_mart_holds_no_raw_email_or_id(built_small):
     vendor = query(built_small, "select * from marts.dim_users_pseudonymous")
-    users = query(built_small, "select person_id, primary_user_id, email, account_id from marts.dim_users")
+    users = query(
+        built_small,
+        "select users.person_id, users.primary_user_id, pii_users.email, users.account_id "
+        "from marts.dim_users as users left join pii.pii_users as pii_users "
+        "on users.person_id = pii_users.person_id",
+    )
     assert not {"email", "person_id", "primary_user_id", "account_id"} & set(vendor.columns)
     values = set(vendor.astype(str).to_numpy().ravel())
     for column in ("person_id", "primary_user_id", "email", "account_id"):

@@ -104,8 +104,14 @@ def test_mailboxes_merge_sequential_reuse_and_cap_normalised_team_addresses(buil
         ("u_mg1", "u_mg2"),  # re-signup with a tab
         ("u_tb1", "u_tb2"),  # re-signup with an NBSP and a zero-width space
     }
-    conflicts = query(built, "select identifier_key, detail from marts.fct_identity_conflicts")
-    team = conflicts[conflicts["identifier_key"] == "email:team@globex.io"]
+    # marts show the email as its keyed hash; the restricted pii_identifiers maps it back
+    conflicts = query(
+        built,
+        "select identifiers.identifier_value, conflicts.detail "
+        "from marts.fct_identity_conflicts as conflicts inner join pii.pii_identifiers as identifiers "
+        "on conflicts.identifier_key = identifiers.identifier_key",
+    )
+    team = conflicts[conflicts["identifier_value"] == "team@globex.io"]
     assert team["detail"].tolist() == ["seen with 3 user_ids"], "the tab variant counts too"
 
 

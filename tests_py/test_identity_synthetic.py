@@ -52,7 +52,11 @@ def test_same_person_pairs_reach_the_target(built, feed):
 def test_review_queue_holds_nobody_who_only_shares_a_first_or_last_name(built):
     """Pairs whose full names agree on exactly one of first / last name (compared here
     in Python) never reach the human queue."""
-    queue = query(built, "select full_name_a, full_name_b from marts.fct_identity_review_queue")
+    queue = query(
+        built,
+        "select names.full_name_a, names.full_name_b from marts.fct_identity_review_queue as queue "
+        "inner join pii.pii_identity_review_queue as names on queue.match_pair_key = names.match_pair_key",
+    )
     only_one_part = [
         (a, b)
         for a, b in zip(queue["full_name_a"], queue["full_name_b"], strict=True)

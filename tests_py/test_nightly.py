@@ -552,7 +552,12 @@ def test_the_identity_key_leaks_nowhere_and_keys_are_pythons_hmac(nightly_runs):
     sent = pd.concat(pd.read_csv(p) for p in (nightly_runs["a"] / "exports").glob("*/actions.csv"))
     sent = sent.merge(actions, on="action_id", suffixes=("", "_mart"))
     assert len(sent) > 0 and (sent["account_id"].map(mac) == sent["account_key"]).all()
-    users = query(db, "select person_id, person_key, email, email_key, account_id from marts.dim_users")
+    users = query(
+        db,
+        "select users.person_id, users.person_key, pii_users.email, users.email_key, users.account_id "
+        "from marts.dim_users as users left join pii.pii_users as pii_users "
+        "on users.person_id = pii_users.person_id",
+    )
     pseudo = query(db, "select * from marts.dim_users_pseudonymous")
     assert (users["person_id"].map(mac) == users["person_key"]).all()
     emails = users.dropna(subset=["email"])

@@ -1,3 +1,43 @@
 {{ config(materialized='view') }}
-{#- The public face of int_events_attributed: valid events with their person. -#}
-select * from {{ ref('int_events_attributed') }}
+{#- The public face of int_events_attributed: valid events with their person, masked for
+    analysts. The client IP address is not shown and the properties lose the keys the
+    tracking plan classes as personal or sensitive (emails, names, free text); both stay
+    whole in pii.pii_event_personal_data (docs/governance.md). #}
+-- depends_on: {{ ref('stg_tracking_plan__properties') }}
+with
+
+events as (
+
+    select * from {{ ref('int_events_attributed') }}
+
+),
+
+final as (
+
+    select
+        event_id,
+        event_name,
+        schema_version,
+        tracking_plan_key,
+        source,
+        occurred_at,
+        received_at,
+        occurred_date,
+        arrival_delay_seconds,
+        person_id,
+        anonymous_id,
+        device_id,
+        user_id,
+        account_id,
+        platform,
+        app_version,
+        locale,
+        latency_ms,
+        error_code,
+        {{ json_without_keys('properties', masked_property_names()) }} as properties,
+        raw_event_key
+    from events
+
+)
+
+select * from final

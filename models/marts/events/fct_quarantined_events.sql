@@ -6,8 +6,10 @@
         pre_hook="{{ delete_lookback_window('received_at') }}"
     )
 }}
-{#- Rejected raw rows, kept whole: one row per first delivery that failed validation, with
-    its raw payload, every reason, and the tracking-plan version it was checked against. -#}
+{#- Rejected raw rows: one row per first delivery that failed validation, with every
+    reason (and the field paths in reason_details), the tracking-plan version it was
+    checked against, and the payload's size and keyed hash. The payload itself (emails, IP
+    addresses) is in pii.pii_quarantined_event_payloads only. -#}
 with
 
 quarantined as (
@@ -36,8 +38,10 @@ final as (
         device_id,
         user_id,
         account_id,
-        context_raw,
-        properties_raw,
+        {{ dbt.length("coalesce(context_raw, '')") }}
+        + {{ dbt.length("coalesce(properties_raw, '')") }} as payload_characters,
+        {{ keyed_hash("coalesce(context_raw, '') || '|' || coalesce(properties_raw, '')") }}
+            as payload_key,
         primary_reason_code,
         reason_codes,
         reason_details,

@@ -1,5 +1,6 @@
 {#- The identity map: every usable identifier with the person behind it and the rule that
-    decided it. Snapshotted on every build (snapshots/identity_map_history) so the map can
+    decided it. Emails are shown as their keyed hash (in identifier_key and
+    identifier_value); pii.pii_identifiers maps them back. Snapshotted on every build (snapshots/identity_map_history) so the map can
     be read as of any past build. -#}
 with
 
@@ -12,9 +13,12 @@ identity_map as (
 final as (
 
     select
-        identifier_key,
+        identifier_type || ':'
+        || {{ masked_identifier_value('identifier_type', 'identifier_value') }}
+            as identifier_key,
         identifier_type,
-        identifier_value,
+        {{ masked_identifier_value('identifier_type', 'identifier_value') }}
+            as identifier_value,
         person_id,
         resolution_rule,
         user_count,

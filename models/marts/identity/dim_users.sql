@@ -1,6 +1,7 @@
 {#- One row per person (identified or still anonymous): when first seen and signed up, how
     many identifiers of each type converge on them, their account and its current plan,
-    activation (created an invoice), email (PII) and hashes safe to share. -#}
+    activation (created an invoice), and hashes safe to share (email_key: the email itself
+    is in pii.pii_users). -#}
 with
 
 identity_map as (
@@ -116,7 +117,6 @@ final as (
             when identifier_counts.user_id_count > 0 then 'signed_up'
             else 'anonymous'
         end as activation_state,
-        coalesce(profiles.email, observed_emails.email) as email,
         {{ keyed_hash('coalesce(profiles.email, observed_emails.email)') }} as email_key
     from identifier_counts
     left join founders on identifier_counts.person_id = founders.person_id

@@ -1,7 +1,7 @@
 {#- Identifiers the graph refuses to use for linking, and why: placeholders on the
     blocklist, devices and anonymous ids seen with several persons, role email addresses
     shared by more than `identity_max_users_per_email` user_ids, and identifiers whose
-    browser/app cluster points at several persons. -#}
+    browser/app cluster points at several persons. Emails appear as their keyed hash. -#}
 with
 
 observations as (
@@ -66,11 +66,28 @@ unusable as (
 
 ),
 
-final as (
+conflicts as (
 
     select * from blocked
     union all
     select * from unusable
+
+),
+
+final as (
+
+    {#- emails as their keyed hash, as in dim_identifiers (pii.pii_identifiers maps back) -#}
+    select
+        identifier_type || ':'
+        || {{ masked_identifier_value('identifier_type', 'identifier_value') }}
+            as identifier_key,
+        identifier_type,
+        {{ masked_identifier_value('identifier_type', 'identifier_value') }}
+            as identifier_value,
+        conflict_reason,
+        detail,
+        event_count
+    from conflicts
 
 )
 

@@ -1,6 +1,7 @@
 {#- Why user_ids belong to one person: every link between two different user_ids the graph
     used (same email, probabilistic match, reviewer approval), and every reviewer decision
-    that keeps two user_ids apart (reject, split), with when and why. -#}
+    that keeps two user_ids apart (reject, split), with when and why. A shared email is
+    shown as its keyed hash (the email_key of dim_users). -#}
 with
 
 edges as (
@@ -30,7 +31,12 @@ merge_links as (
         edges.node_b as user_id_b,
         'merge' as merge_action,
         edges.link_reason,
-        edges.evidence,
+        {#- the shared email itself stays in the restricted schema: show its keyed hash -#}
+        case
+            when edges.link_reason = 'same_email'
+                then 'email_key=' || {{ keyed_hash('edges.evidence') }}
+            else edges.evidence
+        end as evidence,
         edges.first_seen_at as decided_at,
         user_persons.person_id
     from edges

@@ -1,6 +1,7 @@
 {#- Pairs of user_ids the probabilistic model is unsure about (match probability between
     the review and merge thresholds) that no reviewer has decided yet. Decisions go into
-    seeds/identity/identity_review_decisions.csv and apply on the next build. -#}
+    seeds/identity/identity_review_decisions.csv and apply on the next build. The names and
+    emails to compare are in pii.pii_identity_review_queue (same match_pair_key). -#}
 with
 
 scores as (
@@ -23,10 +24,6 @@ final as (
         scores.user_id_a,
         scores.user_id_b,
         scores.account_id,
-        scores.full_name_a,
-        scores.full_name_b,
-        scores.email_a,
-        scores.email_b,
         scores.full_name_level,
         scores.email_local_part_level,
         scores.email_domain_level,

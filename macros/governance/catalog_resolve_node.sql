@@ -1,0 +1,56 @@
+{% macro catalog_resolve_node(unique_id, state) -%}
+    {#- Resolve one node's columns into state['resolved'] (its upstreams first). -#}
+    {%- if unique_id in state['resolved'] -%}{{ return(none) }}{%- endif -%}
+    {%- set node = catalog_graph_node(unique_id) -%}
+    {%- if node is none -%}{{ return(none) }}{%- endif -%}
+    {%- set keys = ['owner', 'purpose', 'data_class', 'retention_class'] -%}
+    {%- set upstream_ids = [] -%}
+    {%- if node.resource_type != 'source' -%}
+        {%- for parent in node.depends_on.nodes -%}
+            {%- if catalog_graph_node(parent) is not none -%}
+                {%- do catalog_resolve_node(parent, state) -%}
+                {%- do upstream_ids.append(parent) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- set columns = {} -%}
+    {%- for column in node.columns.values() -%}
+        {%- set own = column.meta or {} -%}
+        {%- set meta = {} -%}
+        {%- for key in keys -%}
+            {%- if own.get(key) not in [none, ''] -%}
+                {%- do meta.update({key: own[key], key ~ '__from': 'own'}) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {#- (1) the most restrictive same-named upstream column -#}
+        {%- set best = {'meta': none, 'from': none} -%}
+        {%- for parent in upstream_ids -%}
+            {%- set candidate = state['resolved'][parent].get(column.name) -%}
+            {%- if candidate is not none and (best['meta'] is none
+                or catalog_class_rank(candidate.get('data_class'))
+                > catalog_class_rank(best['meta'].get('data_class'))) -%}
+                {%- do best.update({'meta': candidate, 'from': parent ~ '.' ~ column.name}) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if best['meta'] is not none -%}
+            {%- for key in keys -%}
+                {%- if key not in meta and best['meta'].get(key) is not none -%}
+                    {%- do meta.update({key: best['meta'][key], key ~ '__from': best['from']}) -%}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endif -%}
+        {#- (2) the tracking plan property of the same name -#}
+        {%- set planned = state['plan'].get(column.name) -%}
+        {%- if node.resource_type == 'model' and planned is not none -%}
+            {%- for key in ['data_class', 'owner', 'purpose'] -%}
+                {%- if key not in meta and planned.get(key) not in [none, ''] -%}
+                    {%- do meta.update({
+                        key: planned[key],
+                        key ~ '__from': 'tracking_plan.' ~ column.name}) -%}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endif -%}
+        {%- do columns.update({column.name: meta}) -%}
+    {%- endfor -%}
+    {%- do state['resolved'].update({unique_id: columns}) -%}
+{%- endmacro %}

@@ -1,0 +1,54 @@
+{#- Restricted (schema pii): the direct PII of each person in marts.dim_users, by
+    person_id: the email (the identify traits of the founding user_id, else the email
+    identifier the person was first seen with most recently) and the name. Analysts join
+    on person_id or email_key only with the pii_reader role. -#}
+with
+
+users as (
+
+    select * from {{ ref('dim_users') }}
+
+),
+
+profiles as (
+
+    select * from {{ ref('int_identity_user_profiles') }}
+
+),
+
+identity_map as (
+
+    select * from {{ ref('int_identity_map') }}
+    where person_id is not null and identifier_type = 'email'
+
+),
+
+observed_emails as (
+
+    select
+        person_id,
+        identifier_value as email,
+        row_number() over (
+            partition by person_id order by first_seen_at desc, identifier_value asc
+        ) as recency
+    from identity_map
+
+),
+
+final as (
+
+    select
+        users.person_id,
+        users.primary_user_id,
+        coalesce(profiles.email, observed_emails.email) as email,
+        users.email_key,
+        profiles.first_name,
+        profiles.last_name
+    from users
+    left join profiles on users.primary_user_id = profiles.user_id
+    left join observed_emails
+        on users.person_id = observed_emails.person_id and observed_emails.recency = 1
+
+)
+
+select * from final
