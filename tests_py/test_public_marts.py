@@ -60,7 +60,7 @@ def _key(value: str) -> str:
 
 
 def test_match_profiles_equal_a_pandas_recomputation(built_small):
-    mart = query(built_small, "select * from marts.dim_user_match_profiles").set_index("user_id")
+    mart = query(built_small, "select * from pii.dim_user_match_profiles").set_index("user_id")
     profiles = query(
         built_small, "select * from intermediate.int_identity_user_profiles where email is not null"
     ).set_index("user_id")
@@ -192,6 +192,6 @@ def test_identity_weights_on_a_warehouse_without_the_mart_says_build(tmp_path):
     )
     assert (
         result.exit_code == 2
-        and "no marts.dim_user_match_profiles yet: run `lawn build` first" in result.stderr
+        and "no pii.dim_user_match_profiles yet: run `lawn build` first" in result.stderr
     )
     assert "Traceback" not in result.output and not (tmp_path / "w.csv").exists()
