@@ -1,6 +1,7 @@
 {#- The tables the Python side of lawn writes and dbt reads (as sources): churn scores, their
     per-feature contributions and model monitoring (schema ml), action reversals, action exports and nightly runs (schema
-    ops), and the identity hash key's padded forms (ops.identity_hash_key, written by
+    ops), the privacy ledgers (retention audit, erasure tombstones and requests, rows the
+    loader withheld: lawn/retention.py, lawn/privacy.py), and the identity hash key's padded forms (ops.identity_hash_key, written by
     lawn/identity_key.py before dbt runs; never rendered into SQL). Created empty when missing, so the first build (before any model has scored) reads
     empty sources instead of failing; existing rows are never touched. Run on every dbt
     invocation from `on-run-start`. -#}
@@ -77,6 +78,45 @@
         status {{ text }},
         failed_step {{ text }},
         slo_breaches {{ whole }}
+    );
+    create table if not exists ops.retention_audit (
+        run_id {{ text }},
+        relation_name {{ text }},
+        retention_class {{ text }},
+        policy_action {{ text }},
+        keep_days {{ whole }},
+        time_column {{ text }},
+        cutoff_at {{ stamp }},
+        rows_affected {{ whole }},
+        is_dry_run {{ flag }},
+        applied_at {{ stamp }}
+    );
+    create table if not exists ops.erasure_tombstones (
+        request_id {{ text }},
+        identifier_type {{ text }},
+        identifier_hash {{ text }},
+        key_id {{ text }},
+        erased_at {{ stamp }}
+    );
+    create table if not exists ops.erasure_requests (
+        request_id {{ text }},
+        requested_by_type {{ text }},
+        person_hash {{ text }},
+        identifiers_erased {{ whole }},
+        rows_erased {{ whole }},
+        files_rewritten {{ whole }},
+        requested_at {{ stamp }},
+        completed_at {{ stamp }},
+        seconds_taken {{ number }}
+    );
+    create table if not exists ops.landing_exclusions (
+        load_id {{ text }},
+        relation_name {{ text }},
+        reason {{ text }},
+        rows_excluded {{ whole }},
+        rows_redacted {{ whole }},
+        cutoff_at {{ stamp }},
+        loaded_at {{ stamp }}
     );
     create table if not exists ops.identity_hash_key (
         key_id {{ text }},
