@@ -14,7 +14,9 @@ from lawn.paths import EXPORT_DIR, REPORT_DIR, duckdb_path
 retention_app = typer.Typer(help="Retention per data class (seeds/governance).", no_args_is_help=True)
 privacy_app = typer.Typer(help="Privacy requests: erase a person.", no_args_is_help=True)
 
-DbOption = Annotated[Path | None, typer.Option(help="The warehouse (default: LAWN_DUCKDB_PATH or ./lawn.duckdb).")]
+DbOption = Annotated[
+    Path | None, typer.Option(help="The warehouse (default: LAWN_DUCKDB_PATH or ./lawn.duckdb).")
+]
 
 
 def _reference(as_of: str | None) -> dt.datetime | None:
@@ -29,10 +31,14 @@ def _reference(as_of: str | None) -> dt.datetime | None:
 @retention_app.command("apply")
 @guarded
 def retention_apply(
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be purged; change nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be purged; change nothing.")
+    ] = False,
     as_of: Annotated[
         str | None,
-        typer.Option(help="Measure ages from this UTC time (default: var received_at_reference_time, else now)."),
+        typer.Option(
+            help="Measure ages from this UTC time (default: var received_at_reference_time, else now)."
+        ),
     ] = None,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the audit rows as JSON.")] = False,
@@ -70,7 +76,9 @@ def retention_apply(
 def privacy_erase(
     email: Annotated[str | None, typer.Option(help="The person's email (any of theirs).")] = None,
     user_id: Annotated[str | None, typer.Option(help="One of the person's user ids.")] = None,
-    person_id: Annotated[str | None, typer.Option(help="The person id of the identity graph (per_...).")] = None,
+    person_id: Annotated[
+        str | None, typer.Option(help="The person id of the identity graph (per_...).")
+    ] = None,
     db: DbOption = None,
     export_dir: Annotated[Path, typer.Option(help="Where action exports are.")] = EXPORT_DIR,
     report_dir: Annotated[Path, typer.Option(help="Where reports are.")] = REPORT_DIR,

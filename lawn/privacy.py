@@ -27,7 +27,7 @@ import hashlib
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +50,9 @@ EVENT_TABLES = {
 }
 # schemas never swept: configuration seeds (edited by hand, the command warns) and
 # the privacy ledgers themselves (keyed hashes only)
+# stateful stores that are not rebuilt (ledgers, other raw tables): cells are redacted,
+# rows kept; every other schema is derived and loses the rows (the rebuild recomputes them)
+LEDGER_SCHEMAS = ("ops", "ml", "raw")
 UNSWEPT_SCHEMAS = ("registry", "information_schema", "pg_catalog")
 UNSWEPT_TABLES = ("ops.erasure_tombstones", "ops.erasure_requests", "ops.identity_hash_key",
                   "ops.retention_audit", "ops.landing_exclusions")  # fmt: skip
@@ -189,7 +192,7 @@ def resolve_person(
 
 
 def _register_identifiers(con: duckdb.DuckDBPyConnection, identifiers: dict[str, set[str]]) -> None:
-    for kind in IDENTIFIER_TYPES:
+    for kind in (*IDENTIFIER_TYPES, "ip"):
         frame = pd.DataFrame({"value": sorted(identifiers.get(kind, set()))}, dtype="object")
         con.register(f"_erase_{kind}_frame", frame)
         con.execute(f"create or replace temp table _erase_{kind} as select value from _erase_{kind}_frame")
@@ -219,6 +222,18 @@ def _collect_values(con: duckdb.DuckDBPyConnection, person: Person) -> set[str]:
     return {value for value in values if value}
 
 
+def _person_ips(con: duckdb.DuckDBPyConnection, person: Person) -> set[str]:
+    """The client IP addresses of the person's own events (lower-cased, trimmed)."""
+    if not _exists(con, "raw.raw_events"):
+        return set()
+    match = _event_id_match("r", person.identifiers, "properties")
+    ip = _ip_expression("r.context", True)
+    rows = con.execute(
+        f"select distinct {ip} from raw.raw_events as r where {match} and {ip} <> ''"
+    ).fetchall()
+    return {row[0] for row in rows if row[0]}
+
+
 def _redact_other_emails(con: duckdb.DuckDBPyConnection, relation: str, payload: str, emails: str) -> int:
     """Another person's event naming an erased email (``emails``: a query of keyed hashes of
     `email:<normal form>`) gets, instead, a placeholder derived from that keyed hash: the same
@@ -233,6 +248,46 @@ def _redact_other_emails(con: duckdb.DuckDBPyConnection, relation: str, payload:
             f"json_object('{OTHER_EMAIL_PROPERTY}', 'erased-' || left({hashed}, 16) || '@{REDACTED_DOMAIN}'))"
             f" as varchar) where {where}"
         )
+    return count
+
+
+# where each event table keeps the client IP: JSON text columns (context) and plain columns
+IP_COLUMNS = {
+    "raw.raw_events": (("context",), ()),
+    "intermediate.int_events_deduplicated": (("context_raw",), ("context_ip",)),
+    "intermediate.int_events_validated": (("context_raw",), ("context_ip",)),
+    "intermediate.int_events_valid": ((), ("ip_address",)),
+    "marts.fct_quarantined_events": (("context_raw",), ()),
+}
+
+
+def _ip_expression(column: str, in_json: bool) -> str:
+    value = f"json_extract_string(try_cast({column} as json), '$.ip')" if in_json else column
+    return f"lower(trim({value}))"
+
+
+def _redact_ips(con: duckdb.DuckDBPyConnection, relation: str, ip_in: Callable[[str], str]) -> int:
+    """An IP address of the erased person's events is nulled wherever it appears, in other
+    people's events too (an address shared behind one router names them all):
+    ``ip_in(expression)`` is the SQL test that an address is an erased one."""
+    json_columns, plain_columns = IP_COLUMNS.get(relation, ((), ()))
+    if not (json_columns or plain_columns):
+        return 0
+    tests = {column: ip_in(_ip_expression(column, True)) for column in json_columns}
+    tests |= {column: ip_in(_ip_expression(column, False)) for column in plain_columns}
+    where = " or ".join(f"coalesce({test}, false)" for test in tests.values())
+    count = int(con.execute(f"select count(*) from {relation} where {where}").fetchall()[0][0])
+    if count:
+        sets = []
+        for column in json_columns:
+            raw_ip = f"trim(json_extract_string(try_cast({column} as json), '$.ip'))"
+            sets.append(
+                f"{column} = case when coalesce({tests[column]}, false) "
+                f"then replace({column}, '\"' || {raw_ip} || '\"', 'null') else {column} end"
+            )
+        for column in plain_columns:
+            sets.append(f"{column} = case when coalesce({tests[column]}, false) then null else {column} end")
+        con.execute(f"update {relation} set {', '.join(sets)} where {where}")
     return count
 
 
@@ -254,23 +309,60 @@ def _string_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     return found
 
 
-def _sweep_predicate(columns: Iterable[str], values: set[str]) -> str:
-    """A row names one of the values: a whole cell equal to one (any case), or a JSON
-    string token inside a text cell (payloads, trigger inputs). Whole values only: a user id
-    that is a prefix of another never matches it."""
-    alternatives = "|".join(re.escape(value.lower()) for value in sorted(values))
-    pattern = ('"(' + alternatives + ')"').replace("'", "''")
-    parts = []
-    for column in columns:
-        text = "lower(cast(" + '"' + column.replace('"', '""') + '"' + " as varchar))"
-        parts.append(f"{text} in (select value from _erase_values)")
-        parts.append(f"regexp_matches({text}, '{pattern}')")
-    return " or ".join(parts)
+def _value_pattern(values: set[str]) -> str:
+    """A regular expression (on lower-cased text) matching one of the values as a whole
+    token: alone in a cell, quoted in JSON, or inside a sentence, but never as part of a
+    longer id (``usr_1`` does not match ``usr_12``, ``a@b.com`` not ``xa@b.com``)."""
+    alternatives = "|".join(re.escape(value.lower()) for value in sorted(values, key=len, reverse=True))
+    return f"(^|[^a-z0-9_.@-])({alternatives})($|[^a-z0-9_@-])"
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sweep_predicate(columns: Iterable[str], pattern: str) -> str:
+    literal = pattern.replace("'", "''")
+    return " or ".join(
+        f"regexp_matches(lower(cast({_quoted(column)} as varchar)), '{literal}')" for column in columns
+    )
+
+
+def _redact_cells(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str], pattern: str) -> int:
+    """A ledger keeps its rows (an action was sent, a score was made): the values inside
+    its cells are replaced by ``[erased]``."""
+    literal = pattern.replace("'", "''")
+    where = _sweep_predicate(columns, pattern)
+    count = int(con.execute(f"select count(*) from {relation} where {where}").fetchall()[0][0])
+    if count:
+        sets = ", ".join(
+            f"{_quoted(c)} = regexp_replace({_quoted(c)}, '{literal}', '\\1[erased]\\3', 'gi')"
+            for c in columns
+        )
+        con.execute(f"update {relation} set {sets} where {where}")
+    return count
+
+
+def _batches_naming(con: duckdb.DuckDBPyConnection, pattern: str) -> set[str]:
+    """Published export batches whose files name one of the values."""
+    if not _exists(con, "ops.export_batches"):
+        return set()
+    compiled = re.compile(pattern)
+    found = set()
+    for run_id, folder in con.execute("select run_id, folder from ops.export_batches").fetchall():
+        for path in Path(folder).glob("*"):
+            if path.is_file() and compiled.search(path.read_bytes().decode("utf-8", "ignore").lower()):
+                found.add(run_id)
+            elif path.suffix == ".parquet" and path.is_file():
+                text = pd.read_parquet(path).astype("string").to_csv(index=False).lower()
+                if compiled.search(text):
+                    found.add(run_id)
+    return found
 
 
 def _rewrite_export_files(con: duckdb.DuckDBPyConnection, run_ids: set[str]) -> int:
-    """Rewrite the files of export batches that lost rows, from the cleaned ledger."""
-    if not run_ids or not _exists(con, "ops.export_batches"):
+    """Rewrite the files of export batches that named the person, from the redacted ledger."""
+    if not run_ids:
         return 0
     from lawn.actions import _ledger_records, _publish_files
 
@@ -335,6 +427,8 @@ def erase(
             raise ErasureError(f"{given[0]}: nobody with that identifier in the identity graph")
         _register_identifiers(con, person.identifiers)
         values = _collect_values(con, person)
+        person.identifiers["ip"] = _person_ips(con, person)
+        _register_identifiers(con, person.identifiers)
         con.register("_erase_values_frame", pd.DataFrame({"value": sorted({v.lower() for v in values})}))
         con.execute("create or replace temp table _erase_values as select value from _erase_values_frame")
         con.unregister("_erase_values_frame")
@@ -359,6 +453,10 @@ def erase(
                 deleted[relation] = int(count)
                 if person.identifiers.get("email"):
                     redacted[relation] = _redact_other_emails(con, relation, payload, ERASED_EMAIL_HASHES)
+                if person.identifiers.get("ip"):
+                    redacted[relation] = redacted.get(relation, 0) + _redact_ips(
+                        con, relation, lambda expression: f"{expression} in (select value from _erase_ip)"
+                    )
             # 3. the identity history
             if _exists(con, "snapshots.identity_map_history"):
                 keys = [f"{kind}:{value}" for kind, group in person.identifiers.items() for value in group]
@@ -375,23 +473,25 @@ def erase(
                 deleted["snapshots.identity_map_history"] = int(count)
             # 4. every other table: rows naming one of the values (derived tables are
             #    rebuilt next; ledgers lose the rows, their export files are rewritten)
-            touched_runs: set[str] = set()
+            pattern = _value_pattern(values)
+            touched_runs = _batches_naming(con, pattern)
             for relation, columns in _string_columns(con).items():
                 schema = relation.split(".", 1)[0]
                 if schema in UNSWEPT_SCHEMAS or relation in UNSWEPT_TABLES or relation in EVENT_TABLES:
                     continue
-                where = _sweep_predicate(columns, values)
-                count = con.execute(f"select count(*) from {relation} where {where}").fetchall()[0][0]
-                if not count:
+                where = _sweep_predicate(columns, pattern)
+                if schema in LEDGER_SCHEMAS:
+                    count = _redact_cells(con, relation, columns, pattern)
+                    if count:
+                        redacted[relation] = count
                     continue
-                if relation == "ops.action_exports":
-                    touched_runs |= {row[0] for row in con.execute(
-                        f"select distinct run_id from ops.action_exports where {where}").fetchall()}  # fmt: skip
-                con.execute(f"delete from {relation} where {where}")
-                deleted[relation] = deleted.get(relation, 0) + int(count)
+                count = con.execute(f"select count(*) from {relation} where {where}").fetchall()[0][0]
+                if count:
+                    con.execute(f"delete from {relation} where {where}")
+                    deleted[relation] = deleted.get(relation, 0) + int(count)
             for relation, columns in _string_columns(con).items():
                 if relation.split(".", 1)[0] == "registry":
-                    where = _sweep_predicate(columns, values)
+                    where = _sweep_predicate(columns, pattern)
                     if con.execute(f"select count(*) from {relation} where {where}").fetchall()[0][0]:
                         warnings.append(
                             f"{relation} (a configuration seed) names the person: edit its CSV in seeds/"
@@ -445,10 +545,14 @@ def filter_landed(con: duckdb.DuckDBPyConnection, schema: str = "raw") -> Landin
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     load_id = f"load-{loaded_at:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:6]}"
     if _exists(con, "ops.erasure_tombstones") and _exists(con, "ops.identity_hash_key"):
-        tombstones = con.execute("select count(*), count(distinct key_id) from ops.erasure_tombstones").fetchall()[0]
+        tombstones = con.execute(
+            "select count(*), count(distinct key_id) from ops.erasure_tombstones"
+        ).fetchall()[0]
         if tombstones[0]:
             installed = [row[0] for row in con.execute("select key_id from ops.identity_hash_key").fetchall()]
-            made_with = {row[0] for row in con.execute("select distinct key_id from ops.erasure_tombstones").fetchall()}
+            made_with = {
+                row[0] for row in con.execute("select distinct key_id from ops.erasure_tombstones").fetchall()
+            }
             if len(installed) != 1 or made_with - set(installed):
                 from lawn.raw_loader import RawFileError
 
@@ -463,7 +567,9 @@ def filter_landed(con: duckdb.DuckDBPyConnection, schema: str = "raw") -> Landin
     cutoff = latest_cutoff(con, RAW_EVENTS)
     if cutoff is not None and _exists(con, STAGED_EVENTS):
         where = f"received_at in (select received_at_raw from {STAGED_EVENTS} where received_at < ?)"
-        result.retention = int(con.execute(f"select count(*) from {relation} where {where}", [cutoff]).fetchall()[0][0])
+        result.retention = int(
+            con.execute(f"select count(*) from {relation} where {where}", [cutoff]).fetchall()[0][0]
+        )
         if result.retention:
             con.execute(f"delete from {relation} where {where}", [cutoff])
     if _exists(con, "ops.landing_exclusions") and (result.erased or result.redacted or cutoff is not None):
@@ -482,9 +588,8 @@ def _apply_tombstones(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[in
     parts = []
     for kind, column in ID_COLUMNS.items():
         hashed = hash_sql(f"'{kind}:' || {normalize_sql(column)}")
-        parts.append(
-            f"{hashed} in (select identifier_hash from ops.erasure_tombstones where identifier_type = '{kind}')"
-        )
+        tombstoned = f"select identifier_hash from ops.erasure_tombstones where identifier_type = '{kind}'"
+        parts.append(f"{hashed} in ({tombstoned})")
     for prop in OWN_EMAIL_PROPERTIES:
         value = normalize_sql(f"json_extract_string(try_cast(properties as json), '$.{prop}')")
         parts.append(
@@ -496,4 +601,12 @@ def _apply_tombstones(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[in
     if erased:
         con.execute(f"delete from {relation} where {where}")
     redacted = _redact_other_emails(con, relation, "properties", TOMBSTONED_EMAILS)
+    tombstoned_ips = "select identifier_hash from ops.erasure_tombstones where identifier_type = 'ip'"
+    redacted += _redact_ips(
+        con,
+        relation,
+        lambda expression: (
+            f"{hash_sql(chr(39) + 'ip:' + chr(39) + ' || ' + expression)} in ({tombstoned_ips})"
+        ),
+    )
     return erased, redacted

@@ -156,7 +156,9 @@ def load_targets(
             raise RetentionError(f"{where}: retention_class {retention_class!r} of {relation} has no policy")
         columns = tuple(c.strip() for c in (row.get("anonymise_columns") or "").split("|") if c.strip())
         if policies[retention_class].action == "anonymise" and not columns:
-            raise RetentionError(f"{path}: line {line}: {relation} is anonymised but names no anonymise_columns")
+            raise RetentionError(
+                f"{path}: line {line}: {relation} is anonymised but names no anonymise_columns"
+            )
         targets.append(
             Target(relation, retention_class, time_column, columns, "manifest" if manifest_class else "map")
         )
@@ -186,9 +188,7 @@ def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
 def _older(target: Target) -> str:
     """The predicate 'older than the cutoff' (parameter ?) for a table."""
     if target.relation == RAW_EVENTS:
-        return (
-            f"received_at in (select received_at_raw from {STAGED_EVENTS} where received_at < ?)"
-        )
+        return f"received_at in (select received_at_raw from {STAGED_EVENTS} where received_at < ?)"
     return f"{target.time_column} < ?"
 
 
@@ -218,9 +218,7 @@ def _apply_table(
     return int(count)
 
 
-def _apply_files(
-    con: duckdb.DuckDBPyConnection, target: Target, cutoff: dt.datetime, dry_run: bool
-) -> int:
+def _apply_files(con: duckdb.DuckDBPyConnection, target: Target, cutoff: dt.datetime, dry_run: bool) -> int:
     """Exported files: every published export batch older than the cutoff loses its folder
     (the ledger says which); returns the number of files removed."""
     if not _exists(con, "ops.export_batches"):
