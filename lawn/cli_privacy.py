@@ -95,6 +95,11 @@ def privacy_erase(
     from lawn.privacy import ErasureError, erase
     from lawn.warehouse import writing
 
+    given = [value for value in (email, user_id, person_id) if value is not None]
+    if len(given) != 1:
+        fail("give exactly one of --email, --user-id, --person-id")
+    if not given[0].strip():
+        fail("the identifier given is empty")
     db_path = db or duckdb_path()
     clock = time.perf_counter()
     with writing(db_path, "lawn privacy erase", lock_wait):

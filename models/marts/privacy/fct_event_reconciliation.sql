@@ -33,7 +33,10 @@ raw_deliveries as (
 
 deliveries as (
 
-    select received_at, is_redelivery from {{ ref('int_events_deduplicated') }}
+    select
+        received_at,
+        is_redelivery
+    from {{ ref('int_events_deduplicated') }}
 
 ),
 
@@ -45,8 +48,7 @@ valid as (
 
 quarantined as (
 
-    select
-        count(*) as row_count
+    select count(*) as row_count
     from {{ ref('fct_quarantined_events') }}
     cross join cutoffs
     where
