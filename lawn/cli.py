@@ -192,6 +192,10 @@ def _land(raw_dir: Path) -> None:
         source = landed.path.name if landed.path else "absent: empty table"
         extra = f"; ignored columns: {', '.join(landed.ignored_columns)}" if landed.ignored_columns else ""
         out.print(f"raw.{landed.table.name:<20} {landed.rows:>10,} rows  ({source}{extra})", soft_wrap=True)
+    held = report.withheld
+    if held is not None and (held.erased or held.redacted or held.retention):
+        out.print(f"withheld from raw.raw_events: {held.erased:,} row(s) of erased persons, "
+                  f"{held.retention:,} past the retention cutoff; {held.redacted:,} redacted")  # fmt: skip
 
 
 @app.command()

@@ -339,7 +339,11 @@ def _redact_cells(con: duckdb.DuckDBPyConnection, relation: str, columns: list[s
             f"{_quoted(c)} = regexp_replace({_quoted(c)}, '{literal}', '\\1[erased]\\3', 'gi')"
             for c in columns
         )
-        con.execute(f"update {relation} set {sets} where {where}")
+        # a value right after another shares its boundary character with it: a second pass
+        for _ in range(4):
+            con.execute(f"update {relation} set {sets} where {where}")
+            if not con.execute(f"select count(*) from {relation} where {where}").fetchall()[0][0]:
+                break
     return count
 
 

@@ -218,7 +218,9 @@ def world(tmp_path_factory):
         identifiers = con.sql("select * from marts.dim_identifiers where person_id is not null").df()
     # the person: invited by a colleague (their email is in another person's event) and
     # sharing an IP address with someone else
-    invited = {normalize(v) for v in raw["properties"].map(lambda p: _obj(p).get("invitee_email")).dropna()}
+    invited = {
+        normalize(str(v)) for v in raw["properties"].map(lambda p: _obj(p).get("invitee_email")).dropna()
+    }
     emails = identifiers[
         (identifiers["identifier_type"] == "email") & identifiers["identifier_value"].isin(invited)
     ]
