@@ -110,6 +110,13 @@ def load_policies(path: Path = POLICIES_FILE) -> dict[str, Policy]:
         if action not in ACTIONS:
             raise RetentionError(f"{path}: line {line}: action {action!r} is not one of {', '.join(ACTIONS)}")
         policies[name] = Policy(name, keep_days, action, (row.get("time_semantics") or "").strip())
+    raw, history = policies.get("raw_landing"), policies.get("event_history")
+    if raw and history and history.keep_days > raw.keep_days:
+        raise RetentionError(
+            f"{path}: event_history keeps {history.keep_days} days but raw_landing only {raw.keep_days}: "
+            "the identity graph is rebuilt from raw landing, so events older than raw would lose their "
+            "person (keep raw_landing at least as long as event_history)"
+        )
     return policies
 
 

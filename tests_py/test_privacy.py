@@ -29,7 +29,7 @@ from tests_py.conftest import TEST_HASH_KEY, run_dbt
 
 REFERENCE = dt.datetime(2026, 8, 2)  # one day after the demo's last delivery
 # tight keep_days so that the demo's five months are cut in three places
-TIGHT = {"raw_landing": 60, "event_history": 100, "quarantine_payload": 30, "model_scores": 45}
+TIGHT = {"raw_landing": 100, "event_history": 60, "quarantine_payload": 30, "model_scores": 45}
 
 
 # --- hand-written cases ---------------------------------------------------------------------
@@ -51,6 +51,10 @@ def _write(path: Path, text: str) -> Path:
             "line 3: retention_class 'x' repeated",
         ),
         ("retention_class,keep_days\nx,5\n", "missing column(s) action"),
+        (
+            "retention_class,keep_days,action\nraw_landing,30,delete\nevent_history,31,delete\n",
+            "event_history keeps 31 days but raw_landing only 30",
+        ),
     ],
 )
 def test_bad_policy_file_is_one_line_naming_the_row(tmp_path, body, message):
