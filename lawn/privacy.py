@@ -100,7 +100,7 @@ def keyed_hash_from_pads(inner_hex: str, outer_hex: str, message: str) -> str:
 
 
 def hash_sql(expression: str) -> str:
-    """DuckDB SQL: HMAC-SHA256 hex of ``expression`` under the installed key (table ``_pads``)."""
+    """DuckDB SQL: HMAC-SHA256 hex of ``expression`` under the key installed in ops.identity_hash_key."""
     return (
         f"sha256(unhex((select outer_pad_hex from ops.identity_hash_key)) || "
         f"unhex(sha256(unhex((select inner_pad_hex from ops.identity_hash_key)) || encode({expression}))))"
@@ -121,7 +121,6 @@ def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
 class Person:
     person_id: str | None
     identifiers: dict[str, set[str]]  # type -> normalized values
-    values: set[str] = field(default_factory=set)  # every raw value to purge (as sent)
 
 
 @dataclass
