@@ -132,6 +132,67 @@ def test_nightly_applies_retention_right_after_the_build():
     assert names[names.index("build") + 1] == "retention"
 
 
+def _landing_warehouse(key_id: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A hand-written warehouse: four raw deliveries as a collector would send them, the
+    test key installed, and tombstones for person usr_1 / ana@x.io / 10.0.0.1."""
+    from lawn.identity_key import pads
+
+    inner, outer = pads(TEST_HASH_KEY.secret)
+    con = duckdb.connect()
+    con.execute("create schema raw; create schema ops")
+    con.execute(
+        "create table raw.raw_events (event_id varchar, user_id varchar, anonymous_id varchar, "
+        "device_id varchar, context varchar, properties varchar, received_at varchar)"
+    )
+    rows = [
+        ("e1", "  USR_1 ", None, None, '{"ip": "10.0.0.1"}', '{"email": "x@y.z"}'),  # theirs, spaced
+        ("e2", None, "anon_9", None, "{}", '{"email": "<mailto:Ana@X.io>"}'),  # theirs by email
+        ("e3", "usr_2", None, None, '{"ip": "10.0.0.1"}', '{"invitee_email": " ana@x.io"}'),  # names them
+        ("e4", "usr_12", None, None, '{"ip": "10.0.0.12"}', '{"invitee_email": "bo@x.io"}'),  # not them
+    ]
+    con.executemany("insert into raw.raw_events values (?, ?, ?, ?, ?, ?, '2026-01-01T00:00:00Z')", rows)
+    con.execute(
+        "create table ops.identity_hash_key (key_id varchar, inner_pad_hex varchar, outer_pad_hex varchar)"
+    )
+    con.execute(
+        "insert into ops.identity_hash_key values (?, ?, ?)", [TEST_HASH_KEY.key_id, inner.hex(), outer.hex()]
+    )
+    con.execute(
+        "create table ops.erasure_tombstones (request_id varchar, identifier_type varchar, "
+        "identifier_hash varchar, key_id varchar, erased_at timestamp)"
+    )
+    for kind, value in (("user_id", "usr_1"), ("email", "ana@x.io"), ("ip", "10.0.0.1")):
+        digest = hmac.new(TEST_HASH_KEY.secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+        con.execute(
+            "insert into ops.erasure_tombstones values ('r1', ?, ?, ?, now())",
+            [kind, digest, key_id or TEST_HASH_KEY.key_id],
+        )
+    return con
+
+
+def test_landing_withholds_tombstoned_rows_and_redacts_mentions():
+    from lawn.privacy import filter_landed
+
+    con = _landing_warehouse()
+    result = filter_landed(con)
+    left = con.sql("select event_id, context, properties from raw.raw_events order by 1").fetchall()
+    assert (result.erased, result.redacted) == (2, 2)  # e1, e2 withheld; e3's IP and invitee redacted
+    assert [row[0] for row in left] == ["e3", "e4"]
+    e3, e4 = left
+    assert json.loads(e3[1]) == {"ip": None}
+    assert re.fullmatch(r"erased-[0-9a-f]{16}@erased\.invalid", json.loads(e3[2])["invitee_email"])
+    assert e4[1:] == ('{"ip": "10.0.0.12"}', '{"invitee_email": "bo@x.io"}')  # usr_12 is not usr_1
+
+
+def test_landing_refuses_tombstones_made_under_another_key():
+    from lawn.privacy import filter_landed
+    from lawn.raw_loader import RawFileError
+
+    con = _landing_warehouse(key_id="0123456789abcdef")
+    with pytest.raises(RawFileError, match="made under identity key 0123456789abcdef"):
+        filter_landed(con)
+
+
 # --- the demo world ---------------------------------------------------------------------------
 
 
