@@ -428,6 +428,11 @@ def erase(
         person = resolve_person(con, email, user_id, person_id)
         if not any(person.identifiers.values()):
             raise ErasureError(f"{given[0]}: nobody with that identifier in the identity graph")
+        if person.person_id is None:
+            warnings.append(
+                f"{given[0]}: not in the identity graph; only rows carrying this identifier are erased, "
+                "and its tombstone keeps it from landing again"
+            )
         _register_identifiers(con, person.identifiers)
         values = _collect_values(con, person)
         person.identifiers["ip"] = _person_ips(con, person)
