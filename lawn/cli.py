@@ -204,6 +204,10 @@ def _land(raw_dir: Path) -> None:
         source = landed.path.name if landed.path else "absent: empty table"
         extra = f"; ignored columns: {', '.join(landed.ignored_columns)}" if landed.ignored_columns else ""
         out.print(f"raw.{landed.table.name:<20} {landed.rows:>10,} rows  ({source}{extra})", soft_wrap=True)
+    held = report.withheld
+    if held is not None and (held.erased or held.redacted or held.retention):
+        out.print(f"withheld from raw.raw_events: {held.erased:,} row(s) of erased persons, "
+                  f"{held.retention:,} past the retention cutoff; {held.redacted:,} redacted")  # fmt: skip
 
 
 @app.command()
@@ -342,7 +346,7 @@ def identity_weights(
 
 
 def _register_commands() -> None:
-    from lawn import cli_catalog, cli_model, cli_ops, cli_report, cli_stats
+    from lawn import cli_catalog, cli_model, cli_ops, cli_privacy, cli_report, cli_stats
 
     app.command("power")(cli_stats.power)
     app.command("readout")(cli_stats.readout)
@@ -352,6 +356,8 @@ def _register_commands() -> None:
     app.command("nightly")(cli_ops.nightly)
     app.command("report")(cli_report.report)
     app.command("catalog")(cli_catalog.catalog)
+    app.add_typer(cli_privacy.retention_app, name="retention")
+    app.add_typer(cli_privacy.privacy_app, name="privacy")
 
 
 _register_commands()

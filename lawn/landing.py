@@ -22,6 +22,7 @@ from lawn.paths import REPO_ROOT
 SOURCE_FILES = (
     REPO_ROOT / "models" / "staging" / "ml" / "_ml__sources.yml",
     REPO_ROOT / "models" / "staging" / "ops" / "_ops__sources.yml",
+    REPO_ROOT / "models" / "staging" / "privacy" / "_privacy__sources.yml",
 )
 # logical type -> DuckDB type (the hook maps the same names through dbt's type macros)
 DUCKDB_TYPES = {

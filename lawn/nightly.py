@@ -127,6 +127,20 @@ def step_build(config: NightlyConfig, state: dict) -> str:
     return _build_after(config, "build")
 
 
+def step_retention(config: NightlyConfig, state: dict) -> str:
+    """Retention per data class (seeds/governance; lawn/retention.py), audited in ops."""
+    from lawn.retention import MANIFEST_FILE, RetentionError, apply_retention
+
+    manifest = config.dbt_target_path / "manifest.json" if config.dbt_target_path else MANIFEST_FILE
+    try:
+        rows = apply_retention(config.db_path, run_id=f"{state['run_id']}-retention", manifest_path=manifest)
+    except RetentionError as exc:
+        raise StepFailed(str(exc)) from exc
+    state["retention"] = [row.__dict__ for row in rows]
+    purged = [f"{row.relation_name} {row.rows_affected}" for row in rows if row.rows_affected]
+    return f"{len(rows)} table(s) checked; purged: {', '.join(purged) or 'nothing'}"
+
+
 def step_score(config: NightlyConfig, state: dict) -> str:
     """Score with the live models, then build what reads the scores."""
     detail = run_scoring(config, state)
@@ -220,6 +234,7 @@ def step_report(config: NightlyConfig, state: dict) -> str:
 STEPS: list[tuple[str, Callable[[NightlyConfig, dict], str]]] = [
     ("validate", step_validate),
     ("build", step_build),
+    ("retention", step_retention),
     ("score", step_score),
     ("actions", step_actions),
     ("slo", step_slo),

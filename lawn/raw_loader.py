@@ -47,6 +47,8 @@ class LandedTable:
 class LoadReport:
     tables: list[LandedTable] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # rows of raw_events withheld at landing (erasure tombstones, retention): lawn.privacy
+    withheld: object = None
 
     @property
     def ok(self) -> bool:
@@ -248,6 +250,14 @@ def land_raw_dir(
     except BaseException:
         connection.execute("rollback")
         raise
+    if not report.errors:
+        # erased persons stay erased, purged rows stay purged (lawn/privacy.py)
+        from lawn.privacy import filter_landed
+
+        try:
+            report.withheld = filter_landed(connection, schema)
+        except RawFileError as exc:
+            report.errors.append(str(exc))
     if report.errors:
         connection.execute("rollback")
     else:

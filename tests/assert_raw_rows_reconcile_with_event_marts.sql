@@ -1,12 +1,39 @@
--- raw = valid + quarantined + duplicates, exactly: counts every raw row once, from the
--- source itself, against the two public marts and the redeliveries. In a replay (var
--- as_of_date) the raw rows are those that had arrived by the end of the day.
+-- raw + purged from raw = valid + quarantined + duplicates + purged from the event history,
+-- exactly: counts every raw row once, from the source itself, against the two public marts
+-- and the redeliveries. Retention (lawn/retention.py) may keep raw landing and the event
+-- history for different times: rows one layer purged while the other still holds them are
+-- counted from the latest applied cutoffs in ops.retention_audit (both terms are 0 before
+-- any retention run). Erased rows are gone from every layer and need no term.
+-- In a replay (var as_of_date) the raw rows are those that had arrived by the end of the day.
 with
+
+cutoffs as (
+
+    select
+        max(case when relation_name = 'raw.raw_events' then cutoff_at end) as raw_cutoff_at,
+        max(
+            case
+                when relation_name = 'intermediate.int_events_deduplicated' then cutoff_at
+            end
+        ) as history_cutoff_at
+    from {{ source('privacy', 'retention_audit') }}
+    where not is_dry_run
+
+),
 
 raw_rows as (
 
     select count(*) as row_count from {{ source('tracking', 'raw_events') }}
     where {{ is_known_as_of(parse_iso_timestamp_utc('trim(received_at)')) }}
+
+),
+
+raw_purged_from_history as (
+
+    select count(*) as row_count
+    from {{ ref('stg_tracking__events') }}
+    cross join cutoffs
+    where stg_tracking__events.received_at < cutoffs.history_cutoff_at
 
 ),
 
@@ -18,7 +45,12 @@ valid_rows as (
 
 quarantined_rows as (
 
-    select count(*) as row_count from {{ ref('fct_quarantined_events') }}
+    select count(*) as row_count
+    from {{ ref('fct_quarantined_events') }}
+    cross join cutoffs
+    where
+        cutoffs.history_cutoff_at is null
+        or fct_quarantined_events.received_at >= cutoffs.history_cutoff_at
 
 ),
 
@@ -28,17 +60,31 @@ duplicate_rows as (
     from {{ ref('int_events_deduplicated') }}
     where is_redelivery
 
+),
+
+history_purged_from_raw as (
+
+    select count(*) as row_count
+    from {{ ref('int_events_deduplicated') }}
+    cross join cutoffs
+    where int_events_deduplicated.received_at < cutoffs.raw_cutoff_at
+
 )
 
 select
     raw_rows.row_count as raw_count,
+    history_purged_from_raw.row_count as purged_from_raw_count,
     valid_rows.row_count as valid_count,
     quarantined_rows.row_count as quarantined_count,
-    duplicate_rows.row_count as duplicate_count
+    duplicate_rows.row_count as duplicate_count,
+    raw_purged_from_history.row_count as purged_from_history_count
 from raw_rows
+cross join raw_purged_from_history
 cross join valid_rows
 cross join quarantined_rows
 cross join duplicate_rows
+cross join history_purged_from_raw
 where
-    raw_rows.row_count
+    raw_rows.row_count + history_purged_from_raw.row_count
     != valid_rows.row_count + quarantined_rows.row_count + duplicate_rows.row_count
+    + raw_purged_from_history.row_count

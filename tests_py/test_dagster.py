@@ -73,7 +73,7 @@ def test_definitions_load_with_dbt_assets_checks_schedule_and_sensor(definitions
     assert ("fct_churn_scores", "unique_fct_churn_scores_churn_score_key") in checks
     # the Python steps hang off the dbt assets they read
     parents = lambda key: {k.to_user_string() for k in graph.get(AssetKey(key.split("/"))).parent_keys}  # noqa: E731
-    assert "marts/fct_account_features_daily" in parents("score")
+    assert "marts/fct_churn_training_examples" in parents("score")
     assert "score" in parents("marts/fct_churn_scores") and "score" in parents("marts/fct_model_monitoring")
     assert parents("action_export") == {"marts/fct_next_best_actions"}
     assert parents("slo") == {"marts/fct_slo_status"}

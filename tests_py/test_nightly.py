@@ -177,7 +177,15 @@ def test_a_second_nightly_on_the_same_data_changes_nothing(nightly_runs):
     assert a3.run_id not in set(exported["run_id"])  # nothing new to send
     runs = query(nightly_runs["a"] / "lawn.duckdb", "select status from ops.nightly_runs")
     assert list(runs["status"]) == ["success"] * 3
-    assert [step.name for step in a3.steps] == ["validate", "build", "score", "actions", "slo", "report"]
+    assert [step.name for step in a3.steps] == [
+        "validate",
+        "build",
+        "retention",
+        "score",
+        "actions",
+        "slo",
+        "report",
+    ]
 
 
 def _expected_actions(db: Path) -> pd.DataFrame:

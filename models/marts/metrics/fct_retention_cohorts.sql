@@ -6,7 +6,9 @@
     - `week`: active on days 7k..7k+6 after the anchor; cohorts by signup week.
     - `month`: active on days 30k..30k+29 after the anchor; cohorts by signup month.
     A member counts towards a period only once the period is over in the data
-    (eligible_units); period 0 always contains the anchor day, so its rate is 1. -#}
+    (eligible_units); period 0 always contains the anchor day, so its rate is 1. Once data
+    retention (lawn/retention.py) has purged the event history before a cutoff, members
+    anchored on or before the cutoff's day are left out: their activity is no longer there. -#}
 with
 
 milestones as (
@@ -32,6 +34,16 @@ as_of as (
 
 ),
 
+history_cutoff as (
+
+    select max(cast(cutoff_at as date)) as cutoff_date
+    from {{ ref('stg_privacy__retention_audit') }}
+    where
+        not is_dry_run
+        and relation_name = 'intermediate.int_events_deduplicated'
+
+),
+
 members as (
 
     select
@@ -44,6 +56,10 @@ members as (
             as days_observed
     from milestones
     cross join as_of
+    cross join history_cutoff
+    where
+        history_cutoff.cutoff_date is null
+        or milestones.anchor_date > history_cutoff.cutoff_date
 
 ),
 

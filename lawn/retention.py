@@ -1,0 +1,304 @@
+"""Retention per retention class: `lawn retention apply [--dry-run]`.
+
+The policies are configuration in one place, ``seeds/governance/retention_policies.csv``
+(retention class -> keep N days, then ``delete`` or ``anonymise``), and the physical tables
+(and the exported files) each class applies to, with the column whose age decides, are in
+``seeds/governance/retention_tables.csv``. When the dbt manifest (``target/manifest.json``)
+carries a ``retention_class`` in the meta of a model's time column (the catalog gate puts
+owner / purpose / data_class / retention_class on every column), the manifest wins and the
+map is the fallback: one list of classes, whatever stage the catalog is at.
+
+A row is purged when its time column is older than ``reference - keep_days``; the reference
+is the dbt var ``received_at_reference_time`` when set (a replay of historical data) and the
+wall clock (UTC) otherwise. Every run writes one row per table and policy to
+``ops.retention_audit`` (rows affected; a dry run counts and changes nothing). The loader
+(`lawn.privacy.filter_landed`) keeps the raw landing's latest applied cutoff, so re-loading
+the same files does not bring purged rows back, and the reconciliation test counts rows
+purged from one layer but kept in another (tests/assert_raw_rows_reconcile_with_event_marts.sql).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from lawn.paths import REPO_ROOT, SEEDS_DIR
+from lawn.settings import var
+
+POLICIES_FILE = SEEDS_DIR / "governance" / "retention_policies.csv"
+TABLES_FILE = SEEDS_DIR / "governance" / "retention_tables.csv"
+MANIFEST_FILE = REPO_ROOT / "target" / "manifest.json"
+ACTIONS = ("delete", "anonymise")
+FILES_RELATION = "files:exports"
+# raw rows are text: their age is the receive time exactly as staging parses it
+RAW_EVENTS = "raw.raw_events"
+STAGED_EVENTS = "staging.stg_tracking__events"
+
+
+class RetentionError(ValueError):
+    """Bad retention configuration or an unusable warehouse (one line; exit 2)."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    retention_class: str
+    keep_days: int
+    action: str
+    time_semantics: str
+
+
+@dataclass(frozen=True)
+class Target:
+    relation: str
+    retention_class: str
+    time_column: str
+    anonymise_columns: tuple[str, ...]
+    class_from: str  # "manifest" or "map"
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    run_id: str
+    relation_name: str
+    retention_class: str
+    policy_action: str
+    keep_days: int
+    time_column: str
+    cutoff_at: dt.datetime
+    rows_affected: int
+    is_dry_run: bool
+    applied_at: dt.datetime
+
+
+def _rows(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = [name for name in required if name not in (reader.fieldnames or [])]
+            if missing:
+                raise RetentionError(f"{path}: missing column(s) {', '.join(missing)}")
+            return list(reader)
+    except OSError as exc:
+        raise RetentionError(f"{path}: cannot be read ({exc.strerror})") from exc
+
+
+def load_policies(path: Path = POLICIES_FILE) -> dict[str, Policy]:
+    """The retention classes; a bad row is an error naming file, line and field."""
+    policies: dict[str, Policy] = {}
+    for line, row in enumerate(_rows(path, ("retention_class", "keep_days", "action")), start=2):
+        name = (row["retention_class"] or "").strip()
+        if not name:
+            raise RetentionError(f"{path}: line {line}: empty retention_class")
+        if name in policies:
+            raise RetentionError(f"{path}: line {line}: retention_class {name!r} repeated")
+        try:
+            keep_days = int(row["keep_days"])
+        except (TypeError, ValueError):
+            raise RetentionError(
+                f"{path}: line {line}: keep_days {row['keep_days']!r} is not a whole number"
+            ) from None
+        if keep_days < 1:
+            raise RetentionError(f"{path}: line {line}: keep_days must be at least 1, got {keep_days}")
+        action = (row["action"] or "").strip()
+        if action not in ACTIONS:
+            raise RetentionError(f"{path}: line {line}: action {action!r} is not one of {', '.join(ACTIONS)}")
+        policies[name] = Policy(name, keep_days, action, (row.get("time_semantics") or "").strip())
+    raw, history = policies.get("raw_landing"), policies.get("event_history")
+    if raw and history and history.keep_days > raw.keep_days:
+        raise RetentionError(
+            f"{path}: event_history keeps {history.keep_days} days but raw_landing only {raw.keep_days}: "
+            "the identity graph is rebuilt from raw landing, so events older than raw would lose their "
+            "person (keep raw_landing at least as long as event_history)"
+        )
+    return policies
+
+
+def _manifest_classes(manifest_path: Path | None) -> dict[tuple[str, str], str]:
+    """(relation, column) -> retention_class from the manifest's column meta (models,
+    snapshots, seeds and sources); {} when there is no manifest."""
+    if manifest_path is None or not manifest_path.exists():
+        return {}
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        return {}
+    found: dict[tuple[str, str], str] = {}
+    nodes = list(manifest.get("nodes", {}).values()) + list(manifest.get("sources", {}).values())
+    for node in nodes:
+        relation = f"{node.get('schema')}.{node.get('alias') or node.get('identifier') or node.get('name')}"
+        for column in (node.get("columns") or {}).values():
+            meta = {**(column.get("config") or {}).get("meta", {}), **(column.get("meta") or {})}
+            if meta.get("retention_class"):
+                found[(relation, column.get("name"))] = str(meta["retention_class"])
+    return found
+
+
+def load_targets(
+    policies: dict[str, Policy], path: Path = TABLES_FILE, manifest_path: Path | None = MANIFEST_FILE
+) -> list[Target]:
+    """The tables (and files) to purge, each with its class: the manifest's column meta
+    when present, else the map's."""
+    from_manifest = _manifest_classes(manifest_path)
+    targets = []
+    seen = set()
+    for line, row in enumerate(_rows(path, ("relation", "retention_class", "time_column")), start=2):
+        relation = (row["relation"] or "").strip()
+        time_column = (row["time_column"] or "").strip()
+        if not relation or not time_column:
+            raise RetentionError(f"{path}: line {line}: relation and time_column are required")
+        if relation in seen:
+            raise RetentionError(f"{path}: line {line}: relation {relation!r} repeated")
+        seen.add(relation)
+        manifest_class = from_manifest.get((relation, time_column))
+        retention_class = manifest_class or (row["retention_class"] or "").strip()
+        if retention_class not in policies:
+            where = "the manifest's meta" if manifest_class else f"{path}: line {line}"
+            raise RetentionError(f"{where}: retention_class {retention_class!r} of {relation} has no policy")
+        columns = tuple(c.strip() for c in (row.get("anonymise_columns") or "").split("|") if c.strip())
+        if policies[retention_class].action == "anonymise" and not columns:
+            raise RetentionError(
+                f"{path}: line {line}: {relation} is anonymised but names no anonymise_columns"
+            )
+        targets.append(
+            Target(relation, retention_class, time_column, columns, "manifest" if manifest_class else "map")
+        )
+    return targets
+
+
+def reference_time(explicit: dt.datetime | None = None) -> dt.datetime:
+    """What ages are measured from: the argument, else var received_at_reference_time, else now."""
+    if explicit is not None:
+        return explicit
+    configured = str(var("received_at_reference_time") or "").strip()
+    if configured:
+        return dt.datetime.fromisoformat(configured)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    schema, table = relation.split(".", 1)
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()[0][0]
+    )
+
+
+def _older(target: Target) -> str:
+    """The predicate 'older than the cutoff' (parameter ?) for a table."""
+    if target.relation == RAW_EVENTS:
+        return f"received_at in (select received_at_raw from {STAGED_EVENTS} where received_at < ?)"
+    return f"{target.time_column} < ?"
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _apply_table(
+    con: duckdb.DuckDBPyConnection, target: Target, policy: Policy, cutoff: dt.datetime, dry_run: bool
+) -> int:
+    if target.relation == RAW_EVENTS and not _exists(con, STAGED_EVENTS):
+        raise RetentionError(f"{STAGED_EVENTS} does not exist: run `lawn build` before retention")
+    relation = ".".join(_quoted(part) for part in target.relation.split(".", 1))
+    older = _older(target)
+    if policy.action == "delete":
+        count = con.execute(f"select count(*) from {relation} where {older}", [cutoff]).fetchall()[0][0]
+        if count and not dry_run:
+            con.execute(f"delete from {relation} where {older}", [cutoff])
+        return int(count)
+    # anonymise: only rows that still hold something to null (a second run affects none)
+    held = " or ".join(f"{_quoted(c)} is not null" for c in target.anonymise_columns)
+    where = f"{older} and ({held})"
+    count = con.execute(f"select count(*) from {relation} where {where}", [cutoff]).fetchall()[0][0]
+    if count and not dry_run:
+        nulls = ", ".join(f"{_quoted(c)} = null" for c in target.anonymise_columns)
+        con.execute(f"update {relation} set {nulls} where {where}", [cutoff])
+    return int(count)
+
+
+def _apply_files(con: duckdb.DuckDBPyConnection, target: Target, cutoff: dt.datetime, dry_run: bool) -> int:
+    """Exported files: every published export batch older than the cutoff loses its folder
+    (the ledger says which); returns the number of files removed."""
+    if not _exists(con, "ops.export_batches"):
+        return 0
+    folders = con.execute(
+        f"select folder from ops.export_batches where status = 'published' and {target.time_column} < ?",
+        [cutoff],
+    ).fetchall()
+    removed = 0
+    for (folder,) in folders:
+        path = Path(folder)
+        if not path.is_dir():
+            continue
+        files = [item for item in path.rglob("*") if item.is_file()]
+        removed += len(files)
+        if not dry_run:
+            shutil.rmtree(path)
+    return removed
+
+
+AUDIT_INSERT = "insert into ops.retention_audit values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def apply_retention(
+    db_path: Path,
+    dry_run: bool = False,
+    reference: dt.datetime | None = None,
+    run_id: str | None = None,
+    policies_path: Path = POLICIES_FILE,
+    tables_path: Path = TABLES_FILE,
+    manifest_path: Path | None = MANIFEST_FILE,
+) -> list[AuditRow]:
+    """Apply (or, ``dry_run``, count) every policy on every table of its class, in one
+    transaction with its audit rows. Tables that do not exist yet are skipped (no row)."""
+    policies = load_policies(policies_path)
+    targets = load_targets(policies, tables_path, manifest_path)
+    now = reference_time(reference)
+    run_id = run_id or f"retention-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:6]}"
+    applied_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    audit: list[AuditRow] = []
+    with duckdb.connect(str(db_path)) as con:
+        if not _exists(con, "ops.retention_audit"):
+            raise RetentionError(f"{db_path}: ops.retention_audit does not exist: run `lawn build` first")
+        con.execute("begin transaction")
+        try:
+            # files first: their folders are found through the batch ledger this run may purge
+            for target in sorted(targets, key=lambda item: item.relation != FILES_RELATION):
+                policy = policies[target.retention_class]
+                cutoff = now - dt.timedelta(days=policy.keep_days)
+                if target.relation == FILES_RELATION:
+                    affected = _apply_files(con, target, cutoff, dry_run)
+                elif _exists(con, target.relation):
+                    affected = _apply_table(con, target, policy, cutoff, dry_run)
+                else:
+                    continue
+                row = AuditRow(run_id, target.relation, policy.retention_class, policy.action,
+                               policy.keep_days, target.time_column, cutoff, affected, dry_run,
+                               applied_at)  # fmt: skip
+                con.execute(AUDIT_INSERT, list(row.__dict__.values()))
+                audit.append(row)
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    return audit
+
+
+def latest_cutoff(con: duckdb.DuckDBPyConnection, relation: str) -> dt.datetime | None:
+    """The cutoff of the latest applied (not dry-run) retention on ``relation``."""
+    if not _exists(con, "ops.retention_audit"):
+        return None
+    found = con.execute(
+        "select max(cutoff_at) from ops.retention_audit where relation_name = ? and not is_dry_run",
+        [relation],
+    ).fetchall()
+    return found[0][0] if found else None
