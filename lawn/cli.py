@@ -328,7 +328,7 @@ def identity_weights(
 
 
 def _register_commands() -> None:
-    from lawn import cli_model, cli_ops, cli_stats
+    from lawn import cli_model, cli_ops, cli_postgres, cli_stats
 
     app.command("power")(cli_stats.power)
     app.command("readout")(cli_stats.readout)
@@ -336,6 +336,7 @@ def _register_commands() -> None:
     app.add_typer(cli_model.model_app, name="model")
     app.add_typer(cli_ops.actions_app, name="actions")
     app.command("nightly")(cli_ops.nightly)
+    app.add_typer(cli_postgres.postgres_app, name="postgres")
 
 
 _register_commands()

@@ -34,7 +34,7 @@ final as (
         occurred_at,
         received_at,
         cast(occurred_at as date) as occurred_date,
-        {{ dbt.datediff('occurred_at', 'received_at', 'second') }}
+        cast({{ dbt.datediff('occurred_at', 'received_at', 'second') }} as {{ dbt.type_bigint() }})
             as arrival_delay_seconds,
         anonymous_id,
         device_id,
