@@ -88,7 +88,8 @@ def copy_tables(
     source: duckdb.DuckDBPyConnection, tables: list[str], target, schema: str = "raw", role: str = "loader"
 ) -> dict[str, int]:
     """Copy ``<schema>.<table>`` (text columns) from DuckDB ``source`` into the PostgreSQL
-    connection ``target`` as ``role``, replacing each table, in one transaction. NULL and
+    connection ``target`` as ``role``, replacing each table's rows (the table is recreated only
+    when its columns changed), in one transaction. NULL and
     the empty string stay apart (CSV: unquoted empty is NULL, ``""`` is ''). Returns rows per table."""
     counts: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="lawn-pg-copy-") as tmp, target.cursor() as cursor:
@@ -102,12 +103,25 @@ def copy_tables(
                     f"copy {schema}.{table} to {literal} (format csv, header false, quote '\"', escape '\"')"
                 )
                 relation = f"{_ident(schema)}.{_ident(table)}"
-                cursor.execute(f"drop table if exists {relation}")
-                # varchar, as DuckDB lands them (contracts say varchar; PostgreSQL tells text apart)
-                cursor.execute(f"create table {relation} ({', '.join(f'{_ident(c)} varchar' for c in columns)})")
+                cursor.execute(
+                    "select column_name from information_schema.columns where table_schema = %s"
+                    " and table_name = %s order by ordinal_position",
+                    (schema, table),
+                )
+                if [row[0] for row in cursor.fetchall()] == columns:
+                    # staging views depend on it (PostgreSQL binds views): empty it, keep it
+                    cursor.execute(f"truncate table {relation}")
+                else:
+                    cursor.execute(f"drop table if exists {relation} cascade")
+                    # varchar, as DuckDB lands them (contracts say varchar; PostgreSQL tells
+                    # text apart)
+                    column_list = ", ".join(f"{_ident(c)} varchar" for c in columns)
+                    cursor.execute(f"create table {relation} ({column_list})")
                 with open(path, encoding="utf-8") as handle:
                     cursor.copy_expert(f"copy {relation} from stdin with (format csv)", handle)
                 counts[table] = cursor.rowcount
+                # fresh statistics: the planner must not plan the staging views on an empty table
+                cursor.execute(f"analyze {relation}")
             target.commit()
         except BaseException:
             target.rollback()
