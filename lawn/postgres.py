@@ -143,8 +143,12 @@ def land_raw_postgres(raw_dir: Path, login: PgLogin) -> LoadReport:
         try:
             connection = login.connect()
         except psycopg2.Error as exc:
-            return LoadReport(errors=[f"postgres {login.host}:{login.port}: cannot connect as {login.user} "
-                                      f"({str(exc).strip().splitlines()[0]})"])
+            return LoadReport(
+                errors=[
+                    f"postgres {login.host}:{login.port}: cannot connect as {login.user} "
+                    f"({str(exc).strip().splitlines()[0]})"
+                ]
+            )
         try:
             counts = copy_tables(staging, list(RAW_TABLES), connection)
         except psycopg2.Error as exc:

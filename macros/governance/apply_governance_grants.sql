@@ -8,8 +8,9 @@
        object whose `grants` config names it (from the whole graph, so a partial run does
        not narrow it). A role granted nothing in a schema cannot even see its names.
     2. Audit: one row in audit.grant_log per grant in force after this run: the schema
-       usages of step 1, and every privilege x grantee of the `grants` config of each model,
-       seed and snapshot this run built (dbt applied those grants while building it). Who:
+       usages of step 1, every privilege x grantee of the `grants` config of each model,
+       seed and snapshot this run built (dbt applied those grants while building it), and
+       every column privilege its apply_column_grants post-hook gave (meta column_grants). Who:
        the login (session_user) and the role that granted (current_user); when: now().
     tests_py/test_postgres.py compares the latest run's rows with the server's privileges. -#}
 {% macro default__apply_governance_grants(results) -%}
@@ -25,7 +26,8 @@
         {%- if node.schema not in schemas -%}
             {%- do schemas.append(node.schema) -%}
         {%- endif -%}
-        {%- for grantees in (node.config.grants or {}).values() -%}
+        {%- set column_grants = (node.config.meta or {}).get('column_grants') or {} -%}
+        {%- for grantees in (node.config.grants or {}).values() | list + column_grants.values() | list -%}
             {%- for grantee in grantees if grantee in readers -%}
                 {%- do usage.setdefault(node.schema, []) -%}
                 {%- if grantee not in usage[node.schema] -%}
@@ -40,7 +42,7 @@
     {%- set rows = [] -%}
     {%- for schema in schemas | sort -%}
         {%- for grantee in usage.get(schema, []) | sort -%}
-            {%- do rows.append(['schema', schema, '', 'USAGE', grantee]) -%}
+            {%- do rows.append(['schema', schema, '', '', 'USAGE', grantee]) -%}
         {%- endfor -%}
     {%- endfor -%}
     {%- for result in results
@@ -50,10 +52,27 @@
         {%- for privilege, grantees in (result.node.config.grants or {}).items() -%}
             {%- for grantee in grantees | sort -%}
                 {%- do rows.append([
-                    'table', result.node.schema, result.node.alias, privilege | upper, grantee
+                    'table', result.node.schema, result.node.alias, '', privilege | upper, grantee
                 ]) -%}
             {%- endfor -%}
         {%- endfor -%}
+        {%- set column_grants = (result.node.config.meta or {}).get('column_grants') or {} -%}
+        {%- if column_grants -%}
+            {%- set relation = adapter.get_relation(
+                database=result.node.database, schema=result.node.schema, identifier=result.node.alias
+            ) -%}
+            {%- set open_columns = governed_open_columns(result.node, relation) if relation else [] -%}
+            {%- for privilege, grantees in column_grants.items() -%}
+                {%- for grantee in grantees | sort -%}
+                    {%- for column in open_columns -%}
+                        {%- do rows.append([
+                            'column', result.node.schema, result.node.alias, column,
+                            privilege | upper, grantee
+                        ]) -%}
+                    {%- endfor -%}
+                {%- endfor -%}
+            {%- endfor -%}
+        {%- endif -%}
     {%- endfor -%}
     create schema if not exists audit;
     create table if not exists audit.grant_log (
@@ -64,9 +83,11 @@
         object_type {{ dbt.type_string() }},
         object_schema {{ dbt.type_string() }},
         object_name {{ dbt.type_string() }},
+        object_column {{ dbt.type_string() }},
         privilege {{ dbt.type_string() }},
         grantee {{ dbt.type_string() }}
     );
+    alter table audit.grant_log add column if not exists object_column {{ dbt.type_string() }};
     {% for schema in schemas | sort -%}
         revoke usage on schema {{ adapter.quote(schema) }} from {{ readers | join(', ') }};
         {% if usage.get(schema) -%}
@@ -83,13 +104,14 @@
             object_type,
             object_schema,
             nullif(object_name, ''),
+            nullif(object_column, ''),
             privilege,
             grantee
         from (values
             {%- for row in rows %}
             ('{{ row | join("', '") }}'){% if not loop.last %},{% endif %}
             {%- endfor %}
-        ) as granted (object_type, object_schema, object_name, privilege, grantee);
+        ) as granted (object_type, object_schema, object_name, object_column, privilege, grantee);
     {%- endif %}
 {%- endmacro %}
 
