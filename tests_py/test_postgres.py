@@ -160,7 +160,8 @@ def test_the_whole_project_builds_on_postgres(pg_build):
         and node["config"].get("materialized") != "ephemeral"
         and node["config"].get("enabled", True)
     } | set(pg_build["manifest"]["unit_tests"])
-    assert {r["unique_id"] for r in results} == executable, pg_build["summary"]
+    ran = {r["unique_id"] for r in results if not r["unique_id"].startswith("operation.")}
+    assert ran == executable, pg_build["summary"]
 
 
 def test_raw_landing_equals_the_files(pg_env, pg_build):
