@@ -33,7 +33,7 @@ fail() {
 
 server_bin() {
     local dir
-    dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+    dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
     if [ -n "$dir" ] && [ -x "$dir/postgres" ] && [ -x "$dir/initdb" ]; then
         echo "$dir"
     fi
@@ -50,7 +50,8 @@ if [ -z "$bin" ] || ! id postgres >/dev/null 2>&1; then
 fi
 
 as_postgres() {
-    runuser -u postgres -- "$@"
+    # from a folder the postgres user may enter (not the root-owned checkout)
+    (cd "$base" && runuser -u postgres -- "$@")
 }
 
 mkdir -p "$base" "$socket_dir"
