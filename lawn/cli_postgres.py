@@ -19,18 +19,22 @@ RawDir = Annotated[Path, typer.Option("--raw-dir", help="Folder of raw files (CS
 
 
 def _land(raw_dir: Path) -> None:
-    from lawn.postgres import PostgresConfigError, land_raw_postgres, pg_login
+    from lawn.postgres import PostgresConfigError, PostgresError, land_raw_postgres, pg_login
 
     try:
         login = pg_login("loader")
     except PostgresConfigError as exc:
         fail(str(exc))
-    with err.status(f"loading raw files from {raw_dir} into postgres {login.host}:{login.port}/raw"):
-        report = land_raw_postgres(raw_dir, login)
+    try:
+        with err.status(f"loading raw files from {raw_dir} into postgres {login.host}:{login.port}/raw"):
+            report = land_raw_postgres(raw_dir, login)
+    except PostgresError as exc:
+        fail(str(exc), EXIT_FAILED)
     if report.errors:
-        for line in report.errors:
+        # a file the gate refuses: bad input, nothing landed
+        for line in report.errors[1:]:
             err.print(f"[bold red]error:[/] {line}", soft_wrap=True, highlight=False)
-        raise typer.Exit(code=2 if not report.tables else EXIT_FAILED)
+        fail(report.errors[0])
     for landed in report.tables:
         source = landed.path.name if landed.path else "absent: empty table"
         out.print(f"raw.{landed.table.name:<20} {landed.rows:>10,} rows  ({source})", soft_wrap=True)
@@ -56,7 +60,7 @@ def build(
     """Land the raw files, install the identity hash key, then `dbt build --target postgres`."""
     from lawn.dbt_runner import run_dbt
     from lawn.identity_key import resolve_key
-    from lawn.postgres import PostgresConfigError, install_key_postgres, pg_login
+    from lawn.postgres import PostgresConfigError, PostgresError, install_key_postgres, pg_login
 
     try:
         login = pg_login("dbt")
@@ -64,7 +68,10 @@ def build(
         fail(str(exc))
     if land:
         _land(raw_dir)
-    install_key_postgres(login, resolve_key(dev=True))
+    try:
+        install_key_postgres(login, resolve_key(dev=True))
+    except PostgresError as exc:
+        fail(str(exc), EXIT_FAILED)
     args = ["build", "--target", "postgres", *(["--full-refresh"] if full_refresh else [])]
     code = run_dbt(args, None, capture=False, select=select or ()).returncode
     if code:

@@ -34,6 +34,10 @@ class PostgresConfigError(ValueError):
     """Missing or unusable connection settings (one line; exit 2)."""
 
 
+class PostgresError(RuntimeError):
+    """The server refused or failed (one line naming server and login; exit 1)."""
+
+
 @dataclass(frozen=True)
 class PgLogin:
     host: str
@@ -43,17 +47,24 @@ class PgLogin:
     password: str
 
     def connect(self, connect_timeout: int = 5):
+        """A psycopg2 connection; PostgresError (one line) when the server cannot be reached."""
         import psycopg2
 
-        return psycopg2.connect(
-            host=self.host,
-            port=self.port,
-            dbname=self.database,
-            user=self.user,
-            password=self.password,
-            connect_timeout=connect_timeout,
-            application_name="lawn",
-        )
+        try:
+            return psycopg2.connect(
+                host=self.host,
+                port=self.port,
+                dbname=self.database,
+                user=self.user,
+                password=self.password,
+                connect_timeout=connect_timeout,
+                application_name="lawn",
+            )
+        except psycopg2.Error as exc:
+            raise PostgresError(
+                f"postgres {self.host}:{self.port}/{self.database}: cannot connect as {self.user} "
+                f"({_first_line(exc)})"
+            ) from None
 
 
 def pg_login(login: str = "dbt", env: Mapping[str, str] | None = None) -> PgLogin:
@@ -78,6 +89,11 @@ def pg_login(login: str = "dbt", env: Mapping[str, str] | None = None) -> PgLogi
         user=user,
         password=password,
     )
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _ident(name: str) -> str:
@@ -131,7 +147,8 @@ def copy_tables(
 
 def land_raw_postgres(raw_dir: Path, login: PgLogin) -> LoadReport:
     """Gate ``raw_dir`` exactly as the DuckDB load does, then land the same text rows into
-    PostgreSQL's ``raw`` schema as ``loader`` (all tables or none)."""
+    PostgreSQL's ``raw`` schema as ``loader`` (all tables or none). A file the gate refuses
+    is in the report's errors (bad input); a server that fails raises PostgresError."""
     import psycopg2
 
     from lawn.validate_raw import land_and_check
@@ -140,24 +157,16 @@ def land_raw_postgres(raw_dir: Path, login: PgLogin) -> LoadReport:
         report = land_and_check(raw_dir, staging)
         if report.errors:
             return report
-        try:
-            connection = login.connect()
-        except psycopg2.Error as exc:
-            return LoadReport(
-                errors=[
-                    f"postgres {login.host}:{login.port}: cannot connect as {login.user} "
-                    f"({str(exc).strip().splitlines()[0]})"
-                ]
-            )
+        connection = login.connect()
         try:
             counts = copy_tables(staging, list(RAW_TABLES), connection)
         except psycopg2.Error as exc:
-            return LoadReport(errors=[f"postgres raw landing failed: {str(exc).strip().splitlines()[0]}"])
+            raise PostgresError(f"postgres raw landing failed, nothing landed: {_first_line(exc)}") from None
         finally:
             connection.close()
     for landed in report.tables:
         if counts.get(landed.table.name) != landed.rows:
-            report.errors.append(
+            raise PostgresError(
                 f"raw.{landed.table.name}: {counts.get(landed.table.name)} rows copied, {landed.rows} read"
             )
     return report
@@ -188,6 +197,6 @@ def reachable(login: PgLogin) -> str:
     """'' when a connection as ``login`` works, else the reason in one line."""
     try:
         login.connect(connect_timeout=3).close()
-    except Exception as exc:
-        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except PostgresError as exc:
+        return str(exc)
     return ""

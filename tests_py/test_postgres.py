@@ -405,3 +405,45 @@ def test_login_settings_come_from_the_environment():
         pg_login("dbt", env)
     with pytest.raises(ValueError, match="not a port number"):
         pg_login("vendor", {**env, "LAWN_PG_PORT": "x"})
+
+
+# -- the command line (no server needed) --------------------------------------------------
+
+
+def _invoke(args: list[str], env: dict[str, str]):
+    from typer.testing import CliRunner
+
+    from lawn.cli import app
+
+    clean = {name: None for name in os.environ if name.startswith("LAWN_PG_")}
+    return CliRunner().invoke(app, args, env={**clean, **env})
+
+
+def test_missing_password_is_bad_input():
+    result = _invoke(["postgres", "land"], {})
+    assert result.exit_code == 2
+    assert "LAWN_PG_LOADER_PASSWORD is not set" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_refused_raw_file_is_bad_input_and_lands_nothing(tmp_path):
+    # a CRM-style export without the required column, as a hand-written file
+    (tmp_path / "raw_events.csv").write_text("event_name,occurred_at\nsigned_up,2026-01-01T00:00:00Z\n")
+    result = _invoke(
+        ["postgres", "land", "--raw-dir", str(tmp_path)],
+        {"LAWN_PG_LOADER_PASSWORD": "x", "LAWN_PG_PORT": "1"},
+    )
+    assert result.exit_code == 2
+    assert "raw_events.csv: missing column" in result.output
+    # the gate refused it before any connection was tried (port 1 would have failed)
+    assert "cannot connect" not in result.output
+
+
+def test_an_unreachable_server_is_a_failed_step():
+    result = _invoke(
+        ["postgres", "build", "--no-land"],
+        {"LAWN_PG_PASSWORD": "x", "LAWN_PG_PORT": "1", "LAWN_PG_HOST": "127.0.0.1"},
+    )
+    assert result.exit_code == 1
+    assert "postgres 127.0.0.1:1/lawn: cannot connect as lawn_dbt" in result.output
+    assert "Traceback" not in result.output
