@@ -3,6 +3,7 @@ PostgreSQL target (docs/postgres.md). Connection from LAWN_PG_* variables."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -40,6 +41,18 @@ def _land(raw_dir: Path) -> None:
         out.print(f"raw.{landed.table.name:<20} {landed.rows:>10,} rows  ({source})", soft_wrap=True)
 
 
+def _vars(text: str | None) -> dict[str, object]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        fail(f"--vars: not JSON ({exc})")
+    if not isinstance(value, dict):
+        fail("--vars: expected a JSON object of var names and values")
+    return value
+
+
 @postgres_app.command("land")
 @guarded
 def land(raw_dir: RawDir = DEMO_RAW_DIR) -> None:
@@ -56,6 +69,10 @@ def build(
         list[str] | None, typer.Option("--select", "-s", help="dbt selection (default: everything).")
     ] = None,
     land: Annotated[bool, typer.Option(help="Land the raw files first (--no-land reuses raw.*).")] = True,
+    dbt_vars: Annotated[
+        str | None,
+        typer.Option("--vars", help="dbt vars as a JSON object, e.g. '{\"dq_min_daily_events\": 50}'."),
+    ] = None,
 ) -> None:
     """Land the raw files, install the identity hash key, then `dbt build --target postgres`."""
     from lawn.dbt_runner import run_dbt
@@ -66,6 +83,7 @@ def build(
         login = pg_login("dbt")
     except PostgresConfigError as exc:
         fail(str(exc))
+    overrides = _vars(dbt_vars)
     if land:
         _land(raw_dir)
     try:
@@ -73,6 +91,6 @@ def build(
     except PostgresError as exc:
         fail(str(exc), EXIT_FAILED)
     args = ["build", "--target", "postgres", *(["--full-refresh"] if full_refresh else [])]
-    code = run_dbt(args, None, capture=False, select=select or ()).returncode
+    code = run_dbt(args, None, capture=False, select=select or (), dbt_vars=overrides).returncode
     if code:
         raise typer.Exit(code=code)
