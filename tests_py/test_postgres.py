@@ -516,7 +516,7 @@ def test_every_mart_equals_the_duckdb_build(pg_env, pg_build, built_small):
             duck_rows = sorted(
                 (
                     tuple(_plain(v) for v in row)
-                    for row in duck.execute(f"select {listed} from marts.{table}")
+                    for row in duck.execute(f"select {listed} from marts.{table}").fetchall()
                 ),
                 key=_sort_key,
             )
