@@ -10,7 +10,9 @@
     2. Audit: one row in audit.grant_log per grant in force after this run: the schema
        usages of step 1, every privilege x grantee of the `grants` config of each model,
        seed and snapshot this run built (dbt applied those grants while building it), and
-       every column privilege its apply_column_grants post-hook gave (meta column_grants). Who:
+       every column privilege its apply_column_grants post-hook gave (meta column_grants),
+       and a `built` row per object built (so after a partial run, each object's grants in
+       force are those of the latest run that built it, even when it has none). Who:
        the login (session_user) and the role that granted (current_user); when: now().
     tests_py/test_postgres.py compares the latest run's rows with the server's privileges. -#}
 {% macro default__apply_governance_grants(results) -%}
@@ -49,6 +51,8 @@
         if result.node.resource_type in ['model', 'seed', 'snapshot']
         and result.status in ['success', 'pass']
         and result.node.config.materialized != 'ephemeral' -%}
+        {#- a `built` row marks the run whose grants are the object's current ones -#}
+        {%- do rows.append(['built', result.node.schema, result.node.alias, '', '', '']) -%}
         {%- for privilege, grantees in (result.node.config.grants or {}).items() -%}
             {%- for grantee in grantees | sort -%}
                 {%- do rows.append([
@@ -105,8 +109,8 @@
             object_schema,
             nullif(object_name, ''),
             nullif(object_column, ''),
-            privilege,
-            grantee
+            nullif(privilege, ''),
+            nullif(grantee, '')
         from (values
             {%- for row in rows %}
             ('{{ row | join("', '") }}'){% if not loop.last %},{% endif %}
