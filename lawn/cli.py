@@ -346,7 +346,7 @@ def identity_weights(
 
 
 def _register_commands() -> None:
-    from lawn import cli_catalog, cli_model, cli_ops, cli_privacy, cli_report, cli_stats
+    from lawn import cli_catalog, cli_model, cli_ops, cli_postgres, cli_privacy, cli_report, cli_stats
 
     app.command("power")(cli_stats.power)
     app.command("readout")(cli_stats.readout)
@@ -358,6 +358,7 @@ def _register_commands() -> None:
     app.command("catalog")(cli_catalog.catalog)
     app.add_typer(cli_privacy.retention_app, name="retention")
     app.add_typer(cli_privacy.privacy_app, name="privacy")
+    app.add_typer(cli_postgres.postgres_app, name="postgres")
 
 
 _register_commands()

@@ -28,6 +28,14 @@ echo "== lint: sqlfluff"
 sqlfluff lint models tests analyses
 echo "== dbt build (full refresh: seeds, models, data tests, unit tests)"
 lawn build --full-refresh
+# PostgreSQL target (docs/postgres.md): a local server with the governance roles;
+# tests_py/test_postgres.py builds the project there (skipped without a server, except in CI)
+echo "== PostgreSQL server"
+if [ "$(id -u)" = 0 ]; then
+    bash scripts/postgres_ci.sh
+else
+    echo "warning: not root, no PostgreSQL server started; tests_py/test_postgres.py will skip" >&2
+fi
 echo "== pytest"
 # two workers, one test file each (session builds are made once per worker): the dbt
 # builds are mostly single-threaded, so this halves the wall time on two cores

@@ -15,7 +15,7 @@
     {%- set hooks = labels ~ '_hooks' -%}
     {%- set scratch = labels ~ '_scratch' -%}
     {%- call statement('cc_init') -%}
-        create or replace table {{ labels }} as
+        {{ create_or_replace_table_as(labels) }}
         with both_ends as (
             select node_a as node from {{ edges_relation }}
             union
@@ -26,7 +26,7 @@
     {%- set state = namespace(converged=false, rounds=0, jumps=0) -%}
     {%- for round in range(cap) if not state.converged -%}
         {%- call statement('cc_hook') -%}
-            create or replace table {{ hooks }} as
+            {{ create_or_replace_table_as(hooks) }}
             with
 
             directed as (
@@ -54,7 +54,7 @@
         {%- set jump = namespace(done=false) -%}
         {%- for step in range(cap) if not jump.done -%}
             {%- call statement('cc_jump') -%}
-                create or replace table {{ scratch }} as
+                {{ create_or_replace_table_as(scratch) }}
                 select hooks.root, coalesce(grand.parent, hooks.parent) as parent
                 from {{ hooks }} as hooks
                 left join {{ hooks }} as grand on hooks.parent = grand.root
@@ -64,7 +64,7 @@
                 ~ ' as cur on nxt.root = cur.root where nxt.parent != cur.parent'
             ).columns[0].values()[0] -%}
             {%- call statement('cc_jump_swap') -%}
-                create or replace table {{ hooks }} as select * from {{ scratch }}
+                {{ create_or_replace_table_as(hooks) }} select * from {{ scratch }}
             {%- endcall -%}
             {%- set state.jumps = state.jumps + 1 -%}
             {%- if moved == 0 -%}
@@ -78,7 +78,7 @@
             ) }}
         {%- endif -%}
         {%- call statement('cc_relabel') -%}
-            create or replace table {{ scratch }} as
+            {{ create_or_replace_table_as(scratch) }}
             select labels.node, hooks.parent as component
             from {{ labels }} as labels
             inner join {{ hooks }} as hooks on labels.component = hooks.root
@@ -88,7 +88,7 @@
             ~ ' as cur on nxt.node = cur.node where nxt.component != cur.component'
         ).columns[0].values()[0] -%}
         {%- call statement('cc_swap') -%}
-            create or replace table {{ labels }} as select * from {{ scratch }}
+            {{ create_or_replace_table_as(labels) }} select * from {{ scratch }}
         {%- endcall -%}
         {%- set state.rounds = round + 1 -%}
         {%- if changed == 0 -%}

@@ -5,8 +5,9 @@
 {#- True when the engine's JSON parser reads the text as an object (each parser is lenient
     in its own way; is_valid_json adds the strict token check). -#}
 {% macro default__json_parses_as_object(expression) -%}
-    {#- PostgreSQL 16+: the IS JSON predicate. -#}
-    coalesce({{ expression }} is json object, false)
+    {#- PostgreSQL: the json type's parser, through a function the on-run-start hook
+        create_portable_objects makes (IS JSON OBJECT needs PostgreSQL 16+). -#}
+    coalesce(public.lawn_json_is_object({{ expression }}), false)
 {%- endmacro %}
 
 {% macro duckdb__json_parses_as_object(expression) -%}

@@ -34,8 +34,10 @@ final as (
         occurred_at,
         received_at,
         cast(occurred_at as date) as occurred_date,
-        {{ dbt.datediff('occurred_at', 'received_at', 'second') }}
-            as arrival_delay_seconds,
+        cast(
+            {{ dbt.datediff('occurred_at', 'received_at', 'second') }}
+            as {{ dbt.type_bigint() }}
+        ) as arrival_delay_seconds,
         anonymous_id,
         device_id,
         user_id,

@@ -29,7 +29,7 @@ probabilistic as (
         scores.user_id_a as node_a,
         scores.user_id_b as node_b,
         'probabilistic' as link_reason,
-        'p=' || cast(round(scores.match_probability, 4) as {{ dbt.type_string() }})
+        'p=' || {{ number_to_text('scores.match_probability', 4) }}
             as evidence,
         scores.comparable_since as first_seen_at
     from scores

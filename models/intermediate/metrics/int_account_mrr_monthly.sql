@@ -119,9 +119,9 @@ with_previous as (
         first_paid_month,
         to_plan as plan,
         mrr_usd,
-        coalesce(
+        cast(coalesce(
             lag(mrr_usd) over (partition by account_id order by month_start), 0
-        ) as previous_mrr_usd,
+        ) as decimal(18, 2)) as previous_mrr_usd,
         month_start > first_paid_month as has_paid_before
     from paid_history
 

@@ -172,8 +172,8 @@ trigger_inputs as (
         fired.account_id,
         fired.decided_on,
         {{ dbt.listagg(
-            "judged.input_name || '=' || coalesce(cast(round(judged.input_value, 4) as "
-            ~ dbt.type_string() ~ "), 'null')",
+            "judged.input_name || '=' || coalesce("
+            ~ number_to_text('judged.input_value', 4) ~ ", 'null')",
             "'; '",
             "order by judged.input_name, judged.comparator",
         ) }} as trigger_inputs,
@@ -224,7 +224,7 @@ identified as (
         case
             when trigger_inputs.uses_churn_model = 1
                 then 'churn risk '
-                    || cast(round(inputs.churn_probability, 3) as {{ dbt.type_string() }})
+                    || {{ number_to_text('inputs.churn_probability', 3) }}
                     || ' (model ' || inputs.model_version || '); top drivers (logit): '
                     || coalesce(inputs.top_contributions, 'not stored')
             else fired.rule_id || ': ' || trigger_inputs.trigger_inputs

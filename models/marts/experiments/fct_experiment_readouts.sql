@@ -77,10 +77,12 @@ differences as (
                         + paired.control_variance / paired.control_units,
                         2
                     )
-                    / (
+                    {#- both variances zero: no df (DuckDB would give NaN, PostgreSQL an error) -#}
+                    / nullif(
                         power(paired.variance / paired.units, 2) / nullif(paired.units - 1, 0)
                         + power(paired.control_variance / paired.control_units, 2)
-                        / nullif(paired.control_units - 1, 0)
+                        / nullif(paired.control_units - 1, 0),
+                        0
                     )
         end as degrees_of_freedom,
         case

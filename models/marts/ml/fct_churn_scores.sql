@@ -26,7 +26,7 @@ explained as (
         {{ dbt.listagg(
             "case when contribution_rank <= 3 then feature || '=' "
             ~ "|| case when contribution >= 0 then '+' else '' end "
-            ~ "|| cast(round(contribution, 3) as " ~ dbt.type_string() ~ ") end",
+            ~ "|| " ~ number_to_text('contribution', 3) ~ " end",
             "'; '",
             "order by contribution_rank",
         ) }} as top_contributions

@@ -1,0 +1,96 @@
+"""`lawn postgres land|build`: the DuckDB commands `lawn load` / `lawn build` on the
+PostgreSQL target (docs/postgres.md). Connection from LAWN_PG_* variables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lawn.cli_common import EXIT_FAILED, err, fail, guarded, out
+from lawn.paths import DEMO_RAW_DIR
+
+postgres_app = typer.Typer(
+    help="Run lawn against PostgreSQL (dbt target `postgres`; LAWN_PG_* variables).", no_args_is_help=True
+)
+
+RawDir = Annotated[Path, typer.Option("--raw-dir", help="Folder of raw files (CSV, Parquet, JSON Lines).")]
+
+
+def _land(raw_dir: Path) -> None:
+    from lawn.postgres import PostgresConfigError, PostgresError, land_raw_postgres, pg_login
+
+    try:
+        login = pg_login("loader")
+    except PostgresConfigError as exc:
+        fail(str(exc))
+    try:
+        with err.status(f"loading raw files from {raw_dir} into postgres {login.host}:{login.port}/raw"):
+            report = land_raw_postgres(raw_dir, login)
+    except PostgresError as exc:
+        fail(str(exc), EXIT_FAILED)
+    if report.errors:
+        # a file the gate refuses: bad input, nothing landed
+        for line in report.errors[1:]:
+            err.print(f"[bold red]error:[/] {line}", soft_wrap=True, highlight=False)
+        fail(report.errors[0])
+    for landed in report.tables:
+        source = landed.path.name if landed.path else "absent: empty table"
+        out.print(f"raw.{landed.table.name:<20} {landed.rows:>10,} rows  ({source})", soft_wrap=True)
+
+
+def _vars(text: str | None) -> dict[str, object]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        fail(f"--vars: not JSON ({exc})")
+    if not isinstance(value, dict):
+        fail("--vars: expected a JSON object of var names and values")
+    return value
+
+
+@postgres_app.command("land")
+@guarded
+def land(raw_dir: RawDir = DEMO_RAW_DIR) -> None:
+    """Gate the raw files (as `lawn load` does) and land them in PostgreSQL's raw schema."""
+    _land(raw_dir)
+
+
+@postgres_app.command("build")
+@guarded
+def build(
+    raw_dir: RawDir = DEMO_RAW_DIR,
+    full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from scratch.")] = False,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", "-s", help="dbt selection (default: everything).")
+    ] = None,
+    land: Annotated[bool, typer.Option(help="Land the raw files first (--no-land reuses raw.*).")] = True,
+    dbt_vars: Annotated[
+        str | None,
+        typer.Option("--vars", help="dbt vars as a JSON object, e.g. '{\"dq_min_daily_events\": 50}'."),
+    ] = None,
+) -> None:
+    """Land the raw files, install the identity hash key, then `dbt build --target postgres`."""
+    from lawn.dbt_runner import run_dbt
+    from lawn.identity_key import resolve_key
+    from lawn.postgres import PostgresConfigError, PostgresError, install_key_postgres, pg_login
+
+    try:
+        login = pg_login("dbt")
+    except PostgresConfigError as exc:
+        fail(str(exc))
+    overrides = _vars(dbt_vars)
+    if land:
+        _land(raw_dir)
+    try:
+        install_key_postgres(login, resolve_key(dev=True))
+    except PostgresError as exc:
+        fail(str(exc), EXIT_FAILED)
+    args = ["build", "--target", "postgres", *(["--full-refresh"] if full_refresh else [])]
+    code = run_dbt(args, None, capture=False, select=select or (), dbt_vars=overrides).returncode
+    if code:
+        raise typer.Exit(code=code)
