@@ -269,7 +269,7 @@ def _direct_pii_columns(env: dict[str, str], manifest: dict) -> list[tuple[str, 
 
 def test_analyst_cannot_read_an_email_or_name(pg_env, pg_build):
     pii = _direct_pii_columns(pg_env, pg_build["manifest"])
-    assert ("pii", "dim_user_contacts", "email") in pii
+    assert ("pii", "pii_users", "email") in pii
     assert ("marts", "dim_users", "email") in pii
     readable = [
         f"{schema}.{table}.{column}"
@@ -286,7 +286,7 @@ def test_analyst_cannot_read_an_email_or_name(pg_env, pg_build):
     assert _can_select(pg_env, "analyst", "marts.dim_users", "person_id, email_key, activation_state")
     assert not _can_select(pg_env, "analyst", "marts.dim_users")
     assert _query(pg_env, "analyst", "select count(event_id) from marts.fct_events")[0][0] > 100
-    assert not _can_select(pg_env, "analyst", "pii.dim_user_contacts", "person_id")
+    assert not _can_select(pg_env, "analyst", "pii.pii_users", "person_id")
 
 
 def test_vendor_reads_only_vendor_tagged_marts(pg_env, pg_build):
@@ -307,16 +307,18 @@ def test_vendor_reads_only_vendor_tagged_marts(pg_env, pg_build):
 
 
 def test_pii_reader_reads_pii(pg_env, pg_build):
-    emails = _query(pg_env, "pii_reader", "select person_id, email from pii.dim_user_contacts order by 1")
-    # the same emails the transformer sees in dim_users
+    emails = _query(
+        pg_env, "pii_reader", "select person_id, email from pii.pii_users where email is not null order by 1"
+    )
+    # the same emails the transformer (the owner) sees
     expected = _query(
-        pg_env, "dbt", "select person_id, email from marts.dim_users where email is not null order by 1"
+        pg_env, "dbt", "select person_id, email from pii.pii_users where email is not null order by 1"
     )
     assert emails == expected
     assert len(emails) > 10 and all("@" in email for _, email in emails)
     assert _can_select(pg_env, "pii_reader", "marts.fct_quarantined_events")
     # pii_reader reads; it does not write
-    assert not _can_write(pg_env, "pii_reader", "pii.dim_user_contacts")
+    assert not _can_write(pg_env, "pii_reader", "pii.pii_users")
 
 
 def _can_write(env: dict[str, str], login: str, relation: str) -> bool:
@@ -416,7 +418,7 @@ def test_audit_equals_the_servers_privileges(pg_env, pg_build):
     assert ("table", "marts", "fct_events", "", "SELECT", "pii_reader") in audited
     assert ("column", "marts", "fct_events", "event_id", "SELECT", "analyst") in audited
     assert ("column", "marts", "fct_events", "ip_address", "SELECT", "analyst") not in audited
-    assert ("table", "pii", "dim_user_contacts", "", "SELECT", "pii_reader") in audited
+    assert ("table", "pii", "pii_users", "", "SELECT", "pii_reader") in audited
     assert ("schema", "pii", "", "", "USAGE", "pii_reader") in audited
     assert ("schema", "pii", "", "", "USAGE", "analyst") not in audited
     assert audited == actual
@@ -604,7 +606,7 @@ def test_a_second_run_is_incremental_and_changes_nothing(pg_env, pg_build, built
     differences, _ = _mart_differences(pg_env, built_small)
     assert not differences
     partial = subprocess.run(
-        [*command, "--select", "dim_user_contacts"], env=env, cwd=REPO_ROOT, capture_output=True, text=True
+        [*command, "--select", "pii_users"], env=env, cwd=REPO_ROOT, capture_output=True, text=True
     )
     assert partial.returncode == 0, (partial.stdout + partial.stderr)[-4000:]
     assert _audit_vs_privileges(pg_env)[0] == audited == _audit_vs_privileges(pg_env)[1]
