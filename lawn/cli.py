@@ -340,7 +340,7 @@ def identity_weights(
 
 
 def _register_commands() -> None:
-    from lawn import cli_model, cli_ops, cli_stats, cli_uplift
+    from lawn import cli_model, cli_ops, cli_report, cli_stats, cli_uplift
 
     app.command("power")(cli_stats.power)
     app.command("readout")(cli_stats.readout)
@@ -349,6 +349,7 @@ def _register_commands() -> None:
     app.add_typer(cli_uplift.uplift_app, name="uplift")
     app.add_typer(cli_ops.actions_app, name="actions")
     app.command("nightly")(cli_ops.nightly)
+    app.command("report")(cli_report.report)
 
 
 _register_commands()

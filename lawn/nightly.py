@@ -190,10 +190,15 @@ def step_slo(config: NightlyConfig, state: dict) -> str:
 
 def step_report(config: NightlyConfig, state: dict) -> str:
     from lawn.report import write_report
+    from lawn.reports.run import DEFAULT_MANIFEST, write_due_reports
 
     html, markdown = write_report(config.db_path, config.report_dir, state)
     state["report_html"] = html
-    return f"{html} and {markdown}"
+    # the cadence reports due on this data day, archived under report_dir/cadence/<cadence>/<day>/
+    manifest = config.dbt_target_path / "manifest.json" if config.dbt_target_path else DEFAULT_MANIFEST
+    written = write_due_reports(config.db_path, config.report_dir / "cadence", config.model_store, manifest)
+    state["cadence_reports"] = dict(written)
+    return f"{html} and {markdown}; cadence reports: {', '.join(cadence for cadence, _ in written)}"
 
 
 STEPS: list[tuple[str, Callable[[NightlyConfig, dict], str]]] = [

@@ -1,0 +1,52 @@
+"""`lawn report --cadence daily|weekly|monthly|quarterly [--as-of YYYY-MM-DD] [--out DIR]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lawn.cli_common import err, fail, guarded, out
+from lawn.paths import MODEL_STORE_DIR, duckdb_path
+from lawn.reports.run import CADENCE_REPORT_DIR, DEFAULT_MANIFEST
+
+
+@guarded
+def report(
+    cadence: Annotated[str, typer.Option(help="daily, weekly, monthly or quarterly.")] = "daily",
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="The data day to report on (YYYY-MM-DD); default: the warehouse's data day."),
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Reports go to OUT/<cadence>/<as-of>/report.html and report.md.")
+    ] = CADENCE_REPORT_DIR,
+    db: Annotated[
+        Path | None, typer.Option(help="The warehouse (default: LAWN_DUCKDB_PATH or ./lawn.duckdb).")
+    ] = None,
+    model_store: Annotated[
+        Path, typer.Option(help="Churn model versions (their model cards feed the monthly diff).")
+    ] = MODEL_STORE_DIR,
+    manifest: Annotated[
+        Path, typer.Option(help="dbt's manifest.json (the quarterly catalog completeness).")
+    ] = DEFAULT_MANIFEST,
+) -> None:
+    """Write a cadence report (HTML with embedded plots, Markdown with PNGs beside it). Every
+    figure uses data on or before the as-of day, so `--as-of` of a past day reproduces the
+    report that day's run wrote. Exit 2 on a bad --cadence, --as-of or --db."""
+    from lawn.reports.asof import ReportInputError, parse_as_of, parse_cadence
+    from lawn.reports.run import write_cadence_report
+
+    try:
+        cadence = parse_cadence(cadence)
+        day = parse_as_of(as_of)
+        html_path, md_path, kept = write_cadence_report(
+            db or duckdb_path(), cadence, day, out_dir, model_store, manifest
+        )
+    except ReportInputError as exc:
+        fail(str(exc))
+    if kept is not None:
+        err.print(f"note: the report archived for this day differed; it was kept in {kept}", highlight=False)
+    out.print(f"{html_path}")
+    out.print(f"{md_path}")

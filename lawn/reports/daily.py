@@ -1,0 +1,216 @@
+"""The daily report: funnel health, failed runs, SLOs, experiment velocity, data quality."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from lawn.reports import plots
+from lawn.reports.page import Section
+from lawn.reports.reader import Reader
+
+FUNNEL_DAYS = 28  # accounts created in the last 28 days, against the 28 days before
+RUN_DAYS = 7
+DQ_DAYS = 14
+DQ_TARGET = 0.98
+
+
+def funnel_health(r: Reader) -> pd.DataFrame:
+    """Per funnel step: share of the accounts created in the last FUNNEL_DAYS days that reached
+    it by the as-of day, against the accounts created in the FUNNEL_DAYS before that, counted
+    as they stood FUNNEL_DAYS days earlier (same ages, so the two shares compare)."""
+    frame = r.df(
+        """
+        with steps as (select distinct funnel_step, step_name from marts.fct_funnel),
+        accounts as (
+            select activation.milestone_name, activation.anchor_date, activation.reached_at
+            from marts.fct_activation as activation
+            where activation.entity_type = 'account' and activation.anchor_date <= $as_of
+        )
+        select steps.funnel_step, steps.step_name,
+            count(case when anchor_date > $cur_lo then 1 end) as current_accounts,
+            count(case when anchor_date > $cur_lo and cast(reached_at as date) <= $as_of then 1 end)
+                as current_reached,
+            count(case when anchor_date > $prev_lo and anchor_date <= $cur_lo then 1 end)
+                as previous_accounts,
+            count(case when anchor_date > $prev_lo and anchor_date <= $cur_lo
+                and cast(reached_at as date) <= $cur_lo then 1 end) as previous_reached
+        from steps left join accounts on accounts.milestone_name = steps.step_name
+        group by steps.funnel_step, steps.step_name order by steps.funnel_step
+        """,
+        cur_lo=r.days_before(FUNNEL_DAYS),
+        prev_lo=r.days_before(2 * FUNNEL_DAYS),
+    )
+    frame["current_share"] = frame["current_reached"] / frame["current_accounts"].where(
+        frame["current_accounts"] > 0
+    )
+    frame["previous_share"] = frame["previous_reached"] / frame["previous_accounts"].where(
+        frame["previous_accounts"] > 0
+    )
+    frame["change"] = frame["current_share"] - frame["previous_share"]
+    return frame
+
+
+def runs(r: Reader) -> pd.DataFrame:
+    """The nightly runs of the RUN_DAYS data days before the as-of day (the run writing this
+    report is still running, so it is left out: its status is in its own run log)."""
+    if not r.has_table("ops", "nightly_runs"):
+        return pd.DataFrame(columns=["run_id", "as_of_date", "status", "failed_step", "slo_breaches"])
+    return r.df(
+        """
+        select run_id, as_of_date, status, failed_step, slo_breaches from ops.nightly_runs
+        where as_of_date < $as_of and as_of_date >= $lo order by as_of_date, run_id
+        """,
+        lo=r.days_before(RUN_DAYS),
+    )
+
+
+def slo_today(r: Reader) -> pd.DataFrame:
+    """Each SLO's newest evaluation on or before the as-of day."""
+    return r.df(
+        """
+        with ranked as (
+            select *, row_number() over (partition by slo_id order by evaluated_date desc) as rn
+            from marts.fct_slo_status where evaluated_date <= $as_of
+        )
+        select slo_id, evaluated_date, severity, comparator, threshold, metric_value, baseline_value, units,
+            status
+        from ranked where rn = 1 order by slo_id
+        """
+    )
+
+
+def slo_history(r: Reader, start: object) -> pd.DataFrame:
+    return r.df(
+        """
+        select slo_id, evaluated_date, metric_value, threshold, status from marts.fct_slo_status
+        where evaluated_date <= $as_of and evaluated_date >= $lo order by slo_id, evaluated_date
+        """,
+        lo=start,
+    )
+
+
+def experiments(r: Reader) -> pd.DataFrame:
+    """Registered experiments (registered on or before the as-of day) with their state on the
+    as-of day and the units exposed so far."""
+    frame = r.df(
+        """
+        with exposed as (
+            select experiment_id, count(*) as units_exposed from marts.fct_experiment_assignments
+            where is_included and cast(first_exposed_at as date) <= $as_of group by experiment_id
+        )
+        select registry.experiment_id, registry.start_date, registry.end_date,
+            registry.planned_sample_size_per_arm, coalesce(exposed.units_exposed, 0) as units_exposed
+        from staging.stg_experimentation__experiments as registry
+        left join exposed on exposed.experiment_id = registry.experiment_id
+        where cast(registry.registered_at as date) <= $as_of
+        order by registry.start_date, registry.experiment_id
+        """
+    )
+    as_of = pd.Timestamp(r.as_of)
+    start, end = pd.to_datetime(frame["start_date"]), pd.to_datetime(frame["end_date"])
+    frame.insert(
+        3,
+        "state",
+        [
+            "planned" if s > as_of else "concluded" if e < as_of else "running"
+            for s, e in zip(start, end, strict=True)
+        ],
+    )
+    return frame
+
+
+def velocity(frame: pd.DataFrame, as_of: object, days: int = 28) -> list[str]:
+    as_of = pd.Timestamp(as_of)
+    start, end = pd.to_datetime(frame["start_date"]), pd.to_datetime(frame["end_date"])
+    recent = as_of - pd.Timedelta(days=days)
+    return [
+        f"running on the as-of day: {int((frame['state'] == 'running').sum())}",
+        f"started in the last {days} days: {int(((start > recent) & (start <= as_of)).sum())}",
+        f"concluded in the last {days} days: {int(((end > recent) & (end < as_of)).sum())}",
+        f"planned (registered, not started): {int((frame['state'] == 'planned').sum())}",
+    ]
+
+
+def quality(r: Reader, days: int) -> pd.DataFrame:
+    return r.df(
+        """
+        select received_date, cast(sum(first_delivery_count) as bigint) as first_deliveries,
+            cast(sum(valid_count) as bigint) as valid,
+            sum(valid_count) * 1.0 / nullif(sum(first_delivery_count), 0) as valid_share,
+            sum(attributed_count) * 1.0 / nullif(sum(first_delivery_count), 0) as data_quality_score
+        from marts.fct_data_quality_daily where received_date <= $as_of and received_date > $lo
+        group by received_date order by received_date
+        """,
+        lo=r.days_before(days),
+    )
+
+
+def build(r: Reader) -> list[Section]:
+    funnel = funnel_health(r)
+    funnel_section = Section("Funnel health").text(
+        f"Accounts created in the last {FUNNEL_DAYS} days (to the as-of day) that reached each step by the "
+        f"as-of day, against those created in the {FUNNEL_DAYS} days before, counted {FUNNEL_DAYS} days ago."
+    )
+    funnel_section.table(
+        funnel[
+            [
+                "funnel_step",
+                "step_name",
+                "current_accounts",
+                "current_reached",
+                "current_share",
+                "previous_accounts",
+                "previous_reached",
+                "previous_share",
+                "change",
+            ]
+        ]
+    )
+    funnel_section.plot(
+        "funnel_health",
+        plots.paired_bars(
+            list(funnel["step_name"]),
+            list(funnel["current_share"].fillna(0)),
+            list(funnel["previous_share"].fillna(0)),
+            "Funnel: share of new accounts reaching each step",
+            "share of the cohort",
+        ),
+        "funnel health",
+    )
+    run_rows = runs(r)
+    bad = run_rows[run_rows["status"] != "success"]
+    runs_section = Section("Failed runs").text(
+        f"Nightly runs of the {RUN_DAYS} data days before the as-of day (ops.nightly_runs): "
+        f"{len(run_rows)} runs, "
+        f"{len(bad)} not successful (failed, interrupted or an SLO breach)."
+    )
+    runs_section.table(bad, empty="No failed run.")
+    today = slo_today(r)
+    history = slo_history(r, r.days_before(55))
+    slo_section = Section("SLOs").text(
+        f"{int((today['status'] == 'breach').sum())} of {len(today)} SLOs breach at their newest evaluation."
+    )
+    slo_section.table(today, empty="No SLO evaluated yet.")
+    slo_section.plot("slo_history", plots.slo_history(history, "SLOs, last 56 days"), "SLO history")
+    registry = experiments(r)
+    exp_section = Section("Experiment velocity").bullets(velocity(registry, r.as_of))
+    exp_section.table(registry, empty="No experiment registered.")
+    exp_section.plot("experiments", plots.timeline(registry, r.as_of, "Experiments"), "experiment timeline")
+    dq = quality(r, DQ_DAYS)
+    low = dq[dq["data_quality_score"] < DQ_TARGET]
+    dq_section = Section("Data quality").text(
+        f"Last {DQ_DAYS} receipt days: {len(low)} of {len(dq)} below the data quality target {DQ_TARGET}."
+    )
+    dq_section.table(dq, empty="No events received in the period.")
+    dq_section.plot(
+        "data_quality",
+        plots.lines(
+            quality(r, 28),
+            "received_date",
+            ["valid_share", "data_quality_score"],
+            "Data quality by day of receipt, last 28 days",
+            DQ_TARGET,
+        ),
+        "data quality trend",
+    )
+    return [funnel_section, runs_section, slo_section, exp_section, dq_section]

@@ -1,0 +1,45 @@
+"""What a report reads: one read-only connection, the as-of date and the period start.
+Every query gets ``$as_of`` (and ``$start``) and must filter its mart to data on or before
+``$as_of``; events are also cut at their receipt (``received_at < $as_of + 1 day``) so that a
+late delivery of an old day does not change a report already written."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+# the events a report may count: occurred and received on or before the as-of date
+EVENTS_AS_OF = """(
+    select * from marts.fct_events
+    where occurred_date <= $as_of and received_at < cast($as_of as date) + interval 1 day
+)"""
+
+
+@dataclass
+class Reader:
+    con: duckdb.DuckDBPyConnection
+    as_of: dt.date
+    start: dt.date
+    model_store: Path
+    manifest: Path
+    folder: Path  # the report's dated folder (snapshots of what is not in the warehouse)
+
+    def df(self, sql: str, **params: object) -> pd.DataFrame:
+        sql = sql.replace("{events}", EVENTS_AS_OF)
+        names = {"as_of": self.as_of, "start": self.start, **params}
+        used = {k: v for k, v in names.items() if f"${k}" in sql}
+        return self.con.execute(sql, used).df()
+
+    def has_table(self, schema: str, table: str) -> bool:
+        found = self.con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+        return found[0][0] > 0
+
+    def days_before(self, days: int) -> dt.date:
+        return self.as_of - dt.timedelta(days=days)

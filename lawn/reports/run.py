@@ -1,0 +1,68 @@
+"""Build and write one cadence report for one as-of date (the entry point of `lawn report`
+and of the nightly's report step)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+
+from lawn.paths import REPO_ROOT, REPORT_DIR
+from lawn.reports import asof, page
+from lawn.reports.reader import Reader
+
+# the nightly's archive (its --report-dir, default REPORT_DIR, + /cadence); `lawn report` defaults to it too
+CADENCE_REPORT_DIR = REPORT_DIR / "cadence"
+DEFAULT_MANIFEST = REPO_ROOT / "target" / "manifest.json"
+
+
+def _sections(cadence: str, reader: Reader) -> list[page.Section]:
+    from lawn.reports import daily, monthly, quarterly, weekly
+
+    return {
+        "daily": daily.build,
+        "weekly": weekly.build,
+        "monthly": monthly.build,
+        "quarterly": quarterly.build,
+    }[cadence](reader)
+
+
+def build_report(
+    db_path: Path, cadence: str, as_of: dt.date | None, out_dir: Path, model_store: Path, manifest: Path
+) -> page.Report:
+    """The report of ``cadence`` for ``as_of`` (default: the warehouse's data day)."""
+    cadence = asof.parse_cadence(cadence)
+    if not db_path.exists():
+        raise asof.ReportInputError(f"--db {db_path}: no such warehouse")
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        day = as_of or asof.default_as_of(con)
+        latest = asof.default_as_of(con)
+        if day > latest:
+            raise asof.ReportInputError(f"--as-of {day} is after the warehouse's data day {latest}")
+        start = asof.period_start(cadence, day)
+        reader = Reader(con, day, start, model_store, manifest, page.report_folder(out_dir, cadence, day))
+        return page.Report(cadence, day, start, _sections(cadence, reader))
+
+
+def write_cadence_report(
+    db_path: Path, cadence: str, as_of: dt.date | None, out_dir: Path, model_store: Path, manifest: Path
+) -> tuple[Path, Path, Path | None]:
+    """Write <out>/<cadence>/<as-of>/report.html and report.md (+ plot PNGs); the third value is
+    where an earlier, different report of the same day was kept (None: there was none, or it
+    was the same)."""
+    report = build_report(db_path, cadence, as_of, out_dir, model_store, manifest)
+    return page.write(report, out_dir)
+
+
+def write_due_reports(
+    db_path: Path, out_dir: Path, model_store: Path, manifest: Path
+) -> list[tuple[str, Path]]:
+    """The nightly's reports: those due on the warehouse's data day (asof.due_cadences), each
+    archived in its dated folder. Returns (cadence, html path) pairs."""
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        day = asof.default_as_of(con)
+    return [
+        (cadence, write_cadence_report(db_path, cadence, day, out_dir, model_store, manifest)[0])
+        for cadence in asof.due_cadences(day)
+    ]

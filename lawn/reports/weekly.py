@@ -1,0 +1,276 @@
+"""The weekly report: top 3 wins and risks, rollouts, customer feedback, instrumentation QA.
+
+Ranking of wins and risks (docs/cadence_reports.md): every candidate has a tier and a
+magnitude; candidates sort by tier (1 SLO, 2 experiment, 3 metric movement), then by magnitude
+(largest first), then by text; the first three wins and the first three risks are shown.
+- tier 1, SLO: an SLO with breach days in the week is a risk (magnitude: 10 for severity
+  error, 0 for warn, plus the breach days); one that breached the week before and passes at
+  its newest evaluation is a win (magnitude: the breach days it recovered from).
+- tier 2, experiment: a significant, trustworthy readout (not the holdout arm) of an experiment
+  that concluded in the last 28 days: a win when the metric moved the way it should
+  (registry.experiment_metrics.is_higher_better), a risk otherwise (magnitude: |test statistic|).
+- tier 3, metric movement: a weekly KPI whose week is at least Z_MOVE standard deviations from
+  the 4 weeks before (magnitude: |z|), a win or a risk by the KPI's better direction."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from lawn.reports import plots, rollout
+from lawn.reports.page import Section, fmt
+from lawn.reports.reader import Reader
+
+Z_MOVE = 2.0
+BASELINE_WEEKS = 4
+EXPERIMENT_DAYS = 28
+# KPI name -> (SQL over the as-of events of one week, higher is better)
+KPIS = {
+    "active accounts": ("count(distinct account_id)", True),
+    "signups": ("count(case when event_name = 'signed_up' then 1 end)", True),
+    "invoices paid": ("count(case when event_name = 'invoice_paid' then 1 end)", True),
+    "support tickets": ("count(case when event_name = 'support_ticket_created' then 1 end)", False),
+    "errors shown": ("count(case when event_name = 'error_occurred' then 1 end)", False),
+}
+
+
+def kpi_weeks(r: Reader) -> pd.DataFrame:
+    """One row per KPI and week back (0 = the 7 days ending on the as-of day, up to BASELINE_WEEKS)."""
+    columns = ", ".join(f"{sql} as k{i}" for i, (sql, _) in enumerate(KPIS.values()))
+    frame = r.df(
+        f"""
+        with weeks as (select generate_series as weeks_back from generate_series(0, {BASELINE_WEEKS})),
+        events as (
+            select *, datediff('day', occurred_date, cast($as_of as date)) // 7 as weeks_back from {{events}}
+        )
+        select weeks.weeks_back, {columns}
+        from weeks left join events on events.weeks_back = weeks.weeks_back
+        group by weeks.weeks_back order by weeks.weeks_back
+        """
+    )
+    return frame.rename(columns={f"k{i}": name for i, name in enumerate(KPIS)})
+
+
+def movements(weeks: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for name, (_, higher_better) in KPIS.items():
+        current = float(weeks.loc[weeks["weeks_back"] == 0, name].iloc[0])
+        base = weeks.loc[weeks["weeks_back"] > 0, name].astype(float)
+        sd = base.std(ddof=1)
+        z = (current - base.mean()) / sd if sd > 0 else float("nan")
+        rows.append((name, int(current), base.mean(), sd, z, higher_better))
+    return pd.DataFrame(
+        rows, columns=["kpi", "this_week", "baseline_mean", "baseline_sd", "z", "higher_is_better"]
+    )
+
+
+def candidates(r: Reader, kpis: pd.DataFrame) -> pd.DataFrame:
+    """Every win and risk candidate: kind (win/risk), tier, magnitude, text."""
+    items = []
+    slo = r.df(
+        """
+        select slo_id, severity, evaluated_date >= $start as this_week, status,
+            row_number() over (partition by slo_id order by evaluated_date desc) as rn
+        from marts.fct_slo_status
+        where evaluated_date <= $as_of and evaluated_date >= cast($start as date) - interval 7 day
+        """
+    )
+    for slo_id, rows in slo.groupby("slo_id"):
+        breach_now = int(((rows["status"] == "breach") & rows["this_week"]).sum())
+        breach_before = int(((rows["status"] == "breach") & ~rows["this_week"]).sum())
+        latest = rows.loc[rows["rn"] == 1, "status"].iloc[0]
+        if breach_now:
+            severity = rows["severity"].iloc[0]
+            items.append(
+                (
+                    "risk",
+                    1,
+                    (10 if severity == "error" else 0) + breach_now,
+                    f"SLO {slo_id} ({severity}) breached on {breach_now} day(s) this week",
+                )
+            )
+        elif breach_before and latest == "pass":
+            items.append(
+                (
+                    "win",
+                    1,
+                    breach_before,
+                    f"SLO {slo_id} recovered: passes after {breach_before} breach day(s) the week before",
+                )
+            )
+    readouts = r.df(
+        """
+        select readouts.experiment_id, readouts.variant, readouts.metric_name, readouts.metric_role,
+            readouts.absolute_lift, readouts.ci_low, readouts.ci_high, readouts.test_statistic,
+            metrics.is_higher_better
+        from marts.fct_experiment_readouts as readouts
+        inner join staging.stg_experimentation__experiments as registry
+            on registry.experiment_id = readouts.experiment_id
+        left join registry.experiment_metrics as metrics on metrics.metric_name = readouts.metric_name
+        where registry.end_date < $as_of and registry.end_date >= cast($as_of as date) - interval (?) day
+            and readouts.is_significant and readouts.is_trustworthy and readouts.variant <> 'holdout'
+            and readouts.variant <> 'control'
+        """.replace("(?)", str(EXPERIMENT_DAYS))
+    )
+    for row in readouts.itertuples():
+        good = (row.absolute_lift > 0) == bool(row.is_higher_better)
+        items.append(
+            (
+                "win" if good else "risk",
+                2,
+                abs(float(row.test_statistic)),
+                f"{row.experiment_id} ({row.variant}) moved {row.metric_name} ({row.metric_role}) by "
+                f"{row.absolute_lift:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}]",
+            )
+        )
+    for row in kpis.itertuples():
+        if pd.notna(row.z) and abs(row.z) >= Z_MOVE:
+            good = (row.z > 0) == row.higher_is_better
+            items.append(
+                (
+                    "win" if good else "risk",
+                    3,
+                    abs(float(row.z)),
+                    f"{row.kpi}: {row.this_week:.0f} this week vs {row.baseline_mean:.1f} a week over the "
+                    f"{BASELINE_WEEKS} weeks before (z {row.z:+.2f})",
+                )
+            )
+    frame = pd.DataFrame(items, columns=["kind", "tier", "magnitude", "text"])
+    return frame.sort_values(["tier", "magnitude", "text"], ascending=[True, False, True]).reset_index(
+        drop=True
+    )
+
+
+def top(frame: pd.DataFrame, kind: str, n: int = 3) -> list[str]:
+    return list(frame.loc[frame["kind"] == kind, "text"].head(n))
+
+
+def tickets(r: Reader) -> pd.DataFrame:
+    """Support tickets per theme (the ticket's topic): this week and the weekly mean before."""
+    frame = r.df(
+        f"""
+        select coalesce(json_extract_string(properties, '$.topic'), '(none)') as theme,
+            count(case when occurred_date >= $start then 1 end) as this_week,
+            count(case when occurred_date < $start then 1 end) * 1.0 / {BASELINE_WEEKS} as weekly_mean_before
+        from {{events}}
+        where event_name = 'support_ticket_created'
+            and occurred_date >= cast($start as date) - interval {7 * BASELINE_WEEKS} day
+        group by 1 order by 1
+        """
+    )
+    return frame
+
+
+def nps(r: Reader) -> pd.DataFrame:
+    """NPS over answers in the last 28 days and the 28 before: % promoters (9-10) - % detractors (0-6)."""
+    return r.df(
+        """
+        with answers as (
+            select case when occurred_date > cast($as_of as date) - interval 28 day then 'last 28 days'
+                else 'the 28 days before' end as period,
+                try_cast(json_extract_string(properties, '$.score') as integer) as score
+            from {events}
+            where event_name = 'nps_submitted' and occurred_date > cast($as_of as date) - interval 56 day
+        )
+        select period, count(score) as responses,
+            100.0 * (count(case when score >= 9 then 1 end) - count(case when score <= 6 then 1 end))
+                / nullif(count(score), 0) as nps
+        from answers group by period order by period
+        """
+    )
+
+
+def instrumentation(r: Reader) -> pd.DataFrame:
+    return r.df(
+        """
+        select activity_date, rollup_level, event_name, source, platform, schema_version, event_count,
+            expected_count, flag_reason
+        from marts.fct_instrumentation_qa_daily
+        where is_flagged and activity_date <= $as_of and activity_date >= $start
+        order by activity_date desc, rollup_level, event_name, source, platform, schema_version
+        """
+    )
+
+
+def rollout_sections(r: Reader) -> Section:
+    section = Section("Rollouts")
+    adopted = rollout.adoptions(r)
+    if adopted.empty:
+        return section.text("No staggered rollout (no feature_enabled event with enabled_by = rollout) yet.")
+    section.text(
+        f"Effect of each staggered rollout on the mean {rollout.OUTCOME_PROPERTY} of "
+        f"{rollout.OUTCOME_FEATURE} uses per account-week (Callaway & Sant'Anna, never-treated accounts as "
+        "comparison, weeks end on the as-of day)."
+    )
+    for feature, accounts in adopted.groupby("feature_name"):
+        effects, note = rollout.estimate(rollout.panel(r, accounts))
+        section.subtitle(f"{feature}: {len(accounts)} accounts adopted")
+        section.text(
+            note.split("; ")[0] + (f" ({len(note.split('; ')) - 1} estimation notes)" if "; " in note else "")
+        )
+        section.table(effects[effects["kind"] != "dynamic"].drop(columns=["event"]), empty=note)
+        dynamic = effects[effects["kind"] == "dynamic"]
+        section.plot(
+            f"rollout_{feature}",
+            plots.estimates(
+                dynamic, "event", f"{feature}: effect by week since adoption", "weeks since adoption"
+            ),
+            f"rollout {feature}",
+        )
+    return section
+
+
+def build(r: Reader) -> list[Section]:
+    kpis = movements(kpi_weeks(r))
+    ranked = candidates(r, kpis)
+    readout = Section("Top wins and risks").text(
+        "Ranked by tier (SLO, then experiment results, then metric movements vs the 4 weeks before), then by "
+        "magnitude; see docs/cadence_reports.md."
+    )
+    readout.subtitle("Top 3 wins").bullets(top(ranked, "win"), "ok", "no win this week")
+    readout.subtitle("Top 3 risks").bullets(top(ranked, "risk"), "bad", "no risk this week")
+    readout.subtitle("Weekly KPIs vs the 4 weeks before").table(kpis)
+    readout.plot(
+        "kpis",
+        plots.paired_bars(
+            list(kpis["kpi"]),
+            list(kpis["this_week"]),
+            list(kpis["baseline_mean"]),
+            "Weekly KPIs",
+            "count",
+            ("this week", "mean of the 4 weeks before"),
+        ),
+        "weekly KPIs",
+    )
+    feedback = Section("Customer feedback")
+    scores = nps(r)
+    feedback.subtitle("NPS").table(scores, empty="No NPS answer in the last 56 days.")
+    themes = tickets(r)
+    feedback.subtitle("Support tickets by theme").table(
+        themes, empty="No support ticket in the last 5 weeks."
+    )
+    feedback.plot(
+        "tickets_by_theme",
+        plots.paired_bars(
+            list(themes["theme"]),
+            list(themes["this_week"]),
+            list(themes["weekly_mean_before"]),
+            "Support tickets by theme",
+            "tickets",
+            ("this week", "weekly mean of the 4 weeks before"),
+        ),
+        "tickets by theme",
+    )
+    flags = instrumentation(r)
+    qa = Section("Instrumentation QA").text(
+        f"{len(flags)} flagged series-days this week (marts.fct_instrumentation_qa_daily)"
+        + (
+            ": " + ", ".join(f"{k} {v}" for k, v in flags["flag_reason"].value_counts().sort_index().items())
+            if len(flags)
+            else "."
+        )
+    )
+    qa.table(flags.head(25), empty="No instrumentation flag this week.")
+    return [readout, rollout_sections(r), feedback, qa]
+
+
+__all__ = ["build", "candidates", "fmt"]
