@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from lawn import model_store
 from lawn.landing import columns, landing_table
 from lawn.settings import var
 from lawn.warehouse import MissingTableError, require_landing_table
@@ -203,13 +204,7 @@ def train(db_path: Path, store: Path, test_days: int = 30) -> dict:
 
 def save_artefact(store: Path, artefact: dict, make_live: bool = True) -> Path:
     """Write <store>/<version>/model.json and model_card.md; make the version live."""
-    folder = store / artefact["version"]
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "model.json").write_text(json.dumps(artefact, indent=2, default=str))
-    (folder / "model_card.md").write_text(model_card(artefact))
-    if make_live:
-        _set_live(store, artefact["version"])
-    return folder
+    return model_store.save_artefact(store, artefact, model_card(artefact), make_live)
 
 
 def model_card(artefact: dict) -> str:
@@ -239,41 +234,26 @@ def model_card(artefact: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _registry(store: Path) -> dict:
-    path = store / "live.json"
-    return json.loads(path.read_text()) if path.exists() else {"live": None, "history": []}
-
-
-def _set_live(store: Path, version: str) -> None:
-    registry = _registry(store)
-    if registry["live"]:
-        registry["history"].append(registry["live"])
-    registry["live"] = version
-    (store / "live.json").write_text(json.dumps(registry, indent=2))
-
-
 def live_version(store: Path) -> str:
-    version = _registry(store)["live"]
-    if not version:
-        raise ModelError(f"no live model in {store}: run `lawn model train` first")
-    return version
+    try:
+        return model_store.live_version(store, "lawn model train")
+    except model_store.ModelStoreError as exc:
+        raise ModelError(str(exc)) from None
 
 
 def rollback(store: Path) -> str:
     """Make the previous version live again; returns it."""
-    registry = _registry(store)
-    if not registry["history"]:
-        raise ModelError(f"no earlier version in {store} to roll back to")
-    registry["live"] = registry["history"].pop()
-    (store / "live.json").write_text(json.dumps(registry, indent=2))
-    return registry["live"]
+    try:
+        return model_store.rollback(store)
+    except model_store.ModelStoreError as exc:
+        raise ModelError(str(exc)) from None
 
 
 def load_artefact(store: Path, version: str) -> dict:
-    path = store / version / "model.json"
-    if not path.exists():
-        raise ModelError(f"no model version {version!r} in {store}")
-    return json.loads(path.read_text())
+    try:
+        return model_store.load_artefact(store, version)
+    except model_store.ModelStoreError as exc:
+        raise ModelError(str(exc)) from None
 
 
 def score(

@@ -346,12 +346,22 @@ def identity_weights(
 
 
 def _register_commands() -> None:
-    from lawn import cli_catalog, cli_model, cli_ops, cli_postgres, cli_privacy, cli_report, cli_stats
+    from lawn import (
+        cli_catalog,
+        cli_model,
+        cli_ops,
+        cli_postgres,
+        cli_privacy,
+        cli_report,
+        cli_stats,
+        cli_uplift,
+    )
 
     app.command("power")(cli_stats.power)
     app.command("readout")(cli_stats.readout)
     app.command("did")(cli_stats.did)
     app.add_typer(cli_model.model_app, name="model")
+    app.add_typer(cli_uplift.uplift_app, name="uplift")
     app.add_typer(cli_ops.actions_app, name="actions")
     app.command("nightly")(cli_ops.nightly)
     app.command("report")(cli_report.report)

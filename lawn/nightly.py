@@ -50,6 +50,7 @@ class NightlyConfig:
     fail_on_slo_breach: bool = True
     train_if_missing: bool = True
     shadow: str | None = None
+    uplift_store: Path | None = None  # None: "uplift" beside model_store
     action_max_age_days: int = ACTION_MAX_AGE_DAYS
     dbt_vars: dict = field(default_factory=dict)
     as_of: dt.date | None = None  # replay this day (docs/as_of.md); None: all data
@@ -153,6 +154,7 @@ def run_scoring(config: NightlyConfig, state: dict) -> str:
     monitoring, and the live uplift models' scores."""
     from lawn.churn_model import ModelError, live_version, score, train
     from lawn.model_monitoring import monitor
+    from lawn.uplift_model import score_live_models
 
     try:
         try:
@@ -165,12 +167,17 @@ def run_scoring(config: NightlyConfig, state: dict) -> str:
             trained = " (no live model: trained it)"
         scores = score(config.db_path, config.model_store, config.shadow, since_training=True)
         checks = monitor(config.db_path, config.model_store, config.shadow)
+        uplift = score_live_models(
+            config.db_path, config.uplift_store or config.model_store.parent / "uplift"
+        )
     except (ModelError, ValueError) as exc:
         raise StepFailed(str(exc)) from exc
     flagged = int(checks.loc[~checks["is_shadow"], "is_flagged"].sum())
     shadow = f" (+ shadow {config.shadow})" if config.shadow else ""
     live_rows = int((scores["model_version"] == version).sum())
-    return f"model {version}{trained}{shadow}: {live_rows} account-days scored; {flagged} monitoring flags"
+    uplifts = "".join(f"; uplift {name}: {rows} accounts" for name, rows in uplift.items())
+    scored = f"{live_rows} account-days scored; {flagged} monitoring flags{uplifts}"
+    return f"model {version}{trained}{shadow}: {scored}"
 
 
 def step_actions(config: NightlyConfig, state: dict) -> str:

@@ -16,6 +16,7 @@ TRUTH_DIR = REPO_ROOT / "data" / "truth"
 DBT_PROJECT_FILE = REPO_ROOT / "dbt_project.yml"
 # what the CLI writes by default, always under the repository root (never the cwd)
 MODEL_STORE_DIR = REPO_ROOT / "data" / "models" / "churn"
+UPLIFT_STORE_DIR = REPO_ROOT / "data" / "models" / "uplift"
 EXPORT_DIR = REPO_ROOT / "data" / "exports" / "actions"
 REPORT_DIR = REPO_ROOT / "data" / "reports" / "nightly"
 IDENTITY_WEIGHTS_ESTIMATE = REPO_ROOT / "data" / "identity_match_weights.estimated.csv"

@@ -1,7 +1,7 @@
 {#- Next-best actions: one row per rule firing for an account on a day. The rules and their
     conditions are configuration (seeds/actions). A rule fires on day D when all of its
-    conditions hold on D (inputs: the point-in-time features of D and the driving churn score
-    of D) and it did not hold on any of the `cooldown_days` days before, so an account gets
+    conditions hold on D (inputs: the point-in-time features of D, the driving churn score
+    of D and, for a rule an uplift model drives, that model's driving uplift score of D) and it did not hold on any of the `cooldown_days` days before, so an account gets
     the action when it enters the state, not every day it stays there. Accounts in a
     registered automation holdout keep their rows (the lift readout needs them) but are
     suppressed: never exported. Reversals (`lawn actions revert`) mark rows, nothing is
@@ -69,6 +69,13 @@ review_decisions as (
 
 ),
 
+uplift_scores as (
+
+    select * from {{ ref('fct_uplift_scores') }}
+    where is_driving
+
+),
+
 inputs as (
 
     select
@@ -101,10 +108,17 @@ checked as (
             {%- for column in all_inputs %}
                 when '{{ column }}' then inputs.{{ column }}
             {%- endfor %}
+            when 'uplift' then uplift_scores.uplift
         end as input_value
     from conditions
     inner join rules on conditions.rule_id = rules.rule_id
     cross join inputs
+    left join uplift_scores
+        on
+            conditions.input_name = 'uplift'
+            and conditions.rule_id = uplift_scores.rule_id
+            and inputs.account_id = uplift_scores.account_id
+            and inputs.feature_date = uplift_scores.feature_date
 
 ),
 

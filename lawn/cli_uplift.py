@@ -1,0 +1,74 @@
+"""The uplift commands: `lawn uplift train|score|rollback` (lawn/uplift_model.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lawn.cli_common import fail, guarded, out
+from lawn.paths import UPLIFT_STORE_DIR, duckdb_path
+
+uplift_app = typer.Typer(help="Uplift models: who does an action help?", no_args_is_help=True)
+
+ModelOption = Annotated[
+    str, typer.Option("--model", help="Uplift model id (seeds/actions/uplift_models.csv).")
+]
+StoreOption = Annotated[Path, typer.Option(help="Folder of uplift model artefacts.")]
+
+
+@uplift_app.command("train")
+@guarded
+def uplift_train(
+    model: ModelOption = "retention_offer_uplift",
+    learner: Annotated[str, typer.Option(help="dr_learner (default) or t_learner.")] = "dr_learner",
+    store: StoreOption = UPLIFT_STORE_DIR,
+) -> None:
+    """Fit the model on its randomised experiment, judge it on held-out accounts, make it live."""
+    from lawn.uplift import UpliftError
+    from lawn.uplift_model import train
+
+    try:
+        artefact = train(duckdb_path(), store, model, learner)
+    except UpliftError as exc:
+        fail(str(exc))
+    held = artefact["held_out"]
+    out.print(
+        f"uplift model {artefact['version']} is live: {artefact['training_rows']} training accounts, "
+        f"held-out Qini {held['qini_coefficient']:.5f}, AUUC {held['auuc']:.5f} "
+        f"(card: {store / model / artefact['version'] / 'model_card.md'})"
+    )
+
+
+@uplift_app.command("score")
+@guarded
+def uplift_score(
+    model: ModelOption = "retention_offer_uplift", store: StoreOption = UPLIFT_STORE_DIR
+) -> None:
+    """Score every paying account on the newest day with the live version (ml.uplift_scores)."""
+    from lawn.model_store import ModelStoreError
+    from lawn.uplift import UpliftError
+    from lawn.uplift_model import score
+
+    try:
+        scores = score(duckdb_path(), store, model)
+    except (UpliftError, ModelStoreError) as exc:
+        fail(str(exc))
+    out.print(f"{len(scores)} accounts scored by {model}; run `lawn build` to refresh fct_uplift_scores")
+
+
+@uplift_app.command("rollback")
+@guarded
+def uplift_rollback(
+    model: ModelOption = "retention_offer_uplift", store: StoreOption = UPLIFT_STORE_DIR
+) -> None:
+    """Make the previous version live again (re-score to let it drive)."""
+    from lawn.model_store import ModelStoreError
+    from lawn.uplift_model import rollback
+
+    try:
+        version = rollback(store, model)
+    except ModelStoreError as exc:
+        fail(str(exc))
+    out.print(f"uplift model {model}: {version} is live again")
