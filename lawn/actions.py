@@ -40,6 +40,9 @@ EXPORT_COLUMNS = (
     "churn_probability",
     "model_version",
     "reason",
+    "bandit_id",
+    "bandit_arm",
+    "bandit_template_id",
     "reverted_at",
     "reversal_reason",
 )
@@ -104,10 +107,13 @@ def _require(con: duckdb.DuckDBPyConnection, table: str) -> None:
 
 
 def _add_reason_column(con: duckdb.DuckDBPyConnection) -> None:
-    """A ledger created before actions carried a reason gets the (empty) column; its old rows
-    are rewritten without one, as they were sent."""
-    kind = DUCKDB_TYPES[dict(landing_table("ops.action_exports").columns)["reason"]]
-    con.execute(f"alter table ops.action_exports add column if not exists reason {kind}")
+    """A ledger created before actions carried a reason (or a bandit's arm) gets the (empty)
+    columns; its old rows are rewritten without them, as they were sent."""
+    kinds = dict(landing_table("ops.action_exports").columns)
+    for column in ("reason", "bandit_id", "bandit_arm", "bandit_template_id"):
+        con.execute(
+            f"alter table ops.action_exports add column if not exists {column} {DUCKDB_TYPES[kinds[column]]}"
+        )
 
 
 def _now() -> dt.datetime:
@@ -130,7 +136,8 @@ create table if not exists ops.export_batches (
 
 def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) -> pd.DataFrame:
     """New actions young enough to send (from the mart; an action held for human review only
-    once a reviewer approved it), and reversals of exported actions not
+    once a reviewer approved it), with the arm a bandit chose for it (fct_bandit_assignments;
+    empty when no bandit varies its rule), and reversals of exported actions not
     yet sent (from the ledger's copy of what was sent)."""
     mart_columns = ", ".join(f"actions.{c}" for c in RECORD_COLUMNS)
     sent_columns = ", ".join(f"sent.{c}" for c in RECORD_COLUMNS)
@@ -138,9 +145,15 @@ def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) 
         f"""
         with exported as (
             select action_id, record_type from ops.action_exports
+        ),
+        decided as (
+            select decided.*, bandit.bandit_id, bandit.arm as bandit_arm,
+                bandit.template_id as bandit_template_id
+            from marts.fct_next_best_actions as decided
+            left join marts.fct_bandit_assignments as bandit on decided.action_id = bandit.action_id
         )
         select 'action' as record_type, {mart_columns}
-        from marts.fct_next_best_actions as actions
+        from decided as actions
         where not actions.is_suppressed
             and (not actions.needs_review or actions.review_decision = 'approve')
             and actions.decided_on between ? and ?

@@ -1,4 +1,4 @@
-"""`lawn nightly`: validate the raw data -> dbt build -> score -> actions -> SLO checks ->
+"""`lawn nightly`: validate the raw data -> dbt build -> score -> bandit -> actions -> SLO checks ->
 report, each step timed and logged. Safe to re-run: a second run on the same data rebuilds
 the same marts, replaces the same scores and exports nothing new.
 
@@ -143,6 +143,26 @@ def step_score(config: NightlyConfig, state: dict) -> str:
     return f"model {version}{trained}{shadow}: {live_rows} account-days scored; {flagged} monitoring flags"
 
 
+def step_bandit(config: NightlyConfig, state: dict) -> str:
+    """Each registered bandit chooses the variant of its rule's new actions and writes its
+    allocation and assignments (lawn/bandit_nightly.py); then the bandit marts are built."""
+    from lawn.bandit import BanditError
+    from lawn.bandit_nightly import run_bandits
+
+    try:
+        days = run_bandits(config.db_path, max_age_days=config.action_max_age_days)
+    except BanditError as exc:
+        raise StepFailed(str(exc)) from exc
+    _build_after(config, "bandit")  # fct_bandit_assignments (the export reads it) and the readout
+    if not days:
+        return "no bandit is enabled"
+    return "; ".join(
+        f"{day.bandit_id} on {day.decision_day}: {day.assigned} actions assigned, "
+        f"{day.credited_pulls} closed windows credited"
+        for day in days
+    )
+
+
 def step_actions(config: NightlyConfig, state: dict) -> str:
     from lawn.actions import export_actions
 
@@ -193,6 +213,7 @@ STEPS: list[tuple[str, Callable[[NightlyConfig, dict], str]]] = [
     ("validate", step_validate),
     ("build", step_build),
     ("score", step_score),
+    ("bandit", step_bandit),
     ("actions", step_actions),
     ("slo", step_slo),
     ("report", step_report),

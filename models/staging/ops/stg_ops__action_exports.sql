@@ -24,7 +24,10 @@ renamed as (
         cast(decided_on as date) as decided_on,
         trigger_inputs,
         cast(churn_probability as {{ type_double() }}) as churn_probability,
-        model_version
+        model_version,
+        bandit_id,
+        bandit_arm,
+        bandit_template_id
     from source
 
 )

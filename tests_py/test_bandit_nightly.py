@@ -1,0 +1,228 @@
+"""The nightly's bandit step (lawn/bandit_nightly.py) and its marts.
+
+Fast tests run the step on a hand-built warehouse (the few mart columns it reads, written here
+by hand, and the landing tables from their one definition): every assignment traces to its
+allocation row and ``verify_allocation`` recomputes it; a re-run of a night gives the same rows
+and no second set; the posteriors equal the prior plus credits recomputed here by hand, with
+delayed rewards counted only once their window has closed. The dbt tests build the small
+world, let the step decide several nights, and check the marts: the outcomes against
+``credited_counts``, the readout's IPW against ``ipw_means``, its always-valid comparison
+against lawn.readout's mixture SPRT, and the export carries the arm."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from lawn.bandit import Allocation, BanditSpec, credited_counts, ipw_means, verify_allocation
+from lawn.bandit_nightly import run_bandits
+from lawn.landing import landing_table
+
+BANDIT = "onboarding_prompt_creative"
+ARMS = ("checklist", "sample_invoice", "video_tour")
+RULE = "stalled_activation_onboarding"
+WINDOW = 3
+DAY0 = dt.date(2026, 5, 1)
+DAYS = [DAY0 + dt.timedelta(days=i) for i in range(8)]
+
+
+def _registry(context_column: str = "all") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "bandit_arm_key": [f"{BANDIT}:{arm}" for arm in ARMS],
+            "bandit_id": BANDIT,
+            "arm": list(ARMS),
+            "template_id": [f"tpl-{arm}" for arm in ARMS],
+            "rule_id": RULE,
+            "reward_moment": "first_invoice_sent",
+            "reward_window_days": WINDOW,
+            "prior_alpha": 1.0,
+            "prior_beta": 1.0,
+            "exploration_floor": 0.05,
+            "holdout_share": 0.2,
+            "context_column": context_column,
+            "draws": 500,
+            "alpha": 0.05,
+            "is_enabled": True,
+        }
+    )
+
+
+def _world(path: Path, context_column: str = "all") -> pd.DataFrame:
+    """A warehouse with the marts the step reads: 12 onboarding actions a day for 8 days (and
+    one suppressed, one of another rule each day), accounts in two segments, and the day
+    each account first sent an invoice (some inside the window, some after it, some before
+    the decision, most never). Returns the reward days by account."""
+    rng = np.random.default_rng(11)
+    actions, accounts, reached = [], [], []
+    for d, day in enumerate(DAYS):
+        for i in range(14):
+            account = f"acc-{d:02d}-{i:02d}"
+            rule = RULE if i < 13 else "churn_risk_retention"
+            actions.append((f"act-{d:02d}-{i:02d}", account, rule, i == 12, day))
+            accounts.append((account, "smb" if i % 2 else "enterprise"))
+            lag = rng.choice([None, None, None, -1, 0, 1, 2, 3, 4, 6])
+            if lag is not None:
+                reached.append(("account", "moment", "first_invoice_sent", account,
+                                pd.Timestamp(day) + pd.Timedelta(days=int(lag), hours=15)))  # fmt: skip
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        for name, frame in {
+            "dim_bandit_arms": _registry(context_column),
+            "fct_next_best_actions": pd.DataFrame(
+                actions, columns=["action_id", "account_id", "rule_id", "is_suppressed", "decided_on"]
+            ),
+            "dim_accounts": pd.DataFrame(accounts, columns=["account_id", "segment"]),
+            "fct_activation": pd.DataFrame(
+                reached,
+                columns=["entity_type", "milestone_kind", "milestone_name", "account_id", "reached_at"],
+            ),
+            "fct_account_features_daily": pd.DataFrame({"feature_date": DAYS}),
+        }.items():
+            con.register("frame", frame)
+            con.execute(f"create table marts.{name} as select * from frame")
+            con.unregister("frame")
+        for relation in ("ml.bandit_allocations", "ml.bandit_assignments"):
+            con.execute(landing_table(relation).duckdb_ddl())
+    return pd.DataFrame(reached, columns=["t", "k", "m", "account_id", "reached_at"])
+
+
+def _read(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        allocations = con.execute(
+            "select * from ml.bandit_allocations order by decision_day, context, arm"
+        ).df()
+        assignments = con.execute("select * from ml.bandit_assignments order by decision_day, action_id").df()
+    return allocations.drop(columns="allocated_at"), assignments.drop(columns="assigned_at")
+
+
+def _nights(path: Path, days=DAYS) -> None:
+    for day in days:
+        run_bandits(path, as_of=day, max_age_days=0)
+
+
+@pytest.fixture(scope="module")
+def decided(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    path = tmp_path_factory.mktemp("bandit_world") / "w.duckdb"
+    reached = _world(path)
+    _nights(path)
+    return path, reached
+
+
+def _allocation(rows: pd.DataFrame) -> Allocation:
+    rows = rows.sort_values("arm")
+    first = rows.iloc[0]
+    return Allocation(
+        first["bandit_id"], first["decision_day"], first["context"], tuple(rows["arm"]),
+        tuple(rows["posterior_alpha"]), tuple(rows["posterior_beta"]), tuple(rows["prob_best"]),
+        tuple(rows["share"]), int(first["seed"]), int(first["draws"]), float(first["exploration_floor"]),
+    )  # fmt: skip
+
+
+def test_every_assignment_traces_to_an_allocation_that_verify_allocation_recomputes(decided):
+    allocations, assignments = _read(decided[0])
+    # 12 eligible actions a night (the suppressed one and the other rule's are not placed)
+    assert len(assignments) == 12 * len(DAYS) and assignments["action_id"].is_unique
+    assert not assignments["action_id"].str.endswith(("-12", "-13")).any()
+    for (_, day, context), rows in allocations.groupby(["bandit_id", "decision_day", "context"]):
+        assert verify_allocation(_allocation(rows)), (day, context)
+    joined = assignments.merge(
+        allocations, on=["bandit_id", "decision_day", "context", "arm"], how="left", validate="many_to_one"
+    )
+    assert joined["share"].notna().all()  # every decision has its allocation row
+    expected = joined["holdout_share"] / len(ARMS) + (1 - joined["holdout_share"]) * joined["share"]
+    np.testing.assert_allclose(joined["propensity"], expected, rtol=0, atol=1e-12)
+    # the holdout is uniform: about 20% of units, on every arm
+    assert 0.05 < assignments["is_holdout"].mean() < 0.4
+
+
+def test_posteriors_are_the_prior_plus_rewards_credited_only_after_their_window(decided):
+    path, reached = decided
+    allocations, assignments = _read(path)
+    first_reach = reached.groupby("account_id")["reached_at"].min().dt.normalize()
+    for day in DAYS:
+        # by hand: decided before the day, window [decision, decision + 3] over by its end
+        past = assignments[assignments["decision_day"] < pd.Timestamp(day)].copy()
+        decision = pd.to_datetime(past["decision_day"])
+        closed = decision + pd.Timedelta(days=WINDOW) <= pd.Timestamp(day)
+        reach = past["account_id"].map(first_reach)
+        success = (
+            closed & reach.notna() & (reach >= decision) & (reach <= decision + pd.Timedelta(days=WINDOW))
+        )
+        tonight = allocations[allocations["decision_day"] == pd.Timestamp(day)].set_index("arm")
+        for arm in ARMS:
+            mine = past["arm"] == arm
+            assert tonight.loc[arm, "posterior_alpha"] == 1 + int((success & mine).sum()), (day, arm)
+            assert tonight.loc[arm, "posterior_beta"] == 1 + int((closed & mine & ~success).sum()), (day, arm)
+    # the first nights see no closed window at all: the prior only
+    early = allocations[allocations["decision_day"] <= pd.Timestamp(DAYS[WINDOW - 1])]
+    assert (early["posterior_alpha"] == 1).all() and (early["posterior_beta"] == 1).all()
+    assert allocations["posterior_beta"].max() > 1 and allocations["posterior_alpha"].max() > 1  # they learn
+
+
+def test_a_rerun_of_a_night_replaces_its_rows_and_the_same_data_gives_the_same_rows(decided, tmp_path):
+    path, _ = decided
+    before = _read(path)
+    run_bandits(path, as_of=DAYS[-1], max_age_days=0)
+    run_bandits(path, as_of=DAYS[3], max_age_days=0)  # an older night re-run: its own rows only
+    after = _read(path)
+    for old, new in zip(before, after, strict=True):
+        pd.testing.assert_frame_equal(old, new)
+    fresh = tmp_path / "again.duckdb"
+    _world(fresh)
+    _nights(fresh)
+    for old, new in zip(before, _read(fresh), strict=True):
+        pd.testing.assert_frame_equal(old, new)
+
+
+def test_the_contextual_variant_allocates_per_segment(tmp_path):
+    path = tmp_path / "ctx.duckdb"
+    _world(path, context_column="segment")
+    _nights(path, DAYS[:5])
+    allocations, assignments = _read(path)
+    assert set(allocations["context"]) == {"enterprise", "smb"}
+    with duckdb.connect(str(path), read_only=True) as con:
+        segments = con.execute("select account_id, segment from marts.dim_accounts").df()
+    merged = assignments.merge(segments, on="account_id")
+    assert (merged["context"] == merged["segment"]).all()
+    for _, rows in allocations.groupby(["decision_day", "context"]):
+        assert verify_allocation(_allocation(rows))
+        assert len(rows) == len(ARMS)
+
+
+def test_credit_uses_the_same_rule_as_credited_counts(decided):
+    """The step's credit is lawn.bandit.credited_counts; checked on the last night."""
+    path, reached = decided
+    allocations, assignments = _read(path)
+    day = DAYS[-1]
+    first_reach = reached.groupby("account_id")["reached_at"].min()
+    past = assignments[assignments["decision_day"] < pd.Timestamp(day)]
+    logs = pd.DataFrame(
+        {
+            "context": past["context"],
+            "arm": past["arm"],
+            "assigned_on": past["decision_day"],
+            "rewarded_on": past["account_id"].map(first_reach).dt.normalize(),
+        }
+    )
+    spec = BanditSpec(BANDIT, ARMS, reward_window_days=WINDOW, draws=500)
+    counts = credited_counts(spec, logs, day).set_index("arm")
+    tonight = allocations[allocations["decision_day"] == pd.Timestamp(day)].set_index("arm")
+    for arm in ARMS:
+        assert tonight.loc[arm, "posterior_alpha"] - 1 == counts.loc[arm, "reward"]
+        assert tonight.loc[arm, "posterior_beta"] - 1 == counts.loc[arm, "pull"] - counts.loc[arm, "reward"]
+
+
+def test_ipw_means_is_what_the_readout_restates():
+    """A guard for the dbt test below: ipw_means on a hand-written log (two arms, known
+    propensities): arm a = (1/0.5 + 0 + 1/0.25) / 4 = 1.5, arm b = (1/0.5) / 4 = 0.5."""
+    log = pd.DataFrame(
+        {"arm": ["a", "a", "a", "b"], "propensity": [0.5, 0.5, 0.25, 0.5], "reward": [1, 0, 1, 1]}
+    )
+    got = ipw_means(("a", "b"), log).set_index("arm")["ipw_mean"]
+    assert got["a"] == pytest.approx(1.5) and got["b"] == pytest.approx(0.5)
