@@ -12,6 +12,7 @@ against lawn.readout's mixture SPRT, and the export carries the arm."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -19,9 +20,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lawn.actions import export_actions
 from lawn.bandit import Allocation, BanditSpec, credited_counts, ipw_means, verify_allocation
 from lawn.bandit_nightly import run_bandits
 from lawn.landing import landing_table
+from tests_py.conftest import query, run_dbt
 
 BANDIT = "onboarding_prompt_creative"
 ARMS = ("checklist", "sample_invoice", "video_tour")
@@ -226,3 +229,131 @@ def test_ipw_means_is_what_the_readout_restates():
     )
     got = ipw_means(("a", "b"), log).set_index("arm")["ipw_mean"]
     assert got["a"] == pytest.approx(1.5) and got["b"] == pytest.approx(0.5)
+
+
+# ---- on a dbt-built world: the marts, the export -------------------------------------------
+
+BANDIT_MARTS = ["source:ml.bandit_allocations+", "source:ml.bandit_assignments+"]
+
+
+@pytest.fixture(scope="module")
+def small_world_bandit(built_small, tmp_path_factory):
+    """The small world decided night by night (each action on its own day), the bandit marts
+    built, one export; then 300 hand-made assignments of the world's accounts (arms and
+    propensities from a fixed rule, decision days spread over the data) are added and the
+    marts rebuilt, so that the readout has closed windows with rewards on every arm."""
+    work = tmp_path_factory.mktemp("bandit_dbt")
+    db = work / "lawn.duckdb"
+    shutil.copy(built_small, db)
+    decided = query(
+        db, f"select min(decided_on) as first from marts.fct_next_best_actions where rule_id = '{RULE}'"
+    )
+    last = query(db, "select max(feature_date) as last from marts.fct_account_features_daily")["last"][
+        0
+    ].date()
+    day = decided["first"][0].date()
+    while day <= last:
+        run_bandits(db, as_of=day, max_age_days=0)
+        day += dt.timedelta(days=1)
+    run_dbt(["build", "--select", *BANDIT_MARTS, "--exclude-resource-type", "unit_test"], db, work)
+    export = export_actions(db, work / "exports", "bandit-test", as_of=last, max_age_days=1000)
+    sent = pd.read_csv(export.csv_path, dtype=str, keep_default_na=False)
+    real = _read(db)
+    assignments = query(db, "select * from marts.fct_bandit_assignments")
+    accounts = query(db, "select account_id from marts.dim_accounts order by account_id")["account_id"]
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(300):
+        holdout = bool(rng.random() < 0.2)
+        shares = np.array([0.2, 0.3, 0.5]) if i % 2 else np.array([0.6, 0.3, 0.1])
+        weights = np.full(3, 1 / 3) if holdout else shares
+        arm = int(rng.choice(3, p=weights))
+        rows.append({
+            "bandit_id": BANDIT, "decision_day": last - dt.timedelta(days=int(rng.integers(0, 50))),
+            "action_id": f"hand-{i:03d}", "account_id": accounts[i % len(accounts)], "context": "all",
+            "arm": ARMS[arm], "is_holdout": holdout,
+            "propensity": float(0.2 / 3 + 0.8 * shares[arm]), "assigned_at": pd.Timestamp("2026-01-01"),
+        })  # fmt: skip
+    with duckdb.connect(str(db)) as con:
+        con.register("hand", pd.DataFrame(rows))
+        con.execute(landing_table("ml.bandit_assignments").insert_sql("hand"))
+    run_dbt(["build", "--select", *BANDIT_MARTS, "--exclude-resource-type", "unit_test"], db, work)
+    return {"db": db, "sent": sent, "real": real, "assignments": assignments, "last": last}
+
+
+def test_the_export_carries_the_arm_the_bandit_chose(small_world_bandit):
+    sent, assignments = small_world_bandit["sent"], small_world_bandit["assignments"]
+    actions = sent[sent["record_type"] == "action"]
+    mine = actions[actions["rule_id"] == RULE].merge(assignments, on="action_id", how="left")
+    assert len(mine) > 0 and mine["arm"].notna().all()
+    assert (mine["bandit_arm"] == mine["arm"]).all()
+    assert (mine["bandit_template_id"] == mine["template_id"]).all()
+    assert (mine["bandit_id"] == BANDIT).all()
+    assert (actions.loc[actions["rule_id"] != RULE, "bandit_arm"] == "").all()
+    ledger = query(small_world_bandit["db"], "select action_id, bandit_arm from ops.action_exports")
+    assert (
+        dict(zip(ledger["action_id"], ledger["bandit_arm"], strict=True)).items()
+        >= dict(zip(mine["action_id"], mine["arm"], strict=True)).items()
+    )
+    # every decision the step made traces to an allocation that verify_allocation recomputes
+    allocations, placed = small_world_bandit["real"]
+    assert len(placed) == len(mine)
+    for _, rows in allocations.groupby(["decision_day", "context"]):
+        assert verify_allocation(_allocation(rows))
+
+
+def test_outcomes_mart_credits_as_credited_counts(small_world_bandit):
+    db, last = small_world_bandit["db"], small_world_bandit["last"]
+    outcomes = query(db, "select * from marts.fct_bandit_outcomes")
+    reached = query(
+        db,
+        "select account_id, reached_at from marts.fct_activation where entity_type = 'account' "
+        "and milestone_kind = 'moment' and milestone_name = 'first_invoice_sent'",
+    )
+    first = reached.set_index("account_id")["reached_at"].dt.normalize()
+    window = int(
+        query(db, f"select reward_window_days from marts.dim_bandit_arms where bandit_id = '{BANDIT}'").iloc[
+            0, 0
+        ]
+    )
+    spec = BanditSpec(BANDIT, ARMS, reward_window_days=window)
+    logs = pd.DataFrame({
+        "context": outcomes["action_id"], "arm": outcomes["arm"], "assigned_on": outcomes["decision_day"],
+        "rewarded_on": outcomes["account_id"].map(first),
+    })  # fmt: skip
+    counts = credited_counts(spec, logs, last).set_index("context")  # one "context" per action
+    by_action = outcomes.set_index("action_id")
+    closed = counts["pull"] == 1
+    assert (by_action.loc[counts.index, "is_window_closed"] == closed).all()
+    assert (by_action.loc[counts.index[closed], "reward"] == counts.loc[closed, "reward"]).all()
+    assert by_action.loc[counts.index[~closed], "reward"].isna().all()
+    assert closed.sum() > 100 and counts["reward"].sum() > 5 and (~closed).sum() > 0
+
+
+def test_readout_ipw_equals_ipw_means_and_the_comparison_is_the_experiments_msprt(small_world_bandit):
+    from lawn.readout import _sequential
+
+    db = small_world_bandit["db"]
+    closed = query(db, "select * from marts.fct_bandit_outcomes where is_window_closed")
+    readout = query(db, "select * from marts.fct_bandit_readout").set_index("arm")
+    expected = ipw_means(ARMS, closed[["arm", "propensity", "reward"]].astype({"reward": float}))
+    expected = expected.set_index("arm")
+    np.testing.assert_allclose(
+        readout.loc[list(ARMS), "ipw_rate"], expected.loc[list(ARMS), "ipw_mean"], atol=1e-12
+    )
+    np.testing.assert_allclose(
+        readout.loc[list(ARMS), "ipw_se"], expected.loc[list(ARMS), "ipw_se"], atol=1e-12
+    )
+    holdout = closed[closed["is_holdout"]]["reward"].astype(float)
+    tau_scale = 0.1  # var sequential_relative_tau
+    for arm in ARMS:
+        row = readout.loc[arm]
+        mine = closed[closed["arm"] == arm]["reward"].astype(float)
+        assert row["naive_rate"] == pytest.approx(mine.mean(), abs=1e-12)
+        assert row["holdout_rate"] == pytest.approx(holdout.mean(), abs=1e-12)
+        lift = expected.loc[arm, "ipw_mean"] - holdout.mean()
+        se = np.sqrt(expected.loc[arm, "ipw_se"] ** 2 + holdout.var(ddof=1) / len(holdout))
+        want = _sequential(lift, se, tau_scale * holdout.mean(), float(row["alpha"]))
+        for column, value in want.items():
+            assert row[column] == pytest.approx(value, rel=1e-9, abs=1e-12), (arm, column)
+    assert readout["sequential_p_value"].notna().all()

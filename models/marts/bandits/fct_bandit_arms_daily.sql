@@ -51,9 +51,11 @@ final as (
         / (allocations.posterior_alpha + allocations.posterior_beta) as posterior_mean,
         allocations.prob_best,
         allocations.share,
-        allocations.holdout_share / count(*) over (
-            partition by allocations.bandit_id, allocations.decision_day, allocations.context
-        )
+        allocations.holdout_share
+        / count(*)
+            over (
+                partition by allocations.bandit_id, allocations.decision_day, allocations.context
+            )
         + (1 - allocations.holdout_share) * allocations.share as propensity,
         allocations.seed,
         allocations.draws,

@@ -53,7 +53,9 @@ windowed as (
         registry.reward_moment,
         registry.reward_window_days,
         cast(
-            {{ dbt.dateadd('day', 'registry.reward_window_days', 'assignments.decision_day') }} as date
+            {{ dbt.dateadd(
+                'day', 'registry.reward_window_days', 'assignments.decision_day'
+            ) }} as date
         ) as window_end_date,
         reached.reached_on as reward_reached_on,
         as_of.as_of_date

@@ -55,7 +55,9 @@ arm_sums as (
         arms.template_id,
         count(outcomes.bandit_assignment_key) as arm_units,
         coalesce(sum(outcomes.reward), 0) as arm_rewards,
-        coalesce(sum(cast(outcomes.reward as {{ type_double() }}) / outcomes.propensity), 0) as ipw_sum,
+        coalesce(
+            sum(cast(outcomes.reward as {{ type_double() }}) / outcomes.propensity), 0
+        ) as ipw_sum,
         coalesce(
             sum(power(cast(outcomes.reward as {{ type_double() }}) / outcomes.propensity, 2)), 0
         ) as ipw_sum_squares,
@@ -79,7 +81,8 @@ estimates as (
         coalesce(bandit_totals.closed_units, 0) as closed_units,
         arm_sums.arm_units,
         arm_sums.arm_rewards,
-        cast(arm_sums.arm_rewards as {{ type_double() }}) / nullif(arm_sums.arm_units, 0) as naive_rate,
+        cast(arm_sums.arm_rewards as {{ type_double() }})
+        / nullif(arm_sums.arm_units, 0) as naive_rate,
         arm_sums.ipw_sum / nullif(bandit_totals.closed_units, 0) as ipw_rate,
         sqrt(
             (

@@ -18,8 +18,8 @@ renamed as (
         cast(posterior_alpha as {{ type_double() }}) as posterior_alpha,
         cast(posterior_beta as {{ type_double() }}) as posterior_beta,
         cast(prob_best as {{ type_double() }}) as prob_best,
-        cast(share as {{ type_double() }}) as share,
-        cast(seed as {{ dbt.type_bigint() }}) as seed,
+        cast(share as {{ type_double() }}) as share,  -- noqa: RF04
+        cast(seed as {{ dbt.type_bigint() }}) as seed,  -- noqa: RF04
         cast(draws as {{ dbt.type_bigint() }}) as draws,
         cast(exploration_floor as {{ type_double() }}) as exploration_floor,
         cast(holdout_share as {{ type_double() }}) as holdout_share,

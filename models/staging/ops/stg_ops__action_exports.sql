@@ -1,12 +1,16 @@
 {#- The bandit columns came later: a ledger created before them (the on-run-start hook only
     creates missing tables; the export adds the columns on its next run) reads them as empty. -#}
-{%- set bandit_columns = ['bandit_id', 'bandit_arm', 'bandit_template_id'] -%}
+{%- set bandit = {} -%}
 {%- set existing = [] -%}
 {%- if execute -%}
     {%- for column in adapter.get_columns_in_relation(source('ops', 'action_exports')) -%}
         {%- do existing.append(column.name | lower) -%}
     {%- endfor -%}
 {%- endif -%}
+{%- set empty = 'cast(null as ' ~ dbt.type_string() ~ ')' -%}
+{%- for column in ['bandit_id', 'bandit_arm', 'bandit_template_id'] -%}
+    {%- do bandit.update({column: column if column in existing else empty}) -%}
+{%- endfor -%}
 with
 
 source as (
@@ -34,10 +38,9 @@ renamed as (
         trigger_inputs,
         cast(churn_probability as {{ type_double() }}) as churn_probability,
         model_version,
-        {%- for column in bandit_columns %}
-            {% if column in existing %}{{ column }}{% else %}cast(null as {{ dbt.type_string() }}){% endif %}
-            as {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ bandit['bandit_id'] }} as bandit_id,
+        {{ bandit['bandit_arm'] }} as bandit_arm,
+        {{ bandit['bandit_template_id'] }} as bandit_template_id
     from source
 
 )
