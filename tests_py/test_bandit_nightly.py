@@ -357,3 +357,23 @@ def test_readout_ipw_equals_ipw_means_and_the_comparison_is_the_experiments_mspr
         for column, value in want.items():
             assert row[column] == pytest.approx(value, rel=1e-9, abs=1e-12), (arm, column)
     assert readout["sequential_p_value"].notna().all()
+
+
+def test_the_report_frames_and_plot(small_world_bandit):
+    from lawn.bandit_report import allocation_plot, load_bandit_report
+
+    db = small_world_bandit["db"]
+    report = load_bandit_report(db)
+    allocations, _ = small_world_bandit["real"]
+    # one row per allocation row the step wrote; shares as written
+    mine = report.allocation.merge(allocations, on=["bandit_id", "decision_day", "context", "arm"])
+    assert len(report.allocation) == len(allocations) == len(mine)
+    np.testing.assert_allclose(mine["share_x"], mine["share_y"], rtol=0, atol=0)
+    # decisions per day and arm = the landing rows counted in pandas (hand-made ones included)
+    landing = query(db, "select decision_day, arm from ml.bandit_assignments")
+    counted = landing.groupby(["decision_day", "arm"]).size().rename("n").reset_index()
+    got = report.decisions.merge(counted, on=["decision_day", "arm"], how="outer")
+    assert (got["actions"] == got["n"]).all()
+    assert set(report.readout["arm"]) == set(ARMS)
+    assert allocation_plot(report, BANDIT).startswith(b"\x89PNG")
+    assert allocation_plot(report, "no_such_bandit").startswith(b"\x89PNG")
