@@ -134,6 +134,35 @@ create table if not exists ops.export_batches (
 """
 
 
+NO_BANDIT_SQL = (
+    "(select cast(null as varchar) as action_id, cast(null as varchar) as bandit_id, "
+    "cast(null as varchar) as arm, cast(null as varchar) as template_id where false)"
+)
+
+
+def _bandit_assignments(con: duckdb.DuckDBPyConnection) -> str:
+    """The relation holding the arms bandits chose: marts.fct_bandit_assignments (every build
+    makes it). A warehouse built without it (a partial build) exports no arm, unless a bandit
+    has decided something: then the mart must be built first, or the arms would be lost."""
+
+    def exists(schema: str, table: str) -> bool:
+        return bool(con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()[0][0])  # fmt: skip
+
+    if exists("marts", "fct_bandit_assignments"):
+        return "marts.fct_bandit_assignments"
+    if (
+        exists("ml", "bandit_assignments")
+        and con.execute("select count(*) from ml.bandit_assignments").fetchall()[0][0]
+    ):
+        raise ActionError(
+            "marts.fct_bandit_assignments does not exist but bandits have decided: run `lawn build` first"
+        )
+    return NO_BANDIT_SQL
+
+
 def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) -> pd.DataFrame:
     """New actions young enough to send (from the mart; an action held for human review only
     once a reviewer approved it), with the arm a bandit chose for it (fct_bandit_assignments;
@@ -150,7 +179,7 @@ def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) 
             select decided.*, bandit.bandit_id, bandit.arm as bandit_arm,
                 bandit.template_id as bandit_template_id
             from marts.fct_next_best_actions as decided
-            left join marts.fct_bandit_assignments as bandit on decided.action_id = bandit.action_id
+            left join {_bandit_assignments(con)} as bandit on decided.action_id = bandit.action_id
         )
         select 'action' as record_type, {mart_columns}
         from decided as actions
