@@ -196,6 +196,16 @@ def test_a_second_nightly_on_the_same_data_changes_nothing(nightly_runs):
     ]  # fmt: skip
     # the bandit's re-run of the same night replaced its rows with the same ones
     assert len(nightly_runs["bandit_after_two_days"]["ml.bandit_assignments"]) > 0
+    # what the nightly exported carries the arm its bandit step chose, and only for the bandit's rule
+    sent = query(
+        nightly_runs["a"] / "lawn.duckdb",
+        "select exports.rule_id, exports.bandit_arm, chosen.arm from marts.fct_action_exports as exports "
+        "left join marts.fct_bandit_assignments as chosen on exports.action_id = chosen.action_id "
+        "where exports.record_type = 'action'",
+    )
+    varied = sent["rule_id"] == "stalled_activation_onboarding"
+    assert varied.any() and (sent.loc[varied, "bandit_arm"] == sent.loc[varied, "arm"]).all()
+    assert sent.loc[~varied, "bandit_arm"].isna().all()
     for table, rows in nightly_runs["bandit_after_two_days"].items():
         pd.testing.assert_frame_equal(rows, _bandit_rows(nightly_runs["a"] / "lawn.duckdb")[table], obj=table)
 
