@@ -198,6 +198,24 @@ def test_the_contextual_variant_allocates_per_segment(tmp_path):
         assert len(rows) == len(ARMS)
 
 
+def test_a_registry_that_no_longer_fits_its_history_is_a_one_line_error(tmp_path):
+    from lawn.bandit import BanditError
+
+    path = tmp_path / "bad.duckdb"
+    _world(path)
+    _nights(path, DAYS[:2])
+    with duckdb.connect(str(path)) as con:  # an arm removed after it was used
+        con.execute("delete from marts.dim_bandit_arms where arm = 'video_tour'")
+    with pytest.raises(BanditError, match="unknown arms") as caught:
+        run_bandits(path, as_of=DAYS[2], max_age_days=0)
+    assert "\n" not in str(caught.value)
+    with duckdb.connect(str(path)) as con:
+        con.execute("update marts.dim_bandit_arms set context_column = 'plan'")
+    with pytest.raises(BanditError, match="context_column must be all or segment"):
+        run_bandits(path, as_of=DAYS[2], max_age_days=0)
+    assert len(_read(path)[1]) == 2 * 12  # nothing of the failed nights was written
+
+
 def test_credit_uses_the_same_rule_as_credited_counts(decided):
     """The step's credit is lawn.bandit.credited_counts; checked on the last night."""
     path, reached = decided
