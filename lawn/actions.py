@@ -41,6 +41,9 @@ EXPORT_COLUMNS = (
     "churn_probability",
     "model_version",
     "reason",
+    "bandit_id",
+    "bandit_arm",
+    "bandit_template_id",
     "reverted_at",
     "reversal_reason",
 )
@@ -105,10 +108,13 @@ def _require(con: duckdb.DuckDBPyConnection, table: str) -> None:
 
 
 def _add_reason_column(con: duckdb.DuckDBPyConnection) -> None:
-    """A ledger created before actions carried a reason gets the (empty) column; its old rows
-    are rewritten without one, as they were sent."""
-    kind = DUCKDB_TYPES[dict(landing_table("ops.action_exports").columns)["reason"]]
-    con.execute(f"alter table ops.action_exports add column if not exists reason {kind}")
+    """A ledger created before actions carried a reason (or a bandit's arm) gets the (empty)
+    columns; its old rows are rewritten without them, as they were sent."""
+    kinds = dict(landing_table("ops.action_exports").columns)
+    for column in ("reason", "bandit_id", "bandit_arm", "bandit_template_id"):
+        con.execute(
+            f"alter table ops.action_exports add column if not exists {column} {DUCKDB_TYPES[kinds[column]]}"
+        )
 
 
 def _now() -> dt.datetime:
@@ -129,9 +135,39 @@ create table if not exists ops.export_batches (
 """
 
 
+NO_BANDIT_SQL = (
+    "(select cast(null as varchar) as action_id, cast(null as varchar) as bandit_id, "
+    "cast(null as varchar) as arm, cast(null as varchar) as template_id where false)"
+)
+
+
+def _bandit_assignments(con: duckdb.DuckDBPyConnection) -> str:
+    """The relation holding the arms bandits chose: marts.fct_bandit_assignments (every build
+    makes it). A warehouse built without it (a partial build) exports no arm, unless a bandit
+    has decided something: then the mart must be built first, or the arms would be lost."""
+
+    def exists(schema: str, table: str) -> bool:
+        return bool(con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()[0][0])  # fmt: skip
+
+    if exists("marts", "fct_bandit_assignments"):
+        return "marts.fct_bandit_assignments"
+    if (
+        exists("ml", "bandit_assignments")
+        and con.execute("select count(*) from ml.bandit_assignments").fetchall()[0][0]
+    ):
+        raise ActionError(
+            "marts.fct_bandit_assignments does not exist but bandits have decided: run `lawn build` first"
+        )
+    return NO_BANDIT_SQL
+
+
 def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) -> pd.DataFrame:
     """New actions young enough to send (from the mart; an action held for human review only
-    once a reviewer approved it), and reversals of exported actions not
+    once a reviewer approved it), with the arm a bandit chose for it (fct_bandit_assignments;
+    empty when no bandit varies its rule), and reversals of exported actions not
     yet sent (from the ledger's copy of what was sent)."""
     mart_columns = ", ".join(f"actions.{c}" for c in RECORD_COLUMNS)
     sent_columns = ", ".join(f"sent.{c}" for c in RECORD_COLUMNS)
@@ -139,9 +175,15 @@ def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) 
         f"""
         with exported as (
             select action_id, record_type from ops.action_exports
+        ),
+        decided as (
+            select decided.*, bandit.bandit_id, bandit.arm as bandit_arm,
+                bandit.template_id as bandit_template_id
+            from marts.fct_next_best_actions as decided
+            left join {_bandit_assignments(con)} as bandit on decided.action_id = bandit.action_id
         )
         select 'action' as record_type, {mart_columns}
-        from marts.fct_next_best_actions as actions
+        from decided as actions
         where not actions.is_suppressed
             and (not actions.needs_review or actions.review_decision = 'approve')
             and actions.decided_on between ? and ?

@@ -34,7 +34,7 @@ DUCKDB_TYPES = {
     "bigint": "bigint",
 }
 # the nightly steps after the first build that write landing tables, in run order
-NIGHTLY_WRITING_STEPS = ("score", "actions")
+NIGHTLY_WRITING_STEPS = ("score", "bandit", "actions")
 
 
 class LandingError(RuntimeError):

@@ -1,4 +1,4 @@
-"""`lawn nightly`: validate the raw data -> dbt build -> score -> actions -> SLO checks ->
+"""`lawn nightly`: validate the raw data -> dbt build -> score -> bandit -> actions -> SLO checks ->
 report, each step timed and logged. Safe to re-run: a second run on the same data rebuilds
 the same marts, replaces the same scores and exports nothing new.
 
@@ -180,6 +180,32 @@ def run_scoring(config: NightlyConfig, state: dict) -> str:
     return f"model {version}{trained}{shadow}: {scored}"
 
 
+def step_bandit(config: NightlyConfig, state: dict) -> str:
+    """Each registered bandit chooses the variant of its rule's new actions and writes its
+    allocation and assignments (lawn/bandit_nightly.py); then the bandit marts are built."""
+    detail = run_bandit_step(config, state)
+    _build_after(config, "bandit")  # fct_bandit_assignments (the export reads it) and the readout
+    return detail
+
+
+def run_bandit_step(config: NightlyConfig, state: dict) -> str:
+    """The Python half of step bandit: allocate and assign, write the two ml tables."""
+    from lawn.bandit import BanditError
+    from lawn.bandit_nightly import run_bandits
+
+    try:
+        days = run_bandits(config.db_path, max_age_days=config.action_max_age_days)
+    except BanditError as exc:
+        raise StepFailed(str(exc)) from exc
+    if not days:
+        return "no bandit is enabled"
+    return "; ".join(
+        f"{day.bandit_id} on {day.decision_day}: {day.assigned} actions assigned, "
+        f"{day.credited_pulls} closed windows credited"
+        for day in days
+    )
+
+
 def step_actions(config: NightlyConfig, state: dict) -> str:
     """The actions go out, then the ledger's marts (fct_action_exports, ...) see the new rows."""
     detail = step_export(config, state)
@@ -243,6 +269,7 @@ STEPS: list[tuple[str, Callable[[NightlyConfig, dict], str]]] = [
     ("build", step_build),
     ("retention", step_retention),
     ("score", step_score),
+    ("bandit", step_bandit),
     ("actions", step_actions),
     ("slo", step_slo),
     ("report", step_report),

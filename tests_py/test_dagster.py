@@ -73,9 +73,12 @@ def test_definitions_load_with_dbt_assets_checks_schedule_and_sensor(definitions
     assert ("fct_churn_scores", "unique_fct_churn_scores_churn_score_key") in checks
     # the Python steps hang off the dbt assets they read
     parents = lambda key: {k.to_user_string() for k in graph.get(AssetKey(key.split("/"))).parent_keys}  # noqa: E731
-    assert "marts/fct_churn_training_examples" in parents("score")
+    assert "marts/fct_churn_training_examples" in parents("score") and "retention" in parents("score")
     assert "score" in parents("marts/fct_churn_scores") and "score" in parents("marts/fct_model_monitoring")
-    assert parents("action_export") == {"marts/fct_next_best_actions"}
+    assert parents("action_export") == {"marts/fct_next_best_actions", "marts/fct_bandit_assignments"}
+    assert "bandit" in parents("marts/fct_bandit_readout") or "bandit" in parents(
+        "staging/stg_ml__bandit_allocations"
+    )
     assert parents("slo") == {"marts/fct_slo_status"}
     # the report: after slo and the export, and after every mart lawn.report_data reads
     # (fct_automation_lift in its queries, fct_account_features_daily for the data day)

@@ -56,7 +56,7 @@ def test_the_hook_python_ddl_and_the_definition_agree(hook_tables, tmp_path):
         relation: [(name, DUCKDB_TYPES[kind]) for name, kind in table.columns]
         for relation, table in landing_tables().items()
     }
-    assert len(definition) == 7 and "ops.identity_hash_key" in definition
+    assert len(definition) == 9 and "ml.bandit_assignments" in definition
     assert hook_tables == definition
     python_db = tmp_path / "python.duckdb"
     with duckdb.connect(str(python_db)) as con:
@@ -161,27 +161,24 @@ def _ls(args: list[str], work: Path) -> set[str]:
 
 
 def test_nightly_selection_builds_everything_once_and_after_its_inputs(tmp_path):
-    """The three builds of a nightly (first build, after score, after actions) are disjoint
-    and together every node; each node is built in the last step that writes one of its
+    """The four builds of a nightly (first build, after score, after bandit, after actions)
+    are disjoint and together every node; each node is built in the last step that writes one of its
     upstream landing tables: the graph is walked here from the manifest's child map."""
     every = _ls(["--exclude-resource-type", "unit_test"], tmp_path)
     steps = {}
-    for step in ("build", "score", "actions"):
+    for step in ("build", "score", "bandit", "actions"):
         select, exclude = nightly_selection(step)
         args = ["--exclude-resource-type", "unit_test"]
         args += ["--select", *select] if select else []
         args += ["--exclude", *exclude] if exclude else []
         steps[step] = _ls(args, tmp_path)
-    assert steps["build"] | steps["score"] | steps["actions"] == every
-    assert not (
-        steps["build"] & steps["score"]
-        or steps["build"] & steps["actions"]
-        or steps["score"] & steps["actions"]
-    )
+    assert set().union(*steps.values()) == every
+    names = list(steps)
+    assert not any(steps[a] & steps[b] for i, a in enumerate(names) for b in names[i + 1 :])
     manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
     children = manifest["child_map"]
     expected_step: dict[str, str] = {}
-    for step in ("score", "actions"):  # later steps win
+    for step in ("score", "bandit", "actions"):  # later steps win
         roots = [
             f"source.lawn.{t.source}.{t.name}" for t in landing_tables().values() if t.nightly_step == step
         ]
@@ -197,6 +194,7 @@ def test_nightly_selection_builds_everything_once_and_after_its_inputs(tmp_path)
         assert {node for node in nodes if expected_step.get(node, "build") != step} == set(), step
     # the scores' and the ledger's marts are where they must be, and no longer views
     assert "model.lawn.fct_next_best_actions" in steps["score"]
+    assert {"model.lawn.fct_bandit_assignments", "model.lawn.fct_bandit_readout"} <= steps["bandit"]
     assert {"model.lawn.fct_action_exports", "model.lawn.fct_growth_system_health"} <= steps["actions"]
     nodes = manifest["nodes"]
     for name in ("fct_action_exports", "fct_growth_system_health"):

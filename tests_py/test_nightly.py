@@ -80,6 +80,18 @@ def _snapshot(db: Path, as_of_only: bool = False) -> dict[str, pd.DataFrame]:
     return frames
 
 
+def _bandit_rows(db: Path) -> dict[str, pd.DataFrame]:
+    """The bandit step's landing rows without their write times."""
+    return {
+        "ml.bandit_allocations": query(
+            db, "select * exclude (allocated_at) from ml.bandit_allocations order by all"
+        ),
+        "ml.bandit_assignments": query(
+            db, "select * exclude (assigned_at) from ml.bandit_assignments order by all"
+        ),
+    }
+
+
 @pytest.fixture(scope="module")
 def two_days(small_data, tmp_path_factory):
     """Raw Parquet folders for day 1 (received up to the day before the last) and day 2 (all)."""
@@ -138,6 +150,7 @@ def nightly_runs(two_days, tmp_path_factory):
         a1 = _run(_config(work_a, folders["day1"], store, full_refresh=True, key_from_env=True))
         a2 = _run(_config(work_a, folders["day2"], store, key_from_env=True))
         after_two_days = _snapshot(work_a / "lawn.duckdb")
+        bandit_after_two_days = _bandit_rows(work_a / "lawn.duckdb")
         a3 = _run(_config(work_a, folders["day2"], store, key_from_env=True))
         b = _run(_config(work_b, folders["day2"], store, full_refresh=True, key_from_env=True))
     finally:
@@ -145,7 +158,8 @@ def nightly_runs(two_days, tmp_path_factory):
         if saved is not None:
             os.environ[ENV_KEY] = saved
     return {"a": work_a, "b": work_b, "store": store, "runs": (a1, a2, a3, b),
-            "after_two_days": after_two_days, "last_day": last_day}  # fmt: skip
+            "after_two_days": after_two_days, "last_day": last_day,
+            "bandit_after_two_days": bandit_after_two_days}  # fmt: skip
 
 
 def test_incremental_nightly_over_two_days_equals_a_full_refresh(nightly_runs):
@@ -178,14 +192,22 @@ def test_a_second_nightly_on_the_same_data_changes_nothing(nightly_runs):
     runs = query(nightly_runs["a"] / "lawn.duckdb", "select status from ops.nightly_runs")
     assert list(runs["status"]) == ["success"] * 3
     assert [step.name for step in a3.steps] == [
-        "validate",
-        "build",
-        "retention",
-        "score",
-        "actions",
-        "slo",
-        "report",
-    ]
+        "validate", "build", "retention", "score", "bandit", "actions", "slo", "report"
+    ]  # fmt: skip
+    # the bandit's re-run of the same night replaced its rows with the same ones
+    assert len(nightly_runs["bandit_after_two_days"]["ml.bandit_assignments"]) > 0
+    # what the nightly exported carries the arm its bandit step chose, and only for the bandit's rule
+    sent = query(
+        nightly_runs["a"] / "lawn.duckdb",
+        "select exports.rule_id, exports.bandit_arm, chosen.arm from marts.fct_action_exports as exports "
+        "left join marts.fct_bandit_assignments as chosen on exports.action_id = chosen.action_id "
+        "where exports.record_type = 'action'",
+    )
+    varied = sent["rule_id"] == "stalled_activation_onboarding"
+    assert varied.any() and (sent.loc[varied, "bandit_arm"] == sent.loc[varied, "arm"]).all()
+    assert sent.loc[~varied, "bandit_arm"].isna().all()
+    for table, rows in nightly_runs["bandit_after_two_days"].items():
+        pd.testing.assert_frame_equal(rows, _bandit_rows(nightly_runs["a"] / "lawn.duckdb")[table], obj=table)
 
 
 def _expected_actions(db: Path) -> pd.DataFrame:

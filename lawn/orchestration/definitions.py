@@ -59,9 +59,11 @@ from lawn.nightly import (
     NightlyConfig,
     StepFailed,
     StepResult,
+    run_bandit_step,
     run_scoring,
     step_export,
     step_report,
+    step_retention,
     step_slo,
     step_validate,
 )
@@ -86,7 +88,7 @@ POOL = "lawn_warehouse"
 # what lawn.churn_model reads to score and monitor (its load_dataset and scoring queries)
 SCORE_INPUTS = ("fct_churn_training_examples",)
 # what lawn.actions.export_actions reads besides the ops ledger
-EXPORT_INPUTS = ("fct_next_best_actions",)
+EXPORT_INPUTS = ("fct_next_best_actions", "fct_bandit_assignments")
 SLO_INPUTS = ("fct_slo_status",)
 ML_TABLES = ("churn_scores", "model_monitoring", "churn_score_contributions")
 SCORE = "score"
@@ -123,7 +125,7 @@ def _marts_read_by_report() -> list[str]:
 
 
 # the Python asset that writes each landing source (by the nightly step that writes it)
-WRITER_OF_STEP = {"score": SCORE, "actions": "action_export"}
+WRITER_OF_STEP = {"score": SCORE, "bandit": "bandit", "actions": "action_export"}
 
 
 def _plain_build(full_refresh: bool) -> list[str]:
@@ -253,9 +255,21 @@ def build_definitions(manifest: Path | None = None, lawn: LawnNightlyResource | 
         return get_asset_key_for_model([build], name)
 
     @asset(
-        name=SCORE,
+        name="retention",
         group_name=GROUP,
         deps=[model_key(m) for m in SCORE_INPUTS],
+        pool=POOL,
+        description="Step retention: the retention policies per data class, audited in ops.retention_audit.",
+    )
+    def retention(context: AssetExecutionContext, lawn: LawnNightlyResource) -> MaterializeResult:
+        """Step retention (lawn/retention.py), after the build as in `lawn nightly`."""
+        detail, _ = _step(context, lawn, "retention", step_retention)
+        return MaterializeResult(metadata={"detail": detail})
+
+    @asset(
+        name=SCORE,
+        group_name=GROUP,
+        deps=[AssetKey("retention"), *(model_key(m) for m in SCORE_INPUTS)],
         pool=POOL,
         description="Step score: " + ", ".join(f"ml.{t}" for t in ML_TABLES) + ", by the live model.",
     )
@@ -278,7 +292,34 @@ def build_definitions(manifest: Path | None = None, lawn: LawnNightlyResource | 
         """The dbt half of step score: what reads the scores, built after scoring."""
         yield from _dbt_build(context, dbt, lawn, _plain_build(False))
 
-    scored_key = lambda name: get_asset_key_for_model([scored_build], name)  # noqa: E731
+    @asset(
+        name="bandit",
+        group_name=GROUP,
+        deps=[get_asset_key_for_model([scored_build], "fct_next_best_actions")],
+        pool=POOL,
+        description="Step bandit: ml.bandit_allocations and ml.bandit_assignments (lawn/bandit_nightly.py).",
+    )
+    def bandit(context: AssetExecutionContext, lawn: LawnNightlyResource) -> MaterializeResult:
+        """Step bandit: each registered bandit allocates and assigns its rule's new actions."""
+        detail, _ = _step(context, lawn, "bandit", run_bandit_step)
+        return MaterializeResult(metadata={"detail": detail})
+
+    @dbt_assets(
+        manifest=manifest_json,
+        name="bandit_build",
+        select=" ".join(nightly_selection("bandit")[0]),
+        exclude=" ".join(nightly_selection("bandit")[1]),
+        dagster_dbt_translator=translator,
+        pool=POOL,
+    )
+    def bandit_build(
+        context: AssetExecutionContext, dbt: DbtCliResource, lawn: LawnNightlyResource
+    ) -> Iterator:
+        """The dbt half of step bandit: the bandit marts (the export reads the assignments)."""
+        yield from _dbt_build(context, dbt, lawn, _plain_build(False))
+
+    def scored_key(name: str) -> AssetKey:
+        return get_asset_key_for_model([scored_build, bandit_build], name)
 
     @asset(
         name="action_export",
@@ -391,7 +432,19 @@ def build_definitions(manifest: Path | None = None, lawn: LawnNightlyResource | 
         project_dir=str(REPO_ROOT), profiles_dir=str(REPO_ROOT), dbt_executable=dbt_command()[0]
     )
     return Definitions(
-        assets=[validate, build, score, scored_build, action_export, exported_build, slo, report],
+        assets=[
+            validate,
+            build,
+            retention,
+            score,
+            scored_build,
+            bandit,
+            bandit_build,
+            action_export,
+            exported_build,
+            slo,
+            report,
+        ],
         jobs=[nightly_job],
         schedules=[schedule],
         sensors=[new_raw_files],

@@ -1,10 +1,16 @@
-{#- `reason` (why the action was decided, as sent) came after the first ledgers: a ledger
-    created before it has no such column until the next export adds it, and reads as null. -#}
-{%- set ledger_columns = [] -%}
+{#- The bandit columns came later: a ledger created before them (the on-run-start hook only
+    creates missing tables; the export adds the columns on its next run) reads them as empty. -#}
+{%- set bandit = {} -%}
+{%- set existing = [] -%}
 {%- if execute -%}
-    {%- set ledger_columns = adapter.get_columns_in_relation(source('ops', 'action_exports'))
-        | map(attribute='name') | map('lower') | list -%}
-{%- endif %}
+    {%- for column in adapter.get_columns_in_relation(source('ops', 'action_exports')) -%}
+        {%- do existing.append(column.name | lower) -%}
+    {%- endfor -%}
+{%- endif -%}
+{%- set empty = 'cast(null as ' ~ dbt.type_string() ~ ')' -%}
+{%- for column in ['bandit_id', 'bandit_arm', 'bandit_template_id'] -%}
+    {%- do bandit.update({column: column if column in existing else empty}) -%}
+{%- endfor -%}
 with
 
 source as (
@@ -32,11 +38,14 @@ renamed as (
         trigger_inputs,
         cast(churn_probability as {{ type_double() }}) as churn_probability,
         model_version,
-        {% if 'reason' in ledger_columns or not execute -%}
-            reason
+        {% if 'reason' in existing or not execute -%}
+            reason,
         {%- else -%}
-            cast(null as {{ dbt.type_string() }}) as reason
+            cast(null as {{ dbt.type_string() }}) as reason,
         {%- endif %}
+        {{ bandit['bandit_id'] }} as bandit_id,
+        {{ bandit['bandit_arm'] }} as bandit_arm,
+        {{ bandit['bandit_template_id'] }} as bandit_template_id
     from source
 
 )
