@@ -27,9 +27,10 @@ import duckdb
 import pandas as pd
 
 from lawn.bandit import BanditError, BanditSpec, allocate, assign_units, credited_counts
+from lawn.data_day import DataDayError, data_day
 from lawn.landing import landing_table
 from lawn.settings import ACTION_MAX_AGE_DAYS
-from lawn.warehouse import LATEST_DAY_SQL, MissingTableError, require_landing_table
+from lawn.warehouse import MissingTableError, require_landing_table
 
 ALLOCATIONS = "ml.bandit_allocations"
 ASSIGNMENTS = "ml.bandit_assignments"
@@ -153,9 +154,10 @@ def run_bandits(
             except MissingTableError as exc:
                 raise BanditError(str(exc)) from exc
         if as_of is None:
-            as_of = con.execute(LATEST_DAY_SQL).fetchall()[0][0]
-        if as_of is None:
-            raise BanditError("no feature day in marts.fct_account_features_daily: build first")
+            try:
+                as_of = data_day(con)
+            except DataDayError as exc:
+                raise BanditError(str(exc)) from exc
         done = []
         now = _now()
         con.execute("begin transaction")

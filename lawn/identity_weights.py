@@ -29,7 +29,7 @@ PROFILES_SQL = """
 with
 
 profiles as (
-    select * from pii.dim_user_match_profiles
+    select * from pii.pii_user_match_profiles
 ),
 
 locals as (
@@ -172,10 +172,10 @@ def estimate_match_weights(
     with duckdb.connect(str(db_path), read_only=True) as warehouse:
         present = warehouse.execute(
             "select count(*) from information_schema.tables "
-            "where table_schema = 'marts' and table_name = 'dim_user_match_profiles'"
+            "where table_schema = 'pii' and table_name = 'pii_user_match_profiles'"
         ).fetchall()[0][0]
         if not present:
-            raise ValueError("no pii.dim_user_match_profiles yet: run `lawn build` first")
+            raise ValueError("no pii.pii_user_match_profiles yet: run `lawn build` first")
         profiles = warehouse.execute(PROFILES_SQL).df()
     if len(profiles) < 2:
         raise ValueError(f"{db_path}: fewer than two user profiles to compare; build the project first")

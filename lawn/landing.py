@@ -33,6 +33,15 @@ DUCKDB_TYPES = {
     "double": "double",
     "bigint": "bigint",
 }
+# logical type -> PostgreSQL type (the hook maps the same names through dbt's type macros)
+POSTGRES_TYPES = {
+    "string": "text",
+    "date": "date",
+    "timestamp": "timestamp",
+    "boolean": "boolean",
+    "double": "double precision",
+    "bigint": "bigint",
+}
 # the nightly steps after the first build that write landing tables, in run order
 NIGHTLY_WRITING_STEPS = ("score", "bandit", "actions")
 
@@ -62,6 +71,12 @@ class LandingTable:
         body = ", ".join(f"{name} {DUCKDB_TYPES[kind]}" for name, kind in self.columns)
         schema = f"create schema if not exists {self.schema};"
         return f"{schema}\ncreate table if not exists {self.relation} ({body})"
+
+    def postgres_ddl(self) -> str:
+        """``create table if not exists`` for PostgreSQL (lawn/postgres.py), as the hook creates it."""
+        body = ", ".join(f"{name} {POSTGRES_TYPES[kind]}" for name, kind in self.columns)
+        schema = f"create schema if not exists {self.schema};"
+        return f"{schema} create table if not exists {self.relation} ({body})"
 
     def insert_sql(self, relation_or_frame: str) -> str:
         """Insert every column, by name, from a registered DataFrame (or a relation) holding

@@ -13,6 +13,7 @@ local server): ``LAWN_PG_HOST``, ``LAWN_PG_PORT``, ``LAWN_PG_DATABASE`` and per 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 from collections.abc import Mapping
@@ -22,7 +23,8 @@ from pathlib import Path
 import duckdb
 
 from lawn.contract import RAW_TABLES
-from lawn.identity_key import KEY_TABLE_DDL, IdentityKey, pads
+from lawn.identity_key import IdentityKey, pads
+from lawn.landing import landing_table
 from lawn.raw_loader import LoadReport
 
 LOGINS = ("dbt", "loader", "analyst", "pii_reader", "vendor")
@@ -172,6 +174,10 @@ def land_raw_postgres(raw_dir: Path, login: PgLogin) -> LoadReport:
     return report
 
 
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
 def install_key_postgres(login: PgLogin, key: IdentityKey) -> None:
     """``lawn.identity_key.install_key`` for PostgreSQL: the padded keys into
     ``ops.identity_hash_key`` (created by the transformer, readable by no other role)."""
@@ -180,13 +186,19 @@ def install_key_postgres(login: PgLogin, key: IdentityKey) -> None:
     try:
         with connection.cursor() as cursor:
             cursor.execute(f"set local role {LOGIN_ROLES['dbt']}")
-            cursor.execute(KEY_TABLE_DDL)
+            cursor.execute(landing_table("ops.identity_hash_key").postgres_ddl())
             cursor.execute("select key_id from ops.identity_hash_key")
             if [row[0] for row in cursor.fetchall()] != [key.key_id]:
                 cursor.execute("delete from ops.identity_hash_key")
                 cursor.execute(
-                    "insert into ops.identity_hash_key values (%s, %s, %s, %s, now() at time zone 'utc')",
-                    (key.key_id, inner.hex(), outer.hex(), key.origin),
+                    landing_table("ops.identity_hash_key").insert_values_sql().replace("?", "%s"),
+                    (
+                        key.key_id,
+                        inner.hex(),
+                        outer.hex(),
+                        key.origin,
+                        dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                    ),
                 )
         connection.commit()
     finally:

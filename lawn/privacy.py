@@ -34,6 +34,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from lawn.landing import landing_table
+
 IDENTIFIER_TYPES = ("user_id", "anonymous_id", "device_id", "email")
 # raw event columns that hold an identifier of the type named
 ID_COLUMNS = {"user_id": "user_id", "anonymous_id": "anonymous_id", "device_id": "device_id"}
@@ -446,7 +448,7 @@ def erase(
             for kind, group in sorted(person.identifiers.items()):
                 for value in sorted(group):
                     con.execute(
-                        "insert into ops.erasure_tombstones values (?, ?, ?, ?, ?)",
+                        landing_table("ops.erasure_tombstones").insert_values_sql(),
                         [request_id, kind, keyed_hash_from_pads(inner_hex, outer_hex, f"{kind}:{value}"),
                          key_id, requested_at],
                     )  # fmt: skip
@@ -510,7 +512,7 @@ def erase(
             person_hash = keyed_hash_from_pads(inner_hex, outer_hex, f"person_id:{person.person_id or ''}")
             rows = sum(deleted.values()) + sum(redacted.values())
             con.execute(
-                "insert into ops.erasure_requests values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                landing_table("ops.erasure_requests").insert_values_sql(),
                 [request_id, given[0].removeprefix("--"), person_hash,
                  sum(len(group) for group in person.identifiers.values()), rows, files, requested_at,
                  dt.datetime.now(dt.UTC).replace(tzinfo=None), seconds],
@@ -581,14 +583,9 @@ def filter_landed(con: duckdb.DuckDBPyConnection, schema: str = "raw") -> Landin
         if result.retention:
             con.execute(f"delete from {relation} where {where}", [cutoff])
     if _exists(con, "ops.landing_exclusions") and (result.erased or result.redacted or cutoff is not None):
-        con.execute(
-            "insert into ops.landing_exclusions values (?, ?, 'erased', ?, ?, null, ?)",
-            [load_id, relation, result.erased, result.redacted, loaded_at],
-        )
-        con.execute(
-            "insert into ops.landing_exclusions values (?, ?, 'retention', ?, 0, ?, ?)",
-            [load_id, relation, result.retention, cutoff, loaded_at],
-        )
+        insert = landing_table("ops.landing_exclusions").insert_values_sql()
+        con.execute(insert, [load_id, relation, "erased", result.erased, result.redacted, None, loaded_at])
+        con.execute(insert, [load_id, relation, "retention", result.retention, 0, cutoff, loaded_at])
     return result
 
 

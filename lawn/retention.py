@@ -29,6 +29,7 @@ from pathlib import Path
 
 import duckdb
 
+from lawn.landing import landing_table
 from lawn.paths import REPO_ROOT, SEEDS_DIR
 from lawn.settings import var
 
@@ -144,7 +145,7 @@ def load_targets(
     policies: dict[str, Policy], path: Path = TABLES_FILE, manifest_path: Path | None = MANIFEST_FILE
 ) -> list[Target]:
     """The tables (and files) to purge, each with its class: the manifest's column meta
-    when present, else the map's."""
+    when present and a policy exists for it, else the map's."""
     from_manifest = _manifest_classes(manifest_path)
     targets = []
     seen = set()
@@ -157,6 +158,10 @@ def load_targets(
             raise RetentionError(f"{path}: line {line}: relation {relation!r} repeated")
         seen.add(relation)
         manifest_class = from_manifest.get((relation, time_column))
+        if manifest_class not in policies:
+            # the catalog's coarser class (docs/governance.md) without a policy of its own:
+            # the map's policy class applies
+            manifest_class = None
         retention_class = manifest_class or (row["retention_class"] or "").strip()
         if retention_class not in policies:
             where = "the manifest's meta" if manifest_class else f"{path}: line {line}"
@@ -246,7 +251,8 @@ def _apply_files(con: duckdb.DuckDBPyConnection, target: Target, cutoff: dt.date
     return removed
 
 
-AUDIT_INSERT = "insert into ops.retention_audit values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+def _audit_insert() -> str:
+    return landing_table("ops.retention_audit").insert_values_sql()
 
 
 def apply_retention(
@@ -284,7 +290,7 @@ def apply_retention(
                 row = AuditRow(run_id, target.relation, policy.retention_class, policy.action,
                                policy.keep_days, target.time_column, cutoff, affected, dry_run,
                                applied_at)  # fmt: skip
-                con.execute(AUDIT_INSERT, list(row.__dict__.values()))
+                con.execute(_audit_insert(), list(row.__dict__.values()))
                 audit.append(row)
             con.execute("commit")
         except BaseException:

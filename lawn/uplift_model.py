@@ -25,6 +25,7 @@ import pandas as pd
 
 from lawn import model_store
 from lawn.churn_model import FEATURES
+from lawn.data_day import DataDayError, data_day
 from lawn.landing import landing_table
 from lawn.uplift import UpliftError, evaluate, fit, predict_uplift
 from lawn.warehouse import MissingTableError, require_landing_table
@@ -130,7 +131,7 @@ def rollback(store: Path, model_id: str) -> str:
 
 
 def score(db_path: Path, store: Path, model_id: str) -> pd.DataFrame:
-    """Score every paying account on the newest feature day with the live version."""
+    """Score every paying account on the data day (lawn/data_day.py) with the live version."""
     version = live_version(store, model_id)
     artefact = model_store.load_artefact(store / model_id, version)
     columns = ", ".join(["account_id", "feature_date", *FEATURES, *CATEGORICAL])
@@ -139,9 +140,14 @@ def score(db_path: Path, store: Path, model_id: str) -> pd.DataFrame:
             require_landing_table(con, "ml", "uplift_scores")
         except MissingTableError as exc:
             raise UpliftError(str(exc)) from exc
+        try:
+            day = data_day(con)
+        except DataDayError as exc:
+            raise UpliftError(str(exc)) from exc
         days = con.execute(
-            f"select {columns} from marts.fct_churn_training_examples where feature_date = "
-            "(select max(feature_date) from marts.fct_churn_training_examples) order by account_id"
+            f"select {columns} from marts.fct_churn_training_examples "
+            "where feature_date = ? order by account_id",
+            [day],
         ).df()
         scores = pd.DataFrame(
             {

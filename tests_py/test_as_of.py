@@ -142,7 +142,7 @@ def test_python_reads_the_day_only_through_lawn_data_day():
         assert "max(feature_date) from marts" not in text, name
         assert "LATEST_DAY_SQL" not in text, name
     users = {name for name, text in sources.items() if "fct_data_day" in text}
-    assert users == {"data_day.py", "churn_model.py"}, users  # churn_model: the label's event-time end
+    assert users == {"data_day.py"}, users
     for name in ("nightly.py", "actions.py", "model_monitoring.py", "report_data.py"):
         assert "from lawn.data_day import" in sources[name], name
 

@@ -39,7 +39,15 @@ def churn_world(tmp_path_factory):
     write_generated(generate(config), root / "raw", root / "truth", "parquet")
     db = root / "lawn.duckdb"
     run_dbt(
-        ["build", "--select", "+fct_churn_training_examples", "--exclude-resource-type", "test", "unit_test"],
+        [
+            "build",
+            "--select",
+            "+fct_churn_training_examples",
+            "+fct_data_day",
+            "--exclude-resource-type",
+            "test",
+            "unit_test",
+        ],
         db,
         root,
         raw_dir=root / "raw",

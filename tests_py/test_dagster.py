@@ -74,19 +74,22 @@ def test_definitions_load_with_dbt_assets_checks_schedule_and_sensor(definitions
     # the Python steps hang off the dbt assets they read
     parents = lambda key: {k.to_user_string() for k in graph.get(AssetKey(key.split("/"))).parent_keys}  # noqa: E731
     assert "marts/fct_churn_training_examples" in parents("score") and "retention" in parents("score")
-    assert "score" in parents("marts/fct_churn_scores") and "score" in parents("marts/fct_model_monitoring")
+    # the models reading a landing table the score step writes wait for it (the staging views)
+    assert "score" in parents("staging/stg_ml__churn_scores")
+    assert "score" in parents("staging/stg_ml__model_monitoring")
     assert parents("action_export") == {"marts/fct_next_best_actions", "marts/fct_bandit_assignments"}
     assert "bandit" in parents("marts/fct_bandit_readout") or "bandit" in parents(
         "staging/stg_ml__bandit_allocations"
     )
     assert parents("slo") == {"marts/fct_slo_status"}
     # the report: after slo and the export, and after every mart lawn.report_data reads
-    # (fct_automation_lift in its queries, fct_account_features_daily for the data day)
+    # (fct_automation_lift in its queries, fct_data_day for the data day, the cadence reports')
     assert {
         "slo",
         "action_export",
         "marts/fct_automation_lift",
-        "marts/fct_account_features_daily",
+        "marts/fct_data_day",
+        "marts/fct_events",
     } <= parents("report")
     assert "tracking/raw_events" in parents("staging/stg_tracking__events")
     # the nightly job, its schedule and the raw-file sensor
@@ -94,9 +97,13 @@ def test_definitions_load_with_dbt_assets_checks_schedule_and_sensor(definitions
     assert set(job.graph.node_dict) == {
         "validate",
         "build",
+        "retention",
         "score",
         "scored_build",
+        "bandit",
+        "bandit_build",
         "action_export",
+        "exported_build",
         "slo",
         "report",
     }
@@ -268,17 +275,19 @@ def test_dagster_evaluates_the_dbt_tests_and_writes_the_report(nightly_and_dagst
     report = (work["dagster"] / "report" / "report.md").read_text()
     rows = {m[0]: m[1:] for m in re.findall(r"^\| (\w+) \| (\w+) \| [\d.]+ s \| (.*) \|$", report, re.M)}
     order = list(rows)
-    assert set(order) == {"validate", "build", "score", "slo", "scored_build", "action_export"}, rows
-    for before, after in (("validate", "build"), ("build", "score"), ("score", "scored_build"),
-                          ("scored_build", "action_export"), ("build", "slo")):  # fmt: skip
+    dbt_steps = ("build", "scored_build", "bandit_build", "exported_build")
+    assert set(order) == {"validate", "retention", "score", "bandit", "slo", "action_export", *dbt_steps}, (
+        rows
+    )
+    for before, after in (("validate", "build"), ("build", "retention"), ("retention", "score"),
+                          ("score", "scored_build"), ("scored_build", "bandit"), ("bandit", "bandit_build"),
+                          ("bandit_build", "action_export"), ("action_export", "exported_build"),
+                          ("build", "slo")):  # fmt: skip
         assert order.index(before) < order.index(after), order
     assert all(status == "ok" for status, _ in rows.values()), rows
     assert rows["validate"][1].startswith("raw files in") and "actions and" in rows["action_export"][1]
     # the dbt steps' check counts add up to the checks the run evaluated (less the SLO check)
-    counted = [
-        re.fullmatch(r"(\d+) assets, (\d+) checks \((\d+) failed\)", rows[s][1])
-        for s in ("build", "scored_build")
-    ]
+    counted = [re.fullmatch(r"(\d+) assets, (\d+) checks \((\d+) failed\)", rows[s][1]) for s in dbt_steps]
     assert all(counted), rows
     assert sum(int(m[2]) for m in counted) == len(evaluations) - 1
     assert sum(int(m[3]) for m in counted) == sum(not e.passed for e in evaluations)

@@ -22,7 +22,8 @@ from tests_py.test_hardening import make_warehouse
 
 ACTION_MODELS = (
     "action_rules action_rule_conditions action_review_decisions stg_ml__churn_scores "
-    "stg_ml__churn_score_contributions fct_churn_scores fct_next_best_actions fct_action_review_queue"
+    "stg_ml__churn_score_contributions fct_churn_scores uplift_models stg_ml__uplift_scores "
+    "fct_uplift_scores fct_next_best_actions fct_action_review_queue"
 )
 
 MART = "marts.fct_next_best_actions"
@@ -48,7 +49,7 @@ def scored_world(tmp_path_factory):
     db = root / "lawn.duckdb"
     upstream = (
         "+fct_churn_training_examples +dim_accounts +fct_automation_holdout_assignments "
-        "+stg_ops__action_reversals"
+        "+stg_ops__action_reversals +fct_data_day"
     )
     run_dbt(
         ["build", "--select", *upstream.split(), "--exclude-resource-type", "test", "unit_test"],

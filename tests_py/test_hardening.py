@@ -102,6 +102,11 @@ def make_warehouse(path: Path) -> Path:
         con.execute("create table marts.fct_next_best_actions as select * from a")
         con.register("f", features)
         con.execute("create table marts.fct_account_features_daily as select * from f")
+        # the one data day (lawn/data_day.py), as int_data_day defines it: here the last feature day
+        con.execute(
+            "create table marts.fct_data_day as select max(feature_date) as data_day, "
+            "max(feature_date) as data_end_date from marts.fct_account_features_daily"
+        )
         # the training mart: the data end on LAST_DAY, so no day's 30-day window is over yet
         con.execute(
             "create table marts.fct_churn_training_examples as select *, 'smb' as segment, "

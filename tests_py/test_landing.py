@@ -56,7 +56,7 @@ def test_the_hook_python_ddl_and_the_definition_agree(hook_tables, tmp_path):
         relation: [(name, DUCKDB_TYPES[kind]) for name, kind in table.columns]
         for relation, table in landing_tables().items()
     }
-    assert len(definition) == 9 and "ml.bandit_assignments" in definition
+    assert len(definition) == 14 and "ml.bandit_assignments" in definition
     assert hook_tables == definition
     python_db = tmp_path / "python.duckdb"
     with duckdb.connect(str(python_db)) as con:

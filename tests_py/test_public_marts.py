@@ -1,5 +1,5 @@
 """Issue 16 items 5 and 6: `lawn readout` and `lawn identity-weights` read public marts only
-(the registry dim_experiments, the restricted comparison mart dim_user_match_profiles), and
+(the registry dim_experiments, the restricted comparison mart pii_user_match_profiles), and
 the automation holdout's readout is recomputed from unit-level outcomes
 (fct_automation_unit_outcomes), like an experiment's from fct_experiment_unit_metrics.
 
@@ -32,7 +32,8 @@ READERS = ("lawn/readout.py", "lawn/automation_readout.py", "lawn/identity_weigh
 def test_readers_name_no_staging_or_intermediate_relation(module):
     source = (REPO_ROOT / module).read_text()
     assert not re.findall(r"\b(?:staging|intermediate)\.\w+", source), module
-    assert re.findall(r"\bmarts\.\w+", source)  # it does read the warehouse, through marts
+    # it does read the warehouse, through marts (or the restricted pii schema)
+    assert re.findall(r"\b(?:marts|pii)\.\w+", source)
 
 
 def test_dim_experiments_is_the_registry_file_plus_the_holdout_seed(built_small):
@@ -60,7 +61,7 @@ def _key(value: str) -> str:
 
 
 def test_match_profiles_equal_a_pandas_recomputation(built_small):
-    mart = query(built_small, "select * from pii.dim_user_match_profiles").set_index("user_id")
+    mart = query(built_small, "select * from pii.pii_user_match_profiles").set_index("user_id")
     profiles = query(
         built_small, "select * from intermediate.int_identity_user_profiles where email is not null"
     ).set_index("user_id")
@@ -181,7 +182,7 @@ def test_count_units_by_hand():
 
 def test_readers_are_listed():
     assert all((REPO_ROOT / module).exists() for module in READERS)
-    assert Path(REPO_ROOT / "models/marts/identity/restricted/_restricted__models.yml").exists()
+    assert Path(REPO_ROOT / "models/pii/_restricted_match__models.yml").exists()
 
 
 def test_identity_weights_on_a_warehouse_without_the_mart_says_build(tmp_path):
@@ -192,6 +193,6 @@ def test_identity_weights_on_a_warehouse_without_the_mart_says_build(tmp_path):
     )
     assert (
         result.exit_code == 2
-        and "no pii.dim_user_match_profiles yet: run `lawn build` first" in result.stderr
+        and "no pii.pii_user_match_profiles yet: run `lawn build` first" in result.stderr
     )
     assert "Traceback" not in result.output and not (tmp_path / "w.csv").exists()

@@ -62,6 +62,7 @@ def warehouse(tmp_path):
         con.register("days", days)
         con.execute("create table marts.fct_churn_training_examples as select * from days")
         con.execute(landing_table("ml.uplift_scores").duckdb_ddl())
+        con.execute("create table marts.fct_data_day as select date '2026-05-02' as data_day")
     return db, planted, scoring
 
 

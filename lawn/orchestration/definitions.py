@@ -119,9 +119,13 @@ def _step(
 
 
 def _marts_read_by_report() -> list[str]:
-    """The marts lawn.report_data queries (the report asset depends on each): every
-    ``marts.<name>`` in its source, QUERIES and the data-day query alike."""
-    return sorted(set(re.findall(r"\bmarts\.(\w+)", inspect.getsource(report_data))))
+    """The marts the report step reads (the report asset depends on each): every
+    ``marts.<name>`` in lawn.report_data, the cadence reports (lawn/reports/) and the data day."""
+    from lawn import data_day, reports
+
+    sources = [inspect.getsource(report_data), inspect.getsource(data_day)]
+    sources += [path.read_text() for path in Path(reports.__file__).parent.glob("*.py")]
+    return sorted({name for text in sources for name in re.findall(r"\bmarts\.(\w+)", text)})
 
 
 # the Python asset that writes each landing source (by the nightly step that writes it)
@@ -319,7 +323,11 @@ def build_definitions(manifest: Path | None = None, lawn: LawnNightlyResource | 
         yield from _dbt_build(context, dbt, lawn, _plain_build(False))
 
     def scored_key(name: str) -> AssetKey:
-        return get_asset_key_for_model([scored_build, bandit_build], name)
+        for group in (scored_build, bandit_build):
+            keys = {key.path[-1]: key for key in group.keys}
+            if name in keys:
+                return keys[name]
+        raise KeyError(f"{name} is built by neither scored_build nor bandit_build")
 
     @asset(
         name="action_export",
