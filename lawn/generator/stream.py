@@ -162,28 +162,37 @@ def _pandas_schema() -> pa.Schema:
     return pa.Table.from_pandas(frame, preserve_index=False).schema
 
 
-def _write_parquet(sorted_file: Path, path: Path, batch_rows: int) -> None:
-    """Row groups of exactly ``PARQUET_ROW_GROUP`` rows, as one ``to_parquet`` call writes them."""
+def _write_parquet(sorted_file: Path, path: Path, batch_rows: int, row_group: int) -> None:
+    """Row groups of exactly ``row_group`` rows, as one ``to_parquet`` call writes them."""
     path.parent.mkdir(parents=True, exist_ok=True)
     schema = _pandas_schema()
     pending: list[pa.Table] = []
     pending_rows = 0
     with pq.ParquetWriter(path, schema, compression="snappy") as writer:
 
-        def flush(rows: int) -> None:
+        def flush() -> None:
             nonlocal pending, pending_rows
-            table = pa.concat_tables(pending).combine_chunks()
-            writer.write_table(table.slice(0, rows), row_group_size=PARQUET_ROW_GROUP)
-            rest = table.slice(rows)
-            pending, pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
+            table = pa.concat_tables(pending)
+            pending, pending_rows = [], 0
+            # one contiguous array per column, as to_parquet hands the writer (page boundaries
+            # follow the arrays); columns are combined one at a time to hold one copy at most
+            arrays = []
+            for _ in range(table.num_columns):
+                arrays.append(table.column(0).combine_chunks())
+                table = table.remove_column(0)
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema), row_group_size=row_group)
 
         for table in _batches(sorted_file, batch_rows):
-            pending.append(table.cast(schema))
-            pending_rows += table.num_rows
-            if pending_rows >= PARQUET_ROW_GROUP:
-                flush(PARQUET_ROW_GROUP)
+            table = table.cast(schema)
+            while table.num_rows:
+                take = min(table.num_rows, row_group - pending_rows)
+                pending.append(table.slice(0, take))
+                pending_rows += take
+                table = table.slice(take)
+                if pending_rows == row_group:
+                    flush()
         if pending_rows:
-            flush(pending_rows)
+            flush()
 
 
 def generate_to_files(
@@ -279,7 +288,7 @@ def _generate(
     if file_format == "csv":
         _write_csv(sorted_file, events_path, batch_rows)
     else:
-        _write_parquet(sorted_file, events_path, batch_rows)
+        _write_parquet(sorted_file, events_path, batch_rows, PARQUET_ROW_GROUP)
     paths = [events_path]
     for name, frame in raw.items():
         path = raw_dir / f"{name}.{suffix}"
