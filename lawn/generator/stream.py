@@ -21,7 +21,9 @@ one of its values, so the caller falls back to the in-memory path for it.
 
 from __future__ import annotations
 
-import pickle
+import dataclasses
+import gc
+import marshal
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -53,6 +55,7 @@ from lawn.tracking_plan import load_tracking_plan
 STREAMED_FORMATS = ("csv", "parquet")
 PARQUET_ROW_GROUP = 1024 * 1024  # pyarrow's default row group: what DataFrame.to_parquet writes
 POSITION = "_position"
+EVENT_FIELDS = tuple(field.name for field in dataclasses.fields(Event))
 
 
 @dataclass
@@ -64,7 +67,8 @@ class StreamedRun:
 
 
 class _Spill:
-    """Lists of events pickled to numbered files, read back in the same order."""
+    """Lists of events written to numbered files as tuples of plain values (``marshal``: several
+    times faster than pickling the dataclasses), read back as events in the same order."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -75,16 +79,20 @@ class _Spill:
     def write(self, events: list[Event]) -> None:
         if not events:
             return
-        path = self.folder / f"{len(self.files):06d}.pickle"
+        path = self.folder / f"{len(self.files):06d}.marshal"
         with path.open("wb") as handle:
-            pickle.dump(events, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            marshal.dump([tuple(getattr(event, name) for name in EVENT_FIELDS) for event in events], handle)
         self.files.append(path)
         self.count += len(events)
 
     def read(self) -> Iterator[list[Event]]:
         for path in self.files:
-            with path.open("rb") as handle:
-                events = pickle.load(handle)
+            gc.disable()  # loading builds many containers, none cyclic: skip the collector's passes
+            try:
+                with path.open("rb") as handle:
+                    events = [Event(*values) for values in marshal.load(handle)]
+            finally:
+                gc.enable()
             path.unlink()
             yield events
 
@@ -201,8 +209,8 @@ def generate_to_files(
     truth_dir: Path,
     file_format: str = "csv",
     *,
-    batch_events: int = 200_000,
-    memory_limit: str = "1GB",
+    batch_events: int = 100_000,
+    memory_limit: str = "512MB",
     work_dir: Path | None = None,
 ) -> StreamedRun:
     """Simulate the company and write its raw inputs and truth; the same files as
