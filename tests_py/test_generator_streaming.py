@@ -111,6 +111,7 @@ def test_the_cli_streams_and_rejects_bad_rates_with_exit_2(tmp_path):
     assert f"wrote {len(events):,} raw events" in result.output
     keys = list(zip(events["received_at"], events["event_id"], strict=True))
     assert keys == sorted(keys)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["raw", "truth"]  # spills removed
     bad = runner.invoke(app, [*args, "--dirt", "malformed_json=0.6"])
     assert bad.exit_code == 2
     assert "keep them under 0.5" in bad.output

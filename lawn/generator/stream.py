@@ -215,12 +215,17 @@ def generate_to_files(
 ) -> StreamedRun:
     """Simulate the company and write its raw inputs and truth; the same files as
     ``write_generated(generate(config), raw_dir, truth_dir, file_format)`` with memory bounded
-    by ``batch_events`` (events held at once) and ``memory_limit`` (DuckDB's sort)."""
+    by ``batch_events`` (events held at once) and ``memory_limit`` (DuckDB's sort); temporary
+    files go to ``work_dir`` (default: the folder holding ``raw_dir``) and are removed."""
     if file_format not in STREAMED_FORMATS:
         raise ValueError(
             f"the streaming generator writes {' or '.join(STREAMED_FORMATS)}, not {file_format!r}"
         )
-    work = Path(tempfile.mkdtemp(prefix="lawn-generate-", dir=work_dir))
+    # the spills (about the size of the output) go next to the output by default, not to /tmp,
+    # which is often a small RAM disk
+    work_parent = work_dir if work_dir is not None else raw_dir.parent
+    work_parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".lawn-generate-", dir=work_parent))
     try:
         return _generate(config, raw_dir, truth_dir, file_format, batch_events, memory_limit, work)
     finally:
