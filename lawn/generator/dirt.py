@@ -52,46 +52,90 @@ class DirtPlan:
     """Every random draw of the dirt step, made up front: they depend on the number of events
     only, never on their content, so the streaming generator can apply them batch by batch.
 
-    ``kind[i]`` indexes ``INVALIDATING`` (``len(INVALIDATING)`` = no invalidating dirt);
-    ``value[i]`` is the late-arrival delay in days, the unknown name's index or the timestamp
-    shift in days (NaN = none); ``redelivery_s[i]`` is the duplicate's extra delay (0 = none).
+    Sparse (a few percent of events get dirt), so it stays small at any size: ``index`` lists
+    the events with invalidating dirt or a late arrival, ``kind`` their ``INVALIDATING`` index
+    (``len(INVALIDATING)`` = a late arrival only) and ``value`` the late-arrival delay in days,
+    the unknown name's index or the timestamp shift in days (NaN = none); ``redelivered`` lists
+    the events delivered twice and ``redelivery_s`` the second delivery's extra delay.
     """
 
+    n_events: int
+    index: np.ndarray
     kind: np.ndarray
     value: np.ndarray
+    redelivered: np.ndarray
     redelivery_s: np.ndarray
+
+    def batch(self, start: int, stop: int) -> tuple[list[int], list[float], list[float]]:
+        """Events ``start`` to ``stop``: each one's kind, value and redelivery delay (0 = none)."""
+        size = stop - start
+        kinds = np.full(size, len(INVALIDATING), dtype=np.int8)
+        values = np.full(size, np.nan)
+        extra = np.zeros(size)
+        low, high = np.searchsorted(self.index, [start, stop])
+        kinds[self.index[low:high] - start] = self.kind[low:high]
+        values[self.index[low:high] - start] = self.value[low:high]
+        low, high = np.searchsorted(self.redelivered, [start, stop])
+        extra[self.redelivered[low:high] - start] = self.redelivery_s[low:high]
+        return kinds.tolist(), values.tolist(), extra.tolist()
 
 
 def draw_dirt_plan(n_events: int, rates: DirtRates, rng: np.random.Generator) -> DirtPlan:
-    """Make the draws ``plant_dirt`` makes for ``n_events`` events, in the same order."""
+    """Make the draws ``plant_dirt`` makes for ``n_events`` events, in the same order: one
+    uniform per event (its dirt kind), then per event the kind's own draw (or the late-arrival
+    draws of a valid event), then one redelivery draw per event."""
     shares = np.array([getattr(rates, kind) for kind in INVALIDATING])
     bounds = np.cumsum(shares)
     if bounds[-1] > 0.5:
         raise ValueError(f"invalidating dirt rates add up to {bounds[-1]:.2f}; keep them under 0.5")
-    kinds = np.empty(n_events, dtype=np.int8)
+    valid = len(INVALIDATING)
+    dirty_index, dirty_kind = [], []
     for start in range(0, n_events, DRAW_CHUNK):  # rng.random(n) is its chunks' draws end to end
         stop = min(n_events, start + DRAW_CHUNK)
-        kinds[start:stop] = np.searchsorted(bounds, rng.random(stop - start), side="right")
-    values = np.full(n_events, np.nan)
-    valid, unknown = len(INVALIDATING), INVALIDATING.index("unknown_event_name")
+        kinds = np.searchsorted(bounds, rng.random(stop - start), side="right")
+        (hits,) = np.nonzero(kinds < valid)
+        dirty_index.append(hits + start)
+        dirty_kind.append(kinds[hits])
+    invalid = iter(np.concatenate(dirty_index or [np.empty(0, dtype=np.int64)]).tolist())
+    invalid_kind = iter(np.concatenate(dirty_kind or [np.empty(0, dtype=np.int64)]).tolist())
+    unknown = INVALIDATING.index("unknown_event_name")
     future, ancient = INVALIDATING.index("future_timestamp"), INVALIDATING.index("ancient_timestamp")
-    late = rates.late_arrival
-    for index, kind in enumerate(kinds.tolist()):
-        if kind >= valid:
-            if rng.random() < late:
-                values[index] = float(rng.uniform(1, 5))
-        elif kind == unknown:
-            values[index] = int(rng.integers(len(UNKNOWN_NAMES)))
-        elif kind == future:
-            values[index] = float(rng.uniform(2, 30))
-        elif kind == ancient:
-            values[index] = float(rng.uniform(2, 5))
-    redelivery = np.zeros(n_events)
+    late, draw, uniform = rates.late_arrival, rng.random, rng.uniform
+    index, kind, value = [], [], []
+    next_invalid, next_kind = next(invalid, n_events), next(invalid_kind, valid)
+    for event in range(n_events):
+        if event != next_invalid:
+            if draw() < late:
+                index.append(event)
+                kind.append(valid)
+                value.append(float(uniform(1, 5)))
+            continue
+        if next_kind == unknown:
+            drawn = float(int(rng.integers(len(UNKNOWN_NAMES))))
+        elif next_kind == future:
+            drawn = float(uniform(2, 30))
+        elif next_kind == ancient:
+            drawn = float(uniform(2, 5))
+        else:
+            drawn = float("nan")
+        index.append(event)
+        kind.append(next_kind)
+        value.append(drawn)
+        next_invalid, next_kind = next(invalid, n_events), next(invalid_kind, valid)
+    redelivered, redelivery_s = [], []
     duplicate = rates.duplicate
-    for index in range(n_events):
-        if rng.random() < duplicate:
-            redelivery[index] = float(rng.choice(REDELIVERY_DELAYS))
-    return DirtPlan(kinds, values, redelivery)
+    for event in range(n_events):
+        if draw() < duplicate:
+            redelivered.append(event)
+            redelivery_s.append(float(rng.choice(REDELIVERY_DELAYS)))
+    return DirtPlan(
+        n_events,
+        np.array(index, dtype=np.int64),
+        np.array(kind, dtype=np.int8),
+        np.array(value, dtype=np.float64),
+        np.array(redelivered, dtype=np.int64),
+        np.array(redelivery_s, dtype=np.float64),
+    )
 
 
 def _ledger_row(event_id: str, event_name: str, kind: str, prop_name: str | None = None) -> dict:
@@ -150,13 +194,14 @@ def plant_dirt(
 ) -> tuple[list[Event], list[dict]]:
     """Return the delivered events (dirt applied, redeliveries appended) and the dirt ledger."""
     drawn = draw_dirt_plan(len(events), rates, rng)
+    kinds, values, extras = drawn.batch(0, len(events))
     ledger: list[dict] = []
-    for event, kind, value in zip(events, drawn.kind.tolist(), drawn.value.tolist(), strict=True):
+    for event, kind, value in zip(events, kinds, values, strict=True):
         row = apply_dirt(event, kind, value, plan)
         if row is not None:
             ledger.append(row)
     redeliveries: list[Event] = []
-    for event, extra_s in zip(events, drawn.redelivery_s.tolist(), strict=True):
+    for event, extra_s in zip(events, extras, strict=True):
         if extra_s:
             copy_, row = redeliver(event, extra_s)
             redeliveries.append(copy_)

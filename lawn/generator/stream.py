@@ -268,17 +268,15 @@ def _generate(
         chunks.write(breaks.apply(events), first)
 
     offset = 0
-    kinds, values, extra = dirt.kind, dirt.value, dirt.redelivery_s
     for events in clean.read():
         stop = offset + len(events)
         rows, copies, copy_rows = [], [], []
-        for event, kind, value in zip(
-            events, kinds[offset:stop].tolist(), values[offset:stop].tolist(), strict=True
-        ):
+        kinds, values, extras = dirt.batch(offset, stop)
+        for event, kind, value in zip(events, kinds, values, strict=True):
             row = apply_dirt(event, kind, value, plan)
             if row is not None:
                 rows.append(row)
-        for event, extra_s in zip(events, extra[offset:stop].tolist(), strict=True):
+        for event, extra_s in zip(events, extras, strict=True):
             if extra_s:
                 copy_, row = redeliver(event, extra_s)
                 copies.append(copy_)
@@ -288,7 +286,7 @@ def _generate(
         redeliveries.write(copies)
         deliver(events)
         offset = stop
-    del dirt, kinds, values, extra
+    del dirt
     for events in redeliveries.read():
         deliver(events)
 
