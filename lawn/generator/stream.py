@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import marshal
+import operator
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -56,6 +57,7 @@ STREAMED_FORMATS = ("csv", "parquet")
 PARQUET_ROW_GROUP = 1024 * 1024  # pyarrow's default row group: what DataFrame.to_parquet writes
 POSITION = "_position"
 EVENT_FIELDS = tuple(field.name for field in dataclasses.fields(Event))
+_EVENT_VALUES = operator.attrgetter(*EVENT_FIELDS)  # one event's fields as a tuple, in order
 
 
 @dataclass
@@ -81,7 +83,7 @@ class _Spill:
             return
         path = self.folder / f"{len(self.files):06d}.marshal"
         with path.open("wb") as handle:
-            marshal.dump([tuple(getattr(event, name) for name in EVENT_FIELDS) for event in events], handle)
+            marshal.dump([_EVENT_VALUES(event) for event in events], handle)
         self.files.append(path)
         self.count += len(events)
 
