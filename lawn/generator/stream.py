@@ -69,8 +69,8 @@ class StreamedRun:
 
 
 class _Spill:
-    """Lists of events written to numbered files as tuples of plain values (``marshal``: several
-    times faster than pickling the dataclasses), read back as events in the same order."""
+    """Lists of events written to numbered files as tuples of plain values (``marshal``; about as
+    fast as pickle here, and it cannot smuggle in objects), read back as events in order."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
