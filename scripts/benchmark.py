@@ -56,9 +56,8 @@ def measured(label: str, command: list[str], env: dict[str, str]) -> tuple[float
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{label} failed:\n{stderr[-2000:]}")
     peak_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
-    print(
-        f"{label:<40} {elapsed:8.1f} s  peak {peak_mb:8.0f} MB  cpu {usage.ru_utime + usage.ru_stime:7.1f} s"
-    )
+    cpu = usage.ru_utime + usage.ru_stime
+    print(f"{label:<40} {elapsed:8.1f} s  peak {peak_mb:8.0f} MB  cpu {cpu:7.1f} s", flush=True)
     return elapsed, peak_mb
 
 
