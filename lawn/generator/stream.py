@@ -173,36 +173,19 @@ def _pandas_schema() -> pa.Schema:
 
 
 def _write_parquet(sorted_file: Path, path: Path, batch_rows: int, row_group: int) -> None:
-    """Row groups of exactly ``row_group`` rows, as one ``to_parquet`` call writes them."""
+    """Row groups of exactly ``row_group`` rows, as one ``to_parquet`` call writes them.
+
+    Each row group is read as one record batch (one contiguous array per column, which is what
+    ``to_parquet`` hands the writer, so pages split the same way), and only one is held at a time.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     schema = _pandas_schema()
-    pending: list[pa.Table] = []
-    pending_rows = 0
     with pq.ParquetWriter(path, schema, compression="snappy") as writer:
-
-        def flush() -> None:
-            nonlocal pending, pending_rows
-            table = pa.concat_tables(pending)
-            pending, pending_rows = [], 0
-            # one contiguous array per column, as to_parquet hands the writer (page boundaries
-            # follow the arrays); columns are combined one at a time to hold one copy at most
-            arrays = []
-            for _ in range(table.num_columns):
-                arrays.append(table.column(0).combine_chunks())
-                table = table.remove_column(0)
-            writer.write_table(pa.Table.from_arrays(arrays, schema=schema), row_group_size=row_group)
-
-        for table in _batches(sorted_file, batch_rows):
-            table = table.cast(schema)
-            while table.num_rows:
-                take = min(table.num_rows, row_group - pending_rows)
-                pending.append(table.slice(0, take))
-                pending_rows += take
-                table = table.slice(take)
-                if pending_rows == row_group:
-                    flush()
-        if pending_rows:
-            flush()
+        for batch in pq.ParquetFile(sorted_file).iter_batches(batch_size=row_group):
+            table = pa.Table.from_batches([batch]).cast(schema)
+            del batch
+            writer.write_table(table, row_group_size=row_group)
+            del table
 
 
 def generate_to_files(
