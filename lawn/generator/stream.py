@@ -172,7 +172,7 @@ def _pandas_schema() -> pa.Schema:
     return pa.Table.from_pandas(frame, preserve_index=False).schema
 
 
-def _write_parquet(sorted_file: Path, path: Path, batch_rows: int, row_group: int) -> None:
+def _write_parquet(sorted_file: Path, path: Path, row_group: int) -> None:
     """Row groups of exactly ``row_group`` rows, as one ``to_parquet`` call writes them.
 
     Each row group is read as one record batch (one contiguous array per column, which is what
@@ -284,7 +284,7 @@ def _generate(
     if file_format == "csv":
         _write_csv(sorted_file, events_path, batch_rows)
     else:
-        _write_parquet(sorted_file, events_path, batch_rows, PARQUET_ROW_GROUP)
+        _write_parquet(sorted_file, events_path, PARQUET_ROW_GROUP)
     paths = [events_path]
     for name, frame in raw.items():
         path = raw_dir / f"{name}.{suffix}"
