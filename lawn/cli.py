@@ -100,6 +100,13 @@ def generate(
     action_effects_start_day: Annotated[
         int, typer.Option(help="Day (from the start) the randomised offer period begins.")
     ] = 28,
+    in_memory: Annotated[
+        bool,
+        typer.Option(
+            help="Build every table in memory before writing (the old path; same bytes). By default "
+            "csv and parquet stream in batches with bounded memory (see docs/generator.md)."
+        ),
+    ] = False,
 ) -> None:
     """Simulate a B2B SaaS company and write its raw inputs plus the planted truth."""
     from lawn.generator import (
@@ -112,6 +119,7 @@ def generate(
         PlantedSdkBreak,
     )
     from lawn.generator import generate as run_generator
+    from lawn.generator.stream import STREAMED_FORMATS, generate_to_files
     from lawn.generator.writers import FILE_FORMATS, write_generated
 
     if habits not in ("native", "foreign"):
@@ -154,6 +162,16 @@ def generate(
         )
     except ValueError as exc:
         _fail(str(exc))
+    if habits == "native" and file_format in STREAMED_FORMATS and not in_memory:
+        with err.status(f"simulating {accounts} accounts over {days} days, streaming {file_format}"):
+            try:
+                run = generate_to_files(config, out_dir, truth_dir, file_format)
+            except (ValueError, OSError) as exc:
+                _fail(str(exc))
+        out.print(f"wrote {run.events:,} raw events; files:")
+        for path in run.paths:
+            out.print(f"  {path}")
+        return
     with err.status(f"simulating {accounts} accounts over {days} days"):
         data = run_generator(config)
     if habits == "foreign":

@@ -3,11 +3,16 @@ then `lawn nightly` twice (the first trains the churn model when none is live).
 
 Usage: .venv/bin/python scripts/benchmark.py --accounts 3000 --days 150 [--out data/bench]
 Prints one line per step with wall seconds, and the row counts per model.
+
+--generate-only stops after the generator; --generator-baseline also runs the in-memory generator
+(`lawn generate --in-memory`, the path before streaming) on the same options and prints the ratios
+of time and peak memory, and whether the two wrote the same bytes.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -40,6 +45,76 @@ def timed(label: str, command: list[str], env: dict[str, str], allowed: tuple[in
     return elapsed
 
 
+def measured(label: str, command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Run ``command``; print and return its wall seconds and its own peak resident memory (MB)."""
+    start = time.perf_counter()
+    with open(os.devnull, "w") as sink:
+        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=sink, stderr=subprocess.PIPE, text=True)
+        _, status, usage = os.wait4(process.pid, 0)  # this child's own rusage, not the max of all
+        stderr = process.stderr.read() if process.stderr else ""
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{label} failed:\n{stderr[-2000:]}")
+    peak_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
+    cpu = usage.ru_utime + usage.ru_stime
+    print(f"{label:<40} {elapsed:8.1f} s  peak {peak_mb:8.0f} MB  cpu {cpu:7.1f} s", flush=True)
+    return elapsed, peak_mb
+
+
+def digest(folder: Path) -> str:
+    """One hash over every file's name and bytes in ``folder``."""
+    sha = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            sha.update(str(path.relative_to(folder)).encode())
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    sha.update(block)
+    return sha.hexdigest()
+
+
+def generate_step(args: argparse.Namespace, out: Path, env: dict[str, str], lawn: str) -> None:
+    """The generator's figures: streaming, and with --generator-baseline the in-memory path."""
+    common = ["--accounts", str(args.accounts), "--days", str(args.days), "--format", "parquet"]
+    common += ["--churn-warning-days", str(args.churn_warning_days)]
+    label = f"generate {args.accounts} accounts x {args.days} days"
+    shutil.rmtree(out / "raw", ignore_errors=True)
+    shutil.rmtree(out / "truth", ignore_errors=True)
+    stream_s, stream_mb = measured(
+        label,
+        [lawn, "generate", *common, "--out-dir", str(out / "raw"), "--truth-dir", str(out / "truth")],
+        env,
+    )
+    with duckdb.connect() as con:
+        count = f"select count(*) from read_parquet('{out / 'raw' / 'raw_events.parquet'}')"
+        events = con.execute(count).fetchone()[0]
+    print(f"{'  raw events, events per second':<40} {events:>10,} {events / stream_s:10,.0f}/s")
+    if not args.generator_baseline:
+        return
+    base = out / "generate_in_memory"
+    shutil.rmtree(base, ignore_errors=True)
+    old_s, old_mb = measured(
+        "generate --in-memory (before streaming)",
+        [
+            lawn,
+            "generate",
+            *common,
+            "--in-memory",
+            "--out-dir",
+            str(base / "raw"),
+            "--truth-dir",
+            str(base / "truth"),
+        ],
+        env,
+    )
+    print(f"{'  streaming / in-memory: time, peak':<40} {stream_s / old_s:8.2f}x {stream_mb / old_mb:8.2f}x")
+    same = digest(out / "raw") == digest(base / "raw") and digest(out / "truth") == digest(base / "truth")
+    print(f"{'  same bytes as the in-memory path':<40} {'yes' if same else 'NO'}")
+    shutil.rmtree(base, ignore_errors=True)
+    if not same:
+        sys.exit("the streaming generator wrote different files from the in-memory one")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=3000)
@@ -47,6 +122,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "data" / "bench")
     parser.add_argument("--reuse", action="store_true", help="keep already generated files")
     parser.add_argument("--churn-warning-days", type=int, default=0, help="plant a churn warning (generator)")
+    parser.add_argument("--generate-only", action="store_true", help="stop after the generator's figures")
+    parser.add_argument(
+        "--generator-baseline", action="store_true", help="also run the in-memory generator and compare"
+    )
     args = parser.parse_args()
     out = args.out.resolve()
     raw_dir, db_path = out / "raw", out / "bench.duckdb"
@@ -54,26 +133,9 @@ def main() -> None:
     lawn = str(Path(sys.executable).parent / "lawn")
     db_path.unlink(missing_ok=True)
     if not (args.reuse and (raw_dir / "raw_events.parquet").exists()):
-        timed(
-            f"generate {args.accounts} accounts x {args.days} days",
-            [
-                lawn,
-                "generate",
-                "--accounts",
-                str(args.accounts),
-                "--days",
-                str(args.days),
-                "--format",
-                "parquet",
-                "--out-dir",
-                str(raw_dir),
-                "--truth-dir",
-                str(out / "truth"),
-                "--churn-warning-days",
-                str(args.churn_warning_days),
-            ],
-            env,
-        )
+        generate_step(args, out, env, lawn)
+    if args.generate_only:
+        return
     timed("validate-raw (Great Expectations)", [lawn, "validate-raw", "--raw-dir", str(raw_dir)], env)
     timed(
         "lawn build --full-refresh (all tests)",

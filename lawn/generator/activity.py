@@ -288,7 +288,7 @@ class AccountSim:
                     person,
                     person.devices[0],
                     {
-                        "ticket_id": f"tkt_{len(self.log.events):08d}",
+                        "ticket_id": f"tkt_{self.log.emitted:08d}",
                         "priority": str(
                             self.rng.choice(["low", "normal", "high", "urgent"], p=[0.3, 0.5, 0.15, 0.05])
                         ),

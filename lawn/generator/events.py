@@ -50,9 +50,17 @@ class EventLog:
         self.seed = seed
         self.start = dt.datetime.combine(start_date, dt.time(), tzinfo=dt.UTC)
         self.events: list[Event] = []
+        # events appended so far, including those handed off by ``drain``: ids and delays hang on it
+        self.emitted = 0
+
+    def drain(self) -> list[Event]:
+        """Hand off the events appended since the last drain (the streaming generator's batches);
+        ids keep counting, so the output is the same as when every event stays in memory."""
+        events, self.events = self.events, []
+        return events
 
     def _next_id(self) -> str:
-        digest = stable_hash(self.seed, len(self.events))
+        digest = stable_hash(self.seed, self.emitted)
         return f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-a{digest[17:20]}-{digest[20:32]}"
 
     def client(
@@ -150,7 +158,7 @@ class EventLog:
     ) -> Event:
         # delivery delay: mostly sub-second, mobile clients batch for up to a few minutes
         delay = 0.4 + (
-            int(stable_hash(self.seed, "d", len(self.events))[:4], 16) % 300
+            int(stable_hash(self.seed, "d", self.emitted)[:4], 16) % 300
             if source in ("ios", "android")
             else 0.2
         )
@@ -170,6 +178,7 @@ class EventLog:
             properties,
         )
         self.events.append(event)
+        self.emitted += 1
         return event
 
     def iso_occurred(self, event: Event) -> str:

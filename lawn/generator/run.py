@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,7 @@ from lawn.generator.world import CHANNELS, Account, Device, build_world, plant_r
 from lawn.tracking_plan import load_tracking_plan
 
 SPEND_CHANNELS = ("paid_search", "paid_social", "partner", "outbound")
+DIRT_TRUTH_COLUMNS = ["event_id", "event_name", "dirt_kind", "expected_reason_code", "property_name"]
 
 
 @dataclass
@@ -103,16 +105,36 @@ def _identity_truth(accounts: list[Account]) -> list[dict]:
     return rows
 
 
-def generate(config: GeneratorConfig) -> GeneratedData:
-    """Simulate the company; deterministic for a given ``config``."""
-    rng = np.random.default_rng(config.seed)
-    plan = load_tracking_plan()
+@dataclass
+class Simulation:
+    """Everything the simulation keeps besides the events: the world and its ledgers."""
+
+    accounts: list[Account]
+    user_exp: object
+    account_exp: object
+    rollout: dict
+    ledgers: list[dict]
+    exposures: list[dict]
+    visitor_truth: list[dict]
+
+
+def simulate(
+    config: GeneratorConfig,
+    rng: np.random.Generator,
+    log: EventLog,
+    flush: Callable[[list[Event]], None] | None = None,
+    flush_every: int = 200_000,
+) -> Simulation:
+    """Run every account and the anonymous visitors, appending their events to ``log``.
+
+    With ``flush``, the log is drained into it whenever it holds ``flush_every`` events and at
+    the end (the streaming generator); without, every event stays in ``log.events``.
+    """
     accounts = build_world(config, rng)
     plant_shared_devices(accounts, config.dirt.shared_device_people, rng)
     plant_resignups(accounts, config.dirt.resignup_typo, rng)
     user_exp, account_exp = build_experiments(config)
     rollout = build_rollout(config, accounts, rng)
-    log = EventLog(config.seed, config.start_date)
     ledgers, exposures = [], []
     for account in accounts:
         sim = AccountSim(
@@ -132,16 +154,46 @@ def generate(config: GeneratorConfig) -> GeneratedData:
         sim.run()
         ledgers += sim.commercial.sub.ledger
         exposures += sim.exposures
+        if flush is not None and len(log.events) >= flush_every:
+            flush(log.drain())
     visitor_truth = _anonymous_visitors(config, log, rng)
+    if flush is not None:
+        flush(log.drain())
+    return Simulation(accounts, user_exp, account_exp, rollout, ledgers, exposures, visitor_truth)
+
+
+def generate(config: GeneratorConfig) -> GeneratedData:
+    """Simulate the company in memory; deterministic for a given ``config``.
+
+    ``lawn.generator.stream.generate_to_files`` writes the same files with bounded memory.
+    """
+    rng = np.random.default_rng(config.seed)
+    plan = load_tracking_plan()
+    log = EventLog(config.seed, config.start_date)
+    world = simulate(config, rng, log)
     horizon = config.days * DAY
     clean = [event for event in log.events if event.occurred_s < horizon]
     delivered, dirt = plant_dirt(clean, plan, config.dirt, rng)
     delivered, instrumentation_truth = apply_instrumentation_breaks(delivered, config)
     events = pd.DataFrame([_serialise(log, event) for event in delivered], columns=list(RAW_EVENT_COLUMNS))
     events = events.sort_values(["received_at", "event_id"], kind="stable").reset_index(drop=True)
+    raw, truth = other_tables(config, world, rng)
+    truth["dirt"] = pd.DataFrame(dirt, columns=DIRT_TRUTH_COLUMNS)
+    if instrumentation_truth is not None:
+        truth["instrumentation"] = instrumentation_truth
+    if config.action_effects is not None:
+        truth["action_effects"] = _action_effects_truth(config, world.exposures)
+    return GeneratedData(raw={"raw_events": events, **raw}, truth=truth)
 
+
+def other_tables(
+    config: GeneratorConfig, world: Simulation, rng: np.random.Generator
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """The raw tables besides the events, and the truth up to the dirt ledger (in file order);
+    draws the marketing spend from ``rng``, so call it after the dirt step."""
+    accounts, user_exp, account_exp = world.accounts, world.user_exp, world.account_exp
+    rollout, ledgers = world.rollout, world.ledgers
     raw = {
-        "raw_events": events,
         "crm_accounts": _crm(config, accounts),
         "marketing_spend": _spend(config, rng),
         "experiment_registry": _registry(config, [user_exp, account_exp]),
@@ -152,7 +204,7 @@ def generate(config: GeneratorConfig) -> GeneratedData:
             [raw["experiment_registry"], pd.DataFrame([offer])], ignore_index=True
         )
     truth = {
-        "identities": pd.DataFrame(_identity_truth(accounts) + visitor_truth),
+        "identities": pd.DataFrame(_identity_truth(accounts) + world.visitor_truth),
         "persons": pd.DataFrame(
             [
                 {
@@ -209,15 +261,8 @@ def generate(config: GeneratorConfig) -> GeneratedData:
             else [],
             columns=["platform", "start_date", "activation_factor"],
         ),
-        "dirt": pd.DataFrame(
-            dirt, columns=["event_id", "event_name", "dirt_kind", "expected_reason_code", "property_name"]
-        ),
     }
-    if instrumentation_truth is not None:
-        truth["instrumentation"] = instrumentation_truth
-    if config.action_effects is not None:
-        truth["action_effects"] = _action_effects_truth(config, exposures)
-    return GeneratedData(raw=raw, truth=truth)
+    return raw, truth
 
 
 def _action_effects_truth(config: GeneratorConfig, exposures: list[dict]) -> pd.DataFrame:
