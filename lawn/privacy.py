@@ -1,6 +1,6 @@
 """Right to erasure: `lawn privacy erase --email X | --user-id Y | --person-id Z`.
 
-1. Resolve the person through the identity graph (``marts.dim_identifiers``, and the
+1. Resolve the person through the identity graph (``pii.pii_identifiers``, and the
    identity snapshot for identifiers the person held in the past): every user id,
    anonymous id, device id and email of theirs.
 2. Record one tombstone per identifier in ``ops.erasure_tombstones``: the identifier's type
@@ -48,8 +48,10 @@ EVENT_TABLES = {
     "intermediate.int_events_deduplicated": "properties_raw",
     "intermediate.int_events_validated": "properties_raw",
     "intermediate.int_events_valid": "properties",
-    "marts.fct_quarantined_events": "properties_raw",
 }
+# marts.fct_quarantined_events carries no payload (masked: docs/governance.md); its identifier
+# columns are swept like every other table, and pii.pii_quarantined_event_payloads is rebuilt
+# from int_events_validated
 # schemas never swept: configuration seeds (edited by hand, the command warns) and
 # the privacy ledgers themselves (keyed hashes only)
 # stateful stores that are not rebuilt (ledgers, other raw tables): cells are redacted,
@@ -154,12 +156,18 @@ def _event_id_match(alias: str, identifiers: dict[str, set[str]], payload: str) 
     return "(" + " or ".join(parts or ["false"]) + ")"
 
 
+# the identity map with values in clear (marts.dim_identifiers shows emails as keyed hashes only)
+CLEAR_IDENTIFIERS = (
+    "select identifier_type || ':' || identifier_value as identifier_key, person_id from pii.pii_identifiers"
+)
+
+
 def resolve_person(
     con: duckdb.DuckDBPyConnection, email: str | None, user_id: str | None, person_id: str | None
 ) -> Person:
     """The person's identifiers (normal form), from the identity graph and its history."""
-    if not _exists(con, "marts.dim_identifiers"):
-        raise ErasureError("marts.dim_identifiers does not exist: run `lawn build` first")
+    if not _exists(con, "pii.pii_identifiers"):
+        raise ErasureError("pii.pii_identifiers does not exist: run `lawn build` first")
     if person_id:
         start = [person_id]
         given: dict[str, set[str]] = {}
@@ -168,13 +176,13 @@ def resolve_person(
         key = f"{kind}:{normalize(value or '')}"
         given = {kind: {normalize(value or "")}}
         start = [row[0] for row in con.execute(
-            "select distinct person_id from marts.dim_identifiers where identifier_key = ? "
+            f"select distinct person_id from ({CLEAR_IDENTIFIERS}) as known where identifier_key = ? "
             "and person_id is not null", [key]).fetchall()]  # fmt: skip
         if not start and _exists(con, "snapshots.identity_map_history"):
             start = [row[0] for row in con.execute(
                 "select distinct person_id from snapshots.identity_map_history where identifier_key = ? "
                 "and person_id is not null", [key]).fetchall()]  # fmt: skip
-    sources = ["select identifier_key, person_id from marts.dim_identifiers"]
+    sources = [CLEAR_IDENTIFIERS]
     if _exists(con, "snapshots.identity_map_history"):
         sources.append("select identifier_key, person_id from snapshots.identity_map_history")
     keys = con.execute(
@@ -188,7 +196,7 @@ def resolve_person(
         if kind in IDENTIFIER_TYPES and value:
             identifiers.setdefault(kind, set()).add(value)
     if person_id and not keys:
-        raise ErasureError(f"--person-id {person_id}: no such person in marts.dim_identifiers")
+        raise ErasureError(f"--person-id {person_id}: no such person in pii.pii_identifiers")
     return Person(start[0] if start else person_id, identifiers)
 
 
@@ -258,7 +266,6 @@ IP_COLUMNS = {
     "intermediate.int_events_deduplicated": (("context_raw",), ("context_ip",)),
     "intermediate.int_events_validated": (("context_raw",), ("context_ip",)),
     "intermediate.int_events_valid": ((), ("ip_address",)),
-    "marts.fct_quarantined_events": (("context_raw",), ()),
 }
 
 
