@@ -65,7 +65,14 @@ def scored_world(tmp_path_factory):
 
 
 def _build_actions(db, project, root):
-    run_dbt(["build", "--select", *ACTION_MODELS.split()], db, root, project_dir=project)
+    # cautious: only the tests whose parents are all selected (not the bandit registry's
+    # relationship tests into action_rules: this world builds no bandit)
+    run_dbt(
+        ["build", "--select", *ACTION_MODELS.split(), "--indirect-selection", "cautious"],
+        db,
+        root,
+        project_dir=project,
+    )
 
 
 def test_contributions_sum_to_each_scores_logit(scored_world):
