@@ -33,7 +33,15 @@ _spec.loader.exec_module(compare_marts)
 # run-time stamps that differ between any two runs: test_nightly's wall-clock and run-history
 # columns, and in fct_action_exports the key built from the run id (lawn nightly: its UTC
 # start time; Dagster: "dagster-<run id>") and the hours from decision to export (wall clock)
-IGNORED = AUDIT_COLUMNS | {"action_export_key", "hours_to_action", "assigned_at"}
+# run-time stamps: the export key holds the run id, hours to action and the bandit's
+# assigned_at are wall-clock, the reconciliation's retention cutoffs are ages from the wall clock
+IGNORED = AUDIT_COLUMNS | {
+    "action_export_key",
+    "hours_to_action",
+    "assigned_at",
+    "raw_cutoff_at",
+    "history_cutoff_at",
+}
 
 
 @pytest.fixture(scope="module")

@@ -221,12 +221,24 @@ def _expected_actions(db: Path) -> pd.DataFrame:
         "select account_id, feature_date, churn_probability from ml.churn_scores where not is_shadow",
     )
     inputs = features.merge(scores, on=["account_id", "feature_date"], how="left")
+    # the `uplift` input: the driving score of the uplift model that drives the rule
+    uplift = query(
+        db, "select rule_id, account_id, feature_date, uplift from marts.fct_uplift_scores where is_driving"
+    )
     compare = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less, "=": np.equal}
     expected = []
     for rule in rules[rules["is_enabled"]].itertuples():
         holds = pd.Series(True, index=inputs.index)
         for cond in conditions[conditions["rule_id"] == rule.rule_id].itertuples():
-            values = inputs[cond.input_name].astype(float)
+            if cond.input_name == "uplift":
+                mine = uplift.loc[uplift["rule_id"] == rule.rule_id, ["account_id", "feature_date", "uplift"]]
+                keys = inputs[["account_id", "feature_date"]]
+                values = keys.merge(mine, on=["account_id", "feature_date"], how="left")["uplift"].astype(
+                    float
+                )
+                values.index = inputs.index
+            else:
+                values = inputs[cond.input_name].astype(float)
             holds &= values.notna() & compare[cond.comparator](values, cond.threshold)
         days = inputs.loc[holds, ["account_id", "feature_date"]].sort_values(["account_id", "feature_date"])
         for account, group in days.groupby("account_id"):

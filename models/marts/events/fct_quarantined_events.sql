@@ -38,8 +38,10 @@ final as (
         device_id,
         user_id,
         account_id,
-        {{ dbt.length("coalesce(context_raw, '')") }}
-        + {{ dbt.length("coalesce(properties_raw, '')") }} as payload_characters,
+        cast(
+            {{ dbt.length("coalesce(context_raw, '')") }}
+            + {{ dbt.length("coalesce(properties_raw, '')") }} as {{ dbt.type_bigint() }}
+        ) as payload_characters,
         {{ keyed_hash("coalesce(context_raw, '') || '|' || coalesce(properties_raw, '')") }}
             as payload_key,
         primary_reason_code,
