@@ -34,8 +34,12 @@ _spec.loader.exec_module(compare_marts)
 # columns, and in fct_action_exports the key built from the run id (lawn nightly: its UTC
 # start time; Dagster: "dagster-<run id>") and the hours from decision to export (wall clock)
 # run-time stamps: the export key holds the run id, hours to action and the bandit's
-# assigned_at are wall-clock, the reconciliation's retention cutoffs are ages from the wall clock
+# assigned_at are wall-clock, the reconciliation's retention cutoffs are ages from the wall clock,
+# and the retention audit's key, cutoff and applied time come from the retention run's clock
 IGNORED = AUDIT_COLUMNS | {
+    "retention_audit_key",
+    "cutoff_at",
+    "applied_at",
     "action_export_key",
     "hours_to_action",
     "assigned_at",
