@@ -24,6 +24,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    AssetsDefinition,
     AssetSelection,
     AssetSpec,
     DagsterEventType,
@@ -244,16 +245,32 @@ def build_definitions(manifest: Path | None = None, lawn: LawnNightlyResource | 
                 invocation = dbt.cli([*args, *vars_args], context=context, target_path=target)
             yield from invocation.stream()
 
-    @dbt_assets(
-        manifest=manifest_json,
-        name="build",
-        exclude=" ".join(nightly_selection("build")[1]),
-        dagster_dbt_translator=translator,
-        pool=POOL,
+    def dbt_group(name: str, step: str, description: str) -> AssetsDefinition:
+        """The dbt build that follows nightly step ``step`` (lawn.landing.nightly_selection):
+        step build selects everything but what later steps' tables feed; the others select
+        what their step's tables feed, minus what a later step's tables feed."""
+        select, exclude = nightly_selection(step)
+
+        @dbt_assets(
+            manifest=manifest_json,
+            name=name,
+            select=" ".join(select) or "fqn:*",
+            exclude=" ".join(exclude) or None,
+            dagster_dbt_translator=translator,
+            pool=POOL,
+        )
+        def group(context: AssetExecutionContext, dbt: DbtCliResource, lawn: LawnNightlyResource) -> Iterator:
+            full_refresh = lawn.full_refresh if step == "build" else False
+            yield from _dbt_build(context, dbt, lawn, _plain_build(full_refresh))
+
+        group.__doc__ = description
+        return group
+
+    build = dbt_group(
+        "build",
+        "build",
+        "Step build: every model, seed and snapshot except what reads the scores or the ledger.",
     )
-    def build(context: AssetExecutionContext, dbt: DbtCliResource, lawn: LawnNightlyResource) -> Iterator:
-        """Step build: every model, seed and snapshot except what reads the scores or the ledger."""
-        yield from _dbt_build(context, dbt, lawn, _plain_build(lawn.full_refresh))
 
     def model_key(name: str) -> AssetKey:
         return get_asset_key_for_model([build], name)
@@ -282,19 +299,9 @@ def build_definitions(manifest: Path | None = None, lawn: LawnNightlyResource | 
         detail, _ = _step(context, lawn, "score", run_scoring)
         return MaterializeResult(metadata={"detail": detail})
 
-    @dbt_assets(
-        manifest=manifest_json,
-        name="scored_build",
-        select=" ".join(nightly_selection("score")[0]),
-        exclude=" ".join(nightly_selection("score")[1]),
-        dagster_dbt_translator=translator,
-        pool=POOL,
+    scored_build = dbt_group(
+        "scored_build", "score", "The dbt half of step score: what reads the scores, built after scoring."
     )
-    def scored_build(
-        context: AssetExecutionContext, dbt: DbtCliResource, lawn: LawnNightlyResource
-    ) -> Iterator:
-        """The dbt half of step score: what reads the scores, built after scoring."""
-        yield from _dbt_build(context, dbt, lawn, _plain_build(False))
 
     @asset(
         name="bandit",
@@ -308,19 +315,11 @@ def build_definitions(manifest: Path | None = None, lawn: LawnNightlyResource | 
         detail, _ = _step(context, lawn, "bandit", run_bandit_step)
         return MaterializeResult(metadata={"detail": detail})
 
-    @dbt_assets(
-        manifest=manifest_json,
-        name="bandit_build",
-        select=" ".join(nightly_selection("bandit")[0]),
-        exclude=" ".join(nightly_selection("bandit")[1]),
-        dagster_dbt_translator=translator,
-        pool=POOL,
+    bandit_build = dbt_group(
+        "bandit_build",
+        "bandit",
+        "The dbt half of step bandit: the bandit marts (the export reads the assignments).",
     )
-    def bandit_build(
-        context: AssetExecutionContext, dbt: DbtCliResource, lawn: LawnNightlyResource
-    ) -> Iterator:
-        """The dbt half of step bandit: the bandit marts (the export reads the assignments)."""
-        yield from _dbt_build(context, dbt, lawn, _plain_build(False))
 
     def scored_key(name: str) -> AssetKey:
         for group in (scored_build, bandit_build):
@@ -341,18 +340,11 @@ def build_definitions(manifest: Path | None = None, lawn: LawnNightlyResource | 
         detail, _ = _step(context, lawn, "actions", step_export)
         return MaterializeResult(metadata={"detail": detail})
 
-    @dbt_assets(
-        manifest=manifest_json,
-        name="exported_build",
-        select=" ".join(nightly_selection("actions")[0]),
-        dagster_dbt_translator=translator,
-        pool=POOL,
+    exported_build = dbt_group(
+        "exported_build",
+        "actions",
+        "The dbt half of step actions: the ledger's marts, built after the export.",
     )
-    def exported_build(
-        context: AssetExecutionContext, dbt: DbtCliResource, lawn: LawnNightlyResource
-    ) -> Iterator:
-        """The dbt half of step actions: the ledger's marts, built after the export."""
-        yield from _dbt_build(context, dbt, lawn, _plain_build(False))
 
     all_models = {k.path[-1]: k for group in (build, scored_build, exported_build) for k in group.keys}
 
