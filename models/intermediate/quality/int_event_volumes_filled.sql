@@ -6,6 +6,20 @@
     the client time is missing or quarantined as implausible), with how many arrived before
     the day ended and before 48 hours after it ended, its distinct senders and its declared
     and present properties. Read by fct_instrumentation_qa_daily. -#}
+
+{#- the measures of every rollup level (version, platform, day), over the rows of `timed` -#}
+{%- set volume_measures -%}
+count(*) as event_count,
+        count(distinct sender_id) as sender_count,
+        sum(case when delivery_status = 'valid' then 1 else 0 end) as valid_count,
+        sum(case when delivery_status = 'quarantined' then 1 else 0 end)
+            as quarantined_count,
+        sum(case when is_on_time then 1 else 0 end) as on_time_count,
+        sum(case when is_within_48h then 1 else 0 end) as within_48h_count,
+        sum(declared_property_count) as declared_property_count,
+        sum(present_property_count) as present_property_count
+{%- endset %}
+
 with
 
 first_deliveries as (
@@ -89,15 +103,7 @@ observed_versions as (
         platform,
         schema_version,
         max(case when is_unknown_event then 1 else 0 end) as unknown_flag,
-        count(*) as event_count,
-        count(distinct sender_id) as sender_count,
-        sum(case when delivery_status = 'valid' then 1 else 0 end) as valid_count,
-        sum(case when delivery_status = 'quarantined' then 1 else 0 end)
-            as quarantined_count,
-        sum(case when is_on_time then 1 else 0 end) as on_time_count,
-        sum(case when is_within_48h then 1 else 0 end) as within_48h_count,
-        sum(declared_property_count) as declared_property_count,
-        sum(present_property_count) as present_property_count
+        {{ volume_measures }}
     from timed
     group by activity_date, event_name, source, platform, schema_version
 
@@ -113,15 +119,7 @@ observed_platforms as (
         platform,
         '(all)' as schema_version,
         max(case when is_unknown_event then 1 else 0 end) as unknown_flag,
-        count(*) as event_count,
-        count(distinct sender_id) as sender_count,
-        sum(case when delivery_status = 'valid' then 1 else 0 end) as valid_count,
-        sum(case when delivery_status = 'quarantined' then 1 else 0 end)
-            as quarantined_count,
-        sum(case when is_on_time then 1 else 0 end) as on_time_count,
-        sum(case when is_within_48h then 1 else 0 end) as within_48h_count,
-        sum(declared_property_count) as declared_property_count,
-        sum(present_property_count) as present_property_count
+        {{ volume_measures }}
     from timed
     group by activity_date, event_name, source, platform
 
@@ -137,15 +135,7 @@ observed_days as (
         '(all)' as platform,
         '(all)' as schema_version,
         0 as unknown_flag,
-        count(*) as event_count,
-        count(distinct sender_id) as sender_count,
-        sum(case when delivery_status = 'valid' then 1 else 0 end) as valid_count,
-        sum(case when delivery_status = 'quarantined' then 1 else 0 end)
-            as quarantined_count,
-        sum(case when is_on_time then 1 else 0 end) as on_time_count,
-        sum(case when is_within_48h then 1 else 0 end) as within_48h_count,
-        sum(declared_property_count) as declared_property_count,
-        sum(present_property_count) as present_property_count
+        {{ volume_measures }}
     from timed
     group by activity_date
 
