@@ -132,12 +132,14 @@ def bandit_part(db_path: Path) -> Part:
             part.plot(f"bandit_{_name(bandit_id)}_{_name(context)}",
                       bandit_report.allocation_plot(report, bandit_id, context),
                       f"{bandit_id} ({context}): allocation over time and latest posteriors")  # fmt: skip
+        busy = sorted(rows.loc[rows["actions_assigned"] > 0, "decision_day"].unique()) or nights
+        shown = busy[-SHARE_NIGHTS:]
         part.text(
-            f"Allocation on the last {min(SHARE_NIGHTS, len(nights))} nights: share = the allocation "
+            f"Allocation on the last {len(shown)} nights that placed actions: share = the allocation "
             "outside the uniform holdout, realised_share = the arm's share of the night's actions "
             "(holdout included)."
         )
-        part.table(rows[rows["decision_day"].isin(nights[-SHARE_NIGHTS:])])
+        part.table(rows[rows["decision_day"].isin(shown)])
         part.text("Posteriors on the latest night: Beta(alpha, beta), mean and 95% equal-tailed interval.")
         part.table(posteriors[posteriors["bandit_id"] == bandit_id])
         mine = regret[regret["bandit_id"] == bandit_id]
@@ -145,14 +147,19 @@ def bandit_part(db_path: Path) -> Part:
             part.text("Regret: no reward window has closed yet, so there is no estimate.")
             continue
         last = mine.iloc[-1]
+        closed = report.outcomes[
+            (report.outcomes["bandit_id"] == bandit_id)
+            & report.outcomes["is_window_closed"].fillna(False).astype(bool)
+        ]
         part.text(
-            f"Cumulative regret estimated by IPW over {int(mine['actions'].sum())} actions: bandit "
+            f"Cumulative regret estimated by IPW over {int(mine['actions'].sum())} actions "
+            f"({len(closed)} with a closed reward window): bandit "
             f"{last['cumulative_bandit_regret']:.2f}, uniform allocation "
             f"{last['cumulative_uniform_regret']:.2f} rewards. {REGRET_NOTE}"
         )
         part.plot(f"bandit_{_name(bandit_id)}_regret", bandit_report.regret_plot(regret, bandit_id),
                   f"{bandit_id}: cumulative regret estimated by IPW")  # fmt: skip
-        part.table(mine.tail(SHARE_NIGHTS))
+        part.table(mine[mine["actions"] > 0].tail(SHARE_NIGHTS))
     readout = report.readout
     if len(readout):
         part.heading("Readout: IPW vs the uniform holdout (always-valid)", 3)

@@ -129,7 +129,7 @@ def qini_plot(found: UpliftView) -> bytes:
     axis.set_ylabel("incremental outcomes")
     axis.legend(fontsize=7)
     axis.set_title(
-        f"{found.model_id} {found.version}: Qini curve on {found.held_out_rows} held-out accounts "
+        f"{found.version}: Qini curve on {found.held_out_rows} held-out accounts\n"
         f"(Qini {found.qini_coefficient:.4f}, AUUC {found.auuc:.4f})",
         fontsize=8,
     )
