@@ -115,16 +115,18 @@ def posterior_intervals(report: BanditReport, level: float = 0.95) -> pd.DataFra
     return rows[columns].reset_index(drop=True)
 
 
-def ipw_rates(outcomes: pd.DataFrame) -> pd.DataFrame:
+def ipw_rates(outcomes: pd.DataFrame, arms: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per bandit, context and arm: the Horvitz-Thompson rate over the closed units of that
-    bandit and context, and the uniform holdout's plain rate there (NaN without closed units)."""
+    bandit and context, and the uniform holdout's plain rate there (NaN without a closed
+    holdout unit). ``arms`` (bandit_id, arm): every registered arm, also one never placed."""
     closed = outcomes[outcomes["is_window_closed"].fillna(False).astype(bool)]
+    known = pd.concat([outcomes[["bandit_id", "arm"]], arms if arms is not None else None])
     rows = []
     for (bandit_id, context), units in closed.groupby(["bandit_id", "context"], sort=True):
         reward = units["reward"].astype(float)
         weighted = reward / units["propensity"].astype(float)
         holdout = reward[units["is_holdout"].astype(bool)]
-        for arm in sorted(set(outcomes.loc[outcomes["bandit_id"] == bandit_id, "arm"])):
+        for arm in sorted(set(known.loc[known["bandit_id"] == bandit_id, "arm"])):
             rows.append({
                 "bandit_id": bandit_id, "context": context, "arm": arm, "closed_units": len(units),
                 "ipw_rate": float(weighted[units["arm"] == arm].sum() / len(units)),
@@ -144,7 +146,7 @@ def regret_by_day(report: BanditReport) -> pd.DataFrame:
     columns = ["bandit_id", "decision_day", "actions", "bandit_regret", "uniform_regret",
                "cumulative_bandit_regret", "cumulative_uniform_regret",
                "cumulative_saved_vs_uniform"]  # fmt: skip
-    rates = ipw_rates(report.outcomes)
+    rates = ipw_rates(report.outcomes, report.allocation[["bandit_id", "arm"]])
     if rates.empty or report.allocation.empty:
         return pd.DataFrame(columns=columns)
     rates["best_rate"] = rates.groupby(["bandit_id", "context"])["ipw_rate"].transform("max")
@@ -164,7 +166,8 @@ def regret_by_day(report: BanditReport) -> pd.DataFrame:
     )
     by = nights.groupby("bandit_id")
     nights["cumulative_bandit_regret"] = by["bandit_regret"].cumsum()
-    nights["cumulative_uniform_regret"] = by["uniform_regret"].cumsum()
+    # a night without a holdout estimate leaves uniform's running total unknown from then on
+    nights["cumulative_uniform_regret"] = by["uniform_regret"].transform(lambda v: v.cumsum(skipna=False))
     nights["cumulative_saved_vs_uniform"] = (
         nights["cumulative_uniform_regret"] - nights["cumulative_bandit_regret"]
     )

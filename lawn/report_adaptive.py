@@ -147,6 +147,11 @@ def bandit_part(db_path: Path) -> Part:
             part.text("Regret: no reward window has closed yet, so there is no estimate.")
             continue
         last = mine.iloc[-1]
+        uniform = (
+            f"{last['cumulative_uniform_regret']:.2f}"
+            if pd.notna(last["cumulative_uniform_regret"])
+            else "- (no closed reward window in the holdout)"
+        )
         closed = report.outcomes[
             (report.outcomes["bandit_id"] == bandit_id)
             & report.outcomes["is_window_closed"].fillna(False).astype(bool)
@@ -154,8 +159,7 @@ def bandit_part(db_path: Path) -> Part:
         part.text(
             f"Cumulative regret estimated by IPW over {int(mine['actions'].sum())} actions "
             f"({len(closed)} with a closed reward window): bandit "
-            f"{last['cumulative_bandit_regret']:.2f}, uniform allocation "
-            f"{last['cumulative_uniform_regret']:.2f} rewards. {REGRET_NOTE}"
+            f"{last['cumulative_bandit_regret']:.2f}, uniform allocation {uniform} rewards. {REGRET_NOTE}"
         )
         part.plot(f"bandit_{_name(bandit_id)}_regret", bandit_report.regret_plot(regret, bandit_id),
                   f"{bandit_id}: cumulative regret estimated by IPW")  # fmt: skip

@@ -169,7 +169,7 @@ def regret_by_hand(outcomes: pd.DataFrame, allocation: pd.DataFrame) -> dict[tup
     for key, entry in rates.items():
         arms = set(allocation.loc[allocation["bandit_id"] == key[0], "arm"])
         rates[key]["ipw"] = {arm: entry["sums"].get(arm, 0.0) / entry["n"] for arm in arms}
-        holdout[key] = entry["h"][1] / entry["h"][0]
+        holdout[key] = entry["h"][1] / entry["h"][0] if entry["h"][0] else float("nan")
     out: dict[tuple, list[float]] = {}
     for row in allocation.to_dict("records"):
         key = (row["bandit_id"], row["context"])
@@ -271,6 +271,38 @@ def test_regret_estimate_recovers_the_planted_regret():
         got = regret.loc[regret["bandit_id"] == bandit_id, "cumulative_uniform_regret"].iloc[-1]
         assert got == pytest.approx(uniform, rel=0.06), bandit_id
         assert got > estimated  # the planted bandit moves to the best arm: less regret than uniform
+
+
+def test_an_arm_never_placed_and_a_holdout_without_closed_units(tmp_path):
+    """An arm no unit got still counts (IPW rate 0) and a bandit whose holdout has no closed
+    unit has no uniform figure: said so, not printed as a number."""
+    frames = bandit_world()
+    outcomes = frames["marts.fct_bandit_outcomes"]
+    prompt = outcomes["bandit_id"] == "prompt"
+    outcomes = outcomes[~(prompt & (outcomes["is_holdout"] | (outcomes["arm"] == "checklist")))]
+    allocation = frames["marts.fct_bandit_arms_daily"].copy()
+    counts = outcomes.groupby(["bandit_id", "decision_day", "context", "arm"]).size()
+    keys = pd.MultiIndex.from_frame(allocation[["bandit_id", "decision_day", "context", "arm"]])
+    allocation["actions_assigned"] = counts.reindex(keys, fill_value=0).to_numpy()
+    frames = {**frames, "marts.fct_bandit_outcomes": outcomes, "marts.fct_bandit_arms_daily": allocation}
+    db = _write(tmp_path / "w.duckdb", frames)
+    regret = bandit_report.regret_by_day(bandit_report.load_bandit_report(db))
+    expected = regret_by_hand(outcomes, allocation)
+    for row in regret.itertuples():
+        bandit, uniform = expected[(row.bandit_id, pd.Timestamp(row.decision_day).date())]
+        assert row.bandit_regret == pytest.approx(bandit, abs=1e-9)
+        if row.bandit_id == "prompt":
+            assert np.isnan(uniform) and np.isnan(row.cumulative_uniform_regret)
+        else:
+            assert row.uniform_regret == pytest.approx(uniform, abs=1e-9)
+    rates = bandit_report.ipw_rates(
+        bandit_report.load_bandit_report(db).outcomes, allocation[["bandit_id", "arm"]]
+    ).set_index(["bandit_id", "arm"])
+    assert rates.loc[("prompt", "checklist"), "ipw_rate"] == 0.0
+    lines = _lines(report_adaptive.bandit_part(db))
+    block = lines[_after(lines, "### prompt") :]
+    sentence = block[_after(block, "Cumulative regret estimated by IPW")]
+    assert "uniform allocation - (no closed reward window in the holdout) rewards" in sentence
 
 
 def test_no_bandit_and_no_uplift_model_say_so_in_one_line(tmp_path):
