@@ -24,7 +24,7 @@ import pandas as pd
 
 from lawn import model_store
 from lawn.churn_model import FEATURES
-from lawn.uplift import UpliftError, evaluate, predict_uplift, qini_curve
+from lawn.uplift import evaluate, predict_uplift, qini_curve
 from lawn.uplift_model import CATEGORICAL, is_held_out
 
 
@@ -112,7 +112,7 @@ def load_views(db_path: Path, store: Path) -> tuple[list[UpliftView], list[str]]
     for model_id, version in live_models(store):
         try:
             views.append(view(db_path, store, model_id, version))
-        except (model_store.ModelStoreError, UpliftError, KeyError, duckdb.Error) as exc:
+        except (ValueError, KeyError, OSError, duckdb.Error) as exc:  # ModelStoreError, UpliftError, bad JSON
             problems.append(f"uplift model {model_id} {version}: cannot be shown ({exc})")
     return views, problems
 

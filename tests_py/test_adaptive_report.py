@@ -311,6 +311,13 @@ def test_no_bandit_and_no_uplift_model_say_so_in_one_line(tmp_path):
     part = report_adaptive.sections(bare, tmp_path / "no_store")
     assert report_adaptive.NO_BANDIT in part.markdown and report_adaptive.NO_UPLIFT in part.markdown
     assert not part.plots
+    # a live.json naming a version that is not on disk: one line naming it, no crash
+    (tmp_path / "store" / "offer").mkdir(parents=True)
+    (tmp_path / "store" / "offer" / "live.json").write_text('{"live": "offer-gone", "history": []}')
+    lines = report_adaptive.uplift_part(bare, tmp_path / "store").markdown
+    assert any(
+        line.startswith("uplift model offer offer-gone: cannot be shown (no model version") for line in lines
+    )
     empty = {k: v.head(0) for k, v in bandit_world().items()}
     db = _write(tmp_path / "empty.duckdb", empty)
     assert report_adaptive.NO_BANDIT in report_adaptive.bandit_part(db).markdown
