@@ -442,7 +442,8 @@ def test_weekly_names_the_bandits_decisions_of_the_week(tmp_path):
         )
         expected.append(
             f"{day} {bandit_id} ({context}): favoured {favoured}; allocation {arms}; "
-            f"{night['actions_assigned'].sum()} actions placed ({night['holdout_actions_assigned'].sum()} "
+            f"{night['actions_assigned'].sum()} action{'' if night['actions_assigned'].sum() == 1 else 's'} "
+            f"placed ({night['holdout_actions_assigned'].sum()} "
             "in the uniform holdout)"
         )
     assert bullets == expected
@@ -450,6 +451,7 @@ def test_weekly_names_the_bandits_decisions_of_the_week(tmp_path):
     table, _ = md_table(lines, _after(lines, "### Allocations and posteriors"))
     assert len(table) == len(mine) and set(table["decision_day"]) == {str(d) for d in week}
     assert np.allclose(_num(table["share"]), mine["share"].to_numpy(), atol=5e-4)
+    assert list(table["holdout_actions_assigned"]) == [str(n) for n in mine["holdout_actions_assigned"]]
     # the fixture without bandit marts: one line
     plain = fx.write_warehouse(tmp_path / "plain.duckdb")
     _, md_plain, _ = write_cadence_report(

@@ -24,7 +24,8 @@ def decisions(r: Reader) -> pd.DataFrame:
     return r.df(
         """
         select decision_day, bandit_id, context, arm, template_id, share, prob_best, posterior_alpha,
-            posterior_beta, posterior_mean, actions_assigned, holdout_actions_assigned
+            posterior_beta, posterior_mean, cast(actions_assigned as bigint) as actions_assigned,
+            cast(holdout_actions_assigned as bigint) as holdout_actions_assigned
         from marts.fct_bandit_arms_daily
         where decision_day >= $start and decision_day <= $as_of
         order by decision_day, bandit_id, context, arm
@@ -52,7 +53,8 @@ def sentences(rows: pd.DataFrame) -> list[str]:
         holdout = int(night["holdout_actions_assigned"].sum())
         lines.append(
             f"{pd.Timestamp(day).date()} {bandit_id} ({context}): favoured {favoured['arm']}; "
-            f"allocation {arms}; {placed} actions placed ({holdout} in the uniform holdout)"
+            f"allocation {arms}; {placed} action{'' if placed == 1 else 's'} placed "
+            f"({holdout} in the uniform holdout)"
         )
     return lines
 
