@@ -11,9 +11,10 @@ The nightly report's figures (docs/adaptive_decisions.md, "In the reports"):
   rate in a context is its Horvitz-Thompson estimate over the closed reward windows (mean over
   all closed units of reward x 1[arm] / propensity, as the readout mart); the best arm is the one
   with the highest estimate. A night's regret is the sum over arms of actions placed x (best
-  rate - arm rate); uniform allocation's regret is actions x (best rate - the uniform holdout's
-  observed rate). A plug-in estimate with today's rates for every past night: noise when the
-  arms do not differ (read the readout's always-valid interval first)."""
+  rate - arm rate); uniform allocation's is actions x (best rate - the mean of the arms' IPW
+  rates), and, as a check on it, actions x (best rate - the uniform holdout's observed rate).
+  A plug-in estimate with today's rates for every past night: noise when the arms do not
+  differ (read the readout's always-valid interval first)."""
 
 from __future__ import annotations
 
@@ -144,30 +145,34 @@ def regret_by_day(report: BanditReport) -> pd.DataFrame:
     """Estimated regret per bandit and night (summed over contexts) and cumulatively, for the
     bandit's actual placements and for uniform allocation (see the module docstring)."""
     columns = ["bandit_id", "decision_day", "actions", "bandit_regret", "uniform_regret",
-               "cumulative_bandit_regret", "cumulative_uniform_regret",
-               "cumulative_saved_vs_uniform"]  # fmt: skip
+               "holdout_regret", "cumulative_bandit_regret", "cumulative_uniform_regret",
+               "cumulative_holdout_regret", "cumulative_saved_vs_uniform"]  # fmt: skip
     rates = ipw_rates(report.outcomes, report.allocation[["bandit_id", "arm"]])
     if rates.empty or report.allocation.empty:
         return pd.DataFrame(columns=columns)
-    rates["best_rate"] = rates.groupby(["bandit_id", "context"])["ipw_rate"].transform("max")
+    by_context = rates.groupby(["bandit_id", "context"])["ipw_rate"]
+    rates["best_rate"], rates["uniform_rate"] = by_context.transform("max"), by_context.transform("mean")
     placed = report.allocation[["bandit_id", "decision_day", "context", "arm", "actions_assigned"]].merge(
         rates, on=["bandit_id", "context", "arm"], how="inner"
     )
     placed["bandit_regret"] = placed["actions_assigned"] * (placed["best_rate"] - placed["ipw_rate"])
-    placed["uniform_regret"] = placed["actions_assigned"] * (placed["best_rate"] - placed["holdout_rate"])
+    placed["uniform_regret"] = placed["actions_assigned"] * (placed["best_rate"] - placed["uniform_rate"])
+    placed["holdout_regret"] = placed["actions_assigned"] * (placed["best_rate"] - placed["holdout_rate"])
     nights = (
         placed.groupby(["bandit_id", "decision_day"], as_index=False)
         .agg(
             actions=("actions_assigned", "sum"),
             bandit_regret=("bandit_regret", "sum"),
-            uniform_regret=("uniform_regret", _sum_or_nan),
+            uniform_regret=("uniform_regret", "sum"),
+            holdout_regret=("holdout_regret", _sum_or_nan),
         )
         .sort_values(["bandit_id", "decision_day"])
     )
     by = nights.groupby("bandit_id")
     nights["cumulative_bandit_regret"] = by["bandit_regret"].cumsum()
-    # a night without a holdout estimate leaves uniform's running total unknown from then on
-    nights["cumulative_uniform_regret"] = by["uniform_regret"].transform(lambda v: v.cumsum(skipna=False))
+    nights["cumulative_uniform_regret"] = by["uniform_regret"].cumsum()
+    # a night without a holdout estimate leaves the holdout's running total unknown from then on
+    nights["cumulative_holdout_regret"] = by["holdout_regret"].transform(lambda v: v.cumsum(skipna=False))
     nights["cumulative_saved_vs_uniform"] = (
         nights["cumulative_uniform_regret"] - nights["cumulative_bandit_regret"]
     )
@@ -230,7 +235,8 @@ def regret_plot(regret: pd.DataFrame, bandit_id: str) -> bytes:
     else:
         days = pd.to_datetime(rows["decision_day"])
         axis.plot(days, rows["cumulative_bandit_regret"], label="bandit (as placed)")
-        axis.plot(days, rows["cumulative_uniform_regret"], linestyle="--", label="uniform (holdout's rate)")
+        axis.plot(days, rows["cumulative_uniform_regret"], linestyle="--", label="uniform (IPW)")
+        axis.plot(days, rows["cumulative_holdout_regret"], linestyle=":", label="uniform (holdout's rate)")
         axis.axhline(0, color="grey", linewidth=1)
         axis.set_ylabel("cumulative regret (rewards)")
         axis.legend(fontsize=7)

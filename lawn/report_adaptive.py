@@ -22,10 +22,11 @@ REGRET_NOTE = (
     "Regret is an estimate, by inverse-propensity weighting (IPW): each arm's reward rate is its "
     "Horvitz-Thompson estimate over the closed reward windows (reward / propensity, averaged over "
     "all closed units of the bandit and context), the best arm is the one with the highest "
-    "estimate; a night's regret is the sum over arms of actions placed x (best rate - arm rate), "
-    "and uniform allocation's is actions x (best rate - the uniform holdout's observed rate). "
-    "Today's estimates are used for every past night; when the arms do not really differ the "
-    "figure is noise (the readout's always-valid interval says whether they do)."
+    "estimate; a night's regret is the sum over arms of actions placed x (best rate - arm rate); "
+    "uniform allocation's is actions x (best rate - the mean of the arms' IPW rates), and by the "
+    "uniform holdout actions x (best rate - the holdout's observed rate). Today's estimates are "
+    "used for every past night; when the arms do not really differ the figure is noise (the "
+    "readout's always-valid interval says whether they do)."
 )
 NO_BANDIT = "No bandit has made a decision yet (no row in marts.fct_bandit_arms_daily)."
 NO_UPLIFT = "No live uplift model (train one with `lawn uplift train --model <id>`)."
@@ -147,19 +148,21 @@ def bandit_part(db_path: Path) -> Part:
             part.text("Regret: no reward window has closed yet, so there is no estimate.")
             continue
         last = mine.iloc[-1]
-        uniform = (
-            f"{last['cumulative_uniform_regret']:.2f}"
-            if pd.notna(last["cumulative_uniform_regret"])
-            else "- (no closed reward window in the holdout)"
-        )
         closed = report.outcomes[
             (report.outcomes["bandit_id"] == bandit_id)
             & report.outcomes["is_window_closed"].fillna(False).astype(bool)
         ]
+        holdout = int(closed["is_holdout"].astype(bool).sum())
+        by_holdout = (
+            f"{last['cumulative_holdout_regret']:.2f} by the uniform holdout's observed rate "
+            f"({holdout} closed holdout units)"
+            if pd.notna(last["cumulative_holdout_regret"])
+            else "none by the uniform holdout (no closed reward window in it)"
+        )
         part.text(
             f"Cumulative regret estimated by IPW over {int(mine['actions'].sum())} actions "
-            f"({len(closed)} with a closed reward window): bandit "
-            f"{last['cumulative_bandit_regret']:.2f}, uniform allocation {uniform} rewards. {REGRET_NOTE}"
+            f"({len(closed)} with a closed reward window): bandit {last['cumulative_bandit_regret']:.2f}, "
+            f"uniform allocation {last['cumulative_uniform_regret']:.2f} ({by_holdout}). {REGRET_NOTE}"
         )
         part.plot(f"bandit_{_name(bandit_id)}_regret", bandit_report.regret_plot(regret, bandit_id),
                   f"{bandit_id}: cumulative regret estimated by IPW")  # fmt: skip

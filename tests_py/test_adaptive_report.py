@@ -150,37 +150,38 @@ def beta_interval(a: float, b: float, level: float = 0.95) -> tuple[float, float
     return float(np.interp(tail, cdf, x)), float(np.interp(1 - tail, cdf, x))
 
 
-def regret_by_hand(outcomes: pd.DataFrame, allocation: pd.DataFrame) -> dict[tuple, tuple[float, float]]:
-    """(bandit, night) -> (bandit regret, uniform regret), by explicit loops."""
-    rates, holdout = {}, {}
+def regret_by_hand(outcomes: pd.DataFrame, allocation: pd.DataFrame) -> dict[tuple, tuple[float, ...]]:
+    """(bandit, night) -> (bandit regret, uniform regret by IPW, uniform regret by the holdout's
+    observed rate), by explicit loops over rewards and propensities."""
+    sums: dict[tuple, dict] = {}
     for record in outcomes.to_dict("records"):
         if not record["is_window_closed"]:
             continue
-        key = (record["bandit_id"], record["context"])
-        rates.setdefault(key, {"n": 0, "sums": {}, "h": [0, 0]})
-        entry = rates[key]
+        entry = sums.setdefault((record["bandit_id"], record["context"]), {"n": 0, "arm": {}, "h": [0, 0]})
         entry["n"] += 1
-        entry["sums"][record["arm"]] = (
-            entry["sums"].get(record["arm"], 0.0) + record["reward"] / record["propensity"]
+        entry["arm"][record["arm"]] = (
+            entry["arm"].get(record["arm"], 0.0) + record["reward"] / record["propensity"]
         )
         if record["is_holdout"]:
             entry["h"][0] += 1
             entry["h"][1] += record["reward"]
-    for key, entry in rates.items():
-        arms = set(allocation.loc[allocation["bandit_id"] == key[0], "arm"])
-        rates[key]["ipw"] = {arm: entry["sums"].get(arm, 0.0) / entry["n"] for arm in arms}
-        holdout[key] = entry["h"][1] / entry["h"][0] if entry["h"][0] else float("nan")
+    rates = {}
+    for key, entry in sums.items():
+        arms = sorted(set(allocation.loc[allocation["bandit_id"] == key[0], "arm"]))
+        ipw = {arm: entry["arm"].get(arm, 0.0) / entry["n"] for arm in arms}
+        holdout = entry["h"][1] / entry["h"][0] if entry["h"][0] else float("nan")
+        rates[key] = (ipw, max(ipw.values()), sum(ipw.values()) / len(ipw), holdout)
     out: dict[tuple, list[float]] = {}
     for row in allocation.to_dict("records"):
         key = (row["bandit_id"], row["context"])
         if key not in rates:
             continue
-        ipw = rates[key]["ipw"]
-        best = max(ipw.values())
-        night = out.setdefault((row["bandit_id"], pd.Timestamp(row["decision_day"]).date()), [0.0, 0.0])
+        ipw, best, uniform, holdout = rates[key]
+        night = out.setdefault((row["bandit_id"], pd.Timestamp(row["decision_day"]).date()), [0.0, 0.0, 0.0])
         night[0] += row["actions_assigned"] * (best - ipw[row["arm"]])
-        night[1] += row["actions_assigned"] * (best - holdout[key])
-    return {k: (v[0], v[1]) for k, v in out.items()}
+        night[1] += row["actions_assigned"] * (best - uniform)
+        night[2] += row["actions_assigned"] * (best - holdout)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 @pytest.fixture(scope="module")
@@ -229,20 +230,25 @@ def test_regret_equals_loops_over_rewards_and_propensities(world):
     got = bandit_report.regret_by_day(bandit_report.load_bandit_report(world["db"]))
     assert len(got) == len(expected) == 2 * len(NIGHTS)
     for row in got.itertuples():
-        bandit, uniform = expected[(row.bandit_id, pd.Timestamp(row.decision_day).date())]
+        bandit, uniform, holdout = expected[(row.bandit_id, pd.Timestamp(row.decision_day).date())]
         assert row.bandit_regret == pytest.approx(bandit, abs=1e-9)
         assert row.uniform_regret == pytest.approx(uniform, abs=1e-9)
+        assert row.holdout_regret == pytest.approx(holdout, abs=1e-9)
     lines = _lines(world["part"])
     for bandit_id in RATES:
         nights = sorted(k for k in expected if k[0] == bandit_id)
         total = np.cumsum([expected[k] for k in nights], axis=0)
         block = lines[_after(lines, f"### {bandit_id}") :]
         sentence = block[_after(block, "Cumulative regret estimated by IPW")]
-        assert f"bandit {total[-1][0]:.2f}, uniform allocation {total[-1][1]:.2f}" in sentence
+        assert (
+            f"bandit {total[-1][0]:.2f}, uniform allocation {total[-1][1]:.2f} ({total[-1][2]:.2f} by the "
+            "uniform holdout's observed rate" in sentence
+        )
         assert "inverse-propensity weighting" in sentence
         table, _ = md_table(block, _after(block, "Cumulative regret estimated by IPW"))
         assert np.allclose(_num(table["cumulative_bandit_regret"]), total[-7:, 0], atol=5e-4)
         assert np.allclose(_num(table["cumulative_uniform_regret"]), total[-7:, 1], atol=5e-4)
+        assert np.allclose(_num(table["cumulative_holdout_regret"]), total[-7:, 2], atol=5e-4)
     assert sum(name.endswith("_regret") for name in world["part"].plots) == 2
     # one allocation plot per bandit and context, one regret plot per bandit
     assert len(world["part"].plots) == 3 + 2
@@ -268,14 +274,15 @@ def test_regret_estimate_recovers_the_planted_regret():
             (max(RATES[bandit_id][ctx].values()) - mean_rate[ctx]) * len(group)
             for ctx, group in rows.groupby("context")
         )
-        got = regret.loc[regret["bandit_id"] == bandit_id, "cumulative_uniform_regret"].iloc[-1]
-        assert got == pytest.approx(uniform, rel=0.06), bandit_id
-        assert got > estimated  # the planted bandit moves to the best arm: less regret than uniform
+        for column in ("cumulative_uniform_regret", "cumulative_holdout_regret"):
+            got = regret.loc[regret["bandit_id"] == bandit_id, column].iloc[-1]
+            assert got == pytest.approx(uniform, rel=0.06), (bandit_id, column)
+            assert got > estimated  # the planted bandit moves to the best arm: less regret than uniform
 
 
 def test_an_arm_never_placed_and_a_holdout_without_closed_units(tmp_path):
     """An arm no unit got still counts (IPW rate 0) and a bandit whose holdout has no closed
-    unit has no uniform figure: said so, not printed as a number."""
+    unit has no holdout-based uniform figure: said so, not printed as a number."""
     frames = bandit_world()
     outcomes = frames["marts.fct_bandit_outcomes"]
     prompt = outcomes["bandit_id"] == "prompt"
@@ -289,12 +296,13 @@ def test_an_arm_never_placed_and_a_holdout_without_closed_units(tmp_path):
     regret = bandit_report.regret_by_day(bandit_report.load_bandit_report(db))
     expected = regret_by_hand(outcomes, allocation)
     for row in regret.itertuples():
-        bandit, uniform = expected[(row.bandit_id, pd.Timestamp(row.decision_day).date())]
+        bandit, uniform, holdout = expected[(row.bandit_id, pd.Timestamp(row.decision_day).date())]
         assert row.bandit_regret == pytest.approx(bandit, abs=1e-9)
+        assert row.uniform_regret == pytest.approx(uniform, abs=1e-9)
         if row.bandit_id == "prompt":
-            assert np.isnan(uniform) and np.isnan(row.cumulative_uniform_regret)
+            assert np.isnan(holdout) and np.isnan(row.cumulative_holdout_regret)
         else:
-            assert row.uniform_regret == pytest.approx(uniform, abs=1e-9)
+            assert row.holdout_regret == pytest.approx(holdout, abs=1e-9)
     rates = bandit_report.ipw_rates(
         bandit_report.load_bandit_report(db).outcomes, allocation[["bandit_id", "arm"]]
     ).set_index(["bandit_id", "arm"])
@@ -302,7 +310,7 @@ def test_an_arm_never_placed_and_a_holdout_without_closed_units(tmp_path):
     lines = _lines(report_adaptive.bandit_part(db))
     block = lines[_after(lines, "### prompt") :]
     sentence = block[_after(block, "Cumulative regret estimated by IPW")]
-    assert "uniform allocation - (no closed reward window in the holdout) rewards" in sentence
+    assert "(none by the uniform holdout (no closed reward window in it))" in sentence
 
 
 def test_no_bandit_and_no_uplift_model_say_so_in_one_line(tmp_path):
@@ -549,9 +557,10 @@ def test_the_nightly_report_shows_and_renders_the_adaptive_sections(small_world_
     arms_daily = query(db, "select * from marts.fct_bandit_arms_daily")
     expected = regret_by_hand(outcomes.assign(reward=outcomes["reward"].astype(float)), arms_daily)
     for row in regret.itertuples():
-        bandit, uniform = expected[(row.bandit_id, pd.Timestamp(row.decision_day).date())]
+        bandit, uniform, holdout = expected[(row.bandit_id, pd.Timestamp(row.decision_day).date())]
         assert row.bandit_regret == pytest.approx(bandit, abs=1e-9)
-        assert row.uniform_regret == pytest.approx(uniform, abs=1e-9) or np.isnan(uniform)
+        assert row.uniform_regret == pytest.approx(uniform, abs=1e-9)
+        assert row.holdout_regret == pytest.approx(holdout, abs=1e-9) or np.isnan(holdout)
     shares = bandit_report.allocation_shares(bandit_report.load_bandit_report(db))
     merged = shares.merge(allocations, on=["bandit_id", "decision_day", "context", "arm"])
     assert len(merged) == len(allocations) and np.allclose(merged["share_x"], merged["share_y"], atol=0)
