@@ -5,7 +5,7 @@ Reads marts.fct_bandit_arms_daily only: one row per bandit, decision day, contex
 nightly's bandit step wrote it (posterior Beta parameters, P(best), share) and the actions the
 night placed. A night's rows are written by that night alone (a re-run replaces them with the
 same rows), so a past week's block does not change when later nights run: `--as-of` reproduces
-it (tests_py/test_adaptive_report.py)."""
+it (tests_py/test_weekly_bandit_decisions.py)."""
 
 from __future__ import annotations
 
