@@ -255,7 +255,8 @@ def step_report(config: NightlyConfig, state: dict) -> str:
     from lawn.report import write_report
     from lawn.reports.run import DEFAULT_MANIFEST, write_due_reports
 
-    html, markdown = write_report(config.db_path, config.report_dir, state)
+    uplift_store = config.uplift_store or config.model_store.parent / "uplift"  # as step score
+    html, markdown = write_report(config.db_path, config.report_dir, state, uplift_store)
     state["report_html"] = html
     # the cadence reports due on this data day, archived under report_dir/cadence/<cadence>/<day>/
     manifest = config.dbt_target_path / "manifest.json" if config.dbt_target_path else DEFAULT_MANIFEST

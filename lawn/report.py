@@ -170,12 +170,18 @@ def plots(data: ReportData) -> dict[str, bytes]:
     }
 
 
-def write_report(db_path: Path, report_dir: Path, state: dict) -> tuple[Path, Path]:
-    """Write report.html, report.md and the plot PNGs into ``report_dir``; return the paths."""
+def write_report(
+    db_path: Path, report_dir: Path, state: dict, uplift_store: Path | None = None
+) -> tuple[Path, Path]:
+    """Write report.html, report.md and the plot PNGs into ``report_dir``; return the paths.
+    ``uplift_store``: the uplift model store whose live models the uplift section shows."""
+    from lawn.report_adaptive import sections as adaptive_sections
+
     data = load_report_data(db_path)
     report_dir.mkdir(parents=True, exist_ok=True)
     images = plots(data)
-    for name, png in images.items():
+    adaptive = adaptive_sections(db_path, uplift_store)
+    for name, png in {**images, **adaptive.plots}.items():
         (report_dir / f"{name}.png").write_bytes(png)
     health = health_lines(data, state)
     wins, risks = weekly_readout(data)
@@ -202,6 +208,7 @@ def write_report(db_path: Path, report_dir: Path, state: dict) -> tuple[Path, Pa
 <h2>SLO status</h2>{_table(data["slo_latest"])}
 <h2>Automation lift (vs holdout)</h2>{_table(lift)}
 <h2>Instrumentation QA</h2>{qa_html}
+{"".join(adaptive.html)}
 <h2>Plots</h2>{figures}
 {RENDER_CHECK}</body></html>
 """
@@ -240,6 +247,7 @@ def write_report(db_path: Path, report_dir: Path, state: dict) -> tuple[Path, Pa
         "",
         *qa_markdown,
         "",
+        *adaptive.markdown,
         "## Plots",
         "",
         *[f"![{name}]({name}.png)" for name in images],

@@ -496,8 +496,17 @@ def test_report_renders_in_headless_chromium(nightly_runs, tmp_path):
     )
     check = re.search(r'id="render-check" data-drawn="(\d+)" data-plots="(\d+)"', dom.stdout)
     assert check, dom.stdout[:500] + dom.stderr[-500:]
-    assert check.group(1) == check.group(2) == "8"  # every plot decoded with a non-zero size
-    assert dom.stdout.count('data-drawn="yes"') == 8
+    # the 8 plots, and the bandit section's: one per bandit and context, one regret plot per
+    # bandit with a closed reward window (no live uplift model here: its section is one line)
+    from lawn import bandit_report
+
+    db = nightly_runs["a"] / "lawn.duckdb"
+    contexts = query(db, "select distinct bandit_id, context from ml.bandit_allocations")
+    regret = bandit_report.regret_by_day(bandit_report.load_bandit_report(db))
+    plots = 8 + len(contexts) + regret["bandit_id"].nunique()
+    assert len(contexts) >= 1
+    assert check.group(1) == check.group(2) == str(plots)  # every plot decoded with a non-zero size
+    assert dom.stdout.count('data-drawn="yes"') == plots
     for section in (
         "Daily health",
         "Weekly readout",
@@ -505,6 +514,8 @@ def test_report_renders_in_headless_chromium(nightly_runs, tmp_path):
         "Top risks",
         "SLO status",
         "Automation lift",
+        "Uplift models",
+        "Bandits",
     ):
         assert section in dom.stdout
     shot = tmp_path / "report.png"
@@ -512,7 +523,8 @@ def test_report_renders_in_headless_chromium(nightly_runs, tmp_path):
                    capture_output=True, timeout=120, check=True)  # fmt: skip
     assert shot.stat().st_size > 50_000  # a drawn page, not a blank one
     markdown = (report.parent / "report.md").read_text()
-    assert "## Weekly readout" in markdown and markdown.count("![") == 8
+    assert "## Weekly readout" in markdown and markdown.count("![") == plots
+    assert "## Bandits" in markdown and "No live uplift model" in markdown
     for name in ("funnel", "retention", "mrr_waterfall", "readouts", "data_quality", "slo_status",
                  "model_monitoring", "actions"):  # fmt: skip
         assert (report.parent / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,4 +1,5 @@
-"""The weekly report: top 3 wins and risks, rollouts, customer feedback, instrumentation QA.
+"""The weekly report: top 3 wins and risks, rollouts, bandit decisions (lawn/reports/bandit_decisions.py),
+customer feedback, instrumentation QA.
 
 Ranking of wins and risks (docs/cadence_reports.md): every candidate has a tier and a
 magnitude; candidates sort by tier (1 SLO, 2 experiment, 3 metric movement), then by magnitude
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from lawn.reports import plots, rollout
+from lawn.reports import bandit_decisions, plots, rollout
 from lawn.reports.page import Section, fmt
 from lawn.reports.reader import Reader
 
@@ -270,7 +271,7 @@ def build(r: Reader) -> list[Section]:
         )
     )
     qa.table(flags.head(25), empty="No instrumentation flag this week.")
-    return [readout, rollout_sections(r), feedback, qa]
+    return [readout, rollout_sections(r), bandit_decisions.section(r), feedback, qa]
 
 
 __all__ = ["build", "candidates", "fmt"]
