@@ -38,8 +38,8 @@ ANALYST_SCHEMAS = ("marts",)
 HASHED_NAME = re.compile(r"^(?P<base>.+)_(?:key|hash)$")
 
 
-class CatalogUnavailable(ValueError):
-    """No data dictionary for the day (one line)."""
+class Unavailable(ValueError):
+    """Something the review needs is missing (a data dictionary, a mart); one line."""
 
 
 # ------------------------------------------------------------------ the day's data dictionary
@@ -55,7 +55,7 @@ def archive_catalog(folder: Path, db_path: Path, catalog_csv: Path | None) -> No
     folder.mkdir(parents=True, exist_ok=True)
     if catalog_csv is not None:
         if not catalog_csv.is_file():
-            raise CatalogUnavailable(f"--catalog {catalog_csv}: no such file")
+            raise Unavailable(f"--catalog {catalog_csv}: no such file")
         shutil.copyfile(catalog_csv, target)
         return
     from lawn.catalog import CatalogError, make_catalog
@@ -74,12 +74,12 @@ def read_dictionary(folder: Path) -> pd.DataFrame:
     if not path.exists():
         why = folder / "catalog_unavailable.txt"
         reason = why.read_text().strip() if why.exists() else "no data dictionary"
-        raise CatalogUnavailable(f"the catalog could not be made ({reason})")
+        raise Unavailable(f"the catalog could not be made ({reason})")
     dictionary = pd.read_csv(path, dtype=str, keep_default_na=False)
     needed = {"resource_type", "model", "schema", "column", "data_class", "retention_class", "meta_from"}
     missing = sorted(needed - set(dictionary.columns))
     if missing:
-        raise CatalogUnavailable(f"{path}: missing column(s) {', '.join(missing)}")
+        raise Unavailable(f"{path}: missing column(s) {', '.join(missing)}")
     return dictionary
 
 
@@ -249,6 +249,8 @@ def retention_fixed(r: Reader) -> pd.DataFrame:
     """Applied (not dry) retention runs of the quarter per table: runs and rows purged; and
     the dry runs of the quarter."""
     first, last = operational_window(r)
+    if not r.has_table("marts", "fct_retention_audit"):
+        return pd.DataFrame(columns=["relation_name", "applied_runs", "rows_fixed", "dry_runs"])
     return r.df(
         """
         select
@@ -269,6 +271,8 @@ def retention_fixed(r: Reader) -> pd.DataFrame:
 def retention_runs(r: Reader) -> tuple[int, int]:
     """(applied, dry) retention runs dated in the quarter."""
     first, last = operational_window(r)
+    if not r.has_table("marts", "fct_retention_audit"):
+        return 0, 0
     found = r.df(
         """
         select
@@ -320,6 +324,8 @@ def class_mismatches(check: dict) -> list[str]:
 def erasures(r: Reader) -> pd.DataFrame:
     """The erasure requests completed in the quarter, with their time to completion."""
     first, last = operational_window(r)
+    if not r.has_table("marts", "fct_erasure_requests"):
+        raise Unavailable("marts.fct_erasure_requests does not exist (run `lawn build`)")
     frame = r.df(
         """
         select request_id, requested_by_type, identifiers_erased, rows_erased, files_rewritten,

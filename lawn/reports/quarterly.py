@@ -120,7 +120,7 @@ def governance_sections(r: Reader) -> list[Section]:
     gov = Section("Governance: catalog completeness")
     try:
         dictionary = compliance.read_dictionary(r.folder)
-    except compliance.CatalogUnavailable as exc:
+    except compliance.Unavailable as exc:
         return [gov.text(f"Not available: {exc}."), *retention_sections(r, None), erasure_section(r)]
     table = governance.shares(governance.completeness(dictionary))
     gov.text(
@@ -227,8 +227,11 @@ def retention_sections(r: Reader, dictionary: pd.DataFrame | None) -> list[Secti
 
 def erasure_section(r: Reader) -> Section:
     first, last = compliance.operational_window(r)
-    frame = compliance.erasures(r)
     section = Section("Compliance: erasure requests")
+    try:
+        frame = compliance.erasures(r)
+    except compliance.Unavailable as exc:
+        return section.text(f"Not available: {exc}.")
     section.text(
         f"Erasure requests completed {first} to {last} (marts.fct_erasure_requests); time to completion "
         "= completed_at - requested_at, the erasure itself without the rebuild that follows it."

@@ -49,11 +49,11 @@ def build_report(
     if day > latest:
         raise asof.ReportInputError(f"--as-of {day} is after the warehouse's data day {latest}")
     if cadence == "quarterly":
-        from lawn.reports.compliance import CatalogUnavailable, archive_catalog
+        from lawn.reports.compliance import Unavailable, archive_catalog
 
         try:
             archive_catalog(page.report_folder(out_dir, cadence, day), db_path, catalog)
-        except CatalogUnavailable as exc:
+        except Unavailable as exc:
             raise asof.ReportInputError(str(exc)) from exc
     with duckdb.connect(str(db_path), read_only=True) as con:
         start = asof.period_start(cadence, day)
