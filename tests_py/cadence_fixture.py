@@ -418,7 +418,8 @@ def retained_tables() -> dict[str, pd.DataFrame]:
         "ml.churn_scores": pd.DataFrame(
             {"feature_date": pd.to_datetime(["2025-01-01", "2025-06-15", "2025-06-16", "2026-01-01"]).date}
         ),
-        # quarantine_payload, 30 days, anonymise: cutoff 2026-05-17; past and still holding: 1
+        # quarantine_payload, 30 days, anonymise: cutoff 2026-05-17 00:00; past and still holding
+        # something: 05-01 and 05-16 23:59 (05-02 is already anonymised)
         "marts.fct_quarantined_events": pd.DataFrame(
             {
                 "received_at": pd.to_datetime(

@@ -281,7 +281,13 @@ def test_as_of_reproduces_a_past_report_after_later_data(fixture_world, tmp_path
     # ...and the later data is there: the new data day's reports differ from the past day's
     later = {
         c: build_report(
-            db, c, None, tmp_path / "later", root / "store", root / "manifest.json", root / "data_dictionary.csv"
+            db,
+            c,
+            None,
+            tmp_path / "later",
+            root / "store",
+            root / "manifest.json",
+            root / "data_dictionary.csv",
         )
         for c in CADENCES
     }
