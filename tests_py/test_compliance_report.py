@@ -296,3 +296,25 @@ def test_quarter_bounds_meet_the_previous_quarter():
     _, previous_after = grants.quarter_bounds(asof.period_start("quarterly", previous_as_of), previous_as_of)
     before, after = grants.quarter_bounds(start, fx.AS_OF)
     assert previous_after == before and after == dt.datetime(2026, 6, 17)
+
+
+# ------------------------------------------------------------------ the nightly report's retention rows
+
+
+def test_the_nightly_report_shows_its_runs_retention_rows():
+    from lawn.report import retention_rows
+
+    audit = fx.retention_audit().sort_values(["applied_at", "run_id", "relation_name"])
+    audit.loc[audit["run_id"] == "F", "run_id"] = "night-1-retention"
+    note, rows = retention_rows(audit, {"run_id": "night-1"})
+    assert rows["relation_name"].tolist() == ["ops.action_exports"]
+    assert note == "This run's retention step: 1 table(s), 2 row(s) or file(s) purged."
+    # another run (no retention step of its own): the latest run's rows, said so
+    note, rows = retention_rows(audit, {"run_id": "night-2"})
+    latest = audit[audit["applied_at"] == audit["applied_at"].max()]
+    assert rows["relation_name"].tolist() == latest["relation_name"].tolist()
+    assert note.startswith(
+        f"This run applied no retention; the latest retention run was {latest['run_id'].iloc[0]}"
+    )
+    note, rows = retention_rows(audit.iloc[0:0], {"run_id": "night-3"})
+    assert rows.empty and note == "No retention run yet (`lawn retention apply`)."
