@@ -318,3 +318,13 @@ def test_the_nightly_report_shows_its_runs_retention_rows():
     )
     note, rows = retention_rows(audit.iloc[0:0], {"run_id": "night-3"})
     assert rows.empty and note == "No retention run yet (`lawn retention apply`)."
+
+
+def test_grants_diff_cli_bad_time_is_one_line_exit_2():
+    result = CliRunner().invoke(
+        app, ["postgres", "grants-diff", "--since", "last spring"], env={"COLUMNS": "300"}
+    )
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: --since 'last spring': not an ISO date or timestamp (YYYY-MM-DD[THH:MM:SS])"
+    ]
