@@ -6,7 +6,11 @@ The policies are configuration in one place, ``seeds/governance/retention_polici
 ``seeds/governance/retention_tables.csv``. When the dbt manifest (``target/manifest.json``)
 carries a ``retention_class`` in the meta of a model's time column (the catalog gate puts
 owner / purpose / data_class / retention_class on every column), the manifest wins and the
-map is the fallback: one list of classes, whatever stage the catalog is at.
+map is the fallback: one list of classes, whatever stage the catalog is at. The catalog's
+own retention classes (var governance_retention_classes: raw_events, identity, ...) are a
+coarser vocabulary; ``seeds/governance/retention_class_map.csv`` says which catalog class each
+policy class enforces (``load_class_map``), and the quarterly compliance report names the
+catalog classes no policy enforces (docs/compliance.md).
 
 A row is purged when its time column is older than ``reference - keep_days``; the reference
 is the dbt var ``received_at_reference_time`` when set (a replay of historical data) and the
