@@ -148,6 +148,7 @@ def retention_rows(audit: pd.DataFrame, state: dict) -> tuple[str, pd.DataFrame]
     """The retention audit rows to show: this nightly run's retention step (run id
     ``<run_id>-retention``), else the latest run's; with a sentence saying which."""
     columns = ["relation_name", "retention_class", "policy_action", "keep_days", "cutoff_at", "rows_affected"]
+    audit = audit.assign(cutoff_at=pd.to_datetime(audit["cutoff_at"]).dt.strftime("%Y-%m-%d %H:%M"))
     this_run = audit[audit["run_id"] == f"{state.get('run_id')}-retention"]
     if len(this_run):
         purged = int(this_run["rows_affected"].sum())
