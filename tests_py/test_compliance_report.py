@@ -328,3 +328,34 @@ def test_grants_diff_cli_bad_time_is_one_line_exit_2():
     assert result.output.strip().splitlines() == [
         "error: --since 'last spring': not an ISO date or timestamp (YYYY-MM-DD[THH:MM:SS])"
     ]
+
+
+def test_a_catalog_that_cannot_be_made_is_archived_as_such(tmp_path, monkeypatch):
+    """The first render's failure to make the catalog is kept: a re-render says the same
+    (instead of running the catalog again), until a --catalog is given explicitly."""
+    import lawn.catalog
+
+    calls = []
+
+    def failing(db_path, out_dir, project_dir=None):
+        calls.append(db_path)
+        raise lawn.catalog.CatalogError("dbt docs generate failed: boom")
+
+    monkeypatch.setattr(lawn.catalog, "make_catalog", failing)
+    db = fx.write_warehouse(tmp_path / "w.duckdb")
+    store = fx.write_model_store(tmp_path / "store")
+    first = write_cadence_report(db, "quarterly", None, tmp_path / "out", store, tmp_path / "none.json")
+    md = first[1].read_text()
+    assert "Not available: the catalog could not be made (dbt docs generate failed: boom)." in md
+    again = write_cadence_report(db, "quarterly", None, tmp_path / "out", store, tmp_path / "none.json")
+    assert again[2] is None and again[1].read_text() == md and len(calls) == 1
+    fixed = write_cadence_report(
+        db,
+        "quarterly",
+        None,
+        tmp_path / "out",
+        store,
+        tmp_path / "none.json",
+        fx.write_dictionary(tmp_path / "d.csv"),
+    )
+    assert fixed[2] is not None and "Compliance: masked share" in fixed[1].read_text()

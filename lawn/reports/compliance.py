@@ -31,6 +31,7 @@ from lawn.reports.reader import Reader
 
 DICTIONARY = "data_dictionary.csv"
 RETENTION_SNAPSHOT = "retention_check.json"
+UNAVAILABLE = "catalog_unavailable.txt"  # why the first render had no dictionary
 PII_CLASSES = ("direct_pii", "indirect_pii")
 # the restricted place of direct PII, and the schemas analysts read (docs/governance.md)
 RESTRICTED_SCHEMAS = ("pii",)
@@ -48,23 +49,29 @@ class Unavailable(ValueError):
 def archive_catalog(folder: Path, db_path: Path, catalog_csv: Path | None) -> None:
     """Before the report opens the warehouse: the dated folder gets the day's data dictionary
     unless it has one: ``catalog_csv`` when given, else `lawn catalog` run now (dbt docs
-    generate + the gate's resolved meta). A failure leaves the folder without one."""
+    generate + the gate's resolved meta). A failure is archived too (its one-line reason), so
+    that later renders of the day say the same."""
     target = folder / DICTIONARY
     if target.exists():
-        return
-    folder.mkdir(parents=True, exist_ok=True)
+        return  # the day's catalog is archived: a re-render reproduces it
     if catalog_csv is not None:
+        # given explicitly: also replaces an archived failure (page.write keeps the old report)
         if not catalog_csv.is_file():
             raise Unavailable(f"--catalog {catalog_csv}: no such file")
+        folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(catalog_csv, target)
+        (folder / UNAVAILABLE).unlink(missing_ok=True)
         return
+    if (folder / UNAVAILABLE).exists():
+        return  # the first render had no catalog: later renders say the same
+    folder.mkdir(parents=True, exist_ok=True)
     from lawn.catalog import CatalogError, make_catalog
 
     with tempfile.TemporaryDirectory(prefix="lawn-report-catalog-") as work:
         try:
             result = make_catalog(db_path, Path(work))
         except (CatalogError, OSError) as exc:
-            (folder / "catalog_unavailable.txt").write_text(str(exc).splitlines()[0][:300] + "\n")
+            (folder / UNAVAILABLE).write_text(str(exc).splitlines()[0][:300] + "\n")
             return
         shutil.copyfile(result.csv_path, target)
 
@@ -72,7 +79,7 @@ def archive_catalog(folder: Path, db_path: Path, catalog_csv: Path | None) -> No
 def read_dictionary(folder: Path) -> pd.DataFrame:
     path = folder / DICTIONARY
     if not path.exists():
-        why = folder / "catalog_unavailable.txt"
+        why = folder / UNAVAILABLE
         reason = why.read_text().strip() if why.exists() else "no data dictionary"
         raise Unavailable(f"the catalog could not be made ({reason})")
     dictionary = pd.read_csv(path, dtype=str, keep_default_na=False)
