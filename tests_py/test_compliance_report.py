@@ -359,3 +359,26 @@ def test_a_catalog_that_cannot_be_made_is_archived_as_such(tmp_path, monkeypatch
         fx.write_dictionary(tmp_path / "d.csv"),
     )
     assert fixed[2] is not None and "Compliance: masked share" in fixed[1].read_text()
+
+
+def test_a_table_whose_catalog_class_is_not_its_policys_is_named():
+    check = {
+        "class_map": {"model_scores": "model_artifact", "raw_landing": "raw_events"},
+        "rows": [
+            {
+                "relation_name": "ml.model_monitoring",
+                "retention_class": "model_scores",
+                "catalog_class": "operational_log",
+            },
+            {
+                "relation_name": "ml.churn_scores",
+                "retention_class": "model_scores",
+                "catalog_class": "model_artifact",
+            },
+            {"relation_name": "raw.raw_events", "retention_class": "raw_landing", "catalog_class": ""},
+        ],
+    }
+    assert compliance.class_mismatches(check) == [
+        "ml.model_monitoring: policy model_scores enforces catalog class model_artifact, "
+        "but its time column is operational_log"
+    ]
