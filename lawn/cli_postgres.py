@@ -97,3 +97,47 @@ def build(
     code = run_dbt(args, None, capture=False, select=select or (), dbt_vars=overrides).returncode
     if code:
         raise typer.Exit(code=code)
+
+
+@postgres_app.command("grants-diff")
+@guarded
+def grants_diff(
+    since: Annotated[str, typer.Option(help="The earlier time (YYYY-MM-DD[THH:MM:SS], UTC).")],
+    until: Annotated[str | None, typer.Option(help="The later time (default: now, UTC).")] = None,
+) -> None:
+    """The grants in force at --until that were not at --since (granted) and the reverse
+    (revoked), from audit.grant_log (lawn/reports/grants.py; docs/compliance.md). For the
+    quarterly review of data days START..AS_OF: --since START+1 --until AS_OF+2."""
+    import datetime as dt
+
+    from lawn.postgres import PostgresConfigError, PostgresError, pg_login
+    from lawn.reports import grants
+
+    def parse(option: str, text: str) -> dt.datetime:
+        try:
+            return dt.datetime.fromisoformat(text).replace(tzinfo=None)
+        except ValueError:
+            fail(f"--{option} {text!r}: not an ISO date or timestamp (YYYY-MM-DD[THH:MM:SS])")
+
+    before = parse("since", since)
+    after = parse("until", until) if until else dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    try:
+        connection = pg_login("dbt").connect()
+    except PostgresConfigError as exc:
+        fail(str(exc))
+    except PostgresError as exc:
+        fail(str(exc), EXIT_FAILED)
+    try:
+        log = grants.read_grant_log(connection)
+    except Exception as exc:  # psycopg2 errors: one line, no traceback
+        fail(f"audit.grant_log cannot be read: {str(exc).strip().splitlines()[0]}", EXIT_FAILED)
+    finally:
+        connection.close()
+    changes = grants.diff(log, before, after)
+    for row in changes.itertuples(index=False):
+        target = ".".join(part for part in (row.object_schema, row.object_name, row.object_column) if part)
+        out.print(f"{row.change:<8} {row.privilege:<8} {row.object_type:<7} {target:<50} {row.grantee}",
+                  highlight=False)  # fmt: skip
+    out.print(
+        f"{len(changes)} change(s) in the grants in force between {before} and {after}", highlight=False
+    )

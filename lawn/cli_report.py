@@ -29,8 +29,15 @@ def report(
         Path, typer.Option(help="Churn model versions (their model cards feed the monthly diff).")
     ] = MODEL_STORE_DIR,
     manifest: Annotated[
-        Path, typer.Option(help="dbt's manifest.json (the quarterly catalog completeness).")
+        Path, typer.Option(help="dbt's manifest.json (the quarterly retention check's column classes).")
     ] = DEFAULT_MANIFEST,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            help="Quarterly: a data_dictionary.csv of `lawn catalog` to archive with the report "
+            "(default: run the catalog now). Ignored when the day's report already archived one."
+        ),
+    ] = None,
 ) -> None:
     """Write a cadence report (HTML with embedded plots, Markdown with PNGs beside it). Every
     figure uses data on or before the as-of day, so `--as-of` of a past day reproduces the
@@ -42,7 +49,7 @@ def report(
         cadence = parse_cadence(cadence)
         day = parse_as_of(as_of)
         html_path, md_path, kept = write_cadence_report(
-            db or duckdb_path(), cadence, day, out_dir, model_store, manifest
+            db or duckdb_path(), cadence, day, out_dir, model_store, manifest, catalog
         )
     except ReportInputError as exc:
         fail(str(exc))

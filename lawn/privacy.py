@@ -49,6 +49,8 @@ EVENT_TABLES = {
     "intermediate.int_events_validated": "properties_raw",
     "intermediate.int_events_valid": "properties",
 }
+VALIDATED_EVENTS = "intermediate.int_events_validated"
+QUARANTINE = "marts.fct_quarantined_events"
 # marts.fct_quarantined_events carries no payload (masked: docs/governance.md); its identifier
 # columns are swept like every other table, and pii.pii_quarantined_event_payloads is rebuilt
 # from int_events_validated
@@ -198,6 +200,20 @@ def resolve_person(
     if person_id and not keys:
         raise ErasureError(f"--person-id {person_id}: no such person in pii.pii_identifiers")
     return Person(start[0] if start else person_id, identifiers)
+
+
+def _delete_quarantined(con: duckdb.DuckDBPyConnection, validated: str, match: str) -> int:
+    """Delete the quarantined rows (an incremental mart the rebuild keeps) of the person's
+    deliveries, by raw_event_key: after the quarantine_payload retention nulled their ids the
+    identifier sweep no longer finds them, and reconciliation would count them against raw
+    rows the erasure removed."""
+    keys = f"select raw_event_key from {validated} where {match}"
+    count = int(
+        con.execute(f"select count(*) from {QUARANTINE} where raw_event_key in ({keys})").fetchall()[0][0]
+    )
+    if count:
+        con.execute(f"delete from {QUARANTINE} where raw_event_key in ({keys})")
+    return count
 
 
 def _register_identifiers(con: duckdb.DuckDBPyConnection, identifiers: dict[str, set[str]]) -> None:
@@ -464,6 +480,10 @@ def erase(
                 if not _exists(con, relation):
                     continue
                 match = _event_id_match(relation, person.identifiers, payload)
+                if relation == VALIDATED_EVENTS and _exists(con, QUARANTINE):
+                    # quarantined deliveries whose ids retention already anonymised are found
+                    # by their delivery key, before the validated rows go
+                    deleted[QUARANTINE] = _delete_quarantined(con, relation, match)
                 count = con.execute(f"select count(*) from {relation} where {match}").fetchall()[0][0]
                 if count:
                     con.execute(f"delete from {relation} where {match}")

@@ -144,6 +144,28 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def retention_rows(audit: pd.DataFrame, state: dict) -> tuple[str, pd.DataFrame]:
+    """The retention audit rows to show: this nightly run's retention step (run id
+    ``<run_id>-retention``), else the latest run's; with a sentence saying which."""
+    columns = ["relation_name", "retention_class", "policy_action", "keep_days", "cutoff_at", "rows_affected"]
+    audit = audit.assign(cutoff_at=pd.to_datetime(audit["cutoff_at"]).dt.strftime("%Y-%m-%d %H:%M"))
+    this_run = audit[audit["run_id"] == f"{state.get('run_id')}-retention"]
+    if len(this_run):
+        purged = int(this_run["rows_affected"].sum())
+        return f"This run's retention step: {len(this_run)} table(s), {purged:,} row(s) or file(s) purged.", (
+            this_run[columns]
+        )
+    if audit.empty:
+        return "No retention run yet (`lawn retention apply`).", audit[columns]
+    latest = audit[audit["run_id"] == audit["run_id"].iloc[-1]]
+    kind = "dry run" if bool(latest["is_dry_run"].iloc[0]) else "run"
+    return (
+        f"This run applied no retention; the latest retention {kind} was {latest['run_id'].iloc[0]} "
+        f"at {latest['applied_at'].iloc[0]:%Y-%m-%d %H:%M} UTC.",
+        latest[columns],
+    )
+
+
 def instrumentation_section(flags: pd.DataFrame, limit: int = 25) -> tuple[str, list[str]]:
     """The instrumentation QA flags of the last days of data, as HTML and Markdown lines;
     a sentence instead of a table when there is none."""
@@ -189,6 +211,7 @@ def write_report(
                          columns=["step", "status", "time", "detail"])  # fmt: skip
     lift = data["automation_lift"][list(LIFT_COLUMNS)]
     qa_html, qa_markdown = instrumentation_section(data["instrumentation"])
+    retention_note, retention = retention_rows(data["retention_audit"], state)
     generated = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
     run_id = html.escape(str(state.get("run_id")))
     title = f"lawn nightly report: data through {data.as_of_date}"
@@ -205,6 +228,7 @@ def write_report(
 <h2>Weekly readout</h2><h3>Top wins</h3><ul>{_items(wins, "ok")}</ul>
 <h3>Top risks</h3><ul>{_items(risks, "bad")}</ul>
 <h2>Run steps</h2>{_table(steps)}
+<h2>Retention</h2><p>{html.escape(retention_note)}</p>{_table(retention) if len(retention) else ""}
 <h2>SLO status</h2>{_table(data["slo_latest"])}
 <h2>Automation lift (vs holdout)</h2>{_table(lift)}
 <h2>Instrumentation QA</h2>{qa_html}
@@ -235,6 +259,11 @@ def write_report(
         "",
         _markdown_table(steps),
         "",
+        "## Retention",
+        "",
+        retention_note,
+        "",
+        *([_markdown_table(retention), ""] if len(retention) else []),
         "## SLO status",
         "",
         _markdown_table(data["slo_latest"]),

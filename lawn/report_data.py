@@ -79,6 +79,12 @@ QUERIES = {
         from marts.fct_action_exports order by run_id, record_type, action_id
     """,
     "health": "select * from marts.fct_growth_system_health order by month_start",
+    # retention (docs/privacy.md): every audit row; the report shows this run's or the latest run's
+    "retention_audit": """
+        select run_id, relation_name, retention_class, policy_action, keep_days, cutoff_at,
+            rows_affected, is_dry_run, applied_at
+        from marts.fct_retention_audit order by applied_at, run_id, relation_name
+    """,
     # instrumentation QA: the flags of the last INSTRUMENTATION_DAYS days of data
     "instrumentation": """
         select activity_date, rollup_level, event_name, source, platform, schema_version,

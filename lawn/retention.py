@@ -6,7 +6,11 @@ The policies are configuration in one place, ``seeds/governance/retention_polici
 ``seeds/governance/retention_tables.csv``. When the dbt manifest (``target/manifest.json``)
 carries a ``retention_class`` in the meta of a model's time column (the catalog gate puts
 owner / purpose / data_class / retention_class on every column), the manifest wins and the
-map is the fallback: one list of classes, whatever stage the catalog is at.
+map is the fallback: one list of classes, whatever stage the catalog is at. The catalog's
+own retention classes (var governance_retention_classes: raw_events, identity, ...) are a
+coarser vocabulary; ``seeds/governance/retention_class_map.csv`` says which catalog class each
+policy class enforces (``load_class_map``), and the quarterly compliance report names the
+catalog classes no policy enforces (docs/compliance.md).
 
 A row is purged when its time column is older than ``reference - keep_days``; the reference
 is the dbt var ``received_at_reference_time`` when set (a replay of historical data) and the
@@ -35,6 +39,8 @@ from lawn.settings import var
 
 POLICIES_FILE = SEEDS_DIR / "governance" / "retention_policies.csv"
 TABLES_FILE = SEEDS_DIR / "governance" / "retention_tables.csv"
+# the one place the policy classes meet the catalog's retention classes (column meta)
+CLASS_MAP_FILE = SEEDS_DIR / "governance" / "retention_class_map.csv"
 MANIFEST_FILE = REPO_ROOT / "target" / "manifest.json"
 ACTIONS = ("delete", "anonymise")
 FILES_RELATION = "files:exports"
@@ -62,6 +68,7 @@ class Target:
     time_column: str
     anonymise_columns: tuple[str, ...]
     class_from: str  # "manifest" or "map"
+    catalog_class: str = ""  # the manifest's meta retention_class of the time column ('' if none)
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,40 @@ def load_policies(path: Path = POLICIES_FILE) -> dict[str, Policy]:
     return policies
 
 
+def catalog_classes() -> dict[str, str]:
+    """The catalog's retention classes (var governance_retention_classes): name -> what it covers."""
+    return {str(k): str(v) for k, v in (var("governance_retention_classes") or {}).items()}
+
+
+def load_class_map(
+    policies: dict[str, Policy], path: Path = CLASS_MAP_FILE, classes: dict[str, str] | None = None
+) -> dict[str, str]:
+    """policy class -> catalog retention class. Every policy must be mapped exactly once, to
+    a class the catalog knows; a bad row is an error naming file, line and field."""
+    known = catalog_classes() if classes is None else classes
+    found: dict[str, str] = {}
+    rows = _rows(path, ("policy_class", "catalog_retention_class"))
+    for line, row in enumerate(rows, start=2):
+        policy = (row["policy_class"] or "").strip()
+        catalog = (row["catalog_retention_class"] or "").strip()
+        if policy not in policies:
+            raise RetentionError(
+                f"{path}: line {line}: policy_class {policy!r} is not in the retention policies"
+            )
+        if policy in found:
+            raise RetentionError(f"{path}: line {line}: policy_class {policy!r} repeated")
+        if catalog not in known:
+            raise RetentionError(
+                f"{path}: line {line}: catalog_retention_class {catalog!r} is not one of "
+                f"{', '.join(known)} (var governance_retention_classes)"
+            )
+        found[policy] = catalog
+    missing = sorted(set(policies) - set(found))
+    if missing:
+        raise RetentionError(f"{path}: no catalog_retention_class for policy class(es) {', '.join(missing)}")
+    return found
+
+
 def _manifest_classes(manifest_path: Path | None) -> dict[tuple[str, str], str]:
     """(relation, column) -> retention_class from the manifest's column meta (models,
     snapshots, seeds and sources); {} when there is no manifest."""
@@ -172,7 +213,14 @@ def load_targets(
                 f"{path}: line {line}: {relation} is anonymised but names no anonymise_columns"
             )
         targets.append(
-            Target(relation, retention_class, time_column, columns, "manifest" if manifest_class else "map")
+            Target(
+                relation,
+                retention_class,
+                time_column,
+                columns,
+                "manifest" if manifest_class else "map",
+                from_manifest.get((relation, time_column), ""),
+            )
         )
     return targets
 
@@ -249,6 +297,42 @@ def _apply_files(con: duckdb.DuckDBPyConnection, target: Target, cutoff: dt.date
         if not dry_run:
             shutil.rmtree(path)
     return removed
+
+
+def past_policy(
+    con: duckdb.DuckDBPyConnection,
+    reference: dt.datetime,
+    policies_path: Path = POLICIES_FILE,
+    tables_path: Path = TABLES_FILE,
+    manifest_path: Path | None = MANIFEST_FILE,
+) -> list[dict]:
+    """The dry run's count without its audit rows, on a read-only connection: per mapped table
+    that exists, the rows (files for ``files:exports``) older than ``reference - keep_days``
+    that a run would delete or anonymise now (only selects: a read-only connection will do).
+    What the quarterly compliance report calls rows past their policy."""
+    policies = load_policies(policies_path)
+    found = []
+    for target in load_targets(policies, tables_path, manifest_path):
+        policy = policies[target.retention_class]
+        cutoff = reference - dt.timedelta(days=policy.keep_days)
+        if target.relation == FILES_RELATION:
+            rows = _apply_files(con, target, cutoff, dry_run=True)
+        elif _exists(con, target.relation) and (target.relation != RAW_EVENTS or _exists(con, STAGED_EVENTS)):
+            rows = _apply_table(con, target, policy, cutoff, dry_run=True)
+        else:
+            continue
+        found.append(
+            {
+                "relation_name": target.relation,
+                "retention_class": policy.retention_class,
+                "policy_action": policy.action,
+                "keep_days": policy.keep_days,
+                "cutoff_at": cutoff,
+                "rows_past_policy": rows,
+                "catalog_class": target.catalog_class,
+            }
+        )
+    return found
 
 
 def _audit_insert() -> str:

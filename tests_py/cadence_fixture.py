@@ -358,7 +358,127 @@ def tables() -> dict[str, pd.DataFrame]:
             {"metric_name": ["conversion", "tickets", "revenue"], "is_higher_better": [True, False, True]}
         ),
         "ops.nightly_runs": runs,
+        **compliance_tables(),
     }
+
+
+# ------------------------------------------------------------------ compliance (issue 13)
+# quarter 2026-03-16 .. 06-15; operational records of days 03-17 .. 06-16 belong to it
+
+
+def _ts(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text)
+
+
+def retention_audit() -> pd.DataFrame:
+    """Runs dated by their reference (cutoff + keep_days): A applied 04-01, B dry 06-16,
+    C applied 03-16 (before the window), D applied 06-17 (after it), F applied 06-16."""
+
+    def row(run, relation, cls, action, keep, column, reference, rows, dry):
+        cutoff = _ts(reference) - pd.Timedelta(days=keep)
+        return (f"{run}:{relation}", run, relation, cls, action, keep, column, cutoff, rows, dry,
+                _ts(reference) + pd.Timedelta(hours=2))  # fmt: skip
+
+    rows = [
+        row("A", "ml.churn_scores", "model_scores", "delete", 365, "feature_date", "2026-04-01", 5, False),
+        row("A", "marts.fct_quarantined_events", "quarantine_payload", "anonymise", 30, "received_at",
+            "2026-04-01", 7, False),
+        row("B", "ml.churn_scores", "model_scores", "delete", 365, "feature_date", "2026-06-16", 3, True),
+        row("C", "ml.churn_scores", "model_scores", "delete", 365, "feature_date", "2026-03-16", 100, False),
+        row("D", "ml.churn_scores", "model_scores", "delete", 365, "feature_date", "2026-06-17", 50, False),
+        row("F", "ops.action_exports", "action_ledger", "delete", 730, "exported_at", "2026-06-16", 2, False),
+    ]  # fmt: skip
+    return pd.DataFrame(
+        rows,
+        columns=["retention_audit_key", "run_id", "relation_name", "retention_class", "policy_action",
+                 "keep_days", "time_column", "cutoff_at", "rows_affected", "is_dry_run", "applied_at"],
+    )  # fmt: skip
+
+
+def erasure_requests() -> pd.DataFrame:
+    """e1 and e2 completed in the window (5 s and 30 s), e3 before it, e4 after it."""
+    rows = [
+        ("e1", "email", "h1", 4, 120, 0, _ts("2026-04-10 10:00:00"), _ts("2026-04-10 10:00:05"), 4.8),
+        ("e2", "user-id", "h2", 2, 40, 1, _ts("2026-06-16 23:58:30"), _ts("2026-06-16 23:59:00"), 29.5),
+        ("e3", "email", "h3", 1, 9, 0, _ts("2026-03-16 08:00:00"), _ts("2026-03-16 08:01:00"), 60.0),
+        ("e4", "person-id", "h4", 3, 7, 0, _ts("2026-06-17 00:00:10"), _ts("2026-06-17 00:00:20"), 10.0),
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=["request_id", "requested_by_type", "person_hash", "identifiers_erased", "rows_erased",
+                 "files_rewritten", "requested_at", "completed_at", "seconds_taken"],
+    )  # fmt: skip
+
+
+def retained_tables() -> dict[str, pd.DataFrame]:
+    """Three tables of seeds/governance/retention_tables.csv, with rows on both sides of their
+    cutoffs at the end of the as-of day (reference 06-16 00:00)."""
+    return {
+        # model_scores, 365 days: cutoff 2025-06-16; past: 2025-01-01, 2025-06-15
+        "ml.churn_scores": pd.DataFrame(
+            {"feature_date": pd.to_datetime(["2025-01-01", "2025-06-15", "2025-06-16", "2026-01-01"]).date}
+        ),
+        # quarantine_payload, 30 days, anonymise: cutoff 2026-05-17 00:00; past and still holding
+        # something: 05-01 and 05-16 23:59 (05-02 is already anonymised)
+        "marts.fct_quarantined_events": pd.DataFrame(
+            {
+                "received_at": pd.to_datetime(
+                    ["2026-05-01 00:00", "2026-05-02 00:00", "2026-05-16 23:59", "2026-05-20 00:00"]
+                ),
+                "anonymous_id": ["a1", None, None, "a4"],
+                "device_id": [None, None, "d3", None],
+                "user_id": ["u1", None, None, "u4"],
+                "account_id": [None, None, None, "c4"],
+            }
+        ),
+        # action_ledger, 730 days: cutoff 2024-06-16; nothing past
+        "ops.action_exports": pd.DataFrame({"exported_at": pd.to_datetime(["2026-06-01", "2024-06-16"])}),
+    }
+
+
+def compliance_tables() -> dict[str, pd.DataFrame]:
+    return {
+        "marts.fct_retention_audit": retention_audit(),
+        "marts.fct_erasure_requests": erasure_requests(),
+        **retained_tables(),
+    }
+
+
+DICTIONARY_COLUMNS = ["resource_type", "model", "schema", "column", "type", "description", "owner", "purpose",
+                      "data_class", "retention_class", "meta_from", "lineage", "raw_field"]  # fmt: skip
+
+
+def dictionary() -> pd.DataFrame:
+    """A hand-written data dictionary (lawn catalog's CSV). Planted: direct PII 2 in pii, 1
+    keyed-hash stand-in in marts (email_key), 1 in clear in marts (fct_bad.ip_address);
+    indirect PII 1 in pii, 2 in clear in marts; a seed column without retention class and
+    description; a class the catalog does not declare (mystery_class)."""
+
+    def col(kind, model, schema, column, data_class, retention, description="d", meta_from="own"):
+        return (kind, model, schema, column, "varchar", description, "data", "p", data_class, retention,
+                meta_from, f"{model}.{column}", "")  # fmt: skip
+
+    rows = [
+        col("source", "tracking.raw_events", "raw", "properties", "direct_pii", "raw_events"),
+        col("model", "stg_a", "staging", "email", "direct_pii", "identity"),
+        col("model", "pii_users", "pii", "email", "direct_pii", "identity", meta_from="stg_a.email"),
+        col("model", "pii_users", "pii", "first_name", "direct_pii", "identity"),
+        col("model", "pii_users", "pii", "email_domain", "indirect_pii", "identity"),
+        col("model", "dim_users", "marts", "email_key", "pseudonymous", "identity"),
+        col("model", "dim_users", "marts", "email_domain", "indirect_pii", "identity"),
+        col("model", "dim_users", "marts", "user_id", "pseudonymous", "identity"),
+        col("model", "fct_b", "marts", "mrr_usd", "business", "business_record"),
+        col("model", "fct_b", "marts", "payload_key", "pseudonymous", "raw_events"),
+        col("model", "fct_b", "marts", "comment", "indirect_pii", "mystery_class"),
+        col("model", "fct_bad", "marts", "ip_address", "direct_pii", "raw_events"),
+        col("seed", "s", "registry", "note", "operational", "", description=""),
+    ]
+    return pd.DataFrame(rows, columns=DICTIONARY_COLUMNS)
+
+
+def write_dictionary(path: Path) -> Path:
+    dictionary().to_csv(path, index=False)
+    return path
 
 
 def write_warehouse(path: Path, frames: dict[str, pd.DataFrame] | None = None) -> Path:
@@ -398,6 +518,18 @@ def add_later_data(path: Path) -> None:
             "insert into marts.fct_instrumentation_qa_daily values "
             "(?, 'series', 'x', 'web', 'web', 1, 0, 9, 'stopped', true)",
             [day(1)],
+        )
+        # compliance: a later retention run purges what was past its policy, a later erasure
+        con.execute("delete from ml.churn_scores where feature_date < '2025-06-16'")
+        con.execute("update marts.fct_quarantined_events set user_id = null, anonymous_id = null")
+        con.execute(
+            "insert into marts.fct_retention_audit values ('G:ml.churn_scores', 'G', 'ml.churn_scores', "
+            "'model_scores', 'delete', 365, 'feature_date', ?, 2, false, ?)",
+            [pd.Timestamp(day(4)) - pd.Timedelta(days=365), pd.Timestamp(day(4))],
+        )
+        con.execute(
+            "insert into marts.fct_erasure_requests values ('e5', 'email', 'h5', 1, 3, 0, ?, ?, 1.0)",
+            [pd.Timestamp(day(5)), pd.Timestamp(day(5)) + pd.Timedelta(seconds=1)],
         )
 
 

@@ -42,9 +42,18 @@ def fixture_world(tmp_path_factory):
     db = fx.write_warehouse(root / "w.duckdb")
     store = fx.write_model_store(root / "store")
     manifest = fx.write_manifest(root / "manifest.json")
+    catalog = fx.write_dictionary(root / "data_dictionary.csv")
     out = root / "out"
-    paths = {c: write_cadence_report(db, c, None, out, store, manifest) for c in CADENCES}
-    return {"db": db, "store": store, "manifest": manifest, "out": out, "paths": paths, "root": root}
+    paths = {c: write_cadence_report(db, c, None, out, store, manifest, catalog) for c in CADENCES}
+    return {
+        "db": db,
+        "store": store,
+        "manifest": manifest,
+        "catalog": catalog,
+        "out": out,
+        "paths": paths,
+        "root": root,
+    }
 
 
 def _md(world: dict, cadence: str) -> str:
@@ -208,19 +217,21 @@ def test_quarterly_slo_review_and_catalog_completeness(fixture_world):
     )
     assert review.loc["conv", "revisit"] == "never close to its threshold" and "- conv: never close" in md
     catalog = md_table(md, "Governance: catalog completeness").set_index("layer")
-    # planted: 5 lawn model columns, 4 described, owner on 2 (one via config.meta), purpose 1, data_class 1
-    assert catalog.loc[
-        "all",
-        [
-            "columns",
-            "share_with_description",
-            "share_with_owner",
-            "share_with_purpose",
-            "share_with_data_class",
-            "share_with_pii",
-        ],
-    ].tolist() == ["5", "0.800", "0.400", "0.200", "0.200", "0.000"]
-    assert set(governance.META_KEYS) >= {"owner", "purpose", "data_class"}
+    # planted (cadence_fixture.dictionary): 13 columns, one seed column without description
+    # and retention class, one column whose meta is inherited
+    frame = fx.dictionary()
+    assert catalog.loc["all", "columns"] == str(len(frame)) == "13"
+    expected = {
+        "share_with_description": (frame["description"] != "").mean(),
+        "share_with_retention_class": (frame["retention_class"] != "").mean(),
+        "share_with_own_meta": (frame["meta_from"] == "own").mean(),
+        "share_with_owner": 1.0,
+    }
+    for column, value in expected.items():
+        assert catalog.loc["all", column] == f"{value:.3f}", column
+    assert catalog.loc["seed", "share_with_retention_class"] == "0.000"
+    assert catalog.loc["marts", "columns"] == "7"
+    assert set(governance.META_KEYS) == {"owner", "purpose", "data_class", "retention_class"}
 
 
 def test_as_of_reproduces_a_past_report_after_later_data(fixture_world, tmp_path):
@@ -230,12 +241,16 @@ def test_as_of_reproduces_a_past_report_after_later_data(fixture_world, tmp_path
     shutil.copytree(fixture_world["root"], root, ignore=shutil.ignore_patterns("*.wal"))
     db, out = root / "w.duckdb", root / "out"
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    assert len(before) == 4 * 2 + sum(PLOTS.values()) + 1  # + the catalog snapshot
+    # + the quarterly's archived data dictionary and retention check
+    assert len(before) == 4 * 2 + sum(PLOTS.values()) + 2
     fx.add_later_data(db)
     fx.write_manifest(root / "manifest.json")
     manifest = json.loads((root / "manifest.json").read_text())
     manifest["nodes"]["model.lawn.fct_b"]["columns"]["c"]["meta"] = {"owner": "x", "data_class": "y"}
     (root / "manifest.json").write_text(json.dumps(manifest))
+    # a later catalog: the archived dictionary of the day is the one read back
+    changed = fx.dictionary().assign(data_class="business")
+    changed.to_csv(root / "data_dictionary.csv", index=False)
     runner = CliRunner()
     for cadence in CADENCES:
         result = runner.invoke(
@@ -254,6 +269,8 @@ def test_as_of_reproduces_a_past_report_after_later_data(fixture_world, tmp_path
                 str(root / "store"),
                 "--manifest",
                 str(root / "manifest.json"),
+                "--catalog",
+                str(root / "data_dictionary.csv"),
             ],
         )
         assert result.exit_code == 0, result.output
@@ -263,7 +280,15 @@ def test_as_of_reproduces_a_past_report_after_later_data(fixture_world, tmp_path
     assert not changed, changed
     # ...and the later data is there: the new data day's reports differ from the past day's
     later = {
-        c: build_report(db, c, None, tmp_path / "later", root / "store", root / "manifest.json")
+        c: build_report(
+            db,
+            c,
+            None,
+            tmp_path / "later",
+            root / "store",
+            root / "manifest.json",
+            root / "data_dictionary.csv",
+        )
         for c in CADENCES
     }
     assert all(report.as_of == fx.day(10) for report in later.values())

@@ -447,6 +447,26 @@ def test_a_grant_made_behind_dbts_back_shows_up(pg_env, pg_build):
     assert audited == actual
 
 
+def test_the_quarterly_grants_in_force_equal_the_servers_privileges(pg_env, pg_build):
+    """lawn/reports/grants.py reads audit.grant_log into the grants in force (what the
+    quarterly grants diff compares): now, they are the server's privileges."""
+    import datetime as dt
+
+    from lawn.reports import grants
+
+    connection = _connect(pg_env, "dbt")
+    try:
+        log = grants.read_grant_log(connection)
+    finally:
+        connection.close()
+    held = grants.in_force(log, dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=1))
+    _, actual = _audit_vs_privileges(pg_env)
+    assert set(map(tuple, held[grants.GRANT_KEY].to_numpy())) == actual
+    # before the first run nothing was in force: the whole of it is the diff
+    first = log["granted_at"].min()
+    assert len(grants.diff(log, first, dt.datetime.now(dt.UTC).replace(tzinfo=None))) == len(actual) > 0
+
+
 def test_login_settings_come_from_the_environment():
     env = {"LAWN_PG_HOST": "db.internal", "LAWN_PG_PORT": "6543", "LAWN_PG_VENDOR_PASSWORD": "s"}
     assert pg_login("vendor", env) == PgLogin("db.internal", 6543, "lawn", "lawn_vendor", "s")

@@ -193,6 +193,68 @@ def test_landing_refuses_tombstones_made_under_another_key():
         filter_landed(con)
 
 
+def test_erasure_removes_quarantined_rows_whose_ids_retention_anonymised(tmp_path):
+    """A quarantined delivery of the person whose ids the quarantine_payload retention already
+    nulled: the identifier sweep cannot find it, so the erasure finds it by its delivery key in
+    the validated events. Otherwise the quarantine mart (incremental, kept by the rebuild)
+    counts a delivery whose raw row the erasure removed, and reconciliation fails."""
+    from lawn.identity_key import pads
+    from lawn.landing import landing_table
+
+    inner, outer = pads(TEST_HASH_KEY.secret)
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema raw; create schema ops; create schema pii; create schema intermediate")
+        con.execute("create schema marts")
+        for relation in ("ops.erasure_tombstones", "ops.erasure_requests"):
+            con.execute(landing_table(relation).duckdb_ddl())
+        con.execute(
+            "create table ops.identity_hash_key "
+            "(key_id varchar, inner_pad_hex varchar, outer_pad_hex varchar)"
+        )
+        con.execute("insert into ops.identity_hash_key values (?, ?, ?)",
+                    [TEST_HASH_KEY.key_id, inner.hex(), outer.hex()])  # fmt: skip
+        con.execute(
+            "create table pii.pii_identifiers "
+            "(identifier_type varchar, identifier_value varchar, person_id varchar)"
+        )
+        con.execute("insert into pii.pii_identifiers values ('user_id', 'usr_1', 'per_1'), "
+                    "('user_id', 'usr_2', 'per_2')")  # fmt: skip
+        deliveries = [("k1", "usr_1"), ("k2", "usr_1"), ("k3", "usr_2"), ("k4", "usr_2")]
+        con.execute(
+            "create table raw.raw_events (raw_event_key varchar, user_id varchar, anonymous_id varchar, "
+            "device_id varchar, context varchar, properties varchar)"
+        )
+        con.executemany("insert into raw.raw_events values (?, ?, null, null, '{}', '{}')", deliveries)
+        con.execute(
+            "create table intermediate.int_events_validated (raw_event_key varchar, user_id varchar, "
+            "anonymous_id varchar, device_id varchar, context_raw varchar, properties_raw varchar, "
+            "context_ip varchar)"
+        )
+        con.executemany(
+            "insert into intermediate.int_events_validated values (?, ?, null, null, '{}', '{}', null)",
+            deliveries,
+        )
+        # k2 (usr_1) and k4 (usr_2) were quarantined; retention already nulled k2's and k4's ids
+        con.execute(
+            "create table marts.fct_quarantined_events (raw_event_key varchar, user_id varchar, "
+            "anonymous_id varchar, device_id varchar, account_id varchar)"
+        )
+        con.execute("insert into marts.fct_quarantined_events values ('k2', null, null, null, null), "
+                    "('k4', null, null, null, null)")  # fmt: skip
+    result = erase(db, user_id="usr_1")
+    with duckdb.connect(str(db), read_only=True) as con:
+        left = [
+            row[0] for row in con.execute("select raw_event_key from marts.fct_quarantined_events").fetchall()
+        ]
+        raw = [
+            row[0] for row in con.execute("select raw_event_key from raw.raw_events order by 1").fetchall()
+        ]
+    assert left == ["k4"] and raw == ["k3", "k4"]
+    assert result.rows_deleted["marts.fct_quarantined_events"] == 1
+    assert result.rows_deleted["raw.raw_events"] == 2
+
+
 # --- the demo world ---------------------------------------------------------------------------
 
 

@@ -1,5 +1,7 @@
-"""The quarterly report: SLO review (breaches, time to recover, thresholds to revisit) and
-governance (catalog completeness).
+"""The quarterly report: SLO review (breaches, time to recover, thresholds to revisit),
+governance (catalog completeness) and the compliance review (lawn/reports/compliance.py:
+PII columns and where they live, masked share, retention classes, violations found and fixed,
+erasure requests, grants or the catalog gate's enforcement).
 
 A breach episode is a run of consecutive evaluated days in breach; it recovers on the first
 later day that passes; time to recover = recovery day - first breach day (days). Days with too
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from lawn.reports import governance, plots
+from lawn.reports import compliance, governance, plots
 from lawn.reports.page import Section
 from lawn.reports.reader import Reader
 
@@ -110,15 +112,22 @@ def build(r: Reader) -> list[Section]:
         plots.status_strip(frame, "SLO status by day (green pass, red breach, grey too little data)"),
         "SLO status",
     )
+    return [slo, *governance_sections(r)]
+
+
+def governance_sections(r: Reader) -> list[Section]:
+    """Catalog completeness and the compliance review (lawn/reports/compliance.py)."""
     gov = Section("Governance: catalog completeness")
     try:
-        counts, source = governance.snapshot(r.folder, r.manifest)
-    except governance.ManifestError as exc:
-        return [slo, gov.text(f"Not available: {exc}")]
-    table = governance.shares(counts)
+        dictionary = compliance.read_dictionary(r.folder)
+    except compliance.Unavailable as exc:
+        return [gov.text(f"Not available: {exc}."), *retention_sections(r, None), erasure_section(r)]
+    table = governance.shares(governance.completeness(dictionary))
     gov.text(
-        f"Share of model columns (dbt manifest, {source}) with a description and with each meta key "
-        f"({', '.join(governance.META_KEYS)}), per layer."
+        "Share of columns (sources, seeds, models, snapshots; the data dictionary of `lawn catalog`, "
+        "archived with this report as data_dictionary.csv) with a description and with each meta key "
+        f"({', '.join(governance.META_KEYS)}) as the catalog gate resolves it (own or inherited), per "
+        "layer; own_meta: all four keys set on the column itself."
     )
     gov.table(table)
     share_columns = [c for c in table.columns if c.startswith("share_with_")]
@@ -135,4 +144,116 @@ def build(r: Reader) -> list[Section]:
         ),
         "catalog completeness",
     )
-    return [slo, gov]
+    pii = Section("Compliance: PII columns and where they live")
+    pii.text(
+        "Columns of data class direct_pii or indirect_pii (as resolved by the catalog), per resource "
+        "type and schema."
+    )
+    pii.table(compliance.pii_locations(dictionary), empty="No PII column in the catalog.")
+    masked = Section("Compliance: masked share")
+    masked.text(
+        "Of the PII columns analysts could meet: those in the restricted schema "
+        f"({', '.join(compliance.RESTRICTED_SCHEMAS)}) and the keyed-hash stand-ins in analyst schemas "
+        f"({', '.join(compliance.ANALYST_SCHEMAS)}; pseudonymous columns named <pii column>_key or _hash) "
+        "are masked; PII columns in analyst schemas are in clear. masked_share = (restricted + hashed) / "
+        "(restricted + hashed + clear). Internal schemas (raw, staging, intermediate, ...) are not "
+        "counted: no analyst reads them."
+    )
+    masked.table(compliance.masked_share(dictionary))
+    hashed = compliance.hashed_stand_ins(dictionary)
+    masked.subtitle("Keyed-hash stand-ins in analyst schemas").table(hashed, empty="none")
+    clear = dictionary[
+        dictionary["data_class"].isin(compliance.PII_CLASSES)
+        & dictionary["schema"].isin(compliance.ANALYST_SCHEMAS)
+    ]
+    masked.subtitle("PII columns in clear in analyst schemas").bullets(
+        [f"{row.model}.{row.column} ({row.data_class})" for row in clear.itertuples()], "", "none"
+    )
+    return [
+        gov,
+        pii,
+        masked,
+        *retention_sections(r, dictionary),
+        erasure_section(r),
+        grants_section(dictionary),
+    ]
+
+
+def retention_sections(r: Reader, dictionary: pd.DataFrame | None) -> list[Section]:
+    from lawn.retention import RetentionError
+
+    section = Section("Compliance: retention")
+    try:
+        check, source = compliance.retention_check(r)
+    except RetentionError as exc:
+        return [section.text(f"Not available: {exc}")]
+    if dictionary is not None:
+        classes, no_policy = compliance.class_policies(
+            dictionary, check["class_map"], check["policies"], check["catalog_classes"]
+        )
+        section.subtitle("Retention classes and their policies").text(
+            "The catalog's retention classes (column meta) and the policy classes that enforce them "
+            "(seeds/governance/retention_class_map.csv, the one map between the two vocabularies)."
+        )
+        section.table(classes)
+        section.subtitle("Retention classes with no policy").bullets(
+            [f"{line}: kept with no time limit" for line in no_policy], "bad", "none"
+        )
+    mismatches = compliance.class_mismatches(check)
+    if mismatches:
+        section.subtitle("Tables whose catalog class differs from their policy's").bullets(mismatches, "bad")
+    first, last = compliance.operational_window(r)
+    table = compliance.violations(check, compliance.retention_fixed(r))
+    section.subtitle("Violations found and fixed").text(
+        f"rows_past_policy: rows older than their policy's cutoff at the end of {r.as_of} (reference "
+        f"{check['reference']}; {source}); a violation when not 0. rows_fixed: rows (files for "
+        f"files:exports) the applied retention runs dated {first} to {last} deleted or anonymised "
+        "(marts.fct_retention_audit; a run is dated by the time it measured ages from)."
+    )
+    section.table(table, empty="No table is mapped to a retention policy.")
+    found = table[table["rows_past_policy"] > 0]
+    applied, dry = compliance.retention_runs(r)
+    past = int(found["rows_past_policy"].sum())
+    section.bullets(
+        [
+            f"violations found: {len(found)} table(s), {past} rows past their policy",
+            f"fixed in the quarter: {int(table['rows_fixed'].sum())} rows by {applied} applied run(s) "
+            f"({dry} dry run(s))",
+        ],
+        "bad" if len(found) else "ok",
+    )
+    return [section]
+
+
+def erasure_section(r: Reader) -> Section:
+    first, last = compliance.operational_window(r)
+    section = Section("Compliance: erasure requests")
+    try:
+        frame = compliance.erasures(r)
+    except compliance.Unavailable as exc:
+        return section.text(f"Not available: {exc}.")
+    section.text(
+        f"Erasure requests completed {first} to {last} (marts.fct_erasure_requests); time to completion "
+        "= completed_at - requested_at, the erasure itself without the rebuild that follows it."
+    )
+    section.bullets(compliance.erasure_summary(frame))
+    section.table(frame, empty="none")
+    return section
+
+
+def grants_section(dictionary: pd.DataFrame) -> Section:
+    from lawn.settings import var
+
+    section = Section("Compliance: grants")
+    section.text(
+        "This warehouse is DuckDB: database roles do not exist there, so there are no grants to diff "
+        "(on PostgreSQL, `lawn postgres grants-diff` compares the grants in force from audit.grant_log). "
+        "Here the rule is enforced by the catalog gate, which fails the build when a column lacks its "
+        "meta or direct PII reaches a schema not allowed to hold it (var governance_direct_pii_schemas), "
+        "and by which schema holds what:"
+    )
+    allowed = list(var("governance_direct_pii_schemas"))
+    table, findings = compliance.gate_enforcement(dictionary, allowed)
+    section.table(table)
+    section.subtitle("Catalog gate findings on the archived dictionary").bullets(findings, "bad", "none")
+    return section

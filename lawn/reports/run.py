@@ -29,29 +29,51 @@ def _sections(cadence: str, reader: Reader) -> list[page.Section]:
 
 
 def build_report(
-    db_path: Path, cadence: str, as_of: dt.date | None, out_dir: Path, model_store: Path, manifest: Path
+    db_path: Path,
+    cadence: str,
+    as_of: dt.date | None,
+    out_dir: Path,
+    model_store: Path,
+    manifest: Path,
+    catalog: Path | None = None,
 ) -> page.Report:
-    """The report of ``cadence`` for ``as_of`` (default: the warehouse's data day)."""
+    """The report of ``cadence`` for ``as_of`` (default: the warehouse's data day). The
+    quarterly report archives the day's data dictionary first: ``catalog`` (a
+    data_dictionary.csv) when given, else `lawn catalog` run on the warehouse."""
     cadence = asof.parse_cadence(cadence)
     if not db_path.exists():
         raise asof.ReportInputError(f"--db {db_path}: no such warehouse")
     with duckdb.connect(str(db_path), read_only=True) as con:
         day = as_of or asof.default_as_of(con)
         latest = asof.default_as_of(con)
-        if day > latest:
-            raise asof.ReportInputError(f"--as-of {day} is after the warehouse's data day {latest}")
+    if day > latest:
+        raise asof.ReportInputError(f"--as-of {day} is after the warehouse's data day {latest}")
+    if cadence == "quarterly":
+        from lawn.reports.compliance import Unavailable, archive_catalog
+
+        try:
+            archive_catalog(page.report_folder(out_dir, cadence, day), db_path, catalog)
+        except Unavailable as exc:
+            raise asof.ReportInputError(str(exc)) from exc
+    with duckdb.connect(str(db_path), read_only=True) as con:
         start = asof.period_start(cadence, day)
         reader = Reader(con, day, start, model_store, manifest, page.report_folder(out_dir, cadence, day))
         return page.Report(cadence, day, start, _sections(cadence, reader))
 
 
 def write_cadence_report(
-    db_path: Path, cadence: str, as_of: dt.date | None, out_dir: Path, model_store: Path, manifest: Path
+    db_path: Path,
+    cadence: str,
+    as_of: dt.date | None,
+    out_dir: Path,
+    model_store: Path,
+    manifest: Path,
+    catalog: Path | None = None,
 ) -> tuple[Path, Path, Path | None]:
     """Write <out>/<cadence>/<as-of>/report.html and report.md (+ plot PNGs); the third value is
     where an earlier, different report of the same day was kept (None: there was none, or it
     was the same)."""
-    report = build_report(db_path, cadence, as_of, out_dir, model_store, manifest)
+    report = build_report(db_path, cadence, as_of, out_dir, model_store, manifest, catalog)
     return page.write(report, out_dir)
 
 
