@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from lawn.paths import DEMO_RAW_DIR, REPO_ROOT
@@ -30,6 +31,13 @@ spec.loader.exec_module(floor)
 FIXTURE = Path(__file__).parent / "fixtures" / "staging_floor"
 # receive times are judged against this instant in both builds (dbt var received_at_reference_time)
 REFERENCE = dt.datetime(2026, 9, 1)
+# the dbt nodes whose work the floor does
+STAGING_NODES = (
+    "stg_tracking__events",
+    "int_events_deduplicated",
+    "int_event_properties_checked",
+    "int_events_validated",
+)
 STAGING_ONLY = [
     "build",
     "--select",
@@ -159,3 +167,37 @@ def test_generated_world_same_verdicts_as_dbt(small_parquet, tmp_path):
     mine = assert_same_verdicts(small_parquet / "raw", tmp_path)
     reasons = {row[2] for row in mine if row[2]}
     assert len(reasons) >= 8, reasons
+
+
+def _load_script(name: str):
+    script = importlib.util.spec_from_file_location(name, REPO_ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(script)
+    sys.modules[name] = module
+    script.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_reads_the_staging_nodes_times(fixture_built):
+    """The benchmark's numerator: the four staging nodes' times from the build's run_results."""
+    work, _ = fixture_built
+    seconds = _load_script("benchmark_staging").staging_node_seconds(work / "target" / "run_results.json")
+    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    by_id = {result["unique_id"]: result["execution_time"] for result in results}
+    assert seconds == {name: by_id[f"model.lawn.{name}"] for name in STAGING_NODES}
+
+
+def test_benchmark_holds_back_the_last_full_day(small_parquet, tmp_path):
+    """The one-day increment: everything received from the last full day on is held back, the
+    rest (and the other raw files) is what the first build reads."""
+    bench = _load_script("benchmark_staging")
+    raw = small_parquet / "raw"
+    day, kept, held = bench.hold_back_last_day(raw, tmp_path / "first")
+    frame = pd.read_parquet(raw / "raw_events.parquet")
+    received = pd.to_datetime(frame["received_at"], utc=True, errors="coerce", format="ISO8601")
+    per_day = received.dt.date.value_counts()
+    assert per_day[day] >= 0.5 * per_day.median()
+    assert held == int((received.dt.date >= day).sum()) > 0
+    assert kept + held == len(frame)
+    first = pd.read_parquet(tmp_path / "first" / "raw_events.parquet")
+    assert len(first) == kept and first.columns.tolist() == frame.columns.tolist()
+    assert {path.name for path in (tmp_path / "first").iterdir()} == {path.name for path in raw.iterdir()}
