@@ -155,8 +155,7 @@ def main() -> None:
         print(f"{'  held back: received from ' + str(day):<40} {held:>10,} of {kept + held:,} rows")
         label = "lawn build --full-refresh, all but 1 day"
     full = timed(label, [lawn, "build", "--raw-dir", str(first_dir), "--full-refresh"], env)
-    floor = floor_step(first_dir, out, REPO / "target" / "run_results.json", db_path)
-    ratios = {"staging nodes / floor": floor}
+    ratios = floor_step(first_dir, out, REPO / "target" / "run_results.json", db_path)
     if not args.no_increment:
         step = timed("lawn build, one-day increment", [lawn, "build", "--raw-dir", str(raw_dir)], env)
         ratios["one-day increment / full build"] = step / full
