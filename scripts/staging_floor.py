@@ -231,7 +231,8 @@ def floor_sql(raw_select: str, reference_time: dt.datetime) -> str:
                 case when known_names.event_name is null then 'UNKNOWN_EVENT' end,
                 case when known_names.event_name is not null and plan_events.event_name is null
                     then 'UNKNOWN_SCHEMA_VERSION' end,
-                case when plan_events.event_name is not null and lower(plan_events.status) != 'live'
+                case when plan_events.event_name is not null
+                    and not coalesce(lower(plan_events.status) = 'live', false)
                     then 'RETIRED_SCHEMA_VERSION' end,
                 case when coalesce(numbered.source, '') not in ({sources}) then 'INVALID_SOURCE' end,
                 case when occurred_at is null then 'INVALID_OCCURRED_AT' end,

@@ -10,6 +10,7 @@ import datetime as dt
 import importlib.util
 import json
 import shutil
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -201,3 +202,28 @@ def test_benchmark_holds_back_the_last_full_day(small_parquet, tmp_path):
     first = pd.read_parquet(tmp_path / "first" / "raw_events.parquet")
     assert len(first) == kept and first.columns.tolist() == frame.columns.tolist()
     assert {path.name for path in (tmp_path / "first").iterdir()} == {path.name for path in raw.iterdir()}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--raw-dir", "no-such-folder"], "raw_events.csv: file not found"),
+        (["--raw-dir", str(FIXTURE), "--reference-time", "tomorrow"], "--reference-time: 'tomorrow'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "scripts" / "staging_floor.py"),
+            *args,
+            "--db",
+            str(tmp_path / "f.duckdb"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
