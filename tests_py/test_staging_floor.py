@@ -130,20 +130,32 @@ def fixture_built(fixture_feed, tmp_path_factory) -> tuple[Path, list[tuple]]:
 
 
 def test_hand_written_feed_same_verdicts_as_dbt_and_as_expected(fixture_built):
-    """dbt and the floor agree row for row, and both give the verdicts a reader of the contract
-    expects (expected.csv, written by hand with the feed)."""
-    _, mine = fixture_built
+    """dbt and the floor agree row for row, and each line of the feed gets the verdict a reader
+    of the contract expects (expected.csv, written by hand with the feed)."""
+    work, _ = fixture_built
     with (FIXTURE / "expected.csv").open(newline="") as handle:
         expected = list(csv.DictReader(handle))
-    expected_pairs = Counter(
-        (row["expected_status"], row["expected_primary_reason_code"] or None) for row in expected
+    with (FIXTURE / "raw_events.csv").open(newline="") as handle:
+        lines = list(csv.DictReader(handle))
+    assert [int(row["line"]) for row in expected] == list(range(2, len(lines) + 2))
+    # a line is found by its trimmed event id and its receive time as sent
+    wanted = Counter(
+        (
+            line["event_id"].strip() or None,
+            line["received_at"],
+            row["expected_status"],
+            row["expected_primary_reason_code"] or None,
+        )
+        for line, row in zip(lines, expected, strict=True)
     )
-    expected_pairs[("quarantined", "PAYLOAD_TOO_LARGE")] += 1
-    assert Counter((row[1], row[2]) for row in mine) == expected_pairs
-    by_id = {}
-    for row in expected:
-        by_id.setdefault(row["event_id"].strip() or None, []).append(row["expected_status"])
-    assert Counter(by_id["f-001"]) == {"valid": 1, "duplicate": 2}
+    wanted[("f-big", "2026-08-10T10:00:01Z", "quarantined", "PAYLOAD_TOO_LARGE")] += 1
+    with duckdb.connect(str(work / "floor.duckdb"), read_only=True) as connection:
+        got = Counter(
+            connection.execute(
+                "select event_id, received_at_raw, delivery_status, primary_reason_code from events_validated"
+            ).fetchall()
+        )
+    assert got == wanted
 
 
 def test_comparison_can_fail(fixture_feed, fixture_built):
