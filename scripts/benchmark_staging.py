@@ -86,6 +86,20 @@ def verdict_counts(db_path: Path, table: str) -> dict[tuple[str, str | None], in
     return {(status, reason): count for status, reason, count in rows}
 
 
+def differing_rows(warehouse: Path, floor_db: Path) -> int:
+    """Rows (all columns) in one of int_events_validated and the floor's table but not the other."""
+    with duckdb.connect() as connection:
+        connection.execute(f"attach '{warehouse}' as built (read_only)")
+        connection.execute(f"attach '{floor_db}' as floor (read_only)")
+        built = "built.intermediate.int_events_validated"
+        columns = ", ".join(row[0] for row in connection.execute(f"describe {built}").fetchall())
+        one, other = f"select {columns} from {built}", f"select {columns} from floor.events_validated"
+        return connection.execute(
+            f"select (select count(*) from ({one} except all {other})) "
+            f"+ (select count(*) from ({other} except all {one}))"
+        ).fetchone()[0]
+
+
 def staging_alone_seconds(warehouse: Path, out: Path) -> float:
     """The four staging nodes rebuilt by themselves after the build (`dbt run --full-refresh`
     on the same landed rows, same results): their time without the build's other nodes
@@ -115,7 +129,9 @@ def floor_step(raw_dir: Path, out: Path, run_results: Path, warehouse: Path) -> 
         result.db_path, "events_validated"
     )
     print(f"{'  same verdicts (status x reason counts)':<40} {'yes' if same else 'NO'}")
-    if not same:
+    differing = differing_rows(warehouse, result.db_path)
+    print(f"{'  rows differing in any column':<40} {differing:>10,}")
+    if not same or differing:
         raise SystemExit("the staging floor and the dbt build disagree: the floor is not a fair one")
     ratio = total / result.seconds
     print(f"{'  staging nodes / floor':<40} {ratio:8.2f}x  (target <= 1.5)", flush=True)
