@@ -4,6 +4,12 @@ then `lawn nightly` twice (the first trains the churn model when none is live).
 Usage: .venv/bin/python scripts/benchmark.py --accounts 3000 --days 150 [--out data/bench]
 Prints one line per step with wall seconds, and the row counts per model.
 
+The full build reads every delivery except those received on the last day; the floor (the
+event staging nodes' work as a hand-written DuckDB script, scripts/staging_floor.py) then runs
+on those same files, and `staging nodes / floor` compares the four staging nodes' times in
+run_results.json with it. The held-back day is then added and `lawn build` runs incrementally:
+`one-day increment / full build`. --no-increment builds everything at once (no increment step).
+
 --generate-only stops after the generator; --generator-baseline also runs the in-memory generator
 (`lawn generate --in-memory`, the path before streaming) on the same options and prints the ratios
 of time and peak memory, and whether the two wrote the same bytes.
@@ -22,6 +28,7 @@ import time
 from pathlib import Path
 
 import duckdb
+from benchmark_staging import floor_step, hold_back_last_day
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -126,6 +133,10 @@ def main() -> None:
     parser.add_argument(
         "--generator-baseline", action="store_true", help="also run the in-memory generator and compare"
     )
+    parser.add_argument(
+        "--no-increment", action="store_true", help="build all days at once: no one-day increment step"
+    )
+    parser.add_argument("--no-nightly", action="store_true", help="stop after the build steps")
     args = parser.parse_args()
     out = args.out.resolve()
     raw_dir, db_path = out / "raw", out / "bench.duckdb"
@@ -137,12 +148,24 @@ def main() -> None:
     if args.generate_only:
         return
     timed("validate-raw (Great Expectations)", [lawn, "validate-raw", "--raw-dir", str(raw_dir)], env)
-    timed(
-        "lawn build --full-refresh (all tests)",
-        [lawn, "build", "--raw-dir", str(raw_dir), "--full-refresh"],
-        env,
-    )
-    timed("lawn build, incremental (no new data)", [lawn, "build", "--raw-dir", str(raw_dir)], env)
+    first_dir, label = raw_dir, "lawn build --full-refresh (all tests)"
+    if not args.no_increment:
+        first_dir = out / "raw_first"
+        day, kept, held = hold_back_last_day(raw_dir, first_dir)
+        print(f"{'  held back: received from ' + str(day):<40} {held:>10,} of {kept + held:,} rows")
+        label = "lawn build --full-refresh, all but 1 day"
+    full = timed(label, [lawn, "build", "--raw-dir", str(first_dir), "--full-refresh"], env)
+    ratios = floor_step(first_dir, out, REPO / "target" / "run_results.json", db_path)
+    if not args.no_increment:
+        step = timed("lawn build, one-day increment", [lawn, "build", "--raw-dir", str(raw_dir)], env)
+        ratios["one-day increment / full build"] = step / full
+    again = timed("lawn build, incremental (no new data)", [lawn, "build", "--raw-dir", str(raw_dir)], env)
+    ratios["incremental, no new data / full build"] = again / full
+    print("ratios (same run)")
+    for name, ratio in ratios.items():
+        print(f"  {name:<38} {ratio:8.2f}x", flush=True)
+    if args.no_nightly:
+        return
     # --dev: the checkout's local identity hash key (a benchmark is not production)
     nightly = [lawn, "nightly", "--dev", "--raw-dir", str(raw_dir), "--model-store", str(out / "models"),
                "--export-dir", str(out / "exports"), "--report-dir", str(out / "report")]  # fmt: skip
