@@ -85,9 +85,10 @@ def test_effects_follow_the_planted_rule(planted):
     assert (truth.loc[truth["response_type"] == "sleeping_dog", "true_uplift"] < 0).all()
     # persuadability is not churn risk: the riskiest accounts are lost causes, not persuadable
     lost = truth["response_type"] == "lost_cause"
-    assert truth.loc[lost, "baseline_churn_probability"].min() > truth.loc[
-        truth["response_type"] == "persuadable", "baseline_churn_probability"
-    ].max() - 1e-12
+    assert (
+        truth.loc[lost, "baseline_churn_probability"].min()
+        > truth.loc[truth["response_type"] == "persuadable", "baseline_churn_probability"].max() - 1e-12
+    )
     # who responds is observable: segment, team size and engagement decide it
     assert (truth.loc[truth["response_type"] == "persuadable", "segment"] == "smb").all()
     assert (truth.loc[truth["response_type"] == "persuadable", "active_people"] <= 2).all()

@@ -90,3 +90,87 @@ def test_cross_fitting_never_scores_an_account_with_its_own_outcome():
     assert not np.allclose(before[fold != 0], after[fold != 0])
     with pytest.raises(UpliftError, match="at least 2 folds"):
         cross_fitted_uplift(frame, numeric, ["segment"], -1, "t_learner", 0.01, folds=1)
+
+
+# the planted rule, written out here (lawn/generator/action_effects.py is not imported): the
+# usual renewal churn 0.07 x (1.3 - health), times the price rise, times the offer's factor
+PRICE_RISE = 5.0
+OFFER_FACTOR = {"persuadable": 0.2, "mild": 0.75, "lost_cause": 1.0, "sleeping_dog": 1.6}
+WORLD_SEED, WORLD_ACCOUNTS = 7, 1500
+
+
+@pytest.mark.slow
+def test_uplift_targeting_beats_risk_targeting_on_a_planted_world(tmp_path):
+    """Generate -> dbt (the two training marts) -> churn model -> cross-fitted uplift model;
+    the top decile by uplift keeps more accounts per action than the top decile by churn
+    risk, by the truth (recomputed in pandas from the truth file) and by the holdout readout."""
+    from lawn.churn_model import FEATURES, predict
+    from lawn.churn_model import train as train_churn
+    from lawn.generator import GeneratorConfig, PlantedActionEffects, generate
+    from lawn.generator.writers import write_generated
+    from lawn.uplift_model import CATEGORICAL
+    from tests_py.conftest import query, run_dbt
+
+    config = GeneratorConfig(
+        seed=WORLD_SEED, accounts=WORLD_ACCOUNTS, days=150, action_effects=PlantedActionEffects()
+    )
+    write_generated(generate(config), tmp_path / "raw", tmp_path / "truth", "parquet")
+    db = tmp_path / "w.duckdb"
+    selection = ["+fct_churn_training_examples", "+fct_uplift_training_examples"]
+    run_dbt(
+        ["build", "--select", *selection, "--exclude-resource-type", "test", "unit_test"],
+        db,
+        tmp_path,
+        raw_dir=tmp_path / "raw",
+    )
+    spec = train_churn(db, tmp_path / "churn")["spec"]
+    units = query(
+        db,
+        "select * from marts.fct_uplift_training_examples "
+        "where uplift_model_id = 'retention_offer_uplift' and is_label_known order by account_id",
+    )
+    units = units.assign(treated=units["is_treated"].astype(int), outcome=units["outcome"].astype(int))
+    units["churn_risk"] = predict(units, spec)
+    units["predicted_uplift"] = cross_fitted_uplift(
+        units, list(FEATURES), CATEGORICAL, -1, "t_learner", None, folds=5
+    )
+
+    # the truth, recomputed from the truth file's own columns: first exposure per account
+    truth = pd.read_csv(tmp_path / "truth" / "truth_action_effects.csv")
+    first = truth.sort_values(["exposure_date", "account_id"]).groupby("account_id").head(1)
+    baseline = 0.07 * (1.3 - first["account_health"]) * PRICE_RISE
+    recomputed = baseline * (1 - first["response_type"].map(OFFER_FACTOR))
+    assert np.allclose(recomputed, first["true_uplift"])
+    effect = pd.Series(recomputed.to_numpy(), index=first["account_id"])
+    assert units["account_id"].isin(effect.index).all()  # every randomised account is planted
+
+    k = round(0.1 * len(units))
+    chosen = {
+        name: units.nlargest(k, column)
+        for name, column in [("uplift", "predicted_uplift"), ("risk", "churn_risk")]
+    }
+    per_100 = {name: 100 * effect[group["account_id"]].mean() for name, group in chosen.items()}
+    everyone = 100 * effect[units["account_id"]].mean()
+    table = targeting_table(
+        units.assign(true_uplift=units["account_id"].map(first.set_index("account_id")["true_uplift"])),
+        {"uplift": "predicted_uplift", "risk": "churn_risk"},
+        0.1,
+        -1,
+    ).set_index("targeting")
+    assert table.loc["uplift", "true_per_100"] == pytest.approx(per_100["uplift"])
+    assert table.loc["risk", "true_per_100"] == pytest.approx(per_100["risk"])
+    assert table.loc["random", "true_per_100"] == pytest.approx(everyone)
+    print(f"true retained per 100 actions: {per_100} (random {everyone:.2f})")
+    assert per_100["uplift"] > per_100["risk"]
+    assert per_100["uplift"] > everyone
+
+    # the holdout readout: retained share of the offered minus the held-out (control) accounts
+    def readout(group: pd.DataFrame) -> float:
+        retained = 1 - group.groupby("treated")["outcome"].mean()
+        return 100 * (retained[1] - retained[0])
+
+    observed = {name: readout(group) for name, group in chosen.items()}
+    assert table.loc["uplift", "readout_per_100"] == pytest.approx(observed["uplift"])
+    assert table.loc["risk", "readout_per_100"] == pytest.approx(observed["risk"])
+    print(f"holdout readout per 100 actions: {observed}")
+    assert observed["uplift"] > observed["risk"]

@@ -18,7 +18,7 @@ health, independently of segment and team size):
   stopped using the product, which their usage shows) in the other segments; no effect. These
   are the riskiest accounts, so targeting by risk spends many offers on them;
 - ``persuadable``: engaged small-business accounts with at most two active people (price
-  sensitive, still using the product); the offer cuts their churn probability to 30%;
+  sensitive, still using the product); the offer cuts their churn probability to 20%;
 - ``mild``: every other engaged account (mid-market, larger small-business teams); to 75%.
 
 The truth file ``action_effects`` has one row per exposure: the account, the renewal it is
@@ -40,7 +40,7 @@ from statistics import NormalDist
 from lawn.generator.config import PlantedActionEffects
 from lawn.generator.events import unit_uniform
 
-RESPONSE_MULTIPLIER = {"persuadable": 0.3, "mild": 0.75, "lost_cause": 1.0, "sleeping_dog": 1.6}
+RESPONSE_MULTIPLIER = {"persuadable": 0.2, "mild": 0.75, "lost_cause": 1.0, "sleeping_dog": 1.6}
 # below this health an account has mostly stopped using the product (about 13% of accounts)
 DISENGAGED_HEALTH = 0.45
 EXPERIMENT_ID = "exp_retention_offer"

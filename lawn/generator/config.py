@@ -152,7 +152,7 @@ class PlantedActionEffects:
     treatment_share: float = 0.5
     lead_days: int = 7
     # renewals inside the period carry a price rise: the usual churn probability times this
-    price_rise_churn_factor: float = 4.0
+    price_rise_churn_factor: float = 5.0
 
     def __post_init__(self) -> None:
         if self.start_day < 0:
