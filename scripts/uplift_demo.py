@@ -9,7 +9,8 @@ model train`) and the uplift model (`lawn uplift train`, whose card has Qini/AUU
 - by uplift: the top decile by cross-fitted predicted uplift (5 keyed folds, the learner and
   features of `lawn uplift train`: every account is scored by a model that never saw it);
 - by churn risk: the top decile by the live churn model's probability on the same feature day;
-- at random: everyone (the expected value of random targeting).
+- at random: everyone (the expected value of random targeting);
+- for reference, by the planted baseline churn probability (a perfect churn model).
 
 Each is measured against the truth (truth_action_effects.csv: the churn probability the offer
 removes, at the account's first exposure) as incremental retained accounts per 100 actions,
@@ -101,7 +102,8 @@ def randomised_units(out: Path) -> pd.DataFrame:
     units = units.assign(treated=units["is_treated"].astype(int), outcome=units["outcome"].astype(int))
     truth = pd.read_csv(out / "truth" / "truth_action_effects.csv")
     first = truth.sort_values(["exposure_date", "account_id"]).drop_duplicates("account_id")
-    return units.merge(first[["account_id", "true_uplift", "response_type"]], on="account_id", how="inner")
+    columns = ["account_id", "true_uplift", "response_type", "baseline_churn_probability"]
+    return units.merge(first[columns], on="account_id", how="inner")
 
 
 def analyse(out: Path, learner: str, ridge: str, folds: int, share: float) -> dict:
@@ -124,11 +126,14 @@ def analyse(out: Path, learner: str, ridge: str, folds: int, share: float) -> di
     t, y = units["treated"].to_numpy(), units["outcome"].to_numpy()
     by_uplift = evaluate(units["predicted_uplift"].to_numpy(), t, y, sign)
     by_risk = evaluate(units["churn_risk"].to_numpy(), t, y, sign)
-    table = targeting_table(units, {"uplift": "predicted_uplift", "churn risk": "churn_risk"}, share, sign)
-    top = {
-        name: top_group(units, column, share)
-        for name, column in (("uplift", "predicted_uplift"), ("churn risk", "churn_risk"))
+    rankings = {
+        "uplift": "predicted_uplift",
+        "churn risk": "churn_risk",
+        # the planted baseline: a perfect churn model (truth-informed, for reference only)
+        "true churn risk": "baseline_churn_probability",
     }
+    table = targeting_table(units, rankings, share, sign)
+    top = {name: top_group(units, column, share) for name, column in rankings.items()}
     mix = {name: group["response_type"].value_counts().to_dict() for name, group in top.items()}
     return {
         "units": units,
@@ -206,6 +211,7 @@ def main() -> None:
                 "true_uplift": row.loc["uplift", "true_per_100"],
                 "true_risk": row.loc["churn risk", "true_per_100"],
                 "true_random": row.loc["random", "true_per_100"],
+                "true_perfect_risk": row.loc["true churn risk", "true_per_100"],
                 "readout_uplift": row.loc["uplift", "readout_per_100"],
                 "readout_risk": row.loc["churn risk", "readout_per_100"],
                 "readout_random": row.loc["random", "readout_per_100"],

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lawn.uplift import UpliftError
+from lawn.uplift import UpliftError, choose_ridge
 from lawn.uplift_targeting import (
     cross_fitted_uplift,
     fold_of,
@@ -174,3 +174,18 @@ def test_uplift_targeting_beats_risk_targeting_on_a_planted_world(tmp_path):
     assert table.loc["risk", "readout_per_100"] == pytest.approx(observed["risk"])
     print(f"holdout readout per 100 actions: {observed}")
     assert observed["uplift"] > observed["risk"]
+
+
+def test_cross_validated_ridge_shrinks_noise_and_keeps_signal():
+    rng = np.random.default_rng(3)
+    names = [f"f{i}" for i in range(10)]
+    # 300 units, ten pure-noise features, a 15% outcome: nothing to learn -> heavy penalty
+    noise = pd.DataFrame(rng.normal(size=(300, 10)), columns=names).assign(
+        treated=rng.integers(0, 2, 300), outcome=(rng.random(300) < 0.15).astype(int)
+    )
+    assert choose_ridge(noise, names, [])[0] >= 0.3
+    # 20,000 units whose outcome follows f0 steeply -> a light penalty
+    signal = pd.DataFrame(rng.normal(size=(20_000, 10)), columns=names)
+    p = 1 / (1 + np.exp(-(-1.5 + 2.0 * signal["f0"])))
+    signal = signal.assign(treated=rng.integers(0, 2, 20_000), outcome=(rng.random(20_000) < p).astype(int))
+    assert choose_ridge(signal, names, [])[0] <= 0.03
