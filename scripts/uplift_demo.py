@@ -179,9 +179,10 @@ def main() -> None:
     for seed in args.seeds:
         out = (args.out / f"a{args.accounts}_d{args.days}_s{seed}").resolve()
         started = time.monotonic()
-        if not (args.reuse and (out / "uplift.duckdb").exists()):
+        reused = args.reuse and (out / "uplift.duckdb").exists()
+        if not reused:
             build_world(out, args.accounts, args.days, seed, args.learner, args.ridge)
-        built = time.monotonic() - started
+        built = np.nan if reused else time.monotonic() - started
         result = analyse(out, args.learner, args.ridge, args.folds, args.share)
         results[seed] = result
         card, cross = result["held_out_card"], result["crossfit"]
