@@ -186,7 +186,8 @@ def main() -> None:
         result = analyse(out, args.learner, args.ridge, args.folds, args.share)
         results[seed] = result
         card, cross = result["held_out_card"], result["crossfit"]
-        print(f"\n== seed {seed}: {args.accounts} accounts, {args.days} days ({built:.0f} s to build) ==")
+        how = "reused" if reused else f"{built:.0f} s to build"
+        print(f"\n== seed {seed}: {args.accounts} accounts, {args.days} days ({how}) ==")
         print(
             f"randomised labelled accounts: {len(result['units'])}; targeted (top {args.share:.0%}): "
             f"{result['table']['accounts'].iloc[0]}"
