@@ -18,8 +18,9 @@ and by the holdout readout (the experiment's control arm is a random holdout ins
 targeted group; lawn.readout.compare_arms, retained share treated minus control, 95% CI).
 Summaries over the seeds: mean and standard deviation; the readout also pooled over worlds.
 
-Usage: nice -n 10 .venv/bin/python scripts/uplift_demo.py [--accounts 1500] [--seeds 7 8 9]
-       [--out data/bench/uplift] [--learner t_learner] [--ridge 0.05] [--reuse]
+Usage: nice -n 10 .venv/bin/python scripts/uplift_demo.py [--accounts 3000] [--seeds 12 13 14 15 16]
+       [--out data/bench/uplift] [--learner t_learner] [--ridge auto] [--reuse]
+(3-4 minutes a world on the shared machine, 6+ when it is loaded; docs/uplift.md has the figures)
 """
 
 from __future__ import annotations
@@ -164,9 +165,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--accounts", type=int, default=1500)
+    parser.add_argument("--accounts", type=int, default=3000)
     parser.add_argument("--days", type=int, default=150)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[7, 8, 9])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[12, 13, 14, 15, 16])
     parser.add_argument("--out", type=Path, default=REPO / "data" / "bench" / "uplift")
     parser.add_argument("--learner", default="t_learner", choices=["t_learner", "dr_learner"])
     parser.add_argument("--ridge", default="auto", help="a penalty, or auto (cross-validated)")
