@@ -9,6 +9,23 @@ import typer
 
 from lawn.cli_common import fail, guarded, out
 from lawn.paths import UPLIFT_STORE_DIR, duckdb_path
+from lawn.uplift_model import DEFAULT_RIDGE
+
+DEFAULT_RIDGE_OPTION = "auto" if DEFAULT_RIDGE is None else str(DEFAULT_RIDGE)
+
+
+def parse_ridge(text: str) -> float | None:
+    """--ridge: 'auto' (None: cross-validated) or a penalty >= 0; anything else exits 2."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0:
+        fail(f"--ridge must be 'auto' or a number >= 0, got {text!r}")
+    return value
+
 
 uplift_app = typer.Typer(help="Uplift models: who does an action help?", no_args_is_help=True)
 
@@ -24,13 +41,21 @@ def uplift_train(
     model: ModelOption = "retention_offer_uplift",
     learner: Annotated[str, typer.Option(help="dr_learner (default) or t_learner.")] = "dr_learner",
     store: StoreOption = UPLIFT_STORE_DIR,
+    ridge: Annotated[
+        str,
+        typer.Option(
+            help="Ridge penalty of the learner's regressions (>= 0), or 'auto': chosen by "
+            "cross-validated log-loss of the arm models on the training accounts."
+        ),
+    ] = DEFAULT_RIDGE_OPTION,
 ) -> None:
     """Fit the model on its randomised experiment, judge it on held-out accounts, make it live."""
     from lawn.uplift import UpliftError
     from lawn.uplift_model import train
 
+    penalty = parse_ridge(ridge)
     try:
-        artefact = train(duckdb_path(), store, model, learner)
+        artefact = train(duckdb_path(), store, model, learner, penalty)
     except UpliftError as exc:
         fail(str(exc))
     held = artefact["held_out"]

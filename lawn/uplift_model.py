@@ -27,11 +27,13 @@ from lawn import model_store
 from lawn.churn_model import FEATURES
 from lawn.data_day import DataDayError, data_day
 from lawn.landing import landing_table
-from lawn.uplift import UpliftError, evaluate, fit, predict_uplift
+from lawn.uplift import UpliftError, choose_ridge, evaluate, fit, predict_uplift
 from lawn.warehouse import MissingTableError, require_landing_table
 
 CATEGORICAL = ["segment"]
 HELD_OUT_SHARE = 0.3
+DEFAULT_LEARNER = "dr_learner"
+DEFAULT_RIDGE = 0.01
 
 
 def _examples(db_path: Path, model_id: str) -> pd.DataFrame:
@@ -63,7 +65,8 @@ def model_card(artefact: dict) -> str:
     lines = [
         f"# Uplift model {artefact['uplift_model_id']} {artefact['version']}",
         "",
-        f"- Learner: {artefact['learner']} (lawn/uplift.py, statsmodels; ridge {artefact['ridge']})",
+        f"- Learner: {artefact['learner']} (lawn/uplift.py, statsmodels; ridge {artefact['ridge']}"
+        + (" chosen by 5-fold cross-validated log-loss)" if artefact.get("ridge_cv_log_loss") else ")"),
         f"- Outcome: churned_30d, benefit sign {artefact['benefit_sign']} "
         "(uplift = outcome probability removed)",
         f"- Features: {', '.join(artefact['features'])}; categories: {', '.join(CATEGORICAL)}",
@@ -84,9 +87,15 @@ def model_card(artefact: dict) -> str:
 
 
 def train(
-    db_path: Path, store: Path, model_id: str, learner: str = "dr_learner", ridge: float = 0.01
+    db_path: Path,
+    store: Path,
+    model_id: str,
+    learner: str = DEFAULT_LEARNER,
+    ridge: float | None = DEFAULT_RIDGE,
 ) -> dict:
-    """Fit, judge on the held-out accounts, save and make live; returns the artefact."""
+    """Fit, judge on the held-out accounts, save and make live; returns the artefact. With
+    ``ridge`` None the penalty is chosen by cross-validation on the training rows
+    (lawn/uplift.py ``choose_ridge``)."""
     data = _examples(db_path, model_id)
     signs = data["benefit_sign"].unique()
     if len(signs) != 1:
@@ -98,6 +107,9 @@ def train(
             f"uplift model {model_id!r}: too few accounts to hold out treated and control units"
         )
     share = float(training["treated"].mean())
+    ridge_losses = None
+    if ridge is None:
+        ridge, ridge_losses = choose_ridge(training, list(FEATURES), CATEGORICAL)
     params = fit(training, list(FEATURES), CATEGORICAL, share, int(signs[0]), learner=learner, ridge=ridge)
     evaluation = evaluate(
         predict_uplift(params, holdout),
@@ -111,6 +123,7 @@ def train(
         "uplift_model_id": model_id,
         "learner": learner,
         "ridge": ridge,
+        "ridge_cv_log_loss": ridge_losses,
         "features": list(FEATURES),
         "benefit_sign": int(signs[0]),
         "treated_share": share,

@@ -64,16 +64,34 @@ def test_effects_follow_the_planted_rule(planted):
     truth = planted.truth["action_effects"]
     assert (truth["renewal_date"] - truth["exposure_date"] == dt.timedelta(days=7)).all()
     expected_type = [
-        response_type(s, n) for s, n in zip(truth["segment"], truth["active_people"], strict=True)
+        response_type(s, n, h)
+        for s, n, h in zip(truth["segment"], truth["active_people"], truth["account_health"], strict=True)
     ]
     assert list(truth["response_type"]) == expected_type
     multiplier = truth["response_type"].map(RESPONSE_MULTIPLIER)
     assert np.allclose(truth["treated_churn_probability"], truth["baseline_churn_probability"] * multiplier)
+    # the price rise: the baseline is the usual renewal churn (0.07 x (1.3 - health)) times the factor
+    factor = PLANTED.action_effects.price_rise_churn_factor
+    assert np.allclose(truth["baseline_churn_probability"], 0.07 * (1.3 - truth["account_health"]) * factor)
+    # the factor on the usual churn probability: the price rise, times the offer when treated
+    in_force = truth["treated_churn_probability"].where(
+        truth["variant"] == "treatment", truth["baseline_churn_probability"]
+    )
+    assert np.allclose(truth["applied_multiplier"], in_force / (0.07 * (1.3 - truth["account_health"])))
     assert np.allclose(
         truth["true_uplift"], truth["baseline_churn_probability"] - truth["treated_churn_probability"]
     )
     assert set(truth["response_type"]) == set(RESPONSE_MULTIPLIER)  # every kind is present
     assert (truth.loc[truth["response_type"] == "sleeping_dog", "true_uplift"] < 0).all()
+    # persuadability is not churn risk: the riskiest accounts are lost causes, not persuadable
+    lost = truth["response_type"] == "lost_cause"
+    assert (
+        truth.loc[lost, "baseline_churn_probability"].min()
+        > truth.loc[truth["response_type"] == "persuadable", "baseline_churn_probability"].max() - 1e-12
+    )
+    # who responds is observable: segment, team size and engagement decide it
+    assert (truth.loc[truth["response_type"] == "persuadable", "segment"] == "smb").all()
+    assert (truth.loc[truth["response_type"] == "persuadable", "active_people"] <= 2).all()
 
 
 def test_churn_outcomes_match_the_cancellations_and_the_planted_rates(planted):
@@ -115,7 +133,13 @@ def test_offer_is_registered_as_an_experiment(planted):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"start_day": -1}, {"treatment_share": 1.0}, {"lead_days": 0}, {"start_day": 50, "end_day": 40}],
+    [
+        {"start_day": -1},
+        {"treatment_share": 1.0},
+        {"lead_days": 0},
+        {"start_day": 50, "end_day": 40},
+        {"price_rise_churn_factor": 0.5},
+    ],
 )
 def test_bad_plant_options_are_rejected(kwargs):
     with pytest.raises(ValueError, match="action effects"):

@@ -17,7 +17,7 @@ from lawn.churn_model import FEATURES
 from lawn.cli import app
 from lawn.landing import landing_table
 from lawn.model_store import ModelStoreError, load_artefact
-from lawn.uplift import predict_uplift
+from lawn.uplift import RIDGE_GRID, predict_uplift
 from lawn.uplift_model import is_held_out, live_version, rollback, score, train
 from tests_py.test_uplift import planted_frame
 
@@ -119,3 +119,21 @@ def test_cli_errors_are_one_line(tmp_path, monkeypatch):
     assert "Traceback" not in result.output
     result = CliRunner().invoke(app, ["uplift", "score", "--store", str(tmp_path / "s")])
     assert result.exit_code == 2 and "lawn uplift train" in result.output
+
+
+@pytest.mark.parametrize("ridge", ["x", "-1", "nan"])
+def test_bad_ridge_is_a_one_line_error(tmp_path, monkeypatch, ridge):
+    monkeypatch.setenv("LAWN_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+    result = CliRunner().invoke(app, ["uplift", "train", "--ridge", ridge, "--store", str(tmp_path / "s")])
+    assert result.exit_code == 2 and "--ridge must be 'auto' or a number >= 0" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_auto_ridge_is_chosen_by_cross_validation_and_recorded(warehouse, tmp_path):
+    db = warehouse[0]
+    artefact = train(db, tmp_path / "store", MODEL, learner="t_learner", ridge=None)
+    losses = {float(k): v for k, v in artefact["ridge_cv_log_loss"].items()}
+    assert artefact["ridge"] == min(losses, key=losses.get)  # the lowest held-out log-loss
+    assert set(losses) == set(RIDGE_GRID)
+    card = (tmp_path / "store" / MODEL / artefact["version"] / "model_card.md").read_text()
+    assert "cross-validated log-loss" in card

@@ -3,21 +3,29 @@
 Off by default. When on (``GeneratorConfig.action_effects``), every paying account whose
 renewal falls inside the randomised period is exposed to experiment ``exp_retention_offer``
 ``lead_days`` before its renewal; the variant is fixed per account by a keyed hash
-(``treatment_share`` get the offer). The offer changes the probability that the account
-cancels at that renewal by a factor that depends on who the account is (heterogeneous
-effects, all observable in the marts through segment and active people):
+(``treatment_share`` get the offer).
 
-- ``persuadable``: small-business accounts with at most two active people; the offer cuts
-  their churn probability to a quarter;
-- ``mild``: mid-market accounts; to 70%;
-- ``lost_cause``: small-business accounts with more people; no effect;
+The story: renewals inside the period carry a price rise, which multiplies every account's
+usual chance of cancelling at that renewal by ``price_rise_churn_factor`` (the baseline); the
+offer (keep the old price) then changes that baseline by a factor that depends on who the
+account is. Who responds depends on observable behaviour - segment, team size and recent
+engagement - and is deliberately not the same as churn risk (which falls with the account's
+health, independently of segment and team size):
+
 - ``sleeping_dog``: enterprise accounts, who read a discount offer as a warning sign: their
-  churn probability rises by 80%.
+  churn probability rises by 60%;
+- ``lost_cause``: disengaged accounts (health below ``DISENGAGED_HEALTH``: they have mostly
+  stopped using the product, which their usage shows) in the other segments; no effect. These
+  are the riskiest accounts, so targeting by risk spends many offers on them;
+- ``persuadable``: engaged small-business accounts with at most two active people (price
+  sensitive, still using the product); the offer cuts their churn probability to 20%;
+- ``mild``: every other engaged account (mid-market, larger small-business teams); to 75%.
 
 The truth file ``action_effects`` has one row per exposure: the account, the renewal it is
-about, the variant, the response type, the baseline and treated churn probabilities and the
-true uplift (baseline minus treated: the churn probability the offer removes; negative when
-it does harm), and whether the account churned at that renewal.
+about, the variant, segment, active people and health, the response type, the baseline and
+treated churn probabilities and the true uplift (baseline minus treated: the churn
+probability the offer removes; negative when it does harm), the factor applied to the
+account's usual churn probability at that renewal, and whether the account churned then.
 
 Nothing here draws from the shared random stream when the option is off, and the churn
 multiplier is exactly 1.0 then, so every other output stays byte-identical.
@@ -32,12 +40,14 @@ from statistics import NormalDist
 from lawn.generator.config import PlantedActionEffects
 from lawn.generator.events import unit_uniform
 
-RESPONSE_MULTIPLIER = {"persuadable": 0.25, "mild": 0.7, "lost_cause": 1.0, "sleeping_dog": 1.8}
+RESPONSE_MULTIPLIER = {"persuadable": 0.2, "mild": 0.75, "lost_cause": 1.0, "sleeping_dog": 1.6}
+# below this health an account has mostly stopped using the product (about 13% of accounts)
+DISENGAGED_HEALTH = 0.45
 EXPERIMENT_ID = "exp_retention_offer"
 ACTION_EFFECT_TRUTH_COLUMNS = [
     "account_id", "experiment_id", "exposure_date", "renewal_date", "variant", "segment", "active_people",
-    "response_type", "baseline_churn_probability", "treated_churn_probability", "true_uplift",
-    "applied_multiplier", "churned",
+    "account_health", "response_type", "baseline_churn_probability", "treated_churn_probability",
+    "true_uplift", "applied_multiplier", "churned",
 ]  # fmt: skip
 
 
@@ -46,13 +56,15 @@ def variant(plant: PlantedActionEffects, account_id: str) -> str:
     return "treatment" if unit_uniform(EXPERIMENT_ID, account_id) < plant.treatment_share else "control"
 
 
-def response_type(segment: str, active_people: int) -> str:
+def response_type(segment: str, active_people: int, health: float) -> str:
     """Who the account is, for the offer (see the module docstring)."""
     if segment == "enterprise":
         return "sleeping_dog"
-    if segment == "mid_market":
-        return "mild"
-    return "persuadable" if active_people <= 2 else "lost_cause"
+    if health < DISENGAGED_HEALTH:
+        return "lost_cause"
+    if segment == "smb" and active_people <= 2:
+        return "persuadable"
+    return "mild"
 
 
 def exposure_record(
@@ -60,14 +72,20 @@ def exposure_record(
     account_id: str,
     segment: str,
     active_people: int,
+    health: float,
     exposure_day: int,
     renewal_day: int,
-    baseline_churn_probability: float,
+    usual_churn_probability: float,
 ) -> dict:
-    """The truth row of one exposure; ``churned`` is filled in at the renewal."""
-    kind = response_type(segment, active_people)
+    """The truth row of one exposure; ``churned`` is filled in at the renewal.
+
+    ``applied_multiplier`` is the factor on the account's usual churn probability at this
+    renewal: the price rise, times the offer's effect in the treatment arm."""
+    kind = response_type(segment, active_people, health)
     arm = variant(plant, account_id)
-    treated = min(1.0, baseline_churn_probability * RESPONSE_MULTIPLIER[kind])
+    baseline = min(1.0, usual_churn_probability * plant.price_rise_churn_factor)
+    treated = min(1.0, baseline * RESPONSE_MULTIPLIER[kind])
+    in_force = treated if arm == "treatment" else baseline
     return {
         "account_id": account_id,
         "experiment_id": EXPERIMENT_ID,
@@ -76,11 +94,12 @@ def exposure_record(
         "variant": arm,
         "segment": segment,
         "active_people": active_people,
+        "account_health": health,
         "response_type": kind,
-        "baseline_churn_probability": baseline_churn_probability,
+        "baseline_churn_probability": baseline,
         "treated_churn_probability": treated,
-        "true_uplift": baseline_churn_probability - treated,
-        "applied_multiplier": RESPONSE_MULTIPLIER[kind] if arm == "treatment" else 1.0,
+        "true_uplift": baseline - treated,
+        "applied_multiplier": in_force / usual_churn_probability,
         "churned": None,
     }
 

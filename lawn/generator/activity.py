@@ -202,7 +202,7 @@ class AccountSim:
             return
         active = sum(p.signup_day is not None and p.signup_day <= day for p in self.a.people)
         record = exposure_record(
-            plant, self.a.account_id, self.a.segment, active, day, sub.next_cycle_day,
+            plant, self.a.account_id, self.a.segment, active, self.a.health, day, sub.next_cycle_day,
             self.commercial.churn_probability(),
         )  # fmt: skip
         self.exposures.append(record)

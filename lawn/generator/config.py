@@ -151,6 +151,8 @@ class PlantedActionEffects:
     end_day: int | None = None  # default: 31 days before the end, so outcomes are observed
     treatment_share: float = 0.5
     lead_days: int = 7
+    # renewals inside the period carry a price rise: the usual churn probability times this
+    price_rise_churn_factor: float = 5.0
 
     def __post_init__(self) -> None:
         if self.start_day < 0:
@@ -161,6 +163,9 @@ class PlantedActionEffects:
             raise ValueError(f"action effects treatment share must lie in (0, 1), got {self.treatment_share}")
         if not 1 <= self.lead_days <= 29:
             raise ValueError(f"action effects lead days must lie in [1, 29], got {self.lead_days}")
+        if not 1.0 <= self.price_rise_churn_factor <= 10.0:
+            factor = self.price_rise_churn_factor
+            raise ValueError(f"action effects price rise churn factor must lie in [1, 10], got {factor}")
 
     def last_day(self, days: int) -> int:
         return self.end_day if self.end_day is not None else days - 31
