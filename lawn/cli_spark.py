@@ -76,7 +76,7 @@ def build(
 ) -> None:
     """Land the raw files and the identity hash key, then `dbt build --target spark`."""
     from lawn.dbt_runner import run_dbt
-    from lawn.spark import java_problem
+    from lawn.spark import java_problem, spark_dir
 
     overrides = _vars(dbt_vars)
     problem = java_problem()
@@ -84,6 +84,7 @@ def build(
         fail(f"spark: {problem}", EXIT_FAILED)
     if land:
         _land(raw_dir)
+    spark_dir()  # LAWN_SPARK_DIR made absolute for dbt
     # unit tests test the SQL's logic on DuckDB in CI (their fixtures are DuckDB-typed)
     args = ["build", "--target", "spark", "--exclude-resource-type", "unit_test"]
     if not select:

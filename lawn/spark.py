@@ -57,8 +57,12 @@ class LandTable:
 
 
 def spark_dir() -> Path:
-    """Where the Spark warehouse and its metastore live (LAWN_SPARK_DIR, default ./spark)."""
-    return Path(os.environ.get("LAWN_SPARK_DIR") or REPO_ROOT / "spark").resolve()
+    """Where the Spark warehouse and its metastore live (LAWN_SPARK_DIR, default spark/ in
+    the checkout). Made absolute and put back into the environment, so that dbt (run in the
+    checkout) and this process mean the same folder."""
+    folder = Path(os.environ.get("LAWN_SPARK_DIR") or REPO_ROOT / "spark").resolve()
+    os.environ["LAWN_SPARK_DIR"] = str(folder)
+    return folder
 
 
 def java_problem() -> str:
@@ -140,9 +144,9 @@ def land_raw_spark(raw_dir: Path, key: IdentityKey | None, dbt_args: dict | None
             **(dbt_args or {}),
         )
         if result.returncode != 0:
-            lines = [
-                line for line in (result.stdout + result.stderr).splitlines() if "rror" in line
-            ] or (result.stdout + result.stderr).strip().splitlines()[-1:]
+            lines = [line for line in (result.stdout + result.stderr).splitlines() if "rror" in line] or (
+                result.stdout + result.stderr
+            ).strip().splitlines()[-1:]
             raise SparkError(f"spark raw landing failed, nothing landed: {lines[0].strip() if lines else ''}")
         counts = {}
         for line in result.stdout.splitlines():
@@ -172,6 +176,7 @@ def export_spark_schemas(
     problem = java_problem()
     if problem:
         raise SparkError(f"spark: {problem}")
+    spark_dir()
     folder = Path(tempfile.mkdtemp(prefix="lawn-spark-export-"))
     try:
         args = json.dumps({"folder": str(folder), "schemas": list(schemas)})
@@ -185,7 +190,9 @@ def export_spark_schemas(
             lines = [line for line in output if "rror" in line] or output[-1:]
             raise SparkError(f"spark export failed: {lines[0].strip() if lines else ''}")
         exported = [
-            line.split("lawn-exported ", 1)[1].strip() for line in result.stdout.splitlines() if "lawn-exported " in line
+            line.split("lawn-exported ", 1)[1].strip()
+            for line in result.stdout.splitlines()
+            if "lawn-exported " in line
         ]
         counts: dict[str, int] = {}
         with duckdb.connect(str(out_path)) as con:
