@@ -92,3 +92,27 @@ def build(
     code = run_dbt(args, None, capture=False, select=select or (), dbt_vars=overrides).returncode
     if code:
         raise typer.Exit(code=code)
+
+
+@spark_app.command("export")
+@guarded
+def export(
+    out_path: Annotated[Path, typer.Option("--out", help="DuckDB file to write (tables replaced).")],
+    schema: Annotated[
+        list[str] | None, typer.Option("--schema", help="Schema(s) to copy (default: marts).")
+    ] = None,
+) -> None:
+    """Copy the Spark build's tables and views into a DuckDB file (through Parquet), to read
+    them without Spark (column types are Spark's: int where DuckDB has bigint, wider
+    decimals; tests_py/test_spark.py compares the values with a DuckDB build)."""
+    from lawn.spark import SparkError, export_spark_schemas
+
+    if not out_path.parent.is_dir():
+        fail(f"--out {out_path}: the folder does not exist")
+    try:
+        with err.status(f"copying {', '.join(schema or ['marts'])} from Spark into {out_path}"):
+            counts = export_spark_schemas(out_path, tuple(schema or ["marts"]))
+    except SparkError as exc:
+        fail(str(exc), EXIT_FAILED)
+    for relation, rows in sorted(counts.items()):
+        out.print(f"{relation:<45} {max(rows, 0):>10,} rows", soft_wrap=True)
