@@ -133,8 +133,9 @@ def _copy_as(duck_path: Path, spark_path: Path, schema: str, out: Path) -> list[
         con.execute(f"create schema right_side.{schema}")
         for table in spark_tables:
             columns = con.execute(
-                "select column_name, data_type from built.information_schema.columns"
-                " where table_schema = ? and table_name = ? order by ordinal_position",
+                "select column_name, data_type from information_schema.columns"
+                " where table_catalog = 'built' and table_schema = ? and table_name = ?"
+                " order by ordinal_position",
                 [schema, table],
             ).fetchall()
             assert columns, f"{schema}.{table} is on Spark but not in the DuckDB build"
@@ -168,6 +169,16 @@ def test_raw_landing_and_seeds_equal_duckdbs(spark_build, built_small, tmp_path)
         out.mkdir()
         tables = _copy_as(built_small, spark_build["exported"], schema, out)
         assert tables, schema
+        if schema == "registry":
+            # accepted difference (docs/spark.md): dbt reads a seed through agate, which takes
+            # the text `null` for NULL (dbt-spark and dbt-postgres load those values);
+            # dbt-duckdb loads the CSV file itself and keeps the text
+            with duckdb.connect(str(out / "duckdb.duckdb")) as con:
+                changed = con.execute(
+                    "update registry.identity_blocklist set blocked_value = null"
+                    " where blocked_value = 'null' returning 1"
+                ).fetchall()
+            assert len(changed) == 1
         problems = compare_marts.compare(out / "duckdb.duckdb", out / "spark.duckdb", schema, 1e-9)
         assert not problems, problems[:20]
     with duckdb.connect(str(spark_build["exported"]), read_only=True) as con:
