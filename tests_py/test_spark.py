@@ -149,10 +149,35 @@ def _copy_as(duck_path: Path, spark_path: Path, schema: str, out: Path) -> list[
     return spark_tables
 
 
+def _canonical_json(text: str | None) -> str | None:
+    """A JSON object's text with every number written as a float (57 and 57.0 alike)."""
+    if text is None:
+        return None
+
+    def numbers_as_floats(value: object) -> object:
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            return value
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, list):
+            return [numbers_as_floats(item) for item in value]
+        return {key: numbers_as_floats(item) for key, item in value.items()}  # type: ignore[union-attr]
+
+    return json.dumps(numbers_as_floats(json.loads(text)), separators=(",", ":"))
+
+
 def test_spark_marts_equal_the_duckdb_build(spark_build, built_small, tmp_path):
     """The marts Spark builds equal DuckDB's row for row (text, integers, dates, timestamps
-    exactly; numbers within 1e-9; NULL only against NULL), by scripts/compare_marts.py."""
+    exactly; numbers within 1e-9; NULL only against NULL), by scripts/compare_marts.py.
+
+    Accepted difference (docs/spark.md): the masked JSON `properties` of fct_events spell
+    some numbers differently (Spark's VARIANT writes 57.0 as 57, DuckDB keeps 57.0): the same
+    JSON values, compared as parsed JSON with numbers as floats (keys in the same order)."""
     tables = _copy_as(built_small, spark_build["exported"], "marts", tmp_path)
+    for name in ("duckdb.duckdb", "spark.duckdb"):
+        with duckdb.connect(str(tmp_path / name)) as con:
+            con.create_function("canonical_json", _canonical_json, ["VARCHAR"], "VARCHAR")
+            con.execute("update marts.fct_events set properties = canonical_json(properties)")
     assert set(tables) >= REQUIRED_MARTS, REQUIRED_MARTS - set(tables)
     problems = compare_marts.compare(tmp_path / "duckdb.duckdb", tmp_path / "spark.duckdb", "marts", 1e-9)
     assert not problems, problems[:20]
