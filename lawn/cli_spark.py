@@ -102,9 +102,10 @@ def export(
         list[str] | None, typer.Option("--schema", help="Schema(s) to copy (default: marts).")
     ] = None,
 ) -> None:
-    """Copy the Spark build's tables and views into a DuckDB file (through Parquet), to read
-    them without Spark (column types are Spark's: int where DuckDB has bigint, wider
-    decimals; tests_py/test_spark.py compares the values with a DuckDB build)."""
+    """Copy the Spark build's tables and views into a DuckDB file (through Parquet).
+
+    Column types are Spark's (int where DuckDB has bigint, wider decimals);
+    tests_py/test_spark.py compares the values with a DuckDB build."""
     from lawn.spark import SparkError, export_spark_schemas
 
     if not out_path.parent.is_dir():
