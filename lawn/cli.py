@@ -371,6 +371,7 @@ def _register_commands() -> None:
         cli_postgres,
         cli_privacy,
         cli_report,
+        cli_spark,
         cli_stats,
         cli_uplift,
     )
@@ -387,6 +388,7 @@ def _register_commands() -> None:
     app.add_typer(cli_privacy.retention_app, name="retention")
     app.add_typer(cli_privacy.privacy_app, name="privacy")
     app.add_typer(cli_postgres.postgres_app, name="postgres")
+    app.add_typer(cli_spark.spark_app, name="spark")
 
 
 _register_commands()

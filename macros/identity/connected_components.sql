@@ -101,8 +101,11 @@
             ~ " iterations; raise var identity_max_iterations if the graph is legitimately deep"
         ) }}
     {%- endif -%}
-    {%- call statement('cc_cleanup') -%}
-        drop table if exists {{ hooks }};
+    {#- one statement per call (Spark runs no more) -#}
+    {%- call statement('cc_cleanup_hooks') -%}
+        drop table if exists {{ hooks }}
+    {%- endcall -%}
+    {%- call statement('cc_cleanup_scratch') -%}
         drop table if exists {{ scratch }}
     {%- endcall -%}
     {%- do log("connected_components(" ~ scratch_name ~ "): " ~ state.rounds ~ " rounds, "

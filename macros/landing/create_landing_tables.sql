@@ -24,10 +24,12 @@
                 {%- do landing.append(source) -%}
             {%- endif -%}
         {%- endfor -%}
-        {%- for schema in landing | map(attribute='schema') | unique | sort %}
-    create schema if not exists {{ schema }};
+        {%- set statements = [] -%}
+        {%- for schema in landing | map(attribute='schema') | unique | sort -%}
+            {%- do statements.append('create schema if not exists ' ~ schema) -%}
         {%- endfor -%}
-        {%- for source in landing %}
+        {%- for source in landing -%}
+            {%- set ddl -%}
     create table if not exists {{ source.schema }}.{{ source.identifier or source.name }} (
             {%- for column in source.columns.values() %}
                 {%- if column.data_type not in types -%}
@@ -39,8 +41,19 @@
                 {%- endif %}
         {{ column.name }} {{ types[column.data_type] }}{{ ',' if not loop.last }}
             {%- endfor %}
-    ){{ ';' if not loop.last }}
+    ){{ ' using parquet' if target.type == 'spark' }}
+            {%- endset -%}
+            {%- do statements.append(ddl) -%}
         {%- endfor -%}
+        {%- if target.type == 'spark' -%}
+            {#- Spark runs one statement per call: each is run here, the hook itself is a no-op -#}
+            {%- for statement in statements -%}
+                {%- do run_query(statement) -%}
+            {%- endfor %}
+    select 1 as landing_tables_created
+        {%- else -%}
+            {{ statements | join(';\n') }}
+        {%- endif -%}
     {%- else -%}
         select 1 as landing_tables_created_at_execution
     {%- endif -%}

@@ -13,3 +13,12 @@
 {% macro duckdb__create_or_replace_table_as(relation) -%}
     create or replace table {{ relation }} as
 {%- endmacro %}
+
+{#- Spark runs one statement per call and replaces no Parquet table in place: the old table
+    is dropped here, while the statement is rendered (before it runs), then created. -#}
+{% macro spark__create_or_replace_table_as(relation) -%}
+    {%- if execute -%}
+        {%- do run_query('drop table if exists ' ~ relation) -%}
+    {%- endif %}
+    create table {{ relation }} using parquet as
+{%- endmacro %}

@@ -29,3 +29,32 @@
         when 'ARRAY' then 'array'
     end
 {%- endmacro %}
+
+{#- Spark: the VARIANT type's own name for the value (parse_json; an absent key is a SQL
+    null, a JSON null is VOID). Numbers: Spark reads 1.0 as DECIMAL(1,0), so "integer" is
+    decided as on PostgreSQL, on the number's text (no fraction, no exponent). -#}
+{% macro spark__json_value_type(json_expression, key_expression) -%}
+    case
+        when schema_of_variant(variant_get(
+            try_parse_json({{ json_expression }}), concat('$.', {{ key_expression }})
+        )) is null then null
+        when schema_of_variant(variant_get(
+            try_parse_json({{ json_expression }}), concat('$.', {{ key_expression }})
+        )) = 'STRING' then 'string'
+        when schema_of_variant(variant_get(
+            try_parse_json({{ json_expression }}), concat('$.', {{ key_expression }})
+        )) = 'BOOLEAN' then 'boolean'
+        when schema_of_variant(variant_get(
+            try_parse_json({{ json_expression }}), concat('$.', {{ key_expression }})
+        )) = 'VOID' then 'null'
+        when schema_of_variant(variant_get(
+            try_parse_json({{ json_expression }}), concat('$.', {{ key_expression }})
+        )) like 'OBJECT%' then 'object'
+        when schema_of_variant(variant_get(
+            try_parse_json({{ json_expression }}), concat('$.', {{ key_expression }})
+        )) like 'ARRAY%' then 'array'
+        when get_json_object({{ json_expression }}, concat('$.', {{ key_expression }}))
+            rlike '^-?[0-9]+$' then 'integer'
+        else 'number'
+    end
+{%- endmacro %}

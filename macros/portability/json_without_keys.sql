@@ -22,9 +22,10 @@
 {%- endmacro %}
 
 {% macro spark__json_without_keys(json_expression, keys) -%}
-    {#- Spark has no JSON type: parse as a map of strings (nested values become JSON text) -#}
+    {#- Spark has no JSON type: parse as a map of VARIANT values, which keep their JSON types
+        (a map of strings would write numbers and booleans back as strings) -#}
     to_json(map_filter(
-        from_json({{ json_expression }}, 'map<string,string>'),
+        from_json({{ json_expression }}, 'map<string,variant>'),
         (k, v) -> not k in (
             {%- for key in keys %}'{{ key }}'{{ ', ' if not loop.last }}{% endfor -%}
         )

@@ -176,8 +176,11 @@ final as (
         cast({{ dbt.date_trunc('month', 'dated.anchor_date') }} as date) as cohort_month,
         dated.reached_at,
         dated.reached_at is not null as is_reached,
-        {{ dbt.datediff('dated.anchor_at', 'dated.reached_at', 'second') }} / 86400.0  -- noqa: LT05
-            as days_to_reach,
+        -- a double on every engine (Spark reads 86400.0 as a decimal and widens it)
+        cast(
+            {{ dbt.datediff('dated.anchor_at', 'dated.reached_at', 'second') }}
+            as {{ type_double() }}
+        ) / 86400 as days_to_reach,
         dated.window_days,
         dated.window_end_date,
         coalesce(

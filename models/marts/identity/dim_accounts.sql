@@ -125,7 +125,7 @@ final as (
         accounts.sales_owner,
         coalesce(latest_plan.to_plan, 'none') as plan,
         coalesce(latest_plan.mrr_usd, 0) as mrr_usd,
-        coalesce(latest_plan.mrr_usd, 0) * 12 as arr_usd,
+        cast(coalesce(latest_plan.mrr_usd, 0) * 12 as decimal(18, 2)) as arr_usd,
         latest_seats.seats,
         latest_plan.occurred_at as plan_changed_at,
         nps_summary.latest_nps_score,

@@ -25,7 +25,7 @@ final as (
         monthly.first_paid_month as cohort_month,
         monthly.plan,
         monthly.mrr_usd,
-        monthly.mrr_usd * 12 as arr_usd,
+        cast(monthly.mrr_usd * 12 as decimal(18, 2)) as arr_usd,
         monthly.previous_mrr_usd,
         monthly.mrr_change_usd,
         monthly.movement_type,

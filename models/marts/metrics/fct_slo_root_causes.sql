@@ -211,7 +211,8 @@ final as (
         scored.rate_effect,
         scored.contribution - scored.rate_effect as mix_effect,
         scored.rate_change_z,
-        row_number() over (
+        -- bigint as the contract says (row_number() is an int on Spark)
+        cast(row_number() over (
             partition by scored.slo_id
             order by
                 case
@@ -223,7 +224,7 @@ final as (
                 end,
                 scored.dimension_name,
                 scored.dimension_value
-        ) as adverse_rank
+        ) as {{ dbt.type_bigint() }}) as adverse_rank
     from scored
 
 )

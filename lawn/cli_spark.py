@@ -1,0 +1,119 @@
+"""`lawn spark land|build`: the DuckDB commands `lawn load` / `lawn build` on the Spark target
+(docs/spark.md): dbt-spark's session method with local pyspark; LAWN_SPARK_DIR holds the
+warehouse and its metastore."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lawn.cli_common import EXIT_FAILED, err, fail, guarded, out
+from lawn.paths import DEMO_RAW_DIR
+
+spark_app = typer.Typer(
+    help="Run lawn on Spark (dbt target `spark`, local session; LAWN_SPARK_DIR).", no_args_is_help=True
+)
+
+RawDir = Annotated[Path, typer.Option("--raw-dir", help="Folder of raw files (CSV, Parquet, JSON Lines).")]
+# what builds on Spark so far (selectors.yml, docs/spark.md)
+SPARK_SELECTOR = "spark"
+
+
+def _land(raw_dir: Path) -> None:
+    from lawn.identity_key import resolve_key
+    from lawn.spark import SparkError, land_raw_spark, spark_dir
+
+    try:
+        with err.status(f"loading raw files from {raw_dir} into Spark ({spark_dir()})"):
+            report = land_raw_spark(raw_dir, resolve_key(dev=True))
+    except SparkError as exc:
+        fail(str(exc), EXIT_FAILED)
+    if report.errors:
+        # a file the gate refuses: bad input, nothing landed
+        for line in report.errors[1:]:
+            err.print(f"[bold red]error:[/] {line}", soft_wrap=True, highlight=False)
+        fail(report.errors[0])
+    for landed in report.tables:
+        source = landed.path.name if landed.path else "absent: empty table"
+        out.print(f"raw.{landed.table.name:<20} {landed.rows:>10,} rows  ({source})", soft_wrap=True)
+
+
+def _vars(text: str | None) -> dict[str, object]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        fail(f"--vars: not JSON ({exc})")
+    if not isinstance(value, dict):
+        fail("--vars: expected a JSON object of var names and values")
+    return value
+
+
+@spark_app.command("land")
+@guarded
+def land(raw_dir: RawDir = DEMO_RAW_DIR) -> None:
+    """Gate the raw files (as `lawn load` does) and land them, with the identity hash key, in Spark."""
+    _land(raw_dir)
+
+
+@spark_app.command("build")
+@guarded
+def build(
+    raw_dir: RawDir = DEMO_RAW_DIR,
+    select: Annotated[
+        list[str] | None,
+        typer.Option("--select", "-s", help="dbt selection (default: selector `spark`, what builds there)."),
+    ] = None,
+    land: Annotated[bool, typer.Option(help="Land the raw files first (--no-land reuses raw.*).")] = True,
+    dbt_vars: Annotated[
+        str | None,
+        typer.Option("--vars", help="dbt vars as a JSON object, e.g. '{\"dq_min_daily_events\": 50}'."),
+    ] = None,
+) -> None:
+    """Land the raw files and the identity hash key, then `dbt build --target spark`."""
+    from lawn.dbt_runner import run_dbt
+    from lawn.spark import java_problem, spark_dir
+
+    overrides = _vars(dbt_vars)
+    problem = java_problem()
+    if problem:
+        fail(f"spark: {problem}", EXIT_FAILED)
+    if land:
+        _land(raw_dir)
+    spark_dir()  # LAWN_SPARK_DIR made absolute for dbt
+    # unit tests test the SQL's logic on DuckDB in CI (their fixtures are DuckDB-typed)
+    args = ["build", "--target", "spark", "--exclude-resource-type", "unit_test"]
+    if not select:
+        args += ["--selector", SPARK_SELECTOR]
+    code = run_dbt(args, None, capture=False, select=select or (), dbt_vars=overrides).returncode
+    if code:
+        raise typer.Exit(code=code)
+
+
+@spark_app.command("export")
+@guarded
+def export(
+    out_path: Annotated[Path, typer.Option("--out", help="DuckDB file to write (tables replaced).")],
+    schema: Annotated[
+        list[str] | None, typer.Option("--schema", help="Schema(s) to copy (default: marts).")
+    ] = None,
+) -> None:
+    """Copy the Spark build's tables and views into a DuckDB file (through Parquet).
+
+    Column types are Spark's (int where DuckDB has bigint, wider decimals);
+    tests_py/test_spark.py compares the values with a DuckDB build."""
+    from lawn.spark import SparkError, export_spark_schemas
+
+    if not out_path.parent.is_dir():
+        fail(f"--out {out_path}: the folder does not exist")
+    try:
+        with err.status(f"copying {', '.join(schema or ['marts'])} from Spark into {out_path}"):
+            counts = export_spark_schemas(out_path, tuple(schema or ["marts"]))
+    except SparkError as exc:
+        fail(str(exc), EXIT_FAILED)
+    for relation, rows in sorted(counts.items()):
+        out.print(f"{relation:<45} {max(rows, 0):>10,} rows", soft_wrap=True)
