@@ -36,6 +36,14 @@ if [ "$(id -u)" = 0 ]; then
 else
     echo "warning: not root, no PostgreSQL server started; tests_py/test_postgres.py will skip" >&2
 fi
+# Spark target (docs/spark.md): Java 17 and the pinned pyspark/dbt-spark; tests_py/test_spark.py
+# builds the `spark` selector on a local session (skipped without them, except in CI)
+echo "== Spark prerequisites"
+if [ "$(id -u)" = 0 ] || command -v java >/dev/null 2>&1; then
+    bash scripts/spark_ci.sh
+else
+    echo "warning: not root and no Java; tests_py/test_spark.py will skip" >&2
+fi
 echo "== pytest"
 # two workers, one test file each (session builds are made once per worker): the dbt
 # builds are mostly single-threaded, so this halves the wall time on two cores
