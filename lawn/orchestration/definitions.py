@@ -346,7 +346,9 @@ def build_definitions(manifest: Path | None = None, lawn: LawnNightlyResource | 
         "The dbt half of step actions: the ledger's marts, built after the export.",
     )
 
-    all_models = {k.path[-1]: k for group in (build, scored_build, exported_build) for k in group.keys}
+    all_models = {
+        k.path[-1]: k for group in (build, scored_build, bandit_build, exported_build) for k in group.keys
+    }
 
     @asset(
         name="slo",
