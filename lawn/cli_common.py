@@ -8,10 +8,13 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Callable, Iterator
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from lawn.raw_loader import LoadReport
 
 err = Console(stderr=True)
 out = Console(soft_wrap=True)  # long paths stay on one line (copy-paste, grep)
@@ -124,3 +127,28 @@ def finish(
         raise TypeError(f"no rendering for a {type(payload).__name__} payload")
     if failed:
         raise typer.Exit(code=EXIT_FAILED)
+
+
+def dbt_vars_option(text: str | None) -> dict[str, object]:
+    """The value of a `--vars` option: a JSON object of dbt var names and values (exit 2 if not)."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        fail(f"--vars: not JSON ({exc})")
+    if not isinstance(value, dict):
+        fail("--vars: expected a JSON object of var names and values")
+    return value
+
+
+def print_landing_report(report: LoadReport) -> None:
+    """A landing's outcome: a file the raw gate refuses is bad input (nothing landed, exit 2);
+    otherwise one line per landed raw table."""
+    if report.errors:
+        for line in report.errors[1:]:
+            err.print(f"[bold red]error:[/] {line}", soft_wrap=True, highlight=False)
+        fail(report.errors[0])
+    for landed in report.tables:
+        source = landed.path.name if landed.path else "absent: empty table"
+        out.print(f"raw.{landed.table.name:<20} {landed.rows:>10,} rows  ({source})", soft_wrap=True)

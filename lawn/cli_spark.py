@@ -4,13 +4,12 @@ warehouse and its metastore."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from lawn.cli_common import EXIT_FAILED, err, fail, guarded, out
+from lawn.cli_common import EXIT_FAILED, dbt_vars_option, err, fail, guarded, out, print_landing_report
 from lawn.paths import DEMO_RAW_DIR
 
 spark_app = typer.Typer(
@@ -31,26 +30,7 @@ def _land(raw_dir: Path) -> None:
             report = land_raw_spark(raw_dir, resolve_key(dev=True))
     except SparkError as exc:
         fail(str(exc), EXIT_FAILED)
-    if report.errors:
-        # a file the gate refuses: bad input, nothing landed
-        for line in report.errors[1:]:
-            err.print(f"[bold red]error:[/] {line}", soft_wrap=True, highlight=False)
-        fail(report.errors[0])
-    for landed in report.tables:
-        source = landed.path.name if landed.path else "absent: empty table"
-        out.print(f"raw.{landed.table.name:<20} {landed.rows:>10,} rows  ({source})", soft_wrap=True)
-
-
-def _vars(text: str | None) -> dict[str, object]:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        fail(f"--vars: not JSON ({exc})")
-    if not isinstance(value, dict):
-        fail("--vars: expected a JSON object of var names and values")
-    return value
+    print_landing_report(report)
 
 
 @spark_app.command("land")
@@ -78,7 +58,7 @@ def build(
     from lawn.dbt_runner import run_dbt
     from lawn.spark import java_problem, spark_dir
 
-    overrides = _vars(dbt_vars)
+    overrides = dbt_vars_option(dbt_vars)
     problem = java_problem()
     if problem:
         fail(f"spark: {problem}", EXIT_FAILED)
