@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,17 +32,28 @@ import duckdb
 from benchmark_staging import floor_step, hold_back_last_day
 
 REPO = Path(__file__).resolve().parent.parent
+PEAKS: dict[str, float] = {}  # step label -> peak resident MB, filled by timed()
 
 
 def timed(label: str, command: list[str], env: dict[str, str], allowed: tuple[int, ...] = (0,)) -> float:
+    """Run ``command``; print its wall seconds, peak resident memory (its own and its waited
+    children's, e.g. dbt) and CPU seconds, and the slowest nodes of a build."""
     start = time.perf_counter()
-    result = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     elapsed = time.perf_counter() - start
-    if result.returncode not in allowed:
-        sys.exit(f"{label} failed:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}")
-    print(f"{label:<40} {elapsed:8.1f} s", flush=True)
+    if os.waitstatus_to_exitcode(status) not in allowed:
+        sys.exit(f"{label} failed:\n{stdout[-3000:]}\n{stderr[-2000:]}")
+    peak_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
+    cpu = usage.ru_utime + usage.ru_stime
+    print(f"{label:<40} {elapsed:8.1f} s  peak {peak_mb:8.0f} MB  cpu {cpu:7.1f} s", flush=True)
+    PEAKS[label] = peak_mb
     if "nightly" in command:
-        print("    " + "\n    ".join(line for line in result.stderr.splitlines() if line.startswith("[")))
+        print("    " + "\n    ".join(line for line in stderr.splitlines() if line.startswith("[")))
     if "build" in command:
         slowest = sorted(
             json.loads((REPO / "target" / "run_results.json").read_text())["results"],
