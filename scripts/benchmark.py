@@ -29,13 +29,17 @@ import time
 from pathlib import Path
 
 import duckdb
+from benchmark_results import Results
 from benchmark_staging import floor_step, hold_back_last_day
+from identity_benchmark import compare as identity_compare
 
 REPO = Path(__file__).resolve().parent.parent
-PEAKS: dict[str, float] = {}  # step label -> peak resident MB, filled by timed()
+RESULTS = Results()  # every figure of this run, saved to <out>/results.json after each step
 
 
-def timed(label: str, command: list[str], env: dict[str, str], allowed: tuple[int, ...] = (0,)) -> float:
+def timed(
+    label: str, command: list[str], env: dict[str, str], key: str = "", allowed: tuple[int, ...] = (0,)
+) -> float:
     """Run ``command``; print its wall seconds, peak resident memory (its own and its waited
     children's, e.g. dbt) and CPU seconds, and the slowest nodes of a build."""
     start = time.perf_counter()
@@ -51,7 +55,8 @@ def timed(label: str, command: list[str], env: dict[str, str], allowed: tuple[in
     peak_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
     cpu = usage.ru_utime + usage.ru_stime
     print(f"{label:<40} {elapsed:8.1f} s  peak {peak_mb:8.0f} MB  cpu {cpu:7.1f} s", flush=True)
-    PEAKS[label] = peak_mb
+    if key:
+        RESULTS.record(key, seconds=elapsed, peak_mb=peak_mb, cpu_s=cpu)
     if "nightly" in command:
         print("    " + "\n    ".join(line for line in stderr.splitlines() if line.startswith("[")))
     if "build" in command:
@@ -64,7 +69,7 @@ def timed(label: str, command: list[str], env: dict[str, str], allowed: tuple[in
     return elapsed
 
 
-def measured(label: str, command: list[str], env: dict[str, str]) -> tuple[float, float]:
+def measured(label: str, command: list[str], env: dict[str, str], key: str = "") -> tuple[float, float]:
     """Run ``command``; print and return its wall seconds and its own peak resident memory (MB)."""
     start = time.perf_counter()
     with open(os.devnull, "w") as sink:
@@ -77,6 +82,8 @@ def measured(label: str, command: list[str], env: dict[str, str]) -> tuple[float
     peak_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
     cpu = usage.ru_utime + usage.ru_stime
     print(f"{label:<40} {elapsed:8.1f} s  peak {peak_mb:8.0f} MB  cpu {cpu:7.1f} s", flush=True)
+    if key:
+        RESULTS.record(key, seconds=elapsed, peak_mb=peak_mb, cpu_s=cpu)
     return elapsed, peak_mb
 
 
@@ -103,11 +110,13 @@ def generate_step(args: argparse.Namespace, out: Path, env: dict[str, str], lawn
         label,
         [lawn, "generate", *common, "--out-dir", str(out / "raw"), "--truth-dir", str(out / "truth")],
         env,
+        key="generate",
     )
     with duckdb.connect() as con:
         count = f"select count(*) from read_parquet('{out / 'raw' / 'raw_events.parquet'}')"
         events = con.execute(count).fetchone()[0]
     print(f"{'  raw events, events per second':<40} {events:>10,} {events / stream_s:10,.0f}/s")
+    RESULTS.record("generate", rows=events, measured_at=RESULTS.meta.get("started_at"))
     if not args.generator_baseline:
         return
     base = out / "generate_in_memory"
@@ -149,42 +158,117 @@ def main() -> None:
         "--no-increment", action="store_true", help="build all days at once: no one-day increment step"
     )
     parser.add_argument("--no-nightly", action="store_true", help="stop after the build steps")
+    parser.add_argument(
+        "--short", action="store_true",
+        help="the issue's figures only: no no-new-data rebuild, one nightly (for 10M on a small machine)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--identity-edges", type=int, default=0,
+        help="also run scripts/identity_benchmark.py's three graphs (random with this many edges)",
+    )  # fmt: skip
+    parser.add_argument("--label", default="", help="the run's column title in the README table")
     args = parser.parse_args()
     out = args.out.resolve()
     raw_dir, db_path = out / "raw", out / "bench.duckdb"
     env = dict(os.environ, LAWN_DUCKDB_PATH=str(db_path))
     lawn = str(Path(sys.executable).parent / "lawn")
+    RESULTS.path = out / "results.json"
+    reused = args.reuse and (raw_dir / "raw_events.parquet").exists()
+    earlier = reused_generate_figures(RESULTS.path, raw_dir) if reused else None
+    RESULTS.start(
+        label=args.label or f"{args.accounts:,} accounts x {args.days} days",
+        command="scripts/benchmark.py " + " ".join(sys.argv[1:]),
+        accounts=args.accounts, days=args.days,
+    )  # fmt: skip
     db_path.unlink(missing_ok=True)
-    if not (args.reuse and (raw_dir / "raw_events.parquet").exists()):
+    if not reused:
         generate_step(args, out, env, lawn)
+    elif earlier:
+        RESULTS.record("generate", **earlier)
     if args.generate_only:
         return
-    timed("validate-raw (Great Expectations)", [lawn, "validate-raw", "--raw-dir", str(raw_dir)], env)
+    validate = [lawn, "validate-raw", "--raw-dir", str(raw_dir)]
+    timed("validate-raw (Great Expectations)", validate, env, key="validate")
     first_dir, label = raw_dir, "lawn build --full-refresh (all tests)"
     if not args.no_increment:
         first_dir = out / "raw_first"
         day, kept, held = hold_back_last_day(raw_dir, first_dir)
         print(f"{'  held back: received from ' + str(day):<40} {held:>10,} of {kept + held:,} rows")
         label = "lawn build --full-refresh, all but 1 day"
-    full = timed(label, [lawn, "build", "--raw-dir", str(first_dir), "--full-refresh"], env)
-    ratios = floor_step(first_dir, out, REPO / "target" / "run_results.json", db_path)
+        RESULTS.record("full_build", rows=kept, held_back_day=str(day), held_back_rows=held)
+    full = timed(label, [lawn, "build", "--raw-dir", str(first_dir), "--full-refresh"], env, key="full_build")
+    floor = floor_step(first_dir, out, REPO / "target" / "run_results.json", db_path)
+    RESULTS.record("staging_floor", **floor)
+    ratios = {"staging nodes / floor": floor["ratio"], "staging nodes alone / floor": floor["alone_ratio"]}
     if not args.no_increment:
-        step = timed("lawn build, one-day increment", [lawn, "build", "--raw-dir", str(raw_dir)], env)
+        incremental = [lawn, "build", "--raw-dir", str(raw_dir)]
+        step = timed("lawn build, one-day increment", incremental, env, key="increment")
         ratios["one-day increment / full build"] = step / full
-    again = timed("lawn build, incremental (no new data)", [lawn, "build", "--raw-dir", str(raw_dir)], env)
-    ratios["incremental, no new data / full build"] = again / full
+        RESULTS.record("increment", ratio=step / full)
+    if not args.short:
+        incremental = [lawn, "build", "--raw-dir", str(raw_dir)]
+        again = timed("lawn build, incremental (no new data)", incremental, env, key="no_new_data")
+        ratios["incremental, no new data / full build"] = again / full
+        RESULTS.record("no_new_data", ratio=again / full)
     print("ratios (same run)")
     for name, ratio in ratios.items():
         print(f"  {name:<38} {ratio:8.2f}x", flush=True)
-    if args.no_nightly:
-        return
+    if not args.no_nightly:
+        nightly_step(out, raw_dir, env, lawn, twice=not args.short)
+    if args.identity_edges:
+        identity_step(args.identity_edges, out / "identity")
+    print(f"figures saved to {RESULTS.path}")
+
+
+def identity_step(edges: int, work: Path) -> None:
+    """The identity macro against scipy and splink (scripts/identity_benchmark.py) in this run."""
+    sizes = {"random": edges, "chains": 1_000, "star": 20_000}
+    for kind, size in sizes.items():
+        row = identity_compare(kind, size, work)
+        print(
+            f"identity {kind:<8} {row['nodes']:>10,} nodes: macro {row['macro_s']:7.1f} s, "
+            f"splink {row['splink_s']:7.1f} s, scipy {row['scipy_s']:6.2f} s, "
+            f"macro/splink {row['macro_vs_splink']:6.2f}x, agree {'yes' if row['all_agree'] else 'NO'}",
+            flush=True,
+        )
+        plain = {name: (value.item() if hasattr(value, "item") else value) for name, value in row.items()}
+        RESULTS.record(f"identity_{kind}", **plain)
+        if not row["all_agree"]:
+            sys.exit(f"identity benchmark: the three methods disagree on the {kind} graph")
+
+
+def reused_generate_figures(results: Path, raw_dir: Path) -> dict | None:
+    """With --reuse: the generator's figures measured when these very files were written (same
+    row count), marked as reused; None when there is no such earlier measurement."""
+    try:
+        earlier = json.loads(results.read_text())
+    except (OSError, ValueError):
+        return None
+    figures = earlier.get("steps", {}).get("generate")
+    with duckdb.connect() as con:
+        count = f"select count(*) from read_parquet('{raw_dir / 'raw_events.parquet'}')"
+        rows = con.execute(count).fetchone()[0]
+    if not figures or figures.get("rows") != rows:
+        return None
+    when = figures.get("measured_at") or earlier.get("meta", {}).get("started_at", "?")
+    return {**figures, "measured_at": when, "reused": True}
+
+
+def nightly_step(out: Path, raw_dir: Path, env: dict[str, str], lawn: str, twice: bool = True) -> None:
+    """`lawn nightly`, then again on the same data (the first trains the churn model)."""
     # --dev: the checkout's local identity hash key (a benchmark is not production)
     nightly = [lawn, "nightly", "--dev", "--raw-dir", str(raw_dir), "--model-store", str(out / "models"),
                "--export-dir", str(out / "exports"), "--report-dir", str(out / "report")]  # fmt: skip
     shutil.rmtree(out / "models", ignore_errors=True)
     # exit 3 = an error-severity SLO breached: a verdict on the data, not a failed run
-    timed("lawn nightly (trains the first model)", nightly, env, allowed=(0, 3))
-    timed("lawn nightly again (same data)", nightly, env, allowed=(0, 3))
+    timed("lawn nightly (trains the first model)", nightly, env, key="nightly", allowed=(0, 3))
+    if twice:
+        timed("lawn nightly again (same data)", nightly, env, key="nightly_again", allowed=(0, 3))
+    print_outputs(out, raw_dir, out / "bench.duckdb")
+
+
+def print_outputs(out: Path, raw_dir: Path, db_path: Path) -> None:
+    """The churn model cards and the row counts of the event path after the run."""
     for card in sorted((out / "models").glob("*/model.json")):
         model = json.loads(card.read_text())
         held_out = f"{model['test_rows']:,} account-days ({model['test_positives']:,} churned)"
