@@ -204,7 +204,8 @@ def main() -> None:
         incremental = [lawn, "build", "--raw-dir", str(raw_dir)]
         step = timed("lawn build, one-day increment", incremental, env, key="increment")
         ratios["one-day increment / full build"] = step / full
-        RESULTS.record("increment", ratio=step / full)
+        cpu = RESULTS.steps["increment"]["cpu_s"] / RESULTS.steps["full_build"]["cpu_s"]
+        RESULTS.record("increment", ratio=step / full, cpu_ratio=cpu)
     if not args.short:
         incremental = [lawn, "build", "--raw-dir", str(raw_dir)]
         again = timed("lawn build, incremental (no new data)", incremental, env, key="no_new_data")
