@@ -1,72 +1,103 @@
 {% macro connected_components(edges_relation, scratch_name, max_iterations=none) -%}
-    {#- Label every node of an undirected graph (edges_relation: node_a, node_b) with the
-        smallest node of its connected component, in the warehouse.
-        Each round, every component label hooks to the smallest label among its nodes'
-        neighbours, then the hooks are shortcut (pointer jumping) until every label points
-        at a root; rounds repeat until no label changes. Rounds and jumps are both capped by
-        `max_iterations` (var identity_max_iterations by default): past the cap the build
-        stops with an error rather than return a partial answer.
+    {#- Label every node of an undirected graph (edges_relation: node_a, node_b; a NULL end
+        is no edge) with the smallest node of its connected component, in the warehouse.
+        The text ids are numbered once in their own order (so the smallest number is the
+        smallest node on every engine) and the rounds work on those integers: each round,
+        every node of the remaining graph hooks to its smallest neighbour (or stays a root),
+        pointer jumping shortcuts the hooks until every node points at a root, every label
+        follows its root, and the graph is contracted onto the roots (edges inside one tree
+        vanish). Rounds repeat until no edge is left; a node that stops being a root leaves
+        the graph, so later rounds are small. Rounds and the jumps of each round are both
+        capped by `max_iterations` (var identity_max_iterations by default): past the cap the
+        build stops with an error rather than return a partial answer.
+        Every step is one CREATE TABLE AS (one statement per call, as Spark needs); the
+        rounds alternate between two scratch tables instead of copying one onto another.
         Returns the name of a scratch table (node, component) next to the calling model. -#}
     {%- set cap = (max_iterations or var('identity_max_iterations')) | int -%}
     {%- set labels = this.schema ~ '.' ~ this.identifier ~ '__' ~ scratch_name -%}
     {%- if not execute -%}
         {{ return(labels) }}
     {%- endif -%}
-    {%- set hooks = labels ~ '_hooks' -%}
-    {%- set scratch = labels ~ '_scratch' -%}
-    {%- call statement('cc_init') -%}
-        {{ create_or_replace_table_as(labels) }}
-        with both_ends as (
+    {%- set ids = labels ~ '_ids' -%}
+    {%- set graph = [labels ~ '_graph_0', labels ~ '_graph_1'] -%}
+    {%- set parents = [labels ~ '_parents_0', labels ~ '_parents_1'] -%}
+    {%- set components = [labels ~ '_components_0', labels ~ '_components_1'] -%}
+    {%- call statement('cc_ids') -%}
+        {{ create_or_replace_table_as(ids) }}
+        with
+
+        both_ends as (
             select node_a as node from {{ edges_relation }}
             union
             select node_b as node from {{ edges_relation }}
         )
-        select node, node as component from both_ends where node is not null
+
+        select
+            node,
+            row_number() over (order by node) as node_id
+        from both_ends
+        where node is not null
     {%- endcall -%}
-    {%- set state = namespace(converged=false, rounds=0, jumps=0) -%}
-    {%- for round in range(cap) if not state.converged -%}
-        {%- call statement('cc_hook') -%}
-            {{ create_or_replace_table_as(hooks) }}
-            with
+    {%- call statement('cc_graph') -%}
+        {{ create_or_replace_table_as(graph[0]) }}
+        with
 
-            directed as (
-                select node_a as node, node_b as neighbour from {{ edges_relation }}
-                union all
-                select node_b as node, node_a as neighbour from {{ edges_relation }}
-            ),
-
-            candidates as (
-                select
-                    own.component as root,
-                    min(neighbour_label.component) as candidate
-                from directed
-                inner join {{ labels }} as own on directed.node = own.node
-                inner join {{ labels }} as neighbour_label
-                    on directed.neighbour = neighbour_label.node
-                group by own.component
-            )
-
+        numbered as (
             select
-                root,
-                case when candidate < root then candidate else root end as parent
-            from candidates
+                end_a.node_id as node_a,
+                end_b.node_id as node_b
+            from {{ edges_relation }} as edges
+            inner join {{ ids }} as end_a on edges.node_a = end_a.node
+            inner join {{ ids }} as end_b on edges.node_b = end_b.node
+        ),
+
+        directed as (
+            select node_a as node_id, node_b as neighbour_id from numbered
+            union all
+            select node_b as node_id, node_a as neighbour_id from numbered
+        )
+
+        select distinct
+            node_id,
+            neighbour_id
+        from directed
+        where node_id != neighbour_id
+    {%- endcall -%}
+    {%- call statement('cc_components') -%}
+        {{ create_or_replace_table_as(components[0]) }}
+        select node_id, node_id as component_id from {{ ids }}
+    {%- endcall -%}
+    {%- set edges_left = run_query('select count(*) from ' ~ graph[0]).columns[0].values()[0] -%}
+    {%- set state = namespace(converged=(edges_left == 0), rounds=0, jumps=0, graph=0, comp=0) -%}
+    {%- for round in range(cap) if not state.converged -%}
+        {%- set current_graph = graph[state.graph] -%}
+        {%- call statement('cc_hook') -%}
+            {{ create_or_replace_table_as(parents[0]) }}
+            select
+                node_id,
+                case
+                    when min(neighbour_id) < node_id then min(neighbour_id) else node_id
+                end as parent_id
+            from {{ current_graph }}
+            group by node_id
         {%- endcall -%}
-        {%- set jump = namespace(done=false) -%}
+        {%- set jump = namespace(done=false, table=0) -%}
         {%- for step in range(cap) if not jump.done -%}
             {%- call statement('cc_jump') -%}
-                {{ create_or_replace_table_as(scratch) }}
-                select hooks.root, coalesce(grand.parent, hooks.parent) as parent
-                from {{ hooks }} as hooks
-                left join {{ hooks }} as grand on hooks.parent = grand.root
+                {{ create_or_replace_table_as(parents[1 - jump.table]) }}
+                select
+                    hooks.node_id,
+                    grand.parent_id,
+                    grand.parent_id != hooks.parent_id as moved
+                from {{ parents[jump.table] }} as hooks
+                inner join {{ parents[jump.table] }} as grand
+                    on hooks.parent_id = grand.node_id
             {%- endcall -%}
-            {%- set moved = run_query(
-                'select count(*) from ' ~ scratch ~ ' as nxt inner join ' ~ hooks
-                ~ ' as cur on nxt.root = cur.root where nxt.parent != cur.parent'
-            ).columns[0].values()[0] -%}
-            {%- call statement('cc_jump_swap') -%}
-                {{ create_or_replace_table_as(hooks) }} select * from {{ scratch }}
-            {%- endcall -%}
+            {%- set jump.table = 1 - jump.table -%}
             {%- set state.jumps = state.jumps + 1 -%}
+            {%- set moved = run_query(
+                'select count(*) from ' ~ parents[jump.table] ~ ' where moved'
+            ).columns[0].values()[0] -%}
             {%- if moved == 0 -%}
                 {%- set jump.done = true -%}
             {%- endif -%}
@@ -77,21 +108,32 @@
                 ~ cap ~ " iterations; raise var identity_max_iterations if the graph is that deep"
             ) }}
         {%- endif -%}
+        {%- set roots = parents[jump.table] -%}
         {%- call statement('cc_relabel') -%}
-            {{ create_or_replace_table_as(scratch) }}
-            select labels.node, hooks.parent as component
-            from {{ labels }} as labels
-            inner join {{ hooks }} as hooks on labels.component = hooks.root
+            {{ create_or_replace_table_as(components[1 - state.comp]) }}
+            select
+                components.node_id,
+                coalesce(roots.parent_id, components.component_id) as component_id
+            from {{ components[state.comp] }} as components
+            left join {{ roots }} as roots on components.component_id = roots.node_id
         {%- endcall -%}
-        {%- set changed = run_query(
-            'select count(*) from ' ~ scratch ~ ' as nxt inner join ' ~ labels
-            ~ ' as cur on nxt.node = cur.node where nxt.component != cur.component'
+        {%- set state.comp = 1 - state.comp -%}
+        {%- call statement('cc_contract') -%}
+            {{ create_or_replace_table_as(graph[1 - state.graph]) }}
+            select distinct
+                root_a.parent_id as node_id,
+                root_b.parent_id as neighbour_id
+            from {{ current_graph }} as edges
+            inner join {{ roots }} as root_a on edges.node_id = root_a.node_id
+            inner join {{ roots }} as root_b on edges.neighbour_id = root_b.node_id
+            where root_a.parent_id != root_b.parent_id
+        {%- endcall -%}
+        {%- set state.graph = 1 - state.graph -%}
+        {%- set edges_left = run_query(
+            'select count(*) from ' ~ graph[state.graph]
         ).columns[0].values()[0] -%}
-        {%- call statement('cc_swap') -%}
-            {{ create_or_replace_table_as(labels) }} select * from {{ scratch }}
-        {%- endcall -%}
         {%- set state.rounds = round + 1 -%}
-        {%- if changed == 0 -%}
+        {%- if edges_left == 0 -%}
             {%- set state.converged = true -%}
         {%- endif -%}
     {%- endfor -%}
@@ -101,13 +143,21 @@
             ~ " iterations; raise var identity_max_iterations if the graph is legitimately deep"
         ) }}
     {%- endif -%}
+    {%- call statement('cc_labels') -%}
+        {{ create_or_replace_table_as(labels) }}
+        select
+            nodes.node,
+            roots.node as component
+        from {{ components[state.comp] }} as components
+        inner join {{ ids }} as nodes on components.node_id = nodes.node_id
+        inner join {{ ids }} as roots on components.component_id = roots.node_id
+    {%- endcall -%}
     {#- one statement per call (Spark runs no more) -#}
-    {%- call statement('cc_cleanup_hooks') -%}
-        drop table if exists {{ hooks }}
-    {%- endcall -%}
-    {%- call statement('cc_cleanup_scratch') -%}
-        drop table if exists {{ scratch }}
-    {%- endcall -%}
+    {%- for scratch in [ids] + graph + parents + components -%}
+        {%- call statement('cc_cleanup') -%}
+            drop table if exists {{ scratch }}
+        {%- endcall -%}
+    {%- endfor -%}
     {%- do log("connected_components(" ~ scratch_name ~ "): " ~ state.rounds ~ " rounds, "
         ~ state.jumps ~ " jumps", info=true) -%}
     {{ return(labels) }}
