@@ -9,6 +9,8 @@ enabled by var identity_benchmark) on its own DuckDB file; its time is dbt's wal
 the wall time of the same run on a one-edge graph measured in the same run (dbt's start-up,
 parse and hooks), because run_results.json does not time the macro's own queries. scipy's
 time includes mapping the text ids to integers and back; splink's is its clustering call.
+Each row prints the rounds and jumps the macro logged, and the ratios `macro / splink` and
+`macro / scipy` of that one run; the load average is printed first (the machine is shared).
 
 Usage: .venv/bin/python scripts/identity_benchmark.py [--edges 1000000] [--out data/bench/identity]
 """
@@ -16,6 +18,8 @@ Usage: .venv/bin/python scripts/identity_benchmark.py [--edges 1000000] [--out d
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -80,7 +84,10 @@ def run_splink(edges: pd.DataFrame) -> tuple[pd.Series, float]:
     return canonical(clusters, "unique_id", "cluster_id"), elapsed
 
 
-def _dbt_wall(edges: pd.DataFrame, work: Path) -> tuple[Path, float]:
+ROUNDS = re.compile(r"connected_components\(labels\): (\d+) rounds, (\d+) jumps")
+
+
+def _dbt_wall(edges: pd.DataFrame, work: Path) -> tuple[Path, float, str]:
     work.mkdir(parents=True, exist_ok=True)
     db_path = work / "identity_bench.duckdb"
     db_path.unlink(missing_ok=True)
@@ -97,28 +104,31 @@ def _dbt_wall(edges: pd.DataFrame, work: Path) -> tuple[Path, float]:
     wall = time.perf_counter() - start
     if result.returncode != 0:
         raise RuntimeError(f"dbt run failed:\n{result.stdout[-3000:]}")
-    return db_path, wall
+    found = ROUNDS.search(result.stdout)
+    return db_path, wall, f"{found[1]}/{found[2]}" if found else "?"
 
 
-def run_macro(edges: pd.DataFrame, work: Path) -> tuple[pd.Series, float, float]:
-    """(labels, the macro's seconds: dbt's wall minus a one-edge run's, dbt's whole wall)."""
-    _, floor = _dbt_wall(pd.DataFrame({"node_a": ["a"], "node_b": ["b"]}), work)
-    db_path, wall = _dbt_wall(edges, work)
+def run_macro(edges: pd.DataFrame, work: Path) -> tuple[pd.Series, float, float, str]:
+    """(labels, the macro's seconds: dbt's wall minus a one-edge run's, dbt's whole wall,
+    "rounds/jumps" as the macro logged them)."""
+    _, floor, _ = _dbt_wall(pd.DataFrame({"node_a": ["a"], "node_b": ["b"]}), work)
+    db_path, wall, rounds = _dbt_wall(edges, work)
     with duckdb.connect(str(db_path), read_only=True) as con:
         labels = con.execute("select node, component from benchmark.bench_identity_components").df()
-    return canonical(labels, "node", "component"), max(wall - floor, 0.0), wall
+    return canonical(labels, "node", "component"), max(wall - floor, 0.0), wall, rounds
 
 
 def compare(kind: str, size: int, work: Path) -> dict:
     edges = make_graph(kind, size)
-    ours, ours_s, dbt_wall = run_macro(edges, work)
+    ours, ours_s, dbt_wall, rounds = run_macro(edges, work)
     reference, scipy_s = run_scipy(edges)
     splink_labels, splink_s = run_splink(edges)
     agree = ours.equals(reference) and splink_labels.equals(reference)
     return {
         "graph": kind, "edges": len(edges), "nodes": len(reference), "components": reference.nunique(),
-        "macro_s": ours_s, "dbt_wall_s": dbt_wall, "scipy_s": scipy_s, "splink_s": splink_s,
-        "macro_vs_splink": ours_s / splink_s, "macro_vs_scipy": ours_s / scipy_s, "all_agree": agree,
+        "rounds/jumps": rounds, "macro_s": ours_s, "dbt_wall_s": dbt_wall, "scipy_s": scipy_s,
+        "splink_s": splink_s, "macro / splink": ours_s / splink_s, "macro / scipy": ours_s / scipy_s,
+        "all_agree": agree,
     }  # fmt: skip
 
 
@@ -131,6 +141,7 @@ def main() -> None:
     parser.add_argument("--star-leaves", type=int, default=20_000)
     parser.add_argument("--out", type=Path, default=REPO / "data" / "bench" / "identity")
     args = parser.parse_args()
+    print("load average (1, 5, 15 min) at start: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     rows = [
         compare("random", args.edges, args.out),
         compare("chains", args.chain_length, args.out),
@@ -138,6 +149,7 @@ def main() -> None:
     ]
     table = pd.DataFrame(rows)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    print("load average (1, 5, 15 min) at end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     if not table["all_agree"].all():
         sys.exit("the three methods disagree")
 

@@ -30,3 +30,5 @@ def test_macro_scipy_and_splink_agree(kind, size, tmp_path):
     result = bench.compare(kind, size, tmp_path)
     assert result["all_agree"], result
     assert result["nodes"] > size / 2
+    rounds, jumps = (int(part) for part in result["rounds/jumps"].split("/"))  # as the macro logged
+    assert 1 <= rounds <= jumps
