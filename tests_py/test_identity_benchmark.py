@@ -32,3 +32,4 @@ def test_macro_scipy_and_splink_agree(kind, size, tmp_path):
     assert result["nodes"] > size / 2
     rounds, jumps = (int(part) for part in result["rounds/jumps"].split("/"))  # as the macro logged
     assert 1 <= rounds <= jumps
+    assert 0 < result["macro_s"] < result["dbt_wall_s"]  # the model node, inside dbt's whole run
