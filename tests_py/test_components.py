@@ -1,8 +1,8 @@
 """The connected-components macro, in a scratch dbt project: correct on a 1,000-node chain
 in shuffled order, on cycles and on an edge with a missing end (checked against a Python
-union-find), the same on PostgreSQL when a server is reachable, leaving no scratch table
-behind, and failing loudly when the iteration cap is too low instead of returning a partial
-answer."""
+union-find), the same on PostgreSQL and on Spark when they are there (skipped without them
+locally, failing in CI), leaving no scratch table behind, and failing loudly when the
+iteration cap is too low instead of returning a partial answer."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import pytest
 from lawn.dbt_runner import dbt_invocation, run_dbt
 from lawn.paths import REPO_ROOT
 from lawn.postgres import pg_login, reachable
+from lawn.spark import java_problem
 from tests_py.test_postgres import _env_file_settings
 
 PG_SCHEMA = "lawn_components_test"
@@ -65,6 +66,8 @@ def project(tmp_path_factory):
     (root / "dbt_project.yml").write_text(
         "name: components\nversion: '1.0.0'\nconfig-version: 2\nprofile: components\n"
         "vars:\n  identity_max_iterations: 60\n"
+        "models:\n  components:\n    +file_format: parquet\n"  # Spark only; others ignore it
+        "seeds:\n  components:\n    +file_format: parquet\n"
         "dispatch:\n  - macro_namespace: lawn\n    search_order: [components]\n"
     )
     (root / "profiles.yml").write_text(
@@ -78,6 +81,15 @@ def project(tmp_path_factory):
         "      dbname: \"{{ env_var('LAWN_PG_DATABASE', 'lawn') }}\"\n"
         "      role: \"{{ env_var('LAWN_PG_ROLE', 'transformer') }}\"\n"
         f"      schema: {PG_SCHEMA}\n"
+        "    spark:\n      type: spark\n      method: session\n      host: localhost\n"
+        f"      schema: {PG_SCHEMA}\n      threads: 1\n      server_side_parameters:\n"
+        "        spark.master: local[1]\n        spark.driver.memory: 1g\n"
+        "        spark.sql.shuffle.partitions: '1'\n        spark.ui.enabled: 'false'\n"
+        f"        spark.sql.warehouse.dir: {root / 'spark' / 'warehouse'}\n"
+        "        spark.hadoop.javax.jdo.option.ConnectionURL: "
+        f"'jdbc:derby:;databaseName={root / 'spark' / 'metastore_db'};create=true'\n"
+        f"        spark.driver.extraJavaOptions: '-Dderby.system.home={root / 'spark'}'\n"
+        "        spark.sql.sources.default: parquet\n"
     )
     lines = ["node_a,node_b"] + [f"{a},{b or ''}" for a, b in _graph()]
     (root / "seeds" / "edges.csv").write_text("\n".join(lines) + "\n")
@@ -138,6 +150,31 @@ def test_postgres_gives_the_union_find_labels(project):
     finally:
         connection.close()
     assert labels == _union_find(_graph())
+    assert tables == {"edges", "components", "components__labels"}
+
+
+def test_spark_gives_the_union_find_labels(project):
+    """The same macro and seed on a local Spark session (Parquet tables, read back here from
+    their files). The copied macros include the project's `spark__load_csv_rows`, which loads
+    an empty cell as NULL (dbt-spark's own loader writes the text 'None', docs/spark.md)."""
+    problem = java_problem()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI: no Spark ({problem})")
+        pytest.skip(f"no Spark ({problem})")
+    result = _build(project, "--target", "spark")
+    assert result.returncode == 0, result.stdout[-3000:]
+    warehouse = project / "spark" / "warehouse" / f"{PG_SCHEMA}.db"
+    with duckdb.connect() as con:
+        labels = dict(
+            con.execute(
+                "select node, component from read_parquet(?)",
+                [str(warehouse / "components" / "*.parquet")],
+            ).fetchall()
+        )
+    assert labels == _union_find(_graph())
+    assert labels["lonely"] == "lonely"
+    tables = {path.name for path in warehouse.iterdir() if path.is_dir()}
     assert tables == {"edges", "components", "components__labels"}
 
 
