@@ -30,3 +30,6 @@ def test_macro_scipy_and_splink_agree(kind, size, tmp_path):
     result = bench.compare(kind, size, tmp_path)
     assert result["all_agree"], result
     assert result["nodes"] > size / 2
+    rounds, jumps = (int(part) for part in result["rounds/jumps"].split("/"))  # as the macro logged
+    assert rounds >= 1 and jumps >= 0  # a star needs no jump: every leaf hooks to the hub
+    assert 0 < result["macro_s"] < result["dbt_wall_s"]  # the model node, inside dbt's whole run
