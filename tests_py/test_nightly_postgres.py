@@ -321,3 +321,44 @@ def test_a_duckdb_path_is_opened_as_duckdb_did(tmp_path):
         assert wh.engine == "duckdb" and wh.query("select x from t")["x"].tolist() == [1]
         with pytest.raises(duckdb.Error):
             wh.execute("insert into t values (2)")  # read-only, as duckdb.connect(read_only=True)
+
+
+def test_one_writer_at_a_time_on_the_server(pg_nightly_env):
+    """The writer lock on PostgreSQL: a second nightly refuses, naming the holding backend;
+    once the holder's connection is gone the lock is free again."""
+    from lawn.warehouse import WarehouseError
+    from lawn.warehouse_io import postgres_writer_lock
+
+    login = pg_login("dbt", pg_nightly_env)
+    held = r"locked by another lawn writer: backend pid \d+ \(lawn\)"
+    with (
+        postgres_writer_lock(login, "first"),
+        pytest.raises(WarehouseError, match=held),
+        postgres_writer_lock(login, "second", wait_seconds=0.6),
+    ):
+        pass
+    with postgres_writer_lock(login, "third"):  # released
+        pass
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--target", "sqlite"], {}, "--target 'sqlite': one of duckdb, postgres"),
+        (["--target", "postgres"], {"LAWN_PG_PASSWORD": None}, "LAWN_PG_PASSWORD is not set"),
+    ],
+)
+def test_a_bad_target_is_one_line_exit_2(args, env, message, monkeypatch):
+    from typer.testing import CliRunner
+
+    from lawn.cli import app
+
+    for name, value in env.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(app, ["nightly", "--dev", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert len([line for line in result.output.splitlines() if line.strip()]) == 1, result.output
