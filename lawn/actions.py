@@ -25,6 +25,7 @@ from lawn.data_day import data_day
 from lawn.landing import DUCKDB_TYPES, landing_table
 from lawn.settings import ACTION_MAX_AGE_DAYS
 from lawn.warehouse import MissingTableError, require_landing_table
+from lawn.warehouse_io import connect
 
 # what a destination receives: the pseudonymous account key, never the account id
 EXPORT_COLUMNS = (
@@ -111,9 +112,10 @@ def _add_reason_column(con: duckdb.DuckDBPyConnection) -> None:
     """A ledger created before actions carried a reason (or a bandit's arm) gets the (empty)
     columns; its old rows are rewritten without them, as they were sent."""
     kinds = dict(landing_table("ops.action_exports").columns)
+    types = getattr(con, "types", DUCKDB_TYPES)  # a warehouse_io.Warehouse: its engine's types
     for column in ("reason", "bandit_id", "bandit_arm", "bandit_template_id"):
         con.execute(
-            f"alter table ops.action_exports add column if not exists {column} {DUCKDB_TYPES[kinds[column]]}"
+            f"alter table ops.action_exports add column if not exists {column} {types[kinds[column]]}"
         )
 
 
@@ -171,7 +173,7 @@ def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) 
     yet sent (from the ledger's copy of what was sent)."""
     mart_columns = ", ".join(f"actions.{c}" for c in RECORD_COLUMNS)
     sent_columns = ", ".join(f"sent.{c}" for c in RECORD_COLUMNS)
-    return con.execute(
+    return con.query(
         f"""
         with exported as (
             select action_id, record_type from ops.action_exports
@@ -197,14 +199,14 @@ def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) 
             and sent.action_id not in (select action_id from exported where record_type = 'reversal')
         """,
         [as_of - dt.timedelta(days=max_age_days), as_of],
-    ).df()
+    )
 
 
 def _ledger_records(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
     """What a run's files hold, rebuilt from its ledger rows (and, for reversals, the first
     reversal recorded): the first write and a recovery write give the same files."""
     columns = ", ".join(f"sent.{c}" for c in RECORD_COLUMNS)
-    return con.execute(
+    return con.query(
         f"""
         select sent.record_type, {columns},
             case when sent.record_type = 'reversal' then reversals.reverted_at end as reverted_at,
@@ -218,7 +220,7 @@ def _ledger_records(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame
         order by sent.record_type, sent.decided_on, sent.action_id
         """,
         [run_id],
-    ).df()
+    )
 
 
 def _neutralise(value: object) -> object:
@@ -304,7 +306,7 @@ def export_actions(
     check_run_id(run_id)
     check_max_age(max_age_days)
     folder = (Path(out_dir) / run_id).resolve()
-    with duckdb.connect(str(db_path)) as con:
+    with connect(db_path) as con:  # a DuckDB path or a warehouse_io target
         for table in ("action_exports", "action_reversals"):
             _require(con, table)
         _add_reason_column(con)
@@ -314,31 +316,25 @@ def export_actions(
             return ExportResult(**{**completed[run_id].__dict__, "completed": [run_id]})
         used = con.execute(
             "select count(*) from (select run_id from ops.export_batches where run_id = ? "
-            "union all select run_id from ops.action_exports where run_id = ?)",
+            "union all select run_id from ops.action_exports where run_id = ?) as used",
             [run_id, run_id],
         ).fetchall()[0][0]
         if used or folder.exists():
             raise ActionError(f"run name {run_id!r} was used before (ledger or {folder}): use a new one")
         if as_of is None:
             as_of = data_day(con)
-        con.execute("begin transaction")
-        try:
+        with con.transaction():
             records = _pending(con, as_of, max_age_days)
             ledger = records[["record_type", *RECORD_COLUMNS]].assign(
                 run_id=run_id, exported_at=_now(), export_path=str(folder / "actions.csv")
             )
-            con.register("ledger", ledger)
-            con.execute(landing_table("ops.action_exports").insert_sql("ledger"))
+            con.write_frame("ops.action_exports", ledger)
             kinds = records["record_type"].value_counts()
             con.execute(
                 "insert into ops.export_batches values (?, 'staged', ?, null, ?, ?, ?)",
                 [run_id, _now(), str(folder), int(kinds.get("action", 0)), int(kinds.get("reversal", 0))],
             )
             fault_point("export:before_commit")
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
         fault_point("export:staged")
         csv_path, parquet_path = _publish_files(_ledger_records(con, run_id), folder)
         fault_point("export:renamed")

@@ -28,9 +28,9 @@ import pandas as pd
 
 from lawn.bandit import BanditError, BanditSpec, allocate, assign_units, credited_counts
 from lawn.data_day import DataDayError, data_day
-from lawn.landing import landing_table
 from lawn.settings import ACTION_MAX_AGE_DAYS
 from lawn.warehouse import MissingTableError, require_landing_table
+from lawn.warehouse_io import connect
 
 ALLOCATIONS = "ml.bandit_allocations"
 ASSIGNMENTS = "ml.bandit_assignments"
@@ -51,7 +51,7 @@ def _now() -> dt.datetime:
 
 def load_registry(con: duckdb.DuckDBPyConnection) -> list[tuple[BanditSpec, pd.Series]]:
     """Every enabled bandit as a ``BanditSpec`` (arms in name order) and its registry row."""
-    rows = con.execute("select * from marts.dim_bandit_arms where is_enabled order by bandit_id, arm").df()
+    rows = con.query("select * from marts.dim_bandit_arms where is_enabled order by bandit_id, arm")
     specs = []
     for bandit_id, group in rows.groupby("bandit_id", sort=True):
         first = group.iloc[0]
@@ -147,7 +147,7 @@ def run_bandits(
 ) -> list[BanditDay]:
     """Decide every enabled bandit for ``as_of`` (default: the newest feature day) and write
     its allocation and assignments, replacing that day's rows (one transaction)."""
-    with duckdb.connect(str(db_path)) as con:
+    with connect(db_path) as con:  # a DuckDB path or a warehouse_io target
         for table in ("bandit_allocations", "bandit_assignments"):
             try:
                 require_landing_table(con, "ml", table)
@@ -160,8 +160,7 @@ def run_bandits(
                 raise BanditError(str(exc)) from exc
         done = []
         now = _now()
-        con.execute("begin transaction")
-        try:
+        with con.transaction():
             for spec, registry in load_registry(con):
                 allocation_rows, assigned, pulls = decide(con, spec, registry, as_of, max_age_days)
                 for relation in (ALLOCATIONS, ASSIGNMENTS):
@@ -170,15 +169,9 @@ def run_bandits(
                         [spec.bandit_id, as_of],
                     )
                 if not allocation_rows.empty:
-                    con.register("bandit_allocation_rows", allocation_rows.assign(allocated_at=now))
-                    con.execute(landing_table(ALLOCATIONS).insert_sql("bandit_allocation_rows"))
+                    con.write_frame(ALLOCATIONS, allocation_rows.assign(allocated_at=now))
                 if not assigned.empty:
-                    con.register("bandit_assignment_rows", assigned.assign(assigned_at=now))
-                    con.execute(landing_table(ASSIGNMENTS).insert_sql("bandit_assignment_rows"))
+                    con.write_frame(ASSIGNMENTS, assigned.assign(assigned_at=now))
                 contexts = allocation_rows["context"].nunique() if not allocation_rows.empty else 0
                 done.append(BanditDay(spec.bandit_id, as_of, contexts, pulls, len(assigned)))
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
     return done

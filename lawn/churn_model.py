@@ -17,15 +17,15 @@ import hashlib
 import json
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
 from lawn import model_store
-from lawn.landing import columns, landing_table
+from lawn.landing import columns
 from lawn.settings import var
 from lawn.warehouse import MissingTableError, require_landing_table
+from lawn.warehouse_io import connect
 
 FEATURES = (
     "account_age_days",
@@ -59,19 +59,19 @@ LABEL = "churned_30d"
 CHURN_WINDOW_DAYS: int = var("churn_window_days")
 
 
-def load_dataset(db_path: Path) -> pd.DataFrame:
+def load_dataset(db_path: Path | object) -> pd.DataFrame:
     """Paying account-days with features, segment, signup cohort (``YYYY-MM``) and the churn
     label ``churned_30d`` (1.0 or 0.0; NaN while its window is not over), from the training
     mart: the label is defined there, once."""
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with connect(db_path, read_only=True) as con:  # a DuckDB path or a warehouse_io target
         try:
             require_landing_table(con, "marts", "fct_churn_training_examples")
         except MissingTableError as exc:
             raise ModelError(str(exc)) from exc
-        frame = con.execute(
+        frame = con.query(
             f"select account_id, feature_date, segment, cohort_month, {', '.join(FEATURES)}, {LABEL} "
             "from marts.fct_churn_training_examples order by feature_date, account_id"
-        ).df()
+        )
     frame["feature_date"] = pd.to_datetime(frame["feature_date"]).dt.date
     months = pd.to_datetime(frame.pop("cohort_month"))
     frame["cohort"] = months.dt.strftime("%Y-%m").where(months.notna(), None)
@@ -305,22 +305,21 @@ def score(
         )
     scores = pd.concat(rows, ignore_index=True)
     parts = pd.concat(explained, ignore_index=True)
-    with duckdb.connect(str(db_path)) as con:
+    with connect(db_path) as con:
         try:
             require_landing_table(con, "ml", "churn_scores")
             require_landing_table(con, "ml", "churn_score_contributions")
         except MissingTableError as exc:
             raise ModelError(str(exc)) from exc
-        con.register("new_scores", scores)
-        con.register("new_parts", parts)
-        con.execute("begin transaction")
-        for table in ("churn_scores", "churn_score_contributions"):
-            con.execute(
-                f"delete from ml.{table} where exists (select 1 from new_scores "
-                f"where new_scores.model_version = {table}.model_version "
-                f"and new_scores.feature_date = {table}.feature_date)"
-            )
-        con.execute(landing_table("ml.churn_scores").insert_sql("new_scores"))
-        con.execute(landing_table("ml.churn_score_contributions").insert_sql("new_parts"))
-        con.execute("commit")
+        # the (version, day) pairs replaced: a small relation both engines join on
+        con.stage("new_scores", scores[["model_version", "feature_date"]].drop_duplicates())
+        with con.transaction():
+            for table in ("churn_scores", "churn_score_contributions"):
+                con.execute(
+                    f"delete from ml.{table} where exists (select 1 from new_scores "
+                    f"where new_scores.model_version = {table}.model_version "
+                    f"and new_scores.feature_date = {table}.feature_date)"
+                )
+            con.write_frame("ml.churn_scores", scores)
+            con.write_frame("ml.churn_score_contributions", parts)
     return scores

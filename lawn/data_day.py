@@ -22,26 +22,40 @@ class DataDayError(ValueError):
     is not a date. The message is one line."""
 
 
-def data_day(con: duckdb.DuckDBPyConnection) -> dt.date:
-    """The build's data day, from ``marts.fct_data_day``; DataDayError when there is none."""
+def data_day(con) -> dt.date:
+    """The build's data day, from ``marts.fct_data_day``; DataDayError when there is none.
+    ``con``: a DuckDB connection or a lawn.warehouse_io.Warehouse."""
+    from lawn.warehouse_io import is_missing_table
+
     try:
         rows = con.execute(f"select data_day from {DATA_DAY_TABLE}").fetchall()
-    except duckdb.CatalogException:
+    except Exception as exc:
+        if not is_missing_table(exc):
+            raise
         raise DataDayError(f"{DATA_DAY_TABLE} does not exist: run `lawn build` first") from None
     if len(rows) != 1 or rows[0][0] is None:
         raise DataDayError(f"{DATA_DAY_TABLE} holds no data day ({len(rows)} rows): no valid event was built")
     return rows[0][0]
 
 
-def data_day_of(db_path: Path) -> dt.date | None:
-    """The data day of the warehouse file, or None when it has none yet (no file, no build,
-    no valid event, or the file cannot be opened): for records written after a failed run."""
-    if not Path(db_path).exists():
-        return None
+def data_day_of(db_path) -> dt.date | None:
+    """The data day of the warehouse file (or of a lawn.warehouse_io target, e.g. a PostgreSQL
+    login), or None when it has none yet (no file, no build, no valid event, or the warehouse
+    cannot be opened): for records written after a failed run."""
+    from lawn.warehouse_io import connect
+
+    if isinstance(db_path, Path | str):
+        if not Path(db_path).exists():
+            return None
+        try:
+            with duckdb.connect(str(db_path), read_only=True) as con:
+                return data_day(con)
+        except (duckdb.Error, DataDayError):
+            return None
     try:
-        with duckdb.connect(str(db_path), read_only=True) as con:
+        with connect(db_path, read_only=True) as con:
             return data_day(con)
-    except (duckdb.Error, DataDayError):
+    except Exception:  # any failure of the server: the record is written without the day
         return None
 
 

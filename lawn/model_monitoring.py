@@ -9,14 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from lawn.churn_model import FEATURES, auc, live_version, load_artefact, load_dataset
 from lawn.data_day import data_day
-from lawn.landing import landing_table
 from lawn.warehouse import require_landing_table
+from lawn.warehouse_io import connect
 
 PSI_THRESHOLD = 0.2  # > 0.2: the population has shifted (the usual rule of thumb)
 AUC_FLOOR = 0.6
@@ -81,12 +80,12 @@ def monitor(db_path: Path, store: Path, shadow: str | None = None) -> pd.DataFra
     data = load_dataset(db_path)
     if data.empty:
         raise ValueError("no paying account-days to monitor")
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with connect(db_path, read_only=True) as con:  # a DuckDB path or a warehouse_io target
         as_of = data_day(con)
         require_landing_table(con, "ml", "churn_scores")
-        scores = con.execute(
+        scores = con.query(
             "select account_id, feature_date, model_version, churn_probability from ml.churn_scores"
-        ).df()
+        )
     scores["feature_date"] = pd.to_datetime(scores["feature_date"]).dt.date
     labelled = data.dropna(subset=["churned_30d"])[
         ["account_id", "feature_date", "churned_30d", "segment", "cohort"]
@@ -108,13 +107,14 @@ def monitor(db_path: Path, store: Path, shadow: str | None = None) -> pd.DataFra
     )
     result["is_flagged"] = flagged & result["metric_value"].notna()
     result["run_at"] = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    with duckdb.connect(str(db_path)) as con:
+    with connect(db_path) as con:
         require_landing_table(con, "ml", "model_monitoring")
-        con.register("new_checks", result)
-        con.execute(
-            "delete from ml.model_monitoring where exists (select 1 from new_checks "
-            "where new_checks.as_of_date = model_monitoring.as_of_date "
-            "and new_checks.model_version = model_monitoring.model_version)"
-        )
-        con.execute(landing_table("ml.model_monitoring").insert_sql("new_checks"))
+        con.stage("new_checks", result[["as_of_date", "model_version"]].drop_duplicates())
+        with con.transaction():
+            con.execute(
+                "delete from ml.model_monitoring where exists (select 1 from new_checks "
+                "where new_checks.as_of_date = model_monitoring.as_of_date "
+                "and new_checks.model_version = model_monitoring.model_version)"
+            )
+            con.write_frame("ml.model_monitoring", result)
     return result

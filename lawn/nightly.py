@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 from rich.console import Console
 
 from lawn.actions import fault_point
@@ -30,6 +29,7 @@ from lawn.landing import landing_table, nightly_selection
 from lawn.paths import DEMO_RAW_DIR
 from lawn.settings import ACTION_MAX_AGE_DAYS
 from lawn.warehouse import first_line, writing
+from lawn.warehouse_io import connect, describe, is_missing_table
 
 EXIT_STEP_FAILED = 1
 EXIT_SLO_BREACH = 3
@@ -37,6 +37,10 @@ EXIT_SLO_BREACH = 3
 
 class StepFailed(RuntimeError):
     """A nightly step failed; the message says why."""
+
+
+class StepSkipped(RuntimeError):
+    """A step that does not run on this target (yet); the message says why, in one line."""
 
 
 @dataclass
@@ -58,6 +62,24 @@ class NightlyConfig:
     hash_key: IdentityKey | None = None  # None: from the environment (lawn/identity_key.py)
     dev: bool = False  # without a configured key, use the checkout's local development key
     lock_wait_seconds: float = 0.0
+    target: str = "duckdb"  # or "postgres": the dbt target and the warehouse Python reads/writes
+    pg_login: object | None = None  # postgres: lawn.postgres.PgLogin (None: from LAWN_PG_*)
+
+    @property
+    def warehouse(self) -> object:
+        """What lawn.warehouse_io.connect opens: the DuckDB file, or the PostgreSQL login."""
+        if self.target == "duckdb":
+            return self.db_path
+        if self.pg_login is None:
+            from lawn.postgres import pg_login
+
+            self.pg_login = pg_login("dbt")
+        return self.pg_login
+
+    @property
+    def where(self) -> str:
+        """The warehouse in words (run records, notes): the path or postgres://user@host:port/db."""
+        return describe(self.warehouse)
 
 
 @dataclass
@@ -81,10 +103,18 @@ class NightlyResult:
 def _dbt(config: NightlyConfig, args: list[str]) -> str:
     """Run dbt on the project; raise StepFailed with the failing nodes on a non-zero exit.
     The identity hash key is installed in the warehouse first; dbt never sees the key."""
-    if config.hash_key is not None:
-        install_key(config.db_path, config.hash_key)
+    if config.target == "postgres":
+        from lawn.postgres import install_key_postgres
+
+        if config.hash_key is not None:
+            install_key_postgres(config.warehouse, config.hash_key)
+        args, db_path = [*args, "--target", "postgres"], None
+    else:
+        if config.hash_key is not None:
+            install_key(config.db_path, config.hash_key)
+        db_path = config.db_path
     result = run_dbt(
-        args, config.db_path, dbt_vars=config.dbt_vars, as_of=config.as_of, target_path=config.dbt_target_path
+        args, db_path, dbt_vars=config.dbt_vars, as_of=config.as_of, target_path=config.dbt_target_path
     )
     summary = result.stdout[result.stdout.rfind("Done.") :].strip() or result.stdout.strip()[-300:]
     if result.returncode != 0:
@@ -97,7 +127,12 @@ def step_validate(config: NightlyConfig, state: dict) -> str:
     from lawn.validate_raw import load_raw
 
     raw_dir = config.raw_dir or DEMO_RAW_DIR
-    report = load_raw(raw_dir, config.db_path)
+    if config.target == "postgres":  # the same gate, then COPY into raw as the loader role
+        from lawn.postgres import land_raw_postgres, pg_login
+
+        report = land_raw_postgres(raw_dir, pg_login("loader"))
+    else:
+        report = load_raw(raw_dir, config.db_path)
     if report.errors:
         raise StepFailed(f"raw files in {raw_dir}: " + "; ".join(report.errors[:3]))
     rows = sum(landed.rows for landed in report.tables)
@@ -133,6 +168,8 @@ def step_retention(config: NightlyConfig, state: dict) -> str:
     from lawn.retention import MANIFEST_FILE, RetentionError, apply_retention
 
     manifest = config.dbt_target_path / "manifest.json" if config.dbt_target_path else MANIFEST_FILE
+    if config.target == "postgres":
+        raise StepSkipped("retention is not ported to postgres yet (lawn/retention.py reads DuckDB): skipped")
     try:
         rows = apply_retention(config.db_path, run_id=f"{state['run_id']}-retention", manifest_path=manifest)
     except RetentionError as exc:
@@ -163,12 +200,12 @@ def run_scoring(config: NightlyConfig, state: dict) -> str:
         except ModelError:
             if not config.train_if_missing:
                 raise
-            version = train(config.db_path, config.model_store)["version"]
+            version = train(config.warehouse, config.model_store)["version"]
             trained = " (no live model: trained it)"
-        scores = score(config.db_path, config.model_store, config.shadow, since_training=True)
-        checks = monitor(config.db_path, config.model_store, config.shadow)
+        scores = score(config.warehouse, config.model_store, config.shadow, since_training=True)
+        checks = monitor(config.warehouse, config.model_store, config.shadow)
         uplift = score_live_models(
-            config.db_path, config.uplift_store or config.model_store.parent / "uplift"
+            config.warehouse, config.uplift_store or config.model_store.parent / "uplift"
         )
     except (ModelError, ValueError) as exc:
         raise StepFailed(str(exc)) from exc
@@ -194,7 +231,7 @@ def run_bandit_step(config: NightlyConfig, state: dict) -> str:
     from lawn.bandit_nightly import run_bandits
 
     try:
-        days = run_bandits(config.db_path, max_age_days=config.action_max_age_days)
+        days = run_bandits(config.warehouse, max_age_days=config.action_max_age_days)
     except BanditError as exc:
         raise StepFailed(str(exc)) from exc
     if not days:
@@ -218,7 +255,7 @@ def step_export(config: NightlyConfig, state: dict) -> str:
     from lawn.actions import export_actions
 
     result = export_actions(
-        config.db_path, config.export_dir, state["run_id"], max_age_days=config.action_max_age_days
+        config.warehouse, config.export_dir, state["run_id"], max_age_days=config.action_max_age_days
     )
     completed = (
         f" (completed the interrupted export of {', '.join(result.completed)})" if result.completed else ""
@@ -229,7 +266,7 @@ def step_export(config: NightlyConfig, state: dict) -> str:
 
 
 def step_slo(config: NightlyConfig, state: dict) -> str:
-    with duckdb.connect(str(config.db_path), read_only=True) as con:
+    with connect(config.warehouse, read_only=True) as con:
         rows = con.execute(
             """
             select slo_id, evaluated_date, metric_value, threshold, severity
@@ -255,6 +292,8 @@ def step_report(config: NightlyConfig, state: dict) -> str:
     from lawn.report import write_report
     from lawn.reports.run import DEFAULT_MANIFEST, write_due_reports
 
+    if config.target == "postgres":
+        raise StepSkipped("the report is not ported to postgres yet (lawn/report.py reads DuckDB): skipped")
     uplift_store = config.uplift_store or config.model_store.parent / "uplift"  # as step score
     html, markdown = write_report(config.db_path, config.report_dir, state, uplift_store)
     state["report_html"] = html
@@ -295,23 +334,26 @@ def _write_json(path: Path, payload: dict) -> None:
 def _ledger_rows(config: NightlyConfig, sql: str, params: list) -> list[tuple]:
     """Rows of one query on the ops ledger; [] when the warehouse or table does not exist yet
     (before the first build: the run log on disk is then the only record)."""
-    if not config.db_path.exists():
+    if config.target == "duckdb" and not config.db_path.exists():
         return []
     try:
-        with duckdb.connect(str(config.db_path)) as con:
+        with connect(config.warehouse) as con:
             return con.execute(sql, params).fetchall()
-    except duckdb.CatalogException:
-        return []
+    except Exception as exc:
+        if is_missing_table(exc):
+            return []
+        raise
 
 
 def _ledger_exec(config: NightlyConfig, sql: str, params: list) -> None:
-    if not config.db_path.exists():
+    if config.target == "duckdb" and not config.db_path.exists():
         return
     try:
-        with duckdb.connect(str(config.db_path)) as con:
+        with connect(config.warehouse) as con:
             con.execute(sql, params)
-    except duckdb.CatalogException:
-        pass
+    except Exception as exc:
+        if not is_missing_table(exc):
+            raise
 
 
 def _upsert_run(config: NightlyConfig, record: dict) -> None:
@@ -348,7 +390,7 @@ def _close_interrupted_runs(config: NightlyConfig, run_id: str) -> list[str]:
             record = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             continue
-        if record.get("status") != "running" or record.get("db_path") not in (None, str(config.db_path)):
+        if record.get("status") != "running" or record.get("db_path") not in (None, config.where):
             continue  # finished, or another warehouse's run sharing this report folder
         # the step it died in (None: between steps; its steps list says how far it got)
         record.update(
@@ -390,7 +432,13 @@ def run_nightly(config: NightlyConfig, console: Console | None = None) -> Nightl
     console = console or Console(stderr=True)
     if config.hash_key is None:
         config.hash_key = resolve_key(config.dev)
-    with writing(config.db_path, "lawn nightly", config.lock_wait_seconds, must_exist=False) as note:
+    if config.target == "postgres":
+        from lawn.warehouse_io import postgres_writer_lock
+
+        lock = postgres_writer_lock(config.warehouse, "lawn nightly", config.lock_wait_seconds)
+    else:
+        lock = writing(config.db_path, "lawn nightly", config.lock_wait_seconds, must_exist=False)
+    with lock as note:
         if note:
             console.print(f"note: {note}", highlight=False, soft_wrap=True)
         return _run_locked(config, console)
@@ -408,7 +456,7 @@ def _run_locked(config: NightlyConfig, console: Console) -> NightlyResult:
     steps: list[StepResult] = state["steps"]
     log = config.report_dir / "runs" / f"{run_id}.json"
     record = {"run_id": run_id, "as_of_date": None, "started_at": started, "status": "running",
-              "pid": os.getpid(), "db_path": str(config.db_path), "current_step": None, "exit_code": None,
+              "pid": os.getpid(), "db_path": config.where, "current_step": None, "exit_code": None,
               "steps": [], "slo_breaches": [], "closed_interrupted_runs": closed}  # fmt: skip
     _write_json(log, record)
     _upsert_run(config, record)
@@ -422,12 +470,14 @@ def _run_locked(config: NightlyConfig, console: Console) -> NightlyResult:
                 detail, status = function(config, state), "ok"
             except StepFailed as exc:
                 detail, status = str(exc), "failed"
+            except StepSkipped as exc:  # not on this target: said in one line, named in the summary
+                detail, status = str(exc), "skipped"
             except Exception as exc:  # any failure stops the run and is recorded, not raised
                 detail, status = f"{type(exc).__name__}: {first_line(exc)}", "failed"
         steps.append(StepResult(name, status, time.perf_counter() - clock, detail))
         record.update(current_step=None, steps=[step.__dict__ for step in steps])
         _write_json(log, record)
-        colour = "green" if status == "ok" else "bold red"
+        colour = {"ok": "green", "skipped": "yellow"}.get(status, "bold red")
         console.print(
             f"[{index}/{len(STEPS)}] {name:<9} [{colour}]{status}[/] {steps[-1].seconds:6.1f} s  {detail}",
             highlight=False,
@@ -439,11 +489,13 @@ def _run_locked(config: NightlyConfig, console: Console) -> NightlyResult:
     errors = [b for b in state["slo_breaches"] if b["severity"] == "error"]
     failed = next((step.name for step in steps if step.status == "failed"), None)
     exit_code = EXIT_STEP_FAILED if failed else EXIT_SLO_BREACH if errors and config.fail_on_slo_breach else 0
-    as_of = data_day_of(config.db_path)
+    as_of = data_day_of(config.warehouse)
     result = NightlyResult(run_id, as_of, steps, state["slo_breaches"], exit_code, state.get("report_html"))
     status = "failed" if failed else ("slo_breach" if exit_code == EXIT_SLO_BREACH else "success")
     record.update(as_of_date=as_of, finished_at=_now(), status=status, failed_step=failed)
     record.update(exit_code=exit_code, slo_breaches=state["slo_breaches"], slo_breach_count=len(errors))
+    record["target"] = config.target
+    record["skipped_steps"] = [step.name for step in steps if step.status == "skipped"]
     _upsert_run(config, record)  # ops.nightly_runs exists once a build has run (create_landing_tables)
     _write_json(log, record)
     return result

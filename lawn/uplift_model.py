@@ -26,9 +26,9 @@ import pandas as pd
 from lawn import model_store
 from lawn.churn_model import FEATURES
 from lawn.data_day import DataDayError, data_day
-from lawn.landing import landing_table
 from lawn.uplift import UpliftError, choose_ridge, evaluate, fit, predict_uplift
 from lawn.warehouse import MissingTableError, require_landing_table
+from lawn.warehouse_io import connect
 
 CATEGORICAL = ["segment"]
 HELD_OUT_SHARE = 0.3
@@ -148,7 +148,7 @@ def score(db_path: Path, store: Path, model_id: str) -> pd.DataFrame:
     version = live_version(store, model_id)
     artefact = model_store.load_artefact(store / model_id, version)
     columns = ", ".join(["account_id", "feature_date", *FEATURES, *CATEGORICAL])
-    with duckdb.connect(str(db_path)) as con:
+    with connect(db_path) as con:  # a DuckDB path or a warehouse_io target
         try:
             require_landing_table(con, "ml", "uplift_scores")
         except MissingTableError as exc:
@@ -157,11 +157,11 @@ def score(db_path: Path, store: Path, model_id: str) -> pd.DataFrame:
             day = data_day(con)
         except DataDayError as exc:
             raise UpliftError(str(exc)) from exc
-        days = con.execute(
+        days = con.query(
             f"select {columns} from marts.fct_churn_training_examples "
             "where feature_date = ? order by account_id",
             [day],
-        ).df()
+        )
         scores = pd.DataFrame(
             {
                 "uplift_model_id": model_id,
@@ -172,15 +172,14 @@ def score(db_path: Path, store: Path, model_id: str) -> pd.DataFrame:
                 "scored_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
             }
         )
-        con.register("new_uplift", scores)
-        con.execute("begin transaction")
-        con.execute(
-            "delete from ml.uplift_scores where exists (select 1 from new_uplift "
-            "where new_uplift.model_version = uplift_scores.model_version "
-            "and new_uplift.feature_date = uplift_scores.feature_date)"
-        )
-        con.execute(landing_table("ml.uplift_scores").insert_sql("new_uplift"))
-        con.execute("commit")
+        con.stage("new_uplift", scores[["model_version", "feature_date"]].drop_duplicates())
+        with con.transaction():
+            con.execute(
+                "delete from ml.uplift_scores where exists (select 1 from new_uplift "
+                "where new_uplift.model_version = uplift_scores.model_version "
+                "and new_uplift.feature_date = uplift_scores.feature_date)"
+            )
+            con.write_frame("ml.uplift_scores", scores)
     return scores
 
 

@@ -120,8 +120,11 @@ psql_admin() {
     as_postgres env PGOPTIONS='-c client_min_messages=warning' "$bin/psql" -X -q -h "$socket_dir" -p "$port" -v ON_ERROR_STOP=1 "$@"
 }
 
+# the database lawn builds in, and a second one with the same set-up for the nightly's
+# PostgreSQL test (tests_py/test_nightly_postgres.py), which runs beside test_postgres.py in CI
+for db in "$database" "${database}_nightly"; do
 psql_admin -d postgres \
-    -v database="$database" \
+    -v database="$db" \
     -v dbt_password="$LAWN_PG_PASSWORD" \
     -v loader_password="$LAWN_PG_LOADER_PASSWORD" \
     -v analyst_password="$LAWN_PG_ANALYST_PASSWORD" \
@@ -161,7 +164,7 @@ select format('grant connect on database %I to loader, transformer, analyst, pii
 \gexec
 SQL
 
-psql_admin -d "$database" <<'SQL'
+psql_admin -d "$db" <<'SQL'
 create extension if not exists fuzzystrmatch;
 -- objects left by a login (before its default role was set) go to its group role
 reassign owned by lawn_dbt to transformer;
@@ -175,6 +178,7 @@ grant usage on schema raw to transformer;
 alter default privileges for role loader in schema raw grant select on tables to transformer;
 grant select on all tables in schema raw to transformer;
 SQL
+done
 
 echo "postgres_ci: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on $host:$port," \
-    "database $database; source $env_file"
+    "databases $database and ${database}_nightly; source $env_file"
