@@ -18,9 +18,19 @@
 {%- endmacro %}
 
 {% macro duckdb__number_to_text(expression, digits) -%}
-    cast(round({{ expression }}, {{ digits }}) as {{ dbt.type_string() }})
+    {#- a value that rounds to zero is written `0.0`, as on PostgreSQL: a double rounded from
+        below would otherwise read `-0.0` -#}
+    case
+        when round({{ expression }}, {{ digits }}) = 0 then '0.0'
+        else cast(round({{ expression }}, {{ digits }}) as {{ dbt.type_string() }})
+    end
 {%- endmacro %}
 
 {% macro spark__number_to_text(expression, digits) -%}
-    cast(round({{ expression }}, {{ digits }}) as {{ dbt.type_string() }})
+    {#- a value that rounds to zero is written `0.0`, as on PostgreSQL: a double rounded from
+        below would otherwise read `-0.0` -#}
+    case
+        when round({{ expression }}, {{ digits }}) = 0 then '0.0'
+        else cast(round({{ expression }}, {{ digits }}) as {{ dbt.type_string() }})
+    end
 {%- endmacro %}
