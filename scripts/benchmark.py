@@ -33,6 +33,7 @@ from benchmark_staging import floor_step, hold_back_last_day
 
 REPO = Path(__file__).resolve().parent.parent
 PEAKS: dict[str, float] = {}  # step label -> peak resident MB, filled by timed()
+RESULTS: list[Path] = []  # the --out folder: each build's run_results.json is kept there
 
 
 def timed(label: str, command: list[str], env: dict[str, str], allowed: tuple[int, ...] = (0,)) -> float:
@@ -55,8 +56,12 @@ def timed(label: str, command: list[str], env: dict[str, str], allowed: tuple[in
     if "nightly" in command:
         print("    " + "\n    ".join(line for line in stderr.splitlines() if line.startswith("[")))
     if "build" in command:
+        run_results = REPO / "target" / "run_results.json"
+        if RESULTS:  # every node's time of this step, for comparing steps and runs
+            step_name = "".join(c if c.isalnum() else "_" for c in label).strip("_")
+            shutil.copy(run_results, RESULTS[0] / f"run_results_{step_name}.json")
         slowest = sorted(
-            json.loads((REPO / "target" / "run_results.json").read_text())["results"],
+            json.loads(run_results.read_text())["results"],
             key=lambda r: -r["execution_time"],
         )[:4]
         for node in slowest:
@@ -155,6 +160,8 @@ def main() -> None:
     env = dict(os.environ, LAWN_DUCKDB_PATH=str(db_path))
     lawn = str(Path(sys.executable).parent / "lawn")
     db_path.unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    RESULTS.append(out)
     if not (args.reuse and (raw_dir / "raw_events.parquet").exists()):
         generate_step(args, out, env, lawn)
     if args.generate_only:
