@@ -1,11 +1,13 @@
 {% macro lawn_test_window_ahead(column, model_name) -%}
     {#- For lawn_test_window(before=...): the newest plausible `column` value the incremental
         model `model_name` will keep after its lookback delete (delete_lookback_window), read
-        before it runs; none when it is not selected in this invocation, does not exist or
-        keeps nothing (its run will then read everything). -#}
+        before it runs; none when it is not selected in this invocation, is not incremental
+        on this target (Spark builds it as a table), does not exist or keeps nothing (its run
+        will then read everything). -#}
     {%- set nodes = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
         | selectattr('name', 'equalto', model_name) | list -%}
-    {%- if nodes | length != 1 or nodes[0].unique_id not in selected_resources -%}
+    {%- if nodes | length != 1 or nodes[0].unique_id not in selected_resources
+        or nodes[0].config.materialized != 'incremental' -%}
         {%- do return(none) -%}
     {%- endif -%}
     {%- set existing = adapter.get_relation(
