@@ -60,8 +60,12 @@ def timed(
     if "nightly" in command:
         print("    " + "\n    ".join(line for line in stderr.splitlines() if line.startswith("[")))
     if "build" in command:
+        run_results = REPO / "target" / "run_results.json"
+        if RESULTS.path is not None:  # every node's time of this step, for comparing steps and runs
+            step_name = "".join(c if c.isalnum() else "_" for c in label).strip("_")
+            shutil.copy(run_results, RESULTS.path.parent / f"run_results_{step_name}.json")
         slowest = sorted(
-            json.loads((REPO / "target" / "run_results.json").read_text())["results"],
+            json.loads(run_results.read_text())["results"],
             key=lambda r: -r["execution_time"],
         )[:4]
         for node in slowest:

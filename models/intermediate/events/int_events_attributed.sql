@@ -1,6 +1,11 @@
 {#- Valid events with the person behind them, resolved on read so identity merges apply to
     history at once: by user_id, else anonymous_id, else device_id (each in the identity
-    graph's normal form, normalize_identifier). -#}
+    graph's normal form, normalize_identifier). A table rebuilt by every run (a merge may
+    move any past event to another person, so it cannot be incremental): fct_events, the
+    PII view, the metric, feature and experiment models and their tests all read it, and as
+    a view each of them recomputed the three identity joins over all of history
+    (docs/incremental_tests.md). -#}
+{{ config(materialized='table') }}
 with
 
 events as (

@@ -3,7 +3,10 @@
         materialized=('table' if target.type == 'spark' else 'incremental'),
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_lookback_window('received_at') }}"
+        pre_hook=[
+            "{{ delete_lookback_window('received_at') }}",
+            "{{ record_test_window('received_at') }}",
+        ]
     )
 }}
 {#- Every raw delivery, numbered within its event: delivery 1 is the first received, later

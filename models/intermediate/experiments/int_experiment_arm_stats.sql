@@ -2,7 +2,9 @@
     For ratio metrics `variance` is the delta-method linearisation
     (var_y - 2 R cov_xy + R^2 var_x) / mean_x^2, so variance / units is the variance of the
     arm's ratio; for proportions it is p (1 - p); for means the sample variance. Sums of
-    the pre-exposure covariate feed CUPED. -#}
+    the pre-exposure covariate feed CUPED. A (small) table: the readout joins it to itself
+    and its key is tested, and a view recomputed the aggregation for each of them. -#}
+{{ config(materialized='table') }}
 with
 
 units as (

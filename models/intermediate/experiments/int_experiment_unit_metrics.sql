@@ -2,7 +2,12 @@
     primary and guardrails, measured as seeds/metrics/experiment_metrics.csv says): the
     value (numerator), the denominator (1 except for ratio metrics), the same metric in the
     window before exposure (CUPED's covariate; 0 where no pre-exposure value exists, e.g.
-    activation of a new person) and whether the window is over. -#}
+    activation of a new person) and whether the window is over. A table: the arm statistics,
+    the published fct_experiment_unit_metrics and the key tests read it, and as a view each
+    of them recomputed the join of every unit with its events (docs/incremental_tests.md).
+    Only events a metric counts are joined: their names, inside the pre-exposure window
+    start and the measurement window end (the counts below ignore every other event). -#}
+{{ config(materialized='table') }}
 with
 
 assignments as (
@@ -30,6 +35,16 @@ milestones as (
 
 ),
 
+counted_event_names as (
+
+    select event_name from catalog
+    where source = 'event_count'
+    union
+    select denominator_event_name as event_name from catalog
+    where source = 'event_count' and denominator_event_name is not null
+
+),
+
 events as (
 
     select
@@ -38,6 +53,7 @@ events as (
         person_id,
         account_id
     from {{ ref('int_events_attributed') }}
+    where event_name in (select counted_event_names.event_name from counted_event_names)
 
 ),
 
@@ -124,6 +140,11 @@ unit_events as (
         on
             unit_metrics.unit_type = 'user'
             and unit_metrics.unit_id = events.person_id
+            and events.event_name in (
+                unit_metrics.event_name, unit_metrics.denominator_event_name
+            )
+            and unit_metrics.pre_window_start_at <= events.occurred_at
+            and unit_metrics.window_end_at > events.occurred_at
     where unit_metrics.source = 'event_count'
     union all
     select
@@ -136,6 +157,11 @@ unit_events as (
         on
             unit_metrics.unit_type = 'account'
             and unit_metrics.unit_id = events.account_id
+            and events.event_name in (
+                unit_metrics.event_name, unit_metrics.denominator_event_name
+            )
+            and unit_metrics.pre_window_start_at <= events.occurred_at
+            and unit_metrics.window_end_at > events.occurred_at
     where unit_metrics.source = 'event_count'
 
 ),

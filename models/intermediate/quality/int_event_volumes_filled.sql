@@ -5,7 +5,10 @@
     delivery counts, valid or quarantined, on the UTC day it occurred (its receive day when
     the client time is missing or quarantined as implausible), with how many arrived before
     the day ended and before 48 hours after it ended, its distinct senders and its declared
-    and present properties. Read by fct_instrumentation_qa_daily. -#}
+    and present properties. Read by fct_instrumentation_qa_daily. A table: its seven key
+    tests each recomputed it (every first delivery and its property checks) as a view
+    (docs/incremental_tests.md). -#}
+{{ config(materialized='table') }}
 
 {#- the measures of every rollup level (version, platform, day), over the rows of `timed` -#}
 {%- set volume_measures -%}

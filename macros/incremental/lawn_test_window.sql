@@ -1,0 +1,35 @@
+{% macro lawn_test_window(column, relation, key=none, model=none, before=none) -%}
+    {#- The `where` of a data test on an incremental event model (docs/incremental_tests.md),
+        written `where: "lawn_test_window(received_at)"` in YAML and expanded at run time by
+        get_where_subquery: `1 = 1` on a full refresh, in an invocation that did not run the
+        model incrementally (e.g. `dbt test` alone) or when the run rewrote the whole table;
+        otherwise the rows this run wrote: `column` after the newest value the table kept
+        (record_test_window), null, or out of range. With `key`, also every older row whose
+        key one of those rows has, so a uniqueness test still sees a new row colliding with an
+        old one. `model` names the incremental model whose window applies (for a view over it);
+        default: the tested relation. `before` names the incremental model a parent's rows
+        feed (stg_tracking__events -> int_events_deduplicated): the rows that model's run in
+        this invocation is about to read, computed from what it holds now as its pre-hooks
+        will (`1 = 1` when it is not selected, does not exist yet or is empty). -#}
+    {%- if before is not none -%}
+        {%- set newest_kept = lawn_test_window_ahead(column, before) -%}
+    {%- else -%}
+        {%- set windows = graph.get('lawn_test_windows', {}) -%}
+        {%- set recorded = windows.get(invocation_id ~ ':' ~ (model or relation.identifier)) -%}
+        {%- set newest_kept = recorded['newest_kept'] if recorded is not none else none -%}
+    {%- endif -%}
+    {%- if flags.FULL_REFRESH or newest_kept is none -%}
+        1 = 1
+    {%- else -%}
+        {%- set in_window -%}
+            ({{ column }} is null
+            or {{ is_received_at_out_of_range(column) }}
+            or {{ column }} > cast('{{ newest_kept }}' as {{ dbt.type_timestamp() }}))
+        {%- endset -%}
+        {%- if key -%}
+            ({{ in_window }} or {{ key }} in (select {{ key }} from {{ relation }} where {{ in_window }}))
+        {%- else -%}
+            {{ in_window }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
