@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from lawn.paths import REPO_ROOT
 from tests_py.conftest import query, run_dbt
 from tests_py.expectations import parse_utc
 
@@ -245,6 +246,58 @@ def test_without_lookback_the_comparison_fails(tmp_path):
     )
     only_two, only_one, _ = except_all_counts(two_steps, one_step, "intermediate.int_identity_observations")
     assert only_two == 0 and only_one == 3  # h15's anonymous_id, device_id and user_id
+
+
+def _project_with_blocklist_edit(root: Path) -> Path:
+    """A copy of the dbt project whose identity blocklist no longer lists 'null' and now
+    lists Bob's browser (anon_b) as an anonymous_id never to link."""
+    root.mkdir(parents=True)
+    for name in ("dbt_project.yml", "profiles.yml", "selectors.yml", "macros", "models", "seeds",
+                 "snapshots", "tests", "analyses"):  # fmt: skip
+        source = REPO_ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    blocklist = root / "seeds" / "identity" / "identity_blocklist.csv"
+    lines = blocklist.read_text().splitlines()
+    kept = [line for line in lines if not line.startswith("*,null,")]
+    assert len(kept) == len(lines) - 1
+    blocklist.write_text("\n".join([*kept, "anonymous_id,anon_b,a kiosk browser"]) + "\n")
+    return root
+
+
+def test_a_blocklist_edit_applies_to_history(hand_written, tmp_path):
+    """Day 2 runs with an edited blocklist: rows stored on day 1 are judged again, so the
+    incremental table equals a full refresh under the new list."""
+    _, _, after_first = hand_written
+    project = _project_with_blocklist_edit(tmp_path / "project")
+    _write_events(tmp_path / "raw_all", BATCH_1 + BATCH_2 + LATE_LANDED)
+    args = ["build", "--select", *SELECT, "--exclude", "test_type:data", "test_type:unit"]
+    two_steps = tmp_path / "two_steps.duckdb"
+    shutil.copy(after_first, two_steps)
+    run_dbt(args, two_steps, tmp_path / "t2", raw_dir=tmp_path / "raw_all", project_dir=project)
+    one_step = tmp_path / "one_step.duckdb"
+    run_dbt(
+        [*args, "--full-refresh"],
+        one_step,
+        tmp_path / "t1",
+        raw_dir=tmp_path / "raw_all",
+        project_dir=project,
+    )
+    differences = _differences(one_step, two_steps)
+    assert {table: d[:2] for table, d in differences.items()} == {table: (0, 0) for table in COMPARED}
+    judged = query(
+        two_steps,
+        "select identifier_key, bool_and(is_blocked) as blocked from intermediate.int_identity_observations"
+        " where identifier_key in ('user_id:null', 'anonymous_id:anon_b') group by identifier_key"
+        " order by identifier_key",
+    )
+    assert judged.values.tolist() == [["anonymous_id:anon_b", True], ["user_id:null", False]]
+    before = query(
+        after_first,
+        "select identifier_key, bool_and(is_blocked) as blocked from intermediate.int_identity_observations"
+        " where identifier_key in ('user_id:null', 'anonymous_id:anon_b') group by identifier_key"
+        " order by identifier_key",
+    )
+    assert before.values.tolist() == [["anonymous_id:anon_b", False], ["user_id:null", True]]
 
 
 @pytest.fixture(scope="module")

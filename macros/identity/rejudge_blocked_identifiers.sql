@@ -2,8 +2,9 @@
     {#- Pre-hook of int_identity_observations: on an incremental run, judge the rows the
         table already holds against the blocklist as it is now (seeds/identity), so that
         adding or removing a blocked value applies to history as a full refresh would.
-        Only rows that are blocked now or whose value is on the current list can change;
-        the reason is the smallest of the matching entries, as in the model. -#}
+        Only rows that are blocked now or whose value is on the current list can change,
+        and only rows whose judgement differs are written; the reason is the smallest of
+        the matching entries, as in the model. -#}
     {%- if is_incremental() -%}
         {%- set blocklist = ref('identity_blocklist') -%}
         {%- set matching -%}
@@ -25,10 +26,13 @@
             blocked_reason = {{ reason }},
             is_blocked = {{ reason }} is not null
         where
-            observations.is_blocked
-            or observations.identifier_value in (
-                select {{ normalize_identifier('blocklist.blocked_value') }}
-                from {{ blocklist }} as blocklist
+            (
+                observations.is_blocked
+                or observations.identifier_value in (
+                    select {{ normalize_identifier('blocklist.blocked_value') }}
+                    from {{ blocklist }} as blocklist
+                )
             )
+            and coalesce(observations.blocked_reason, '') <> coalesce({{ reason }}, '')
     {%- endif -%}
 {%- endmacro %}
