@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from lawn.paths import REPO_ROOT
+from lawn.privacy import erase
 from tests_py.conftest import query, run_dbt
 from tests_py.expectations import parse_utc
 
@@ -298,6 +299,30 @@ def test_a_blocklist_edit_applies_to_history(hand_written, tmp_path):
         " order by identifier_key",
     )
     assert before.values.tolist() == [["anonymous_id:anon_b", False], ["user_id:null", True]]
+
+
+def test_after_an_erasure_the_incremental_build_equals_a_full_refresh(hand_written, tmp_path):
+    """Bob is erased. His event h10 also carried the junk user_id 'null', which is nobody's
+    identifier: its observation row must go with the event (lawn/privacy.py,
+    PER_EVENT_TABLES), or the incremental table keeps a row a full refresh does not have."""
+    _, two_steps, _ = hand_written
+    raw_all = tmp_path / "raw_all"
+    _write_events(raw_all, BATCH_1 + BATCH_2 + LATE_LANDED)
+    args = ["build", "--select", *SELECT, "+pii_identifiers", "--exclude", "test_type:data", "test_type:unit"]
+    incremental = tmp_path / "incremental.duckdb"
+    shutil.copy(two_steps, incremental)
+    run_dbt(args, incremental, tmp_path / "t2", raw_dir=raw_all)  # pii_identifiers, for erase
+    result = erase(incremental, user_id="u_bob")
+    assert result.rows_deleted["intermediate.int_identity_observations"] > 0
+    refreshed = tmp_path / "refreshed.duckdb"
+    shutil.copy(incremental, refreshed)
+    # the raw landing lost Bob's rows in the erasure: build from it as it is
+    run_dbt(args, incremental, tmp_path / "t2")
+    run_dbt([*args, "--full-refresh"], refreshed, tmp_path / "t1")
+    differences = _differences(refreshed, incremental)
+    assert {table: d[:2] for table, d in differences.items()} == {table: (0, 0) for table in COMPARED}
+    left = query(incremental, "select event_id from intermediate.int_identity_observations")
+    assert "h10" not in set(left["event_id"]) and "h09" not in set(left["event_id"])
 
 
 @pytest.fixture(scope="module")
