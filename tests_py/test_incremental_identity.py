@@ -81,7 +81,7 @@ def _event(event_id, name, occurred, received, anon, device, user, account, **pr
 
 # Day 1 (received up to 2026-03-10): Ann (u_ann) signs up in February and goes quiet; a
 # visitor (anon_v, no user) reads the newsletter landing page; Bob (u_bob) signs up in
-# March; Dora's account (acc_h2) signed up in February. A junk user_id 'null' is blocked.
+# March; Dora's account (acc_h2) signed up in February. Junk user_ids 'null' and '0' are blocked.
 BATCH_1 = [
     _event("h01", "page_viewed", "2026-02-26T08:50:00Z", "2026-02-26T08:50:02Z",
            "anon_a", "dev_a", "", "", page_path="/pricing"),
@@ -104,8 +104,10 @@ BATCH_1 = [
            first_name="Bob", last_name="Stone"),
     _event("h09", "logged_in", "2026-03-09T08:00:00Z", "2026-03-09T08:00:01Z",
            "anon_b", "dev_b", "u_bob", "acc_h1", login_method="password"),
-    _event("h10", "feature_used", "2026-03-09T09:00:00Z", "2026-03-09T09:00:01Z",
+    _event("h10", "feature_used", "2026-03-04T09:00:00Z", "2026-03-04T09:00:01Z",
            "anon_b", "dev_b", "null", "acc_h1", feature_name="reports", usage_count=2),
+    _event("h16", "logged_in", "2026-03-04T10:00:00Z", "2026-03-04T10:00:01Z",
+           "anon_b", "dev_b", "0", "acc_h1", login_method="password"),
     _event("h20", "signed_up", "2026-02-20T09:00:00Z", "2026-02-20T09:00:01Z",
            "anon_d", "dev_d", "u_dora", "acc_h2", email="dora@h2.org", signup_method="email"),
     _event("h21", "trial_started", "2026-02-20T09:01:00Z", "2026-02-20T09:01:01Z",
@@ -302,9 +304,10 @@ def test_a_blocklist_edit_applies_to_history(hand_written, tmp_path):
 
 
 def test_after_an_erasure_the_incremental_build_equals_a_full_refresh(hand_written, tmp_path):
-    """Bob is erased. His event h10 also carried the junk user_id 'null', which is nobody's
-    identifier: its observation row must go with the event (lawn/privacy.py,
-    PER_EVENT_TABLES), or the incremental table keeps a row a full refresh does not have."""
+    """Bob is erased. His event h16 (older than the lookback window) also carried the junk
+    user_id '0', nobody's identifier and too short for the erasure's value sweep: its
+    observation row must go with the event (lawn/privacy.py, PER_EVENT_TABLES), or the
+    incremental table keeps a row a full refresh does not have."""
     _, two_steps, _ = hand_written
     raw_all = tmp_path / "raw_all"
     _write_events(raw_all, BATCH_1 + BATCH_2 + LATE_LANDED)
@@ -322,7 +325,7 @@ def test_after_an_erasure_the_incremental_build_equals_a_full_refresh(hand_writt
     differences = _differences(refreshed, incremental)
     assert {table: d[:2] for table, d in differences.items()} == {table: (0, 0) for table in COMPARED}
     left = query(incremental, "select event_id from intermediate.int_identity_observations")
-    assert "h10" not in set(left["event_id"]) and "h09" not in set(left["event_id"])
+    assert not {"h09", "h10", "h16"} & set(left["event_id"])
 
 
 @pytest.fixture(scope="module")
