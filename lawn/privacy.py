@@ -49,6 +49,10 @@ EVENT_TABLES = {
     "intermediate.int_events_validated": "properties_raw",
     "intermediate.int_events_valid": "properties",
 }
+# incremental tables derived per event (stateful too): after the event lineage is erased, their
+# rows of events that no longer exist go, whoever's identifier they carry (a full refresh
+# would not have them; docs/incremental_identity.md)
+PER_EVENT_TABLES = {"intermediate.int_identity_observations": "intermediate.int_events_valid"}
 VALIDATED_EVENTS = "intermediate.int_events_validated"
 QUARANTINE = "marts.fct_quarantined_events"
 # marts.fct_quarantined_events carries no payload (masked: docs/governance.md); its identifier
@@ -494,6 +498,13 @@ def erase(
                     redacted[relation] = redacted.get(relation, 0) + _redact_ips(
                         con, relation, lambda expression: f"{expression} in (select value from _erase_ip)"
                     )
+            for relation, events in PER_EVENT_TABLES.items():
+                if _exists(con, relation) and _exists(con, events):
+                    orphans = f"event_id not in (select event_id from {events})"
+                    count = con.execute(f"select count(*) from {relation} where {orphans}").fetchall()[0][0]
+                    if count:
+                        con.execute(f"delete from {relation} where {orphans}")
+                        deleted[relation] = int(count)
             # 3. the identity history
             if _exists(con, "snapshots.identity_map_history"):
                 keys = [f"{kind}:{value}" for kind, group in person.identifiers.items() for value in group]

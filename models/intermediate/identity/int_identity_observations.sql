@@ -1,10 +1,23 @@
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized=('table' if target.type == 'spark' else 'incremental'),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=[
+            "{{ delete_lookback_window('received_at') }}",
+            "{{ rejudge_blocked_identifiers() }}",
+        ]
+    )
+}}
 {#- One row per identifier seen on a valid event: anonymous_id, device_id, user_id and the
     email of signed_up / identified events, every one in the normal form of
     normalize_identifier (no whitespace or invisible characters, lower case, no mailto: or
     wrapping brackets/quotes, no trailing dot). Values whose normal form is empty or on the
     blocklist (compared in the same normal form: 'null', 'N/A', 'nan', test ids) are
-    flagged, never used to link. -#}
+    flagged, never used to link.
+    Incremental like int_events_valid (docs/incremental_identity.md): a run reads only the
+    valid events received after what the table holds, once the pre-hooks have dropped the
+    lookback window and re-judged the stored rows against the current blocklist. -#}
 with
 
 events as (
@@ -13,12 +26,16 @@ events as (
         event_id,
         event_name,
         occurred_at,
+        received_at,
         account_id,
         anonymous_id,
         device_id,
         user_id,
         properties
     from {{ ref('int_events_valid') }}
+    {% if is_incremental() %}
+        where {{ incremental_window_predicate('received_at') }}
+    {% endif %}
 
 ),
 
@@ -48,6 +65,7 @@ unpivoted as (
     select
         event_id,
         occurred_at,
+        received_at,
         account_id,
         'anonymous_id' as identifier_type,
         anonymous_id as identifier_value
@@ -57,6 +75,7 @@ unpivoted as (
     select
         event_id,
         occurred_at,
+        received_at,
         account_id,
         'device_id' as identifier_type,
         device_id as identifier_value
@@ -66,6 +85,7 @@ unpivoted as (
     select
         event_id,
         occurred_at,
+        received_at,
         account_id,
         'user_id' as identifier_type,
         user_id as identifier_value
@@ -75,6 +95,7 @@ unpivoted as (
     select
         events.event_id,
         events.occurred_at,
+        events.received_at,
         events.account_id,
         'email' as identifier_type,
         emails.email as identifier_value
@@ -89,6 +110,7 @@ normalised as (
     select
         event_id,
         occurred_at,
+        received_at,
         account_id,
         identifier_type,
         {{ normalize_identifier('identifier_value') }} as identifier_value
@@ -101,6 +123,7 @@ judged as (
     select
         normalised.event_id,
         normalised.occurred_at,
+        normalised.received_at,
         normalised.account_id,
         normalised.identifier_type,
         normalised.identifier_value,
@@ -116,6 +139,7 @@ judged as (
     group by
         normalised.event_id,
         normalised.occurred_at,
+        normalised.received_at,
         normalised.account_id,
         normalised.identifier_type,
         normalised.identifier_value
@@ -127,6 +151,7 @@ final as (
     select
         event_id,
         occurred_at,
+        received_at,
         account_id,
         identifier_type,
         identifier_value,

@@ -1,9 +1,11 @@
+{{ config(materialized='table') }}
 {#- One row per entity (account or person) and milestone: every moment of metric_moments
     for that entity type, anchored at the entity's start (CRM creation for accounts, first
     signup for people), and every moment_within_window outcome of metric_outcomes for the
     entities in its segments, anchored at its anchor moment. A milestone is reached in
     window when it happens on calendar day 0..window_days after the anchor day; the window
-    is complete when that last day is covered by the data. -#}
+    is complete when that last day is covered by the data.
+    A table, not a view: five models read it (docs/incremental_identity.md). -#}
 with
 
 accounts as (

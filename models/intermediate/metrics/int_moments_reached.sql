@@ -1,6 +1,10 @@
+{{ config(materialized='table') }}
 {#- The first time each account and each person reached each moment of the metric_moments
     configuration (event name, optionally one property equal to a value, or numerically
-    greater than it: `plan_changed` with `mrr_usd > 0` is a payment, a $0 trial is not). -#}
+    greater than it: `plan_changed` with `mrr_usd > 0` is a payment, a $0 trial is not).
+    A table, not a view: about ten marts read it (directly or through
+    int_activation_milestones), and as a view each of them rescanned every event with its
+    identity joins and JSON (docs/incremental_identity.md). -#}
 with
 
 events as (
