@@ -21,7 +21,9 @@ one of its values, so the caller falls back to the in-memory path for it.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import datetime as dt
 import gc
 import marshal
 import operator
@@ -31,10 +33,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lawn.contract import RAW_EVENT_COLUMNS
@@ -99,25 +101,75 @@ class _Spill:
             yield events
 
 
-class _ChunkWriter:
-    """Serialised deliveries, with their position, as Parquet chunks for the external sort."""
+class _Buckets:
+    """Serialised deliveries, with their position, cut into buckets of ``received_at`` ranges
+    for the sort: each delivered batch becomes one Arrow IPC file holding one record batch per
+    bucket (LZ4), so a bucket is read back from every file without reading the rest.
 
-    def __init__(self, folder: Path, log: EventLog) -> None:
-        self.folder, self.log = folder, log
+    A row's bucket is found by comparing its ``received_at`` text with the boundaries, so rows
+    with the same text always share a bucket and every row of a bucket sorts before every row of
+    the next one: sorting bucket after bucket is the whole sort.
+    """
+
+    def __init__(self, folder: Path, log: EventLog, boundaries: list[str]) -> None:
+        self.folder, self.log, self.boundaries = folder, log, boundaries
         folder.mkdir(parents=True, exist_ok=True)
-        self.chunks = 0
+        self.files: list[Path] = []
         self.rows = 0
+        self.schema = pa.schema(
+            [(name, pa.string()) for name in RAW_EVENT_COLUMNS] + [(POSITION, pa.int64())]
+        )
+        codec = "lz4" if pa.Codec.is_available("lz4") else None
+        self.options = pa.ipc.IpcWriteOptions(compression=codec)
+
+    @property
+    def count(self) -> int:
+        return len(self.boundaries) + 1
+
+    def _bucket(self, received_at: str | None) -> int:
+        if received_at is None:  # sorts last (pandas' na_position="last")
+            return len(self.boundaries)
+        return bisect.bisect_right(self.boundaries, received_at)
 
     def write(self, events: list[Event], first_position: int) -> None:
         if not events:
             return
         rows = [_serialise(self.log, event) for event in events]
-        columns = {name: [row[name] for row in rows] for name in RAW_EVENT_COLUMNS}
-        columns[POSITION] = list(range(first_position, first_position + len(events)))
-        schema = pa.schema([(name, pa.string()) for name in RAW_EVENT_COLUMNS] + [(POSITION, pa.int64())])
-        pq.write_table(pa.table(columns, schema=schema), self.folder / f"{self.chunks:06d}.parquet")
-        self.chunks += 1
+        buckets = [self._bucket(row["received_at"]) for row in rows]
+        order = sorted(range(len(rows)), key=buckets.__getitem__)  # stable: by bucket only
+        columns = [[rows[i][name] for i in order] for name in RAW_EVENT_COLUMNS]
+        columns.append([first_position + i for i in order])
+        batch = pa.record_batch(columns, schema=self.schema)
+        del rows, columns
+        sizes = np.bincount(np.asarray(buckets, dtype=np.int64), minlength=self.count)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        path = self.folder / f"{len(self.files):06d}.arrow"
+        with (
+            pa.OSFile(str(path), "wb") as sink,
+            pa.ipc.new_file(sink, self.schema, options=self.options) as out,
+        ):
+            for start, size in zip(starts.tolist(), sizes.tolist(), strict=True):
+                out.write_batch(batch.slice(start, size))
+        self.files.append(path)
         self.rows += len(events)
+
+    def sorted_tables(self) -> Iterator[pa.Table]:
+        """Each bucket's rows (every file's part of it) sorted by (received_at, event_id,
+        position), bucket after bucket, without the position; the files are removed at the end."""
+        keys = [(name, "ascending", "at_end") for name in ("received_at", "event_id", POSITION)]
+        for bucket in range(self.count):
+            parts = []
+            for path in self.files:
+                with pa.OSFile(str(path), "rb") as source:
+                    parts.append(pa.ipc.open_file(source).get_batch(bucket))
+            table = pa.Table.from_batches(parts, schema=self.schema)
+            del parts
+            if table.num_rows:
+                order = pc.sort_indices(table, sort_keys=keys)
+                yield table.take(order).drop_columns([POSITION])
+            del table
+        for path in self.files:
+            path.unlink()
 
 
 class _LedgerWriter:
@@ -134,36 +186,27 @@ class _LedgerWriter:
             frame.to_csv(self.path, mode="a", header=False, index=False, lineterminator="\n")
 
 
-def _sort(chunks: Path, target: Path, work: Path, memory_limit: str) -> None:
-    """Sort every chunk by (received_at, event_id, position) into one Parquet file, in DuckDB
-    with a memory limit (it spills to ``work``). Strings compare byte by byte, as Python's do."""
-    con = duckdb.connect()
-    try:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-        con.execute(f"SET temp_directory = '{work / 'duckdb_tmp'}'")
-        con.execute("SET preserve_insertion_order = true")
-        columns = ", ".join(f'"{name}"' for name in RAW_EVENT_COLUMNS)
-        con.execute(
-            f"COPY (SELECT {columns} FROM read_parquet('{chunks}/*.parquet') "
-            f'ORDER BY received_at, event_id, "{POSITION}") '
-            f"TO '{target}' (FORMAT parquet, ROW_GROUP_SIZE 100000)"
-        )
-    finally:
-        con.close()
+def _boundaries(log: EventLog, horizon_s: float, rows: int, bucket_rows: int) -> list[str]:
+    """``received_at`` texts cutting the horizon into equal spans holding ``bucket_rows`` rows
+    each on average (the last bucket also takes everything received after the horizon)."""
+    count = max(1, -(-rows // max(1, bucket_rows)))
+    return [
+        (log.start + dt.timedelta(seconds=horizon_s * k / count)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        for k in range(1, count)
+    ]
 
 
-def _batches(sorted_file: Path, batch_rows: int) -> Iterator[pa.Table]:
-    source = pq.ParquetFile(sorted_file)
-    for batch in source.iter_batches(batch_size=batch_rows):
-        yield pa.Table.from_batches([batch])
-
-
-def _write_csv(sorted_file: Path, path: Path, batch_rows: int) -> None:
+def _write_csv(tables: Iterator[pa.Table], path: Path, batch_rows: int) -> None:
+    """pandas ``to_csv`` on batches of sorted rows, appended: the same bytes as one ``to_csv``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame([], columns=list(RAW_EVENT_COLUMNS)).to_csv(path, index=False, lineterminator="\n")
     with path.open("a", newline="") as handle:
-        for table in _batches(sorted_file, batch_rows):
-            table.to_pandas().to_csv(handle, header=False, index=False, lineterminator="\n")
+        for table in tables:
+            for start in range(0, table.num_rows, batch_rows):
+                frame = table.slice(start, batch_rows).to_pandas()
+                frame.to_csv(handle, header=False, index=False, lineterminator="\n")
+                del frame
+            del table
 
 
 def _pandas_schema() -> pa.Schema:
@@ -172,20 +215,62 @@ def _pandas_schema() -> pa.Schema:
     return pa.Table.from_pandas(frame, preserve_index=False).schema
 
 
-def _write_parquet(sorted_file: Path, path: Path, row_group: int) -> None:
+def _write_parquet(tables: Iterator[pa.Table], path: Path, row_group: int) -> None:
     """Row groups of exactly ``row_group`` rows, as one ``to_parquet`` call writes them.
 
-    Each row group is read as one record batch (one contiguous array per column, which is what
-    ``to_parquet`` hands the writer, so pages split the same way), and only one is held at a time.
+    Each row group is handed to the writer with one contiguous array per column (what
+    ``to_parquet`` hands it, so pages split the same way). Sorted rows wait in per-column lists
+    of arrays until a row group is full; it is then assembled column by column, dropping the
+    parts it used, so about one row group is held at a time, plus one bucket.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     schema = _pandas_schema()
+    names = list(RAW_EVENT_COLUMNS)
+    pending: dict[str, list[pa.Array]] = {name: [] for name in names}
+    held = 0
+    pool = pa.default_memory_pool()
+
+    def flush(rows: int) -> None:
+        arrays = []
+        for name in names:
+            parts, taken, rest = pending[name], [], []
+            need = rows
+            for part in parts:
+                if need >= len(part):
+                    taken.append(part)
+                    need -= len(part)
+                elif need > 0:
+                    taken.append(part.slice(0, need))
+                    rest.append(part.slice(need))
+                    need = 0
+                else:
+                    rest.append(part)
+            parts.clear()
+            arrays.append(pa.concat_arrays(taken) if len(taken) != 1 else _contiguous(taken[0]))
+            del taken
+            pending[name] = rest
+        group = pa.Table.from_arrays(arrays, schema=schema)
+        del arrays
+        writer.write_table(group, row_group_size=row_group)
+        del group
+        pool.release_unused()  # hand the row group's memory back (mimalloc keeps it otherwise)
+
     with pq.ParquetWriter(path, schema, compression="snappy") as writer:
-        for batch in pq.ParquetFile(sorted_file).iter_batches(batch_size=row_group):
-            table = pa.Table.from_batches([batch]).cast(schema)
-            del batch
-            writer.write_table(table, row_group_size=row_group)
+        for table in tables:
+            for name in names:
+                pending[name].extend(table.column(name).chunks)
+            held += table.num_rows
             del table
+            while held >= row_group:
+                flush(row_group)
+                held -= row_group
+        if held:
+            flush(held)
+
+
+def _contiguous(array: pa.Array) -> pa.Array:
+    """``array`` with its own buffers (a slice keeps its parent's whole buffers alive)."""
+    return pa.concat_arrays([array]) if array.offset else array
 
 
 def generate_to_files(
@@ -195,12 +280,13 @@ def generate_to_files(
     file_format: str = "csv",
     *,
     batch_events: int = 100_000,
-    memory_limit: str = "512MB",
+    bucket_rows: int = 100_000,
     work_dir: Path | None = None,
 ) -> StreamedRun:
     """Simulate the company and write its raw inputs and truth; the same files as
     ``write_generated(generate(config), raw_dir, truth_dir, file_format)`` with memory bounded
-    by ``batch_events`` (events held at once) and ``memory_limit`` (DuckDB's sort); temporary
+    by ``batch_events`` (events held at once) and ``bucket_rows`` (rows sorted at once, on
+    average); temporary
     files go to ``work_dir`` (default: the folder holding ``raw_dir``) and are removed."""
     if file_format not in STREAMED_FORMATS:
         raise ValueError(
@@ -212,7 +298,7 @@ def generate_to_files(
     work_parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".lawn-generate-", dir=work_parent))
     try:
-        return _generate(config, raw_dir, truth_dir, file_format, batch_events, memory_limit, work)
+        return _generate(config, raw_dir, truth_dir, file_format, batch_events, bucket_rows, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -223,7 +309,7 @@ def _generate(
     truth_dir: Path,
     file_format: str,
     batch_events: int,
-    memory_limit: str,
+    bucket_rows: int,
     work: Path,
 ) -> StreamedRun:
     rng = np.random.default_rng(config.seed)
@@ -246,7 +332,8 @@ def _generate(
     duplicates_ledger = _LedgerWriter(work / "truth_dirt_duplicates.csv")
     redeliveries = _Spill(work / "redeliveries")
     breaks = InstrumentationBreaks(config)
-    chunks = _ChunkWriter(work / "chunks", log)
+    delivered_rows = clean.count + len(dirt.redelivered)  # before the breaks drop any
+    chunks = _Buckets(work / "buckets", log, _boundaries(log, horizon, delivered_rows, bucket_rows))
 
     def deliver(events: list[Event]) -> None:
         first = breaks.delivered
@@ -275,16 +362,13 @@ def _generate(
     for events in redeliveries.read():
         deliver(events)
 
-    sorted_file = work / "sorted.parquet"
-    _sort(work / "chunks", sorted_file, work, memory_limit)
-    shutil.rmtree(work / "chunks")
     suffix = file_format
     events_path = raw_dir / f"raw_events.{suffix}"
     batch_rows = max(1_000, min(batch_events, 100_000))
     if file_format == "csv":
-        _write_csv(sorted_file, events_path, batch_rows)
+        _write_csv(chunks.sorted_tables(), events_path, batch_rows)
     else:
-        _write_parquet(sorted_file, events_path, PARQUET_ROW_GROUP)
+        _write_parquet(chunks.sorted_tables(), events_path, PARQUET_ROW_GROUP)
     paths = [events_path]
     for name, frame in raw.items():
         path = raw_dir / f"{name}.{suffix}"
