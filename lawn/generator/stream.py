@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 from lawn.contract import RAW_EVENT_COLUMNS
 from lawn.generator.commercial import DAY
 from lawn.generator.config import GeneratorConfig
-from lawn.generator.dirt import apply_dirt, draw_dirt_plan, redeliver
+from lawn.generator.dirt import DirtPlan, apply_dirt, draw_dirt_plan, redeliver
 from lawn.generator.events import Event, EventLog
 from lawn.generator.instrumentation import InstrumentationBreaks
 from lawn.generator.run import (
@@ -313,7 +313,6 @@ def _generate(
     work: Path,
 ) -> StreamedRun:
     rng = np.random.default_rng(config.seed)
-    plan = load_tracking_plan()
     log = EventLog(config.seed, config.start_date)
     horizon = config.days * DAY
     clean = _Spill(work / "clean")
@@ -326,18 +325,61 @@ def _generate(
     )
     dirt = draw_dirt_plan(clean.count, config.dirt, rng)
     raw, truth = other_tables(config, world, rng)  # draws the spend: after the dirt, as in memory
-
+    if config.action_effects is not None:
+        action_effects = _action_effects_truth(config, world.exposures)
+    del world  # the world's tables are made: write them now and hold none of it while sorting
+    raw_paths, truth_paths = [], []
+    for name, frame in raw.items():
+        path = raw_dir / f"{name}.{file_format}"
+        _write(frame, path, file_format)  # type: ignore[arg-type]
+        raw_paths.append(path)
     truth_dir.mkdir(parents=True, exist_ok=True)
+    for name, frame in truth.items():
+        path = truth_dir / f"truth_{name}.csv"
+        _write(frame, path, "csv")
+        truth_paths.append(path)
+    del raw, truth
+
+    breaks = InstrumentationBreaks(config)
+    delivered_rows = clean.count + len(dirt.redelivered)  # before the breaks drop any
+    buckets = _Buckets(work / "buckets", log, _boundaries(log, horizon, delivered_rows, bucket_rows))
+    ledger = _deliver_all(clean, dirt, breaks, buckets, work)
+    del dirt
+
+    events_path = raw_dir / f"raw_events.{file_format}"
+    _write_events(buckets, events_path, file_format, max(1_000, min(batch_events, 100_000)))
+    paths = [events_path, *raw_paths, *truth_paths]
+
+    dirt_path = truth_dir / "truth_dirt.csv"
+    shutil.move(ledger, dirt_path)
+    paths.append(dirt_path)
+    extra_truth = {}
+    instrumentation_truth = breaks.truth()
+    if instrumentation_truth is not None:
+        extra_truth["instrumentation"] = instrumentation_truth
+    if config.action_effects is not None:
+        extra_truth["action_effects"] = action_effects
+    for name, frame in extra_truth.items():
+        path = truth_dir / f"truth_{name}.csv"
+        _write(frame, path, "csv")
+        paths.append(path)
+    return StreamedRun(paths=paths, events=buckets.rows)
+
+
+def _deliver_all(
+    clean: _Spill, dirt: DirtPlan, breaks: InstrumentationBreaks, buckets: _Buckets, work: Path
+) -> Path:
+    """Apply the dirt and the breaks to every spilled batch and cut the deliveries into the sort
+    buckets: the originals first, then their redeliveries, as in memory. Returns the dirt ledger
+    (pass-one rows, then the duplicates' rows)."""
+    plan = load_tracking_plan()
     ledger = _LedgerWriter(work / "truth_dirt.csv")
     duplicates_ledger = _LedgerWriter(work / "truth_dirt_duplicates.csv")
     redeliveries = _Spill(work / "redeliveries")
-    breaks = InstrumentationBreaks(config)
-    delivered_rows = clean.count + len(dirt.redelivered)  # before the breaks drop any
-    chunks = _Buckets(work / "buckets", log, _boundaries(log, horizon, delivered_rows, bucket_rows))
 
     def deliver(events: list[Event]) -> None:
         first = breaks.delivered
-        chunks.write(breaks.apply(events), first)
+        buckets.write(breaks.apply(events), first)
 
     offset = 0
     for events in clean.read():
@@ -358,41 +400,17 @@ def _generate(
         redeliveries.write(copies)
         deliver(events)
         offset = stop
-    del dirt
     for events in redeliveries.read():
         deliver(events)
-
-    suffix = file_format
-    events_path = raw_dir / f"raw_events.{suffix}"
-    batch_rows = max(1_000, min(batch_events, 100_000))
-    if file_format == "csv":
-        _write_csv(chunks.sorted_tables(), events_path, batch_rows)
-    else:
-        _write_parquet(chunks.sorted_tables(), events_path, PARQUET_ROW_GROUP)
-    paths = [events_path]
-    for name, frame in raw.items():
-        path = raw_dir / f"{name}.{suffix}"
-        _write(frame, path, file_format)  # type: ignore[arg-type]
-        paths.append(path)
-
-    instrumentation_truth = breaks.truth()
-    for name, frame in truth.items():
-        path = truth_dir / f"truth_{name}.csv"
-        _write(frame, path, "csv")
-        paths.append(path)
-    dirt_path = truth_dir / "truth_dirt.csv"
-    shutil.copyfile(ledger.path, dirt_path)
-    with dirt_path.open("ab") as target, duplicates_ledger.path.open("rb") as source:
+    with ledger.path.open("ab") as target, duplicates_ledger.path.open("rb") as source:
         source.readline()  # its header
         shutil.copyfileobj(source, target)
-    paths.append(dirt_path)
-    extra_truth = {}
-    if instrumentation_truth is not None:
-        extra_truth["instrumentation"] = instrumentation_truth
-    if config.action_effects is not None:
-        extra_truth["action_effects"] = _action_effects_truth(config, world.exposures)
-    for name, frame in extra_truth.items():
-        path = truth_dir / f"truth_{name}.csv"
-        _write(frame, path, "csv")
-        paths.append(path)
-    return StreamedRun(paths=paths, events=chunks.rows)
+    return ledger.path
+
+
+def _write_events(buckets: _Buckets, path: Path, file_format: str, batch_rows: int) -> None:
+    """The sorted deliveries as ``raw_events`` (CSV or Parquet)."""
+    if file_format == "csv":
+        _write_csv(buckets.sorted_tables(), path, batch_rows)
+    else:
+        _write_parquet(buckets.sorted_tables(), path, PARQUET_ROW_GROUP)
