@@ -5,15 +5,18 @@ The in-memory path holds every event as a Python object and every row in a DataF
 took 12.9 GB). Here events only pass through:
 
 1. the simulation runs account by account with the one shared random stream, and its events are
-   spilled to disk in batches (pickled, in the order they were appended);
+   spilled to disk in batches (``marshal``-ed tuples, in the order they were appended); the
+   world's own tables (accounts, people, ledgers) are then written and the world dropped;
 2. the dirt step's draws depend on the number of events only, so they are made up front
    (``draw_dirt_plan``: a few bytes per event) in exactly the order ``plant_dirt`` makes them;
-3. each batch is read back, its dirt and instrumentation breaks applied, and serialised to a
-   Parquet chunk with its position in the delivered list; redeliveries (duplicates) follow the
+3. each batch is read back, its dirt and instrumentation breaks applied, and serialised with
+   its position in the delivered list into Arrow IPC files cut into ``received_at`` buckets
+   (equal time spans, about ``bucket_rows`` rows each); redeliveries (duplicates) follow the
    originals, as in memory;
-4. DuckDB sorts the chunks by (received_at, event_id, position), which is what the in-memory
-   stable sort gives, spilling to disk within a memory limit, and the sorted rows are written
-   out batch by batch as CSV or Parquet row groups.
+4. bucket after bucket, every file's part of it is read back and sorted by (received_at,
+   event_id, position), which is what the in-memory stable sort gives, and written out as CSV
+   or Parquet row groups. Every row of a bucket sorts before every row of the next one, so no
+   sort ever holds more than one bucket (no sort over the whole file, no DuckDB).
 
 Typed Parquet (``parquet-typed``) is not streamed: whether a column is typed depends on every
 one of its values, so the caller falls back to the in-memory path for it.
