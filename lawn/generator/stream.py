@@ -162,17 +162,18 @@ class _Buckets:
         """Each bucket's rows (every file's part of it) sorted by (received_at, event_id,
         position), bucket after bucket, without the position; the files are removed at the end."""
         keys = [(name, "ascending", "at_end") for name in ("received_at", "event_id", POSITION)]
-        for bucket in range(self.count):
-            parts = []
-            for path in self.files:
-                with pa.OSFile(str(path), "rb") as source:
-                    parts.append(pa.ipc.open_file(source).get_batch(bucket))
-            table = pa.Table.from_batches(parts, schema=self.schema)
-            del parts
-            if table.num_rows:
-                order = pc.sort_indices(table, sort_keys=keys)
-                yield table.take(order).drop_columns([POSITION])
-            del table
+        sources = [pa.OSFile(str(path), "rb") for path in self.files]  # opened once, read bucket by bucket
+        try:
+            readers = [pa.ipc.open_file(source) for source in sources]
+            for bucket in range(self.count):
+                table = pa.Table.from_batches([reader.get_batch(bucket) for reader in readers], self.schema)
+                if table.num_rows:
+                    order = pc.sort_indices(table, sort_keys=keys)
+                    yield table.take(order).drop_columns([POSITION])
+                del table
+        finally:
+            for source in sources:
+                source.close()
         for path in self.files:
             path.unlink()
 
