@@ -163,6 +163,7 @@ class _Buckets:
         position), bucket after bucket, without the position; the files are removed at the end."""
         keys = [(name, "ascending", "at_end") for name in ("received_at", "event_id", POSITION)]
         sources = [pa.OSFile(str(path), "rb") for path in self.files]  # opened once, read bucket by bucket
+        pool = pa.default_memory_pool()
         try:
             readers = [pa.ipc.open_file(source) for source in sources]
             for bucket in range(self.count):
@@ -171,6 +172,7 @@ class _Buckets:
                     order = pc.sort_indices(table, sort_keys=keys)
                     yield table.take(order).drop_columns([POSITION])
                 del table
+                pool.release_unused()  # mimalloc keeps freed buffers otherwise, and they add up
         finally:
             for source in sources:
                 source.close()
