@@ -49,6 +49,8 @@ class EventLog:
     def __init__(self, seed: int, start_date: dt.date) -> None:
         self.seed = seed
         self.start = dt.datetime.combine(start_date, dt.time(), tzinfo=dt.UTC)
+        self._naive_start = dt.datetime.combine(start_date, dt.time())
+        self._zones: dict[float, dt.timezone] = {}  # the client clocks' time zones, made once
         self.events: list[Event] = []
         # events appended so far, including those handed off by ``drain``: ids and delays hang on it
         self.emitted = 0
@@ -183,11 +185,15 @@ class EventLog:
 
     def iso_occurred(self, event: Event) -> str:
         """Client clock: local time with its UTC offset, ISO 8601."""
-        tz = dt.timezone(dt.timedelta(hours=event.utc_offset_h))
+        tz = self._zones.get(event.utc_offset_h)
+        if tz is None:
+            tz = self._zones[event.utc_offset_h] = dt.timezone(dt.timedelta(hours=event.utc_offset_h))
         moment = (self.start + dt.timedelta(seconds=event.occurred_s)).astimezone(tz)
         return moment.isoformat(timespec="milliseconds")
 
     def iso_received(self, event: Event) -> str:
-        """Server clock: UTC, ISO 8601 with a Z."""
-        moment = self.start + dt.timedelta(seconds=event.received_s)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        """Server clock: UTC, ISO 8601 with a Z (milliseconds cut, not rounded)."""
+        # isoformat is what strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] gives for years 1000 to 9999,
+        # about twice as fast
+        moment = self._naive_start + dt.timedelta(seconds=event.received_s)
+        return moment.isoformat(timespec="milliseconds") + "Z"

@@ -67,6 +67,10 @@ def _anonymous_visitors(config: GeneratorConfig, log: EventLog, rng: np.random.G
     return truth
 
 
+# what json.dumps(value, separators=(",", ":")) returns, without building an encoder per call
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _serialise(log: EventLog, event: Event) -> dict:
     row = {
         "event_id": event.event_id,
@@ -79,8 +83,8 @@ def _serialise(log: EventLog, event: Event) -> dict:
         "device_id": event.device_id,
         "user_id": event.user_id,
         "account_id": event.account_id,
-        "context": json.dumps(event.context, separators=(",", ":")),
-        "properties": json.dumps(event.properties, separators=(",", ":")),
+        "context": _COMPACT_JSON(event.context),
+        "properties": _COMPACT_JSON(event.properties),
     }
     row.update(event.raw_overrides)
     return row

@@ -5,15 +5,18 @@ The in-memory path holds every event as a Python object and every row in a DataF
 took 12.9 GB). Here events only pass through:
 
 1. the simulation runs account by account with the one shared random stream, and its events are
-   spilled to disk in batches (pickled, in the order they were appended);
+   spilled to disk in batches (``marshal``-ed tuples, in the order they were appended); the
+   world's own tables (accounts, people, ledgers) are then written and the world dropped;
 2. the dirt step's draws depend on the number of events only, so they are made up front
    (``draw_dirt_plan``: a few bytes per event) in exactly the order ``plant_dirt`` makes them;
-3. each batch is read back, its dirt and instrumentation breaks applied, and serialised to a
-   Parquet chunk with its position in the delivered list; redeliveries (duplicates) follow the
+3. each batch is read back, its dirt and instrumentation breaks applied, and serialised with
+   its position in the delivered list into Arrow IPC files cut into ``received_at`` buckets
+   (equal time spans, about ``bucket_rows`` rows each); redeliveries (duplicates) follow the
    originals, as in memory;
-4. DuckDB sorts the chunks by (received_at, event_id, position), which is what the in-memory
-   stable sort gives, spilling to disk within a memory limit, and the sorted rows are written
-   out batch by batch as CSV or Parquet row groups.
+4. bucket after bucket, every file's part of it is read back and sorted by (received_at,
+   event_id, position), which is what the in-memory stable sort gives, and written out as CSV
+   or Parquet row groups. Every row of a bucket sorts before every row of the next one, so no
+   sort ever holds more than one bucket (no sort over the whole file, no DuckDB).
 
 Typed Parquet (``parquet-typed``) is not streamed: whether a column is typed depends on every
 one of its values, so the caller falls back to the in-memory path for it.
@@ -21,7 +24,11 @@ one of its values, so the caller falls back to the in-memory path for it.
 
 from __future__ import annotations
 
+import bisect
+import contextlib
+import ctypes
 import dataclasses
+import datetime as dt
 import gc
 import marshal
 import operator
@@ -31,16 +38,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lawn.contract import RAW_EVENT_COLUMNS
 from lawn.generator.commercial import DAY
 from lawn.generator.config import GeneratorConfig
-from lawn.generator.dirt import apply_dirt, draw_dirt_plan, redeliver
+from lawn.generator.dirt import DirtPlan, apply_dirt, draw_dirt_plan, redeliver
 from lawn.generator.events import Event, EventLog
 from lawn.generator.instrumentation import InstrumentationBreaks
 from lawn.generator.run import (
@@ -83,7 +90,9 @@ class _Spill:
             return
         path = self.folder / f"{len(self.files):06d}.marshal"
         with path.open("wb") as handle:
-            marshal.dump([_EVENT_VALUES(event) for event in events], handle)
+            # dumps/loads on bytes: marshal.dump/load on a file go through it in small reads
+            # and writes, about 7 times slower
+            handle.write(marshal.dumps([_EVENT_VALUES(event) for event in events]))
         self.files.append(path)
         self.count += len(events)
 
@@ -92,32 +101,85 @@ class _Spill:
             gc.disable()  # loading builds many containers, none cyclic: skip the collector's passes
             try:
                 with path.open("rb") as handle:
-                    events = [Event(*values) for values in marshal.load(handle)]
+                    events = [Event(*values) for values in marshal.loads(handle.read())]
             finally:
                 gc.enable()
             path.unlink()
             yield events
 
 
-class _ChunkWriter:
-    """Serialised deliveries, with their position, as Parquet chunks for the external sort."""
+class _Buckets:
+    """Serialised deliveries, with their position, cut into buckets of ``received_at`` ranges
+    for the sort: each delivered batch becomes one Arrow IPC file holding one record batch per
+    bucket (LZ4), so a bucket is read back from every file without reading the rest.
 
-    def __init__(self, folder: Path, log: EventLog) -> None:
-        self.folder, self.log = folder, log
+    A row's bucket is found by comparing its ``received_at`` text with the boundaries, so rows
+    with the same text always share a bucket and every row of a bucket sorts before every row of
+    the next one: sorting bucket after bucket is the whole sort.
+    """
+
+    def __init__(self, folder: Path, log: EventLog, boundaries: list[str]) -> None:
+        self.folder, self.log, self.boundaries = folder, log, boundaries
         folder.mkdir(parents=True, exist_ok=True)
-        self.chunks = 0
+        self.files: list[Path] = []
         self.rows = 0
+        self.schema = pa.schema(
+            [(name, pa.string()) for name in RAW_EVENT_COLUMNS] + [(POSITION, pa.int64())]
+        )
+        codec = "lz4" if pa.Codec.is_available("lz4") else None
+        self.options = pa.ipc.IpcWriteOptions(compression=codec)
+
+    @property
+    def count(self) -> int:
+        return len(self.boundaries) + 1
+
+    def _bucket(self, received_at: str | None) -> int:
+        if received_at is None:  # sorts last (pandas' na_position="last")
+            return len(self.boundaries)
+        return bisect.bisect_right(self.boundaries, received_at)
 
     def write(self, events: list[Event], first_position: int) -> None:
         if not events:
             return
         rows = [_serialise(self.log, event) for event in events]
-        columns = {name: [row[name] for row in rows] for name in RAW_EVENT_COLUMNS}
-        columns[POSITION] = list(range(first_position, first_position + len(events)))
-        schema = pa.schema([(name, pa.string()) for name in RAW_EVENT_COLUMNS] + [(POSITION, pa.int64())])
-        pq.write_table(pa.table(columns, schema=schema), self.folder / f"{self.chunks:06d}.parquet")
-        self.chunks += 1
+        buckets = [self._bucket(row["received_at"]) for row in rows]
+        order = sorted(range(len(rows)), key=buckets.__getitem__)  # stable: by bucket only
+        columns = [[rows[i][name] for i in order] for name in RAW_EVENT_COLUMNS]
+        columns.append([first_position + i for i in order])
+        batch = pa.record_batch(columns, schema=self.schema)
+        del rows, columns
+        sizes = np.bincount(np.asarray(buckets, dtype=np.int64), minlength=self.count)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        path = self.folder / f"{len(self.files):06d}.arrow"
+        with (
+            pa.OSFile(str(path), "wb") as sink,
+            pa.ipc.new_file(sink, self.schema, options=self.options) as out,
+        ):
+            for start, size in zip(starts.tolist(), sizes.tolist(), strict=True):
+                out.write_batch(batch.slice(start, size))
+        self.files.append(path)
         self.rows += len(events)
+
+    def sorted_tables(self) -> Iterator[pa.Table]:
+        """Each bucket's rows (every file's part of it) sorted by (received_at, event_id,
+        position), bucket after bucket, without the position; the files are removed at the end."""
+        keys = [(name, "ascending", "at_end") for name in ("received_at", "event_id", POSITION)]
+        sources = [pa.OSFile(str(path), "rb") for path in self.files]  # opened once, read bucket by bucket
+        pool = pa.default_memory_pool()
+        try:
+            readers = [pa.ipc.open_file(source) for source in sources]
+            for bucket in range(self.count):
+                table = pa.Table.from_batches([reader.get_batch(bucket) for reader in readers], self.schema)
+                if table.num_rows:
+                    order = pc.sort_indices(table, sort_keys=keys)
+                    yield table.take(order).drop_columns([POSITION])
+                del table
+                pool.release_unused()  # mimalloc keeps freed buffers otherwise, and they add up
+        finally:
+            for source in sources:
+                source.close()
+        for path in self.files:
+            path.unlink()
 
 
 class _LedgerWriter:
@@ -134,36 +196,27 @@ class _LedgerWriter:
             frame.to_csv(self.path, mode="a", header=False, index=False, lineterminator="\n")
 
 
-def _sort(chunks: Path, target: Path, work: Path, memory_limit: str) -> None:
-    """Sort every chunk by (received_at, event_id, position) into one Parquet file, in DuckDB
-    with a memory limit (it spills to ``work``). Strings compare byte by byte, as Python's do."""
-    con = duckdb.connect()
-    try:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-        con.execute(f"SET temp_directory = '{work / 'duckdb_tmp'}'")
-        con.execute("SET preserve_insertion_order = true")
-        columns = ", ".join(f'"{name}"' for name in RAW_EVENT_COLUMNS)
-        con.execute(
-            f"COPY (SELECT {columns} FROM read_parquet('{chunks}/*.parquet') "
-            f'ORDER BY received_at, event_id, "{POSITION}") '
-            f"TO '{target}' (FORMAT parquet, ROW_GROUP_SIZE 100000)"
-        )
-    finally:
-        con.close()
+def _boundaries(log: EventLog, horizon_s: float, rows: int, bucket_rows: int) -> list[str]:
+    """``received_at`` texts cutting the horizon into equal spans holding ``bucket_rows`` rows
+    each on average (the last bucket also takes everything received after the horizon)."""
+    count = max(1, -(-rows // max(1, bucket_rows)))
+    return [
+        (log.start + dt.timedelta(seconds=horizon_s * k / count)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        for k in range(1, count)
+    ]
 
 
-def _batches(sorted_file: Path, batch_rows: int) -> Iterator[pa.Table]:
-    source = pq.ParquetFile(sorted_file)
-    for batch in source.iter_batches(batch_size=batch_rows):
-        yield pa.Table.from_batches([batch])
-
-
-def _write_csv(sorted_file: Path, path: Path, batch_rows: int) -> None:
+def _write_csv(tables: Iterator[pa.Table], path: Path, batch_rows: int) -> None:
+    """pandas ``to_csv`` on batches of sorted rows, appended: the same bytes as one ``to_csv``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame([], columns=list(RAW_EVENT_COLUMNS)).to_csv(path, index=False, lineterminator="\n")
     with path.open("a", newline="") as handle:
-        for table in _batches(sorted_file, batch_rows):
-            table.to_pandas().to_csv(handle, header=False, index=False, lineterminator="\n")
+        for table in tables:
+            for start in range(0, table.num_rows, batch_rows):
+                frame = table.slice(start, batch_rows).to_pandas()
+                frame.to_csv(handle, header=False, index=False, lineterminator="\n")
+                del frame
+            del table
 
 
 def _pandas_schema() -> pa.Schema:
@@ -172,20 +225,62 @@ def _pandas_schema() -> pa.Schema:
     return pa.Table.from_pandas(frame, preserve_index=False).schema
 
 
-def _write_parquet(sorted_file: Path, path: Path, row_group: int) -> None:
+def _write_parquet(tables: Iterator[pa.Table], path: Path, row_group: int) -> None:
     """Row groups of exactly ``row_group`` rows, as one ``to_parquet`` call writes them.
 
-    Each row group is read as one record batch (one contiguous array per column, which is what
-    ``to_parquet`` hands the writer, so pages split the same way), and only one is held at a time.
+    Each row group is handed to the writer with one contiguous array per column (what
+    ``to_parquet`` hands it, so pages split the same way). Sorted rows wait in per-column lists
+    of arrays until a row group is full; it is then assembled column by column, dropping the
+    parts it used, so about one row group is held at a time, plus one bucket.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     schema = _pandas_schema()
+    names = list(RAW_EVENT_COLUMNS)
+    pending: dict[str, list[pa.Array]] = {name: [] for name in names}
+    held = 0
+    pool = pa.default_memory_pool()
+
+    def flush(rows: int) -> None:
+        arrays = []
+        for name in names:
+            parts, taken, rest = pending[name], [], []
+            need = rows
+            for part in parts:
+                if need >= len(part):
+                    taken.append(part)
+                    need -= len(part)
+                elif need > 0:
+                    taken.append(part.slice(0, need))
+                    rest.append(part.slice(need))
+                    need = 0
+                else:
+                    rest.append(part)
+            parts.clear()
+            arrays.append(pa.concat_arrays(taken) if len(taken) != 1 else _contiguous(taken[0]))
+            del taken
+            pending[name] = rest
+        group = pa.Table.from_arrays(arrays, schema=schema)
+        del arrays
+        writer.write_table(group, row_group_size=row_group)
+        del group
+        pool.release_unused()  # hand the row group's memory back (mimalloc keeps it otherwise)
+
     with pq.ParquetWriter(path, schema, compression="snappy") as writer:
-        for batch in pq.ParquetFile(sorted_file).iter_batches(batch_size=row_group):
-            table = pa.Table.from_batches([batch]).cast(schema)
-            del batch
-            writer.write_table(table, row_group_size=row_group)
+        for table in tables:
+            for name in names:
+                pending[name].extend(table.column(name).chunks)
+            held += table.num_rows
             del table
+            while held >= row_group:
+                flush(row_group)
+                held -= row_group
+        if held:
+            flush(held)
+
+
+def _contiguous(array: pa.Array) -> pa.Array:
+    """``array`` with its own buffers (a slice keeps its parent's whole buffers alive)."""
+    return pa.concat_arrays([array]) if array.offset else array
 
 
 def generate_to_files(
@@ -195,12 +290,13 @@ def generate_to_files(
     file_format: str = "csv",
     *,
     batch_events: int = 100_000,
-    memory_limit: str = "512MB",
+    bucket_rows: int = 100_000,
     work_dir: Path | None = None,
 ) -> StreamedRun:
     """Simulate the company and write its raw inputs and truth; the same files as
     ``write_generated(generate(config), raw_dir, truth_dir, file_format)`` with memory bounded
-    by ``batch_events`` (events held at once) and ``memory_limit`` (DuckDB's sort); temporary
+    by ``batch_events`` (events held at once) and ``bucket_rows`` (rows sorted at once, on
+    average); temporary
     files go to ``work_dir`` (default: the folder holding ``raw_dir``) and are removed."""
     if file_format not in STREAMED_FORMATS:
         raise ValueError(
@@ -212,7 +308,7 @@ def generate_to_files(
     work_parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".lawn-generate-", dir=work_parent))
     try:
-        return _generate(config, raw_dir, truth_dir, file_format, batch_events, memory_limit, work)
+        return _generate(config, raw_dir, truth_dir, file_format, batch_events, bucket_rows, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -223,11 +319,10 @@ def _generate(
     truth_dir: Path,
     file_format: str,
     batch_events: int,
-    memory_limit: str,
+    bucket_rows: int,
     work: Path,
 ) -> StreamedRun:
     rng = np.random.default_rng(config.seed)
-    plan = load_tracking_plan()
     log = EventLog(config.seed, config.start_date)
     horizon = config.days * DAY
     clean = _Spill(work / "clean")
@@ -240,17 +335,71 @@ def _generate(
     )
     dirt = draw_dirt_plan(clean.count, config.dirt, rng)
     raw, truth = other_tables(config, world, rng)  # draws the spend: after the dirt, as in memory
-
+    if config.action_effects is not None:
+        action_effects = _action_effects_truth(config, world.exposures)
+    del world  # the world's tables are made: write them now and hold none of it while sorting
+    raw_paths, truth_paths = [], []
+    for name, frame in raw.items():
+        path = raw_dir / f"{name}.{file_format}"
+        _write(frame, path, file_format)  # type: ignore[arg-type]
+        raw_paths.append(path)
     truth_dir.mkdir(parents=True, exist_ok=True)
+    for name, frame in truth.items():
+        path = truth_dir / f"truth_{name}.csv"
+        _write(frame, path, "csv")
+        truth_paths.append(path)
+    del raw, truth
+    _give_back_memory()
+
+    breaks = InstrumentationBreaks(config)
+    delivered_rows = clean.count + len(dirt.redelivered)  # before the breaks drop any
+    buckets = _Buckets(work / "buckets", log, _boundaries(log, horizon, delivered_rows, bucket_rows))
+    ledger = _deliver_all(clean, dirt, breaks, buckets, work)
+    del dirt
+    _give_back_memory()
+
+    events_path = raw_dir / f"raw_events.{file_format}"
+    _write_events(buckets, events_path, file_format, max(1_000, min(batch_events, 100_000)))
+    paths = [events_path, *raw_paths, *truth_paths]
+
+    dirt_path = truth_dir / "truth_dirt.csv"
+    shutil.move(ledger, dirt_path)
+    paths.append(dirt_path)
+    extra_truth = {}
+    instrumentation_truth = breaks.truth()
+    if instrumentation_truth is not None:
+        extra_truth["instrumentation"] = instrumentation_truth
+    if config.action_effects is not None:
+        extra_truth["action_effects"] = action_effects
+    for name, frame in extra_truth.items():
+        path = truth_dir / f"truth_{name}.csv"
+        _write(frame, path, "csv")
+        paths.append(path)
+    return StreamedRun(paths=paths, events=buckets.rows)
+
+
+def _give_back_memory() -> None:
+    """Return the memory a finished phase freed to the system: the world's objects leave
+    glibc's heap in pieces, which stay counted in the RSS of every later phase otherwise."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _deliver_all(
+    clean: _Spill, dirt: DirtPlan, breaks: InstrumentationBreaks, buckets: _Buckets, work: Path
+) -> Path:
+    """Apply the dirt and the breaks to every spilled batch and cut the deliveries into the sort
+    buckets: the originals first, then their redeliveries, as in memory. Returns the dirt ledger
+    (pass-one rows, then the duplicates' rows)."""
+    plan = load_tracking_plan()
     ledger = _LedgerWriter(work / "truth_dirt.csv")
     duplicates_ledger = _LedgerWriter(work / "truth_dirt_duplicates.csv")
     redeliveries = _Spill(work / "redeliveries")
-    breaks = InstrumentationBreaks(config)
-    chunks = _ChunkWriter(work / "chunks", log)
 
     def deliver(events: list[Event]) -> None:
         first = breaks.delivered
-        chunks.write(breaks.apply(events), first)
+        buckets.write(breaks.apply(events), first)
 
     offset = 0
     for events in clean.read():
@@ -271,44 +420,17 @@ def _generate(
         redeliveries.write(copies)
         deliver(events)
         offset = stop
-    del dirt
     for events in redeliveries.read():
         deliver(events)
-
-    sorted_file = work / "sorted.parquet"
-    _sort(work / "chunks", sorted_file, work, memory_limit)
-    shutil.rmtree(work / "chunks")
-    suffix = file_format
-    events_path = raw_dir / f"raw_events.{suffix}"
-    batch_rows = max(1_000, min(batch_events, 100_000))
-    if file_format == "csv":
-        _write_csv(sorted_file, events_path, batch_rows)
-    else:
-        _write_parquet(sorted_file, events_path, PARQUET_ROW_GROUP)
-    paths = [events_path]
-    for name, frame in raw.items():
-        path = raw_dir / f"{name}.{suffix}"
-        _write(frame, path, file_format)  # type: ignore[arg-type]
-        paths.append(path)
-
-    instrumentation_truth = breaks.truth()
-    for name, frame in truth.items():
-        path = truth_dir / f"truth_{name}.csv"
-        _write(frame, path, "csv")
-        paths.append(path)
-    dirt_path = truth_dir / "truth_dirt.csv"
-    shutil.copyfile(ledger.path, dirt_path)
-    with dirt_path.open("ab") as target, duplicates_ledger.path.open("rb") as source:
+    with ledger.path.open("ab") as target, duplicates_ledger.path.open("rb") as source:
         source.readline()  # its header
         shutil.copyfileobj(source, target)
-    paths.append(dirt_path)
-    extra_truth = {}
-    if instrumentation_truth is not None:
-        extra_truth["instrumentation"] = instrumentation_truth
-    if config.action_effects is not None:
-        extra_truth["action_effects"] = _action_effects_truth(config, world.exposures)
-    for name, frame in extra_truth.items():
-        path = truth_dir / f"truth_{name}.csv"
-        _write(frame, path, "csv")
-        paths.append(path)
-    return StreamedRun(paths=paths, events=chunks.rows)
+    return ledger.path
+
+
+def _write_events(buckets: _Buckets, path: Path, file_format: str, batch_rows: int) -> None:
+    """The sorted deliveries as ``raw_events`` (CSV or Parquet)."""
+    if file_format == "csv":
+        _write_csv(buckets.sorted_tables(), path, batch_rows)
+    else:
+        _write_parquet(buckets.sorted_tables(), path, PARQUET_ROW_GROUP)
