@@ -134,3 +134,53 @@ def test_a_failed_load_keeps_the_previous_raw_tables(csv_dir, tmp_path, monkeypa
     assert result.exit_code == 2
     assert query(db_path, "select count(*) as n from raw.raw_events")["n"].iloc[0] == before
     assert len(query(db_path, "select * from raw.crm_accounts")) == len(frame)
+
+
+def _ten_times(path: Path) -> pd.DataFrame:
+    """The small world's raw events ten times over (redeliveries are not the gate's concern)."""
+    frame = pd.concat([pd.read_csv(path, dtype="string")] * 10, ignore_index=True)
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def _gate(csv_dir: Path, monkeypatch, vectors: int):
+    import lawn.validate_raw as gate
+
+    monkeypatch.setattr(gate, "CHUNK_VECTORS", vectors)
+    return runner.invoke(app, ["validate-raw", "--raw-dir", str(csv_dir)])
+
+
+def test_batched_gate_decides_on_the_whole_file(csv_dir, monkeypatch):
+    """raw_events is validated in batches (2,048 rows each here): one batch that is all bad
+    client clocks is still under the file's 10% allowance, so the file passes; more bad rows
+    than the allowance, all in the last batches, fail with the whole file's count and first
+    bad row, the same line as one frame gives."""
+    path = csv_dir / "raw_events.csv"
+    frame = _ten_times(path)
+    rows = len(frame)
+    assert rows > 10 * 2048, rows  # a batch of 2,048 is under 10% of the file
+    frame.loc[2048 : 2 * 2048 - 1, "occurred_at"] = "not a time"  # the whole second batch
+    frame.to_csv(path, index=False)
+    assert _gate(csv_dir, monkeypatch, 1).exit_code == 0
+    bad = int(rows * 0.12)  # over the allowance, all at the end of the file
+    frame = pd.read_csv(path, dtype="string")
+    frame.loc[: 2 * 2048, "occurred_at"] = frame.loc[2 * 2048 + 1, "occurred_at"]  # undo
+    frame.loc[rows - bad :, "occurred_at"] = "yesterday"
+    frame.to_csv(path, index=False)
+    batched, whole = _gate(csv_dir, monkeypatch, 1), _gate(csv_dir, monkeypatch, 10**6)
+    assert batched.exit_code == whole.exit_code == 2
+    [line] = _error_lines(batched)
+    assert _error_lines(whole) == [line]
+    assert f"has {bad} value(s)" in line and f"first at data row {rows - bad + 1}:" in line
+
+
+def test_batched_gate_names_an_empty_required_value_deep_in_the_file(csv_dir, monkeypatch):
+    path = csv_dir / "raw_events.csv"
+    frame = _ten_times(path)
+    frame.loc[[5000, 9000], "received_at"] = pd.NA
+    frame.to_csv(path, index=False)
+    batched, whole = _gate(csv_dir, monkeypatch, 1), _gate(csv_dir, monkeypatch, 10**6)
+    assert batched.exit_code == whole.exit_code == 2
+    [line] = _error_lines(batched)
+    assert _error_lines(whole) == [line]
+    assert "'received_at' is empty in 2 row(s), first at data row 5001" in line
