@@ -397,13 +397,14 @@ def _rewrite_export_files(con: duckdb.DuckDBPyConnection, run_ids: set[str]) -> 
     if not run_ids:
         return 0
     from lawn.actions import _ledger_records, _publish_files
+    from lawn.warehouse_io import DuckDBWarehouse
 
     rewritten = 0
     for run_id in sorted(run_ids):
         found = con.execute("select folder from ops.export_batches where run_id = ?", [run_id]).fetchall()
         if not found or not Path(found[0][0]).is_dir():
             continue
-        _publish_files(_ledger_records(con, run_id), Path(found[0][0]))
+        _publish_files(_ledger_records(DuckDBWarehouse(con), run_id), Path(found[0][0]))
         rewritten += 2
     return rewritten
 
