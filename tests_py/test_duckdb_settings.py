@@ -1,0 +1,48 @@
+"""dbt's DuckDB connection runs under a memory limit (profiles.yml `settings.memory_limit`,
+LAWN_DUCKDB_MEMORY_LIMIT, default 4GB) instead of DuckDB's default of 80% of the machine's
+RAM: the 10M-event build's peak depends on it (docs/performance.md). Read back from the
+connection dbt opens, through `dbt show`."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from lawn.dbt_runner import run_dbt
+
+SETTING_SQL = "select current_setting('memory_limit') as memory_limit"
+
+
+def _memory_limit(work_dir: Path, limit: str | None, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.delenv("LAWN_DUCKDB_MEMORY_LIMIT", raising=False)
+    if limit is not None:
+        monkeypatch.setenv("LAWN_DUCKDB_MEMORY_LIMIT", limit)
+    done = run_dbt(
+        ["show", "--inline", SETTING_SQL, "--output", "json", "--log-format", "json"],
+        work_dir / "settings.duckdb",
+        target_path=work_dir / "target",
+        log_path=work_dir / "logs",
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for line in done.stdout.splitlines():
+        event = json.loads(line)
+        if event["info"]["name"] == "ShowNode":
+            return json.loads(event["data"]["preview"])[0]["memory_limit"]
+    raise AssertionError("dbt show printed no rows")
+
+
+@pytest.mark.parametrize(
+    ("limit", "expected"),
+    [
+        # DuckDB reports the limit in binary units, one decimal cut off (not rounded):
+        # 4 GB = 4e9 bytes = 3.73 GiB, 1 GB = 953.67 MiB
+        (None, f"{math.floor(4e9 / 2**30 * 10) / 10:.1f} GiB"),
+        ("1GB", f"{math.floor(1e9 / 2**20 * 10) / 10:.1f} MiB"),
+        ("512MiB", "512.0 MiB"),
+    ],
+)
+def test_dbt_connection_runs_under_the_configured_memory_limit(tmp_path, monkeypatch, limit, expected):
+    assert _memory_limit(tmp_path, limit, monkeypatch) == expected
