@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from lawn.cli_common import AsOfOption, as_of_day, err, fail, out
+from lawn.cli_common import AsOfOption, RawDirOption, as_of_day, err, fail, out
 from lawn.paths import DEMO_RAW_DIR, IDENTITY_WEIGHTS_ESTIMATE, TRUTH_DIR, duckdb_path
 from lawn.settings import IDENTITY_MATCH_PRIOR
 
@@ -183,12 +183,6 @@ def generate(
     out.print(f"wrote {len(data.raw['raw_events']):,} raw events; files:")
     for path in paths:
         out.print(f"  {path}")
-
-
-RawDirOption = Annotated[
-    Path,
-    typer.Option(help="Folder holding your raw files (CSV, Parquet or JSON Lines); default: the demo data."),
-]
 
 
 def _print_errors(errors: list[str]) -> None:

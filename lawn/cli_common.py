@@ -8,6 +8,7 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
@@ -38,6 +39,19 @@ AsOfOption = Annotated[
         help="Replay this UTC day (YYYY-MM-DD): only raw rows that had arrived by its end are used "
         "and it is the data day; always a full rebuild (docs/as_of.md). Default: all data.",
     ),
+]
+
+
+RawDirOption = Annotated[
+    Path,
+    typer.Option(
+        "--raw-dir",
+        help="Folder holding your raw files (CSV, Parquet or JSON Lines); default: the demo data.",
+    ),
+]
+DbtVarsOption = Annotated[
+    str | None,
+    typer.Option("--vars", help="dbt vars as a JSON object, e.g. '{\"dq_min_daily_events\": 50}'."),
 ]
 
 

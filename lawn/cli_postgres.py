@@ -8,14 +8,22 @@ from typing import Annotated
 
 import typer
 
-from lawn.cli_common import EXIT_FAILED, dbt_vars_option, err, fail, guarded, out, print_landing_report
+from lawn.cli_common import (
+    EXIT_FAILED,
+    DbtVarsOption,
+    RawDirOption,
+    dbt_vars_option,
+    err,
+    fail,
+    guarded,
+    out,
+    print_landing_report,
+)
 from lawn.paths import DEMO_RAW_DIR
 
 postgres_app = typer.Typer(
     help="Run lawn against PostgreSQL (dbt target `postgres`; LAWN_PG_* variables).", no_args_is_help=True
 )
-
-RawDir = Annotated[Path, typer.Option("--raw-dir", help="Folder of raw files (CSV, Parquet, JSON Lines).")]
 
 
 def _land(raw_dir: Path) -> None:
@@ -35,7 +43,7 @@ def _land(raw_dir: Path) -> None:
 
 @postgres_app.command("land")
 @guarded
-def land(raw_dir: RawDir = DEMO_RAW_DIR) -> None:
+def land(raw_dir: RawDirOption = DEMO_RAW_DIR) -> None:
     """Gate the raw files (as `lawn load` does) and land them in PostgreSQL's raw schema."""
     _land(raw_dir)
 
@@ -43,16 +51,13 @@ def land(raw_dir: RawDir = DEMO_RAW_DIR) -> None:
 @postgres_app.command("build")
 @guarded
 def build(
-    raw_dir: RawDir = DEMO_RAW_DIR,
+    raw_dir: RawDirOption = DEMO_RAW_DIR,
     full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from scratch.")] = False,
     select: Annotated[
         list[str] | None, typer.Option("--select", "-s", help="dbt selection (default: everything).")
     ] = None,
     land: Annotated[bool, typer.Option(help="Land the raw files first (--no-land reuses raw.*).")] = True,
-    dbt_vars: Annotated[
-        str | None,
-        typer.Option("--vars", help="dbt vars as a JSON object, e.g. '{\"dq_min_daily_events\": 50}'."),
-    ] = None,
+    dbt_vars: DbtVarsOption = None,
 ) -> None:
     """Land the raw files, install the identity hash key, then `dbt build --target postgres`."""
     from lawn.dbt_runner import run_dbt

@@ -9,14 +9,23 @@ from typing import Annotated
 
 import typer
 
-from lawn.cli_common import EXIT_FAILED, dbt_vars_option, err, fail, guarded, out, print_landing_report
+from lawn.cli_common import (
+    EXIT_FAILED,
+    DbtVarsOption,
+    RawDirOption,
+    dbt_vars_option,
+    err,
+    fail,
+    guarded,
+    out,
+    print_landing_report,
+)
 from lawn.paths import DEMO_RAW_DIR
 
 spark_app = typer.Typer(
     help="Run lawn on Spark (dbt target `spark`, local session; LAWN_SPARK_DIR).", no_args_is_help=True
 )
 
-RawDir = Annotated[Path, typer.Option("--raw-dir", help="Folder of raw files (CSV, Parquet, JSON Lines).")]
 # what builds on Spark so far (selectors.yml, docs/spark.md)
 SPARK_SELECTOR = "spark"
 
@@ -35,7 +44,7 @@ def _land(raw_dir: Path) -> None:
 
 @spark_app.command("land")
 @guarded
-def land(raw_dir: RawDir = DEMO_RAW_DIR) -> None:
+def land(raw_dir: RawDirOption = DEMO_RAW_DIR) -> None:
     """Gate the raw files (as `lawn load` does) and land them, with the identity hash key, in Spark."""
     _land(raw_dir)
 
@@ -43,16 +52,13 @@ def land(raw_dir: RawDir = DEMO_RAW_DIR) -> None:
 @spark_app.command("build")
 @guarded
 def build(
-    raw_dir: RawDir = DEMO_RAW_DIR,
+    raw_dir: RawDirOption = DEMO_RAW_DIR,
     select: Annotated[
         list[str] | None,
         typer.Option("--select", "-s", help="dbt selection (default: selector `spark`, what builds there)."),
     ] = None,
     land: Annotated[bool, typer.Option(help="Land the raw files first (--no-land reuses raw.*).")] = True,
-    dbt_vars: Annotated[
-        str | None,
-        typer.Option("--vars", help="dbt vars as a JSON object, e.g. '{\"dq_min_daily_events\": 50}'."),
-    ] = None,
+    dbt_vars: DbtVarsOption = None,
 ) -> None:
     """Land the raw files and the identity hash key, then `dbt build --target spark`."""
     from lawn.dbt_runner import run_dbt
