@@ -112,7 +112,12 @@ def two_days(small_data, tmp_path_factory):
 
 
 def _config(
-    work: Path, raw_dir: Path, store: Path, full_refresh: bool = False, key_from_env: bool = False
+    work: Path,
+    raw_dir: Path,
+    store: Path,
+    full_refresh: bool = False,
+    key_from_env: bool = False,
+    target: str = "duckdb",
 ) -> NightlyConfig:
     return NightlyConfig(
         db_path=work / "lawn.duckdb",
@@ -126,6 +131,7 @@ def _config(
         dbt_vars=TEST_VARS,
         dbt_target_path=work / "target",
         hash_key=None if key_from_env else TEST_HASH_KEY,
+        target=target,
     )
 
 

@@ -26,12 +26,11 @@ import pytest
 
 from lawn.actions import InjectedFault, export_actions
 from lawn.churn_model import load_dataset, save_artefact
-from lawn.nightly import NightlyConfig, run_nightly
+from lawn.nightly import run_nightly
 from lawn.postgres import pg_login, reachable
 from lawn.warehouse_io import DuckDBWarehouse, PostgresWarehouse, connect, postgres_sql
-from tests_py.conftest import TEST_HASH_KEY, TEST_VARS
 from tests_py.expectations import parse_utc
-from tests_py.test_nightly import _artefact
+from tests_py.test_nightly import _artefact, _config
 from tests_py.test_postgres import pg_env  # noqa: F401 - the session fixture (server or skip)
 
 # wall-clock and run-history columns: they differ between runs by design
@@ -84,23 +83,6 @@ def pg_nightly_env(pg_env) -> dict[str, str]:  # noqa: F811 - pg_env is the impo
     return env
 
 
-def _config(work, raw_dir, store, target: str) -> NightlyConfig:
-    return NightlyConfig(
-        db_path=work / "lawn.duckdb",
-        model_store=store,
-        export_dir=work / "exports",
-        report_dir=work / "report",
-        raw_dir=raw_dir,
-        full_refresh=True,
-        train_if_missing=False,
-        action_max_age_days=100,  # the small world's decisions all go out
-        dbt_vars=TEST_VARS,
-        dbt_target_path=work / "target",
-        hash_key=TEST_HASH_KEY,
-        target=target,
-    )
-
-
 @pytest.fixture(scope="module")
 def runs(pg_nightly_env, small_data, small_parquet, tmp_path_factory):
     """A DuckDB nightly and two PostgreSQL nightlies on the same files; every compared output
@@ -111,7 +93,7 @@ def runs(pg_nightly_env, small_data, small_parquet, tmp_path_factory):
     save_artefact(store, _artefact("v1-test", last_day - dt.timedelta(days=30), intercept=-1.2))
     raw_dir = small_parquet / "raw"
     duck_work, pg_work = tmp_path_factory.mktemp("duck_nightly"), tmp_path_factory.mktemp("pg_nightly")
-    duck = run_nightly(_config(duck_work, raw_dir, store, "duckdb"))
+    duck = run_nightly(_config(duck_work, raw_dir, store, full_refresh=True))
     with connect(duck_work / "lawn.duckdb", read_only=True) as con:
         duck_rows = {relation: _rows(con, relation, key) for relation, key in OUTPUTS.items()}
     with pytest.MonkeyPatch.context() as patch:
@@ -121,11 +103,11 @@ def runs(pg_nightly_env, small_data, small_parquet, tmp_path_factory):
         with connect(login) as con:  # a clean database: no ledger, scores or runs of earlier tests
             con.execute("drop schema if exists ml cascade")
             con.execute("drop schema if exists ops cascade")
-        first = run_nightly(_config(pg_work, raw_dir, store, "postgres"))
+        first = run_nightly(_config(pg_work, raw_dir, store, full_refresh=True, target="postgres"))
         with connect(login) as con:
             pg_rows = {relation: _rows(con, relation, key) for relation, key in OUTPUTS.items()}
         pg_work2 = tmp_path_factory.mktemp("pg_nightly_again")
-        again_config = _config(pg_work2, raw_dir, store, "postgres")
+        again_config = _config(pg_work2, raw_dir, store, full_refresh=True, target="postgres")
         again_config.full_refresh = False
         again = run_nightly(again_config)
         with connect(login) as con:
