@@ -13,6 +13,7 @@ pre-hook does not delete what changed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -22,6 +23,7 @@ import pandas as pd
 import pytest
 
 from lawn.paths import REPO_ROOT
+from lawn.retention import apply_retention
 from tests_py.conftest import query, run_dbt
 
 TABLE = "marts.fct_account_features_daily"
@@ -275,3 +277,26 @@ def test_negative_control_a_pre_hook_that_deletes_nothing_fails_the_comparison(w
     assert ("acc_f3", "2026-02-25") in stale
     assert ("acc_f3", "2026-01-20") in missing
     assert ("acc_f1", "2026-03-10") not in stale
+
+
+def test_retention_purge_recomputes_the_accounts_of_purged_events(worlds, tmp_path):
+    """Event history keeps 365 days: retention at 1 March 2027 deletes the valid events
+    received before 1 March 2026 (acc_f1's $49 plan change, the sign-ups). A full refresh
+    then computes other values for those accounts on every day; retention deletes their
+    stored feature rows (lawn/feature_state.py), so the next incremental build equals it."""
+    db = tmp_path / "purged.duckdb"
+    shutil.copy(worlds["two"], db)
+    apply_retention(db, reference=dt.datetime(2027, 3, 1), manifest_path=None)
+    assert query(db, f"select count(*) as n from {TABLE} where account_id = 'acc_f1'")["n"].iloc[0] == 0
+    run_dbt(ARGS, db, tmp_path / "t")  # incremental, the raw tables as they are
+    full = tmp_path / "full.duckdb"
+    shutil.copy(db, full)
+    run_dbt(["run", "--select", "fct_account_features_daily", "--full-refresh"], full, tmp_path / "t2")
+    only_incremental, only_full = except_all_rows(db, full)
+    assert only_incremental.empty and only_full.empty, (only_incremental, only_full)
+    # the purge matters: before it acc_f1 had $49 on 10 March, a full refresh now knows no MRR,
+    # and the events-only acc_f2 now starts at its first remaining event (5 March)
+    before, after = _features(worlds["two"]), _features(full)
+    assert float(before.loc[("acc_f1", "2026-03-10"), "mrr_usd"]) == 49
+    assert float(after.loc[("acc_f1", "2026-03-10"), "mrr_usd"]) == 0
+    assert after.loc["acc_f2"].index.min() == "2026-03-05"
