@@ -216,6 +216,8 @@ active_users as (
         on
             spine.account_id = user_days.account_id
             and user_days.received_date between spine.window_28_start and spine.feature_date
+    -- not a window over spine rows: only the days written are needed
+    where spine.is_output
     group by spine.account_id, spine.feature_date
 
 ),
@@ -281,6 +283,7 @@ milestones as (
         on
             spine.account_id = account_moments.entity_id
             and cast(account_moments.first_received_at as date) <= spine.feature_date
+    where spine.is_output
     group by spine.account_id, spine.feature_date
 
 ),
