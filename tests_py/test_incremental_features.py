@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from lawn.feature_state import forget_account_features
 from lawn.paths import REPO_ROOT
 from lawn.retention import apply_retention
 from tests_py.conftest import query, run_dbt
@@ -300,3 +301,25 @@ def test_retention_purge_recomputes_the_accounts_of_purged_events(worlds, tmp_pa
     assert float(before.loc[("acc_f1", "2026-03-10"), "mrr_usd"]) == 49
     assert float(after.loc[("acc_f1", "2026-03-10"), "mrr_usd"]) == 0
     assert after.loc["acc_f2"].index.min() == "2026-03-05"
+
+
+def test_forget_account_features_deletes_only_the_accounts_of_matching_events(tmp_path):
+    """The helper erasure and retention call: hand-made tables, one person's events on two
+    accounts; a third account, and events without an account, are left alone."""
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("create schema intermediate")
+        con.execute("create schema marts")
+        con.execute(
+            "create table intermediate.int_events_valid as select * from (values "
+            "('e1', 'u_x', 'acc_1'), ('e2', 'u_x', 'acc_2'), ('e3', 'u_y', 'acc_3'), ('e4', 'u_x', null)"
+            ") as t(event_id, user_id, account_id)"
+        )
+        con.execute(
+            f"create table {TABLE} as select * from (values "
+            "('acc_1', date '2026-03-01'), ('acc_1', date '2026-03-02'), ('acc_2', date '2026-03-02'), "
+            "('acc_3', date '2026-03-02')) as t(account_id, feature_date)"
+        )
+        deleted = forget_account_features(con, "user_id = ?", ["u_x"])
+        left = con.execute(f"select account_id from {TABLE}").fetchall()
+    assert deleted == {TABLE: 3}
+    assert left == [("acc_3",)]
