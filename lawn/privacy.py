@@ -34,6 +34,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from lawn.feature_state import VALID_EVENTS, forget_account_features
 from lawn.landing import landing_table
 
 IDENTIFIER_TYPES = ("user_id", "anonymous_id", "device_id", "email")
@@ -490,6 +491,9 @@ def erase(
                     # by their delivery key, before the validated rows go
                     deleted[QUARANTINE] = _delete_quarantined(con, relation, match)
                 count = con.execute(f"select count(*) from {relation} where {match}").fetchall()[0][0]
+                if count and relation == VALID_EVENTS:
+                    # incremental feature rows of the person's accounts: recomputed next build
+                    deleted.update(forget_account_features(con, match))
                 if count:
                     con.execute(f"delete from {relation} where {match}")
                 deleted[relation] = int(count)

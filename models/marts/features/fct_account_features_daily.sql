@@ -1,10 +1,23 @@
+{{
+    config(
+        materialized=('table' if target.type == 'spark' else 'incremental'),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_changed_account_features() }}"
+    )
+}}
 {#- Point-in-time features per account and day, for the churn model and the actions: every
     feature of day D uses only events the warehouse had received by the end of D (so a
     model trained on day D's row never sees the future, tested by rebuilding with the
     data cut at D). Activity is counted by user_id, not person: identity merges learned
     later would otherwise leak into the past. Windows: 7 and 28 days ending on D; the usage
     baseline is the 28 days before the last 7 (days D-34..D-7). Days run up to the data day
-    (int_data_day). -#}
+    (int_data_day).
+    Incremental on DuckDB and PostgreSQL (a table on Spark, as the event models): the pre-hook
+    deletes what may have changed (the event lookback's days, accounts whose creation day
+    changed), then only the days after the newest kept day are computed for the accounts
+    that still have a row on it, and every day for the others; the windows read the 34 days
+    before (docs/incremental_features.md). -#}
 with
 
 accounts as (
@@ -53,21 +66,68 @@ as_of as (
 
 ),
 
-spine as (
+kept_accounts as (
+
+    -- per account: the first day to compute (the windows and the 30-day lag read the 34
+    -- days before the first day written) and the first day to write. On an incremental run
+    -- the accounts with a row on the newest kept day continue after it; the others (new, or
+    -- deleted by the pre-hook) are computed from their first day.
+    {% if is_incremental() -%}
+        select
+            written.account_id,
+            cast({{ dbt.dateadd('day', -34, 'written.feature_date') }} as date) as compute_from,
+            cast({{ dbt.dateadd('day', 1, 'written.feature_date') }} as date) as output_from
+        from {{ this }} as written
+        where written.feature_date = (select max(newest.feature_date) from {{ this }} as newest)
+    {%- else -%}
+        select
+            account_id,
+            cast(null as date) as compute_from,
+            cast(null as date) as output_from
+        from accounts
+        where 1 = 0
+    {%- endif %}
+
+),
+
+scope as (
 
     select
         accounts.account_id,
+        accounts.created_at,
+        kept_accounts.compute_from,
+        kept_accounts.output_from
+    from accounts
+    left join kept_accounts on accounts.account_id = kept_accounts.account_id
+
+),
+
+spine as (
+
+    select
+        scope.account_id,
         calendar.date_day as feature_date,
         cast({{ dbt.dateadd('day', -6, 'calendar.date_day') }} as date) as window_7_start,
         cast({{ dbt.dateadd('day', -27, 'calendar.date_day') }} as date) as window_28_start,
-        {{ dbt.datediff('cast(accounts.created_at as date)', 'calendar.date_day', 'day') }}
-            as account_age_days
-    from accounts
+        {{ dbt.datediff('cast(scope.created_at as date)', 'calendar.date_day', 'day') }}
+            as account_age_days,
+        (scope.output_from is null or scope.output_from <= calendar.date_day) as is_output
+    from scope
     cross join as_of
     inner join calendar
         on
-            cast(accounts.created_at as date) <= calendar.date_day
+            cast(scope.created_at as date) <= calendar.date_day
             and as_of.data_day >= calendar.date_day
+            and (scope.compute_from is null or scope.compute_from <= calendar.date_day)
+
+),
+
+activity_in_scope as (
+
+    -- only the days the spine reads (an incremental run: the last weeks, not all history)
+    select activity.*
+    from activity
+    where activity.received_date >= (select min(spine.feature_date) from spine)
 
 ),
 
@@ -82,7 +142,7 @@ daily as (
         coalesce(activity.api_requests, 0) as api_requests,
         coalesce(activity.api_errors, 0) as api_errors
     from spine
-    left join activity
+    left join activity_in_scope as activity
         on spine.account_id = activity.account_id and spine.feature_date = activity.received_date
 
 ),
@@ -95,6 +155,7 @@ windowed as (
         window_7_start,
         window_28_start,
         account_age_days,
+        is_output,
         sum(feature_uses) over (
             partition by account_id order by feature_date rows between 6 preceding and current row
         ) as feature_uses_7d,
@@ -132,6 +193,7 @@ user_days as (
     from events
     where
         user_id is not null
+        and received_date >= (select min(spine.window_28_start) from spine)
         and event_name in (
             {%- for name in var('activity_event_names') %}
                 '{{ name }}'{% if not loop.last %},{% endif %}
@@ -154,6 +216,8 @@ active_users as (
         on
             spine.account_id = user_days.account_id
             and user_days.received_date between spine.window_28_start and spine.feature_date
+    -- not a window over spine rows: only the days written are needed
+    where spine.is_output
     group by spine.account_id, spine.feature_date
 
 ),
@@ -219,6 +283,7 @@ milestones as (
         on
             spine.account_id = account_moments.entity_id
             and cast(account_moments.first_received_at as date) <= spine.feature_date
+    where spine.is_output
     group by spine.account_id, spine.feature_date
 
 ),
@@ -278,9 +343,41 @@ final as (
         cast(emails_opened_28d as {{ type_double() }}) / nullif(emails_delivered_28d, 0)
             as email_open_rate_28d,
         cast(api_requests_7d as {{ dbt.type_bigint() }}) as api_requests_7d,
-        cast(api_errors_7d as {{ dbt.type_bigint() }}) as api_errors_7d
+        cast(api_errors_7d as {{ dbt.type_bigint() }}) as api_errors_7d,
+        is_output
     from joined
+
+),
+
+rows_to_write as (
+
+    -- every day on a full refresh; on an incremental run the days after the kept ones (the
+    -- days before were only read by the windows and the lag)
+    select
+        account_feature_key,
+        account_id,
+        feature_date,
+        account_age_days,
+        feature_uses_7d,
+        feature_uses_prior_7d,
+        usage_trend_7d,
+        feature_uses_baseline_28d,
+        usage_vs_baseline_7d,
+        active_users_7d,
+        active_users_28d,
+        milestones_reached,
+        support_tickets_28d,
+        latest_nps_score,
+        mrr_usd,
+        mrr_change_30d,
+        emails_delivered_28d,
+        emails_opened_28d,
+        email_open_rate_28d,
+        api_requests_7d,
+        api_errors_7d
+    from final
+    where is_output
 
 )
 
-select * from final
+select * from rows_to_write

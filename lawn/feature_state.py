@@ -1,0 +1,48 @@
+"""Stored feature rows that outlive the events they were computed from.
+
+``marts.fct_account_features_daily`` is incremental (docs/incremental_features.md): a build
+only computes the new days, and the days an account's creation day or the event lookback
+changed. Deleting valid events (erasure, retention) changes what a full refresh would compute
+for the accounts of those events on any day (activity windows, the latest NPS answer and
+MRR, milestones, an events-only account's creation day). Before such a delete, the account's
+stored feature rows go; the next build finds the account without a row on its newest kept
+day and recomputes all of its days from the remaining events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+
+VALID_EVENTS = "intermediate.int_events_valid"
+ACCOUNT_FEATURE_TABLES = ("marts.fct_account_features_daily",)
+
+
+def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    schema, table = relation.split(".", 1)
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return bool(found[0][0])
+
+
+def forget_account_features(
+    con: duckdb.DuckDBPyConnection, event_match: str, params: Sequence[object] = ()
+) -> dict[str, int]:
+    """Delete the stored feature rows of every account that a valid event matching the SQL
+    predicate ``event_match`` (on ``intermediate.int_events_valid``, with ``params``) belongs
+    to. Call it before deleting those events. Returns rows deleted per table."""
+    deleted: dict[str, int] = {}
+    if not _exists(con, VALID_EVENTS):
+        return deleted
+    accounts = f"select account_id from {VALID_EVENTS} where account_id is not null and ({event_match})"
+    for table in ACCOUNT_FEATURE_TABLES:
+        if not _exists(con, table):
+            continue
+        where = f"account_id in ({accounts})"
+        count = con.execute(f"select count(*) from {table} where {where}", list(params)).fetchall()[0][0]
+        if count:
+            con.execute(f"delete from {table} where {where}", list(params))
+            deleted[table] = int(count)
+    return deleted
