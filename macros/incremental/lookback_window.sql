@@ -40,12 +40,22 @@
         (docs/incremental_staging.md). A unit test (its `this` is a fixture) and a parse
         keep the subquery form, which gives the same rows. -#}
     {%- set newest_kept = incremental_newest_kept(column) -%}
+    {%- if newest_kept is not none -%}
+        {#- The same rows, naming the column twice instead of four times (a view's column is
+            recomputed per mention: the staging receive time is a regex parse of every raw
+            row): the newest kept value is plausible, so a time after the latest allowed one
+            is after it too; before received_at_earliest_date `not between` is true, and
+            with nothing kept (1900-01-01 < earliest) it is true for every row. -#}
+        coalesce(
+            {{ column }} not between
+            cast('{{ var("received_at_earliest_date") }}' as {{ dbt.type_timestamp() }})
+            and cast('{{ newest_kept }}' as {{ dbt.type_timestamp() }}),
+            true
+        )
+    {%- else -%}
     (
         {{ column }} is null
         or {{ is_received_at_out_of_range(column) }}
-        {%- if newest_kept is not none %}
-        or {{ column }} > cast('{{ newest_kept }}' as {{ dbt.type_timestamp() }})
-        {%- else %}
         or {{ column }} > (
             select coalesce(
                 max(case when not {{ is_received_at_out_of_range(column) }} then {{ column }} end),
@@ -53,8 +63,8 @@
             )
             from {{ this }}
         )
-        {%- endif %}
     )
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro incremental_newest_kept(column) -%}
