@@ -4,9 +4,11 @@ the identity graph keeps person ids stable as data is added."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -124,3 +126,44 @@ def test_without_lookback_late_rows_would_be_lost(batched_dir, tmp_path):
     held = query(db_path, "select count(*) as n from intermediate.int_events_deduplicated").iloc[0]["n"]
     # late rows newer than what the table kept after its own delete are still read
     assert len(full) - len(late) <= held < len(full)
+
+
+def test_reconciliation_tests_fail_on_planted_faults(incremental_build, tmp_path):
+    """Negative control for the windowed staging and event tests: the two singular
+    reconciliation tests read everything, so (a) a byte-identical copy of the oldest raw row
+    landed long after the lookback, which an incremental run does not read (and the windowed
+    raw_row_hash test does not see), fails `assert_raw_rows_reconcile_with_event_marts`, and
+    (b) a valid delivery also filed as quarantined fails
+    `assert_each_raw_delivery_lands_exactly_once`. Both pass on the untouched warehouse."""
+    source_db, _ = incremental_build
+    db_path = tmp_path / "planted.duckdb"
+    shutil.copy(source_db, db_path)
+    tests = ["assert_raw_rows_reconcile_with_event_marts", "assert_each_raw_delivery_lands_exactly_once"]
+
+    def statuses() -> dict[str, str]:
+        run_dbt(["test", "--select", *tests], db_path, tmp_path, check=False)
+        results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+        return {
+            result["unique_id"].split(".")[2]: result["status"]
+            for result in results
+            if result["unique_id"].startswith("test.")  # not the on-run-end hooks
+        }
+
+    assert statuses() == {name: "pass" for name in tests}
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(
+            "insert into raw.raw_events select * from raw.raw_events "
+            "order by received_at limit 1"  # ISO text in UTC: the oldest receive time
+        )
+    event_models = ["stg_tracking__events", "int_events_deduplicated", "int_events_validated"]
+    run_dbt(
+        ["run", "--select", *event_models, "int_events_valid", "fct_quarantined_events"], db_path, tmp_path
+    )
+    assert statuses() == {tests[0]: "fail", tests[1]: "pass"}
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("delete from raw.raw_events where rowid = (select max(rowid) from raw.raw_events)")
+        con.execute(
+            "insert into marts.fct_quarantined_events by name "
+            "select raw_event_key, event_id, received_at from intermediate.int_events_valid limit 1"
+        )
+    assert statuses() == {tests[0]: "fail", tests[1]: "fail"}

@@ -91,13 +91,15 @@ def test_a_new_row_colliding_with_an_old_key_fails_the_windowed_unique_test(plan
         assert incremental[f"not_null_int_events_deduplicated_{column}"] == "pass", column
 
 
-def test_the_staging_key_test_sees_the_rows_the_next_model_reads(planted):
-    """stg_tracking__events is tested before int_events_deduplicated runs: its window is what
-    that run is about to read. The copy of the newest raw row is inside it (1 duplicate
-    found); the late copy of the oldest is not (the reconciliation test reports rows landed
-    after the lookback); a plain `dbt test` finds both."""
+def test_the_raw_copy_test_sees_the_copies_this_run_read(planted):
+    """The byte-identical raw copies are tested on int_events_deduplicated.raw_row_hash (not
+    on the staging view, which hashed every raw row). The copy of the newest raw row is in
+    this run's window (1 duplicate found). The planted old copy (batch 1's row under the
+    new key) shares its row hash with an old row outside the window: only a plain `dbt
+    test` finds it (2). The late copy of the oldest raw row is not read by the incremental
+    run at all (the reconciliation tests, outside this selection, report it)."""
     incremental, plain = planted[2], planted[3]
-    name = "unique_stg_tracking__events_raw_row_hash"
+    name = "unique_int_events_deduplicated_raw_row_hash"
     assert (incremental[name]["status"], incremental[name]["failures"]) == ("warn", 1)
     assert (plain[name]["status"], plain[name]["failures"]) == ("warn", 2)
     compiled = incremental[name]["compiled_code"]

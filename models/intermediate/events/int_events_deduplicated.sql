@@ -14,7 +14,7 @@
     (is_received_at_out_of_range: a broken clock) comes after every plausible one, so a
     row stamped 0001 cannot claim to be first. Rows without an event_id are keyed by their full-row hash, so
     byte-identical copies count as redeliveries too. Incremental: earlier deliveries already
-    in the table are counted so numbering matches a full refresh. -#}
+    in the table are counted (for the keys this run reads) so numbering matches a full refresh. -#}
 with
 
 events as (
@@ -42,6 +42,8 @@ earlier_deliveries as (
             dedup_key,
             count(*) as earlier_delivery_count
         from {{ this }}
+        -- only the keys this run numbers, not a group-by over all history
+        where dedup_key in (select keyed.dedup_key from keyed)
         group by dedup_key
     {% else %}
         select
