@@ -37,6 +37,18 @@
     )
 {%- endmacro %}
 
+{% macro attribution_state_map() -%}
+    {#- The pairs kept as the state: only the three identifier types the joins read (never
+        emails; identifier_key is always `identifier_type:value`). -#}
+    (
+        select identifier_key, person_id
+        from {{ ref('int_identity_map') }}
+        where
+            person_id is not null
+            and identifier_type in ('user_id', 'anonymous_id', 'device_id')
+    )
+{%- endmacro %}
+
 {% macro reattribute_changed_identifiers() -%}
     {#- Pre-hook of int_events_attributed (after delete_lookback_window): on an incremental
         run, the stored events that carry an identifier whose person changed since the last
@@ -61,7 +73,7 @@
                     where observations.identifier_key in (
                         select coalesce(saved.identifier_key, current_map.identifier_key)
                         from {{ state }} as saved
-                        full outer join {{ current_map }} as current_map
+                        full outer join {{ attribution_state_map() }} as current_map
                             on saved.identifier_key = current_map.identifier_key
                         where saved.person_id is distinct from current_map.person_id
                     )
@@ -93,6 +105,6 @@
         drop table if exists {{ state }}
     {%- else -%}
         create table {{ state }} as
-        select identifier_key, person_id from {{ attribution_current_map() }} as current_map
+        select identifier_key, person_id from {{ attribution_state_map() }} as current_map
     {%- endif -%}
 {%- endmacro %}
