@@ -49,11 +49,18 @@ EVENT_TABLES = {
     "intermediate.int_events_deduplicated": "properties_raw",
     "intermediate.int_events_validated": "properties_raw",
     "intermediate.int_events_valid": "properties",
+    "intermediate.int_events_attributed": "properties",
 }
 # incremental tables derived per event (stateful too): after the event lineage is erased, their
 # rows of events that no longer exist go, whoever's identifier they carry (a full refresh
 # would not have them; docs/incremental_identity.md)
-PER_EVENT_TABLES = {"intermediate.int_identity_observations": "intermediate.int_events_valid"}
+PER_EVENT_TABLES = {
+    "intermediate.int_identity_observations": "intermediate.int_events_valid",
+    "intermediate.int_events_attributed": "intermediate.int_events_valid",
+}
+# the (identifier -> person) pairs int_events_attributed last attributed with: dropped, so the
+# rebuild gives every stored event its person again (docs/incremental_attribution.md)
+ATTRIBUTION_STATE = "intermediate.int_events_attributed__identity_state"
 VALIDATED_EVENTS = "intermediate.int_events_validated"
 QUARANTINE = "marts.fct_quarantined_events"
 # marts.fct_quarantined_events carries no payload (masked: docs/governance.md); its identifier
@@ -287,6 +294,7 @@ IP_COLUMNS = {
     "intermediate.int_events_deduplicated": (("context_raw",), ("context_ip",)),
     "intermediate.int_events_validated": (("context_raw",), ("context_ip",)),
     "intermediate.int_events_valid": ((), ("ip_address",)),
+    "intermediate.int_events_attributed": ((), ("ip_address",)),
 }
 
 
@@ -510,6 +518,7 @@ def erase(
                     if count:
                         con.execute(f"delete from {relation} where {orphans}")
                         deleted[relation] = int(count)
+            con.execute(f"drop table if exists {ATTRIBUTION_STATE}")
             # 3. the identity history
             if _exists(con, "snapshots.identity_map_history"):
                 keys = [f"{kind}:{value}" for kind, group in person.identifiers.items() for value in group]

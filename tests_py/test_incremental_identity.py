@@ -29,6 +29,7 @@ COMPARED = [
     "intermediate.int_identity_observations",
     "intermediate.int_identity_links",
     "intermediate.int_identity_map",
+    "intermediate.int_events_attributed",
     "intermediate.int_moments_reached",
     "marts.dim_identifiers",
     "marts.dim_users",

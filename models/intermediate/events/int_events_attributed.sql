@@ -1,23 +1,41 @@
-{#- Valid events with the person behind them, resolved on read so identity merges apply to
-    history at once: by user_id, else anonymous_id, else device_id (each in the identity
-    graph's normal form, normalize_identifier). A table rebuilt by every run (a merge may
-    move any past event to another person, so it cannot be incremental): fct_events, the
-    PII view, the metric, feature and experiment models and their tests all read it, and as
-    a view each of them recomputed the three identity joins over all of history
-    (docs/incremental_tests.md). -#}
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized=('table' if target.type == 'spark' else 'incremental'),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=[
+            "{{ delete_lookback_window('received_at') }}",
+            "{{ record_test_window('received_at') }}",
+            "{{ reattribute_changed_identifiers() }}",
+        ],
+        post_hook=(
+            [] if target.type == 'spark' else [
+                "{{ save_attribution_state('drop') }}",
+                "{{ save_attribution_state('create') }}",
+            ]
+        )
+    )
+}}
+{#- Valid events with the person behind them: by user_id, else anonymous_id, else device_id
+    (each in the identity graph's normal form, normalize_identifier). fct_events, the PII
+    view, the metric, feature and experiment models and their tests all read it.
+    Incremental like int_events_valid (docs/incremental_attribution.md): a run appends the
+    valid events received after what the table holds (after the lookback delete); before
+    that, the pre-hook reattribute_changed_identifiers gives the stored events whose
+    identifier changed person since the last run (identity merges, splits, erasures,
+    blocklist edits) their current person, so history always carries the person the identity
+    map gives now, as a full refresh would. Events that leave int_events_valid (retention,
+    erasure) are deleted from this table by the same commands (lawn/privacy.py,
+    seeds/governance/retention_tables.csv). A table on Spark. -#}
+-- depends_on: {{ ref('int_identity_observations') }}
 with
 
 events as (
 
     select * from {{ ref('int_events_valid') }}
-
-),
-
-identity_map as (
-
-    select * from {{ ref('int_identity_map') }}
-    where person_id is not null
+    {% if is_incremental() %}
+        where {{ incremental_window_predicate('received_at') }}
+    {% endif %}
 
 ),
 
@@ -33,8 +51,7 @@ final as (
         events.received_at,
         events.occurred_date,
         events.arrival_delay_seconds,
-        coalesce(by_user.person_id, by_anonymous_id.person_id, by_device_id.person_id)
-            as person_id,
+        {{ attributed_person_id() }} as person_id,
         events.anonymous_id,
         events.device_id,
         events.user_id,
@@ -48,16 +65,7 @@ final as (
         events.properties,
         events.raw_event_key
     from events
-    left join identity_map as by_user
-        on 'user_id:' || {{ normalize_identifier('events.user_id') }} = by_user.identifier_key
-    left join identity_map as by_anonymous_id
-        on
-            'anonymous_id:' || {{ normalize_identifier('events.anonymous_id') }}
-            = by_anonymous_id.identifier_key
-    left join identity_map as by_device_id
-        on
-            'device_id:' || {{ normalize_identifier('events.device_id') }}
-            = by_device_id.identifier_key
+    {{ attributed_person_joins('events', attribution_current_map()) }}
 
 )
 

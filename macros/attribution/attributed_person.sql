@@ -1,0 +1,110 @@
+{% macro attributed_person_joins(events, identity_map) -%}
+    {#- The three identity-map joins of int_events_attributed: the person of an event is the
+        one of its user_id, else its anonymous_id, else its device_id (each in the identity
+        graph's normal form). `events` is the alias of the event rows, `identity_map` a
+        relation or subquery of (identifier_key, person_id) with person_id not null. Used by
+        the model and by its re-attribution pre-hook, so both resolve alike. -#}
+    left join {{ identity_map }} as by_user
+        on 'user_id:' || {{ normalize_identifier(events ~ '.user_id') }} = by_user.identifier_key
+    left join {{ identity_map }} as by_anonymous_id
+        on
+            'anonymous_id:' || {{ normalize_identifier(events ~ '.anonymous_id') }}
+            = by_anonymous_id.identifier_key
+    left join {{ identity_map }} as by_device_id
+        on
+            'device_id:' || {{ normalize_identifier(events ~ '.device_id') }}
+            = by_device_id.identifier_key
+{%- endmacro %}
+
+{% macro attributed_person_id() -%}
+    coalesce(by_user.person_id, by_anonymous_id.person_id, by_device_id.person_id)
+{%- endmacro %}
+
+{% macro attribution_state_relation() -%}
+    {#- The (identifier_key -> person_id) pairs the last run of int_events_attributed
+        attributed with (docs/incremental_attribution.md); a table next to the model, written
+        in the model's own transaction by save_attribution_state. -#}
+    {%- do return(api.Relation.create(
+        database=this.database, schema=this.schema, identifier=this.identifier ~ '__identity_state'
+    )) -%}
+{%- endmacro %}
+
+{% macro attribution_current_map() -%}
+    (
+        select identifier_key, person_id
+        from {{ ref('int_identity_map') }}
+        where person_id is not null
+    )
+{%- endmacro %}
+
+{% macro attribution_state_map() -%}
+    {#- The pairs kept as the state: only the three identifier types the joins read (never
+        emails; identifier_key is always `identifier_type:value`). -#}
+    (
+        select identifier_key, person_id
+        from {{ ref('int_identity_map') }}
+        where
+            person_id is not null
+            and identifier_type in ('user_id', 'anonymous_id', 'device_id')
+    )
+{%- endmacro %}
+
+{% macro reattribute_changed_identifiers() -%}
+    {#- Pre-hook of int_events_attributed (after delete_lookback_window): on an incremental
+        run, the stored events that carry an identifier whose person changed since the last
+        run (the saved state against the identity map now: merges, splits, erasures,
+        blocklist edits; a pair present on one side only counts as changed) get their person
+        again from the current map. The events carrying a key are found through
+        int_identity_observations (one row per event and normalised identifier, the same
+        key the joins use). Without a saved state (first incremental run after a version
+        without it, or dropped by `lawn privacy erase`) every stored event is re-attributed. -#}
+    {%- if is_incremental() -%}
+        {%- set state = adapter.get_relation(
+            database=this.database, schema=this.schema, identifier=this.identifier ~ '__identity_state'
+        ) -%}
+        {%- set current_map = attribution_current_map() -%}
+        {%- if state is none -%}
+            {%- set affected = '1 = 1' -%}
+        {%- else -%}
+            {%- set affected -%}
+                events.event_id in (
+                    select observations.event_id
+                    from {{ ref('int_identity_observations') }} as observations
+                    where observations.identifier_key in (
+                        select coalesce(saved.identifier_key, current_map.identifier_key)
+                        from {{ state }} as saved
+                        full outer join {{ attribution_state_map() }} as current_map
+                            on saved.identifier_key = current_map.identifier_key
+                        where saved.person_id is distinct from current_map.person_id
+                    )
+                )
+            {%- endset -%}
+        {%- endif -%}
+        update {{ this }} as attributed
+        set person_id = resolved.person_id
+        from (
+            select
+                events.event_id,
+                {{ attributed_person_id() }} as person_id
+            from {{ this }} as events
+            {{ attributed_person_joins('events', current_map) }}
+            where {{ affected }}
+        ) as resolved
+        where
+            attributed.event_id = resolved.event_id
+            and attributed.person_id is distinct from resolved.person_id
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro save_attribution_state(step) -%}
+    {#- Post-hooks of int_events_attributed (same transaction as the run): the pairs this run
+        attributed with replace the saved ones, on a full refresh too (step 'drop', then
+        'create'). -#}
+    {%- set state = attribution_state_relation() -%}
+    {%- if step == 'drop' -%}
+        drop table if exists {{ state }}
+    {%- else -%}
+        create table {{ state }} as
+        select identifier_key, person_id from {{ attribution_state_map() }} as current_map
+    {%- endif -%}
+{%- endmacro %}
