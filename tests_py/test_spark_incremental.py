@@ -186,7 +186,8 @@ def test_redeliveries_are_numbered_across_the_window(two_steps):
     # truth planted in the feed: per delivery (dedup key, receive time) its number
     rows = two_steps["incremental"]
     numbers: dict[tuple[str, str], list[str]] = {}
-    for key, received, number in zip(rows["dedup_key"], rows["received_at"], rows["delivery_number"], strict=True):
+    columns = (rows["dedup_key"], rows["received_at"], rows["delivery_number"])
+    for key, received, number in zip(*columns, strict=True):
         label = "no-event-id" if key.startswith("no-event-id:") else key
         numbers.setdefault((label, received[:19]), []).append(number)
     assert numbers[("s01", "2026-03-01 08:00:01")] == ["1"]
