@@ -115,7 +115,8 @@ final as (
         context_latency_ms,
         context_error_code,
         context_ip,
-        raw_row_hash{{ event_partition_column('received_at') }}
+        raw_row_hash
+    {{- event_partition_column('received_at') }}
     from numbered
 
 )
