@@ -1,5 +1,6 @@
-"""The incremental event model int_events_deduplicated on Spark (docs/spark.md, "Incremental
-event models on Spark"): `insert_overwrite` on the received-date partition `received_date`.
+"""The incremental event models int_events_deduplicated and int_events_validated on Spark
+(docs/spark.md, "Incremental event models on Spark"): `insert_overwrite` on the
+received-date partition `received_date`.
 A hand-written feed built in two steps (days 1-4, then day 5 with a row of day 4 the loader
 landed late, redeliveries of a day-1 event and of a day-3 event, a copy of a day-4 row
 without event_id) holds, row for row, what one full refresh of the same files holds; and
@@ -29,6 +30,8 @@ from tests_py.conftest import TEST_HASH_KEY, TEST_VARS
 # 24 hours back from day 4's newest row (2026-03-04 18:00): the window starts on day 3
 VARS = {**TEST_VARS, "event_lookback_hours": 24}
 WINDOW_START = "2026-03-03"
+# the incremental models on Spark (insert_overwrite on received_date)
+MODELS = ("int_events_deduplicated", "int_events_validated")
 EVENT_COLUMNS = [
     "event_id",
     "event_name",
@@ -155,36 +158,43 @@ def two_steps(spark_ready, tmp_path_factory) -> dict:
 
     def build(rows: list[dict], folder: str) -> None:
         _run([lawn, "spark", "land", "--raw-dir", str(_write_events(work / folder, rows))], env)
-        dbt(["build", "--select", "+int_events_deduplicated", "--exclude-resource-type", "unit_test"])
+        dbt(["build", "--select", "+int_events_validated", "--exclude-resource-type", "unit_test"])
 
-    table_dir = work / "spark" / "warehouse" / "intermediate.db" / "int_events_deduplicated"
+    warehouse = work / "spark" / "warehouse" / "intermediate.db"
+    table_dir = warehouse / "int_events_deduplicated"
     build(STEP_1, "raw_1")
     after_1 = _partition_files(table_dir)
     build(STEP_1 + STEP_2, "raw_2")
     compiled = next((work / "target" / "compiled").rglob("int_events_deduplicated.sql")).read_text()
     statement = next((work / "target" / "run").rglob("int_events_deduplicated.sql")).read_text()
     after_2 = _partition_files(table_dir)
-    incremental = _read_table(table_dir)
-    dbt(["run", "--select", "int_events_deduplicated", "--full-refresh"])
+    validated_sql = next((work / "target" / "compiled").rglob("int_events_validated.sql")).read_text()
+    incremental = {model: _read_table(warehouse / model) for model in MODELS}
+    dbt(["run", "--select", *MODELS, "--full-refresh"])
     return {
         "after_1": after_1,
         "after_2": after_2,
         "compiled": compiled,
         "statement": statement,
+        "validated_sql": validated_sql,
         "incremental": incremental,
-        "full_refresh": _read_table(table_dir),
+        "full_refresh": {model: _read_table(warehouse / model) for model in MODELS},
     }
 
 
 def test_incremental_run_equals_a_full_refresh_row_for_row(two_steps):
-    incremental, full = two_steps["incremental"], two_steps["full_refresh"]
-    assert len(full) == len(STEP_1) + len(STEP_2)
-    pd.testing.assert_frame_equal(incremental, full)
+    for model in MODELS:
+        incremental, full = two_steps["incremental"][model], two_steps["full_refresh"][model]
+        assert len(full) == len(STEP_1) + len(STEP_2), model
+        pd.testing.assert_frame_equal(incremental, full, obj=model)
+    # the duplicates are judged across the window too
+    validated = two_steps["incremental"]["int_events_validated"]
+    assert (validated["delivery_status"] == "duplicate").sum() == 3
 
 
 def test_redeliveries_are_numbered_across_the_window(two_steps):
     # truth planted in the feed: per delivery (dedup key, receive time) its number
-    rows = two_steps["incremental"]
+    rows = two_steps["incremental"]["int_events_deduplicated"]
     numbers: dict[tuple[str, str], list[str]] = {}
     columns = (rows["dedup_key"], rows["received_at"], rows["delivery_number"])
     for key, received, number in zip(*columns, strict=True):
@@ -215,5 +225,7 @@ def test_the_second_run_rewrote_only_the_window(two_steps):
     compiled = " ".join(two_steps["compiled"].split())
     assert f"received_at >= cast('{WINDOW_START}' as timestamp)" in compiled
     assert f"received_date < cast('{WINDOW_START}' as date)" in compiled
+    validated_sql = " ".join(two_steps["validated_sql"].split())
+    assert f"received_at >= cast('{WINDOW_START}' as timestamp)" in validated_sql
     statement = " ".join(two_steps["statement"].split())
     assert "insert overwrite table" in statement and "partition (received_date)" in statement
