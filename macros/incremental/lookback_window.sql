@@ -1,4 +1,8 @@
 {% macro delete_lookback_window(column) -%}
+    {{ return(adapter.dispatch('delete_lookback_window', 'lawn')(column)) }}
+{%- endmacro %}
+
+{% macro default__delete_lookback_window(column) -%}
     {#- Pre-hook of the event models: on an incremental run, drop the rows received in the
         last `event_lookback_hours` of what the table holds, and rows with no parseable or
         an out-of-range time (is_received_at_out_of_range), so the run rebuilds them from
@@ -28,7 +32,21 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Spark: Parquet tables cannot `delete`; the run overwrites the window's partitions instead
+    (spark_event_partitions.sql). Only the replay guard is left. -#}
+{% macro spark__delete_lookback_window(column) -%}
+    {%- if is_incremental() and as_of_date() is not none -%}
+        {{ exceptions.raise_compiler_error(
+            this ~ ": a replay (var as_of_date) rebuilds from scratch: add --full-refresh"
+        ) }}
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro incremental_window_predicate(column) -%}
+    {{ return(adapter.dispatch('incremental_window_predicate', 'lawn')(column)) }}
+{%- endmacro %}
+
+{% macro default__incremental_window_predicate(column) -%}
     {#- Rows newer than what the table still holds after the pre-hook's delete, plus the rows
         the pre-hook always rebuilds (no parseable time, or out of range).
         The newest kept value is rendered as a literal (incremental_newest_kept, read when
@@ -90,4 +108,19 @@
         )
     {%- endset -%}
     {%- do return(run_query(kept).columns[0].values()[0]) -%}
+{%- endmacro %}
+
+{#- Spark: the source rows of the partitions the run overwrites (from the window's first day
+    on, spark_event_window_start), plus the rows always rebuilt. -#}
+{% macro spark__incremental_window_predicate(column) -%}
+    {%- set start = spark_event_window_start(column) -%}
+    {%- if start is none -%}
+        1 = 1
+    {%- else -%}
+        (
+            {{ column }} is null
+            or {{ is_received_at_out_of_range(column) }}
+            or {{ column }} >= cast('{{ start }}' as {{ dbt.type_timestamp() }})
+        )
+    {%- endif -%}
 {%- endmacro %}

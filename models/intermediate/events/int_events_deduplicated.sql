@@ -1,7 +1,9 @@
 {{
     config(
-        materialized=('table' if target.type == 'spark' else 'incremental'),
-        incremental_strategy='append',
+        materialized='incremental',
+        incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'append'),
+        partition_by=(['received_date'] if target.type == 'spark' else none),
+        file_format='parquet',
         on_schema_change='fail',
         pre_hook=[
             "{{ delete_lookback_window('received_at') }}",
@@ -41,7 +43,8 @@ earlier_deliveries as (
         select
             dedup_key,
             count(*) as earlier_delivery_count
-        from {{ this }}
+        -- the rows the run keeps (Spark: the partitions before the window)
+        from (select * from {{ this }}{{ event_kept_rows_filter('received_at') }}) as kept
         -- only the keys this run numbers, not a group-by over all history
         where dedup_key in (select keyed.dedup_key from keyed)
         group by dedup_key
@@ -116,6 +119,7 @@ final as (
         context_error_code,
         context_ip,
         raw_row_hash
+    {{- event_partition_column('received_at') }}
     from numbered
 
 )

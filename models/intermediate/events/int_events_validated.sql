@@ -1,7 +1,9 @@
 {{
     config(
-        materialized=('table' if target.type == 'spark' else 'incremental'),
-        incremental_strategy='append',
+        materialized='incremental',
+        incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'append'),
+        partition_by=(['received_date'] if target.type == 'spark' else none),
+        file_format='parquet',
         on_schema_change='fail',
         pre_hook=[
             "{{ delete_lookback_window('received_at') }}",
