@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from lawn.contract import RAW_EVENT_COLUMNS
 from lawn.feature_state import forget_account_features
 from lawn.paths import REPO_ROOT
 from lawn.retention import apply_retention
@@ -30,20 +31,7 @@ from tests_py.conftest import query, run_dbt
 TABLE = "marts.fct_account_features_daily"
 ARGS = ["build", "--select", "+fct_account_features_daily", "--exclude", "test_type:data", "test_type:unit"]
 MACRO = "macros/features/delete_changed_account_features.sql"
-EVENT_COLUMNS = [
-    "event_id",
-    "event_name",
-    "schema_version",
-    "source",
-    "occurred_at",
-    "received_at",
-    "anonymous_id",
-    "device_id",
-    "user_id",
-    "account_id",
-    "context",
-    "properties",
-]
+EVENT_COLUMNS = list(RAW_EVENT_COLUMNS)  # the contract's raw_events columns, in order
 CRM_COLUMNS = [
     "account_id",
     "account_name",

@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from lawn.contract import RAW_EVENT_COLUMNS
 from lawn.paths import REPO_ROOT
 from lawn.privacy import erase
 from tests_py.conftest import query, run_dbt
@@ -47,20 +48,7 @@ SELECT = [
     "+fct_activation",
     "+fct_retention_cohorts",
 ]
-EVENT_COLUMNS = [
-    "event_id",
-    "event_name",
-    "schema_version",
-    "source",
-    "occurred_at",
-    "received_at",
-    "anonymous_id",
-    "device_id",
-    "user_id",
-    "account_id",
-    "context",
-    "properties",
-]
+EVENT_COLUMNS = list(RAW_EVENT_COLUMNS)  # the contract's raw_events columns, in order
 
 
 def _event(event_id, name, occurred, received, anon, device, user, account, **properties):

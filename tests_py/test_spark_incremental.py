@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from lawn.contract import RAW_EVENT_COLUMNS
 from lawn.dbt_runner import dbt_invocation
 from lawn.paths import REPO_ROOT
 from lawn.spark import java_problem
@@ -32,20 +33,7 @@ VARS = {**TEST_VARS, "event_lookback_hours": 24}
 WINDOW_START = "2026-03-03"
 # the incremental models on Spark (insert_overwrite on received_date)
 MODELS = ("int_events_deduplicated", "int_events_validated")
-EVENT_COLUMNS = [
-    "event_id",
-    "event_name",
-    "schema_version",
-    "source",
-    "occurred_at",
-    "received_at",
-    "anonymous_id",
-    "device_id",
-    "user_id",
-    "account_id",
-    "context",
-    "properties",
-]
+EVENT_COLUMNS = list(RAW_EVENT_COLUMNS)  # the contract's raw_events columns, in order
 
 
 def _event(event_id, occurred, received, anon="anon_1", page="/"):
