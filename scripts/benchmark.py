@@ -20,12 +20,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -35,6 +38,18 @@ from identity_benchmark import compare as identity_compare
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = Results()  # every figure of this run, saved to <out>/results.json after each step
+
+
+def in_fresh_process(function: Callable, *args: object) -> object:
+    """``function(*args)`` in a new interpreter (spawned, not forked), its result returned.
+
+    This process starts every measured step, and Linux gives a started program the peak
+    resident memory of the process that started it (a child's ru_maxrss begins at its
+    parent's high-water mark), so whatever heavy work this process did itself (the floor's
+    DuckDB over 10M rows, holding back the last day, the identity graphs) would show up as
+    the peak of every later step. Done in a spawned process, it never raises ours."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
 
 
 def timed(
@@ -196,12 +211,12 @@ def main() -> None:
     first_dir, label = raw_dir, "lawn build --full-refresh (all tests)"
     if not args.no_increment:
         first_dir = out / "raw_first"
-        day, kept, held = hold_back_last_day(raw_dir, first_dir)
+        day, kept, held = in_fresh_process(hold_back_last_day, raw_dir, first_dir)
         print(f"{'  held back: received from ' + str(day):<40} {held:>10,} of {kept + held:,} rows")
         label = "lawn build --full-refresh, all but 1 day"
         RESULTS.record("full_build", rows=kept, held_back_day=str(day), held_back_rows=held)
     full = timed(label, [lawn, "build", "--raw-dir", str(first_dir), "--full-refresh"], env, key="full_build")
-    floor = floor_step(first_dir, out, REPO / "target" / "run_results.json", db_path)
+    floor = in_fresh_process(floor_step, first_dir, out, REPO / "target" / "run_results.json", db_path)
     RESULTS.record("staging_floor", **floor)
     ratios = {"staging nodes / floor": floor["ratio"], "staging nodes alone / floor": floor["alone_ratio"]}
     if not args.no_increment:
@@ -229,7 +244,7 @@ def identity_step(edges: int, work: Path) -> None:
     """The identity macro against scipy and splink (scripts/identity_benchmark.py) in this run."""
     sizes = {"random": edges, "chains": 1_000, "star": 20_000}
     for kind, size in sizes.items():
-        found = identity_compare(kind, size, work)
+        found = in_fresh_process(identity_compare, kind, size, work)
         names = {"macro / splink": "macro_vs_splink", "macro / scipy": "macro_vs_scipy"}
         row = {names.get(name, name): value for name, value in found.items()}
         print(
