@@ -15,7 +15,8 @@ from collections.abc import Sequence
 import duckdb
 
 VALID_EVENTS = "intermediate.int_events_valid"
-ACCOUNT_FEATURE_TABLES = ("marts.fct_account_features_daily",)
+# (schema, table): the rows are deleted, never read for analysis (no exposure needed)
+ACCOUNT_FEATURE_TABLES = (("marts", "fct_account_features_daily"),)
 
 
 def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
@@ -37,12 +38,13 @@ def forget_account_features(
     if not _exists(con, VALID_EVENTS):
         return deleted
     accounts = f"select account_id from {VALID_EVENTS} where account_id is not null and ({event_match})"
-    for table in ACCOUNT_FEATURE_TABLES:
+    for schema, name in ACCOUNT_FEATURE_TABLES:
+        table = f"{schema}.{name}"
         if not _exists(con, table):
             continue
-        where = f"account_id in ({accounts})"
-        count = con.execute(f"select count(*) from {table} where {where}", list(params)).fetchall()[0][0]
-        if count:
-            con.execute(f"delete from {table} where {where}", list(params))
-            deleted[table] = int(count)
+        gone = con.execute(
+            f"delete from {table} where account_id in ({accounts}) returning account_id", list(params)
+        ).fetchall()
+        if gone:
+            deleted[table] = len(gone)
     return deleted
