@@ -275,7 +275,7 @@ def score(
     first_day, last_day = min(data["feature_date"]), max(data["feature_date"])
     if not since_training and not (data["feature_date"] == latest).any():
         raise ModelError(f"no paying account-days on {latest}: the features cover {first_day} to {last_day}")
-    rows, explained = [], []
+    batches = []
     for version, is_shadow in [(live_version(store), False)] + ([(shadow, True)] if shadow else []):
         artefact = load_artefact(store, version)
         if since_training:
@@ -283,28 +283,13 @@ def score(
             days = data[(data["feature_date"] >= first) & (data["feature_date"] <= latest)]
         else:
             days = data[data["feature_date"] == latest]
-        parts = contributions(days, artefact["spec"])
-        explained.append(
-            parts.assign(
-                account_id=days["account_id"].to_numpy()[parts["row"]],
-                feature_date=days["feature_date"].to_numpy()[parts["row"]],
-                model_version=version,
-            )[CONTRIBUTION_COLUMNS]
-        )
-        rows.append(
-            pd.DataFrame(
-                {
-                    "account_id": days["account_id"].to_numpy(),
-                    "feature_date": days["feature_date"].to_numpy(),
-                    "model_version": version,
-                    "is_shadow": is_shadow,
-                    "churn_probability": predict(days, artefact["spec"]),
-                    "scored_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                }
-            )
-        )
-    scores = pd.concat(rows, ignore_index=True)
-    parts = pd.concat(explained, ignore_index=True)
+        batches.extend((version, is_shadow, artefact["spec"], chunk) for chunk in day_chunks(days))
+    scored_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    pairs = pd.DataFrame(
+        [(version, day) for version, _, _, chunk in batches for day in chunk["feature_date"].unique()],
+        columns=["model_version", "feature_date"],
+    ).drop_duplicates()
+    scores = []
     with connect(db_path) as con:
         try:
             require_landing_table(con, "ml", "churn_scores")
@@ -312,7 +297,7 @@ def score(
         except MissingTableError as exc:
             raise ModelError(str(exc)) from exc
         # the (version, day) pairs replaced: a small relation both engines join on
-        con.stage("new_scores", scores[["model_version", "feature_date"]].drop_duplicates())
+        con.stage("new_scores", pairs)
         with con.transaction():
             for table in ("churn_scores", "churn_score_contributions"):
                 con.execute(
@@ -320,6 +305,57 @@ def score(
                     f"where new_scores.model_version = {table}.model_version "
                     f"and new_scores.feature_date = {table}.feature_date)"
                 )
-            con.write_frame("ml.churn_scores", scores)
-            con.write_frame("ml.churn_score_contributions", parts)
-    return scores
+            # a batch of days at a time: scoring every day since training at once held all
+            # contributions (14 rows per score) in pandas; the nightly peaked at 6 GB at 10M
+            for version, is_shadow, spec, chunk in batches:
+                batch = _scores(chunk, spec, version, is_shadow, scored_at)
+                con.write_frame("ml.churn_scores", batch)
+                con.write_frame("ml.churn_score_contributions", _explained(chunk, spec, version))
+                scores.append(batch)
+    return pd.concat(scores, ignore_index=True)
+
+
+# account-days scored and written at a time (whole feature days; one day is never split): a
+# batch's contributions frame is 14 rows per account-day, ~150 bytes a row in pandas
+SCORE_BATCH_ROWS = 25_000
+
+
+def day_chunks(frame: pd.DataFrame, limit: int | None = None) -> list[pd.DataFrame]:
+    """``frame`` cut into runs of whole feature days of at most ``limit`` (SCORE_BATCH_ROWS)
+    rows each (a day with more rows than that is a batch of its own); an empty frame gives one
+    empty batch."""
+    limit = limit or SCORE_BATCH_ROWS
+    if frame.empty:
+        return [frame]
+    sizes = frame.groupby("feature_date", sort=True).size()
+    chunks, current, rows = [], [], 0
+    for day, size in sizes.items():
+        if current and rows + size > limit:
+            chunks.append(current)
+            current, rows = [], 0
+        current.append(day)
+        rows += int(size)
+    chunks.append(current)
+    return [frame[frame["feature_date"].isin(days)] for days in chunks]
+
+
+def _scores(days: pd.DataFrame, spec: dict, version: str, is_shadow: bool, scored_at) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "account_id": days["account_id"].to_numpy(),
+            "feature_date": days["feature_date"].to_numpy(),
+            "model_version": version,
+            "is_shadow": is_shadow,
+            "churn_probability": predict(days, spec),
+            "scored_at": scored_at,
+        }
+    )
+
+
+def _explained(days: pd.DataFrame, spec: dict, version: str) -> pd.DataFrame:
+    parts = contributions(days, spec)
+    return parts.assign(
+        account_id=days["account_id"].to_numpy()[parts["row"]],
+        feature_date=days["feature_date"].to_numpy()[parts["row"]],
+        model_version=version,
+    )[CONTRIBUTION_COLUMNS]

@@ -26,6 +26,7 @@ import contextlib
 import datetime as dt
 import decimal
 import math
+import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -321,6 +322,33 @@ def engine_of(target: object) -> str:
     return getattr(target, "engine", "postgres")
 
 
+# DuckDB's memory for lawn's own connections: the variable and default dbt's connection uses
+# (profiles.yml `memory_limit`); past it DuckDB spills to <database>.tmp instead of taking 80%
+# of the machine (the nightly's scoring wrote 18M contribution rows at 10M events: 6 GB)
+MEMORY_LIMIT_VARIABLE = "LAWN_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "4GB"
+
+
+def duckdb_memory_limit() -> str:
+    """The DuckDB memory limit lawn runs under (LAWN_DUCKDB_MEMORY_LIMIT, else 4GB)."""
+    return os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip() or DEFAULT_MEMORY_LIMIT
+
+
+def open_duckdb(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection to ``path`` under lawn's memory limit; a limit DuckDB cannot read
+    is a one-line ValueError naming the variable."""
+    con = duckdb.connect(str(path), read_only=read_only)
+    limit = duckdb_memory_limit()
+    try:
+        con.execute(f"set memory_limit = '{limit.replace(chr(39), '')}'")
+    except duckdb.Error:
+        con.close()
+        raise ValueError(
+            f"{MEMORY_LIMIT_VARIABLE}={limit!r} is not a DuckDB size (e.g. 4GB, 500MB)"
+        ) from None
+    return con
+
+
 @contextlib.contextmanager
 def connect(target: object, read_only: bool = False) -> Iterator[Warehouse]:
     """The warehouse behind ``target`` (a DuckDB path, a PgLogin, or an open Warehouse, which
@@ -329,7 +357,7 @@ def connect(target: object, read_only: bool = False) -> Iterator[Warehouse]:
         yield target
         return
     if isinstance(target, Path | str):
-        warehouse: Warehouse = DuckDBWarehouse(duckdb.connect(str(target), read_only=read_only))
+        warehouse: Warehouse = DuckDBWarehouse(open_duckdb(target, read_only=read_only))
     elif hasattr(target, "connect"):
         warehouse = PostgresWarehouse(target.connect())
     else:

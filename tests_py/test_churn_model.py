@@ -189,3 +189,44 @@ def test_monitor_scores_known_outcomes_and_flags_drift(churn_world):
     # the newest day is later than the training window: account age has drifted for sure
     assert drift.loc["account_age_days", "is_flagged"]
     assert query(db, "select count(*) as n from ml.model_monitoring")["n"].iloc[0] >= len(checks)
+
+
+def test_day_chunks_cut_whole_days_within_the_limit():
+    from lawn.churn_model import day_chunks
+
+    days = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(6)]
+    sizes = [3, 2, 2, 6, 1, 1]  # day 4 alone is over the limit of 4
+    frame = pd.DataFrame(
+        {"feature_date": [d for d, n in zip(days, sizes, strict=True) for _ in range(n)], "x": range(15)}
+    )
+    chunks = day_chunks(frame.sample(frac=1, random_state=2), limit=4)
+    assert [sorted(set(c["feature_date"])) for c in chunks] == [days[0:1], days[1:3], days[3:4], days[4:6]]
+    pd.testing.assert_frame_equal(pd.concat(chunks).sort_values("x"), frame)
+    assert len(day_chunks(frame.iloc[0:0])) == 1
+
+
+def test_scoring_in_batches_writes_what_one_batch_writes(churn_world, monkeypatch):
+    """The nightly scores every day since training a few days at a time (memory); the rows
+    written must not depend on the batch size: one day per batch equals everything at once."""
+    import lawn.churn_model as churn_model
+
+    db, _ = churn_world
+    store = db.parent / "batch_store"
+    version = churn_model.train(db, store)["version"]
+    written = {}
+    for label, rows in [("one batch", 10**9), ("a day per batch", 1)]:
+        monkeypatch.setattr(churn_model, "SCORE_BATCH_ROWS", rows)
+        returned = churn_model.score(db, store, since_training=True)
+        tables = {  # scored_at is the time of the run
+            table: query(
+                db,
+                f"select * exclude ({drop}) from ml.{table} where model_version = '{version}' order by all",
+            )
+            for table, drop in [("churn_scores", "scored_at"), ("churn_score_contributions", "model_version")]
+        }
+        assert len(returned) == len(tables["churn_scores"]) > 0
+        assert tables["churn_scores"]["feature_date"].nunique() > 1, label
+        written[label] = tables
+    for table, frame in written["one batch"].items():
+        # equal to the last bits a matrix product of another shape may round differently
+        pd.testing.assert_frame_equal(frame, written["a day per batch"][table], check_exact=False, rtol=1e-12)

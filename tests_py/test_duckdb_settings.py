@@ -46,3 +46,33 @@ def _memory_limit(work_dir: Path, limit: str | None, monkeypatch: pytest.MonkeyP
 )
 def test_dbt_connection_runs_under_the_configured_memory_limit(tmp_path, monkeypatch, limit, expected):
     assert _memory_limit(tmp_path, limit, monkeypatch) == expected
+
+
+@pytest.mark.parametrize(
+    ("limit", "expected"),
+    [
+        (None, f"{math.floor(4e9 / 2**30 * 10) / 10:.1f} GiB"),
+        ("1GB", f"{math.floor(1e9 / 2**20 * 10) / 10:.1f} MiB"),
+        ("512MiB", "512.0 MiB"),
+    ],
+)
+def test_lawn_connections_run_under_the_same_limit(tmp_path, monkeypatch, limit, expected):
+    """lawn's own DuckDB connections (the nightly's scoring, the ledgers, every reader of the
+    marts through lawn.warehouse_io) read the same variable with the same default as dbt's."""
+    from lawn.warehouse_io import connect
+
+    monkeypatch.delenv("LAWN_DUCKDB_MEMORY_LIMIT", raising=False)
+    if limit is not None:
+        monkeypatch.setenv("LAWN_DUCKDB_MEMORY_LIMIT", limit)
+    for read_only in (False, True):
+        with connect(tmp_path / "lawn.duckdb", read_only=read_only) as con:
+            assert con.execute(SETTING_SQL).fetchone()[0] == expected
+
+
+def test_a_limit_duckdb_cannot_read_is_one_line(tmp_path, monkeypatch):
+    from lawn.warehouse_io import connect
+
+    monkeypatch.setenv("LAWN_DUCKDB_MEMORY_LIMIT", "lots")
+    message = r"^LAWN_DUCKDB_MEMORY_LIMIT='lots' is not a DuckDB size"
+    with pytest.raises(ValueError, match=message), connect(tmp_path / "lawn.duckdb"):
+        pass
