@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -62,6 +63,23 @@ def run_dbt(
     return result
 
 
+def dbt_show(sql: str, db_path: Path, work_dir: Path, limit: int = 1000) -> list[dict]:
+    """The rows of an inline query compiled with the project's macros (`dbt show --inline` on
+    a DuckDB file of its own, nothing landed), read from dbt's JSON log."""
+    done = dbt_runner.run_dbt(
+        ["show", "--inline", sql, "--limit", str(limit), "--output", "json", "--log-format", "json"],
+        db_path,
+        target_path=work_dir / "target",
+        log_path=work_dir / "logs",
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for line in done.stdout.splitlines():
+        event = json.loads(line)
+        if event["info"]["name"] == "ShowNode":
+            return json.loads(event["data"]["preview"])
+    raise AssertionError("dbt show printed no rows")
+
+
 def _has_raw_tables(db_path: Path) -> bool:
     if not db_path.exists():
         return False
@@ -108,3 +126,31 @@ def built_small(small_parquet, tmp_path_factory) -> Path:
     db_path = work / "lawn.duckdb"
     run_dbt(["build", "--full-refresh"], db_path, work, raw_dir=small_parquet / "raw")
     return db_path
+
+
+@pytest.fixture(scope="session")
+def spark_ready() -> None:
+    """Java and the pinned pyspark/dbt-spark are here (scripts/spark_ci.sh), else skip; in CI
+    a missing Spark fails."""
+    from lawn.spark import java_problem
+
+    problem = java_problem()
+    if problem:
+        message = f"no Spark for lawn ({problem}); run `bash scripts/spark_ci.sh`"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI: {message}")
+        pytest.skip(message)
+
+
+def spark_env(work: Path) -> dict[str, str]:
+    """The environment of a `lawn spark` / dbt-spark run of its own under ``work``: the Spark
+    warehouse, dbt's target and log folders, and the test identity key."""
+    env = {
+        **os.environ,
+        "LAWN_SPARK_DIR": str(work / "spark"),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+        "LAWN_IDENTITY_HASH_KEY": TEST_HASH_KEY.secret.decode(),
+    }
+    env.pop("LAWN_IDENTITY_HASH_KEY_FILE", None)
+    return env

@@ -5,13 +5,12 @@ connection dbt opens, through `dbt show`."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import pytest
 
-from lawn.dbt_runner import run_dbt
+from tests_py.conftest import dbt_show
 
 SETTING_SQL = "select current_setting('memory_limit') as memory_limit"
 
@@ -20,18 +19,7 @@ def _memory_limit(work_dir: Path, limit: str | None, monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("LAWN_DUCKDB_MEMORY_LIMIT", raising=False)
     if limit is not None:
         monkeypatch.setenv("LAWN_DUCKDB_MEMORY_LIMIT", limit)
-    done = run_dbt(
-        ["show", "--inline", SETTING_SQL, "--output", "json", "--log-format", "json"],
-        work_dir / "settings.duckdb",
-        target_path=work_dir / "target",
-        log_path=work_dir / "logs",
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    for line in done.stdout.splitlines():
-        event = json.loads(line)
-        if event["info"]["name"] == "ShowNode":
-            return json.loads(event["data"]["preview"])[0]["memory_limit"]
-    raise AssertionError("dbt show printed no rows")
+    return dbt_show(SETTING_SQL, work_dir / "settings.duckdb", work_dir)[0]["memory_limit"]
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,8 @@ import duckdb
 import pytest
 
 from lawn.paths import REPO_ROOT
-from lawn.spark import export_spark_schemas, java_problem
-from tests_py.conftest import TEST_HASH_KEY, TEST_VARS
+from lawn.spark import export_spark_schemas
+from tests_py.conftest import TEST_VARS, spark_env
 
 _spec = importlib.util.spec_from_file_location("compare_marts", REPO_ROOT / "scripts" / "compare_marts.py")
 assert _spec is not None and _spec.loader is not None
@@ -36,28 +36,11 @@ REQUIRED_MARTS = {"fct_events", "fct_quarantined_events", "fct_data_quality_dail
 
 
 @pytest.fixture(scope="session")
-def spark_ready() -> None:
-    problem = java_problem()
-    if problem:
-        message = f"no Spark for lawn ({problem}); run `bash scripts/spark_ci.sh`"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI: {message}")
-        pytest.skip(message)
-
-
-@pytest.fixture(scope="session")
 def spark_build(spark_ready, small_parquet, tmp_path_factory) -> dict:
     """`lawn spark build` of the small world, then its marts, raw tables and seeds copied
     into a DuckDB file; the run_results, the manifest and that file."""
     work = tmp_path_factory.mktemp("spark_build")
-    env = {
-        **os.environ,
-        "LAWN_SPARK_DIR": str(work / "spark"),
-        "DBT_TARGET_PATH": str(work / "target"),
-        "DBT_LOG_PATH": str(work / "logs"),
-        "LAWN_IDENTITY_HASH_KEY": TEST_HASH_KEY.secret.decode(),
-    }
-    env.pop("LAWN_IDENTITY_HASH_KEY_FILE", None)
+    env = spark_env(work)
     command = [
         str(Path(sys.executable).with_name("lawn")),
         *("spark", "build", "--raw-dir", str(small_parquet / "raw")),

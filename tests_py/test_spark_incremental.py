@@ -13,7 +13,6 @@ skipped without them locally, FAILS in CI (CI=true)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,8 +24,7 @@ import pytest
 from lawn.contract import RAW_EVENT_COLUMNS
 from lawn.dbt_runner import dbt_invocation
 from lawn.paths import REPO_ROOT
-from lawn.spark import java_problem
-from tests_py.conftest import TEST_HASH_KEY, TEST_VARS
+from tests_py.conftest import TEST_VARS, spark_env
 
 # 24 hours back from day 4's newest row (2026-03-04 18:00): the window starts on day 3
 VARS = {**TEST_VARS, "event_lookback_hours": 24}
@@ -79,16 +77,6 @@ STEP_2 = [
 ]
 
 
-@pytest.fixture(scope="module")
-def spark_ready() -> None:
-    problem = java_problem()
-    if problem:
-        message = f"no Spark for lawn ({problem}); run `bash scripts/spark_ci.sh`"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI: {message}")
-        pytest.skip(message)
-
-
 def _write_events(raw_dir: Path, rows: list[dict]) -> Path:
     raw_dir.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows, columns=EVENT_COLUMNS).to_csv(raw_dir / "raw_events.csv", index=False)
@@ -123,14 +111,7 @@ def _partition_files(table_dir: Path) -> dict[str, dict[str, int]]:
 @pytest.fixture(scope="module")
 def two_steps(spark_ready, tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("spark_incremental")
-    env = {
-        **os.environ,
-        "LAWN_SPARK_DIR": str(work / "spark"),
-        "DBT_TARGET_PATH": str(work / "target"),
-        "DBT_LOG_PATH": str(work / "logs"),
-        "LAWN_IDENTITY_HASH_KEY": TEST_HASH_KEY.secret.decode(),
-    }
-    env.pop("LAWN_IDENTITY_HASH_KEY_FILE", None)
+    env = spark_env(work)
     lawn = str(Path(sys.executable).with_name("lawn"))
 
     def dbt(args: list[str]) -> None:

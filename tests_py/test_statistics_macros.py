@@ -7,7 +7,6 @@ normal quantile and Benjamini-Hochberg (statsmodels multipletests 'fdr_bh'), eac
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -17,23 +16,12 @@ from scipy import stats
 from statsmodels.stats import proportion
 from statsmodels.stats.multitest import multipletests
 
-from lawn.dbt_runner import run_dbt
+from tests_py.conftest import dbt_show
 
 
 def show(sql: str, work_dir: Path) -> list[dict]:
     """Rows of an inline query compiled with the project's macros."""
-    done = run_dbt(
-        ["show", "--inline", sql, "--limit", "1000", "--output", "json", "--log-format", "json"],
-        work_dir / "macros.duckdb",
-        target_path=work_dir / "target",
-        log_path=work_dir / "logs",
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    for line in done.stdout.splitlines():
-        event = json.loads(line)
-        if event["info"]["name"] == "ShowNode":
-            return json.loads(event["data"]["preview"])
-    raise AssertionError("dbt show printed no rows")
+    return dbt_show(sql, work_dir / "macros.duckdb", work_dir)
 
 
 # successes and units of two arms; the last two rows are degenerate (no units, no variance)
