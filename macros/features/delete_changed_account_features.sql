@@ -10,11 +10,7 @@
         The model then computes the days after the newest kept day for the accounts with a
         row on it, and every day of every other account. A replay (var as_of_date) must not
         run incrementally: the table may hold later days. -#}
-    {%- if is_incremental() and as_of_date() is not none -%}
-        {{ exceptions.raise_compiler_error(
-            this ~ ": a replay (var as_of_date) rebuilds from scratch: add --full-refresh"
-        ) }}
-    {%- endif -%}
+    {{- refuse_incremental_replay() -}}
     {%- if is_incremental() -%}
         delete from {{ this }}
         where

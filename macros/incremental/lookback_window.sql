@@ -9,11 +9,7 @@
         the source with late loads included. Out-of-range times never set the watermark:
         one row stamped 9999 would otherwise stop every later run from reading anything.
         A replay (var as_of_date) must not run incrementally: the table may hold later rows. -#}
-    {%- if is_incremental() and as_of_date() is not none -%}
-        {{ exceptions.raise_compiler_error(
-            this ~ ": a replay (var as_of_date) rebuilds from scratch: add --full-refresh"
-        ) }}
-    {%- endif -%}
+    {{- refuse_incremental_replay() -}}
     {%- if is_incremental() -%}
         delete from {{ this }}
         where
@@ -35,11 +31,7 @@
 {#- Spark: Parquet tables cannot `delete`; the run overwrites the window's partitions instead
     (spark_event_partitions.sql). Only the replay guard is left. -#}
 {% macro spark__delete_lookback_window(column) -%}
-    {%- if is_incremental() and as_of_date() is not none -%}
-        {{ exceptions.raise_compiler_error(
-            this ~ ": a replay (var as_of_date) rebuilds from scratch: add --full-refresh"
-        ) }}
-    {%- endif -%}
+    {{- refuse_incremental_replay() -}}
 {%- endmacro %}
 
 {% macro incremental_window_predicate(column) -%}
