@@ -1,0 +1,283 @@
+"""Cheaper data tests (docs/test_cost.md) still catch what they caught.
+
+- The rewritten uniqueness tests (dbt's `unique` on DuckDB and our
+  `expect_compound_columns_to_be_unique`, both through `lawn_duplicate_groups`, which groups
+  a stored table by a 64-bit hash first) fail on planted duplicates with exactly the rows and
+  fail count of the plain group-by, counted here independently with pandas, on tables (the
+  hash pass) and on views and windowed tests (the plain pass). Negative controls: each
+  rewritten test fails on hand-written data.
+- The tests dropped from the `int_event_properties_checked` view are pinned by construction:
+  its failed_reason_code CASE yields only the seed's property reason codes (checked here on
+  the SQL text) and its unit test yields each of them.
+- Every model keeps a primary-key test pair (a uniqueness test and not_null)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+
+import pandas as pd
+import pytest
+import yaml
+
+from lawn.dbt_runner import run_dbt
+from lawn.paths import REPO_ROOT
+
+# hand-written rows: what a CRM export with a repeated account and a half-filled row holds
+ACCOUNTS_CSV = """account_id,region,plan
+a1,eu,pro
+a2,eu,free
+a2,us,free
+a3,us,pro
+a3,us,pro
+a3,us,team
+,eu,pro
+,us,pro
+a4,,pro
+a4,,free
+,,free
+,,pro
+"""
+CLEAN_CSV = "account_id,region\nb1,eu\nb2,eu\nb3,us\n,us\n,eu\n"
+
+SCHEMA = """
+version: 2
+seeds:
+  - name: accounts
+    columns:
+      - name: account_id
+        data_tests:
+          - unique: {name: unique_table_bad}
+          - unique:
+              name: unique_table_window_bad
+              config: {where: "plan = 'pro'"}
+    data_tests:
+      - expect_compound_columns_to_be_unique:
+          name: compound_table_bad
+          arguments: {column_list: [account_id, region]}
+      - expect_compound_columns_to_be_unique:
+          name: compound_table_any_missing_bad
+          arguments: {column_list: [account_id, region], ignore_row_if: any_value_is_missing}
+      - expect_compound_columns_to_be_unique:
+          name: compound_table_row_condition_bad
+          arguments: {column_list: [account_id, region], row_condition: "plan = 'pro'"}
+      - expect_compound_columns_to_be_unique:
+          name: compound_table_all_rows_bad
+          arguments: {column_list: [account_id, region]}
+          config: {where: "1 = 1"}
+  - name: clean_accounts
+    columns:
+      - name: account_id
+        data_tests:
+          - unique: {name: unique_table_good}
+    data_tests:
+      - expect_compound_columns_to_be_unique:
+          name: compound_table_good
+          arguments: {column_list: [account_id, region]}
+models:
+  - name: accounts_view
+    columns:
+      - name: account_id
+        data_tests:
+          - unique: {name: unique_view_bad}
+    data_tests:
+      - expect_compound_columns_to_be_unique:
+          name: compound_view_bad
+          arguments: {column_list: [account_id, region]}
+  - name: accounts_table
+    columns:
+      - name: account_key
+        data_tests:
+          - unique: {name: unique_table_expression_bad}
+"""
+
+
+def accounts() -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(ACCOUNTS_CSV), dtype=str, keep_default_na=False).replace("", None)
+
+
+def duplicate_groups(frame: pd.DataFrame, columns: list[str], skip) -> int:
+    """Combinations of `columns` found more than once (nulls equal), rows where skip() holds dropped."""
+    kept = frame[~frame.apply(skip, axis=1)]
+    counts = kept.fillna("<null>").groupby(columns).size()
+    return int((counts > 1).sum())
+
+
+def all_missing(columns):
+    return lambda row: all(pd.isna(row[c]) for c in columns)
+
+
+def any_missing(columns):
+    return lambda row: any(pd.isna(row[c]) for c in columns)
+
+
+def expected_failures() -> dict[str, int]:
+    frame = accounts()
+    pro = frame[frame["plan"] == "pro"]
+    pair = ["account_id", "region"]
+    clean = pd.read_csv(io.StringIO(CLEAN_CSV), dtype=str, keep_default_na=False).replace("", None)
+    ids = frame["account_id"].dropna()
+    return {
+        "unique_table_bad": int((ids.value_counts() > 1).sum()),
+        "unique_table_window_bad": int((pro["account_id"].dropna().value_counts() > 1).sum()),
+        "unique_view_bad": int((ids.value_counts() > 1).sum()),
+        "unique_table_expression_bad": int((ids.str.upper().value_counts() > 1).sum()),
+        "compound_table_bad": duplicate_groups(frame, pair, all_missing(pair)),
+        "compound_table_all_rows_bad": duplicate_groups(frame, pair, all_missing(pair)),
+        "compound_view_bad": duplicate_groups(frame, pair, all_missing(pair)),
+        "compound_table_any_missing_bad": duplicate_groups(frame, pair, any_missing(pair)),
+        "compound_table_row_condition_bad": duplicate_groups(pro, pair, all_missing(pair)),
+        "unique_table_good": int((clean["account_id"].dropna().value_counts() > 1).sum()),
+        "compound_table_good": duplicate_groups(clean, pair, all_missing(pair)),
+    }
+
+
+# the tests that must take the hash pass (a stored relation read whole) and those that must not
+HASH_PASS = {
+    "unique_table_bad",
+    "unique_table_expression_bad",
+    "compound_table_bad",
+    "compound_table_any_missing_bad",
+    "compound_table_row_condition_bad",
+    "compound_table_all_rows_bad",
+    "unique_table_good",
+    "compound_table_good",
+}
+PLAIN_PASS = {"unique_table_window_bad", "unique_view_bad", "compound_view_bad"}
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory):
+    project = tmp_path_factory.mktemp("test_cost")
+    shutil.copytree(REPO_ROOT / "macros", project / "macros")
+    (project / "seeds").mkdir()
+    (project / "models").mkdir()
+    (project / "dbt_project.yml").write_text(
+        "name: test_cost\nversion: '1.0.0'\nconfig-version: 2\nprofile: test_cost\n"
+        "dispatch:\n  - macro_namespace: lawn\n    search_order: [test_cost]\n"
+    )
+    (project / "profiles.yml").write_text(
+        f"test_cost:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        f"      path: {project / 'scratch.duckdb'}\n"
+    )
+    (project / "seeds" / "accounts.csv").write_text(ACCOUNTS_CSV)
+    (project / "seeds" / "clean_accounts.csv").write_text(CLEAN_CSV)
+    (project / "models" / "accounts_view.sql").write_text(
+        "{{ config(materialized='view') }}\nselect * from {{ ref('accounts') }}"
+    )
+    # an expression key: upper-casing keeps a1..a4 apart, so the same groups as account_id
+    (project / "models" / "accounts_table.sql").write_text(
+        "{{ config(materialized='table') }}\n"
+        "select upper(account_id) as account_key, region from {{ ref('accounts') }}"
+    )
+    (project / "models" / "_schema.yml").write_text(SCHEMA)
+    # seed and run first: `dbt build` would skip the models under a failing seed test
+    for command in ("seed", "run", "test"):
+        run_dbt([command], None, project_dir=project)
+    run_results = json.loads((project / "target" / "run_results.json").read_text())
+    results = {
+        r["unique_id"].split(".")[2]: r for r in run_results["results"] if r["unique_id"].startswith("test.")
+    }
+    compiled = {path.stem: path.read_text() for path in (project / "target" / "compiled").rglob("*.sql")}
+    return results, compiled, project / "scratch.duckdb"
+
+
+@pytest.mark.parametrize("name", sorted(HASH_PASS | PLAIN_PASS))
+def test_rewritten_uniqueness_tests_count_what_pandas_counts(scratch, name):
+    results, _, _ = scratch
+    failures = expected_failures()[name]
+    if name.endswith("_bad"):
+        assert failures > 0, f"{name}: the planted data must hold a violation"
+    else:
+        assert failures == 0
+    result = results[name]
+    assert result["status"] == ("fail" if failures else "pass"), result.get("message")
+    assert result["failures"] == failures
+
+
+@pytest.mark.parametrize("name", sorted(HASH_PASS | PLAIN_PASS))
+def test_only_whole_stored_relations_take_the_hash_pass(scratch, name):
+    _, compiled, _ = scratch
+    assert ("repeated_hashes" in compiled[name]) == (name in HASH_PASS)
+
+
+def test_the_hash_pass_returns_the_plain_group_by_rows(scratch):
+    """The rows (not only their count) of the rewritten unique test are dbt's: each offending
+    value and how often it occurs."""
+    import duckdb
+
+    _, compiled, database = scratch
+    with duckdb.connect(str(database), read_only=True) as connection:
+        rows = connection.execute(compiled["unique_table_bad"]).fetchall()
+    counts = accounts()["account_id"].dropna().value_counts()
+    assert sorted(rows) == sorted((value, int(n)) for value, n in counts.items() if n > 1)
+
+
+def failed_reason_case(sql: str) -> str:
+    head, found, _ = sql.partition("end as failed_reason_code")
+    assert found, "int_event_properties_checked: the failed_reason_code CASE is gone"
+    # the CASE that ends there (it holds no other CASE)
+    return head[[m.start() for m in re.finditer(r"\bcase\b", head)][-1] :]
+
+
+def test_property_check_codes_are_the_seed_property_codes():
+    """What the two dropped data tests (in-set and relationships) checked is fixed by the view's
+    SQL: every branch of the failed_reason_code CASE yields a literal or null, the literals are
+    exactly the property-scope codes of the reason-code seed (int_events_validated joins the
+    codes to that seed, an unknown one would vanish), and the view's keys are selected from
+    int_events_deduplicated."""
+    sql = (REPO_ROOT / "models/intermediate/events/int_event_properties_checked.sql").read_text()
+    case = failed_reason_case(sql)
+    outcomes = re.findall(r"\bthen\s+('?)(\w+)'?", case)
+    assert outcomes, case
+    assert all(quote == "'" or value == "null" for quote, value in outcomes), outcomes
+    assert "else" not in re.sub(r"'[^']*'", "", case.lower()).split(), (
+        "an ELSE branch could yield a computed value"
+    )
+    literals = {value for quote, value in outcomes if quote}
+    with (REPO_ROOT / "seeds/tracking_plan/quarantine_reason_codes.csv").open() as handle:
+        seed = {row["reason_code"] for row in csv.DictReader(handle) if row["check_scope"] == "property"}
+    assert literals == seed
+    # the keys: raw_event_key of int_events_deduplicated, passed through unchanged
+    assert re.search(r"from \{\{ ref\('int_events_deduplicated'\) \}\}", sql)
+    assert "first_deliveries.raw_event_key," in sql
+
+
+def test_property_check_unit_test_yields_every_code():
+    units = yaml.safe_load((REPO_ROOT / "models/intermediate/events/_events__unit_tests.yml").read_text())
+    unit = next(
+        u for u in units["unit_tests"] if u["name"] == "test_property_checks_apply_plan_rules_in_order"
+    )
+    expected = unit["expect"]["rows"]
+    codes = {row["failed_reason_code"] for row in expected}
+    with (REPO_ROOT / "seeds/tracking_plan/quarantine_reason_codes.csv").open() as handle:
+        seed = {row["reason_code"] for row in csv.DictReader(handle) if row["check_scope"] == "property"}
+    assert codes == seed | {None}
+    # keys out are the first deliveries with valid JSON in: a#1 and b#1, not c#2 (a
+    # redelivery) nor d#1 (malformed JSON)
+    given = {row["raw_event_key"] for row in unit["given"][0]["rows"]}
+    assert {row["raw_event_key"] for row in expected} == {"a#1", "b#1"} < given
+
+
+# A model whose key tests run on the table that stores its rows (docs/incremental_staging.md)
+KEY_TESTED_ELSEWHERE = {"stg_tracking__events": "int_events_deduplicated"}
+
+
+def test_every_model_keeps_a_primary_key_test_pair(tmp_path):
+    run_dbt(["parse"], tmp_path / "empty.duckdb", target_path=tmp_path / "target")
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    kinds: dict[str, set[str]] = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "test" and node.get("attached_node") and node.get("test_metadata"):
+            kinds.setdefault(node["attached_node"].split(".")[-1], set()).add(node["test_metadata"]["name"])
+    models = [n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    assert len(models) > 100
+    missing = []
+    for name in models:
+        found = kinds.get(KEY_TESTED_ELSEWHERE.get(name, name), set())
+        if not (found & {"unique", "expect_compound_columns_to_be_unique"}) or "not_null" not in found:
+            missing.append(name)
+    assert missing == []
