@@ -281,3 +281,25 @@ def test_every_model_keeps_a_primary_key_test_pair(tmp_path):
         if not (found & {"unique", "expect_compound_columns_to_be_unique"}) or "not_null" not in found:
             missing.append(name)
     assert missing == []
+
+
+def test_mrr_month_key_determines_account_and_month():
+    """int_account_mrr_monthly lost its (account_id, month_start) uniqueness test: its key is
+    `account_id || ':' || month_start as text`, and a date's text has a fixed width, so two
+    rows share the pair exactly when they share the key, which unique + not_null check."""
+    sql = (REPO_ROOT / "models/intermediate/metrics/int_account_mrr_monthly.sql").read_text()
+    key = "account_id || ':' || cast(month_start as {{ dbt.type_string() }}) as account_month_key"
+    assert key in sql
+    # month_start is a calendar date: its text is YYYY-MM-DD on DuckDB, PostgreSQL and Spark
+    calendar = (REPO_ROOT / "models/intermediate/metrics/int_calendar_days.sql").read_text()
+    assert "month_start" in calendar
+    dates = pd.date_range("2020-01-01", "2031-12-01", freq="MS")
+    assert {len(str(d.date())) for d in dates} == {10}
+    # the pair comes back from the key, even when the account id holds ':'
+    for account, month in [("a:1", "2026-02-01"), ("a", "2026-12-01")]:
+        key_text = f"{account}:{month}"
+        assert (key_text[:-11], key_text[-10:]) == (account, month)
+    schema = yaml.safe_load((REPO_ROOT / "models/intermediate/metrics/_metrics__models.yml").read_text())
+    model = next(m for m in schema["models"] if m["name"] == "int_account_mrr_monthly")
+    key_column = next(c for c in model["columns"] if c["name"] == "account_month_key")
+    assert set(key_column["data_tests"]) == {"unique", "not_null"}
