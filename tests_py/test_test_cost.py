@@ -303,3 +303,92 @@ def test_mrr_month_key_determines_account_and_month():
     model = next(m for m in schema["models"] if m["name"] == "int_account_mrr_monthly")
     key_column = next(c for c in model["columns"] if c["name"] == "account_month_key")
     assert set(key_column["data_tests"]) == {"unique", "not_null"}
+
+
+OBSERVATIONS = "intermediate.int_identity_observations"
+OBSERVATION_TEST = "expect_compound_columns_to_be_unique_int_identity_observations_event_id__identifier_type"
+
+
+@pytest.fixture(scope="module")
+def observations_planted(tmp_path_factory):
+    """int_identity_observations' tests use the test window (docs/test_cost.md). The demo feed
+    lands in two batches (cut at the 80% quantile of receive time); after batch 1 two faults
+    are planted in observations older than the lookback: a copy of the oldest observation
+    (old collides with old), and copies of an old observation carrying the event_id of a
+    batch-2 event as its anonymous_id observation (old collides with what batch 2 writes)."""
+    from lawn.paths import DEMO_RAW_DIR
+    from tests_py.conftest import run_dbt as run_project_dbt
+    from tests_py.expectations import parse_utc
+
+    selection = ["--select", "+int_identity_observations", "--indirect-selection", "cautious"]
+    selection += ["--exclude-resource-type", "unit_test"]
+    work = tmp_path_factory.mktemp("windowed_observations")
+    raw = pd.read_csv(DEMO_RAW_DIR / "raw_events.csv", dtype=str, keep_default_na=False)
+    received = raw["received_at"].map(parse_utc)
+    cutoff = received.quantile(0.8)
+    first_received = received.groupby(raw["event_id"]).transform("min")
+    batch_two = raw[(raw["event_id"] != "") & (first_received >= cutoff) & (raw["anonymous_id"] != "")]
+    new_ids = sorted(set(batch_two["event_id"]))[:20]
+    raw_dir = work / "raw"
+    raw_dir.mkdir()
+    raw[received < cutoff].to_csv(raw_dir / "raw_events.csv", index=False)
+    db_path = work / "observations.duckdb"
+    run_project_dbt(["build", "--full-refresh", *selection], db_path, work, raw_dir=raw_dir)
+    with duckdb_connect(db_path) as con:
+        oldest = con.execute(
+            f"select event_id from {OBSERVATIONS} where received_at is not null "
+            "and identifier_type = 'anonymous_id' order by received_at, event_id limit 2"
+        ).fetchall()
+        con.execute(
+            f"insert into {OBSERVATIONS} select * from {OBSERVATIONS} "
+            "where event_id = ? and identifier_type = 'anonymous_id'",
+            [oldest[0][0]],
+        )
+        for new_id in new_ids:
+            con.execute(
+                f"insert into {OBSERVATIONS} select * replace (? as event_id) from {OBSERVATIONS} "
+                "where event_id = ? and identifier_type = 'anonymous_id'",
+                [new_id, oldest[1][0]],
+            )
+    raw.to_csv(raw_dir / "raw_events.csv", index=False)
+    run_project_dbt(["build", *selection], db_path, work, raw_dir=raw_dir, check=False)
+    incremental = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    run_project_dbt(["test", *selection], db_path, work, check=False)
+    plain = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    with duckdb_connect(db_path) as con:
+        collided = con.execute(
+            f"select count(*) from (select event_id from {OBSERVATIONS} where identifier_type = "
+            f"'anonymous_id' and event_id in ({', '.join('?' for _ in new_ids)}) "
+            "group by event_id having count(*) > 1)",
+            new_ids,
+        ).fetchone()[0]
+
+    def by_name(results):
+        return {r["unique_id"].split(".")[2]: r for r in results}
+
+    return by_name(incremental), by_name(plain), collided
+
+
+def duckdb_connect(path):
+    import duckdb
+
+    return duckdb.connect(str(path))
+
+
+def test_windowed_observation_test_catches_new_rows_colliding_with_old(observations_planted):
+    """Batch 2 wrote observations for events whose event_id an old planted row already holds:
+    the key= part of the window reads those old rows, so the incremental build fails with one
+    row per collision (counted in the table). The old-with-old copy is outside the window."""
+    incremental, plain, collided = observations_planted
+    assert collided > 0
+    assert incremental["int_identity_observations"]["status"] == "success"
+    result = incremental[OBSERVATION_TEST]
+    assert (result["status"], result["failures"]) == ("fail", collided)
+    assert "received_at >" in result["compiled_code"] and "1 = 1" not in result["compiled_code"]
+    # a plain `dbt test` reads every row: the old-with-old copy too
+    assert (plain[OBSERVATION_TEST]["status"], plain[OBSERVATION_TEST]["failures"]) == ("fail", collided + 1)
+    for name in (
+        "not_null_int_identity_observations_event_id",
+        "not_null_int_identity_observations_identifier_type",
+    ):
+        assert incremental[name]["status"] == "pass", name
