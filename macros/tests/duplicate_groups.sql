@@ -1,11 +1,12 @@
 {% macro lawn_duplicate_groups(model, columns, row_filter, count_name, select_list=none) -%}
     {#- The rows of a uniqueness test: each combination of `columns` (expressions) found more
         than once among the rows of `model` that pass `row_filter`, with its count as
-        `count_name`; `select_list` (default: `columns`) names them in the result. Dispatched: on DuckDB, when the test reads a stored table, the
-        combinations are first grouped by their 64-bit hash (a fixed-width key groups about
-        twice as fast as text, docs/test_cost.md) and only the rows of a repeated hash are
-        then grouped by value, so the result is exact: a hash collision between two
-        different values is one more candidate, not a failure. -#}
+        `count_name`; `select_list` (default: `columns`) names them in the result.
+        Dispatched: on DuckDB, when the test reads a whole stored table, the combinations
+        are first grouped by their 64-bit hash (a fixed-width key groups faster than text,
+        docs/test_cost.md) and only the rows of a repeated hash are then grouped by value,
+        so the result is exact: a hash collision between two different values is one more
+        candidate, not a failure. -#}
     {{ return(adapter.dispatch('lawn_duplicate_groups', 'lawn')(
         model, columns, row_filter, count_name, select_list or columns
     )) }}
