@@ -83,10 +83,22 @@ models:
       - name: account_id
         data_tests:
           - unique: {name: unique_view_bad}
+          - not_null: {name: not_null_view_bad}
+          - primary_key: {name: primary_key_view_bad}
     data_tests:
       - expect_compound_columns_to_be_unique:
           name: compound_view_bad
           arguments: {column_list: [account_id, region]}
+  - name: clean_view
+    columns:
+      - name: account_id
+        data_tests:
+          - primary_key: {name: primary_key_nulls_bad}
+  - name: clean_keys_view
+    columns:
+      - name: account_id
+        data_tests:
+          - primary_key: {name: primary_key_good}
   - name: accounts_table
     columns:
       - name: account_key
@@ -131,6 +143,12 @@ def expected_failures() -> dict[str, int]:
         "compound_table_any_missing_bad": duplicate_groups(frame, pair, any_missing(pair)),
         "compound_table_row_condition_bad": duplicate_groups(pro, pair, all_missing(pair)),
         "unique_table_good": int((clean["account_id"].dropna().value_counts() > 1).sum()),
+        "not_null_view_bad": int(frame["account_id"].isna().sum()),
+        # primary_key: the repeated values plus the null rows (unique + not_null together)
+        "primary_key_view_bad": int((ids.value_counts() > 1).sum()) + int(frame["account_id"].isna().sum()),
+        "primary_key_nulls_bad": int((clean["account_id"].dropna().value_counts() > 1).sum())
+        + int(clean["account_id"].isna().sum()),
+        "primary_key_good": 0,
         "compound_table_good": duplicate_groups(clean, pair, all_missing(pair)),
     }
 
@@ -147,6 +165,7 @@ HASH_PASS = {
     "compound_table_good",
 }
 PLAIN_PASS = {"unique_table_window_bad", "unique_view_bad", "compound_view_bad"}
+PRIMARY_KEY = {"not_null_view_bad", "primary_key_view_bad", "primary_key_nulls_bad", "primary_key_good"}
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +188,13 @@ def scratch(tmp_path_factory):
         "{{ config(materialized='view') }}\nselect * from {{ ref('accounts') }}"
     )
     # an expression key: upper-casing keeps a1..a4 apart, so the same groups as account_id
+    (project / "models" / "clean_view.sql").write_text(
+        "{{ config(materialized='view') }}\nselect * from {{ ref('clean_accounts') }}"
+    )
+    (project / "models" / "clean_keys_view.sql").write_text(
+        "{{ config(materialized='view') }}\n"
+        "select * from {{ ref('clean_accounts') }} where account_id is not null"
+    )
     (project / "models" / "accounts_table.sql").write_text(
         "{{ config(materialized='table') }}\n"
         "select upper(account_id) as account_key, region from {{ ref('accounts') }}"
@@ -185,7 +211,7 @@ def scratch(tmp_path_factory):
     return results, compiled, project / "scratch.duckdb"
 
 
-@pytest.mark.parametrize("name", sorted(HASH_PASS | PLAIN_PASS))
+@pytest.mark.parametrize("name", sorted(HASH_PASS | PLAIN_PASS | PRIMARY_KEY))
 def test_rewritten_uniqueness_tests_count_what_pandas_counts(scratch, name):
     results, _, _ = scratch
     failures = expected_failures()[name]
@@ -202,6 +228,16 @@ def test_rewritten_uniqueness_tests_count_what_pandas_counts(scratch, name):
 def test_only_whole_stored_relations_take_the_hash_pass(scratch, name):
     _, compiled, _ = scratch
     assert ("repeated_hashes" in compiled[name]) == (name in HASH_PASS)
+
+
+def test_primary_key_reports_what_unique_and_not_null_report(scratch):
+    """The folded test on a view fails with the sum of the two tests it replaces, run on the
+    same view, and reads the view once."""
+    results, compiled, _ = scratch
+    assert results["primary_key_view_bad"]["failures"] == (
+        results["unique_view_bad"]["failures"] + results["not_null_view_bad"]["failures"]
+    )
+    assert compiled["primary_key_view_bad"].count("accounts_view") == 1
 
 
 def test_the_hash_pass_returns_the_plain_group_by_rows(scratch):
@@ -278,6 +314,8 @@ def test_every_model_keeps_a_primary_key_test_pair(tmp_path):
     missing = []
     for name in models:
         found = kinds.get(KEY_TESTED_ELSEWHERE.get(name, name), set())
+        if "primary_key" in found:  # unique and not_null in one test
+            continue
         if not (found & {"unique", "expect_compound_columns_to_be_unique"}) or "not_null" not in found:
             missing.append(name)
     assert missing == []
@@ -302,7 +340,7 @@ def test_mrr_month_key_determines_account_and_month():
     schema = yaml.safe_load((REPO_ROOT / "models/intermediate/metrics/_metrics__models.yml").read_text())
     model = next(m for m in schema["models"] if m["name"] == "int_account_mrr_monthly")
     key_column = next(c for c in model["columns"] if c["name"] == "account_month_key")
-    assert set(key_column["data_tests"]) == {"unique", "not_null"}
+    assert set(key_column["data_tests"]) in ({"unique", "not_null"}, {"primary_key"})
 
 
 OBSERVATIONS = "intermediate.int_identity_observations"
