@@ -5,6 +5,7 @@
         on_schema_change='fail',
         pre_hook=[
             "{{ delete_lookback_window('received_at') }}",
+            "{{ record_test_window('received_at') }}",
             "{{ rejudge_blocked_identifiers() }}",
         ]
     )
