@@ -112,13 +112,34 @@ unpivoted as (
 ),
 
 -- the normal form and the verdict once per distinct raw value (a few thousand), not
--- once per event: identifiers repeat across a person's events
+-- once per event: identifiers repeat across a person's events. Taken from `events`, not
+-- from `unpivoted`, so that `unpivoted` is read once and streams instead of being
+-- materialised (a CTE read twice is, on DuckDB and PostgreSQL)
 raw_values as (
 
     select distinct
-        identifier_type,
-        identifier_value as raw_value
-    from unpivoted
+        'anonymous_id' as identifier_type,
+        anonymous_id as raw_value
+    from events
+    where anonymous_id is not null
+    union all
+    select distinct
+        'device_id' as identifier_type,
+        device_id as raw_value
+    from events
+    where device_id is not null
+    union all
+    select distinct
+        'user_id' as identifier_type,
+        user_id as raw_value
+    from events
+    where user_id is not null
+    union all
+    select distinct
+        'email' as identifier_type,
+        email as raw_value
+    from emails
+    where email is not null
 
 ),
 
