@@ -98,12 +98,22 @@
         update {{ this }} as attributed
         set person_id = resolved.person_id
         from (
+            {#- the affected events' ids alone: the joins look up only their values -#}
+            with affected_events as (
+                select
+                    events.event_id,
+                    events.user_id,
+                    events.anonymous_id,
+                    events.device_id
+                from {{ this }} as events
+                where {{ affected }}
+            )
+
             select
                 events.event_id,
                 {{ attributed_person_id() }} as person_id
-            from {{ this }} as events
-            {{ attributed_person_joins('events', current_map, this) }}
-            where {{ affected }}
+            from affected_events as events
+            {{ attributed_person_joins('events', current_map, 'affected_events') }}
         ) as resolved
         where
             attributed.event_id = resolved.event_id
