@@ -1,19 +1,34 @@
-{% macro attributed_person_joins(events, identity_map) -%}
+{% macro attributed_person_joins(events, identity_map, identifiers) -%}
     {#- The three identity-map joins of int_events_attributed: the person of an event is the
         one of its user_id, else its anonymous_id, else its device_id (each in the identity
         graph's normal form). `events` is the alias of the event rows, `identity_map` a
-        relation or subquery of (identifier_key, person_id) with person_id not null. Used by
-        the model and by its re-attribution pre-hook, so both resolve alike. -#}
-    left join {{ identity_map }} as by_user
-        on 'user_id:' || {{ normalize_identifier(events ~ '.user_id') }} = by_user.identifier_key
-    left join {{ identity_map }} as by_anonymous_id
-        on
-            'anonymous_id:' || {{ normalize_identifier(events ~ '.anonymous_id') }}
-            = by_anonymous_id.identifier_key
-    left join {{ identity_map }} as by_device_id
-        on
-            'device_id:' || {{ normalize_identifier(events ~ '.device_id') }}
-            = by_device_id.identifier_key
+        relation or subquery of (identifier_key, person_id) with person_id not null, and
+        `identifiers` a relation holding (at least) every user_id, anonymous_id and device_id
+        of those rows. Each raw value is normalised and looked up once (identifiers repeat
+        across a person's events), then the events join on the raw value itself: the same
+        person as joining every event on its normalised key. Used by the model and by its
+        re-attribution pre-hook, so both resolve alike. -#}
+    {%- for column, alias in [
+        ('user_id', 'by_user'),
+        ('anonymous_id', 'by_anonymous_id'),
+        ('device_id', 'by_device_id'),
+    ] %}
+    left join (
+        select
+            raw_values.raw_value,
+            person_map.person_id
+        from (
+            select distinct {{ column }} as raw_value
+            from {{ identifiers }}
+            where {{ column }} is not null
+        ) as raw_values
+        inner join {{ identity_map }} as person_map
+            on
+                '{{ column }}:' || {{ normalize_identifier('raw_values.raw_value') }}
+                = person_map.identifier_key
+    ) as {{ alias }}
+        on {{ events }}.{{ column }} = {{ alias }}.raw_value
+    {%- endfor %}
 {%- endmacro %}
 
 {% macro attributed_person_id() -%}
@@ -83,12 +98,22 @@
         update {{ this }} as attributed
         set person_id = resolved.person_id
         from (
+            {#- the affected events' ids alone: the joins look up only their values -#}
+            with affected_events as (
+                select
+                    events.event_id,
+                    events.user_id,
+                    events.anonymous_id,
+                    events.device_id
+                from {{ this }} as events
+                where {{ affected }}
+            )
+
             select
                 events.event_id,
                 {{ attributed_person_id() }} as person_id
-            from {{ this }} as events
-            {{ attributed_person_joins('events', current_map) }}
-            where {{ affected }}
+            from affected_events as events
+            {{ attributed_person_joins('events', current_map, 'affected_events') }}
         ) as resolved
         where
             attributed.event_id = resolved.event_id

@@ -39,6 +39,20 @@ events as (
 
 ),
 
+-- the identifier columns alone, for the joins' one look-up per distinct value
+event_identifiers as (
+
+    select
+        user_id,
+        anonymous_id,
+        device_id
+    from {{ ref('int_events_valid') }}
+    {% if is_incremental() %}
+        where {{ incremental_window_predicate('received_at') }}
+    {% endif %}
+
+),
+
 final as (
 
     select
@@ -65,7 +79,7 @@ final as (
         events.properties,
         events.raw_event_key
     from events
-    {{ attributed_person_joins('events', attribution_current_map()) }}
+    {{ attributed_person_joins('events', attribution_current_map(), 'event_identifiers') }}
 
 )
 

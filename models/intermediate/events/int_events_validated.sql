@@ -27,6 +27,36 @@ deliveries as (
 
 ),
 
+-- the columns the envelope checks read, straight from the table rather than from
+-- `deliveries`: a CTE read twice is materialised whole (payloads included) by DuckDB and
+-- PostgreSQL, a second copy of every delivery
+first_delivery_rows as (
+
+    select
+        raw_event_key,
+        event_id,
+        event_name,
+        schema_version,
+        received_at,
+        occurred_at,
+        source,
+        anonymous_id,
+        device_id,
+        user_id,
+        account_id,
+        context_raw,
+        properties_raw,
+        is_context_valid_json,
+        is_properties_valid_json
+    from {{ ref('int_events_deduplicated') }}
+    where
+        delivery_number = 1
+        {% if is_incremental() %}
+            and {{ incremental_window_predicate('received_at') }}
+        {% endif %}
+
+),
+
 property_checks as (
 
     select * from {{ ref('int_event_properties_checked') }}
@@ -79,14 +109,13 @@ first_deliveries as (
         plan_event_names.event_name is not null as is_known_event,
         plan_events.tracking_plan_key is not null as is_known_version,
         coalesce(plan_events.is_live, false) as is_live_version
-    from deliveries
+    from first_delivery_rows as deliveries
     left join plan_event_names
         on deliveries.event_name = plan_event_names.event_name
     left join plan_events
         on
             deliveries.event_name = plan_events.event_name
             and deliveries.schema_version = plan_events.schema_version
-    where deliveries.delivery_number = 1
 
 ),
 

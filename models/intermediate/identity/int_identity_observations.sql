@@ -25,14 +25,12 @@ events as (
 
     select
         event_id,
-        event_name,
         occurred_at,
         received_at,
         account_id,
         anonymous_id,
         device_id,
-        user_id,
-        properties
+        user_id
     from {{ ref('int_events_valid') }}
     {% if is_incremental() %}
         where {{ incremental_window_predicate('received_at') }}
@@ -51,13 +49,22 @@ blocklist as (
 
 ),
 
+-- read from the table, not from `events`: DuckDB and PostgreSQL materialise a CTE read
+-- more than once, and only these few rows need the payload
 emails as (
 
     select
         event_id,
+        occurred_at,
+        received_at,
+        account_id,
         {{ json_extract_scalar('properties', "'email'") }} as email
-    from events
-    where event_name in ('signed_up', 'identified')
+    from {{ ref('int_events_valid') }}
+    where
+        event_name in ('signed_up', 'identified')
+        {% if is_incremental() %}
+            and {{ incremental_window_predicate('received_at') }}
+        {% endif %}
 
 ),
 
@@ -94,39 +101,64 @@ unpivoted as (
     where user_id is not null
     union all
     select
-        events.event_id,
-        events.occurred_at,
-        events.received_at,
-        events.account_id,
+        event_id,
+        occurred_at,
+        received_at,
+        account_id,
         'email' as identifier_type,
-        emails.email as identifier_value
+        email as identifier_value
+    from emails
+    where email is not null
+
+),
+
+-- the normal form and the verdict once per distinct raw value (a few thousand), not
+-- once per event: identifiers repeat across a person's events. Taken from `events`, not
+-- from `unpivoted`, so that `unpivoted` is read once and streams instead of being
+-- materialised (a CTE read twice is, on DuckDB and PostgreSQL)
+raw_values as (
+
+    select distinct
+        'anonymous_id' as identifier_type,
+        anonymous_id as raw_value
     from events
-    inner join emails on events.event_id = emails.event_id
-    where emails.email is not null
+    where anonymous_id is not null
+    union all
+    select distinct
+        'device_id' as identifier_type,
+        device_id as raw_value
+    from events
+    where device_id is not null
+    union all
+    select distinct
+        'user_id' as identifier_type,
+        user_id as raw_value
+    from events
+    where user_id is not null
+    union all
+    select distinct
+        'email' as identifier_type,
+        email as raw_value
+    from emails
+    where email is not null
 
 ),
 
 normalised as (
 
     select
-        event_id,
-        occurred_at,
-        received_at,
-        account_id,
         identifier_type,
-        {{ normalize_identifier('identifier_value') }} as identifier_value
-    from unpivoted
+        raw_value,
+        {{ normalize_identifier('raw_value') }} as identifier_value
+    from raw_values
 
 ),
 
 judged as (
 
     select
-        normalised.event_id,
-        normalised.occurred_at,
-        normalised.received_at,
-        normalised.account_id,
         normalised.identifier_type,
+        normalised.raw_value,
         normalised.identifier_value,
         coalesce(
             min(blocklist.reason),
@@ -138,11 +170,8 @@ judged as (
             normalised.identifier_value = blocklist.blocked_value
             and blocklist.identifier_type in ('*', normalised.identifier_type)
     group by
-        normalised.event_id,
-        normalised.occurred_at,
-        normalised.received_at,
-        normalised.account_id,
         normalised.identifier_type,
+        normalised.raw_value,
         normalised.identifier_value
 
 ),
@@ -150,16 +179,20 @@ judged as (
 final as (
 
     select
-        event_id,
-        occurred_at,
-        received_at,
-        account_id,
-        identifier_type,
-        identifier_value,
-        identifier_type || ':' || identifier_value as identifier_key,
-        blocked_reason,
-        blocked_reason is not null as is_blocked
-    from judged
+        unpivoted.event_id,
+        unpivoted.occurred_at,
+        unpivoted.received_at,
+        unpivoted.account_id,
+        unpivoted.identifier_type,
+        judged.identifier_value,
+        unpivoted.identifier_type || ':' || judged.identifier_value as identifier_key,
+        judged.blocked_reason,
+        judged.blocked_reason is not null as is_blocked
+    from unpivoted
+    inner join judged
+        on
+            unpivoted.identifier_type = judged.identifier_type
+            and unpivoted.identifier_value = judged.raw_value
 
 )
 
