@@ -48,7 +48,8 @@ class LandedTable:
     rows: int
     absent_columns: tuple[str, ...] = ()
     ignored_columns: tuple[str, ...] = ()
-    mode: str = "full"  # "full", "append" (new files only) or "unchanged" (nothing landed)
+    # "full", "append" (new files only), "unchanged" (nothing landed) or "absent" (no file: empty)
+    mode: str = "full"
     files: list[Path] = field(default_factory=list)  # every file of the table
     new_files: list = field(default_factory=list)  # the Deliveries this load landed
     rows_per_file: list[int] = field(default_factory=list)  # rows read from each of them
@@ -460,7 +461,7 @@ def _record_manifest(
         if landed.mode == "unchanged":
             continue
         name = landed.table.name
-        if landed.mode == "full":
+        if landed.mode in ("full", "absent"):
             connection.execute(f"delete from {MANIFEST} where table_name = ?", [name])
         table_rows = int(_scalar(connection, f"select count(*) from {schema}.{name}"))
         for delivery, rows in zip(landed.new_files, landed.rows_per_file, strict=True):
@@ -496,7 +497,7 @@ def _land_table(
                 "is required)"
             )
         connection.execute(f"create or replace table {target} as {_empty_select(table)}")
-        return LandedTable(table, None, 0, absent_columns=table.column_names)
+        return LandedTable(table, None, 0, absent_columns=table.column_names, mode="absent")
     if plan.mode == "full" and len(paths) == 1 and paths[0].parent == raw_dir:
         # the single-file form: straight into the table, as ever
         absent, ignored = _land_file(table, paths[0], connection, target, check)
