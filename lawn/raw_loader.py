@@ -504,33 +504,32 @@ def _land_table(
         rows = int(_scalar(connection, f"select count(*) from {target}"))
         return LandedTable(table, paths[0], rows, absent, ignored, mode="full", files=paths,
                            new_files=plan.new, rows_per_file=[rows], table_rows=rows)  # fmt: skip
-    # files one by one into a scratch table, each checked alone, then gathered in `incoming`
+    # each file checked alone, then gathered: in the table itself (full), in `incoming` (new
+    # raw_events rows, screened by lawn.privacy.filter_landed before they are appended), or
+    # appended to the table (other tables); a file after the first goes through `scratch`
     incoming = f"{schema}._lawn_incoming_{table.name}"
     scratch = f"{schema}._lawn_file_{table.name}"
-    connection.execute(f"create or replace table {incoming} as {_empty_select(table)}")
-    earlier = [incoming] if plan.mode == "full" else [incoming, target]
+    held_back = incoming if plan.mode == "append" and table.name == "raw_events" and schema == "raw" else None
+    gather = target if plan.mode == "full" else held_back
     absent_all: set[str] | None = None
     ignored_all: set[str] = set()
     rows_per_file = []
-    for delivery in plan.new:
-        absent, ignored = _land_file(table, delivery.path, connection, scratch, check)
+    for number, delivery in enumerate(plan.new):
+        relation = gather if number == 0 and gather is not None else scratch
+        absent, ignored = _land_file(table, delivery.path, connection, relation, check)
         absent_all = set(absent) if absent_all is None else absent_all & set(absent)
         ignored_all |= set(ignored)
-        for column in (c.name for c in table.columns if c.unique):
-            _check_unique_across(connection, delivery.path, column, scratch, earlier, raw_dir / table.name)
-        rows_per_file.append(int(_scalar(connection, f"select count(*) from {scratch}")))
-        connection.execute(f"insert into {incoming} select * from {scratch}")
-        connection.execute(f"drop table {scratch}")
+        if relation != target:  # rows gathered before this file: in the table, in `incoming`
+            earlier = [name for name in (gather, target) if name is not None and name != relation]
+            for column in (c.name for c in table.columns if c.unique):
+                _check_unique_across(
+                    connection, delivery.path, column, relation, earlier, raw_dir / table.name
+                )
+        rows_per_file.append(int(_scalar(connection, f"select count(*) from {relation}")))
+        if relation == scratch:
+            connection.execute(f"insert into {gather or target} select * from {scratch}")
+            connection.execute(f"drop table {scratch}")
     new_rows = sum(rows_per_file)
-    held_back = None
-    if plan.mode == "full":
-        connection.execute(f"create or replace table {target} as select * from {incoming}")
-        connection.execute(f"drop table {incoming}")
-    elif table.name == "raw_events" and schema == "raw":
-        held_back = incoming  # lawn.privacy.filter_landed screens the new rows, then appends them
-    else:
-        connection.execute(f"insert into {target} select * from {incoming}")
-        connection.execute(f"drop table {incoming}")
     total = int(_scalar(connection, f"select count(*) from {target}")) + (new_rows if held_back else 0)
     return LandedTable(
         table, paths[0] if len(paths) == 1 else None, new_rows if plan.mode == "append" else total,

@@ -494,3 +494,29 @@ def test_the_health_check_refuses_a_cut_file_at_once_and_a_damaged_block_when_as
     with pytest.raises(WarehouseError, match=f"^{damaged}: not a readable DuckDB warehouse, damaged"):
         check_warehouse(damaged)
     check_warehouse(tmp_path / "good.duckdb")
+
+
+def test_an_erasure_between_deliveries_reconciles_in_the_marts(tmp_path):
+    """`lawn privacy erase` after the first delivery's build; the second delivery is landed
+    with the table again in full (an erasure since), the third appended; after each build the
+    reconciliation holds and the latest load's erased count is every delivered row of the
+    person (counted from the CSV text), as landing every file again would count it."""
+    from lawn.privacy import erase
+
+    raw, db, work = _feed(tmp_path), tmp_path / "lawn.duckdb", tmp_path / "work"
+    _build(raw, db, work)
+    result = erase(db, user_id=BO["user_id"])
+    assert result.person_found and result.rows_deleted.get("raw.raw_events") == _bo_rows(range(1))
+    for number in (1, 2):
+        _deliver(raw, number)
+        _build(raw, db, work)
+        with duckdb.connect(str(db), read_only=True) as con:
+            summary = con.sql("select * from marts.fct_event_reconciliation").df().iloc[0]
+            modes = con.execute(
+                "select count(distinct load_id) from ops.raw_landing_manifest where table_name = 'raw_events'"
+            ).fetchone()[0]
+        delivered = sum(len(_part(n)) for n in range(number + 1))
+        assert bool(summary["is_reconciled"])
+        assert summary["erased_at_landing_count"] == _bo_rows(range(number + 1))
+        assert summary["raw_count"] == delivered - _bo_rows(range(number + 1))
+        assert modes == number  # landed in full at the second delivery, appended at the third
