@@ -30,7 +30,8 @@ runner = CliRunner()
 
 # the deliveries: rows received before the first day, on or after it and before the second, after
 DAYS = (dt.date(2026, 3, 5), dt.date(2026, 3, 7))
-BO = {"user_id": "u-bo", "anonymous_id": "app-bo", "device_id": "iph-bo"}  # the person erased
+BO = {"user_id": "u-bo", "anonymous_id": "app-bo", "device_id": "iph-bo"}  # a person erased
+ANA = {"user_id": "u-ana", "anonymous_id": "anon-ana", "device_id": "br-ana"}  # in the first and last parts
 
 
 def _rows() -> tuple[list[str], list[list[str]]]:
@@ -329,11 +330,11 @@ def _install_tombstones(db: Path, values: dict[str, str]) -> None:
             )
 
 
-def _bo_rows(parts: range) -> int:
-    """Bo's deliveries in those parts, counted from the CSV text (pandas)."""
+def _rows_of(parts: range, person: dict[str, str] = BO) -> int:
+    """The person's deliveries in those parts (any of their ids), counted from the CSV text (pandas)."""
     header, _ = _rows()
     frame = pd.DataFrame([row for number in parts for row in _part(number)], columns=header)
-    theirs = pd.concat([frame[column].eq(value) for column, value in BO.items()], axis=1).any(axis=1)
+    theirs = pd.concat([frame[column].eq(value) for column, value in person.items()], axis=1).any(axis=1)
     return int(theirs.sum())
 
 
@@ -359,13 +360,13 @@ def test_erasure_between_deliveries_withholds_the_new_files_rows_exactly(tmp_pat
     assert (
         report.ok and "an erasure happened since the last landing: landing raw.raw_events again" in notes[0]
     )
-    assert report.withheld.erased == _bo_rows(range(2)) > 0
+    assert report.withheld.erased == _rows_of(range(2)) > 0
     _deliver(raw, 2)
     report = load_raw(raw, db)
     events = {landed.table.name: landed for landed in report.tables}["raw_events"]
-    assert events.mode == "append" and report.withheld.erased == _bo_rows(range(2, 3)) > 0
+    assert events.mode == "append" and report.withheld.erased == _rows_of(range(2, 3)) > 0
     appended = _latest_exclusions(db)
-    assert appended["erased"][0] == _bo_rows(range(3))  # every delivery now landed, as a full land counts
+    assert appended["erased"][0] == _rows_of(range(3))  # every delivery now landed, as a full land counts
     with duckdb.connect(str(db), read_only=True) as con:
         left = con.execute(
             "select count(*) from raw.raw_events where user_id = 'u-bo' or device_id = 'iph-bo'"
@@ -497,26 +498,30 @@ def test_the_health_check_refuses_a_cut_file_at_once_and_a_damaged_block_when_as
 
 
 def test_an_erasure_between_deliveries_reconciles_in_the_marts(tmp_path):
-    """`lawn privacy erase` after the first delivery's build; the second delivery is landed
-    with the table again in full (an erasure since), the third appended; after each build the
-    reconciliation holds and the latest load's erased count is every delivered row of the
-    person (counted from the CSV text), as landing every file again would count it."""
+    """`lawn privacy erase --user-id u-bo` after the first delivery's build, before any of Bo's
+    events arrived (the id comes from the product's user table): only a tombstone. The second
+    delivery is landed with the table again in full (an erasure since), the third appended;
+    each withholds Bo's rows, the builds reconcile, and the latest load's erased count is every
+    delivered row of Bo's (counted from the CSV text), as landing every file again counts it."""
     from lawn.privacy import erase
 
     raw, db, work = _feed(tmp_path), tmp_path / "lawn.duckdb", tmp_path / "work"
     _build(raw, db, work)
+    assert _rows_of(range(1)) == 0 and _rows_of(range(3)) == _rows_of(range(3), {"user_id": "u-bo"})
     result = erase(db, user_id=BO["user_id"])
-    assert result.person_found and result.rows_deleted.get("raw.raw_events") == _bo_rows(range(1))
+    assert not result.person_found and result.identifiers == 1  # a tombstone for the id only
     for number in (1, 2):
         _deliver(raw, number)
         _build(raw, db, work)
         with duckdb.connect(str(db), read_only=True) as con:
             summary = con.sql("select * from marts.fct_event_reconciliation").df().iloc[0]
-            modes = con.execute(
+            loads = con.execute(
                 "select count(distinct load_id) from ops.raw_landing_manifest where table_name = 'raw_events'"
             ).fetchone()[0]
+            left = con.execute("select count(*) from raw.raw_events where user_id = 'u-bo'").fetchone()[0]
         delivered = sum(len(_part(n)) for n in range(number + 1))
-        assert bool(summary["is_reconciled"])
-        assert summary["erased_at_landing_count"] == _bo_rows(range(number + 1))
-        assert summary["raw_count"] == delivered - _bo_rows(range(number + 1))
-        assert modes == number  # landed in full at the second delivery, appended at the third
+        assert bool(summary["is_reconciled"]) and left == 0
+        assert summary["erased_at_landing_count"] == _rows_of(range(number + 1)) > 0
+        assert summary["raw_count"] == delivered - _rows_of(range(number + 1))
+        assert loads == number  # landed in full at the second delivery, appended at the third
+    assert _rows_of(range(2, 3)) > 0  # the appended delivery held some of Bo's rows
