@@ -158,6 +158,10 @@ def test_nothing_new_lands_nothing_and_keeps_the_tables(tmp_path, monkeypatch):
     assert report.ok and {landed.mode for landed in report.tables} == {"unchanged", "absent"}
     assert spy.read == [] and spy.gated == []
     assert _raw_tables(db) == before
+    # an export job's marker, and a landed file touched or copied again (same bytes): still nothing
+    (raw / "raw_events" / "_SUCCESS").write_text("")
+    later = (raw / "raw_events" / "2026-03-05.csv").stat().st_mtime_ns + 10**9
+    os.utime(raw / "raw_events" / "2026-03-05.csv", ns=(later, later))
     result = runner.invoke(app, ["load", "--raw-dir", str(raw)], env={"LAWN_DUCKDB_PATH": str(db)})
     assert result.exit_code == 0, result.output
     assert "2 file(s) landed before, unchanged" in result.stdout
@@ -284,8 +288,14 @@ def test_a_broken_new_file_stops_the_run_and_lands_nothing(tmp_path):
     assert after[0] == before[0] and after[1].equals(before[1])
 
 
-def test_both_forms_of_one_table_are_refused(tmp_path):
+def test_both_forms_of_one_table_and_a_foreign_file_in_a_folder_are_refused(tmp_path):
     raw = _feed(tmp_path)
+    (raw / "raw_events" / "notes.xlsx").write_bytes(b"PK")
+    report = load_raw(raw, tmp_path / "lawn.duckdb")
+    assert report.errors[0].startswith(
+        f"{raw / 'raw_events' / 'notes.xlsx'}: unknown file type in the folder"
+    )
+    (raw / "raw_events" / "notes.xlsx").unlink()
     shutil.copy(BYOD / "raw_events.csv", raw)
     report = load_raw(raw, tmp_path / "lawn.duckdb")
     assert report.errors == [
