@@ -203,19 +203,36 @@ def validate_raw(raw_dir: RawDirOption = DEMO_RAW_DIR) -> None:
     out.print(f"raw files in {raw_dir} passed validation")
 
 
+def landed_line(landed) -> str:
+    """One line per raw table: rows landed, from which file(s), or why nothing was landed."""
+    if landed.mode == "unchanged":
+        files = f"{len(landed.files)} file(s) landed before, unchanged"
+        return f"raw.{landed.table.name:<20} {0:>10,} rows  ({files}; {landed.table_rows:,} rows kept)"
+    if landed.mode == "append":
+        names = ", ".join(delivery.name for delivery in landed.new_files)
+        return f"raw.{landed.table.name:<20} {landed.rows:>10,} rows  (new: {names}; appended)"
+    source = landed.path.name if landed.path else "absent: empty table"
+    if len(landed.files) > 1:
+        source = f"{len(landed.files)} files of {landed.table.name}/"
+    extra = f"; ignored columns: {', '.join(landed.ignored_columns)}" if landed.ignored_columns else ""
+    return f"raw.{landed.table.name:<20} {landed.rows:>10,} rows  ({source}{extra})"
+
+
 def _land(raw_dir: Path) -> None:
     """Gate and land the raw files into the warehouse (the caller holds the writer lock)."""
     from lawn.validate_raw import load_raw
 
     db_path = duckdb_path()
     with err.status(f"loading raw files from {raw_dir} into {db_path}"):
-        report = load_raw(raw_dir, db_path)
+        report = load_raw(
+            raw_dir,
+            db_path,
+            notes=lambda line: err.print(f"note: {line}", soft_wrap=True, markup=False, highlight=False),
+        )
     if report.errors:
         _print_errors(report.errors)
     for landed in report.tables:
-        source = landed.path.name if landed.path else "absent: empty table"
-        extra = f"; ignored columns: {', '.join(landed.ignored_columns)}" if landed.ignored_columns else ""
-        out.print(f"raw.{landed.table.name:<20} {landed.rows:>10,} rows  ({source}{extra})", soft_wrap=True)
+        out.print(landed_line(landed), soft_wrap=True)
     held = report.withheld
     if held is not None and (held.erased or held.redacted or held.retention):
         out.print(f"withheld from raw.raw_events: {held.erased:,} row(s) of erased persons, "

@@ -30,6 +30,19 @@ nothing is landed and the previous `raw.*` tables stay. With `--raw-dir`, `raw.*
 data only, never the demo. A Segment or RudderStack export is converted first with
 `lawn ingest segment EXPORT.jsonl --out my_data` (see below).
 
+**One file per delivery** (a nightly export): a table may instead be a folder named after it,
+`my_data/raw_events/`, holding one file per delivery in any of the formats below (e.g.
+`raw_events/2026-11-29.parquet`, `raw_events/2026-11-30.parquet`); its files are landed in name
+order, names starting with `.` or `_` (an export's `_SUCCESS` marker) are skipped, and a table
+may not be both a file and a folder. Each file is checked by the gate on its own, and a unique
+column must be unique across the folder's files too. A file landed before is not landed or
+checked again (`ops.raw_landing_manifest` keeps each landed file's size, modification time and
+SHA-256): a load lands only the new files, and an unchanged table, single file or folder, is
+kept as it is. Deliver new data as new files and never rewrite a landed one: a changed or
+removed file, an erasure since the last landing or a table changed outside lawn lands the
+whole table again (named on stderr). Give a table that is a full snapshot every time (the CRM)
+as one file. See docs/landing_increments.md.
+
 **File formats** (by file name): {formats}. CSV: UTF-8, comma-separated, a header row, `"`
 quoting (RFC 4180). JSON Lines: one JSON object per line; `context` and `properties` may be
 nested objects or JSON text. Parquet: any column types; typed values are landed as text in
@@ -42,10 +55,10 @@ one canonical form (timestamps as ISO 8601 UTC with `Z`, nested values as JSON t
 {kinds}
 
 **What the gate refuses** (one line naming file, line or row and column; exit 2): a missing
-required table or column, a file that is empty, truncated (an unterminated quote), not UTF-8
+required table or column, a file that is empty (in a folder too), truncated (an unterminated quote), not UTF-8
 or has rows with the wrong number of fields, a JSON Lines line that is not an object, too few
 parseable timestamps or dates in a column (below the share in the table), an empty value in a
-column that needs one, duplicate keys. Anything else about a row is **not** a broken file:
+column that needs one, duplicate keys (within a file or across a folder's files). Anything else about a row is **not** a broken file:
 the row is landed and, if it breaks the event contract, quarantined by staging with a reason
 code (`marts.fct_quarantined_events`), so raw = valid + quarantined + duplicates always.
 

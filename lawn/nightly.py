@@ -127,16 +127,20 @@ def step_validate(config: NightlyConfig, state: dict) -> str:
     from lawn.validate_raw import load_raw
 
     raw_dir = config.raw_dir or DEMO_RAW_DIR
+    notes: list[str] = []  # a table landed again in full although landed before: why
     if config.target == "postgres":  # the same gate, then COPY into raw as the loader role
         from lawn.postgres import land_raw_postgres, pg_login
 
         report = land_raw_postgres(raw_dir, pg_login("loader"))
     else:
-        report = load_raw(raw_dir, config.db_path)
+        report = load_raw(raw_dir, config.db_path, notes=notes.append)
     if report.errors:
         raise StepFailed(f"raw files in {raw_dir}: " + "; ".join(report.errors[:3]))
     rows = sum(landed.rows for landed in report.tables)
-    return f"raw files in {raw_dir} passed and landed ({rows:,} rows)"
+    kept = [f"raw.{landed.table.name}" for landed in report.tables if landed.mode == "unchanged"]
+    unchanged = f"; unchanged, not landed again: {', '.join(kept)}" if kept else ""
+    again = "".join(f"; {note}" for note in notes)
+    return f"raw files in {raw_dir} passed and landed ({rows:,} rows{unchanged}){again}"
 
 
 def build_args(step: str, full_refresh: bool = False) -> list[str]:

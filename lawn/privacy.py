@@ -595,17 +595,33 @@ class LandingFilter:
     retention: int = 0
 
 
-def filter_landed(con: duckdb.DuckDBPyConnection, schema: str = "raw") -> LandingFilter:
+def filter_landed(
+    con: duckdb.DuckDBPyConnection,
+    schema: str = "raw",
+    incoming: str | None = None,
+    carry: bool = False,
+    load: tuple[str, dt.datetime] | None = None,
+) -> LandingFilter:
     """Inside the loader's transaction, after the raw tables are landed: withhold rows of
     erased persons (tombstones), redact their emails in others' events, and withhold raw rows
     older than the latest applied raw-landing retention cutoff. Counts go to
-    ``ops.landing_exclusions``. A warehouse without the privacy ledgers is left as it is."""
+    ``ops.landing_exclusions``. A warehouse without the privacy ledgers is left as it is.
+
+    When the loader appended new files (or landed nothing new), ``incoming`` holds the new
+    rows (None: none): only they are screened, then appended to raw.raw_events. With ``carry``
+    the counts recorded are those of every delivery now landed, as landing them all again
+    would count them: the previous load's counts, plus the rows `lawn retention` deleted
+    from raw.raw_events since, plus this load's (docs/landing_increments.md)."""
     result = LandingFilter()
     relation = f"{schema}.raw_events"
     if schema != "raw" or not _exists(con, relation):
+        if incoming is not None:
+            con.execute(f"insert into {relation} select * from {incoming}")
+            con.execute(f"drop table {incoming}")
         return result
-    loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    load_id = f"load-{loaded_at:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:6]}"
+    loaded_at = load[1] if load else dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    load_id = load[0] if load else f"load-{loaded_at:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:6]}"
+    screened = incoming or (None if carry else relation)
     if _exists(con, "ops.erasure_tombstones") and _exists(con, "ops.identity_hash_key"):
         tombstones = con.execute(
             "select count(*), count(distinct key_id) from ops.erasure_tombstones"
@@ -623,22 +639,71 @@ def filter_landed(con: duckdb.DuckDBPyConnection, schema: str = "raw") -> Landin
                     f"warehouse holds {', '.join(installed) or 'none'}: landing now would bring erased "
                     "persons back (restore that key; docs/privacy.md)"
                 )
-            result.erased, result.redacted = _apply_tombstones(con, relation)
+            if screened is not None:
+                result.erased, result.redacted = _apply_tombstones(con, screened)
+    if incoming is not None:
+        con.execute(f"insert into {relation} select * from {incoming}")
+        con.execute(f"drop table {incoming}")
     from lawn.retention import RAW_EVENTS, STAGED_EVENTS, latest_cutoff
 
     cutoff = latest_cutoff(con, RAW_EVENTS)
-    if cutoff is not None and _exists(con, STAGED_EVENTS):
+    if cutoff is not None and screened is not None and _exists(con, STAGED_EVENTS):
+        # rows landed before are past no cutoff but a later one, which `lawn retention` applied
+        # to them: only the new rows can match here
         where = f"received_at in (select received_at_raw from {STAGED_EVENTS} where received_at < ?)"
         result.retention = int(
             con.execute(f"select count(*) from {relation} where {where}", [cutoff]).fetchall()[0][0]
         )
         if result.retention:
             con.execute(f"delete from {relation} where {where}", [cutoff])
-    if _exists(con, "ops.landing_exclusions") and (result.erased or result.redacted or cutoff is not None):
+    recorded = LandingFilter(result.erased, result.redacted, result.retention)
+    if carry:
+        previous = _previous_exclusions(con, relation)
+        recorded.erased += previous.erased
+        recorded.redacted += previous.redacted
+        recorded.retention += previous.retention
+    if _exists(con, "ops.landing_exclusions") and (
+        recorded.erased or recorded.redacted or recorded.retention or cutoff is not None
+    ):
         insert = landing_table("ops.landing_exclusions").insert_values_sql()
-        con.execute(insert, [load_id, relation, "erased", result.erased, result.redacted, None, loaded_at])
-        con.execute(insert, [load_id, relation, "retention", result.retention, 0, cutoff, loaded_at])
+        con.execute(
+            insert, [load_id, relation, "erased", recorded.erased, recorded.redacted, None, loaded_at]
+        )
+        con.execute(insert, [load_id, relation, "retention", recorded.retention, 0, cutoff, loaded_at])
     return result
+
+
+def _previous_exclusions(con: duckdb.DuckDBPyConnection, relation: str) -> LandingFilter:
+    """What the latest load recorded for ``relation``, plus the rows `lawn retention` deleted from
+    it since (a full landing now would withhold those at landing). The loader lands in full when
+    an erasure happened since its last landing, so no erased row is missed here."""
+    from lawn.raw_loader import retention_deleted_since
+
+    if not _exists(con, "ops.landing_exclusions"):
+        return LandingFilter()
+    latest = con.execute(
+        "select max(loaded_at) from ops.landing_exclusions where relation_name = ?", [relation]
+    ).fetchall()[0][0]
+    if latest is None:
+        # nothing recorded: no cutoff and no tombstone at the last landing
+        since = (
+            con.execute(
+                "select max(landed_at) from ops.raw_landing_manifest where table_name = ?",
+                [relation.split(".", 1)[1]],
+            ).fetchall()[0][0]
+            if _exists(con, "ops.raw_landing_manifest")
+            else None
+        )
+        return LandingFilter(retention=retention_deleted_since(con, relation, since))
+    erased, redacted, retention = con.execute(
+        "select coalesce(sum(case when reason = 'erased' then rows_excluded end), 0), "
+        "coalesce(sum(case when reason = 'erased' then rows_redacted end), 0), "
+        "coalesce(sum(case when reason = 'retention' then rows_excluded end), 0) "
+        "from ops.landing_exclusions where relation_name = ? and loaded_at = ?",
+        [relation, latest],
+    ).fetchall()[0]
+    retention += retention_deleted_since(con, relation, latest)
+    return LandingFilter(int(erased), int(redacted), int(retention))
 
 
 def _apply_tombstones(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, int]:

@@ -1,7 +1,11 @@
 """Land a folder of raw files in the warehouse's ``raw`` schema: one reader for gate and load.
 
 Each table of the input contract (`lawn.contract`) is read from ``<raw_dir>/<table>.<ext>``
-(CSV, Parquet or JSON Lines, optionally gzipped), with DuckDB, columns matched by name. Every
+(CSV, Parquet or JSON Lines, optionally gzipped), or from the files of a folder
+``<raw_dir>/<table>/`` (one file per delivery), with DuckDB, columns matched by name. A file
+landed before is not read again: ``ops.raw_landing_manifest`` keeps each landed file's size,
+modification time and SHA-256, and a load lands only new files (`plan_table`;
+docs/landing_increments.md). Every
 column is landed as text in a canonical form (typed timestamps as ISO 8601 UTC, nested JSON
 as JSON text), so staging sees the same thing whatever the file carried. The raw-file gate
 (`lawn.validate_raw`) checks exactly the rows this module lands, inside the same transaction:
@@ -11,10 +15,13 @@ if any table fails, nothing is landed and the previous raw tables stay as they w
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gzip
+import hashlib
 import io
 import json
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +48,13 @@ class LandedTable:
     rows: int
     absent_columns: tuple[str, ...] = ()
     ignored_columns: tuple[str, ...] = ()
+    # "full", "append" (new files only), "unchanged" (nothing landed) or "absent" (no file: empty)
+    mode: str = "full"
+    files: list[Path] = field(default_factory=list)  # every file of the table
+    new_files: list = field(default_factory=list)  # the Deliveries this load landed
+    rows_per_file: list[int] = field(default_factory=list)  # rows read from each of them
+    table_rows: int = 0  # rows in the table after this load (before the privacy filter)
+    incoming: str | None = None  # new raw_events rows awaiting the privacy filter
 
 
 @dataclass
@@ -212,17 +226,169 @@ def _empty_select(table: RawTable) -> str:
     return "select " + ", ".join(f"cast(null as varchar) as {c.name}" for c in table.columns) + " where false"
 
 
+# --- deliveries: one file per table, or a folder of files ----------------------------------
+
+# what lawn knows of every raw file it landed (Python's own table: no dbt model reads it)
+MANIFEST = "ops.raw_landing_manifest"
+MANIFEST_COLUMNS = (
+    "table_name varchar, file_name varchar, file_size bigint, mtime_ns bigint, sha256 varchar, "
+    "rows_read bigint, load_id varchar, landed_at timestamp, table_rows bigint"
+)
+HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One raw file and its fingerprint; ``name`` is its path relative to the raw folder."""
+
+    path: Path
+    name: str
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+def find_table_files(raw_dir: Path, table: RawTable) -> list[Path]:
+    """The files delivering ``table``: ``<table>.<ext>`` alone, or every file of the folder
+    ``<table>/`` in name order (names starting with ``.`` or ``_``, such as an export's
+    ``_SUCCESS`` marker, are not data). Both forms at once, or an unknown file type in the
+    folder, is an error."""
+    single = find_table_file(raw_dir, table)
+    folder = raw_dir / table.name
+    if not folder.is_dir():
+        return [single] if single else []
+    if single is not None:
+        raise RawFileError(
+            f"{folder}: table {table.name} is delivered both as {single.name} and as a folder: keep one"
+        )
+    files = sorted(
+        (path for path in folder.iterdir() if path.is_file() and not path.name.startswith((".", "_"))),
+        key=lambda path: path.name,
+    )
+    for path in files:
+        if not any(path.name.endswith(ext) for ext in FILE_FORMATS):
+            raise RawFileError(
+                f"{path}: unknown file type in the folder of {table.name} "
+                f"(expected one of {', '.join(FILE_FORMATS)})"
+            )
+    return files
+
+
+def fingerprint(raw_dir: Path, path: Path) -> Delivery:
+    """Size, modification time and SHA-256 of a raw file (read once, in 1 MB pieces)."""
+    digest = hashlib.sha256()
+    try:
+        stat = path.stat()
+        with open(path, "rb") as handle:
+            while chunk := handle.read(HASH_CHUNK):
+                digest.update(chunk)
+    except OSError as exc:
+        raise RawFileError(f"{path}: cannot be read ({exc.strerror})") from None
+    return Delivery(
+        path, path.relative_to(raw_dir).as_posix(), stat.st_size, stat.st_mtime_ns, digest.hexdigest()
+    )
+
+
+@dataclass
+class Plan:
+    """What this load does with one table: land it in full, append new files, or keep it."""
+
+    mode: str  # "full", "append" or "unchanged"
+    deliveries: list[Delivery]
+    new: list[Delivery]
+    note: str = ""  # why a table that was landed before is landed again in full (stderr)
+
+
+def _exists(connection: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    schema, name = relation.split(".", 1)
+    return bool(
+        connection.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()[0][0]
+    )
+
+
+def _scalar(connection: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> object:
+    return connection.execute(sql, params or []).fetchall()[0][0]
+
+
+def retention_deleted_since(connection: duckdb.DuckDBPyConnection, relation: str, since) -> int:
+    """Rows `lawn retention` deleted from ``relation`` after ``since`` (ops.retention_audit)."""
+    if since is None or not _exists(connection, "ops.retention_audit"):
+        return 0
+    found = _scalar(
+        connection,
+        "select coalesce(sum(rows_affected), 0) from ops.retention_audit "
+        "where relation_name = ? and not is_dry_run and applied_at > ?",
+        [relation, since],
+    )
+    return int(found or 0)
+
+
+def plan_table(
+    raw_dir: Path, table: RawTable, connection: duckdb.DuckDBPyConnection, schema: str, incremental: bool
+) -> Plan:
+    """Compare the table's files with what the manifest says was landed. Only new files are
+    landed when every file landed before is still there with the same size, modification time
+    and SHA-256, no erasure happened since, and the landed table holds the rows the manifest
+    says (less what `lawn retention` deleted since); otherwise the whole table is landed again."""
+    deliveries = [fingerprint(raw_dir, path) for path in find_table_files(raw_dir, table)]
+    target = f"{schema}.{table.name}"
+    if not incremental or not _exists(connection, MANIFEST) or not _exists(connection, target):
+        return Plan("full", deliveries, deliveries)
+    rows = connection.execute(
+        f"select file_name, file_size, mtime_ns, sha256, landed_at, table_rows from {MANIFEST} "
+        "where table_name = ? order by landed_at",
+        [table.name],
+    ).fetchall()
+    if not rows:
+        return Plan("full", deliveries, deliveries)
+    landed = {row[0]: row for row in rows}
+    last_landed_at, table_rows = rows[-1][4], rows[-1][5]
+    current = {delivery.name: delivery for delivery in deliveries}
+    what = f"raw.{table.name}"
+
+    def again(note: str) -> Plan:
+        return Plan("full", deliveries, deliveries, f"{note}: landing {what} again in full")
+
+    for name, (_, size, mtime_ns, sha256, *_rest) in landed.items():
+        delivery = current.get(name)
+        if delivery is None:
+            return again(f"{raw_dir / name} was landed before and is gone")
+        if delivery.sha256 != sha256:
+            return again(f"{delivery.path} changed since it was landed")
+        if (delivery.size, delivery.mtime_ns) != (size, mtime_ns):
+            pass  # same bytes, touched or copied: still the file that was landed
+    if _exists(connection, "ops.erasure_tombstones"):
+        erased = _scalar(
+            connection, "select count(*) from ops.erasure_tombstones where erased_at > ?", [last_landed_at]
+        )
+        if erased:
+            return again("an erasure happened since the last landing")
+    expected = int(table_rows) - retention_deleted_since(connection, target, last_landed_at)
+    held = int(_scalar(connection, f"select count(*) from {target}"))
+    if held != expected:
+        return again(f"{target} holds {held:,} rows where lawn left {expected:,} (changed outside lawn)")
+    new = [delivery for delivery in deliveries if delivery.name not in landed]
+    return Plan("append" if new else "unchanged", deliveries, new)
+
+
 def land_raw_dir(
     raw_dir: Path,
     connection: duckdb.DuckDBPyConnection,
     check: Callable[[RawTable, Path, duckdb.DuckDBPyConnection, str], list[str]] | None = None,
     schema: str = "raw",
+    incremental: bool = True,
+    notes: Callable[[str], None] | None = None,
 ) -> LoadReport:
     """Read every contract table from ``raw_dir`` into ``<schema>.<table>`` in one transaction.
 
-    ``check(table, path, connection, relation)`` runs on each landed relation and returns
-    error lines; any error (or a missing required table/column) rolls everything back.
-    """
+    ``check(table, path, connection, relation)`` runs on each landed file's rows and returns
+    error lines; any error (or a missing required table/column) rolls everything back. With
+    ``incremental`` a table whose files were all landed before (ops.raw_landing_manifest) is
+    kept, and only its new files are landed and checked (`plan_table`); ``notes`` receives one
+    line per table landed again in full although it was landed before."""
     report = LoadReport()
     if not raw_dir.is_dir():
         what = (
@@ -234,11 +400,17 @@ def land_raw_dir(
         return report
     connection.execute("set TimeZone = 'UTC'")
     connection.execute("begin transaction")
+    loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    load_id = f"load-{loaded_at:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:6]}"
+    incoming_events = None
     try:
         connection.execute(f"create schema if not exists {schema}")
         for table in RAW_TABLES.values():
             try:
-                landed = _land_table(raw_dir, table, connection, schema, check)
+                plan = plan_table(raw_dir, table, connection, schema, incremental)
+                if plan.note and notes is not None:
+                    notes(plan.note)
+                landed = _land_table(raw_dir, table, connection, schema, check, plan)
             except RawFileError as exc:
                 report.errors.append(str(exc))
                 # the load is lost anyway; a fresh transaction lets the other files be checked
@@ -246,6 +418,8 @@ def land_raw_dir(
                 connection.execute("begin transaction")
                 connection.execute(f"create schema if not exists {schema}")
                 continue
+            if landed.incoming:
+                incoming_events = landed.incoming
             report.tables.append(landed)
     except BaseException:
         connection.execute("rollback")
@@ -254,8 +428,16 @@ def land_raw_dir(
         # erased persons stay erased, purged rows stay purged (lawn/privacy.py)
         from lawn.privacy import filter_landed
 
+        events = next((landed for landed in report.tables if landed.table.name == "raw_events"), None)
         try:
-            report.withheld = filter_landed(connection, schema)
+            report.withheld = filter_landed(
+                connection,
+                schema,
+                incoming=incoming_events,
+                carry=events is not None and events.mode != "full",
+                load=(load_id, loaded_at),
+            )
+            _record_manifest(connection, schema, report.tables, load_id, loaded_at)
         except RawFileError as exc:
             report.errors.append(str(exc))
     if report.errors:
@@ -265,22 +447,127 @@ def land_raw_dir(
     return report
 
 
+def _record_manifest(
+    connection: duckdb.DuckDBPyConnection,
+    schema: str,
+    tables: list[LandedTable],
+    load_id: str,
+    loaded_at: dt.datetime,
+) -> None:
+    """Write what this load landed to the manifest (same transaction as the landing)."""
+    connection.execute("create schema if not exists ops")
+    connection.execute(f"create table if not exists {MANIFEST} ({MANIFEST_COLUMNS})")
+    for landed in tables:
+        if landed.mode == "unchanged":
+            continue
+        name = landed.table.name
+        if landed.mode in ("full", "absent"):
+            connection.execute(f"delete from {MANIFEST} where table_name = ?", [name])
+        table_rows = int(_scalar(connection, f"select count(*) from {schema}.{name}"))
+        for delivery, rows in zip(landed.new_files, landed.rows_per_file, strict=True):
+            connection.execute(
+                f"insert into {MANIFEST} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [name, delivery.name, delivery.size, delivery.mtime_ns, delivery.sha256, rows,
+                 load_id, loaded_at, table_rows],
+            )  # fmt: skip
+        # the table's row count after this load: the next load's check (`plan_table`)
+        connection.execute(f"update {MANIFEST} set table_rows = ? where table_name = ?", [table_rows, name])
+
+
 def _land_table(
     raw_dir: Path,
     table: RawTable,
     connection: duckdb.DuckDBPyConnection,
     schema: str,
     check: Callable[[RawTable, Path, duckdb.DuckDBPyConnection, str], list[str]] | None,
+    plan: Plan,
 ) -> LandedTable:
-    path = find_table_file(raw_dir, table)
     target = f"{schema}.{table.name}"
-    if path is None:
+    paths = [delivery.path for delivery in plan.deliveries]
+    if plan.mode == "unchanged":
+        rows = int(_scalar(connection, f"select count(*) from {target}"))
+        return LandedTable(table, paths[0] if len(paths) == 1 else None, 0, mode="unchanged",
+                           files=paths, table_rows=rows)  # fmt: skip
+    if not paths:
         if table.required:
             names = " / ".join(f"{table.name}{ext}" for ext in FILE_FORMATS if not ext.endswith(".gz"))
             missing = raw_dir / f"{table.name}.csv"
-            raise RawFileError(f"{missing}: file not found (one of {names} is required)")
+            raise RawFileError(
+                f"{missing}: file not found (one of {names}, or a folder {table.name}/ of such files, "
+                "is required)"
+            )
         connection.execute(f"create or replace table {target} as {_empty_select(table)}")
-        return LandedTable(table, None, 0, absent_columns=table.column_names)
+        return LandedTable(table, None, 0, absent_columns=table.column_names, mode="absent")
+    if plan.mode == "full" and len(paths) == 1 and paths[0].parent == raw_dir:
+        # the single-file form: straight into the table, as ever
+        absent, ignored = _land_file(table, paths[0], connection, target, check)
+        rows = int(_scalar(connection, f"select count(*) from {target}"))
+        return LandedTable(table, paths[0], rows, absent, ignored, mode="full", files=paths,
+                           new_files=plan.new, rows_per_file=[rows], table_rows=rows)  # fmt: skip
+    # each file checked alone, then gathered: in the table itself (full), in `incoming` (new
+    # raw_events rows, screened by lawn.privacy.filter_landed before they are appended), or
+    # appended to the table (other tables); a file after the first goes through `scratch`
+    incoming = f"{schema}._lawn_incoming_{table.name}"
+    scratch = f"{schema}._lawn_file_{table.name}"
+    held_back = incoming if plan.mode == "append" and table.name == "raw_events" and schema == "raw" else None
+    gather = target if plan.mode == "full" else held_back
+    absent_all: set[str] | None = None
+    ignored_all: set[str] = set()
+    rows_per_file = []
+    for number, delivery in enumerate(plan.new):
+        relation = gather if number == 0 and gather is not None else scratch
+        absent, ignored = _land_file(table, delivery.path, connection, relation, check)
+        absent_all = set(absent) if absent_all is None else absent_all & set(absent)
+        ignored_all |= set(ignored)
+        if relation != target:  # rows gathered before this file: in the table, in `incoming`
+            earlier = [name for name in (gather, target) if name is not None and name != relation]
+            for column in (c.name for c in table.columns if c.unique):
+                _check_unique_across(
+                    connection, delivery.path, column, relation, earlier, raw_dir / table.name
+                )
+        rows_per_file.append(int(_scalar(connection, f"select count(*) from {relation}")))
+        if relation == scratch:
+            connection.execute(f"insert into {gather or target} select * from {scratch}")
+            connection.execute(f"drop table {scratch}")
+    new_rows = sum(rows_per_file)
+    total = int(_scalar(connection, f"select count(*) from {target}")) + (new_rows if held_back else 0)
+    return LandedTable(
+        table, paths[0] if len(paths) == 1 else None, new_rows if plan.mode == "append" else total,
+        tuple(c for c in table.column_names if c in (absent_all or set())), tuple(sorted(ignored_all)),
+        mode=plan.mode, files=paths, new_files=plan.new, rows_per_file=rows_per_file, table_rows=total,
+        incoming=held_back,
+    )  # fmt: skip
+
+
+def _check_unique_across(
+    connection: duckdb.DuckDBPyConnection,
+    path: Path,
+    column: str,
+    scratch: str,
+    earlier: list[str],
+    folder: Path,
+) -> None:
+    """A unique column stays unique across the files of a folder (each file was checked alone)."""
+    for relation in earlier:
+        found = connection.execute(
+            f"select {column} from {scratch} where nullif(trim({column}), '') in "
+            f"(select trim({column}) from {relation}) limit 1"
+        ).fetchall()
+        if found:
+            raise RawFileError(
+                f"{path}: column '{column}' repeats a value another file of {folder} already holds, "
+                f"e.g. {str(found[0][0])[:40]!r}"
+            )
+
+
+def _land_file(
+    table: RawTable,
+    path: Path,
+    connection: duckdb.DuckDBPyConnection,
+    relation: str,
+    check: Callable[[RawTable, Path, duckdb.DuckDBPyConnection, str], list[str]] | None,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Land one file into ``relation`` (created or replaced) and run the gate on its rows."""
     select, absent, ignored = _select_for(connection, table, path)
     missing = [name for name in absent if table.column(name).required]
     if missing:
@@ -295,14 +582,13 @@ def _land_table(
             f"(found: {', '.join(found) or 'none'}){hint}"
         )
     try:
-        connection.execute(f"create or replace table {target} as {select}")
+        connection.execute(f"create or replace table {relation} as {select}")
     except duckdb.Error as exc:
         if file_format(path) == "jsonl":
             raise RawFileError(_first_bad_json_line(path) or _duckdb_problem(path, exc)) from None
         raise RawFileError(_duckdb_problem(path, exc)) from None
-    rows = connection.execute(f"select count(*) from {target}").fetchall()[0][0]
     if check is not None:
-        problems = check(table, path, connection, target)
+        problems = check(table, path, connection, relation)
         if problems:
             raise RawFileError(problems[0])
-    return LandedTable(table, path, rows, absent, ignored)
+    return absent, ignored

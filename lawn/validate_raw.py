@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -168,9 +169,12 @@ def check_landed(
     return []
 
 
-def land_and_check(raw_dir: Path, connection: duckdb.DuckDBPyConnection) -> LoadReport:
-    """Land ``raw_dir`` into ``raw.*`` of ``connection`` if every file passes the gate."""
-    return land_raw_dir(raw_dir, connection, check=check_landed)
+def land_and_check(
+    raw_dir: Path, connection: duckdb.DuckDBPyConnection, notes: Callable[[str], None] | None = None
+) -> LoadReport:
+    """Land ``raw_dir`` into ``raw.*`` of ``connection`` if every file passes the gate; files
+    landed before are not landed nor checked again (lawn/raw_loader.py `plan_table`)."""
+    return land_raw_dir(raw_dir, connection, check=check_landed, notes=notes)
 
 
 def validate_raw_dir(raw_dir: Path) -> list[str]:
@@ -183,7 +187,7 @@ def validate_raw_dir(raw_dir: Path) -> list[str]:
             return land_and_check(raw_dir, connection).errors
 
 
-def load_raw(raw_dir: Path, db_path: Path) -> LoadReport:
+def load_raw(raw_dir: Path, db_path: Path, notes: Callable[[str], None] | None = None) -> LoadReport:
     """Gate and land ``raw_dir`` into the warehouse at ``db_path`` (all tables or none)."""
     existed = db_path.exists()
     if not db_path.parent.is_dir():
@@ -191,7 +195,7 @@ def load_raw(raw_dir: Path, db_path: Path) -> LoadReport:
     try:
         with duckdb.connect(str(db_path)) as connection:
             connection.execute(f"set memory_limit = '{GATE_MEMORY_LIMIT}'")  # this process's landing only
-            report = land_and_check(raw_dir, connection)
+            report = land_and_check(raw_dir, connection, notes)
     except duckdb.Error as exc:
         # locked by another process, read-only, not a DuckDB file: one line, nothing landed
         return LoadReport(errors=[f"{db_path}: cannot write the warehouse ({str(exc).splitlines()[0]})"])

@@ -164,6 +164,15 @@ def test_sensor_asks_for_a_run_when_a_raw_file_appears_or_changes(definitions, t
     os.utime(raw / "crm_accounts.csv", (later, later))
     third, cursor = _tick(definitions, raw, cursor)
     assert isinstance(third, RunRequest) and third.run_key not in (first.run_key, second.run_key)
+    # a day's file in a table's folder (docs/landing_increments.md): a run naming it
+    (raw / "marketing_spend").mkdir()
+    (raw / "marketing_spend" / "2026-03-01.csv").write_text(
+        "spend_date,channel,spend_usd\n2026-03-01,ads,5\n"
+    )
+    fourth, cursor = _tick(definitions, raw, cursor)
+    assert (
+        isinstance(fourth, RunRequest) and "marketing_spend/2026-03-01.csv" in fourth.tags["lawn/raw_files"]
+    )
     # two files for one table: skipped with the loader's message, no run
     (raw / "crm_accounts.parquet").write_bytes(b"")
     result, _ = _tick(definitions, raw, cursor)

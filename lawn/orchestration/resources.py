@@ -18,7 +18,7 @@ from lawn.dbt_runner import dbt_invocation, run_dbt
 from lawn.identity_key import resolve_key
 from lawn.nightly import NightlyConfig
 from lawn.paths import DEMO_RAW_DIR, EXPORT_DIR, MODEL_STORE_DIR, REPO_ROOT, REPORT_DIR, duckdb_path
-from lawn.raw_loader import find_table_file
+from lawn.raw_loader import find_table_files
 from lawn.settings import ACTION_MAX_AGE_DAYS
 
 # what `dbt parse` reads: a manifest older than any of these is parsed again
@@ -124,10 +124,9 @@ def raw_fingerprint(raw_dir: Path) -> dict[str, list[int]]:
         return {}
     found = {}
     for table in RAW_TABLES.values():
-        path = find_table_file(raw_dir, table)
-        if path is not None:
+        for path in find_table_files(raw_dir, table):  # a folder of deliveries: each file
             stat = path.stat()
-            found[path.name] = [stat.st_size, stat.st_mtime_ns]
+            found[path.relative_to(raw_dir).as_posix()] = [stat.st_size, stat.st_mtime_ns]
     return found
 
 
