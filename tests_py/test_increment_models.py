@@ -284,3 +284,63 @@ def test_volumes_rebuilt_from_receive_days_alone_fail(volume_worlds, tmp_path):
     # and its first day on the rebuilt rows)
     missing = [day for (day,) in days]
     assert {"2026-02-25", "2026-03-02"} <= set(missing) and min(missing) == "2026-02-25"
+
+
+LOGGED_IN_PLAN_ROW = "logged_in,1,identity,live,2025-01-06,growth,A user authenticated.\n"
+PLAN = Path("seeds/tracking_plan/tracking_plan_events.csv")
+
+
+def test_unknown_flag_reaches_the_kept_days(tmp_path):
+    """The tracking plan drops logged_in between the two runs: deliveries validated from
+    then on are UNKNOWN_EVENT, older ones stay valid (int_events_validated does not judge
+    stored rows again). The series' flag is the one over all its days, on the kept days
+    too, as a full rebuild of the volumes from the same int_events_validated gives it; a
+    negative control without the post-hook leaves the kept days unflagged."""
+    day_2 = [row for row in BATCH_2 if row["event_id"] == "h14"]  # Bob logs in on 12 March
+    _write_events(tmp_path / "raw_first", BATCH_1)
+    _write_events(tmp_path / "raw_all", BATCH_1 + day_2)
+    first = tmp_path / "first.duckdb"
+    run_dbt([*VOLUME_ARGS, "--full-refresh"], first, tmp_path / "t0", raw_dir=tmp_path / "raw_first")
+    dropped = _project_with(tmp_path / "dropped", PLAN, LOGGED_IN_PLAN_ROW, "")
+    unflagged = _project_with(
+        tmp_path / "unflagged",
+        Path("models/intermediate/quality/int_event_volumes_filled.sql"),
+        'post_hook=["{{ spread_unknown_event_flag() }}"],',
+        "",
+    )
+    (unflagged / PLAN).write_text((dropped / PLAN).read_text())
+    built = {}
+    for name, project in (("dropped", dropped), ("unflagged", unflagged)):
+        incremental, rebuilt = tmp_path / f"{name}.duckdb", tmp_path / f"{name}_rebuilt.duckdb"
+        shutil.copy(first, incremental)
+        raw = tmp_path / "raw_all"
+        run_dbt(VOLUME_ARGS, incremental, tmp_path / f"{name}_t", raw_dir=raw, project_dir=project)
+        shutil.copy(incremental, rebuilt)
+        rebuild = [
+            "run",
+            "--select",
+            "int_event_volumes_filled",
+            "fct_instrumentation_qa_daily",
+            "--full-refresh",
+        ]
+        run_dbt(rebuild, rebuilt, tmp_path / f"{name}_t2", project_dir=project)
+        built[name] = (incremental, rebuilt)
+    # the rebuild day is after the series' first day (4 March), so its early days are kept
+    assert _rebuild_from(tmp_path / "dropped_t") == "2026-03-09"
+    incremental, rebuilt = built["dropped"]
+    flags = query(
+        incremental,
+        f"select distinct is_unknown_event from {VOLUMES} where event_name = 'logged_in'"
+        " and rollup_level = 'version'",
+    )
+    assert flags["is_unknown_event"].tolist() == [True]
+    for table in (VOLUMES, QA):
+        only_incremental, only_rebuilt, rows = except_all_counts(incremental, rebuilt, table)
+        assert (only_incremental, only_rebuilt) == (0, 0) and rows > 0, table
+    incremental, rebuilt = built["unflagged"]
+    only_incremental, only_rebuilt, _ = except_all_counts(incremental, rebuilt, VOLUMES)
+    stale = query(
+        incremental,
+        f"select count(*) as n from {VOLUMES} where event_name = 'logged_in' and not is_unknown_event",
+    )["n"].iloc[0]
+    assert only_incremental == only_rebuilt == stale > 0
