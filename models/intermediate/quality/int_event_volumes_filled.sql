@@ -5,10 +5,28 @@
     delivery counts, valid or quarantined, on the UTC day it occurred (its receive day when
     the client time is missing or quarantined as implausible), with how many arrived before
     the day ended and before 48 hours after it ended, its distinct senders and its declared
-    and present properties. Read by fct_instrumentation_qa_daily. A table: its seven key
-    tests each recomputed it (every first delivery and its property checks) as a view
-    (docs/incremental_tests.md). -#}
-{{ config(materialized='table') }}
+    and present properties. Read by fct_instrumentation_qa_daily.
+    Incremental on DuckDB and PostgreSQL (docs/incremental_increment_models.md): a run
+    rebuilds every row from the first activity day a delivery of int_events_validated's
+    rebuilt window can count on (volume_rebuild_from; the pre-hook deletes those rows),
+    from every first delivery of those days, and keeps the older days; a series' first
+    day and unknown flag combine the kept days with the rebuilt ones. On Spark a table. -#}
+{%- set rebuild_from = volume_rebuild_from() if is_incremental() else none -%}
+{%- if is_incremental() and rebuild_from is none -%}
+    {#- parse and compilation without a warehouse: nothing to rebuild -#}
+    {%- set rebuild_from = '9999-12-31' -%}
+{%- endif %}
+{#- on_schema_change: a table from before the watermark column gets it, and
+    volume_rebuild_from then rebuilds every day once -#}
+{{
+    config(
+        materialized=('table' if target.type == 'spark' else 'incremental'),
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook=["{{ delete_volume_rebuild_days() }}"],
+        post_hook=["{{ spread_unknown_event_flag() }}"],
+    )
+}}
 
 {#- the measures of every rollup level (version, platform, day), over the rows of `timed` -#}
 {%- set volume_measures -%}
@@ -20,7 +38,19 @@ count(*) as event_count,
         sum(case when is_on_time then 1 else 0 end) as on_time_count,
         sum(case when is_within_48h then 1 else 0 end) as within_48h_count,
         sum(declared_property_count) as declared_property_count,
-        sum(present_property_count) as present_property_count
+        sum(present_property_count) as present_property_count,
+        max(received_at) as last_received_at
+{%- endset %}
+
+{#- an incremental run reads the deliveries that can count on a rebuilt day: one that
+    counts on its occurred day was received at most clock_skew_tolerance_minutes before it
+    (else OCCURRED_IN_FUTURE puts it on its receive day), so none received earlier -#}
+{%- set received_since -%}
+    {{ dbt.dateadd(
+        'minute',
+        -1 * var('clock_skew_tolerance_minutes') | int,
+        "cast('" ~ rebuild_from ~ "' as " ~ dbt.type_timestamp() ~ ")"
+    ) }}
 {%- endset %}
 
 with
@@ -28,7 +58,11 @@ with
 first_deliveries as (
 
     select * from {{ ref('int_events_validated') }}
-    where delivery_number = 1 and received_at is not null
+    where
+        delivery_number = 1 and received_at is not null
+        {% if is_incremental() %}
+            and received_at >= {{ received_since }}
+        {% endif %}
 
 ),
 
@@ -39,6 +73,9 @@ property_fill as (
         count(*) as declared_property_count,
         sum(case when is_present then 1 else 0 end) as present_property_count
     from {{ ref('int_event_properties_checked') }}
+    {% if is_incremental() %}
+        where received_at >= {{ received_since }}
+    {% endif %}
     group by raw_event_key
 
 ),
@@ -54,16 +91,7 @@ placed as (
             first_deliveries.schema_version_raw,
             '(missing)'
         ) as schema_version,
-        case
-            when
-                first_deliveries.occurred_at is null
-                or '|' || coalesce(first_deliveries.reason_codes, '') || '|'
-                like '%|OCCURRED_%'
-                or '|' || coalesce(first_deliveries.reason_codes, '') || '|'
-                like '%|RECEIVED_AT_OUT_OF_RANGE|%'
-                then cast(first_deliveries.received_at as date)
-            else cast(first_deliveries.occurred_at as date)
-        end as activity_date,
+        {{ volume_activity_date('first_deliveries') }} as activity_date,
         coalesce(
             first_deliveries.device_id,
             first_deliveries.anonymous_id,
@@ -93,6 +121,9 @@ timed as (
             'day', 3, 'cast(placed.activity_date as ' ~ dbt.type_timestamp() ~ ')'
         ) }} as is_within_48h
     from placed
+    {% if is_incremental() %}
+        where placed.activity_date >= cast('{{ rebuild_from }}' as date)
+    {% endif %}
 
 ),
 
@@ -154,6 +185,62 @@ observed as (
 
 ),
 
+{% if is_incremental() %}
+    kept as (
+
+        {#- the days this run keeps (the pre-hook deleted the others) -#}
+        select * from {{ this }}
+        where activity_date < cast('{{ rebuild_from }}' as date)
+
+    ),
+
+    series_days as (
+
+        select
+            rollup_level,
+            event_name,
+            source,
+            platform,
+            schema_version,
+            unknown_flag,
+            activity_date
+        from observed
+        union all
+        select
+            rollup_level,
+            event_name,
+            source,
+            platform,
+            schema_version,
+            max(case when is_unknown_event then 1 else 0 end) as unknown_flag,
+            min(first_seen_date) as activity_date
+        from kept
+        group by rollup_level, event_name, source, platform, schema_version
+
+    ),
+
+    data_days as (
+
+        select activity_date from observed
+        union all
+        select max(activity_date) as activity_date from kept
+        where event_count > 0
+
+    ),
+{% else %}
+    series_days as (
+
+        select * from observed
+
+    ),
+
+    data_days as (
+
+        select activity_date from observed
+
+    ),
+{% endif %}
+
 series as (
 
     select
@@ -164,14 +251,14 @@ series as (
         schema_version,
         max(unknown_flag) = 1 as is_unknown_event,
         min(activity_date) as first_seen_date
-    from observed
+    from series_days
     group by rollup_level, event_name, source, platform, schema_version
 
 ),
 
 data_window as (
 
-    select max(activity_date) as last_date from observed
+    select max(activity_date) as last_date from data_days
 
 ),
 
@@ -198,6 +285,9 @@ grid as (
         on
             series.first_seen_date <= calendar.date_day
             and data_window.last_date >= calendar.date_day
+    {% if is_incremental() %}
+        where calendar.date_day >= cast('{{ rebuild_from }}' as date)
+    {% endif %}
 
 ),
 
@@ -212,7 +302,8 @@ filled as (
         coalesce(observed.on_time_count, 0) as on_time_count,
         coalesce(observed.within_48h_count, 0) as within_48h_count,
         coalesce(observed.declared_property_count, 0) as declared_property_count,
-        coalesce(observed.present_property_count, 0) as present_property_count
+        coalesce(observed.present_property_count, 0) as present_property_count,
+        observed.last_received_at
     from grid
     left join observed
         on

@@ -1,0 +1,16 @@
+{% macro delete_volume_rebuild_days() -%}
+    {#- Pre-hook of int_event_volumes_filled: on an incremental run, drop every row from
+        the first day the run rebuilds (volume_rebuild_from) on; the model inserts them
+        again from every delivery of those days. A replay (var as_of_date) rebuilds from
+        scratch, as for the event models (delete_lookback_window). -#}
+    {%- if is_incremental() and as_of_date() is not none -%}
+        {{ exceptions.raise_compiler_error(
+            this ~ ": a replay (var as_of_date) rebuilds from scratch: add --full-refresh"
+        ) }}
+    {%- endif -%}
+    {%- set rebuild_from = volume_rebuild_from() -%}
+    {%- if rebuild_from is not none -%}
+        delete from {{ this }}
+        where activity_date >= cast('{{ rebuild_from }}' as date)
+    {%- endif -%}
+{%- endmacro %}
