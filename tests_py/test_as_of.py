@@ -316,7 +316,9 @@ def test_a_replay_differs_from_the_full_build(replay, built_small):
     assert len(problems) > 10
 
 
-@pytest.mark.parametrize("model", ["int_events_deduplicated", "fct_account_features_daily"])
+@pytest.mark.parametrize(
+    "model", ["int_events_deduplicated", "fct_account_features_daily", "int_event_volumes_filled"]
+)
 def test_a_replay_never_runs_incrementally(replay, model):
     """On a warehouse that already holds later rows, a replay without --full-refresh stops
     (the event models' and the features' pre-hooks share the guard)."""

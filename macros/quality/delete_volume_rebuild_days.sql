@@ -3,11 +3,7 @@
         the first day the run rebuilds (volume_rebuild_from) on; the model inserts them
         again from every delivery of those days. A replay (var as_of_date) rebuilds from
         scratch, as for the event models (delete_lookback_window). -#}
-    {%- if is_incremental() and as_of_date() is not none -%}
-        {{ exceptions.raise_compiler_error(
-            this ~ ": a replay (var as_of_date) rebuilds from scratch: add --full-refresh"
-        ) }}
-    {%- endif -%}
+    {{- refuse_incremental_replay() -}}
     {%- set rebuild_from = volume_rebuild_from() -%}
     {%- if rebuild_from is not none -%}
         delete from {{ this }}
