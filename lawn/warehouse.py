@@ -82,13 +82,16 @@ def check_warehouse(
     try:
         with duckdb.connect(str(db_path), read_only=True) as con:
             # opening reads the header and the catalog (a foreign file, or one cut short before
-            # its metadata, fails here); the file must then hold every block the database counts
-            _, _, block_size, total_blocks, *_ = con.execute("pragma database_size").fetchall()[0]
-            needed = HEADER_BYTES + int(block_size) * int(total_blocks)
+            # its metadata, fails here); the file must then have room for every block in use.
+            # Not every block counted: DuckDB truncates free blocks at the file's end, so a
+            # healthy file can be shorter than header + total blocks (seen after deletes)
+            size = con.execute("pragma database_size").fetchall()[0]
+            block_size, used_blocks = int(size[2]), int(size[4])
+            needed = HEADER_BYTES + block_size * used_blocks
             if db_path.stat().st_size < needed:
                 raise WarehouseError(
                     f"{db_path}: not a readable DuckDB warehouse, damaged (the file has "
-                    f"{db_path.stat().st_size:,} bytes; its {total_blocks:,} blocks need {needed:,})"
+                    f"{db_path.stat().st_size:,} bytes; its {used_blocks:,} blocks in use need {needed:,})"
                 )
             if os.environ.get(DEEP_CHECK_ENV, "") == "full":
                 _read_every_block(con)
