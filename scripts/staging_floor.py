@@ -51,6 +51,9 @@ JSON_VALUE_TOKEN = (
     r"|-?(0|[1-9][0-9]*)([.][0-9]+)?([eE][+-]?[0-9]+)?|true|false|null"
 )
 JSON_BAD_NEIGHBOURS = r"[^v{}:,\[\]]|[{][^v}]|\[[^\]v{\[]|v[^\]:,}]|[:,][^v{\[]|[\]}][^\]},]"
+# DuckDB's parser extends RFC 8259 with NaN/Infinity and trailing commas only: text without
+# these cannot have been read leniently (tests_py/test_strict_json.py fuzzes it)
+JSON_MAY_BE_LENIENT = r"(?i)nan|inf|,[ \t\n\r]*[\]}]"
 
 
 @dataclass(frozen=True)
@@ -70,10 +73,14 @@ def strict_json_object(column: str) -> str:
         f"regexp_replace(regexp_replace({column}, {_literal(JSON_VALUE_TOKEN)}, 'v', 'g'), "
         r"'[ \t\n\r]+', '', 'g')"
     )
-    # json_type errors on malformed text and AND does not short-circuit: the parse check is a CASE
+    # json_type errors on malformed text and AND does not short-circuit: the checks are a CASE,
+    # and the costly token check runs only where DuckDB's parser could have been lenient
+    # (NaN/Inf in any case, a comma before a closing bracket), as in the is_valid_json macro
     return (
-        f"coalesce(case when json_valid({column}) then json_type({column}) = 'OBJECT' else false end "
-        f"and not regexp_matches({tokens}, {_literal(JSON_BAD_NEIGHBOURS)}), false)"
+        f"case when not coalesce(json_valid({column}), false) then false "
+        f"when json_type({column}) <> 'OBJECT' then false "
+        f"when not regexp_matches({column}, {_literal(JSON_MAY_BE_LENIENT)}) then true "
+        f"else coalesce(not regexp_matches({tokens}, {_literal(JSON_BAD_NEIGHBOURS)}), false) end"
     )
 
 

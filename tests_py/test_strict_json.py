@@ -116,3 +116,77 @@ def test_random_documents_and_mutations_agree_with_python(compiled_check):
     # both kinds are well represented: every document is valid, most mutations are not
     assert python[[f"doc{i}" for i in range(300)]].all()
     assert (~python[[f"mut{i}" for i in range(300)]]).sum() > 150
+
+
+# what a hand edit, a lenient serializer or a broken exporter puts into a payload
+# fmt: off
+_FUZZ_PIECES = [
+    " ", "\t", "\n", "\r", "\f", "\v", "\x01", "\x1f", "\x7f", ",", "]", "}", "{", "[", ":", '"', "'",
+    "\\", "/", "*", "#", "NaN", "nan", "NAN", "Infinity", "-Infinity", "inf", "-inf", "Inf",
+    "infinity", "1e999", "-", "+", ".", "e", "0", "00", "x", "\\u", "\\x", "\\ud800", "true",
+    "True", "null", "None", "\u00a0", "\ufeff", "\u2028", "01", "0x1F", "1.", ".5", "//", "/*",
+]
+# fmt: on
+
+
+def _fuzzed_texts(rng: random.Random, count: int) -> dict[str, str]:
+    texts = {}
+    for i in range(count):
+        document = {f"k{j}": _random_value(rng, 1) for j in range(rng.randint(0, 4))}
+        text = json.dumps(document, indent=rng.choice([None, 0, 2]))
+        for _ in range(rng.randint(1, 3)):
+            at, piece, edit = rng.randrange(len(text) + 1), rng.choice(_FUZZ_PIECES), rng.random()
+            if edit < 0.5:
+                text = text[:at] + piece + text[at:]
+            elif edit < 0.8:
+                text = text[:at] + piece + text[at + len(piece) :]
+            else:
+                text = text[:at] + text[at + 1 :]
+        texts[f"fuzz{i}"] = text
+    return texts
+
+
+@pytest.fixture(scope="module")
+def compiled_shortcut(tmp_path_factory) -> str:
+    work = tmp_path_factory.mktemp("compile_json_shortcut")
+    sql = (
+        "select case_id, {{ is_valid_json('json_text') }} as is_valid, "
+        "coalesce({{ json_parses_as_object('json_text') }} and {{ json_has_strict_tokens('json_text') }}, "
+        "false) as is_valid_without_shortcut, {{ json_may_be_lenient('json_text') }} as may_be_lenient, "
+        "{{ json_parses_as_object('json_text') }} as engine_parses from cases"
+    )
+    result = run_dbt(["compile", "--quiet", "--inline", sql], work / "lawn.duckdb", work)
+    assert result.stdout.strip().startswith("select case_id"), result.stdout[:500]
+    return result.stdout.strip()
+
+
+def test_skipping_the_token_check_never_changes_a_verdict(compiled_shortcut):
+    """DuckDB's is_valid_json skips the costly token check where json_may_be_lenient says the
+    parser cannot have read the text leniently. On fuzzed payloads (random edits with the
+    pieces lenient writers produce), every text DuckDB's parser accepts but RFC 8259 does not
+    is flagged, so the shortcut gives the verdict of the full check and of Python's parser."""
+    texts = _fuzzed_texts(random.Random(20261130), 6000)
+    cases = read_csv(FIXTURES / "json" / "json_cases.csv").fillna({"text": ""})
+    texts.update(dict(zip(cases["case_id"], cases["text"], strict=True)))
+    verdicts = _judge(compiled_shortcut, texts)
+    python = pd.Series({key: strict_json_object(text) is not None for key, text in texts.items()})
+    assert (verdicts["is_valid"] == verdicts["is_valid_without_shortcut"]).all()
+    # an unpaired surrogate escape (\\ud800 alone) matches RFC 8259's grammar, and its section 8.2
+    # leaves what a parser does with it open: Python accepts it, DuckDB's parser refuses it
+    comparable = [key for key in verdicts.index if "\\ud8" not in texts[key]]
+    differ = [key for key in comparable if verdicts.at[key, "is_valid"] != python[key]]
+    assert differ == [], {key: texts[key] for key in differ[:8]}
+    assert len(comparable) > 5000
+    lenient = [key for key in comparable if verdicts.at[key, "engine_parses"] and not python[key]]
+    assert verdicts.loc[lenient, "may_be_lenient"].all()
+    # the fuzz has power: it holds every extension DuckDB's parser accepts (a shortcut that
+    # forgot one of them would pass such a text), and most accepted texts skip the check
+    kinds = {
+        "nan": r"(?i)nan",
+        "inf": r"(?i)inf",
+        "trailing comma": r",\s*[\]}]",
+    }
+    for kind, pattern in kinds.items():
+        assert pd.Series([texts[key] for key in lenient]).str.contains(pattern).any(), kind
+    accepted = verdicts[verdicts["is_valid"]]
+    assert len(accepted) > 300 and (~accepted["may_be_lenient"]).mean() > 0.8
