@@ -152,8 +152,19 @@ def load_plan(connection: duckdb.DuckDBPyConnection, plan_dir: Path = PLAN_DIR) 
     )
 
 
-def floor_sql(raw_select: str, reference_time: dt.datetime) -> str:
-    """The one statement that stages, deduplicates and validates every raw delivery."""
+def pattern_check(value: str, pattern: str, patterns: tuple[str, ...]) -> str:
+    """SQL: ``value`` matches ``pattern``, each known pattern written as a literal (compiled once
+    per query, not once per row), as the regexp_like_known_patterns macro does."""
+    branches = " ".join(
+        f"when {pattern} = {_literal(known)} then regexp_matches({value}, {_literal(known)})"
+        for known in patterns
+    )
+    return f"case {branches} else regexp_matches({value}, {pattern}) end"
+
+
+def floor_sql(raw_select: str, reference_time: dt.datetime, patterns: tuple[str, ...] = ()) -> str:
+    """The one statement that stages, deduplicates and validates every raw delivery;
+    ``patterns`` are the tracking plan's distinct property patterns."""
     earliest = f"timestamp {_literal(str(var('received_at_earliest_date')))}"
     latest_allowed = reference_time + dt.timedelta(minutes=int(var("received_at_max_future_minutes")))
     latest = f"timestamp {_literal(latest_allowed.strftime('%Y-%m-%d %H:%M:%S'))}"
@@ -301,7 +312,8 @@ def floor_sql(raw_select: str, reference_time: dt.datetime) -> str:
             when (case when json_type in ('integer', 'number') then try_cast(value_text as double) end)
                 not between coalesce(min_value, '-inf'::double) and coalesce(max_value, 'inf'::double)
                 then 'OUT_OF_RANGE'
-            when pattern is not null and not regexp_matches(value_text, pattern) then 'PATTERN_MISMATCH'
+            when pattern is not null and not {pattern_check("value_text", "pattern", patterns)}
+                then 'PATTERN_MISMATCH'
         end as reason_code
         from property_values
     ),
@@ -393,7 +405,10 @@ def run_floor(
         if threads:
             connection.execute(f"set threads = {int(threads)}")
         load_plan(connection)
-        connection.execute(floor_sql(raw_events_select(connection, raw_dir), reference_time))
+        patterns = [row[0] for row in connection.execute(
+            "select distinct pattern from plan_properties where pattern is not null order by 1"
+        ).fetchall()]  # fmt: skip
+        connection.execute(floor_sql(raw_events_select(connection, raw_dir), reference_time, tuple(patterns)))
         rows = connection.execute("select count(*) from events_validated").fetchone()[0]
     return FloorResult(time.perf_counter() - start, rows, db_path)
 

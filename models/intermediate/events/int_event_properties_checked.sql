@@ -96,7 +96,9 @@ checked as (
                 then 'OUT_OF_RANGE'
             when
                 typed.pattern is not null
-                and not {{ regexp_like('typed.value_text', 'typed.pattern') }}
+                and not {{ regexp_like_known_patterns(
+                    'typed.value_text', 'typed.pattern', ref('stg_tracking_plan__properties')
+                ) }}
                 then 'PATTERN_MISMATCH'
         end as failed_reason_code
     from typed
