@@ -184,3 +184,51 @@ def test_batched_gate_names_an_empty_required_value_deep_in_the_file(csv_dir, mo
     [line] = _error_lines(batched)
     assert _error_lines(whole) == [line]
     assert "'received_at' is empty in 2 row(s), first at data row 5001" in line
+
+
+def test_the_gate_skips_great_expectations_batch_fingerprint_and_nothing_else_changes():
+    """The gate turns off GX's batch fingerprint (a hash of every value of every batch, metadata
+    only). If the pinned GX stopped honouring the switch the fingerprint would reappear here; the
+    results of every expectation are the same with and without it, on rows with a bad timestamp,
+    an offset-less time where one is required, an empty required value and good rows."""
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    from lawn.validate_raw import _suite, _validator
+
+    table = RAW_TABLES["raw_events"]
+    frame = pd.DataFrame(
+        {
+            "occurred_at": [
+                "2026-11-30T10:00:00Z",
+                "yesterday",
+                "2026-11-30 10:00:00",
+                None,
+                "2026-11-30T10:00:00+01:00",
+            ],
+            "received_at": [
+                "2026-11-30 10:00:01",
+                "2026-11-30T10:00:02Z",
+                None,
+                "2026-11-30 10:00:04",
+                "30/11/2026",
+            ],
+        }
+    ).astype("string")
+    threshold = pandas_execution_engine.HASH_THRESHOLD
+    outcomes = {}
+    for fingerprint in (True, False):
+        result = _validator(table, fingerprint=fingerprint)(frame, _suite(table, has_rows_required=True))
+        outcomes[fingerprint] = [
+            (item.expectation_config.type, item.expectation_config.kwargs.get("column"), item.success,
+             item.result.get("unexpected_count"), item.result.get("element_count"))
+            for item in result.results
+        ]  # fmt: skip
+        assert ("pandas_data_fingerprint" in result.meta["batch_markers"]) is fingerprint
+    assert threshold == pandas_execution_engine.HASH_THRESHOLD  # restored after the gate
+    assert outcomes[False] == outcomes[True]
+    # and the outcome is the one the rows call for (independent count: the bad values above)
+    by_rule = {
+        (kind, column): (success, unexpected) for kind, column, success, unexpected, _ in outcomes[False]
+    }
+    assert by_rule[("expect_column_values_to_match_regex", "occurred_at")] == (False, 2)
+    assert by_rule[("expect_column_values_to_match_regex", "received_at")] == (False, 1)
