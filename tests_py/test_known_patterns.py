@@ -67,3 +67,19 @@ def test_verdicts_equal_the_per_row_check_and_python(compiled):
     assert [case for case, (fast, _) in verdicts.items() if fast is False] == [
         "path_bad", "date_bad", "quote_bad", "email_bad", "later_bad",
     ]  # fmt: skip
+
+
+def test_without_the_relation_only_the_per_row_check_is_written(tmp_path):
+    """compile/docs on a warehouse not built yet (and a unit test) get the plain check, which
+    must still be valid SQL (a CASE with no branch is not)."""
+    sql = (
+        "{% set plan = api.Relation.create(database=target.database, schema='main', "
+        "identifier='no_such_table') %}"
+        "select {{ regexp_like_known_patterns('value_text', 'pattern', plan) }} as fast from rows_in"
+    )
+    compiled = run_dbt(["compile", "--quiet", "--inline", sql], tmp_path / "lawn.duckdb", tmp_path).stdout
+    assert "case" not in compiled.lower()
+    with duckdb.connect() as connection:
+        connection.execute("create table rows_in (value_text varchar, pattern varchar)")
+        connection.execute("insert into rows_in values ('/a', '^/'), ('a', '^/')")
+        assert [row[0] for row in connection.execute(compiled.strip()).fetchall()] == [True, False]
