@@ -131,8 +131,8 @@ def test_the_planted_rows_are_where_the_controls_need_them(planted):
 
 def test_the_pii_key_tests_check_the_events_the_run_wrote(planted):
     """unique: the old copy carrying a batch-2 event's id is read through the key (1 in the
-    increment); the old-with-old copy only by the plain test (2). not_null reads every null
-    key in both (the filter keeps `event_id is null`), so the old null row fails both."""
+    increment); the old-with-old copy only by the plain test (2). not_null is not windowed
+    (column statistics make it cheap): the old null row fails both."""
     incremental, plain = planted["incremental"], planted["plain"]
     assert _outcome(incremental[PII_UNIQUE]) == ("fail", 1)
     assert _outcome(plain[PII_UNIQUE]) == ("fail", 2)
