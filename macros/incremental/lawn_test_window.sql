@@ -14,6 +14,11 @@
         `key`) names the incremental model a view projects row for row, without `column`
         (pii_event_personal_data over int_events_attributed): the view's rows whose key one of
         that model's rows written by this run has, and every row with a null key. -#}
+    {%- if rows is not none and not key -%}
+        {{ exceptions.raise_compiler_error(
+            'lawn_test_window(' ~ column ~ ', rows=' ~ rows ~ '): rows= needs key='
+        ) }}
+    {%- endif -%}
     {%- if before is not none -%}
         {%- set newest_kept = lawn_test_window_ahead(column, before) -%}
     {%- else -%}
@@ -30,9 +35,6 @@
             or {{ column }} > cast('{{ newest_kept }}' as {{ dbt.type_timestamp() }}))
         {%- endset -%}
         {%- if rows is not none -%}
-            {%- if not key -%}
-                {{ exceptions.raise_compiler_error('lawn_test_window(' ~ column ~ ', rows=' ~ rows ~ '): rows= needs key=') }}
-            {%- endif -%}
             ({{ key }} is null or {{ key }} in (select {{ key }} from {{ lawn_model_relation(rows) }} where {{ in_window }}))
         {%- elif key -%}
             ({{ in_window }} or {{ key }} in (select {{ key }} from {{ relation }} where {{ in_window }}))
