@@ -20,6 +20,7 @@ test_incremental_tests.py)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -212,3 +213,64 @@ def test_reconciliation_counts_raw_rows_before_the_history_cutoff(planted):
             assert 0 < expected < len(raw)
             assert con.execute(view).fetchone()[0] == expected, quantile
         con.execute("delete from ops.retention_audit")
+
+
+MODELS = Path(__file__).resolve().parent.parent / "models"
+PASS_THROUGH = [
+    "intermediate/events/int_events_validated.sql",
+    "intermediate/events/int_events_valid.sql",
+    "intermediate/events/int_events_attributed.sql",
+    "marts/events/fct_events.sql",
+]
+
+
+def test_a_valid_events_raw_event_key_is_its_event_id_and_delivery_number():
+    """Why `raw_event_key` needs no unique test of its own on int_events_valid and fct_events
+    (docs/test_cost.md): int_events_deduplicated builds it as `dedup_key || '#' ||
+    delivery_number` (an integer: no '#'), `dedup_key` is the event_id whenever there is one,
+    and every model from there to fct_events passes both columns through (no expression is
+    named either). Two valid rows sharing a raw_event_key share their event_id, which the
+    event_id unique test of the same model reports."""
+    dedup = (MODELS / "intermediate/events/int_events_deduplicated.sql").read_text()
+    assert re.search(
+        r"coalesce\(events\.event_id, 'no-event-id:' \|\| events\.raw_row_hash\)\s+as dedup_key", dedup
+    )
+    assert re.search(
+        r"dedup_key \|\| '#' \|\| cast\(delivery_number as \{\{ dbt\.type_string\(\) \}\}\)"
+        r"\s+as raw_event_key",
+        dedup,
+    )
+    assert re.search(
+        r"ranked\.rank_in_batch\s+\+ coalesce\(earlier_deliveries\.earlier_delivery_count, 0\)"
+        r" as delivery_number",
+        dedup,
+    )
+    for path in PASS_THROUGH:
+        sql = (MODELS / path).read_text()
+        assert not re.search(r"\bas\s+(raw_event_key|event_id)\b", sql), path
+        assert re.search(r"\braw_event_key\b", sql) and re.search(r"\bevent_id\b", sql), path
+
+
+def test_a_copied_valid_row_is_reported_by_the_event_id_tests(planted):
+    """The plain `dbt test` after the planted build: the copies of old attributed rows (same
+    event_id and raw_event_key as the original, or a batch-2 event's id) fail the event_id
+    unique tests of int_events_attributed and fct_events: the raw_event_key test they replace
+    would have found the old-with-old copy, and so does this one."""
+    plain = planted["plain"]
+    assert _outcome(plain["unique_int_events_attributed_event_id"]) == ("fail", 2)
+    assert _outcome(plain["unique_fct_events_event_id"]) == ("fail", 2)
+
+
+def test_every_stored_valid_event_keys_as_event_id_and_delivery_number(planted):
+    """On the built demo (batch 2 incremental): every row of int_events_valid has
+    raw_event_key == event_id + '#' + its delivery number in int_events_deduplicated,
+    checked in pandas."""
+    with duckdb.connect(str(planted["db"]), read_only=True) as con:
+        valid = con.execute(
+            "select valid.event_id, valid.raw_event_key, dedup.delivery_number "
+            "from intermediate.int_events_valid as valid "
+            "left join intermediate.int_events_deduplicated as dedup using (raw_event_key)"
+        ).df()
+    assert len(valid) > 1000 and valid["delivery_number"].notna().all()
+    expected = valid["event_id"] + "#" + valid["delivery_number"].astype(int).astype(str)
+    assert (valid["raw_event_key"] == expected).all()
