@@ -1,4 +1,4 @@
-{% macro lawn_test_window(column, relation, key=none, model=none, before=none) -%}
+{% macro lawn_test_window(column, relation, key=none, model=none, before=none, rows=none) -%}
     {#- The `where` of a data test on an incremental event model (docs/incremental_tests.md),
         written `where: "lawn_test_window(received_at)"` in YAML and expanded at run time by
         get_where_subquery: `1 = 1` on a full refresh, in an invocation that did not run the
@@ -10,12 +10,20 @@
         default: the tested relation. `before` names the incremental model a parent's rows
         feed (stg_tracking__events -> int_events_deduplicated): the rows that model's run in
         this invocation is about to read, computed from what it holds now as its pre-hooks
-        will (`1 = 1` when it is not selected, does not exist yet or is empty). -#}
+        will (`1 = 1` when it is not selected, does not exist yet or is empty). `rows` (with
+        `key`) names the incremental model a view projects row for row, without `column`
+        (pii_event_personal_data over int_events_attributed): the view's rows whose key one of
+        that model's rows written by this run has, and every row with a null key. -#}
+    {%- if rows is not none and not key -%}
+        {{ exceptions.raise_compiler_error(
+            'lawn_test_window(' ~ column ~ ', rows=' ~ rows ~ '): rows= needs key='
+        ) }}
+    {%- endif -%}
     {%- if before is not none -%}
         {%- set newest_kept = lawn_test_window_ahead(column, before) -%}
     {%- else -%}
         {%- set windows = graph.get('lawn_test_windows', {}) -%}
-        {%- set recorded = windows.get(invocation_id ~ ':' ~ (model or relation.identifier)) -%}
+        {%- set recorded = windows.get(invocation_id ~ ':' ~ (rows or model or relation.identifier)) -%}
         {%- set newest_kept = recorded['newest_kept'] if recorded is not none else none -%}
     {%- endif -%}
     {%- if flags.FULL_REFRESH or newest_kept is none -%}
@@ -26,10 +34,21 @@
             or {{ is_received_at_out_of_range(column) }}
             or {{ column }} > cast('{{ newest_kept }}' as {{ dbt.type_timestamp() }}))
         {%- endset -%}
-        {%- if key -%}
+        {%- if rows is not none -%}
+            ({{ key }} is null or {{ key }} in (select {{ key }} from {{ lawn_model_relation(rows) }} where {{ in_window }}))
+        {%- elif key -%}
             ({{ in_window }} or {{ key }} in (select {{ key }} from {{ relation }} where {{ in_window }}))
         {%- else -%}
             {{ in_window }}
         {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{% macro lawn_model_relation(name) -%}
+    {#- The relation of the model called `name` (from the graph: a test's where may read a
+        model it does not ref). -#}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == name -%}
+        {{ return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) }}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error('lawn_test_window: no model named ' ~ name) }}
 {%- endmacro %}
