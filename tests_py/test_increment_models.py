@@ -182,6 +182,14 @@ VOLUME_EXTRAS = [
     _event("h32", "feature_used", "2026-02-27T14:00:00Z", "2026-03-12T10:00:00Z",
            "anon_a", "dev_a", "u_ann", "acc_h1", feature_name="exports", usage_count=1),
 ]  # fmt: skip
+# A device whose clock is three years behind: its page view of 5 March says 2023-05-01,
+# quarantined OCCURRED_TOO_LONG_AGO (counted on its receive day); on day 2 the SDK sends it
+# again (same event_id): a redelivery, marked duplicate with no reason code of its own, so
+# its own activity day is 1 May 2023.
+SKEWED = _event("h33", "page_viewed", "2023-05-01T10:00:00Z", "2026-03-05T10:00:00Z",
+                "anon_z", "dev_z", "", "", page_path="/")  # fmt: skip
+VOLUME_DAY_1 = [SKEWED]
+VOLUME_EXTRAS.append({**SKEWED, "received_at": "2026-03-11T10:05:00Z"})
 # the days between the late events and the recent ones, which the increment keeps
 KEPT_DAYS = ["2026-02-26", "2026-02-28", "2026-03-01", "2026-03-03", "2026-03-04", "2026-03-05", "2026-03-06"]
 
@@ -198,6 +206,15 @@ def _rebuilt(target: Path) -> tuple[list[str], str]:
     return listed, after[0]
 
 
+def _received_since(target: Path) -> str:
+    """The receive time the last incremental run read first deliveries from."""
+    compiled = target / "target" / "compiled" / "lawn" / "models" / "intermediate" / "quality"
+    text = (compiled / "int_event_volumes_filled.sql").read_text()
+    found = set(re.findall(r"received_at >= cast\('([0-9: -]+)' as timestamp\)", text))
+    assert len(found) == 1, found
+    return found.pop()
+
+
 def _only_in(left: Path, right: Path, table: str) -> pd.DataFrame:
     """The rows of ``table`` in ``left`` that ``right`` lacks (EXCEPT ALL)."""
     with duckdb.connect() as con:
@@ -211,8 +228,8 @@ def volume_worlds(tmp_path_factory):
     """One full refresh of both days; day 1 from scratch, then both days incrementally; a
     copy of the latter after day 1."""
     work = tmp_path_factory.mktemp("increment_volumes")
-    _write_events(work / "raw_all", BATCH_1 + BATCH_2 + LATE_LANDED + VOLUME_EXTRAS)
-    _write_events(work / "raw_first", BATCH_1)
+    _write_events(work / "raw_all", BATCH_1 + VOLUME_DAY_1 + BATCH_2 + LATE_LANDED + VOLUME_EXTRAS)
+    _write_events(work / "raw_first", BATCH_1 + VOLUME_DAY_1)
     one_step = work / "one_step.duckdb"
     run_dbt([*VOLUME_ARGS, "--full-refresh"], one_step, work / "t1", raw_dir=work / "raw_all")
     two_steps = work / "two_steps.duckdb"
@@ -232,10 +249,18 @@ def test_volumes_increment_equals_a_full_refresh(volume_worlds):
     # use of 27 February, Bob's page view of 2 March), the receive days of the window (72 h
     # before day 1's last receive time, 10 March 18:00, on) and every day after the last
     # other day with events (6 March); not the days between
+    # (and the skewed redelivery's own day, 1 May 2023: a day no row has, rebuilt for nothing)
     listed, after = _rebuilt(work / "t2")
-    assert listed == ["2026-02-25", "2026-02-27", "2026-03-02", "2026-03-08", "2026-03-09",
-                      "2026-03-10", "2026-03-11", "2026-03-12"]  # fmt: skip
+    assert listed == ["2023-05-01", "2026-02-25", "2026-02-27", "2026-03-02", "2026-03-08",
+                      "2026-03-09", "2026-03-10", "2026-03-11", "2026-03-12"]  # fmt: skip
     assert after == "2026-03-06"
+    # deliveries and property checks are read from the window's start (10 March 18:00:01
+    # minus 72 h): the listed days with events before it (none) would move it back, the
+    # days without (2023, the late events' days) cannot hold an older delivery
+    assert _received_since(work / "t2") == "2026-03-07 18:00:01"
+    # the redelivery counts nowhere: the skewed page view still counts once, on 5 March
+    early = "rollup_level = 'version' and activity_date < date '2026-02-20'"
+    assert query(two_steps, f"select * from {VOLUMES} where {early}").empty
     got = query(two_steps, f"select * from {VOLUMES}")
     # the new event name is a series of its own, first seen on day 2, flagged unknown,
     # zero-filled to the last day of data
@@ -290,7 +315,7 @@ def test_volumes_increment_with_no_new_data_equals_a_full_refresh(volume_worlds,
     # the lookback window (72 h before the newest receive time, 12 March 10:00) still holds
     # the late events received on 11 and 12 March: their occurred days are rebuilt again
     listed, after = _rebuilt(tmp_path / "t")
-    assert listed[:3] == ["2026-02-25", "2026-02-27", "2026-03-02"] and after == "2026-03-09"
+    assert listed[:4] == ["2023-05-01", "2026-02-25", "2026-02-27", "2026-03-02"] and after == "2026-03-09"
 
 
 def test_volumes_rebuilt_from_receive_days_alone_fail(volume_worlds, tmp_path):

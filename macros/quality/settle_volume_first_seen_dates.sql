@@ -13,12 +13,18 @@
         delete from {{ this }} as volumes
         where not exists (
             select 1
-            from {{ this }} as observed
+            from (
+                select
+                    {{ series_columns | join(', ') }},
+                    min(activity_date) as first_seen_date
+                from {{ this }}
+                where event_count > 0
+                group by {{ series_columns | join(', ') }}
+            ) as series
             where
-                observed.event_count > 0
-                and observed.activity_date <= volumes.activity_date
+                series.first_seen_date <= volumes.activity_date
                 {%- for column in series_columns %}
-                    and observed.{{ column }} = volumes.{{ column }}
+                    and series.{{ column }} = volumes.{{ column }}
                 {%- endfor %}
         )
     {%- elif is_incremental() and step == 'update' -%}

@@ -17,9 +17,9 @@
 {%- set rebuild = volume_rebuild_days() if is_incremental() else none -%}
 {%- if is_incremental() and rebuild is none -%}
     {#- parse and compilation without a warehouse: nothing to rebuild -#}
-    {%- set rebuild = {'days': [], 'after': '9999-12-31'} -%}
+    {%- set rebuild = {'days': [], 'after': '9999-12-31', 'received_since': '9999-12-31'} -%}
 {%- endif %}
-{%- set received_since = volume_received_since(rebuild) if is_incremental() else none -%}
+{%- set received_since = rebuild['received_since'] if is_incremental() else none -%}
 {#- on_schema_change: a table from before the watermark column gets it, and
     volume_rebuild_days then rebuilds every day once -#}
 {{
@@ -51,7 +51,7 @@ count(*) as event_count,
 {%- endset %}
 
 {#- an incremental run reads the first deliveries counting on a rebuilt day, all received
-    at or after received_since (volume_received_since), and their property checks -#}
+    at or after received_since (volume_rebuild_days), and their property checks -#}
 
 with
 
