@@ -7,24 +7,32 @@
     the day ended and before 48 hours after it ended, its distinct senders and its declared
     and present properties. Read by fct_instrumentation_qa_daily.
     Incremental on DuckDB and PostgreSQL (docs/incremental_increment_models.md): a run
-    rebuilds every row from the first activity day a delivery of int_events_validated's
-    rebuilt window can count on (volume_rebuild_from; the pre-hook deletes those rows),
-    from every first delivery of those days, and keeps the older days; a series' first
-    day and unknown flag combine the kept days with the rebuilt ones. On Spark a table. -#}
-{%- set rebuild_from = volume_rebuild_from() if is_incremental() else none -%}
-{%- if is_incremental() and rebuild_from is none -%}
+    rebuilds the rows of the activity days a delivery of int_events_validated's rebuilt
+    window counts (or counted) on, and of the days after the last other day with events
+    (volume_rebuild_days; the pre-hook deletes those rows), from every first delivery of
+    those days, and keeps the other days' rows; a series' first day and unknown flag
+    combine the kept days with the rebuilt ones, the zero-filled days a series' earlier
+    first day adds are inserted, and the post-hook settles the kept rows' first day and
+    flag. On Spark a table. -#}
+{%- set rebuild = volume_rebuild_days() if is_incremental() else none -%}
+{%- if is_incremental() and rebuild is none -%}
     {#- parse and compilation without a warehouse: nothing to rebuild -#}
-    {%- set rebuild_from = '9999-12-31' -%}
+    {%- set rebuild = {'days': [], 'after': '9999-12-31', 'received_since': '9999-12-31'} -%}
 {%- endif %}
+{%- set received_since = rebuild['received_since'] if is_incremental() else none -%}
 {#- on_schema_change: a table from before the watermark column gets it, and
-    volume_rebuild_from then rebuilds every day once -#}
+    volume_rebuild_days then rebuilds every day once -#}
 {{
     config(
         materialized=('table' if target.type == 'spark' else 'incremental'),
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         pre_hook=["{{ delete_volume_rebuild_days() }}"],
-        post_hook=["{{ spread_unknown_event_flag() }}"],
+        post_hook=[
+            "{{ spread_unknown_event_flag() }}",
+            "{{ settle_volume_first_seen_dates('delete') }}",
+            "{{ settle_volume_first_seen_dates('update') }}",
+        ],
     )
 }}
 
@@ -42,16 +50,8 @@ count(*) as event_count,
         max(received_at) as last_received_at
 {%- endset %}
 
-{#- an incremental run reads the deliveries that can count on a rebuilt day: one that
-    counts on its occurred day was received at most clock_skew_tolerance_minutes before it
-    (else OCCURRED_IN_FUTURE puts it on its receive day), so none received earlier -#}
-{%- set received_since -%}
-    {{ dbt.dateadd(
-        'minute',
-        -1 * var('clock_skew_tolerance_minutes') | int,
-        "cast('" ~ rebuild_from ~ "' as " ~ dbt.type_timestamp() ~ ")"
-    ) }}
-{%- endset %}
+{#- an incremental run reads the first deliveries counting on a rebuilt day, all received
+    at or after received_since (volume_rebuild_days), and their property checks -#}
 
 with
 
@@ -61,7 +61,7 @@ first_deliveries as (
     where
         delivery_number = 1 and received_at is not null
         {% if is_incremental() %}
-            and received_at >= {{ received_since }}
+            and received_at >= cast('{{ received_since }}' as {{ dbt.type_timestamp() }})
         {% endif %}
 
 ),
@@ -74,7 +74,7 @@ property_fill as (
         sum(case when is_present then 1 else 0 end) as present_property_count
     from {{ ref('int_event_properties_checked') }}
     {% if is_incremental() %}
-        where received_at >= {{ received_since }}
+        where received_at >= cast('{{ received_since }}' as {{ dbt.type_timestamp() }})
     {% endif %}
     group by raw_event_key
 
@@ -122,7 +122,7 @@ timed as (
         ) }} as is_within_48h
     from placed
     {% if is_incremental() %}
-        where placed.activity_date >= cast('{{ rebuild_from }}' as date)
+        where {{ volume_is_rebuilt_day('placed.activity_date', rebuild) }}
     {% endif %}
 
 ),
@@ -190,7 +190,7 @@ observed as (
 
         {#- the days this run keeps (the pre-hook deleted the others) -#}
         select * from {{ this }}
-        where activity_date < cast('{{ rebuild_from }}' as date)
+        where not {{ volume_is_rebuilt_day('activity_date', rebuild) }}
 
     ),
 
@@ -213,7 +213,9 @@ observed as (
             platform,
             schema_version,
             max(case when is_unknown_event then 1 else 0 end) as unknown_flag,
-            min(first_seen_date) as activity_date
+            {#- the first kept day with events: the table's first_seen_date may be a
+                rebuilt day that has none now -#}
+            min(case when event_count > 0 then activity_date end) as activity_date
         from kept
         group by rollup_level, event_name, source, platform, schema_version
 
@@ -285,16 +287,43 @@ grid as (
         on
             series.first_seen_date <= calendar.date_day
             and data_window.last_date >= calendar.date_day
-    {% if is_incremental() %}
-        where calendar.date_day >= cast('{{ rebuild_from }}' as date)
-    {% endif %}
 
 ),
+
+{% if is_incremental() %}
+    rebuilt_grid as (
+
+        {#- the rebuilt days, and the kept days a series has no row on yet (its first day
+            moved earlier, or it is new): zero-filled, no delivery counts on them -#}
+        select grid.*
+        from grid
+        where
+            {{ volume_is_rebuilt_day('grid.activity_date', rebuild) }}
+            or not exists (
+                select 1
+                from kept
+                where
+                    kept.rollup_level = grid.rollup_level
+                    and kept.activity_date = grid.activity_date
+                    and kept.event_name = grid.event_name
+                    and kept.source = grid.source
+                    and kept.platform = grid.platform
+                    and kept.schema_version = grid.schema_version
+            )
+
+    ),
+{% else %}
+    rebuilt_grid as (
+
+        select * from grid
+
+    ),
+{% endif %}
 
 filled as (
 
     select
-        grid.*,
+        rebuilt_grid.*,
         coalesce(observed.event_count, 0) as event_count,
         coalesce(observed.sender_count, 0) as sender_count,
         coalesce(observed.valid_count, 0) as valid_count,
@@ -304,15 +333,15 @@ filled as (
         coalesce(observed.declared_property_count, 0) as declared_property_count,
         coalesce(observed.present_property_count, 0) as present_property_count,
         observed.last_received_at
-    from grid
+    from rebuilt_grid
     left join observed
         on
-            grid.rollup_level = observed.rollup_level
-            and grid.activity_date = observed.activity_date
-            and grid.event_name = observed.event_name
-            and grid.source = observed.source
-            and grid.platform = observed.platform
-            and grid.schema_version = observed.schema_version
+            rebuilt_grid.rollup_level = observed.rollup_level
+            and rebuilt_grid.activity_date = observed.activity_date
+            and rebuilt_grid.event_name = observed.event_name
+            and rebuilt_grid.source = observed.source
+            and rebuilt_grid.platform = observed.platform
+            and rebuilt_grid.schema_version = observed.schema_version
 
 )
 
