@@ -17,14 +17,13 @@
     'mrr_usd', 'mrr_change_30d', 'email_open_rate_28d', 'api_errors_7d',
 ] -%}
 {%- set all_inputs = feature_inputs + ['churn_probability'] -%}
-{%- set input_value -%}
-    case conditions.input_name
-        {%- for column in all_inputs %}
-            when '{{ column }}' then inputs.{{ column }}
-        {%- endfor %}
-        when 'uplift' then uplift_scores.uplift
-    end
-{%- endset -%}
+{#- the value a condition reads: its input column of `inputs`, or the uplift score -#}
+{%- set input_cases = [] -%}
+{%- for column in all_inputs -%}
+    {%- do input_cases.append("when '" ~ column ~ "' then inputs." ~ column) -%}
+{%- endfor -%}
+{%- set input_value = 'case conditions.input_name ' ~ input_cases | join(' ')
+    ~ " when 'uplift' then uplift_scores.uplift end" -%}
 with
 
 features as (
