@@ -18,17 +18,21 @@
     changed), then only the days after the newest kept day are computed for the accounts
     that still have a row on it, and every day for the others; the windows read the 34 days
     before (docs/incremental_features.md). -#}
+{#- An incremental run keeps, before the activity's JSON look-up and aggregation, the events of
+    the continuing accounts' last weeks and every event of the accounts computed in full:
+    whole (account, day) groups either way -#}
+{%- set activity_filter = none -%}
+{%- if is_incremental() -%}
+    {%- set activity_filter = (
+        'cast(received_at as date) >= (select min(kept_accounts.compute_from) from kept_accounts)'
+        ~ ' or account_id in (select scope.account_id from scope where scope.compute_from is null)'
+    ) -%}
+{%- endif %}
 with
 
 accounts as (
 
     select * from {{ ref('int_accounts_combined') }}
-
-),
-
-activity as (
-
-    select * from {{ ref('int_account_activity_daily') }}
 
 ),
 
@@ -38,18 +42,37 @@ calendar as (
 
 ),
 
-events as (
+activity_events as (
+
+    -- two narrow reads of the valid events, each with its own filter: one CTE read twice
+    -- would be materialised, every event's payload included
+    select
+        account_id,
+        user_id,
+        cast(received_at as date) as received_date
+    from {{ ref('int_events_valid') }}
+    where
+        account_id is not null
+        and user_id is not null
+        and event_name in (
+            {%- for name in var('activity_event_names') %}
+                '{{ name }}'{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        )
+
+),
+
+known_value_events as (
 
     select
         event_id,
         event_name,
         account_id,
-        user_id,
         occurred_at,
         properties,
         cast(received_at as date) as received_date
     from {{ ref('int_events_valid') }}
-    where account_id is not null
+    where account_id is not null and event_name in ('nps_submitted', 'plan_changed')
 
 ),
 
@@ -124,15 +147,8 @@ user_days as (
         account_id,
         user_id,
         received_date
-    from events
-    where
-        user_id is not null
-        and received_date >= (select earliest_window_start.window_start from earliest_window_start)
-        and event_name in (
-            {%- for name in var('activity_event_names') %}
-                '{{ name }}'{% if not loop.last %},{% endif %}
-            {%- endfor %}
-        )
+    from activity_events
+    where received_date >= (select earliest_window_start.window_start from earliest_window_start)
 
 ),
 
@@ -247,6 +263,13 @@ spine as (
 
 ),
 
+activity as (
+
+    {#- int_account_activity_daily's rows (the same macro) for the days the spine reads -#}
+    {{ account_activity_daily(ref('int_events_valid'), activity_filter) }}
+
+),
+
 activity_in_scope as (
 
     -- only the days the spine reads (an incremental run: the last weeks, not all history)
@@ -341,8 +364,7 @@ known_values as (
                 then {{ try_cast(json_extract_scalar('properties', "'score'"), type_double()) }}
             else {{ try_cast(json_extract_scalar('properties', "'mrr_usd'"), type_double()) }}
         end as known_value
-    from events
-    where event_name in ('nps_submitted', 'plan_changed')
+    from known_value_events
 
 ),
 
