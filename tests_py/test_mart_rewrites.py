@@ -1,9 +1,10 @@
-"""The cheaper SQL of four heavy marts (docs/full_build_cost.md, "Marts after the event
+"""The cheaper SQL of five heavy marts (docs/full_build_cost.md, "Marts after the event
 models") gives the rows the previous SQL gave. The previous SQL is kept as the oracle in
 tests_py/fixtures/reference_sql/ (the straightforward formulations: a spine x events range
 join per feature, every event's masked payload from fct_events, every rule condition kept for
-a second read). A copy of the project with those files as the models is built on the same
-hand-written feed as this checkout, and the marts are compared with EXCEPT ALL both ways.
+a second read, every active day range-joined to every retention period). A copy of the
+project with those files as the models is built on the same hand-written feed as this
+checkout, and the marts are compared with EXCEPT ALL both ways.
 
 The feed is written for the rewrites, not by lawn's generator:
 - activity with gaps shorter than 7 days, between 7 and 28 days and longer than 28 days, two
@@ -39,6 +40,7 @@ MODELS = {
     "marts.dim_users": "models/marts/identity/dim_users.sql",
     "marts.dim_accounts": "models/marts/identity/dim_accounts.sql",
     "marts.fct_next_best_actions": "models/marts/actions/fct_next_best_actions.sql",
+    "marts.fct_retention_cohorts": "models/marts/metrics/fct_retention_cohorts.sql",
 }
 SELECT = [f"+{Path(path).stem}" for path in MODELS.values()]
 ARGS = ["build", "--select", *SELECT, "--exclude", "test_type:data", "test_type:unit"]
@@ -171,7 +173,7 @@ def _write_raw(raw_dir: Path, events: list[dict]) -> Path:
 
 
 def _reference_project(root: Path) -> Path:
-    """A copy of the dbt project whose four marts are the reference (previous) SQL."""
+    """A copy of the dbt project whose five marts are the reference (previous) SQL."""
     root.mkdir(parents=True)
     parts = ("dbt_project.yml", "profiles.yml", "macros", "models", "seeds", "snapshots", "tests", "analyses")
     for name in parts:
@@ -251,6 +253,7 @@ def test_new_sql_gives_the_reference_rows(worlds, table):
         ("marts.dim_users", "activated_at = null"),
         ("marts.dim_accounts", "nps_responses = nps_responses + 1"),
         ("marts.fct_next_best_actions", "decided_on = decided_on + 1"),
+        ("marts.fct_retention_cohorts", "retained_units = retained_units + 1"),
     ],
 )
 def test_negative_control_a_planted_difference_is_caught(worlds, table, plant):
