@@ -17,6 +17,13 @@
     'mrr_usd', 'mrr_change_30d', 'email_open_rate_28d', 'api_errors_7d',
 ] -%}
 {%- set all_inputs = feature_inputs + ['churn_probability'] -%}
+{#- the value a condition reads: its input column of `inputs`, or the uplift score -#}
+{%- set input_cases = [] -%}
+{%- for column in all_inputs -%}
+    {%- do input_cases.append("when '" ~ column ~ "' then inputs." ~ column) -%}
+{%- endfor -%}
+{%- set input_value = 'case conditions.input_name ' ~ input_cases | join(' ')
+    ~ " when 'uplift' then uplift_scores.uplift end" -%}
 with
 
 features as (
@@ -104,12 +111,7 @@ checked as (
         conditions.input_name,
         conditions.comparator,
         conditions.threshold,
-        case conditions.input_name
-            {%- for column in all_inputs %}
-                when '{{ column }}' then inputs.{{ column }}
-            {%- endfor %}
-            when 'uplift' then uplift_scores.uplift
-        end as input_value
+        {{ input_value }} as input_value
     from conditions
     inner join rules on conditions.rule_id = rules.rule_id
     cross join inputs
@@ -179,27 +181,48 @@ fired as (
 
 ),
 
-trigger_inputs as (
+fired_inputs as (
 
+    -- the inputs of the rules that fired, evaluated again for those rows only (a second read
+    -- of `judged` would keep every rule x account x day row in memory)
     select
         fired.rule_id,
         fired.account_id,
         fired.decided_on,
-        {{ dbt.listagg(
-            "judged.input_name || '=' || coalesce("
-            ~ number_to_text('judged.input_value', 4) ~ ", 'null')",
-            "'; '",
-            "order by judged.input_name, judged.comparator",
-        ) }} as trigger_inputs,
-        max(case when judged.input_name = 'churn_probability' then 1 else 0 end)
-            as uses_churn_model
+        conditions.input_name,
+        conditions.comparator,
+        {{ input_value }} as input_value
     from fired
-    inner join judged
+    inner join conditions on fired.rule_id = conditions.rule_id
+    inner join inputs
         on
-            fired.rule_id = judged.rule_id
-            and fired.account_id = judged.account_id
-            and fired.decided_on = judged.feature_date
-    group by fired.rule_id, fired.account_id, fired.decided_on
+            fired.account_id = inputs.account_id
+            and fired.decided_on = inputs.feature_date
+    left join uplift_scores
+        on
+            conditions.input_name = 'uplift'
+            and conditions.rule_id = uplift_scores.rule_id
+            and inputs.account_id = uplift_scores.account_id
+            and inputs.feature_date = uplift_scores.feature_date
+
+),
+
+trigger_inputs as (
+
+    select
+        fired_inputs.rule_id,
+        fired_inputs.account_id,
+        fired_inputs.decided_on,
+        {{ dbt.listagg(
+            "fired_inputs.input_name || '=' || coalesce("
+            ~ number_to_text('fired_inputs.input_value', 4) ~ ", 'null')",
+            "'; '",
+            "order by fired_inputs.input_name, fired_inputs.comparator",
+        ) }} as trigger_inputs,
+        max(case when fired_inputs.input_name = 'churn_probability' then 1 else 0 end)
+            as uses_churn_model
+    from fired_inputs
+    group by fired_inputs.rule_id, fired_inputs.account_id, fired_inputs.decided_on
 
 ),
 

@@ -18,17 +18,21 @@
     changed), then only the days after the newest kept day are computed for the accounts
     that still have a row on it, and every day for the others; the windows read the 34 days
     before (docs/incremental_features.md). -#}
+{#- An incremental run keeps, before the activity's JSON look-up and aggregation, the events of
+    the continuing accounts' last weeks and every event of the accounts computed in full:
+    whole (account, day) groups either way -#}
+{%- set activity_filter = none -%}
+{%- if is_incremental() -%}
+    {%- set activity_filter = (
+        'cast(received_at as date) >= (select min(kept_accounts.compute_from) from kept_accounts)'
+        ~ ' or account_id in (select scope.account_id from scope where scope.compute_from is null)'
+    ) -%}
+{%- endif %}
 with
 
 accounts as (
 
     select * from {{ ref('int_accounts_combined') }}
-
-),
-
-activity as (
-
-    select * from {{ ref('int_account_activity_daily') }}
 
 ),
 
@@ -38,18 +42,37 @@ calendar as (
 
 ),
 
-events as (
+activity_events as (
+
+    -- two narrow reads of the valid events, each with its own filter: one CTE read twice
+    -- would be materialised, every event's payload included
+    select
+        account_id,
+        user_id,
+        cast(received_at as date) as received_date
+    from {{ ref('int_events_valid') }}
+    where
+        account_id is not null
+        and user_id is not null
+        and event_name in (
+            {%- for name in var('activity_event_names') %}
+                '{{ name }}'{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        )
+
+),
+
+known_value_events as (
 
     select
         event_id,
         event_name,
         account_id,
-        user_id,
         occurred_at,
         properties,
         cast(received_at as date) as received_date
     from {{ ref('int_events_valid') }}
-    where account_id is not null
+    where account_id is not null and event_name in ('nps_submitted', 'plan_changed')
 
 ),
 
@@ -96,9 +119,123 @@ scope as (
         accounts.account_id,
         accounts.created_at,
         kept_accounts.compute_from,
-        kept_accounts.output_from
+        kept_accounts.output_from,
+        -- the first day of the account's spine
+        case
+            when kept_accounts.compute_from > cast(accounts.created_at as date)
+                then kept_accounts.compute_from
+            else cast(accounts.created_at as date)
+        end as first_day
     from accounts
     left join kept_accounts on accounts.account_id = kept_accounts.account_id
+
+),
+
+earliest_window_start as (
+
+    -- the earliest day a spine row's 28-day window reads (an incremental run: a few weeks
+    -- back, not all history)
+    select
+        cast({{ dbt.dateadd('day', -27, 'min(scope.first_day)') }} as date) as window_start
+    from scope
+
+),
+
+user_days as (
+
+    select distinct
+        account_id,
+        user_id,
+        received_date
+    from activity_events
+    where received_date >= (select earliest_window_start.window_start from earliest_window_start)
+
+),
+
+user_day_spans as (
+
+    -- a user active on day R counts on the days R .. R+6 (7-day window) and R .. R+27
+    -- (28-day window), or until the user's next active day, whichever comes first: one
+    -- user's spans never overlap, so the spans covering day D are D's distinct active users
+    select
+        account_id,
+        received_date,
+        cast({{ dbt.dateadd('day', 7, 'received_date') }} as date) as end_7d,
+        cast({{ dbt.dateadd('day', 28, 'received_date') }} as date) as end_28d,
+        lead(received_date) over (
+            partition by account_id, user_id order by received_date
+        ) as next_active_date
+    from user_days
+
+),
+
+count_changes as (
+
+    -- +1 on the day a span starts and -1 on the day after it ends; a moment counts from the
+    -- day it was first received
+    select
+        account_id,
+        received_date as change_date,
+        1 as active_users_7d,
+        1 as active_users_28d,
+        0 as milestones_reached
+    from user_day_spans
+    union all
+    select
+        account_id,
+        case
+            when next_active_date < end_7d then next_active_date else end_7d
+        end as change_date,
+        -1 as active_users_7d,
+        0 as active_users_28d,
+        0 as milestones_reached
+    from user_day_spans
+    union all
+    select
+        account_id,
+        case
+            when next_active_date < end_28d then next_active_date else end_28d
+        end as change_date,
+        0 as active_users_7d,
+        -1 as active_users_28d,
+        0 as milestones_reached
+    from user_day_spans
+    union all
+    select
+        entity_id as account_id,
+        cast(first_received_at as date) as change_date,
+        0 as active_users_7d,
+        0 as active_users_28d,
+        1 as milestones_reached
+    from account_moments
+
+),
+
+daily_changes as (
+
+    select
+        account_id,
+        change_date,
+        sum(active_users_7d) as active_users_7d,
+        sum(active_users_28d) as active_users_28d,
+        sum(milestones_reached) as milestones_reached
+    from count_changes
+    group by account_id, change_date
+
+),
+
+changes_before as (
+
+    -- the changes before an account's first spine day: its running counts start from them
+    select
+        daily_changes.account_id,
+        sum(daily_changes.active_users_7d) as active_users_7d,
+        sum(daily_changes.active_users_28d) as active_users_28d,
+        sum(daily_changes.milestones_reached) as milestones_reached
+    from daily_changes
+    inner join scope on daily_changes.account_id = scope.account_id
+    where daily_changes.change_date < scope.first_day
+    group by daily_changes.account_id
 
 ),
 
@@ -111,14 +248,25 @@ spine as (
         cast({{ dbt.dateadd('day', -27, 'calendar.date_day') }} as date) as window_28_start,
         {{ dbt.datediff('cast(scope.created_at as date)', 'calendar.date_day', 'day') }}
             as account_age_days,
-        (scope.output_from is null or scope.output_from <= calendar.date_day) as is_output
+        (scope.output_from is null or scope.output_from <= calendar.date_day) as is_output,
+        coalesce(changes_before.active_users_7d, 0) as active_users_7d_before,
+        coalesce(changes_before.active_users_28d, 0) as active_users_28d_before,
+        coalesce(changes_before.milestones_reached, 0) as milestones_before
     from scope
+    left join changes_before on scope.account_id = changes_before.account_id
     cross join as_of
     inner join calendar
         on
             cast(scope.created_at as date) <= calendar.date_day
             and as_of.data_day >= calendar.date_day
             and (scope.compute_from is null or scope.compute_from <= calendar.date_day)
+
+),
+
+activity as (
+
+    {#- int_account_activity_daily's rows (the same macro) for the days the spine reads -#}
+    {{ account_activity_daily(ref('int_events_valid'), activity_filter) }}
 
 ),
 
@@ -140,10 +288,17 @@ daily as (
         coalesce(activity.emails_delivered, 0) as emails_delivered,
         coalesce(activity.emails_opened, 0) as emails_opened,
         coalesce(activity.api_requests, 0) as api_requests,
-        coalesce(activity.api_errors, 0) as api_errors
+        coalesce(activity.api_errors, 0) as api_errors,
+        coalesce(daily_changes.active_users_7d, 0) as active_users_7d_change,
+        coalesce(daily_changes.active_users_28d, 0) as active_users_28d_change,
+        coalesce(daily_changes.milestones_reached, 0) as milestones_change
     from spine
     left join activity_in_scope as activity
         on spine.account_id = activity.account_id and spine.feature_date = activity.received_date
+    left join daily_changes
+        on
+            spine.account_id = daily_changes.account_id
+            and spine.feature_date = daily_changes.change_date
 
 ),
 
@@ -179,46 +334,20 @@ windowed as (
         ) as api_requests_7d,
         sum(api_errors) over (
             partition by account_id order by feature_date rows between 6 preceding and current row
-        ) as api_errors_7d
+        ) as api_errors_7d,
+        active_users_7d_before + sum(active_users_7d_change) over (
+            partition by account_id order by feature_date
+            rows between unbounded preceding and current row
+        ) as active_users_7d,
+        active_users_28d_before + sum(active_users_28d_change) over (
+            partition by account_id order by feature_date
+            rows between unbounded preceding and current row
+        ) as active_users_28d,
+        milestones_before + sum(milestones_change) over (
+            partition by account_id order by feature_date
+            rows between unbounded preceding and current row
+        ) as milestones_reached
     from daily
-
-),
-
-user_days as (
-
-    select distinct
-        account_id,
-        user_id,
-        received_date
-    from events
-    where
-        user_id is not null
-        and received_date >= (select min(spine.window_28_start) from spine)
-        and event_name in (
-            {%- for name in var('activity_event_names') %}
-                '{{ name }}'{% if not loop.last %},{% endif %}
-            {%- endfor %}
-        )
-
-),
-
-active_users as (
-
-    select
-        spine.account_id,
-        spine.feature_date,
-        count(distinct case
-            when user_days.received_date >= spine.window_7_start then user_days.user_id
-        end) as active_users_7d,
-        count(distinct user_days.user_id) as active_users_28d
-    from spine
-    inner join user_days
-        on
-            spine.account_id = user_days.account_id
-            and user_days.received_date between spine.window_28_start and spine.feature_date
-    -- not a window over spine rows: only the days written are needed
-    where spine.is_output
-    group by spine.account_id, spine.feature_date
 
 ),
 
@@ -235,56 +364,33 @@ known_values as (
                 then {{ try_cast(json_extract_scalar('properties', "'score'"), type_double()) }}
             else {{ try_cast(json_extract_scalar('properties', "'mrr_usd'"), type_double()) }}
         end as known_value
-    from events
-    where event_name in ('nps_submitted', 'plan_changed')
+    from known_value_events
+
+),
+
+known_value_spans as (
+
+    -- each answer / plan change is the latest known one from the day it was received until
+    -- the first day one that happened later (occurred_at, then event_id) was received; an
+    -- event received after a later-happening one never is (its span is empty)
+    select
+        account_id,
+        event_name,
+        known_value,
+        received_date as known_from,
+        min(received_date) over (
+            partition by account_id, event_name
+            order by occurred_at desc, event_id desc
+            rows between unbounded preceding and 1 preceding
+        ) as known_until
+    from known_values
 
 ),
 
 latest_known as (
 
-    select
-        spine.account_id,
-        spine.feature_date,
-        known_values.event_name,
-        known_values.known_value,
-        row_number() over (
-            partition by spine.account_id, spine.feature_date, known_values.event_name
-            order by known_values.occurred_at desc, known_values.event_id desc
-        ) as recency_rank
-    from spine
-    inner join known_values
-        on
-            spine.account_id = known_values.account_id
-            and spine.feature_date >= known_values.received_date
-
-),
-
-point_in_time as (
-
-    select
-        account_id,
-        feature_date,
-        max(case when event_name = 'nps_submitted' then known_value end) as latest_nps_score,
-        max(case when event_name = 'plan_changed' then known_value end) as known_mrr_usd
-    from latest_known
-    where recency_rank = 1
-    group by account_id, feature_date
-
-),
-
-milestones as (
-
-    select
-        spine.account_id,
-        spine.feature_date,
-        count(*) as milestones_reached
-    from spine
-    inner join account_moments
-        on
-            spine.account_id = account_moments.entity_id
-            and cast(account_moments.first_received_at as date) <= spine.feature_date
-    where spine.is_output
-    group by spine.account_id, spine.feature_date
+    select * from known_value_spans
+    where known_until is null or known_until > known_from
 
 ),
 
@@ -292,24 +398,21 @@ joined as (
 
     select
         windowed.*,
-        coalesce(active_users.active_users_7d, 0) as active_users_7d,
-        coalesce(active_users.active_users_28d, 0) as active_users_28d,
-        coalesce(milestones.milestones_reached, 0) as milestones_reached,
-        point_in_time.latest_nps_score,
-        coalesce(point_in_time.known_mrr_usd, 0) as mrr_usd
+        latest_nps.known_value as latest_nps_score,
+        coalesce(latest_plan.known_value, 0) as mrr_usd
     from windowed
-    left join active_users
+    left join latest_known as latest_nps
         on
-            windowed.account_id = active_users.account_id
-            and windowed.feature_date = active_users.feature_date
-    left join milestones
+            windowed.account_id = latest_nps.account_id
+            and latest_nps.event_name = 'nps_submitted'
+            and windowed.feature_date >= latest_nps.known_from
+            and (latest_nps.known_until is null or windowed.feature_date < latest_nps.known_until)
+    left join latest_known as latest_plan
         on
-            windowed.account_id = milestones.account_id
-            and windowed.feature_date = milestones.feature_date
-    left join point_in_time
-        on
-            windowed.account_id = point_in_time.account_id
-            and windowed.feature_date = point_in_time.feature_date
+            windowed.account_id = latest_plan.account_id
+            and latest_plan.event_name = 'plan_changed'
+            and windowed.feature_date >= latest_plan.known_from
+            and (latest_plan.known_until is null or windowed.feature_date < latest_plan.known_until)
 
 ),
 
@@ -327,9 +430,9 @@ final as (
         cast(feature_uses_7d as {{ type_double() }})
         / nullif(cast(feature_uses_baseline_28d as {{ type_double() }}) / 4, 0)
             as usage_vs_baseline_7d,
-        active_users_7d,
-        active_users_28d,
-        milestones_reached,
+        cast(active_users_7d as {{ dbt.type_bigint() }}) as active_users_7d,
+        cast(active_users_28d as {{ dbt.type_bigint() }}) as active_users_28d,
+        cast(milestones_reached as {{ dbt.type_bigint() }}) as milestones_reached,
         cast(support_tickets_28d as {{ dbt.type_bigint() }}) as support_tickets_28d,
         latest_nps_score,
         cast(mrr_usd as decimal(18, 2)) as mrr_usd,

@@ -1,5 +1,6 @@
 {#- One row per customer account: the CRM record, its current subscription (plan, MRR, ARR,
     seats), satisfaction (latest and average NPS), support load and activity signals. -#}
+-- depends_on: {{ ref('stg_tracking_plan__properties') }}
 with
 
 accounts as (
@@ -16,7 +17,19 @@ plans as (
 
 events as (
 
-    select * from {{ ref('fct_events') }}
+    -- the few columns used, from the attributed events fct_events shows (masked the same way:
+    -- visible_property), not from fct_events, which masks every event's whole payload
+    select
+        event_id,
+        event_name,
+        occurred_at,
+        person_id,
+        account_id,
+        case
+            when event_name = 'nps_submitted'
+                then {{ visible_property('properties', 'score') }}
+        end as score_text
+    from {{ ref('int_events_attributed') }}
     where account_id is not null
 
 ),
@@ -58,7 +71,7 @@ nps as (
     select
         account_id,
         occurred_at,
-        {{ try_cast(json_extract_scalar('properties', "'score'"), dbt.type_int()) }} as score,
+        {{ try_cast('score_text', dbt.type_int()) }} as score,
         row_number() over (partition by account_id order by occurred_at desc, event_id desc)
             as recency_rank
     from events

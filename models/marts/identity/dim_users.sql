@@ -2,6 +2,7 @@
     many identifiers of each type converge on them, their account and its current plan,
     activation (created an invoice), and hashes safe to share (email_key: the email itself
     is in pii.pii_users). -#}
+-- depends_on: {{ ref('stg_tracking_plan__properties') }}
 with
 
 identity_map as (
@@ -25,7 +26,17 @@ profiles as (
 
 events as (
 
-    select * from {{ ref('fct_events') }}
+    -- the few columns used, from the attributed events fct_events shows (masked the same way:
+    -- visible_property), not from fct_events, which masks every event's whole payload
+    select
+        person_id,
+        event_name,
+        occurred_at,
+        case
+            when event_name = 'feature_used'
+                then {{ visible_property('properties', 'feature_name') }}
+        end as feature_name
+    from {{ ref('int_events_attributed') }}
     where person_id is not null
 
 ),
@@ -84,8 +95,7 @@ milestones as (
             case
                 when
                     event_name = 'feature_used'
-                    and {{ json_extract_scalar('properties', "'feature_name'") }}
-                    = 'create_invoice'
+                    and feature_name = 'create_invoice'
                     then occurred_at
             end
         ) as activated_at,

@@ -9,6 +9,10 @@
     (eligible_units); period 0 always contains the anchor day, so its rate is 1. Once data
     retention (lawn/retention.py) has purged the event history before a cutoff, members
     anchored on or before the cutoff's day are left out: their activity is no longer there. -#}
+{#- the periods: day N, week k (days 7k..7k+6), month k (days 30k..30k+29) -#}
+{%- set day_numbers = [0, 1, 7, 30, 90] -%}
+{%- set week_count = 27 -%}
+{%- set month_count = 13 -%}
 with
 
 milestones as (
@@ -82,9 +86,13 @@ active_days as (
 periods as (
 
     {%- set periods = [] %}
-    {%- for n in [0, 1, 7, 30, 90] %}{% do periods.append(('day', n, n, n)) %}{% endfor %}
-    {%- for k in range(27) %}{% do periods.append(('week', k, 7 * k, 7 * k + 6)) %}{% endfor %}
-    {%- for k in range(13) %}{% do periods.append(('month', k, 30 * k, 30 * k + 29)) %}{% endfor %}
+    {%- for n in day_numbers %}{% do periods.append(('day', n, n, n)) %}{% endfor %}
+    {%- for k in range(week_count) %}
+        {%- do periods.append(('week', k, 7 * k, 7 * k + 6)) %}
+    {%- endfor %}
+    {%- for k in range(month_count) %}
+        {%- do periods.append(('month', k, 30 * k, 30 * k + 29)) %}
+    {%- endfor %}
     {%- for period_type, period_number, first_day, last_day in periods %}
         select
             '{{ period_type }}' as period_type,
@@ -98,14 +106,38 @@ periods as (
 
 active_periods as (
 
+    -- the periods an active day falls in, by arithmetic (day N; week floor(d / 7); month
+    -- floor(d / 30)) rather than a range join of every active day with every period
     select distinct
-        active_days.entity_type,
-        active_days.entity_id,
-        periods.period_type,
-        periods.period_number
-    from active_days
-    inner join periods
-        on active_days.days_since_anchor between periods.first_day and periods.last_day
+        entity_type,
+        entity_id,
+        period_type,
+        period_number
+    from (
+        select
+            entity_type,
+            entity_id,
+            'day' as period_type,
+            days_since_anchor as period_number
+        from active_days
+        where days_since_anchor in ({{ day_numbers | join(', ') }})
+        union all
+        select
+            entity_type,
+            entity_id,
+            'week' as period_type,
+            cast(floor(days_since_anchor / 7) as {{ dbt.type_bigint() }}) as period_number
+        from active_days
+        where days_since_anchor <= {{ 7 * week_count - 1 }}
+        union all
+        select
+            entity_type,
+            entity_id,
+            'month' as period_type,
+            cast(floor(days_since_anchor / 30) as {{ dbt.type_bigint() }}) as period_number
+        from active_days
+        where days_since_anchor <= {{ 30 * month_count - 1 }}
+    ) as day_periods
 
 ),
 
