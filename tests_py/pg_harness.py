@@ -95,24 +95,17 @@ def plain(value: object) -> object:
     return value
 
 
-def mart_differences(pg_env: dict[str, str], duckdb_path: Path) -> tuple[list[str], int]:
-    """One line per marts table that differs between the DuckDB file and PostgreSQL, and how
-    many marts tables hold rows."""
+def mart_differences(
+    pg_env: dict[str, str], duckdb_path: Path, schema: str = "marts", only: list[str] | None = None
+) -> tuple[list[str], int]:
+    """One line per table of ``schema`` (every table, or the tables ``only`` names) that
+    differs between the DuckDB file and PostgreSQL, and how many of them hold rows."""
+    listing = f"select table_name from information_schema.tables where table_schema = '{schema}' order by 1"
     with duckdb.connect(str(duckdb_path), read_only=True) as duck:
-        tables = [
-            row[0]
-            for row in duck.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
-            ).fetchall()
-        ]
-        pg_tables = [
-            row[0]
-            for row in query(
-                pg_env,
-                "dbt",
-                "select table_name from information_schema.tables where table_schema = 'marts' order by 1",
-            )
-        ]
+        tables = [row[0] for row in duck.execute(listing).fetchall()]
+        pg_tables = [row[0] for row in query(pg_env, "dbt", listing)]
+        if only is not None:
+            tables, pg_tables = sorted(only), sorted(set(only) & set(pg_tables))
         differences = [] if tables == pg_tables else [f"tables differ: {tables} vs {pg_tables}"]
         nonempty = 0
         for table in tables:
@@ -120,22 +113,22 @@ def mart_differences(pg_env: dict[str, str], duckdb_path: Path) -> tuple[list[st
                 row[0]
                 for row in duck.execute(
                     "select column_name from information_schema.columns"
-                    " where table_schema = 'marts' and table_name = ? order by ordinal_position",
-                    [table],
+                    " where table_schema = ? and table_name = ? order by ordinal_position",
+                    [schema, table],
                 ).fetchall()
             ]
             listed = ", ".join(columns)
             duck_rows = sorted(
                 (
                     tuple(plain(v) for v in row)
-                    for row in duck.execute(f"select {listed} from marts.{table}").fetchall()
+                    for row in duck.execute(f"select {listed} from {schema}.{table}").fetchall()
                 ),
                 key=sort_key,
             )
             pg_rows = sorted(
                 (
                     tuple(plain(v) for v in row)
-                    for row in query(pg_env, "dbt", f"select {listed} from marts.{table}")
+                    for row in query(pg_env, "dbt", f"select {listed} from {schema}.{table}")
                 ),
                 key=sort_key,
             )
