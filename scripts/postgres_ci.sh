@@ -120,9 +120,10 @@ psql_admin() {
     as_postgres env PGOPTIONS='-c client_min_messages=warning' "$bin/psql" -X -q -h "$socket_dir" -p "$port" -v ON_ERROR_STOP=1 "$@"
 }
 
-# the database lawn builds in, and a second one with the same set-up for the nightly's
-# PostgreSQL test (tests_py/test_nightly_postgres.py), which runs beside test_postgres.py in CI
-for db in "$database" "${database}_nightly"; do
+# the database lawn builds in, and two more with the same set-up for the tests that build
+# beside test_postgres.py in CI: the nightly's (tests_py/test_nightly_postgres.py) and the
+# one-day increment's (tests_py/test_postgres_increment.py)
+for db in "$database" "${database}_nightly" "${database}_increment"; do
 psql_admin -d postgres \
     -v database="$db" \
     -v dbt_password="$LAWN_PG_PASSWORD" \
@@ -181,4 +182,4 @@ SQL
 done
 
 echo "postgres_ci: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on $host:$port," \
-    "databases $database and ${database}_nightly; source $env_file"
+    "databases $database, ${database}_nightly and ${database}_increment; source $env_file"

@@ -129,6 +129,15 @@ def built_small(small_parquet, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def pg_env() -> dict[str, str]:
+    """LAWN_PG_* settings of a reachable PostgreSQL server (tests_py/pg_harness.py): skip
+    locally, fail in CI when there is none."""
+    from tests_py.pg_harness import server_env
+
+    return server_env()
+
+
+@pytest.fixture(scope="session")
 def spark_ready() -> None:
     """Java and the pinned pyspark/dbt-spark are here (scripts/spark_ci.sh), else skip; in CI
     a missing Spark fails."""

@@ -19,7 +19,7 @@ from lawn.dbt_runner import dbt_invocation, run_dbt
 from lawn.paths import REPO_ROOT
 from lawn.postgres import pg_login, reachable
 from lawn.spark import java_problem
-from tests_py.test_postgres import _env_file_settings
+from tests_py.pg_harness import env_file_settings
 
 PG_SCHEMA = "lawn_components_test"
 
@@ -124,7 +124,7 @@ def test_chain_and_cycles_match_union_find(project):
 def test_postgres_gives_the_union_find_labels(project):
     """The same macro and seed on a PostgreSQL server (scripts/postgres_ci.sh; skipped without
     one, failing in CI)."""
-    env = {**_env_file_settings(), **{k: v for k, v in os.environ.items() if k.startswith("LAWN_PG_")}}
+    env = {**env_file_settings(), **{k: v for k, v in os.environ.items() if k.startswith("LAWN_PG_")}}
     problem = reachable(pg_login("dbt", env)) if "LAWN_PG_PASSWORD" in env else "no LAWN_PG_PASSWORD"
     if problem:
         if os.environ.get("CI") == "true":

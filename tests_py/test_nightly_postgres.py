@@ -31,7 +31,6 @@ from lawn.postgres import pg_login, reachable
 from lawn.warehouse_io import DuckDBWarehouse, PostgresWarehouse, connect, postgres_sql
 from tests_py.expectations import parse_utc
 from tests_py.test_nightly import _artefact, _config
-from tests_py.test_postgres import pg_env  # noqa: F401 - the session fixture (server or skip)
 
 # wall-clock and run-history columns: they differ between runs by design
 AUDIT = {"scored_at", "run_at", "allocated_at", "assigned_at", "exported_at", "export_path", "run_id"}
@@ -71,7 +70,7 @@ def _rows(con, relation: str, key: str) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def pg_nightly_env(pg_env) -> dict[str, str]:  # noqa: F811 - pg_env is the imported fixture
+def pg_nightly_env(pg_env) -> dict[str, str]:
     """The LAWN_PG_* settings with the nightly test's own database (postgres_ci.sh makes it)."""
     env = {**pg_env, "LAWN_PG_DATABASE": pg_env.get("LAWN_PG_DATABASE", "lawn") + "_nightly"}
     problem = reachable(pg_login("dbt", env))

@@ -11,11 +11,9 @@ own login, and every mart is compared row for row with the DuckDB build of the s
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -24,13 +22,9 @@ import duckdb
 import pytest
 
 from lawn.paths import REPO_ROOT
-from lawn.postgres import PgLogin, copy_tables, pg_login, reachable
+from lawn.postgres import PgLogin, copy_tables, pg_login
 from tests_py.conftest import TEST_HASH_KEY, TEST_VARS
-
-_spec = importlib.util.spec_from_file_location("compare_marts", REPO_ROOT / "scripts" / "compare_marts.py")
-assert _spec is not None and _spec.loader is not None
-compare_marts = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(compare_marts)
+from tests_py.pg_harness import connect, mart_differences, query, sort_key
 
 READERS = ("analyst", "pii_reader", "vendor")
 PROJECT_SCHEMAS = ("registry", "staging", "intermediate", "marts", "pii", "snapshots", "ops", "ml", "audit")
@@ -38,38 +32,6 @@ PROJECT_SCHEMAS = ("registry", "staging", "intermediate", "marts", "pii", "snaps
 DIRECT_PII_NAME = re.compile(
     r"^(email|email_[ab]|full_name(_[ab])?|first_name|last_name|person_name|ip_address)$"
 )
-
-
-def _env_file_settings() -> dict[str, str]:
-    port = os.environ.get("LAWN_PG_PORT", "55433")
-    base = Path(os.environ.get("LAWN_PG_DIR", f"/var/tmp/lawn-postgres-{port}"))
-    path = base / "lawn-pg.env"
-    if not path.exists():
-        return {}
-    settings = {}
-    for line in path.read_text().splitlines():
-        parts = shlex.split(line)
-        if len(parts) == 2 and parts[0] == "export" and "=" in parts[1]:
-            name, value = parts[1].split("=", 1)
-            settings[name] = value
-    return settings
-
-
-@pytest.fixture(scope="session")
-def pg_env() -> dict[str, str]:
-    """LAWN_PG_* settings of a reachable server (skip locally, fail in CI when there is none)."""
-    env = {**_env_file_settings(), **{k: v for k, v in os.environ.items() if k.startswith("LAWN_PG_")}}
-    problem = "no LAWN_PG_PASSWORD and no env file from scripts/postgres_ci.sh"
-    if "LAWN_PG_PASSWORD" in env:
-        login = pg_login("dbt", env)
-        problem = reachable(login)
-        if not problem:
-            return env
-        problem = f"{login.host}:{login.port}: {problem}"
-    message = f"no PostgreSQL server for lawn ({problem}); run `bash scripts/postgres_ci.sh` as root"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI: {message}")
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
@@ -108,26 +70,12 @@ def pg_build(pg_env, small_parquet, tmp_path_factory) -> dict:
     }
 
 
-def _connect(env: dict[str, str], login: str):
-    return pg_login(login, env).connect()
-
-
-def _query(env: dict[str, str], login: str, sql: str, params: tuple = ()) -> list[tuple]:
-    connection = _connect(env, login)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-    finally:
-        connection.close()
-
-
 def _can_select(env: dict[str, str], login: str, relation: str, column: str = "*") -> bool:
     """Whether ``login`` may run a select on ``relation`` (actually tried, not looked up)."""
     import psycopg2
     from psycopg2 import errors
 
-    connection = _connect(env, login)
+    connection = connect(env, login)
     try:
         with connection.cursor() as cursor:
             cursor.execute(f"select {column} from {relation} limit 1")
@@ -142,7 +90,7 @@ def _can_select(env: dict[str, str], login: str, relation: str, column: str = "*
 
 
 def _relations(env: dict[str, str]) -> list[tuple[str, str]]:
-    rows = _query(
+    rows = query(
         env,
         "dbt",
         "select table_schema, table_name from information_schema.tables"
@@ -189,13 +137,13 @@ def test_raw_landing_equals_the_files(pg_env, pg_build, small_parquet):
 
     raw_dir = small_parquet / "raw"
     for path in sorted(raw_dir.glob("*.parquet")):
-        (pg_rows,) = _query(pg_env, "dbt", f"select count(*) from raw.{path.stem}")[0]
+        (pg_rows,) = query(pg_env, "dbt", f"select count(*) from raw.{path.stem}")[0]
         assert pg_rows == pq.read_metadata(path).num_rows > 0, path.name
     with duckdb.connect() as connection:
         assert land_and_check(raw_dir, connection).ok
         duck = connection.execute("select * from raw.raw_events").fetchall()
-    pg = _query(pg_env, "dbt", "select * from raw.raw_events")
-    assert sorted(pg, key=_sort_key) == sorted(duck, key=_sort_key)
+    pg = query(pg_env, "dbt", "select * from raw.raw_events")
+    assert sorted(pg, key=sort_key) == sorted(duck, key=sort_key)
 
 
 def test_copy_keeps_null_empty_quotes_and_newlines_apart(pg_env):
@@ -214,7 +162,7 @@ def test_copy_keeps_null_empty_quotes_and_newlines_apart(pg_env):
         source.execute(f"create schema {schema}")
         source.execute(f"create table {schema}.awkward (k varchar, v varchar)")
         source.executemany(f"insert into {schema}.awkward values (?, ?)", values)
-        connection = _connect(pg_env, "dbt")
+        connection = connect(pg_env, "dbt")
         try:
             with connection.cursor() as cursor:
                 cursor.execute(f"drop schema if exists {schema} cascade; create schema {schema}")
@@ -235,7 +183,7 @@ def test_copy_keeps_null_empty_quotes_and_newlines_apart(pg_env):
 
 
 def test_the_transformer_owns_every_built_relation(pg_env, pg_build):
-    owners = _query(
+    owners = query(
         pg_env,
         "dbt",
         "select n.nspname, c.relname, pg_get_userbyid(c.relowner) from pg_class c"
@@ -245,7 +193,7 @@ def test_the_transformer_owns_every_built_relation(pg_env, pg_build):
     )
     assert len(owners) > 50
     assert {owner for *_, owner in owners} == {"transformer"}
-    raw_owners = _query(pg_env, "dbt", "select distinct tableowner from pg_tables where schemaname = 'raw'")
+    raw_owners = query(pg_env, "dbt", "select distinct tableowner from pg_tables where schemaname = 'raw'")
     assert raw_owners == [("loader",)]
 
 
@@ -258,7 +206,7 @@ def _direct_pii_columns(env: dict[str, str], manifest: dict) -> list[tuple[str, 
             meta = column.get("meta") or {}
             if meta.get("pii") == "personal" or meta.get("data_class") == "direct_pii":
                 declared.add((node["schema"], node["alias"], column["name"]))
-    rows = _query(
+    rows = query(
         env,
         "dbt",
         "select table_schema, table_name, column_name from information_schema.columns"
@@ -288,7 +236,7 @@ def test_analyst_cannot_read_an_email_or_name(pg_env, pg_build):
     assert _can_select(pg_env, "analyst", "marts.dim_users", "person_id, email_key, activation_state")
     # after masking no mart holds direct PII, so every column of dim_users is granted
     assert _can_select(pg_env, "analyst", "marts.dim_users")
-    assert _query(pg_env, "analyst", "select count(event_id) from marts.fct_events")[0][0] > 100
+    assert query(pg_env, "analyst", "select count(event_id) from marts.fct_events")[0][0] > 100
     assert not _can_select(pg_env, "analyst", "pii.pii_users", "person_id")
 
 
@@ -305,16 +253,16 @@ def test_vendor_reads_only_vendor_tagged_marts(pg_env, pg_build):
     assert readable == tagged
     assert not _can_select(pg_env, "vendor", "raw.raw_events")
     # the vendor's view holds keys, never the ids or emails they stand for
-    (rows,) = _query(pg_env, "vendor", "select count(*) from marts.dim_users_pseudonymous")[0]
+    (rows,) = query(pg_env, "vendor", "select count(*) from marts.dim_users_pseudonymous")[0]
     assert rows > 0
 
 
 def test_pii_reader_reads_pii(pg_env, pg_build):
-    emails = _query(
+    emails = query(
         pg_env, "pii_reader", "select person_id, email from pii.pii_users where email is not null order by 1"
     )
     # the same emails the transformer (the owner) sees
-    expected = _query(
+    expected = query(
         pg_env, "dbt", "select person_id, email from pii.pii_users where email is not null order by 1"
     )
     assert emails == expected
@@ -327,7 +275,7 @@ def test_pii_reader_reads_pii(pg_env, pg_build):
 def _can_write(env: dict[str, str], login: str, relation: str) -> bool:
     from psycopg2 import errors
 
-    connection = _connect(env, login)
+    connection = connect(env, login)
     try:
         with connection.cursor() as cursor:
             cursor.execute(f"delete from {relation} where false")
@@ -350,7 +298,7 @@ def _audit_vs_privileges(env: dict[str, str]) -> tuple[set, set]:
     grants in force: for each table, those of the latest run that built it (a partial run
     builds only some); for schemas, those of the latest run."""
     audited = set(
-        _query(
+        query(
             env,
             "dbt",
             """
@@ -385,7 +333,7 @@ def _audit_vs_privileges(env: dict[str, str]) -> tuple[set, set]:
             """,
         )
     )
-    on_tables = _query(
+    on_tables = query(
         env,
         "dbt",
         "select 'table', table_schema, table_name, '', privilege_type, grantee"
@@ -394,7 +342,7 @@ def _audit_vs_privileges(env: dict[str, str]) -> tuple[set, set]:
         (list(READERS), list(PROJECT_SCHEMAS)),
     )
     # column privileges that are not the columns of a table-level grant
-    on_columns = _query(
+    on_columns = query(
         env,
         "dbt",
         "select 'column', c.table_schema, c.table_name, c.column_name, c.privilege_type, c.grantee"
@@ -405,7 +353,7 @@ def _audit_vs_privileges(env: dict[str, str]) -> tuple[set, set]:
         "     and t.table_name = c.table_name and t.privilege_type = c.privilege_type)",
         (list(READERS), list(PROJECT_SCHEMAS)),
     )
-    on_schemas = _query(
+    on_schemas = query(
         env,
         "dbt",
         "select 'schema', nspname, '', '', 'USAGE', role_name"
@@ -425,13 +373,13 @@ def test_audit_equals_the_servers_privileges(pg_env, pg_build):
     assert ("schema", "pii", "", "", "USAGE", "pii_reader") in audited
     assert ("schema", "pii", "", "", "USAGE", "analyst") not in audited
     assert audited == actual
-    who = _query(pg_env, "dbt", "select distinct granted_by_login, grantor_role from audit.grant_log")
+    who = query(pg_env, "dbt", "select distinct granted_by_login, grantor_role from audit.grant_log")
     assert who == [(pg_env.get("LAWN_PG_USER", "lawn_dbt"), "transformer")]
 
 
 def test_a_grant_made_behind_dbts_back_shows_up(pg_env, pg_build):
     """The comparison can fail: a hand-made grant is a difference until the next build."""
-    connection = _connect(pg_env, "dbt")
+    connection = connect(pg_env, "dbt")
     try:
         with connection.cursor() as cursor:
             cursor.execute("grant select on marts.fct_mrr to vendor")
@@ -454,7 +402,7 @@ def test_the_quarterly_grants_in_force_equal_the_servers_privileges(pg_env, pg_b
 
     from lawn.reports import grants
 
-    connection = _connect(pg_env, "dbt")
+    connection = connect(pg_env, "dbt")
     try:
         log = grants.read_grant_log(connection)
     finally:
@@ -521,97 +469,11 @@ def test_an_unreachable_server_is_a_failed_step():
 # -- the same marts as DuckDB -------------------------------------------------------------
 
 
-def _sort_key(row: tuple) -> tuple:
-    return tuple(
-        (value is None, round(value, 6) if isinstance(value, float) else "" if value is None else str(value))
-        for value in row
-    )
-
-
-def _plain(value: object) -> object:
-    """A value as the comparison sees it: decimals as floats, and JSON object text as its
-    canonical form. Accepted difference: the engines print the same JSON object with another
-    key order and spacing (PostgreSQL's jsonb in json_without_keys, DuckDB's merge patch)."""
-    import decimal
-
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, str) and value.startswith("{"):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return value
-        return (
-            json.dumps(parsed, sort_keys=True, separators=(",", ":")) if isinstance(parsed, dict) else value
-        )
-    return value
-
-
-def _mart_differences(pg_env: dict[str, str], duckdb_path: Path) -> tuple[list[str], int]:
-    """One line per marts table that differs between the DuckDB file and PostgreSQL, and how
-    many marts tables hold rows."""
-    with duckdb.connect(str(duckdb_path), read_only=True) as duck:
-        tables = [
-            row[0]
-            for row in duck.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
-            ).fetchall()
-        ]
-        pg_tables = [
-            row[0]
-            for row in _query(
-                pg_env,
-                "dbt",
-                "select table_name from information_schema.tables where table_schema = 'marts' order by 1",
-            )
-        ]
-        differences = [] if tables == pg_tables else [f"tables differ: {tables} vs {pg_tables}"]
-        nonempty = 0
-        for table in tables:
-            columns = [
-                row[0]
-                for row in duck.execute(
-                    "select column_name from information_schema.columns"
-                    " where table_schema = 'marts' and table_name = ? order by ordinal_position",
-                    [table],
-                ).fetchall()
-            ]
-            listed = ", ".join(columns)
-            duck_rows = sorted(
-                (
-                    tuple(_plain(v) for v in row)
-                    for row in duck.execute(f"select {listed} from marts.{table}").fetchall()
-                ),
-                key=_sort_key,
-            )
-            pg_rows = sorted(
-                (
-                    tuple(_plain(v) for v in row)
-                    for row in _query(pg_env, "dbt", f"select {listed} from marts.{table}")
-                ),
-                key=_sort_key,
-            )
-            nonempty += bool(duck_rows)
-            if len(duck_rows) != len(pg_rows):
-                differences.append(f"{table}: {len(duck_rows)} rows on DuckDB, {len(pg_rows)} on PostgreSQL")
-                continue
-            for duck_row, pg_row in zip(duck_rows, pg_rows, strict=True):
-                differing = [
-                    f"{name}={left!r} vs {right!r}"
-                    for name, left, right in zip(columns, duck_row, pg_row, strict=True)
-                    if not compare_marts._same(left, right, 1e-9)
-                ]
-                if differing:
-                    differences.append(f"{table}: {'; '.join(differing[:4])}")
-                    break
-    return differences, nonempty
-
-
 def test_every_mart_equals_the_duckdb_build(pg_env, pg_build, built_small):
     """Issue 18 item 4: the same files, key and vars give the same marts on both engines, row
     for row (text, integers, dates, timestamps exactly; numbers within 1e-9; NULL only
     against NULL), by scripts/compare_marts.py's comparison of two values."""
-    differences, nonempty = _mart_differences(pg_env, built_small)
+    differences, nonempty = mart_differences(pg_env, built_small)
     assert not differences
     # the comparison is not of empty tables: most marts hold rows in the small world
     assert nonempty >= 25, nonempty
@@ -639,7 +501,7 @@ def test_a_second_run_is_incremental_and_changes_nothing(pg_env, pg_build, built
     assert "incremental model" in result.stdout
     audited, actual = _audit_vs_privileges(pg_env)
     assert audited == actual
-    differences, _ = _mart_differences(pg_env, built_small)
+    differences, _ = mart_differences(pg_env, built_small)
     assert not differences
     partial = subprocess.run(
         [*command, "--select", "pii_users"], env=env, cwd=REPO_ROOT, capture_output=True, text=True
