@@ -55,6 +55,19 @@ def server_env() -> dict[str, str]:
     pytest.skip(message)
 
 
+def own_database_env(env: dict[str, str], suffix: str) -> dict[str, str]:
+    """``env`` pointed at the database ``<LAWN_PG_DATABASE><suffix>`` that scripts/postgres_ci.sh
+    makes for one test file (skip locally, fail in CI when it cannot be reached)."""
+    own = {**env, "LAWN_PG_DATABASE": env.get("LAWN_PG_DATABASE", "lawn") + suffix}
+    problem = reachable(pg_login("dbt", own))
+    if problem:
+        message = f"{problem}: run `bash scripts/postgres_ci.sh` again (it creates that database)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI: {message}")
+        pytest.skip(message)
+    return own
+
+
 def connect(env: dict[str, str], login: str):
     return pg_login(login, env).connect()
 

@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from lawn.contract import RAW_EVENT_COLUMNS
+from lawn.contract import RAW_EVENT_COLUMNS, RAW_TABLES
 from lawn.feature_state import forget_account_features
 from lawn.paths import REPO_ROOT
 from lawn.retention import apply_retention
@@ -32,17 +32,7 @@ TABLE = "marts.fct_account_features_daily"
 ARGS = ["build", "--select", "+fct_account_features_daily", "--exclude", "test_type:data", "test_type:unit"]
 MACRO = "macros/features/delete_changed_account_features.sql"
 EVENT_COLUMNS = list(RAW_EVENT_COLUMNS)  # the contract's raw_events columns, in order
-CRM_COLUMNS = [
-    "account_id",
-    "account_name",
-    "email_domain",
-    "industry",
-    "segment",
-    "country",
-    "created_at",
-    "acquisition_channel",
-    "sales_owner",
-]
+CRM_COLUMNS = list(RAW_TABLES["crm_accounts"].column_names)  # the contract's columns, in order
 
 
 def _event(event_id, name, occurred, received, user, account, **properties):

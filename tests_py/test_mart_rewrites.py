@@ -30,7 +30,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from lawn.contract import RAW_EVENT_COLUMNS
+from lawn.contract import RAW_EVENT_COLUMNS, RAW_TABLES
 from lawn.paths import REPO_ROOT
 from tests_py.conftest import run_dbt
 
@@ -61,17 +61,7 @@ MASK_ALL = {
         "none": "direct_pii",
     }
 }
-CRM_COLUMNS = [
-    "account_id",
-    "account_name",
-    "email_domain",
-    "industry",
-    "segment",
-    "country",
-    "created_at",
-    "acquisition_channel",
-    "sales_owner",
-]
+CRM_COLUMNS = list(RAW_TABLES["crm_accounts"].column_names)  # the contract's columns, in order
 
 
 def _event(event_id, name, occurred, user, account, received=None, **properties):

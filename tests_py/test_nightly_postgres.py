@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import re
 
 import duckdb
@@ -27,9 +26,10 @@ import pytest
 from lawn.actions import InjectedFault, export_actions
 from lawn.churn_model import load_dataset, save_artefact
 from lawn.nightly import run_nightly
-from lawn.postgres import pg_login, reachable
+from lawn.postgres import pg_login
 from lawn.warehouse_io import DuckDBWarehouse, PostgresWarehouse, connect, postgres_sql
 from tests_py.expectations import parse_utc
+from tests_py.pg_harness import own_database_env
 from tests_py.test_nightly import _artefact, _config
 
 # wall-clock and run-history columns: they differ between runs by design
@@ -72,14 +72,7 @@ def _rows(con, relation: str, key: str) -> list[tuple]:
 @pytest.fixture(scope="module")
 def pg_nightly_env(pg_env) -> dict[str, str]:
     """The LAWN_PG_* settings with the nightly test's own database (postgres_ci.sh makes it)."""
-    env = {**pg_env, "LAWN_PG_DATABASE": pg_env.get("LAWN_PG_DATABASE", "lawn") + "_nightly"}
-    problem = reachable(pg_login("dbt", env))
-    if problem:
-        message = f"{problem}: run `bash scripts/postgres_ci.sh` again (it creates that database)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI: {message}")
-        pytest.skip(message)
-    return env
+    return own_database_env(pg_env, "_nightly")
 
 
 @pytest.fixture(scope="module")

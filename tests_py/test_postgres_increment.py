@@ -28,9 +28,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from lawn.paths import REPO_ROOT
-from lawn.postgres import pg_login, reachable
+from lawn.postgres import pg_login
 from tests_py.conftest import TEST_HASH_KEY, TEST_VARS
-from tests_py.pg_harness import mart_differences, query
+from tests_py.pg_harness import mart_differences, own_database_env, query
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 from benchmark_staging import hold_back_last_day
@@ -46,14 +46,7 @@ DELIVERIES = "intermediate.int_events_deduplicated"
 @pytest.fixture(scope="module")
 def increment_env(pg_env) -> dict[str, str]:
     """The LAWN_PG_* settings with this test's own database."""
-    env = {**pg_env, "LAWN_PG_DATABASE": pg_env.get("LAWN_PG_DATABASE", "lawn") + "_increment"}
-    problem = reachable(pg_login("dbt", env))
-    if problem:
-        message = f"{problem}: run `bash scripts/postgres_ci.sh` again (it creates that database)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI: {message}")
-        pytest.skip(message)
-    return env
+    return own_database_env(pg_env, "_increment")
 
 
 def _drop_project_schemas(env: dict[str, str]) -> None:

@@ -9,18 +9,20 @@
         hook; DuckDB and PostgreSQL both run `delete ... where not exists` and
         `update ... from`. -#}
     {%- set series_columns = ['rollup_level', 'event_name', 'source', 'platform', 'schema_version'] -%}
+    {#- each series' first day with events, over every row the table holds now -#}
+    {%- set series_first_days -%}
+        select
+            {{ series_columns | join(', ') }},
+            min(activity_date) as first_seen_date
+        from {{ this }}
+        where event_count > 0
+        group by {{ series_columns | join(', ') }}
+    {%- endset -%}
     {%- if is_incremental() and step == 'delete' -%}
         delete from {{ this }} as volumes
         where not exists (
             select 1
-            from (
-                select
-                    {{ series_columns | join(', ') }},
-                    min(activity_date) as first_seen_date
-                from {{ this }}
-                where event_count > 0
-                group by {{ series_columns | join(', ') }}
-            ) as series
+            from ({{ series_first_days }}) as series
             where
                 series.first_seen_date <= volumes.activity_date
                 {%- for column in series_columns %}
@@ -30,14 +32,7 @@
     {%- elif is_incremental() and step == 'update' -%}
         update {{ this }} as volumes
         set first_seen_date = series.first_seen_date
-        from (
-            select
-                {{ series_columns | join(', ') }},
-                min(activity_date) as first_seen_date
-            from {{ this }}
-            where event_count > 0
-            group by {{ series_columns | join(', ') }}
-        ) as series
+        from ({{ series_first_days }}) as series
         where
             volumes.first_seen_date <> series.first_seen_date
             {%- for column in series_columns %}
