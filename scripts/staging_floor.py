@@ -171,23 +171,20 @@ def floor_sql(raw_select: str, reference_time: dt.datetime, patterns: tuple[str,
     skew = int(var("clock_skew_tolerance_minutes"))
     max_age = int(var("max_event_age_days"))
     max_payload = int(var("max_payload_characters"))
-    row_hash = " || '|' || ".join(
+    # one concat() call (a chain of || copies the growing text once per column)
+    row_hash = ", '|', ".join(
         f"coalesce('s' || cast({column} as varchar), 'n')"
         for column in (
             "event_id", "event_name", "schema_version", "source", "occurred_at", "received_at",
             "anonymous_id", "device_id", "user_id", "account_id", "context", "properties",
         )
     )  # fmt: skip
-    context = {
-        "platform": "context_platform",
-        "app_version": "context_app_version",
-        "locale": "context_locale",
-        "error_code": "context_error_code",
-        "ip": "context_ip",
-    }
+    # the context's keys parsed once for all of them (one JSON parse per row)
+    context_keys = ("platform", "app_version", "locale", "error_code", "ip", "latency_ms")
+    context_paths = ", ".join(f"'$.{key}'" for key in context_keys)
     context_columns = ",\n".join(
-        f"case when is_context_valid_json then json_extract_string(context_raw, '$.{key}') end as {name}"
-        for key, name in context.items()
+        f"context_list[{position}] as context_{key}"
+        for position, key in enumerate(context_keys[:-1], start=1)
     )
     sources = ", ".join(_literal(source) for source in SOURCES)
     return f"""
@@ -212,16 +209,22 @@ def floor_sql(raw_select: str, reference_time: dt.datetime, patterns: tuple[str,
             properties as properties_raw,
             {strict_json_object("context")} as is_context_valid_json,
             {strict_json_object("properties")} as is_properties_valid_json,
-            md5({row_hash}) as raw_row_hash
+            md5(concat({row_hash})) as raw_row_hash
         from raw
+    ),
+    parsed as (
+        select
+            typed.*,
+            case when is_context_valid_json
+                then json_extract_string(context_raw, [{context_paths}])
+            end as context_list
+        from typed
     ),
     numbered as (
         select
-            typed.*,
+            parsed.* exclude (context_list),
             {context_columns},
-            case when is_context_valid_json
-                then try_cast(json_extract_string(context_raw, '$.latency_ms') as double)
-            end as context_latency_ms,
+            try_cast(context_list[{len(context_keys)}] as double) as context_latency_ms,
             coalesce(event_id, 'no-event-id:' || raw_row_hash) as dedup_key,
             coalesce(received_at < {earliest} or received_at > {latest}, false) as is_out_of_range,
             row_number() over (
@@ -231,7 +234,7 @@ def floor_sql(raw_select: str, reference_time: dt.datetime, patterns: tuple[str,
                     received_at nulls last,
                     raw_row_hash
             ) as delivery_number
-        from typed
+        from parsed
     ),
     envelope as (
         select

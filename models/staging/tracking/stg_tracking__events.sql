@@ -38,39 +38,51 @@ typed as (
 
 ),
 
-with_context as (
+-- the context's keys, parsed once for all of them (json_extract_scalar_list); with_context
+-- reads them back by position in this order
+{%- set context_keys = ['platform', 'app_version', 'locale', 'latency_ms', 'error_code', 'ip'] %}
+context_values as (
 
     select
         typed.*,
         case
             when typed.is_context_valid_json
-                then {{ json_extract_scalar('typed.context_raw', "'platform'") }}
-        end as context_platform,
-        case
-            when typed.is_context_valid_json
-                then {{ json_extract_scalar('typed.context_raw', "'app_version'") }}
-        end as context_app_version,
-        case
-            when typed.is_context_valid_json
-                then {{ json_extract_scalar('typed.context_raw', "'locale'") }}
-        end as context_locale,
-        case
-            when typed.is_context_valid_json
-                then {{ try_cast(
-                    json_extract_scalar('typed.context_raw', "'latency_ms'"),
-                    type_double()
-                ) }}
-        end as context_latency_ms,
-        case
-            when typed.is_context_valid_json
-                then {{ json_extract_scalar('typed.context_raw', "'error_code'") }}
-        end as context_error_code,
-        case
-            when typed.is_context_valid_json
-                then {{ json_extract_scalar('typed.context_raw', "'ip'") }}
-        end as context_ip
+                then {{ json_extract_scalar_list('typed.context_raw', context_keys) }}
+        end as context_list
     from typed
     where {{ is_known_as_of('typed.received_at') }}
+
+),
+
+with_context as (
+
+    select
+        parsed.event_id,
+        parsed.event_name,
+        parsed.schema_version_raw,
+        parsed.schema_version,
+        parsed.source,
+        parsed.occurred_at_raw,
+        parsed.received_at_raw,
+        parsed.occurred_at,
+        parsed.received_at,
+        parsed.anonymous_id,
+        parsed.device_id,
+        parsed.user_id,
+        parsed.account_id,
+        parsed.context_raw,
+        parsed.properties_raw,
+        parsed.is_context_valid_json,
+        parsed.is_properties_valid_json,
+        parsed.raw_row_hash,
+        {{ list_item('parsed.context_list', 1) }} as context_platform,
+        {{ list_item('parsed.context_list', 2) }} as context_app_version,
+        {{ list_item('parsed.context_list', 3) }} as context_locale,
+        {{ try_cast(list_item('parsed.context_list', 4), type_double()) }}
+            as context_latency_ms,
+        {{ list_item('parsed.context_list', 5) }} as context_error_code,
+        {{ list_item('parsed.context_list', 6) }} as context_ip
+    from context_values as parsed
 
 )
 
