@@ -132,6 +132,32 @@ def _validator(table: RawTable, fingerprint: bool = False):
     return validate
 
 
+def _as_text(data_type):
+    """Arrow text columns as pandas' nullable string dtype (pyarrow storage)."""
+    import pyarrow as pa
+
+    text = pa.types.is_string(data_type) or pa.types.is_large_string(data_type)
+    return pd.StringDtype("pyarrow") if text or pa.types.is_string_view(data_type) else None
+
+
+def _text_frames(relation: duckdb.DuckDBPyRelation, rows: int | None) -> Iterator[pd.DataFrame]:
+    """The relation's rows as frames of text (nulls as <NA>), ``rows`` at a time (None: one
+    frame of everything), each indexed from 0; at least one frame (empty for no rows). Arrow
+    all the way: fetching chunks as columns of Python strings and converting them cost more
+    than the expectations themselves at 10M rows."""
+    if rows is None:
+        yield relation.to_arrow_table().to_pandas(types_mapper=_as_text).astype("string")
+        return
+    reader = relation.to_arrow_reader(rows)
+    empty = True
+    for batch in reader:
+        if batch.num_rows:
+            empty = False
+            yield batch.to_pandas(types_mapper=_as_text).astype("string")
+    if empty:
+        yield reader.schema.empty_table().to_pandas(types_mapper=_as_text).astype("string")
+
+
 def check_landed(
     table: RawTable, path: Path, connection: duckdb.DuckDBPyConnection, relation: str
 ) -> list[str]:
@@ -144,22 +170,18 @@ def check_landed(
     frame would."""
     checked = [c.name for c in table.columns if c.parse_share is not None or c.not_null or c.unique]
     columns = ", ".join(f"nullif(trim({name}), '') as {name}" for name in checked) or "1 as one"
-    result = connection.execute(f"select {columns} from {relation}")
+    landed = connection.sql(f"select {columns} from {relation}")
     validate = _validator(table)
     suite = _suite(table, has_rows_required=table.required)
     if any(c.unique for c in table.columns):
-        frame = result.df().astype("string")
+        frame = next(_text_frames(landed, rows=None))
         outcome = validate(frame, suite)
         failures = [r for r in outcome.results if not r.success]
         return [_describe(path, frame, failures[0])] if failures else []
     counts: dict[int, list[int]] = {}  # expectation -> [bad values, values judged] over the file
     first_bad: dict[int, tuple[pd.DataFrame, object, int]] = {}  # expectation -> its first bad batch
     offset = 0
-    while True:
-        frame = result.fetch_df_chunk(CHUNK_VECTORS).astype("string")
-        if offset and frame.empty:
-            break
-        frame.index = range(len(frame))
+    for frame in _text_frames(landed, rows=CHUNK_VECTORS * 2048):
         outcome = validate(frame, suite)
         for number, item in enumerate(outcome.results):
             if item.expectation_config.type == "expect_table_row_count_to_be_between":
@@ -176,8 +198,6 @@ def check_landed(
             if bad and number not in first_bad:
                 first_bad[number] = (frame, item, offset)
         offset += len(frame)
-        if len(frame) == 0:
-            break
     for number, (bad, judged) in sorted(counts.items()):
         item_frame, item, item_offset = first_bad.get(number, (None, None, 0))
         if item is None:
