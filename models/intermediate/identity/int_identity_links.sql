@@ -48,18 +48,31 @@ counted as (
 
 ),
 
-final as (
+typed as (
 
     select
         left_key,
         right_key,
         {{ dbt.split_part('left_key', "':'", 1) }} as left_type,
-        substr(left_key, {{ dbt.length(dbt.split_part('left_key', "':'", 1)) }} + 2) as left_value,
         {{ dbt.split_part('right_key', "':'", 1) }} as right_type,
-        substr(right_key, {{ dbt.length(dbt.split_part('right_key', "':'", 1)) }} + 2) as right_value,
         first_seen_at,
         event_count
     from counted
+
+),
+
+final as (
+
+    select
+        left_key,
+        right_key,
+        left_type,
+        substr(left_key, {{ dbt.length('left_type') }} + 2) as left_value,
+        right_type,
+        substr(right_key, {{ dbt.length('right_type') }} + 2) as right_value,
+        first_seen_at,
+        event_count
+    from typed
 
 )
 
