@@ -58,6 +58,10 @@ PER_EVENT_TABLES = {
     "intermediate.int_identity_observations": "intermediate.int_events_valid",
     "intermediate.int_events_attributed": "intermediate.int_events_valid",
 }
+# incremental tables of per-receive-day counts over the identity observations: every day
+# from the first one whose observations the erasure changes is deleted, and the next build
+# counts those days again (docs/incremental_identity_links.md)
+PER_DAY_TABLES = {"intermediate.int_identity_link_days": "intermediate.int_identity_observations"}
 # the (identifier -> person) pairs int_events_attributed last attributed with: dropped, so the
 # rebuild gives every stored event its person again (docs/incremental_attribution.md)
 ATTRIBUTION_STATE = "intermediate.int_events_attributed__identity_state"
@@ -226,6 +230,35 @@ def _delete_quarantined(con: duckdb.DuckDBPyConnection, validated: str, match: s
     if count:
         con.execute(f"delete from {QUARANTINE} where raw_event_key in ({keys})")
     return count
+
+
+def _rows_per_day(con: duckdb.DuckDBPyConnection, source: str) -> dict[object, int] | None:
+    """Rows of ``source`` per receive day (None when the table does not exist)."""
+    if not _exists(con, source):
+        return None
+    rows = con.execute(f"select cast(received_at as date), count(*) from {source} group by 1").fetchall()
+    return dict(rows)
+
+
+def _forget_changed_days(
+    con: duckdb.DuckDBPyConnection, relation: str, source: str, before: dict[object, int] | None
+) -> int:
+    """Delete the rows of ``relation`` (per-day counts over ``source``) from the first receive
+    day whose rows of ``source`` differ from ``before`` on (rows with no day too): the next
+    incremental build rebuilds every day after the newest one it keeps. Returns rows deleted."""
+    if before is None or not _exists(con, relation):
+        return 0
+    after = _rows_per_day(con, source) or {}
+    changed = [day for day in set(before) | set(after) if before.get(day) != after.get(day)]
+    if not changed:
+        return 0
+    dated = [day for day in changed if day is not None]
+    where = "received_date is null"
+    if None in changed or not dated:
+        where = "true"  # rows without a receive day changed: recount everything
+    else:
+        where += f" or received_date >= cast('{min(dated)}' as date)"
+    return len(con.execute(f"delete from {relation} where {where} returning 1").fetchall())
 
 
 def _register_identifiers(con: duckdb.DuckDBPyConnection, identifiers: dict[str, set[str]]) -> None:
@@ -489,6 +522,7 @@ def erase(
                         [request_id, kind, keyed_hash_from_pads(inner_hex, outer_hex, f"{kind}:{value}"),
                          key_id, requested_at],
                     )  # fmt: skip
+            observation_days = {table: _rows_per_day(con, source) for table, source in PER_DAY_TABLES.items()}
             # 2. the event lineage: the person's rows go, others' mentions are redacted
             for relation, payload in EVENT_TABLES.items():
                 if not _exists(con, relation):
@@ -558,6 +592,11 @@ def erase(
                         warnings.append(
                             f"{relation} (a configuration seed) names the person: edit its CSV in seeds/"
                         )
+            # 5. per-day counts: recounted from the first day whose observations changed
+            for relation, source in PER_DAY_TABLES.items():
+                count = _forget_changed_days(con, relation, source, observation_days[relation])
+                if count:
+                    deleted[relation] = deleted.get(relation, 0) + count
             files = _rewrite_export_files(con, touched_runs)
             files += _scrub_files(output_dirs, values)
             seconds = time.perf_counter() - clock

@@ -1,77 +1,78 @@
 {{ config(materialized='table') }}
 {#- Every pair of usable identifiers seen together on at least one valid event, once per
     pair (left key < right key), with when it was first seen and how often.
-    The pairs are counted on the two keys alone and the type and value of each key are
-    joined back from the list of distinct keys afterwards: grouping the 1.8M event pairs of
-    a 1M-event world by six text columns was most of the model's cost
-    (docs/incremental_increment_models.md). A key is its type, ':' and its value, so the
-    keys decide the groups exactly as the six columns did. -#}
+    The events are paired in int_identity_link_days, incrementally, per receive day; this
+    model adds the days up (first time, number of events) for the pairs whose two keys
+    are not blocked now (docs/incremental_identity_links.md). A key is its type, ':' and
+    its value, and no type contains ':', so the type and value are read back from the key
+    (int_identity_observations.identifier_key). -#}
 with
 
-observations as (
+link_days as (
 
     select
-        event_id,
-        occurred_at,
-        identifier_key
-    from {{ ref('int_identity_observations') }}
-    where not is_blocked
+        left_key,
+        right_key,
+        first_seen_at,
+        event_count
+    from {{ ref('int_identity_link_days') }}
 
 ),
 
-identifiers as (
+-- the verdict is a function of the key (type and normalised value), the same on every
+-- observation of it, including the rows the blocklist re-judgement updated
+blocked_keys as (
 
-    select distinct
-        identifier_key,
-        identifier_type,
-        identifier_value
+    select distinct identifier_key
     from {{ ref('int_identity_observations') }}
-    where not is_blocked
-
-),
-
-pairs as (
-
-    select
-        left_side.identifier_key as left_key,
-        right_side.identifier_key as right_key,
-        left_side.occurred_at
-    from observations as left_side
-    inner join observations as right_side
-        on
-            left_side.event_id = right_side.event_id
-            and left_side.identifier_key < right_side.identifier_key
+    where is_blocked
 
 ),
 
 counted as (
 
     select
+        link_days.left_key,
+        link_days.right_key,
+        min(link_days.first_seen_at) as first_seen_at,
+        cast(sum(link_days.event_count) as {{ dbt.type_bigint() }}) as event_count
+    from link_days
+    left join blocked_keys as blocked_left
+        on link_days.left_key = blocked_left.identifier_key
+    left join blocked_keys as blocked_right
+        on link_days.right_key = blocked_right.identifier_key
+    where
+        blocked_left.identifier_key is null
+        and blocked_right.identifier_key is null
+    group by link_days.left_key, link_days.right_key
+
+),
+
+typed as (
+
+    select
         left_key,
         right_key,
-        min(occurred_at) as first_seen_at,
-        count(*) as event_count
-    from pairs
-    group by left_key, right_key
+        {{ dbt.split_part('left_key', "':'", 1) }} as left_type,
+        {{ dbt.split_part('right_key', "':'", 1) }} as right_type,
+        first_seen_at,
+        event_count
+    from counted
 
 ),
 
 final as (
 
     select
-        counted.left_key,
-        counted.right_key,
-        left_identifier.identifier_type as left_type,
-        left_identifier.identifier_value as left_value,
-        right_identifier.identifier_type as right_type,
-        right_identifier.identifier_value as right_value,
-        counted.first_seen_at,
-        counted.event_count
-    from counted
-    inner join identifiers as left_identifier
-        on counted.left_key = left_identifier.identifier_key
-    inner join identifiers as right_identifier
-        on counted.right_key = right_identifier.identifier_key
+        left_key,
+        right_key,
+        left_type,
+        substr(left_key, {{ dbt.length('left_type') }} + 2) as left_value,
+        right_type,
+        substr(right_key, {{ dbt.length('right_type') }} + 2) as right_value,
+        first_seen_at,
+        event_count
+    from typed
 
 )
 
