@@ -39,6 +39,17 @@ events as (
 
 ),
 
+-- the identity map once (a view over the identity graph): the three joins read it, so it is
+-- materialised once instead of computed per join (DuckDB, PostgreSQL 12+)
+person_map as (
+
+    select
+        current_map.identifier_key,
+        current_map.person_id
+    from {{ attribution_current_map() }} as current_map
+
+),
+
 -- the identifier columns alone, for the joins' one look-up per distinct value
 event_identifiers as (
 
@@ -79,7 +90,7 @@ final as (
         events.properties,
         events.raw_event_key
     from events
-    {{ attributed_person_joins('events', attribution_current_map(), 'event_identifiers') }}
+    {{ attributed_person_joins('events', 'person_map', 'event_identifiers') }}
 
 )
 
