@@ -28,13 +28,16 @@
     erasure) are deleted from this table by the same commands (lawn/privacy.py,
     seeds/governance/retention_tables.csv). A table on Spark. -#}
 -- depends_on: {{ ref('int_identity_observations') }}
+{#- the run's window, rendered once: each rendering queries this table for its newest kept
+    time (incremental_newest_kept) -#}
+{%- set in_window = incremental_window_predicate('received_at') if is_incremental() else '' %}
 with
 
 events as (
 
     select * from {{ ref('int_events_valid') }}
     {% if is_incremental() %}
-        where {{ incremental_window_predicate('received_at') }}
+        where {{ in_window }}
     {% endif %}
 
 ),
@@ -59,7 +62,7 @@ event_identifiers as (
         device_id
     from {{ ref('int_events_valid') }}
     {% if is_incremental() %}
-        where {{ incremental_window_predicate('received_at') }}
+        where {{ in_window }}
     {% endif %}
 
 ),

@@ -19,6 +19,9 @@
     Incremental like int_events_valid (docs/incremental_identity.md): a run reads only the
     valid events received after what the table holds, once the pre-hooks have dropped the
     lookback window and re-judged the stored rows against the current blocklist. -#}
+{#- the run's window, rendered once: each rendering queries this table for its newest kept
+    time (incremental_newest_kept) -#}
+{%- set in_window = incremental_window_predicate('received_at') if is_incremental() else '' %}
 with
 
 -- the names of the three identifier columns, to unpivot them by a cross join: every valid
@@ -51,7 +54,7 @@ column_rows as (
     from {{ ref('int_events_valid') }} as events
     cross join identifier_columns
     {% if is_incremental() %}
-        where {{ incremental_window_predicate('received_at') }}
+        where {{ in_window }}
     {% endif %}
 
 ),
@@ -81,7 +84,7 @@ emails as (
     where
         event_name in ('signed_up', 'identified')
         {% if is_incremental() %}
-            and {{ incremental_window_predicate('received_at') }}
+            and {{ in_window }}
         {% endif %}
 
 ),
@@ -121,7 +124,7 @@ anonymous_id_values as (
     where
         anonymous_id is not null
         {% if is_incremental() %}
-            and {{ incremental_window_predicate('received_at') }}
+            and {{ in_window }}
         {% endif %}
 
 ),
@@ -133,7 +136,7 @@ device_id_values as (
     where
         device_id is not null
         {% if is_incremental() %}
-            and {{ incremental_window_predicate('received_at') }}
+            and {{ in_window }}
         {% endif %}
 
 ),
@@ -145,7 +148,7 @@ user_id_values as (
     where
         user_id is not null
         {% if is_incremental() %}
-            and {{ incremental_window_predicate('received_at') }}
+            and {{ in_window }}
         {% endif %}
 
 ),
