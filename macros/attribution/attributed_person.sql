@@ -54,7 +54,9 @@
 
 {% macro attribution_state_map() -%}
     {#- The pairs kept as the state: only the three identifier types the joins read (never
-        emails; identifier_key is always `identifier_type:value`). -#}
+        emails; identifier_key is always `identifier_type:value`).
+        reattribute_changed_identifiers filters the same pairs (its `state_map`) from the map
+        it computes once: keep the two alike. -#}
     (
         select identifier_key, person_id
         from {{ ref('int_identity_map') }}
