@@ -54,7 +54,9 @@
 
 {% macro attribution_state_map() -%}
     {#- The pairs kept as the state: only the three identifier types the joins read (never
-        emails; identifier_key is always `identifier_type:value`). -#}
+        emails; identifier_key is always `identifier_type:value`).
+        reattribute_changed_identifiers filters the same pairs (its `state_map`) from the map
+        it computes once: keep the two alike. -#}
     (
         select identifier_key, person_id
         from {{ ref('int_identity_map') }}
@@ -77,7 +79,6 @@
         {%- set state = adapter.get_relation(
             database=this.database, schema=this.schema, identifier=this.identifier ~ '__identity_state'
         ) -%}
-        {%- set current_map = attribution_current_map() -%}
         {%- if state is none -%}
             {%- set affected = '1 = 1' -%}
         {%- else -%}
@@ -86,11 +87,11 @@
                     select observations.event_id
                     from {{ ref('int_identity_observations') }} as observations
                     where observations.identifier_key in (
-                        select coalesce(saved.identifier_key, current_map.identifier_key)
+                        select coalesce(saved.identifier_key, state_map.identifier_key)
                         from {{ state }} as saved
-                        full outer join {{ attribution_state_map() }} as current_map
-                            on saved.identifier_key = current_map.identifier_key
-                        where saved.person_id is distinct from current_map.person_id
+                        full outer join state_map
+                            on saved.identifier_key = state_map.identifier_key
+                        where saved.person_id is distinct from state_map.person_id
                     )
                 )
             {%- endset -%}
@@ -98,8 +99,27 @@
         update {{ this }} as attributed
         set person_id = resolved.person_id
         from (
-            {#- the affected events' ids alone: the joins look up only their values -#}
-            with affected_events as (
+            {#- the identity map (a view) computed once for the diff and the three joins;
+                the affected events' ids alone: the joins look up only their values -#}
+            with current_map as (
+                select
+                    identity_map.identifier_key,
+                    identity_map.identifier_type,
+                    identity_map.person_id
+                from {{ ref('int_identity_map') }} as identity_map
+                where identity_map.person_id is not null
+            ),
+
+            {#- attribution_state_map's pairs: the three identifier types the joins read -#}
+            state_map as (
+                select
+                    current_map.identifier_key,
+                    current_map.person_id
+                from current_map
+                where current_map.identifier_type in ('user_id', 'anonymous_id', 'device_id')
+            ),
+
+            affected_events as (
                 select
                     events.event_id,
                     events.user_id,
@@ -113,7 +133,7 @@
                 events.event_id,
                 {{ attributed_person_id() }} as person_id
             from affected_events as events
-            {{ attributed_person_joins('events', current_map, 'affected_events') }}
+            {{ attributed_person_joins('events', 'current_map', 'affected_events') }}
         ) as resolved
         where
             attributed.event_id = resolved.event_id

@@ -28,14 +28,28 @@
     erasure) are deleted from this table by the same commands (lawn/privacy.py,
     seeds/governance/retention_tables.csv). A table on Spark. -#}
 -- depends_on: {{ ref('int_identity_observations') }}
+{#- the run's window, rendered once: each rendering queries this table for its newest kept
+    time (incremental_newest_kept) -#}
+{%- set in_window = incremental_window_predicate('received_at') if is_incremental() else '' %}
 with
 
 events as (
 
     select * from {{ ref('int_events_valid') }}
     {% if is_incremental() %}
-        where {{ incremental_window_predicate('received_at') }}
+        where {{ in_window }}
     {% endif %}
+
+),
+
+-- the identity map once (a view over the identity graph): the three joins read it, so it is
+-- materialised once instead of computed per join (DuckDB, PostgreSQL 12+)
+person_map as (
+
+    select
+        current_map.identifier_key,
+        current_map.person_id
+    from {{ attribution_current_map() }} as current_map
 
 ),
 
@@ -48,7 +62,7 @@ event_identifiers as (
         device_id
     from {{ ref('int_events_valid') }}
     {% if is_incremental() %}
-        where {{ incremental_window_predicate('received_at') }}
+        where {{ in_window }}
     {% endif %}
 
 ),
@@ -79,7 +93,7 @@ final as (
         events.properties,
         events.raw_event_key
     from events
-    {{ attributed_person_joins('events', attribution_current_map(), 'event_identifiers') }}
+    {{ attributed_person_joins('events', 'person_map', 'event_identifiers') }}
 
 )
 

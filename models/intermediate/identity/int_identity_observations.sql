@@ -19,21 +19,42 @@
     Incremental like int_events_valid (docs/incremental_identity.md): a run reads only the
     valid events received after what the table holds, once the pre-hooks have dropped the
     lookback window and re-judged the stored rows against the current blocklist. -#}
+{#- the run's window, rendered once: each rendering queries this table for its newest kept
+    time (incremental_newest_kept) -#}
+{%- set in_window = incremental_window_predicate('received_at') if is_incremental() else '' %}
 with
 
-events as (
+-- the names of the three identifier columns, to unpivot them by a cross join: every valid
+-- event of the run's window is read once, and its rows come out side by side (a union of
+-- three reads of a materialised CTE cost more, and its output, grouped by column, was
+-- dearer to write: docs/full_build_cost.md)
+identifier_columns as (
+
+    select 'anonymous_id' as identifier_type
+    union all
+    select 'device_id' as identifier_type
+    union all
+    select 'user_id' as identifier_type
+
+),
+
+column_rows as (
 
     select
-        event_id,
-        occurred_at,
-        received_at,
-        account_id,
-        anonymous_id,
-        device_id,
-        user_id
-    from {{ ref('int_events_valid') }}
+        events.event_id,
+        events.occurred_at,
+        events.received_at,
+        events.account_id,
+        identifier_columns.identifier_type,
+        case identifier_columns.identifier_type
+            when 'anonymous_id' then events.anonymous_id
+            when 'device_id' then events.device_id
+            else events.user_id
+        end as identifier_value
+    from {{ ref('int_events_valid') }} as events
+    cross join identifier_columns
     {% if is_incremental() %}
-        where {{ incremental_window_predicate('received_at') }}
+        where {{ in_window }}
     {% endif %}
 
 ),
@@ -49,8 +70,8 @@ blocklist as (
 
 ),
 
--- read from the table, not from `events`: DuckDB and PostgreSQL materialise a CTE read
--- more than once, and only these few rows need the payload
+-- the few signed_up / identified rows with their payload's email (read twice, so
+-- materialised by DuckDB and PostgreSQL: a few rows, not every event)
 emails as (
 
     select
@@ -63,7 +84,7 @@ emails as (
     where
         event_name in ('signed_up', 'identified')
         {% if is_incremental() %}
-            and {{ incremental_window_predicate('received_at') }}
+            and {{ in_window }}
         {% endif %}
 
 ),
@@ -75,30 +96,10 @@ unpivoted as (
         occurred_at,
         received_at,
         account_id,
-        'anonymous_id' as identifier_type,
-        anonymous_id as identifier_value
-    from events
-    where anonymous_id is not null
-    union all
-    select
-        event_id,
-        occurred_at,
-        received_at,
-        account_id,
-        'device_id' as identifier_type,
-        device_id as identifier_value
-    from events
-    where device_id is not null
-    union all
-    select
-        event_id,
-        occurred_at,
-        received_at,
-        account_id,
-        'user_id' as identifier_type,
-        user_id as identifier_value
-    from events
-    where user_id is not null
+        identifier_type,
+        identifier_value
+    from column_rows
+    where identifier_value is not null
     union all
     select
         event_id,
@@ -113,28 +114,61 @@ unpivoted as (
 ),
 
 -- the normal form and the verdict once per distinct raw value (a few thousand), not
--- once per event: identifiers repeat across a person's events. Taken from `events`, not
--- from `unpivoted`, so that `unpivoted` is read once and streams instead of being
--- materialised (a CTE read twice is, on DuckDB and PostgreSQL)
+-- once per event: identifiers repeat across a person's events. Each column's values come
+-- from its own narrow scan of the table, so that `unpivoted` is read once and streams
+-- (a CTE read twice is materialised, on DuckDB and PostgreSQL)
+anonymous_id_values as (
+
+    select distinct anonymous_id as raw_value
+    from {{ ref('int_events_valid') }}
+    where
+        anonymous_id is not null
+        {% if is_incremental() %}
+            and {{ in_window }}
+        {% endif %}
+
+),
+
+device_id_values as (
+
+    select distinct device_id as raw_value
+    from {{ ref('int_events_valid') }}
+    where
+        device_id is not null
+        {% if is_incremental() %}
+            and {{ in_window }}
+        {% endif %}
+
+),
+
+user_id_values as (
+
+    select distinct user_id as raw_value
+    from {{ ref('int_events_valid') }}
+    where
+        user_id is not null
+        {% if is_incremental() %}
+            and {{ in_window }}
+        {% endif %}
+
+),
+
 raw_values as (
 
-    select distinct
+    select
         'anonymous_id' as identifier_type,
-        anonymous_id as raw_value
-    from events
-    where anonymous_id is not null
+        raw_value
+    from anonymous_id_values
     union all
-    select distinct
+    select
         'device_id' as identifier_type,
-        device_id as raw_value
-    from events
-    where device_id is not null
+        raw_value
+    from device_id_values
     union all
-    select distinct
+    select
         'user_id' as identifier_type,
-        user_id as raw_value
-    from events
-    where user_id is not null
+        raw_value
+    from user_id_values
     union all
     select distinct
         'email' as identifier_type,
@@ -160,6 +194,7 @@ judged as (
         normalised.identifier_type,
         normalised.raw_value,
         normalised.identifier_value,
+        normalised.identifier_type || ':' || normalised.identifier_value as identifier_key,
         coalesce(
             min(blocklist.reason),
             case when normalised.identifier_value = '' then 'empty once normalised' end
@@ -185,7 +220,7 @@ final as (
         unpivoted.account_id,
         unpivoted.identifier_type,
         judged.identifier_value,
-        unpivoted.identifier_type || ':' || judged.identifier_value as identifier_key,
+        judged.identifier_key,
         judged.blocked_reason,
         judged.blocked_reason is not null as is_blocked
     from unpivoted
