@@ -254,7 +254,7 @@ def test_volumes_increment_equals_a_full_refresh(volume_worlds):
     assert listed == ["2023-05-01", "2026-02-25", "2026-02-27", "2026-03-02", "2026-03-08",
                       "2026-03-09", "2026-03-10", "2026-03-11", "2026-03-12"]  # fmt: skip
     assert after == "2026-03-06"
-    # deliveries and property checks are read from the window's start (10 March 18:00:01
+    # deliveries (with their property counts) are read from the window's start (10 March 18:00:01
     # minus 72 h): the listed days with events before it (none) would move it back, the
     # days without (2023, the late events' days) cannot hold an older delivery
     assert _received_since(work / "t2") == "2026-03-07 18:00:01"

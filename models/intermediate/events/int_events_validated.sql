@@ -57,14 +57,31 @@ first_delivery_rows as (
 
 ),
 
+-- every property check of the window, read once: the failing ones become reasons and all of
+-- them are counted per delivery (declared, present), so no other node re-parses the JSON
 property_checks as (
 
-    select * from {{ ref('int_event_properties_checked') }}
-    where
-        failed_reason_code is not null
-        {% if is_incremental() %}
-            and {{ incremental_window_predicate('received_at') }}
-        {% endif %}
+    select
+        raw_event_key,
+        property_name,
+        failed_reason_code,
+        is_present
+    from {{ ref('int_event_properties_checked') }}
+    {% if is_incremental() %}
+        where {{ incremental_window_predicate('received_at') }}
+    {% endif %}
+
+),
+
+property_fill as (
+
+    select
+        raw_event_key,
+        cast(count(*) as {{ dbt.type_bigint() }}) as declared_property_count,
+        cast(sum(case when is_present then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as present_property_count
+    from property_checks
+    group by raw_event_key
 
 ),
 
@@ -190,6 +207,7 @@ all_failures as (
         failed_reason_code as reason_code,
         property_name
     from property_checks
+    where failed_reason_code is not null
 
 ),
 
@@ -254,7 +272,15 @@ final as (
             when codes_per_delivery.raw_event_key is not null then 'quarantined'
             else 'valid'
         end as delivery_status,
-        coalesce(codes_per_delivery.reason_count, 0) as reason_count
+        coalesce(codes_per_delivery.reason_count, 0) as reason_count,
+        case
+            when deliveries.delivery_number = 1
+                then coalesce(property_fill.declared_property_count, 0)
+        end as declared_property_count,
+        case
+            when deliveries.delivery_number = 1
+                then coalesce(property_fill.present_property_count, 0)
+        end as present_property_count
     from deliveries
     left join codes_per_delivery
         on deliveries.raw_event_key = codes_per_delivery.raw_event_key
@@ -262,6 +288,8 @@ final as (
         on deliveries.raw_event_key = details_per_delivery.raw_event_key
     left join reason_codes as top_reason
         on codes_per_delivery.top_severity_rank = top_reason.severity_rank
+    left join property_fill
+        on deliveries.raw_event_key = property_fill.raw_event_key
 
 )
 
