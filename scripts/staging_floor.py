@@ -318,12 +318,15 @@ def floor_sql(raw_select: str, reference_time: dt.datetime, patterns: tuple[str,
         end as reason_code
         from property_values
     ),
-    property_fill as (
-        select
-            raw_event_key,
-            count(*) as declared_property_count,
-            count_if(is_present) as present_property_count
+    declared_properties as (
+        select event_name, schema_version, count(*) as declared_property_count
+        from plan_properties
+        group by event_name, schema_version
+    ),
+    absent_properties as (
+        select raw_event_key, count(*) as absent_property_count
         from property_failures
+        where not is_present
         group by raw_event_key
     ),
     failures as (
@@ -394,13 +397,20 @@ def floor_sql(raw_select: str, reference_time: dt.datetime, patterns: tuple[str,
             else 'valid'
         end as delivery_status,
         coalesce(verdicts.reason_count, 0) as reason_count,
-        case when envelope.delivery_number = 1
-            then coalesce(property_fill.declared_property_count, 0) end as declared_property_count,
-        case when envelope.delivery_number = 1
-            then coalesce(property_fill.present_property_count, 0) end as present_property_count
+        case when envelope.delivery_number > 1 then null
+            when envelope.is_properties_valid_json
+                then coalesce(declared_properties.declared_property_count, 0)
+            else 0 end as declared_property_count,
+        case when envelope.delivery_number > 1 then null
+            when envelope.is_properties_valid_json
+                then coalesce(declared_properties.declared_property_count, 0)
+                    - coalesce(absent_properties.absent_property_count, 0)
+            else 0 end as present_property_count
     from envelope
     left join verdicts on envelope.raw_event_key = verdicts.raw_event_key
-    left join property_fill on envelope.raw_event_key = property_fill.raw_event_key
+    left join declared_properties on envelope.event_name = declared_properties.event_name
+        and envelope.schema_version = declared_properties.schema_version
+    left join absent_properties on envelope.raw_event_key = absent_properties.raw_event_key
     """
 
 
