@@ -5,7 +5,8 @@ see the same text) and the tracking-plan seeds, and writes one table, ``events_v
 with the columns and verdicts of ``intermediate.int_events_validated`` after a full refresh:
 trim and type, ISO 8601 times (occurred_at needs an offset), strict RFC 8259 JSON validity,
 context extraction, the row hash, the dedup key and delivery numbering, the tracking plan's
-property checks and the envelope checks, folded into reason codes and a status.
+property checks (counted per delivery: declared, present) and the envelope checks, folded into
+reason codes and a status.
 
 What it leaves out, on purpose: dbt's start-up, hooks and view layers, the intermediate
 ``int_events_deduplicated`` table (written once here, not twice), incremental bookkeeping,
@@ -310,7 +311,7 @@ def floor_sql(raw_select: str, reference_time: dt.datetime, patterns: tuple[str,
             and first_deliveries.schema_version = plan_properties.schema_version
     ),
     property_failures as (
-        select raw_event_key, property_name, case
+        select raw_event_key, property_name, coalesce(json_type, 'null') != 'null' as is_present, case
             when coalesce(json_type, 'null') = 'null' and is_required then 'MISSING_REQUIRED_PROPERTY'
             when coalesce(json_type, 'null') = 'null' then null
             when not case data_type
@@ -330,6 +331,17 @@ def floor_sql(raw_select: str, reference_time: dt.datetime, patterns: tuple[str,
                 then 'PATTERN_MISMATCH'
         end as reason_code
         from property_values
+    ),
+    declared_properties as (
+        select event_name, schema_version, count(*) as declared_property_count
+        from plan_properties
+        group by event_name, schema_version
+    ),
+    absent_properties as (
+        select raw_event_key, count(*) as absent_property_count
+        from property_failures
+        where not is_present
+        group by raw_event_key
     ),
     failures as (
         select raw_event_key, unnest(envelope_codes) as reason_code, null::varchar as property_name
@@ -398,9 +410,21 @@ def floor_sql(raw_select: str, reference_time: dt.datetime, patterns: tuple[str,
             when verdicts.raw_event_key is not null then 'quarantined'
             else 'valid'
         end as delivery_status,
-        coalesce(verdicts.reason_count, 0) as reason_count
+        coalesce(verdicts.reason_count, 0) as reason_count,
+        case when envelope.delivery_number > 1 then null
+            when envelope.is_properties_valid_json
+                then coalesce(declared_properties.declared_property_count, 0)
+            else 0 end as declared_property_count,
+        case when envelope.delivery_number > 1 then null
+            when envelope.is_properties_valid_json
+                then coalesce(declared_properties.declared_property_count, 0)
+                    - coalesce(absent_properties.absent_property_count, 0)
+            else 0 end as present_property_count
     from envelope
     left join verdicts on envelope.raw_event_key = verdicts.raw_event_key
+    left join declared_properties on envelope.event_name = declared_properties.event_name
+        and envelope.schema_version = declared_properties.schema_version
+    left join absent_properties on envelope.raw_event_key = absent_properties.raw_event_key
     """
 
 

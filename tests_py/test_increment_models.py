@@ -245,7 +245,8 @@ def volume_worlds(tmp_path_factory):
 
 def test_volumes_increment_equals_a_full_refresh(volume_worlds):
     work, one_step, two_steps, after_first = volume_worlds
-    for table in (VOLUMES, QA):
+    # int_events_validated too: the volumes read its property counts (docs/full_build_cost.md)
+    for table in ("intermediate.int_events_validated", VOLUMES, QA):
         only_two, only_one, rows = except_all_counts(two_steps, one_step, table)
         assert (only_two, only_one) == (0, 0) and rows > 0, table
     # the run rebuilt the late events' days (Dora's invoice of 25 February, Ann's feature
@@ -257,7 +258,7 @@ def test_volumes_increment_equals_a_full_refresh(volume_worlds):
     assert listed == ["2023-05-01", "2026-02-25", "2026-02-27", "2026-03-02", "2026-03-08",
                       "2026-03-09", "2026-03-10", "2026-03-11", "2026-03-12"]  # fmt: skip
     assert after == "2026-03-06"
-    # deliveries and property checks are read from the window's start (10 March 18:00:01
+    # deliveries (with their property counts) are read from the window's start (10 March 18:00:01
     # minus 72 h): the listed days with events before it (none) would move it back, the
     # days without (2023, the late events' days) cannot hold an older delivery
     assert _received_since(work / "t2") == "2026-03-07 18:00:01"

@@ -57,14 +57,46 @@ first_delivery_rows as (
 
 ),
 
+-- the property checks of the window that fail or find the property absent, read once: the
+-- failing ones become reasons, the absent ones are counted per delivery. A first delivery
+-- with a JSON object has one check per property its version declares (the view's join), so
+-- declared = the plan's count for its version and present = declared - absent: the other
+-- checks (nearly all) are never stored or grouped
 property_checks as (
 
-    select * from {{ ref('int_event_properties_checked') }}
+    select
+        raw_event_key,
+        property_name,
+        failed_reason_code,
+        is_present
+    from {{ ref('int_event_properties_checked') }}
     where
-        failed_reason_code is not null
+        (failed_reason_code is not null or not is_present)
         {% if is_incremental() %}
             and {{ incremental_window_predicate('received_at') }}
         {% endif %}
+
+),
+
+absent_properties as (
+
+    select
+        raw_event_key,
+        count(*) as absent_property_count
+    from property_checks
+    where not is_present
+    group by raw_event_key
+
+),
+
+declared_properties as (
+
+    select
+        event_name,
+        schema_version,
+        count(*) as declared_property_count
+    from {{ ref('stg_tracking_plan__properties') }}
+    group by event_name, schema_version
 
 ),
 
@@ -190,6 +222,7 @@ all_failures as (
         failed_reason_code as reason_code,
         property_name
     from property_checks
+    where failed_reason_code is not null
 
 ),
 
@@ -254,7 +287,21 @@ final as (
             when codes_per_delivery.raw_event_key is not null then 'quarantined'
             else 'valid'
         end as delivery_status,
-        coalesce(codes_per_delivery.reason_count, 0) as reason_count
+        coalesce(codes_per_delivery.reason_count, 0) as reason_count,
+        cast(case
+            when deliveries.delivery_number > 1 then null
+            when deliveries.is_properties_valid_json
+                then coalesce(declared_properties.declared_property_count, 0)
+            else 0
+        end as {{ dbt.type_bigint() }}) as declared_property_count,
+        cast(case
+            when deliveries.delivery_number > 1 then null
+            when deliveries.is_properties_valid_json
+                then
+                    coalesce(declared_properties.declared_property_count, 0)
+                    - coalesce(absent_properties.absent_property_count, 0)
+            else 0
+        end as {{ dbt.type_bigint() }}) as present_property_count
     from deliveries
     left join codes_per_delivery
         on deliveries.raw_event_key = codes_per_delivery.raw_event_key
@@ -262,6 +309,12 @@ final as (
         on deliveries.raw_event_key = details_per_delivery.raw_event_key
     left join reason_codes as top_reason
         on codes_per_delivery.top_severity_rank = top_reason.severity_rank
+    left join declared_properties
+        on
+            deliveries.event_name = declared_properties.event_name
+            and deliveries.schema_version = declared_properties.schema_version
+    left join absent_properties
+        on deliveries.raw_event_key = absent_properties.raw_event_key
 
 )
 

@@ -51,7 +51,8 @@ count(*) as event_count,
 {%- endset %}
 
 {#- an incremental run reads the first deliveries counting on a rebuilt day, all received
-    at or after received_since (volume_rebuild_days), and their property checks -#}
+    at or after received_since (volume_rebuild_days); their declared and present property
+    counts come with them (int_events_validated counts them when it checks the properties) -#}
 
 with
 
@@ -63,20 +64,6 @@ first_deliveries as (
         {% if is_incremental() %}
             and received_at >= cast('{{ received_since }}' as {{ dbt.type_timestamp() }})
         {% endif %}
-
-),
-
-property_fill as (
-
-    select
-        raw_event_key,
-        count(*) as declared_property_count,
-        sum(case when is_present then 1 else 0 end) as present_property_count
-    from {{ ref('int_event_properties_checked') }}
-    {% if is_incremental() %}
-        where received_at >= cast('{{ received_since }}' as {{ dbt.type_timestamp() }})
-    {% endif %}
-    group by raw_event_key
 
 ),
 
@@ -102,11 +89,9 @@ placed as (
         first_deliveries.delivery_status,
         '|' || coalesce(first_deliveries.reason_codes, '') || '|'
         like '%|UNKNOWN_EVENT|%' as is_unknown_event,
-        coalesce(property_fill.declared_property_count, 0) as declared_property_count,
-        coalesce(property_fill.present_property_count, 0) as present_property_count
+        first_deliveries.declared_property_count,
+        first_deliveries.present_property_count
     from first_deliveries
-    left join property_fill
-        on first_deliveries.raw_event_key = property_fill.raw_event_key
 
 ),
 
