@@ -15,6 +15,9 @@ from collections.abc import Sequence
 import duckdb
 
 VALID_EVENTS = "intermediate.int_events_valid"
+# int_events_valid is a view over this table's valid rows (docs/full_build_cost.md): a delete
+# from it deletes valid events, so the features of their accounts go first
+VALID_EVENTS_TABLE = "intermediate.int_events_validated"
 # (schema, table): the rows are deleted, never read for analysis (no exposure needed)
 ACCOUNT_FEATURE_TABLES = (("marts", "fct_account_features_daily"),)
 
@@ -33,7 +36,8 @@ def forget_account_features(
 ) -> dict[str, int]:
     """Delete the stored feature rows of every account that a valid event matching the SQL
     predicate ``event_match`` (on ``intermediate.int_events_valid``, with ``params``) belongs
-    to. Call it before deleting those events. Returns rows deleted per table."""
+    to. Call it before deleting those events (from ``VALID_EVENTS_TABLE``: the view holds no
+    rows of its own). Returns rows deleted per table."""
     deleted: dict[str, int] = {}
     if not _exists(con, VALID_EVENTS):
         return deleted

@@ -34,7 +34,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from lawn.feature_state import VALID_EVENTS, forget_account_features
+from lawn.feature_state import VALID_EVENTS, VALID_EVENTS_TABLE, forget_account_features
 from lawn.landing import landing_table
 
 IDENTIFIER_TYPES = ("user_id", "anonymous_id", "device_id", "email")
@@ -43,12 +43,12 @@ ID_COLUMNS = {"user_id": "user_id", "anonymous_id": "anonymous_id", "device_id":
 # event properties that hold the sender's own email, and another person's
 OWN_EMAIL_PROPERTIES = ("email",)
 OTHER_EMAIL_PROPERTY = "invitee_email"
-# the incremental event tables: stateful, so erased in place (their payload column)
+# the incremental event tables: stateful, so erased in place (their payload column);
+# intermediate.int_events_valid is a view over int_events_validated's valid rows: erased with it
 EVENT_TABLES = {
     "raw.raw_events": "properties",
     "intermediate.int_events_deduplicated": "properties_raw",
     "intermediate.int_events_validated": "properties_raw",
-    "intermediate.int_events_valid": "properties",
     "intermediate.int_events_attributed": "properties",
 }
 # incremental tables derived per event (stateful too): after the event lineage is erased, their
@@ -326,7 +326,6 @@ IP_COLUMNS = {
     "raw.raw_events": (("context",), ()),
     "intermediate.int_events_deduplicated": (("context_raw",), ("context_ip",)),
     "intermediate.int_events_validated": (("context_raw",), ("context_ip",)),
-    "intermediate.int_events_valid": ((), ("ip_address",)),
     "intermediate.int_events_attributed": ((), ("ip_address",)),
 }
 
@@ -533,9 +532,11 @@ def erase(
                     # by their delivery key, before the validated rows go
                     deleted[QUARANTINE] = _delete_quarantined(con, relation, match)
                 count = con.execute(f"select count(*) from {relation} where {match}").fetchall()[0][0]
-                if count and relation == VALID_EVENTS:
-                    # incremental feature rows of the person's accounts: recomputed next build
-                    deleted.update(forget_account_features(con, match))
+                if count and relation == VALID_EVENTS_TABLE and _exists(con, VALID_EVENTS):
+                    # incremental feature rows of the accounts of the person's valid events (the
+                    # view over the rows about to go): recomputed next build
+                    valid_match = _event_id_match(VALID_EVENTS, person.identifiers, "properties")
+                    deleted.update(forget_account_features(con, valid_match))
                 if count:
                     con.execute(f"delete from {relation} where {match}")
                 deleted[relation] = int(count)

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import duckdb
 
-from lawn.feature_state import VALID_EVENTS, forget_account_features
+from lawn.feature_state import VALID_EVENTS_TABLE, forget_account_features
 from lawn.landing import landing_table
 from lawn.paths import REPO_ROOT, SEEDS_DIR
 from lawn.settings import var
@@ -266,8 +266,10 @@ def _apply_table(
     older = _older(target)
     if policy.action == "delete":
         count = con.execute(f"select count(*) from {relation} where {older}", [cutoff]).fetchall()[0][0]
-        if count and not dry_run and target.relation == VALID_EVENTS:
-            forget_account_features(con, older, [cutoff])  # their accounts are recomputed next build
+        if count and not dry_run and target.relation == VALID_EVENTS_TABLE:
+            # the valid events among those rows (the view int_events_valid over them): their
+            # accounts' feature rows go first and are recomputed next build
+            forget_account_features(con, older, [cutoff])
         if count and not dry_run:
             con.execute(f"delete from {relation} where {older}", [cutoff])
         return int(count)

@@ -277,6 +277,15 @@ def _tables(db: Path) -> dict[str, pd.DataFrame]:
         return {name: con.sql(f"select * from {name}").df() for (name,) in names}
 
 
+# a view over int_events_validated's valid rows: no table of its own, read like one
+VALID_VIEW = "intermediate.int_events_valid"
+
+
+def _valid_events(db: Path) -> pd.DataFrame:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.sql(f"select event_id, received_at from {VALID_VIEW}").df()
+
+
 def _scan_db(db: Path, values: set[str]) -> list[str]:
     """Every text column of every table (and view) holding one of the values, in any case."""
     lowered = [value.lower() for value in values]
@@ -427,9 +436,27 @@ def test_erasure_leaves_no_value_in_any_table_or_file(world):
     assert set(tombstones["identifier_type"]) >= {"user_id", "anonymous_id", "device_id", "email", "ip"}
 
 
+def test_retention_purges_tables_only_and_the_valid_events_are_a_view(world):
+    """A view holds no rows and cannot be purged: every relation of the shipped retention map
+    is a base table of the built warehouse, and int_events_valid (a view over
+    int_events_validated) is not in the map; the event tables under it are."""
+    targets = load_targets(load_policies(), manifest_path=None)
+    relations = {t.relation for t in targets if not t.relation.startswith("files:")}
+    with duckdb.connect(str(world["db"]), read_only=True) as con:
+        kinds = dict(
+            con.execute(
+                "select table_schema || '.' || table_name, table_type from information_schema.tables"
+            ).fetchall()
+        )
+    present = {relation: kinds[relation] for relation in relations if relation in kinds}
+    assert set(present.values()) == {"BASE TABLE"}, present
+    assert {"intermediate.int_events_deduplicated", "intermediate.int_events_validated"} <= set(present)
+    assert kinds[VALID_VIEW] == "VIEW" and VALID_VIEW not in relations
+
+
 def test_retention_dry_run_changes_nothing_and_apply_removes_exactly_the_old_rows(world):
     db, policies = world["db"], _policies(world["work"])
-    before = _tables(db)
+    before, valid = _tables(db), _valid_events(db)
     dry = apply_retention(db, dry_run=True, reference=REFERENCE, policies_path=policies, manifest_path=None)
     after_dry = _tables(db)
     for name, frame in before.items():
@@ -445,12 +472,13 @@ def test_retention_dry_run_changes_nothing_and_apply_removes_exactly_the_old_row
     raw_at = _parse_utc(before["raw.raw_events"]["received_at"])
     quarantined = before["marts.fct_quarantined_events"]
     personal = ["anonymous_id", "device_id", "user_id", "account_id"]
-    dedup, valid = before["intermediate.int_events_deduplicated"], before["intermediate.int_events_valid"]
+    dedup = before["intermediate.int_events_deduplicated"]
+    validated = before["intermediate.int_events_validated"]
     held = quarantined[personal].notna().any(axis=1)
     expected = {
         "raw.raw_events": int((raw_at < raw_cut).sum()),
         "intermediate.int_events_deduplicated": int((dedup["received_at"] < history_cut).sum()),
-        "intermediate.int_events_valid": int((valid["received_at"] < history_cut).sum()),
+        "intermediate.int_events_validated": int((validated["received_at"] < history_cut).sum()),
         "marts.fct_quarantined_events": int(((quarantined["received_at"] < quarantine_cut) & held).sum()),
         "ml.churn_scores": int((pd.to_datetime(before["ml.churn_scores"]["feature_date"]) < score_cut).sum()),
     }  # fmt: skip
@@ -459,14 +487,20 @@ def test_retention_dry_run_changes_nothing_and_apply_removes_exactly_the_old_row
     assert {name: counted[name] for name in expected} == expected
     applied = apply_retention(db, reference=REFERENCE, policies_path=policies, manifest_path=None)
     assert {row.relation_name: row.rows_affected for row in applied} == counted
-    after = _tables(db)
+    after, valid_after = _tables(db), _valid_events(db)
     for name in (
         "raw.raw_events",
         "intermediate.int_events_deduplicated",
-        "intermediate.int_events_valid",
+        "intermediate.int_events_validated",
         "ml.churn_scores",
     ):
         assert len(after[name]) == len(before[name]) - expected[name], name
+    # the valid events view loses exactly its old rows with its table (not purged on its own)
+    assert VALID_VIEW not in counted
+    valid_old = int((valid["received_at"] < history_cut).sum())
+    assert 0 < valid_old < expected["intermediate.int_events_validated"]
+    assert len(valid_after) == len(valid) - valid_old
+    assert (valid_after["received_at"] >= history_cut).all()
     assert (_parse_utc(after["raw.raw_events"]["received_at"]) >= raw_cut).all()
     assert (after["intermediate.int_events_deduplicated"]["received_at"] >= history_cut).all()
     old = after["marts.fct_quarantined_events"]["received_at"] < quarantine_cut

@@ -19,6 +19,11 @@
             'lawn_test_window(' ~ column ~ ', rows=' ~ rows ~ '): rows= needs key='
         ) }}
     {%- endif -%}
+    {%- if model is not none and execute -%}
+        {#- a misspelt model (or a quoted name: the where text passes it verbatim) would
+            find no window and silently test every row -#}
+        {%- do lawn_model_relation(model) -%}
+    {%- endif -%}
     {%- if before is not none -%}
         {%- set newest_kept = lawn_test_window_ahead(column, before) -%}
     {%- else -%}

@@ -19,7 +19,7 @@
 {#- Valid events with the person behind them: by user_id, else anonymous_id, else device_id
     (each in the identity graph's normal form, normalize_identifier). fct_events, the PII
     view, the metric, feature and experiment models and their tests all read it.
-    Incremental like int_events_valid (docs/incremental_attribution.md): a run appends the
+    Incremental like int_events_validated (docs/incremental_attribution.md): a run appends the
     valid events received after what the table holds (after the lookback delete); before
     that, the pre-hook reattribute_changed_identifiers gives the stored events whose
     identifier changed person since the last run (identity merges, splits, erasures,

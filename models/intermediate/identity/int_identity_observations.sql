@@ -16,7 +16,7 @@
     wrapping brackets/quotes, no trailing dot). Values whose normal form is empty or on the
     blocklist (compared in the same normal form: 'null', 'N/A', 'nan', test ids) are
     flagged, never used to link.
-    Incremental like int_events_valid (docs/incremental_identity.md): a run reads only the
+    Incremental like int_events_validated (docs/incremental_identity.md): a run reads only the
     valid events received after what the table holds, once the pre-hooks have dropped the
     lookback window and re-judged the stored rows against the current blocklist. -#}
 {#- the run's window, rendered once: each rendering queries this table for its newest kept
