@@ -213,40 +213,29 @@ def floor_sql(raw_select: str, reference_time: dt.datetime, patterns: tuple[str,
             md5(concat({row_hash})) as raw_row_hash
         from raw
     ),
-    parsed as not materialized (
+    parsed as (
         select
-            typed.* exclude (context_list),
+            typed.*,
+            case when is_context_valid_json
+                then json_extract_string(context_raw, [{context_paths}])
+            end as context_list
+        from typed
+    ),
+    numbered as (
+        select
+            parsed.* exclude (context_list),
             {context_columns},
             try_cast(context_list[{len(context_keys)}] as double) as context_latency_ms,
             coalesce(event_id, 'no-event-id:' || raw_row_hash) as dedup_key,
-            coalesce(received_at < {earliest} or received_at > {latest}, false) as is_out_of_range
-        from (
-            select
-                typed.*,
-                case when is_context_valid_json
-                    then json_extract_string(context_raw, [{context_paths}])
-                end as context_list
-            from typed
-        ) as typed
-    ),
-    -- only keys delivered more than once go through the window (the others are delivery 1)
-    repeated_keys as (
-        select dedup_key from parsed group by dedup_key having count(*) > 1
-    ),
-    numbered as (
-        select parsed.*, cast(1 as bigint) as delivery_number
-        from parsed anti join repeated_keys using (dedup_key)
-        union all
-        select
-            parsed.*,
+            coalesce(received_at < {earliest} or received_at > {latest}, false) as is_out_of_range,
             row_number() over (
-                partition by dedup_key
+                partition by coalesce(event_id, 'no-event-id:' || raw_row_hash)
                 order by
                     case when not (received_at < {earliest} or received_at > {latest}) then 0 else 1 end,
                     received_at nulls last,
                     raw_row_hash
             ) as delivery_number
-        from parsed semi join repeated_keys using (dedup_key)
+        from parsed
     ),
     envelope as (
         select

@@ -16,20 +16,7 @@
     (is_received_at_out_of_range: a broken clock) comes after every plausible one, so a
     row stamped 0001 cannot claim to be first. Rows without an event_id are keyed by their full-row hash, so
     byte-identical copies count as redeliveries too. Incremental: earlier deliveries already
-    in the table are counted (for the keys this run reads) so numbering matches a full refresh.
-    On DuckDB only the rows of keys delivered more than once in the batch go through the
-    window (the others are delivery 1 of the batch): a window over every row carried every
-    column, payloads included, through its partitions (docs/full_build_cost.md). -#}
-{#- a delivery's place among the deliveries of its key -#}
-{%- set delivery_order -%}
-row_number() over (
-                partition by keyed.dedup_key
-                order by
-                    case when not keyed.is_receive_time_out_of_range then 0 else 1 end,
-                    keyed.received_at nulls last,
-                    keyed.raw_row_hash
-            )
-{%- endset %}
+    in the table are counted (for the keys this run reads) so numbering matches a full refresh. -#}
 with
 
 events as (
@@ -41,12 +28,11 @@ events as (
 
 ),
 
-keyed as {{ 'not materialized' if target.type == 'duckdb' }} (
+keyed as (
 
     select
         events.*,
-        coalesce(events.event_id, 'no-event-id:' || events.raw_row_hash) as dedup_key,
-        {{ is_received_at_out_of_range('events.received_at') }} as is_receive_time_out_of_range
+        coalesce(events.event_id, 'no-event-id:' || events.raw_row_hash) as dedup_key
     from events
 
 ),
@@ -71,47 +57,21 @@ earlier_deliveries as (
 
 ),
 
--- DuckDB: most keys are delivered once, so only the rows of repeated keys go through the
--- window; the others are delivery 1 of their batch. A window over every row carried every
--- column (payloads included) through its partitions (docs/full_build_cost.md). Other engines:
--- one window over all rows (the same numbers; PostgreSQL would compute the staging view
--- again for each branch).
-
-repeated_keys as (
-
-    select dedup_key
-    from keyed
-    group by dedup_key
-    having count(*) > 1
-
-),
-
 ranked as (
 
-    {% if target.type == 'duckdb' -%}
-        select
-            keyed.*,
-            cast(1 as {{ dbt.type_bigint() }}) as rank_in_batch
-        from keyed
-        where not exists (
-                select 1 from repeated_keys
-                where repeated_keys.dedup_key = keyed.dedup_key
-            )
-        union all
-        select
-            keyed.*,
-            {{ delivery_order }} as rank_in_batch
-        from keyed
-        where exists (
-                select 1 from repeated_keys
-                where repeated_keys.dedup_key = keyed.dedup_key
-            )
-    {%- else -%}
-        select
-            keyed.*,
-            {{ delivery_order }} as rank_in_batch
-        from keyed
-    {%- endif %}
+    select
+        keyed.*,
+        row_number() over (
+            partition by keyed.dedup_key
+            order by
+                case
+                    when not {{ is_received_at_out_of_range('keyed.received_at') }} then 0
+                    else 1
+                end,
+                keyed.received_at nulls last,
+                keyed.raw_row_hash
+        ) as rank_in_batch
+    from keyed
 
 ),
 
