@@ -170,7 +170,8 @@ def did(
 ) -> None:
     """Difference-in-differences on a panel: 2x2 (--group/--post), or with --treat two-way
     fixed effects, an event study with a joint pre-trend test, and Callaway & Sant'Anna."""
-    from lawn.did import PanelError, run_did
+    from lawn.did import PanelError
+    from lawn.did_run import run_did
 
     with bad_input(PanelError):
         run = run_did(

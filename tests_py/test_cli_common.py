@@ -1,5 +1,5 @@
 """The shared render-and-exit block (lawn/cli_common.py: finish, bad_input, print_fields) and
-the load-and-dispatch functions the thin statistics commands call (power.plan, did.run_did),
+the load-and-dispatch functions the thin statistics commands call (power.plan, did_run.run_did),
 on hand-written inputs: what a command prints, on which stream, and with which exit code."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import typer
 from typer.testing import CliRunner
 
 from lawn.cli_common import bad_input, finish, guarded, print_fields
-from lawn.did import PanelError, choose_estimators, read_panel, run_did
+from lawn.did import PanelError
+from lawn.did_run import choose_estimators, read_panel, run_did
 from lawn.power import PowerInputError, plan, sample_size
 
 runner = CliRunner()
@@ -135,7 +136,7 @@ def test_plan_with_a_metric_and_no_warehouse_is_bad_input(tmp_path: Path):
         plan(metric="first_paid_14d", mde=0.1, db_path=tmp_path / "none.duckdb")
 
 
-# ---- did.run_did: reading and dispatch `lawn did` used to hold
+# ---- did_run.run_did: reading and dispatch `lawn did` used to hold
 
 
 def _panel() -> pd.DataFrame:

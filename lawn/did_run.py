@@ -1,0 +1,147 @@
+"""`lawn did`: check the options, read the panel (file or warehouse table), run each chosen
+estimator of ``lawn.did`` / ``lawn.did_staggered`` (one failing does not lose the others) and
+write the event-study plot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from lawn.did import SE_TYPES, DidResult, PanelError, did_2x2, did_twfe, event_study, prepare_panel
+
+DID_ESTIMATORS = ("twfe", "event-study", "cs")
+
+
+@dataclass
+class DidRun:
+    """What `lawn did` reports: the estimators that ran, the ones that failed (with why), and
+    the plot written (if any)."""
+
+    results: list[DidResult]
+    errors: dict[str, str]
+    plotted: str | None = None
+
+    def payload(self) -> dict:
+        return {"results": [r.to_dict() for r in self.results], "errors": self.errors, "plot": self.plotted}
+
+
+def choose_estimators(value: str, two_by_two: bool) -> list[str]:
+    """--estimator: all (default), or a comma list of twfe, event-study, cs (2x2 for --group/--post)."""
+    if two_by_two:
+        if value not in ("all", "2x2"):
+            raise PanelError(f"--group/--post run the 2x2 only; --estimator {value!r} needs --treat")
+        return ["2x2"]
+    chosen = list(DID_ESTIMATORS) if value == "all" else [part.strip() for part in value.split(",")]
+    unknown = [name for name in chosen if name not in DID_ESTIMATORS]
+    if unknown or not chosen:
+        raise PanelError(f"--estimator must be all or a comma list of twfe, event-study, cs; got {value!r}")
+    return chosen
+
+
+def read_panel(input_file: Path | None, table: str | None, db_path: Path | None) -> pd.DataFrame:
+    """The panel from a CSV or Parquet file, or from a warehouse table (exactly one of them)."""
+    import duckdb
+
+    from lawn.paths import duckdb_path
+
+    if (input_file is None) == (table is None):
+        raise PanelError("give exactly one of --input FILE or --table SCHEMA.TABLE")
+    if input_file is not None and not input_file.exists():
+        raise PanelError(f"{input_file}: no such file")
+    db_path = db_path or duckdb_path()
+    if input_file is None and not db_path.exists():
+        raise PanelError(f"no warehouse at {db_path}: run `lawn build` first")
+    try:
+        if input_file is not None:
+            if input_file.suffix == ".parquet":
+                return pd.read_parquet(input_file)
+            return pd.read_csv(input_file)
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            return con.execute(f"select * from {table}").df()
+    except (duckdb.Error, ValueError, OSError, pd.errors.ParserError) as exc:
+        raise PanelError(f"cannot read the panel {input_file or table}: {str(exc).splitlines()[0]}") from exc
+
+
+def run_did(
+    *,
+    unit: str,
+    time: str,
+    outcome: str,
+    input_file: Path | None = None,
+    table: str | None = None,
+    db_path: Path | None = None,
+    group: str | None = None,
+    post: str | None = None,
+    treat: str | None = None,
+    estimator: str = "all",
+    se: str = "cluster",
+    time_order: str | None = None,
+    leads: int = 4,
+    lags: int = 4,
+    control: str = "never_treated",
+    base_period: str = "varying",
+    bootstrap: int = 0,
+    seed: int = 0,
+    alpha: float = 0.05,
+    plot: Path | None = None,
+) -> DidRun:
+    """Check the options, read and prepare the panel, run each chosen estimator (one failing
+    does not lose the others) and write the event-study plot. Bad input, or every estimator
+    failing, raises PanelError with a one-line message."""
+    from lawn.did_staggered import BASE_PERIODS, CONTROL_GROUPS, callaway_santanna
+
+    if (group is None) != (post is None):
+        raise PanelError("the 2x2 design needs both --group and --post")
+    if (group is None) == (treat is None):
+        raise PanelError("give --group and --post (2x2) or --treat (staggered designs), not both or neither")
+    if se not in SE_TYPES:
+        raise PanelError(f"--se must be iid, hc1 or cluster, got {se!r}")
+    if control not in CONTROL_GROUPS:
+        raise PanelError(f"--control must be never_treated or not_yet_treated, got {control!r}")
+    if base_period not in BASE_PERIODS:
+        raise PanelError(f"--base-period must be varying or universal, got {base_period!r}")
+    if not 0 < alpha < 1:
+        raise PanelError(f"--alpha must lie in (0, 1), got {alpha}")
+    chosen = choose_estimators(estimator, group is not None)
+    frame = read_panel(input_file, table, db_path)
+    roles = {"group": group, "post": post} if group is not None else {"treat": treat}
+    try:
+        panel = prepare_panel(frame, unit, time, outcome, roles, time_order)  # type: ignore[arg-type]
+    except PanelError:
+        raise
+    except Exception as exc:  # a one-line reason, never a traceback
+        raise PanelError(f"cannot prepare the panel: {type(exc).__name__}: {exc}") from exc
+    runners = {
+        "2x2": lambda: did_2x2(panel, alpha, se),
+        "twfe": lambda: did_twfe(panel, alpha, se),
+        "event-study": lambda: event_study(panel, leads, lags, alpha, se),
+        "cs": lambda: callaway_santanna(panel, control, base_period, alpha, bootstrap, seed),
+    }
+    run = DidRun([], {})
+    for name in chosen:
+        try:
+            run.results.append(runners[name]())
+        except PanelError as exc:
+            run.errors[name] = str(exc)
+        except Exception as exc:  # one failing must not lose the others
+            run.errors[name] = f"{type(exc).__name__}: {exc}"
+    if not run.results:
+        raise PanelError("; ".join(f"{name}: {message}" for name, message in run.errors.items()))
+    if plot is not None:
+        _plot(run, plot)
+    return run
+
+
+def _plot(run: DidRun, path: Path) -> None:
+    from lawn.did_plot import plot_event_study
+
+    series = [r for r in run.results if r.design in ("event_study", "callaway_santanna")]
+    if not series:
+        run.errors["plot"] = "no event-study or Callaway & Sant'Anna result to plot"
+        return
+    try:
+        run.plotted = str(plot_event_study(series, path))
+    except OSError as exc:
+        run.errors["plot"] = f"cannot write {path}: {exc}"
