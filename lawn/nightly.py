@@ -11,10 +11,8 @@ run marks it ``interrupted`` and completes any export it had staged (lawn/action
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +23,12 @@ from lawn.actions import fault_point
 from lawn.data_day import data_day_of
 from lawn.dbt_runner import run_dbt
 from lawn.identity_key import IdentityKey, install_key, resolve_key
-from lawn.landing import landing_table, nightly_selection
+from lawn.landing import nightly_selection
+from lawn.nightly_record import close_interrupted_runs, new_run_id, now_utc, upsert_run, write_json
 from lawn.paths import DEMO_RAW_DIR
 from lawn.settings import ACTION_MAX_AGE_DAYS
 from lawn.warehouse import first_line, writing
-from lawn.warehouse_io import connect, describe, is_missing_table
+from lawn.warehouse_io import connect, describe
 
 EXIT_STEP_FAILED = 1
 EXIT_SLO_BREACH = 3
@@ -320,114 +319,6 @@ STEPS: list[tuple[str, Callable[[NightlyConfig, dict], str]]] = [
 ]
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def _write_json(path: Path, payload: dict) -> None:
-    """Replace a JSON file atomically (write a temporary file, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with open(tmp, "w") as handle:
-        json.dump(payload, handle, indent=2, default=str)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def _ledger_rows(config: NightlyConfig, sql: str, params: list) -> list[tuple]:
-    """Rows of one query on the ops ledger; [] when the warehouse or table does not exist yet
-    (before the first build: the run log on disk is then the only record)."""
-    if config.target == "duckdb" and not config.db_path.exists():
-        return []
-    try:
-        with connect(config.warehouse) as con:
-            return con.execute(sql, params).fetchall()
-    except Exception as exc:
-        if is_missing_table(exc):
-            return []
-        raise
-
-
-def _ledger_exec(config: NightlyConfig, sql: str, params: list) -> None:
-    if config.target == "duckdb" and not config.db_path.exists():
-        return
-    try:
-        with connect(config.warehouse) as con:
-            con.execute(sql, params)
-    except Exception as exc:
-        if not is_missing_table(exc):
-            raise
-
-
-def _upsert_run(config: NightlyConfig, record: dict) -> None:
-    """The run's row in ops.nightly_runs: inserted when missing, updated otherwise (its
-    columns are the landing definition's, lawn/landing.py)."""
-    table = landing_table("ops.nightly_runs")
-    row = {
-        "run_id": record["run_id"],
-        "as_of_date": record["as_of_date"],
-        "started_at": record["started_at"],
-        "finished_at": record.get("finished_at"),
-        "status": record["status"],
-        "failed_step": record.get("failed_step"),
-        "slo_breaches": record.get("slo_breach_count", 0),
-    }
-    values = [row[column] for column in table.column_names]  # a KeyError when the two drift
-    exists = _ledger_rows(config, f"select count(*) from {table.relation} where run_id = ?", [row["run_id"]])
-    if exists and exists[0][0]:
-        assignments = ", ".join(f"{column} = ?" for column in table.column_names if column != "run_id")
-        updates = [row[column] for column in table.column_names if column != "run_id"]
-        _ledger_exec(
-            config, f"update {table.relation} set {assignments} where run_id = ?", [*updates, row["run_id"]]
-        )
-    else:
-        _ledger_exec(config, table.insert_values_sql(), values)
-
-
-def _close_interrupted_runs(config: NightlyConfig, run_id: str) -> list[str]:
-    """Runs recorded as running were killed (this run holds the lock, so none is alive):
-    mark them interrupted on disk and in ops.nightly_runs."""
-    closed = []
-    for path in sorted((config.report_dir / "runs").glob("*.json")):
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        if record.get("status") != "running" or record.get("db_path") not in (None, config.where):
-            continue  # finished, or another warehouse's run sharing this report folder
-        # the step it died in (None: between steps; its steps list says how far it got)
-        record.update(
-            status="interrupted", exit_code=None, closed_by=run_id, failed_step=record.get("current_step")
-        )
-        _write_json(path, record)
-        _upsert_run(config, record)
-        closed.append(record["run_id"])
-    for (other,) in _ledger_rows(config, "select run_id from ops.nightly_runs where status = 'running'", []):
-        _ledger_exec(config, "update ops.nightly_runs set status = 'interrupted' where run_id = ?", [other])
-        if other not in closed:
-            closed.append(other)
-    return closed
-
-
-def _new_run_id(config: NightlyConfig, started: dt.datetime) -> str:
-    """UTC start time; a suffix when that id was ever used (a run log, an export folder, a
-    ledger row): run ids are never reused."""
-    base = f"{started:%Y%m%dT%H%M%S}Z"
-    used = {row[0] for row in _ledger_rows(config, "select run_id from ops.nightly_runs", [])}
-    used |= {row[0] for row in _ledger_rows(config, "select distinct run_id from ops.action_exports", [])}
-    used |= {row[0] for row in _ledger_rows(config, "select run_id from ops.export_batches", [])}
-    candidate, number = base, 1
-    while (
-        candidate in used
-        or (config.report_dir / "runs" / f"{candidate}.json").exists()
-        or (config.export_dir / candidate).exists()
-    ):
-        number += 1
-        candidate = f"{base}-{number}"
-    return candidate
-
-
 def run_nightly(config: NightlyConfig, console: Console | None = None) -> NightlyResult:
     """Run every step in order; stop at the first failure. Exit code 0, 1 (a step failed) or
     3 (an SLO of severity error breaches and ``fail_on_slo_breach``). Raises HashKeyError
@@ -449,9 +340,9 @@ def run_nightly(config: NightlyConfig, console: Console | None = None) -> Nightl
 
 
 def _run_locked(config: NightlyConfig, console: Console) -> NightlyResult:
-    started = _now()
-    run_id = _new_run_id(config, started)
-    closed = _close_interrupted_runs(config, run_id)
+    started = now_utc()
+    run_id = new_run_id(config, started)
+    closed = close_interrupted_runs(config, run_id)
     if closed:
         console.print(
             f"note: earlier run(s) {', '.join(closed)} were killed: marked interrupted", highlight=False
@@ -462,11 +353,11 @@ def _run_locked(config: NightlyConfig, console: Console) -> NightlyResult:
     record = {"run_id": run_id, "as_of_date": None, "started_at": started, "status": "running",
               "pid": os.getpid(), "db_path": config.where, "current_step": None, "exit_code": None,
               "steps": [], "slo_breaches": [], "closed_interrupted_runs": closed}  # fmt: skip
-    _write_json(log, record)
-    _upsert_run(config, record)
+    write_json(log, record)
+    upsert_run(config, record)
     for index, (name, function) in enumerate(STEPS, start=1):
         record["current_step"] = name
-        _write_json(log, record)
+        write_json(log, record)
         fault_point(f"before:{name}")
         clock = time.perf_counter()
         with console.status(f"[{index}/{len(STEPS)}] {name}"):
@@ -480,7 +371,7 @@ def _run_locked(config: NightlyConfig, console: Console) -> NightlyResult:
                 detail, status = f"{type(exc).__name__}: {first_line(exc)}", "failed"
         steps.append(StepResult(name, status, time.perf_counter() - clock, detail))
         record.update(current_step=None, steps=[step.__dict__ for step in steps])
-        _write_json(log, record)
+        write_json(log, record)
         colour = {"ok": "green", "skipped": "yellow"}.get(status, "bold red")
         console.print(
             f"[{index}/{len(STEPS)}] {name:<9} [{colour}]{status}[/] {steps[-1].seconds:6.1f} s  {detail}",
@@ -496,10 +387,10 @@ def _run_locked(config: NightlyConfig, console: Console) -> NightlyResult:
     as_of = data_day_of(config.warehouse)
     result = NightlyResult(run_id, as_of, steps, state["slo_breaches"], exit_code, state.get("report_html"))
     status = "failed" if failed else ("slo_breach" if exit_code == EXIT_SLO_BREACH else "success")
-    record.update(as_of_date=as_of, finished_at=_now(), status=status, failed_step=failed)
+    record.update(as_of_date=as_of, finished_at=now_utc(), status=status, failed_step=failed)
     record.update(exit_code=exit_code, slo_breaches=state["slo_breaches"], slo_breach_count=len(errors))
     record["target"] = config.target
     record["skipped_steps"] = [step.name for step in steps if step.status == "skipped"]
-    _upsert_run(config, record)  # ops.nightly_runs exists once a build has run (create_landing_tables)
-    _write_json(log, record)
+    upsert_run(config, record)  # ops.nightly_runs exists once a build has run (create_landing_tables)
+    write_json(log, record)
     return result
