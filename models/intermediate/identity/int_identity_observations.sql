@@ -120,26 +120,26 @@ unpivoted as (
 -- from its own narrow scan of the table, so that `unpivoted` is read once and streams
 -- (a CTE read twice is materialised, on DuckDB and PostgreSQL)
 {%- for column in identifier_names %}
-{{ column }}_values as (
+    {{ column }}_values as (
 
-    select distinct {{ column }} as raw_value
-    from {{ ref('int_events_valid') }}
-    where
-        {{ column }} is not null
-        {% if is_incremental() %}
-            and {{ in_window }}
-        {% endif %}
+        select distinct {{ column }} as raw_value
+        from {{ ref('int_events_valid') }}
+        where
+            {{ column }} is not null
+            {% if is_incremental() %}
+                and {{ in_window }}
+            {% endif %}
 
-),
+    ),
 {% endfor %}
 raw_values as (
 
     {%- for column in identifier_names %}
-    select
-        '{{ column }}' as identifier_type,
-        raw_value
-    from {{ column }}_values
-    union all
+        select
+            '{{ column }}' as identifier_type,
+            raw_value
+        from {{ column }}_values
+        union all
     {%- endfor %}
     select distinct
         'email' as identifier_type,
