@@ -22,6 +22,8 @@
 {#- the run's window, rendered once: each rendering queries this table for its newest kept
     time (incremental_newest_kept) -#}
 {%- set in_window = incremental_window_predicate('received_at') if is_incremental() else '' %}
+{#- the identifier columns, unpivoted side by side and judged per distinct value -#}
+{%- set identifier_names = ['anonymous_id', 'device_id', 'user_id'] %}
 with
 
 -- the names of the three identifier columns, to unpivot them by a cross join: every valid
@@ -117,59 +119,28 @@ unpivoted as (
 -- once per event: identifiers repeat across a person's events. Each column's values come
 -- from its own narrow scan of the table, so that `unpivoted` is read once and streams
 -- (a CTE read twice is materialised, on DuckDB and PostgreSQL)
-anonymous_id_values as (
+{%- for column in identifier_names %}
+    {{ column }}_values as (
 
-    select distinct anonymous_id as raw_value
-    from {{ ref('int_events_valid') }}
-    where
-        anonymous_id is not null
-        {% if is_incremental() %}
-            and {{ in_window }}
-        {% endif %}
+        select distinct {{ column }} as raw_value
+        from {{ ref('int_events_valid') }}
+        where
+            {{ column }} is not null
+            {% if is_incremental() %}
+                and {{ in_window }}
+            {% endif %}
 
-),
-
-device_id_values as (
-
-    select distinct device_id as raw_value
-    from {{ ref('int_events_valid') }}
-    where
-        device_id is not null
-        {% if is_incremental() %}
-            and {{ in_window }}
-        {% endif %}
-
-),
-
-user_id_values as (
-
-    select distinct user_id as raw_value
-    from {{ ref('int_events_valid') }}
-    where
-        user_id is not null
-        {% if is_incremental() %}
-            and {{ in_window }}
-        {% endif %}
-
-),
-
+    ),
+{% endfor %}
 raw_values as (
 
-    select
-        'anonymous_id' as identifier_type,
-        raw_value
-    from anonymous_id_values
-    union all
-    select
-        'device_id' as identifier_type,
-        raw_value
-    from device_id_values
-    union all
-    select
-        'user_id' as identifier_type,
-        raw_value
-    from user_id_values
-    union all
+    {%- for column in identifier_names %}
+        select
+            '{{ column }}' as identifier_type,
+            raw_value
+        from {{ column }}_values
+        union all
+    {%- endfor %}
     select distinct
         'email' as identifier_type,
         email as raw_value
