@@ -92,7 +92,8 @@ def privacy_erase(
     import time
 
     from lawn.dbt_runner import run_dbt
-    from lawn.privacy import ErasureError, erase
+    from lawn.privacy import erase
+    from lawn.privacy_maps import ErasureError
     from lawn.warehouse import writing
 
     given = [value for value in (email, user_id, person_id) if value is not None]

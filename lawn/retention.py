@@ -16,7 +16,7 @@ A row is purged when its time column is older than ``reference - keep_days``; th
 is the dbt var ``received_at_reference_time`` when set (a replay of historical data) and the
 wall clock (UTC) otherwise. Every run writes one row per table and policy to
 ``ops.retention_audit`` (rows affected; a dry run counts and changes nothing). The loader
-(`lawn.privacy.filter_landed`) keeps the raw landing's latest applied cutoff, so re-loading
+(`lawn.privacy_landing.filter_landed`) keeps the raw landing's latest applied cutoff, so re-loading
 the same files does not bring purged rows back, and the reconciliation test counts rows
 purged from one layer but kept in another (tests/assert_raw_rows_reconcile_with_event_marts.sql).
 """

@@ -21,7 +21,8 @@ import duckdb
 import pandas as pd
 
 from lawn.contract import RAW_TABLES, RawTable
-from lawn.raw_loader import LoadReport, RawFileError, land_raw_dir
+from lawn.raw_loader import LoadReport, land_raw_dir
+from lawn.raw_reader import RawFileError
 
 __all__ = ["RAW_TABLES", "RawFileError", "check_landed", "land_and_check", "validate_raw_dir"]
 
@@ -213,7 +214,7 @@ def land_and_check(
     raw_dir: Path, connection: duckdb.DuckDBPyConnection, notes: Callable[[str], None] | None = None
 ) -> LoadReport:
     """Land ``raw_dir`` into ``raw.*`` of ``connection`` if every file passes the gate; files
-    landed before are not landed nor checked again (lawn/raw_loader.py `plan_table`)."""
+    landed before are not landed nor checked again (lawn/raw_deliveries.py `plan_table`)."""
     return land_raw_dir(raw_dir, connection, check=check_landed, notes=notes)
 
 

@@ -34,7 +34,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from lawn.contract import RAW_TABLES  # noqa: E402
-from lawn.raw_loader import RawFileError, _select_for, find_table_file  # noqa: E402
+from lawn.raw_reader import RawFileError, find_table_file, select_for  # noqa: E402
 from lawn.settings import var  # noqa: E402
 
 PLAN_DIR = REPO / "seeds" / "tracking_plan"
@@ -105,7 +105,7 @@ def raw_events_select(connection: duckdb.DuckDBPyConnection, raw_dir: Path) -> s
     path = find_table_file(raw_dir, table)
     if path is None:
         raise RawFileError(f"{raw_dir / 'raw_events.csv'}: file not found")
-    select, _, _ = _select_for(connection, table, path)
+    select, _, _ = select_for(connection, table, path)
     return select
 
 

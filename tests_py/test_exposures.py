@@ -25,7 +25,8 @@ NAMED = re.compile(r"(marts|pii|ml|ops|intermediate|staging)\.([a-z_][a-z0-9_]*)
 # and redact rows of the physical tables a policy or an erasure covers (they read no model's
 # data for analysis); every other module reads marts only (issue 16 item 5)
 # (feature_state.py: their helper deleting the stored feature rows of erased or purged events)
-PENDING_MARTS_ONLY: set[str] = {"privacy.py", "retention.py", "feature_state.py"}
+# (privacy_maps.py: the relation maps lawn/privacy.py and lawn/privacy_landing.py erase and redact)
+PENDING_MARTS_ONLY: set[str] = {"privacy_maps.py", "retention.py", "feature_state.py"}
 
 
 def python_reads() -> dict[tuple[str, str], set[str]]:

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from lawn.paths import REPO_ROOT
-from lawn.privacy import ATTRIBUTION_STATE, erase
+from lawn.privacy import erase
+from lawn.privacy_maps import ATTRIBUTION_STATE
 from tests_py.conftest import query, run_dbt
 from tests_py.test_incremental_identity import (
     BATCH_1,

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from lawn import raw_loader
+from lawn import raw_deliveries, raw_loader
 from lawn.cli import app
 from lawn.contract import RAW_TABLES
 from lawn.validate_raw import load_raw
@@ -183,13 +183,13 @@ def test_a_changed_old_file_forces_the_whole_table_again(tmp_path, monkeypatch, 
     os.utime(first, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert first.stat().st_size == stat.st_size
     if not kept_fingerprint:
-        real = raw_loader.fingerprint
+        real = raw_deliveries.fingerprint
 
         def stat_only(raw_dir, path):
             found = real(raw_dir, path)
-            return raw_loader.Delivery(found.path, found.name, found.size, found.mtime_ns, "")
+            return raw_deliveries.Delivery(found.path, found.name, found.size, found.mtime_ns, "")
 
-        monkeypatch.setattr(raw_loader, "fingerprint", stat_only)
+        monkeypatch.setattr(raw_deliveries, "fingerprint", stat_only)
         with duckdb.connect(str(db)) as con:
             con.execute("update ops.raw_landing_manifest set sha256 = ''")
     notes: list[str] = []

@@ -22,7 +22,9 @@ from typer.testing import CliRunner
 from lawn import nightly
 from lawn.cli import app
 from lawn.paths import DEMO_RAW_DIR, SEEDS_DIR
-from lawn.privacy import _value_pattern, erase, keyed_hash_from_pads, normalize, normalize_sql
+from lawn.privacy import erase
+from lawn.privacy_maps import keyed_hash_from_pads, normalize, normalize_sql
+from lawn.privacy_sweep import value_pattern
 from lawn.retention import RetentionError, apply_retention, load_policies, load_targets
 from lawn.validate_raw import load_raw
 from tests_py.conftest import TEST_HASH_KEY, run_dbt
@@ -115,7 +117,7 @@ def test_keyed_hash_from_pads_is_hmac_sha256():
 
 
 def test_value_pattern_matches_whole_tokens_only():
-    pattern = re.compile(_value_pattern({"usr_1", "ana@x.io", "10.0.0.1"}))
+    pattern = re.compile(value_pattern({"usr_1", "ana@x.io", "10.0.0.1"}))
     assert pattern.search('{"user_id":"usr_1"}') and pattern.search("asked by ana@x.io.")
     assert pattern.search("usr_1") and pattern.search("ip 10.0.0.1, twice")
     for other in ("usr_12", "xana@x.io", "ana@x.io2", "10.0.0.12", "my.usr_1"):
@@ -171,7 +173,7 @@ def _landing_warehouse(key_id: str | None = None) -> duckdb.DuckDBPyConnection:
 
 
 def test_landing_withholds_tombstoned_rows_and_redacts_mentions():
-    from lawn.privacy import filter_landed
+    from lawn.privacy_landing import filter_landed
 
     con = _landing_warehouse()
     result = filter_landed(con)
@@ -185,8 +187,8 @@ def test_landing_withholds_tombstoned_rows_and_redacts_mentions():
 
 
 def test_landing_refuses_tombstones_made_under_another_key():
-    from lawn.privacy import filter_landed
-    from lawn.raw_loader import RawFileError
+    from lawn.privacy_landing import filter_landed
+    from lawn.raw_reader import RawFileError
 
     con = _landing_warehouse(key_id="0123456789abcdef")
     with pytest.raises(RawFileError, match="made under identity key 0123456789abcdef"):

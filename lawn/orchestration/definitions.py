@@ -76,7 +76,7 @@ from lawn.orchestration.resources import (
     raw_fingerprint,
 )
 from lawn.paths import REPO_ROOT, dbt_command
-from lawn.raw_loader import RawFileError
+from lawn.raw_reader import RawFileError
 from lawn.warehouse import WarehouseError, writing
 
 JOB_NAME = "lawn_nightly"

@@ -18,7 +18,7 @@ from lawn.dbt_runner import dbt_invocation, run_dbt
 from lawn.identity_key import resolve_key
 from lawn.nightly import NightlyConfig
 from lawn.paths import DEMO_RAW_DIR, EXPORT_DIR, MODEL_STORE_DIR, REPO_ROOT, REPORT_DIR, duckdb_path
-from lawn.raw_loader import find_table_files
+from lawn.raw_deliveries import find_table_files
 from lawn.settings import ACTION_MAX_AGE_DAYS
 
 # what `dbt parse` reads: a manifest older than any of these is parsed again

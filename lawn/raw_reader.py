@@ -1,0 +1,186 @@
+"""Read one raw file as a contract table's text columns: the loader's reading half.
+
+A table's file is CSV, Parquet or JSON Lines, optionally gzipped (`file_format`), read with
+DuckDB, columns matched by name (`select_for`). Every column comes out as text in a canonical
+form (typed timestamps as ISO 8601 UTC, nested JSON as JSON text), so staging sees the same
+thing whatever the file carried. A file that cannot be read is a `RawFileError` whose message
+is one line naming the file (and line) and the problem, never the row's contents.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+from pathlib import Path
+
+import duckdb
+
+from lawn.contract import FILE_FORMATS, RawColumn, RawTable
+
+# a value longer than this is landed (and quarantined by staging), never a load failure
+MAX_LINE_BYTES = 256 * 1024 * 1024
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+class RawFileError(Exception):
+    """A raw file that must not be loaded; the message is one line naming file and problem."""
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def find_table_file(raw_dir: Path, table: RawTable) -> Path | None:
+    """The file holding ``table`` in ``raw_dir``; two candidate files are an error."""
+    found = [path for ext in FILE_FORMATS if (path := raw_dir / f"{table.name}{ext}").exists()]
+    if len(found) > 1:
+        names = ", ".join(path.name for path in found)
+        raise RawFileError(f"{found[0]}: more than one file for table {table.name}: {names}")
+    return found[0] if found else None
+
+
+def file_format(path: Path) -> str:
+    name = path.name
+    for ext, kind in FILE_FORMATS.items():
+        if name.endswith(ext):
+            return kind
+    raise RawFileError(f"{path}: unknown file type (expected one of {', '.join(FILE_FORMATS)})")
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.name.endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def _csv_header(path: Path) -> list[str]:
+    try:
+        with _open_text(path) as handle:
+            header = next(csv.reader(handle), None)
+    except UnicodeDecodeError:
+        raise RawFileError(f"{path}: line 1: not UTF-8 text") from None
+    except (OSError, EOFError, csv.Error) as exc:
+        raise RawFileError(f"{path}: cannot be read ({exc})".splitlines()[0]) from None
+    if not header:
+        raise RawFileError(f"{path}: file is empty (not even a header row)")
+    return [name.strip() for name in header]
+
+
+def duckdb_problem(path: Path, exc: Exception) -> str:
+    """One line from a DuckDB read error, with the line number and never the row's contents."""
+    text = str(exc)
+    line = re.search(r"[Ll]ine:? (\d+)", text)
+    reasons = [
+        part.strip()
+        for part in text.splitlines()[1:8]
+        if part.strip() and not part.startswith("Original Line") and not part.startswith("Possible")
+    ]
+    reason = reasons[0] if reasons else text.splitlines()[0]
+    reason = reason.split(". Possible")[0].rstrip(".")
+    where = f"line {line.group(1)}: " if line else ""
+    return f"{path}: {where}{reason}"
+
+
+def first_bad_json_line(path: Path) -> str:
+    try:
+        with _open_text(path) as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    value = json.loads(line)
+                except ValueError:
+                    return f"{path}: line {number}: not a JSON object (JSON Lines needs one object per line)"
+                if not isinstance(value, dict):
+                    return f"{path}: line {number}: not a JSON object (JSON Lines needs one object per line)"
+    except UnicodeDecodeError:
+        return f"{path}: not UTF-8 text"
+    return ""
+
+
+def _text_expression(column: RawColumn, source: str, source_type: str) -> str:
+    """SQL turning ``source`` (of DuckDB type ``source_type``) into the column's canonical text."""
+    upper = source_type.upper()
+    if upper.startswith("TIMESTAMP") or upper == "DATETIME":
+        if column.kind == "date":
+            return f"strftime(cast({source} as date), '%Y-%m-%d')"
+        return f"strftime({source}, '{ISO_FORMAT}')"
+    if upper == "DATE":
+        if column.kind == "timestamp":
+            return f"strftime(cast({source} as timestamp), '{ISO_FORMAT}')"
+        return f"strftime({source}, '%Y-%m-%d')"
+    if upper.startswith(("STRUCT", "MAP")) or upper.endswith("[]") or upper == "JSON":
+        return f"cast(to_json({source}) as varchar)"
+    if upper == "BLOB":
+        return f"decode({source})"
+    return f"cast({source} as varchar)"
+
+
+def _reader_sql(path: Path, kind: str, header: list[str] | None) -> str:
+    literal = _sql_string(str(path))
+    if kind == "csv":
+        columns = "{" + ", ".join(f"{_sql_string(name)}: 'VARCHAR'" for name in header or []) + "}"
+        return (
+            f"read_csv({literal}, columns={columns}, header=true, delim=',', quote='\"', escape='\"', "
+            f"auto_detect=false, strict_mode=true, null_padding=false, encoding='utf-8', "
+            f"max_line_size={MAX_LINE_BYTES})"
+        )
+    if kind == "parquet":
+        return f"read_parquet({literal})"
+    return f"read_json_objects({literal}, format='newline_delimited', maximum_object_size={MAX_LINE_BYTES})"
+
+
+def select_for(
+    connection: duckdb.DuckDBPyConnection, table: RawTable, path: Path
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The SELECT that reads ``path`` as ``table``'s text columns; absent and ignored columns."""
+    kind = file_format(path)
+    if kind == "jsonl":
+        reader = _reader_sql(path, kind, None)
+        probe = ", ".join(
+            f"count(*) filter (where json_exists(json, {_sql_string('$.' + c.name)}))" for c in table.columns
+        )
+        try:
+            counts = connection.execute(f"select {probe} from {reader}").fetchall()[0]
+        except duckdb.Error as exc:
+            raise RawFileError(first_bad_json_line(path) or duckdb_problem(path, exc)) from None
+        present = {c.name for c, count in zip(table.columns, counts, strict=True) if count}
+        parts = []
+        for column in table.columns:
+            if column.name in present:
+                json_path = _sql_string("$." + column.name)
+                parts.append(f"json_extract_string(json, {json_path}) as {column.name}")
+            else:
+                parts.append(f"cast(null as varchar) as {column.name}")
+        absent = tuple(c.name for c in table.columns if c.name not in present)
+        return f"select {', '.join(parts)} from {reader}", absent, ()
+    header = _csv_header(path) if kind == "csv" else None
+    reader = _reader_sql(path, kind, header)
+    try:
+        described = connection.execute(f"describe select * from {reader}").fetchall()
+    except duckdb.Error as exc:
+        raise RawFileError(duckdb_problem(path, exc)) from None
+    types = {name.strip().lower(): (name, dtype) for name, dtype, *_ in described}
+    if kind == "csv" and len(types) != len(described):
+        raise RawFileError(f"{path}: header repeats a column name ({', '.join(header or [])})")
+    parts = []
+    for column in table.columns:
+        if column.name in types:
+            name, dtype = types[column.name]
+            parts.append(f"{_text_expression(column, _ident(name), dtype)} as {column.name}")
+        else:
+            parts.append(f"cast(null as varchar) as {column.name}")
+    absent = tuple(c.name for c in table.columns if c.name not in types)
+    ignored = tuple(types[k][0] for k in types if k not in table.column_names)
+    return f"select {', '.join(parts)} from {reader}", absent, ignored
+
+
+def empty_select(table: RawTable) -> str:
+    return "select " + ", ".join(f"cast(null as varchar) as {c.name}" for c in table.columns) + " where false"
