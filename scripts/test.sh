@@ -46,5 +46,8 @@ else
 fi
 echo "== pytest"
 # two workers, one test file each (session builds are made once per worker): the dbt
-# builds are mostly single-threaded, so this halves the wall time on two cores
-pytest -n 2 --dist loadfile --durations=25
+# builds are mostly single-threaded, so this halves the wall time on two cores. Files go
+# out in collection order, which tests_py/conftest.py makes longest-first (the measured
+# costs in tests_py/file_costs.csv); xdist's own reorder (by number of tests) is off, else
+# the few-test, many-minute files come last and one worker idles at the end
+pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=25

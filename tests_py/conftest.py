@@ -20,6 +20,7 @@ from lawn.paths import DEMO_RAW_DIR, REPO_ROOT
 from lawn.tracking_plan import load_tracking_plan
 from lawn.validate_raw import load_raw
 from tests_py.expectations import expected_verdicts, parse_utc
+from tests_py.ordering import load_costs, longest_files_first
 
 # dirt tripled so that every kind is planted even at this size
 SMALL = GeneratorConfig(seed=7, accounts=25, days=60, dirt=DirtRates().scaled(3))
@@ -163,3 +164,9 @@ def spark_env(work: Path) -> dict[str, str]:
     }
     env.pop("LAWN_IDENTITY_HASH_KEY_FILE", None)
     return env
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest test files first (tests_py/ordering.py), so that `scripts/test.sh`'s two
+    workers, fed whole files in this order, finish together."""
+    items[:] = longest_files_first(items, load_costs())

@@ -42,6 +42,7 @@ from tests_py.test_incremental_identity import (
     LATE_LANDED,
     _event,
     _write_events,
+    build_two_steps,
     except_all_counts,
 )
 
@@ -116,13 +117,7 @@ def _project_with(root: Path, relative: Path, old: str, new: str) -> Path:
 def worlds(tmp_path_factory):
     """One full refresh of both days; and day 1 from scratch, then both days incrementally."""
     work = tmp_path_factory.mktemp("increment_models")
-    _write_events(work / "raw_all", BATCH_1 + BATCH_2 + LATE_LANDED)
-    _write_events(work / "raw_first", BATCH_1)
-    one_step = work / "one_step.duckdb"
-    run_dbt([*ARGS, "--full-refresh"], one_step, work / "t1", raw_dir=work / "raw_all")
-    two_steps = work / "two_steps.duckdb"
-    run_dbt([*ARGS, "--full-refresh"], two_steps, work / "t2", raw_dir=work / "raw_first")
-    run_dbt(ARGS, two_steps, work / "t2", raw_dir=work / "raw_all")
+    one_step, two_steps, _ = build_two_steps(work, ARGS, BATCH_1, BATCH_1 + BATCH_2 + LATE_LANDED)
     return work, one_step, two_steps
 
 

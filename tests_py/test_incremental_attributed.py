@@ -23,7 +23,7 @@ from tests_py.test_incremental_identity import (
     BATCH_1,
     BATCH_2,
     LATE_LANDED,
-    _write_events,
+    build_two_steps,
     except_all_counts,
 )
 
@@ -58,16 +58,7 @@ def worlds(tmp_path_factory):
     """One full refresh of both days; day 1 from scratch then both days incrementally; and a
     copy of the latter after day 1."""
     work = tmp_path_factory.mktemp("incremental_attributed")
-    everything = BATCH_1 + BATCH_2 + LATE_LANDED
-    _write_events(work / "raw_all", everything)
-    _write_events(work / "raw_first", BATCH_1)
-    one_step = work / "one_step.duckdb"
-    run_dbt([*ARGS, "--full-refresh"], one_step, work / "t1", raw_dir=work / "raw_all")
-    two_steps = work / "two_steps.duckdb"
-    run_dbt([*ARGS, "--full-refresh"], two_steps, work / "t2", raw_dir=work / "raw_first")
-    after_first = work / "after_first.duckdb"
-    shutil.copy(two_steps, after_first)
-    run_dbt(ARGS, two_steps, work / "t2", raw_dir=work / "raw_all")
+    one_step, two_steps, after_first = build_two_steps(work, ARGS, BATCH_1, BATCH_1 + BATCH_2 + LATE_LANDED)
     return work, one_step, two_steps, after_first
 
 

@@ -153,16 +153,18 @@ def _differences(one_step: Path, two_steps: Path) -> dict[str, tuple[int, int, i
     return {table: except_all_counts(two_steps, one_step, table) for table in COMPARED}
 
 
-def _build_both(work: Path, first: list[dict], everything: list[dict], vars_2=None):
-    """One full refresh of ``everything``; and ``first`` from scratch, then ``everything``
-    incrementally (with ``vars_2`` on the incremental run). Returns both databases and a
-    copy of the two-step database as it stood after its first step."""
-    args = ["build", "--select", *SELECT, "--exclude", "test_type:data", "test_type:unit"]
-    one_step = work / "one_step.duckdb"
+def build_two_steps(
+    work: Path, args: list[str], first: list[dict], everything: list[dict], vars_2: dict | None = None
+) -> tuple[Path, Path, Path]:
+    """The two worlds of an incremental-equals-full-refresh check, under ``work``: one full
+    refresh (`args` plus --full-refresh) of ``everything``; and ``first`` from scratch, then
+    ``everything`` incrementally (with ``vars_2`` on the incremental run). Returns both
+    databases and a copy of the two-step database as it stood after its first step. Shared
+    by the incremental identity, links, attribution and increment-model tests."""
     _write_events(work / "raw_all", everything)
-    run_dbt([*args, "--full-refresh"], one_step, work / "t1", raw_dir=work / "raw_all")
-    two_steps = work / "two_steps.duckdb"
     _write_events(work / "raw_first", first)
+    one_step, two_steps = work / "one_step.duckdb", work / "two_steps.duckdb"
+    run_dbt([*args, "--full-refresh"], one_step, work / "t1", raw_dir=work / "raw_all")
     run_dbt([*args, "--full-refresh"], two_steps, work / "t2", raw_dir=work / "raw_first")
     after_first = work / "after_first.duckdb"
     shutil.copy(two_steps, after_first)
@@ -170,10 +172,13 @@ def _build_both(work: Path, first: list[dict], everything: list[dict], vars_2=No
     return one_step, two_steps, after_first
 
 
+ARGS = ["build", "--select", *SELECT, "--exclude", "test_type:data", "test_type:unit"]
+
+
 @pytest.fixture(scope="module")
 def hand_written(tmp_path_factory):
     work = tmp_path_factory.mktemp("incremental_identity")
-    return _build_both(work, BATCH_1, BATCH_1 + BATCH_2 + LATE_LANDED)
+    return build_two_steps(work, ARGS, BATCH_1, BATCH_1 + BATCH_2 + LATE_LANDED)
 
 
 def _person(db_path: Path, identifier_key: str) -> str:
@@ -233,8 +238,8 @@ def test_late_events_reach_the_incremental_tables(hand_written):
 def test_without_lookback_the_comparison_fails(tmp_path):
     """Negative control: with a zero-hour lookback the row landed late (received before
     day 1's newest row) is skipped by the incremental run, and the comparison says so."""
-    one_step, two_steps, _ = _build_both(
-        tmp_path, BATCH_1, BATCH_1 + BATCH_2 + LATE_LANDED, vars_2={"event_lookback_hours": 0}
+    one_step, two_steps, _ = build_two_steps(
+        tmp_path, ARGS, BATCH_1, BATCH_1 + BATCH_2 + LATE_LANDED, vars_2={"event_lookback_hours": 0}
     )
     only_two, only_one, _ = except_all_counts(two_steps, one_step, "intermediate.int_identity_observations")
     assert only_two == 0 and only_one == 3  # h15's anonymous_id, device_id and user_id

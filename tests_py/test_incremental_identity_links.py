@@ -40,7 +40,7 @@ from tests_py.test_incremental_identity import (
     BATCH_2,
     LATE_LANDED,
     _event,
-    _write_events,
+    build_two_steps,
     except_all_counts,
 )
 
@@ -125,14 +125,7 @@ NO_DIFFERENCE = {table: (0, 0) for table in COMPARED}
 def worlds(tmp_path_factory):
     """One full refresh of both days; day 1 from scratch, then both days incrementally."""
     work = tmp_path_factory.mktemp("incremental_links")
-    _write_events(work / "raw_all", ALL_DAYS)
-    _write_events(work / "raw_first", DAY_1)
-    one_step, two_steps = work / "one_step.duckdb", work / "two_steps.duckdb"
-    run_dbt([*ARGS, "--full-refresh"], one_step, work / "t1", raw_dir=work / "raw_all")
-    run_dbt([*ARGS, "--full-refresh"], two_steps, work / "t2", raw_dir=work / "raw_first")
-    after_first = work / "after_first.duckdb"
-    shutil.copy(two_steps, after_first)
-    run_dbt(ARGS, two_steps, work / "t2", raw_dir=work / "raw_all")
+    one_step, two_steps, after_first = build_two_steps(work, ARGS, DAY_1, ALL_DAYS)
     return work, one_step, two_steps, after_first
 
 
