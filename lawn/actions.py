@@ -24,7 +24,7 @@ import pandas as pd
 from lawn.data_day import data_day
 from lawn.landing import DUCKDB_TYPES, landing_table
 from lawn.settings import ACTION_MAX_AGE_DAYS
-from lawn.warehouse import MissingTableError, require_landing_table
+from lawn.warehouse import MissingTableError, require_landing_table, table_exists
 from lawn.warehouse_io import connect
 
 # what a destination receives: the pseudonymous account key, never the account id
@@ -149,10 +149,7 @@ def _bandit_assignments(con: duckdb.DuckDBPyConnection) -> str:
     has decided something: then the mart must be built first, or the arms would be lost."""
 
     def exists(schema: str, table: str) -> bool:
-        return bool(con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0])  # fmt: skip
+        return table_exists(con, schema, table)
 
     if exists("marts", "fct_bandit_assignments"):
         return "marts.fct_bandit_assignments"

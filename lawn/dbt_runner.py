@@ -6,7 +6,9 @@ var ``as_of_date`` of lawn/settings.py and makes a build a full refresh), option
 ``--target-path`` / ``--log-path``, an environment without the identity hash key (dbt must
 never see it: lawn/identity_key.py installs it in the warehouse instead) and, on Linux, death
 with its parent (lawn/warehouse.py), so no orphaned dbt writes after the writer lock is gone.
-Installing the key and holding the lock stay with the caller."""
+Installing the key and holding the lock stay with the caller. With ``LAWN_DBT_PARSE_CACHE`` set,
+a private target folder starts from the stored parse of the same project and vars
+(lawn/dbt_parse_cache.py), so dbt re-parses only what changed."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lawn import dbt_parse_cache
 from lawn.identity_key import scrubbed_env
 from lawn.paths import REPO_ROOT, dbt_command
 from lawn.settings import as_of_vars
@@ -29,6 +32,8 @@ class DbtInvocation:
     command: list[str]
     env: dict[str, str]
     cwd: Path
+    target_path: Path | None = None
+    parse_key: str | None = None  # lawn/dbt_parse_cache.py's key for this run's parse
 
 
 def dbt_invocation(
@@ -70,7 +75,24 @@ def dbt_invocation(
     env = scrubbed_env(dict(os.environ if base_env is None else base_env))
     if db_path is not None:
         env["LAWN_DUCKDB_PATH"] = str(db_path)
-    return DbtInvocation(command, env, project_dir)
+    cwd, parse_key = project_dir, None
+    parse_target = target_path if target_path is not None else env.get("DBT_TARGET_PATH")
+    if parse_target and dbt_parse_cache.cache_dir() is not None:
+        parse_target = Path(parse_target)
+        warehouse = Path(db_path).resolve() if db_path is not None else None
+        if warehouse is not None and warehouse.parent.is_dir():
+            # dbt rejects a stored parse made with other profile values, the warehouse path
+            # among them: given relative to its own folder, every file of one name matches
+            cwd, env["LAWN_DUCKDB_PATH"] = warehouse.parent, warehouse.name
+        parse_key = dbt_parse_cache.cache_key(project_dir, all_vars, args, env.get("LAWN_DUCKDB_PATH", ""))
+        dbt_parse_cache.seed(parse_target, parse_key)
+    return DbtInvocation(command, env, cwd, parse_target or None, parse_key)
+
+
+def keep_parse(invocation: DbtInvocation) -> None:
+    """After the run: store its parse for the next fresh target folder (lawn/dbt_parse_cache.py)."""
+    if invocation.target_path is not None and invocation.parse_key is not None:
+        dbt_parse_cache.keep(Path(invocation.target_path), invocation.parse_key)
 
 
 def run_dbt(
@@ -98,7 +120,7 @@ def run_dbt(
         log_path=log_path,
         project_dir=project_dir,
     )
-    return subprocess.run(
+    result = subprocess.run(
         invocation.command,
         env=invocation.env,
         cwd=invocation.cwd,
@@ -106,3 +128,5 @@ def run_dbt(
         text=True,
         preexec_fn=die_with_parent,
     )
+    keep_parse(invocation)
+    return result

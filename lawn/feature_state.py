@@ -14,21 +14,14 @@ from collections.abc import Sequence
 
 import duckdb
 
+from lawn.warehouse import relation_exists
+
 VALID_EVENTS = "intermediate.int_events_valid"
 # int_events_valid is a view over this table's valid rows (docs/full_build_cost.md): a delete
 # from it deletes valid events, so the features of their accounts go first
 VALID_EVENTS_TABLE = "intermediate.int_events_validated"
 # (schema, table): the rows are deleted, never read for analysis (no exposure needed)
 ACCOUNT_FEATURE_TABLES = (("marts", "fct_account_features_daily"),)
-
-
-def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
-    schema, table = relation.split(".", 1)
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return bool(found[0][0])
 
 
 def forget_account_features(
@@ -39,12 +32,12 @@ def forget_account_features(
     to. Call it before deleting those events (from ``VALID_EVENTS_TABLE``: the view holds no
     rows of its own). Returns rows deleted per table."""
     deleted: dict[str, int] = {}
-    if not _exists(con, VALID_EVENTS):
+    if not relation_exists(con, VALID_EVENTS):
         return deleted
     accounts = f"select account_id from {VALID_EVENTS} where account_id is not null and ({event_match})"
     for schema, name in ACCOUNT_FEATURE_TABLES:
         table = f"{schema}.{name}"
-        if not _exists(con, table):
+        if not relation_exists(con, table):
             continue
         gone = con.execute(
             f"delete from {table} where account_id in ({accounts}) returning account_id", list(params)

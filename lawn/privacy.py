@@ -49,7 +49,6 @@ from lawn.privacy_maps import (
     keyed_hash_from_pads,
     redact_ips,
     redact_other_emails,
-    relation_exists,
 )
 from lawn.privacy_person import (
     collect_values,
@@ -67,6 +66,7 @@ from lawn.privacy_sweep import (
     sweep_predicate,
     value_pattern,
 )
+from lawn.warehouse import relation_exists
 
 
 def _key_pads(con: duckdb.DuckDBPyConnection) -> tuple[str, str, str]:

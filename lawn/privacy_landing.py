@@ -22,8 +22,8 @@ from lawn.privacy_maps import (
     normalize_sql,
     redact_ips,
     redact_other_emails,
-    relation_exists,
 )
+from lawn.warehouse import relation_exists
 
 
 @dataclass

@@ -98,16 +98,6 @@ def hash_sql(expression: str) -> str:
     )
 
 
-def relation_exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
-    schema, table = relation.split(".", 1)
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
-    )
-
-
 # where each event table keeps the client IP: JSON text columns (context) and plain columns
 IP_COLUMNS = {
     "raw.raw_events": (("context",), ()),

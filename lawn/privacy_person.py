@@ -18,8 +18,8 @@ from lawn.privacy_maps import (
     ip_expression,
     normalize,
     normalize_sql,
-    relation_exists,
 )
+from lawn.warehouse import relation_exists
 
 
 @dataclass

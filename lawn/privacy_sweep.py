@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from lawn.privacy_maps import relation_exists
+from lawn.warehouse import relation_exists
 
 
 def string_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:

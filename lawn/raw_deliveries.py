@@ -21,6 +21,7 @@ import duckdb
 
 from lawn.contract import FILE_FORMATS, RawTable
 from lawn.raw_reader import RawFileError, find_table_file
+from lawn.warehouse import relation_exists
 
 if TYPE_CHECKING:
     from lawn.raw_loader import LandedTable
@@ -96,23 +97,13 @@ class Plan:
     note: str = ""  # why a table that was landed before is landed again in full (stderr)
 
 
-def _exists(connection: duckdb.DuckDBPyConnection, relation: str) -> bool:
-    schema, name = relation.split(".", 1)
-    return bool(
-        connection.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchall()[0][0]
-    )
-
-
 def scalar(connection: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> object:
     return connection.execute(sql, params or []).fetchall()[0][0]
 
 
 def retention_deleted_since(connection: duckdb.DuckDBPyConnection, relation: str, since) -> int:
     """Rows `lawn retention` deleted from ``relation`` after ``since`` (ops.retention_audit)."""
-    if since is None or not _exists(connection, "ops.retention_audit"):
+    if since is None or not relation_exists(connection, "ops.retention_audit"):
         return 0
     found = scalar(
         connection,
@@ -132,7 +123,11 @@ def plan_table(
     says (less what `lawn retention` deleted since); otherwise the whole table is landed again."""
     deliveries = [fingerprint(raw_dir, path) for path in find_table_files(raw_dir, table)]
     target = f"{schema}.{table.name}"
-    if not incremental or not _exists(connection, MANIFEST) or not _exists(connection, target):
+    if (
+        not incremental
+        or not relation_exists(connection, MANIFEST)
+        or not relation_exists(connection, target)
+    ):
         return Plan("full", deliveries, deliveries)
     rows = connection.execute(
         f"select file_name, file_size, mtime_ns, sha256, landed_at, table_rows from {MANIFEST} "
@@ -157,7 +152,7 @@ def plan_table(
             return again(f"{delivery.path} changed since it was landed")
         if (delivery.size, delivery.mtime_ns) != (size, mtime_ns):
             pass  # same bytes, touched or copied: still the file that was landed
-    if _exists(connection, "ops.erasure_tombstones"):
+    if relation_exists(connection, "ops.erasure_tombstones"):
         erased = scalar(
             connection, "select count(*) from ops.erasure_tombstones where erased_at > ?", [last_landed_at]
         )

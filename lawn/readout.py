@@ -23,6 +23,7 @@ from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 # below dbt var experiment_min_welch_df a Welch test reports no p-value or interval
 from lawn.settings import MIN_WELCH_DF
+from lawn.warehouse import table_exists
 
 Z_975 = stats.norm.ppf(0.975)
 COMPARED = [
@@ -61,11 +62,7 @@ def registry_entry(db_path: Path, experiment_id: str) -> pd.Series:
     marts.dim_experiments; an unknown id raises UnknownExperimentError naming the known ones."""
     with duckdb.connect(str(db_path), read_only=True) as con:
         schema, table = REGISTRY.split(".")
-        present = con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
-        if not present:
+        if not table_exists(con, schema, table):
             raise UnknownExperimentError(f"no {REGISTRY} in {db_path}: run `lawn build` first")
         registry = con.execute(f"select * from {REGISTRY} where experiment_id = ?", [experiment_id]).df()
         if registry.empty:

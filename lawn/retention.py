@@ -37,6 +37,7 @@ from lawn.feature_state import VALID_EVENTS_TABLE, forget_account_features
 from lawn.landing import landing_table
 from lawn.paths import REPO_ROOT, SEEDS_DIR
 from lawn.settings import var
+from lawn.warehouse import relation_exists
 
 POLICIES_FILE = SEEDS_DIR / "governance" / "retention_policies.csv"
 TABLES_FILE = SEEDS_DIR / "governance" / "retention_tables.csv"
@@ -236,16 +237,6 @@ def reference_time(explicit: dt.datetime | None = None) -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
-    schema, table = relation.split(".", 1)
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
-    )
-
-
 def _older(target: Target) -> str:
     """The predicate 'older than the cutoff' (parameter ?) for a table."""
     if target.relation == RAW_EVENTS:
@@ -260,7 +251,7 @@ def _quoted(name: str) -> str:
 def _apply_table(
     con: duckdb.DuckDBPyConnection, target: Target, policy: Policy, cutoff: dt.datetime, dry_run: bool
 ) -> int:
-    if target.relation == RAW_EVENTS and not _exists(con, STAGED_EVENTS):
+    if target.relation == RAW_EVENTS and not relation_exists(con, STAGED_EVENTS):
         raise RetentionError(f"{STAGED_EVENTS} does not exist: run `lawn build` before retention")
     relation = ".".join(_quoted(part) for part in target.relation.split(".", 1))
     older = _older(target)
@@ -286,7 +277,7 @@ def _apply_table(
 def _apply_files(con: duckdb.DuckDBPyConnection, target: Target, cutoff: dt.datetime, dry_run: bool) -> int:
     """Exported files: every published export batch older than the cutoff loses its folder
     (the ledger says which); returns the number of files removed."""
-    if not _exists(con, "ops.export_batches"):
+    if not relation_exists(con, "ops.export_batches"):
         return 0
     folders = con.execute(
         f"select folder from ops.export_batches where status = 'published' and {target.time_column} < ?",
@@ -322,7 +313,9 @@ def past_policy(
         cutoff = reference - dt.timedelta(days=policy.keep_days)
         if target.relation == FILES_RELATION:
             rows = _apply_files(con, target, cutoff, dry_run=True)
-        elif _exists(con, target.relation) and (target.relation != RAW_EVENTS or _exists(con, STAGED_EVENTS)):
+        elif relation_exists(con, target.relation) and (
+            target.relation != RAW_EVENTS or relation_exists(con, STAGED_EVENTS)
+        ):
             rows = _apply_table(con, target, policy, cutoff, dry_run=True)
         else:
             continue
@@ -362,7 +355,7 @@ def apply_retention(
     applied_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     audit: list[AuditRow] = []
     with duckdb.connect(str(db_path)) as con:
-        if not _exists(con, "ops.retention_audit"):
+        if not relation_exists(con, "ops.retention_audit"):
             raise RetentionError(f"{db_path}: ops.retention_audit does not exist: run `lawn build` first")
         con.execute("begin transaction")
         try:
@@ -372,7 +365,7 @@ def apply_retention(
                 cutoff = now - dt.timedelta(days=policy.keep_days)
                 if target.relation == FILES_RELATION:
                     affected = _apply_files(con, target, cutoff, dry_run)
-                elif _exists(con, target.relation):
+                elif relation_exists(con, target.relation):
                     affected = _apply_table(con, target, policy, cutoff, dry_run)
                 else:
                     continue
@@ -390,7 +383,7 @@ def apply_retention(
 
 def latest_cutoff(con: duckdb.DuckDBPyConnection, relation: str) -> dt.datetime | None:
     """The cutoff of the latest applied (not dry-run) retention on ``relation``."""
-    if not _exists(con, "ops.retention_audit"):
+    if not relation_exists(con, "ops.retention_audit"):
         return None
     found = con.execute(
         "select max(cutoff_at) from ops.retention_audit where relation_name = ? and not is_dry_run",

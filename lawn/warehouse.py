@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, Protocol
 
 import duckdb
 
@@ -37,13 +38,30 @@ class WarehouseError(RuntimeError):
         self.exit_code = exit_code
 
 
+class _Executes(Protocol):
+    def execute(self, sql: str, params: Any = ..., /) -> Any: ...
+
+
+def table_exists(con: _Executes, schema: str, table: str) -> bool:
+    """Whether schema.table is a table or view: the one catalog lookup every Python reader and
+    writer uses (a DuckDB connection, or a lawn.warehouse_io.Warehouse on either engine)."""
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()[0][0]
+    )
+
+
+def relation_exists(con: _Executes, relation: str) -> bool:
+    """:func:`table_exists` for a ``schema.table`` name."""
+    schema, table = relation.split(".", 1)
+    return table_exists(con, schema, table)
+
+
 def require_landing_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
     """The landing tables are created by the dbt on-run-start hook (create_landing_tables)."""
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchall()[0][0]
-    if not found:
+    if not table_exists(con, schema, table):
         raise MissingTableError(f"{schema}.{table} does not exist: run `lawn build` first (it creates it)")
 
 

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from lawn.landing import DUCKDB_TYPES, POSTGRES_TYPES, landing_table, landing_tables
+from lawn.warehouse import table_exists
 
 ENGINES = ("duckdb", "postgres")
 
@@ -80,15 +81,6 @@ def _columns(relation: str, frame: pd.DataFrame) -> list[str]:
     return [str(column) for column in frame.columns]
 
 
-def _has_table(wh: Warehouse, schema: str, table: str) -> bool:
-    return bool(
-        wh.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
-    )
-
-
 class DuckDBWarehouse:
     """A DuckDB connection; every call is the DuckDB call the code made before this layer."""
 
@@ -130,7 +122,7 @@ class DuckDBWarehouse:
             raise
 
     def has_table(self, schema: str, table: str) -> bool:
-        return _has_table(self, schema, table)
+        return table_exists(self, schema, table)
 
     def close(self) -> None:
         self.con.close()
@@ -301,7 +293,7 @@ class PostgresWarehouse:
             raise
 
     def has_table(self, schema: str, table: str) -> bool:
-        return _has_table(self, schema, table)
+        return table_exists(self, schema, table)
 
     def close(self) -> None:
         self.connection.close()

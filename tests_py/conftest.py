@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
-from lawn import dbt_runner
+from lawn import dbt_parse_cache, dbt_runner
 from lawn.generator import DirtRates, GeneratorConfig, generate
 from lawn.generator.writers import write_generated
 from lawn.identity_key import IdentityKey, install_key
@@ -164,6 +166,18 @@ def spark_env(work: Path) -> dict[str, str]:
     }
     env.pop("LAWN_IDENTITY_HASH_KEY_FILE", None)
     return env
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One dbt parse store for the whole run (lawn/dbt_parse_cache.py): every build here gets a
+    fresh target folder, and without it each starts with a full parse of the project. Set once,
+    before xdist starts its workers (they inherit the environment); dbt itself checks every
+    seeded parse, so the store changes how long a build takes, never what it builds."""
+    if hasattr(config, "workerinput") or os.environ.get(dbt_parse_cache.CACHE_ENV):
+        return
+    store = tempfile.mkdtemp(prefix="lawn-dbt-parse-")
+    os.environ[dbt_parse_cache.CACHE_ENV] = store
+    config.add_cleanup(lambda: shutil.rmtree(store, ignore_errors=True))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from lawn.contract import RAW_EVENT_COLUMNS
-from lawn.dbt_runner import dbt_invocation
+from lawn.dbt_runner import dbt_invocation, keep_parse
 from lawn.paths import REPO_ROOT
 from tests_py.conftest import TEST_VARS, spark_env
 
@@ -124,6 +124,7 @@ def two_steps(spark_ready, tmp_path_factory) -> dict:
             base_env=env,
         )
         _run(invocation.command, invocation.env)
+        keep_parse(invocation)
 
     def build(rows: list[dict], folder: str) -> None:
         _run([lawn, "spark", "land", "--raw-dir", str(_write_events(work / folder, rows))], env)

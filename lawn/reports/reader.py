@@ -12,6 +12,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from lawn.warehouse import table_exists
+
 # the events a report may count: occurred and received on or before the as-of date
 EVENTS_AS_OF = """(
     select * from marts.fct_events
@@ -35,11 +37,7 @@ class Reader:
         return self.con.execute(sql, used).df()
 
     def has_table(self, schema: str, table: str) -> bool:
-        found = self.con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchall()
-        return found[0][0] > 0
+        return table_exists(self.con, schema, table)
 
     def days_before(self, days: int) -> dt.date:
         return self.as_of - dt.timedelta(days=days)
