@@ -15,7 +15,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from lawn import actions, identity_weights, nightly, readout, settings
+from lawn import actions, dbt_parse_cache, identity_weights, nightly, readout, settings
 from lawn.cli import app
 from lawn.dbt_runner import dbt_invocation, run_dbt
 from lawn.identity_key import ENV_KEY, ENV_KEY_FILE, install_key
@@ -173,7 +173,9 @@ def test_identity_weights_reads_the_warehouse_from_lawn_duckdb_path(tmp_path, mo
     assert str(missing) in result.output.replace("\n", "")
 
 
-def test_the_runner_composes_one_command_line(tmp_path):
+def test_the_runner_composes_one_command_line(tmp_path, monkeypatch):
+    # the runner as users get it: no parse store (the tests' conftest sets one)
+    monkeypatch.delenv(dbt_parse_cache.CACHE_ENV, raising=False)
     base = {"PATH": "/usr/bin", ENV_KEY: "secret", ENV_KEY_FILE: "/k", "LAWN_DUCKDB_PATH": "/old.duckdb"}
     call = dbt_invocation(
         ["build", "--full-refresh"],
@@ -197,3 +199,10 @@ def test_the_runner_composes_one_command_line(tmp_path):
     assert json.loads(line[line.index("--vars") + 1]) == {"srm_alpha": 0.01}
     assert "--vars" not in dbt_invocation(["parse"], None, base_env=base).command
     assert dbt_invocation(["parse"], None, base_env=base).env["LAWN_DUCKDB_PATH"] == "/old.duckdb"
+    # with a parse store (lawn/dbt_parse_cache.py) dbt runs in the warehouse's folder and is
+    # given its file name, so that warehouses of one name share a stored parse
+    monkeypatch.setenv(dbt_parse_cache.CACHE_ENV, str(tmp_path / "store"))
+    stored = dbt_invocation(["build"], tmp_path / "w.duckdb", target_path=tmp_path / "t", base_env=base)
+    assert stored.cwd == tmp_path and stored.env["LAWN_DUCKDB_PATH"] == "w.duckdb"
+    plain = dbt_invocation(["build"], tmp_path / "w.duckdb", target_path=tmp_path / "t")
+    assert stored.command == plain.command  # the same dbt command line either way
