@@ -52,7 +52,7 @@ from dagster_dbt import (
     get_asset_key_for_model,
 )
 
-from lawn import report_data
+from lawn import dbt_parse_cache, report_data
 from lawn.contract import RAW_TABLES
 from lawn.identity_key import HashKeyError, install_key
 from lawn.landing import landing_tables, nightly_selection
@@ -237,13 +237,19 @@ def build_definitions(manifest: Path | None = None, lawn: LawnNightlyResource | 
                 raise Failure(description=f"{name}: {exc}") from None
             if config.hash_key is not None:
                 install_key(config.db_path, config.hash_key)  # as lawn nightly: dbt never sees it
-            target = None
+            target, parse_key = None, None
             if config.dbt_target_path is not None:
                 target = config.dbt_target_path / f"{context.run.run_id}-{name}"
+                if dbt_parse_cache.cache_dir() is not None:  # a fresh folder per step
+                    warehouse = str(config.db_path)
+                    parse_key = dbt_parse_cache.cache_key(REPO_ROOT, config.dbt_vars or {}, args, warehouse)
+                    dbt_parse_cache.seed(target, parse_key)
             vars_args = ["--vars", json.dumps(config.dbt_vars)] if config.dbt_vars else []
             with dbt_environment(config.db_path):
                 invocation = dbt.cli([*args, *vars_args], context=context, target_path=target)
             yield from invocation.stream()
+            if target is not None and parse_key is not None:
+                dbt_parse_cache.keep(target, parse_key)
 
     def dbt_group(name: str, step: str, description: str) -> AssetsDefinition:
         """The dbt build that follows nightly step ``step`` (lawn.landing.nightly_selection):
