@@ -30,13 +30,15 @@ spark_app = typer.Typer(
 SPARK_SELECTOR = "spark"
 
 
-def _land(raw_dir: Path) -> None:
+def _land(raw_dir: Path, overrides: dict[str, object]) -> None:
+    """Land through `dbt run-operation` with the build's vars: dbt keys its saved parse on
+    them, so the `dbt build` that follows reuses this parse instead of parsing again."""
     from lawn.identity_key import resolve_key
     from lawn.spark import SparkError, land_raw_spark, spark_dir
 
     try:
         with err.status(f"loading raw files from {raw_dir} into Spark ({spark_dir()})"):
-            report = land_raw_spark(raw_dir, resolve_key(dev=True))
+            report = land_raw_spark(raw_dir, resolve_key(dev=True), {"dbt_vars": overrides})
     except SparkError as exc:
         fail(str(exc), EXIT_FAILED)
     print_landing_report(report)
@@ -44,9 +46,11 @@ def _land(raw_dir: Path) -> None:
 
 @spark_app.command("land")
 @guarded
-def land(raw_dir: RawDirOption = DEMO_RAW_DIR) -> None:
-    """Gate the raw files (as `lawn load` does) and land them, with the identity hash key, in Spark."""
-    _land(raw_dir)
+def land(raw_dir: RawDirOption = DEMO_RAW_DIR, dbt_vars: DbtVarsOption = None) -> None:
+    """Gate the raw files (as `lawn load` does) and land them, with the identity hash key, in Spark.
+
+    --vars: those of the `dbt build --target spark` that follows, so that it reuses the parse."""
+    _land(raw_dir, dbt_vars_option(dbt_vars))
 
 
 @spark_app.command("build")
@@ -69,7 +73,7 @@ def build(
     if problem:
         fail(f"spark: {problem}", EXIT_FAILED)
     if land:
-        _land(raw_dir)
+        _land(raw_dir, overrides)
     spark_dir()  # LAWN_SPARK_DIR made absolute for dbt
     # unit tests test the SQL's logic on DuckDB in CI (their fixtures are DuckDB-typed)
     args = ["build", "--target", "spark", "--exclude-resource-type", "unit_test"]

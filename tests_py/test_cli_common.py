@@ -207,3 +207,36 @@ def test_choose_estimators():
     assert choose_estimators("all", False) == ["twfe", "event-study", "cs"]
     assert choose_estimators(" cs , twfe", False) == ["cs", "twfe"]
     assert choose_estimators("all", True) == ["2x2"]
+
+
+@pytest.mark.parametrize("command", ["land", "build"])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("{bad", "--vars: not JSON"), ("[1]", "--vars: expected a JSON object")],
+)
+def test_spark_vars_are_checked_before_spark_starts(command, value, message):
+    from lawn.cli import app
+
+    result = runner.invoke(app, ["spark", command, "--vars", value])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]  # one line
+    assert message in result.stderr
+
+
+def test_spark_land_gives_dbt_the_builds_vars(monkeypatch, tmp_path: Path):
+    """`lawn spark land --vars` hands them to its `dbt run-operation` (dbt keys its saved
+    parse on the vars, so the build that follows reuses the landing's parse)."""
+    import lawn.spark as spark
+    from lawn.cli import app
+    from lawn.raw_loader import LoadReport
+
+    seen: dict = {}
+
+    def fake_land(raw_dir, key, dbt_args=None):
+        seen.update(dbt_args or {})
+        return LoadReport()
+
+    monkeypatch.setattr(spark, "land_raw_spark", fake_land)
+    result = runner.invoke(app, ["spark", "land", "--raw-dir", str(tmp_path), "--vars", '{"x": 1}'])
+    assert result.exit_code == 0, result.output
+    assert seen == {"dbt_vars": {"x": 1}}

@@ -56,7 +56,10 @@ def spark_build(spark_ready, small_parquet, tmp_path_factory) -> dict:
     os.environ["LAWN_SPARK_DIR"] = env["LAWN_SPARK_DIR"]
     try:
         counts = export_spark_schemas(
-            exported, ("marts", "raw", "registry"), {"target_path": work / "export_target"}
+            exported,
+            ("marts", "raw", "registry"),
+            # the build's vars, so that the export's dbt reuses its parse (saved per vars)
+            {"target_path": work / "export_target", "dbt_vars": TEST_VARS},
         )
     finally:
         if previous is None:

@@ -127,7 +127,9 @@ def two_steps(spark_ready, tmp_path_factory) -> dict:
         keep_parse(invocation)
 
     def build(rows: list[dict], folder: str) -> None:
-        _run([lawn, "spark", "land", "--raw-dir", str(_write_events(work / folder, rows))], env)
+        raw_dir = str(_write_events(work / folder, rows))
+        # the build's vars: dbt keys its saved parse on them, so the build reuses the landing's
+        _run([lawn, "spark", "land", "--raw-dir", raw_dir, "--vars", json.dumps(VARS)], env)
         dbt(["build", "--select", "+int_events_validated", "--exclude-resource-type", "unit_test"])
 
     warehouse = work / "spark" / "warehouse" / "intermediate.db"
