@@ -58,7 +58,8 @@ def power(
 ) -> None:
     """Sample size per arm (exact and rounded up), minimum detectable effect or power of a
     two-arm test; the output states the tail convention."""
-    from lawn.power import PowerInputError, plan
+    from lawn.power import PowerInputError
+    from lawn.power_plan import plan
 
     with bad_input(PowerInputError):
         payload = plan(

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from lawn.cli_common import bad_input, finish, guarded, print_fields
 from lawn.did import PanelError
 from lawn.did_run import choose_estimators, read_panel, run_did
-from lawn.power import PowerInputError, plan, sample_size
+from lawn.power import PowerInputError, sample_size
+from lawn.power_plan import plan
 
 runner = CliRunner()
 
@@ -100,7 +101,7 @@ def test_print_fields_directly(capsys):
     assert capsys.readouterr().out.splitlines() == [f"{'x':<24} 0.12345679", f"{'y':<24} None"]
 
 
-# ---- power.plan: the dispatch `lawn power` used to hold
+# ---- power_plan.plan: the dispatch `lawn power` used to hold
 
 
 def test_plan_solves_each_target_like_the_functions_it_dispatches_to():
