@@ -10,16 +10,43 @@ if [ ! -x .venv/bin/lawn ]; then
 fi
 export PATH="$PWD/.venv/bin:$PATH"
 
-# the report test opens the nightly report in headless Chromium (Debian's package)
-if ! command -v chromium >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "== installing Debian's chromium for the report test"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-    else
-        echo "warning: no chromium; the report test will fail (apt-get install chromium)" >&2
+# The other engines' prerequisites install in the background while the lint and the DuckDB
+# build run (on a clean machine they are downloads and Debian packages, not CPU): Debian's
+# chromium (the report test opens the nightly report in headless Chromium), a PostgreSQL
+# server with the governance roles (docs/postgres.md; tests_py/test_postgres.py builds the
+# project there: skipped without a server, except in CI), Java 17 and the pinned
+# pyspark/dbt-spark (docs/spark.md; tests_py/test_spark.py builds the `spark` selector on a
+# local session: skipped without them, except in CI). One after the other (apt-get holds
+# one lock); their output is printed when they are done, and pytest starts only after them.
+prerequisites() {
+    set -euo pipefail
+    if ! command -v chromium >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+            echo "== installing Debian's chromium for the report test"
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+        else
+            echo "warning: no chromium; the report test will fail (apt-get install chromium)" >&2
+        fi
     fi
-fi
+    echo "== PostgreSQL server"
+    if [ "$(id -u)" = 0 ]; then
+        bash scripts/postgres_ci.sh
+    else
+        echo "warning: not root, no PostgreSQL server started; tests_py/test_postgres.py will skip" >&2
+    fi
+    echo "== Spark prerequisites"
+    if [ "$(id -u)" = 0 ] || command -v java >/dev/null 2>&1; then
+        bash scripts/spark_ci.sh
+    else
+        echo "warning: not root and no Java; tests_py/test_spark.py will skip" >&2
+    fi
+}
+prerequisites_log="$(mktemp)"
+prerequisites >"$prerequisites_log" 2>&1 &
+prerequisites_pid=$!
+# a failed lint or build ends the script: an install under way is waited for, never cut off
+trap 'wait "$prerequisites_pid" 2>/dev/null || true; rm -f "$prerequisites_log"' EXIT
 
 echo "== lint: ruff"
 ruff check lawn tests_py scripts
@@ -29,22 +56,14 @@ lawn build --full-refresh
 # sqlfluff lints with the dbt templater, which compiles against the warehouse (macros that
 # read it at compile time, incremental branches): so after the build, on a clean clone too
 echo "== lint: sqlfluff"
-sqlfluff lint models tests analyses
-# PostgreSQL target (docs/postgres.md): a local server with the governance roles;
-# tests_py/test_postgres.py builds the project there (skipped without a server, except in CI)
-echo "== PostgreSQL server"
-if [ "$(id -u)" = 0 ]; then
-    bash scripts/postgres_ci.sh
-else
-    echo "warning: not root, no PostgreSQL server started; tests_py/test_postgres.py will skip" >&2
-fi
-# Spark target (docs/spark.md): Java 17 and the pinned pyspark/dbt-spark; tests_py/test_spark.py
-# builds the `spark` selector on a local session (skipped without them, except in CI)
-echo "== Spark prerequisites"
-if [ "$(id -u)" = 0 ] || command -v java >/dev/null 2>&1; then
-    bash scripts/spark_ci.sh
-else
-    echo "warning: not root and no Java; tests_py/test_spark.py will skip" >&2
+sqlfluff lint --processes 2 models tests analyses
+echo "== prerequisites (chromium, PostgreSQL, Spark)"
+prerequisites_status=0
+wait "$prerequisites_pid" || prerequisites_status=$?
+cat "$prerequisites_log"
+if [ "$prerequisites_status" != 0 ]; then
+    echo "error: installing the prerequisites failed (exit $prerequisites_status); their output is above" >&2
+    exit 1
 fi
 echo "== pytest"
 # two workers, one test file each (session builds are made once per worker): the dbt
