@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -240,7 +242,21 @@ _register_commands()
 
 
 def main() -> None:
-    app()
+    """The `lawn` command. Bad input is handled by each command (one line, exit 2); this is the
+    last guard for what no command foresaw: one line naming the error, exit 1, never a
+    traceback (``LAWN_DEBUG=1`` lets it through, for a developer)."""
+    try:
+        app()
+    except Exception as exc:
+        if os.environ.get("LAWN_DEBUG") == "1":
+            raise
+        detail = " ".join(str(exc).split())[:300] or "no message"
+        print(
+            f"error: lawn stopped on an unexpected {type(exc).__name__}: {detail}"
+            " (LAWN_DEBUG=1 prints the traceback)",
+            file=sys.stderr,
+        )
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

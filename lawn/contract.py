@@ -16,8 +16,11 @@ Kind = Literal["text", "timestamp", "date", "integer", "decimal", "json"]
 
 KIND_DOC: dict[str, str] = {
     "text": "text",
-    "timestamp": "ISO 8601 timestamp with an offset or `Z` (text), or a typed timestamp",
-    "date": "`YYYY-MM-DD` (text) or a typed date",
+    "timestamp": (
+        "ISO 8601 timestamp with an offset (`+02:00`, `+0200`, hours only `+02`) or `Z` (text), "
+        "or a typed timestamp; a day the calendar lacks (`2026-02-30`) or hour 24 does not parse"
+    ),
+    "date": "`YYYY-MM-DD` (text) or a typed date; a day the calendar lacks does not parse",
     "integer": "integer (text or typed)",
     "decimal": "decimal number (text or typed)",
     "json": "a JSON object: JSON text, or a nested object in JSON Lines / a struct in Parquet",

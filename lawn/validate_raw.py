@@ -26,9 +26,14 @@ from lawn.raw_reader import RawFileError
 
 __all__ = ["RAW_TABLES", "RawFileError", "check_landed", "land_and_check", "validate_raw_dir"]
 
-ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?$"
-ISO_TIMESTAMP_WITH_OFFSET = ISO_TIMESTAMP.replace("(?:Z|[+-]\\d{2}:?\\d{2})?$", "(?:Z|[+-]\\d{2}:?\\d{2})$")
-ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+# the staging pattern (macros/portability/parse_iso_timestamp_utc.sql) restated: fields
+# range-checked, an offset of Z, +hh:mm, +hhmm or hours only (+00, PostgreSQL's text output)
+_DAY = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?"
+_OFFSET = r"(?:Z|[+-]\d{2}(?::?\d{2})?)"
+ISO_TIMESTAMP = rf"^{_DAY}[T ]{_TIME}{_OFFSET}?$"
+ISO_TIMESTAMP_WITH_OFFSET = rf"^{_DAY}[T ]{_TIME}{_OFFSET}$"
+ISO_DATE = rf"^{_DAY}$"
 
 
 def _suite(table: RawTable, has_rows_required: bool):
@@ -178,7 +183,9 @@ def check_landed(
         frame = next(_text_frames(landed, rows=None))
         outcome = validate(frame, suite)
         failures = [r for r in outcome.results if not r.success]
-        return [_describe(path, frame, failures[0])] if failures else []
+        if failures:
+            return [_describe(path, frame, failures[0])]
+        return _calendar_errors(table, path, connection, relation)
     counts: dict[int, list[int]] = {}  # expectation -> [bad values, values judged] over the file
     first_bad: dict[int, tuple[pd.DataFrame, object, int]] = {}  # expectation -> its first bad batch
     offset = 0
@@ -207,6 +214,32 @@ def check_landed(
         if judged and (judged - bad) / judged >= mostly:
             continue
         return [_describe(path, item_frame, item, offset=item_offset, bad_total=bad)]
+    return _calendar_errors(table, path, connection, relation)
+
+
+def _calendar_errors(
+    table: RawTable, path: Path, connection: duckdb.DuckDBPyConnection, relation: str
+) -> list[str]:
+    """A date the calendar lacks (2026-11-31, 2025-02-29) has the pattern's form but no day:
+    in a column every value of which must parse, the file is refused (one line, the first
+    such row). Columns that may hold some bad values (occurred_at) keep them for staging,
+    which quarantines the row."""
+    for column in table.columns:
+        if column.parse_share != 1.0 or column.kind not in ("timestamp", "date"):
+            continue
+        value = f"nullif(trim({column.name}), '')"
+        found = connection.execute(
+            f"select count(*) filter (where bad), min(row_number) filter (where bad),"
+            f" arg_min({value}, row_number) filter (where bad)"
+            f" from (select {value} is not null and try_cast(left({value}, 10) as date) is null as bad,"
+            f" {column.name}, row_number() over () as row_number from {relation})"
+        ).fetchone()
+        if found and found[0]:
+            count, row, text = found
+            return [
+                f"{path}: column '{column.name}' has {count} value(s) on a day the calendar lacks, "
+                f"first at data row {row}: {str(text)[:40]!r}"
+            ]
     return []
 
 

@@ -22,8 +22,12 @@ from lawn.settings import (
 )
 from lawn.tracking_plan import EventSpec, property_problems
 
-ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$")
-OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
+INTEGER = re.compile(r"^[+-]?\d+(\.0*)?$")
+ISO_WITH_OFFSET = re.compile(
+    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?"
+    r"(Z|[+-]\d{2}(:?\d{2})?)?$"
+)
+OFFSET = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)$")
 SOURCES = {"web", "ios", "android", "backend"}
 
 
@@ -34,10 +38,21 @@ def parse_utc(text: object, require_offset: bool = False) -> dt.datetime | None:
         return None
     if require_offset and not OFFSET.search(text.strip()):
         return None
-    moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    try:  # a day the month lacks (2026-11-31) is no time
+        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _integer(text: object) -> int | None:
+    """Integer text as the try_cast macro reads it: a sign, digits and an optional all-zero
+    fraction ('2.0' is 2); any other fraction ('1.5') is no integer (never rounded)."""
+    if not isinstance(text, str) or not INTEGER.match(text.strip()):
+        return None
+    return int(text.strip().split(".")[0])
 
 
 def _reject_constant(name: str) -> None:
@@ -92,7 +107,7 @@ def expected_reasons(
     if isinstance(row["context"], str) and _json_object(row["context"]) is None:
         reasons.add("MALFORMED_CONTEXT_JSON")
     names = {name for name, _ in plan}
-    version = int(row["schema_version"]) if str(row["schema_version"]).isdigit() else None
+    version = _integer(row["schema_version"])
     spec = plan.get((row["event_name"], version))
     if row["event_name"] not in names:
         reasons.add("UNKNOWN_EVENT")

@@ -241,3 +241,32 @@ def test_spark_land_gives_dbt_the_builds_vars(monkeypatch, tmp_path: Path):
     result = runner.invoke(app, ["spark", "land", "--raw-dir", str(tmp_path), "--vars", '{"x": 1}'])
     assert result.exit_code == 0, result.output
     assert seen == {"dbt_vars": {"x": 1}}
+
+
+def test_an_error_no_command_foresaw_is_one_line_exit_1(monkeypatch, capsys, tmp_path: Path):
+    """`lawn` (lawn.cli.main), not the typer app: the last guard turns an unforeseen error into
+    one line, exit 1; LAWN_DEBUG=1 lets the traceback through."""
+    import sys
+
+    import lawn.validate_raw
+    from lawn.cli import main
+
+    def broken(raw_dir: Path) -> list[str]:
+        raise RuntimeError("a bug\nover two lines")
+
+    monkeypatch.setattr(lawn.validate_raw, "validate_raw_dir", broken)
+    monkeypatch.setattr(sys, "argv", ["lawn", "validate-raw", "--raw-dir", str(tmp_path)])
+    monkeypatch.delenv("LAWN_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 1
+    printed = capsys.readouterr()
+    lines = [line for line in printed.err.splitlines() if line.startswith("error:")]
+    assert lines == [
+        "error: lawn stopped on an unexpected RuntimeError: a bug over two lines"
+        " (LAWN_DEBUG=1 prints the traceback)"
+    ]
+    assert "Traceback" not in printed.err + printed.out
+    monkeypatch.setenv("LAWN_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main()

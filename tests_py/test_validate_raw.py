@@ -232,3 +232,59 @@ def test_the_gate_skips_great_expectations_batch_fingerprint_and_nothing_else_ch
     }
     assert by_rule[("expect_column_values_to_match_regex", "occurred_at")] == (False, 2)
     assert by_rule[("expect_column_values_to_match_regex", "received_at")] == (False, 1)
+
+
+# a hand-written feed: what a PostgreSQL `COPY ... TO csv` export and an ad platform send
+_HEADER = "event_id,event_name,schema_version,source,occurred_at,received_at,anonymous_id,device_id,user_id,account_id,context,properties\n"  # noqa: E501
+
+
+def _feed(tmp_path: Path, received: list[str], spend_dates: list[str] | None = None) -> Path:
+    raw = tmp_path / "feed"
+    raw.mkdir()
+    rows = "".join(
+        f'p{n},page_viewed,1,web,2026-11-28 10:00:00.25+00,{value},anon_{n},,,,,"{{""page_path"":""/""}}"\n'
+        for n, value in enumerate(received)
+    )
+    (raw / "raw_events.csv").write_text(_HEADER + rows)
+    if spend_dates is not None:
+        spend = "".join(f"{day},paid_search,10.00,100,5\n" for day in spend_dates)
+        (raw / "marketing_spend.csv").write_text("spend_date,channel,spend_usd,impressions,clicks\n" + spend)
+    return raw
+
+
+def test_hours_only_offsets_pass_the_gate(tmp_path):
+    """PostgreSQL writes timestamptz as `2026-11-28 10:00:00.123456+00` (the offset in hours):
+    ISO 8601, a whole file of it is not a broken file."""
+    raw = _feed(
+        tmp_path, ["2026-11-28 10:00:01.123456+00", "2026-11-28 05:00:02-05", "2026-11-28T10:00:03+0530"]
+    )
+    result = runner.invoke(app, ["validate-raw", "--raw-dir", str(raw)])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("received", "spend_dates", "file", "column", "row", "value", "what"),
+    [
+        # the form is right, the calendar has no such day
+        (["2026-11-28T10:00:00Z", "2026-02-29T10:00:00Z"], None, "raw_events.csv", "received_at", 2,
+         "2026-02-29T10:00:00Z", "on a day the calendar lacks"),
+        (["2026-11-28T10:00:00Z"], ["2026-11-28", "2026-11-31"], "marketing_spend.csv", "spend_date", 2,
+         "2026-11-31", "on a day the calendar lacks"),
+        # fields out of range are not ISO 8601 at all
+        (["2026-11-28T24:00:00Z"], None, "raw_events.csv", "received_at", 1, "2026-11-28T24:00:00Z",
+         "not an ISO 8601 timestamp"),
+        (["2026-11-28T10:00:00Z"], ["2026-13-01"], "marketing_spend.csv", "spend_date", 1, "2026-13-01",
+         "not a date"),
+    ],
+)  # fmt: skip
+def test_a_day_or_time_that_does_not_exist_is_refused_naming_the_row(
+    tmp_path, received, spend_dates, file, column, row, value, what
+):
+    """Before: 2026-11-31 passed the gate's pattern, then failed the build with a DuckDB
+    conversion error in staging (or quarantined every event received that day)."""
+    raw = _feed(tmp_path, received, spend_dates)
+    result = runner.invoke(app, ["validate-raw", "--raw-dir", str(raw)])
+    assert result.exit_code == 2, result.output
+    [line] = _error_lines(result)
+    assert str(raw / file) in line and f"'{column}'" in line and what in line
+    assert f"data row {row}" in line and repr(value) in line

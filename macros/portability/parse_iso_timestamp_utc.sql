@@ -3,8 +3,12 @@
 {%- endmacro %}
 
 {% macro iso_timestamp_pattern(with_offset) -%}
-    {#- An ISO 8601 date-time, with an offset ('Z', '+02:00', '-0500') or without one. -#}
-    ^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?{{ '(Z|[+-][0-9]{2}:?[0-9]{2})' if with_offset else '' }}$
+    {#- An ISO 8601 date-time, with an offset ('Z', '+02:00', '-0500', or hours only: '+00',
+        PostgreSQL's text output) or without one. Month, day, hour, minute and second are
+        range-checked here, so that every engine refuses the same values (DuckDB reads hour 24
+        as the next day, Spark gives null); a day the month lacks (11-31) passes the pattern
+        and each engine's cast gives null. -#}
+    ^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,9})?{{ '(Z|[+-][0-9]{2}(:?[0-9]{2})?)' if with_offset else '' }}$
 {%- endmacro %}
 
 {#- ISO 8601 text with a UTC offset ('Z', '+02:00', '-0500') -> UTC timestamp without time zone.
@@ -12,12 +16,20 @@
     with require_offset (a client clock's local time without an offset could be anywhere).
     Anything else gives null (never an error). -#}
 {% macro default__parse_iso_timestamp_utc(expression, require_offset=false) -%}
+    {#- PostgreSQL has no try_cast and its cast fails on a day the month lacks: the day is
+        compared with the month's length first (a nested case: evaluated in order) -#}
+    {%- set day_exists -%}
+        cast(substr({{ expression }}, 9, 2) as integer) <= extract(day from
+            cast(substr({{ expression }}, 1, 7) || '-01' as date)
+            + interval '1 month' - interval '1 day')
+    {%- endset %}
     case
         when {{ expression }} ~ '{{ iso_timestamp_pattern(true) }}'
-            then cast({{ expression }} as timestamp with time zone) at time zone 'UTC'
+            then case when {{ day_exists }}
+                then cast({{ expression }} as timestamp with time zone) at time zone 'UTC' end
         {%- if not require_offset %}
         when {{ expression }} ~ '{{ iso_timestamp_pattern(false) }}'
-            then cast({{ expression }} as timestamp)
+            then case when {{ day_exists }} then cast({{ expression }} as timestamp) end
         {%- endif %}
     end
 {%- endmacro %}
