@@ -21,8 +21,8 @@ KIND_DOC: dict[str, str] = {
         "or a typed timestamp; a day the calendar lacks (`2026-02-30`) or hour 24 does not parse"
     ),
     "date": "`YYYY-MM-DD` (text) or a typed date; a day the calendar lacks does not parse",
-    "integer": "integer (text or typed)",
-    "decimal": "decimal number (text or typed)",
+    "integer": "integer (text or typed; `7` or `7.0`, no thousands separators)",
+    "decimal": "decimal number (text or typed; `1200.50`, no currency sign or thousands separators)",
     "json": "a JSON object: JSON text, or a nested object in JSON Lines / a struct in Parquet",
 }
 
@@ -38,8 +38,9 @@ class RawColumn:
     required: bool = True
     # every row must have a value (otherwise the file is rejected before loading)
     not_null: bool = False
-    # share of non-empty values that must parse as the kind (timestamps/dates); below it the
-    # file is rejected, above it the odd bad row is loaded and quarantined by staging
+    # share of non-empty values that must parse as the kind (timestamps, dates, numbers);
+    # below it the file is rejected, above it the odd bad row is loaded and quarantined by
+    # staging
     parse_share: float | None = None
     unique: bool = False
     # timestamps: a value without a UTC offset does not parse (a client's local time is
@@ -135,9 +136,9 @@ MARKETING_SPEND = RawTable(
         RawColumn(
             "channel", "text", "Acquisition channel (as crm_accounts.acquisition_channel).", not_null=True
         ),
-        RawColumn("spend_usd", "decimal", "Spend in US dollars.", not_null=True),
-        RawColumn("impressions", "integer", "Ad impressions.", required=False),
-        RawColumn("clicks", "integer", "Ad clicks.", required=False),
+        RawColumn("spend_usd", "decimal", "Spend in US dollars.", not_null=True, parse_share=1.0),
+        RawColumn("impressions", "integer", "Ad impressions.", required=False, parse_share=1.0),
+        RawColumn("clicks", "integer", "Ad clicks.", required=False, parse_share=1.0),
     ),
 )
 
@@ -154,13 +155,25 @@ EXPERIMENT_REGISTRY = RawTable(
         RawColumn("randomization_unit", "text", "user or account."),
         RawColumn("primary_metric", "text", "Metric id in seeds/metrics/experiment_metrics.csv."),
         RawColumn("guardrail_metrics", "text", "Metric ids, `|`-separated.", required=False),
-        RawColumn("minimum_detectable_effect", "decimal", "Registered MDE (absolute).", required=False),
-        RawColumn("alpha", "decimal", "Significance level.", required=False),
-        RawColumn("power", "decimal", "Planned power.", required=False),
-        RawColumn("planned_sample_size_per_arm", "integer", "Planned units per arm.", required=False),
+        RawColumn(
+            "minimum_detectable_effect",
+            "decimal",
+            "Registered MDE (absolute).",
+            required=False,
+            parse_share=1.0,
+        ),
+        RawColumn("alpha", "decimal", "Significance level.", required=False, parse_share=1.0),
+        RawColumn("power", "decimal", "Planned power.", required=False, parse_share=1.0),
+        RawColumn(
+            "planned_sample_size_per_arm",
+            "integer",
+            "Planned units per arm.",
+            required=False,
+            parse_share=1.0,
+        ),
         RawColumn("start_date", "date", "First day of exposure.", parse_share=1.0),
         RawColumn("end_date", "date", "Last day of exposure.", parse_share=1.0),
-        RawColumn("holdout_share", "decimal", "Share of units held out.", required=False),
+        RawColumn("holdout_share", "decimal", "Share of units held out.", required=False, parse_share=1.0),
         RawColumn("owner", "text", "Who owns the experiment.", required=False),
         RawColumn("registered_at", "timestamp", "When it was registered.", required=False, parse_share=1.0),
     ),

@@ -34,6 +34,10 @@ _OFFSET = r"(?:Z|[+-]\d{2}(?::?\d{2})?)"
 ISO_TIMESTAMP = rf"^{_DAY}[T ]{_TIME}{_OFFSET}?$"
 ISO_TIMESTAMP_WITH_OFFSET = rf"^{_DAY}[T ]{_TIME}{_OFFSET}$"
 ISO_DATE = rf"^{_DAY}$"
+# numbers as the try_cast macro reads them (macros/portability/try_cast.sql): an integer may
+# carry an all-zero fraction (7.0); no currency signs, no thousands separators
+INTEGER = r"^[+-]?\d+(?:\.0*)?$"
+DECIMAL = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 
 
 def _suite(table: RawTable, has_rows_required: bool):
@@ -51,10 +55,11 @@ def _suite(table: RawTable, has_rows_required: bool):
                     mostly=column.parse_share,
                 )
             )
-        if column.parse_share is not None and column.kind == "date":
+        pattern = {"date": ISO_DATE, "integer": INTEGER, "decimal": DECIMAL}.get(column.kind)
+        if column.parse_share is not None and pattern is not None:
             suite.add_expectation(
                 gx.expectations.ExpectColumnValuesToMatchRegex(
-                    column=column.name, regex=ISO_DATE, mostly=column.parse_share
+                    column=column.name, regex=pattern, mostly=column.parse_share
                 )
             )
         if column.not_null:
@@ -86,6 +91,8 @@ def _describe(path: Path, frame: pd.DataFrame, failure, offset: int = 0, bad_tot
         first = int(bad.idxmax())
         what = {
             ISO_DATE: "a date (YYYY-MM-DD)",
+            INTEGER: "an integer (no thousands separators)",
+            DECIMAL: "a number (no currency sign or thousands separators)",
             ISO_TIMESTAMP_WITH_OFFSET: "an ISO 8601 timestamp with an offset or Z",
         }.get(kwargs["regex"], "an ISO 8601 timestamp")
         count = int(bad.sum()) if bad_total is None else bad_total

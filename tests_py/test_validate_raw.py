@@ -288,3 +288,25 @@ def test_a_day_or_time_that_does_not_exist_is_refused_naming_the_row(
     [line] = _error_lines(result)
     assert str(raw / file) in line and f"'{column}'" in line and what in line
     assert f"data row {row}" in line and repr(value) in line
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "value", "what"),
+    [
+        ('2026-11-28,paid_search,"$1,200.00",100,5', "spend_usd", "$1,200.00", "not a number"),
+        ('2026-11-28,paid_search,"1,200.50",100,5', "spend_usd", "1,200.50", "not a number"),
+        ('2026-11-28,paid_search,12.5,"12,000",5', "impressions", "12,000", "not an integer"),
+        ("2026-11-28,paid_search,12.5,100,5.5", "clicks", "5.5", "not an integer"),
+    ],
+)
+def test_money_and_counts_as_a_spreadsheet_formats_them_are_refused(tmp_path, row, column, value, what):
+    """Before: '$1,200.00' and '12,000' passed the gate and became NULL in staging (the
+    spend failing a not_null test, the impressions silently lost)."""
+    raw = _feed(tmp_path, ["2026-11-28T10:00:00Z"], [])
+    path = raw / "marketing_spend.csv"
+    path.write_text(path.read_text() + "2026-11-27,paid_search,7.0e0,1000.0,4\n" + row + "\n")
+    result = runner.invoke(app, ["validate-raw", "--raw-dir", str(raw)])
+    assert result.exit_code == 2, result.output
+    [line] = _error_lines(result)
+    assert str(path) in line and f"'{column}'" in line and what in line
+    assert "data row 2" in line and repr(value) in line
