@@ -1,5 +1,7 @@
 {#- One row per day and channel of ad spend, typed; in a replay (var as_of_date) only the
-    days up to that day. -#}
+    days up to that day. An export from several ad accounts (or a re-export per campaign)
+    has several rows for one day and channel: they are summed, and a credit or refund the
+    platform books as a negative row nets against that day's spend. -#}
 with
 
 marketing_spend as (
@@ -20,10 +22,24 @@ typed as (
 
 ),
 
-final as (
+known as (
 
     select * from typed
     where {{ is_known_as_of('spend_date', column_is_date=true) }}
+
+),
+
+final as (
+
+    select
+        spend_date,
+        channel,
+        sum(spend_usd) as spend_usd,
+        sum(impressions) as impressions,
+        sum(clicks) as clicks,
+        count(*) as source_row_count
+    from known
+    group by spend_date, channel
 
 )
 
