@@ -206,3 +206,11 @@ def test_the_runner_composes_one_command_line(tmp_path, monkeypatch):
     assert stored.cwd == tmp_path and stored.env["LAWN_DUCKDB_PATH"] == "w.duckdb"
     plain = dbt_invocation(["build"], tmp_path / "w.duckdb", target_path=tmp_path / "t")
     assert stored.command == plain.command  # the same dbt command line either way
+
+
+def test_the_calendar_starts_no_later_than_the_earliest_accepted_receive_day(resolved):
+    """Every event staging accepts falls inside the calendar (int_calendar_days, the MRR and
+    volume spines, MetricFlow's time spine): a later start moved older history silently into
+    the calendar's first month (MRR from 2023 counted as `new` in January 2024)."""
+    start = dt.date.fromisoformat(str(resolved["calendar_start_date"]))
+    assert start <= dt.date.fromisoformat(str(resolved["received_at_earliest_date"]))
