@@ -71,7 +71,8 @@ or more than `received_at_max_future_minutes` after the run it is quarantined
 instants and always carry their zone. `properties` and `context` must be RFC 8259 JSON
 objects (no trailing commas, `NaN`, comments or single quotes), else the row is quarantined;
 so is a row whose `properties` and `context` together exceed the var `max_payload_characters`
-(`PAYLOAD_TOO_LARGE`): a huge value is landed and quarantined, never a load failure.
+(`PAYLOAD_TOO_LARGE`): a huge value is landed and quarantined, never a load failure (a line of
+up to 256 MB; 64 MB in a gzipped file, which DuckDB reads through buffers of that size).
 """
 
 SEGMENT = """

@@ -1,0 +1,75 @@
+"""Gzipped raw files and the header and stream problems around them: what an export job
+sends (`raw_events.csv.gz`, `raw_events.jsonl.gz`) loads, and a broken one is one line
+naming the file (exit 2), never a traceback nor a message about something else."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import lawn.validate_raw
+from lawn.cli import app
+from tests_py.conftest import query
+
+BYOD = Path(__file__).parent / "fixtures" / "byod"
+runner = CliRunner()
+
+# two events as a collector's nightly export writes them, one object per line
+JSONL = (
+    '{"event_id": "e-001", "event_name": "page_viewed", "schema_version": 1, "source": "web", '
+    '"occurred_at": "2026-03-02T09:00:00+01:00", "received_at": "2026-03-02T08:00:01Z", '
+    '"anonymous_id": "anon-ana", "context": {"platform": "web"}, "properties": {"page_path": "/pricing"}}\n'
+    '{"event_id": "e-002", "event_name": "signed_up", "schema_version": 1, "source": "web", '
+    '"occurred_at": "2026-03-02T09:05:00+01:00", "received_at": "2026-03-02T08:05:01Z", '
+    '"anonymous_id": "anon-ana", "user_id": "u-ana", "account_id": "acme", '
+    '"context": {"platform": "web"}, "properties": {"email": "ana@acme.io", "signup_method": "email"}}\n'
+)
+
+
+def _run(command: str, raw: Path, tmp_path: Path):
+    db = tmp_path / "gate.duckdb"
+    return runner.invoke(app, [command, "--raw-dir", str(raw)], env={"LAWN_DUCKDB_PATH": str(db)}), db
+
+
+@pytest.fixture()
+def raw(tmp_path) -> Path:
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    return folder
+
+
+def _gzipped_csv(raw: Path) -> int:
+    """The hand-written feed gzipped as a nightly export is; its number of rows."""
+    text = (BYOD / "raw_events.csv").read_bytes()
+    (raw / "raw_events.csv.gz").write_bytes(gzip.compress(text))
+    return len(text.splitlines()) - 1
+
+
+@pytest.mark.parametrize("command", ["validate-raw", "load"])
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_a_gzipped_file_is_read_like_the_plain_one(raw, tmp_path, kind, command):
+    """DuckDB's buffer for a compressed CSV was 16 times the line size (4 GiB), beyond the
+    gate's 1 GB memory limit: every .csv.gz and .jsonl.gz was refused with a hint on threads."""
+    if kind == "csv":
+        rows = _gzipped_csv(raw)
+    else:
+        (raw / "raw_events.jsonl.gz").write_bytes(gzip.compress(JSONL.encode()))
+        rows = 2
+    result, db = _run(command, raw, tmp_path)
+    assert result.exit_code == 0, result.output
+    if command == "load":
+        assert query(db, "select count(*) as n from raw.raw_events")["n"].iloc[0] == rows
+
+
+def test_running_out_of_memory_is_named_as_such(raw, tmp_path, monkeypatch):
+    """Not a problem of the file: the line says memory, not a tuning hint as if it were the file's."""
+    _gzipped_csv(raw)
+    monkeypatch.setattr(lawn.validate_raw, "GATE_MEMORY_LIMIT", "16MB")
+    result, _ = _run("validate-raw", raw, tmp_path)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    [line] = [line for line in result.output.splitlines() if line.strip()]
+    assert "raw_events.csv.gz: DuckDB ran out of memory reading this file" in line
+    assert "not a problem of the file's content" in line and "threads" not in line
