@@ -94,7 +94,7 @@ def duckdb_problem(path: Path, exc: Exception) -> str:
         if part.strip() and not part.startswith("Original Line") and not part.startswith("Possible")
     ]
     reason = reasons[0] if reasons else text.splitlines()[0]
-    reason = reason.split(". Possible")[0].rstrip(".")
+    reason = reason.split(". Possible")[0].rstrip(".").replace(f": {path}", "")
     where = f"line {line.group(1)}: " if line else ""
     return f"{path}: {where}{reason}"
 
@@ -113,6 +113,8 @@ def first_bad_json_line(path: Path) -> str:
                     return f"{path}: line {number}: not a JSON object (JSON Lines needs one object per line)"
     except UnicodeDecodeError:
         return f"{path}: not UTF-8 text"
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile, a truncated gzip stream
+        return f"{path}: cannot be read ({exc})".splitlines()[0]
     return ""
 
 
@@ -175,14 +177,16 @@ def select_for(
         absent = tuple(c.name for c in table.columns if c.name not in present)
         return f"select {', '.join(parts)} from {reader}", absent, ()
     header = _csv_header(path) if kind == "csv" else None
+    folded = [name.lower() for name in header or []]
+    repeated = sorted({name for name in header or [] if folded.count(name.lower()) > 1})
+    if repeated:  # DuckDB refuses a repeated name with a SQL error quoting the query
+        raise RawFileError(f"{path}: header repeats a column name ({', '.join(repeated)})")
     reader = _reader_sql(path, kind, header)
     try:
         described = connection.execute(f"describe select * from {reader}").fetchall()
     except duckdb.Error as exc:
         raise RawFileError(duckdb_problem(path, exc)) from None
     types = {name.strip().lower(): (name, dtype) for name, dtype, *_ in described}
-    if kind == "csv" and len(types) != len(described):
-        raise RawFileError(f"{path}: header repeats a column name ({', '.join(header or [])})")
     parts = []
     for column in table.columns:
         if column.name in types:

@@ -73,3 +73,36 @@ def test_running_out_of_memory_is_named_as_such(raw, tmp_path, monkeypatch):
     [line] = [line for line in result.output.splitlines() if line.strip()]
     assert "raw_events.csv.gz: DuckDB ran out of memory reading this file" in line
     assert "not a problem of the file's content" in line and "threads" not in line
+
+
+@pytest.mark.parametrize("name", ["raw_events.jsonl.gz", "raw_events.csv.gz"])
+def test_a_file_named_gz_that_is_not_gzipped_is_one_line(raw, tmp_path, name):
+    """An export renamed to .gz without compressing it."""
+    (raw / name).write_text(JSONL if "jsonl" in name else (BYOD / "raw_events.csv").read_text())
+    result, _ = _run("validate-raw", raw, tmp_path)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    [line] = [line for line in result.output.splitlines() if line.strip()]
+    assert f"{name}: cannot be read (Not a gzipped file" in line
+
+
+def test_a_truncated_gzip_names_the_file_once(raw, tmp_path):
+    _gzipped_csv(raw)
+    whole = (raw / "raw_events.csv.gz").read_bytes()
+    (raw / "raw_events.csv.gz").write_bytes(whole[: len(whole) // 2])
+    result, _ = _run("validate-raw", raw, tmp_path)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    [line] = [line for line in result.output.splitlines() if line.strip()]
+    assert "raw_events.csv.gz" in line and line.count("raw_events.csv.gz") == 1
+
+
+def test_a_repeated_header_column_is_named(raw, tmp_path):
+    """A spreadsheet export with a column pasted twice: DuckDB's SQL error quoted the query."""
+    lines = (BYOD / "raw_events.csv").read_text().splitlines()
+    lines[0] = lines[0].replace("account_id,", "account_id,user_id,")
+    lines[1:] = [line.replace(",acme,", ",acme,u-ana,") for line in lines[1:]]
+    (raw / "raw_events.csv").write_text("\n".join(lines) + "\n")
+    result, _ = _run("validate-raw", raw, tmp_path)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    [line] = [line for line in result.output.splitlines() if line.strip()]
+    assert "raw_events.csv: header repeats a column name (user_id)" in line
+    assert "VARCHAR" not in line
