@@ -96,8 +96,12 @@ message, nothing dropped:
 | `context` | `context` with `platform` (from the source), `app_version` (`context.app.version`), `locale`, `ip` added |
 | `properties` | `properties` (track, page); for `identify`: `traits` mapped to `email`, `first_name`, `last_name`, `role` (`firstName`/`lastName`/`name` accepted) |
 
+`properties`, `context` and `traits` held as JSON text (a warehouse table's rows) are decoded;
+an empty text is an absent field.
+
 A line that is not a JSON object becomes a raw row with no `event_id` and the line kept in
-`properties`: it is quarantined (`MISSING_EVENT_ID`), not lost. It gets the `received_at` of
+`properties`: it is quarantined (`MISSING_EVENT_ID`), not lost. So does a message whose
+`properties`, `context` or `traits` is neither an object nor the JSON text of one. It gets the `received_at` of
 the readable message before it (after it, at the start of the file): it came in the same
 delivery, and a made-up clock would move the data day.
 """

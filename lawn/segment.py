@@ -173,6 +173,49 @@ def unreadable_row(line: str) -> dict[str, str | None]:
     return row
 
 
+def decoded(message: dict) -> dict | None:
+    """The message with ``properties``, ``context``, ``traits`` (and ``context.traits``) as
+    objects: a warehouse export (Segment's and RudderStack's warehouse tables, many
+    re-exports) holds them as JSON text, which is decoded. None when one of them is neither an
+    object nor the text of one: the message is then kept as an unreadable row, as a line that
+    is not a JSON object is, never half-read."""
+
+    def as_object(value: Any) -> tuple[bool, Any]:
+        if isinstance(value, str):
+            if not value.strip():
+                return True, None  # an empty text column: the field is absent
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return False, None
+        return value is None or isinstance(value, dict), value
+
+    fixed = dict(message)
+    for key in ("properties", "context", "traits"):
+        if key in fixed:
+            ok, value = as_object(fixed[key])
+            if not ok:
+                return None
+            if value is None and isinstance(fixed[key], str):
+                del fixed[key]  # an empty text column ('' or 'null'): as if the field were absent
+            else:
+                fixed[key] = value
+    if isinstance(fixed.get("context"), dict) and "traits" in fixed["context"]:
+        ok, traits = as_object(fixed["context"]["traits"])
+        if not ok:
+            return None
+        fixed["context"] = {**fixed["context"], "traits": traits}
+    return fixed
+
+
+def _message(number: int, value: Any, line: str) -> tuple[int, dict | None, str]:
+    """(line number, message or None, raw text kept for an unreadable one)."""
+    message = decoded(value) if isinstance(value, dict) else None
+    if message is None:
+        return number, None, line or json.dumps(value, ensure_ascii=False)
+    return number, message, ""
+
+
 def _open(path: Path) -> io.TextIOBase:
     if path.name.endswith(".gz"):
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig")
@@ -193,10 +236,7 @@ def read_messages(path: Path) -> Iterator[tuple[int, dict | None, str]]:
                 except ValueError as exc:
                     raise SegmentInputError(f"{path}: not a JSON array of messages ({exc})") from None
                 for number, message in enumerate(messages, start=1):
-                    if isinstance(message, dict):
-                        yield number, message, ""
-                    else:
-                        yield number, None, json.dumps(message)
+                    yield _message(number, message, "")
                 return
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
@@ -206,11 +246,7 @@ def read_messages(path: Path) -> Iterator[tuple[int, dict | None, str]]:
                 except ValueError:
                     yield number, None, line.rstrip("\r\n")
                     continue
-                yield (
-                    (number, message, "")
-                    if isinstance(message, dict)
-                    else (number, None, line.rstrip("\r\n"))
-                )
+                yield _message(number, message, line.rstrip("\r\n"))
     except UnicodeDecodeError:
         raise SegmentInputError(f"{path}: not UTF-8 text") from None
     except (OSError, EOFError) as exc:

@@ -1,0 +1,67 @@
+"""`lawn ingest segment` on what real exports send beyond the plain spec: warehouse rows whose
+`properties`, `context` and `traits` are JSON text, and the HTTP API's batch envelope. One
+raw row per message, nothing dropped, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from lawn.cli import app
+
+runner = CliRunner()
+
+# rows of a Segment / RudderStack warehouse table re-exported as JSON Lines: the nested
+# columns are JSON text, as the warehouse holds them (w05, w06: a context that is no object)
+WAREHOUSE_ROWS = (Path(__file__).parent / "fixtures" / "segment" / "warehouse_rows.jsonl").read_text()
+
+
+def _ingest(tmp_path: Path, text: str, name: str = "export.jsonl"):
+    export = tmp_path / name
+    export.write_text(text)
+    out = tmp_path / "raw"
+    result = runner.invoke(app, ["ingest", "segment", str(export), "--out", str(out)])
+    rows = []
+    if (out / "raw_events.jsonl").exists():
+        rows = [json.loads(line) for line in (out / "raw_events.jsonl").read_text().splitlines()]
+    return result, rows
+
+
+def test_warehouse_rows_with_json_text_columns_are_decoded(tmp_path):
+    """A page with a text `properties` crashed (dict('{...}'), exit 1); a track with a text
+    `context` lost it silently (source null: quarantined as INVALID_SOURCE)."""
+    result, rows = _ingest(tmp_path, WAREHOUSE_ROWS)
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert "wrote 6 raw events" in result.output and "2 unreadable line(s) kept" in result.output
+    by_id = {row["event_id"]: row for row in rows}
+    page, track, identify, logout = by_id["w01"], by_id["w02"], by_id["w03"], by_id["w04"]
+    assert (page["event_name"], page["source"]) == ("page_viewed", "web")
+    assert json.loads(page["properties"]) == {
+        "title": "Pricing", "page_path": "/pricing", "referrer": "https://news.example/"}  # fmt: skip
+    assert (track["source"], track["account_id"]) == ("backend", "acme")
+    assert json.loads(track["context"])["library"] == {"name": "analytics-python"}
+    assert json.loads(track["properties"]) == {"login_method": "sso"}
+    assert json.loads(identify["properties"]) == {"email": "ana@acme.example", "first_name": "Ana"}
+    assert (logout["source"], logout["properties"]) == ("backend", "{}")  # an empty text: no properties
+
+
+def test_a_column_that_is_not_a_json_object_keeps_the_message_as_an_unreadable_row(tmp_path):
+    """Never half-read, never dropped: the message is kept whole for staging to quarantine."""
+    _, rows = _ingest(tmp_path, WAREHOUSE_ROWS)
+    unreadable = [row for row in rows if row["event_id"] is None]
+    assert len(rows) == 6 and len(unreadable) == 2
+    kept = [json.loads(row["properties"])["messageId"] for row in unreadable]
+    assert kept == ["w05", "w06"]
+    assert all(row["received_at"] == "2026-11-28T10:03:01Z" for row in unreadable)
+
+
+def test_a_json_array_export_with_text_columns_is_decoded(tmp_path):
+    messages = [json.loads(line) for line in WAREHOUSE_ROWS.splitlines()[:2]]
+    result, rows = _ingest(tmp_path, json.dumps(messages), name="export.json")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(row["properties"]) for row in rows] == [
+        {"title": "Pricing", "page_path": "/pricing", "referrer": "https://news.example/"},
+        {"login_method": "sso"},
+    ]
