@@ -97,7 +97,9 @@ message, nothing dropped:
 | `properties` | `properties` (track, page); for `identify`: `traits` mapped to `email`, `first_name`, `last_name`, `role` (`firstName`/`lastName`/`name` accepted) |
 
 `properties`, `context` and `traits` held as JSON text (a warehouse table's rows) are decoded;
-an empty text is an absent field.
+an empty text is an absent field. A line `{"batch": [...]}` (the HTTP API's batch call) is its
+messages, each with the batch's `context` merged under its own and the batch's `sentAt` /
+`receivedAt` where it has none.
 
 A line that is not a JSON object becomes a raw row with no `event_id` and the line kept in
 `properties`: it is quarantined (`MISSING_EVENT_ID`), not lost. So does a message whose

@@ -216,6 +216,32 @@ def _message(number: int, value: Any, line: str) -> tuple[int, dict | None, str]
     return number, message, ""
 
 
+def _messages(number: int, value: Any, line: str) -> Iterator[tuple[int, dict | None, str]]:
+    """The message(s) of one line or array item: a batch envelope of the HTTP API
+    (``{"batch": [...], "context": ..., "sentAt": ...}``) is its messages, each with the
+    envelope's ``context`` merged under its own (as Segment's batch API documents) and the
+    envelope's ``sentAt`` / ``receivedAt`` where the message has none."""
+    if not (isinstance(value, dict) and "batch" in value and "type" not in value):
+        yield _message(number, value, line)
+        return
+    envelope = decoded({key: item for key, item in value.items() if key != "batch"})
+    if envelope is None or not isinstance(value["batch"], list):
+        yield _message(number, None, line or json.dumps(value, ensure_ascii=False))  # kept whole
+        return
+    shared = envelope.get("context") if isinstance(envelope.get("context"), dict) else {}
+    clocks = {key: envelope[key] for key in ("sentAt", "receivedAt") if envelope.get(key) is not None}
+    for item in value["batch"]:
+        message = decoded(item) if isinstance(item, dict) else None
+        if message is None:
+            yield _message(number, item, "")
+            continue
+        own = message.get("context") if isinstance(message.get("context"), dict) else {}
+        merged = {**clocks, **message}
+        if shared or "context" in message:
+            merged["context"] = {**shared, **own}
+        yield number, merged, ""
+
+
 def _open(path: Path) -> io.TextIOBase:
     if path.name.endswith(".gz"):
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig")
@@ -236,7 +262,7 @@ def read_messages(path: Path) -> Iterator[tuple[int, dict | None, str]]:
                 except ValueError as exc:
                     raise SegmentInputError(f"{path}: not a JSON array of messages ({exc})") from None
                 for number, message in enumerate(messages, start=1):
-                    yield _message(number, message, "")
+                    yield from _messages(number, message, "")
                 return
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
@@ -246,7 +272,7 @@ def read_messages(path: Path) -> Iterator[tuple[int, dict | None, str]]:
                 except ValueError:
                     yield number, None, line.rstrip("\r\n")
                     continue
-                yield _message(number, message, line.rstrip("\r\n"))
+                yield from _messages(number, message, line.rstrip("\r\n"))
     except UnicodeDecodeError:
         raise SegmentInputError(f"{path}: not UTF-8 text") from None
     except (OSError, EOFError) as exc:

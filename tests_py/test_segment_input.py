@@ -65,3 +65,24 @@ def test_a_json_array_export_with_text_columns_is_decoded(tmp_path):
         {"title": "Pricing", "page_path": "/pricing", "referrer": "https://news.example/"},
         {"login_method": "sso"},
     ]
+
+
+def test_a_batch_envelope_is_its_messages(tmp_path):
+    """A line of the HTTP API's batch call (what a proxy or a replay log keeps) was one empty
+    row and its messages were lost, exit 0. The envelope's context is merged under each
+    message's own and its sentAt is the messages' clock."""
+    text = (Path(__file__).parent / "fixtures" / "segment" / "batch_envelope.jsonl").read_text()
+    result, rows = _ingest(tmp_path, text)
+    assert result.exit_code == 0, result.output
+    assert "wrote 5 raw events" in result.output and "2 unreadable line(s) kept" in result.output
+    by_id = {row["event_id"]: row for row in rows}
+    assert set(by_id) == {"b01", "b02", "s01", None}
+    track, identify = by_id["b01"], by_id["b02"]
+    assert (track["source"], track["account_id"], track["received_at"]) == (
+        "backend", "acme", "2026-11-28T10:00:05Z")  # fmt: skip
+    context = json.loads(identify["context"])
+    assert context["ip"] == "203.0.113.7" and context["library"] == {"name": "analytics-node"}
+    assert (identify["account_id"], identify["received_at"]) == ("acme", "2026-11-28T10:00:05Z")
+    assert json.loads(identify["properties"]) == {"email": "ana@acme.example"}
+    kept = [row["properties"] for row in rows if row["event_id"] is None]
+    assert kept[0] == '"not a message"' and json.loads(kept[1])["batch"] == "not a list"
