@@ -25,7 +25,7 @@ Put one file per table in a folder and run
 
 `lawn load --raw-dir my_data` lands the files without building. The gate and the load are one
 reader (DuckDB): the gate checks exactly the rows that will be landed, columns are matched by
-name (order does not matter, extra columns are ignored and listed), and if any file fails
+name (order and letter case do not matter, extra columns are ignored and listed), and if any file fails
 nothing is landed and the previous `raw.*` tables stay. With `--raw-dir`, `raw.*` holds your
 data only, never the demo. A Segment or RudderStack export is converted first with
 `lawn ingest segment EXPORT.jsonl --out my_data` (see below).

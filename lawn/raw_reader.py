@@ -152,30 +152,58 @@ def _reader_sql(path: Path, kind: str, header: list[str] | None) -> str:
     return f"read_json_objects({literal}, format='newline_delimited', maximum_object_size={line_bytes})"
 
 
+def _pointer(key: str) -> str:
+    """A JSON pointer to the top-level ``key`` (any characters) as a SQL string."""
+    return _sql_string("/" + key.replace("~", "~0").replace("/", "~1"))
+
+
+def _line_with_two(path: Path, keys: list[str]) -> int | None:
+    """The first line whose object holds two of ``keys`` (spellings of one column)."""
+    with _open_text(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                value = json.loads(line) if line.strip() else None
+            except ValueError:
+                continue
+            if isinstance(value, dict) and sum(key in value for key in keys) > 1:
+                return number
+    return None
+
+
+def _jsonl_select(
+    connection: duckdb.DuckDBPyConnection, table: RawTable, path: Path
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """JSON Lines keys matched to the columns as CSV headers and Parquet columns are: trimmed,
+    case-insensitively. One object holding a column under two spellings is refused."""
+    reader = _reader_sql(path, "jsonl", None)
+    try:
+        keys = [key for (key,) in connection.execute(
+            f"select distinct unnest(json_keys(json)) from {reader}").fetchall()]  # fmt: skip
+    except duckdb.Error as exc:
+        raise RawFileError(first_bad_json_line(path) or duckdb_problem(path, exc)) from None
+    spellings = {c.name: sorted(k for k in keys if k.strip().lower() == c.name) for c in table.columns}
+    for column, found in spellings.items():
+        if len(found) > 1 and (line := _line_with_two(path, found)):
+            raise RawFileError(
+                f"{path}: line {line}: key '{column}' appears twice, as {' and '.join(map(repr, found))}"
+            )
+    parts = []
+    for column in table.columns:
+        found = spellings[column.name]
+        values = [f"json_extract_string(json, {_pointer(key)})" for key in found]
+        value = values[0] if len(values) == 1 else f"coalesce({', '.join(values)})"
+        parts.append(f"{value if values else 'cast(null as varchar)'} as {column.name}")
+    absent = tuple(c.name for c in table.columns if not spellings[c.name])
+    return f"select {', '.join(parts)} from {reader}", absent, ()
+
+
 def select_for(
     connection: duckdb.DuckDBPyConnection, table: RawTable, path: Path
 ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """The SELECT that reads ``path`` as ``table``'s text columns; absent and ignored columns."""
     kind = file_format(path)
     if kind == "jsonl":
-        reader = _reader_sql(path, kind, None)
-        probe = ", ".join(
-            f"count(*) filter (where json_exists(json, {_sql_string('$.' + c.name)}))" for c in table.columns
-        )
-        try:
-            counts = connection.execute(f"select {probe} from {reader}").fetchall()[0]
-        except duckdb.Error as exc:
-            raise RawFileError(first_bad_json_line(path) or duckdb_problem(path, exc)) from None
-        present = {c.name for c, count in zip(table.columns, counts, strict=True) if count}
-        parts = []
-        for column in table.columns:
-            if column.name in present:
-                json_path = _sql_string("$." + column.name)
-                parts.append(f"json_extract_string(json, {json_path}) as {column.name}")
-            else:
-                parts.append(f"cast(null as varchar) as {column.name}")
-        absent = tuple(c.name for c in table.columns if c.name not in present)
-        return f"select {', '.join(parts)} from {reader}", absent, ()
+        return _jsonl_select(connection, table, path)
     header = _csv_header(path) if kind == "csv" else None
     folded = [name.lower() for name in header or []]
     repeated = sorted({name for name in header or [] if folded.count(name.lower()) > 1})
