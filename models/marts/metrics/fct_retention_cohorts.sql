@@ -6,7 +6,9 @@
     - `week`: active on days 7k..7k+6 after the anchor; cohorts by signup week.
     - `month`: active on days 30k..30k+29 after the anchor; cohorts by signup month.
     A member counts towards a period only once the period is over in the data
-    (eligible_units); period 0 always contains the anchor day, so its rate is 1. Once data
+    (eligible_units); period 0 always contains the anchor day, so its rate is 1 for people
+    (their signup is an activity) but may be below 1 for accounts, whose creation (CRM
+    created_at or first event of any kind) need not be an activity day. Once data
     retention (lawn/retention.py) has purged the event history before a cutoff, members
     anchored on or before the cutoff's day are left out: their activity is no longer there. -#}
 {#- the periods: day N, week k (days 7k..7k+6), month k (days 30k..30k+29) -#}
