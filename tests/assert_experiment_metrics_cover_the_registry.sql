@@ -1,10 +1,16 @@
 -- Every primary and guardrail metric named in the experiment registry is in the metric
 -- catalog (seeds/metrics/experiment_metrics.csv), so no registered metric goes unread.
+-- guardrail_metrics is optional: an experiment without guardrails names its primary metric
+-- only (the list is `primary` then `|guardrail` per guardrail, never a trailing `|`).
 with
 
 experiments as (
 
-    select * from {{ ref('stg_experimentation__experiments') }}
+    select
+        experiment_id,
+        primary_metric || coalesce('|' || nullif(trim(guardrail_metrics), ''), '')
+            as metric_list
+    from {{ ref('stg_experimentation__experiments') }}
 
 ),
 
@@ -19,18 +25,12 @@ named as (
     select
         experiments.experiment_id,
         count(catalog.metric_name) as metrics_found,
-        length(experiments.primary_metric || '|' || coalesce(experiments.guardrail_metrics, ''))
-        - length(replace(
-            experiments.primary_metric || '|' || coalesce(experiments.guardrail_metrics, ''),
-            '|',
-            ''
-        )) + 1 as metrics_named
+        length(experiments.metric_list)
+        - length(replace(experiments.metric_list, '|', '')) + 1 as metrics_named
     from experiments
     left join catalog
-        on
-            '|' || experiments.primary_metric || '|' || coalesce(experiments.guardrail_metrics, '')
-            || '|' like '%|' || catalog.metric_name || '|%'
-    group by experiments.experiment_id, experiments.primary_metric, experiments.guardrail_metrics
+        on '|' || experiments.metric_list || '|' like '%|' || catalog.metric_name || '|%'
+    group by experiments.experiment_id, experiments.metric_list
 
 )
 
