@@ -117,9 +117,18 @@ CRM_ACCOUNTS = RawTable(
         RawColumn("email_domain", "text", "The company's email domain.", required=False),
         RawColumn("industry", "text", "Industry as set by sales.", required=False),
         RawColumn("segment", "text", "smb, mid_market or enterprise.", required=False),
-        RawColumn("country", "text", "ISO 3166-1 alpha-2 country code.", required=False),
         RawColumn(
-            "created_at", "timestamp", "When the account was created.", required=False, parse_share=1.0
+            "country",
+            "text",
+            "ISO 3166-1 alpha-2 country code (another value is kept and warned).",
+            required=False,
+        ),
+        RawColumn(
+            "created_at",
+            "timestamp",
+            "When the account was created (empty: its first valid event).",
+            required=False,
+            parse_share=1.0,
         ),
         RawColumn("acquisition_channel", "text", "Channel that brought the account.", required=False),
         RawColumn("sales_owner", "text", "Account executive who owns the account.", required=False),

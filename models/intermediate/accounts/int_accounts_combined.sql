@@ -1,7 +1,9 @@
 {#- Every account lawn knows of: the CRM's accounts plus accounts seen only on valid events
     (a feed without a CRM export, or a CRM export that lags). An account without a CRM row
     is created when it was first seen; its segment and channel are 'unknown', so marts that
-    group by them keep it instead of losing it in a null group. -#}
+    group by them keep it instead of losing it in a null group. A CRM account without a
+    created_at (optional in the contract) is likewise created when it was first seen on a
+    valid event; one never seen has no created_at (it has no activity to anchor). -#}
 with
 
 crm_accounts as (
@@ -42,17 +44,18 @@ event_only as (
 combined as (
 
     select
-        account_id,
-        account_name,
-        email_domain,
-        industry,
-        coalesce(segment, 'unknown') as segment,
-        country_code,
-        created_at,
-        coalesce(acquisition_channel, 'unknown') as acquisition_channel,
-        sales_owner,
+        crm_accounts.account_id,
+        crm_accounts.account_name,
+        crm_accounts.email_domain,
+        crm_accounts.industry,
+        coalesce(crm_accounts.segment, 'unknown') as segment,
+        crm_accounts.country_code,
+        coalesce(crm_accounts.created_at, first_seen.first_seen_at) as created_at,
+        coalesce(crm_accounts.acquisition_channel, 'unknown') as acquisition_channel,
+        crm_accounts.sales_owner,
         true as is_in_crm
     from crm_accounts
+    left join first_seen on crm_accounts.account_id = first_seen.account_id
     union all
     select
         account_id,

@@ -1,8 +1,9 @@
 {{ config(materialized='table') }}
 {#- One row per entity (account or person) and milestone: every moment of metric_moments
-    for that entity type, anchored at the entity's start (CRM creation for accounts, first
-    signup for people), and every moment_within_window outcome of metric_outcomes for the
-    entities in its segments, anchored at its anchor moment. A milestone is reached in
+    for that entity type, anchored at the entity's start (CRM creation for accounts, else
+    first seen, no row without either; first signup for people), and every
+    moment_within_window outcome of metric_outcomes for the entities in its segments,
+    anchored at its anchor moment. A milestone is reached in
     window when it happens on calendar day 0..window_days after the anchor day; the window
     is complete when that last day is covered by the data.
     A table, not a view: five models read it (docs/incremental_identity.md). -#}
@@ -62,6 +63,8 @@ account_entities as (
             signup.entity_type = 'account'
             and accounts.account_id = signup.entity_id
             and signup.moment_name = '{{ var("account_signup_moment") }}'
+    -- a CRM account without created_at that no valid event carries has no anchor
+    where accounts.created_at is not null
 
 ),
 

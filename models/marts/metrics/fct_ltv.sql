@@ -2,12 +2,14 @@
     channel and horizon (var ltv_horizons_days): cash collected (invoice_paid) on calendar
     days 0..N after each account's creation, averaged over the accounts whose N days are
     fully observed. Accounts too young for a horizon are counted but not averaged; a
-    horizon no account has reached yet has no LTV. -#}
+    horizon no account has reached yet has no LTV. A CRM account with no created_at and no
+    valid event has no creation day and is left out. -#}
 with
 
 accounts as (
 
     select * from {{ ref('int_accounts_combined') }}
+    where created_at is not null
 
 ),
 
