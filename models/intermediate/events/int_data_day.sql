@@ -4,7 +4,11 @@
     day). Beside it, from the same events: the newest receive time, and the newest event
     time (occurred_at), the end of the data in event time, after which windows of
     occurred-time metrics are not complete. Every model that needs "today" or "the end of
-    the data" reads this one row; fct_data_day publishes it, lawn/data_day.py reads that. -#}
+    the data" reads this one row; fct_data_day publishes it, lawn/data_day.py reads that.
+    A feed with no valid event at all (every first delivery quarantined) still got data: its
+    data day is then the UTC day of the newest receive time of a first delivery whose
+    receive time is usable (not INVALID_RECEIVED_AT or RECEIVED_AT_OUT_OF_RANGE), and there
+    is no end of the data in event time (data_end_at null): the marts are empty. -#}
 {%- set replayed_day = as_of_date() %}
 with
 
@@ -17,12 +21,42 @@ valid_events as (
 
 ),
 
-newest as (
+judged_first_deliveries as (
+
+    select received_at
+    from {{ ref('int_events_validated') }}
+    where
+        delivery_status = 'quarantined'
+        and received_at is not null
+        and reason_codes not like '%INVALID_RECEIVED_AT%'
+        and reason_codes not like '%RECEIVED_AT_OUT_OF_RANGE%'
+
+),
+
+newest_valid as (
 
     select
         max(received_at) as last_received_at,
         max(occurred_at) as data_end_at
     from valid_events
+
+),
+
+newest_judged as (
+
+    select max(received_at) as last_received_at
+    from judged_first_deliveries
+
+),
+
+newest as (
+
+    select
+        coalesce(newest_valid.last_received_at, newest_judged.last_received_at)
+            as last_received_at,
+        newest_valid.data_end_at
+    from newest_valid
+    cross join newest_judged
 
 ),
 
