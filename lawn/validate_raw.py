@@ -228,11 +228,12 @@ def _calendar_errors(
     table: RawTable, path: Path, connection: duckdb.DuckDBPyConnection, relation: str
 ) -> list[str]:
     """A date the calendar lacks (2026-11-31, 2025-02-29) has the pattern's form but no day:
-    in a column every value of which must parse, the file is refused (one line, the first
-    such row). Columns that may hold some bad values (occurred_at) keep them for staging,
-    which quarantines the row."""
+    in a date column every value of which must parse (spend_date, an experiment's start and
+    end), the file is refused (one line, the first such row); staging's cast would fail the
+    build. A timestamp on such a day is left to staging, which gives it null on every engine:
+    an event's receive time is quarantined (INVALID_RECEIVED_AT), never dropped."""
     for column in table.columns:
-        if column.parse_share != 1.0 or column.kind not in ("timestamp", "date"):
+        if column.parse_share != 1.0 or column.kind != "date":
             continue
         value = f"nullif(trim({column.name}), '')"
         found = connection.execute(

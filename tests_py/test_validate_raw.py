@@ -266,8 +266,6 @@ def test_hours_only_offsets_pass_the_gate(tmp_path):
     ("received", "spend_dates", "file", "column", "row", "value", "what"),
     [
         # the form is right, the calendar has no such day
-        (["2026-11-28T10:00:00Z", "2026-02-29T10:00:00Z"], None, "raw_events.csv", "received_at", 2,
-         "2026-02-29T10:00:00Z", "on a day the calendar lacks"),
         (["2026-11-28T10:00:00Z"], ["2026-11-28", "2026-11-31"], "marketing_spend.csv", "spend_date", 2,
          "2026-11-31", "on a day the calendar lacks"),
         # fields out of range are not ISO 8601 at all
