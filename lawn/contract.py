@@ -80,16 +80,17 @@ RAW_EVENTS = RawTable(
             "occurred_at",
             "timestamp",
             "When it happened, by the client's clock (ISO 8601 with an offset or Z).",
-            parse_share=0.9,
+            parse_share=0.5,
             needs_offset=True,
         ),
         RawColumn(
             "received_at",
             "timestamp",
             "When the collector received it (server clock; UTC when it has no offset); drives "
-            "incremental loads. Implausible times (dbt vars received_at_*) are quarantined.",
-            not_null=True,
-            parse_share=1.0,
+            "incremental loads. A row without one, or whose time does not parse, is quarantined "
+            "(INVALID_RECEIVED_AT), an implausible time (dbt vars received_at_*) too "
+            "(RECEIVED_AT_OUT_OF_RANGE).",
+            parse_share=0.5,
         ),
         RawColumn("anonymous_id", "text", "Cookie or app-instance id set before login.", required=False),
         RawColumn("device_id", "text", "Device or browser id.", required=False),

@@ -64,9 +64,13 @@ code (`marts.fct_quarantined_events`), so raw = valid + quarantined + duplicates
 
 An empty CSV cell is a missing value. `occurred_at` needs a UTC offset or `Z`: a client's
 local time without one could be in any time zone, so such a row is quarantined
-(`INVALID_OCCURRED_AT`), and a file where more than 10% lack it is refused. `received_at` is
-the collector's clock: without an offset it is UTC; before the var `received_at_earliest_date`
-or more than `received_at_max_future_minutes` after the run it is quarantined
+(`INVALID_OCCURRED_AT`). `received_at` is the collector's clock: without an offset it is UTC;
+a row without one, or whose time does not parse, is quarantined (`INVALID_RECEIVED_AT`). A
+file where more than half of either column's values do not parse is refused: that is a wrong
+column or a local-time export, not bad rows (fewer bad rows are quarantined one by one, and a
+day with at least `dq_min_daily_events` events below `dq_valid_share_floor` valid fails the
+build's data-quality test). A receive time before the var `received_at_earliest_date` or more
+than `received_at_max_future_minutes` after the run is quarantined
 (`RECEIVED_AT_OUT_OF_RANGE`). Typed timestamps (Parquet) are
 instants and always carry their zone. `properties` and `context` must be RFC 8259 JSON
 objects (no trailing commas, `NaN`, comments or single quotes), else the row is quarantined;

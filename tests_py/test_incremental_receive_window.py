@@ -34,6 +34,8 @@ FIRST = [
     ("e-past", "2019-06-01T00:00:00Z"),  # before received_at_earliest_date: out of range
     ("e-mid", "2026-03-18T09:00:00Z"),  # inside the lookback
     ("e-new", "2026-03-20T12:00:00Z"),
+    ("e-empty", ""),  # an export that lost the receive time: quarantined, never refused
+    ("e-text", "not recorded"),  # text that names no time: the same
 ]
 SECOND = [
     ("e-old", "2026-03-21T10:00:00Z"),  # a redelivery across the lookback boundary
@@ -42,6 +44,8 @@ SECOND = [
     ("e-mid", "2026-03-21T09:00:00Z"),  # a redelivery inside the lookback
     ("e-late", "2026-03-19T00:00:00Z"),  # late: before batch 1's newest, inside the lookback
     ("e-apr31", "2026-04-31T00:00:00Z"),  # a new unparseable time: quarantined
+    ("e-text", "2026-03-21T13:00:00Z"),  # a plausible delivery of the unreadable one: number 1
+    ("e-blank", ""),  # a new empty time
 ]
 # the numbering a full refresh gives, worked out by hand: plausible times first, in order;
 # null and out-of-range times after them
@@ -57,6 +61,10 @@ EXPECTED_NUMBER = {
     ("e-new", "2026-03-20T12:00:00Z"): 1,
     ("e-late", "2026-03-19T00:00:00Z"): 1,
     ("e-apr31", "2026-04-31T00:00:00Z"): 1,
+    ("e-empty", None): 1,
+    ("e-text", "2026-03-21T13:00:00Z"): 1,
+    ("e-text", "not recorded"): 2,
+    ("e-blank", None): 1,
 }
 DEDUP = "intermediate.int_events_deduplicated"
 VALIDATED = "intermediate.int_events_validated"
@@ -122,6 +130,16 @@ def test_unparseable_and_out_of_range_times_are_quarantined_or_duplicates(builds
             ).fetchall()
         )
     assert status["e-apr31 2026-04-31T00:00:00Z"] == "quarantined INVALID_RECEIVED_AT"
+    with duckdb.connect(str(incremental), read_only=True) as con:
+        empty = dict(
+            con.execute(
+                f"select event_id, delivery_status || ' ' || coalesce(primary_reason_code, '') "
+                f"from {VALIDATED} where received_at_raw is null"
+            ).fetchall()
+        )
+    assert empty == dict.fromkeys(("e-empty", "e-blank"), "quarantined INVALID_RECEIVED_AT")
+    assert status["e-text not recorded"].startswith("duplicate")
+    assert status["e-text 2026-03-21T13:00:00Z"].startswith("valid")
     assert status["e-feb30 2026-02-30T00:00:00Z"].startswith("duplicate")
     assert status["e-past 2019-06-01T00:00:00Z"].startswith("duplicate")
     assert status["e-feb30 2026-03-21T11:00:00Z"].startswith("valid")
