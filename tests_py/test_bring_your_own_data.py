@@ -128,6 +128,32 @@ def test_each_format_gives_the_same_revenue_and_people(built_feed):
     assert cac["spend_usd"].isna().all() and cac["cac_usd"].isna().all()
 
 
+def test_rows_without_a_readable_receive_time_are_quarantined_not_the_feed_refused(tmp_path):
+    """A backfill that lost two receive times (one empty, one text that is no time) lands
+    and builds, data tests included: the two rows are quarantined as INVALID_RECEIVED_AT and
+    raw = valid + quarantined + duplicates still holds (before, the gate refused the feed)."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    frame = pd.read_csv(BYOD / "raw_events.csv", dtype="string", keep_default_na=False, na_values=[""])
+    frame.loc[frame["event_id"] == "e-006", "received_at"] = pd.NA
+    frame.loc[frame["event_id"] == "e-104", "received_at"] = "not recorded"
+    frame.to_csv(raw / "raw_events.csv", index=False)
+    shutil.copy(BYOD / "crm_accounts.csv", raw)
+    db = tmp_path / "lawn.duckdb"
+    run_dbt(["build", "--exclude-resource-type", "unit_test"], db, tmp_path, raw_dir=raw)
+    assert query(db, "select count(*) as n from raw.raw_events")["n"].iloc[0] == 20
+    assert set(query(db, "select event_id from marts.fct_events")["event_id"]) == EXPECTED_VALID - {
+        "e-006",
+        "e-104",
+    }
+    quarantined = query(db, "select event_id, primary_reason_code from marts.fct_quarantined_events")
+    got = {
+        (None if pd.isna(k) else k): v
+        for k, v in zip(quarantined.event_id, quarantined.primary_reason_code, strict=True)
+    }
+    assert got == {**EXPECTED_QUARANTINE, "e-006": "INVALID_RECEIVED_AT", "e-104": "INVALID_RECEIVED_AT"}
+
+
 def test_a_feed_without_a_crm_export_keeps_its_accounts(tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()
