@@ -23,23 +23,26 @@ from lawn.settings import (
 from lawn.tracking_plan import EventSpec, property_problems
 
 INTEGER = re.compile(r"^[+-]?\d+(\.0*)?$")
+# the staging macro's two patterns: with an offset, seconds are required; without one they
+# are optional and a date alone is midnight
+_DAY = r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
 ISO_WITH_OFFSET = re.compile(
-    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?"
-    r"(Z|[+-]\d{2}(:?\d{2})?)?$"
+    rf"^{_DAY}[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{{1,9}})?(Z|[+-]\d{{2}}(:?\d{{2}})?)$"
 )
-OFFSET = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)$")
+ISO_WITHOUT_OFFSET = re.compile(rf"^{_DAY}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{{1,9}})?)?)?$")
 SOURCES = {"web", "ios", "android", "backend"}
 
 
 def parse_utc(text: object, require_offset: bool = False) -> dt.datetime | None:
     """ISO 8601 text -> naive UTC; text without an offset is UTC, or None with
     ``require_offset`` (the contract's rule for occurred_at)."""
-    if not isinstance(text, str) or not ISO_WITH_OFFSET.match(text.strip()):
+    if not isinstance(text, str):
         return None
-    if require_offset and not OFFSET.search(text.strip()):
+    text = text.strip()
+    if not ISO_WITH_OFFSET.match(text) and (require_offset or not ISO_WITHOUT_OFFSET.match(text)):
         return None
     try:  # a day the month lacks (2026-11-31) is no time
-        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
     if moment.tzinfo is None:

@@ -289,6 +289,24 @@ def test_hours_only_offsets_pass_the_gate(tmp_path):
     assert result.exit_code == 0, result.output
 
 
+def test_crm_dates_without_a_time_pass_the_gate(tmp_path):
+    """A CRM export's created_at as a date alone or without seconds (no offset: UTC, a date is
+    its midnight; tests_py/test_timestamp_engines.py checks how staging reads them): before,
+    the gate refused the whole feed for it."""
+    raw = _feed(tmp_path, ["2026-11-28T10:00:00Z"])
+    (raw / "crm_accounts.csv").write_text(
+        "account_id,account_name,created_at\n"
+        "acc_1,Société Générale,2024-03-15\n"
+        "acc_2,Müller GmbH,2024-03-15 10:23\n"
+        "acc_3,Globex,2024-03-15T10:23:45+01:00\n"
+    )
+    result = runner.invoke(app, ["validate-raw", "--raw-dir", str(raw)])
+    assert result.exit_code == 0, result.output
+    (raw / "crm_accounts.csv").write_text("account_id,account_name,created_at\nacc_1,Globex,03/15/2024\n")
+    refused = runner.invoke(app, ["validate-raw", "--raw-dir", str(raw)])
+    assert refused.exit_code == 2 and "'created_at'" in refused.output
+
+
 @pytest.mark.parametrize(
     ("received", "spend_dates", "file", "column", "row", "value", "what"),
     [

@@ -3,12 +3,21 @@
 {%- endmacro %}
 
 {% macro iso_timestamp_pattern(with_offset) -%}
-    {#- An ISO 8601 date-time, with an offset ('Z', '+02:00', '-0500', or hours only: '+00',
-        PostgreSQL's text output) or without one. Month, day, hour, minute and second are
-        range-checked here, so that every engine refuses the same values (DuckDB reads hour 24
-        as the next day, Spark gives null); a day the month lacks (11-31) passes the pattern
-        and each engine's cast gives null. -#}
-    ^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,9})?{{ '(Z|[+-][0-9]{2}(:?[0-9]{2})?)' if with_offset else '' }}$
+    {#- An ISO 8601 date-time. With an offset ('Z', '+02:00', '-0500', or hours only: '+00',
+        PostgreSQL's text output) it needs seconds (Spark's cast refuses hh:mm before a zone).
+        Without one, seconds are optional and a date alone is midnight: what a CRM or a
+        spreadsheet exports ('2026-03-01', '2026-03-01 10:00'). Month, day, hour, minute and
+        second are range-checked here, so that every engine refuses the same values (DuckDB
+        reads hour 24 as the next day, Spark gives null); a day the month lacks (11-31)
+        passes the pattern and each engine's cast gives null. -#}
+    {%- set day = '[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])' -%}
+    {%- set hours_minutes = '([01][0-9]|2[0-3]):[0-5][0-9]' -%}
+    {%- set seconds = ':[0-5][0-9]([.][0-9]{1,9})?' -%}
+    {%- if with_offset -%}
+        ^{{ day }}[T ]{{ hours_minutes }}{{ seconds }}(Z|[+-][0-9]{2}(:?[0-9]{2})?)$
+    {%- else -%}
+        ^{{ day }}([T ]{{ hours_minutes }}({{ seconds }})?)?$
+    {%- endif -%}
 {%- endmacro %}
 
 {#- ISO 8601 text with a UTC offset ('Z', '+02:00', '-0500') -> UTC timestamp without time zone.
@@ -46,12 +55,14 @@
 {%- endmacro %}
 
 {% macro spark__parse_iso_timestamp_utc(expression, require_offset=false) -%}
-    {%- if require_offset -%}
-        case
-            when {{ expression }} rlike '{{ iso_timestamp_pattern(true) }}'
-                then to_utc_timestamp(try_cast({{ expression }} as timestamp), 'UTC')
-        end
-    {%- else -%}
-        to_utc_timestamp(try_cast({{ expression }} as timestamp), 'UTC')
-    {%- endif -%}
+    {#- the patterns as on the other engines: Spark's own cast also reads forms they refuse
+        ('2026-3-1', '2026-03-01T10:00Z') -#}
+    case
+        when {{ expression }} rlike '{{ iso_timestamp_pattern(true) }}'
+            then to_utc_timestamp(try_cast({{ expression }} as timestamp), 'UTC')
+        {%- if not require_offset %}
+        when {{ expression }} rlike '{{ iso_timestamp_pattern(false) }}'
+            then to_utc_timestamp(try_cast({{ expression }} as timestamp), 'UTC')
+        {%- endif %}
+    end
 {%- endmacro %}
