@@ -268,6 +268,8 @@ def event_study(
     period -1 the reference); the joint F-test of the leads is the pre-trend test."""
     if leads < 1 or lags < 0:
         raise PanelError("--leads must be at least 1 and --lags at least 0")
+    if (panel["treat"] == 1).all():
+        raise PanelError("treat never varies: every unit is treated in every period")
     first = adoption_periods(panel)
     if first.isna().all():
         raise PanelError("no unit is ever treated")

@@ -54,11 +54,17 @@ def _where(attrs: dict, row: int) -> str:
 
 
 def _trimmed(values: pd.Series) -> pd.Series:
-    """Text trimmed, empty text missing; other values unchanged."""
-    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+    """Text trimmed, empty text missing; other values unchanged (vectorized for text columns)."""
+    if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
         return values
-    trimmed = values.map(lambda v: v.strip() if isinstance(v, str) else v)
-    return trimmed.mask(trimmed.map(lambda v: isinstance(v, str) and v == ""))
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind == "string":
+        trimmed = values.str.strip()
+    elif kind.startswith("mixed"):  # e.g. True/False with text: trim the text only
+        trimmed = values.map(lambda v: v.strip() if isinstance(v, str) else v)
+    else:
+        return values
+    return trimmed.mask(trimmed == "")
 
 
 def _numbers(panel: pd.DataFrame, column: str, attrs: dict) -> pd.Series:
@@ -87,9 +93,8 @@ def _numbers(panel: pd.DataFrame, column: str, attrs: dict) -> pd.Series:
     finite = np.isfinite(numbers.to_numpy(dtype=float))
     if not finite.all():
         at = int(np.flatnonzero(~finite)[0])
-        raise PanelError(
-            f"{column} is not finite at {_where(attrs, int(panel['row'].iloc[at]))}: {values.iloc[at]!r}"
-        )
+        where = _where(attrs, int(panel["row"].iloc[at]))
+        raise PanelError(f"{column} is not finite at {where}: {label(values.iloc[at])!r}")
     return numbers.astype(float)
 
 
@@ -104,11 +109,17 @@ def _flag(value: object) -> float:
 
 
 def _flags(panel: pd.DataFrame, role: str, column: str, attrs: dict) -> pd.Series:
-    flags = panel[role].map(_flag)
+    values = panel[role]
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype(int)
+    if pd.api.types.is_numeric_dtype(values):
+        flags = values.where(values.isin([0, 1]))
+    else:  # words: decide once per distinct value
+        flags = values.map({value: _flag(value) for value in pd.unique(values)})
     if flags.isna().any():
         at = int(np.flatnonzero(flags.isna().to_numpy())[0])
         raise PanelError(
-            f"{column} (--{role}) must be 0/1 (or true/false, yes/no); got {panel[role].iloc[at]!r} "
+            f"{column} (--{role}) must be 0/1 (or true/false, yes/no); got {label(panel[role].iloc[at])!r} "
             f"at {_where(attrs, int(panel['row'].iloc[at]))}"
         )
     return flags.astype(int)

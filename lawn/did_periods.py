@@ -80,6 +80,20 @@ def _spreadsheet_dates(text: pd.Series, name: str) -> pd.Series | None:
     return first
 
 
+def _label_keys(text: pd.Series, name: str) -> pd.Series | None:
+    """Sortable keys of distinct text labels, or None if no accepted form reads them all."""
+    if text.map(lambda s: bool(_INT.match(s))).all():
+        return text.astype(int)
+    for parse in (_quarter_key, _week_key):
+        keys = text.map(parse)
+        if keys.notna().all():
+            return keys.astype(int)
+    dates = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    if dates.notna().all():
+        return dates
+    return _spreadsheet_dates(text, name)
+
+
 def period_order(times: pd.Series, name: str, order: pd.Series | None = None) -> pd.Series:
     """A sortable key for every period label: the ``order`` column if given (one value per
     label), else one of the forms in the module doc. Raises PanelError naming an unreadable
@@ -98,19 +112,12 @@ def period_order(times: pd.Series, name: str, order: pd.Series | None = None) ->
         raise PanelError(f"{name} is boolean: it cannot order periods")
     if pd.api.types.is_numeric_dtype(times) or pd.api.types.is_datetime64_any_dtype(times):
         return times
-    text = times.astype(str).str.strip()
-    if text.map(lambda s: bool(_INT.match(s))).all():
-        return text.astype(int)
-    for parse in (_quarter_key, _week_key):
-        keys = text.map(parse)
-        if keys.notna().all():
-            return keys.astype(int)
+    labels = times.astype(str).str.strip()
+    text = pd.Series(pd.unique(labels))  # parse each distinct label once
+    keys = _label_keys(text, name)
+    if keys is not None:
+        return labels.map(pd.Series(keys.to_numpy(), index=text.to_numpy()))
     dates = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    if dates.notna().all():
-        return dates
-    spelled = _spreadsheet_dates(text, name)
-    if spelled is not None:
-        return spelled
     bad = text[dates.isna() & text.map(_quarter_key).isna() & text.map(_week_key).isna()].iloc[0]
     raise PanelError(
         f"cannot order the periods of {name}: {bad!r} is not a number, a date (ISO, 1/31/2024, "

@@ -117,6 +117,19 @@ def test_readout_fails_when_the_mart_disagrees(built_small):
     assert "DISAGREES" in result.output and "sequential_ci_low" in result.output
 
 
+@pytest.mark.parametrize("tolerance", ["nan", "-1", "inf"])
+def test_readout_refuses_a_tolerance_that_cannot_fail(built_small, tolerance):
+    """With --tolerance nan every comparison was False, so a disagreeing mart (the run above)
+    passed with exit 0."""
+    result = runner.invoke(
+        app,
+        ["readout", EXPERIMENTS[0], "--db", str(built_small), "--sequential-relative-tau", "0.3",
+         "--tolerance", tolerance],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "--tolerance must be a finite number >= 0" in result.output
+
+
 def test_readout_rejects_unknown_experiments(built_small):
     result = runner.invoke(app, ["readout", "exp_nope", "--db", str(built_small)])
     assert result.exit_code == 2 and "unknown experiment" in result.output
