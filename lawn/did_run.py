@@ -55,12 +55,14 @@ def read_panel(
         raise PanelError("give exactly one of --input FILE or --table SCHEMA.TABLE")
     if input_file is not None and not input_file.exists():
         raise PanelError(f"{input_file}: no such file")
+    if input_file is not None and input_file.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+        raise PanelError(f"{input_file}: a spreadsheet workbook; save the sheet as CSV (or Parquet)")
     db_path = db_path or duckdb_path()
     if input_file is None and not db_path.exists():
         raise PanelError(f"no warehouse at {db_path}: run `lawn build` first")
     try:
         if input_file is not None:
-            if input_file.suffix == ".parquet":
+            if input_file.suffix.lower() == ".parquet":
                 frame = pd.read_parquet(input_file)
                 frame.attrs = {"source": input_file.name}
                 return frame

@@ -216,7 +216,10 @@ def _oriented(design: Design) -> Design:
     if treated is not None and design.baseline is not None:
         treated = design.baseline + sign * abs(treated - design.baseline)
         if not 0 < treated < 1:
-            raise PowerInputError(f"baseline {sign:+.0f} |mde| is not a rate in (0, 1)")
+            raise PowerInputError(
+                f"--alternative {design.alternative} looks for baseline {'+' if sign > 0 else '-'} |mde| = "
+                f"{treated:g}, not a rate in (0, 1)"
+            )
         # h is not symmetric in the rate: the h of the oriented rate, not minus the other's
         effect = 2 * math.asin(math.sqrt(treated)) - 2 * math.asin(math.sqrt(design.baseline))
     return Design(

@@ -217,3 +217,12 @@ def test_a_broken_export_is_one_line_naming_file_line_and_column(tmp_path, name,
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_a_workbook_is_refused_with_what_to_do(tmp_path):
+    """An .xlsx passed as it is was decoded as text and gave a column list of binary junk."""
+    book = tmp_path / "panel.xlsx"
+    book.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 8)
+    result = _did(book)
+    assert result.exit_code == 2
+    assert "panel.xlsx: a spreadsheet workbook; save the sheet as CSV (or Parquet)" in result.output
