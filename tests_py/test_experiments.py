@@ -200,3 +200,20 @@ def test_sequential_interval_can_be_read_daily_without_inflating_false_positives
         )
     assert naive / simulations > 0.15  # peeking at a fixed-horizon test inflates false positives
     assert sequential / simulations <= alpha
+
+
+def test_a_piped_readout_table_shows_every_figure_whole(capsys):
+    """Piped or redirected, rich cut cells to fit 80 columns: a lift of -9.726e-05 printed
+    as "-9.72…" (reads as -9.72) and the metric names lost their ends."""
+    from lawn.cli_stats import _print_readout
+    from lawn.readout import ReadoutCheck
+
+    row = {"variant": "treatment", "metric_name": "support_tickets_per_user", "units": 90,
+           "absolute_lift": -9.726e-05, "ci_low": -0.008009, "ci_high": 0.007814, "p_value": 0.981,
+           "p_value_bh": 0.981, "cuped_lift": -9.1e-05, "srm_p_value": 0.33}  # fmt: skip
+    check = ReadoutCheck("experiment", "exp_x", "exp_x", "fct_experiment_readouts", pd.DataFrame([row]), [])
+    _print_readout(check)
+    text = capsys.readouterr().out
+    assert "…" not in text
+    for shown in ("support_tickets_per_user", "-9.726e-05", "[-0.008009, 0.007814]", "-9.1e-05"):
+        assert shown in text, text
