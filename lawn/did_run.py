@@ -4,7 +4,6 @@ write the event-study plot."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,29 +74,31 @@ def read_panel(
         raise PanelError(f"cannot read the panel {input_file or table}: {str(exc).splitlines()[0]}") from exc
 
 
-def _decoded(data: bytes) -> str:
-    """A spreadsheet export's text: UTF-16 (with its BOM), UTF-8 (BOM or not), else Windows-1252."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
 def read_csv_export(path: Path, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
-    """A CSV as spreadsheets export it: any of the encodings of ``_decoded``, Windows or Unix
-    line ends, ``,``, ``;``, tab or ``|`` as separator (the header line's most frequent one),
-    header names trimmed. Blank lines are kept as empty rows, so row i is line i + 2."""
-    text = _decoded(path.read_bytes())
-    header = text.split("\n", 1)[0]
+    """A CSV as spreadsheets export it: UTF-16 (with its BOM), UTF-8 (BOM or not), else
+    Windows-1252; Windows or Unix line ends; ``,``, ``;``, tab or ``|`` as separator (the
+    header line's most frequent one); header names trimmed. Streamed by pandas (the file is
+    not held twice); blank lines are kept as empty rows, so row i is line i + 2."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    encodings = ["utf-16"] if head.startswith((b"\xff\xfe", b"\xfe\xff")) else ["utf-8-sig", "cp1252"]
+    header = head.decode(encodings[0], errors="replace").split("\n", 1)[0]
     separator = max((",", ";", "\t", "|"), key=header.count)
     if header.count(separator) == 0:
         separator = ","
-    columns = pd.read_csv(io.StringIO(text), sep=separator, nrows=0).columns
-    trimmed = [str(column).strip() for column in columns]
-    dtype = {column: str for column, clean in zip(columns, trimmed, strict=True) if clean in text_columns}
-    frame = pd.read_csv(io.StringIO(text), sep=separator, dtype=dtype, skip_blank_lines=False)
+    for encoding in encodings:
+        try:
+            options = {"sep": separator, "encoding": encoding, "encoding_errors": "strict"}
+            if encoding == "cp1252":  # the last resort: five bytes are undefined there
+                options["encoding_errors"] = "replace"
+            columns = pd.read_csv(path, nrows=0, **options).columns
+            trimmed = [str(column).strip() for column in columns]
+            dtype = {c: str for c, clean in zip(columns, trimmed, strict=True) if clean in text_columns}
+            frame = pd.read_csv(path, dtype=dtype, skip_blank_lines=False, **options)  # type: ignore[arg-type]
+            break
+        except UnicodeDecodeError:
+            if encoding == encodings[-1]:
+                raise
     if len(set(trimmed)) == len(trimmed):
         frame.columns = trimmed
     frame.attrs = {"source": path.name, "first_line": 2, "decimal_comma": separator == ";"}
