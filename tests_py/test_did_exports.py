@@ -108,6 +108,9 @@ def _spellings(tmp_path: Path) -> dict[str, Path]:
             [header.replace(",", "\t")] + [r.replace("b1", "Zürich").replace(",", "\t") for r in rows],
             "\r\n", "cp1252",
         ),
+        "UTF-16 text, tabs (Excel 'Unicode Text')": _write(
+            tmp_path, "unicode.txt", [r.replace(",", "\t") for r in lines], "\r\n", "utf-16"
+        ),
     }  # fmt: skip
     for name, (on, off) in FLAGS.items():
         files[f"flags {name}"] = _write(
