@@ -280,7 +280,8 @@ def event_study(
         # would shift them
         warnings.append(
             f"{int(hidden.sum())} treated unit(s) left out (e.g. {_label(hidden.index[hidden][0])!r}): not "
-            "observed in the period just before their first treated one, so when they adopted is unknown"
+            "observed (with an outcome) in the period just before their first treated one, so when they "
+            "adopted is unknown"
         )
         panel = panel[~panel["unit"].isin(hidden.index[hidden])]
         first = first[~hidden]

@@ -164,7 +164,8 @@ def callaway_santanna(
     if unknown.any():
         warnings.append(
             f"{int(unknown.sum())} treated unit(s) left out (e.g. {label(wide.index[unknown][0])!r}): not "
-            "observed in the period just before their first treated one, so when they adopted is unknown"
+            "observed (with an outcome) in the period just before their first treated one, so when they "
+            "adopted is unknown"
         )
     cells = _cells(matrix, first_by_unit, control_group, base_period, labels, warnings)
     if not [c for c in cells if not c.reference]:
