@@ -94,15 +94,22 @@ AUTOMATION_COLUMNS = ("rule", "outcome", "automated n", "holdout n", "lift", "95
 
 
 def _print_readout(check: ReadoutCheck) -> None:
+    from rich.console import Console
+    from rich.measure import Measurement
     from rich.table import Table
 
     table = Table(title=check.title)
     automation = check.kind == "automation"
     for column in AUTOMATION_COLUMNS if automation else EXPERIMENT_COLUMNS:
-        table.add_column(column)
+        # fold, never "…": a cut "-9.72…" would read as -9.72 (it was -9.72e-05)
+        table.add_column(column, overflow="fold")
     for row in check.rows.itertuples():
         table.add_row(*(_automation_cells(row) if automation else _experiment_cells(row)))
-    out.print(table)
+    if out.is_terminal:
+        out.print(table)
+    else:  # piped or redirected (80 columns by default): the table at its natural width
+        width = Measurement.get(out, out.options.update(width=10_000), table).maximum
+        Console(width=max(width, out.width), soft_wrap=True).print(table)
     out.print(f"agrees with {check.mart_name}" if check.agrees else "DISAGREES with the mart:")
     for problem in check.problems:
         out.print(f"  {problem}")

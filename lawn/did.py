@@ -18,18 +18,20 @@ K = regressors + T. This is also Stata ``reghdfe``'s count (its K includes the c
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lawn.did_errors import PanelError
+from lawn.did_panel import label as _label
+from lawn.did_panel import period_labels as period_labels  # re-exported: did_staggered, tests
+from lawn.did_panel import prepare_panel as prepare_panel
+from lawn.did_panel import where_row
+from lawn.did_periods import period_order as period_order
+
 SE_TYPES = ("iid", "hc1", "cluster")
-
-
-class PanelError(ValueError):
-    """The panel cannot support the requested design (missing columns, no variation, ...)."""
 
 
 @dataclass
@@ -80,117 +82,6 @@ class DidResult:
         payload = {key: _plain(value) for key, value in self.__dict__.items() if key not in ("estimates",)}
         payload["estimates"] = [estimate.to_dict() for estimate in self.estimates]
         return payload
-
-
-# ---------------------------------------------------------------- periods
-
-_YEAR_Q = re.compile(r"^\s*(\d{4})\s*[-/ ]?\s*[Qq]([1-4])\s*$")
-_Q_YEAR = re.compile(r"^\s*[Qq]([1-4])\s*[-/ ]?\s*(\d{4})\s*$")
-_INT = re.compile(r"^\s*[+-]?\d+\s*$")
-
-
-def _quarter_key(label: str) -> int | None:
-    match = _YEAR_Q.match(label)
-    if match:
-        return int(match.group(1)) * 4 + int(match.group(2)) - 1
-    match = _Q_YEAR.match(label)
-    if match:
-        return int(match.group(2)) * 4 + int(match.group(1)) - 1
-    return None
-
-
-def period_order(times: pd.Series, name: str, order: pd.Series | None = None) -> pd.Series:
-    """A sortable key for every period label: the ``order`` column if given (one value per
-    label), else numbers, dates, ``YYYYQn``/``YYYY-Qn``/``Qn YYYY``/``QnYYYY`` quarters, or
-    integers or ISO dates written as text. Raises PanelError naming an unreadable label."""
-    if order is not None:
-        keys = pd.to_numeric(order, errors="coerce")
-        if keys.isna().any():
-            raise PanelError(f"--time-order must be numeric; got {order[keys.isna()].iloc[0]!r}")
-        per_label = pd.DataFrame({"t": times.astype(str), "k": keys}).groupby("t")["k"].nunique()
-        if (per_label > 1).any():
-            raise PanelError(
-                f"--time-order gives period {per_label[per_label > 1].index[0]!r} more than one position"
-            )
-        return keys.astype(float)
-    if pd.api.types.is_bool_dtype(times):
-        raise PanelError(f"{name} is boolean: it cannot order periods")
-    if pd.api.types.is_numeric_dtype(times) or pd.api.types.is_datetime64_any_dtype(times):
-        return times
-    text = times.astype(str)
-    if text.map(lambda s: bool(_INT.match(s))).all():
-        return text.astype(int)
-    quarters = text.map(_quarter_key)
-    if quarters.notna().all():
-        return quarters.astype(int)
-    dates = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    if dates.notna().all():
-        return dates
-    bad = text[quarters.isna() & dates.isna()].iloc[0]
-    raise PanelError(
-        f"cannot order the periods of {name}: {bad!r} is not a number, an ISO date, YYYYQn or "
-        "Qn YYYY; give --time-order COLUMN with a numeric position for each period"
-    )
-
-
-def _label(value: object) -> object:
-    """A period label as plain JSON: ints stay ints, dates become ISO strings."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat() if value == value.normalize() else value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def prepare_panel(
-    frame: pd.DataFrame,
-    unit: str,
-    time: str,
-    outcome: str,
-    roles: dict[str, str],
-    time_order: str | None = None,
-) -> pd.DataFrame:
-    """Columns unit, time (original labels), y and one column per role (e.g. treat, or
-    group and post; one input column may serve several roles), rows with a missing value
-    dropped, plus ``period``: 0, 1, ... in time order (see ``period_order``)."""
-    needed = [unit, time, outcome, *roles.values(), *([time_order] if time_order else [])]
-    missing = sorted({column for column in needed if column not in frame.columns})
-    if missing:
-        raise PanelError(f"column(s) {missing} not in the panel; it has {list(frame.columns)}")
-    panel = pd.DataFrame({"unit": frame[unit], "time": frame[time], "y": frame[outcome]})
-    for role, column in roles.items():
-        panel[role] = frame[column]
-    if time_order:
-        panel["order"] = frame[time_order]
-    panel = panel.dropna().reset_index(drop=True)
-    if panel.empty:
-        raise PanelError("no row has all of unit, time, outcome and the design columns")
-    if panel.duplicated(["unit", "time"]).any():
-        first = panel[panel.duplicated(["unit", "time"], keep=False)].iloc[0]
-        raise PanelError(
-            f"more than one row for unit {_label(first['unit'])!r} at {time} = {_label(first['time'])!r}"
-        )
-    y = pd.to_numeric(panel["y"], errors="coerce")
-    if y.isna().any():
-        raise PanelError(f"{outcome} must be numeric; got {panel.loc[y.isna(), 'y'].iloc[0]!r}")
-    panel["y"] = y.astype(float)
-    for role, column in roles.items():
-        values = pd.to_numeric(panel[role], errors="coerce")
-        if values.isna().any() or set(values.unique()) - {0, 1}:
-            raise PanelError(f"{column} (--{role}) must be 0/1")
-        panel[role] = values.astype(int)
-    keys = period_order(panel["time"], time, panel["order"] if time_order else None)
-    ordered = np.sort(pd.unique(keys))
-    panel["period"] = np.searchsorted(ordered, keys.to_numpy())
-    return panel
-
-
-def period_labels(panel: pd.DataFrame) -> dict[int, object]:
-    """period index -> its original label (plain JSON value)."""
-    firsts = panel.drop_duplicates("period").set_index("period")["time"]
-    return {int(p): _label(v) for p, v in firsts.items()}
 
 
 # ---------------------------------------------------------------- OLS with absorbed effects
@@ -352,13 +243,22 @@ def adoption_periods(panel: pd.DataFrame) -> pd.Series:
     switched = after[(after["period"] >= after["first"]) & (after["treat"] == 0)]
     if not switched.empty:
         bad = switched.iloc[0]
+        labels = period_labels(panel)
+        where = f" ({where_row(panel, int(bad['row']))})" if "row" in panel else ""
         raise PanelError(
-            f"treatment must stay on once on; unit {_label(bad['unit'])!r} is untreated at "
-            f"{_label(bad['time'])!r} "
-            f"after its first treated period (periods are ordered as {panel['time'].dtype} values: "
-            "check the order, or give --time-order)"
+            f"treatment must stay on once on: unit {_label(bad['unit'])!r} is treated from "
+            f"{labels[int(bad['first'])]!r} but untreated at {_label(bad['time'])!r}{where}; "
+            "if the periods are out of order, give --time-order"
         )
     return first.reindex(panel["unit"].unique())
+
+
+def hidden_adoption(panel: pd.DataFrame, first: pd.Series) -> pd.Series:
+    """Per unit (``first``'s index): treated after the first period but not observed untreated
+    in the period just before its first treated one, so a gap in an unbalanced panel hides
+    when it adopted (it may have adopted during the gap)."""
+    last_untreated = panel[panel["treat"] == 0].groupby("unit")["period"].max().reindex(first.index)
+    return first.notna() & (first > 0) & (last_untreated != first - 1)
 
 
 def event_study(
@@ -368,9 +268,25 @@ def event_study(
     period -1 the reference); the joint F-test of the leads is the pre-trend test."""
     if leads < 1 or lags < 0:
         raise PanelError("--leads must be at least 1 and --lags at least 0")
+    if (panel["treat"] == 1).all():
+        raise PanelError("treat never varies: every unit is treated in every period")
     first = adoption_periods(panel)
     if first.isna().all():
         raise PanelError("no unit is ever treated")
+    hidden = hidden_adoption(panel, first)
+    warnings = []
+    if hidden.any():
+        # their event times are unknown: counting from the first observed treated period
+        # would shift them
+        warnings.append(
+            f"{int(hidden.sum())} treated unit(s) left out (e.g. {_label(hidden.index[hidden][0])!r}): not "
+            "observed (with an outcome) in the period just before their first treated one, so when they "
+            "adopted is unknown"
+        )
+        panel = panel[~panel["unit"].isin(hidden.index[hidden])]
+        first = first[~hidden]
+        if first.isna().all():
+            raise PanelError(f"no treated unit is left: {warnings[0]}")
     relative = panel["period"] - panel["unit"].map(first)
     binned = relative.clip(lower=-leads, upper=lags)
     events = [e for e in range(-leads, lags + 1) if e != -1]
@@ -405,6 +321,13 @@ def event_study(
         se,
         f_stat,
         p_value,
-        {"reference_event_time": -1, "leads": leads, "lags": lags, "small_sample_k": fit.k, "df": fit.df},
-        warnings=_clusters_warning(fit, treated_units),
+        {
+            "reference_event_time": -1,
+            "leads": leads,
+            "lags": lags,
+            "small_sample_k": fit.k,
+            "df": fit.df,
+            "units_with_unobserved_adoption_dropped": int(hidden.sum()),
+        },
+        warnings=warnings + _clusters_warning(fit, treated_units),
     )

@@ -40,8 +40,12 @@ def choose_estimators(value: str, two_by_two: bool) -> list[str]:
     return chosen
 
 
-def read_panel(input_file: Path | None, table: str | None, db_path: Path | None) -> pd.DataFrame:
-    """The panel from a CSV or Parquet file, or from a warehouse table (exactly one of them)."""
+def read_panel(
+    input_file: Path | None, table: str | None, db_path: Path | None, text_columns: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """The panel from a CSV or Parquet file, or from a warehouse table (exactly one of them).
+    ``text_columns`` (e.g. the unit) are read from a CSV as text, so ``007`` stays ``007``.
+    ``frame.attrs`` records where rows came from (``lawn.did_panel``)."""
     import duckdb
 
     from lawn.paths import duckdb_path
@@ -50,18 +54,55 @@ def read_panel(input_file: Path | None, table: str | None, db_path: Path | None)
         raise PanelError("give exactly one of --input FILE or --table SCHEMA.TABLE")
     if input_file is not None and not input_file.exists():
         raise PanelError(f"{input_file}: no such file")
+    if input_file is not None and input_file.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+        raise PanelError(f"{input_file}: a spreadsheet workbook; save the sheet as CSV (or Parquet)")
     db_path = db_path or duckdb_path()
     if input_file is None and not db_path.exists():
         raise PanelError(f"no warehouse at {db_path}: run `lawn build` first")
     try:
         if input_file is not None:
-            if input_file.suffix == ".parquet":
-                return pd.read_parquet(input_file)
-            return pd.read_csv(input_file)
+            if input_file.suffix.lower() == ".parquet":
+                frame = pd.read_parquet(input_file)
+                frame.attrs = {"source": input_file.name}
+                return frame
+            return read_csv_export(input_file, text_columns)
         with duckdb.connect(str(db_path), read_only=True) as con:
-            return con.execute(f"select * from {table}").df()
+            frame = con.execute(f"select * from {table}").df()
+            frame.attrs = {"source": table}
+            return frame
     except (duckdb.Error, ValueError, OSError, pd.errors.ParserError) as exc:
         raise PanelError(f"cannot read the panel {input_file or table}: {str(exc).splitlines()[0]}") from exc
+
+
+def read_csv_export(path: Path, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A CSV as spreadsheets export it: UTF-16 (with its BOM), UTF-8 (BOM or not), else
+    Windows-1252; Windows or Unix line ends; ``,``, ``;``, tab or ``|`` as separator (the
+    header line's most frequent one); header names trimmed. Streamed by pandas (the file is
+    not held twice); blank lines are kept as empty rows, so row i is line i + 2."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    encodings = ["utf-16"] if head.startswith((b"\xff\xfe", b"\xfe\xff")) else ["utf-8-sig", "cp1252"]
+    header = head.decode(encodings[0], errors="replace").split("\n", 1)[0]
+    separator = max((",", ";", "\t", "|"), key=header.count)
+    if header.count(separator) == 0:
+        separator = ","
+    for encoding in encodings:
+        try:
+            options = {"sep": separator, "encoding": encoding, "encoding_errors": "strict"}
+            if encoding == "cp1252":  # the last resort: five bytes are undefined there
+                options["encoding_errors"] = "replace"
+            columns = pd.read_csv(path, nrows=0, **options).columns
+            trimmed = [str(column).strip() for column in columns]
+            dtype = {c: str for c, clean in zip(columns, trimmed, strict=True) if clean in text_columns}
+            frame = pd.read_csv(path, dtype=dtype, skip_blank_lines=False, **options)  # type: ignore[arg-type]
+            break
+        except UnicodeDecodeError:
+            if encoding == encodings[-1]:
+                raise
+    if len(set(trimmed)) == len(trimmed):
+        frame.columns = trimmed
+    frame.attrs = {"source": path.name, "first_line": 2, "decimal_comma": separator == ";"}
+    return frame
 
 
 def run_did(
@@ -105,7 +146,7 @@ def run_did(
     if not 0 < alpha < 1:
         raise PanelError(f"--alpha must lie in (0, 1), got {alpha}")
     chosen = choose_estimators(estimator, group is not None)
-    frame = read_panel(input_file, table, db_path)
+    frame = read_panel(input_file, table, db_path, (unit,))
     roles = {"group": group, "post": post} if group is not None else {"treat": treat}
     try:
         panel = prepare_panel(frame, unit, time, outcome, roles, time_order)  # type: ignore[arg-type]
@@ -113,6 +154,7 @@ def run_did(
         raise
     except Exception as exc:  # a one-line reason, never a traceback
         raise PanelError(f"cannot prepare the panel: {type(exc).__name__}: {exc}") from exc
+    input_warnings = list(panel.attrs.get("warnings", []))
     runners = {
         "2x2": lambda: did_2x2(panel, alpha, se),
         "twfe": lambda: did_twfe(panel, alpha, se),
@@ -122,7 +164,9 @@ def run_did(
     run = DidRun([], {})
     for name in chosen:
         try:
-            run.results.append(runners[name]())
+            result = runners[name]()
+            result.warnings[:0] = input_warnings
+            run.results.append(result)
         except PanelError as exc:
             run.errors[name] = str(exc)
         except Exception as exc:  # one failing must not lose the others

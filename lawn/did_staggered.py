@@ -34,7 +34,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lawn.did import DidResult, Estimate, PanelError, adoption_periods, estimate, period_labels
+from lawn.did import (
+    DidResult,
+    Estimate,
+    PanelError,
+    adoption_periods,
+    estimate,
+    hidden_adoption,
+    period_labels,
+)
+from lawn.did_panel import label
 
 CONTROL_GROUPS = ("never_treated", "not_yet_treated")
 BASE_PERIODS = ("varying", "universal")
@@ -141,9 +150,7 @@ def callaway_santanna(
     dropped = int((first_by_unit == 0).sum())
     # a treated unit not observed in the period just before its first treated one adopted at
     # an unknown time (a gap in an unbalanced panel): it cannot be placed in a cohort
-    last_untreated = panel[panel["treat"] == 0].groupby("unit")["period"].max().reindex(wide.index)
-    unknown = np.isfinite(first_by_unit) & (first_by_unit > 0)
-    unknown &= last_untreated.to_numpy(dtype=float) != first_by_unit - 1
+    unknown = hidden_adoption(panel, first).reindex(wide.index).to_numpy(dtype=bool)
     keep_units = (first_by_unit != 0) & ~unknown
     matrix, first_by_unit = wide.to_numpy(dtype=float)[keep_units], first_by_unit[keep_units]
     n = len(matrix)
@@ -152,6 +159,14 @@ def callaway_santanna(
     if control_group == "never_treated" and np.isfinite(first_by_unit).all():
         raise PanelError("no never-treated unit: use --control not_yet_treated")
     warnings: list[str] = []
+    if dropped:
+        warnings.append(f"{dropped} unit(s) treated from the first period left out: no pre-period")
+    if unknown.any():
+        warnings.append(
+            f"{int(unknown.sum())} treated unit(s) left out (e.g. {label(wide.index[unknown][0])!r}): not "
+            "observed (with an outcome) in the period just before their first treated one, so when they "
+            "adopted is unknown"
+        )
     cells = _cells(matrix, first_by_unit, control_group, base_period, labels, warnings)
     if not [c for c in cells if not c.reference]:
         raise PanelError("no cohort has both a pre-period and comparison units")

@@ -216,11 +216,23 @@ def _oriented(design: Design) -> Design:
     if treated is not None and design.baseline is not None:
         treated = design.baseline + sign * abs(treated - design.baseline)
         if not 0 < treated < 1:
-            raise PowerInputError(f"baseline {sign:+.0f} |mde| is not a rate in (0, 1)")
+            raise PowerInputError(
+                f"--alternative {design.alternative} looks for baseline {'+' if sign > 0 else '-'} |mde| = "
+                f"{treated:g}, not a rate in (0, 1)"
+            )
+        # h is not symmetric in the rate: the h of the oriented rate, not minus the other's
+        effect = 2 * math.asin(math.sqrt(treated)) - 2 * math.asin(math.sqrt(design.baseline))
     return Design(
         design.test, design.method, design.alternative, design.tails, design.alpha, design.ratio,
         design.baseline, treated, effect,
     )  # fmt: skip
+
+
+def _oriented_mde(design: Design, mde: float | None) -> float | None:
+    """The lift the one-sided test looks for: ``mde``'s magnitude in the alternative's direction."""
+    if mde is None or design.alternative == "two-sided":
+        return mde
+    return abs(mde) if design.alternative == "larger" else -abs(mde)
 
 
 def _result(
@@ -283,7 +295,7 @@ def sample_size(
     else:
         exact = optimize.brentq(lambda n: power_at(design, n) - power, low, high, xtol=1e-12, rtol=1e-14)
     exact = float(exact)
-    return _result(design, power, sd, mde, exact, exact)
+    return _result(design, power, sd, _oriented_mde(design, mde), exact, exact)
 
 
 def achieved_power(
@@ -305,7 +317,7 @@ def achieved_power(
     design = _oriented(
         _design(test, method, alternative, tails, alpha, ratio, baseline, mde, sd, effect_size)
     )
-    return _result(design, power_at(design, n_control), sd, mde, n_control, None)
+    return _result(design, power_at(design, n_control), sd, _oriented_mde(design, mde), n_control, None)
 
 
 def minimum_detectable_effect(

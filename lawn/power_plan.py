@@ -5,6 +5,7 @@ them."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from lawn.power import (
@@ -48,6 +49,11 @@ def plan(
     return the result's fields (plus the metric's traffic and the expected duration).
 
     Every bad input raises PowerInputError with a one-line message naming the option."""
+    numbers = {"--baseline": baseline, "--sd": sd, "--mde": mde, "--effect-size": effect_size,
+               "--power": power, "--alpha": alpha, "--ratio": ratio}  # fmt: skip
+    for option, value in numbers.items():
+        if value is not None and not math.isfinite(value):
+            raise PowerInputError(f"{option} must be a finite number, got {value}")
     if alternative not in ("two-sided", "larger", "smaller"):
         raise PowerInputError(f"--alternative must be two-sided, larger or smaller, got {alternative!r}")
     if method not in METHODS:

@@ -272,6 +272,13 @@ def check_readout(db_path: Path, experiment_id: str, tolerance: float, tau_relat
     experiment, no observable unit yet) raises UnknownExperimentError."""
     from lawn import automation_readout as automation
 
+    if not (math.isfinite(tolerance) and tolerance >= 0):
+        # a NaN tolerance made every comparison pass: the check could not fail
+        raise UnknownExperimentError(f"--tolerance must be a finite number >= 0, got {tolerance}")
+    if not math.isfinite(tau_relative) or tau_relative < 0:
+        raise UnknownExperimentError(
+            f"--sequential-relative-tau must be a finite number >= 0, got {tau_relative}"
+        )
     if not db_path.exists():
         raise UnknownExperimentError(f"no warehouse at {db_path}: run `lawn build` first")
     entry = registry_entry(db_path, experiment_id)

@@ -117,6 +117,19 @@ def test_readout_fails_when_the_mart_disagrees(built_small):
     assert "DISAGREES" in result.output and "sequential_ci_low" in result.output
 
 
+@pytest.mark.parametrize("tolerance", ["nan", "-1", "inf"])
+def test_readout_refuses_a_tolerance_that_cannot_fail(built_small, tolerance):
+    """With --tolerance nan every comparison was False, so a disagreeing mart (the run above)
+    passed with exit 0."""
+    result = runner.invoke(
+        app,
+        ["readout", EXPERIMENTS[0], "--db", str(built_small), "--sequential-relative-tau", "0.3",
+         "--tolerance", tolerance],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "--tolerance must be a finite number >= 0" in result.output
+
+
 def test_readout_rejects_unknown_experiments(built_small):
     result = runner.invoke(app, ["readout", "exp_nope", "--db", str(built_small)])
     assert result.exit_code == 2 and "unknown experiment" in result.output
@@ -187,3 +200,20 @@ def test_sequential_interval_can_be_read_daily_without_inflating_false_positives
         )
     assert naive / simulations > 0.15  # peeking at a fixed-horizon test inflates false positives
     assert sequential / simulations <= alpha
+
+
+def test_a_piped_readout_table_shows_every_figure_whole(capsys):
+    """Piped or redirected, rich cut cells to fit 80 columns: a lift of -9.726e-05 printed
+    as "-9.72…" (reads as -9.72) and the metric names lost their ends."""
+    from lawn.cli_stats import _print_readout
+    from lawn.readout import ReadoutCheck
+
+    row = {"variant": "treatment", "metric_name": "support_tickets_per_user", "units": 90,
+           "absolute_lift": -9.726e-05, "ci_low": -0.008009, "ci_high": 0.007814, "p_value": 0.981,
+           "p_value_bh": 0.981, "cuped_lift": -9.1e-05, "srm_p_value": 0.33}  # fmt: skip
+    check = ReadoutCheck("experiment", "exp_x", "exp_x", "fct_experiment_readouts", pd.DataFrame([row]), [])
+    _print_readout(check)
+    text = capsys.readouterr().out
+    assert "…" not in text
+    for shown in ("support_tickets_per_user", "-9.726e-05", "[-0.008009, 0.007814]", "-9.1e-05"):
+        assert shown in text, text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -234,3 +235,53 @@ def test_cli_methods_tails_exact_n_and_errors():
     ):
         bad = runner.invoke(app, ["power", *args])
         assert bad.exit_code == 2 and message in bad.output, (args, bad.output)
+
+
+@pytest.mark.parametrize("alternative", ["larger", "smaller"])
+@pytest.mark.parametrize("mde", [0.02, -0.02])
+@pytest.mark.parametrize("ratio", [1.0, 2.0])
+def test_one_sided_mde_is_a_magnitude_in_the_alternatives_direction(alternative, mde, ratio):
+    """`--mde 0.02 --alternative smaller` asks for a drop from 10% to 8%. Cohen's h is not
+    symmetric in the rate: the old code used minus the h of a rise to 12% (n 3020.5 instead
+    of statsmodels' 2524.4 for the drop)."""
+    baseline = 0.1
+    target = baseline + (abs(mde) if alternative == "larger" else -abs(mde))
+    effect = proportion_effectsize(target, baseline)
+    expected = NormalIndPower().solve_power(
+        effect, alpha=0.05, power=0.8, ratio=ratio, alternative=alternative
+    )
+    result = sample_size("proportion", baseline, mde, ratio=ratio, alternative=alternative)
+    assert result.n_control_exact == pytest.approx(expected, rel=1e-6)
+    assert result.effect_size == pytest.approx(effect, abs=1e-12)
+    assert result.mde == pytest.approx(target - baseline, abs=1e-15)
+    reached = achieved_power("proportion", baseline, mde, 2000, ratio=ratio, alternative=alternative)
+    assert reached.power == pytest.approx(
+        NormalIndPower().power(effect, nobs1=2000, alpha=0.05, ratio=ratio, alternative=alternative),
+        abs=1e-12,
+    )
+    # means are symmetric: d's sign follows the alternative
+    t_test = sample_size("mean", 50.0, mde * 100, sd=4.0, ratio=ratio, alternative=alternative)
+    d = (abs(mde) if alternative == "larger" else -abs(mde)) * 100 / 4.0
+    assert t_test.n_control_exact == pytest.approx(
+        TTestIndPower().solve_power(d, alpha=0.05, power=0.8, ratio=ratio, alternative=alternative), rel=1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--test", "mean", "--baseline", "10", "--sd", "5", "--mde", "nan"],
+        ["--test", "mean", "--baseline", "10", "--sd", "5", "--mde", "inf"],
+        ["--test", "mean", "--baseline", "10", "--sd", "nan", "--mde", "1"],
+        ["--baseline", "0.1", "--mde", "0.02", "--ratio", "inf"],
+        ["--effect-size", "nan"],
+        ["--effect-size", "inf"],
+    ],
+)
+def test_non_finite_numbers_are_refused_naming_the_option(args):
+    """Typer reads "nan" and "inf" as floats; they used to give n = 2 (silently) or a solver
+    error with exit 1."""
+    option = next(a for a, v in itertools.pairwise(args) if v in ("nan", "inf"))
+    result = runner.invoke(app, ["power", *args])
+    assert result.exit_code == 2, result.output
+    assert f"{option} must be a finite number" in result.output
