@@ -303,3 +303,26 @@ def test_experiment_with_unequal_arms(built, events):
     ]
     z_p = stats.chi2_contingency(table, correction=False).pvalue  # pooled two-proportion z-test
     assert mart.loc["treatment", "p_value"] == pytest.approx(z_p)
+
+
+def test_experiment_mrr_after_exposure(built, events):
+    """mrr_per_account: the account's MRR 30 days after its first exposure, 0 if not paying;
+    ex_t7 paid $49 and cancelled without a $0 plan change before its window ended."""
+    exposed = events[events["event_name"] == "experiment_exposed"].groupby("account_id")
+    first, arms = exposed["at"].min(), exposed["props"].first().map(lambda p: p["variant"])
+    changes = events[events["event_name"].isin(["plan_changed", "subscription_canceled"])]
+    values = {}
+    for account, at in first.items():
+        before = changes[(changes["account_id"] == account) & (changes["at"] <= at + pd.Timedelta(days=30))]
+        last = before.iloc[-1] if len(before) else None
+        paying = last is not None and last["event_name"] == "plan_changed"
+        values[account] = float(last["props"]["mrr_usd"]) if paying else 0.0
+    assert values["ex_t7"] == 0.0
+    mart = _mart(
+        built,
+        "select variant, units, estimate from marts.fct_experiment_readouts "
+        "where metric_name = 'mrr_per_account'",
+    ).set_index("variant")
+    means = pd.Series(values).groupby(arms).mean()
+    assert mart["estimate"].to_dict() == pytest.approx(means.to_dict())
+    assert mart["units"].astype(int).to_dict() == arms.value_counts().to_dict()

@@ -59,7 +59,22 @@ events as (
 
 plan_changes as (
 
-    select * from {{ ref('int_account_plan_changes') }}
+    -- the account's MRR after each change: plan_changed, and a cancellation is $0 (as in
+    -- int_account_mrr_monthly: a feed may send no $0 plan_changed after it)
+    select
+        event_id,
+        account_id,
+        occurred_at,
+        mrr_usd
+    from {{ ref('int_account_plan_changes') }}
+    union all
+    select
+        event_id,
+        account_id,
+        occurred_at,
+        cast(0 as decimal(18, 2)) as mrr_usd
+    from {{ ref('int_events_valid') }}
+    where event_name = 'subscription_canceled' and account_id is not null
 
 ),
 
