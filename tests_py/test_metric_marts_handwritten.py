@@ -76,12 +76,20 @@ def data_end(events) -> dt.date:
 def mrr(events, data_end) -> pd.DataFrame:
     """Month-end MRR: a plan_changed sets it to its mrr_usd, a subscription_canceled ends it
     (the reading written in docs/revenue_and_validation.md)."""
+    changes = _mrr_changes(events)
+    return monthly_mrr(changes[["account_id", "day", "mrr_usd"]], data_end)
+
+
+def _mrr_changes(events: pd.DataFrame) -> pd.DataFrame:
+    """plan_changed (its mrr_usd) and subscription_canceled ($0) in the order they happened;
+    at the same instant the cancellation first (a plan switch sent as cancel + new plan)."""
     changes = events[events["event_name"].isin(["plan_changed", "subscription_canceled"])].copy()
     changes["mrr_usd"] = [
         float(props["mrr_usd"]) if name == "plan_changed" else 0.0
         for name, props in zip(changes["event_name"], changes["props"], strict=True)
     ]
-    return monthly_mrr(changes[["account_id", "day", "mrr_usd"]], data_end)
+    changes["same_time_order"] = (changes["event_name"] == "plan_changed").astype(int)
+    return changes.sort_values(["at", "same_time_order", "event_id"])
 
 
 def test_month_end_mrr_and_movements(built, mrr):
@@ -93,6 +101,8 @@ def test_month_end_mrr_and_movements(built, mrr):
     assert actual == expected
     # a subscription cancelled without a $0 plan change churns in the month of the cancellation
     assert actual[("acc_cancel_only", dt.date(2026, 3, 1))] == (0.0, "churn")
+    # a plan switch sent as a cancellation and a new plan at the same second is no churn
+    assert actual[("acc_switch", dt.date(2026, 4, 1))] == (99.0, "expansion")
     moves = _mart(built, "select month_start, sum(movement_usd) as s from marts.fct_mrr_movements group by 1")
     totals = mrr.groupby("month_start")["mrr_usd"].sum()
     change = totals - totals.shift(fill_value=0)
@@ -310,7 +320,7 @@ def test_experiment_mrr_after_exposure(built, events):
     ex_t7 paid $49 and cancelled without a $0 plan change before its window ended."""
     exposed = events[events["event_name"] == "experiment_exposed"].groupby("account_id")
     first, arms = exposed["at"].min(), exposed["props"].first().map(lambda p: p["variant"])
-    changes = events[events["event_name"].isin(["plan_changed", "subscription_canceled"])]
+    changes = _mrr_changes(events)
     values = {}
     for account, at in first.items():
         before = changes[(changes["account_id"] == account) & (changes["at"] <= at + pd.Timedelta(days=30))]

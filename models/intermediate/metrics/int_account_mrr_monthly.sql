@@ -15,17 +15,20 @@ subscription_changes as (
         occurred_at,
         event_id,
         to_plan,
-        mrr_usd
+        mrr_usd,
+        2 as same_time_order
     from {{ ref('int_account_plan_changes') }}
     union all
     -- a cancellation ends the subscription: $0 from then on, also when the billing feed
-    -- sends no plan_changed to a $0 plan after it
+    -- sends no plan_changed to a $0 plan after it; at the same instant as a plan_changed it
+    -- comes first (a plan switch sent as "cancel the old one, start the new one")
     select
         account_id,
         occurred_at,
         event_id,
         'none' as to_plan,
-        cast(0 as decimal(18, 2)) as mrr_usd
+        cast(0 as decimal(18, 2)) as mrr_usd,
+        1 as same_time_order
     from {{ ref('int_events_valid') }}
     where event_name = 'subscription_canceled' and account_id is not null
 
@@ -39,6 +42,7 @@ plan_changes as (
         event_id,
         to_plan,
         mrr_usd,
+        same_time_order,
         cast({{ dbt.date_trunc('month', 'occurred_at') }} as date) as change_month
     from subscription_changes
 
@@ -90,7 +94,10 @@ state_candidates as (
         plan_changes.mrr_usd,
         row_number() over (
             partition by spine.account_id, spine.month_start
-            order by plan_changes.occurred_at desc, plan_changes.event_id desc
+            order by
+                plan_changes.occurred_at desc,
+                plan_changes.same_time_order desc,
+                plan_changes.event_id desc
         ) as recency_rank
     from spine
     inner join plan_changes
