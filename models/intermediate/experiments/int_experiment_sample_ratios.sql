@@ -1,7 +1,8 @@
 {#- Sample-ratio-mismatch check per experiment: included units per variant against the
     registered allocation (holdout_share for `holdout`, the rest split evenly between
-    `control` and `treatment`), Pearson's chi-square and its p-value. The p-value is exact
-    for 2 arms (df 1, via the normal CDF) and 3 arms (df 2: exp(-x/2)). -#}
+    `control` and `treatment`; an empty holdout_share, optional in the registry, is no
+    holdout), Pearson's chi-square and its p-value. The p-value is exact for 2 arms (df 1,
+    via the normal CDF) and 3 arms (df 2: exp(-x/2)). -#}
 with
 
 assignments as (
@@ -14,6 +15,16 @@ assignments as (
 experiments as (
 
     select * from {{ ref('stg_experimentation__experiments') }}
+
+),
+
+registered_shares as (
+
+    -- holdout_share is optional in the registry: none registered is no holdout
+    select
+        experiment_id,
+        coalesce(holdout_share, 0) as holdout_share
+    from experiments
 
 ),
 
@@ -30,15 +41,15 @@ arms as (
 expected_shares as (
 
     select
-        experiments.experiment_id,
+        registered_shares.experiment_id,
         arms.variant,
         case
-            when arms.variant = 'holdout' then experiments.holdout_share
-            else (1 - experiments.holdout_share) / 2
+            when arms.variant = 'holdout' then registered_shares.holdout_share
+            else (1 - registered_shares.holdout_share) / 2
         end as expected_share
-    from experiments
+    from registered_shares
     cross join arms
-    where arms.variant <> 'holdout' or experiments.holdout_share > 0
+    where arms.variant <> 'holdout' or registered_shares.holdout_share > 0
 
 ),
 

@@ -59,7 +59,25 @@ events as (
 
 plan_changes as (
 
-    select * from {{ ref('int_account_plan_changes') }}
+    -- the account's MRR after each change: plan_changed, and a cancellation is $0, first
+    -- at the same instant (as in int_account_mrr_monthly: a feed may send no $0
+    -- plan_changed after it)
+    select
+        event_id,
+        account_id,
+        occurred_at,
+        mrr_usd,
+        2 as same_time_order
+    from {{ ref('int_account_plan_changes') }}
+    union all
+    select
+        event_id,
+        account_id,
+        occurred_at,
+        cast(0 as decimal(18, 2)) as mrr_usd,
+        1 as same_time_order
+    from {{ ref('int_events_valid') }}
+    where event_name = 'subscription_canceled' and account_id is not null
 
 ),
 
@@ -219,14 +237,20 @@ mrr_candidates as (
         plan_changes.occurred_at <= unit_metrics.first_exposed_at as is_before_exposure,
         row_number() over (
             partition by unit_metrics.assignment_key, unit_metrics.metric_name
-            order by plan_changes.occurred_at desc, plan_changes.event_id desc
+            order by
+                plan_changes.occurred_at desc,
+                plan_changes.same_time_order desc,
+                plan_changes.event_id desc
         ) as recency_rank,
         row_number() over (
             partition by
                 unit_metrics.assignment_key,
                 unit_metrics.metric_name,
                 plan_changes.occurred_at <= unit_metrics.first_exposed_at
-            order by plan_changes.occurred_at desc, plan_changes.event_id desc
+            order by
+                plan_changes.occurred_at desc,
+                plan_changes.same_time_order desc,
+                plan_changes.event_id desc
         ) as recency_rank_in_period
     from unit_metrics
     inner join plan_changes

@@ -1,11 +1,38 @@
 {#- One row per account and calendar month, from the first month that ended with MRR > 0
-    (the first paid month) to the last month of data: the MRR, plan and seats in force at
-    the end of the month (the last plan_changed event before the month ended), the previous
+    (the first paid month) to the last month of data: the MRR and plan in force at the end
+    of the month (the last plan_changed or subscription_canceled event before the month
+    ended; a cancellation is plan `none` at $0), the previous
     month's MRR and whether the account had paid before this month. $0 plans (a trial, a
     free plan, none) are not paying: months before the first paid one have no row, and an
     account that never paid has none at all. `new` is the first paid month ever;
     `reactivation` a return to MRR > 0 after a paid period ended at $0 (churn). -#}
 with
+
+subscription_changes as (
+
+    select
+        account_id,
+        occurred_at,
+        event_id,
+        to_plan,
+        mrr_usd,
+        2 as same_time_order
+    from {{ ref('int_account_plan_changes') }}
+    union all
+    -- a cancellation ends the subscription: $0 from then on, also when the billing feed
+    -- sends no plan_changed to a $0 plan after it; at the same instant as a plan_changed it
+    -- comes first (a plan switch sent as "cancel the old one, start the new one")
+    select
+        account_id,
+        occurred_at,
+        event_id,
+        'none' as to_plan,
+        cast(0 as decimal(18, 2)) as mrr_usd,
+        1 as same_time_order
+    from {{ ref('int_events_valid') }}
+    where event_name = 'subscription_canceled' and account_id is not null
+
+),
 
 plan_changes as (
 
@@ -15,8 +42,9 @@ plan_changes as (
         event_id,
         to_plan,
         mrr_usd,
+        same_time_order,
         cast({{ dbt.date_trunc('month', 'occurred_at') }} as date) as change_month
-    from {{ ref('int_account_plan_changes') }}
+    from subscription_changes
 
 ),
 
@@ -66,7 +94,10 @@ state_candidates as (
         plan_changes.mrr_usd,
         row_number() over (
             partition by spine.account_id, spine.month_start
-            order by plan_changes.occurred_at desc, plan_changes.event_id desc
+            order by
+                plan_changes.occurred_at desc,
+                plan_changes.same_time_order desc,
+                plan_changes.event_id desc
         ) as recency_rank
     from spine
     inner join plan_changes

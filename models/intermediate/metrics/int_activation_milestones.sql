@@ -2,7 +2,8 @@
 {#- One row per entity (account or person) and milestone: every moment of metric_moments
     for that entity type, anchored at the entity's start (CRM creation for accounts, else
     first seen, no row without either; first signup for people), and every
-    moment_within_window outcome of metric_outcomes for the entities in its segments,
+    moment_within_window outcome of metric_outcomes for the entities in its segments (`*`:
+    all of them, 'unknown' included),
     anchored at its anchor moment. A milestone is reached in
     window when it happens on calendar day 0..window_days after the anchor day; the window
     is complete when that last day is covered by the data.
@@ -123,7 +124,11 @@ outcome_rows as (
     inner join outcomes
         on
             entities.entity_type = outcomes.entity_type
-            and '|' || outcomes.segments || '|' like '%|' || entities.segment || '|%'
+            and (
+                -- `*`: every segment, accounts without a CRM segment ('unknown') too
+                outcomes.segments = '*'
+                or '|' || outcomes.segments || '|' like '%|' || entities.segment || '|%'
+            )
     inner join reached as anchor
         on
             entities.entity_type = anchor.entity_type

@@ -1,0 +1,338 @@
+"""The metric marts on a hand-written feed shaped like a billing system, CRM and product SDK
+(tests_py/fixtures/metric_marts, the story in its README): every figure is recomputed here
+in pandas from the raw rows and the definitions in docs/metrics.md and
+docs/revenue_and_validation.md, never from the marts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+from scipy import stats
+
+from tests_py.conftest import query, run_dbt
+from tests_py.fixture_feeds import FIXTURES, read_csv, write_feed
+from tests_py.metric_expectations import ACTIVITY, month_of, monthly_mrr
+
+FEED = FIXTURES / "metric_marts"
+HORIZONS = (30, 90, 365)
+DAY_NUMBERS = (0, 1, 7, 30, 90)
+WEEKS, MONTHS = 27, 13
+GROSS_MARGIN = 0.8
+
+
+def _dated(frame: pd.DataFrame) -> pd.DataFrame:
+    """The mart's date columns as datetime.date (DuckDB hands them to pandas as timestamps)."""
+    for column in ("month_start", "cohort_month", "cohort_start"):
+        if column in frame:
+            frame[column] = pd.to_datetime(frame[column]).dt.date
+    return frame
+
+
+def _mart(db_path, sql: str) -> pd.DataFrame:
+    return _dated(query(db_path, sql))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    work = tmp_path_factory.mktemp("build_metric_marts")
+    raw = write_feed(FEED, work / "raw")
+    db_path = work / "lawn.duckdb"
+    run_dbt(["build", "--full-refresh", "--exclude-resource-type", "unit_test"], db_path, work, raw_dir=raw)
+    return db_path
+
+
+@pytest.fixture(scope="module")
+def events() -> pd.DataFrame:
+    frame = read_csv(FEED / "raw_events.csv")
+    frame["at"] = pd.to_datetime(frame["occurred_at"], utc=True, format="ISO8601").dt.tz_localize(None)
+    frame["day"] = frame["at"].dt.date
+    frame["props"] = frame["properties"].map(json.loads)
+    return frame.sort_values(["at", "event_id"]).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def accounts(events) -> pd.DataFrame:
+    """Every account: the CRM's (creation, segment, channel) and those seen only on events
+    (created when first seen, segment and channel 'unknown')."""
+    crm = read_csv(FEED / "crm_accounts.csv")
+    crm["created_at"] = pd.to_datetime(crm["created_at"], utc=True).dt.tz_localize(None)
+    crm = crm[["account_id", "created_at", "segment", "acquisition_channel"]]
+    first_seen = events.groupby("account_id")["at"].min()
+    extra = first_seen[~first_seen.index.isin(crm["account_id"])]
+    extra = pd.DataFrame({"account_id": extra.index, "created_at": extra.values})
+    extra["segment"] = extra["acquisition_channel"] = "unknown"
+    return pd.concat([crm, extra], ignore_index=True).set_index("account_id")
+
+
+@pytest.fixture(scope="module")
+def data_end(events) -> dt.date:
+    return events["at"].max().date()
+
+
+@pytest.fixture(scope="module")
+def mrr(events, data_end) -> pd.DataFrame:
+    """Month-end MRR: a plan_changed sets it to its mrr_usd, a subscription_canceled ends it
+    (the reading written in docs/revenue_and_validation.md)."""
+    changes = _mrr_changes(events)
+    return monthly_mrr(changes[["account_id", "day", "mrr_usd"]], data_end)
+
+
+def _mrr_changes(events: pd.DataFrame) -> pd.DataFrame:
+    """plan_changed (its mrr_usd) and subscription_canceled ($0) in the order they happened;
+    at the same instant the cancellation first (a plan switch sent as cancel + new plan)."""
+    changes = events[events["event_name"].isin(["plan_changed", "subscription_canceled"])].copy()
+    changes["mrr_usd"] = [
+        float(props["mrr_usd"]) if name == "plan_changed" else 0.0
+        for name, props in zip(changes["event_name"], changes["props"], strict=True)
+    ]
+    changes["same_time_order"] = (changes["event_name"] == "plan_changed").astype(int)
+    return changes.sort_values(["at", "same_time_order", "event_id"])
+
+
+def test_month_end_mrr_and_movements(built, mrr):
+    mart = _mart(built, "select account_id, month_start, mrr_usd, movement_type from marts.fct_mrr")
+    actual = {(r.account_id, r.month_start): (float(r.mrr_usd), r.movement_type) for r in mart.itertuples()}
+    expected = {
+        (r.account_id, r.month_start): (round(r.mrr_usd, 2), r.movement_type) for r in mrr.itertuples()
+    }
+    assert actual == expected
+    # a subscription cancelled without a $0 plan change churns in the month of the cancellation
+    assert actual[("acc_cancel_only", dt.date(2026, 3, 1))] == (0.0, "churn")
+    # a plan switch sent as a cancellation and a new plan at the same second is no churn
+    assert actual[("acc_switch", dt.date(2026, 4, 1))] == (99.0, "expansion")
+    moves = _mart(built, "select month_start, sum(movement_usd) as s from marts.fct_mrr_movements group by 1")
+    totals = mrr.groupby("month_start")["mrr_usd"].sum()
+    change = totals - totals.shift(fill_value=0)
+    moved = dict(zip(moves["month_start"], moves["s"].astype(float), strict=True))
+    assert {m: pytest.approx(moved.get(m, 0.0)) for m in change.index} == change.to_dict()
+
+
+def test_revenue_retention(built, mrr, accounts):
+    frame = mrr.join(accounts["segment"], on="account_id")
+    frame["previous"] = frame.groupby("account_id")["mrr_usd"].shift(fill_value=0.0)
+    frame["cohort_month"] = frame.groupby("account_id")["month_start"].transform("min")
+    base = frame[frame["previous"] > 0].copy()  # paying at the end of the previous month
+    base["churned"] = base["previous"].where(base["mrr_usd"] == 0, 0.0)
+    base["contraction"] = (base["previous"] - base["mrr_usd"]).where(
+        base["mrr_usd"].between(0.005, base["previous"]), 0.0
+    )
+    expected = base.groupby(["month_start", "cohort_month", "segment"])[
+        ["previous", "mrr_usd", "churned", "contraction"]
+    ].sum()
+    mart = _mart(
+        built,
+        "select month_start, cohort_month, segment, starting_mrr_usd, retained_mrr_usd, churned_mrr_usd, "
+        "contraction_mrr_usd, net_revenue_retention, gross_revenue_retention "
+        "from marts.fct_revenue_retention where starting_accounts > 0",
+    ).set_index(["month_start", "cohort_month", "segment"])
+    assert set(mart.index) == set(expected.index)
+    for key, row in mart.iterrows():
+        want = expected.loc[key]
+        assert float(row.starting_mrr_usd) == pytest.approx(want["previous"])
+        assert float(row.retained_mrr_usd) == pytest.approx(want["mrr_usd"])
+        assert float(row.churned_mrr_usd) == pytest.approx(want["churned"])
+        assert float(row.contraction_mrr_usd) == pytest.approx(want["contraction"])
+        assert row.net_revenue_retention == pytest.approx(want["mrr_usd"] / want["previous"])
+        kept = want["previous"] - want["contraction"] - want["churned"]
+        assert row.gross_revenue_retention == pytest.approx(kept / want["previous"])
+
+
+def test_cac_payback(built, mrr, accounts):
+    firsts = mrr[mrr["movement_type"] == "new"].join(accounts["acquisition_channel"], on="account_id")
+    new = firsts.groupby(["month_start", "acquisition_channel"])["mrr_usd"].agg(["count", "sum"])
+    spend = read_csv(FEED / "marketing_spend.csv")
+    spend["month_start"] = pd.to_datetime(spend["spend_date"]).dt.date.map(month_of)
+    spend["spend_usd"] = spend["spend_usd"].astype(float)
+    spent = spend.groupby(["month_start", "channel"])["spend_usd"].sum()
+    spend_months = set(spend["month_start"])
+    mart = _mart(
+        built,
+        "select month_start, acquisition_channel, spend_usd, new_customers, new_mrr_usd, cac_usd, "
+        "payback_months from marts.fct_cac_payback",
+    ).set_index(["month_start", "acquisition_channel"])
+    assert set(mart.index) == set(new.index) | set(spent.index)
+    for (month, channel), row in mart.iterrows():
+        count, first_mrr = new.loc[(month, channel)] if (month, channel) in new.index else (0, 0.0)
+        cost = spent.get((month, channel), 0.0) if month in spend_months else None
+        assert int(row.new_customers) == count
+        assert float(row.new_mrr_usd) == pytest.approx(first_mrr)
+        if cost is None:  # no spend data for the month at all: unknown, not zero
+            assert pd.isna(row.spend_usd) and pd.isna(row.cac_usd) and pd.isna(row.payback_months)
+            continue
+        assert float(row.spend_usd) == pytest.approx(cost)
+        assert pd.isna(row.cac_usd) if count == 0 else row.cac_usd == pytest.approx(cost / count)
+        payback = row.payback_months
+        assert (
+            pd.isna(payback)
+            if first_mrr == 0
+            else payback == pytest.approx(cost / (first_mrr * GROSS_MARGIN))
+        )
+
+
+def test_ltv(built, events, accounts, data_end):
+    invoices = events[events["event_name"] == "invoice_paid"].copy()
+    invoices["amount"] = invoices["props"].map(lambda p: float(p["amount_usd"]))
+    rows = []
+    for account_id, account in accounts.iterrows():
+        created = account["created_at"].date()
+        for horizon in HORIZONS:
+            end = created + dt.timedelta(days=horizon)
+            mine = invoices[(invoices["account_id"] == account_id) & invoices["day"].between(created, end)]
+            observed = end <= data_end
+            rows.append(
+                (
+                    month_of(created),
+                    account["segment"],
+                    account["acquisition_channel"],
+                    horizon,
+                    observed,
+                    mine["amount"].sum() if observed else 0.0,
+                )
+            )
+    frame = pd.DataFrame(
+        rows, columns=["cohort_month", "segment", "channel", "horizon", "observed", "revenue"]
+    )
+    expected = frame.groupby(["cohort_month", "segment", "channel", "horizon"]).agg(
+        cohort=("observed", "size"), observed=("observed", "sum"), revenue=("revenue", "sum")
+    )
+    mart = _mart(
+        built,
+        "select cohort_month, segment, acquisition_channel, horizon_days, cohort_accounts, "
+        "observed_accounts, revenue_usd, ltv_usd from marts.fct_ltv",
+    ).set_index(["cohort_month", "segment", "acquisition_channel", "horizon_days"])
+    assert set(mart.index) == set(expected.index)
+    for key, row in mart.iterrows():
+        want = expected.loc[key]
+        assert (int(row.cohort_accounts), int(row.observed_accounts)) == (want["cohort"], want["observed"])
+        assert float(row.revenue_usd) == pytest.approx(want["revenue"])
+        if want["observed"]:
+            assert row.ltv_usd == pytest.approx(want["revenue"] / want["observed"])
+        else:
+            assert pd.isna(row.ltv_usd)
+
+
+def _periods() -> list[tuple[str, int, int, int]]:
+    days = [("day", n, n, n) for n in DAY_NUMBERS]
+    weeks = [("week", k, 7 * k, 7 * k + 6) for k in range(WEEKS)]
+    return days + weeks + [("month", k, 30 * k, 30 * k + 29) for k in range(MONTHS)]
+
+
+def test_retention_cohorts(built, events, accounts, data_end):
+    active = events[events["event_name"].isin(ACTIVITY)]
+    signups = events[events["event_name"] == "signed_up"].groupby("user_id")["at"].min()
+    members = [("account", a, row["created_at"].date()) for a, row in accounts.iterrows()]
+    members += [("user", user, at.date()) for user, at in signups.items()]
+    expected: dict[tuple, list[int]] = {}
+    for entity_type, entity_id, anchor in members:
+        column = "account_id" if entity_type == "account" else "user_id"
+        days = {(d - anchor).days for d in active.loc[active[column] == entity_id, "day"] if d >= anchor}
+        observed = (data_end - anchor).days
+        for period_type, number, first, last in _periods():
+            if observed < first:
+                continue
+            cohort = (
+                month_of(anchor) if period_type == "month" else anchor - dt.timedelta(days=anchor.weekday())
+            )
+            cell = expected.setdefault((entity_type, period_type, cohort, number), [0, 0])
+            if observed >= last:
+                cell[0] += 1
+                cell[1] += any(first <= d <= last for d in days)
+    mart = _mart(
+        built,
+        "select entity_type, period_type, cohort_start, period_number, eligible_units, retained_units "
+        "from marts.fct_retention_cohorts",
+    )
+    actual = {
+        (r.entity_type, r.period_type, r.cohort_start, int(r.period_number)): [
+            int(r.eligible_units),
+            int(r.retained_units),
+        ]
+        for r in mart.itertuples()
+    }
+    assert actual == expected
+
+
+def test_trial_conversion_counts_every_account(built, events, accounts):
+    """first_paid_14d ("all segments") has a row for every signed-up account, those with no
+    CRM row (segment 'unknown') too: first payment (plan_changed with mrr_usd > 0) on
+    calendar day 0..14 after the account's first signup."""
+    signup = events[events["event_name"] == "signed_up"].groupby("account_id")["at"].min()
+    paid = events[
+        (events["event_name"] == "plan_changed") & (events["props"].map(lambda p: p.get("mrr_usd", 0)) > 0)
+    ]
+    first_paid = paid.groupby("account_id")["at"].min()
+    expected = {
+        account: bool(
+            account in first_paid.index and 0 <= (first_paid[account].date() - at.date()).days <= 14
+        )
+        for account, at in signup.items()
+    }
+    mart = _mart(
+        built,
+        "select entity_id, is_reached_in_window from marts.fct_activation "
+        "where milestone_name = 'first_paid_14d'",
+    )
+    assert dict(zip(mart["entity_id"], mart["is_reached_in_window"].astype(bool), strict=True)) == expected
+    assert expected["ex_t9"] and accounts.loc["ex_t9", "segment"] == "unknown"
+
+
+def test_experiment_with_unequal_arms(built, events):
+    """3 control and 9 treatment accounts, no holdout_share registered (no holdout): every
+    unit is read, and the sample-ratio check compares 3:9 with the even split."""
+    exposed = events[events["event_name"] == "experiment_exposed"]
+    arms = exposed.groupby("account_id")["props"].first().map(lambda p: p["variant"])
+    signup = events[events["event_name"] == "signed_up"].groupby("account_id")["at"].min()
+    paid = events[
+        (events["event_name"] == "plan_changed") & (events["props"].map(lambda p: p.get("mrr_usd", 0)) > 0)
+    ]
+    first_paid = paid.groupby("account_id")["at"].min()
+    converted = pd.Series(
+        {
+            a: float(a in first_paid.index and (first_paid[a].date() - signup[a].date()).days <= 14)
+            for a in arms.index
+        }
+    )
+    mart = _mart(
+        built,
+        "select variant, units, estimate, p_value, srm_p_value, has_sample_ratio_mismatch from "
+        "marts.fct_experiment_readouts where metric_name = 'trial_converted'",
+    ).set_index("variant")
+    counts = arms.value_counts()
+    assert mart["units"].astype(int).to_dict() == counts.to_dict()
+    means = converted.groupby(arms).mean()
+    assert mart["estimate"].to_dict() == pytest.approx(means.to_dict())
+    srm = stats.chisquare([counts["control"], counts["treatment"]]).pvalue
+    assert mart["srm_p_value"].tolist() == pytest.approx([srm, srm])
+    assert not mart["has_sample_ratio_mismatch"].any()
+    table = [
+        [converted[arms == v].sum(), (arms == v).sum() - converted[arms == v].sum()]
+        for v in ("treatment", "control")
+    ]
+    z_p = stats.chi2_contingency(table, correction=False).pvalue  # pooled two-proportion z-test
+    assert mart.loc["treatment", "p_value"] == pytest.approx(z_p)
+
+
+def test_experiment_mrr_after_exposure(built, events):
+    """mrr_per_account: the account's MRR 30 days after its first exposure, 0 if not paying;
+    ex_t7 paid $49 and cancelled without a $0 plan change before its window ended."""
+    exposed = events[events["event_name"] == "experiment_exposed"].groupby("account_id")
+    first, arms = exposed["at"].min(), exposed["props"].first().map(lambda p: p["variant"])
+    changes = _mrr_changes(events)
+    values = {}
+    for account, at in first.items():
+        before = changes[(changes["account_id"] == account) & (changes["at"] <= at + pd.Timedelta(days=30))]
+        last = before.iloc[-1] if len(before) else None
+        paying = last is not None and last["event_name"] == "plan_changed"
+        values[account] = float(last["props"]["mrr_usd"]) if paying else 0.0
+    assert values["ex_t7"] == 0.0
+    mart = _mart(
+        built,
+        "select variant, units, estimate from marts.fct_experiment_readouts "
+        "where metric_name = 'mrr_per_account'",
+    ).set_index("variant")
+    means = pd.Series(values).groupby(arms).mean()
+    assert mart["estimate"].to_dict() == pytest.approx(means.to_dict())
+    assert mart["units"].astype(int).to_dict() == arms.value_counts().to_dict()
