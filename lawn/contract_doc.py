@@ -64,7 +64,10 @@ column that needs one, duplicate keys (within a file or across a folder's files)
 the row is landed and, if it breaks the event contract, quarantined by staging with a reason
 code (`marts.fct_quarantined_events`), so raw = valid + quarantined + duplicates always.
 
-An empty CSV cell is a missing value. `occurred_at` needs a UTC offset or `Z`: a client's
+An empty CSV cell is a missing value. In an id column (kind identifier) so is a null marker
+written out as text (`NULL`, `\\N`, `None`, `N/A`, `nan`, ...; the list is the rows flagged
+`is_null_marker` in `seeds/identity/identity_blocklist.csv`): it never becomes an account, a
+user or a device, and a CRM row whose `account_id` is one is refused as an empty key. `occurred_at` needs a UTC offset or `Z`: a client's
 local time without one could be in any time zone, so such a row is quarantined
 (`INVALID_OCCURRED_AT`), and a file where more than 10% lack it is refused. `received_at` is
 the collector's clock: without an offset it is UTC; before the var `received_at_earliest_date`
