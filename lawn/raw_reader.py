@@ -70,7 +70,7 @@ def _open_text(path: Path) -> io.TextIOBase:
 _GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 
 
-def _read_problem(path: Path, exc: BaseException) -> str:
+def read_problem(path: Path, exc: BaseException) -> str:
     """One line for an error reading ``path`` through Python (plain or gzipped)."""
     text = (str(exc).splitlines() or [type(exc).__name__])[0]
     if isinstance(exc, _GZIP_ERRORS) and not text.startswith("Not a gzipped file"):
@@ -91,7 +91,7 @@ def gzip_problem(path: Path) -> str:
             while handle.read(1 << 20):
                 pass
     except (OSError, EOFError, zlib.error) as exc:
-        return _read_problem(path, exc)
+        return read_problem(path, exc)
     return ""
 
 
@@ -104,7 +104,7 @@ def _csv_header(path: Path) -> list[str]:
     except csv.Error as exc:
         raise RawFileError(f"{path}: cannot be read ({exc})".splitlines()[0]) from None
     except (OSError, EOFError, zlib.error) as exc:
-        raise RawFileError(_read_problem(path, exc)) from None
+        raise RawFileError(read_problem(path, exc)) from None
     if not header:
         raise RawFileError(f"{path}: file is empty (not even a header row)")
     return [name.strip() for name in header]
@@ -164,7 +164,7 @@ def first_bad_json_line(path: Path) -> str:
     except UnicodeDecodeError:
         return f"{path}: not UTF-8 text"
     except (OSError, EOFError, zlib.error) as exc:  # not gzipped, a truncated or corrupt stream
-        return _read_problem(path, exc)
+        return read_problem(path, exc)
     return ""
 
 
