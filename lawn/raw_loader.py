@@ -34,6 +34,7 @@ from lawn.raw_reader import (
     file_format,
     first_bad_json_line,
     gzip_problem,
+    has_non_object_line,
     select_for,
 )
 
@@ -238,7 +239,7 @@ def _land_file(
     select, absent, ignored = select_for(connection, table, path)
     missing = [name for name in absent if table.column(name).required]
     jsonl = file_format(path) == "jsonl"
-    if missing and jsonl and (problem := first_bad_json_line(path)):
+    if missing and jsonl and has_non_object_line(connection, path) and (problem := first_bad_json_line(path)):
         # a JSON array or a line that is not an object: its keys were never seen
         raise RawFileError(problem)
     if missing:
@@ -263,5 +264,6 @@ def _land_file(
         if problems:
             # a JSON Lines line that is not an object lands as a row of nulls: name the line; a
             # corrupt gzip stream may inflate to rows that parse: name the file's problem
-            raise RawFileError((jsonl and first_bad_json_line(path)) or gzip_problem(path) or problems[0])
+            non_object = jsonl and has_non_object_line(connection, path) and first_bad_json_line(path)
+            raise RawFileError(non_object or gzip_problem(path) or problems[0])
     return absent, ignored

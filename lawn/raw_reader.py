@@ -168,6 +168,20 @@ def first_bad_json_line(path: Path) -> str:
     return ""
 
 
+def has_non_object_line(connection: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    """Whether a JSON Lines file holds a line that is not a JSON object (an array, a number):
+    DuckDB's scan, so that `first_bad_json_line` (Python, line by line) runs only when there
+    is one to name. A file DuckDB cannot read counts as having one (Python names it)."""
+    reader = _reader_sql(path, "jsonl", None)
+    try:
+        found = connection.execute(
+            f"select count(*) from {reader} where json_type(json) <> 'OBJECT'"
+        ).fetchone()
+    except duckdb.Error:
+        return True
+    return bool(found and found[0])
+
+
 def _text_expression(column: RawColumn, source: str, source_type: str) -> str:
     """SQL turning ``source`` (of DuckDB type ``source_type``) into the column's canonical text."""
     upper = source_type.upper()
