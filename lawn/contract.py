@@ -8,14 +8,28 @@ read it; dbt's source YAML describes the landed tables with the same column name
 
 from __future__ import annotations
 
+import csv
+import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
+from lawn.paths import SEEDS_DIR
+
 # how a column is read: every kind may arrive as text; typed files may carry the native type
-Kind = Literal["text", "timestamp", "date", "integer", "decimal", "json"]
+Kind = Literal["text", "identifier", "timestamp", "date", "integer", "decimal", "json"]
+
+# the one list of null markers: the identity blocklist's rows flagged is_null_marker (staging
+# reads them through the macro null_marker_as_missing, the gate through `null_markers`)
+IDENTITY_BLOCKLIST = SEEDS_DIR / "identity" / "identity_blocklist.csv"
 
 KIND_DOC: dict[str, str] = {
     "text": "text",
+    "identifier": (
+        "text (an id); empty, blank or a null marker written out as text is missing: `NULL`, `\\N`, "
+        "`None`, `N/A`, `nan` and the other values flagged `is_null_marker` in "
+        "`seeds/identity/identity_blocklist.csv` (any letter case, surrounding spaces ignored)"
+    ),
     "timestamp": (
         "ISO 8601 timestamp as text, `2026-03-01T10:00:00` with an offset (`+02:00`, `+0200`, "
         "hours only `+02`) or `Z`; without an offset it is UTC (not for `occurred_at`), seconds "
@@ -27,6 +41,28 @@ KIND_DOC: dict[str, str] = {
     "decimal": "decimal number (text or typed; `1200.50`, no currency sign or thousands separators)",
     "json": "a JSON object: JSON text, or a nested object in JSON Lines / a struct in Parquet",
 }
+
+
+def _normal_form(value: str) -> str:
+    """The blocklist value as the macro normalize_identifier writes it (for the seed's plain
+    values: no whitespace, lower case, no wrapping brackets or quotes, no trailing dots)."""
+    value = re.sub(r"\s", "", value).lower()
+    value = re.sub(r"^[<\"']*(mailto:)?[<\"']*", "", value)
+    return re.sub(r"[>\"'.]*$", "", value)
+
+
+@cache
+def null_markers(identifier_type: str = "*") -> frozenset[str]:
+    """The null markers of ``identifier_type`` from the seed, lower-cased, in the normal form
+    and as written (`null` and `<null>`), as the macro null_marker_as_missing compares them."""
+    with IDENTITY_BLOCKLIST.open(encoding="utf-8", newline="") as handle:
+        values = [
+            row["blocked_value"]
+            for row in csv.DictReader(handle)
+            if row["is_null_marker"].strip().lower() == "true"
+            and row["identifier_type"] in ("*", identifier_type)
+        ]
+    return frozenset(_normal_form(value) for value in values) | {value.strip().lower() for value in values}
 
 
 @dataclass(frozen=True)
@@ -94,10 +130,12 @@ RAW_EVENTS = RawTable(
             "(RECEIVED_AT_OUT_OF_RANGE).",
             parse_share=0.5,
         ),
-        RawColumn("anonymous_id", "text", "Cookie or app-instance id set before login.", required=False),
-        RawColumn("device_id", "text", "Device or browser id.", required=False),
-        RawColumn("user_id", "text", "Your user id, once known.", required=False),
-        RawColumn("account_id", "text", "Customer account (company) id, once known.", required=False),
+        RawColumn(
+            "anonymous_id", "identifier", "Cookie or app-instance id set before login.", required=False
+        ),
+        RawColumn("device_id", "identifier", "Device or browser id.", required=False),
+        RawColumn("user_id", "identifier", "Your user id, once known.", required=False),
+        RawColumn("account_id", "identifier", "Customer account (company) id, once known.", required=False),
         RawColumn(
             "context",
             "json",
@@ -115,9 +153,9 @@ CRM_ACCOUNTS = RawTable(
     when_absent="accounts are known from events only: segment, channel, country and owner are empty, "
     "CAC payback has no channel",
     columns=(
-        RawColumn("account_id", "text", "The account id the events carry.", not_null=True, unique=True),
+        RawColumn("account_id", "identifier", "The account id the events carry.", not_null=True, unique=True),
         RawColumn("account_name", "text", "Company name.", required=False),
-        RawColumn("email_domain", "text", "The company's email domain.", required=False),
+        RawColumn("email_domain", "identifier", "The company's email domain.", required=False),
         RawColumn("industry", "text", "Industry as set by sales.", required=False),
         RawColumn("segment", "text", "smb, mid_market or enterprise.", required=False),
         RawColumn(

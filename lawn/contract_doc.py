@@ -25,7 +25,7 @@ Put one file per table in a folder and run
 
 `lawn load --raw-dir my_data` lands the files without building. The gate and the load are one
 reader (DuckDB): the gate checks exactly the rows that will be landed, columns are matched by
-name (order and letter case do not matter, extra columns are ignored and listed), and if any file fails
+name (order and letter case do not matter, extra columns or JSON keys are ignored and listed), and if any file fails
 nothing is landed and the previous `raw.*` tables stay. With `--raw-dir`, `raw.*` holds your
 data only, never the demo. A Segment or RudderStack export is converted first with
 `lawn ingest segment EXPORT.jsonl --out my_data` (see below).
@@ -55,14 +55,19 @@ one canonical form (timestamps as ISO 8601 UTC with `Z`, nested values as JSON t
 {kinds}
 
 **What the gate refuses** (one line naming file, line or row and column; exit 2): a missing
-required table or column, a file that is empty (in a folder too), truncated (an unterminated quote), not UTF-8
-or has rows with the wrong number of fields, a JSON Lines line that is not an object, too few
+required table or column, a file that is empty (in a folder too), truncated (an unterminated quote; a
+gzipped file cut short or corrupt: "truncated or corrupt gzip file"), not UTF-8
+or has rows with the wrong number of fields, a JSON Lines line that is not an object (a `.jsonl` file
+holding one JSON array, `[{{...}}, {{...}}]`, is named as such: write one object per line), too few
 parseable timestamps or dates in a column (below the share in the table), an empty value in a
 column that needs one, duplicate keys (within a file or across a folder's files). Anything else about a row is **not** a broken file:
 the row is landed and, if it breaks the event contract, quarantined by staging with a reason
 code (`marts.fct_quarantined_events`), so raw = valid + quarantined + duplicates always.
 
-An empty CSV cell is a missing value. `occurred_at` needs a UTC offset or `Z`: a client's
+An empty CSV cell is a missing value. In an id column (kind identifier) so is a null marker
+written out as text (`NULL`, `\\N`, `None`, `N/A`, `nan`, ...; the list is the rows flagged
+`is_null_marker` in `seeds/identity/identity_blocklist.csv`): it never becomes an account, a
+user or a device, and a CRM row whose `account_id` is one is refused as an empty key. `occurred_at` needs a UTC offset or `Z`: a client's
 local time without one could be in any time zone, so such a row is quarantined
 (`INVALID_OCCURRED_AT`). `received_at` is the collector's clock: without an offset it is UTC;
 a row without one, or whose time does not parse, is quarantined (`INVALID_RECEIVED_AT`). A

@@ -33,6 +33,8 @@ from lawn.raw_reader import (
     empty_select,
     file_format,
     first_bad_json_line,
+    gzip_problem,
+    has_non_object_line,
     select_for,
 )
 
@@ -236,6 +238,10 @@ def _land_file(
     """Land one file into ``relation`` (created or replaced) and run the gate on its rows."""
     select, absent, ignored = select_for(connection, table, path)
     missing = [name for name in absent if table.column(name).required]
+    jsonl = file_format(path) == "jsonl"
+    if missing and jsonl and has_non_object_line(connection, path) and (problem := first_bad_json_line(path)):
+        # a JSON array or a line that is not an object: its keys were never seen
+        raise RawFileError(problem)
     if missing:
         found = [c for c in table.column_names if c not in absent] + list(ignored)
         hint = ""
@@ -250,11 +256,14 @@ def _land_file(
     try:
         connection.execute(f"create or replace table {relation} as {select}")
     except duckdb.Error as exc:
-        if file_format(path) == "jsonl":
+        if jsonl:
             raise RawFileError(first_bad_json_line(path) or duckdb_problem(path, exc)) from None
         raise RawFileError(duckdb_problem(path, exc)) from None
     if check is not None:
         problems = check(table, path, connection, relation)
         if problems:
-            raise RawFileError(problems[0])
+            # a JSON Lines line that is not an object lands as a row of nulls: name the line; a
+            # corrupt gzip stream may inflate to rows that parse: name the file's problem
+            non_object = jsonl and has_non_object_line(connection, path) and first_bad_json_line(path)
+            raise RawFileError(non_object or gzip_problem(path) or problems[0])
     return absent, ignored

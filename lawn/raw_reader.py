@@ -14,6 +14,7 @@ import gzip
 import io
 import json
 import re
+import zlib
 from pathlib import Path
 
 import duckdb
@@ -64,14 +65,46 @@ def _open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8-sig", newline="")
 
 
+# what Python's gzip raises on a broken stream: a bad header, a bad CRC or length (BadGzipFile),
+# the data ending early (EOFError), deflate data that does not inflate (zlib.error)
+_GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
+
+
+def read_problem(path: Path, exc: BaseException) -> str:
+    """One line for an error reading ``path`` through Python (plain or gzipped)."""
+    text = (str(exc).splitlines() or [type(exc).__name__])[0]
+    if isinstance(exc, _GZIP_ERRORS) and not text.startswith("Not a gzipped file"):
+        detail = "the compressed data ends early" if isinstance(exc, EOFError) else text
+        return f"{path}: truncated or corrupt gzip file ({detail})"
+    return f"{path}: cannot be read ({text})"
+
+
+def gzip_problem(path: Path) -> str:
+    """For a gzipped file, one line if its compressed stream is broken (truncated, corrupt: a
+    CRC or length that does not match), else "". DuckDB neither names such a file nor checks
+    the CRC, so a read error of a .gz file is checked here (the whole file is decompressed:
+    only on an error path)."""
+    if not path.name.endswith(".gz"):
+        return ""
+    try:
+        with gzip.open(path, "rb") as handle:
+            while handle.read(1 << 20):
+                pass
+    except (OSError, EOFError, zlib.error) as exc:
+        return read_problem(path, exc)
+    return ""
+
+
 def _csv_header(path: Path) -> list[str]:
     try:
         with _open_text(path) as handle:
             header = next(csv.reader(handle), None)
     except UnicodeDecodeError:
         raise RawFileError(f"{path}: line 1: not UTF-8 text") from None
-    except (OSError, EOFError, csv.Error) as exc:
+    except csv.Error as exc:
         raise RawFileError(f"{path}: cannot be read ({exc})".splitlines()[0]) from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise RawFileError(read_problem(path, exc)) from None
     if not header:
         raise RawFileError(f"{path}: file is empty (not even a header row)")
     return [name.strip() for name in header]
@@ -79,7 +112,8 @@ def _csv_header(path: Path) -> list[str]:
 
 def duckdb_problem(path: Path, exc: Exception) -> str:
     """One line from a DuckDB read error, with the line number and never the row's contents;
-    running out of memory says so, never as a problem of the file's content."""
+    running out of memory says so, never as a problem of the file's content; a gzipped file
+    whose compressed stream is broken says that (`gzip_problem`), not what DuckDB made of it."""
     text = str(exc)
     if isinstance(exc, duckdb.OutOfMemoryException):
         what = text.splitlines()[0].removeprefix("Out of Memory Error: ")
@@ -87,6 +121,8 @@ def duckdb_problem(path: Path, exc: Exception) -> str:
             f"{path}: DuckDB ran out of memory reading this file ({what}); "
             "not a problem of the file's content: give lawn more memory or split the file"
         )
+    if problem := gzip_problem(path):
+        return problem
     line = re.search(r"[Ll]ine:? (\d+)", text)
     reasons = [
         part.strip()
@@ -100,6 +136,11 @@ def duckdb_problem(path: Path, exc: Exception) -> str:
 
 
 def first_bad_json_line(path: Path) -> str:
+    """The first line of a JSON Lines file that is not one JSON object, as one error line
+    ("" if every line is one): a file holding one JSON array (`[{...}, {...}]`, on one line or
+    pretty-printed) is named as such."""
+    not_object = "not a JSON object (JSON Lines needs one object per line)"
+    first = True
     try:
         with _open_text(path) as handle:
             for number, line in enumerate(handle, start=1):
@@ -108,14 +149,37 @@ def first_bad_json_line(path: Path) -> str:
                 try:
                     value = json.loads(line)
                 except ValueError:
-                    return f"{path}: line {number}: not a JSON object (JSON Lines needs one object per line)"
-                if not isinstance(value, dict):
-                    return f"{path}: line {number}: not a JSON object (JSON Lines needs one object per line)"
+                    value = None
+                if isinstance(value, dict):
+                    first = False
+                    continue
+                if problem := gzip_problem(path):  # what a corrupt stream inflated to
+                    return problem
+                if first and line.lstrip().startswith("["):
+                    return (
+                        f"{path}: holds a JSON array, not one JSON object per line "
+                        "(JSON Lines: each object on a line of its own, no enclosing [ ])"
+                    )
+                return f"{path}: line {number}: {not_object}"
     except UnicodeDecodeError:
         return f"{path}: not UTF-8 text"
-    except (OSError, EOFError) as exc:  # gzip.BadGzipFile, a truncated gzip stream
-        return f"{path}: cannot be read ({exc})".splitlines()[0]
+    except (OSError, EOFError, zlib.error) as exc:  # not gzipped, a truncated or corrupt stream
+        return read_problem(path, exc)
     return ""
+
+
+def has_non_object_line(connection: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    """Whether a JSON Lines file holds a line that is not a JSON object (an array, a number):
+    DuckDB's scan, so that `first_bad_json_line` (Python, line by line) runs only when there
+    is one to name. A file DuckDB cannot read counts as having one (Python names it)."""
+    reader = _reader_sql(path, "jsonl", None)
+    try:
+        found = connection.execute(
+            f"select count(*) from {reader} where json_type(json) <> 'OBJECT'"
+        ).fetchone()
+    except duckdb.Error:
+        return True
+    return bool(found and found[0])
 
 
 def _text_expression(column: RawColumn, source: str, source_type: str) -> str:
@@ -194,7 +258,11 @@ def _jsonl_select(
         value = values[0] if len(values) == 1 else f"coalesce({', '.join(values)})"
         parts.append(f"{value if values else 'cast(null as varchar)'} as {column.name}")
     absent = tuple(c.name for c in table.columns if not spellings[c.name])
-    return f"select {', '.join(parts)} from {reader}", absent, ()
+    # keys no column reads, listed as a CSV file's extra columns are (in the order of the names)
+    ignored = tuple(
+        sorted((k for k in keys if k.strip().lower() not in table.column_names), key=lambda k: (k.lower(), k))
+    )
+    return f"select {', '.join(parts)} from {reader}", absent, ignored
 
 
 def select_for(

@@ -13,11 +13,13 @@ import gzip
 import io
 import json
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from lawn.contract import RAW_EVENT_COLUMNS
+from lawn.raw_reader import read_problem
 
 # context.library.name of the Segment / RudderStack SDKs -> the envelope's source
 LIBRARY_SOURCES: dict[str, str] = {
@@ -275,8 +277,8 @@ def read_messages(path: Path) -> Iterator[tuple[int, dict | None, str]]:
                 yield from _messages(number, message, line.rstrip("\r\n"))
     except UnicodeDecodeError:
         raise SegmentInputError(f"{path}: not UTF-8 text") from None
-    except (OSError, EOFError) as exc:
-        raise SegmentInputError(f"{path}: cannot be read ({exc})".splitlines()[0]) from None
+    except (OSError, EOFError, zlib.error) as exc:  # not gzipped, a truncated or corrupt stream
+        raise SegmentInputError(read_problem(path, exc)) from None
 
 
 def convert_export(path: Path, out_dir: Path) -> tuple[Path, int, int]:

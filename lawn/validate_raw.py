@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from lawn.contract import RAW_TABLES, RawTable
+from lawn.contract import RAW_TABLES, RawColumn, RawTable, null_markers
 from lawn.raw_loader import LoadReport, land_raw_dir
 from lawn.raw_reader import RawFileError
 
@@ -80,7 +80,14 @@ GATE_MEMORY_LIMIT = "1GB"
 CHUNK_VECTORS = 512  # DuckDB vectors of 2,048 rows: 1,048,576 rows per batch
 
 
-def _describe(path: Path, frame: pd.DataFrame, failure, offset: int = 0, bad_total: int | None = None) -> str:
+def _describe(
+    path: Path,
+    frame: pd.DataFrame,
+    failure,
+    offset: int = 0,
+    bad_total: int | None = None,
+    table: RawTable | None = None,
+) -> str:
     """Turn a failed expectation into one readable line naming the file (and a row). ``frame``
     holds the file's rows from data row ``offset + 1``; ``bad_total`` counts the bad values of
     the whole file when the frame is one batch of it."""
@@ -107,7 +114,12 @@ def _describe(path: Path, frame: pd.DataFrame, failure, offset: int = 0, bad_tot
     if kind == "expect_column_values_to_not_be_null":
         first = int(frame[column].isna().idxmax())
         empty = int(frame[column].isna().sum()) if bad_total is None else bad_total
-        return f"{path}: column '{column}' is empty in {empty} row(s), first at data row {offset + first + 1}"
+        what = "empty"
+        if table is not None and table.column(column).kind == "identifier":
+            what = "empty or a null marker (NULL, \\N, N/A, ...)"
+        return (
+            f"{path}: column '{column}' is {what} in {empty} row(s), first at data row {offset + first + 1}"
+        )
     if kind == "expect_column_values_to_be_unique":
         dupes = frame[column][frame[column].duplicated(keep=False)].dropna().unique()
         return f"{path}: column '{column}' has duplicate values, e.g. {dupes[0][:40]!r}"
@@ -175,6 +187,17 @@ def _text_frames(relation: duckdb.DuckDBPyRelation, rows: int | None) -> Iterato
         yield reader.schema.empty_table().to_pandas(types_mapper=_as_text).astype("string")
 
 
+def _value(column: RawColumn) -> str:
+    """The column's value as the gate judges it: trimmed, empty as null, and in an identifier
+    column a null marker (`NULL`, `\\N`, ...: `lawn.contract.null_markers`) as null, as staging
+    reads it (macro null_marker_as_missing): a CRM account_id `NULL` is an empty key."""
+    value = f"nullif(trim({column.name}), '')"
+    if column.kind != "identifier":
+        return value
+    markers = ", ".join("'" + marker.replace("'", "''") + "'" for marker in sorted(null_markers(column.name)))
+    return f"case when lower(trim({column.name})) in ({markers}) then null else {value} end"
+
+
 def check_landed(
     table: RawTable, path: Path, connection: duckdb.DuckDBPyConnection, relation: str
 ) -> list[str]:
@@ -185,8 +208,8 @@ def check_landed(
     on the whole file: the counts of bad values of every batch are added up before ``mostly``
     is applied, and the error line names the whole file's count and its first bad row, as one
     frame would."""
-    checked = [c.name for c in table.columns if c.parse_share is not None or c.not_null or c.unique]
-    columns = ", ".join(f"nullif(trim({name}), '') as {name}" for name in checked) or "1 as one"
+    checked = [c for c in table.columns if c.parse_share is not None or c.not_null or c.unique]
+    columns = ", ".join(f"{_value(column)} as {column.name}" for column in checked) or "1 as one"
     landed = connection.sql(f"select {columns} from {relation}")
     validate = _validator(table)
     suite = _suite(table, has_rows_required=table.required)
@@ -195,7 +218,7 @@ def check_landed(
         outcome = validate(frame, suite)
         failures = [r for r in outcome.results if not r.success]
         if failures:
-            return [_describe(path, frame, failures[0])]
+            return [_describe(path, frame, failures[0], table=table)]
         return _calendar_errors(table, path, connection, relation)
     counts: dict[int, list[int]] = {}  # expectation -> [bad values, values judged] over the file
     first_bad: dict[int, tuple[pd.DataFrame, object, int]] = {}  # expectation -> its first bad batch
@@ -205,7 +228,7 @@ def check_landed(
         for number, item in enumerate(outcome.results):
             if item.expectation_config.type == "expect_table_row_count_to_be_between":
                 if not item.success:  # only an empty file fails it: its one batch is empty
-                    return [_describe(path, frame, item)]
+                    return [_describe(path, frame, item, table=table)]
                 continue
             bad = int(item.result.get("unexpected_count") or 0)
             judged = int(item.result.get("element_count") or 0) - int(item.result.get("missing_count") or 0)
@@ -224,7 +247,7 @@ def check_landed(
         mostly = item.expectation_config.kwargs.get("mostly") or 1.0
         if judged and (judged - bad) / judged >= mostly:
             continue
-        return [_describe(path, item_frame, item, offset=item_offset, bad_total=bad)]
+        return [_describe(path, item_frame, item, offset=item_offset, bad_total=bad, table=table)]
     return _calendar_errors(table, path, connection, relation)
 
 

@@ -115,18 +115,27 @@ def test_mailboxes_merge_sequential_reuse_and_cap_normalised_team_addresses(buil
     assert team["detail"].tolist() == ["seen with 3 user_ids"], "the tab variant counts too"
 
 
-def test_junk_user_ids_are_blocklisted_not_persons(built):
+def test_junk_user_ids_are_missing_not_persons(built):
+    """'nan', 'N/A' and 'undefined' are null markers (seeds/identity/identity_blocklist.csv,
+    is_null_marker): staging reads them as missing, so they are never observed, blocklisted
+    or persons, and the events that carried them have no user_id."""
     conflicts = query(
         built,
         "select identifier_key from marts.fct_identity_conflicts where conflict_reason = 'blocklisted'",
     )
-    assert set(conflicts["identifier_key"]) == {"user_id:nan", "user_id:n/a", "user_id:undefined"}
+    assert not set(conflicts["identifier_key"]) & {"user_id:nan", "user_id:n/a", "user_id:undefined"}
     junk = query(
         built,
         "select count(*) as n from marts.dim_identifiers "
         "where identifier_value in ('nan', 'n/a', 'undefined', 'N/A')",
     )
     assert junk.iloc[0]["n"] == 0
+    events = read_text_csv(FIXTURE_DIR / "raw_events.csv")
+    carried = events.loc[events["user_id"].isin(["nan", "N/A", "undefined"]), "event_id"]
+    assert len(carried) >= 3
+    landed = query(built, "select event_id, user_id from staging.stg_tracking__events")
+    landed = landed[landed["event_id"].isin(set(carried))]
+    assert len(landed) == carried.nunique() and landed["user_id"].isna().all()
 
 
 # every way a junk value arrives: as written, upper-cased, padded with Unicode whitespace

@@ -70,7 +70,8 @@ def _event(event_id, name, occurred, received, anon, device, user, account, **pr
 
 # Day 1 (received up to 2026-03-10): Ann (u_ann) signs up in February and goes quiet; a
 # visitor (anon_v, no user) reads the newsletter landing page; Bob (u_bob) signs up in
-# March; Dora's account (acc_h2) signed up in February. Junk user_ids 'null' and '0' are blocked.
+# March; Dora's account (acc_h2) signed up in February. Junk user_ids 'guest' and '0' are
+# blocked (a null marker such as 'null' never gets that far: staging reads it as missing).
 BATCH_1 = [
     _event("h01", "page_viewed", "2026-02-26T08:50:00Z", "2026-02-26T08:50:02Z",
            "anon_a", "dev_a", "", "", page_path="/pricing"),
@@ -94,7 +95,7 @@ BATCH_1 = [
     _event("h09", "logged_in", "2026-03-09T08:00:00Z", "2026-03-09T08:00:01Z",
            "anon_b", "dev_b", "u_bob", "acc_h1", login_method="password"),
     _event("h10", "feature_used", "2026-03-04T09:00:00Z", "2026-03-04T09:00:01Z",
-           "anon_b", "dev_b", "null", "acc_h1", feature_name="reports", usage_count=2),
+           "anon_b", "dev_b", "guest", "acc_h1", feature_name="reports", usage_count=2),
     _event("h16", "logged_in", "2026-03-04T10:00:00Z", "2026-03-04T10:00:01Z",
            "anon_b", "dev_b", "0", "acc_h1", login_method="password"),
     _event("h20", "signed_up", "2026-02-20T09:00:00Z", "2026-02-20T09:00:01Z",
@@ -230,7 +231,8 @@ def test_late_events_reach_the_incremental_tables(hand_written):
     # the blocked junk id stays blocked after the incremental run
     blocked = query(
         two_steps,
-        "select is_blocked from intermediate.int_identity_observations where identifier_key = 'user_id:null'",
+        "select is_blocked from intermediate.int_identity_observations"
+        " where identifier_key = 'user_id:guest'",
     )
     assert list(blocked["is_blocked"]) == [True]
 
@@ -246,8 +248,8 @@ def test_without_lookback_the_comparison_fails(tmp_path):
 
 
 def _project_with_blocklist_edit(root: Path) -> Path:
-    """A copy of the dbt project whose identity blocklist no longer lists 'null' and now
-    lists Bob's browser (anon_b) as an anonymous_id never to link."""
+    """A copy of the dbt project whose identity blocklist no longer lists 'guest' and now
+    lists Bob's browser (anon_b) as an anonymous_id never to link (not a null marker)."""
     root.mkdir(parents=True)
     for name in ("dbt_project.yml", "profiles.yml", "selectors.yml", "macros", "models", "seeds",
                  "snapshots", "tests", "analyses"):  # fmt: skip
@@ -255,9 +257,9 @@ def _project_with_blocklist_edit(root: Path) -> Path:
         (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
     blocklist = root / "seeds" / "identity" / "identity_blocklist.csv"
     lines = blocklist.read_text().splitlines()
-    kept = [line for line in lines if not line.startswith("*,null,")]
+    kept = [line for line in lines if not line.startswith("*,guest,")]
     assert len(kept) == len(lines) - 1
-    blocklist.write_text("\n".join([*kept, "anonymous_id,anon_b,a kiosk browser"]) + "\n")
+    blocklist.write_text("\n".join([*kept, "anonymous_id,anon_b,false,a kiosk browser"]) + "\n")
     return root
 
 
@@ -284,17 +286,17 @@ def test_a_blocklist_edit_applies_to_history(hand_written, tmp_path):
     judged = query(
         two_steps,
         "select identifier_key, bool_and(is_blocked) as blocked from intermediate.int_identity_observations"
-        " where identifier_key in ('user_id:null', 'anonymous_id:anon_b') group by identifier_key"
+        " where identifier_key in ('user_id:guest', 'anonymous_id:anon_b') group by identifier_key"
         " order by identifier_key",
     )
-    assert judged.values.tolist() == [["anonymous_id:anon_b", True], ["user_id:null", False]]
+    assert judged.values.tolist() == [["anonymous_id:anon_b", True], ["user_id:guest", False]]
     before = query(
         after_first,
         "select identifier_key, bool_and(is_blocked) as blocked from intermediate.int_identity_observations"
-        " where identifier_key in ('user_id:null', 'anonymous_id:anon_b') group by identifier_key"
+        " where identifier_key in ('user_id:guest', 'anonymous_id:anon_b') group by identifier_key"
         " order by identifier_key",
     )
-    assert before.values.tolist() == [["anonymous_id:anon_b", False], ["user_id:null", True]]
+    assert before.values.tolist() == [["anonymous_id:anon_b", False], ["user_id:guest", True]]
 
 
 def test_after_an_erasure_the_incremental_build_equals_a_full_refresh(hand_written, tmp_path):

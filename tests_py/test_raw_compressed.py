@@ -5,6 +5,7 @@ naming the file (exit 2), never a traceback nor a message about something else."
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import pytest
@@ -85,14 +86,50 @@ def test_a_file_named_gz_that_is_not_gzipped_is_one_line(raw, tmp_path, name):
     assert f"{name}: cannot be read (Not a gzipped file" in line
 
 
-def test_a_truncated_gzip_names_the_file_once(raw, tmp_path):
-    _gzipped_csv(raw)
-    whole = (raw / "raw_events.csv.gz").read_bytes()
-    (raw / "raw_events.csv.gz").write_bytes(whole[: len(whole) // 2])
-    result, _ = _run("validate-raw", raw, tmp_path)
+def _gzipped(raw: Path, kind: str) -> Path:
+    """The hand-written feed (CSV) or the two JSONL events, gzipped; the file written."""
+    if kind == "csv":
+        _gzipped_csv(raw)
+        return raw / "raw_events.csv.gz"
+    path = raw / "raw_events.jsonl.gz"
+    path.write_bytes(gzip.compress(JSONL.encode()))
+    return path
+
+
+def _one_line(result) -> str:
     assert result.exit_code == 2 and "Traceback" not in result.output
     [line] = [line for line in result.output.splitlines() if line.strip()]
-    assert "raw_events.csv.gz" in line and line.count("raw_events.csv.gz") == 1
+    return line
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+@pytest.mark.parametrize("keep", [0.5, 0.9, 12], ids=["half", "most", "header_only"])
+def test_a_truncated_gzip_is_named_so_once(raw, tmp_path, kind, keep):
+    """A transfer cut short: DuckDB's own 'IO Error: Unexpected end of GZIP stream' (or
+    Python's 'Compressed file ended before ...') was passed on as the problem."""
+    path = _gzipped(raw, kind)
+    whole = path.read_bytes()
+    path.write_bytes(whole[: int(len(whole) * keep) if keep < 1 else keep])
+    line = _one_line(_run("validate-raw", raw, tmp_path)[0])
+    assert line.count(path.name) == 1
+    assert f"{path.name}: truncated or corrupt gzip file (the compressed data ends early)" in line
+    assert "IO Error" not in line and "GZIP stream" not in line
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_a_corrupt_gzip_is_named_so(raw, tmp_path, kind):
+    """Bytes damaged in the middle of the stream: DuckDB does not check the gzip CRC, and read
+    what the damaged stream inflated to (a CSV sniffing error, malformed JSON at some line)."""
+    path = _gzipped(raw, kind)
+    damaged = bytearray(path.read_bytes())
+    middle = len(damaged) // 2
+    damaged[middle : middle + 8] = bytes(byte ^ 0x5A for byte in damaged[middle : middle + 8])
+    path.write_bytes(bytes(damaged))
+    # independently: Python's gzip refuses the damaged file
+    with pytest.raises((gzip.BadGzipFile, zlib.error, EOFError)):
+        gzip.decompress(bytes(damaged))
+    line = _one_line(_run("validate-raw", raw, tmp_path)[0])
+    assert f"{path.name}: truncated or corrupt gzip file (" in line and line.count(path.name) == 1
 
 
 def test_a_repeated_header_column_is_named(raw, tmp_path):

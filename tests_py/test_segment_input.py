@@ -4,9 +4,11 @@ raw row per message, nothing dropped, never a traceback."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from lawn.cli import app
@@ -86,3 +88,22 @@ def test_a_batch_envelope_is_its_messages(tmp_path):
     assert json.loads(identify["properties"]) == {"email": "ana@acme.example"}
     kept = [row["properties"] for row in rows if row["event_id"] is None]
     assert kept[0] == '"not a message"' and json.loads(kept[1])["batch"] == "not a list"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
+def test_a_broken_gzipped_export_is_one_line(tmp_path, damage):
+    """A .gz export cut short said 'cannot be read (Compressed file ended ...)'; a damaged
+    one (deflate data that does not inflate, a CRC that does not match) could end in a
+    traceback (zlib.error is no OSError)."""
+    data = bytearray(gzip.compress(WAREHOUSE_ROWS.encode()))
+    if damage == "truncated":
+        data = data[: len(data) // 2]
+    else:
+        middle = len(data) // 2
+        data[middle : middle + 8] = bytes(byte ^ 0x5A for byte in data[middle : middle + 8])
+    export = tmp_path / "export.jsonl.gz"
+    export.write_bytes(bytes(data))
+    result = runner.invoke(app, ["ingest", "segment", str(export), "--out", str(tmp_path / "raw")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    [line] = [line for line in result.output.splitlines() if line.strip()]
+    assert "export.jsonl.gz: truncated or corrupt gzip file (" in line

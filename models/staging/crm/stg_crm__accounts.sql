@@ -1,5 +1,6 @@
-{#- One row per CRM account, typed; in a replay (var as_of_date) only the accounts created
-    by the end of that day. -#}
+{#- One row per CRM account, typed (an account_id or email_domain written as a null marker,
+    `NULL`, `\N`, `N/A`, ..., is missing: null_marker_as_missing); in a replay (var
+    as_of_date) only the accounts created by the end of that day. -#}
 with
 
 crm_accounts as (
@@ -11,9 +12,9 @@ crm_accounts as (
 typed as (
 
     select
-        trim(account_id) as account_id,
+        {{ null_marker_as_missing('account_id', 'account_id') }} as account_id,
         trim(account_name) as account_name,
-        lower(trim(email_domain)) as email_domain,
+        lower({{ null_marker_as_missing('email_domain', 'email') }}) as email_domain,
         lower(trim(industry)) as industry,
         lower(trim(segment)) as segment,
         upper(trim(country)) as country_code,

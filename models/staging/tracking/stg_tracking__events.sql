@@ -1,5 +1,6 @@
-{#- One row per raw delivery: trimmed, typed, timestamps in UTC, payloads checked for JSON.
-    Nothing is filtered here (deduplication and validation happen downstream), except in a
+{#- One row per raw delivery: trimmed, typed, timestamps in UTC, payloads checked for JSON;
+    an identifier written as a null marker (`NULL`, `\N`, `N/A`, ...: null_marker_as_missing)
+    is missing. Nothing is filtered here (deduplication and validation happen downstream), except in a
     replay (var as_of_date): then deliveries received after that day are not there yet. -#}
 with
 
@@ -21,10 +22,10 @@ typed as (
         received_at as received_at_raw,
         {{ parse_iso_timestamp_utc('trim(occurred_at)', require_offset=true) }} as occurred_at,
         {{ parse_iso_timestamp_utc('trim(received_at)') }} as received_at,
-        nullif(trim(anonymous_id), '') as anonymous_id,
-        nullif(trim(device_id), '') as device_id,
-        nullif(trim(user_id), '') as user_id,
-        nullif(trim(account_id), '') as account_id,
+        {{ null_marker_as_missing('anonymous_id', 'anonymous_id') }} as anonymous_id,
+        {{ null_marker_as_missing('device_id', 'device_id') }} as device_id,
+        {{ null_marker_as_missing('user_id', 'user_id') }} as user_id,
+        {{ null_marker_as_missing('account_id', 'account_id') }} as account_id,
         context as context_raw,
         properties as properties_raw,
         {{ is_valid_json('context') }} as is_context_valid_json,
