@@ -110,6 +110,38 @@ def test_month_end_mrr_and_movements(built, mrr):
     assert {m: pytest.approx(moved.get(m, 0.0)) for m in change.index} == change.to_dict()
 
 
+def test_current_plan_and_daily_mrr_follow_cancellations(built, events, data_end):
+    """dim_accounts' current plan and MRR, and the feature mart's MRR on each day, are the
+    latest change in pandas (a cancellation is plan none at $0): before, both read
+    plan_changed only and kept a cancelled account paying (acc_cancel_only at $29)."""
+    changes = _mrr_changes(events)
+    changes["plan"] = [
+        props["to_plan"] if name == "plan_changed" else "none"
+        for name, props in zip(changes["event_name"], changes["props"], strict=True)
+    ]
+    latest = changes.groupby("account_id").tail(1).set_index("account_id")
+    dims = query(built, "select account_id, plan, cast(mrr_usd as double) as mrr from marts.dim_accounts")
+    got = {r.account_id: (r.plan, r.mrr) for r in dims.itertuples()}
+    expected = {a: (r.plan, r.mrr_usd) for a, r in latest.iterrows()}
+    assert {a: got[a] for a in expected} == expected
+    assert got["acc_cancel_only"] == ("none", 0.0)
+    assert all(v == ("none", 0.0) for a, v in got.items() if a not in expected)
+    # the feature mart: the MRR of the latest change received by the end of each day (the
+    # feed receives every event when it happens)
+    daily = _dated(
+        query(built, "select account_id, feature_date, mrr_usd from marts.fct_account_features_daily")
+    )
+    for account in ("acc_cancel_only", "acc_switch"):
+        rows = daily[daily["account_id"] == account]
+        assert len(rows) > 0, account
+        for row in rows.itertuples():
+            day = pd.Timestamp(row.feature_date).date()
+            before = changes[(changes["account_id"] == account) & (changes["day"] <= day)]
+            want = float(before["mrr_usd"].iloc[-1]) if len(before) else 0.0
+            assert float(row.mrr_usd) == want, (account, day)
+    assert data_end >= dt.date(2026, 4, 10)  # both accounts' changes are inside the data
+
+
 def test_revenue_retention(built, mrr, accounts):
     frame = mrr.join(accounts["segment"], on="account_id")
     frame["previous"] = frame.groupby("account_id")["mrr_usd"].shift(fill_value=0.0)

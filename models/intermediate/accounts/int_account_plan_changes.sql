@@ -1,17 +1,23 @@
-{#- Every subscription change an account went through (plan_changed events, both schema
-    versions), numbered newest first. -#}
+{#- Every subscription change an account went through, numbered newest first: plan_changed
+    events (both schema versions), and subscription_canceled, which ends the subscription
+    (plan `none` at $0 from then on, also when the billing feed sends no $0 plan_changed after
+    it). At the same instant a cancellation comes before a plan_changed (a plan switch sent as
+    "cancel the old one, start the new one" is a change of plan, not a churn). Every reader of
+    an account's plan or MRR (MRR months, experiment metrics, the account and user dimensions,
+    activation) reads it here. -#}
 with
 
-plan_changes as (
+subscription_events as (
 
     select
         event_id,
+        event_name,
         account_id,
         occurred_at,
         schema_version,
         properties
     from {{ ref('int_events_valid') }}
-    where event_name = 'plan_changed' and account_id is not null
+    where event_name in ('plan_changed', 'subscription_canceled') and account_id is not null
 
 ),
 
@@ -22,13 +28,30 @@ parsed as (
         account_id,
         occurred_at,
         schema_version,
-        {{ json_extract_scalar('properties', "'from_plan'") }} as from_plan,
-        {{ json_extract_scalar('properties', "'to_plan'") }} as to_plan,
-        cast({{ json_extract_scalar('properties', "'mrr_usd'") }} as decimal(18, 2))
-            as mrr_usd,
-        {{ try_cast(json_extract_scalar('properties', "'seats'"), dbt.type_int()) }} as seats,
-        {{ json_extract_scalar('properties', "'billing_period'") }} as billing_period
-    from plan_changes
+        event_name as change_type,
+        case
+            when event_name = 'subscription_canceled'
+                then {{ json_extract_scalar('properties', "'plan'") }}
+            else {{ json_extract_scalar('properties', "'from_plan'") }}
+        end as from_plan,
+        case
+            when event_name = 'subscription_canceled' then 'none'
+            else {{ json_extract_scalar('properties', "'to_plan'") }}
+        end as to_plan,
+        case
+            when event_name = 'subscription_canceled' then cast(0 as decimal(18, 2))
+            else cast({{ json_extract_scalar('properties', "'mrr_usd'") }} as decimal(18, 2))
+        end as mrr_usd,
+        case
+            when event_name = 'plan_changed'
+                then {{ try_cast(json_extract_scalar('properties', "'seats'"), dbt.type_int()) }}
+        end as seats,
+        case
+            when event_name = 'plan_changed'
+                then {{ json_extract_scalar('properties', "'billing_period'") }}
+        end as billing_period,
+        case when event_name = 'subscription_canceled' then 1 else 2 end as same_time_order
+    from subscription_events
 
 ),
 
@@ -37,7 +60,8 @@ final as (
     select
         parsed.*,
         row_number() over (
-            partition by parsed.account_id order by parsed.occurred_at desc, parsed.event_id desc
+            partition by parsed.account_id
+            order by parsed.occurred_at desc, parsed.same_time_order desc, parsed.event_id desc
         ) as recency_rank
     from parsed
 

@@ -59,25 +59,15 @@ events as (
 
 plan_changes as (
 
-    -- the account's MRR after each change: plan_changed, and a cancellation is $0, first
-    -- at the same instant (as in int_account_mrr_monthly: a feed may send no $0
-    -- plan_changed after it)
+    -- the account's MRR after each change (a cancellation is $0, first at the same instant:
+    -- int_account_plan_changes)
     select
         event_id,
         account_id,
         occurred_at,
         mrr_usd,
-        2 as same_time_order
+        same_time_order
     from {{ ref('int_account_plan_changes') }}
-    union all
-    select
-        event_id,
-        account_id,
-        occurred_at,
-        cast(0 as decimal(18, 2)) as mrr_usd,
-        1 as same_time_order
-    from {{ ref('int_events_valid') }}
-    where event_name = 'subscription_canceled' and account_id is not null
 
 ),
 

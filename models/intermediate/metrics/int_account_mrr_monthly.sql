@@ -10,27 +10,15 @@ with
 
 subscription_changes as (
 
+    -- plan_changed and subscription_canceled ($0), ordered at the same instant
     select
         account_id,
         occurred_at,
         event_id,
         to_plan,
         mrr_usd,
-        2 as same_time_order
+        same_time_order
     from {{ ref('int_account_plan_changes') }}
-    union all
-    -- a cancellation ends the subscription: $0 from then on, also when the billing feed
-    -- sends no plan_changed to a $0 plan after it; at the same instant as a plan_changed it
-    -- comes first (a plan switch sent as "cancel the old one, start the new one")
-    select
-        account_id,
-        occurred_at,
-        event_id,
-        'none' as to_plan,
-        cast(0 as decimal(18, 2)) as mrr_usd,
-        1 as same_time_order
-    from {{ ref('int_events_valid') }}
-    where event_name = 'subscription_canceled' and account_id is not null
 
 ),
 

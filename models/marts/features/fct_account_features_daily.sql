@@ -64,15 +64,22 @@ activity_events as (
 
 known_value_events as (
 
+    -- a subscription_canceled is a plan change to $0 (as in int_account_plan_changes), and
+    -- at the same instant it comes before a plan_changed
     select
         event_id,
-        event_name,
+        case
+            when event_name = 'subscription_canceled' then 'plan_changed' else event_name
+        end as event_name,
+        event_name = 'subscription_canceled' as is_cancellation,
         account_id,
         occurred_at,
         properties,
         cast(received_at as date) as received_date
     from {{ ref('int_events_valid') }}
-    where account_id is not null and event_name in ('nps_submitted', 'plan_changed')
+    where
+        account_id is not null
+        and event_name in ('nps_submitted', 'plan_changed', 'subscription_canceled')
 
 ),
 
@@ -359,9 +366,11 @@ known_values as (
         received_date,
         occurred_at,
         event_id,
+        case when is_cancellation then 1 else 2 end as same_time_order,
         case
             when event_name = 'nps_submitted'
                 then {{ try_cast(json_extract_scalar('properties', "'score'"), type_double()) }}
+            when is_cancellation then 0
             else {{ try_cast(json_extract_scalar('properties', "'mrr_usd'"), type_double()) }}
         end as known_value
     from known_value_events
@@ -371,7 +380,8 @@ known_values as (
 known_value_spans as (
 
     -- each answer / plan change is the latest known one from the day it was received until
-    -- the first day one that happened later (occurred_at, then event_id) was received; an
+    -- the first day one that happened later (occurred_at, then a cancellation before a
+    -- plan_changed, then event_id) was received; an
     -- event received after a later-happening one never is (its span is empty)
     select
         account_id,
@@ -380,7 +390,7 @@ known_value_spans as (
         received_date as known_from,
         min(received_date) over (
             partition by account_id, event_name
-            order by occurred_at desc, event_id desc
+            order by occurred_at desc, same_time_order desc, event_id desc
             rows between unbounded preceding and 1 preceding
         ) as known_until
     from known_values

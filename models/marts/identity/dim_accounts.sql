@@ -139,7 +139,10 @@ final as (
         coalesce(latest_plan.to_plan, 'none') as plan,
         coalesce(latest_plan.mrr_usd, 0) as mrr_usd,
         cast(coalesce(latest_plan.mrr_usd, 0) * 12 as decimal(18, 2)) as arr_usd,
-        latest_seats.seats,
+        -- a cancelled subscription has no seats (its last plan's count is history)
+        case
+            when latest_plan.change_type <> 'subscription_canceled' then latest_seats.seats
+        end as seats,
         latest_plan.occurred_at as plan_changed_at,
         nps_summary.latest_nps_score,
         nps_summary.average_nps_score,
