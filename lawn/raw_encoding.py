@@ -1,8 +1,10 @@
-"""The text encoding of a raw CSV file, and a UTF-8 copy for DuckDB when it is not UTF-8.
+"""The text encoding of a raw CSV or JSON Lines file, and a UTF-8 copy for DuckDB when it is
+not UTF-8.
 
 DuckDB reads UTF-8. What a spreadsheet writes: Excel's "CSV UTF-8" is UTF-8 with a byte order
 mark (read as it is); its "CSV (Comma delimited)" on Windows is Windows-1252 (cp1252: é, €,
-curly quotes); "Unicode Text" and some exports are UTF-16 with a byte order mark. So:
+curly quotes); "Unicode Text" and some exports are UTF-16 with a byte order mark (so is what
+Windows PowerShell 5 redirects to a file, JSON Lines too). So:
 
 - a byte order mark says UTF-8 or UTF-16 (little or big endian); a UTF-8 file is read as it
   is, never copied (the check is one pass over its bytes: docs/bring_your_own_data.md);
@@ -142,7 +144,7 @@ def _transcode(path: Path, encoding: str, target: BinaryIO) -> None:
 
 
 @contextmanager
-def utf8_source(path: Path) -> Iterator[Readable]:
+def utf8_source(path: Path, suffix: str = ".csv") -> Iterator[Readable]:
     """``path`` as DuckDB should read it: itself if it is UTF-8, else a temporary UTF-8 copy
     (deleted when the block ends). Raises `EncodingError` for a file in no encoding read, and
     lets a read error of the file (OSError, a corrupt gzip stream) through to the caller."""
@@ -154,7 +156,7 @@ def utf8_source(path: Path) -> Iterator[Readable]:
     if encoding == WINDOWS_1252:
         line = _line_of(path, offset or 0)
         warning = f"{path}: read as Windows-1252 (not UTF-8 text from line {line} on)"
-    handle, name = tempfile.mkstemp(prefix="lawn-raw-", suffix=".csv")
+    handle, name = tempfile.mkstemp(prefix="lawn-raw-", suffix=suffix)
     try:
         with os.fdopen(handle, "wb") as target:
             _transcode(path, encoding, target)

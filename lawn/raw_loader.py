@@ -259,7 +259,7 @@ def _land_read_file(
     select, absent, ignored = select_for(connection, table, path, source)
     missing = [name for name in absent if table.column(name).required]
     jsonl = file_format(path) == "jsonl"
-    if missing and jsonl and (problem := first_bad_json_line(path)):
+    if missing and jsonl and (problem := first_bad_json_line(path, source)):
         # a JSON array or a line that is not an object: its keys were never seen
         raise RawFileError(problem)
     if missing:
@@ -277,12 +277,16 @@ def _land_read_file(
         connection.execute(f"create or replace table {relation} as {select}")
     except duckdb.Error as exc:
         if jsonl:
-            raise RawFileError(first_bad_json_line(path) or duckdb_problem(path, exc)) from None
+            raise RawFileError(
+                first_bad_json_line(path, source) or duckdb_problem(path, exc, source)
+            ) from None
         raise RawFileError(duckdb_problem(path, exc, source)) from None
     if check is not None:
         problems = check(table, path, connection, relation)
         if problems:
             # a JSON Lines line that is not an object lands as a row of nulls: name the line; a
             # corrupt gzip stream may inflate to rows that parse: name the file's problem
-            raise RawFileError((jsonl and first_bad_json_line(path)) or gzip_problem(path) or problems[0])
+            raise RawFileError(
+                (jsonl and first_bad_json_line(path, source)) or gzip_problem(path) or problems[0]
+            )
     return absent, ignored

@@ -100,16 +100,17 @@ def gzip_problem(path: Path) -> str:
 
 @contextmanager
 def readable_source(path: Path) -> Iterator[Readable]:
-    """What DuckDB reads for ``path``: a CSV file that is not UTF-8 (Windows-1252, UTF-16 with
-    its byte order mark) as a temporary UTF-8 copy, deleted when the block ends
-    (`lawn.raw_encoding`); any other file as it is. An encoding read by no one is a
-    `RawFileError`."""
-    if file_format(path) != "csv":
+    """What DuckDB reads for ``path``: a CSV or JSON Lines file that is not UTF-8 (Windows-1252,
+    UTF-16 with its byte order mark) as a temporary UTF-8 copy, deleted when the block ends
+    (`lawn.raw_encoding`); a UTF-8 or Parquet file as it is. An encoding lawn does not read is
+    a `RawFileError`."""
+    kind = file_format(path)
+    if kind == "parquet":
         yield Readable(path, "utf-8")
         return
     stack = ExitStack()
     try:
-        readable = stack.enter_context(utf8_source(path))
+        readable = stack.enter_context(utf8_source(path, f".{kind}"))
     except EncodingError as exc:
         raise RawFileError(str(exc)) from None
     except (OSError, EOFError, zlib.error) as exc:
@@ -168,14 +169,14 @@ def duckdb_problem(path: Path, exc: Exception, source: Path | None = None) -> st
     return f"{path}: {where}{reason}"
 
 
-def first_bad_json_line(path: Path) -> str:
+def first_bad_json_line(path: Path, source: Path | None = None) -> str:
     """The first line of a JSON Lines file that is not one JSON object, as one error line
     ("" if every line is one): a file holding one JSON array (`[{...}, {...}]`, on one line or
-    pretty-printed) is named as such."""
+    pretty-printed) is named as such. ``source``: its UTF-8 copy, if it has one."""
     not_object = "not a JSON object (JSON Lines needs one object per line)"
     first = True
     try:
-        with _open_text(path) as handle:
+        with _open_text(source or path) as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
@@ -254,19 +255,20 @@ def _line_with_two(path: Path, keys: list[str]) -> int | None:
 
 
 def _jsonl_select(
-    connection: duckdb.DuckDBPyConnection, table: RawTable, path: Path
+    connection: duckdb.DuckDBPyConnection, table: RawTable, path: Path, source: Path
 ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """JSON Lines keys matched to the columns as CSV headers and Parquet columns are: trimmed,
-    case-insensitively. One object holding a column under two spellings is refused."""
-    reader = _reader_sql(path, "jsonl", None)
+    case-insensitively. One object holding a column under two spellings is refused. DuckDB
+    reads ``source`` (``path`` or its UTF-8 copy)."""
+    reader = _reader_sql(source, "jsonl", None)
     try:
         keys = [key for (key,) in connection.execute(
             f"select distinct unnest(json_keys(json)) from {reader}").fetchall()]  # fmt: skip
     except duckdb.Error as exc:
-        raise RawFileError(first_bad_json_line(path) or duckdb_problem(path, exc)) from None
+        raise RawFileError(first_bad_json_line(path, source) or duckdb_problem(path, exc, source)) from None
     spellings = {c.name: sorted(k for k in keys if k.strip().lower() == c.name) for c in table.columns}
     for column, found in spellings.items():
-        if len(found) > 1 and (line := _line_with_two(path, found)):
+        if len(found) > 1 and (line := _line_with_two(source, found)):
             raise RawFileError(
                 f"{path}: line {line}: key '{column}' appears twice, as {' and '.join(map(repr, found))}"
             )
@@ -290,9 +292,9 @@ def select_for(
     """The SELECT that reads ``path`` as ``table``'s text columns; absent and ignored columns.
     ``source``: what DuckDB reads instead of ``path`` (its UTF-8 copy, `readable_source`)."""
     kind = file_format(path)
-    if kind == "jsonl":
-        return _jsonl_select(connection, table, path)
     source = source or path
+    if kind == "jsonl":
+        return _jsonl_select(connection, table, path, source)
     header = _csv_header(path, source) if kind == "csv" else None
     folded = [name.lower() for name in header or []]
     repeated = sorted({name for name in header or [] if folded.count(name.lower()) > 1})

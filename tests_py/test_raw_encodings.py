@@ -8,6 +8,7 @@ import codecs
 import csv
 import gzip
 import io
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -150,3 +151,38 @@ def test_an_error_in_a_crlf_file_quotes_no_row(feed):
     result, _ = _load(feed)
     assert result.exit_code == 2 and "zq-secret" not in result.output, result.output
     assert f"{feed / 'crm_accounts.csv'}: line 3: Expected Number of Columns: 5" in result.output
+
+
+def _jsonl(rows: list[tuple]) -> str:
+    names = HEADER.decode().strip().split(",")
+    return "".join(
+        json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False) + "\r\n" for row in rows
+    )
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: text.encode("cp1252"),
+        lambda text: codecs.BOM_UTF16_LE + text.encode("utf-16-le"),  # Windows PowerShell 5's `>`
+        lambda text: codecs.BOM_UTF8 + text.encode("utf-8"),
+    ],
+    ids=["windows-1252", "utf-16-le", "utf-8-bom"],
+)
+def test_json_lines_in_those_encodings_are_read(feed, encode):
+    text = _jsonl(EXPECTED)
+    assert "Société" in text  # ensure_ascii=False: the accents are bytes of the encoding
+    (feed / "crm_accounts.jsonl").write_bytes(encode(text))
+    result, db = _load(feed)
+    assert result.exit_code == 0, result.output
+    assert _accounts(db) == EXPECTED
+    assert ("read as Windows-1252" in result.output) == (encode(text)[:1] == b"{")
+    assert not list((feed.parent / "scratch").glob("lawn-raw-*"))
+
+
+def test_a_bad_line_of_a_transcoded_json_lines_file_is_named(feed):
+    text = _jsonl(EXPECTED[:2]) + '{"account_id": "zq-secret", \r\n'
+    (feed / "crm_accounts.jsonl").write_bytes(codecs.BOM_UTF16_BE + text.encode("utf-16-be"))
+    result, _ = _load(feed)
+    assert result.exit_code == 2 and "zq-secret" not in result.output
+    assert f"{feed / 'crm_accounts.jsonl'}: line 3: not a JSON object" in result.output, result.output
