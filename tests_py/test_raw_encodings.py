@@ -186,3 +186,24 @@ def test_a_bad_line_of_a_transcoded_json_lines_file_is_named(feed):
     result, _ = _load(feed)
     assert result.exit_code == 2 and "zq-secret" not in result.output
     assert f"{feed / 'crm_accounts.jsonl'}: line 3: not a JSON object" in result.output, result.output
+
+
+def test_a_windows_1252_delivery_in_a_folder_is_named_in_its_warning(feed):
+    """marketing_spend as one file per delivery: the second one saved by Excel on Windows."""
+    folder = feed / "marketing_spend"
+    folder.mkdir()
+    header = b"spend_date,channel,spend_usd\r\n"
+    (folder / "2026-11-29.csv").write_bytes(header + b"2026-11-29,paid_search,10.5\r\n")
+    (folder / "2026-11-30.csv").write_bytes(header + b"2026-11-30,R\xe9seaux sociaux,7\r\n")
+    result, db = _load(feed)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        f"warning: {folder / '2026-11-30.csv'}: read as Windows-1252 (not UTF-8 text from line 2 on)"
+    ]
+    channels = query(db, "select channel from raw.marketing_spend order by spend_date")["channel"].tolist()
+    assert (
+        channels
+        == ["paid_search", b"R\xe9seaux sociaux".decode("cp1252")]
+        == ["paid_search", "Réseaux sociaux"]
+    )
