@@ -207,3 +207,15 @@ def test_a_windows_1252_delivery_in_a_folder_is_named_in_its_warning(feed):
         == ["paid_search", b"R\xe9seaux sociaux".decode("cp1252")]
         == ["paid_search", "Réseaux sociaux"]
     )
+
+
+def test_the_nightly_validate_step_carries_the_warning(feed):
+    from lawn.nightly import NightlyConfig, step_validate
+
+    (feed / "crm_accounts.csv").write_bytes(HEADER + CP1252_ROWS)
+    out = feed.parent
+    config = NightlyConfig(out / "w.duckdb", out / "m", out / "e", out / "r", raw_dir=feed)
+    summary = step_validate(config, {})
+    assert summary.endswith(
+        f"; warning: {feed / 'crm_accounts.csv'}: read as Windows-1252 (not UTF-8 text from line 2 on)"
+    )
