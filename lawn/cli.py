@@ -32,10 +32,13 @@ def validate_raw(raw_dir: RawDirOption = DEMO_RAW_DIR) -> None:
     """Check the raw files exactly as `lawn load` reads them; a broken file stops with one line."""
     from lawn.validate_raw import validate_raw_dir
 
+    warnings: list[str] = []
     with err.status(f"validating raw files in {raw_dir}"):
-        errors = validate_raw_dir(raw_dir)
+        errors = validate_raw_dir(raw_dir, warnings.append)
     if errors:
         _print_errors(errors)
+    for warning in warnings:
+        out.print(f"warning: {warning}", soft_wrap=True, markup=False, highlight=False)
     out.print(f"raw files in {raw_dir} passed validation")
 
 
@@ -69,6 +72,8 @@ def _land(raw_dir: Path) -> None:
         _print_errors(report.errors)
     for landed in report.tables:
         out.print(landed_line(landed), soft_wrap=True)
+        for warning in landed.warnings:
+            out.print(f"warning: {warning}", soft_wrap=True, markup=False, highlight=False)
     held = report.withheld
     if held is not None and (held.erased or held.redacted or held.retention):
         out.print(f"withheld from raw.raw_events: {held.erased:,} row(s) of erased persons, "

@@ -166,3 +166,5 @@ def print_landing_report(report: LoadReport) -> None:
     for landed in report.tables:
         source = landed.path.name if landed.path else "absent: empty table"
         out.print(f"raw.{landed.table.name:<20} {landed.rows:>10,} rows  ({source})", soft_wrap=True)
+        for warning in landed.warnings:
+            out.print(f"warning: {warning}", soft_wrap=True, markup=False, highlight=False)

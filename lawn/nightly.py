@@ -139,7 +139,8 @@ def step_validate(config: NightlyConfig, state: dict) -> str:
     kept = [f"raw.{landed.table.name}" for landed in report.tables if landed.mode == "unchanged"]
     unchanged = f"; unchanged, not landed again: {', '.join(kept)}" if kept else ""
     again = "".join(f"; {note}" for note in notes)
-    return f"raw files in {raw_dir} passed and landed ({rows:,} rows{unchanged}){again}"
+    warned = "".join(f"; warning: {line}" for landed in report.tables for line in landed.warnings)
+    return f"raw files in {raw_dir} passed and landed ({rows:,} rows{unchanged}){again}{warned}"
 
 
 def build_args(step: str, full_refresh: bool = False) -> list[str]:

@@ -35,6 +35,7 @@ from lawn.raw_reader import (
     first_bad_json_line,
     gzip_problem,
     has_non_object_line,
+    readable_source,
     select_for,
 )
 
@@ -48,6 +49,8 @@ class LandedTable:
     rows: int
     absent_columns: tuple[str, ...] = ()
     ignored_columns: tuple[str, ...] = ()
+    # one line per file read in an encoding lawn guessed (Windows-1252), naming the file
+    warnings: tuple[str, ...] = ()
     # "full", "append" (new files only), "unchanged" (nothing landed) or "absent" (no file: empty)
     mode: str = "full"
     files: list[Path] = field(default_factory=list)  # every file of the table
@@ -168,9 +171,10 @@ def _land_table(
         return LandedTable(table, None, 0, absent_columns=table.column_names, mode="absent")
     if plan.mode == "full" and len(paths) == 1 and paths[0].parent == raw_dir:
         # the single-file form: straight into the table, as ever
-        absent, ignored = _land_file(table, paths[0], connection, target, check)
+        absent, ignored, warning = _land_file(table, paths[0], connection, target, check)
         rows = int(scalar(connection, f"select count(*) from {target}"))
-        return LandedTable(table, paths[0], rows, absent, ignored, mode="full", files=paths,
+        warnings = (warning,) if warning else ()
+        return LandedTable(table, paths[0], rows, absent, ignored, warnings, mode="full", files=paths,
                            new_files=plan.new, rows_per_file=[rows], table_rows=rows)  # fmt: skip
     # each file checked alone, then gathered: in the table itself (full), in `incoming` (new
     # raw_events rows, screened by lawn.privacy_landing.filter_landed before they are appended), or
@@ -181,10 +185,12 @@ def _land_table(
     gather = target if plan.mode == "full" else held_back
     absent_all: set[str] | None = None
     ignored_all: set[str] = set()
+    warnings: list[str] = []
     rows_per_file = []
     for number, delivery in enumerate(plan.new):
         relation = gather if number == 0 and gather is not None else scratch
-        absent, ignored = _land_file(table, delivery.path, connection, relation, check)
+        absent, ignored, warning = _land_file(table, delivery.path, connection, relation, check)
+        warnings += [warning] if warning else []
         absent_all = set(absent) if absent_all is None else absent_all & set(absent)
         ignored_all |= set(ignored)
         if relation != target:  # rows gathered before this file: in the table, in `incoming`
@@ -202,8 +208,8 @@ def _land_table(
     return LandedTable(
         table, paths[0] if len(paths) == 1 else None, new_rows if plan.mode == "append" else total,
         tuple(c for c in table.column_names if c in (absent_all or set())), tuple(sorted(ignored_all)),
-        mode=plan.mode, files=paths, new_files=plan.new, rows_per_file=rows_per_file, table_rows=total,
-        incoming=held_back,
+        tuple(warnings), mode=plan.mode, files=paths, new_files=plan.new, rows_per_file=rows_per_file,
+        table_rows=total, incoming=held_back,
     )  # fmt: skip
 
 
@@ -234,12 +240,32 @@ def _land_file(
     connection: duckdb.DuckDBPyConnection,
     relation: str,
     check: Callable[[RawTable, Path, duckdb.DuckDBPyConnection, str], list[str]] | None,
+) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """Land one file into ``relation`` (created or replaced) and run the gate on its rows; its
+    absent and ignored columns, and a warning line if it was read as Windows-1252."""
+    with readable_source(path) as readable:
+        absent, ignored = _land_read_file(table, path, readable.path, connection, relation, check)
+    return absent, ignored, readable.warning
+
+
+def _land_read_file(
+    table: RawTable,
+    path: Path,
+    source: Path,
+    connection: duckdb.DuckDBPyConnection,
+    relation: str,
+    check: Callable[[RawTable, Path, duckdb.DuckDBPyConnection, str], list[str]] | None,
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Land one file into ``relation`` (created or replaced) and run the gate on its rows."""
-    select, absent, ignored = select_for(connection, table, path)
+    """`_land_file` for ``path``, DuckDB reading ``source`` (the file or its UTF-8 copy)."""
+    select, absent, ignored = select_for(connection, table, path, source)
     missing = [name for name in absent if table.column(name).required]
     jsonl = file_format(path) == "jsonl"
-    if missing and jsonl and has_non_object_line(connection, path) and (problem := first_bad_json_line(path)):
+    if (
+        missing
+        and jsonl
+        and has_non_object_line(connection, source)
+        and (problem := first_bad_json_line(path, source))
+    ):
         # a JSON array or a line that is not an object: its keys were never seen
         raise RawFileError(problem)
     if missing:
@@ -257,13 +283,17 @@ def _land_file(
         connection.execute(f"create or replace table {relation} as {select}")
     except duckdb.Error as exc:
         if jsonl:
-            raise RawFileError(first_bad_json_line(path) or duckdb_problem(path, exc)) from None
-        raise RawFileError(duckdb_problem(path, exc)) from None
+            raise RawFileError(
+                first_bad_json_line(path, source) or duckdb_problem(path, exc, source)
+            ) from None
+        raise RawFileError(duckdb_problem(path, exc, source)) from None
     if check is not None:
         problems = check(table, path, connection, relation)
         if problems:
             # a JSON Lines line that is not an object lands as a row of nulls: name the line; a
             # corrupt gzip stream may inflate to rows that parse: name the file's problem
-            non_object = jsonl and has_non_object_line(connection, path) and first_bad_json_line(path)
+            non_object = (
+                jsonl and has_non_object_line(connection, source) and first_bad_json_line(path, source)
+            )
             raise RawFileError(non_object or gzip_problem(path) or problems[0])
     return absent, ignored

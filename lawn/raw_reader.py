@@ -15,11 +15,14 @@ import io
 import json
 import re
 import zlib
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import duckdb
 
 from lawn.contract import FILE_FORMATS, RawColumn, RawTable
+from lawn.raw_encoding import EncodingError, Readable, utf8_source
 
 # a value longer than this is landed (and quarantined by staging), never a load failure
 MAX_LINE_BYTES = 256 * 1024 * 1024
@@ -95,9 +98,31 @@ def gzip_problem(path: Path) -> str:
     return ""
 
 
-def _csv_header(path: Path) -> list[str]:
+@contextmanager
+def readable_source(path: Path) -> Iterator[Readable]:
+    """What DuckDB reads for ``path``: a CSV or JSON Lines file that is not UTF-8 (Windows-1252,
+    UTF-16 with its byte order mark) as a temporary UTF-8 copy, deleted when the block ends
+    (`lawn.raw_encoding`); a UTF-8 or Parquet file as it is. An encoding lawn does not read is
+    a `RawFileError`."""
+    kind = file_format(path)
+    if kind == "parquet":
+        yield Readable(path, "utf-8")
+        return
+    stack = ExitStack()
     try:
-        with _open_text(path) as handle:
+        readable = stack.enter_context(utf8_source(path, f".{kind}"))
+    except EncodingError as exc:
+        raise RawFileError(str(exc)) from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise RawFileError(read_problem(path, exc)) from None
+    with stack:
+        yield readable
+
+
+def _csv_header(path: Path, source: Path) -> list[str]:
+    """The header of CSV file ``path``, read from ``source`` (UTF-8: the file or its copy)."""
+    try:
+        with _open_text(source) as handle:
             header = next(csv.reader(handle), None)
     except UnicodeDecodeError:
         raise RawFileError(f"{path}: line 1: not UTF-8 text") from None
@@ -110,11 +135,12 @@ def _csv_header(path: Path) -> list[str]:
     return [name.strip() for name in header]
 
 
-def duckdb_problem(path: Path, exc: Exception) -> str:
+def duckdb_problem(path: Path, exc: Exception, source: Path | None = None) -> str:
     """One line from a DuckDB read error, with the line number and never the row's contents;
     running out of memory says so, never as a problem of the file's content; a gzipped file
-    whose compressed stream is broken says that (`gzip_problem`), not what DuckDB made of it."""
-    text = str(exc)
+    whose compressed stream is broken says that (`gzip_problem`), not what DuckDB made of it.
+    ``source``: the UTF-8 copy DuckDB read instead of ``path`` (its lines are the file's)."""
+    text = str(exc) if source is None else str(exc).replace(str(source), str(path))
     if isinstance(exc, duckdb.OutOfMemoryException):
         what = text.splitlines()[0].removeprefix("Out of Memory Error: ")
         return (
@@ -124,25 +150,33 @@ def duckdb_problem(path: Path, exc: Exception) -> str:
     if problem := gzip_problem(path):
         return problem
     line = re.search(r"[Ll]ine:? (\d+)", text)
-    reasons = [
-        part.strip()
-        for part in text.splitlines()[1:8]
-        if part.strip() and not part.startswith("Original Line") and not part.startswith("Possible")
-    ]
+    # the reason is the last line before DuckDB's "Possible fixes": the row's text comes before
+    # it, after "Original Line:" or, in a file with CRLF line ends, on a line of its own
+    parts = text.split("\n")
+    end = next((i for i, part in enumerate(parts) if part.startswith("Possible")), None)
+    if end is not None:
+        reasons = [part.strip() for part in parts[1:end] if part.strip()][-1:]
+        reasons = [reason for reason in reasons if not reason.startswith("Original Line")]
+    else:
+        reasons = [
+            part.strip()
+            for part in text.splitlines()[1:8]
+            if part.strip() and not part.startswith("Original Line") and not part.startswith("Possible")
+        ]
     reason = reasons[0] if reasons else text.splitlines()[0]
     reason = reason.split(". Possible")[0].rstrip(".").replace(f": {path}", "")
     where = f"line {line.group(1)}: " if line else ""
     return f"{path}: {where}{reason}"
 
 
-def first_bad_json_line(path: Path) -> str:
+def first_bad_json_line(path: Path, source: Path | None = None) -> str:
     """The first line of a JSON Lines file that is not one JSON object, as one error line
     ("" if every line is one): a file holding one JSON array (`[{...}, {...}]`, on one line or
-    pretty-printed) is named as such."""
+    pretty-printed) is named as such. ``source``: its UTF-8 copy, if it has one."""
     not_object = "not a JSON object (JSON Lines needs one object per line)"
     first = True
     try:
-        with _open_text(path) as handle:
+        with _open_text(source or path) as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
@@ -234,20 +268,30 @@ def _line_with_two(path: Path, keys: list[str]) -> int | None:
     return None
 
 
+_NOT_AN_OBJECT = "\u2063lawn: a line that is not a JSON object"  # led by an invisible separator
+
+
 def _jsonl_select(
-    connection: duckdb.DuckDBPyConnection, table: RawTable, path: Path
+    connection: duckdb.DuckDBPyConnection, table: RawTable, path: Path, source: Path
 ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """JSON Lines keys matched to the columns as CSV headers and Parquet columns are: trimmed,
-    case-insensitively. One object holding a column under two spellings is refused."""
-    reader = _reader_sql(path, "jsonl", None)
+    case-insensitively. One object holding a column under two spellings is refused. DuckDB
+    reads ``source`` (``path`` or its UTF-8 copy)."""
+    reader = _reader_sql(source, "jsonl", None)
+    # a line that is not an object (a number, an array) would land as a row of nulls: the
+    # same scan that lists the keys flags it with a key no object can be read under here
+    flag = _sql_string(_NOT_AN_OBJECT)
     try:
         keys = [key for (key,) in connection.execute(
-            f"select distinct unnest(json_keys(json)) from {reader}").fetchall()]  # fmt: skip
+            f"select distinct unnest(case when json_type(json) = 'OBJECT' then json_keys(json) "
+            f"else [{flag}] end) from {reader}").fetchall()]  # fmt: skip
     except duckdb.Error as exc:
-        raise RawFileError(first_bad_json_line(path) or duckdb_problem(path, exc)) from None
+        raise RawFileError(first_bad_json_line(path, source) or duckdb_problem(path, exc, source)) from None
+    if _NOT_AN_OBJECT in keys:
+        raise RawFileError(first_bad_json_line(path, source) or f"{path}: a line is not a JSON object")
     spellings = {c.name: sorted(k for k in keys if k.strip().lower() == c.name) for c in table.columns}
     for column, found in spellings.items():
-        if len(found) > 1 and (line := _line_with_two(path, found)):
+        if len(found) > 1 and (line := _line_with_two(source, found)):
             raise RawFileError(
                 f"{path}: line {line}: key '{column}' appears twice, as {' and '.join(map(repr, found))}"
             )
@@ -266,22 +310,24 @@ def _jsonl_select(
 
 
 def select_for(
-    connection: duckdb.DuckDBPyConnection, table: RawTable, path: Path
+    connection: duckdb.DuckDBPyConnection, table: RawTable, path: Path, source: Path | None = None
 ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """The SELECT that reads ``path`` as ``table``'s text columns; absent and ignored columns."""
+    """The SELECT that reads ``path`` as ``table``'s text columns; absent and ignored columns.
+    ``source``: what DuckDB reads instead of ``path`` (its UTF-8 copy, `readable_source`)."""
     kind = file_format(path)
+    source = source or path
     if kind == "jsonl":
-        return _jsonl_select(connection, table, path)
-    header = _csv_header(path) if kind == "csv" else None
+        return _jsonl_select(connection, table, path, source)
+    header = _csv_header(path, source) if kind == "csv" else None
     folded = [name.lower() for name in header or []]
     repeated = sorted({name for name in header or [] if folded.count(name.lower()) > 1})
     if repeated:  # DuckDB refuses a repeated name with a SQL error quoting the query
         raise RawFileError(f"{path}: header repeats a column name ({', '.join(repeated)})")
-    reader = _reader_sql(path, kind, header)
+    reader = _reader_sql(source, kind, header)
     try:
         described = connection.execute(f"describe select * from {reader}").fetchall()
     except duckdb.Error as exc:
-        raise RawFileError(duckdb_problem(path, exc)) from None
+        raise RawFileError(duckdb_problem(path, exc, source)) from None
     types = {name.strip().lower(): (name, dtype) for name, dtype, *_ in described}
     parts = []
     for column in table.columns:
