@@ -251,7 +251,7 @@ def test_an_error_no_command_foresaw_is_one_line_exit_1(monkeypatch, capsys, tmp
     import lawn.validate_raw
     from lawn.cli import main
 
-    def broken(raw_dir: Path) -> list[str]:
+    def broken(raw_dir: Path, *args: object, **kwargs: object) -> list[str]:
         raise RuntimeError("a bug\nover two lines")
 
     monkeypatch.setattr(lawn.validate_raw, "validate_raw_dir", broken)

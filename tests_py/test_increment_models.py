@@ -5,7 +5,7 @@ int_identity_links, cheaper: pairs counted per receive day in int_identity_link_
 left out, the type and value of each key read back from the key.
 
 On the hand-written feed of test_incremental_identity (raw envelope and tracking plan, not
-lawn's generator: blocked user_ids 'null' and '0', a late February event received in March,
+lawn's generator: blocked user_ids 'guest' and '0', a late February event received in March,
 a row the loader landed late, and on day 2 Ann signing up again from the visitor's browser,
 which merges two people), the model equals an independent pandas computation of the pairs
 from int_identity_observations, after one full refresh and after day 1 from scratch plus an
@@ -145,7 +145,8 @@ def test_the_increment_equals_a_full_refresh(worlds):
 
 def test_without_the_blocked_keys_the_comparison_fails(worlds, tmp_path):
     """Negative control: adding up the link days without leaving out the blocked keys
-    links the junk user_ids 'null' and '0' to Bob's browser and device."""
+    links the junk user_ids 'guest' and '0' to Bob's browser and device (the feed of
+    tests_py/test_incremental_identity.py; 'null' is a null marker, missing from staging on)."""
     work, one_step, _ = worlds
     project = _project_with_links(
         tmp_path / "project",
@@ -161,7 +162,7 @@ def test_without_the_blocked_keys_the_comparison_fails(worlds, tmp_path):
     only_broken, only_good, _ = except_all_counts(broken, one_step, LINKS)
     assert only_broken > 0 and only_good == 0
     extra = got[~got["left_key"].isin(expected["left_key"]) | ~got["right_key"].isin(expected["right_key"])]
-    assert set(extra["right_key"]) == {"user_id:null", "user_id:0"}
+    assert set(extra["right_key"]) == {"user_id:guest", "user_id:0"}
 
 
 VOLUMES = "intermediate.int_event_volumes_filled"
