@@ -122,21 +122,11 @@ def test_the_increment_equals_a_full_refresh(builds):
 
 def test_unparseable_and_out_of_range_times_are_quarantined_or_duplicates(builds):
     incremental, _ = builds
+    verdict = f"delivery_status || ' ' || coalesce(primary_reason_code, '') from {VALIDATED}"
     with duckdb.connect(str(incremental), read_only=True) as con:
-        status = dict(
-            con.execute(
-                f"select event_id || ' ' || received_at_raw, delivery_status || ' ' "
-                f"|| coalesce(primary_reason_code, '') from {VALIDATED}"
-            ).fetchall()
-        )
+        status = dict(con.execute(f"select event_id || ' ' || received_at_raw, {verdict}").fetchall())
+        empty = dict(con.execute(f"select event_id, {verdict} where received_at_raw is null").fetchall())
     assert status["e-apr31 2026-04-31T00:00:00Z"] == "quarantined INVALID_RECEIVED_AT"
-    with duckdb.connect(str(incremental), read_only=True) as con:
-        empty = dict(
-            con.execute(
-                f"select event_id, delivery_status || ' ' || coalesce(primary_reason_code, '') "
-                f"from {VALIDATED} where received_at_raw is null"
-            ).fetchall()
-        )
     assert empty == dict.fromkeys(("e-empty", "e-blank"), "quarantined INVALID_RECEIVED_AT")
     assert status["e-text not recorded"].startswith("duplicate")
     assert status["e-text 2026-03-21T13:00:00Z"].startswith("valid")

@@ -8,7 +8,7 @@
     `reactivation` a return to MRR > 0 after a paid period ended at $0 (churn). -#}
 with
 
-subscription_changes as (
+plan_changes as (
 
     -- plan_changed and subscription_canceled ($0), ordered at the same instant
     select
@@ -17,22 +17,9 @@ subscription_changes as (
         event_id,
         to_plan,
         mrr_usd,
-        same_time_order
-    from {{ ref('int_account_plan_changes') }}
-
-),
-
-plan_changes as (
-
-    select
-        account_id,
-        occurred_at,
-        event_id,
-        to_plan,
-        mrr_usd,
         same_time_order,
         cast({{ dbt.date_trunc('month', 'occurred_at') }} as date) as change_month
-    from subscription_changes
+    from {{ ref('int_account_plan_changes') }}
 
 ),
 
