@@ -120,10 +120,11 @@ psql_admin() {
     as_postgres env PGOPTIONS='-c client_min_messages=warning' "$bin/psql" -X -q -h "$socket_dir" -p "$port" -v ON_ERROR_STOP=1 "$@"
 }
 
-# the database lawn builds in, and two more with the same set-up for the tests that build
-# beside test_postgres.py in CI: the nightly's (tests_py/test_nightly_postgres.py) and the
-# one-day increment's (tests_py/test_postgres_increment.py)
-for db in "$database" "${database}_nightly" "${database}_increment"; do
+# the database lawn builds in, and three more with the same set-up for the tests that build
+# beside test_postgres.py in CI: the nightly's (tests_py/test_nightly_postgres.py), the
+# one-day increment's (tests_py/test_postgres_increment.py) and the hand-written feed's
+# (tests_py/test_metric_marts_handwritten.py)
+for db in "$database" "${database}_nightly" "${database}_increment" "${database}_handwritten"; do
 psql_admin -d postgres \
     -v database="$db" \
     -v dbt_password="$LAWN_PG_PASSWORD" \
@@ -182,4 +183,4 @@ SQL
 done
 
 echo "postgres_ci: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on $host:$port," \
-    "databases $database, ${database}_nightly and ${database}_increment; source $env_file"
+    "databases $database, ${database}_nightly, ${database}_increment and ${database}_handwritten; source $env_file"

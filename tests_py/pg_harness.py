@@ -1,7 +1,8 @@
 """What the PostgreSQL tests share (tests_py/test_postgres.py, test_nightly_postgres.py,
 test_postgres_increment.py, test_components.py): the server's settings (conftest's `pg_env`
-fixture: skip locally, fail in CI without a server), a query as one login, and the row-for-row
-comparison of every marts table with a DuckDB build of the same files."""
+fixture: skip locally, fail in CI without a server), a query as one login, a `lawn postgres
+build` with the test key and vars, and the row-for-row comparison of every marts table with a
+DuckDB build of the same files."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import importlib.util
 import json
 import os
 import shlex
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -16,6 +20,7 @@ import pytest
 
 from lawn.paths import REPO_ROOT
 from lawn.postgres import pg_login, reachable
+from tests_py.conftest import TEST_HASH_KEY, TEST_VARS
 
 _spec = importlib.util.spec_from_file_location("compare_marts", REPO_ROOT / "scripts" / "compare_marts.py")
 assert _spec is not None and _spec.loader is not None
@@ -159,3 +164,50 @@ def mart_differences(
                     differences.append(f"{table}: {'; '.join(differing[:4])}")
                     break
     return differences, nonempty
+
+
+def drop_project_schemas(env: dict[str, str]) -> None:
+    """Every schema the transformer owns (what dbt and lawn built there), not raw (the loader's)."""
+    connection = pg_login("dbt", env).connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "select nspname from pg_namespace where nspowner = 'transformer'::regrole"
+                " and nspname not in ('public', 'raw')"
+            )
+            for (schema,) in cursor.fetchall():
+                cursor.execute(f'drop schema "{schema}" cascade')
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def lawn_postgres_build(
+    env: dict[str, str], raw_dir: Path, work: Path, *extra: str
+) -> tuple[dict, dict, float]:
+    """`lawn postgres build` of ``raw_dir`` (land + dbt build); its run_results, manifest and
+    wall seconds."""
+    run_env = {
+        **os.environ,
+        **env,
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+        "LAWN_IDENTITY_HASH_KEY": TEST_HASH_KEY.secret.decode(),
+    }
+    run_env.pop("LAWN_IDENTITY_HASH_KEY_FILE", None)
+    command = [
+        str(Path(sys.executable).with_name("lawn")),
+        *("postgres", "build", "--raw-dir", str(raw_dir), "--vars", json.dumps(TEST_VARS), *extra),
+    ]
+    start = time.perf_counter()
+    result = subprocess.run(command, env=run_env, cwd=REPO_ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    assert result.returncode == 0, (
+        f"{' '.join(extra) or 'increment'}:\n{(result.stdout + result.stderr)[-6000:]}"
+    )
+    target = work / "target"
+    return (
+        json.loads((target / "run_results.json").read_text()),
+        json.loads((target / "manifest.json").read_text()),
+        seconds,
+    )

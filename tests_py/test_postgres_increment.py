@@ -16,21 +16,20 @@ of an earlier session must not pass for this build's."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
 from lawn.paths import REPO_ROOT
-from lawn.postgres import pg_login
-from tests_py.conftest import TEST_HASH_KEY, TEST_VARS
-from tests_py.pg_harness import mart_differences, own_database_env, query
+from tests_py.pg_harness import (
+    drop_project_schemas,
+    lawn_postgres_build,
+    mart_differences,
+    own_database_env,
+    query,
+)
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 from benchmark_staging import hold_back_last_day
@@ -47,51 +46,6 @@ DELIVERIES = "intermediate.int_events_deduplicated"
 def increment_env(pg_env) -> dict[str, str]:
     """The LAWN_PG_* settings with this test's own database."""
     return own_database_env(pg_env, "_increment")
-
-
-def _drop_project_schemas(env: dict[str, str]) -> None:
-    """Every schema the transformer owns (what dbt and lawn built there), not raw (the loader's)."""
-    connection = pg_login("dbt", env).connect()
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "select nspname from pg_namespace where nspowner = 'transformer'::regrole"
-                " and nspname not in ('public', 'raw')"
-            )
-            for (schema,) in cursor.fetchall():
-                cursor.execute(f'drop schema "{schema}" cascade')
-        connection.commit()
-    finally:
-        connection.close()
-
-
-def _build(env: dict[str, str], raw_dir: Path, work: Path, *extra: str) -> tuple[dict, dict, float]:
-    """`lawn postgres build` of ``raw_dir`` (land + dbt build); its run_results, manifest and
-    wall seconds."""
-    run_env = {
-        **os.environ,
-        **env,
-        "DBT_TARGET_PATH": str(work / "target"),
-        "DBT_LOG_PATH": str(work / "logs"),
-        "LAWN_IDENTITY_HASH_KEY": TEST_HASH_KEY.secret.decode(),
-    }
-    run_env.pop("LAWN_IDENTITY_HASH_KEY_FILE", None)
-    command = [
-        str(Path(sys.executable).with_name("lawn")),
-        *("postgres", "build", "--raw-dir", str(raw_dir), "--vars", json.dumps(TEST_VARS), *extra),
-    ]
-    start = time.perf_counter()
-    result = subprocess.run(command, env=run_env, cwd=REPO_ROOT, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    assert result.returncode == 0, (
-        f"{' '.join(extra) or 'increment'}:\n{(result.stdout + result.stderr)[-6000:]}"
-    )
-    target = work / "target"
-    return (
-        json.loads((target / "run_results.json").read_text()),
-        json.loads((target / "manifest.json").read_text()),
-        seconds,
-    )
 
 
 def _rows_received_on(env: dict[str, str], day) -> int:
@@ -113,11 +67,11 @@ def increment(increment_env, small_parquet, built_small, tmp_path_factory) -> di
     raw = small_parquet / "raw"
     day, kept, held = hold_back_last_day(raw, out / "raw_first")
     feed_first, feed_inc = as_deliveries(raw, out / "raw_first", day, held, out)
-    _drop_project_schemas(increment_env)
-    first, _, first_seconds = _build(increment_env, feed_first, out / "first", "--full-refresh")
+    drop_project_schemas(increment_env)
+    first, _, first_seconds = lawn_postgres_build(increment_env, feed_first, out / "first", "--full-refresh")
     before = _rows_received_on(increment_env, day)
     differences_before, _ = mart_differences(increment_env, built_small)
-    second, manifest, second_seconds = _build(increment_env, feed_inc, out / "second")
+    second, manifest, second_seconds = lawn_postgres_build(increment_env, feed_inc, out / "second")
     after = _rows_received_on(increment_env, day)
     print(f"\npostgres: full build (all but {day}) {first_seconds:.1f} s, increment {second_seconds:.1f} s")
     return {
