@@ -33,7 +33,8 @@ KIND_DOC: dict[str, str] = {
     "timestamp": (
         "ISO 8601 timestamp as text, `2026-03-01T10:00:00` with an offset (`+02:00`, `+0200`, "
         "hours only `+02`) or `Z`; without an offset it is UTC (not for `occurred_at`), seconds "
-        "are optional (`2026-03-01 10:00`) and a date alone is its midnight; or a typed "
+        "are optional (`2026-03-01 10:00`) and a date alone is its midnight; a fraction finer "
+        "than a microsecond (`.123456789`) is cut to microseconds, not rounded; or a typed "
         "timestamp; a day the calendar lacks (`2026-02-30`) or hour 24 does not parse"
     ),
     "date": "`YYYY-MM-DD` (text) or a typed date; a day the calendar lacks does not parse",

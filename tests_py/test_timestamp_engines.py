@@ -26,6 +26,8 @@ VALUES = [
     "2026-03-01 23:30:00.5-05",
     "2026-03-02 04:31:00.123456+00",
     "2026-03-01T10:00:05+05:30",
+    "2026-03-01T05:00:00.123456789-05:00",  # nanoseconds (Go's RFC 3339): cut, not rounded
+    "2026-03-01T23:59:59.9999999",  # rounded, it would be the next day
     "2026-03-01T10:00:05",  # no offset: UTC (refused where an offset is required)
     "2026-03-01 10:00",  # no seconds
     "2026-03-01T10:00",
@@ -87,6 +89,8 @@ def test_the_python_restatement_reads_the_forms_as_documented():
     assert got["2026-03-01 10:00"] == (dt.datetime(2026, 3, 1, 10), None)
     assert got["2026-03-01 23:30:00.5-05"] == (dt.datetime(2026, 3, 2, 4, 30, 0, 500000),) * 2
     assert got["2026-03-01T10:00Z"] == (None, None)
+    assert got["2026-03-01T05:00:00.123456789-05:00"] == (dt.datetime(2026, 3, 1, 10, 0, 0, 123456),) * 2
+    assert got["2026-03-01T23:59:59.9999999"] == (dt.datetime(2026, 3, 1, 23, 59, 59, 999999), None)
     assert got["2026-02-30"] == got["2026-03-01T24:00:00"] == (None, None)
 
 

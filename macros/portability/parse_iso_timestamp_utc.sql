@@ -27,6 +27,11 @@
 {% macro default__parse_iso_timestamp_utc(expression, require_offset=false) -%}
     {#- PostgreSQL has no try_cast and its cast fails on a day the month lacks: the day is
         compared with the month's length first (a nested case: evaluated in order) -#}
+    {#- PostgreSQL rounds a fraction finer than a microsecond ('...59.9999999' is the next
+        second); DuckDB and Spark truncate it, so it is cut to six digits first -#}
+    {%- set micros -%}
+        regexp_replace({{ expression }}, '([.][0-9]{6})[0-9]+', '\1')
+    {%- endset %}
     {%- set day_exists -%}
         cast(substr({{ expression }}, 9, 2) as integer) <= extract(day from
             cast(substr({{ expression }}, 1, 7) || '-01' as date)
@@ -35,10 +40,10 @@
     case
         when {{ expression }} ~ '{{ iso_timestamp_pattern(true) }}'
             then case when {{ day_exists }}
-                then cast({{ expression }} as timestamp with time zone) at time zone 'UTC' end
+                then cast({{ micros }} as timestamp with time zone) at time zone 'UTC' end
         {%- if not require_offset %}
         when {{ expression }} ~ '{{ iso_timestamp_pattern(false) }}'
-            then case when {{ day_exists }} then cast({{ expression }} as timestamp) end
+            then case when {{ day_exists }} then cast({{ micros }} as timestamp) end
         {%- endif %}
     end
 {%- endmacro %}
