@@ -93,6 +93,8 @@ def sample_ratio_p_value(assignments: pd.DataFrame, holdout_share: float) -> flo
     if holdout_share > 0:
         shares["holdout"] = holdout_share
     counts = assignments["variant"].value_counts()
+    if counts.drop(list(shares), errors="ignore").sum() > 0:
+        return 0.0  # units in an arm with no registered share: expected 0, a certain mismatch
     observed = np.array([counts.get(variant, 0) for variant in shares], dtype=float)
     expected = np.array(list(shares.values())) * observed.sum()
     return float(stats.chisquare(observed, expected).pvalue)

@@ -164,8 +164,10 @@ def test_sample_ratio_and_optional_registry_fields(built, exposures, registry):
         arms = {"control": (1 - share) / 2, "treatment": (1 - share) / 2}
         arms |= {"holdout": share} if share else {}
         observed = [int((group["variant"] == arm).sum()) for arm in arms]
-        expected = [value * len(group) for value in arms.values()]
-        p_value = stats.chisquare(observed, expected).pvalue
+        expected = [value * sum(observed) for value in arms.values()]
+        # units in an arm with no registered share: expected 0, a certain mismatch
+        unregistered = (~group["variant"].isin(list(arms))).any()
+        p_value = 0.0 if unregistered else stats.chisquare(observed, expected).pvalue
         published = readouts.loc[readouts["experiment_id"] == experiment, "srm_p_value"]
         assert published.to_numpy() == pytest.approx([p_value] * len(published), abs=1e-9), experiment
     # registered without alpha or MDE: read at 0.05, always-valid interval from 10% of control
@@ -174,13 +176,16 @@ def test_sample_ratio_and_optional_registry_fields(built, exposures, registry):
     assert row["alpha"] == 0.05 and bool(row["is_significant"]) == (row["p_value"] < 0.05)
     assert row["sequential_tau"] == pytest.approx(0.1 * row["control_estimate"], abs=1e-12)
     assert math.isfinite(row["sequential_p_value"])
+    # a holdout arm the registry does not declare is a sample-ratio mismatch
+    hidden = readouts[readouts["experiment_id"] == "exp_hidden_holdout"]
+    assert (hidden["srm_p_value"] == 0).all() and not hidden["is_trustworthy"].any()
 
 
 def test_lawn_readout_agrees_with_every_mart(built):
     db_path, stdout = built
     # empty holdout_share, a one-unit holdout arm, no control arm, no alpha or MDE: each
     # used to disagree with (or crash on) a correct mart
-    for experiment in ("exp_user", "exp_acct", "exp_noalpha", "exp_9010"):
+    for experiment in ("exp_user", "exp_acct", "exp_noalpha", "exp_9010", "exp_hidden_holdout"):
         check = check_readout(db_path, experiment, 1e-6, 0.1)
         assert check.agrees, (experiment, check.problems)
     # a user experiment naming an account metric has no unit rows: warned, not silent
