@@ -29,6 +29,7 @@ SELECT = [
     "+fct_experiment_unit_metrics",
     "+fct_quarantined_events",
     "assert_experiment_metrics_match_the_unit",
+    "assert_experiment_exposures_have_a_unit",
     "--indirect-selection",
     "cautious",
     "--exclude-resource-type",
@@ -72,6 +73,10 @@ def _expected_assignments(exposures: pd.DataFrame, registry: pd.DataFrame) -> pd
     quarantined, so they are no exposure."""
     valid = exposures[exposures["variant"].isin(["control", "treatment", "holdout"])]
     valid = valid[valid["experiment_id"].isin(registry.index)]
+    account_unit = (
+        valid["experiment_id"].map(registry["randomization_unit"].str.strip().str.lower()) == "account"
+    )
+    valid = valid[~(account_unit & valid["account_id"].isna())]  # no unit: warned, not assigned
     rows = []
     for (experiment, who), group in valid.groupby(["experiment_id", "who"]):
         unit = registry.loc[experiment, "randomization_unit"].strip().lower()
@@ -190,5 +195,7 @@ def test_lawn_readout_agrees_with_every_mart(built):
         assert check.agrees, (experiment, check.problems)
     # a user experiment naming an account metric has no unit rows: warned, not silent
     assert "WARN 1 assert_experiment_metrics_match_the_unit" in stdout
+    # an account experiment's exposure without an account: not assignable, warned
+    assert "WARN 1 assert_experiment_exposures_have_a_unit" in stdout
     with pytest.raises(UnknownExperimentError, match="no unit with an observable metric"):
         check_readout(db_path, "exp_mismatch", 1e-6, 0.1)
