@@ -127,7 +127,7 @@ final as (
         statistic.degrees_of_freedom,
         statistic.chi_square,
         case
-            when unregistered.units > 0 then 0.0
+            when unregistered.units > 0 then cast(0 as {{ type_double() }})
             else {{ chi_square_p_value('statistic.chi_square', 'statistic.degrees_of_freedom') }}
         end as srm_p_value
     from statistic
