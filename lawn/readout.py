@@ -22,7 +22,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportions
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 # below dbt var experiment_min_welch_df a Welch test reports no p-value or interval
-from lawn.settings import MIN_WELCH_DF
+from lawn.settings import DEFAULT_ALPHA, MIN_WELCH_DF
 from lawn.warehouse import table_exists
 
 Z_975 = stats.norm.ppf(0.975)
@@ -87,10 +87,14 @@ def load_inputs(db_path: Path, experiment_id: str) -> tuple[pd.DataFrame, pd.Ser
 
 
 def sample_ratio_p_value(assignments: pd.DataFrame, holdout_share: float) -> float:
+    if not math.isfinite(holdout_share):
+        holdout_share = 0.0  # optional in the registry: none registered is no holdout (as the mart)
     shares = {"control": (1 - holdout_share) / 2, "treatment": (1 - holdout_share) / 2}
     if holdout_share > 0:
         shares["holdout"] = holdout_share
     counts = assignments["variant"].value_counts()
+    if counts.drop(list(shares), errors="ignore").sum() > 0:
+        return 0.0  # units in an arm with no registered share: expected 0, a certain mismatch
     observed = np.array([counts.get(variant, 0) for variant in shares], dtype=float)
     expected = np.array(list(shares.values())) * observed.sum()
     return float(stats.chisquare(observed, expected).pvalue)
@@ -118,10 +122,11 @@ def _cuped(treated: pd.DataFrame, control: pd.DataFrame) -> dict:
         treated["pre_value"].mean() - control["pre_value"].mean()
     )
     adjusted_var = [
-        (arm["metric_value"] - theta * arm["pre_value"]).var(ddof=1) / len(arm) for arm in (treated, control)
+        (arm["metric_value"] - theta * arm["pre_value"]).var(ddof=1) / len(arm) if len(arm) else np.nan
+        for arm in (treated, control)
     ]
     se = math.sqrt(sum(adjusted_var))
-    if se <= 1e-12:
+    if not se > 1e-12:  # also nan: an arm of one unit, or no control arm
         return {
             "cuped_theta": theta,
             "cuped_lift": lift,
@@ -140,7 +145,9 @@ def _cuped(treated: pd.DataFrame, control: pd.DataFrame) -> dict:
 
 def _sequential(lift: float, se: float, tau: float, alpha: float) -> dict:
     v, t2 = se**2, tau**2
-    if v == 0 or t2 == 0:
+    # no interval without a variance (one unit in an arm), a mixture sd (no registered MDE)
+    # or alpha: the mart leaves these null (min(1.0, nan) would have said p = 1)
+    if not all(math.isfinite(value) for value in (v, t2, alpha)) or v == 0 or t2 == 0:
         return {"sequential_ci_low": np.nan, "sequential_ci_high": np.nan, "sequential_p_value": np.nan}
     half = math.sqrt(v * (v + t2) / t2 * (math.log((v + t2) / v) - 2 * math.log(alpha)))
     p = min(1.0, math.sqrt((v + t2) / v) * math.exp(-t2 * lift**2 / (2 * v * (v + t2))))
@@ -149,7 +156,12 @@ def _sequential(lift: float, se: float, tau: float, alpha: float) -> dict:
 
 def compare_arms(treated: pd.DataFrame, control: pd.DataFrame, metric_type: str) -> dict:
     """Lift, interval, test statistic and p-value of ``treated`` against ``control``."""
-    arm, base = _arm(treated, metric_type), _arm(control, metric_type)
+    arm = _arm(treated, metric_type)
+    if control.empty:
+        # no control arm (e.g. treatment and holdout only): nothing to compare with, as the mart
+        nothing = dict.fromkeys(["absolute_lift", "standard_error", "test_statistic", "p_value"], np.nan)
+        return {**arm, **nothing, "degrees_of_freedom": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+    base = _arm(control, metric_type)
     lift = arm["estimate"] - base["estimate"]
     se = math.sqrt(arm["variance"] / arm["units"] + base["variance"] / base["units"])
     row = {**arm, "absolute_lift": lift, "standard_error": se, "degrees_of_freedom": np.nan}
@@ -193,14 +205,15 @@ def recompute_readout(
             row = {"variant": variant, "metric_name": metric, **compare_arms(treated, control, metric_type)}
             if metric_type != "ratio":
                 row.update(_cuped(treated, control))
+            mde = float(registry["minimum_detectable_effect"])  # optional: nan when not registered
             tau = (
-                float(registry["minimum_detectable_effect"])
-                if metric == registry["primary_metric"]
+                mde
+                if metric == registry["primary_metric"] and math.isfinite(mde)
                 else tau_relative * abs(_arm(control, metric_type)["estimate"])
             )
-            row.update(
-                _sequential(row["absolute_lift"], row["standard_error"], tau, float(registry["alpha"]))
-            )
+            alpha = float(registry["alpha"])
+            alpha = alpha if math.isfinite(alpha) else DEFAULT_ALPHA
+            row.update(_sequential(row["absolute_lift"], row["standard_error"], tau, alpha))
             row["srm_p_value"] = srm
             rows.append(row)
     readout = pd.DataFrame(rows)

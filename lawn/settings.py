@@ -46,6 +46,7 @@ def var(name: str) -> Any:
 MIN_WELCH_DF: float = var("experiment_min_welch_df")
 SEQUENTIAL_RELATIVE_TAU: float = var("sequential_relative_tau")
 SRM_ALPHA: float = var("srm_alpha")
+DEFAULT_ALPHA: float = var("experiment_default_alpha")
 IDENTITY_MATCH_PRIOR: float = var("identity_match_prior")
 MAX_PAYLOAD_CHARACTERS: int = var("max_payload_characters")
 CLOCK_SKEW_TOLERANCE_MINUTES: int = var("clock_skew_tolerance_minutes")

@@ -65,7 +65,9 @@ class Design:
         parts = [np.ones((len(frame), 1)), standard]
         for column, levels in self.categorical.items():
             text = frame[column].astype(str).to_numpy()
-            parts.append(np.column_stack([text == level for level in levels[1:]]).astype(float))
+            dummies = [text == level for level in levels[1:]]
+            if dummies:  # one level (every account `unknown` without a CRM): no column
+                parts.append(np.column_stack(dummies).astype(float))
         return np.hstack([part.reshape(len(frame), -1) for part in parts])
 
     def names(self) -> list[str]:

@@ -95,3 +95,27 @@ def test_bad_inputs_are_one_line_errors():
         fit(frame, NUMERIC, [], 0.5, -1, learner="s_learner")
     with pytest.raises(UpliftError, match="only one outcome"):
         fit(frame.assign(outcome=0), NUMERIC, [], 0.5, -1)
+
+
+@pytest.mark.parametrize("learner", ["t_learner", "dr_learner"])
+def test_segment_only_learners_equal_per_segment_differences(learner):
+    """With segment as the only feature and (almost) no ridge, each arm's logistic model is
+    saturated: the T-learner's uplift is the difference of the observed churn rates per
+    segment (pandas), the DR-learner's its doubly robust version (close to it); both near the
+    planted per-segment effect. A feature with one level (every account `unknown` when there
+    is no CRM) used to crash the design matrix (numpy column_stack of nothing)."""
+    frame = planted_frame(12_000, 3)
+    params = fit(frame, [], ["segment"], treatment_share=0.5, benefit_sign=-1, learner=learner, ridge=1e-9)
+    predicted = pd.Series(predict_uplift(params, frame)).groupby(frame["segment"]).mean()
+    rates = frame.groupby(["segment", "treated"])["outcome"].mean().unstack()
+    observed = rates[0] - rates[1]  # churn removed by the offer
+    assert predicted.to_numpy() == pytest.approx(
+        observed.to_numpy(), abs=1e-4 if learner == "t_learner" else 5e-3
+    )
+    truth = frame.groupby("segment")["true_uplift"].mean()
+    se = np.sqrt((rates * (1 - rates) / frame.groupby(["segment", "treated"]).size().unstack()).sum(axis=1))
+    assert ((predicted - truth).abs() < 4 * se).all()
+    one_level = frame[frame["segment"] == "smb"].assign(segment="unknown")
+    params = fit(one_level, NUMERIC, ["segment"], treatment_share=0.5, benefit_sign=-1, learner=learner)
+    assert params["names"] == ["intercept", *NUMERIC]
+    assert np.isfinite(predict_uplift(params, one_level)).all()

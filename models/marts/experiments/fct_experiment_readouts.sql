@@ -11,7 +11,9 @@
       pre-exposure value of the metric (theta = 0, so no change, where X is constant);
     - an always-valid interval and p-value (mixture SPRT with a normal mixture of sd tau:
       the registered MDE for the primary metric, var sequential_relative_tau x the control
-      mean otherwise) that may be looked at daily;
+      mean otherwise, a primary metric registered without an MDE included) that may be
+      looked at daily; an experiment registered without alpha (optional) is read at var
+      experiment_default_alpha;
     - Benjamini-Hochberg adjusted p-values across the experiment's metrics (per variant);
     - pre-registration: the registered primary metric and MDE, the planned sample per arm,
       whether it is reached; and the sample-ratio-mismatch p-value, with `is_trustworthy`
@@ -209,11 +211,13 @@ with_registry as (
         tested.*,
         experiments.primary_metric,
         experiments.minimum_detectable_effect,
-        experiments.alpha,
+        coalesce(experiments.alpha, {{ var('experiment_default_alpha') }}) as alpha,
         experiments.planned_sample_size_per_arm,
         nullif(power(
             case
-                when tested.metric_name = experiments.primary_metric
+                when
+                    tested.metric_name = experiments.primary_metric
+                    and experiments.minimum_detectable_effect is not null
                     then experiments.minimum_detectable_effect
                 else {{ var('sequential_relative_tau') }} * abs(tested.control_estimate)
             end, 2

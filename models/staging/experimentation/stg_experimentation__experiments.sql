@@ -15,7 +15,9 @@ typed as (
         hypothesis,
         lower(trim(randomization_unit)) as randomization_unit,
         trim(primary_metric) as primary_metric,
-        guardrail_metrics,
+        -- metric ids hold no spaces: `error_rate | activated_7d` (a hand-typed list) is
+        -- `error_rate|activated_7d`; an empty list is none
+        nullif(replace(trim(guardrail_metrics), ' ', ''), '') as guardrail_metrics,
         {{ try_cast('minimum_detectable_effect', type_double()) }}
             as minimum_detectable_effect,
         {{ try_cast('alpha', type_double()) }} as alpha,
