@@ -1,6 +1,7 @@
 {{ config(materialized='table') }}
 {#- One row per usable user_id: its account (of its latest event carrying one), when
-    first seen, its deterministic component and the latest traits it sent (int_identity_user_traits), for probabilistic matching. -#}
+    first seen, its deterministic component and the latest traits it sent
+    (int_identity_user_traits), for probabilistic matching. -#}
 with
 
 components as (
