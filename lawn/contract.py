@@ -28,7 +28,9 @@ KIND_DOC: dict[str, str] = {
     "identifier": (
         "text (an id); empty, blank or a null marker written out as text is missing: `NULL`, `\\N`, "
         "`None`, `N/A`, `nan` and the other values flagged `is_null_marker` in "
-        "`seeds/identity/identity_blocklist.csv` (any letter case, surrounding spaces ignored)"
+        "`seeds/identity/identity_blocklist.csv` (any letter case, surrounding spaces ignored); "
+        "an id typed as a number (JSON Lines, Parquet) is its text, a whole number sent as a float "
+        "(`42.0`: a pandas column with a missing value) the integer `42`; text is kept as written"
     ),
     "timestamp": (
         "ISO 8601 timestamp as text, `2026-03-01T10:00:00` with an offset (`+02:00`, `+0200`, "

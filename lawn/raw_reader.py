@@ -216,9 +216,26 @@ def has_non_object_line(connection: duckdb.DuckDBPyConnection, path: Path) -> bo
     return bool(found and found[0])
 
 
+# a double holds every integer below 2**53 exactly; a larger one was rounded already
+EXACT_INTEGER_LIMIT = 2**53
+
+
+def integral_number_text(number: str, otherwise: str) -> str:
+    """SQL: ``number`` (a DOUBLE expression) as integer text when it is a whole number
+    (``42.0`` -> ``42``), else ``otherwise``. An id typed as a floating-point number (a
+    pandas column with a missing value is float64; a JSON ``42.0``) is the id ``42``: the
+    same person as the ``42`` another file sends as text or as an integer."""
+    return (
+        f"case when {number} = trunc({number}) and abs({number}) < {EXACT_INTEGER_LIMIT} "
+        f"then cast(cast({number} as bigint) as varchar) else {otherwise} end"
+    )
+
+
 def _text_expression(column: RawColumn, source: str, source_type: str) -> str:
     """SQL turning ``source`` (of DuckDB type ``source_type``) into the column's canonical text."""
     upper = source_type.upper()
+    if column.kind == "identifier" and upper.startswith(("DOUBLE", "FLOAT", "REAL", "DECIMAL")):
+        return integral_number_text(f"cast({source} as double)", f"cast({source} as varchar)")
     if upper.startswith("TIMESTAMP") or upper == "DATETIME":
         if column.kind == "date":
             return f"strftime(cast({source} as date), '%Y-%m-%d')"
@@ -268,6 +285,16 @@ def _line_with_two(path: Path, keys: list[str]) -> int | None:
     return None
 
 
+def _json_value(column: RawColumn, key: str) -> str:
+    """SQL: the text of ``key`` in a JSON Lines object; an identifier sent as a JSON number
+    with a fraction part of zero (``42.0``) is read as the integer (``42``)."""
+    text = f"json_extract_string(json, {_pointer(key)})"
+    if column.kind != "identifier":
+        return text
+    number = f"(case when json_type(json, {_pointer(key)}) = 'DOUBLE' then try_cast({text} as double) end)"
+    return f"coalesce({integral_number_text(number, 'null')}, {text})"
+
+
 _NOT_AN_OBJECT = "\u2063lawn: a line that is not a JSON object"  # led by an invisible separator
 
 
@@ -298,7 +325,7 @@ def _jsonl_select(
     parts = []
     for column in table.columns:
         found = spellings[column.name]
-        values = [f"json_extract_string(json, {_pointer(key)})" for key in found]
+        values = [_json_value(column, key) for key in found]
         value = values[0] if len(values) == 1 else f"coalesce({', '.join(values)})"
         parts.append(f"{value if values else 'cast(null as varchar)'} as {column.name}")
     absent = tuple(c.name for c in table.columns if not spellings[c.name])

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lawn.contract import RAW_EVENT_COLUMNS
-from lawn.raw_reader import read_problem
+from lawn.raw_reader import EXACT_INTEGER_LIMIT, read_problem
 
 # context.library.name of the Segment / RudderStack SDKs -> the envelope's source
 LIBRARY_SOURCES: dict[str, str] = {
@@ -61,6 +61,14 @@ def _text(value: Any) -> str | None:
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return str(value)
+
+
+def _id_text(value: Any) -> str | None:
+    """An id as text; a whole number sent as a float (``42.0``) is the id ``42``, as the
+    loader reads it from JSON Lines and Parquet (lawn.raw_reader.integral_number_text)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < EXACT_INTEGER_LIMIT:
+        return str(int(value))
+    return _text(value)
 
 
 def _get(mapping: Any, *path: str) -> Any:
@@ -158,10 +166,10 @@ def envelope_row(message: dict) -> dict[str, str | None]:
         "source": source,
         "occurred_at": _text(message.get("originalTimestamp") or message.get("timestamp")),
         "received_at": _text(message.get("receivedAt") or message.get("sentAt") or message.get("timestamp")),
-        "anonymous_id": _text(message.get("anonymousId")),
-        "device_id": _text(_get(context, "device", "id")),
-        "user_id": _text(message.get("userId")),
-        "account_id": _text(account),
+        "anonymous_id": _id_text(message.get("anonymousId")),
+        "device_id": _id_text(_get(context, "device", "id")),
+        "user_id": _id_text(message.get("userId")),
+        "account_id": _id_text(account),
         "context": _text(envelope_context),
         "properties": _text(payload),
     }

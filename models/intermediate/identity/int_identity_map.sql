@@ -1,5 +1,7 @@
 {#- The person behind every usable identifier, and the rule that decided it:
     user_graph (a user_id), linked_to_user (seen with the user_ids of exactly one person),
+    linked_by_email (an anonymous or device id never seen with a user_id, seen with an
+    email whose user_ids are exactly one person's),
     same_device_cluster (its browser/app cluster points at exactly one person),
     anonymous (a cluster never seen with a user: a person of its own, named after the
     cluster's oldest identifier), shared_identifier (seen with several persons: no person),
@@ -76,6 +78,10 @@ other_identifiers as (
         direct_persons.user_count,
         case
             when direct_persons.person_count > 1 then 'shared_identifier'
+            when
+                direct_persons.direct_person_id is not null
+                and direct_persons.linked_by = 'email'
+                then 'linked_by_email'
             when direct_persons.direct_person_id is not null then 'linked_to_user'
             when direct_persons.identifier_type = 'email' then 'unlinked_email'
             when cluster_persons.person_count = 1 then 'same_device_cluster'

@@ -1,5 +1,5 @@
 {{ config(materialized='table') }}
-{#- For every pair of user_ids that could be one person (same account, or the same
+{#- For every pair of user_ids that could be one person (an account in common, or the same
     mailbox: normalised email without a +tag), whether they were seen on a common
     browser or device, and whether their use was sequential or concurrent: the number of
     distinct days the older user_id (first seen earlier) was still active after the day
@@ -37,10 +37,21 @@ users as (
 
     select
         user_id,
-        max(account_id) as account_id,
         min(occurred_at) as first_seen_at
     from user_events
     group by user_id
+
+),
+
+-- every account a user_id was seen in: a pair sharing any of them is a candidate, so the
+-- matcher finds its pair here whichever account int_identity_user_profiles gives each
+user_accounts as (
+
+    select distinct
+        user_id,
+        account_id
+    from user_events
+    where account_id is not null
 
 ),
 
@@ -78,8 +89,8 @@ candidate_pairs as (
     select
         left_user.user_id as user_id_a,
         right_user.user_id as user_id_b
-    from users as left_user
-    inner join users as right_user
+    from user_accounts as left_user
+    inner join user_accounts as right_user
         on
             left_user.account_id = right_user.account_id
             and left_user.user_id < right_user.user_id

@@ -1,6 +1,7 @@
 {{ config(materialized='table') }}
-{#- One row per usable user_id: its account, when first seen, its deterministic component
-    and the latest traits it sent (int_identity_user_traits), for probabilistic matching. -#}
+{#- One row per usable user_id: its account (of its latest event carrying one), when
+    first seen, its deterministic component and the latest traits it sent
+    (int_identity_user_traits), for probabilistic matching. -#}
 with
 
 components as (
@@ -26,11 +27,35 @@ user_seen as (
 
     select
         identifier_value as user_id,
-        min(occurred_at) as first_seen_at,
-        max(account_id) as account_id
+        min(occurred_at) as first_seen_at
     from observations
     where identifier_type = 'user_id'
     group by identifier_value
+
+),
+
+-- a user_id seen in several accounts (an accountant serving clients, a consultant moving
+-- on) belongs to the account of its latest event that carried one (ties: the greater id)
+account_ranked as (
+
+    select
+        identifier_value as user_id,
+        account_id,
+        row_number() over (
+            partition by identifier_value order by occurred_at desc, account_id desc
+        ) as recency
+    from observations
+    where identifier_type = 'user_id' and account_id is not null
+
+),
+
+user_accounts as (
+
+    select
+        user_id,
+        account_id
+    from account_ranked
+    where recency = 1
 
 ),
 
@@ -38,7 +63,7 @@ final as (
 
     select
         user_seen.user_id,
-        user_seen.account_id,
+        user_accounts.account_id,
         user_seen.first_seen_at,
         components.deterministic_component,
         traits.first_name,
@@ -49,6 +74,7 @@ final as (
         traits.full_name
     from user_seen
     inner join components on user_seen.user_id = components.user_id
+    left join user_accounts on user_seen.user_id = user_accounts.user_id
     left join traits on user_seen.user_id = traits.user_id
 
 )

@@ -113,14 +113,33 @@ activity as (
 
 ),
 
-people as (
+-- an identified person belongs to every account their events carried (a consultant in
+-- two clients' accounts counts in both), and to their profile's account
+person_accounts as (
 
     select
         account_id,
-        count(*) as identified_people,
-        count(case when activation_state = 'activated' then 1 end) as activated_people
+        person_id
     from users
-    group by account_id
+    where account_id is not null
+    union
+    select
+        events.account_id,
+        events.person_id
+    from events
+    inner join users on events.person_id = users.person_id
+
+),
+
+people as (
+
+    select
+        person_accounts.account_id,
+        count(*) as identified_people,
+        count(case when users.activation_state = 'activated' then 1 end) as activated_people
+    from person_accounts
+    inner join users on person_accounts.person_id = users.person_id
+    group by person_accounts.account_id
 
 ),
 
