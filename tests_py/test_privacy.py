@@ -164,6 +164,40 @@ def test_erased_values_leave_no_bytes_in_the_database_file(tmp_path):
     assert not list(tmp_path.glob(".*compact*"))
 
 
+def test_retention_leaves_no_bytes_of_the_purged_rows_in_the_file(tmp_path):
+    """Purged raw rows (older than raw_landing's keep_days) are gone from the file's bytes too."""
+    from lawn.landing import landing_table
+
+    db = tmp_path / "w.duckdb"
+    old_rows = [(f"o{i}", "2026-01-02T00:00:00Z", f'{{"email":"old.{i}@gone.io"}}') for i in range(60)]
+    new_rows = [(f"n{i}", "2026-07-30T00:00:00Z", f'{{"email":"new.{i}@kept.io"}}') for i in range(60)]
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema raw; create schema staging; create schema ops")
+        con.execute(landing_table("ops.retention_audit").duckdb_ddl())
+        con.execute("create table raw.raw_events (event_id varchar, received_at varchar, properties varchar)")
+        con.executemany("insert into raw.raw_events values (?, ?, ?)", old_rows + new_rows)
+        con.execute(
+            "create view staging.stg_tracking__events as select received_at as received_at_raw, "
+            "cast(received_at as timestamptz) at time zone 'UTC' as received_at from raw.raw_events"
+        )
+    policies = _write(
+        tmp_path / "p.csv",
+        "retention_class,keep_days,action\nraw_landing,100,delete\nevent_history,50,delete\n",
+    )
+    tables = _write(
+        tmp_path / "t.csv",
+        "relation,retention_class,time_column,anonymise_columns\nraw.raw_events,raw_landing,received_at,\n",
+    )
+    assert b"old.7@gone.io" in db.read_bytes()
+    rows = apply_retention(
+        db, reference=REFERENCE, policies_path=policies, tables_path=tables, manifest_path=None
+    )
+    assert [(row.relation_name, row.rows_affected) for row in rows] == [("raw.raw_events", 60)]
+    data = db.read_bytes()
+    assert not any(f"old.{i}@gone.io".encode() in data for i in range(60))
+    assert all(f"new.{i}@kept.io".encode() in data for i in range(60))
+
+
 def _erasable_warehouse(db: Path) -> Path:
     """Two persons' raw rows (enough of them to fill blocks), the identity map, the key, a view."""
     from lawn.identity_key import pads
