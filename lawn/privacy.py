@@ -68,7 +68,7 @@ from lawn.privacy_sweep import (
     value_pattern,
 )
 from lawn.warehouse import relation_exists
-from lawn.warehouse_compact import Compaction, compact
+from lawn.warehouse_compact import Compaction, CompactionError, compact
 
 EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+")
 
@@ -288,7 +288,16 @@ def erase(
         except BaseException:
             con.execute("rollback")
             raise
-    compaction = compact(db_path) if compact_file else None
+    compaction = None
+    if compact_file:
+        try:
+            compaction = compact(db_path)
+        except (OSError, duckdb.Error, CompactionError) as exc:  # erased all the same; say so
+            warnings.append(
+                f"the warehouse file was not rewritten ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+                "the erased values "
+                "stay in its free blocks until the next erasure or retention run rewrites it"
+            )
     return ErasureResult(
         request_id,
         person.person_id is not None,

@@ -164,6 +164,19 @@ def test_erased_values_leave_no_bytes_in_the_database_file(tmp_path):
     assert not list(tmp_path.glob(".*compact*"))
 
 
+def test_a_failed_file_rewrite_is_a_warning_after_a_committed_erasure(tmp_path, monkeypatch):
+    import lawn.privacy
+
+    def no_space(path: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(lawn.privacy, "compact", no_space)
+    db = _erasable_warehouse(tmp_path / "w.duckdb")
+    result = erase(db, email="Ann.Smith@example.com")
+    assert result.compaction is None and result.rows_deleted["raw.raw_events"] == 50
+    assert any("not rewritten (OSError: [Errno 28] No space left on device)" in w for w in result.warnings)
+
+
 def test_retention_leaves_no_bytes_of_the_purged_rows_in_the_file(tmp_path):
     """Purged raw rows (older than raw_landing's keep_days) are gone from the file's bytes too."""
     from lawn.landing import landing_table
