@@ -92,7 +92,7 @@ def privacy_erase(
     import time
 
     from lawn.dbt_runner import run_dbt
-    from lawn.privacy import erase
+    from lawn.privacy import EMAIL_SHAPE, erase
     from lawn.privacy_maps import ErasureError
     from lawn.warehouse import writing
 
@@ -101,6 +101,8 @@ def privacy_erase(
         fail("give exactly one of --email, --user-id, --person-id")
     if not given[0].strip():
         fail("the identifier given is empty")
+    if email is not None and not EMAIL_SHAPE.fullmatch(email.strip()):
+        fail(f"--email {email!r}: not an email address (name@domain)")
     db_path = db or duckdb_path()
     clock = time.perf_counter()
     with writing(db_path, "lawn privacy erase", lock_wait):
@@ -113,6 +115,13 @@ def privacy_erase(
                   f"deleted {rows or 'nothing'}; redacted {sum(result.rows_redacted.values())} mention(s) "
                   f"in others' events; {result.files_rewritten} file(s) rewritten or removed "
                   f"({result.seconds:.1f} s)", highlight=False)  # fmt: skip
+        if result.compaction is not None:
+            done = result.compaction
+            sizes = f"{done.bytes_before / 1e6:.1f} MB -> {done.bytes_after / 1e6:.1f} MB"
+            out.print(
+                f"warehouse file rewritten, no free blocks left: {sizes} ({done.seconds:.1f} s)",
+                highlight=False,
+            )
         for warning in result.warnings:
             err.print(f"[yellow]warning:[/] {warning}", soft_wrap=True, highlight=False)
         if not rebuild:

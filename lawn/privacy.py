@@ -23,6 +23,7 @@ loader applies the tombstones at landing (`lawn.privacy_landing.filter_landed`):
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -67,6 +68,9 @@ from lawn.privacy_sweep import (
     value_pattern,
 )
 from lawn.warehouse import relation_exists
+from lawn.warehouse_compact import Compaction, CompactionError, compact
+
+EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+")
 
 
 def _key_pads(con: duckdb.DuckDBPyConnection) -> tuple[str, str, str]:
@@ -86,6 +90,7 @@ class ErasureResult:
     files_rewritten: int
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    compaction: Compaction | None = None
 
     @property
     def rows_total(self) -> int:
@@ -141,14 +146,20 @@ def erase(
     user_id: str | None = None,
     person_id: str | None = None,
     output_dirs: Iterable[Path] = (),
+    compact_file: bool = True,
 ) -> ErasureResult:
-    """Erase one person (see the module docstring); the caller rebuilds afterwards."""
+    """Erase one person (see the module docstring); the caller rebuilds afterwards. With
+    ``compact_file`` the warehouse is then rewritten into a fresh file: DuckDB keeps deleted
+    rows' bytes in free blocks, where `strings` on the file would still find the person."""
     given = [name for name, value in (("--email", email), ("--user-id", user_id), ("--person-id", person_id))
              if value]  # fmt: skip
     if len(given) != 1:
         raise ErasureError("give exactly one of --email, --user-id, --person-id")
     if any(value is not None and not value.strip() for value in (email, user_id, person_id)):
         raise ErasureError(f"{given[0]} is empty")
+    if email is not None and not EMAIL_SHAPE.fullmatch(email.strip()):
+        raise ErasureError(f"--email {email!r}: not an email address (name@domain)")
+    person_id = person_id.strip() if person_id is not None else None
     clock = time.perf_counter()
     requested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     request_id = f"erasure-{requested_at:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:8]}"
@@ -277,6 +288,16 @@ def erase(
         except BaseException:
             con.execute("rollback")
             raise
+    compaction = None
+    if compact_file:
+        try:
+            compaction = compact(db_path)
+        except (OSError, duckdb.Error, CompactionError) as exc:  # erased all the same; say so
+            warnings.append(
+                f"the warehouse file was not rewritten ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+                "the erased values "
+                "stay in its free blocks until the next erasure or retention run rewrites it"
+            )
     return ErasureResult(
         request_id,
         person.person_id is not None,
@@ -286,4 +307,5 @@ def erase(
         files,
         seconds,
         warnings,
+        compaction,
     )

@@ -38,6 +38,7 @@ from lawn.landing import landing_table
 from lawn.paths import REPO_ROOT, SEEDS_DIR
 from lawn.settings import var
 from lawn.warehouse import relation_exists
+from lawn.warehouse_compact import compact
 
 POLICIES_FILE = SEEDS_DIR / "governance" / "retention_policies.csv"
 TABLES_FILE = SEEDS_DIR / "governance" / "retention_tables.csv"
@@ -345,9 +346,12 @@ def apply_retention(
     policies_path: Path = POLICIES_FILE,
     tables_path: Path = TABLES_FILE,
     manifest_path: Path | None = MANIFEST_FILE,
+    compact_file: bool = True,
 ) -> list[AuditRow]:
     """Apply (or, ``dry_run``, count) every policy on every table of its class, in one
-    transaction with its audit rows. Tables that do not exist yet are skipped (no row)."""
+    transaction with its audit rows. Tables that do not exist yet are skipped (no row). When
+    rows were deleted or anonymised (and ``compact_file``), the warehouse file is then
+    rewritten (lawn/warehouse_compact.py): DuckDB leaves the purged values in free blocks."""
     policies = load_policies(policies_path)
     targets = load_targets(policies, tables_path, manifest_path)
     now = reference_time(reference)
@@ -378,6 +382,9 @@ def apply_retention(
         except BaseException:
             con.execute("rollback")
             raise
+    purged = sum(row.rows_affected for row in audit if row.relation_name != FILES_RELATION)
+    if compact_file and not dry_run and purged:
+        compact(db_path)
     return audit
 
 

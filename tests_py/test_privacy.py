@@ -129,6 +129,130 @@ def test_erase_needs_exactly_one_identifier(tmp_path):
     assert result.exit_code == 2 and "exactly one of --email, --user-id, --person-id" in result.output
 
 
+def test_erase_refuses_an_email_that_is_not_one(tmp_path):
+    result = CliRunner().invoke(
+        app, ["privacy", "erase", "--email", "ann smith", "--db", str(tmp_path / "x.duckdb")]
+    )
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: --email 'ann smith': not an email address (name@domain)"
+
+
+def _file_holds(db: Path, values: set[str]) -> set[str]:
+    """The values whose bytes are anywhere in the database file (free blocks included)."""
+    data = db.read_bytes().lower()
+    return {value for value in values if value.lower().encode() in data}
+
+
+def test_erased_values_leave_no_bytes_in_the_database_file(tmp_path):
+    """DuckDB keeps the blocks of deleted rows in the file: `strings` on the warehouse found
+    an erased person's email, ids and IP address after `lawn privacy erase`. The erasure now
+    rewrites the file; everything else (tables, views, rows) is as before."""
+    db = tmp_path / "w.duckdb"
+    _erasable_warehouse(db)
+    theirs = {"usr_ann", "ann.smith@example.com", "anon-7f3a", "203.0.113.77"}
+    assert _file_holds(db, theirs) == theirs  # the scan can fail
+    kept = _erasable_warehouse(tmp_path / "copy.duckdb")
+    erase(kept, user_id="USR_ANN ", compact_file=False)
+    assert _file_holds(kept, theirs)  # without the rewrite the bytes stay (the defect)
+    result = erase(db, user_id="USR_ANN ")
+    assert result.compaction is not None and result.compaction.tables >= 5
+    assert _file_holds(db, theirs) == set()
+    assert _file_holds(db, {"usr_bob", "bob@acme.io"}) == {"usr_bob", "bob@acme.io"}
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select user_id from marts.bob_only").fetchall() == [("usr_bob",)] * 50
+        assert con.execute("select count(*) from ops.erasure_requests").fetchall() == [(1,)]
+    assert not list(tmp_path.glob(".*compact*"))
+
+
+def test_a_failed_file_rewrite_is_a_warning_after_a_committed_erasure(tmp_path, monkeypatch):
+    import lawn.privacy
+
+    def no_space(path: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(lawn.privacy, "compact", no_space)
+    db = _erasable_warehouse(tmp_path / "w.duckdb")
+    result = erase(db, email="Ann.Smith@example.com")
+    assert result.compaction is None and result.rows_deleted["raw.raw_events"] == 50
+    assert any("not rewritten (OSError: [Errno 28] No space left on device)" in w for w in result.warnings)
+
+
+def test_retention_leaves_no_bytes_of_the_purged_rows_in_the_file(tmp_path):
+    """Purged raw rows (older than raw_landing's keep_days) are gone from the file's bytes too."""
+    from lawn.landing import landing_table
+
+    db = tmp_path / "w.duckdb"
+    old_rows = [(f"o{i}", "2026-01-02T00:00:00Z", f'{{"email":"old.{i}@gone.io"}}') for i in range(60)]
+    new_rows = [(f"n{i}", "2026-07-30T00:00:00Z", f'{{"email":"new.{i}@kept.io"}}') for i in range(60)]
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema raw; create schema staging; create schema ops")
+        con.execute(landing_table("ops.retention_audit").duckdb_ddl())
+        con.execute("create table raw.raw_events (event_id varchar, received_at varchar, properties varchar)")
+        con.executemany("insert into raw.raw_events values (?, ?, ?)", old_rows + new_rows)
+        con.execute(
+            "create view staging.stg_tracking__events as select received_at as received_at_raw, "
+            "cast(received_at as timestamptz) at time zone 'UTC' as received_at from raw.raw_events"
+        )
+    policies = _write(
+        tmp_path / "p.csv",
+        "retention_class,keep_days,action\nraw_landing,100,delete\nevent_history,50,delete\n",
+    )
+    tables = _write(
+        tmp_path / "t.csv",
+        "relation,retention_class,time_column,anonymise_columns\nraw.raw_events,raw_landing,received_at,\n",
+    )
+    assert b"old.7@gone.io" in db.read_bytes()
+    rows = apply_retention(
+        db, reference=REFERENCE, policies_path=policies, tables_path=tables, manifest_path=None
+    )
+    assert [(row.relation_name, row.rows_affected) for row in rows] == [("raw.raw_events", 60)]
+    data = db.read_bytes()
+    assert not any(f"old.{i}@gone.io".encode() in data for i in range(60))
+    assert all(f"new.{i}@kept.io".encode() in data for i in range(60))
+
+
+def _erasable_warehouse(db: Path) -> Path:
+    """Two persons' raw rows (enough of them to fill blocks), the identity map, the key, a view."""
+    from lawn.identity_key import pads
+    from lawn.landing import landing_table
+
+    inner, outer = pads(TEST_HASH_KEY.secret)
+    with duckdb.connect(str(db)) as con:
+        for schema in ("raw", "ops", "pii", "marts"):
+            con.execute(f"create schema {schema}")
+        for relation in ("ops.erasure_tombstones", "ops.erasure_requests"):
+            con.execute(landing_table(relation).duckdb_ddl())
+        con.execute(
+            "create table ops.identity_hash_key "
+            "(key_id varchar, inner_pad_hex varchar, outer_pad_hex varchar)"
+        )
+        con.execute(
+            "insert into ops.identity_hash_key values (?, ?, ?)",
+            [TEST_HASH_KEY.key_id, inner.hex(), outer.hex()],
+        )
+        con.execute(
+            "create table pii.pii_identifiers "
+            "(identifier_type varchar, identifier_value varchar, person_id varchar)"
+        )
+        con.execute(
+            "insert into pii.pii_identifiers values ('user_id', 'usr_ann', 'per_1'), "
+            "('anonymous_id', 'anon-7f3a', 'per_1'), ('email', 'ann.smith@example.com', 'per_1'), "
+            "('user_id', 'usr_bob', 'per_2'), ('email', 'bob@acme.io', 'per_2')"
+        )
+        con.execute(
+            "create table raw.raw_events (raw_event_key varchar, user_id varchar, anonymous_id varchar, "
+            "device_id varchar, context varchar, properties varchar)"
+        )
+        ann = ('{"ip":"203.0.113.77"}', '{"email":"Ann.Smith@Example.COM"}')
+        rows = [(f"a{i}", "usr_ann", "anon-7f3a", None, *ann) for i in range(50)]
+        rows += [(f"b{i}", "usr_bob", None, None, "{}", '{"email":"bob@acme.io"}') for i in range(50)]
+        con.executemany("insert into raw.raw_events values (?, ?, ?, ?, ?, ?)", rows)
+        con.execute(
+            "create view marts.bob_only as select user_id from raw.raw_events where user_id = 'usr_bob'"
+        )
+    return db
+
+
 def test_nightly_applies_retention_right_after_the_build():
     names = [name for name, _ in nightly.STEPS]
     assert names[names.index("build") + 1] == "retention"
@@ -423,6 +547,7 @@ def test_erasure_leaves_no_value_in_any_table_or_file(world):
     # raw rows deleted = the rows of the person in the raw file (pandas), exactly
     assert result.rows_deleted["raw.raw_events"] == int(world["is_theirs"].sum())
     assert _scan_db(db, values) == []
+    assert _file_holds(db, values) == set()  # nor in the file's free blocks
     assert _scan_files([world["exports"], world["reports"]], values) == []
     assert (world["reports"] / "other_notes.md").exists()
     # the ledger keeps the reversal (its reason redacted) and the rewritten file carries it

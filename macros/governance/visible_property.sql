@@ -1,12 +1,12 @@
 {% macro visible_property(json_expression, property_name) -%}
     {#- The property `property_name` (a literal name) of the raw properties JSON as the
         public fct_events shows it: null when the governance masking removes that key
-        (masked_property_names), else the JSON value as text. A model that needs one or two
+        (not in shown_property_names), else the JSON value as text. A model that needs one or two
         properties reads int_events_attributed with this instead of fct_events, whose
         masked copy of every event's payload costs more than the model itself
         (docs/full_build_cost.md). The caller declares
         `-- depends_on: ref('stg_tracking_plan__properties')`. -#}
-    {%- if property_name in masked_property_names() -%}
+    {%- if property_name not in shown_property_names() -%}
         cast(null as {{ dbt.type_string() }})
     {%- else -%}
         {{ json_extract_scalar(json_expression, "'" ~ property_name ~ "'") }}

@@ -1,7 +1,8 @@
 {{ config(materialized='view') }}
 {#- The public face of int_events_attributed: valid events with their person, masked for
-    analysts. The client IP address is not shown and the properties lose the keys the
-    tracking plan classes as personal or sensitive (emails, names, free text); both stay
+    analysts. The client IP address is not shown and the properties keep only the keys the
+    tracking plan declares and does not class as personal or sensitive (emails, names, free
+    text): a key the plan does not declare is unclassified and not shown either. Both stay
     whole in pii.pii_event_personal_data (docs/governance.md). #}
 -- depends_on: {{ ref('stg_tracking_plan__properties') }}
 with
@@ -34,7 +35,7 @@ final as (
         locale,
         latency_ms,
         error_code,
-        {{ json_without_keys('properties', masked_property_names()) }} as properties,
+        {{ json_only_keys('properties', shown_property_names()) }} as properties,
         raw_event_key
     from events
 
