@@ -23,6 +23,7 @@ import pandas as pd
 
 from lawn.data_day import data_day
 from lawn.landing import DUCKDB_TYPES, landing_table
+from lawn.paths import fsync_path
 from lawn.settings import ACTION_MAX_AGE_DAYS
 from lawn.warehouse import MissingTableError, require_landing_table, table_exists
 from lawn.warehouse_io import connect
@@ -240,14 +241,6 @@ def neutralise_formulas(records: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
-def _fsync(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 def _publish_files(records: pd.DataFrame, folder: Path) -> tuple[Path, Path]:
     """Write both files under temporary names, fsync, then rename each into place (a reader
     sees no file or a whole one) and fsync the folder."""
@@ -258,12 +251,12 @@ def _publish_files(records: pd.DataFrame, folder: Path) -> tuple[Path, Path]:
     neutralise_formulas(records).to_csv(csv_tmp, index=False, lineterminator="\r\n")
     records.to_parquet(parquet_tmp, index=False)
     for path in (csv_tmp, parquet_tmp):
-        _fsync(path)
+        fsync_path(path)
     fault_point("export:written")
     os.replace(csv_tmp, csv_path)
     fault_point("export:csv_renamed")
     os.replace(parquet_tmp, parquet_path)
-    _fsync(folder)
+    fsync_path(folder)
     return csv_path, parquet_path
 
 

@@ -30,3 +30,12 @@ def duckdb_path() -> Path:
 def dbt_command() -> list[str]:
     """The dbt executable installed beside this Python (the project's virtualenv)."""
     return [str(Path(sys.executable).with_name("dbt"))]
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file, or a folder's entries (after a rename into it), to disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

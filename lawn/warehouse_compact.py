@@ -17,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from lawn.paths import fsync_path
+
 
 class CompactionError(RuntimeError):
     """The copy did not match the warehouse; the warehouse is left as it was."""
@@ -40,14 +42,6 @@ def _table_rows(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[tuple[str,
         )
         for schema, table in names
     }
-
-
-def _fsync(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def compact(db_path: Path) -> Compaction:
@@ -76,9 +70,9 @@ def compact(db_path: Path) -> Compaction:
                 raise CompactionError(f"compacting {db_path}: the copy differs in {', '.join(differing[:5])}")
             con.execute("detach lawn_compact_source")
             con.execute("checkpoint")
-        _fsync(fresh)
+        fsync_path(fresh)
         os.replace(fresh, db_path)
-        _fsync(db_path.parent)
+        fsync_path(db_path.parent)
     finally:
         for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
             leftover.unlink(missing_ok=True)

@@ -182,11 +182,9 @@ def drop_project_schemas(env: dict[str, str]) -> None:
         connection.close()
 
 
-def lawn_postgres_build(
-    env: dict[str, str], raw_dir: Path, work: Path, *extra: str
-) -> tuple[dict, dict, float]:
-    """`lawn postgres build` of ``raw_dir`` (land + dbt build); its run_results, manifest and
-    wall seconds."""
+def lawn_run_env(env: dict[str, str], work: Path) -> dict[str, str]:
+    """The environment of a `lawn postgres ...` run: the server settings ``env``, dbt's target
+    and log folders under ``work``, and the test identity key (never a key file)."""
     run_env = {
         **os.environ,
         **env,
@@ -195,6 +193,15 @@ def lawn_postgres_build(
         "LAWN_IDENTITY_HASH_KEY": TEST_HASH_KEY.secret.decode(),
     }
     run_env.pop("LAWN_IDENTITY_HASH_KEY_FILE", None)
+    return run_env
+
+
+def lawn_postgres_build(
+    env: dict[str, str], raw_dir: Path, work: Path, *extra: str
+) -> tuple[dict, dict, float]:
+    """`lawn postgres build` of ``raw_dir`` (land + dbt build); its run_results, manifest and
+    wall seconds."""
+    run_env = lawn_run_env(env, work)
     command = [
         str(Path(sys.executable).with_name("lawn")),
         *("postgres", "build", "--raw-dir", str(raw_dir), "--vars", json.dumps(TEST_VARS), *extra),

@@ -22,6 +22,7 @@ from lawn.paths import SEEDS_DIR
 from lawn.privacy import erase
 from lawn.privacy_maps import normalize
 from tests_py.conftest import query, run_dbt
+from tests_py.pii_scan import scan_db
 
 FEED = Path(__file__).parent / "fixtures" / "governance"
 PLAN = SEEDS_DIR / "tracking_plan" / "tracking_plan_properties.csv"
@@ -50,26 +51,6 @@ def built(tmp_path_factory) -> Path:
     db = work / "lawn.duckdb"
     run_dbt(["build", "--exclude-resource-type", "unit_test"], db, work, raw_dir=FEED)
     return db
-
-
-def _scan(db: Path, values: set[str]) -> list[str]:
-    """Every text cell of every table and view of the warehouse holding one of the values."""
-    pattern = "|".join(re.escape(value.lower()) for value in values)
-    hits = []
-    with duckdb.connect(str(db), read_only=True) as con:
-        columns = con.execute(
-            "select table_schema, table_name, column_name from information_schema.columns "
-            "where data_type in ('VARCHAR', 'JSON')"
-        ).fetchall()
-        for schema, table, column in columns:
-            found = con.execute(
-                f'select count(*) from "{schema}"."{table}" '
-                f'where regexp_matches(lower(cast("{column}" as varchar)), ?)',
-                [pattern],
-            ).fetchall()[0][0]
-            if found:
-                hits.append(f"{schema}.{table}.{column}: {found}")
-    return hits
 
 
 def test_marts_show_only_declared_properties_the_plan_does_not_class_personal(built):
@@ -103,16 +84,16 @@ def test_erasure_by_an_email_variant_leaves_nothing_and_a_redelivery_stays_out(b
     theirs = own_email.isin(ANN_EMAILS)
     for column, values in ANN_IDS.items():
         theirs |= raw[column].map(lambda v: normalize(v) if isinstance(v, str) else "").isin(values)
-    assert _scan(built, ANN_VALUES)  # the scan can fail
+    assert scan_db(built, ANN_VALUES)  # the scan can fail
     result = erase(built, email="  ANN.Smith@EXAMPLE.com ")
     assert result.person_found
     assert result.rows_deleted["raw.raw_events"] == int(theirs.sum())  # 15 of 24 deliveries
-    assert _scan(built, ANN_VALUES) == []
+    assert scan_db(built, ANN_VALUES) == []
     data = built.read_bytes().lower()  # nor in the file's free blocks
     assert [v for v in ANN_VALUES if v.lower().encode() in data] == []
     # the same raw file delivered again: Ann's rows are withheld, Bob's invitation redacted
     run_dbt(["build", "--exclude-resource-type", "unit_test"], built, tmp_path, raw_dir=FEED)
-    assert _scan(built, ANN_VALUES) == []
+    assert scan_db(built, ANN_VALUES) == []
     counts = query(
         built,
         "select (select count(*) from raw.raw_events) as raw, "

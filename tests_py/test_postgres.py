@@ -23,8 +23,8 @@ import pytest
 
 from lawn.paths import REPO_ROOT
 from lawn.postgres import PgLogin, copy_tables, pg_login
-from tests_py.conftest import TEST_HASH_KEY, TEST_VARS
-from tests_py.pg_harness import connect, mart_differences, query, sort_key
+from tests_py.conftest import TEST_VARS
+from tests_py.pg_harness import connect, lawn_run_env, mart_differences, query, sort_key
 
 READERS = ("analyst", "pii_reader", "vendor")
 PROJECT_SCHEMAS = ("registry", "staging", "intermediate", "marts", "pii", "snapshots", "ops", "ml", "audit")
@@ -39,14 +39,7 @@ def pg_build(pg_env, small_parquet, tmp_path_factory) -> dict:
     """`lawn postgres build --full-refresh` of the small world (the files, key and vars of the
     `built_small` DuckDB build); its run_results and manifest."""
     work = tmp_path_factory.mktemp("pg_build")
-    env = {
-        **os.environ,
-        **pg_env,
-        "DBT_TARGET_PATH": str(work / "target"),
-        "DBT_LOG_PATH": str(work / "logs"),
-        "LAWN_IDENTITY_HASH_KEY": TEST_HASH_KEY.secret.decode(),
-    }
-    env.pop("LAWN_IDENTITY_HASH_KEY_FILE", None)
+    env = lawn_run_env(pg_env, work)
     command = [
         str(Path(sys.executable).with_name("lawn")),
         *("postgres", "build", "--full-refresh", "--raw-dir", str(small_parquet / "raw")),
@@ -484,14 +477,7 @@ def test_a_second_run_is_incremental_and_changes_nothing(pg_env, pg_build, built
     incremental models' contracts meet PostgreSQL's text), keeps the grants and the audit in
     step, and leaves every mart equal to DuckDB's; then a partial run (one model) leaves the
     audit of everything else standing."""
-    env = {
-        **os.environ,
-        **pg_env,
-        "LAWN_IDENTITY_HASH_KEY": TEST_HASH_KEY.secret.decode(),
-        "DBT_TARGET_PATH": str(tmp_path / "target"),
-        "DBT_LOG_PATH": str(tmp_path / "logs"),
-    }
-    env.pop("LAWN_IDENTITY_HASH_KEY_FILE", None)
+    env = lawn_run_env(pg_env, tmp_path)
     command = [
         str(Path(sys.executable).with_name("lawn")),
         *("postgres", "build", "--no-land", "--vars", json.dumps(TEST_VARS)),

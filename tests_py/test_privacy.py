@@ -28,6 +28,7 @@ from lawn.privacy_sweep import value_pattern
 from lawn.retention import RetentionError, apply_retention, load_policies, load_targets
 from lawn.validate_raw import load_raw
 from tests_py.conftest import TEST_HASH_KEY, run_dbt
+from tests_py.pii_scan import scan_db, scan_files
 
 REFERENCE = dt.datetime(2026, 8, 2)  # one day after the demo's last delivery
 # tight keep_days so that the demo's five months are cut in three places
@@ -412,41 +413,6 @@ def _valid_events(db: Path) -> pd.DataFrame:
         return con.sql(f"select event_id, received_at from {VALID_VIEW}").df()
 
 
-def _scan_db(db: Path, values: set[str]) -> list[str]:
-    """Every text column of every table (and view) holding one of the values, in any case."""
-    lowered = [value.lower() for value in values]
-    hits = []
-    with duckdb.connect(str(db), read_only=True) as con:
-        columns = con.execute(
-            "select table_schema, table_name, column_name from information_schema.columns "
-            "where data_type in ('VARCHAR', 'JSON')"
-        ).fetchall()
-        pattern = "|".join(re.escape(value) for value in lowered)
-        for schema, table, column in columns:
-            found = con.execute(
-                f'select count(*) from "{schema}"."{table}" '
-                f'where regexp_matches(lower(cast("{column}" as varchar)), ?)',
-                [pattern],
-            ).fetchall()[0][0]
-            if found:
-                hits.append(f"{schema}.{table}.{column}: {found}")
-    return hits
-
-
-def _scan_files(folders: list[Path], values: set[str]) -> list[str]:
-    lowered = [value.lower() for value in values]
-    hits = []
-    for folder in folders:
-        for path in folder.rglob("*"):
-            if not path.is_file():
-                continue
-            text = path.read_bytes().decode("utf-8", "ignore").lower()
-            if path.suffix == ".parquet":
-                text = pd.read_parquet(path).astype("string").to_csv(index=False).lower()
-            hits += [f"{path}: {value}" for value in lowered if value in text]
-    return hits
-
-
 def _obj(text: str) -> dict:
     """A JSON object, or {} for anything else (malformed payloads are in the demo on purpose)."""
     try:
@@ -540,15 +506,15 @@ def world(tmp_path_factory):
 def test_erasure_leaves_no_value_in_any_table_or_file(world):
     db, values = world["db"], world["values"]
     assert world["ips"] and len(values) > 6
-    before = _scan_db(db, values)
-    assert before and _scan_files([world["exports"], world["reports"]], values)  # the scan can fail
+    before = scan_db(db, values)
+    assert before and scan_files([world["exports"], world["reports"]], values)  # the scan can fail
     result = erase(db, email=world["email"].upper() + " ", output_dirs=(world["exports"], world["reports"]))
     assert result.person_found and result.identifiers >= 4
     # raw rows deleted = the rows of the person in the raw file (pandas), exactly
     assert result.rows_deleted["raw.raw_events"] == int(world["is_theirs"].sum())
-    assert _scan_db(db, values) == []
+    assert scan_db(db, values) == []
     assert _file_holds(db, values) == set()  # nor in the file's free blocks
-    assert _scan_files([world["exports"], world["reports"]], values) == []
+    assert scan_files([world["exports"], world["reports"]], values) == []
     assert (world["reports"] / "other_notes.md").exists()
     # the ledger keeps the reversal (its reason redacted) and the rewritten file carries it
     with duckdb.connect(str(db), read_only=True) as con:
@@ -650,7 +616,7 @@ def test_reloading_the_same_raw_data_keeps_erasure_and_retention_and_reconciles(
     assert report.withheld.retention == int((old & ~world["is_theirs"]).sum())
     result = run_dbt(["build", "--exclude-resource-type", "unit_test"], db, work)  # incremental
     assert "ERROR=0" in result.stdout and "FAIL" not in result.stdout.split("Done.")[-1]
-    assert _scan_db(db, world["values"]) == []
+    assert scan_db(db, world["values"]) == []
     with duckdb.connect(str(db), read_only=True) as con:
         summary = con.sql("select * from marts.fct_event_reconciliation").df().iloc[0]
         raw_rows = con.execute("select count(*) from raw.raw_events").fetchall()[0][0]
