@@ -14,7 +14,7 @@
     ) -%}
     regexp_replace(
         regexp_replace(
-            lower(translate({{ expression }}, '{{ invisible }}', '')),
+            {{ lower_unicode("translate(" ~ expression ~ ", '" ~ invisible ~ "', '')") }},
             '^[<"' || chr(39) || ']*(mailto:)?[<"' || chr(39) || ']*',
             ''
         ),

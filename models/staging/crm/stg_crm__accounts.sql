@@ -14,12 +14,12 @@ typed as (
     select
         {{ null_marker_as_missing('account_id', 'account_id') }} as account_id,
         trim(account_name) as account_name,
-        lower({{ null_marker_as_missing('email_domain', 'email') }}) as email_domain,
-        lower(trim(industry)) as industry,
-        lower(trim(segment)) as segment,
+        {{ lower_unicode(null_marker_as_missing('email_domain', 'email')) }} as email_domain,
+        {{ lower_unicode('trim(industry)') }} as industry,
+        {{ lower_unicode('trim(segment)') }} as segment,
         upper(trim(country)) as country_code,
         {{ parse_iso_timestamp_utc('trim(created_at)') }} as created_at,
-        lower(trim(acquisition_channel)) as acquisition_channel,
+        {{ lower_unicode('trim(acquisition_channel)') }} as acquisition_channel,
         trim(sales_owner) as sales_owner
     from crm_accounts
 

@@ -14,7 +14,7 @@ typed as (
 
     select
         cast(spend_date as date) as spend_date,
-        lower(trim(channel)) as channel,
+        {{ lower_unicode('trim(channel)') }} as channel,
         {{ try_cast('spend_usd', 'decimal(18, 2)') }} as spend_usd,
         {{ try_cast('impressions', dbt.type_bigint()) }} as impressions,
         {{ try_cast('clicks', dbt.type_bigint()) }} as clicks
