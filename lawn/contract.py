@@ -46,10 +46,16 @@ KIND_DOC: dict[str, str] = {
 }
 
 
+def fold_case(value: str) -> str:
+    """Unicode lower case as the macro lower_unicode writes it on every engine: Python's
+    lower case, with the dotted capital I as a plain ``i`` and the final sigma as sigma (U+03C2 -> U+03C3)."""
+    return value.replace("\u0130", "i").lower().replace("\u03c2", "\u03c3")
+
+
 def _normal_form(value: str) -> str:
     """The blocklist value as the macro normalize_identifier writes it (for the seed's plain
     values: no whitespace, lower case, no wrapping brackets or quotes, no trailing dots)."""
-    value = re.sub(r"\s", "", value).lower()
+    value = fold_case(re.sub(r"\s", "", value))
     value = re.sub(r"^[<\"']*(mailto:)?[<\"']*", "", value)
     return re.sub(r"[>\"'.]*$", "", value)
 

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import duckdb
 
+from lawn.contract import fold_case
+
 IDENTIFIER_TYPES = ("user_id", "anonymous_id", "device_id", "email")
 # raw event columns that hold an identifier of the type named
 ID_COLUMNS = {"user_id": "user_id", "anonymous_id": "anonymous_id", "device_id": "device_id"}
@@ -70,7 +72,7 @@ class ErasureError(ValueError):
 
 def normalize(value: str) -> str:
     """Python twin of the ``normalize_identifier`` macro (the identity graph's normal form)."""
-    text = "".join(ch for ch in value if ch not in INVISIBLE).lower()
+    text = fold_case("".join(ch for ch in value if ch not in INVISIBLE))
     text = re.sub(r"^[<\"']*(mailto:)?[<\"']*", "", text)
     return re.sub(r"[>\"'.]*$", "", text)
 
@@ -79,7 +81,8 @@ def normalize_sql(expression: str) -> str:
     """DuckDB SQL of ``normalize_identifier`` (same steps as the macro)."""
     invisible = INVISIBLE.replace("'", "''")
     return (
-        f"regexp_replace(regexp_replace(lower(translate({expression}, '{invisible}', '')), "
+        f"regexp_replace(regexp_replace(replace(lower(replace(translate({expression}, '{invisible}', ''), "
+        "'\u0130', 'i')), '\u03c2', '\u03c3'), "
         f"'^[<\"'']*(mailto:)?[<\"'']*', ''), '[>\"''.]*$', '')"
     )
 

@@ -41,7 +41,9 @@ def normal_form(value: str) -> str:
     """The normal form of an identifier, written independently of the SQL macro
     (normalize_identifier): drop whitespace and invisible characters, lower-case, strip a
     leading mailto: and wrapping brackets or quotes, and trailing dots."""
-    text = "".join(ch for ch in value if not ch.isspace() and ch not in INVISIBLE).lower()
+    text = "".join(ch for ch in value if not ch.isspace() and ch not in INVISIBLE)
+    # lower case, with a dotted capital I as `i` and a final sigma U+03C2 as U+03C3 (engines differ)
+    text = text.replace("\u0130", "i").lower().replace("\u03c2", "\u03c3")
     text = text.lstrip("<\"'")
     text = text.removeprefix("mailto:").lstrip("<\"'")
     return text.rstrip(">\"'.")

@@ -101,7 +101,16 @@ def test_shipped_configuration_loads():
 
 @pytest.mark.parametrize(
     "value",
-    [" Ana.Lee@Example.COM ", "<mailto:ana@x.io>", "'ana@x.io'.", "\u200bUSR_1\u00a0", "dev_\tA1", "plain"],
+    [
+        " Ana.Lee@Example.COM ",
+        "<mailto:ana@x.io>",
+        "'ana@x.io'.",
+        "\u200bUSR_1\u00a0",
+        "dev_\tA1",
+        "plain",
+        "ÄNN.Müller@Exämple.COM",
+        "İLKER.ΟΔΥΣΣΕΥΣ@x.gr",
+    ],
 )
 def test_python_normal_form_is_the_macros(value):
     with duckdb.connect() as con:

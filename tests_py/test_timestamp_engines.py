@@ -1,7 +1,14 @@
-"""The staging timestamp parser (macros/portability/parse_iso_timestamp_utc.sql) decides the
-same on DuckDB, PostgreSQL and Spark, and as tests_py/expectations.py's Python restatement,
-for what exports send: offsets of every form, no offset (UTC), no seconds, a date alone,
-and values that name no instant (a day the month lacks, hour 24, 'T10:00Z', '2026-3-1').
+"""Two portable macros decide the same on DuckDB, PostgreSQL and Spark as an independent
+Python restatement:
+
+- the staging timestamp parser (macros/portability/parse_iso_timestamp_utc.sql), as
+  tests_py/expectations.py's restatement, for what exports send: offsets of every form, no
+  offset (UTC), no seconds, a date alone, and values that name no instant (a day the month
+  lacks, hour 24, 'T10:00Z', '2026-3-1');
+- the Unicode lower case of emails and ids (macros/portability/lower_unicode.sql), as
+  Python's str.lower with the two documented foldings, on every letter, mark, number and
+  symbol below U+30000 and on words (the final sigma depends on its neighbours). PostgreSQL
+  runs it in a C-locale database, where plain lower() leaves `Ä` as it is.
 
 The unit tests of the staging models run on DuckDB only (their fixtures are DuckDB-typed), so
 each engine's dispatched SQL is rendered by dbt and run here on a table of hand-written
@@ -12,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
+import unicodedata
 
 import duckdb
 import pytest
@@ -44,6 +51,7 @@ VALUES = [
 ]
 # the three dispatched forms, with and without require_offset
 MACROS = {"duckdb": "duckdb__", "postgres": "default__", "spark": "spark__"}
+LOWER_FORMS = {"duckdb": "default__", "postgres": "postgres__", "spark": "default__"}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +62,7 @@ def rendered(tmp_path_factory) -> dict[str, str]:
         f"{{{{ {prefix}parse_iso_timestamp_utc('x', {flag}) }}}} as {engine}_{name}"
         for engine, prefix in MACROS.items()
         for name, flag in (("any", "false"), ("offset", "true"))
-    ]
+    ] + [f"{{{{ {prefix}lower_unicode('x') }}}} as {engine}_lower" for engine, prefix in LOWER_FORMS.items()]
     done = dbt_runner.run_dbt(
         ["compile", "--inline", "select " + " ||| ".join(parts)],
         work / "w.duckdb",
@@ -67,7 +75,9 @@ def rendered(tmp_path_factory) -> dict[str, str]:
     for chunk in compiled.split("|||"):
         expression, alias = re.match(r"(?s)\s*(.*)\s+as\s+(\w+)\s*$", chunk.strip()).groups()
         expressions[alias] = expression
-    assert set(expressions) == {f"{e}_{n}" for e in MACROS for n in ("any", "offset")}
+    assert set(expressions) == {f"{e}_{n}" for e in MACROS for n in ("any", "offset")} | {
+        f"{e}_lower" for e in LOWER_FORMS
+    }
     return expressions
 
 
@@ -122,26 +132,111 @@ def test_postgres_parses_as_the_restatement(rendered, pg_env):
     assert sorted((x, _plain(a), _plain(b)) for x, a, b in rows) == sorted(_expected())
 
 
-def test_spark_parses_as_the_restatement(rendered, spark_ready, tmp_path: Path):
+@pytest.fixture(scope="module")
+def spark(spark_ready, tmp_path_factory):
+    """One local Spark session for the module's Spark checks (one JVM start)."""
     from pyspark.sql import SparkSession
 
-    spark = (
+    work = tmp_path_factory.mktemp("spark_engines")
+    session = (
         SparkSession.builder.master("local[1]")
-        .appName("lawn-timestamp-engines")
+        .appName("lawn-portable-macros")
         .config("spark.sql.session.timeZone", "UTC")  # as profiles.yml sets it
         .config("spark.ui.enabled", "false")
-        .config("spark.sql.warehouse.dir", str(tmp_path / "warehouse"))
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={tmp_path}")
+        .config("spark.sql.warehouse.dir", str(work / "warehouse"))
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={work}")
         .getOrCreate()
     )
-    try:
-        spark.createDataFrame([(v,) for v in VALUES], "x string").createOrReplaceTempView("t")
-        # as text: Spark would hand timestamps to Python in the driver's local zone
-        rows = spark.sql(
-            f"select x, cast({rendered['spark_any']} as string) as a, "
-            f"cast({rendered['spark_offset']} as string) as b from t"
-        ).collect()
-    finally:
-        spark.stop()
+    yield session
+    session.stop()
+
+
+def test_spark_parses_as_the_restatement(rendered, spark):
+    spark.createDataFrame([(v,) for v in VALUES], "x string").createOrReplaceTempView("t")
+    # as text: Spark would hand timestamps to Python in the driver's local zone
+    rows = spark.sql(
+        f"select x, cast({rendered['spark_any']} as string) as a, "
+        f"cast({rendered['spark_offset']} as string) as b from t"
+    ).collect()
     read = [(r.x, *(None if v is None else dt.datetime.fromisoformat(v) for v in (r.a, r.b))) for r in rows]
     assert sorted(read) == sorted(_expected())
+
+
+# --- Unicode lower case (lower_unicode) ---------------------------------------------------
+
+# words: a final sigma is U+03C2 in Python, PostgreSQL's ICU and Spark, U+03C3 in DuckDB
+WORDS = [
+    "ÄNN.Müller@Exämple.COM",
+    "ÉLODIE@Café.FR",
+    "ПРИВЕТ@ПОЧТА.РФ",
+    "ΟΔΥΣΣΕΥΣ@Mail.GR",
+    "ΣΑΣ.ΣΑΣ",
+    "ας@x.gr",
+    "İSTANBUL@x.tr",
+    "STRAẞE@x.de",
+    "\uff21\uff22\uff23@x.jp",  # full-width ABC
+    "plain@x.io",
+]
+
+
+def _lower_inputs() -> list[str]:
+    singles = [
+        chr(c)
+        for c in range(0x20, 0x30000)
+        if not 0xD800 <= c < 0xE000 and unicodedata.category(chr(c))[0] in "LNMS"
+    ]
+    return singles + WORDS
+
+
+def _python_lower(value: str) -> str:
+    # restated here, not imported: str.lower, then the two foldings the macro documents
+    return value.replace("\u0130", "i").lower().replace("\u03c2", "\u03c3")
+
+
+def _check_lower(rows: list[tuple[str, str]]) -> None:
+    inputs = _lower_inputs()
+    assert len(rows) == len(inputs)
+    wrong = [(x, got, _python_lower(x)) for x, got in rows if got != _python_lower(x)]
+    assert not wrong, wrong[:10]
+
+
+def test_the_restatement_lowers_what_plain_lower_would_leave():
+    assert _python_lower("ÄNN.Müller@Exämple.COM") == "änn.müller@exämple.com"
+    assert _python_lower("ΟΔΥΣΣΕΥΣ") == "οδυσσευσ" and _python_lower("İSTANBUL") == "istanbul"
+    assert "ς".lower() == "ς" and "İ".lower() == "i\u0307"  # what the foldings are for
+
+
+def test_duckdb_lowers_as_python(rendered):
+    with duckdb.connect() as con:
+        con.execute("create table t as select unnest(?::varchar[]) as x", [_lower_inputs()])
+        _check_lower(con.execute(f"select x, {rendered['duckdb_lower']} from t").fetchall())
+
+
+def test_postgres_lowers_as_python_in_a_c_locale_database(rendered, pg_env):
+    from psycopg2.extras import execute_values
+
+    from tests_py.pg_harness import connect
+
+    connection = connect(pg_env, "dbt")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("show lc_ctype")
+            ctype = cursor.fetchone()[0]
+            cursor.execute("create temporary table t (x text)")
+            execute_values(cursor, "insert into t values %s", [(v,) for v in _lower_inputs()])
+            cursor.execute(f"select x, {rendered['postgres_lower']} from t")
+            rows = cursor.fetchall()
+            cursor.execute("select lower('Ä') = 'Ä'")  # the trap the ICU collation avoids
+            plain_lower_leaves_it = cursor.fetchone()[0]
+    finally:
+        connection.rollback()
+        connection.close()
+    _check_lower(rows)
+    if ctype in ("C", "POSIX"):
+        assert plain_lower_leaves_it
+
+
+def test_spark_lowers_as_python(rendered, spark):
+    spark.createDataFrame([(v,) for v in _lower_inputs()], "x string").createOrReplaceTempView("l")
+    rows = spark.sql(f"select x, {rendered['spark_lower']} as y from l").collect()
+    _check_lower([(r.x, r.y) for r in rows])
