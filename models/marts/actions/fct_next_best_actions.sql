@@ -190,7 +190,6 @@ fired_inputs as (
         fired.account_id,
         fired.decided_on,
         conditions.input_name,
-        conditions.comparator,
         {{ input_value }} as input_value
     from fired
     inner join conditions on fired.rule_id = conditions.rule_id
@@ -207,22 +206,38 @@ fired_inputs as (
 
 ),
 
+fired_input_values as (
+
+    -- one value per input: a rule may hold two conditions on one input (a range)
+    select distinct
+        rule_id,
+        account_id,
+        decided_on,
+        input_name,
+        input_value
+    from fired_inputs
+
+),
+
 trigger_inputs as (
 
     select
-        fired_inputs.rule_id,
-        fired_inputs.account_id,
-        fired_inputs.decided_on,
+        fired_input_values.rule_id,
+        fired_input_values.account_id,
+        fired_input_values.decided_on,
         {{ dbt.listagg(
-            "fired_inputs.input_name || '=' || coalesce("
-            ~ number_to_text('fired_inputs.input_value', 4) ~ ", 'null')",
+            "fired_input_values.input_name || '=' || coalesce("
+            ~ number_to_text('fired_input_values.input_value', 4) ~ ", 'null')",
             "'; '",
-            "order by fired_inputs.input_name, fired_inputs.comparator",
+            "order by fired_input_values.input_name",
         ) }} as trigger_inputs,
-        max(case when fired_inputs.input_name = 'churn_probability' then 1 else 0 end)
+        max(case when fired_input_values.input_name = 'churn_probability' then 1 else 0 end)
             as uses_churn_model
-    from fired_inputs
-    group by fired_inputs.rule_id, fired_inputs.account_id, fired_inputs.decided_on
+    from fired_input_values
+    group by
+        fired_input_values.rule_id,
+        fired_input_values.account_id,
+        fired_input_values.decided_on
 
 ),
 
