@@ -102,16 +102,16 @@ message, nothing dropped:
 | envelope | from the message |
 |---|---|
 | `event_id` | `messageId` |
-| `event_name` | `track`: `event` in snake_case (`Order Completed` -> `order_completed`); `identify` -> `identified`; `page`/`screen` -> `page_viewed`; `group` -> `group_identified` (not in the plan: quarantined as `UNKNOWN_EVENT`, but its `groupId` is not lost); other types keep their name |
+| `event_name` | `track`: `event` in snake_case (`Order Completed` -> `order_completed`); `identify` and `alias` -> `identified` (tracking plan release 2026.12.0: `email` optional, so an identify with a userId and an anonymousId only is valid and links them); `page`/`screen` -> `page_viewed`; `group` -> `group_identified` (not in the plan: quarantined as `UNKNOWN_EVENT`, but its `groupId` is not lost); other types keep their name |
 | `schema_version` | `properties.schema_version` (or `context.protocols.schemaVersion`), else 1 |
 | `source` | `context.library.name`: analytics.js / analytics-next / rudder-sdk-js -> web, analytics-ios / analytics-swift -> ios, analytics-android / analytics-kotlin -> android, server libraries (analytics-node, -python, -go, -java, -ruby, -php, .net, http) -> backend; else `context.device.type`; an unknown library is kept as it is (quarantined as `INVALID_SOURCE`) |
 | `occurred_at` | `originalTimestamp`, else `timestamp` |
 | `received_at` | `receivedAt`, else `sentAt`, else `timestamp` |
-| `anonymous_id`, `user_id` | `anonymousId`, `userId` |
+| `anonymous_id`, `user_id` | `anonymousId`, `userId`; for `alias`: `previousId` (else `anonymousId`), `userId`: the alias links previousId to userId like an identify, and is no signup or activity (an alias of two user ids merges nothing: docs/identity.md section 6) |
 | `device_id` | `context.device.id` |
 | `account_id` | `context.groupId`, else `properties.account_id`, else `traits.account_id`/`traits.company.id`, else `groupId` (group calls) |
 | `context` | `context` with `platform` (from the source), `app_version` (`context.app.version`), `locale`, `ip` added |
-| `properties` | `properties` (track, page); for `identify`: `traits` mapped to `email`, `first_name`, `last_name`, `role` (`firstName`/`lastName`/`name` accepted) |
+| `properties` | `properties` (track, page); for `identify`: `traits` mapped to `email`, `first_name`, `last_name`, `role` (`firstName`/`lastName`/`name` accepted; a user's latest value of each trait is kept); for `alias`: none |
 
 `properties`, `context` and `traits` held as JSON text (a warehouse table's rows) are decoded;
 an empty text is an absent field. A line `{"batch": [...]}` (the HTTP API's batch call) is its
@@ -123,6 +123,12 @@ A line that is not a JSON object becomes a raw row with no `event_id` and the li
 `properties`, `context` or `traits` is neither an object nor the JSON text of one. It gets the `received_at` of
 the readable message before it (after it, at the start of the file): it came in the same
 delivery, and a made-up clock would move the data day.
+
+A raw file written by hand (not converted) whose `event_name` is a Segment call type
+(`identify`, `alias`, `track`, `page`, `screen`, `group`) is landed as it is and its rows are
+quarantined (`UNKNOWN_EVENT`); the load prints a warning naming the file and the counts.
+Convert the export with `lawn ingest segment`, or write `identified` for an identify or an
+alias (the alias's `previousId` as `anonymous_id`) and `page_viewed` for a page or screen.
 """
 
 

@@ -173,7 +173,9 @@ def _land_table(
         # the single-file form: straight into the table, as ever
         absent, ignored, warning = _land_file(table, paths[0], connection, target, check)
         rows = int(scalar(connection, f"select count(*) from {target}"))
-        warnings = (warning,) if warning else ()
+        warnings = tuple(
+            line for line in (warning, segment_call_warning(table, paths[0], connection, target)) if line
+        )
         return LandedTable(table, paths[0], rows, absent, ignored, warnings, mode="full", files=paths,
                            new_files=plan.new, rows_per_file=[rows], table_rows=rows)  # fmt: skip
     # each file checked alone, then gathered: in the table itself (full), in `incoming` (new
@@ -191,6 +193,9 @@ def _land_table(
         relation = gather if number == 0 and gather is not None else scratch
         absent, ignored, warning = _land_file(table, delivery.path, connection, relation, check)
         warnings += [warning] if warning else []
+        warnings += (
+            [line] if (line := segment_call_warning(table, delivery.path, connection, relation)) else []
+        )
         absent_all = set(absent) if absent_all is None else absent_all & set(absent)
         ignored_all |= set(ignored)
         if relation != target:  # rows gathered before this file: in the table, in `incoming`
@@ -232,6 +237,32 @@ def _check_unique_across(
                 f"{path}: column '{column}' repeats a value another file of {folder} already holds, "
                 f"e.g. {str(found[0][0])[:40]!r}"
             )
+
+
+# Segment call types a raw feed sometimes sends as event_name (the tracking plan's names differ)
+SEGMENT_CALL_NAMES = ("identify", "alias", "track", "page", "screen", "group")
+
+
+def segment_call_warning(
+    table: RawTable, path: Path, connection: duckdb.DuckDBPyConnection, relation: str
+) -> str:
+    """A warning line when raw_events rows are named after a Segment call (`identify`,
+    `alias`...): they are landed and quarantined as UNKNOWN_EVENT, so say what to do."""
+    if table.name != "raw_events":
+        return ""
+    names = ", ".join(f"'{name}'" for name in SEGMENT_CALL_NAMES)
+    found = connection.execute(
+        f"select lower(trim(event_name)) as name, count(*) from {relation} "
+        f"where lower(trim(event_name)) in ({names}) group by 1 order by 1"
+    ).fetchall()
+    if not found:
+        return ""
+    counts = ", ".join(f"{count} '{name}'" for name, count in found)
+    return (
+        f"{path}: event_name is a Segment call type in {counts} row(s): not in the tracking "
+        "plan, they will be quarantined (UNKNOWN_EVENT); convert a Segment export with `lawn ingest "
+        "segment`, or send identify and alias as `identified` (an alias's previousId as anonymous_id)"
+    )
 
 
 def _land_file(

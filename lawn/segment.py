@@ -97,6 +97,7 @@ def event_name_of(message: dict) -> str | None:
         return snake_case(str(message["event"])) if message.get("event") is not None else None
     return {
         "identify": "identified",
+        "alias": "identified",
         "page": "page_viewed",
         "screen": "page_viewed",
         "group": "group_identified",
@@ -111,6 +112,14 @@ def _identify_properties(traits: dict) -> dict:
         if last:
             properties["last_name"] = last
     return properties
+
+
+def _alias_previous_id(message: dict) -> Any:
+    """The id an alias says is ``userId`` too: ``previousId`` (an anonymousId, or an older
+    userId: it then lands as an anonymous id and links no user_id, docs/identity.md), else
+    the message's own ``anonymousId`` (some SDKs leave previousId out and send the cookie)."""
+    previous = message.get("previousId")
+    return previous if previous not in (None, "") else message.get("anonymousId")
 
 
 def _page_properties(message: dict) -> dict:
@@ -138,6 +147,8 @@ def envelope_row(message: dict) -> dict[str, str | None]:
     kind = str(message.get("type") or "").lower()
     if kind == "identify":
         payload: Any = _identify_properties(traits)
+    elif kind == "alias":
+        payload = {}  # an alias carries no traits: it only states previousId is userId
     elif kind in ("page", "screen"):
         payload = _page_properties(message)
     elif kind == "group":
@@ -166,7 +177,9 @@ def envelope_row(message: dict) -> dict[str, str | None]:
         "source": source,
         "occurred_at": _text(message.get("originalTimestamp") or message.get("timestamp")),
         "received_at": _text(message.get("receivedAt") or message.get("sentAt") or message.get("timestamp")),
-        "anonymous_id": _id_text(message.get("anonymousId")),
+        "anonymous_id": _id_text(
+            _alias_previous_id(message) if kind == "alias" else message.get("anonymousId")
+        ),
         "device_id": _id_text(_get(context, "device", "id")),
         "user_id": _id_text(message.get("userId")),
         "account_id": _id_text(account),

@@ -209,7 +209,9 @@ def test_segment_messages_map_onto_the_envelope():
     assert rows["ajs-12"]["properties"] == json.dumps({"first_name": "Rui", "last_name": "Lopes"}).replace(
         " ", ""
     )
-    assert rows["ajs-4"]["event_name"] == "group_identified" and rows["ajs-13"]["event_name"] == "alias"
+    assert rows["ajs-4"]["event_name"] == "group_identified"
+    alias = rows["ajs-13"]  # alias(userId, previousId): an identify linking previousId to userId
+    assert (alias["event_name"], alias["anonymous_id"], alias["user_id"]) == ("identified", "anon-7", "u-1")
 
 
 def test_segment_export_builds_end_to_end(tmp_path):
@@ -220,16 +222,17 @@ def test_segment_export_builds_end_to_end(tmp_path):
     db = tmp_path / "lawn.duckdb"
     run_dbt(["build", "--exclude-resource-type", "unit_test"], db, tmp_path, raw_dir=raw)
     valid = query(db, "select event_id, person_id from marts.fct_events")
-    assert set(valid["event_id"]) == {"ajs-1", "ajs-2", "ajs-3", "ajs-5", "srv-6", "ios-7", "and-8"}
+    # ajs-12 (identify without an email) and ajs-13 (alias) are valid since tracking plan 2026.12.0
+    assert set(valid["event_id"]) == {
+        "ajs-1", "ajs-2", "ajs-3", "ajs-5", "srv-6", "ios-7", "and-8", "ajs-12", "ajs-13"}  # fmt: skip
     people = valid.set_index("event_id")["person_id"]
-    # the anonymous web page view, the server-side plan change and the iOS screen are Ines's
-    assert people[["ajs-1", "ajs-2", "srv-6", "ios-7"]].nunique() == 1 and people["and-8"] != people["ajs-1"]
+    # the anonymous web page view, the server-side plan change, the iOS screen and the alias are Ines's
+    assert people[["ajs-1", "ajs-2", "srv-6", "ios-7", "ajs-13"]].nunique() == 1
+    assert people["and-8"] != people["ajs-1"] and people["ajs-12"] == people["and-8"]  # Rui, u-2
     reasons = query(db, "select event_id, primary_reason_code from marts.fct_quarantined_events")
     assert sorted(zip(reasons.event_id.fillna("-"), reasons.primary_reason_code, strict=True)) == [
         ("-", "MISSING_EVENT_ID"),  # the truncated line, kept
         ("ajs-11", "UNKNOWN_EVENT"),  # Order Completed is not in the plan
-        ("ajs-12", "MISSING_REQUIRED_PROPERTY"),  # identify without an email
-        ("ajs-13", "UNKNOWN_EVENT"),  # alias
         ("ajs-4", "UNKNOWN_EVENT"),  # group
     ]
     assert query(db, "select count(*) as n from raw.raw_events")["n"].iloc[0] == 13  # 7 + 5 + 1 duplicate
