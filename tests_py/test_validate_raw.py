@@ -291,7 +291,7 @@ def test_hours_only_offsets_pass_the_gate(tmp_path):
 
 def test_crm_dates_without_a_time_pass_the_gate(tmp_path):
     """A CRM export's created_at as a date alone or without seconds (no offset: UTC, a date is
-    its midnight; tests_py/test_timestamp_engines.py checks how staging reads them): before,
+    its midnight; tests_py/test_portable_macros.py checks how staging reads them): before,
     the gate refused the whole feed for it."""
     raw = _feed(tmp_path, ["2026-11-28T10:00:00Z"])
     (raw / "crm_accounts.csv").write_text(

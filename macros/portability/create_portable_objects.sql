@@ -10,6 +10,10 @@
     - lawn_json_is_object(text): true when the text parses as a JSON object (the IS JSON
       OBJECT predicate exists from PostgreSQL 16 only); the json type's parser follows
       RFC 8259 (no NaN, trailing commas, single quotes, comments).
+    - lawn_try_numeric(text) and lawn_try_float8(text): the number, or null where the cast
+      would fail (the try_cast macro checks the text's form first; these catch what the
+      form cannot: a double beyond 1.8e308 is null, one too small to represent is 0, as
+      DuckDB and Spark read them).
     DuckDB and Spark need nothing. -#}
 {% macro default__create_portable_objects() -%}
     do $lawn$
@@ -29,6 +33,31 @@
         return json_typeof(value::json) = 'object';
     exception when others then
         return false;
+    end
+    $lawn$;
+    create or replace function public.lawn_try_numeric(value text)
+    returns numeric
+    language plpgsql
+    immutable
+    parallel safe
+    as $lawn$
+    begin
+        return value::numeric;
+    exception when others then
+        return null;
+    end
+    $lawn$;
+    create or replace function public.lawn_try_float8(value text)
+    returns double precision
+    language plpgsql
+    immutable
+    parallel safe
+    as $lawn$
+    begin
+        return value::double precision;
+    exception when others then
+        -- out of range: too small to represent (a negative exponent) is 0, too large null
+        return case when value ~ '[eE]-' then 0 end;
     end
     $lawn$
 {%- endmacro %}

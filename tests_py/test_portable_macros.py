@@ -1,5 +1,6 @@
-"""Two portable macros decide the same on DuckDB, PostgreSQL and Spark as an independent
-Python restatement:
+"""Portable macros decide the same on DuckDB, PostgreSQL and Spark as an independent Python
+restatement (each engine's dispatched SQL is rendered by dbt in one compile and run here on a
+table of hand-written values; the staging models' unit tests run on DuckDB only):
 
 - the staging timestamp parser (macros/portability/parse_iso_timestamp_utc.sql), as
   tests_py/expectations.py's restatement, for what exports send: offsets of every form, no
@@ -8,16 +9,19 @@ Python restatement:
 - the Unicode lower case of emails and ids (macros/portability/lower_unicode.sql), as
   Python's str.lower with the two documented foldings, on every letter, mark, number and
   symbol below U+30000 and on words (the final sigma depends on its neighbours). PostgreSQL
-  runs it in a C-locale database, where plain lower() leaves `Ä` as it is.
+  runs it in a C-locale database, where plain lower() leaves `Ä` as it is;
+- the number reader (macros/portability/try_cast.sql) for integers, decimals and doubles:
+  signs, zero fractions, exponents, values beyond each type's range, 'NaN' and 'Infinity'
+  (PostgreSQL failed the whole build on an out-of-range integer; DuckDB and Spark read
+  'NaN' and '1e400' as numbers).
 
-The unit tests of the staging models run on DuckDB only (their fixtures are DuckDB-typed), so
-each engine's dispatched SQL is rendered by dbt and run here on a table of hand-written
-values. PostgreSQL and Spark follow the suite's rules: skipped locally without them, failing
-in CI."""
+PostgreSQL and Spark follow the suite's rules: skipped locally without them, failing in CI."""
 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import math
 import re
 import unicodedata
 
@@ -52,17 +56,37 @@ VALUES = [
 # the three dispatched forms, with and without require_offset
 MACROS = {"duckdb": "duckdb__", "postgres": "default__", "spark": "spark__"}
 LOWER_FORMS = {"duckdb": "default__", "postgres": "postgres__", "spark": "default__"}
+TRY_CAST_FORMS = {"duckdb": "duckdb__", "postgres": "default__", "spark": "spark__"}
+# each engine's name of the types read (dbt.type_int() is `int` on Spark)
+TRY_CAST_TYPES = {
+    "duckdb": {"int": "integer", "bigint": "bigint", "decimal": "decimal(18, 2)", "double": "double"},
+    "postgres": {
+        "int": "integer",
+        "bigint": "bigint",
+        "decimal": "decimal(18, 2)",
+        "double": "double precision",
+    },
+    "spark": {"int": "int", "bigint": "bigint", "decimal": "decimal(18, 2)", "double": "double"},
+}
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> dict[str, str]:
     """Each engine's expression over a column ``x``, as dbt renders the macro (one compile)."""
-    work = tmp_path_factory.mktemp("timestamp_engines")
+    work = tmp_path_factory.mktemp("portable_macros")
     parts = [
         f"{{{{ {prefix}parse_iso_timestamp_utc('x', {flag}) }}}} as {engine}_{name}"
         for engine, prefix in MACROS.items()
         for name, flag in (("any", "false"), ("offset", "true"))
-    ] + [f"{{{{ {prefix}lower_unicode('x') }}}} as {engine}_lower" for engine, prefix in LOWER_FORMS.items()]
+    ]
+    parts += [f"{{{{ {p}lower_unicode('x') }}}} as {engine}_lower" for engine, p in LOWER_FORMS.items()]
+    parts += [
+        f"{{{{ {TRY_CAST_FORMS[engine]}try_cast('x', '{sql_type}') }}}} as {engine}_cast_{kind}"
+        for engine, types in TRY_CAST_TYPES.items()
+        for kind, sql_type in types.items()
+    ]
+    # the functions PostgreSQL's try_cast reads through (on-run-start makes them in a build)
+    parts.append("{{ default__create_portable_objects() }} as postgres_objects")
     done = dbt_runner.run_dbt(
         ["compile", "--inline", "select " + " ||| ".join(parts)],
         work / "w.duckdb",
@@ -77,7 +101,7 @@ def rendered(tmp_path_factory) -> dict[str, str]:
         expressions[alias] = expression
     assert set(expressions) == {f"{e}_{n}" for e in MACROS for n in ("any", "offset")} | {
         f"{e}_lower" for e in LOWER_FORMS
-    }
+    } | {f"{e}_cast_{k}" for e, types in TRY_CAST_TYPES.items() for k in types} | {"postgres_objects"}
     return expressions
 
 
@@ -240,3 +264,96 @@ def test_spark_lowers_as_python(rendered, spark):
     spark.createDataFrame([(v,) for v in _lower_inputs()], "x string").createOrReplaceTempView("l")
     rows = spark.sql(f"select x, {rendered['spark_lower']} as y from l").collect()
     _check_lower([(r.x, r.y) for r in rows])
+
+
+# --- numbers from text (try_cast) --------------------------------------------------------
+
+NUMBER_TEXTS = [
+    "7", "+7", "-7", "7.0", "7.", " 42 ", "0", "-0", "1.5", "-2.5", ".5", "5.", "1.2e3", "1E-2",
+    "2147483647", "2147483648", "-2147483648", "-2147483649",
+    "9223372036854775807", "9223372036854775808", "99999999999999999999",
+    "1.005", "2.675", "-2.675", "0.125", "9999999999999999.99", "9999999999999999.995",
+    "1e15", "1e16", "1e308", "1.7976931348623157e308", "1.8e308", "1e400", "-1e400",
+    "1e-310", "1e-400", "-1e-400",
+    "NaN", "nan", "Infinity", "-Infinity", "inf", "1,5", "1 000", "$12", "12abc", "0x1A", "1_000",
+    "1e", "e5", ".", "+", "", "abc",
+]  # fmt: skip
+INT_RANGES = {"int": 2**31 - 1, "bigint": 2**63 - 1}
+DECIMAL_PATTERN = re.compile(r"[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?")
+INTEGER_PATTERN = re.compile(r"[+-]?[0-9]+([.]0*)?")
+
+
+def _python_number(text: str, kind: str) -> object:
+    """The reading the macro documents, restated: the text (spaces trimmed) must have the
+    form; an integer keeps no fraction but zeros and must fit its type; a decimal(18, 2) is
+    rounded half away from zero and must have at most 16 integer digits; a double must be
+    finite (too small to represent is 0)."""
+    value = text.strip(" ")
+    if kind in INT_RANGES:
+        if not INTEGER_PATTERN.fullmatch(value):
+            return None
+        number = int(value.split(".")[0])
+        return number if -INT_RANGES[kind] - 1 <= number <= INT_RANGES[kind] else None
+    if not DECIMAL_PATTERN.fullmatch(value):
+        return None
+    if kind == "decimal":
+        wide = decimal.Context(prec=1000, rounding=decimal.ROUND_HALF_UP)
+        rounded = decimal.Decimal(value).quantize(decimal.Decimal("0.01"), context=wide)
+        return rounded if abs(rounded) < 10**16 else None
+    number = float(value)
+    return None if math.isinf(number) else number
+
+
+def _check_numbers(rows: list[tuple]) -> None:
+    """rows: (text, int, bigint, decimal, double) as an engine read them."""
+    assert len(rows) == len(NUMBER_TEXTS)
+    wrong = []
+    for text, *got in rows:
+        expected = [_python_number(text, kind) for kind in ("int", "bigint", "decimal", "double")]
+        read = [None if v is None else (decimal.Decimal(str(v)) if k == 2 else v) for k, v in enumerate(got)]
+        if read != expected:
+            wrong.append((text, read, expected))
+    assert not wrong, wrong
+
+
+def test_the_number_restatement_reads_as_documented():
+    assert _python_number("7.0", "int") == 7 and _python_number("1.5", "int") is None
+    assert _python_number("2147483648", "int") is None
+    assert _python_number("2147483648", "bigint") == 2147483648
+    assert _python_number("2.675", "decimal") == decimal.Decimal("2.68")
+    assert _python_number("1e400", "double") is None and _python_number("1e-400", "double") == 0.0
+    assert _python_number("NaN", "double") is None and _python_number(" 42 ", "int") == 42
+
+
+def _number_select(rendered: dict[str, str], engine: str, table: str) -> str:
+    columns = ", ".join(rendered[f"{engine}_cast_{kind}"] for kind in ("int", "bigint", "decimal", "double"))
+    return f"select x, {columns} from {table}"
+
+
+def test_duckdb_reads_numbers_as_documented(rendered):
+    with duckdb.connect() as con:
+        con.execute("create table n as select unnest(?::varchar[]) as x", [NUMBER_TEXTS])
+        _check_numbers(con.execute(_number_select(rendered, "duckdb", "n")).fetchall())
+
+
+def test_postgres_reads_numbers_as_documented_and_never_fails(rendered, pg_env):
+    from tests_py.pg_harness import connect
+
+    connection = connect(pg_env, "dbt")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(rendered["postgres_objects"])
+            connection.commit()
+            cursor.execute("create temporary table n (x text)")
+            cursor.executemany("insert into n values (%s)", [(v,) for v in NUMBER_TEXTS])
+            cursor.execute(_number_select(rendered, "postgres", "n"))
+            rows = cursor.fetchall()
+    finally:
+        connection.rollback()
+        connection.close()
+    _check_numbers(rows)
+
+
+def test_spark_reads_numbers_as_documented(rendered, spark):
+    spark.createDataFrame([(v,) for v in NUMBER_TEXTS], "x string").createOrReplaceTempView("n")
+    _check_numbers([tuple(row) for row in spark.sql(_number_select(rendered, "spark", "n")).collect()])
