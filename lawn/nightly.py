@@ -26,7 +26,7 @@ from lawn.identity_key import IdentityKey, install_key, resolve_key
 from lawn.landing import nightly_selection
 from lawn.nightly_record import close_interrupted_runs, new_run_id, now_utc, upsert_run, write_json
 from lawn.paths import DEMO_RAW_DIR
-from lawn.settings import ACTION_MAX_AGE_DAYS
+from lawn.settings import ACTION_MAX_AGE_DAYS, RETENTION_COMPACT_WEEKDAY, WEEKDAYS
 from lawn.warehouse import first_line, writing
 from lawn.warehouse_io import connect, describe
 
@@ -167,20 +167,38 @@ def step_build(config: NightlyConfig, state: dict) -> str:
     return _build_after(config, "build")
 
 
+def compacts_on(day: dt.date | None, weekday: str = RETENTION_COMPACT_WEEKDAY) -> bool:
+    """Whether the nightly of data day ``day`` rewrites the warehouse file after a purge: on
+    the configured weekday, or every night ("daily"); a warehouse without a data day: yes."""
+    return weekday == "daily" or day is None or WEEKDAYS[day.weekday()] == weekday
+
+
 def step_retention(config: NightlyConfig, state: dict) -> str:
-    """Retention per data class (seeds/governance; lawn/retention.py), audited in ops."""
-    from lawn.retention import MANIFEST_FILE, RetentionError, apply_retention
+    """Retention per data class (seeds/governance; lawn/retention.py), audited in ops. The
+    rows past their policy are deleted every night; the file is rewritten (so their bytes
+    leave the DuckDB file's free blocks too) weekly, see ``compacts_on``."""
+    from lawn.retention import FILES_RELATION, MANIFEST_FILE, RetentionError, apply_retention
 
     manifest = config.dbt_target_path / "manifest.json" if config.dbt_target_path else MANIFEST_FILE
     if config.target == "postgres":
         raise StepSkipped("retention is not ported to postgres yet (lawn/retention.py reads DuckDB): skipped")
+    compact_file = compacts_on(data_day_of(config.db_path))
     try:
-        rows = apply_retention(config.db_path, run_id=f"{state['run_id']}-retention", manifest_path=manifest)
+        rows = apply_retention(
+            config.db_path,
+            run_id=f"{state['run_id']}-retention",
+            manifest_path=manifest,
+            compact_file=compact_file,
+        )
     except RetentionError as exc:
         raise StepFailed(str(exc)) from exc
     state["retention"] = [row.__dict__ for row in rows]
     purged = [f"{row.relation_name} {row.rows_affected}" for row in rows if row.rows_affected]
-    return f"{len(rows)} table(s) checked; purged: {', '.join(purged) or 'nothing'}"
+    file_note = ""
+    if any(row.rows_affected for row in rows if row.relation_name != FILES_RELATION):
+        when = "now" if compact_file else f"on {RETENTION_COMPACT_WEEKDAY}s"
+        file_note = f"; file rewritten {when}"
+    return f"{len(rows)} table(s) checked; purged: {', '.join(purged) or 'nothing'}{file_note}"
 
 
 def step_score(config: NightlyConfig, state: dict) -> str:

@@ -55,6 +55,15 @@ RECEIVED_AT_EARLIEST: dt.datetime = dt.datetime.fromisoformat(str(var("received_
 RECEIVED_AT_MAX_FUTURE: dt.timedelta = dt.timedelta(minutes=var("received_at_max_future_minutes"))
 # read by Python only: the export step (lawn/actions.py) skips decisions older than this
 ACTION_MAX_AGE_DAYS: int = var("action_max_age_days")
+# read by Python only: the nightly rewrites the warehouse file after a retention purge on data
+# days of this weekday ("monday" ... "sunday"), or every night ("daily")
+RETENTION_COMPACT_WEEKDAY: str = str(var("retention_compact_weekday")).strip().lower()
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+if RETENTION_COMPACT_WEEKDAY not in (*WEEKDAYS, "daily"):
+    raise SettingsError(
+        f"{DBT_PROJECT_FILE}: var retention_compact_weekday must be a weekday name or daily, "
+        f"not {RETENTION_COMPACT_WEEKDAY!r}"
+    )
 
 # replay (docs/as_of.md): a build as if run at the end of UTC day D passes {AS_OF_VAR: "D"};
 # the declared default (null) means all data. lawn/dbt_runner.py is the only caller.
@@ -68,4 +77,7 @@ def as_of_vars(day: dt.date | None) -> dict[str, str]:
 
 
 # vars that no SQL reads, and the Python that does (tests_py/test_settings.py checks the list)
-PYTHON_ONLY_VARS = {"action_max_age_days": "lawn/actions.py export_actions (CLI --max-age-days)"}
+PYTHON_ONLY_VARS = {
+    "action_max_age_days": "lawn/actions.py export_actions (CLI --max-age-days)",
+    "retention_compact_weekday": "lawn/nightly.py step_retention (compacts_on)",
+}
