@@ -17,7 +17,7 @@ from typing import Literal
 from lawn.paths import SEEDS_DIR
 
 # how a column is read: every kind may arrive as text; typed files may carry the native type
-Kind = Literal["text", "identifier", "timestamp", "date", "integer", "decimal", "json"]
+Kind = Literal["text", "identifier", "timestamp", "date", "integer", "decimal", "share", "json"]
 
 # the one list of null markers: the identity blocklist's rows flagged is_null_marker (staging
 # reads them through the macro null_marker_as_missing, the gate through `null_markers`)
@@ -42,6 +42,10 @@ KIND_DOC: dict[str, str] = {
     "date": "`YYYY-MM-DD` (text) or a typed date; a day the calendar lacks does not parse",
     "integer": "integer (text or typed; `7` or `7.0`, no thousands separators)",
     "decimal": "decimal number (text or typed; `1200.50`, no currency sign or thousands separators)",
+    "share": (
+        "a share as a decimal number (`0.05`), or as a percent the way a spreadsheet's percent "
+        "cell exports it (`5%` is 0.05)"
+    ),
     "json": "a JSON object: JSON text, or a nested object in JSON Lines / a struct in Parquet",
 }
 
@@ -221,8 +225,8 @@ EXPERIMENT_REGISTRY = RawTable(
             required=False,
             parse_share=1.0,
         ),
-        RawColumn("alpha", "decimal", "Significance level.", required=False, parse_share=1.0),
-        RawColumn("power", "decimal", "Planned power.", required=False, parse_share=1.0),
+        RawColumn("alpha", "share", "Significance level.", required=False, parse_share=1.0),
+        RawColumn("power", "share", "Planned power.", required=False, parse_share=1.0),
         RawColumn(
             "planned_sample_size_per_arm",
             "integer",
@@ -232,7 +236,7 @@ EXPERIMENT_REGISTRY = RawTable(
         ),
         RawColumn("start_date", "date", "First day of exposure.", parse_share=1.0),
         RawColumn("end_date", "date", "Last day of exposure.", parse_share=1.0),
-        RawColumn("holdout_share", "decimal", "Share of units held out.", required=False, parse_share=1.0),
+        RawColumn("holdout_share", "share", "Share of units held out.", required=False, parse_share=1.0),
         RawColumn("owner", "text", "Who owns the experiment.", required=False),
         RawColumn("registered_at", "timestamp", "When it was registered.", required=False, parse_share=1.0),
     ),

@@ -42,6 +42,8 @@ ISO_DATE = rf"^{_DAY}$"
 # carry an all-zero fraction (7.0); no currency signs, no thousands separators
 INTEGER = r"^[+-]?\d+(?:\.0*)?$"
 DECIMAL = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+# a share: a decimal, or a percent as a spreadsheet writes it (the share_from_text macro)
+SHARE = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?: ?%)?$"
 
 
 def _suite(table: RawTable, has_rows_required: bool):
@@ -59,7 +61,7 @@ def _suite(table: RawTable, has_rows_required: bool):
                     mostly=column.parse_share,
                 )
             )
-        pattern = {"date": ISO_DATE, "integer": INTEGER, "decimal": DECIMAL}.get(column.kind)
+        pattern = {"date": ISO_DATE, "integer": INTEGER, "decimal": DECIMAL, "share": SHARE}.get(column.kind)
         if column.parse_share is not None and pattern is not None:
             suite.add_expectation(
                 gx.expectations.ExpectColumnValuesToMatchRegex(
@@ -104,6 +106,7 @@ def _describe(
             ISO_DATE: "a date (YYYY-MM-DD)",
             INTEGER: "an integer (no thousands separators)",
             DECIMAL: "a number (no currency sign or thousands separators)",
+            SHARE: "a share (0.05, or a percent: 5%)",
             ISO_TIMESTAMP_WITH_OFFSET: "an ISO 8601 timestamp with an offset or Z",
         }.get(kwargs["regex"], "an ISO 8601 timestamp")
         count = int(bad.sum()) if bad_total is None else bad_total

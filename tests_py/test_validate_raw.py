@@ -353,3 +353,21 @@ def test_money_and_counts_as_a_spreadsheet_formats_them_are_refused(tmp_path, ro
     [line] = _error_lines(result)
     assert str(path) in line and f"'{column}'" in line and what in line
     assert "data row 2" in line and repr(value) in line
+
+
+def test_a_registry_may_write_shares_as_percents(csv_dir):
+    # a spreadsheet's percent cells export as `5%`: a share, read as 0.05 by staging (the
+    # unit test of stg_experimentation__experiments); other text is still refused
+    path = csv_dir / "experiment_registry.csv"
+    frame = pd.read_csv(path, dtype="string")
+    frame.loc[0, ["alpha", "power", "holdout_share"]] = ["5%", "80 %", "0.1"]
+    frame.to_csv(path, index=False)
+    result = runner.invoke(app, ["validate-raw", "--raw-dir", str(csv_dir)])
+    assert result.exit_code == 0, result.output
+    frame.loc[1, "holdout_share"] = "10 percent"
+    frame.to_csv(path, index=False)
+    result = runner.invoke(app, ["validate-raw", "--raw-dir", str(csv_dir)])
+    assert result.exit_code == 2
+    [line] = _error_lines(result)
+    assert "'holdout_share' has 1 value(s) that are not a share (0.05, or a percent: 5%)" in line
+    assert "'10 percent'" in line

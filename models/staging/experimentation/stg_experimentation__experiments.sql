@@ -20,13 +20,13 @@ typed as (
         nullif(replace(trim(guardrail_metrics), ' ', ''), '') as guardrail_metrics,
         {{ try_cast('minimum_detectable_effect', type_double()) }}
             as minimum_detectable_effect,
-        {{ try_cast('alpha', type_double()) }} as alpha,
-        {{ try_cast('power', type_double()) }} as power,
+        {{ share_from_text('alpha') }} as alpha,
+        {{ share_from_text('power') }} as power,
         {{ try_cast('planned_sample_size_per_arm', dbt.type_int()) }}
             as planned_sample_size_per_arm,
         cast(start_date as date) as start_date,
         cast(end_date as date) as end_date,
-        {{ try_cast('holdout_share', type_double()) }} as holdout_share,
+        {{ share_from_text('holdout_share') }} as holdout_share,
         owner,
         {{ parse_iso_timestamp_utc('trim(registered_at)') }} as registered_at
     from experiment_registry
