@@ -65,21 +65,23 @@ def build(
     dbt_vars: DbtVarsOption = None,
 ) -> None:
     """Land the raw files and the identity hash key, then `dbt build --target spark`."""
-    from lawn.dbt_runner import run_dbt
+    from lawn.dbt_runner import in_process, run_dbt
     from lawn.spark import java_problem, spark_dir
 
     overrides = dbt_vars_option(dbt_vars)
     problem = java_problem()
     if problem:
         fail(f"spark: {problem}", EXIT_FAILED)
-    if land:
-        _land(raw_dir, overrides)
-    spark_dir()  # LAWN_SPARK_DIR made absolute for dbt
     # unit tests test the SQL's logic on DuckDB in CI (their fixtures are DuckDB-typed)
     args = ["build", "--target", "spark", "--exclude-resource-type", "unit_test"]
     if not select:
         args += ["--selector", SPARK_SELECTOR]
-    code = run_dbt(args, None, capture=False, select=select or (), dbt_vars=overrides).returncode
+    # both dbt runs in this process: one Spark session (JVM) for the landing and the build
+    with in_process():
+        if land:
+            _land(raw_dir, overrides)
+        spark_dir()  # LAWN_SPARK_DIR made absolute for dbt
+        code = run_dbt(args, None, capture=False, select=select or (), dbt_vars=overrides).returncode
     if code:
         raise typer.Exit(code=code)
 

@@ -8,15 +8,22 @@ never see it: lawn/identity_key.py installs it in the warehouse instead) and, on
 with its parent (lawn/warehouse.py), so no orphaned dbt writes after the writer lock is gone.
 Installing the key and holding the lock stay with the caller. With ``LAWN_DBT_PARSE_CACHE`` set,
 a private target folder starts from the stored parse of the same project and vars
-(lawn/dbt_parse_cache.py), so dbt re-parses only what changed."""
+(lawn/dbt_parse_cache.py), so dbt re-parses only what changed.
+
+Inside :func:`in_process`, dbt runs in this process (dbt's ``dbtRunner``) instead of a child,
+with the same arguments, environment (the identity key removed for the call) and working
+directory: the Spark target's session method then starts one JVM for every dbt run of the
+block instead of one per run (35-48 s each here, docs/spark.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import json
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +96,48 @@ def dbt_invocation(
     return DbtInvocation(command, env, cwd, parse_target or None, parse_key)
 
 
+_IN_PROCESS = {"on": False}
+
+
+@contextlib.contextmanager
+def in_process() -> Iterator[None]:
+    """Within the block, :func:`run_dbt` runs dbt in this process (one Spark JVM for all)."""
+    before = _IN_PROCESS["on"]
+    _IN_PROCESS["on"] = True
+    try:
+        yield
+    finally:
+        _IN_PROCESS["on"] = before
+
+
+def _run_in_process(invocation: DbtInvocation, capture: bool) -> subprocess.CompletedProcess:
+    """``invocation`` through ``dbtRunner`` here: its environment and working directory for the
+    call (then this process's again); exit code as dbt's CLI gives it (0 ok, 1 failures, 2 an
+    error); with ``capture`` what dbt printed, as a child's stdout."""
+    from dbt.cli.main import dbtRunner
+
+    args = invocation.command[len(dbt_command()) :]
+    saved_env, saved_cwd = dict(os.environ), Path.cwd()
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.clear()
+    os.environ.update(invocation.env)
+    try:
+        os.chdir(invocation.cwd)
+        with contextlib.ExitStack() as stack:
+            if capture:
+                stack.enter_context(contextlib.redirect_stdout(out))
+                stack.enter_context(contextlib.redirect_stderr(err))
+            result = dbtRunner().invoke(args)
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    code = 0 if result.success else (2 if result.exception is not None else 1)
+    if result.exception is not None:
+        err.write(f"{type(result.exception).__name__}: {result.exception}\n")
+    return subprocess.CompletedProcess(invocation.command, code, out.getvalue(), err.getvalue())
+
+
 def keep_parse(invocation: DbtInvocation) -> None:
     """After the run: store its parse for the next fresh target folder (lawn/dbt_parse_cache.py)."""
     if invocation.target_path is not None and invocation.parse_key is not None:
@@ -120,6 +169,10 @@ def run_dbt(
         log_path=log_path,
         project_dir=project_dir,
     )
+    if _IN_PROCESS["on"]:
+        result = _run_in_process(invocation, capture)
+        keep_parse(invocation)
+        return result
     result = subprocess.run(
         invocation.command,
         env=invocation.env,

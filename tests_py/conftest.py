@@ -22,7 +22,7 @@ from lawn.paths import DEMO_RAW_DIR, REPO_ROOT
 from lawn.tracking_plan import load_tracking_plan
 from lawn.validate_raw import load_raw
 from tests_py.expectations import expected_verdicts, parse_utc
-from tests_py.ordering import load_costs, longest_files_first
+from tests_py.ordering import load_costs, longest_files_first, scope_of
 
 # dirt tripled so that every kind is planted even at this size
 SMALL = GeneratorConfig(seed=7, accounts=25, days=60, dirt=DirtRates().scaled(3))
@@ -132,6 +132,23 @@ def built_small(small_parquet, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def two_days(small_data, tmp_path_factory) -> tuple[dict[str, Path], dt.date]:
+    """The small world's raw files as two nightly deliveries (tests_py/nightly_world.py)."""
+    from tests_py.nightly_world import write_two_days
+
+    return write_two_days(small_data, tmp_path_factory.mktemp("nightly_raw"))
+
+
+@pytest.fixture(scope="session")
+def nightly_runs(two_days, tmp_path_factory) -> dict:
+    """The small world's nights, shared by test_nightly.py and test_cadence_reports.py (one
+    worker: tests_py/ordering.py); tests_py/nightly_world.py says what runs."""
+    from tests_py.nightly_world import run_nightly_world
+
+    return run_nightly_world(two_days, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
 def pg_env() -> dict[str, str]:
     """LAWN_PG_* settings of a reachable PostgreSQL server (tests_py/pg_harness.py): skip
     locally, fail in CI when there is none."""
@@ -184,3 +201,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Longest test files first (tests_py/ordering.py), so that `scripts/test.sh`'s two
     workers, fed whole files in this order, finish together."""
     items[:] = longest_files_first(items, load_costs())
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadfile` with the files of a shared world (tests_py/ordering.py's
+    SHARED_WORLDS) as one unit of work: the group goes to one worker, which builds the world
+    once. Every other file is its own unit, as in plain loadfile."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedWorldScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return scope_of(nodeid)
+
+    return SharedWorldScheduling(config, log)

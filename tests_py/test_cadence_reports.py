@@ -414,58 +414,13 @@ def test_each_cadence_renders_in_headless_chromium(fixture_world, tmp_path, cade
 
 
 @pytest.fixture(scope="module")
-def nightly_world(small_data, tmp_path_factory):
+def nightly_world(nightly_runs):
     """Day 1: the raw events received before the last day; day 2: all of them (new days and late
     deliveries of old ones). A nightly run on each; after run 1 every cadence is rendered for
-    day 1's data day, after run 2 again for the same day."""
-    from lawn.churn_model import save_artefact
-    from lawn.nightly import NightlyConfig, run_nightly
-    from tests_py.conftest import TEST_HASH_KEY, TEST_VARS
-    from tests_py.expectations import parse_utc
-    from tests_py.test_nightly import _artefact
-
-    root = tmp_path_factory.mktemp("cadence_nightly")
-    raw = small_data.raw["raw_events"]
-    received = raw["received_at"].map(parse_utc)
-    last_day = received.dropna().dt.date.max()
-    folders = {}
-    for name, events in (("day1", raw[~(received.dt.date >= last_day)]), ("day2", raw)):
-        folders[name] = root / name
-        folders[name].mkdir()
-        for table, frame in {**small_data.raw, "raw_events": events}.items():
-            frame.astype("string").to_parquet(folders[name] / f"{table}.parquet", index=False)
-    store = root / "store"
-    save_artefact(store, _artefact("v1-test", last_day - dt.timedelta(days=30), intercept=-1.2))
-    work = root / "work"
-    work.mkdir()
-    config = dict(
-        db_path=work / "lawn.duckdb",
-        model_store=store,
-        export_dir=work / "exports",
-        report_dir=work / "report",
-        train_if_missing=False,
-        action_max_age_days=100,
-        dbt_vars=TEST_VARS,
-        dbt_target_path=work / "target",
-        hash_key=TEST_HASH_KEY,
-    )
-    manifest = work / "target" / "manifest.json"
-    results, renders = [], {}
-    for name in ("day1", "day2"):
-        result = run_nightly(NightlyConfig(raw_dir=folders[name], full_refresh=name == "day1", **config))
-        assert result.exit_code in (0, 3) and all(s.status == "ok" for s in result.steps), result.steps
-        results.append(result)
-        renders[name] = {
-            c: write_cadence_report(
-                work / "lawn.duckdb", c, results[0].as_of_date, root / f"render_{name}", store, manifest
-            )
-            for c in CADENCES
-        }
-    latest = {
-        c: write_cadence_report(work / "lawn.duckdb", c, None, root / "latest", store, manifest)
-        for c in CADENCES
-    }
-    return {"work": work, "results": results, "renders": renders, "latest": latest, "store": store}
+    day 1's data day, after run 2 again for the same day. The two nights are test_nightly.py's
+    first two (one build per worker: tests_py/nightly_world.py); this is a copy of that
+    warehouse, its folders and the model store as they were after night 2."""
+    return nightly_runs["cadence"]
 
 
 def test_the_nightly_archives_the_reports_due_on_its_data_day(nightly_world):

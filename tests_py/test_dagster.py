@@ -4,7 +4,6 @@ for a run when a raw file appears or changes and for none otherwise; and Dagster
 `materialize` of every asset on the small world gives the same marts, row for row, as
 `lawn nightly` on the same raw files, model and options."""
 
-import datetime as dt
 import importlib.util
 import json
 import os
@@ -16,14 +15,12 @@ import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance, RunRequest, SkipReason, build_sensor_context, materialize
 
-from lawn.churn_model import save_artefact
 from lawn.identity_key import ENV_KEY, ENV_KEY_FILE, pads
-from lawn.nightly import NightlyConfig, run_nightly
 from lawn.orchestration.definitions import JOB_NAME, NIGHTLY_CRON, build_definitions
 from lawn.orchestration.resources import LawnNightlyResource, dbt_environment, manifest_path
 from lawn.paths import REPO_ROOT
 from tests_py.conftest import TEST_HASH_KEY, TEST_VARS, query
-from tests_py.test_nightly import AUDIT_COLUMNS, _artefact
+from tests_py.nightly_world import AUDIT_COLUMNS
 
 _spec = importlib.util.spec_from_file_location("compare_marts", REPO_ROOT / "scripts" / "compare_marts.py")
 assert _spec and _spec.loader
@@ -182,35 +179,23 @@ def test_sensor_asks_for_a_run_when_a_raw_file_appears_or_changes(definitions, t
 
 
 @pytest.fixture(scope="module")
-def nightly_and_dagster(small_data, small_parquet, manifest, tmp_path_factory):
+def nightly_and_dagster(nightly_runs, manifest, tmp_path_factory):
     """The small world's raw Parquet files, one hand-set live model, the same options: once
-    through `lawn nightly`, once through Dagster's materialize of every asset."""
-    received = small_data.raw["raw_events"]["received_at"].dropna()
-    last_day = max(dt.date.fromisoformat(value[:10]) for value in received)
-    store = tmp_path_factory.mktemp("dagster_store")
-    save_artefact(store, _artefact("v1-test", last_day - dt.timedelta(days=30), intercept=-1.2))
-    work = {side: tmp_path_factory.mktemp(f"dagster_{side}") for side in ("nightly", "dagster")}
+    through `lawn nightly` (test_nightly.py's full refresh B, copied with the model store right
+    after it: tests_py/nightly_world.py), once through Dagster's materialize of every asset."""
+    shared = nightly_runs["dagster"]
+    store = shared["store"]
+    work = {"nightly": shared["work"], "dagster": tmp_path_factory.mktemp("dagster_dagster")}
     options = {
         "model_store": store,
-        "raw_dir": small_parquet / "raw",
+        "raw_dir": shared["raw_dir"],
         "full_refresh": True,
         "train_if_missing": False,
         "action_max_age_days": 100,
     }
     saved = os.environ.get(ENV_KEY)
-    os.environ[ENV_KEY] = TEST_HASH_KEY.secret.decode()  # both resolve the key as in production
+    os.environ[ENV_KEY] = TEST_HASH_KEY.secret.decode()  # resolved as in production (and as B's)
     try:
-        side = work["nightly"]
-        nightly = run_nightly(
-            NightlyConfig(
-                db_path=side / "lawn.duckdb",
-                export_dir=side / "exports",
-                report_dir=side / "report",
-                dbt_vars=TEST_VARS,
-                dbt_target_path=side / "target",
-                **options,
-            )
-        )
         side = work["dagster"]
         lawn = LawnNightlyResource(
             db_path=str(side / "lawn.duckdb"),
@@ -231,7 +216,7 @@ def nightly_and_dagster(small_data, small_parquet, manifest, tmp_path_factory):
         os.environ.pop(ENV_KEY)
         if saved is not None:
             os.environ[ENV_KEY] = saved
-    return {"nightly": nightly, "dagster": dagster, "work": work}
+    return {"nightly": shared["nightly"], "dagster": dagster, "work": work}
 
 
 @pytest.mark.slow

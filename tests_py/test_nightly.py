@@ -23,149 +23,20 @@ from typer.testing import CliRunner
 
 from lawn import nightly
 from lawn.actions import export_actions, revert
-from lawn.churn_model import FEATURES, predict, rollback, save_artefact
+from lawn.churn_model import predict, rollback, save_artefact
 from lawn.cli import app
-from lawn.identity_key import ENV_KEY, pads
+from lawn.identity_key import pads
 from lawn.nightly import NightlyConfig, run_nightly
 from tests_py.conftest import TEST_HASH_KEY, TEST_VARS, query, run_dbt
-from tests_py.expectations import parse_utc
+from tests_py.nightly_world import MARTS
+from tests_py.nightly_world import artefact as _artefact
+from tests_py.nightly_world import bandit_rows as _bandit_rows
+from tests_py.nightly_world import nightly_config as _config
+from tests_py.nightly_world import run_ok as _run
+from tests_py.nightly_world import snapshot as _snapshot
 
-# wall-clock and run-history columns: they differ between runs by design
-AUDIT_COLUMNS = {"scored_at", "run_at", "exported_at", "export_path", "run_id", "median_hours_to_action"}
-MARTS = {
-    "marts.fct_churn_scores": "churn_score_key",
-    "marts.fct_model_monitoring": "monitoring_check_key",
-    "marts.fct_next_best_actions": "action_id",
-    "marts.fct_automation_lift": "automation_lift_key",
-    "marts.fct_account_features_daily": "account_feature_key",
-    "marts.fct_slo_status": "slo_status_key",
-    "marts.fct_mrr": "account_month_key",
-    "marts.fct_experiment_readouts": "readout_key",
-    "marts.fct_growth_system_health": "month_start",
-    "marts.fct_data_quality_daily": "data_quality_key",
-    "marts.fct_events": "event_id",
-}
-
-
-def _artefact(version: str, training_end: dt.date, intercept: float) -> dict:
-    """A hand-set logistic model: the nightly run's plumbing is under test, not its fit."""
-    weights = dict.fromkeys(FEATURES, 0.0) | {"usage_trend_7d": -0.8, "support_tickets_28d": 0.6,
-                                              "active_users_7d": -0.5, "api_errors_7d": 0.3}  # fmt: skip
-    spec = {
-        "fill": dict.fromkeys(FEATURES, 0.0),
-        "mean": dict.fromkeys(FEATURES, 0.0),
-        "std": dict.fromkeys(FEATURES, 5.0),
-        "coefficients": [intercept, *[weights[f] for f in FEATURES]],
-    }
-    return {
-        "version": version,
-        "features": list(FEATURES),
-        "label": "hand-set for tests",
-        "training_window": ["2026-03-02", str(training_end)],
-        "test_window": [str(training_end), str(training_end)],
-        "training_rows": 0, "training_positives": 0, "test_rows": 0, "test_positives": 0,
-        "test_auc": float("nan"), "test_brier": float("nan"),
-        "test_auc_by_segment": {}, "test_calibration": [], "spec": spec,
-    }  # fmt: skip
-
-
-def _snapshot(db: Path, as_of_only: bool = False) -> dict[str, pd.DataFrame]:
-    frames = {}
-    for table, key in MARTS.items():
-        where = ""
-        if table == "marts.fct_model_monitoring":
-            where = f"where as_of_date = (select max(as_of_date) from {table})"
-        frame = query(db, f"select * from {table} {where} order by {key}")
-        frames[table] = frame.drop(columns=[c for c in frame.columns if c in AUDIT_COLUMNS])
-    return frames
-
-
-def _bandit_rows(db: Path) -> dict[str, pd.DataFrame]:
-    """The bandit step's landing rows without their write times."""
-    return {
-        "ml.bandit_allocations": query(
-            db, "select * exclude (allocated_at) from ml.bandit_allocations order by all"
-        ),
-        "ml.bandit_assignments": query(
-            db, "select * exclude (assigned_at) from ml.bandit_assignments order by all"
-        ),
-    }
-
-
-@pytest.fixture(scope="module")
-def two_days(small_data, tmp_path_factory):
-    """Raw Parquet folders for day 1 (received up to the day before the last) and day 2 (all)."""
-    root = tmp_path_factory.mktemp("nightly_raw")
-    raw = small_data.raw["raw_events"]
-    received = raw["received_at"].map(parse_utc)
-    last_day = received.dropna().dt.date.max()
-    day1 = raw[~(received.dt.date >= last_day)]
-    folders = {}
-    for name, events in (("day1", day1), ("day2", raw)):
-        folder = root / name
-        folder.mkdir()
-        for table, frame in {**small_data.raw, "raw_events": events}.items():
-            frame.astype("string").to_parquet(folder / f"{table}.parquet", index=False)
-        folders[name] = folder
-    assert len(day1) < len(raw)
-    return folders, last_day
-
-
-def _config(
-    work: Path,
-    raw_dir: Path,
-    store: Path,
-    full_refresh: bool = False,
-    key_from_env: bool = False,
-    target: str = "duckdb",
-) -> NightlyConfig:
-    return NightlyConfig(
-        db_path=work / "lawn.duckdb",
-        model_store=store,
-        export_dir=work / "exports",
-        report_dir=work / "report",
-        raw_dir=raw_dir,
-        full_refresh=full_refresh,
-        train_if_missing=False,
-        action_max_age_days=100,  # the small world's decisions all go out
-        dbt_vars=TEST_VARS,
-        dbt_target_path=work / "target",
-        hash_key=None if key_from_env else TEST_HASH_KEY,
-        target=target,
-    )
-
-
-def _run(config: NightlyConfig) -> nightly.NightlyResult:
-    result = run_nightly(config)
-    failures = [f"{s.name}: {s.detail}" for s in result.steps if s.status != "ok"]
-    assert result.exit_code == 0 and not failures, failures
-    return result
-
-
-@pytest.fixture(scope="module")
-def nightly_runs(two_days, tmp_path_factory):
-    """A: day 1, then day 2 incrementally, then day 2 again. B: one full refresh on day 2.
-    The identity hash key comes from the environment, as in production (the leak test)."""
-    folders, last_day = two_days
-    store = tmp_path_factory.mktemp("nightly_store")
-    save_artefact(store, _artefact("v1-test", last_day - dt.timedelta(days=30), intercept=-1.2))
-    work_a, work_b = tmp_path_factory.mktemp("nightly_a"), tmp_path_factory.mktemp("nightly_b")
-    saved = os.environ.get(ENV_KEY)
-    os.environ[ENV_KEY] = TEST_HASH_KEY.secret.decode()
-    try:
-        a1 = _run(_config(work_a, folders["day1"], store, full_refresh=True, key_from_env=True))
-        a2 = _run(_config(work_a, folders["day2"], store, key_from_env=True))
-        after_two_days = _snapshot(work_a / "lawn.duckdb")
-        bandit_after_two_days = _bandit_rows(work_a / "lawn.duckdb")
-        a3 = _run(_config(work_a, folders["day2"], store, key_from_env=True))
-        b = _run(_config(work_b, folders["day2"], store, full_refresh=True, key_from_env=True))
-    finally:
-        os.environ.pop(ENV_KEY)
-        if saved is not None:
-            os.environ[ENV_KEY] = saved
-    return {"a": work_a, "b": work_b, "store": store, "runs": (a1, a2, a3, b),
-            "after_two_days": after_two_days, "last_day": last_day,
-            "bandit_after_two_days": bandit_after_two_days}  # fmt: skip
+# the worlds `two_days` and `nightly_runs` are session fixtures (tests_py/conftest.py), built
+# once per worker for this file and test_cadence_reports.py (tests_py/nightly_world.py)
 
 
 def test_incremental_nightly_over_two_days_equals_a_full_refresh(nightly_runs):

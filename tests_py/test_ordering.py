@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lawn.paths import REPO_ROOT
-from tests_py.ordering import COSTS_FILE, file_of, load_costs, longest_files_first
+from tests_py.ordering import COSTS_FILE, SHARED_WORLDS, file_of, load_costs, longest_files_first, scope_of
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ def test_files_are_ordered_by_cost_and_stay_whole():
     names = ["a.py::t1", "a.py::t2", "b.py::t1", "c.py::t1", "c.py::t2", "c.py::t3", "d.py::x"]
     items = [FakeItem(name) for name in names]
     costs = {"a.py": 5.0, "b.py": 50.0, "c.py": 5.0, "d.py": 7.5}
-    ordered = longest_files_first(items, costs)
+    ordered = longest_files_first(items, costs, {})
     expected = ["b.py::t1", "d.py::x", "a.py::t1", "a.py::t2", "c.py::t1", "c.py::t2", "c.py::t3"]
     assert _ids(ordered) == expected
     assert sorted(_ids(ordered)) == sorted(_ids(items))  # nothing lost, nothing doubled
@@ -33,9 +33,9 @@ def test_files_are_ordered_by_cost_and_stay_whole():
 
 def test_unknown_files_go_first_in_collection_order():
     items = [FakeItem(n) for n in ["a.py::t", "new2.py::t", "b.py::t", "new1.py::t"]]
-    ordered = longest_files_first(items, {"a.py": 1.0, "b.py": 2.0})
+    ordered = longest_files_first(items, {"a.py": 1.0, "b.py": 2.0}, {})
     assert _ids(ordered) == ["new2.py::t", "new1.py::t", "b.py::t", "a.py::t"]
-    assert _ids(longest_files_first(items, {})) == _ids(items)  # no table: collection order
+    assert _ids(longest_files_first(items, {}, {})) == _ids(items)  # no table: collection order
 
 
 def test_cost_table_reads_its_rows_and_a_missing_table_is_empty(tmp_path: Path):
@@ -51,9 +51,32 @@ def test_committed_table_reads_and_is_sorted_by_cost():
     assert costs and all(seconds >= 0 for seconds in costs.values())
     assert all(name.startswith("tests_py/test_") and name.endswith(".py") for name in costs)
     # the current files come out dearest first (ordering only: a stale row skips nothing)
+    # (a shared world's files count as one unit: their summed cost)
     present = [FakeItem(f"{name}::t") for name in sorted(costs) if (REPO_ROOT / name).is_file()]
-    seconds = [costs[file_of(item.nodeid)] for item in longest_files_first(present, costs)]
-    assert seconds == sorted(seconds, reverse=True)
+    units: dict[str, float] = {}
+    for item in longest_files_first(present, costs):
+        scope = scope_of(item.nodeid)
+        units[scope] = units.get(scope, 0.0) + costs[file_of(item.nodeid)]
+    assert list(units.values()) == sorted(units.values(), reverse=True)
+    # every file of a shared world exists and has a cost row
+    for files in SHARED_WORLDS.values():
+        assert all((REPO_ROOT / name).is_file() and name in costs for name in files), files
+
+
+def test_a_shared_world_is_one_unit_at_its_summed_cost():
+    names = ["a.py::t1", "b.py::t1", "b.py::t2", "c.py::t1", "d.py::t1", "e.py::t1"]
+    items = [FakeItem(name) for name in names]
+    costs = {"a.py": 40.0, "b.py": 30.0, "c.py": 45.0, "d.py": 20.0, "e.py": 1.0}
+    groups = {"w": ("d.py", "b.py")}  # 50 together: before c and a, d first as listed
+    ordered = longest_files_first(items, costs, groups)
+    assert _ids(ordered) == ["d.py::t1", "b.py::t1", "b.py::t2", "c.py::t1", "a.py::t1", "e.py::t1"]
+    group_of = {"d.py": "w", "b.py": "w"}
+    assert {scope_of(item.nodeid, group_of) for item in items} == {"a.py", "world:w", "c.py", "e.py"}
+    assert scope_of("b.py::t2", group_of) == scope_of("d.py::t1", group_of) == "world:w"
+    # with no group it is plain file order
+    assert _ids(longest_files_first(items, costs, {})) == [
+        "c.py::t1", "a.py::t1", "b.py::t1", "b.py::t2", "d.py::t1", "e.py::t1"
+    ]  # fmt: skip
 
 
 def _file_costs_script():

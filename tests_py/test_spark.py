@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from lawn.paths import REPO_ROOT
-from lawn.spark import export_spark_schemas
 from tests_py.conftest import TEST_VARS, spark_env
+from tests_py.spark_steps import run_steps
 
 _spec = importlib.util.spec_from_file_location("compare_marts", REPO_ROOT / "scripts" / "compare_marts.py")
 assert _spec is not None and _spec.loader is not None
@@ -38,42 +35,36 @@ REQUIRED_MARTS = {"fct_events", "fct_quarantined_events", "fct_data_quality_dail
 @pytest.fixture(scope="session")
 def spark_build(spark_ready, small_parquet, tmp_path_factory) -> dict:
     """`lawn spark build` of the small world, then its marts, raw tables and seeds copied
-    into a DuckDB file; the run_results, the manifest and that file."""
+    into a DuckDB file; the run_results, the manifest and that file. Both steps in one
+    process (tests_py/spark_steps.py): one Spark JVM for the landing, the build and the export."""
     work = tmp_path_factory.mktemp("spark_build")
-    env = spark_env(work)
-    command = [
-        str(Path(sys.executable).with_name("lawn")),
+    exported = work / "spark_export.duckdb"
+    build_args = [
         *("spark", "build", "--raw-dir", str(small_parquet / "raw")),
         *("--vars", json.dumps(TEST_VARS)),
     ]
-    result = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True)
-    output = result.stdout + result.stderr
+    build, export = run_steps(
+        [
+            {"kind": "cli", "args": build_args, "may_fail": True},  # judged by the tests below
+            # the build's vars, so that the export's dbt reuses its parse (saved per vars)
+            {"kind": "export", "out": str(exported), "schemas": ["marts", "raw", "registry"],
+             "target_path": str(work / "export_target"), "vars": TEST_VARS},
+        ],
+        spark_env(work),
+        work,
+    )  # fmt: skip
+    output = build["output"]
     done = [line for line in output.splitlines() if "Done. PASS=" in line]
     target = work / "target"
     assert (target / "run_results.json").exists(), f"spark build did not run:\n{output[-6000:]}"
-    exported = work / "spark_export.duckdb"
-    previous = os.environ.get("LAWN_SPARK_DIR")
-    os.environ["LAWN_SPARK_DIR"] = env["LAWN_SPARK_DIR"]
-    try:
-        counts = export_spark_schemas(
-            exported,
-            ("marts", "raw", "registry"),
-            # the build's vars, so that the export's dbt reuses its parse (saved per vars)
-            {"target_path": work / "export_target", "dbt_vars": TEST_VARS},
-        )
-    finally:
-        if previous is None:
-            os.environ.pop("LAWN_SPARK_DIR", None)
-        else:
-            os.environ["LAWN_SPARK_DIR"] = previous
     return {
-        "returncode": result.returncode,
+        "returncode": build["code"],
         "output": output,
         "summary": done[-1] if done else "",
         "run_results": json.loads((target / "run_results.json").read_text()),
         "manifest": json.loads((target / "manifest.json").read_text()),
         "exported": exported,
-        "counts": counts,
+        "counts": export["counts"],
     }
 
 

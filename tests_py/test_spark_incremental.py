@@ -13,8 +13,6 @@ skipped without them locally, FAILS in CI (CI=true)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -22,9 +20,8 @@ import pandas as pd
 import pytest
 
 from lawn.contract import RAW_EVENT_COLUMNS
-from lawn.dbt_runner import dbt_invocation, keep_parse
-from lawn.paths import REPO_ROOT
 from tests_py.conftest import TEST_VARS, spark_env
+from tests_py.spark_steps import run_steps
 
 # 24 hours back from day 4's newest row (2026-03-04 18:00): the window starts on day 3
 VARS = {**TEST_VARS, "event_lookback_hours": 24}
@@ -83,13 +80,6 @@ def _write_events(raw_dir: Path, rows: list[dict]) -> Path:
     return raw_dir
 
 
-def _run(command: list[str], env: dict) -> str:
-    result = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"{' '.join(command[:4])} failed:\n{output[-5000:]}"
-    return output
-
-
 def _read_table(table_dir: Path) -> pd.DataFrame:
     """The Parquet files of a Spark table (hive partitions), every column as text, in key order."""
     with duckdb.connect() as con:
@@ -100,58 +90,53 @@ def _read_table(table_dir: Path) -> pd.DataFrame:
     return frame.astype(str).sort_values("raw_event_key").reset_index(drop=True)[sorted(frame.columns)]
 
 
-def _partition_files(table_dir: Path) -> dict[str, dict[str, int]]:
-    """Data files per partition folder: name -> modification time (ns)."""
-    return {
-        folder.name: {file.name: file.stat().st_mtime_ns for file in folder.glob("*.parquet")}
-        for folder in sorted(table_dir.glob("received_date=*"))
-    }
-
-
 @pytest.fixture(scope="module")
 def two_steps(spark_ready, tmp_path_factory) -> dict:
+    """Step 1 landed and built, step 2 landed and built incrementally, then a full refresh of
+    the two models: every Spark step in one process (tests_py/spark_steps.py, one JVM), with
+    what a later step overwrites kept in between (partition files' times, compiled SQL, the
+    incremental tables)."""
     work = tmp_path_factory.mktemp("spark_incremental")
-    env = spark_env(work)
-    lawn = str(Path(sys.executable).with_name("lawn"))
+    warehouse = work / "spark" / "warehouse" / "intermediate.db"
+    table_dir = warehouse / "int_events_deduplicated"
+    kept = work / "kept"
 
-    def dbt(args: list[str]) -> None:
-        invocation = dbt_invocation(
-            [*args, "--target", "spark"],
-            None,
-            dbt_vars=VARS,
-            base_env=env,
-        )
-        _run(invocation.command, invocation.env)
-        keep_parse(invocation)
-
-    def build(rows: list[dict], folder: str, *resource_types: str) -> None:
+    def build(rows: list[dict], folder: str, *resource_types: str) -> list[dict]:
         raw_dir = str(_write_events(work / folder, rows))
-        # the build's vars: dbt keys its saved parse on them, so the build reuses the landing's
-        _run([lawn, "spark", "land", "--raw-dir", raw_dir, "--vars", json.dumps(VARS)], env)
         # models (and the first time the tracking-plan seeds) only: the data tests of these
         # models run in tests_py/test_spark.py's build, and here the comparison with a full
         # refresh, row for row, is the check (each Spark data test costs about a second)
         selected = [argument for kind in resource_types for argument in ("--resource-type", kind)]
-        dbt(["build", "--select", "+int_events_validated", *selected])
+        return [
+            # the build's vars: dbt keys its saved parse on them, so the build reuses the landing's
+            {"kind": "cli", "args": ["spark", "land", "--raw-dir", raw_dir, "--vars", json.dumps(VARS)]},
+            {"kind": "dbt", "vars": VARS,
+             "args": ["build", "--select", "+int_events_validated", *selected, "--target", "spark"]},
+        ]  # fmt: skip
 
-    warehouse = work / "spark" / "warehouse" / "intermediate.db"
-    table_dir = warehouse / "int_events_deduplicated"
-    build(STEP_1, "raw_1", "seed", "model")
-    after_1 = _partition_files(table_dir)
-    build(STEP_1 + STEP_2, "raw_2", "model")
-    compiled = next((work / "target" / "compiled").rglob("int_events_deduplicated.sql")).read_text()
-    statement = next((work / "target" / "run").rglob("int_events_deduplicated.sql")).read_text()
-    after_2 = _partition_files(table_dir)
-    validated_sql = next((work / "target" / "compiled").rglob("int_events_validated.sql")).read_text()
-    incremental = {model: _read_table(warehouse / model) for model in MODELS}
-    dbt(["run", "--select", *MODELS, "--full-refresh"])
+    results = run_steps(
+        [
+            *build(STEP_1, "raw_1", "seed", "model"),
+            {"kind": "mtimes", "dir": str(table_dir)},
+            *build(STEP_1 + STEP_2, "raw_2", "model"),
+            {"kind": "mtimes", "dir": str(table_dir)},
+            {"kind": "copy", "src": str(work / "target" / "compiled"), "dst": str(kept / "compiled")},
+            {"kind": "copy", "src": str(work / "target" / "run"), "dst": str(kept / "run")},
+            *({"kind": "copy", "src": str(warehouse / m), "dst": str(kept / m)} for m in MODELS),
+            {"kind": "dbt", "vars": VARS,
+             "args": ["run", "--select", *MODELS, "--full-refresh", "--target", "spark"]},
+        ],
+        spark_env(work),
+        work,
+    )  # fmt: skip
+    after_1, after_2 = (r["mtimes"] for r in results if r["step"]["kind"] == "mtimes")
     return {
         "after_1": after_1,
         "after_2": after_2,
-        "compiled": compiled,
-        "statement": statement,
-        "validated_sql": validated_sql,
-        "incremental": incremental,
+        "compiled": next((kept / "compiled").rglob("int_events_deduplicated.sql")).read_text(),
+        "statement": next((kept / "run").rglob("int_events_deduplicated.sql")).read_text(),
+        "validated_sql": next((kept / "compiled").rglob("int_events_validated.sql")).read_text(),
+        "incremental": {model: _read_table(kept / model) for model in MODELS},
         "full_refresh": {model: _read_table(warehouse / model) for model in MODELS},
     }
 
