@@ -23,9 +23,6 @@
     `lawn_postgres_icu_lower: false` there, and use a database whose LC_CTYPE is a UTF-8
     locale (docs/postgres.md). -#}
 {% macro postgres__lower_unicode(expression) -%}
-    {%- if var('lawn_postgres_icu_lower') -%}
-    replace(lower(replace({{ expression }}, 'İ', 'i') collate "und-x-icu"), 'ς', 'σ')
-    {%- else -%}
-    replace(lower(replace({{ expression }}, 'İ', 'i')), 'ς', 'σ')
-    {%- endif -%}
+    {%- set collation = ' collate "und-x-icu"' if var('lawn_postgres_icu_lower') else '' -%}
+    replace(lower(replace({{ expression }}, 'İ', 'i'){{ collation }}), 'ς', 'σ')
 {%- endmacro %}

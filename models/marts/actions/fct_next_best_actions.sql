@@ -184,8 +184,9 @@ fired as (
 fired_inputs as (
 
     -- the inputs of the rules that fired, evaluated again for those rows only (a second read
-    -- of `judged` would keep every rule x account x day row in memory)
-    select
+    -- of `judged` would keep every rule x account x day row in memory); one row per input,
+    -- as a rule may hold two conditions on one input (a range)
+    select distinct
         fired.rule_id,
         fired.account_id,
         fired.decided_on,
@@ -206,38 +207,25 @@ fired_inputs as (
 
 ),
 
-fired_input_values as (
-
-    -- one value per input: a rule may hold two conditions on one input (a range)
-    select distinct
-        rule_id,
-        account_id,
-        decided_on,
-        input_name,
-        input_value
-    from fired_inputs
-
-),
-
 trigger_inputs as (
 
     select
-        fired_input_values.rule_id,
-        fired_input_values.account_id,
-        fired_input_values.decided_on,
+        fired_inputs.rule_id,
+        fired_inputs.account_id,
+        fired_inputs.decided_on,
         {{ dbt.listagg(
-            "fired_input_values.input_name || '=' || coalesce("
-            ~ number_to_text('fired_input_values.input_value', 4) ~ ", 'null')",
+            "fired_inputs.input_name || '=' || coalesce("
+            ~ number_to_text('fired_inputs.input_value', 4) ~ ", 'null')",
             "'; '",
-            "order by fired_input_values.input_name",
+            "order by fired_inputs.input_name",
         ) }} as trigger_inputs,
-        max(case when fired_input_values.input_name = 'churn_probability' then 1 else 0 end)
+        max(case when fired_inputs.input_name = 'churn_probability' then 1 else 0 end)
             as uses_churn_model
-    from fired_input_values
+    from fired_inputs
     group by
-        fired_input_values.rule_id,
-        fired_input_values.account_id,
-        fired_input_values.decided_on
+        fired_inputs.rule_id,
+        fired_inputs.account_id,
+        fired_inputs.decided_on
 
 ),
 
