@@ -78,6 +78,13 @@ def null_markers(identifier_type: str = "*") -> frozenset[str]:
     return frozenset(_normal_form(value) for value in values) | {value.strip().lower() for value in values}
 
 
+def catalog_ids(catalog: tuple[str, str]) -> tuple[str, ...]:
+    """The ids of a catalog seed (``(file under seeds/, id column)``), sorted, as written."""
+    seed, column = catalog
+    with (SEEDS_DIR / seed).open(encoding="utf-8", newline="") as handle:
+        return tuple(sorted({row[column].strip() for row in csv.DictReader(handle) if row[column].strip()}))
+
+
 @dataclass(frozen=True)
 class RawColumn:
     """One column of a raw table."""
@@ -97,6 +104,14 @@ class RawColumn:
     # timestamps: a value without a UTC offset does not parse (a client's local time is
     # ambiguous; staging quarantines it as INVALID_OCCURRED_AT)
     needs_offset: bool = False
+    # every value, trimmed and in lower case (as staging reads it), is one of these
+    one_of: tuple[str, ...] = ()
+    # a number or share strictly between these bounds (staging's range test, checked at the gate)
+    open_interval: tuple[float, float] | None = None
+    # every id named is in this catalog: (seed file under seeds/, its id column); with
+    # ``separator`` the value is a list of ids (spaces removed, empty items ignored)
+    names_in: tuple[str, str] | None = None
+    separator: str | None = None
 
 
 @dataclass(frozen=True)
@@ -205,6 +220,9 @@ MARKETING_SPEND = RawTable(
     ),
 )
 
+# the metrics an experiment may name (a seed: add a row to measure a new metric)
+EXPERIMENT_METRIC_CATALOG = ("metrics/experiment_metrics.csv", "metric_name")
+
 EXPERIMENT_REGISTRY = RawTable(
     name="experiment_registry",
     meaning="Pre-registration of every randomised experiment.",
@@ -215,9 +233,21 @@ EXPERIMENT_REGISTRY = RawTable(
             "experiment_id", "text", "Id the experiment_exposed events carry.", not_null=True, unique=True
         ),
         RawColumn("hypothesis", "text", "What the experiment is expected to show.", required=False),
-        RawColumn("randomization_unit", "text", "user or account."),
-        RawColumn("primary_metric", "text", "Metric id in seeds/metrics/experiment_metrics.csv."),
-        RawColumn("guardrail_metrics", "text", "Metric ids, `|`-separated.", required=False),
+        RawColumn("randomization_unit", "text", "user or account.", one_of=("user", "account")),
+        RawColumn(
+            "primary_metric",
+            "text",
+            "Metric id in seeds/metrics/experiment_metrics.csv.",
+            names_in=EXPERIMENT_METRIC_CATALOG,
+        ),
+        RawColumn(
+            "guardrail_metrics",
+            "text",
+            "Metric ids, `|`-separated.",
+            required=False,
+            names_in=EXPERIMENT_METRIC_CATALOG,
+            separator="|",
+        ),
         RawColumn(
             "minimum_detectable_effect",
             "decimal",
@@ -225,7 +255,9 @@ EXPERIMENT_REGISTRY = RawTable(
             required=False,
             parse_share=1.0,
         ),
-        RawColumn("alpha", "share", "Significance level.", required=False, parse_share=1.0),
+        RawColumn(
+            "alpha", "share", "Significance level.", required=False, parse_share=1.0, open_interval=(0.0, 0.5)
+        ),
         RawColumn("power", "share", "Planned power.", required=False, parse_share=1.0),
         RawColumn(
             "planned_sample_size_per_arm",

@@ -141,6 +141,14 @@ def _column_row(column: RawColumn) -> str:
     if column.parse_share is not None:
         share = "every value" if column.parse_share == 1.0 else f"at least {column.parse_share:.0%} of values"
         rules.append(f"{share} must parse" + (" with an offset" if column.needs_offset else ""))
+    if column.one_of:
+        rules.append("one of " + ", ".join(f"`{value}`" for value in column.one_of) + " (any letter case)")
+    if column.open_interval is not None:
+        low, high = column.open_interval
+        rules.append(f"strictly between {low:g} and {high:g}")
+    if column.names_in is not None:
+        what = "each id" if column.separator else "an id"
+        rules.append(f"{what} in `seeds/{column.names_in[0]}` (`{column.names_in[1]}`)")
     required = "required" if column.required else "optional"
     return f"| `{column.name}` | {column.kind} | {required} | {'; '.join(rules)} | {column.meaning} |"
 

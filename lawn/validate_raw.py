@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from lawn.contract import RAW_TABLES, RawColumn, RawTable, null_markers
+from lawn.contract import RAW_TABLES, RawColumn, RawTable, catalog_ids, null_markers
 from lawn.raw_loader import LoadReport, land_raw_dir
 from lawn.raw_reader import RawFileError
 
@@ -222,7 +222,7 @@ def check_landed(
         failures = [r for r in outcome.results if not r.success]
         if failures:
             return [_describe(path, frame, failures[0], table=table)]
-        return _calendar_errors(table, path, connection, relation)
+        return _row_rule_errors(table, path, connection, relation)
     counts: dict[int, list[int]] = {}  # expectation -> [bad values, values judged] over the file
     first_bad: dict[int, tuple[pd.DataFrame, object, int]] = {}  # expectation -> its first bad batch
     offset = 0
@@ -251,33 +251,78 @@ def check_landed(
         if judged and (judged - bad) / judged >= mostly:
             continue
         return [_describe(path, item_frame, item, offset=item_offset, bad_total=bad, table=table)]
-    return _calendar_errors(table, path, connection, relation)
+    return _row_rule_errors(table, path, connection, relation)
 
 
-def _calendar_errors(
+def _quoted(values: Iterable[str]) -> str:
+    return ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+
+
+def _number(column: RawColumn, value: str) -> str:
+    """SQL of ``value`` (trimmed text) as the number staging reads (a share's `5%` is 0.05)."""
+    if column.kind != "share":
+        return f"try_cast({value} as double)"
+    return (
+        f"case when right({value}, 1) = '%'"
+        f" then try_cast(trim(left({value}, length({value}) - 1)) as double) / 100"
+        f" else try_cast({value} as double) end"
+    )
+
+
+def _row_rules(column: RawColumn) -> Iterator[tuple[str, str, str]]:
+    """The row rules of ``column`` as (SQL true for a bad row, SQL of the offending value, the
+    error's wording), in the order they are checked."""
+    value = f"nullif(trim({column.name}), '')"
+    if column.kind == "date" and column.parse_share == 1.0:
+        bad = f"{value} is not null and try_cast(left({value}, 10) as date) is null"
+        yield bad, value, "value(s) on a day the calendar lacks"
+    if column.one_of:
+        bad = f"lower({value}) not in ({_quoted(column.one_of)})"
+        yield bad, value, "value(s) that are not " + " or ".join(column.one_of) + " (any letter case)"
+    if column.open_interval is not None:
+        low, high = column.open_interval
+        number = _number(column, value)
+        bad = f"not ({number} > {low!r} and {number} < {high!r})"
+        yield bad, value, f"value(s) not strictly between {low:g} and {high:g}"
+    if column.names_in is not None:
+        known = f"[{_quoted(catalog_ids(column.names_in))}]"
+        if column.separator is None:
+            items = f"[{value}]"
+        else:
+            items = f"string_split(replace({value}, ' ', ''), {_quoted([column.separator])})"
+        unknown = f"[item for item in {items} if item <> '' and not list_contains({known}, item)]"
+        yield (
+            f"len({unknown}) > 0",
+            f"{unknown}[1]",
+            f"value(s) naming an id not in seeds/{column.names_in[0]} ({column.names_in[1]})",
+        )
+
+
+def _row_rule_errors(
     table: RawTable, path: Path, connection: duckdb.DuckDBPyConnection, relation: str
 ) -> list[str]:
-    """A date the calendar lacks (2026-11-31, 2025-02-29) has the pattern's form but no day:
-    in a date column every value of which must parse (spend_date, an experiment's start and
-    end), the file is refused (one line, the first such row); staging's cast would fail the
-    build. A timestamp on such a day is left to staging, which gives it null on every engine:
-    an event's receive time is quarantined (INVALID_RECEIVED_AT), never dropped."""
+    """Rules on a row's value beyond its form, in the raw file's words (one line, the first
+    bad row), so that a value staging would refuse by failing the build stops the run here:
+    a date the calendar lacks (2026-11-31, 2025-02-29) in a date column every value of which
+    must parse (spend_date, an experiment's start and end: staging's cast would fail); a value
+    outside the column's set (an experiment's `randomization_unit` of `session`) or interval
+    (`alpha` of 0.7); a metric id the metric catalog lacks. A timestamp on a day the calendar
+    lacks is left to staging, which gives it null on every engine: an event's receive time is
+    quarantined (INVALID_RECEIVED_AT), never dropped."""
     for column in table.columns:
-        if column.parse_share != 1.0 or column.kind != "date":
-            continue
-        value = f"nullif(trim({column.name}), '')"
-        found = connection.execute(
-            f"select count(*) filter (where bad), min(row_number) filter (where bad),"
-            f" arg_min({value}, row_number) filter (where bad)"
-            f" from (select {value} is not null and try_cast(left({value}, 10) as date) is null as bad,"
-            f" {column.name}, row_number() over () as row_number from {relation})"
-        ).fetchone()
-        if found and found[0]:
-            count, row, text = found
-            return [
-                f"{path}: column '{column.name}' has {count} value(s) on a day the calendar lacks, "
-                f"first at data row {row}: {str(text)[:40]!r}"
-            ]
+        for bad, shown, wording in _row_rules(column):
+            found = connection.execute(
+                f"select count(*) filter (where bad), min(row_number) filter (where bad),"
+                f" arg_min(shown, row_number) filter (where bad)"
+                f" from (select coalesce({bad}, false) as bad, {shown} as shown,"
+                f" row_number() over () as row_number from {relation})"
+            ).fetchone()
+            if found and found[0]:
+                count, row, text = found
+                return [
+                    f"{path}: column '{column.name}' has {count} {wording}, "
+                    f"first at data row {row}: {str(text)[:40]!r}"
+                ]
     return []
 
 
