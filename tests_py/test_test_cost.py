@@ -77,6 +77,12 @@ seeds:
       - expect_compound_columns_to_be_unique:
           name: compound_table_good
           arguments: {column_list: [account_id, region]}
+      - not_null_columns:
+          name: not_null_columns_table_bad
+          arguments: {columns: [region, account_id]}
+      - not_null_columns:
+          name: not_null_columns_table_good
+          arguments: {columns: [region]}
 models:
   - name: accounts_view
     columns:
@@ -89,6 +95,16 @@ models:
       - expect_compound_columns_to_be_unique:
           name: compound_view_bad
           arguments: {column_list: [account_id, region]}
+      - not_null_columns:
+          name: not_null_columns_view_bad
+          arguments: {columns: [account_id, region, plan]}
+      - not_null_columns:
+          name: not_null_columns_window_bad
+          arguments: {columns: [region, account_id]}
+          config: {where: "plan = 'pro'"}
+      - not_null_columns:
+          name: not_null_columns_view_good
+          arguments: {columns: [plan]}
   - name: clean_view
     columns:
       - name: account_id
@@ -150,6 +166,12 @@ def expected_failures() -> dict[str, int]:
         + int(clean["account_id"].isna().sum()),
         "primary_key_good": 0,
         "compound_table_good": duplicate_groups(clean, pair, all_missing(pair)),
+        # not_null_columns: the null rows of every listed column, added up
+        "not_null_columns_view_bad": int(frame[["account_id", "region", "plan"]].isna().sum().sum()),
+        "not_null_columns_window_bad": int(pro[["region", "account_id"]].isna().sum().sum()),
+        "not_null_columns_view_good": int(frame["plan"].isna().sum()),
+        "not_null_columns_table_bad": int(clean[["region", "account_id"]].isna().sum().sum()),
+        "not_null_columns_table_good": int(clean["region"].isna().sum()),
     }
 
 
@@ -166,6 +188,13 @@ HASH_PASS = {
 }
 PLAIN_PASS = {"unique_table_window_bad", "unique_view_bad", "compound_view_bad"}
 PRIMARY_KEY = {"not_null_view_bad", "primary_key_view_bad", "primary_key_nulls_bad", "primary_key_good"}
+NOT_NULL_COLUMNS = {
+    "not_null_columns_view_bad",
+    "not_null_columns_window_bad",
+    "not_null_columns_view_good",
+    "not_null_columns_table_bad",
+    "not_null_columns_table_good",
+}
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +240,7 @@ def scratch(tmp_path_factory):
     return results, compiled, project / "scratch.duckdb"
 
 
-@pytest.mark.parametrize("name", sorted(HASH_PASS | PLAIN_PASS | PRIMARY_KEY))
+@pytest.mark.parametrize("name", sorted(HASH_PASS | PLAIN_PASS | PRIMARY_KEY | NOT_NULL_COLUMNS))
 def test_rewritten_uniqueness_tests_count_what_pandas_counts(scratch, name):
     results, _, _ = scratch
     failures = expected_failures()[name]
@@ -238,6 +267,45 @@ def test_primary_key_reports_what_unique_and_not_null_report(scratch):
         results["unique_view_bad"]["failures"] + results["not_null_view_bad"]["failures"]
     )
     assert compiled["primary_key_view_bad"].count("accounts_view") == 1
+
+
+def test_not_null_columns_names_each_column_with_its_nulls_in_one_read(scratch):
+    """The folded not_null test returns one row per listed column that holds nulls, with the
+    count pandas finds, reads the view once, and on the view's account_id reports what the
+    separate not_null test reports."""
+    import duckdb
+
+    results, compiled, database = scratch
+    frame = accounts()
+    with duckdb.connect(str(database), read_only=True) as connection:
+        rows = connection.execute(compiled["not_null_columns_view_bad"]).fetchall()
+    nulls = frame[["account_id", "region", "plan"]].isna().sum()
+    assert sorted(rows) == sorted((column, int(n)) for column, n in nulls.items() if n > 0)
+    assert {column for column, _ in rows} == {"account_id", "region"}  # plan is never empty
+    assert compiled["not_null_columns_view_bad"].count("accounts_view") == 1
+    assert dict(rows)["account_id"] == results["not_null_view_bad"]["failures"]
+
+
+def test_not_null_columns_refuses_a_column_name_given_as_text(tmp_path):
+    """`columns: account_id` (text, not a list) would test each letter: a compile error."""
+    project = tmp_path / "text_columns"
+    shutil.copytree(REPO_ROOT / "macros", project / "macros")
+    (project / "models").mkdir()
+    (project / "dbt_project.yml").write_text(
+        "name: text_columns\nversion: '1.0.0'\nconfig-version: 2\nprofile: text_columns\n"
+    )
+    (project / "profiles.yml").write_text(
+        f"text_columns:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        f"      path: {project / 'scratch.duckdb'}\n"
+    )
+    (project / "models" / "one.sql").write_text("select 1 as account_id")
+    (project / "models" / "_schema.yml").write_text(
+        "version: 2\nmodels:\n  - name: one\n    data_tests:\n"
+        "      - not_null_columns: {arguments: {columns: account_id}}\n"
+    )
+    result = run_dbt(["build"], None, project_dir=project)
+    assert result.returncode != 0
+    assert "`columns` must be a non-empty list of column names" in result.stdout + result.stderr
 
 
 def test_the_hash_pass_returns_the_plain_group_by_rows(scratch):
