@@ -97,10 +97,17 @@ def build(
     raw_dir: RawDirOption = DEMO_RAW_DIR,
     full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from scratch.")] = False,
     as_of: AsOfOption = None,
+    unit_tests: Annotated[
+        bool,
+        typer.Option(
+            help="Run dbt's unit tests (they test the models' code on their own rows, not the data: "
+            "the nightly and a replay skip them)."
+        ),
+    ] = True,
 ) -> None:
     """Load the raw files (gate + land), install the identity hash key (LAWN_IDENTITY_HASH_KEY,
     else the checkout's local key .lawn/identity_hash.key), then `dbt build` (seeds, models,
-    data tests, unit tests); with --as-of, as if run at the end of that day."""
+    data tests, unit tests unless --no-unit-tests); with --as-of, as if run at the end of that day."""
     from lawn.dbt_runner import run_dbt
     from lawn.identity_key import HashKeyError, install_key, resolve_key
     from lawn.warehouse import WarehouseError, writing
@@ -124,7 +131,8 @@ def build(
                 err.print(f"note: {changed}", soft_wrap=True, highlight=False)
             # dbt never sees the key (lawn/dbt_runner.py); its output goes to the terminal
             refresh = ["--full-refresh"] if full_refresh else []
-            code = run_dbt(["build", *refresh], duckdb_path(), as_of=day, capture=False).returncode
+            units = [] if unit_tests else ["--exclude-resource-type", "unit_test"]
+            code = run_dbt(["build", *refresh, *units], duckdb_path(), as_of=day, capture=False).returncode
     except WarehouseError as exc:
         _fail(str(exc), exc.exit_code)
     if code:

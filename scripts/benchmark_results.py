@@ -125,6 +125,11 @@ def render_table(runs: list[dict]) -> str:
             f"started {meta.get('started_at', '?')}, {meta.get('cores', '?')} cores, load average "
             f"{meta.get('load_at_start', '?')} at the start and {meta.get('load_now', '?')} at the last step."
         )
+        if run["steps"].get("increment", {}).get("unit_tests") is False:
+            notes[-1] += (
+                " The incremental builds ran `lawn build --no-unit-tests`, as the nightly builds (dbt's"
+                " unit tests test the models' code, not the new day; the full build runs them)."
+            )
         generate = run["steps"].get("generate", {})
         if generate.get("reused"):
             when = generate.get("measured_at")

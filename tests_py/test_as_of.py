@@ -198,6 +198,12 @@ def test_build_passes_the_day_to_the_runner(tmp_path, monkeypatch):
     result = runner.invoke(app, ["build", "--as-of", "2026-04-05"])
     assert result.exit_code == 0, result.output
     assert seen["as_of"] == dt.date(2026, 4, 5) and seen["args"] == ["build"]
+    # --no-unit-tests: dbt's unit tests are left out, as the nightly leaves them out
+    result = runner.invoke(app, ["build", "--no-unit-tests", "--full-refresh"])
+    assert result.exit_code == 0, result.output
+    assert seen["args"] == ["build", "--full-refresh", "--exclude-resource-type", "unit_test"]
+    # the flag's dbt words are the nightly's (one way to leave them out)
+    assert dbt_runner.dbt_invocation(seen["args"], None).command.count("unit_test") == 1
 
 
 def test_nightly_passes_the_day_to_every_dbt_step(tmp_path, monkeypatch):

@@ -55,6 +55,12 @@ def test_table_has_one_column_per_run_and_formats_each_figure() -> None:
     # a step the run did not reach, and a step missing one figure, say so instead of a number
     assert row(table, "`lawn nightly` (trains")[1] == "not run"
     assert "commit abc1234" in table
+    # runs before the increment left unit tests out carry no note; those after say so
+    assert "--no-unit-tests" not in table
+    later = hand_written_run("1M later", 150.0, 12.0)
+    later["steps"]["increment"]["unit_tests"] = False
+    notes = render_table([hand_written_run("1M", 150.0, 15.0), later]).split("\n- ")[1:]
+    assert ["--no-unit-tests" in note for note in notes] == [False, True]
 
 
 def test_a_step_without_the_figure_is_not_measured() -> None:
