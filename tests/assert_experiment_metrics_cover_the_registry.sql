@@ -29,7 +29,7 @@ named as (
         - length(replace(experiments.metric_list, '|', '')) + 1 as metrics_named
     from experiments
     left join catalog
-        on '|' || experiments.metric_list || '|' like '%|' || catalog.metric_name || '|%'
+        on {{ list_has_item('experiments.metric_list', 'catalog.metric_name') }}
     group by experiments.experiment_id, experiments.metric_list
 
 )

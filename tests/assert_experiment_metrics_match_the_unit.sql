@@ -10,7 +10,7 @@ experiments as (
     select
         experiment_id,
         randomization_unit,
-        '|' || primary_metric || '|' || coalesce(guardrail_metrics, '') || '|' as metric_list
+        primary_metric || '|' || coalesce(guardrail_metrics, '') as metric_list
     from {{ ref('stg_experimentation__experiments') }}
 
 ),
@@ -28,5 +28,5 @@ select
     catalog.unit_type as metric_unit_type
 from experiments
 inner join catalog
-    on experiments.metric_list like '%|' || catalog.metric_name || '|%'
+    on {{ list_has_item('experiments.metric_list', 'catalog.metric_name') }}
 where catalog.unit_type <> experiments.randomization_unit

@@ -13,7 +13,10 @@ table of hand-written values; the staging models' unit tests run on DuckDB only)
 - the number reader (macros/portability/try_cast.sql) for integers, decimals and doubles:
   signs, zero fractions, exponents, values beyond each type's range, 'NaN' and 'Infinity'
   (PostgreSQL failed the whole build on an out-of-range integer; DuckDB and Spark read
-  'NaN' and '1e400' as numbers).
+  'NaN' and '1e400' as numbers);
+- list membership (macros/portability/list_has_item.sql: an experiment's metrics, an
+  outcome's segments) as Python's `item in list.split('|')`: `_` and `%` are not wildcards
+  (a LIKE took `mid_market` for `mid-market` and `%` for every segment).
 
 PostgreSQL and Spark follow the suite's rules: skipped locally without them, failing in CI."""
 
@@ -85,6 +88,8 @@ def rendered(tmp_path_factory) -> dict[str, str]:
         for engine, types in TRY_CAST_TYPES.items()
         for kind, sql_type in types.items()
     ]
+    # one form on every engine (no dispatch): replace() and ||
+    parts.append("{{ list_has_item('l', 'x') }} as any_list_has_item")
     # the functions PostgreSQL's try_cast reads through (on-run-start makes them in a build)
     parts.append("{{ default__create_portable_objects() }} as postgres_objects")
     done = dbt_runner.run_dbt(
@@ -101,7 +106,10 @@ def rendered(tmp_path_factory) -> dict[str, str]:
         expressions[alias] = expression
     assert set(expressions) == {f"{e}_{n}" for e in MACROS for n in ("any", "offset")} | {
         f"{e}_lower" for e in LOWER_FORMS
-    } | {f"{e}_cast_{k}" for e, types in TRY_CAST_TYPES.items() for k in types} | {"postgres_objects"}
+    } | {f"{e}_cast_{k}" for e, types in TRY_CAST_TYPES.items() for k in types} | {
+        "postgres_objects",
+        "any_list_has_item",
+    }
     return expressions
 
 
@@ -357,3 +365,59 @@ def test_postgres_reads_numbers_as_documented_and_never_fails(rendered, pg_env):
 def test_spark_reads_numbers_as_documented(rendered, spark):
     spark.createDataFrame([(v,) for v in NUMBER_TEXTS], "x string").createOrReplaceTempView("n")
     _check_numbers([tuple(row) for row in spark.sql(_number_select(rendered, "spark", "n")).collect()])
+
+
+# (list, item): what a registry, an outcome seed and a CRM export hold
+LIST_CASES = [
+    ("mid-market|enterprise", "mid_market"),  # LIKE: `_` matched the `-`
+    ("mid-market|enterprise", "%"),  # LIKE: `%` matched every list
+    ("mid-market|enterprise", "enterprise"),
+    ("mid-market|enterprise", "mid-market"),
+    ("mid-market|enterprise", "Enterprise"),  # case counts
+    ("mid-market|enterprise", "market"),  # a part of an item is not the item
+    ("activated_7d|error_rate|", "error_rate"),
+    ("activated_7d", "activatedX7d"),
+    ("a||b", ""),
+    ("smb", "smb"),
+    ("smb", None),
+    (None, "smb"),
+]
+
+
+def _check_lists(rows: list[tuple]) -> None:
+    expected = [
+        (items, x, None if items is None or x is None else x in items.split("|")) for items, x in LIST_CASES
+    ]
+    assert sorted(rows, key=repr) == sorted(expected, key=repr)
+
+
+def _list_select(rendered: dict[str, str], table: str) -> str:
+    return f"select l, x, {rendered['any_list_has_item']} from {table}"
+
+
+def test_duckdb_matches_list_items_exactly(rendered):
+    with duckdb.connect() as con:
+        con.execute("create table lists (l varchar, x varchar)")
+        con.executemany("insert into lists values (?, ?)", LIST_CASES)
+        _check_lists(con.execute(_list_select(rendered, "lists")).fetchall())
+
+
+def test_postgres_matches_list_items_exactly(rendered, pg_env):
+    from tests_py.pg_harness import connect
+
+    connection = connect(pg_env, "dbt")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("create temporary table lists (l text, x text)")
+            cursor.executemany("insert into lists values (%s, %s)", LIST_CASES)
+            cursor.execute(_list_select(rendered, "lists"))
+            rows = cursor.fetchall()
+    finally:
+        connection.rollback()
+        connection.close()
+    _check_lists(rows)
+
+
+def test_spark_matches_list_items_exactly(rendered, spark):
+    spark.createDataFrame(LIST_CASES, "l string, x string").createOrReplaceTempView("lists")
+    _check_lists([tuple(row) for row in spark.sql(_list_select(rendered, "lists")).collect()])

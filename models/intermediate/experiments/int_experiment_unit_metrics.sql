@@ -109,11 +109,10 @@ unit_metrics as (
     inner join catalog
         on
             assignments.unit_type = catalog.unit_type
-            and '|'
-            || experiments.primary_metric
-            || '|'
-            || coalesce(experiments.guardrail_metrics, '')
-            || '|' like '%|' || catalog.metric_name || '|%'
+            and {{ list_has_item(
+                "experiments.primary_metric || '|' || coalesce(experiments.guardrail_metrics, '')",
+                'catalog.metric_name'
+            ) }}
 
 ),
 

@@ -127,7 +127,7 @@ outcome_rows as (
             and (
                 -- `*`: every segment, accounts without a CRM segment ('unknown') too
                 outcomes.segments = '*'
-                or '|' || outcomes.segments || '|' like '%|' || entities.segment || '|%'
+                or {{ list_has_item('outcomes.segments', 'entities.segment') }}
             )
     inner join reached as anchor
         on
