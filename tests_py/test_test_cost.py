@@ -385,6 +385,9 @@ def test_every_model_keeps_a_primary_key_test_pair(tmp_path):
             kinds.setdefault(node["attached_node"].split(".")[-1], set()).add(node["test_metadata"]["name"])
     models = [n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"]
     assert len(models) > 100
+    # a test's name is its key outside dbt (dagster-dbt's asset checks): never two alike
+    names = [n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "test"]
+    assert sorted({name for name in names if names.count(name) > 1}) == []
     missing = []
     for name in models:
         for keyed in KEY_TESTED_ELSEWHERE.get(name, (name,)):
