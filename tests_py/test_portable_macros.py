@@ -344,21 +344,37 @@ def test_duckdb_reads_numbers_as_documented(rendered):
         _check_numbers(con.execute(_number_select(rendered, "duckdb", "n")).fetchall())
 
 
-def test_postgres_reads_numbers_as_documented_and_never_fails(rendered, pg_env):
+def _postgres_rows(
+    pg_env, table: str, rows: list[tuple], select: str, setup: str | None = None
+) -> list[tuple]:
+    """``select`` on PostgreSQL over a temporary ``table`` (`name (columns)`) holding ``rows``;
+    ``setup`` is run and committed first. Nothing else is left behind."""
     from tests_py.pg_harness import connect
 
     connection = connect(pg_env, "dbt")
     try:
         with connection.cursor() as cursor:
-            cursor.execute(rendered["postgres_objects"])
-            connection.commit()
-            cursor.execute("create temporary table n (x text)")
-            cursor.executemany("insert into n values (%s)", [(v,) for v in NUMBER_TEXTS])
-            cursor.execute(_number_select(rendered, "postgres", "n"))
-            rows = cursor.fetchall()
+            if setup is not None:
+                cursor.execute(setup)
+                connection.commit()
+            cursor.execute(f"create temporary table {table}")
+            placeholders = ", ".join("%s" for _ in rows[0])
+            cursor.executemany(f"insert into {table.split(' ')[0]} values ({placeholders})", rows)
+            cursor.execute(select)
+            return cursor.fetchall()
     finally:
         connection.rollback()
         connection.close()
+
+
+def test_postgres_reads_numbers_as_documented_and_never_fails(rendered, pg_env):
+    rows = _postgres_rows(
+        pg_env,
+        "n (x text)",
+        [(v,) for v in NUMBER_TEXTS],
+        _number_select(rendered, "postgres", "n"),
+        setup=rendered["postgres_objects"],
+    )
     _check_numbers(rows)
 
 
@@ -403,19 +419,9 @@ def test_duckdb_matches_list_items_exactly(rendered):
 
 
 def test_postgres_matches_list_items_exactly(rendered, pg_env):
-    from tests_py.pg_harness import connect
-
-    connection = connect(pg_env, "dbt")
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("create temporary table lists (l text, x text)")
-            cursor.executemany("insert into lists values (%s, %s)", LIST_CASES)
-            cursor.execute(_list_select(rendered, "lists"))
-            rows = cursor.fetchall()
-    finally:
-        connection.rollback()
-        connection.close()
-    _check_lists(rows)
+    _check_lists(
+        _postgres_rows(pg_env, "lists (l text, x text)", LIST_CASES, _list_select(rendered, "lists"))
+    )
 
 
 def test_spark_matches_list_items_exactly(rendered, spark):
