@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 
 from lawn.cli_common import err, fail, guarded, out
-from lawn.paths import MODEL_STORE_DIR, duckdb_path
-from lawn.reports.run import CADENCE_REPORT_DIR, DEFAULT_MANIFEST
+from lawn.paths import CADENCE_REPORT_DIR, DEFAULT_MANIFEST, MODEL_STORE_DIR, duckdb_path
 
 
 @guarded

@@ -9,9 +9,9 @@ import typer
 
 from lawn.cli_common import fail, guarded, out
 from lawn.paths import UPLIFT_STORE_DIR, duckdb_path
-from lawn.uplift_model import DEFAULT_RIDGE
+from lawn.settings import UPLIFT_DEFAULT_RIDGE
 
-DEFAULT_RIDGE_OPTION = "auto" if DEFAULT_RIDGE is None else str(DEFAULT_RIDGE)
+DEFAULT_RIDGE_OPTION = "auto" if UPLIFT_DEFAULT_RIDGE is None else str(UPLIFT_DEFAULT_RIDGE)
 
 
 def parse_ridge(text: str) -> float | None:

@@ -311,8 +311,9 @@ def step_slo(config: NightlyConfig, state: dict) -> str:
 
 
 def step_report(config: NightlyConfig, state: dict) -> str:
+    from lawn.paths import DEFAULT_MANIFEST
     from lawn.report import write_report
-    from lawn.reports.run import DEFAULT_MANIFEST, write_due_reports
+    from lawn.reports.run import write_due_reports
 
     if config.target == "postgres":
         raise StepSkipped("the report is not ported to postgres yet (lawn/report.py reads DuckDB): skipped")

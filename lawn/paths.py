@@ -19,6 +19,10 @@ MODEL_STORE_DIR = REPO_ROOT / "data" / "models" / "churn"
 UPLIFT_STORE_DIR = REPO_ROOT / "data" / "models" / "uplift"
 EXPORT_DIR = REPO_ROOT / "data" / "exports" / "actions"
 REPORT_DIR = REPO_ROOT / "data" / "reports" / "nightly"
+# the nightly's archive (its --report-dir, default REPORT_DIR, + /cadence); `lawn report` defaults to it too
+CADENCE_REPORT_DIR = REPORT_DIR / "cadence"
+# the manifest of the last `dbt build` from the repository (lawn build's default target folder)
+DEFAULT_MANIFEST = REPO_ROOT / "target" / "manifest.json"
 IDENTITY_WEIGHTS_ESTIMATE = REPO_ROOT / "data" / "identity_match_weights.estimated.csv"
 
 

@@ -55,6 +55,8 @@ RECEIVED_AT_EARLIEST: dt.datetime = dt.datetime.fromisoformat(str(var("received_
 RECEIVED_AT_MAX_FUTURE: dt.timedelta = dt.timedelta(minutes=var("received_at_max_future_minutes"))
 # read by Python only: the export step (lawn/actions.py) skips decisions older than this
 ACTION_MAX_AGE_DAYS: int = var("action_max_age_days")
+# read by Python only: `lawn uplift train`'s default ridge penalty (None: cross-validated)
+UPLIFT_DEFAULT_RIDGE: float | None = var("uplift_default_ridge")
 # read by Python only: the nightly rewrites the warehouse file after a retention purge on data
 # days of this weekday ("monday" ... "sunday"), or every night ("daily")
 RETENTION_COMPACT_WEEKDAY: str = str(var("retention_compact_weekday")).strip().lower()
@@ -80,4 +82,5 @@ def as_of_vars(day: dt.date | None) -> dict[str, str]:
 PYTHON_ONLY_VARS = {
     "action_max_age_days": "lawn/actions.py export_actions (CLI --max-age-days)",
     "retention_compact_weekday": "lawn/nightly.py step_retention (compacts_on)",
+    "uplift_default_ridge": "lawn/uplift_model.py train (CLI `lawn uplift train --ridge`)",
 }

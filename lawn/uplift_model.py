@@ -26,6 +26,7 @@ import pandas as pd
 from lawn import model_store
 from lawn.churn_model import FEATURES
 from lawn.data_day import DataDayError, data_day
+from lawn.settings import UPLIFT_DEFAULT_RIDGE
 from lawn.uplift import UpliftError, choose_ridge, evaluate, fit, predict_uplift
 from lawn.warehouse import MissingTableError, require_landing_table
 from lawn.warehouse_io import connect
@@ -33,7 +34,7 @@ from lawn.warehouse_io import connect
 CATEGORICAL = ["segment"]
 HELD_OUT_SHARE = 0.3
 DEFAULT_LEARNER = "dr_learner"
-DEFAULT_RIDGE = 0.01
+DEFAULT_RIDGE = UPLIFT_DEFAULT_RIDGE
 
 
 def _examples(db_path: Path, model_id: str) -> pd.DataFrame:

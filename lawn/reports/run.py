@@ -8,13 +8,8 @@ from pathlib import Path
 
 import duckdb
 
-from lawn.paths import REPO_ROOT, REPORT_DIR
 from lawn.reports import asof, page
 from lawn.reports.reader import Reader
-
-# the nightly's archive (its --report-dir, default REPORT_DIR, + /cadence); `lawn report` defaults to it too
-CADENCE_REPORT_DIR = REPORT_DIR / "cadence"
-DEFAULT_MANIFEST = REPO_ROOT / "target" / "manifest.json"
 
 
 def _sections(cadence: str, reader: Reader) -> list[page.Section]:
