@@ -132,7 +132,16 @@ def build(
             # dbt never sees the key (lawn/dbt_runner.py); its output goes to the terminal
             refresh = ["--full-refresh"] if full_refresh else []
             units = [] if unit_tests else ["--exclude-resource-type", "unit_test"]
-            code = run_dbt(["build", *refresh, *units], duckdb_path(), as_of=day, capture=False).returncode
+            args = ["build", *refresh, *units]
+            result = run_dbt(args, duckdb_path(), as_of=day, capture=False, reuse_seed_tests=True)
+            code, left_out = result.returncode, getattr(result, "seed_tests_left_out", 0)
+            if left_out:
+                err.print(
+                    f"left out {left_out} data tests on the seeds: they passed under this "
+                    "same project, vars and target (lawn/seed_tests.py); --full-refresh runs them",
+                    soft_wrap=True,
+                    highlight=False,
+                )
     except WarehouseError as exc:
         _fail(str(exc), exc.exit_code)
     if code:

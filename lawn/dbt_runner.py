@@ -155,10 +155,24 @@ def run_dbt(
     target_path: Path | None = None,
     log_path: Path | None = None,
     project_dir: Path = REPO_ROOT,
+    reuse_seed_tests: bool = False,
 ) -> subprocess.CompletedProcess:
     """Run ``dbt <args>`` on ``db_path`` (see :func:`dbt_invocation`) and wait for it; with
     ``capture`` its output is returned as text, else it goes to this process's terminal.
+    With ``reuse_seed_tests``, a build leaves out the data tests on the seeds that passed
+    under the same project, vars and target, and records them after (lawn/seed_tests.py);
+    the result's ``seed_tests_left_out`` says how many (0 without).
     Never raises on a non-zero exit: the caller decides what a failure means."""
+    plan = None
+    if reuse_seed_tests and list(args[:1]) == ["build"]:
+        from lawn import seed_tests
+
+        explicit = target_path if target_path is not None else os.environ.get("DBT_TARGET_PATH")
+        folder = Path(explicit) if explicit else project_dir / "target"
+        folder = folder if folder.is_absolute() else project_dir / folder
+        all_vars = {**(dbt_vars or {}), **as_of_vars(as_of)}
+        plan = seed_tests.plan(args, all_vars, project_dir, folder, everything=as_of is not None)
+        args = [*args, *seed_tests.exclude_args(plan)]
     invocation = dbt_invocation(
         args,
         db_path,
@@ -171,15 +185,20 @@ def run_dbt(
     )
     if _IN_PROCESS["on"]:
         result = _run_in_process(invocation, capture)
-        keep_parse(invocation)
-        return result
-    result = subprocess.run(
-        invocation.command,
-        env=invocation.env,
-        cwd=invocation.cwd,
-        capture_output=capture,
-        text=True,
-        preexec_fn=die_with_parent,
-    )
+    else:
+        result = subprocess.run(
+            invocation.command,
+            env=invocation.env,
+            cwd=invocation.cwd,
+            capture_output=capture,
+            text=True,
+            preexec_fn=die_with_parent,
+        )
     keep_parse(invocation)
+    result.seed_tests_left_out = 0  # type: ignore[attr-defined]
+    if plan is not None:
+        from lawn import seed_tests
+
+        seed_tests.record(plan)
+        result.seed_tests_left_out = len(plan.skipped)  # type: ignore[attr-defined]
     return result
