@@ -25,6 +25,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -105,8 +106,11 @@ def exclude_args(plan_: Plan) -> list[str]:
 
 def seed_only_tests(manifest: dict) -> dict[str, str]:
     """The data tests (unique_id -> name) whose every parent is a seed or a model or snapshot
-    built from seeds alone (a model without parents is not: it may read anything)."""
+    built from seeds alone (a model without parents is not: it may read anything). A test
+    whose name another node or unit test also has is not one: ``--exclude`` by that name
+    would leave the other out too."""
     nodes = manifest.get("nodes", {})
+    names = Counter(node.get("name") for node in [*nodes.values(), *manifest.get("unit_tests", {}).values()])
     memo: dict[str, bool] = {}
 
     def parents(unique_id: str) -> list[str]:
@@ -130,6 +134,7 @@ def seed_only_tests(manifest: dict) -> dict[str, str]:
         unique_id: node["name"]
         for unique_id, node in nodes.items()
         if node.get("resource_type") == "test"
+        and names[node.get("name")] == 1
         and parents(unique_id)
         and all(from_seeds(parent) for parent in parents(unique_id))
     }

@@ -59,6 +59,14 @@ def test_seed_only_tests_are_those_whose_every_parent_comes_from_seeds_alone():
     }
 
 
+def test_a_test_sharing_its_name_with_another_node_is_never_left_out():
+    # `--exclude arms_key` would leave out a model or unit test of that name as well
+    clash = {**MANIFEST["nodes"], "model.p.arms_key": _node("model", "seed.p.arms", name="arms_key")}
+    assert "test.p.arms_key" not in seed_tests.seed_only_tests({"nodes": clash})
+    unit = {"unit_test.p.x.unique_rules": {"name": "unique_rules"}}
+    assert "test.p.unique_rules" not in seed_tests.seed_only_tests({**MANIFEST, "unit_tests": unit})
+
+
 # --- the fingerprint --------------------------------------------------------------------------
 
 
