@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lawn import dbt_parse_cache
+from lawn import dbt_parse_cache, seed_tests
 from lawn.identity_key import scrubbed_env
 from lawn.paths import REPO_ROOT, dbt_command
 from lawn.settings import as_of_vars
@@ -165,8 +165,6 @@ def run_dbt(
     Never raises on a non-zero exit: the caller decides what a failure means."""
     plan = None
     if reuse_seed_tests and list(args[:1]) == ["build"]:
-        from lawn import seed_tests
-
         explicit = target_path if target_path is not None else os.environ.get("DBT_TARGET_PATH")
         folder = Path(explicit) if explicit else project_dir / "target"
         folder = folder if folder.is_absolute() else project_dir / folder
@@ -197,8 +195,6 @@ def run_dbt(
     keep_parse(invocation)
     result.seed_tests_left_out = 0  # type: ignore[attr-defined]
     if plan is not None:
-        from lawn import seed_tests
-
         seed_tests.record(plan)
         result.seed_tests_left_out = len(plan.skipped)  # type: ignore[attr-defined]
     return result

@@ -155,8 +155,6 @@ def test_no_record_unless_the_run_covered_every_seed_only_test(tmp_path):
 
 # --- a real build on a copy of the project -----------------------------------------------------
 
-PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "selectors.yml", "macros", "models", "seeds", "snapshots",
-                 "tests", "analyses")  # fmt: skip
 # the seeds and the two models fed by seeds alone; cautious: no test with a parent outside them
 SEEDS_ONLY = ["build", "--select", "resource_type:seed", "int_identity_review_decisions", "dim_bandit_arms",
               "--indirect-selection", "cautious"]  # fmt: skip
@@ -164,7 +162,7 @@ SEEDS_ONLY = ["build", "--select", "resource_type:seed", "int_identity_review_de
 
 def _copy_project(root: Path) -> Path:
     root.mkdir()
-    for name in PROJECT_FILES:
+    for name in seed_tests.PROJECT_PARTS:  # what the fingerprint reads is the project
         source = REPO_ROOT / name
         if source.is_dir():
             shutil.copytree(source, root / name)
