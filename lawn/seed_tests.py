@@ -140,9 +140,15 @@ def seed_only_tests(manifest: dict) -> dict[str, str]:
     }
 
 
+# file times come from the kernel's coarse clock, a few milliseconds behind time.time(): a file
+# written right after the plan may carry an earlier time. An earlier run's artefacts are older
+# than this by far (dbt's own start takes seconds).
+MTIME_SLACK_SECONDS = 2.0
+
+
 def _this_runs(path: Path, started: float) -> dict | None:
     try:
-        if path.stat().st_mtime < started:
+        if path.stat().st_mtime < started - MTIME_SLACK_SECONDS:
             return None
         return json.loads(path.read_text())
     except (OSError, ValueError):
