@@ -82,18 +82,16 @@ def filter_landed(
     if incoming is not None:
         con.execute(f"insert into {relation} select * from {incoming}")
         con.execute(f"drop table {incoming}")
-    from lawn.retention import RAW_EVENTS, STAGED_EVENTS, latest_cutoff
+    from lawn.retention import RAW_EVENTS, RAW_OLDER, STAGED_EVENTS, latest_cutoff
 
     cutoff = latest_cutoff(con, RAW_EVENTS)
     if cutoff is not None and screened is not None and relation_exists(con, STAGED_EVENTS):
         # rows landed before are past no cutoff but a later one, which `lawn retention` applied
-        # to them: only the new rows can match here
-        where = f"received_at in (select received_at_raw from {STAGED_EVENTS} where received_at < ?)"
-        result.retention = int(
-            con.execute(f"select count(*) from {relation} where {where}", [cutoff]).fetchall()[0][0]
-        )
+        # to them: only the new rows can match here. The age is retention's (RAW_OLDER).
+        older = f"select count(*) from {relation} where {RAW_OLDER}"
+        result.retention = int(con.execute(older, [cutoff, cutoff]).fetchall()[0][0])
         if result.retention:
-            con.execute(f"delete from {relation} where {where}", [cutoff])
+            con.execute(f"delete from {relation} where {RAW_OLDER}", [cutoff, cutoff])
     recorded = LandingFilter(result.erased, result.redacted, result.retention)
     if carry:
         previous = _previous_exclusions(con, relation)

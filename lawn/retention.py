@@ -50,6 +50,22 @@ FILES_RELATION = "files:exports"
 # raw rows are text: their age is the receive time exactly as staging parses it
 RAW_EVENTS = "raw.raw_events"
 STAGED_EVENTS = "staging.stg_tracking__events"
+# A delivery's age (macros/governance/delivery_aged_at.sql, the same expression): received,
+# else (INVALID_RECEIVED_AT) occurred, else 1970-01-01 -- what cannot be dated goes first.
+# Applies to the tables of deliveries: those whose time column is received_at and that also
+# hold the parsed occurred_at (the event history, the quarantine).
+EPOCH = "timestamp '1970-01-01 00:00:00'"
+DELIVERY_AGE = f"coalesce(received_at, occurred_at, {EPOCH})"
+# Raw landing is text, so its rows are matched to the staged rows by the raw texts that
+# decide the age: the receive time when it parses, else the pair (receive, occurrence)
+# texts of an undated row (`is not distinct from`: a missing time is a null). Two `?`.
+RAW_OLDER = (
+    f"received_at in (select received_at_raw from {STAGED_EVENTS} where received_at < ?) "
+    f"or exists (select 1 from {STAGED_EVENTS} as undated where undated.received_at is null "
+    "and undated.received_at_raw is not distinct from raw_events.received_at "
+    "and undated.occurred_at_raw is not distinct from raw_events.occurred_at "
+    f"and coalesce(undated.occurred_at, {EPOCH}) < ?)"
+)
 
 
 class RetentionError(ValueError):
@@ -238,11 +254,23 @@ def reference_time(explicit: dt.datetime | None = None) -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def _older(target: Target) -> str:
-    """The predicate 'older than the cutoff' (parameter ?) for a table."""
+def older_than(con: duckdb.DuckDBPyConnection, target: Target, cutoff: dt.datetime) -> tuple[str, list]:
+    """The predicate 'older than the cutoff' for a table, with its parameters: raw landing by
+    RAW_OLDER, a table of deliveries by DELIVERY_AGE, any other by its time column."""
     if target.relation == RAW_EVENTS:
-        return f"received_at in (select received_at_raw from {STAGED_EVENTS} where received_at < ?)"
-    return f"{target.time_column} < ?"
+        return RAW_OLDER, [cutoff, cutoff]
+    if target.time_column == "received_at" and "occurred_at" in _columns(con, target.relation):
+        return f"{DELIVERY_AGE} < ?", [cutoff]
+    return f"{_quoted(target.time_column)} < ?", [cutoff]
+
+
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> set[str]:
+    schema, table = relation.split(".", 1)
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return {row[0] for row in rows}
 
 
 def _quoted(name: str) -> str:
@@ -255,23 +283,23 @@ def _apply_table(
     if target.relation == RAW_EVENTS and not relation_exists(con, STAGED_EVENTS):
         raise RetentionError(f"{STAGED_EVENTS} does not exist: run `lawn build` before retention")
     relation = ".".join(_quoted(part) for part in target.relation.split(".", 1))
-    older = _older(target)
+    older, params = older_than(con, target, cutoff)
     if policy.action == "delete":
-        count = con.execute(f"select count(*) from {relation} where {older}", [cutoff]).fetchall()[0][0]
+        count = con.execute(f"select count(*) from {relation} where {older}", params).fetchall()[0][0]
         if count and not dry_run and target.relation == VALID_EVENTS_TABLE:
             # the valid events among those rows (the view int_events_valid over them): their
             # accounts' feature rows go first and are recomputed next build
-            forget_account_features(con, older, [cutoff])
+            forget_account_features(con, older, params)
         if count and not dry_run:
-            con.execute(f"delete from {relation} where {older}", [cutoff])
+            con.execute(f"delete from {relation} where {older}", params)
         return int(count)
     # anonymise: only rows that still hold something to null (a second run affects none)
     held = " or ".join(f"{_quoted(c)} is not null" for c in target.anonymise_columns)
-    where = f"{older} and ({held})"
-    count = con.execute(f"select count(*) from {relation} where {where}", [cutoff]).fetchall()[0][0]
+    where = f"({older}) and ({held})"
+    count = con.execute(f"select count(*) from {relation} where {where}", params).fetchall()[0][0]
     if count and not dry_run:
         nulls = ", ".join(f"{_quoted(c)} = null" for c in target.anonymise_columns)
-        con.execute(f"update {relation} set {nulls} where {where}", [cutoff])
+        con.execute(f"update {relation} set {nulls} where {where}", params)
     return int(count)
 
 

@@ -3,7 +3,8 @@
 -- and the redeliveries. Retention (lawn/retention.py) may keep raw landing and the event
 -- history for different times: rows one layer purged while the other still holds them are
 -- counted from the latest applied cutoffs in ops.retention_audit (both terms are 0 before
--- any retention run). Erased rows are gone from every layer and need no term.
+-- any retention run). Erased rows are gone from every layer and need no term. A delivery's
+-- age is delivery_aged_at (receive time, else occurrence time), as retention measures it.
 -- In a replay (var as_of_date) the raw rows are those that had arrived by the end of the day.
 with
 
@@ -50,7 +51,10 @@ raw_purged_from_history as (
         select count(*) as row_count
         from {{ ref('stg_tracking__events') }}
         cross join cutoffs
-        where stg_tracking__events.received_at < cutoffs.history_cutoff_at
+        where
+            {{ delivery_aged_at(
+                'stg_tracking__events.received_at', 'stg_tracking__events.occurred_at'
+            ) }} < cutoffs.history_cutoff_at
     {%- endif %}
 
 ),
@@ -68,7 +72,9 @@ quarantined_rows as (
     cross join cutoffs
     where
         cutoffs.history_cutoff_at is null
-        or fct_quarantined_events.received_at >= cutoffs.history_cutoff_at
+        or {{ delivery_aged_at(
+            'fct_quarantined_events.received_at', 'fct_quarantined_events.occurred_at'
+        ) }} >= cutoffs.history_cutoff_at
 
 ),
 
@@ -85,7 +91,10 @@ history_purged_from_raw as (
     select count(*) as row_count
     from {{ ref('int_events_deduplicated') }}
     cross join cutoffs
-    where int_events_deduplicated.received_at < cutoffs.raw_cutoff_at
+    where
+        {{ delivery_aged_at(
+            'int_events_deduplicated.received_at', 'int_events_deduplicated.occurred_at'
+        ) }} < cutoffs.raw_cutoff_at
 
 )
 

@@ -197,11 +197,18 @@ def test_retention_leaves_no_bytes_of_the_purged_rows_in_the_file(tmp_path):
     with duckdb.connect(str(db)) as con:
         con.execute("create schema raw; create schema staging; create schema ops")
         con.execute(landing_table("ops.retention_audit").duckdb_ddl())
-        con.execute("create table raw.raw_events (event_id varchar, received_at varchar, properties varchar)")
-        con.executemany("insert into raw.raw_events values (?, ?, ?)", old_rows + new_rows)
+        con.execute(
+            "create table raw.raw_events (event_id varchar, received_at varchar, properties varchar, "
+            "occurred_at varchar)"
+        )
+        rows = [(*row, row[1]) for row in old_rows + new_rows]  # occurred when received
+        con.executemany("insert into raw.raw_events values (?, ?, ?, ?)", rows)
+        # the staged columns retention reads (the age: received, else occurred)
         con.execute(
             "create view staging.stg_tracking__events as select received_at as received_at_raw, "
-            "cast(received_at as timestamptz) at time zone 'UTC' as received_at from raw.raw_events"
+            "cast(received_at as timestamptz) at time zone 'UTC' as received_at, "
+            "occurred_at as occurred_at_raw, "
+            "cast(occurred_at as timestamptz) at time zone 'UTC' as occurred_at from raw.raw_events"
         )
     policies = _write(
         tmp_path / "p.csv",

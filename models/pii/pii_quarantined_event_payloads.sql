@@ -1,6 +1,14 @@
 {#- Restricted (schema pii): the raw payload of every quarantined first delivery, as
     received (emails, IP addresses, free text). marts.fct_quarantined_events carries its
-    size and keyed hash (payload_key) instead. -#}
+    size and keyed hash (payload_key) instead. The quarantine_payload retention nulls the
+    payload of a delivery older than its cutoff (retention_tables.csv), and a rebuild
+    keeps it null: the payload of a delivery older than the latest applied cutoff is not
+    copied again (delivery_aged_at). -#}
+{%- set anonymised_before = applied_retention_cutoff('pii.pii_quarantined_event_payloads') %}
+{%- set kept -%}
+    {{ delivery_aged_at('received_at', 'occurred_at') }}
+    >= cast('{{ anonymised_before }}' as {{ dbt.type_timestamp() }})
+{%- endset %}
 with
 
 quarantined as (
@@ -15,8 +23,14 @@ final as (
     select
         raw_event_key,
         received_at,
-        context_raw,
-        properties_raw
+        occurred_at,
+        {% if anonymised_before is none -%}
+            context_raw,
+            properties_raw
+        {%- else -%}
+            case when {{ kept }} then context_raw end as context_raw,
+            case when {{ kept }} then properties_raw end as properties_raw
+        {%- endif %}
     from quarantined
 
 )

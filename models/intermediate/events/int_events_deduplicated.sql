@@ -17,13 +17,27 @@
     row stamped 0001 cannot claim to be first. Rows without an event_id are keyed by their full-row hash, so
     byte-identical copies count as redeliveries too. Incremental: earlier deliveries already
     in the table are counted (for the keys this run reads) so numbering matches a full refresh. -#}
+{#- Deliveries the event history's retention already purged (older than its latest applied
+    cutoff, by delivery_aged_at) are not read again from raw landing, which keeps them longer:
+    not on a full refresh, nor as the undated rows every incremental run re-reads. -#}
+{%- set history_cutoff = applied_retention_cutoff('intermediate.int_events_deduplicated') %}
+{%- set read_only = [] %}
+{%- if is_incremental() %}
+    {%- do read_only.append(incremental_window_predicate('received_at')) %}
+{%- endif %}
+{%- if history_cutoff is not none %}
+    {%- do read_only.append(
+        delivery_aged_at('received_at', 'occurred_at')
+        ~ " >= cast('" ~ history_cutoff ~ "' as " ~ dbt.type_timestamp() ~ ")"
+    ) %}
+{%- endif %}
 with
 
 events as (
 
     select * from {{ ref('stg_tracking__events') }}
-    {% if is_incremental() %}
-        where {{ incremental_window_predicate('received_at') }}
+    {% if read_only %}
+        where {{ read_only | join(' and ') }}
     {% endif %}
 
 ),

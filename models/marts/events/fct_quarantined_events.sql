@@ -12,7 +12,12 @@
 {#- Rejected raw rows: one row per first delivery that failed validation, with every
     reason (and the field paths in reason_details), the tracking-plan version it was
     checked against, and the payload's size and keyed hash. The payload itself (emails, IP
-    addresses) is in pii.pii_quarantined_event_payloads only. -#}
+    addresses) is in pii.pii_quarantined_event_payloads only. The identifiers of a delivery
+    older than the quarantine's latest applied retention cutoff are null, as `lawn
+    retention` left them: an undated delivery re-read at every run, or a full refresh, does
+    not bring them back (retention_tables.csv anonymises the same four columns). -#}
+{%- set anonymised_before = applied_retention_cutoff('marts.fct_quarantined_events') %}
+{%- set identifiers = ['anonymous_id', 'device_id', 'user_id', 'account_id'] %}
 with
 
 quarantined as (
@@ -37,10 +42,18 @@ final as (
         occurred_at_raw,
         received_at_raw,
         received_at,
-        anonymous_id,
-        device_id,
-        user_id,
-        account_id,
+        occurred_at,
+        {% for column in identifiers -%}
+            {% if anonymised_before is none -%}
+                {{ column }},
+            {%- else -%}
+                case
+                    when {{ delivery_aged_at('received_at', 'occurred_at') }}
+                        >= cast('{{ anonymised_before }}' as {{ dbt.type_timestamp() }})
+                        then {{ column }}
+                end as {{ column }},
+            {%- endif %}
+        {% endfor -%}
         cast(
             {{ dbt.length("coalesce(context_raw, '')") }}
             + {{ dbt.length("coalesce(properties_raw, '')") }} as {{ dbt.type_bigint() }}

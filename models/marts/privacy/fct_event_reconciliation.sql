@@ -2,7 +2,8 @@
     history) = valid + quarantined + duplicates + purged from the event history (kept in
     raw), with the cutoffs of the latest applied retention, and what the latest load
     withheld (erased persons, rows past the raw cutoff). Erased rows are gone from every
-    layer: they are counted here, not in the equation. -#}
+    layer: they are counted here, not in the equation. A delivery's age is
+    delivery_aged_at (its receive time, else its occurrence time), as retention measures it. -#}
 with
 
 audit as (
@@ -47,14 +48,16 @@ raw_purged_from_history as (
     select count(*) as purged_from_history_count
     from {{ ref('stg_tracking__events') }} as raw_events
     inner join history_cutoff
-        on raw_events.received_at < history_cutoff.history_cutoff_at
+        on
+            {{ delivery_aged_at('raw_events.received_at', 'raw_events.occurred_at') }}
+            < history_cutoff.history_cutoff_at
 
 ),
 
 deliveries as (
 
     select
-        received_at,
+        {{ delivery_aged_at('received_at', 'occurred_at') }} as aged_at,
         is_redelivery
     from {{ ref('int_events_deduplicated') }}
 
@@ -73,7 +76,9 @@ quarantined as (
     cross join cutoffs
     where
         cutoffs.history_cutoff_at is null
-        or fct_quarantined_events.received_at >= cutoffs.history_cutoff_at
+        or {{ delivery_aged_at(
+            'fct_quarantined_events.received_at', 'fct_quarantined_events.occurred_at'
+        ) }} >= cutoffs.history_cutoff_at
 
 ),
 
@@ -92,7 +97,7 @@ delivery_counts as (
     select
         sum(case when deliveries.is_redelivery then 1 else 0 end) as duplicate_count,
         sum(
-            case when deliveries.received_at < cutoffs.raw_cutoff_at then 1 else 0 end
+            case when deliveries.aged_at < cutoffs.raw_cutoff_at then 1 else 0 end
         ) as purged_from_raw_count
     from deliveries
     cross join cutoffs
