@@ -4,6 +4,7 @@
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook=[
+            "{{ delete_purged_from_history() }}",
             "{{ delete_lookback_window('received_at') }}",
             "{{ record_test_window('received_at') }}",
         ]
@@ -15,7 +16,9 @@
     addresses) is in pii.pii_quarantined_event_payloads only. The identifiers of a delivery
     older than the quarantine's latest applied retention cutoff are null, as `lawn
     retention` left them: an undated delivery re-read at every run, or a full refresh, does
-    not bring them back (retention_tables.csv anonymises the same four columns). -#}
+    not bring them back (retention_tables.csv anonymises the same four columns). Deliveries
+    older than the event history's cutoff go with the history (delete_purged_from_history),
+    as a full refresh would not find them. -#}
 {%- set anonymised_before = applied_retention_cutoff('marts.fct_quarantined_events') %}
 {%- set identifiers = ['anonymous_id', 'device_id', 'user_id', 'account_id'] %}
 with
