@@ -8,9 +8,7 @@
         {%- set history_cutoff = applied_retention_cutoff('intermediate.int_events_deduplicated') -%}
         {%- if history_cutoff is not none -%}
             delete from {{ this }}
-            where
-                {{ delivery_aged_at('received_at', 'occurred_at') }}
-                < cast('{{ history_cutoff }}' as {{ dbt.type_timestamp() }})
+            where not {{ delivered_since(history_cutoff) }}
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

@@ -11,3 +11,13 @@
         cast('1970-01-01 00:00:00' as {{ dbt.type_timestamp() }})
     )
 {%- endmacro %}
+
+{% macro delivered_since(cutoff) -%}
+    {#- True when the delivery of the current row (columns received_at, occurred_at) is not
+        older than cutoff ('YYYY-MM-DD HH:MM:SS' text, from applied_retention_cutoff): the
+        rows a rebuild keeps whole. Never null (delivery_aged_at never is). -#}
+    (
+        {{ delivery_aged_at('received_at', 'occurred_at') }}
+        >= cast('{{ cutoff }}' as {{ dbt.type_timestamp() }})
+    )
+{%- endmacro %}

@@ -5,10 +5,6 @@
     keeps it null: the payload of a delivery older than the latest applied cutoff is not
     copied again (delivery_aged_at). -#}
 {%- set anonymised_before = applied_retention_cutoff('pii.pii_quarantined_event_payloads') %}
-{%- set kept -%}
-    {{ delivery_aged_at('received_at', 'occurred_at') }}
-    >= cast('{{ anonymised_before }}' as {{ dbt.type_timestamp() }})
-{%- endset %}
 with
 
 quarantined as (
@@ -28,8 +24,9 @@ final as (
             context_raw,
             properties_raw
         {%- else -%}
-            case when {{ kept }} then context_raw end as context_raw,
-            case when {{ kept }} then properties_raw end as properties_raw
+            case when {{ delivered_since(anonymised_before) }} then context_raw end as context_raw,
+            case when {{ delivered_since(anonymised_before) }} then properties_raw end
+                as properties_raw
         {%- endif %}
     from quarantined
 

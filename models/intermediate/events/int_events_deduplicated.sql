@@ -26,10 +26,7 @@
     {%- do read_only.append(incremental_window_predicate('received_at')) %}
 {%- endif %}
 {%- if history_cutoff is not none %}
-    {%- do read_only.append(
-        delivery_aged_at('received_at', 'occurred_at')
-        ~ " >= cast('" ~ history_cutoff ~ "' as " ~ dbt.type_timestamp() ~ ")"
-    ) %}
+    {%- do read_only.append(delivered_since(history_cutoff)) %}
 {%- endif %}
 with
 

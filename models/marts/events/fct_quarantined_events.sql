@@ -50,11 +50,8 @@ final as (
             {% if anonymised_before is none -%}
                 {{ column }},
             {%- else -%}
-                case
-                    when {{ delivery_aged_at('received_at', 'occurred_at') }}
-                        >= cast('{{ anonymised_before }}' as {{ dbt.type_timestamp() }})
-                        then {{ column }}
-                end as {{ column }},
+                case when {{ delivered_since(anonymised_before) }} then {{ column }} end
+                    as {{ column }},
             {%- endif %}
         {% endfor -%}
         cast(
