@@ -1,0 +1,223 @@
+"""dbt runs that do not pay for importing dbt every time.
+
+A dbt run in a child process spends about 2.3 s of CPU importing dbt (and its adapter) before it
+reads a single file: on a small build that is a third of its time, and the nightly run, the
+benchmark and the test suite start dbt hundreds of times. The fork server is one helper process
+per lawn process (`python -m lawn.dbt_forkserver`) that imports dbt once and then forks a copy of
+itself for each run: the copy starts with dbt already imported, runs the invocation (the same
+arguments, environment and working directory a child would get) and exits with dbt's exit code.
+Every run is still a process of its own, so nothing of one run's state (dbt's flags, the adapter's
+connections, DuckDB's file handles) reaches the next.
+
+Death with the parent holds as for a plain child (lawn/warehouse.py ``die_with_parent``): the
+server dies with the lawn process that started it, and each forked run with the server, so a
+killed `lawn nightly` leaves no dbt writing after its writer lock is gone.
+
+The protocol is one JSON line per run on the server's standard input (``args``, ``env``, ``cwd``
+and the two files the run's output goes to) and one line back with the exit code. Anything that
+goes wrong with the server itself (it died, a broken pipe, a garbled answer) makes the caller run
+that invocation as a plain child instead (lawn/dbt_runner.py), so the server changes how long a
+run takes, never what it does. ``LAWN_DBT_FORKSERVER=0`` turns it off."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+ENV_SWITCH = "LAWN_DBT_FORKSERVER"
+PRELOAD = ("dbt.cli.main", "dbt.adapters.duckdb", "dbt.task.build", "dbt.parser.manifest", "lawn.warehouse")
+
+
+class ServerUnavailable(RuntimeError):
+    """The fork server could not run this invocation; the caller runs a plain child."""
+
+
+def enabled() -> bool:
+    return sys.platform.startswith("linux") and os.environ.get(ENV_SWITCH, "1").strip() != "0"
+
+
+class _Client:
+    """The parent's handle on its server: started on first use, one run at a time."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen | None = None
+        self.owner = 0  # the pid that started it: a forked lawn process starts its own
+
+    def _start(self, env: Mapping[str, str]) -> subprocess.Popen:
+        from lawn.paths import REPO_ROOT
+        from lawn.warehouse import die_with_parent
+
+        return subprocess.Popen(
+            [sys.executable, "-m", "lawn.dbt_forkserver"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=dict(env),
+            cwd=REPO_ROOT,  # `-m lawn...` imports this checkout's lawn, wherever the caller stands
+            text=True,
+            preexec_fn=die_with_parent,
+        )
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is not None and self.owner == os.getpid():
+            with contextlib.suppress(OSError):
+                process.kill()
+                process.wait(timeout=5)
+
+    def run(self, args: Sequence[str], env: Mapping[str, str], cwd: Path) -> subprocess.CompletedProcess:
+        with self.lock, tempfile.TemporaryDirectory(prefix="lawn-dbt-") as folder:
+            out, err = Path(folder) / "stdout", Path(folder) / "stderr"
+            request = {
+                "args": list(args),
+                "env": dict(env),
+                "cwd": str(cwd),
+                "out": str(out),
+                "err": str(err),
+            }
+            try:
+                if self.process is None or self.owner != os.getpid() or self.process.poll() is not None:
+                    self.process, self.owner = self._start(env), os.getpid()
+                process = self.process
+                assert process.stdin is not None and process.stdout is not None
+                process.stdin.write(json.dumps(request) + "\n")
+                process.stdin.flush()
+            except OSError as exc:  # not started, or gone before it read the request: nothing ran
+                self.stop()
+                raise ServerUnavailable(f"dbt fork server: {type(exc).__name__}") from exc
+            try:
+                answer = json.loads(process.stdout.readline() or "{}")
+                code = int(answer["code"])
+            except (OSError, ValueError, KeyError, TypeError):
+                # the server died with the run under way: a failed run (its output so far),
+                # never a second one behind the caller's back
+                self.stop()
+                code = 2
+                with err.open("a") as stream:
+                    stream.write("error: the dbt fork server died during this run (lawn/dbt_forkserver.py)\n")
+            if answer.get("started") is False:
+                raise ServerUnavailable("dbt fork server could not fork")
+            return subprocess.CompletedProcess(list(args), code, _read(out), _read(err))
+
+    def close(self) -> None:
+        """At exit: end the server by closing its input and wait for it, so that its runs'
+        CPU time and peak memory count among this process's children (scripts/benchmark.py)."""
+        process, self.process = self.process, None
+        if process is None or self.owner != os.getpid():
+            return
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            if process.stdin is not None:
+                process.stdin.close()
+            process.wait(timeout=10)
+        if process.poll() is None:
+            with contextlib.suppress(OSError):
+                process.kill()
+                process.wait(timeout=5)
+
+
+def _read(path: Path) -> str:
+    """What the run printed there; nothing when it never got as far as opening the file."""
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+_CLIENT = _Client()
+atexit.register(_CLIENT.close)
+
+
+def run(args: Sequence[str], env: Mapping[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    """``dbt <args>`` in a fork of the server: exit code 0 (ok), 1 (failures) or 2 (an error),
+    as dbt's command line gives them, and what it printed. Raises ServerUnavailable when the
+    server cannot run it (the caller then starts a plain child)."""
+    return _CLIENT.run(args, env, cwd)
+
+
+# ---- the server side (python -m lawn.dbt_forkserver) ----
+
+
+def _child(request: dict) -> int:
+    """In the forked copy: become the invocation's process, run dbt, return its exit code."""
+    import signal
+
+    from lawn.warehouse import die_with_parent
+
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    for fd, path in ((1, request["out"]), (2, request["err"])):
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(handle, fd)
+        os.close(handle)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(request["cwd"])
+    from dbt.cli.main import dbtRunner
+
+    try:
+        result = dbtRunner().invoke(request["args"])
+        code = 0 if result.success else (2 if result.exception is not None else 1)
+        if result.exception is not None:
+            print(f"{type(result.exception).__name__}: {result.exception}", file=sys.stderr)
+    except Exception as exc:  # reported as dbt's own error exit would be
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        code = 2
+    return code
+
+
+def serve() -> int:
+    """Read requests from standard input until it closes; answer each with its exit code."""
+    import importlib
+    import signal
+
+    # Ctrl-C reaches the whole process group: the run under way gets it (as dbt would), the
+    # server stays to report how that run ended
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    requests = os.fdopen(os.dup(0), "r")
+    answers = os.fdopen(os.dup(1), "w")
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)  # a stray print can never garble the answers
+    for module in PRELOAD:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+    import gc
+
+    gc.collect()
+    gc.freeze()  # the imported modules stay shared with every fork instead of being copied
+    for line in requests:
+        request = json.loads(line)
+        try:
+            pid = os.fork()
+        except OSError:
+            answers.write(json.dumps({"code": -1, "started": False}) + "\n")
+            answers.flush()
+            continue
+        if pid == 0:  # the run: leaves through a normal interpreter exit (atexit, flushes)
+            requests.close()
+            answers.close()
+            code = 2
+            try:
+                code = _child(request)
+            finally:
+                raise SystemExit(code)
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        answers.write(json.dumps({"code": code}) + "\n")
+        answers.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(serve())
