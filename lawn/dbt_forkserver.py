@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 ENV_SWITCH = "LAWN_DBT_FORKSERVER"
-PRELOAD = ("dbt.cli.main", "dbt.adapters.duckdb", "dbt.task.build", "dbt.parser.manifest", "lawn.warehouse")
+PRELOAD = ("dbt.cli.main", "dbt.adapters.duckdb", "dbt.task.build", "dbt.parser.manifest", "lawn.dbt_runner")
 
 
 class ServerUnavailable(RuntimeError):
@@ -70,7 +70,7 @@ class _Client:
     def stop(self) -> None:
         process, self.process = self.process, None
         if process is not None and self.owner == os.getpid():
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
                 process.kill()
                 process.wait(timeout=5)
 
@@ -94,6 +94,7 @@ class _Client:
             except OSError as exc:  # not started, or gone before it read the request: nothing ran
                 self.stop()
                 raise ServerUnavailable(f"dbt fork server: {type(exc).__name__}") from exc
+            answer: dict = {}
             try:
                 answer = json.loads(process.stdout.readline() or "{}")
                 code = int(answer["code"])
@@ -111,17 +112,13 @@ class _Client:
     def close(self) -> None:
         """At exit: end the server by closing its input and wait for it, so that its runs'
         CPU time and peak memory count among this process's children (scripts/benchmark.py)."""
-        process, self.process = self.process, None
-        if process is None or self.owner != os.getpid():
-            return
-        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-            if process.stdin is not None:
-                process.stdin.close()
-            process.wait(timeout=10)
-        if process.poll() is None:
-            with contextlib.suppress(OSError):
-                process.kill()
-                process.wait(timeout=5)
+        process = self.process
+        if process is not None and self.owner == os.getpid():
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                if process.stdin is not None:
+                    process.stdin.close()
+                process.wait(timeout=10)
+        self.stop()  # still running after that: killed
 
 
 def _read(path: Path) -> str:
@@ -165,11 +162,11 @@ def _child(request: dict) -> int:
     os.chdir(request["cwd"])
     from dbt.cli.main import dbtRunner
 
+    from lawn.dbt_runner import exit_code
+
     try:
-        result = dbtRunner().invoke(request["args"])
-        code = 0 if result.success else (2 if result.exception is not None else 1)
-        if result.exception is not None:
-            print(f"{type(result.exception).__name__}: {result.exception}", file=sys.stderr)
+        code, problem = exit_code(dbtRunner().invoke(request["args"]))
+        sys.stderr.write(problem)
     except Exception as exc:  # reported as dbt's own error exit would be
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         code = 2

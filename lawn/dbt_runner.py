@@ -137,10 +137,17 @@ def _run_in_process(invocation: DbtInvocation, capture: bool) -> subprocess.Comp
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
-    code = 0 if result.success else (2 if result.exception is not None else 1)
-    if result.exception is not None:
-        err.write(f"{type(result.exception).__name__}: {result.exception}\n")
+    code, problem = exit_code(result)
+    err.write(problem)
     return subprocess.CompletedProcess(invocation.command, code, out.getvalue(), err.getvalue())
+
+
+def exit_code(result: object) -> tuple[int, str]:
+    """A ``dbtRunner`` result as dbt's command line ends: exit code 0 (ok), 1 (failures) or 2
+    (an error), and the error's line for stderr ("" without one)."""
+    exception = getattr(result, "exception", None)
+    code = 0 if getattr(result, "success", False) else (2 if exception is not None else 1)
+    return code, (f"{type(exception).__name__}: {exception}\n" if exception is not None else "")
 
 
 def keep_parse(invocation: DbtInvocation) -> None:
