@@ -189,6 +189,9 @@ def serve() -> int:
     for module in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
+    from lawn import dbt_artifacts
+
+    dbt_artifacts.install()  # manifest.json written once per run (lawn/dbt_artifacts.py)
     import gc
 
     gc.collect()
