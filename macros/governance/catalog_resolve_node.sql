@@ -1,14 +1,18 @@
 {% macro catalog_resolve_node(unique_id, state) -%}
     {#- Resolve one node's columns into state['resolved'] (its upstreams first). -#}
     {%- if unique_id in state['resolved'] -%}{{ return(none) }}{%- endif -%}
-    {%- set node = catalog_graph_node(unique_id) -%}
+    {#- graph lookups inline (as catalog_graph_node: nodes, then sources): this runs for
+        every node and edge of the project on every dbt run (the catalog gate) -#}
+    {%- set node = graph.nodes.get(unique_id) or graph.sources.get(unique_id) -%}
     {%- if node is none -%}{{ return(none) }}{%- endif -%}
     {%- set keys = ['owner', 'purpose', 'data_class', 'retention_class'] -%}
     {%- set upstream_ids = [] -%}
     {%- if node.resource_type != 'source' -%}
         {%- for parent in node.depends_on.nodes -%}
-            {%- if catalog_graph_node(parent) is not none -%}
-                {%- do catalog_resolve_node(parent, state) -%}
+            {%- if parent in graph.nodes or parent in graph.sources -%}
+                {%- if parent not in state['resolved'] -%}
+                    {%- do catalog_resolve_node(parent, state) -%}
+                {%- endif -%}
                 {%- do upstream_ids.append(parent) -%}
             {%- endif -%}
         {%- endfor -%}
@@ -27,8 +31,8 @@
         {%- for parent in upstream_ids -%}
             {%- set candidate = state['resolved'][parent].get(column.name) -%}
             {%- if candidate is not none and (best['meta'] is none
-                or catalog_class_rank(candidate.get('data_class'))
-                > catalog_class_rank(best['meta'].get('data_class'))) -%}
+                or state['ranks'].get(candidate.get('data_class'), 0)
+                > state['ranks'].get(best['meta'].get('data_class'), 0)) -%}
                 {%- do best.update({'meta': candidate, 'from': parent ~ '.' ~ column.name}) -%}
             {%- endif -%}
         {%- endfor -%}

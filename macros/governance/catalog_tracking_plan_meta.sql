@@ -1,7 +1,9 @@
-{% macro catalog_tracking_plan_meta() -%}
+{% macro catalog_tracking_plan_meta(ranks=none) -%}
     {#- {property_name: {data_class, owner, purpose}} from the loaded tracking plan seed
         (the most restrictive class over the property's events and versions); empty when
-        the seed has not been loaded into this warehouse yet. -#}
+        the seed has not been loaded into this warehouse yet. `ranks`: catalog_class_ranks(),
+        when the caller already has it. -#}
+    {%- set ranks = ranks if ranks is not none else catalog_class_ranks() -%}
     {%- set plan = {} -%}
     {%- set seed = graph.nodes.get('seed.' ~ project_name ~ '.tracking_plan_properties') -%}
     {%- if seed is none -%}{{ return(plan) }}{%- endif -%}
@@ -16,7 +18,7 @@
         {%- set data_class = mapping.get(row[1]) -%}
         {%- set known = plan.get(row[0]) -%}
         {%- if known is none
-            or catalog_class_rank(data_class) > catalog_class_rank(known['data_class']) -%}
+            or ranks.get(data_class, 0) > ranks.get(known['data_class'], 0) -%}
             {%- do plan.update({row[0]: {
                 'data_class': data_class, 'owner': row[2], 'purpose': row[3]}}) -%}
         {%- endif -%}
