@@ -7,8 +7,7 @@
         it), resolved first, recursively; (2) for models, the tracking plan's property of
         that name (registry.tracking_plan_properties, when the seed is loaded), its pii_class
         mapped by var('governance_plan_pii_classes'). Name-based passthrough lineage only. -#}
-    {%- set ranks = catalog_class_ranks() -%}
-    {%- set state = {'resolved': {}, 'plan': catalog_tracking_plan_meta(ranks), 'ranks': ranks} -%}
+    {%- set state = {'resolved': {}, 'plan': catalog_tracking_plan_meta(), 'ranks': catalog_class_ranks()} -%}
     {%- for node in catalog_governed_nodes() -%}
         {%- do catalog_resolve_node(node.unique_id, state) -%}
     {%- endfor -%}

@@ -7,7 +7,7 @@
     {%- set allowed_schemas = var('governance_direct_pii_schemas') -%}
     {%- set problems = [] -%}
     {%- for unique_id in resolved | sort -%}
-        {%- set node = graph.nodes.get(unique_id) or graph.sources.get(unique_id) -%}
+        {%- set node = catalog_graph_node(unique_id) -%}
         {%- for column_name, meta in resolved[unique_id] | dictsort -%}
             {%- set where = unique_id ~ '.' ~ column_name -%}
             {%- set missing = [] -%}

@@ -1,14 +1,14 @@
 {% macro catalog_resolve_node(unique_id, state) -%}
     {#- Resolve one node's columns into state['resolved'] (its upstreams first). -#}
     {%- if unique_id in state['resolved'] -%}{{ return(none) }}{%- endif -%}
-    {#- graph lookups inline (as catalog_graph_node: nodes, then sources): this runs for
-        every node and edge of the project on every dbt run (the catalog gate) -#}
-    {%- set node = graph.nodes.get(unique_id) or graph.sources.get(unique_id) -%}
+    {%- set node = catalog_graph_node(unique_id) -%}
     {%- if node is none -%}{{ return(none) }}{%- endif -%}
     {%- set keys = ['owner', 'purpose', 'data_class', 'retention_class'] -%}
     {%- set upstream_ids = [] -%}
     {%- if node.resource_type != 'source' -%}
         {%- for parent in node.depends_on.nodes -%}
+            {#- per edge, on every run (the catalog gate): the lookup of catalog_graph_node
+                inline, and no call for a parent already resolved -#}
             {%- if parent in graph.nodes or parent in graph.sources -%}
                 {%- if parent not in state['resolved'] -%}
                     {%- do catalog_resolve_node(parent, state) -%}

@@ -1,9 +1,8 @@
-{% macro catalog_tracking_plan_meta(ranks=none) -%}
+{% macro catalog_tracking_plan_meta() -%}
     {#- {property_name: {data_class, owner, purpose}} from the loaded tracking plan seed
         (the most restrictive class over the property's events and versions); empty when
-        the seed has not been loaded into this warehouse yet. `ranks`: catalog_class_ranks(),
-        when the caller already has it. -#}
-    {%- set ranks = ranks if ranks is not none else catalog_class_ranks() -%}
+        the seed has not been loaded into this warehouse yet. -#}
+    {%- set ranks = catalog_class_ranks() -%}
     {%- set plan = {} -%}
     {%- set seed = graph.nodes.get('seed.' ~ project_name ~ '.tracking_plan_properties') -%}
     {%- if seed is none -%}{{ return(plan) }}{%- endif -%}

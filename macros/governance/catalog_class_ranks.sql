@@ -6,7 +6,3 @@
         'direct_pii': 5, 'indirect_pii': 4, 'pseudonymous': 3,
         'business': 2, 'operational': 1}) }}
 {%- endmacro %}
-
-{% macro catalog_class_rank(data_class) -%}
-    {{ return(catalog_class_ranks().get(data_class, 0)) }}
-{%- endmacro %}
