@@ -1,7 +1,8 @@
 """Per-file test costs for the longest-first order of scripts/test.sh (tests_py/ordering.py).
 
-Reads the report of a full run with every duration printed
-(`CI=true .venv/bin/pytest -n 2 --dist loadfile --durations=0 -q > durations.txt`), sums
+Reads the report of a full run with its durations printed: a `.ci/run` log (scripts/test.sh
+prints every duration of 0.5 s or more), or
+`CI=true .venv/bin/pytest -n 2 --dist loadfile --durations=0 -q > durations.txt`; sums
 setup + call + teardown per test file and writes tests_py/file_costs.csv (dearest first),
 with a header line saying where the numbers came from.
 
