@@ -25,26 +25,26 @@ prerequisites() {
     set -euo pipefail
     if ! command -v chromium >/dev/null 2>&1; then
         if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-            echo "== installing Debian's chromium for the report test [t+${SECONDS}s]"
+            phase "installing Debian's chromium for the report test"
             apt-get update -qq
             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
         else
             echo "warning: no chromium; the report test will fail (apt-get install chromium)" >&2
         fi
     fi
-    echo "== PostgreSQL server [t+${SECONDS}s]"
+    phase "PostgreSQL server"
     if [ "$(id -u)" = 0 ]; then
         bash scripts/postgres_ci.sh
     else
         echo "warning: not root, no PostgreSQL server started; tests_py/test_postgres.py will skip" >&2
     fi
-    echo "== Spark prerequisites [t+${SECONDS}s]"
+    phase "Spark prerequisites"
     if [ "$(id -u)" = 0 ] || command -v java >/dev/null 2>&1; then
         bash scripts/spark_ci.sh
     else
         echo "warning: not root and no Java; tests_py/test_spark.py will skip" >&2
     fi
-    echo "== prerequisites installed [t+${SECONDS}s]"
+    phase "prerequisites installed"
 }
 prerequisites_log="$(mktemp)"
 prerequisites >"$prerequisites_log" 2>&1 &
