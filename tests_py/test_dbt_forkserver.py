@@ -5,6 +5,8 @@ invocation), and the server dies with the process that started it."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import signal
 import subprocess
 import sys
@@ -139,3 +141,69 @@ def test_the_server_dies_with_the_process_that_started_it(tmp_path):
             return
         time.sleep(0.2)
     pytest.fail(f"the fork server {server_pid} outlived its killed parent")
+
+
+def test_a_reported_macro_is_learned_and_renders_as_a_fresh_compile(tmp_path):
+    """In-process, the two halves of the template sharing: a run reports the macro texts it
+    compiled beyond what it inherited, and the server's compile of a reported text renders
+    exactly what a fresh compile of that text renders; a text that is not valid Jinja, or a
+    report that is not a list of texts, leaves the cache as it was (the run compiles, and
+    fails, as it would have)."""
+    from dbt_common.clients import jinja
+
+    inherited_text = "{% macro lawn_probe_old(x) %}old {{ x }}{% endmacro %}"
+    new_text = "{% macro lawn_probe_new(x, y=2) %}{{ x * y }} / {{ 'a' if x > 1 else 'b' }}{% endmacro %}"
+    jinja.template_cache.get_node_template(dbt_forkserver._MacroText(inherited_text))
+    inherited = frozenset(jinja.template_cache.file_cache)
+    jinja.template_cache.get_node_template(dbt_forkserver._MacroText(new_text))
+    report = tmp_path / "templates.json"
+    dbt_forkserver.report_templates(str(report), inherited)
+    assert json.loads(report.read_text()) == [new_text]
+
+    jinja.template_cache.file_cache.pop(new_text)
+    dbt_forkserver.learn_templates(report.read_text())
+    learned = jinja.template_cache.file_cache[new_text]
+    fresh = jinja.get_template(new_text, {})
+    name = jinja.get_dbt_macro_name("lawn_probe_new")  # dbt's parser prefixes every macro
+    for x in (1, 3):
+        expected = f"{x * 2} / {'a' if x > 1 else 'b'}"
+        assert str(getattr(learned.module, name)(x)) == str(getattr(fresh.module, name)(x)) == expected
+
+    before = dict(jinja.template_cache.file_cache)
+    broken = "{% macro lawn_probe_broken() %}{{ unclosed {% endmacro %}"
+    dbt_forkserver.learn_templates(json.dumps([broken, 7]))
+    dbt_forkserver.learn_templates("not json")
+    assert jinja.template_cache.file_cache == before
+
+
+def test_runs_after_the_server_learned_their_macros_compile_the_same_sql(monkeypatch, tmp_path):
+    """Three compiles of the same models: a plain child, then two forks of a new server (the
+    first reports what it compiled, the second starts with those templates): byte-identical
+    SQL. The run folders are kept to read the reports: the first fork compiled dozens of
+    macros, the second none of those (it inherited them) and far fewer in all."""
+    args = ["compile", "--select", "fct_mrr", "int_account_mrr_monthly", "fct_events",
+            "stg_tracking__events", "--indirect-selection", "empty"]  # fmt: skip
+    folders: list[Path] = []
+
+    @contextlib.contextmanager
+    def kept_folder(prefix: str = ""):
+        folders.append(tmp_path / f"run{len(folders)}")
+        folders[-1].mkdir()
+        yield str(folders[-1])
+
+    monkeypatch.setattr(dbt_forkserver.tempfile, "TemporaryDirectory", kept_folder)
+    compiled = {}
+    for mode, name in (("0", "plain"), ("1", "first"), ("1", "second")):
+        monkeypatch.setenv(dbt_forkserver.ENV_SWITCH, mode)
+        if name == "first":
+            dbt_forkserver._CLIENT.stop()  # a new server, which has learned nothing yet
+        target = tmp_path / name
+        done = run_dbt(args, tmp_path / "w.duckdb", target_path=target)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+        files = sorted((target / "compiled").rglob("*.sql"))
+        assert len(files) == 4
+        compiled[name] = {f.relative_to(target).as_posix(): f.read_bytes() for f in files}
+    assert compiled["first"] == compiled["plain"] and compiled["second"] == compiled["plain"]
+    first, second = (json.loads((folder / "templates.json").read_text()) for folder in folders)
+    assert len(first) > 20 and not set(first) & set(second), (len(first), len(second))
+    assert len(second) < len(first) / 4, (len(first), len(second))
