@@ -173,13 +173,16 @@ def spark_ready() -> None:
 
 def spark_env(work: Path) -> dict[str, str]:
     """The environment of a `lawn spark` / dbt-spark run of its own under ``work``: the Spark
-    warehouse, dbt's target and log folders, and the test identity key."""
+    warehouse, dbt's target and log folders, the test identity key, and the small-world
+    session settings (profiles.yml: no whole-stage code generation, no adaptive planning)."""
     env = {
         **os.environ,
         "LAWN_SPARK_DIR": str(work / "spark"),
         "DBT_TARGET_PATH": str(work / "target"),
         "DBT_LOG_PATH": str(work / "logs"),
         "LAWN_IDENTITY_HASH_KEY": TEST_HASH_KEY.secret.decode(),
+        "LAWN_SPARK_CODEGEN": "false",
+        "LAWN_SPARK_ADAPTIVE": "false",
     }
     env.pop("LAWN_IDENTITY_HASH_KEY_FILE", None)
     return env

@@ -85,6 +85,7 @@ def project(tmp_path_factory):
         f"      schema: {PG_SCHEMA}\n      threads: 1\n      server_side_parameters:\n"
         "        spark.master: local[1]\n        spark.driver.memory: 1g\n"
         "        spark.sql.shuffle.partitions: '1'\n        spark.ui.enabled: 'false'\n"
+        "        spark.sql.codegen.wholeStage: 'false'\n        spark.sql.adaptive.enabled: 'false'\n"
         f"        spark.sql.warehouse.dir: {root / 'spark' / 'warehouse'}\n"
         "        spark.hadoop.javax.jdo.option.ConnectionURL: "
         f"'jdbc:derby:;databaseName={root / 'spark' / 'metastore_db'};create=true'\n"
