@@ -1,3 +1,7 @@
+{{ config(materialized='table') }}
+{#- A table: as a view, each of its nine readers (five models, four tests) scanned every
+    valid event for the few subscription events (docs/performance.md, "Views read many
+    times"). -#}
 {#- Every subscription change an account went through, numbered newest first: plan_changed
     events (both schema versions), and subscription_canceled, which ends the subscription
     (plan `none` at $0 from then on, also when the billing feed sends no $0 plan_changed after

@@ -1,3 +1,6 @@
+{{ config(materialized='table') }}
+{#- A table: its five readers (a model, four tests) each joined every exposure with the
+    identity map as a view (docs/performance.md, "Views read many times"). -#}
 {#- Every valid experiment_exposed event with its experiment's unit resolved: the person for
     user-randomised experiments (so a person's several user_ids count once), the account
     for account-randomised ones; flagged when it falls outside the registered dates. -#}

@@ -1,3 +1,6 @@
+{{ config(materialized='table') }}
+{#- A table: two models and four tests read it, and as a view each recomputed the mailbox
+    pairs (docs/performance.md, "Views read many times"). -#}
 {#- Links between user_ids that need no judgement: the same mailbox (normalised email,
     +tag ignored) used one after the other (a re-signup), and pairs a reviewer approved.
     A mailbox does not link when more than `identity_max_users_per_email` user_ids use it

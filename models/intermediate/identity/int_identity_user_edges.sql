@@ -1,3 +1,6 @@
+{{ config(materialized='table') }}
+{#- A table: two models and three tests read it, and as a view each recomputed the
+    deterministic and probabilistic links (docs/performance.md, "Views read many times"). -#}
 {#- All links between user_ids the identity graph uses: deterministic ones, and pairs the
     probabilistic model scored at or above the merge threshold, unless a reviewer rejected
     or split them. -#}

@@ -1,3 +1,6 @@
+{{ config(materialized='table') }}
+{#- A table: four models and its key test read it, and as a view each recomputed the month
+    spine of every paying account (docs/performance.md, "Views read many times"). -#}
 {#- One row per account and calendar month, from the first month that ended with MRR > 0
     (the first paid month) to the last month of data: the MRR and plan in force at the end
     of the month (the last plan_changed or subscription_canceled event before the month
