@@ -138,9 +138,12 @@ overlap as (
         ordered.user_id_b,
         ordered.older_user_id,
         ordered.newer_first_seen_at,
-        count(distinct case
+        -- one row per (pair, active day): a pair is unique in `ordered` (a union, one row
+        -- per user in `users`) and a day per user in `active_days`, so counting rows counts
+        -- distinct days without a distinct aggregate over every pair's days
+        count(case
             when active_days.active_date > cast(ordered.newer_first_seen_at as date)
-                then active_days.active_date
+                then 1
         end) as older_active_days_after
     from ordered
     inner join active_days on ordered.older_user_id = active_days.user_id

@@ -35,17 +35,31 @@ user_seen as (
 ),
 
 -- a user_id seen in several accounts (an accountant serving clients, a consultant moving
--- on) belongs to the account of its latest event that carried one (ties: the greater id)
-account_ranked as (
+-- on) belongs to the account of its latest event that carried one (ties: the greater id).
+-- Ranked over each (user_id, account) pair's latest time, not over every observation: the
+-- same account wins (valid events always have occurred_at), and the window sorts a few rows
+-- per user instead of all of them (10.2M events: docs/full_build_cost.md)
+user_account_latest as (
 
     select
         identifier_value as user_id,
         account_id,
-        row_number() over (
-            partition by identifier_value order by occurred_at desc, account_id desc
-        ) as recency
+        max(occurred_at) as latest_at
     from observations
     where identifier_type = 'user_id' and account_id is not null
+    group by identifier_value, account_id
+
+),
+
+account_ranked as (
+
+    select
+        user_id,
+        account_id,
+        row_number() over (
+            partition by user_id order by latest_at desc, account_id desc
+        ) as recency
+    from user_account_latest
 
 ),
 
