@@ -41,12 +41,23 @@ namesakes as (
 
 ),
 
-active_days as (
+-- the distinct days first, then their text: one cast per (user_id, day), not per event
+-- (a date's text is YYYY-MM-DD, so the lists sort the same by either)
+active_dates as (
 
     select distinct
         identifier_value as user_id,
-        cast(cast(occurred_at as date) as {{ dbt.type_string() }}) as active_date
+        cast(occurred_at as date) as active_day
     from observations
+
+),
+
+active_days as (
+
+    select
+        user_id,
+        cast(active_day as {{ dbt.type_string() }}) as active_date
+    from active_dates
 
 ),
 

@@ -27,15 +27,36 @@ user_persons as (
 
 ),
 
+-- grouped by the key alone (its type and value are read back from it, as in
+-- int_identity_links): one text to hash per observation instead of three
+identifier_first_seen as (
+
+    select
+        identifier_key,
+        min(occurred_at) as first_seen_at
+    from observations
+    group by identifier_key
+
+),
+
+identifier_types as (
+
+    select
+        identifier_key,
+        first_seen_at,
+        {{ dbt.split_part('identifier_key', "':'", 1) }} as identifier_type
+    from identifier_first_seen
+
+),
+
 identifiers as (
 
     select
         identifier_key,
         identifier_type,
-        identifier_value,
-        min(occurred_at) as first_seen_at
-    from observations
-    group by identifier_key, identifier_type, identifier_value
+        substr(identifier_key, {{ dbt.length('identifier_type') }} + 2) as identifier_value,
+        first_seen_at
+    from identifier_types
 
 ),
 

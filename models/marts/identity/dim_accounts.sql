@@ -113,6 +113,18 @@ activity as (
 
 ),
 
+-- the (account, person) pairs the events carried, each once: the join to the identified
+-- people below then reads these pairs, not every event
+event_people as (
+
+    select distinct
+        account_id,
+        person_id
+    from events
+    where person_id is not null
+
+),
+
 -- an identified person belongs to every account their events carried (a consultant in
 -- two clients' accounts counts in both), and to their profile's account
 person_accounts as (
@@ -124,10 +136,10 @@ person_accounts as (
     where account_id is not null
     union
     select
-        events.account_id,
-        events.person_id
-    from events
-    inner join users on events.person_id = users.person_id
+        event_people.account_id,
+        event_people.person_id
+    from event_people
+    inner join users on event_people.person_id = users.person_id
 
 ),
 
