@@ -42,8 +42,8 @@ observations as (
 -- one row per event with its (at most four) identifier keys side by side: an event has at
 -- most one observation per identifier type (the observations' compound key), and every
 -- observation of an event carries the event's times. An aggregate of the observations
--- costs about 30 % less than their self-join on event_id, which built and probed a hash
--- table of every observation (10.2M events: 15.5-16.2 s against 21.3-23.0 s alone,
+-- costs about a third less than their self-join on event_id, which built and probed a hash
+-- table of every observation (10.2M events: 13.8-14.0 s against 20.9-25.5 s alone,
 -- docs/full_build_cost.md)
 events as (
 

@@ -114,7 +114,7 @@ timed as (
 
 -- the three rollup levels in one aggregate: the deliveries are read, placed
 -- and timed once, where three aggregates of `timed` computed them once each (10.2M events:
--- 10.6 s against 16.7 s, docs/full_build_cost.md). A rolled-up key is null in the output
+-- 12.1 s against 16.7-18.2 s, docs/full_build_cost.md). A rolled-up key is null in the output
 -- (the keys themselves never are: `placed` fills them), and grouping() tells the levels apart
 observed as (
 
