@@ -79,7 +79,7 @@ def test_definitions_load_with_dbt_assets_checks_schedule_and_sensor(definitions
     checks = {(c.asset_key.path[-1], c.name) for c in graph.asset_check_keys}
     assert attached and attached <= checks
     assert checks - attached == {("slo", "no_error_slo_breach")}
-    assert ("fct_churn_scores", "unique_fct_churn_scores_churn_score_key") in checks
+    assert ("fct_churn_scores", "primary_key_fct_churn_scores_churn_score_key") in checks
     # the Python steps hang off the dbt assets they read
     parents = lambda key: {k.to_user_string() for k in graph.get(AssetKey(key.split("/"))).parent_keys}  # noqa: E731
     assert "marts/fct_churn_training_examples" in parents("score") and "retention" in parents("score")
@@ -275,7 +275,7 @@ def test_dagster_evaluates_the_dbt_tests_and_writes_the_report(nightly_and_dagst
     evaluations = dagster.get_asset_check_evaluations()
     by_name = {(e.asset_key.path[-1], e.check_name): e for e in evaluations}
     assert len(by_name) > 300
-    assert by_name[("fct_churn_scores", "unique_fct_churn_scores_churn_score_key")].passed
+    assert by_name[("fct_churn_scores", "primary_key_fct_churn_scores_churn_score_key")].passed
     assert by_name[("slo", "no_error_slo_breach")].passed
     # the report lists the run's steps as the nightly's does, from Dagster's event log
     report = (work["dagster"] / "report" / "report.md").read_text()

@@ -9,7 +9,11 @@
 - The tests dropped from the `int_event_properties_checked` view are pinned by construction:
   its failed_reason_code CASE yields only the seed's property reason codes (checked here on
   the SQL text) and its unit test yields each of them.
-- Every model keeps a primary-key test pair (a uniqueness test and not_null)."""
+- `primary_key` (a key's unique and not_null in one test node) fails with the sum of the two
+  tests it replaces, on views (one read) and on stored relations (the hash pass, with the
+  null rows read apart from it), and returns the plain group-by's rows.
+- Every model keeps a primary-key test pair (a uniqueness test and not_null, or
+  `primary_key`)."""
 
 from __future__ import annotations
 
@@ -53,6 +57,11 @@ seeds:
           - unique: {name: unique_table_bad}
           - unique:
               name: unique_table_window_bad
+              config: {where: "plan = 'pro'"}
+          - not_null: {name: not_null_table_bad}
+          - primary_key: {name: primary_key_table_bad}
+          - primary_key:
+              name: primary_key_table_window_bad
               config: {where: "plan = 'pro'"}
     data_tests:
       - expect_compound_columns_to_be_unique:
@@ -120,6 +129,16 @@ models:
       - name: account_key
         data_tests:
           - unique: {name: unique_table_expression_bad}
+  - name: one_null_table
+    columns:
+      - name: account_id
+        data_tests:
+          - primary_key: {name: primary_key_table_one_null_bad}
+  - name: clean_keys_table
+    columns:
+      - name: account_id
+        data_tests:
+          - primary_key: {name: primary_key_table_good}
 """
 
 
@@ -147,6 +166,7 @@ def expected_failures() -> dict[str, int]:
     pro = frame[frame["plan"] == "pro"]
     pair = ["account_id", "region"]
     clean = pd.read_csv(io.StringIO(CLEAN_CSV), dtype=str, keep_default_na=False).replace("", None)
+    one_null = clean[~(clean["account_id"].isna() & (clean["region"] == "eu"))]
     ids = frame["account_id"].dropna()
     return {
         "unique_table_bad": int((ids.value_counts() > 1).sum()),
@@ -165,6 +185,15 @@ def expected_failures() -> dict[str, int]:
         "primary_key_nulls_bad": int((clean["account_id"].dropna().value_counts() > 1).sum())
         + int(clean["account_id"].isna().sum()),
         "primary_key_good": 0,
+        # on stored relations (the hash pass, except under a restricting where)
+        "not_null_table_bad": int(frame["account_id"].isna().sum()),
+        "primary_key_table_bad": int((ids.value_counts() > 1).sum()) + int(frame["account_id"].isna().sum()),
+        "primary_key_table_window_bad": int((pro["account_id"].dropna().value_counts() > 1).sum())
+        + int(pro["account_id"].isna().sum()),
+        # one null row: its hash is not repeated, so the null rows are read apart from the pass
+        "primary_key_table_one_null_bad": int(one_null["account_id"].isna().sum())
+        + int((one_null["account_id"].dropna().value_counts() > 1).sum()),
+        "primary_key_table_good": 0,
         "compound_table_good": duplicate_groups(clean, pair, all_missing(pair)),
         # not_null_columns: the null rows of every listed column, added up
         "not_null_columns_view_bad": int(frame[["account_id", "region", "plan"]].isna().sum().sum()),
@@ -185,9 +214,29 @@ HASH_PASS = {
     "compound_table_all_rows_bad",
     "unique_table_good",
     "compound_table_good",
+    "primary_key_table_bad",
+    "primary_key_table_one_null_bad",
+    "primary_key_table_good",
 }
-PLAIN_PASS = {"unique_table_window_bad", "unique_view_bad", "compound_view_bad"}
-PRIMARY_KEY = {"not_null_view_bad", "primary_key_view_bad", "primary_key_nulls_bad", "primary_key_good"}
+PLAIN_PASS = {
+    "unique_table_window_bad",
+    "unique_view_bad",
+    "compound_view_bad",
+    "primary_key_table_window_bad",
+    "primary_key_view_bad",
+    "primary_key_good",
+}
+PRIMARY_KEY = {
+    "not_null_view_bad",
+    "primary_key_view_bad",
+    "primary_key_nulls_bad",
+    "primary_key_good",
+    "not_null_table_bad",
+    "primary_key_table_bad",
+    "primary_key_table_window_bad",
+    "primary_key_table_one_null_bad",
+    "primary_key_table_good",
+}
 NOT_NULL_COLUMNS = {
     "not_null_columns_view_bad",
     "not_null_columns_window_bad",
@@ -228,6 +277,15 @@ def scratch(tmp_path_factory):
         "{{ config(materialized='table') }}\n"
         "select upper(account_id) as account_key, region from {{ ref('accounts') }}"
     )
+    # a stored key column with one null row (its hash is not repeated) and one without nulls
+    (project / "models" / "one_null_table.sql").write_text(
+        "{{ config(materialized='table') }}\n"
+        "select * from {{ ref('clean_accounts') }} where not (account_id is null and region = 'eu')"
+    )
+    (project / "models" / "clean_keys_table.sql").write_text(
+        "{{ config(materialized='table') }}\n"
+        "select * from {{ ref('clean_accounts') }} where account_id is not null"
+    )
     (project / "models" / "_schema.yml").write_text(SCHEMA)
     # seed and run first: `dbt build` would skip the models under a failing seed test
     for command in ("seed", "run", "test"):
@@ -260,13 +318,31 @@ def test_only_whole_stored_relations_take_the_hash_pass(scratch, name):
 
 
 def test_primary_key_reports_what_unique_and_not_null_report(scratch):
-    """The folded test on a view fails with the sum of the two tests it replaces, run on the
-    same view, and reads the view once."""
+    """The folded test fails with the sum of the two tests it replaces, run on the same
+    relation: on a view (which it reads once) and on a stored seed (through the hash pass)."""
     results, compiled, _ = scratch
     assert results["primary_key_view_bad"]["failures"] == (
         results["unique_view_bad"]["failures"] + results["not_null_view_bad"]["failures"]
     )
     assert compiled["primary_key_view_bad"].count("accounts_view") == 1
+    assert results["primary_key_table_bad"]["failures"] == (
+        results["unique_table_bad"]["failures"] + results["not_null_table_bad"]["failures"]
+    )
+
+
+def test_primary_key_rows_on_a_stored_relation_are_the_plain_group_by_rows(scratch):
+    """The hash pass returns exactly the rows of the plain group-by (each repeated value with
+    its count, and the nulls with theirs), counted here with pandas on the same seed."""
+    import duckdb
+
+    _, compiled, database = scratch
+    with duckdb.connect(str(database), read_only=True) as connection:
+        rows = connection.execute(compiled["primary_key_table_bad"]).fetchall()
+    counts = accounts()["account_id"].fillna("<null>").value_counts()
+    expected = {
+        (None if key == "<null>" else key, int(n)) for key, n in counts.items() if n > 1 or key == "<null>"
+    }
+    assert {(key, n) for key, n, _ in rows} == expected
 
 
 def test_not_null_columns_names_each_column_with_its_nulls_in_one_read(scratch):

@@ -1,9 +1,13 @@
 {% test primary_key(model, column_name) %}
-{#- A key column's unique and not_null tests in one read of the model (for views, which are
-    computed once per read; docs/test_cost.md). One row per value found more than once and
-    one row for the nulls; the failure count is what the two tests would report together:
-    the number of repeated values plus the number of null rows. -#}
+{#- A key column's unique and not_null tests in one test node and one query (docs/test_cost.md:
+    dbt pays a fixed cost per node, and a view is computed once per read). One row per value
+    found more than once and one row for the nulls; the failure count is what the two tests
+    would report together: the number of repeated values plus the number of null rows. -#}
 {{ config(fail_calc='coalesce(sum(failing_rows), 0)') }}
+{{ adapter.dispatch('lawn_primary_key_rows', 'lawn')(model, column_name) }}
+{% endtest %}
+
+{% macro default__lawn_primary_key_rows(model, column_name) -%}
 select
     {{ column_name }} as key_value,
     count(*) as n_records,
@@ -11,4 +15,36 @@ select
 from {{ model }}
 group by {{ column_name }}
 having count(*) > 1 or {{ column_name }} is null
-{% endtest %}
+{%- endmacro %}
+
+{% macro duckdb__lawn_primary_key_rows(model, column_name) -%}
+{%- if not lawn_test_reads_stored_rows(model) -%}
+    {#- a view or a restricting `where`: one read, as lawn_duplicate_groups decides -#}
+    {{ default__lawn_primary_key_rows(model, column_name) }}
+{%- else -%}
+{#- a whole stored relation: `unique`'s hash pass (lawn_duplicate_groups) first, so only the
+    rows whose 64-bit hash repeats, and the null rows, are grouped by value; exact, since
+    every repeated value has a repeated hash -#}
+with
+
+repeated_hashes as (
+
+    select hash({{ column_name }}) as row_hash
+    from {{ model }}
+    group by hash({{ column_name }})
+    having count(*) > 1
+
+)
+
+select
+    {{ column_name }} as key_value,
+    count(*) as n_records,
+    case when {{ column_name }} is null then count(*) else 1 end as failing_rows
+from {{ model }}
+where
+    {{ column_name }} is null
+    or hash({{ column_name }}) in (select row_hash from repeated_hashes)
+group by {{ column_name }}
+having count(*) > 1 or {{ column_name }} is null
+{%- endif -%}
+{%- endmacro %}
