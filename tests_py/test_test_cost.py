@@ -130,15 +130,9 @@ models:
         data_tests:
           - unique: {name: unique_table_expression_bad}
   - name: one_null_table
-    columns:
-      - name: account_id
-        data_tests:
-          - primary_key: {name: primary_key_table_one_null_bad}
+    columns: [{name: account_id, data_tests: [{primary_key: {name: primary_key_table_one_null_bad}}]}]
   - name: clean_keys_table
-    columns:
-      - name: account_id
-        data_tests:
-          - primary_key: {name: primary_key_table_good}
+    columns: [{name: account_id, data_tests: [{primary_key: {name: primary_key_table_good}}]}]
 """
 
 
@@ -262,30 +256,21 @@ def scratch(tmp_path_factory):
     )
     (project / "seeds" / "accounts.csv").write_text(ACCOUNTS_CSV)
     (project / "seeds" / "clean_accounts.csv").write_text(CLEAN_CSV)
-    (project / "models" / "accounts_view.sql").write_text(
-        "{{ config(materialized='view') }}\nselect * from {{ ref('accounts') }}"
-    )
-    # an expression key: upper-casing keeps a1..a4 apart, so the same groups as account_id
-    (project / "models" / "clean_view.sql").write_text(
-        "{{ config(materialized='view') }}\nselect * from {{ ref('clean_accounts') }}"
-    )
-    (project / "models" / "clean_keys_view.sql").write_text(
-        "{{ config(materialized='view') }}\n"
-        "select * from {{ ref('clean_accounts') }} where account_id is not null"
-    )
-    (project / "models" / "accounts_table.sql").write_text(
-        "{{ config(materialized='table') }}\n"
-        "select upper(account_id) as account_key, region from {{ ref('accounts') }}"
-    )
-    # a stored key column with one null row (its hash is not repeated) and one without nulls
-    (project / "models" / "one_null_table.sql").write_text(
-        "{{ config(materialized='table') }}\n"
-        "select * from {{ ref('clean_accounts') }} where not (account_id is null and region = 'eu')"
-    )
-    (project / "models" / "clean_keys_table.sql").write_text(
-        "{{ config(materialized='table') }}\n"
-        "select * from {{ ref('clean_accounts') }} where account_id is not null"
-    )
+    view, table = "{{ config(materialized='view') }}\n", "{{ config(materialized='table') }}\n"
+    models = {
+        "accounts_view": view + "select * from {{ ref('accounts') }}",
+        "clean_view": view + "select * from {{ ref('clean_accounts') }}",
+        "clean_keys_view": view + "select * from {{ ref('clean_accounts') }} where account_id is not null",
+        # an expression key: upper-casing keeps a1..a4 apart, so the same groups as account_id
+        "accounts_table": table
+        + "select upper(account_id) as account_key, region from {{ ref('accounts') }}",
+        # a stored key column with one null row (its hash is not repeated) and one without nulls
+        "one_null_table": table
+        + "select * from {{ ref('clean_accounts') }} where not (account_id is null and region = 'eu')",
+        "clean_keys_table": table + "select * from {{ ref('clean_accounts') }} where account_id is not null",
+    }
+    for name, sql in models.items():
+        (project / "models" / f"{name}.sql").write_text(sql)
     (project / "models" / "_schema.yml").write_text(SCHEMA)
     # seed and run first: `dbt build` would skip the models under a failing seed test
     for command in ("seed", "run", "test"):
