@@ -22,29 +22,19 @@ having count(*) > 1 or {{ column_name }} is null
     {#- a view or a restricting `where`: one read, as lawn_duplicate_groups decides -#}
     {{ default__lawn_primary_key_rows(model, column_name) }}
 {%- else -%}
-{#- a whole stored relation: `unique`'s hash pass (lawn_duplicate_groups) first, so only the
-    rows whose 64-bit hash repeats, and the null rows, are grouped by value; exact, since
-    every repeated value has a repeated hash -#}
-with
-
-repeated_hashes as (
-
-    select hash({{ column_name }}) as row_hash
-    from {{ model }}
-    group by hash({{ column_name }})
-    having count(*) > 1
-
-)
-
-select
-    {{ column_name }} as key_value,
-    count(*) as n_records,
-    case when {{ column_name }} is null then count(*) else 1 end as failing_rows
+{#- a whole stored relation: the repeated keys through `unique`'s hash pass
+    (lawn_duplicate_groups), then the null rows, which that pass leaves out -#}
+select key_value, n_records, 1 as failing_rows
+from (
+    {{ lawn_duplicate_groups(
+        model, [column_name], column_name ~ ' is not null', 'n_records',
+        select_list=[column_name ~ ' as key_value']
+    ) }}
+) as repeated_keys
+union all
+select null as key_value, count(*) as n_records, count(*) as failing_rows
 from {{ model }}
-where
-    {{ column_name }} is null
-    or hash({{ column_name }}) in (select row_hash from repeated_hashes)
-group by {{ column_name }}
-having count(*) > 1 or {{ column_name }} is null
+where {{ column_name }} is null
+having count(*) > 0
 {%- endif -%}
 {%- endmacro %}
