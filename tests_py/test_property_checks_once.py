@@ -31,7 +31,7 @@ BUILD = ["build", "--select", "+int_event_volumes_filled", "--exclude-resource-t
 BUILD += ["--exclude-resource-type", "unit_test"]
 VIEW = "intermediate.int_event_properties_checked"
 DEDUPLICATED = "intermediate.int_events_deduplicated"
-PLAN_UNIQUE = "expect_compound_columns_to_be_unique_stg_tracking_plan__properties"
+PLAN_UNIQUE = "compound_primary_key_stg_tracking_plan__properties"
 DEDUP_UNIQUE = "unique_int_events_deduplicated_raw_event_key"
 
 

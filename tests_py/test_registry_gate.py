@@ -93,22 +93,23 @@ def test_the_count_and_the_first_row_are_the_whole_files(tmp_path):
     assert "first at data row 2: 'team'" in result.output
 
 
-def _staging_tests() -> dict[str, list]:
+def _staging_rules() -> dict[str, dict]:
+    """The staging model's value rules (its `value_rules` test), by column."""
     path = REPO_ROOT / "models" / "staging" / "experimentation" / "_experimentation__models.yml"
     [model] = yaml.safe_load(path.read_text())["models"]
-    return {column["name"]: column.get("data_tests", []) for column in model["columns"]}
+    [rules] = [
+        test["value_rules"]["arguments"]["rules"] for test in model["data_tests"] if "value_rules" in test
+    ]
+    return {rule["column"]: rule for rule in rules}
 
 
 def test_the_gate_restates_the_staging_tests():
     """The set and the interval are the ones the staging model's tests apply, and the catalog
     is the seed assert_experiment_metrics_cover_the_registry reads."""
-    tests = _staging_tests()
-    [unit_test] = tests["randomization_unit"]
-    assert set(unit_test["expect_column_values_to_be_in_set"]["arguments"]["value_set"]) == set(
-        EXPERIMENT_REGISTRY.column("randomization_unit").one_of
-    )
-    [alpha_test] = tests["alpha"]
-    bounds = alpha_test["expect_column_values_to_be_between"]["arguments"]
+    rules = _staging_rules()
+    units = EXPERIMENT_REGISTRY.column("randomization_unit").one_of
+    assert set(rules["randomization_unit"]["in_set"]) == set(units)
+    bounds = rules["alpha"]
     assert bounds["strictly"] is True
     assert (bounds["min_value"], bounds["max_value"]) == EXPERIMENT_REGISTRY.column("alpha").open_interval
     singular = (REPO_ROOT / "tests" / "assert_experiment_metrics_cover_the_registry.sql").read_text()

@@ -13,7 +13,7 @@
   tests it replaces, on views (one read) and on stored relations (the hash pass, with the
   null rows read apart from it), and returns the plain group-by's rows.
 - Every model keeps a primary-key test pair (a uniqueness test and not_null, or
-  `primary_key`)."""
+  `primary_key` / `compound_primary_key`)."""
 
 from __future__ import annotations
 
@@ -453,7 +453,7 @@ def test_every_model_keeps_a_primary_key_test_pair(tmp_path):
     for name in models:
         for keyed in KEY_TESTED_ELSEWHERE.get(name, (name,)):
             found = kinds.get(keyed, set())
-            if "primary_key" in found:  # unique and not_null in one test
+            if found & {"primary_key", "compound_primary_key"}:  # uniqueness and not_null in one test
                 continue
             if not (found & {"unique", "expect_compound_columns_to_be_unique"}) or "not_null" not in found:
                 missing.append(name)
