@@ -5,7 +5,11 @@
     same_device_cluster (its browser/app cluster points at exactly one person),
     anonymous (a cluster never seen with a user: a person of its own, named after the
     cluster's oldest identifier), shared_identifier (seen with several persons: no person),
-    ambiguous_cluster (its cluster points at several persons: no person). -#}
+    ambiguous_cluster (its cluster points at several persons: no person).
+    A table: five models (dim_users, dim_identifiers, fct_identity_conflicts, pii_users,
+    pii_identifiers) and its two data tests read it, and as a view each of them recomputed
+    the whole graph's resolution (docs/performance.md, "Two more views read many times"). -#}
+{{ config(materialized='table') }}
 with
 
 user_persons as (

@@ -1,5 +1,9 @@
 {#- One row per account and per person and day they were active: did at least one of the
-    events listed in var activity_event_names (their own actions, not emails sent to them). -#}
+    events listed in var activity_event_names (their own actions, not emails sent to them).
+    A table: fct_retention_cohorts and the key test read it, and as a view each of them
+    recomputed the two DISTINCTs over every event (docs/performance.md, "Two more views read
+    many times"). Person-level rows: an erasure's rebuild recomputes it (docs/privacy.md). -#}
+{{ config(materialized='table') }}
 with
 
 events as (
