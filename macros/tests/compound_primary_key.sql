@@ -40,36 +40,9 @@ repeated_keys as (
 
 ),
 
-null_counts as (
-
-    select
-        {%- for column in required %}
-        count(*) - count({{ column }}) as nulls_{{ loop.index }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from {{ model }}
-
-),
-
-column_names as (
-
-    {%- for column in required %}
-    select {{ loop.index }} as column_number, '{{ column }}' as column_name
-    {{- ' union all' if not loop.last }}
-    {%- endfor %}
-
-),
-
 null_parts as (
 
-    select
-        column_names.column_name,
-        case column_names.column_number
-            {%- for column in required %}
-            when {{ loop.index }} then null_counts.nulls_{{ loop.index }}
-            {%- endfor %}
-        end as null_rows
-    from null_counts
-    cross join column_names
+    {{ lawn_null_rows(model, required) | indent(4) }}
 
 )
 

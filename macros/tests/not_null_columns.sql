@@ -4,8 +4,8 @@
     count is the sum, what the separate not_null tests would report together. A model's key
     columns keep their own tests (`unique` + `not_null`, `primary_key`, the parts of a
     compound key): this test is for the other columns that must never be empty.
-    The counts are computed in one aggregate and named through a cross join with the column
-    list, so the model (a view is computed once per read) is read once on every engine. -#}
+    The counts come from lawn_null_rows: one aggregate, so the model (a view is computed
+    once per read) is read once on every engine. -#}
 {{ config(fail_calc='coalesce(sum(null_rows), 0)') }}
 {%- if columns is string or columns | length == 0 -%}
     {{ exceptions.raise_compiler_error(
@@ -14,36 +14,9 @@
 {%- endif %}
 with
 
-null_counts as (
-
-    select
-        {%- for column in columns %}
-        count(*) - count({{ column }}) as nulls_{{ loop.index }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from {{ model }}
-
-),
-
-column_names as (
-
-    {%- for column in columns %}
-    select {{ loop.index }} as column_number, '{{ column }}' as column_name
-    {{- ' union all' if not loop.last }}
-    {%- endfor %}
-
-),
-
 counted as (
 
-    select
-        column_names.column_name,
-        case column_names.column_number
-            {%- for column in columns %}
-            when {{ loop.index }} then null_counts.nulls_{{ loop.index }}
-            {%- endfor %}
-        end as null_rows
-    from null_counts
-    cross join column_names
+    {{ lawn_null_rows(model, columns) | indent(4) }}
 
 )
 
