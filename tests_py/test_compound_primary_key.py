@@ -8,14 +8,10 @@ same relations: a seed (a whole stored relation: the hash pass), a view, a `wher
 
 from __future__ import annotations
 
-import json
-import shutil
-
 import pandas as pd
 import pytest
 
-from lawn.dbt_runner import run_dbt
-from lawn.paths import REPO_ROOT
+from tests_py.scratch_dbt import parse_output, scratch_project, seed_run_test
 from tests_py.test_test_cost import ACCOUNTS_CSV, accounts
 
 PAIR = ["account_id", "region"]
@@ -75,18 +71,7 @@ def clean_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory):
-    project = tmp_path_factory.mktemp("compound_primary_key")
-    shutil.copytree(REPO_ROOT / "macros", project / "macros")
-    (project / "seeds").mkdir()
-    (project / "models").mkdir()
-    (project / "dbt_project.yml").write_text(
-        "name: compound_key\nversion: '1.0.0'\nconfig-version: 2\nprofile: compound_key\n"
-        "dispatch:\n  - macro_namespace: lawn\n    search_order: [compound_key]\n"
-    )
-    (project / "profiles.yml").write_text(
-        f"compound_key:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
-        f"      path: {project / 'scratch.duckdb'}\n"
-    )
+    project = scratch_project(tmp_path_factory.mktemp("compound_primary_key"), "compound_key")
     (project / "seeds" / "accounts.csv").write_text(ACCOUNTS_CSV)
     (project / "models" / "accounts_view.sql").write_text(
         "{{ config(materialized='view') }}\nselect * from {{ ref('accounts') }}"
@@ -97,11 +82,7 @@ def scratch(tmp_path_factory):
         " where account_id is not null and region is not null"
     )
     (project / "models" / "_schema.yml").write_text(SCHEMA)
-    for command in ("seed", "run", "test"):
-        run_dbt([command], None, project_dir=project)
-    run_results = json.loads((project / "target" / "run_results.json").read_text())
-    results = {r["unique_id"].split(".")[2]: r for r in run_results["results"]}
-    compiled = {path.stem: path.read_text() for path in (project / "target" / "compiled").rglob("*.sql")}
+    results, compiled = seed_run_test(project)
     return results, compiled, project / "scratch.duckdb"
 
 
@@ -166,22 +147,12 @@ def test_compound_primary_key_rows_name_each_repeated_key_and_null_part(scratch)
     ],
 )
 def test_compound_primary_key_refuses_a_malformed_key(tmp_path, arguments, message):
-    project = tmp_path / "malformed"
-    shutil.copytree(REPO_ROOT / "macros", project / "macros")
-    (project / "models").mkdir()
-    (project / "dbt_project.yml").write_text(
-        "name: malformed\nversion: '1.0.0'\nconfig-version: 2\nprofile: malformed\n"
-    )
-    (project / "profiles.yml").write_text(
-        f"malformed:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
-        f"      path: {project / 'scratch.duckdb'}\n"
-    )
+    project = scratch_project(tmp_path / "malformed", "malformed")
     (project / "models" / "one.sql").write_text("select 'a' as account_id, 'eu' as region")
     (project / "models" / "_schema.yml").write_text(
         "version: 2\nmodels:\n  - name: one\n    data_tests:\n"
         f"      - compound_primary_key: {{arguments: {arguments}}}\n"
     )
-    result = run_dbt(["parse"], None, project_dir=project)
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
+    returncode, output = parse_output(project)
+    assert returncode != 0
     assert "compound_primary_key on" in output and message in output, output[-2000:]

@@ -29,6 +29,7 @@ import yaml
 
 from lawn.dbt_runner import run_dbt
 from lawn.paths import REPO_ROOT
+from tests_py.scratch_dbt import scratch_project
 
 # hand-written rows: what a CRM export with a repeated account and a half-filled row holds
 ACCOUNTS_CSV = """account_id,region,plan
@@ -242,18 +243,7 @@ NOT_NULL_COLUMNS = {
 
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory):
-    project = tmp_path_factory.mktemp("test_cost")
-    shutil.copytree(REPO_ROOT / "macros", project / "macros")
-    (project / "seeds").mkdir()
-    (project / "models").mkdir()
-    (project / "dbt_project.yml").write_text(
-        "name: test_cost\nversion: '1.0.0'\nconfig-version: 2\nprofile: test_cost\n"
-        "dispatch:\n  - macro_namespace: lawn\n    search_order: [test_cost]\n"
-    )
-    (project / "profiles.yml").write_text(
-        f"test_cost:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
-        f"      path: {project / 'scratch.duckdb'}\n"
-    )
+    project = scratch_project(tmp_path_factory.mktemp("test_cost"), "test_cost")
     (project / "seeds" / "accounts.csv").write_text(ACCOUNTS_CSV)
     (project / "seeds" / "clean_accounts.csv").write_text(CLEAN_CSV)
     view, table = "{{ config(materialized='view') }}\n", "{{ config(materialized='table') }}\n"

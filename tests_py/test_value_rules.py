@@ -11,15 +11,12 @@ tests on the same relation, and the failures must add up."""
 from __future__ import annotations
 
 import io
-import json
 import re
-import shutil
 
 import pandas as pd
 import pytest
 
-from lawn.dbt_runner import run_dbt
-from lawn.paths import REPO_ROOT
+from tests_py.scratch_dbt import parse_output, scratch_project, seed_run_test
 
 SUBSCRIPTIONS_CSV = """subscription_id,plan,mrr_usd,discount_pct,country_code,region,is_paying
 s1,pro,49.00,0,NL,eu,1
@@ -155,19 +152,11 @@ def pandas_failures(frame: pd.DataFrame) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory):
-    project = tmp_path_factory.mktemp("value_rules")
-    shutil.copytree(REPO_ROOT / "macros", project / "macros")
-    (project / "seeds").mkdir()
-    (project / "models").mkdir()
-    (project / "dbt_project.yml").write_text(
-        "name: value_rules\nversion: '1.0.0'\nconfig-version: 2\nprofile: value_rules\n"
-        "dispatch:\n  - macro_namespace: lawn\n    search_order: [value_rules]\n"
+    project = scratch_project(
+        tmp_path_factory.mktemp("value_rules"),
+        "value_rules",
         "seeds:\n  value_rules:\n    subscriptions:\n      +column_types:\n"
-        "        mrr_usd: decimal(18, 2)\n        discount_pct: integer\n        is_paying: integer\n"
-    )
-    (project / "profiles.yml").write_text(
-        f"value_rules:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
-        f"      path: {project / 'scratch.duckdb'}\n"
+        "        mrr_usd: decimal(18, 2)\n        discount_pct: integer\n        is_paying: integer\n",
     )
     (project / "seeds" / "subscriptions.csv").write_text(SUBSCRIPTIONS_CSV)
     (project / "models" / "subscriptions_view.sql").write_text(
@@ -181,11 +170,7 @@ def scratch(tmp_path_factory):
         + ")"
     )
     (project / "models" / "_schema.yml").write_text(SCHEMA)
-    for command in ("seed", "run", "test"):
-        run_dbt([command], None, project_dir=project)
-    run_results = json.loads((project / "target" / "run_results.json").read_text())
-    results = {r["unique_id"].split(".")[2]: r for r in run_results["results"]}
-    compiled = {path.stem: path.read_text() for path in (project / "target" / "compiled").rglob("*.sql")}
+    results, compiled = seed_run_test(project)
     return results, compiled, project / "scratch.duckdb"
 
 
@@ -271,22 +256,12 @@ def test_value_rules_refuse_a_malformed_rule(tmp_path, case):
     """A rule list given as text or empty, a rule without a column, or with no rule or two,
     is an error naming the model and the rule when the project is parsed."""
     rules, message = MALFORMED[case]
-    project = tmp_path / "malformed"
-    shutil.copytree(REPO_ROOT / "macros", project / "macros")
-    (project / "models").mkdir()
-    (project / "dbt_project.yml").write_text(
-        "name: malformed\nversion: '1.0.0'\nconfig-version: 2\nprofile: malformed\n"
-    )
-    (project / "profiles.yml").write_text(
-        f"malformed:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
-        f"      path: {project / 'scratch.duckdb'}\n"
-    )
+    project = scratch_project(tmp_path / "malformed", "malformed")
     (project / "models" / f"{case}.sql").write_text("select 'a' as plan")
     (project / "models" / "_schema.yml").write_text(
         f"version: 2\nmodels:\n  - name: {case}\n    data_tests:\n"
         f"      - value_rules: {{arguments: {{rules: {rules}}}}}\n"
     )
-    result = run_dbt(["parse"], None, project_dir=project)
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
+    returncode, output = parse_output(project)
+    assert returncode != 0
     assert re.search(rf"value_rules on \S*{case}\S*[:,] .*{re.escape(message)}", output), output[-2000:]
