@@ -171,6 +171,26 @@ def spark_ready() -> None:
         pytest.skip(message)
 
 
+@pytest.fixture(scope="session")
+def spark(spark_ready, tmp_path_factory):
+    """One local Spark session per worker for SQL checks on Spark (test_portable_macros,
+    test_ordered_text_list): one JVM start."""
+    from pyspark.sql import SparkSession
+
+    work = tmp_path_factory.mktemp("spark_engines")
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("lawn-portable-macros")
+        .config("spark.sql.session.timeZone", "UTC")  # as profiles.yml sets it
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.warehouse.dir", str(work / "warehouse"))
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={work}")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()
+
+
 def spark_env(work: Path) -> dict[str, str]:
     """The environment of a `lawn spark` / dbt-spark run of its own under ``work``: the Spark
     warehouse, dbt's target and log folders, the test identity key, and the small-world

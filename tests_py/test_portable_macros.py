@@ -164,25 +164,6 @@ def test_postgres_parses_as_the_restatement(rendered, pg_env):
     assert sorted((x, _plain(a), _plain(b)) for x, a, b in rows) == sorted(_expected())
 
 
-@pytest.fixture(scope="module")
-def spark(spark_ready, tmp_path_factory):
-    """One local Spark session for the module's Spark checks (one JVM start)."""
-    from pyspark.sql import SparkSession
-
-    work = tmp_path_factory.mktemp("spark_engines")
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("lawn-portable-macros")
-        .config("spark.sql.session.timeZone", "UTC")  # as profiles.yml sets it
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.warehouse.dir", str(work / "warehouse"))
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={work}")
-        .getOrCreate()
-    )
-    yield session
-    session.stop()
-
-
 def test_spark_parses_as_the_restatement(rendered, spark):
     spark.createDataFrame([(v,) for v in VALUES], "x string").createOrReplaceTempView("t")
     # as text: Spark would hand timestamps to Python in the driver's local zone

@@ -65,7 +65,7 @@ active_lists as (
 
     select
         user_id,
-        {{ dbt.listagg('active_date', "'|'", 'order by active_date') }} as active_dates
+        {{ ordered_text_list('active_date', "'|'") }} as active_dates
     from active_days
     group by user_id
 
@@ -93,7 +93,7 @@ device_lists as (
 
     select
         user_id,
-        {{ dbt.listagg('device_key', "'|'", 'order by device_key') }} as device_keys
+        {{ ordered_text_list('device_key', "'|'") }} as device_keys
     from device_keys
     group by user_id
 

@@ -255,7 +255,7 @@ codes_per_delivery as (
 
     select
         raw_event_key,
-        {{ dbt.listagg('reason_code', "'|'", 'order by severity_rank, reason_code') }}
+        {{ ordered_text_list('reason_code', "'|'", ['severity_rank', 'reason_code']) }}
             as reason_codes,
         count(*) as reason_count,
         min(severity_rank) as top_severity_rank
@@ -268,7 +268,7 @@ details_per_delivery as (
 
     select
         raw_event_key,
-        {{ dbt.listagg('reason_detail', "'|'", 'order by severity_rank, reason_detail') }}
+        {{ ordered_text_list('reason_detail', "'|'", ['severity_rank', 'reason_detail']) }}
             as reason_details
     from failures_ranked
     group by raw_event_key

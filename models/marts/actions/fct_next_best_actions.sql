@@ -213,11 +213,11 @@ trigger_inputs as (
         fired_inputs.rule_id,
         fired_inputs.account_id,
         fired_inputs.decided_on,
-        {{ dbt.listagg(
+        {{ ordered_text_list(
             "fired_inputs.input_name || '=' || coalesce("
             ~ number_to_text('fired_inputs.input_value', 4) ~ ", 'null')",
             "'; '",
-            "order by fired_inputs.input_name",
+            ['fired_inputs.input_name'],
         ) }} as trigger_inputs,
         max(case when fired_inputs.input_name = 'churn_probability' then 1 else 0 end)
             as uses_churn_model

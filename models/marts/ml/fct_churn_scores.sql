@@ -23,12 +23,12 @@ explained as (
     select
         churn_score_key,
         sum(contribution) as logit,
-        {{ dbt.listagg(
+        {{ ordered_text_list(
             "case when contribution_rank <= 3 then feature || '=' "
             ~ "|| case when contribution >= 0 then '+' else '' end "
             ~ "|| " ~ number_to_text('contribution', 3) ~ " end",
             "'; '",
-            "order by contribution_rank",
+            ['contribution_rank'],
         ) }} as top_contributions
     from contributions
     group by churn_score_key
