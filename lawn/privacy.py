@@ -40,6 +40,7 @@ from lawn.privacy_maps import (
     ERASED_EMAIL_HASHES,
     EVENT_TABLES,
     LEDGER_SCHEMAS,
+    LINK_TOTALS,
     PER_DAY_TABLES,
     PER_EVENT_TABLES,
     QUARANTINE,
@@ -229,6 +230,7 @@ def erase(
                         con.execute(f"delete from {relation} where {orphans}")
                         deleted[relation] = int(count)
             con.execute(f"drop table if exists {ATTRIBUTION_STATE}")
+            con.execute(f"drop table if exists {LINK_TOTALS}")
             # 3. the identity history
             if relation_exists(con, "snapshots.identity_map_history"):
                 keys = [f"{kind}:{value}" for kind, group in person.identifiers.items() for value in group]

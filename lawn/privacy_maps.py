@@ -43,6 +43,10 @@ PER_DAY_TABLES = {"intermediate.int_identity_link_days": "intermediate.int_ident
 # the (identifier -> person) pairs int_events_attributed last attributed with: dropped, so the
 # rebuild gives every stored event its person again (docs/incremental_attribution.md)
 ATTRIBUTION_STATE = "intermediate.int_events_attributed__identity_state"
+# the link days added up per pair, incrementally from the newest day it holds: dropped, since
+# an erasure deletes link days older than that (PER_DAY_TABLES); the next build adds every
+# pair up again (docs/incremental_identity_links.md, "Totals")
+LINK_TOTALS = "intermediate.int_identity_link_totals"
 VALIDATED_EVENTS = "intermediate.int_events_validated"
 QUARANTINE = "marts.fct_quarantined_events"
 # marts.fct_quarantined_events carries no payload (masked: docs/governance.md); its identifier

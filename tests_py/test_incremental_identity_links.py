@@ -1,6 +1,7 @@
 """Incremental identity links (docs/incremental_identity_links.md): int_identity_link_days
 counts identifier pairs per receive day and an incremental run recounts only the days of
-its lookback window; int_identity_links adds the days up.
+its lookback window; int_identity_link_totals adds the days up per pair, again only for the
+pairs whose days were recounted; int_identity_links keeps the pairs of unblocked keys.
 
 Hand-written feed (raw envelope and tracking plan, not lawn's generator), on top of the
 two days of test_incremental_identity: on day 2 a pair seen for the first time (Ann's new
@@ -9,13 +10,16 @@ user_id on the visitor's browser), pairs seen again (Bob's and Dora's), Dora's e
 row the loader landed late; on day 1 an event of Bob's whose device_id and user_id are both
 junk ('0'), a pair that names nobody.
 
-- Every table equals an independent pandas computation from int_identity_observations, and
+- Every table equals an independent pandas computation from int_identity_observations (the
+  totals: from the link days), and
   the two-step world (day 1 from scratch, then both days incrementally) equals one full
   refresh (EXCEPT ALL both ways) for the link days, the links and the identity tables and
   marts after them.
 - The increment read only the receive days of its window (the compiled predicate).
 - Erasure of Bob, then an incremental build, equals a full refresh; without the per-day
-  step of lawn/privacy.py (negative control) exactly the junk pair's row is left over.
+  step of lawn/privacy.py (negative control) exactly the junk pair's row is left over, and
+  without its drop of the totals (negative control) the junk pair's total stays (its link
+  day, 4 March, is older than the totals' window) and reaches the links.
 - Retention cutting a receive day in the middle: the next build recounts that day from the
   observations left."""
 
@@ -45,9 +49,11 @@ from tests_py.test_incremental_identity import (
 )
 
 LINK_DAYS = "intermediate.int_identity_link_days"
+LINK_TOTALS = "intermediate.int_identity_link_totals"
 LINKS = "intermediate.int_identity_links"
 COMPARED = [
     LINK_DAYS,
+    LINK_TOTALS,
     LINKS,
     "intermediate.int_identity_observations",
     "intermediate.int_identity_user_overlaps",
@@ -109,6 +115,23 @@ def _link_days(db_path: Path) -> pd.DataFrame:
     return _sorted(query(db_path, f"select * from {LINK_DAYS}"))
 
 
+def _check_totals(db_path: Path) -> pd.DataFrame:
+    """The totals equal the link days added up per pair in pandas (blocked keys included)."""
+    days = query(db_path, f"select * from {LINK_DAYS}")
+    expected = (
+        days.groupby(["left_key", "right_key"], as_index=False)
+        .agg(first_seen_at=("first_seen_at", "min"), event_count=("event_count", "sum"),
+             first_received_date=("received_date", "min"), last_received_at=("last_received_at", "max"))
+        .sort_values(["left_key", "right_key"])
+        .reset_index(drop=True)
+    )  # fmt: skip
+    expected["first_received_date"] = pd.to_datetime(expected["first_received_date"]).dt.date
+    got = query(db_path, f"select * from {LINK_TOTALS} order by left_key, right_key")
+    got["first_received_date"] = pd.to_datetime(got["first_received_date"]).dt.date
+    pd.testing.assert_frame_equal(got[expected.columns], expected, check_dtype=False)
+    return got
+
+
 def _differences(left: Path, right: Path) -> dict[str, tuple[int, int]]:
     found = {}
     for table in COMPARED:
@@ -152,9 +175,14 @@ def test_link_days_equal_the_pairs_counted_in_pandas(worlds):
 
 
 def test_links_are_the_days_added_up(worlds):
-    """int_identity_links from the link days equals the pairs of unblocked keys counted in
+    """The totals are the link days added up (after the full refresh, day 1 from scratch and
+    the increment), and int_identity_links equals the pairs of unblocked keys counted in
     pandas over the whole history of the observations."""
-    _, one_step, two_steps, _ = worlds
+    _, one_step, two_steps, after_first = worlds
+    for db_path in (one_step, two_steps, after_first):
+        totals = _check_totals(db_path)
+    # the junk pair of two blocked '0's is in the totals, not in the links
+    assert ((totals["left_key"] == "device_id:0") & (totals["right_key"] == "user_id:0")).sum() == 1
     for db_path in (one_step, two_steps):
         observations = query(
             db_path,
@@ -222,15 +250,33 @@ def test_without_the_per_day_erasure_step_the_junk_pair_stays(worlds, tmp_path, 
     monkeypatch.setattr(lawn.privacy, "PER_DAY_TABLES", {})
     incremental, refreshed = _erase_bob_and_rebuild(worlds, tmp_path)
     differences = _differences(incremental, refreshed)
-    assert differences == {**NO_DIFFERENCE, LINK_DAYS: (1, 0), LINKS: (1, 0)}
+    assert differences == {**NO_DIFFERENCE, LINK_DAYS: (1, 0), LINK_TOTALS: (1, 0), LINKS: (1, 0)}
+    junk = [("device_id:0", "user_id:0")]
+    assert _left_over_pairs(incremental, refreshed, (LINK_DAYS, LINK_TOTALS, LINKS)) == {
+        LINK_DAYS: junk, LINK_TOTALS: junk, LINKS: junk}  # fmt: skip
+
+
+def _left_over_pairs(left: Path, right: Path, tables: tuple[str, ...]) -> dict[str, list[tuple]]:
     with duckdb.connect() as con:
-        con.execute(f"attach '{incremental}' as one (read_only)")
-        con.execute(f"attach '{refreshed}' as two (read_only)")
-        left = {}
-        for table in (LINK_DAYS, LINKS):
-            keys = "select left_key, right_key from"
-            left[table] = con.execute(f"{keys} one.{table} except all {keys} two.{table}").fetchall()
-    assert left == {LINK_DAYS: [("device_id:0", "user_id:0")], LINKS: [("device_id:0", "user_id:0")]}
+        con.execute(f"attach '{left}' as one (read_only)")
+        con.execute(f"attach '{right}' as two (read_only)")
+        keys = "select left_key, right_key from"
+        return {
+            table: con.execute(f"{keys} one.{table} except all {keys} two.{table}").fetchall()
+            for table in tables
+        }
+
+
+def test_without_dropping_the_totals_the_junk_pair_reaches_the_links(worlds, tmp_path, monkeypatch):
+    """Negative control: the erasure deletes the link days from Bob's first changed day (3
+    March) on, older than the totals' window (7 March on: 72 hours before their newest
+    receive time). Kept, the totals would not add up the junk pair again: its total stays,
+    and the links keep it (no observation says '0' is blocked once Bob's events are gone)."""
+    monkeypatch.setattr(lawn.privacy, "LINK_TOTALS", "intermediate.int_identity_link_totals_not_dropped")
+    incremental, refreshed = _erase_bob_and_rebuild(worlds, tmp_path)
+    assert _differences(incremental, refreshed) == {**NO_DIFFERENCE, LINK_TOTALS: (1, 0), LINKS: (1, 0)}
+    junk = [("device_id:0", "user_id:0")]
+    assert _left_over_pairs(incremental, refreshed, (LINK_TOTALS, LINKS)) == {LINK_TOTALS: junk, LINKS: junk}
 
 
 def test_retention_inside_a_day_is_recounted_by_the_next_build(worlds, tmp_path):
@@ -248,12 +294,12 @@ def test_retention_inside_a_day_is_recounted_by_the_next_build(worlds, tmp_path)
     )
     cutoff = dt.datetime(2026, 2, 26, 9, 0, 3)
     with duckdb.connect(str(db_path)) as con:
-        for relation in ("intermediate.int_identity_observations", LINK_DAYS):
+        for relation in ("intermediate.int_identity_observations", LINK_DAYS, LINK_TOTALS):
             con.execute(f"delete from {relation} where {targets[relation].time_column} < ?", [cutoff])
     stale = _link_days(db_path)
     ann = (stale["left_key"] == "anonymous_id:anon_a") & (stale["right_key"] == "user_id:u_ann")
     assert stale[ann]["event_count"].tolist()[0] == 2  # h02 (gone) and h03 on 26 February
-    models = ["int_identity_link_days", "int_identity_links"]
+    models = ["int_identity_link_days", "int_identity_link_totals", "int_identity_links"]
     run_dbt(
         ["build", "--select", *models, "--exclude", "test_type:data", "test_type:unit"],
         db_path,
@@ -264,3 +310,52 @@ def test_retention_inside_a_day_is_recounted_by_the_next_build(worlds, tmp_path)
     ann = (days["left_key"] == "anonymous_id:anon_a") & (days["right_key"] == "user_id:u_ann")
     assert days[ann]["event_count"].tolist()[0] == 1
     assert str(days["received_date"].min()) == "2026-02-26"
+    # the totals of the pairs of the recounted day are added up again
+    totals = _check_totals(db_path)
+    ann = (totals["left_key"] == "anonymous_id:anon_a") & (totals["right_key"] == "user_id:u_ann")
+    assert str(totals[ann]["first_received_date"].iloc[0]) == "2026-02-26"
+
+
+def test_totals_drop_pairs_whose_recounted_days_are_gone(worlds, tmp_path):
+    """A recount can leave a pair without the days it had in the window (its events left the
+    valid events: a rule change, a redelivery ranked first). Planted in the totals of the
+    two-step world: a pair the link days do not hold, first received on 1 March and last on
+    the first day of the window (the day 72 hours before the newest receive time), and Bob's
+    total with a wrong count. The next run adds up again the pairs it holds with a day in
+    the window, finds no days for the planted pair and deletes it, and Bob's count is the
+    sum of his days again. Without the branch that reads the pairs it holds, the planted
+    row stays (checked by hand: this test then fails)."""
+    _, _, two_steps, _ = worlds
+    db_path = tmp_path / "planted.duckdb"
+    shutil.copy(two_steps, db_path)
+    with duckdb.connect(str(db_path)) as con:
+        newest = con.execute(f"select max(last_received_at) from {LINK_TOTALS}").fetchone()[0]
+        start = (newest - dt.timedelta(hours=72)).date()
+        con.execute(
+            f"insert into {LINK_TOTALS} (left_key, right_key, first_seen_at, event_count,"
+            " first_received_date, last_received_at) values ('anonymous_id:ghost', 'user_id:ghost',"
+            " timestamp '2026-03-01 10:00:00', 3, date '2026-03-01', ?)",
+            [dt.datetime.combine(start, dt.time(10))],
+        )
+        con.execute(
+            f"update {LINK_TOTALS} set event_count = event_count + 5"
+            " where left_key = 'anonymous_id:anon_b' and right_key = 'user_id:u_bob'"
+        )
+    run_dbt(
+        [
+            "build",
+            "--select",
+            "int_identity_link_totals",
+            "int_identity_links",
+            "--exclude",
+            "test_type:unit",
+        ],
+        db_path,
+        tmp_path / "t",
+    )
+    totals = _check_totals(db_path)
+    assert not (totals["left_key"] == "anonymous_id:ghost").any()
+    assert except_all_counts(db_path, two_steps, LINKS)[:2] == (0, 0)
+    compiled = (tmp_path / "t" / "target" / "compiled" / "lawn" / "models" / "intermediate" / "identity"
+                / "int_identity_link_totals.sql").read_text()  # fmt: skip
+    assert f"cast(last_received_at as date) >= cast('{start}' as date)" in compiled

@@ -13,7 +13,10 @@
           from what is left and the purged days disappear ('9999-12-31' when there are no
           observations: everything is deleted).
         The same values are read when the model is compiled and by its pre-hook, before the
-        delete, so both see the table as the previous run left it. -#}
+        delete, so both see the table as the previous run left it.
+        int_identity_link_totals reads it on itself (it has `last_received_at` too): its newest
+        receive time is the link days' as it last added them up, so the same bounds name the
+        days the link days recounted since. -#}
     {%- if not execute or not is_incremental() or model.resource_type != 'model' -%}
         {%- do return(none) -%}
     {%- endif -%}

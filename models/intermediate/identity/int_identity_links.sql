@@ -1,21 +1,21 @@
 {{ config(materialized='table') }}
 {#- Every pair of usable identifiers seen together on at least one valid event, once per
     pair (left key < right key), with when it was first seen and how often.
-    The events are paired in int_identity_link_days, incrementally, per receive day; this
-    model adds the days up (first time, number of events) for the pairs whose two keys
-    are not blocked now (docs/incremental_identity_links.md). A key is its type, ':' and
-    its value, and no type contains ':', so the type and value are read back from the key
-    (int_identity_observations.identifier_key). -#}
+    The events are paired in int_identity_link_days, incrementally, per receive day, and
+    int_identity_link_totals adds the days up per pair, incrementally too; this model keeps
+    the pairs whose two keys are not blocked now (docs/incremental_identity_links.md). A
+    key is its type, ':' and its value, and no type contains ':', so the type and value are
+    read back from the key (int_identity_observations.identifier_key). -#}
 with
 
-link_days as (
+link_totals as (
 
     select
         left_key,
         right_key,
         first_seen_at,
         event_count
-    from {{ ref('int_identity_link_days') }}
+    from {{ ref('int_identity_link_totals') }}
 
 ),
 
@@ -32,19 +32,18 @@ blocked_keys as (
 counted as (
 
     select
-        link_days.left_key,
-        link_days.right_key,
-        min(link_days.first_seen_at) as first_seen_at,
-        cast(sum(link_days.event_count) as {{ dbt.type_bigint() }}) as event_count
-    from link_days
+        link_totals.left_key,
+        link_totals.right_key,
+        link_totals.first_seen_at,
+        link_totals.event_count
+    from link_totals
     left join blocked_keys as blocked_left
-        on link_days.left_key = blocked_left.identifier_key
+        on link_totals.left_key = blocked_left.identifier_key
     left join blocked_keys as blocked_right
-        on link_days.right_key = blocked_right.identifier_key
+        on link_totals.right_key = blocked_right.identifier_key
     where
         blocked_left.identifier_key is null
         and blocked_right.identifier_key is null
-    group by link_days.left_key, link_days.right_key
 
 ),
 
