@@ -1,10 +1,12 @@
 """A throwaway dbt project with the repository's macros on its own DuckDB file: what the
 generic-test files (test_test_cost, test_value_rules, test_compound_primary_key) build their
-hand-written seeds and models in."""
+hand-written seeds and models in; and macros rendered by the project itself, for the
+portable-macro files (test_portable_macros, test_ordered_text_list)."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -45,3 +47,21 @@ def parse_output(project: Path) -> tuple[int, str]:
     """`dbt parse` of the project: its exit code and its output."""
     result = run_dbt(["parse"], None, project_dir=project)
     return result.returncode, result.stdout + result.stderr
+
+
+def render_expressions(parts: list[str], work: Path) -> dict[str, str]:
+    """Each `{{ macro(...) }} as alias` of ``parts`` as the project renders it (one
+    `dbt compile --inline` on a scratch DuckDB file under ``work``): the SQL by alias."""
+    done = run_dbt(
+        ["compile", "--inline", "select " + " ||| ".join(parts)],
+        work / "w.duckdb",
+        target_path=work / "target",
+        log_path=work / "logs",
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    compiled = done.stdout[done.stdout.index("select ") + len("select ") :]
+    expressions = {}
+    for chunk in compiled.split("|||"):
+        expression, alias = re.match(r"(?s)\s*(.*)\s+as\s+(\w+)\s*$", chunk.strip()).groups()
+        expressions[alias] = expression
+    return expressions

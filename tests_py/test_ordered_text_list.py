@@ -12,12 +12,11 @@ PostgreSQL and Spark follow the suite's rules: skipped locally without them, fai
 
 from __future__ import annotations
 
-import re
-
 import duckdb
 import pytest
 
 from lawn import dbt_runner
+from tests_py.scratch_dbt import render_expressions
 from tests_py.test_portable_macros import _postgres_rows
 
 # (group, text, key): the key is an integer rank, as validation's severity
@@ -75,18 +74,7 @@ def rendered(tmp_path_factory) -> dict[str, str]:
     for engine, prefix in FORMS.items():
         parts.append(f"""{{{{ {prefix}ordered_text_list('x', "'|'", none) }}}} as {engine}_by_text""")
         parts.append(f"""{{{{ {prefix}ordered_text_list('x', "'|'", ['k', 'x']) }}}} as {engine}_by_key""")
-    done = dbt_runner.run_dbt(
-        ["compile", "--inline", "select " + " ||| ".join(parts)],
-        work / "w.duckdb",
-        target_path=work / "target",
-        log_path=work / "logs",
-    )
-    assert done.returncode == 0, done.stdout[-3000:]
-    compiled = done.stdout[done.stdout.index("select ") + len("select ") :]
-    expressions = {}
-    for chunk in compiled.split("|||"):
-        expression, alias = re.match(r"(?s)\s*(.*)\s+as\s+(\w+)\s*$", chunk.strip()).groups()
-        expressions[alias] = expression
+    expressions = render_expressions(parts, work)
     assert set(expressions) == {f"{e}_{f}" for e in FORMS for f in ("by_text", "by_key")}
     return expressions
 

@@ -31,8 +31,8 @@ import unicodedata
 import duckdb
 import pytest
 
-from lawn import dbt_runner
 from tests_py.expectations import parse_utc
+from tests_py.scratch_dbt import render_expressions
 
 VALUES = [
     "2026-03-01T10:00:05Z",
@@ -92,18 +92,7 @@ def rendered(tmp_path_factory) -> dict[str, str]:
     parts.append("{{ list_has_item('l', 'x') }} as any_list_has_item")
     # the functions PostgreSQL's try_cast reads through (on-run-start makes them in a build)
     parts.append("{{ default__create_portable_objects() }} as postgres_objects")
-    done = dbt_runner.run_dbt(
-        ["compile", "--inline", "select " + " ||| ".join(parts)],
-        work / "w.duckdb",
-        target_path=work / "target",
-        log_path=work / "logs",
-    )
-    assert done.returncode == 0, done.stdout[-3000:]
-    compiled = done.stdout[done.stdout.index("select ") + len("select ") :]
-    expressions = {}
-    for chunk in compiled.split("|||"):
-        expression, alias = re.match(r"(?s)\s*(.*)\s+as\s+(\w+)\s*$", chunk.strip()).groups()
-        expressions[alias] = expression
+    expressions = render_expressions(parts, work)
     assert set(expressions) == {f"{e}_{n}" for e in MACROS for n in ("any", "offset")} | {
         f"{e}_lower" for e in LOWER_FORMS
     } | {f"{e}_cast_{k}" for e, types in TRY_CAST_TYPES.items() for k in types} | {
