@@ -31,27 +31,28 @@ link_days as (
 
 ),
 
-{% if window is not none -%}
 changed_pairs as (
 
-    select
+    select distinct
         left_key,
         right_key
     from link_days
-    where
-        received_date is null
-        or received_date >= cast('{{ window.start }}' as date)
-        or received_date < cast('{{ window.oldest_next }}' as date)
-    union
-    select
-        left_key,
-        right_key
-    from {{ this }}
-    where
-        last_received_at is null
-        or first_received_date is null
-        or cast(last_received_at as date) >= cast('{{ window.start }}' as date)
-        or first_received_date < cast('{{ window.oldest_next }}' as date)
+    {% if window is not none -%}
+        where
+            received_date is null
+            or received_date >= cast('{{ window.start }}' as date)
+            or received_date < cast('{{ window.oldest_next }}' as date)
+        union
+        select
+            left_key,
+            right_key
+        from {{ this }}
+        where
+            last_received_at is null
+            or first_received_date is null
+            or cast(last_received_at as date) >= cast('{{ window.start }}' as date)
+            or first_received_date < cast('{{ window.oldest_next }}' as date)
+    {%- endif %}
 
 ),
 
@@ -59,28 +60,14 @@ days_to_add as (
 
     select link_days.*
     from link_days
-    inner join changed_pairs
-        on
-            link_days.left_key = changed_pairs.left_key
-            and link_days.right_key = changed_pairs.right_key
+    {% if window is not none -%}
+        inner join changed_pairs
+            on
+                link_days.left_key = changed_pairs.left_key
+                and link_days.right_key = changed_pairs.right_key
+    {%- endif %}
 
 ),
-{%- else -%}
-changed_pairs as (
-
-    select distinct
-        left_key,
-        right_key
-    from link_days
-
-),
-
-days_to_add as (
-
-    select * from link_days
-
-),
-{%- endif %}
 
 added as (
 
