@@ -33,11 +33,14 @@ link_days as (
 
 changed_pairs as (
 
+    -- none on a full refresh: every pair is added up below
     select distinct
         left_key,
         right_key
     from link_days
-    {% if window is not none -%}
+    {% if window is none -%}
+        where 1 = 0
+    {%- else -%}
         where
             received_date is null
             or received_date >= cast('{{ window.start }}' as date)
@@ -83,21 +86,41 @@ added as (
 
 ),
 
-final as (
+-- a changed pair without days left: a row with a null event_count (delete+insert removes
+-- the stored one), deleted by the post-hook
+gone as (
 
-    -- a changed pair without days left: a row with a null event_count, deleted by the post-hook
     select
         changed_pairs.left_key,
-        changed_pairs.right_key,
-        added.first_seen_at,
-        added.event_count,
-        added.first_received_date,
-        added.last_received_at
+        changed_pairs.right_key
     from changed_pairs
     left join added
         on
             changed_pairs.left_key = added.left_key
             and changed_pairs.right_key = added.right_key
+    where added.left_key is null
+
+),
+
+final as (
+
+    select
+        left_key,
+        right_key,
+        first_seen_at,
+        event_count,
+        first_received_date,
+        last_received_at
+    from added
+    union all
+    select
+        left_key,
+        right_key,
+        cast(null as {{ dbt.type_timestamp() }}) as first_seen_at,
+        cast(null as {{ dbt.type_bigint() }}) as event_count,
+        cast(null as date) as first_received_date,
+        cast(null as {{ dbt.type_timestamp() }}) as last_received_at
+    from gone
 
 )
 
