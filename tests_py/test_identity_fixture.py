@@ -7,13 +7,15 @@ re-using a mailbox later, a team mailbox typed once with a tab, and junk user_id
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import shutil
 
 import pandas as pd
 import pytest
 
 from lawn.paths import REPO_ROOT
-from tests_py.conftest import query
+from tests_py.conftest import TEST_HASH_KEY, query
 from tests_py.identity_harness import (
     FIXTURE_DIR,
     build_identity,
@@ -218,3 +220,39 @@ def test_no_blocklisted_value_links_anything(built_with_junk, truth, junk_values
     expected = {f"{kind}:{normal_form(value)}" for kind, value in junk_values.itertuples(index=False)}
     fixture_junk = {"user_id:nan", "user_id:n/a", "user_id:undefined"}
     assert set(blocked["identifier_key"]) == expected | fixture_junk
+
+
+def _conflict_counts_check(db) -> set[str]:
+    """Every conflict's event_count against pandas; the conflict reasons seen."""
+    observations = query(
+        db,
+        "select identifier_type, identifier_value, is_blocked from intermediate.int_identity_observations",
+    )
+
+    def shown(kind: str, value: str) -> str:
+        if kind == "email":
+            value = hmac.new(TEST_HASH_KEY.secret, value.encode(), hashlib.sha256).hexdigest()
+        return f"{kind}:{value}"
+
+    observations["shown_key"] = [
+        shown(kind, value)
+        for kind, value in zip(observations["identifier_type"], observations["identifier_value"], strict=True)
+    ]
+    counts = observations.groupby(["shown_key", "is_blocked"]).size()
+    conflicts = query(
+        db, "select identifier_key, conflict_reason, event_count from marts.fct_identity_conflicts"
+    )
+    for row in conflicts.itertuples():
+        blocked = row.conflict_reason == "blocklisted"
+        expected = counts.get((row.identifier_key, blocked), 0)
+        assert expected > 0 and row.event_count == expected, row
+    return set(conflicts["conflict_reason"])
+
+
+def test_conflict_event_counts_are_the_observations_counted_in_pandas(built, built_with_junk):
+    """Each conflict's event_count: its blocked observations (blocklisted) or its unblocked
+    ones (shared or ambiguous identifiers, role mailboxes), counted here from every
+    observation, not only the conflicted keys' (the mart counts those alone). The mart shows
+    an email as its keyed hash: Python's HMAC with the test key masks the observed keys."""
+    reasons = _conflict_counts_check(built) | _conflict_counts_check(built_with_junk)
+    assert {"blocklisted", "shared_email"} <= reasons, reasons

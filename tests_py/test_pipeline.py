@@ -3,6 +3,8 @@ each checked against an expectation computed here in pandas from the raw file.""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
@@ -113,6 +115,54 @@ def test_data_quality_daily_matches_pandas(built_small, small_data, verdicts):
     assert (actual["delivered_count"].to_numpy() == expected["delivered"].to_numpy()).all()
     assert (actual["valid_count"].to_numpy() == expected["valid"].to_numpy()).all()
     assert actual["valid_share"].to_numpy() == pytest.approx(expected["share"].to_numpy(), nan_ok=True)
+
+
+def test_data_quality_counts_join_each_delivery_to_its_event_in_pandas(built_small, verdicts):
+    """The mart counts deliveries and attributed events per group apart; here every delivery
+    is joined to its event by raw_event_key (in pandas) and counted in the delivery's group,
+    as the mart once did in SQL. Redeliveries, quarantined and unattributed rows all occur."""
+    deliveries = query(
+        built_small,
+        "select raw_event_key, delivery_status, received_at, source, event_name "
+        "from intermediate.int_events_validated",
+    )
+    events = query(built_small, "select raw_event_key, person_id from marts.fct_events")
+    joined = deliveries.merge(events, on="raw_event_key", how="left", validate="one_to_one")
+    assert joined["person_id"].notna().sum() == events["person_id"].notna().sum()  # none lost
+    joined["received_date"] = pd.to_datetime(joined["received_at"]).dt.date.fillna(dt.date(1900, 1, 1))
+    joined["source"] = joined["source"].fillna("(missing)")
+    joined["event_name"] = joined["event_name"].fillna("(missing)")
+    status = joined["delivery_status"]
+    joined = joined.assign(
+        duplicate=status == "duplicate",
+        quarantined=status == "quarantined",
+        valid=status == "valid",
+        attributed=joined["person_id"].notna(),
+    )
+    expected = (
+        joined.groupby(["received_date", "source", "event_name"])
+        .agg(
+            delivered_count=("raw_event_key", "size"),
+            duplicate_count=("duplicate", "sum"),
+            quarantined_count=("quarantined", "sum"),
+            valid_count=("valid", "sum"),
+            attributed_count=("attributed", "sum"),
+        )
+        .sort_index()
+    )
+    for column in ("duplicate_count", "quarantined_count", "attributed_count"):
+        assert expected[column].sum() > 0, f"the small world has no {column}: nothing is checked"
+    assert (expected["attributed_count"] < expected["valid_count"]).any(), "no unattributed event"
+    actual = query(
+        built_small,
+        "select received_date, source, event_name, delivered_count, duplicate_count, "
+        "quarantined_count, valid_count, attributed_count from marts.fct_data_quality_daily",
+    )
+    actual["received_date"] = pd.to_datetime(actual["received_date"]).dt.date
+    actual = actual.set_index(["received_date", "source", "event_name"]).sort_index()
+    assert list(actual.index) == list(expected.index)
+    for column in expected.columns:
+        assert actual[column].astype(int).tolist() == expected[column].astype(int).tolist(), column
 
 
 def test_quality_floor_fails_the_build_when_share_drops(built_small, tmp_path):

@@ -139,16 +139,65 @@ judged as (
 
 ),
 
-evaluated as (
+-- the conditions a rule x account x day row was judged on: one row per condition of the
+-- rule, an uplift condition once per driving uplift score of the day (the left join in
+-- `checked`; once when there is none)
+rule_condition_counts as (
+
+    select
+        conditions.rule_id,
+        sum(case when conditions.input_name = 'uplift' then 0 else 1 end) as plain_count,
+        sum(case when conditions.input_name = 'uplift' then 1 else 0 end) as uplift_count
+    from conditions
+    inner join rules on conditions.rule_id = rules.rule_id
+    group by conditions.rule_id
+
+),
+
+uplift_rows as (
 
     select
         rule_id,
         account_id,
         feature_date,
-        count(*) as condition_count,
-        sum(case when is_met then 1 else 0 end) as met_count
-    from judged
+        count(*) as score_count
+    from uplift_scores
     group by rule_id, account_id, feature_date
+
+),
+
+-- only the met conditions are grouped (most rule x account x day rows meet few or none):
+-- a row holds when all the conditions it was judged on are met
+met as (
+
+    select
+        rule_id,
+        account_id,
+        feature_date,
+        count(*) as met_count
+    from judged
+    where is_met
+    group by rule_id, account_id, feature_date
+
+),
+
+evaluated as (
+
+    select
+        met.rule_id,
+        met.account_id,
+        met.feature_date,
+        rule_condition_counts.plain_count
+        + rule_condition_counts.uplift_count * coalesce(uplift_rows.score_count, 1)
+            as condition_count,
+        met.met_count
+    from met
+    inner join rule_condition_counts on met.rule_id = rule_condition_counts.rule_id
+    left join uplift_rows
+        on
+            met.rule_id = uplift_rows.rule_id
+            and met.account_id = uplift_rows.account_id
+            and met.feature_date = uplift_rows.feature_date
 
 ),
 

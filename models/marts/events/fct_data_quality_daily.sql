@@ -1,39 +1,38 @@
 {#- Daily data quality by receive date, source and event name: how many deliveries arrived,
     how many were redeliveries, the share of first deliveries that passed validation, the
     share of valid events attributed to a person, and their product (the data quality
-    score). Rows with an unparseable receive time are counted under 1900-01-01. -#}
+    score). Rows with an unparseable receive time are counted under 1900-01-01.
+    The deliveries and the attributed events are counted per group apart and the two small
+    results joined: a valid event's attributed row carries its delivery's receive time,
+    source and event name unchanged (int_events_valid, int_events_attributed), so it falls in
+    its delivery's group, and no 10M x 10M join on raw_event_key is needed
+    (docs/performance.md, "Data quality per day without the event join"). -#}
 with
 
 deliveries as (
 
-    select * from {{ ref('int_events_validated') }}
+    select
+        delivery_status,
+        coalesce(cast(received_at as date), cast('1900-01-01' as date)) as received_date,
+        coalesce(source, '(missing)') as source,
+        coalesce(event_name, '(missing)') as event_name
+    from {{ ref('int_events_validated') }}
 
 ),
 
 attributed as (
 
+    -- the valid events with a person (fct_events' rows: int_events_attributed unmasked)
     select
-        raw_event_key,
-        person_id is not null as is_attributed
-    from {{ ref('fct_events') }}
+        coalesce(cast(received_at as date), cast('1900-01-01' as date)) as received_date,
+        coalesce(source, '(missing)') as source,
+        coalesce(event_name, '(missing)') as event_name
+    from {{ ref('int_events_attributed') }}
+    where person_id is not null
 
 ),
 
-labelled as (
-
-    select
-        deliveries.delivery_status,
-        coalesce(attributed.is_attributed, false) as is_attributed,
-        coalesce(cast(deliveries.received_at as date), cast('1900-01-01' as date))
-            as received_date,
-        coalesce(deliveries.source, '(missing)') as source,
-        coalesce(deliveries.event_name, '(missing)') as event_name
-    from deliveries
-    left join attributed on deliveries.raw_event_key = attributed.raw_event_key
-
-),
-
-daily as (
+delivered as (
 
     select
         received_date,
@@ -51,12 +50,41 @@ daily as (
         cast(
             sum(case when delivery_status = 'quarantined' then 1 else 0 end)
             as {{ dbt.type_bigint() }}
-        ) as quarantined_count,
-        cast(
-            sum(case when is_attributed then 1 else 0 end) as {{ dbt.type_bigint() }}
-        ) as attributed_count
-    from labelled
+        ) as quarantined_count
+    from deliveries
     group by received_date, source, event_name
+
+),
+
+attributed_daily as (
+
+    select
+        received_date,
+        source,
+        event_name,
+        cast(count(*) as {{ dbt.type_bigint() }}) as attributed_count
+    from attributed
+    group by received_date, source, event_name
+
+),
+
+daily as (
+
+    select
+        delivered.received_date,
+        delivered.source,
+        delivered.event_name,
+        delivered.delivered_count,
+        delivered.duplicate_count,
+        delivered.valid_count,
+        delivered.quarantined_count,
+        coalesce(attributed_daily.attributed_count, 0) as attributed_count
+    from delivered
+    left join attributed_daily
+        on
+            delivered.received_date = attributed_daily.received_date
+            and delivered.source = attributed_daily.source
+            and delivered.event_name = attributed_daily.event_name
 
 ),
 

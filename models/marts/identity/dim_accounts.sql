@@ -15,22 +15,38 @@ plans as (
 
 ),
 
-events as (
+as_of as (
 
-    -- the few columns used, from the attributed events fct_events shows (masked the same way:
-    -- visible_property), not from fct_events, which masks every event's whole payload
+    select data_end_at from {{ ref('int_data_day') }}
+
+),
+
+-- one pass over the events with an account: per account and person (null included), the
+-- latest event, whether one fell in the last 30 days and the open support tickets; the
+-- account's activity and its (account, person) pairs are read from these groups, not from
+-- every event again (a CTE of every event read three times was materialised whole)
+account_person_events as (
+
     select
-        event_id,
-        event_name,
-        occurred_at,
-        person_id,
-        account_id,
-        case
-            when event_name = 'nps_submitted'
-                then {{ visible_property('properties', 'score') }}
-        end as score_text
-    from {{ ref('int_events_attributed') }}
-    where account_id is not null
+        events.account_id,
+        events.person_id,
+        max(events.occurred_at) as last_seen_at,
+        max(case
+            when events.occurred_at >= {{ dbt.dateadd('day', -30, 'as_of.data_end_at') }}
+                then 1
+            else 0
+        end) as is_active_30d,
+        count(case
+            when
+                events.event_name = 'support_ticket_created'
+                and events.occurred_at
+                >= {{ dbt.dateadd('day', -var('open_ticket_days'), 'as_of.data_end_at') }}
+                then 1
+        end) as open_support_tickets
+    from {{ ref('int_events_attributed') }} as events
+    cross join as_of
+    where events.account_id is not null
+    group by events.account_id, events.person_id
 
 ),
 
@@ -60,9 +76,17 @@ latest_seats as (
 
 ),
 
-as_of as (
+-- the few columns used, from the attributed events fct_events shows (masked the same way:
+-- visible_property), not from fct_events, which masks every event's whole payload
+nps_events as (
 
-    select data_end_at from {{ ref('int_data_day') }}
+    select
+        event_id,
+        account_id,
+        occurred_at,
+        {{ visible_property('properties', 'score') }} as score_text
+    from {{ ref('int_events_attributed') }}
+    where event_name = 'nps_submitted' and account_id is not null
 
 ),
 
@@ -74,8 +98,7 @@ nps as (
         {{ try_cast('score_text', dbt.type_int()) }} as score,
         row_number() over (partition by account_id order by occurred_at desc, event_id desc)
             as recency_rank
-    from events
-    where event_name = 'nps_submitted'
+    from nps_events
 
 ),
 
@@ -94,22 +117,15 @@ nps_summary as (
 activity as (
 
     select
-        events.account_id,
-        max(events.occurred_at) as last_seen_at,
-        count(distinct case
-            when events.occurred_at >= {{ dbt.dateadd('day', -30, 'as_of.data_end_at') }}
-                then events.person_id
-        end) as active_people_30d,
-        count(case
-            when
-                events.event_name = 'support_ticket_created'
-                and events.occurred_at
-                >= {{ dbt.dateadd('day', -var('open_ticket_days'), 'as_of.data_end_at') }}
-                then 1
-        end) as open_support_tickets
-    from events
-    cross join as_of
-    group by events.account_id
+        account_id,
+        max(last_seen_at) as last_seen_at,
+        cast(
+            count(case when person_id is not null and is_active_30d = 1 then 1 end)
+            as {{ dbt.type_bigint() }}
+        ) as active_people_30d,
+        cast(sum(open_support_tickets) as {{ dbt.type_bigint() }}) as open_support_tickets
+    from account_person_events
+    group by account_id
 
 ),
 
@@ -117,10 +133,10 @@ activity as (
 -- people below then reads these pairs, not every event
 event_people as (
 
-    select distinct
+    select
         account_id,
         person_id
-    from events
+    from account_person_events
     where person_id is not null
 
 ),

@@ -4,12 +4,6 @@
     browser/app cluster points at several persons. Emails appear as their keyed hash. -#}
 with
 
-observations as (
-
-    select * from {{ ref('int_identity_observations') }}
-
-),
-
 identity_map as (
 
     select * from {{ ref('int_identity_map') }}
@@ -25,44 +19,60 @@ blocked as (
         'blocklisted' as conflict_reason,
         max(blocked_reason) as detail,
         count(*) as event_count
-    from observations
+    -- the observations are read twice, each read with its own filter: one CTE read twice
+    -- would be materialised whole (21.6M rows at 10M events)
+    from {{ ref('int_identity_observations') }}
     where is_blocked
     group by identifier_key, identifier_type, identifier_value
 
 ),
 
-event_counts as (
+unusable_keys as (
 
     select
         identifier_key,
+        identifier_type,
+        identifier_value,
+        resolution_rule,
+        user_count
+    from identity_map
+    where
+        resolution_rule in ('shared_identifier', 'ambiguous_cluster')
+        or (
+            identifier_type = 'email'
+            and user_count > {{ var('identity_max_users_per_email') }}
+        )
+
+),
+
+-- the events of the unusable identifiers only: a few keys, not every observation grouped
+event_counts as (
+
+    select
+        observations.identifier_key,
         count(*) as event_count
-    from observations
-    where not is_blocked
-    group by identifier_key
+    from {{ ref('int_identity_observations') }} as observations
+    inner join unusable_keys on observations.identifier_key = unusable_keys.identifier_key
+    where not observations.is_blocked
+    group by observations.identifier_key
 
 ),
 
 unusable as (
 
     select
-        identity_map.identifier_key,
-        identity_map.identifier_type,
-        identity_map.identifier_value,
+        unusable_keys.identifier_key,
+        unusable_keys.identifier_type,
+        unusable_keys.identifier_value,
         case
-            when identity_map.identifier_type = 'email' then 'shared_email'
-            else identity_map.resolution_rule
+            when unusable_keys.identifier_type = 'email' then 'shared_email'
+            else unusable_keys.resolution_rule
         end as conflict_reason,
-        'seen with ' || cast(identity_map.user_count as {{ dbt.type_string() }})
+        'seen with ' || cast(unusable_keys.user_count as {{ dbt.type_string() }})
         || ' user_ids' as detail,
         event_counts.event_count
-    from identity_map
-    inner join event_counts on identity_map.identifier_key = event_counts.identifier_key
-    where
-        identity_map.resolution_rule in ('shared_identifier', 'ambiguous_cluster')
-        or (
-            identity_map.identifier_type = 'email'
-            and identity_map.user_count > {{ var('identity_max_users_per_email') }}
-        )
+    from unusable_keys
+    inner join event_counts on unusable_keys.identifier_key = event_counts.identifier_key
 
 ),
 
