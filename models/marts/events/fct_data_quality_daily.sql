@@ -6,7 +6,7 @@
     results joined: a valid event's attributed row carries its delivery's receive time,
     source and event name unchanged (int_events_valid, int_events_attributed), so it falls in
     its delivery's group, and no 10M x 10M join on raw_event_key is needed
-    (docs/performance.md, "Data quality per day without the event join"). -#}
+    (docs/performance.md, "Four marts without whole-history work they did not need"). -#}
 with
 
 deliveries as (
