@@ -150,3 +150,32 @@ def expected_verdicts(raw: pd.DataFrame, plan: dict[tuple[str, int], EventSpec])
         for redelivery, (_, row) in zip(frame["is_redelivery"], frame.iterrows(), strict=True)
     ]
     return frame.drop(columns=["_received", "_implausible"])
+
+
+def data_quality_from_rows(deliveries: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """fct_data_quality_daily's counts per (receive date, source, event name), from every
+    delivery (raw_event_key, delivery_status, received_at, source, event_name) joined to its
+    event (raw_event_key, person_id) and counted in the delivery's group."""
+    joined = deliveries.merge(events, on="raw_event_key", how="left", validate="one_to_one")
+    assert joined["person_id"].notna().sum() == events["person_id"].notna().sum()  # none lost
+    joined["received_date"] = pd.to_datetime(joined["received_at"]).dt.date.fillna(dt.date(1900, 1, 1))
+    joined["source"] = joined["source"].fillna("(missing)")
+    joined["event_name"] = joined["event_name"].fillna("(missing)")
+    status = joined["delivery_status"]
+    joined = joined.assign(
+        duplicate=status == "duplicate",
+        quarantined=status == "quarantined",
+        valid=status == "valid",
+        attributed=joined["person_id"].notna(),
+    )
+    return (
+        joined.groupby(["received_date", "source", "event_name"])
+        .agg(
+            delivered_count=("raw_event_key", "size"),
+            duplicate_count=("duplicate", "sum"),
+            quarantined_count=("quarantined", "sum"),
+            valid_count=("valid", "sum"),
+            attributed_count=("attributed", "sum"),
+        )
+        .sort_index()
+    )

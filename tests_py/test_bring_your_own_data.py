@@ -19,6 +19,7 @@ from lawn.cli import app
 from lawn.contract import RAW_TABLES
 from lawn.segment import envelope_row
 from tests_py.conftest import query, run_dbt
+from tests_py.expectations import data_quality_from_rows
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BYOD = FIXTURES / "byod"
@@ -92,6 +93,24 @@ def test_each_format_builds_and_judges_every_row_alike(built_feed):
     # 20 raw = 14 valid + 5 quarantined + 1 redelivery of e-008
     dq = query(db, "select sum(duplicate_count) as dup from marts.fct_data_quality_daily")
     assert dq["dup"].iloc[0] == 1
+    # every group's counts, as pandas joins each delivery to its event
+    deliveries = query(
+        db,
+        "select raw_event_key, delivery_status, received_at, source, event_name "
+        "from intermediate.int_events_validated",
+    )
+    expected = data_quality_from_rows(
+        deliveries, query(db, "select raw_event_key, person_id from marts.fct_events")
+    )
+    actual = query(
+        db,
+        f"select received_date, source, event_name, {', '.join(expected.columns)} "
+        "from marts.fct_data_quality_daily",
+    )
+    actual["received_date"] = pd.to_datetime(actual["received_date"]).dt.date
+    actual = actual.set_index(["received_date", "source", "event_name"]).sort_index()
+    assert list(actual.index) == list(expected.index)
+    assert actual.astype(int).equals(expected.astype(int))
 
 
 def test_each_format_gives_the_same_revenue_and_people(built_feed):

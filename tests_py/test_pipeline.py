@@ -3,14 +3,12 @@ each checked against an expectation computed here in pandas from the raw file.""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 import pytest
 
 from lawn.tracking_plan import load_tracking_plan
 from tests_py.conftest import query, run_dbt
-from tests_py.expectations import expected_verdicts, parse_utc
+from tests_py.expectations import data_quality_from_rows, expected_verdicts, parse_utc
 
 PLAN = load_tracking_plan()
 
@@ -130,29 +128,7 @@ def test_data_quality_counts_join_each_delivery_to_its_event_in_pandas(built_sma
         "from intermediate.int_events_validated",
     )
     events = query(built_small, "select raw_event_key, person_id from marts.fct_events")
-    joined = deliveries.merge(events, on="raw_event_key", how="left", validate="one_to_one")
-    assert joined["person_id"].notna().sum() == events["person_id"].notna().sum()  # none lost
-    joined["received_date"] = pd.to_datetime(joined["received_at"]).dt.date.fillna(dt.date(1900, 1, 1))
-    joined["source"] = joined["source"].fillna("(missing)")
-    joined["event_name"] = joined["event_name"].fillna("(missing)")
-    status = joined["delivery_status"]
-    joined = joined.assign(
-        duplicate=status == "duplicate",
-        quarantined=status == "quarantined",
-        valid=status == "valid",
-        attributed=joined["person_id"].notna(),
-    )
-    expected = (
-        joined.groupby(["received_date", "source", "event_name"])
-        .agg(
-            delivered_count=("raw_event_key", "size"),
-            duplicate_count=("duplicate", "sum"),
-            quarantined_count=("quarantined", "sum"),
-            valid_count=("valid", "sum"),
-            attributed_count=("attributed", "sum"),
-        )
-        .sort_index()
-    )
+    expected = data_quality_from_rows(deliveries, events)
     for column in ("duplicate_count", "quarantined_count", "attributed_count"):
         assert expected[column].sum() > 0, f"the small world has no {column}: nothing is checked"
     assert (expected["attributed_count"] < expected["valid_count"]).any(), "no unattributed event"
