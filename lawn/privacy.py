@@ -37,6 +37,7 @@ from lawn.feature_state import VALID_EVENTS, VALID_EVENTS_TABLE, forget_account_
 from lawn.landing import landing_table
 from lawn.privacy_maps import (
     ATTRIBUTION_STATE,
+    COMPONENT_STATES,
     ERASED_EMAIL_HASHES,
     EVENT_TABLES,
     LEDGER_SCHEMAS,
@@ -231,6 +232,8 @@ def erase(
                         deleted[relation] = int(count)
             con.execute(f"drop table if exists {ATTRIBUTION_STATE}")
             con.execute(f"drop table if exists {LINK_TOTALS}")
+            for state in COMPONENT_STATES:
+                con.execute(f"drop table if exists {state}")
             # 3. the identity history
             if relation_exists(con, "snapshots.identity_map_history"):
                 keys = [f"{kind}:{value}" for kind, group in person.identifiers.items() for value in group]

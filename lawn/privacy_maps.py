@@ -47,6 +47,14 @@ ATTRIBUTION_STATE = "intermediate.int_events_attributed__identity_state"
 # an erasure deletes link days older than that (PER_DAY_TABLES); the next build adds every
 # pair up again (docs/incremental_identity_links.md, "Totals")
 LINK_TOTALS = "intermediate.int_identity_link_totals"
+# the edges each connected-components model last labelled, with their labels: dropped, since
+# the sweep below would delete some of their rows and leave labels that no longer match them;
+# the next build labels every component again (docs/incremental_components.md)
+COMPONENT_STATES = tuple(
+    f"intermediate.{model}__components_state"
+    for model in ("int_identity_deterministic_components", "int_identity_user_components",
+                  "int_identity_device_clusters")
+)  # fmt: skip
 VALIDATED_EVENTS = "intermediate.int_events_validated"
 QUARANTINE = "marts.fct_quarantined_events"
 # marts.fct_quarantined_events carries no payload (masked: docs/governance.md); its identifier

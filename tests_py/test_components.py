@@ -57,9 +57,10 @@ def _graph() -> list[tuple[str, str | None]]:
     return edges
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    root = tmp_path_factory.mktemp("components")
+def write_scratch_project(root, schema: str = PG_SCHEMA) -> None:
+    """The repository's macros, empty seeds/ and models/, and a profile with three targets:
+    DuckDB on root/scratch.duckdb, PostgreSQL (`schema`, LAWN_PG_* settings) and a local
+    Spark session under root/spark."""
     shutil.copytree(REPO_ROOT / "macros", root / "macros")
     (root / "seeds").mkdir()
     (root / "models").mkdir()
@@ -80,9 +81,9 @@ def project(tmp_path_factory):
         "      password: \"{{ env_var('LAWN_PG_PASSWORD') }}\"\n"
         "      dbname: \"{{ env_var('LAWN_PG_DATABASE', 'lawn') }}\"\n"
         "      role: \"{{ env_var('LAWN_PG_ROLE', 'transformer') }}\"\n"
-        f"      schema: {PG_SCHEMA}\n"
+        f"      schema: {schema}\n"
         "    spark:\n      type: spark\n      method: session\n      host: localhost\n"
-        f"      schema: {PG_SCHEMA}\n      threads: 1\n      server_side_parameters:\n"
+        f"      schema: {schema}\n      threads: 1\n      server_side_parameters:\n"
         "        spark.master: local[1]\n        spark.driver.memory: 1g\n"
         "        spark.sql.shuffle.partitions: '1'\n        spark.ui.enabled: 'false'\n"
         "        spark.sql.codegen.wholeStage: 'false'\n        spark.sql.adaptive.enabled: 'false'\n"
@@ -92,6 +93,12 @@ def project(tmp_path_factory):
         f"        spark.driver.extraJavaOptions: '-Dderby.system.home={root / 'spark'}'\n"
         "        spark.sql.sources.default: parquet\n"
     )
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("components")
+    write_scratch_project(root)
     lines = ["node_a,node_b"] + [f"{a},{b or ''}" for a, b in _graph()]
     (root / "seeds" / "edges.csv").write_text("\n".join(lines) + "\n")
     (root / "models" / "components.sql").write_text(

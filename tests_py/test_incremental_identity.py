@@ -12,6 +12,7 @@ fails when the incremental run skips rows (zero-hour lookback)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -29,6 +30,9 @@ from tests_py.expectations import parse_utc
 COMPARED = [
     "intermediate.int_identity_observations",
     "intermediate.int_identity_links",
+    "intermediate.int_identity_deterministic_components",
+    "intermediate.int_identity_user_components",
+    "intermediate.int_identity_device_clusters",
     "intermediate.int_identity_map",
     "intermediate.int_events_attributed",
     "intermediate.int_moments_reached",
@@ -195,6 +199,21 @@ def test_hand_written_two_steps_equal_one_full_refresh(hand_written):
     differences = _differences(one_step, two_steps)
     assert all(rows > 0 for _, _, rows in differences.values()), differences
     assert {table: d[:2] for table, d in differences.items()} == {table: (0, 0) for table in COMPARED}
+
+
+def test_the_increment_labels_only_the_touched_components(hand_written):
+    """The second step's three component models took the incremental path
+    (docs/incremental_components.md); the first step labelled in full. Day 2 adds u_ann2
+    (its self-edge) and its same-mailbox link to u_ann to both user graphs: 2 changed edges,
+    and only u_ann and u_ann2 of the 4 user_ids are labelled again (u_ann was alone). The
+    device graph (8 ids) does not change: nothing is labelled again."""
+    _, two_steps, _ = hand_written
+    log = (two_steps.parent / "t2" / "logs" / "dbt.log").read_text()
+    assert log.count("connected_components(labels) in full") == 3
+    steps = re.findall(r"connected_components\(labels\) incremental: (\d+) changed edges, (\d+) affected "
+                       r"nodes recomputed of (\d+)", log)  # fmt: skip
+    assert len(steps) == 3
+    assert sorted(steps) == [("0", "0", "8"), ("2", "2", "4"), ("2", "2", "4")]
 
 
 def test_the_new_day_links_two_separate_components(hand_written):
