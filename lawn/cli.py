@@ -215,16 +215,25 @@ def identity_weights(
     """
     import duckdb
 
-    from lawn.identity_weights import estimate_match_weights
+    from lawn.cli_common import EXIT_FAILED
+    from lawn.identity_weights import ProfilesBuildFailed, build_match_profiles, estimate_match_weights
+    from lawn.warehouse import WarehouseError, writing
 
     db = db or duckdb_path()
     if not db.exists():
         _fail(f"{db}: no such database; run `lawn build` first")
-    with err.status("estimating match weights with splink"):
-        try:
+    try:
+        # the comparison mart is built on demand (the nightly leaves it out), under the lock
+        with writing(db, "lawn identity-weights"), err.status("building pii_user_match_profiles"):
+            build_match_profiles(db)
+        with err.status("estimating match weights with splink"):
             estimates = estimate_match_weights(db, prior=prior)
-        except (ValueError, duckdb.Error) as exc:
-            _fail(f"{db}: {str(exc).splitlines()[0]}")
+    except WarehouseError as exc:
+        _fail(str(exc), exc.exit_code)
+    except ProfilesBuildFailed as exc:
+        _fail(f"{db}: {exc}", EXIT_FAILED)
+    except (ValueError, duckdb.Error) as exc:
+        _fail(f"{db}: {str(exc).splitlines()[0]}")
     output.parent.mkdir(parents=True, exist_ok=True)
     estimates.to_csv(output, index=False)
     for row in estimates.itertuples():

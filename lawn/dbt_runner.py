@@ -38,6 +38,22 @@ from lawn.paths import REPO_ROOT, dbt_command
 from lawn.settings import as_of_vars
 from lawn.warehouse import die_with_parent
 
+# selectors.yml's default selector: everything but these. dbt drops a default selector when
+# a run gives --exclude (lawn build does, for the seed tests it leaves out), so such a run
+# adds the same exclusion itself (with_default_exclusion).
+ON_DEMAND = "tag:on_demand"
+_SELECTING = ("--select", "-s", "--selector", "--models", "-m", "--inline")
+
+
+def with_default_exclusion(args: Sequence[str], select: Sequence[str] = ()) -> list[str]:
+    """``args`` with ``ON_DEMAND`` added to its ``--exclude`` when nothing is selected: what
+    dbt's default selector would leave out when no exclusion is given."""
+    args = list(args)
+    if "--exclude" not in args or select or any(flag in args for flag in _SELECTING):
+        return args
+    at = args.index("--exclude") + 1
+    return [*args[:at], ON_DEMAND, *args[at:]]
+
 
 @dataclass(frozen=True)
 class DbtInvocation:
@@ -69,7 +85,7 @@ def dbt_invocation(
     ``run`` is a full refresh (incremental tables may hold rows received after the day), and a
     replayed ``build`` runs no unit tests (they test code on their own rows, not the day's
     data, and CI runs them without a replay)."""
-    args = list(args)
+    args = with_default_exclusion(args, select)
     if as_of is not None and args[:1] in (["build"], ["run"]) and "--full-refresh" not in args:
         args.append("--full-refresh")
     if as_of is not None and args[:1] == ["build"] and "unit_test" not in args:

@@ -157,6 +157,42 @@ def _comparisons():
     ]
 
 
+# the on-demand comparison mart (tag on_demand: no `dbt build` without a selection makes it)
+MATCH_PROFILES = "pii_user_match_profiles"
+# what it reads, made by `lawn build`
+PROFILE_INPUTS = ("int_identity_user_profiles", "int_identity_observations", "int_identity_links")
+
+
+class ProfilesBuildFailed(RuntimeError):
+    """dbt could not build or test the comparison mart (a failed step, not bad input)."""
+
+
+def build_match_profiles(db_path: Path) -> None:
+    """Build and test ``pii.pii_user_match_profiles`` (a view) on ``db_path``: only this
+    command reads it, so the nightly leaves it out (selectors.yml). The caller holds the
+    writer lock. Raises ValueError when the warehouse lacks its inputs (bad input) and
+    ProfilesBuildFailed when dbt fails; each one line."""
+    from lawn.dbt_runner import run_dbt
+
+    with duckdb.connect(str(db_path), read_only=True) as warehouse:
+        present = {
+            name
+            for (name,) in warehouse.execute(
+                "select table_name from information_schema.tables where table_schema = 'intermediate'"
+            ).fetchall()
+        }
+    missing = [name for name in PROFILE_INPUTS if name not in present]
+    if missing:
+        raise ValueError(
+            f"no {MATCH_PROFILES} inputs yet (intermediate.{missing[0]}): run `lawn build` first"
+        )
+    result = run_dbt(["build", "--select", MATCH_PROFILES], db_path)
+    if result.returncode != 0:
+        failures = [line.strip() for line in result.stdout.splitlines() if "FAIL" in line or "ERROR" in line]
+        said = " | ".join(failures[-3:] or ["see dbt's log"])
+        raise ProfilesBuildFailed(f"building {MATCH_PROFILES} failed: {said}")
+
+
 def estimate_match_weights(
     db_path: Path, prior: float = IDENTITY_MATCH_PRIOR, max_pairs: float = 1e6
 ) -> pd.DataFrame:

@@ -132,6 +132,15 @@ def built_small(small_parquet, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def built_small_profiles(built_small, tmp_path_factory) -> Path:
+    """built_small with the on-demand comparison mart pii_user_match_profiles (a view and its
+    key test), as `lawn identity-weights` builds it: no `dbt build` without a selection does."""
+    work = tmp_path_factory.mktemp("profiles")
+    run_dbt(["build", "--select", "pii_user_match_profiles"], built_small, work)
+    return built_small
+
+
+@pytest.fixture(scope="session")
 def two_days(small_data, tmp_path_factory) -> tuple[dict[str, Path], dt.date]:
     """The small world's raw files as two nightly deliveries (tests_py/nightly_world.py)."""
     from tests_py.nightly_world import write_two_days

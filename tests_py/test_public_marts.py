@@ -60,7 +60,8 @@ def _key(value: str) -> str:
     return hmac.new(TEST_HASH_KEY.secret, value.encode(), hashlib.sha256).hexdigest()
 
 
-def test_match_profiles_equal_a_pandas_recomputation(built_small):
+def test_match_profiles_equal_a_pandas_recomputation(built_small_profiles):
+    built_small = built_small_profiles
     mart = query(built_small, "select * from pii.pii_user_match_profiles").set_index("user_id")
     profiles = query(
         built_small, "select * from intermediate.int_identity_user_profiles where email is not null"
@@ -193,6 +194,8 @@ def test_identity_weights_on_a_warehouse_without_the_mart_says_build(tmp_path):
     )
     assert (
         result.exit_code == 2
-        and "no pii.pii_user_match_profiles yet: run `lawn build` first" in result.stderr
+        and "no pii_user_match_profiles inputs yet (intermediate.int_identity_user_profiles): "
+        "run `lawn build` first"
+        in " ".join(result.stderr.split())
     )
     assert "Traceback" not in result.output and not (tmp_path / "w.csv").exists()

@@ -6,6 +6,12 @@
     trailing digits, initials, separators); everything compared by equality only is keyed
     (email domain, device keys: HMAC-SHA256 under the identity hash key). Lists are
     `|`-separated text (no arrays in marts). -#}
+{#- On demand: only `lawn identity-weights` reads it, so the nightly and `dbt build` leave it
+    out (tag on_demand, the default selector of selectors.yml) and that command builds and
+    tests it first (lawn/identity_weights.py). A view: no copy of the clear-text names is
+    stored, and it always shows the current identity tables (docs/performance.md, "An
+    on-demand comparison mart"). -#}
+{{ config(materialized='view', tags=['on_demand']) }}
 with
 
 profiles as (
