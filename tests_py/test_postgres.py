@@ -109,16 +109,61 @@ def test_the_whole_project_builds_on_postgres(pg_build):
     nodes = pg_build["manifest"]["nodes"]
     assert all(nodes[unique_id]["config"]["severity"].lower() == "warn" for unique_id in warned)
     # every model, seed, snapshot and data test of the project ran: none skipped (unit tests
-    # test the SQL's logic on DuckDB in CI: their fixtures are DuckDB-typed)
+    # test the SQL's logic on DuckDB in CI: their fixtures are DuckDB-typed), but the
+    # on-demand models and their tests (next test)
+    on_demand = _on_demand_nodes(nodes)
+    assert "model.lawn.pii_user_match_profiles" in on_demand
     executable = {
         unique_id
         for unique_id, node in nodes.items()
         if node["resource_type"] in ("model", "seed", "snapshot", "test")
         and node["config"].get("materialized") != "ephemeral"
         and node["config"].get("enabled", True)
+        and unique_id not in on_demand
     }
     ran = {r["unique_id"] for r in results if not r["unique_id"].startswith(("operation.", "exposure."))}
     assert ran == executable, pg_build["summary"]
+
+
+def _on_demand_nodes(nodes: dict) -> set[str]:
+    """The models tagged on_demand (selectors.yml's default selector leaves them out) and the
+    data tests on them."""
+    models = {uid for uid, node in nodes.items() if "on_demand" in node["config"].get("tags", [])}
+    tests = {
+        uid
+        for uid, node in nodes.items()
+        if node["resource_type"] == "test" and set(node["depends_on"]["nodes"]) & models
+    }
+    return models | tests
+
+
+def test_the_on_demand_mart_runs_on_postgres(pg_env, pg_build, tmp_path):
+    """pii_user_match_profiles (on demand: only `lawn identity-weights` builds it, on DuckDB)
+    is portable too: compiled for PostgreSQL, its SELECT runs there on the build above and
+    its key holds. Run as a SELECT, not built: a stored view would be dropped by the next
+    build (dbt-postgres replaces the tables it reads with a cascading drop) and leave its
+    grants in the audit log."""
+    env = lawn_run_env(pg_env, tmp_path)
+    command = [
+        str(Path(sys.executable).with_name("dbt")),
+        *("compile", "--select", "tag:on_demand", "--target", "postgres", "--vars", json.dumps(TEST_VARS)),
+        *("--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT)),
+    ]
+    result = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    (compiled,) = (tmp_path / "target" / "compiled" / "lawn" / "models" / "pii").glob(
+        "pii_user_match_profiles.sql"
+    )
+    rows, users, with_days = query(
+        pg_env,
+        "dbt",
+        "select count(*), count(distinct user_id), count(active_dates)"
+        f" from ({compiled.read_text()}) as profiles where user_id is not null",
+    )[0]
+    profiles = query(
+        pg_env, "dbt", "select count(*) from intermediate.int_identity_user_profiles where email is not null"
+    )[0][0]
+    assert rows == users == profiles > 50 and with_days > 0
 
 
 def test_raw_landing_equals_the_files(pg_env, pg_build, small_parquet):
