@@ -139,10 +139,11 @@ def _on_demand_nodes(nodes: dict) -> set[str]:
 
 def test_the_on_demand_mart_runs_on_postgres(pg_env, pg_build, tmp_path):
     """pii_user_match_profiles (on demand: only `lawn identity-weights` builds it, on DuckDB)
-    is portable too: compiled for PostgreSQL, its SELECT runs there on the build above and
-    its key holds. Run as a SELECT, not built: a stored view would be dropped by the next
-    build (dbt-postgres replaces the tables it reads with a cascading drop) and leave its
-    grants in the audit log."""
+    and int_account_activity_daily (on demand: no model reads it) are portable too: compiled
+    for PostgreSQL, their SELECTs run there on the build above and their keys hold. Run as
+    SELECTs, not built: a stored view would be dropped by the next build (dbt-postgres
+    replaces the tables it reads with a cascading drop) and leave its grants in the audit
+    log."""
     env = lawn_run_env(pg_env, tmp_path)
     command = [
         str(Path(sys.executable).with_name("dbt")),
@@ -164,6 +165,17 @@ def test_the_on_demand_mart_runs_on_postgres(pg_env, pg_build, tmp_path):
         pg_env, "dbt", "select count(*) from intermediate.int_identity_user_profiles where email is not null"
     )[0][0]
     assert rows == users == profiles > 50 and with_days > 0
+    # the other on-demand model, int_account_activity_daily: one row per (account, receive day)
+    (activity,) = (tmp_path / "target" / "compiled" / "lawn" / "models").rglob(
+        "int_account_activity_daily.sql"
+    )
+    rows, keys, days = query(
+        pg_env,
+        "dbt",
+        "select count(*), count(distinct account_day_key), count(distinct received_date)"
+        f" from ({activity.read_text()}) as activity",
+    )[0]
+    assert rows == keys > 100 and days > 10
 
 
 def test_raw_landing_equals_the_files(pg_env, pg_build, small_parquet):
