@@ -91,7 +91,7 @@ def privacy_erase(
     a tombstone (keyed hashes only) so a later load of the same raw data stays erased."""
     import time
 
-    from lawn.dbt_runner import run_dbt
+    from lawn.dbt_runner import failure_lines, run_dbt
     from lawn.privacy import EMAIL_SHAPE, erase
     from lawn.privacy_maps import ErasureError
     from lawn.warehouse import writing
@@ -130,6 +130,6 @@ def privacy_erase(
         with err.status("rebuilding the derived tables (dbt build)"):
             built = run_dbt(["build", "--exclude-resource-type", "unit_test"], db_path)
     if built.returncode != 0:
-        failures = [line for line in built.stdout.splitlines() if "FAIL" in line or "ERROR" in line]
+        failures = failure_lines(built.stdout)
         fail("erased, but the rebuild failed: " + " | ".join(failures[-3:]), EXIT_FAILED)
     out.print(f"rebuilt; erasure and rebuild took {time.perf_counter() - clock:.1f} s")

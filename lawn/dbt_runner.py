@@ -55,6 +55,12 @@ def with_default_exclusion(args: Sequence[str], select: Sequence[str] = ()) -> l
     return [*args[:at], ON_DEMAND, *args[at:]]
 
 
+def failure_lines(output: str) -> list[str]:
+    """The lines of a dbt run's output that report a failed or erroring node (FAIL, ERROR),
+    in order: what a caller quotes in its one-line error."""
+    return [line for line in output.splitlines() if "FAIL" in line or "ERROR" in line]
+
+
 @dataclass(frozen=True)
 class DbtInvocation:
     command: list[str]

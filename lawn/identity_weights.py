@@ -172,7 +172,7 @@ def build_match_profiles(db_path: Path) -> None:
     command reads it, so the nightly leaves it out (selectors.yml). The caller holds the
     writer lock. Raises ValueError when the warehouse lacks its inputs (bad input) and
     ProfilesBuildFailed when dbt fails; each one line."""
-    from lawn.dbt_runner import run_dbt
+    from lawn.dbt_runner import failure_lines, run_dbt
 
     with duckdb.connect(str(db_path), read_only=True) as warehouse:
         present = {
@@ -188,7 +188,7 @@ def build_match_profiles(db_path: Path) -> None:
         )
     result = run_dbt(["build", "--select", MATCH_PROFILES], db_path)
     if result.returncode != 0:
-        failures = [line.strip() for line in result.stdout.splitlines() if "FAIL" in line or "ERROR" in line]
+        failures = [line.strip() for line in failure_lines(result.stdout)]
         said = " | ".join(failures[-3:] or ["see dbt's log"])
         raise ProfilesBuildFailed(f"building {MATCH_PROFILES} failed: {said}")
 

@@ -21,7 +21,7 @@ from rich.console import Console
 
 from lawn.actions import fault_point
 from lawn.data_day import data_day_of
-from lawn.dbt_runner import run_dbt
+from lawn.dbt_runner import failure_lines, run_dbt
 from lawn.identity_key import IdentityKey, install_key, resolve_key
 from lawn.landing import nightly_selection
 from lawn.nightly_record import close_interrupted_runs, new_run_id, now_utc, upsert_run, write_json
@@ -122,7 +122,7 @@ def _dbt(config: NightlyConfig, args: list[str]) -> str:
     )
     summary = result.stdout[result.stdout.rfind("Done.") :].strip() or result.stdout.strip()[-300:]
     if result.returncode != 0:
-        failures = [line for line in result.stdout.splitlines() if "FAIL" in line or "ERROR" in line]
+        failures = failure_lines(result.stdout)
         raise StepFailed(f"dbt {args[0]} failed: " + " | ".join(failures[-5:] or [summary[-500:]]))
     done = summary.splitlines()[-1] if summary else "ok"
     left_out = getattr(result, "seed_tests_left_out", 0)
