@@ -21,3 +21,5 @@ final as (
 )
 
 select * from final
+
+-- depends_on: {{ ref('bench_identity_warmup') }} (built first: it takes dbt's first use of the table materialization)
