@@ -96,9 +96,7 @@
                 )
             {%- endset -%}
         {%- endif -%}
-        update {{ this }} as attributed
-        set person_id = resolved.person_id
-        from (
+        {%- set resolved -%}
             {#- the identity map (a view) computed once for the diff and the three joins;
                 the affected events' ids alone: the joins look up only their values -#}
             with current_map as (
@@ -134,10 +132,8 @@
                 {{ attributed_person_id() }} as person_id
             from affected_events as events
             {{ attributed_person_joins('events', 'current_map', 'affected_events') }}
-        ) as resolved
-        where
-            attributed.event_id = resolved.event_id
-            and attributed.person_id is distinct from resolved.person_id
+        {%- endset -%}
+        {{ apply_reattribution(this, resolved) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -152,4 +148,46 @@
         create table {{ state }} as
         select identifier_key, person_id from {{ attribution_state_map() }} as current_map
     {%- endif -%}
+{%- endmacro %}
+
+{% macro apply_reattribution(relation, resolved) -%}
+    {#- Gives the stored rows of `relation` (int_events_attributed) the person of `resolved`, a
+        query of (event_id, person_id) for the affected events, where it differs. The same
+        rows end up with the same values on every engine; how they get there differs. -#}
+    {{ return(adapter.dispatch('apply_reattribution', 'lawn')(relation, resolved)) }}
+{%- endmacro %}
+
+{% macro default__apply_reattribution(relation, resolved) -%}
+    {#- PostgreSQL: an UPDATE (a new row version either way under its MVCC). -#}
+    update {{ relation }} as attributed
+    set person_id = resolved.person_id
+    from (
+{{ resolved }}
+    ) as resolved
+    where
+        attributed.event_id = resolved.event_id
+        and attributed.person_id is distinct from resolved.person_id
+{%- endmacro %}
+
+{% macro duckdb__apply_reattribution(relation, resolved) -%}
+    {#- DuckDB: the changed rows are moved (copied with their new person, deleted, appended
+        again) instead of updated in place. An UPDATE of a few thousand events spread over
+        history makes DuckDB's next checkpoint rewrite the person_id column of every row group
+        it touched, i.e. of the whole table; deleted rows are only marked, and the appended
+        ones are new row groups at the end (docs/performance.md, "Re-attribution moves
+        rows"). event_id is the table's key, so exactly the copied rows are deleted, and every
+        column but person_id keeps its value. -#}
+    {%- set moved = relation.identifier ~ '__reattributed' -%}
+    create temporary table {{ moved }} as
+    select attributed.* replace (resolved.person_id as person_id)
+    from {{ relation }} as attributed
+    inner join (
+{{ resolved }}
+    ) as resolved
+        on attributed.event_id = resolved.event_id
+    where attributed.person_id is distinct from resolved.person_id;
+    delete from {{ relation }}
+    where event_id in (select moved.event_id from {{ moved }} as moved);
+    insert into {{ relation }} select * from {{ moved }};
+    drop table {{ moved }}
 {%- endmacro %}
