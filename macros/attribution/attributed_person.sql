@@ -175,19 +175,23 @@
         history makes DuckDB's next checkpoint rewrite the person_id column of every row group
         it touched, i.e. of the whole table; deleted rows are only marked, and the appended
         ones are new row groups at the end (docs/performance.md, "Re-attribution moves
-        rows"). event_id is the table's key, so exactly the copied rows are deleted, and every
-        column but person_id keeps its value. -#}
+        rows"). Each stored row is copied at most once and deleted by its rowid, so the table
+        keeps exactly its rows, and every column but person_id keeps its value, whatever the
+        keys hold. -#}
     {%- set moved = relation.identifier ~ '__reattributed' -%}
     create temporary table {{ moved }} as
-    select attributed.* replace (resolved.person_id as person_id)
+    select
+        attributed.rowid as lawn_moved_rowid,
+        attributed.* replace (resolved.person_id as person_id)
     from {{ relation }} as attributed
     inner join (
 {{ resolved }}
     ) as resolved
         on attributed.event_id = resolved.event_id
-    where attributed.person_id is distinct from resolved.person_id;
+    where attributed.person_id is distinct from resolved.person_id
+    qualify row_number() over (partition by attributed.rowid order by resolved.person_id) = 1;
     delete from {{ relation }}
-    where event_id in (select moved.event_id from {{ moved }} as moved);
-    insert into {{ relation }} select * from {{ moved }};
+    where rowid in (select moved.lawn_moved_rowid from {{ moved }} as moved);
+    insert into {{ relation }} select * exclude (lawn_moved_rowid) from {{ moved }};
     drop table {{ moved }}
 {%- endmacro %}
