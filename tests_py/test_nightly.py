@@ -563,6 +563,15 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid``: with the fork server (lawn/dbt_forkserver.py) the process
+    running dbt is a grandchild of the nightly, a child of the server."""
+    found = []
+    for child in _children(pid):
+        found += [child, *_descendants(child)]
+    return found
+
+
 def _alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
@@ -597,6 +606,7 @@ def test_a_nightly_killed_during_its_dbt_build_takes_dbt_with_it(two_days, tmp_p
         time.sleep(0.5)
     assert dbt, "the nightly never reached its dbt build"
     time.sleep(3)  # dbt is connected and writing
+    dbt = _descendants(nightly_process.pid)  # the fork server and the run it forked, or a plain dbt
     os.kill(nightly_process.pid, signal.SIGKILL)
     assert nightly_process.wait(timeout=30) == -signal.SIGKILL
     deadline = time.monotonic() + 10
