@@ -95,6 +95,15 @@ def write_scratch_project(root, schema: str = PG_SCHEMA) -> None:
     )
 
 
+def run_scratch_dbt(project, args: list[str], server: dict[str, str]) -> subprocess.CompletedProcess:
+    """``dbt <args>`` on a scratch project (write_scratch_project) against a server's target,
+    ``server`` holding its LAWN_PG_* settings; what dbt printed is captured."""
+    invocation = dbt_invocation(args, None, project_dir=project, base_env={**os.environ, **server})
+    return subprocess.run(
+        invocation.command, env=invocation.env, cwd=invocation.cwd, capture_output=True, text=True
+    )
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("components")
@@ -138,12 +147,7 @@ def test_postgres_gives_the_union_find_labels(project):
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI: no PostgreSQL server ({problem})")
         pytest.skip(f"no PostgreSQL server ({problem})")
-    invocation = dbt_invocation(
-        ["build", "--target", "postgres"], None, project_dir=project, base_env={**os.environ, **env}
-    )
-    result = subprocess.run(
-        invocation.command, env=invocation.env, cwd=invocation.cwd, capture_output=True, text=True
-    )
+    result = run_scratch_dbt(project, ["build", "--target", "postgres"], env)
     assert result.returncode == 0, result.stdout[-3000:]
     connection = pg_login("dbt", env).connect()
     try:

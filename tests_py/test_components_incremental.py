@@ -10,18 +10,16 @@ cut component whole."""
 
 from __future__ import annotations
 
-import os
 import random
 import re
-import subprocess
 from pathlib import Path
 
 import duckdb
 
-from lawn.dbt_runner import dbt_invocation, run_dbt
+from lawn.dbt_runner import run_dbt
 from tests_py.pg_harness import query as pg_query
 from tests_py.pg_harness import server_env
-from tests_py.test_components import _union_find, write_scratch_project
+from tests_py.test_components import _union_find, run_scratch_dbt, write_scratch_project
 
 PG_SCHEMA = "lawn_components_incremental_test"
 MODELS = ("edges_live", "components_live")
@@ -205,10 +203,7 @@ def test_postgres_runs_the_same_rounds(tmp_path):
         if index == 0:
             extra = ("--full-refresh",)  # a state left by an earlier run of this test is not ours
         args = ["build", "--target", "postgres", "--select", *MODELS, *extra]
-        invocation = dbt_invocation(args, None, project_dir=project, base_env={**os.environ, **env})
-        result = subprocess.run(
-            invocation.command, env=invocation.env, cwd=invocation.cwd, capture_output=True, text=True
-        )
+        result = run_scratch_dbt(project, args, env)
         assert result.returncode == 0, result.stdout[-3000:]
         labels = dict(pg_query(env, "dbt", f"select node, component from {PG_SCHEMA}.components_live"))
         state = set(pg_query(env, "dbt", f"select * from {PG_SCHEMA}.components_live__components_state"))

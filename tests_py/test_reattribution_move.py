@@ -9,17 +9,15 @@ with the same rows (skipped without a server, failing in CI)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from lawn.dbt_runner import dbt_invocation, run_dbt
+from lawn.dbt_runner import run_dbt
 from tests_py.pg_harness import query as pg_query
 from tests_py.pg_harness import server_env
-from tests_py.test_components import write_scratch_project
+from tests_py.test_components import run_scratch_dbt, write_scratch_project
 
 PG_SCHEMA = "lawn_reattribution_test"
 COLUMNS = ["event_id", "person_id", "user_id", "received_at", "note"]
@@ -111,10 +109,7 @@ def test_postgres_updates_to_the_same_rows(tmp_path):
     project = _project(tmp_path / "postgres", PG_SCHEMA)
     for args in (["seed", "--target", "postgres", "--full-refresh"],
                  ["run-operation", "reattribute_scratch_events", "--target", "postgres"]):  # fmt: skip
-        invocation = dbt_invocation(args, None, project_dir=project, base_env={**os.environ, **env})
-        result = subprocess.run(
-            invocation.command, env=invocation.env, cwd=invocation.cwd, capture_output=True, text=True
-        )
+        result = run_scratch_dbt(project, args, env)
         assert result.returncode == 0, result.stdout[-3000:]
     rows = pg_query(env, "dbt", f"select {', '.join(COLUMNS)} from {PG_SCHEMA}.stored_events")
     got = _sorted(pd.DataFrame([list(row) for row in rows], columns=COLUMNS))
