@@ -74,9 +74,10 @@ def test_through_a_select_star_cte_the_window_stays_above_the_scan(staged):
     db_path, compiled = staged
     table = re.findall(r'"[^"]+"\."raw"\."raw_events"', compiled)
     assert len(table) == 1, table
-    import_cte = f"with raw_events as (select * from {table[0]}), typed as ("
+    # (the view reads the table's rowid as raw_rowid: the CTE passes it on)
+    import_cte = f"with raw_events as (select *, rowid from {table[0]}), typed as ("
     old = re.sub(r"^\s*with\s+typed as \(", import_cte, compiled)
     old = old.replace(f"from {table[0]}\n", "from raw_events\n")
-    assert old.count("raw_events as (select * from") == 1 and "from raw_events\n" in old
+    assert old.count("raw_events as (select *, rowid from") == 1 and "from raw_events\n" in old
     scan = _scan_of(db_path, f"({old}) as old_view")
     assert not scan["extra_info"].get("Filters"), scan["extra_info"]

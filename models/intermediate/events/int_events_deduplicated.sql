@@ -16,7 +16,9 @@
     (is_received_at_out_of_range: a broken clock) comes after every plausible one, so a
     row stamped 0001 cannot claim to be first. Rows without an event_id are keyed by their full-row hash, so
     byte-identical copies count as redeliveries too. Incremental: earlier deliveries already
-    in the table are counted (for the keys this run reads) so numbering matches a full refresh. -#}
+    in the table are counted (for the keys this run reads) so numbering matches a full refresh.
+    A full refresh on DuckDB numbers only the keys delivered more than once with the window,
+    on narrow rows, and gives every other delivery number 1 (delivery_counts below). -#}
 {#- Deliveries the event history's retention already purged (older than its latest applied
     cutoff, by delivery_aged_at) are not read again from raw landing, which keeps them longer:
     not on a full refresh, nor as the undated rows every incremental run re-reads. -#}
@@ -28,6 +30,18 @@
 {%- if history_cutoff is not none %}
     {%- do read_only.append(delivered_since(history_cutoff)) %}
 {%- endif %}
+{#- DuckDB's full refresh ranks only the repeated deliveries (delivery_counts below); an
+    incremental run's batch is small, and the other engines have no row locator -#}
+{%- set narrow_ranks = target.type == 'duckdb' and not is_incremental() %}
+{#- the order of a key's deliveries: plausible receive times first, then by receive time,
+    then by row hash (byte-identical copies tie, and any order of them gives the same rows) -#}
+{%- set delivery_order = {} %}
+{%- for alias in ['keyed', 'repeated'] %}
+    {%- do delivery_order.update({alias:
+        'case when not ' ~ is_received_at_out_of_range(alias ~ '.received_at') ~ ' then 0 else 1 end, '
+        ~ alias ~ '.received_at nulls last, ' ~ alias ~ '.raw_row_hash'
+    }) %}
+{%- endfor %}
 with
 
 events as (
@@ -68,23 +82,82 @@ earlier_deliveries as (
 
 ),
 
+{%- if narrow_ranks %}
+
+-- DuckDB, full refresh: a delivery is ranked among the batch's deliveries of its key, so
+-- only keys delivered more than once need the window. Counting by event_id reads one column;
+-- the rows without one (their key is the row hash) and those whose event_id could equal such
+-- a key go with the repeated ones, so every key's deliveries are ranked together as in the
+-- window below. The ranks come back to the wide rows by raw_rowid (docs/full_build_cost.md,
+-- "Numbering only the repeated deliveries"): a window carrying every payload column cost
+-- more than the rest of the model's query.
+delivery_counts as (
+
+    select
+        raw_rowid,
+        event_id,
+        count(*) over (partition by event_id) as deliveries_of_event_id
+    from {{ ref('stg_tracking__events') }}
+    {% if read_only %}
+        where {{ read_only | join(' and ') }}
+    {% endif %}
+
+),
+
+repeated_ranks as (
+
+    select
+        repeated.raw_rowid,
+        row_number() over (
+            partition by repeated.dedup_key
+            order by {{ delivery_order['repeated'] }}
+        ) as rank_in_batch
+    from (
+        select
+            raw_rowid,
+            coalesce(event_id, 'no-event-id:' || raw_row_hash) as dedup_key,
+            received_at,
+            raw_row_hash
+        from {{ ref('stg_tracking__events') }}
+        where
+            raw_rowid in (
+                select delivery_counts.raw_rowid
+                from delivery_counts
+                where
+                    delivery_counts.event_id is null
+                    or delivery_counts.event_id like 'no-event-id:%'
+                    or delivery_counts.deliveries_of_event_id > 1
+            )
+            {% if read_only %}
+                and {{ read_only | join(' and ') }}
+            {% endif %}
+    ) as repeated
+
+),
+
+ranked as (
+
+    select
+        keyed.*,
+        coalesce(repeated_ranks.rank_in_batch, 1) as rank_in_batch
+    from keyed
+    left join repeated_ranks on keyed.raw_rowid = repeated_ranks.raw_rowid
+
+),
+{%- else %}
+
 ranked as (
 
     select
         keyed.*,
         row_number() over (
             partition by keyed.dedup_key
-            order by
-                case
-                    when not {{ is_received_at_out_of_range('keyed.received_at') }} then 0
-                    else 1
-                end,
-                keyed.received_at nulls last,
-                keyed.raw_row_hash
+            order by {{ delivery_order['keyed'] }}
         ) as rank_in_batch
     from keyed
 
 ),
+{%- endif %}
 
 numbered as (
 

@@ -13,6 +13,7 @@ with
 typed as (
 
     select
+        {{ raw_row_locator() }} as raw_rowid,
         nullif(trim(event_id), '') as event_id,
         nullif(trim(event_name), '') as event_name,
         schema_version as schema_version_raw,
@@ -58,6 +59,7 @@ context_values as (
 with_context as (
 
     select
+        parsed.raw_rowid,
         parsed.event_id,
         parsed.event_name,
         parsed.schema_version_raw,
