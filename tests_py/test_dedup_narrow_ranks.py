@@ -83,9 +83,7 @@ def _expected(raw: pd.DataFrame, run_started: dt.datetime) -> dict[tuple[str, st
     """(dedup key, row hash) -> the sorted numbers of that group's deliveries."""
     frame = raw.copy()
     frame["row_hash"] = [
-        hashlib.md5(
-            "|".join("n" if value is None else "s" + value for value in row).encode()
-        ).hexdigest()
+        hashlib.md5("|".join("n" if value is None else "s" + value for value in row).encode()).hexdigest()
         for row in frame[COLUMNS].itertuples(index=False)
     ]
     trimmed = frame["event_id"].map(lambda value: (value or "").strip() or None)
@@ -133,14 +131,14 @@ def test_every_delivery_is_numbered_as_pandas_numbers_it(built):
 
 def test_the_feed_reaches_the_repeated_and_the_single_paths(built):
     """The planted cases are there: ties, copies, hash keys and single deliveries."""
-    raw, dedup, _ = built
+    _, dedup, _ = built
     numbers = dedup.groupby("dedup_key")["delivery_number"].max()
     assert numbers["e-a"] == 3 and numbers["e-tie"] == 3 and numbers["e-copy"] == 4
     assert numbers["e-single"] == 1
     hash_keys = numbers[numbers.index.str.startswith("no-event-id:")]
     assert sorted(hash_keys.tolist()) == [1, 2]  # the copied row twice, the other once
     assert set(dedup["raw_event_key"]) == {
-        f"{key}#{number}" for key, number in zip(dedup["dedup_key"], dedup["delivery_number"])
+        f"{key}#{number}" for key, number in zip(dedup["dedup_key"], dedup["delivery_number"], strict=True)
     }
     assert (dedup["is_redelivery"] == (dedup["delivery_number"] > 1)).all()
     # the tie of e-tie was decided by the row hash: its first delivery has the smallest one

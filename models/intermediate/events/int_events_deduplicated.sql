@@ -82,8 +82,7 @@ earlier_deliveries as (
 
 ),
 
-{%- if narrow_ranks %}
-
+{% if narrow_ranks -%}
 -- DuckDB, full refresh: a delivery is ranked among the batch's deliveries of its key, so
 -- only keys delivered more than once need the window. Counting by event_id reads one column;
 -- the rows without one (their key is the row hash) and those whose event_id could equal such
@@ -135,29 +134,25 @@ repeated_ranks as (
 
 ),
 
+{% endif -%}
 ranked as (
 
     select
         keyed.*,
-        coalesce(repeated_ranks.rank_in_batch, 1) as rank_in_batch
+        {% if narrow_ranks -%}
+            coalesce(repeated_ranks.rank_in_batch, 1) as rank_in_batch
+        {%- else -%}
+            row_number() over (
+                partition by keyed.dedup_key
+                order by {{ delivery_order['keyed'] }}
+            ) as rank_in_batch
+        {%- endif %}
     from keyed
-    left join repeated_ranks on keyed.raw_rowid = repeated_ranks.raw_rowid
+    {% if narrow_ranks -%}
+        left join repeated_ranks on keyed.raw_rowid = repeated_ranks.raw_rowid
+    {%- endif %}
 
 ),
-{%- else %}
-
-ranked as (
-
-    select
-        keyed.*,
-        row_number() over (
-            partition by keyed.dedup_key
-            order by {{ delivery_order['keyed'] }}
-        ) as rank_in_batch
-    from keyed
-
-),
-{%- endif %}
 
 numbered as (
 
