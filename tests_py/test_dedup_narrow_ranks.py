@@ -22,14 +22,13 @@ import duckdb
 import pandas as pd
 import pytest
 
+from lawn.contract import RAW_TABLES
 from tests_py.conftest import run_dbt
 
 SELECTION = ["--select", "+int_events_deduplicated"]
 SELECTION += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
-COLUMNS = [
-    "event_id", "event_name", "schema_version", "source", "occurred_at", "received_at",
-    "anonymous_id", "device_id", "user_id", "account_id", "context", "properties",
-]  # fmt: skip
+# the contract's columns, in the order the row hash (macro row_hash) concatenates them
+COLUMNS = list(RAW_TABLES["raw_events"].column_names)
 EARLIEST = dt.datetime(2020, 1, 1)  # var received_at_earliest_date
 
 # (event_id, received_at, page_path): the page path tells deliveries with one time apart
