@@ -33,6 +33,9 @@
 {#- DuckDB's full refresh ranks only the repeated deliveries (delivery_counts below); an
     incremental run's batch is small, and the other engines have no row locator -#}
 {%- set narrow_ranks = target.type == 'duckdb' and not is_incremental() %}
+{#- a delivery's key: its event_id, else a prefix and its row hash -#}
+{%- set keyless_prefix = 'no-event-id:' %}
+{%- set dedup_key = "coalesce(event_id, '" ~ keyless_prefix ~ "' || raw_row_hash)" %}
 {#- the order of a key's deliveries: plausible receive times first, then by receive time,
     then by row hash (byte-identical copies tie, and any order of them gives the same rows) -#}
 {%- set delivery_order = {} %}
@@ -57,7 +60,7 @@ keyed as (
 
     select
         events.*,
-        coalesce(events.event_id, 'no-event-id:' || events.raw_row_hash) as dedup_key
+        {{ dedup_key }} as dedup_key
     from events
 
 ),
@@ -114,7 +117,7 @@ repeated_ranks as (
     from (
         select
             raw_rowid,
-            coalesce(event_id, 'no-event-id:' || raw_row_hash) as dedup_key,
+            {{ dedup_key }} as dedup_key,
             received_at,
             raw_row_hash
         from {{ ref('stg_tracking__events') }}
@@ -124,7 +127,7 @@ repeated_ranks as (
                 from delivery_counts
                 where
                     delivery_counts.event_id is null
-                    or delivery_counts.event_id like 'no-event-id:%'
+                    or delivery_counts.event_id like '{{ keyless_prefix }}%'
                     or delivery_counts.deliveries_of_event_id > 1
             )
             {% if read_only %}
