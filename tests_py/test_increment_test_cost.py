@@ -232,9 +232,12 @@ def test_a_valid_events_raw_event_key_is_its_event_id_and_delivery_number():
     named either). Two valid rows sharing a raw_event_key share their event_id, which the
     event_id unique test of the same model reports."""
     dedup = (MODELS / "intermediate/events/int_events_deduplicated.sql").read_text()
+    assert re.search(r"set keyless_prefix = 'no-event-id:'", dedup)
     assert re.search(
-        r"coalesce\(events\.event_id, 'no-event-id:' \|\| events\.raw_row_hash\)\s+as dedup_key", dedup
+        r"set dedup_key = \"coalesce\(event_id, '\" ~ keyless_prefix ~ \"' \|\| raw_row_hash\)\"",
+        dedup,
     )
+    assert re.search(r"\{\{ dedup_key \}\} as dedup_key", dedup)
     assert re.search(
         r"dedup_key \|\| '#' \|\| cast\(delivery_number as \{\{ dbt\.type_string\(\) \}\}\)"
         r"\s+as raw_event_key",
