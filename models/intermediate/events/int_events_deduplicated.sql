@@ -30,9 +30,10 @@
 {%- if history_cutoff is not none %}
     {%- do read_only.append(delivered_since(history_cutoff)) %}
 {%- endif %}
-{#- DuckDB's full refresh ranks only the repeated deliveries (delivery_counts below); an
-    incremental run's batch is small, and the other engines have no row locator -#}
-{%- set narrow_ranks = target.type == 'duckdb' and not is_incremental() %}
+{#- DuckDB's full refresh ranks only the repeated deliveries (delivery_counts below) when
+    stg_tracking__events locates the landing rows; an incremental run's batch is small, and
+    the other engines have no row locator -#}
+{%- set narrow_ranks = not is_incremental() and raw_rows_located(ref('stg_tracking__events')) %}
 {#- a delivery's key: its event_id, else a prefix and its row hash -#}
 {%- set keyless_prefix = 'no-event-id:' %}
 {%- set dedup_key = "coalesce(event_id, '" ~ keyless_prefix ~ "' || raw_row_hash)" %}

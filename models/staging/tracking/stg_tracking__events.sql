@@ -13,7 +13,7 @@ with
 typed as (
 
     select
-        {{ raw_row_locator() }} as raw_rowid,
+        {{ raw_row_locator(source('tracking', 'raw_events')) }} as raw_rowid,
         nullif(trim(event_id), '') as event_id,
         nullif(trim(event_name), '') as event_name,
         schema_version as schema_version_raw,
