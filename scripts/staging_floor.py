@@ -311,7 +311,8 @@ def floor_sql(raw_select: str, reference_time: dt.datetime, patterns: tuple[str,
                 else false
             end then 'WRONG_TYPE'
             when allowed_values is not null
-                and position('|' || value_text || '|' in '|' || allowed_values || '|') = 0
+                and (position('|' in value_text) > 0
+                    or position('|' || value_text || '|' in '|' || allowed_values || '|') = 0)
                 then 'VALUE_NOT_ALLOWED'
             when (case when json_type in ('integer', 'number') then try_cast(value_text as double) end)
                 not between coalesce(min_value, '-inf'::double) and coalesce(max_value, 'inf'::double)

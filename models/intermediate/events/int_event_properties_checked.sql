@@ -83,12 +83,17 @@ checked as (
                 then 'MISSING_REQUIRED_PROPERTY'
             when not typed.is_present then null
             when not typed.is_type_ok then 'WRONG_TYPE'
+            -- an allowed value is one entry of the '|'-separated list: a value holding '|'
+            -- is none of them, even where it spans neighbouring entries ('a|b' in 'a|b|c')
             when
                 typed.allowed_values is not null
-                and {{ dbt.position(
-                    "'|' || typed.value_text || '|'",
-                    "'|' || typed.allowed_values || '|'"
-                ) }} = 0
+                and (
+                    {{ dbt.position("'|'", 'typed.value_text') }} > 0
+                    or {{ dbt.position(
+                        "'|' || typed.value_text || '|'",
+                        "'|' || typed.allowed_values || '|'"
+                    ) }} = 0
+                )
                 then 'VALUE_NOT_ALLOWED'
             when
                 typed.value_number < typed.min_value
