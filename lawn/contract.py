@@ -112,6 +112,8 @@ class RawColumn:
     # ``separator`` the value is a list of ids (spaces removed, empty items ignored)
     names_in: tuple[str, str] | None = None
     separator: str | None = None
+    # a list (``separator``): no id twice, and none equal to this other column's value
+    distinct_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,7 @@ EXPERIMENT_REGISTRY = RawTable(
             required=False,
             names_in=EXPERIMENT_METRIC_CATALOG,
             separator="|",
+            distinct_from="primary_metric",
         ),
         RawColumn(
             "minimum_detectable_effect",

@@ -269,6 +269,15 @@ def _number(column: RawColumn, value: str) -> str:
     )
 
 
+def _list_items(column: RawColumn, value: str) -> str:
+    """SQL: the ids of a list column's value, as staging reads them (spaces removed, split on
+    the separator, empty items ignored)."""
+    return (
+        f"[item for item in string_split(replace({value}, ' ', ''), {_quoted([column.separator or ''])})"
+        " if item <> '']"
+    )
+
+
 def _row_rules(column: RawColumn) -> Iterator[tuple[str, str, str]]:
     """The row rules of ``column`` as (SQL true for a bad row, SQL of the offending value, the
     error's wording), in the order they are checked."""
@@ -286,15 +295,22 @@ def _row_rules(column: RawColumn) -> Iterator[tuple[str, str, str]]:
         yield bad, value, f"value(s) not strictly between {low:g} and {high:g}"
     if column.names_in is not None:
         known = f"[{_quoted(catalog_ids(column.names_in))}]"
-        if column.separator is None:
-            items = f"[{value}]"
-        else:
-            items = f"string_split(replace({value}, ' ', ''), {_quoted([column.separator])})"
-        unknown = f"[item for item in {items} if item <> '' and not list_contains({known}, item)]"
+        items = f"[{value}]" if column.separator is None else _list_items(column, value)
+        unknown = f"[item for item in {items} if not list_contains({known}, item)]"
         yield (
             f"len({unknown}) > 0",
             f"{unknown}[1]",
             f"value(s) naming an id not in seeds/{column.names_in[0]} ({column.names_in[1]})",
+        )
+    if column.separator is not None and column.distinct_from is not None:
+        # the build's check counts the ids a list names: one named twice, or the other
+        # column's id again (a guardrail that is the primary metric), would fail it
+        items = _list_items(column, value)
+        other = f"trim({column.distinct_from})"
+        yield (
+            f"len(list_distinct({items})) < len({items}) or list_contains({items}, {other})",
+            value,
+            f"value(s) naming one id twice or repeating {column.distinct_from}",
         )
 
 

@@ -125,6 +125,9 @@ def test_assignments_follow_the_exposures(built, exposures, registry):
 
 
 def test_guardrails_typed_with_spaces_are_read(built, exposures, registry):
+    """`error_rate | activated_7d |`: spaces and a trailing separator (a spreadsheet's), whose
+    empty item staging ignores as the gate does; the build's registry check
+    (assert_experiment_metrics_cover_the_registry) ran in `built` and passed."""
     db_path, _ = built
     metrics = query(
         db_path,

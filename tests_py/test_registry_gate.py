@@ -31,6 +31,7 @@ _EVENTS = (
 )
 _HEADER = "experiment_id,randomization_unit,primary_metric,guardrail_metrics,alpha,start_date,end_date\n"
 _ALPHA = "not strictly between 0 and 0.5"
+_REPEAT = "naming one id twice or repeating primary_metric"
 _GOOD = "e_ok,user,activated_7d,support_tickets_per_user|error_rate,0.05,2026-03-01,2026-03-31\n"
 
 
@@ -49,6 +50,7 @@ def _gate(tmp_path: Path, *rows: str):
         "e2, Account ,trial_converted,,5%,2026-03-01,2026-03-31\n",
         "e2,USER,activated_7d, error_rate | support_tickets_per_user ,1 %,2026-03-01,2026-03-31\n",
         "e2,user, activated_7d ,|error_rate|,,2026-03-01,2026-03-31\n",
+        "e2,user,activated_7d,error_rate||support_tickets_per_user|,,2026-03-01,2026-03-31\n",
         "e2,user,activated_7d,,0.499,2026-03-01,2026-03-31\n",
     ],
 )
@@ -69,6 +71,11 @@ def test_what_staging_reads_passes(tmp_path, row):
          "not in seeds/metrics/experiment_metrics.csv"),
         ("e2,user,activated_7d,error_rate | nps_score,0.05,2026-03-01,2026-03-31\n", "guardrail_metrics",
          "nps_score", "not in seeds/metrics/experiment_metrics.csv"),
+        # the build's check counts the ids a list names: a repeat would fail it
+        ("e2,user,activated_7d,error_rate|error_rate,0.05,2026-03-01,2026-03-31\n", "guardrail_metrics",
+         "error_rate|error_rate", _REPEAT),
+        ("e2,user,activated_7d,trial_converted | activated_7d,0.05,2026-03-01,2026-03-31\n",
+         "guardrail_metrics", "trial_converted | activated_7d", _REPEAT),
         ("e2,user,activated_7d,,0.7,2026-03-01,2026-03-31\n", "alpha", "0.7", _ALPHA),
         ("e2,user,activated_7d,,50%,2026-03-01,2026-03-31\n", "alpha", "50%", _ALPHA),
         ("e2,user,activated_7d,,0,2026-03-01,2026-03-31\n", "alpha", "0", _ALPHA),
@@ -127,4 +134,5 @@ def test_the_contract_page_states_the_rules():
     assert "one of `user`, `account` (any letter case)" in page
     assert "strictly between 0 and 0.5" in page
     assert "each id in `seeds/metrics/experiment_metrics.csv` (`metric_name`)" in page
+    assert "no id twice, none equal to `primary_metric`; empty items ignored" in page
     assert page == (REPO_ROOT / "docs" / "bring_your_own_data.md").read_text()

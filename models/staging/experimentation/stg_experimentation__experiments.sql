@@ -16,8 +16,16 @@ typed as (
         lower(trim(randomization_unit)) as randomization_unit,
         trim(primary_metric) as primary_metric,
         -- metric ids hold no spaces: `error_rate | activated_7d` (a hand-typed list) is
-        -- `error_rate|activated_7d`; an empty list is none
-        nullif(replace(trim(guardrail_metrics), ' ', ''), '') as guardrail_metrics,
+        -- `error_rate|activated_7d`; empty items are ignored (`a||b|`, a spreadsheet's
+        -- trailing separator, is `a|b`), as the raw gate ignores them; an empty list is none
+        nullif(
+            {{ regexp_replace_all(
+                regexp_replace_all("replace(trim(guardrail_metrics), ' ', '')", "'[|]+'", "'|'"),
+                "'^[|]|[|]$'",
+                "''"
+            ) }},
+            ''
+        ) as guardrail_metrics,
         {{ try_cast('minimum_detectable_effect', type_double()) }}
             as minimum_detectable_effect,
         {{ share_from_text('alpha') }} as alpha,
