@@ -204,8 +204,12 @@ def _print_did(results: list, errors: dict[str, str], plotted: str | None) -> No
         for warning in result.warnings:
             out.print(f"  [yellow]warning:[/] {warning}")
         if result.pre_trend_p_value is not None:
+            leads, testable = result.details["pre_trend_leads"], result.details["pre_trend_testable"]
+            rank = f", {testable} testable" if testable < leads else ""
             out.print(
-                f"  joint pre-trend test: F = {result.pre_trend_f:.4g}, p = {result.pre_trend_p_value:.4g}"
+                f"  joint pre-trend test ({leads} leads{rank}): F({testable}, {result.details['df']}) = "
+                f"{result.pre_trend_f:.4g}, p = {result.pre_trend_p_value:.4g}",
+                highlight=False,
             )
         for e in result.estimates:
             out.print(

@@ -7,6 +7,15 @@ Standard errors (``se``), following fixest (``feols``, default ``ssc()``) and py
 - ``hc1``: heteroskedasticity-robust, sandwich x N / (N - K), t with N - K df;
 - ``cluster`` (by unit, CR1): sandwich x G/(G-1) x (N-1)/(N-K), t with G - 1 df.
 
+Degenerate fits get no inference: when the residuals are numerically zero (an exact fit, e.g.
+one treated and one comparison unit, where the unit and period effects and the event dummies
+reproduce every outcome) no standard error, interval, p-value or pre-trend test is reported,
+only the point estimates and a warning; a robust (hc1/cluster) variance numerically zero
+(below 1e-14 x the coefficient's iid variance) or not finite is reported as '-' too. The
+pre-trend test is the Wald test of the leads on the numerical rank r of their covariance
+(eigenvalues above 1e-10 x the largest): F = Wald / r with (r, df) degrees of freedom; r < q
+(the number of leads) when the covariance is singular, e.g. cluster-robust with few clusters.
+
 K counts the explicit regressors plus the absorbed fixed effects. For ``iid``/``hc1`` every
 fixed effect counts (unit + time levels - 1). For ``cluster`` fixest's ``fixef.K = "nested"``
 rule applies: a fixed effect nested in the clusters (unit effects, when clustering by unit) is
@@ -103,6 +112,14 @@ def _demean(matrix: np.ndarray, codes_list: list[np.ndarray], tol: float = 1e-13
     raise PanelError("the two-way fixed-effects transformation did not converge")
 
 
+# a fit whose residual norm is at most this fraction of the outcome's variation is exact
+EXACT_FIT = 1e-9
+# a robust variance at most this fraction of the coefficient's iid variance is rounding
+ZERO_VARIANCE = 1e-14
+# eigenvalues of the leads' covariance above this fraction of the largest count in its rank
+RANK_TOL = 1e-10
+
+
 @dataclass
 class Fit:
     beta: np.ndarray
@@ -110,6 +127,55 @@ class Fit:
     df: int
     k: int  # the K of the small-sample factor
     clusters: int | None
+    exact: bool = False  # residuals numerically zero: no inference
+    iid_variance: np.ndarray | None = None  # sigma^2 (X'X)^-1 diagonal: the scale of "zero"
+
+    def usable(self, i: int) -> bool:
+        """Whether coefficient i has a standard error: not an exact fit, and a finite
+        variance above rounding."""
+        variance = float(self.cov[i, i])
+        floor = 0.0 if self.iid_variance is None else ZERO_VARIANCE * float(self.iid_variance[i])
+        return not self.exact and math.isfinite(variance) and variance > floor
+
+
+EXACT_FIT_WARNING = (
+    "exact fit: the model reproduces every outcome (the residuals are numerically zero, e.g. one "
+    "treated and one comparison unit), so there is no standard error, interval or test: point "
+    "estimates only"
+)
+
+
+def coefficient(fit: Fit, i: int, name: str, alpha: float, **labels) -> Estimate:
+    """Coefficient i as an Estimate; se, interval and p '-' (None) when it has no usable variance."""
+    if not fit.usable(i):
+        return Estimate(name, float(fit.beta[i]), None, None, None, None, **labels)
+    return estimate(name, fit.beta[i], fit.cov[i, i], fit.df, alpha, **labels)
+
+
+def inference_warnings(fit: Fit, names: dict[int, str]) -> list[str]:
+    """Why some reported coefficients (index -> name) have no standard error (an exact fit,
+    or a robust variance numerically zero)."""
+    if fit.exact:
+        return [EXACT_FIT_WARNING]
+    missing = [name for i, name in names.items() if not fit.usable(i)]
+    if not missing:
+        return []
+    return [
+        f"no standard error for {', '.join(missing)}: its robust variance is numerically zero or not "
+        "finite (e.g. two clusters whose scores cancel), so no interval or p-value either"
+    ]
+
+
+def wald_on_rank(b: np.ndarray, v: np.ndarray) -> tuple[float, int]:
+    """Wald statistic b' V^+ b on the estimable directions of ``v`` (eigenvalues above RANK_TOL
+    x the largest) and their number r; (nan, 0) if none. Never negative."""
+    values, vectors = np.linalg.eigh((v + v.T) / 2)
+    top = float(values.max()) if values.size else 0.0
+    if not (math.isfinite(top) and top > 0):
+        return math.nan, 0
+    keep = values > RANK_TOL * top
+    projected = vectors[:, keep].T @ b
+    return float(np.sum(projected**2 / values[keep])), int(keep.sum())
 
 
 def fit_ols(
@@ -125,6 +191,7 @@ def fit_ols(
         raise PanelError(f"--se must be one of {', '.join(SE_TYPES)}, got {se!r}")
     fixed_effects = fixed_effects or []
     codes_list = [pd.factorize(codes)[0] for codes in fixed_effects]
+    outcome = np.asarray(y, dtype=float)
     if codes_list:
         demeaned = _demean(np.column_stack([y, x]), codes_list)
         y, x = demeaned[:, 0], demeaned[:, 1:]
@@ -153,29 +220,37 @@ def fit_ols(
         k_total = k + k_fe
     if n - k_total <= 0:
         raise PanelError(f"{n} observations cannot estimate {k_total} parameters")
+    # exact: residuals at rounding level against the outcome's variation (or its level when
+    # it does not vary)
+    scale = max(float(np.linalg.norm(outcome - outcome.mean())), 1e-6 * float(np.linalg.norm(outcome)))
+    exact = float(np.linalg.norm(resid)) <= EXACT_FIT * scale
+    sigma2 = float(resid @ resid) / (n - k_total)
+    iid = sigma2 * xtx_inv
     if se == "iid":
-        sigma2 = float(resid @ resid) / (n - k_total)
-        return Fit(beta, sigma2 * xtx_inv, n - k_total, k_total, None)
+        return Fit(beta, iid, n - k_total, k_total, None, exact, np.diag(iid))
     if se == "hc1":
         meat = (x * resid[:, None]).T @ (x * resid[:, None])
-        return Fit(beta, n / (n - k_total) * xtx_inv @ meat @ xtx_inv, n - k_total, k_total, None)
+        cov = n / (n - k_total) * xtx_inv @ meat @ xtx_inv
+        return Fit(beta, cov, n - k_total, k_total, None, exact, np.diag(iid))
     if g < 2:
         raise PanelError("cluster-robust standard errors need at least 2 units")
     scores = np.zeros((g, k))
     np.add.at(scores, cluster_codes, x * resid[:, None])
     factor = g / (g - 1) * (n - 1) / (n - k_total)
-    return Fit(beta, factor * xtx_inv @ (scores.T @ scores) @ xtx_inv, g - 1, k_total, g)
+    cov = factor * xtx_inv @ (scores.T @ scores) @ xtx_inv
+    return Fit(beta, cov, g - 1, k_total, g, exact, np.diag(iid))
 
 
 def estimate(name: str, b: float, variance: float, df: float | None, alpha: float, **labels) -> Estimate:
-    """Estimate with a t (df) or normal (df None) interval and p-value."""
-    se = float(np.sqrt(variance)) if variance >= 0 else float("nan")
+    """Estimate with a t (df) or normal (df None) interval and p-value; se, interval and p
+    None ('-') when the variance is not positive and finite (no inference on a zero se)."""
+    if not (math.isfinite(variance) and variance > 0):
+        return Estimate(name, float(b), None, None, None, None, **labels)
+    se = float(np.sqrt(variance))
     dist = stats.norm if df is None else stats.t(df)
     q = float(dist.ppf(1 - alpha / 2))
-    if se > 0 and math.isfinite(se):
-        p = float(2 * dist.sf(abs(b / se)))
-        return Estimate(name, float(b), se, float(b - q * se), float(b + q * se), p, **labels)
-    return Estimate(name, float(b), se, None, None, None, **labels)
+    p = float(2 * dist.sf(abs(b / se)))
+    return Estimate(name, float(b), se, float(b - q * se), float(b + q * se), p, **labels)
 
 
 def _clusters_warning(fit: Fit, treated_clusters: int) -> list[str]:
@@ -203,10 +278,10 @@ def did_2x2(panel: pd.DataFrame, alpha: float = 0.05, se: str = "cluster") -> Di
         int(panel["period"].nunique()),
         len(panel),
         fit.clusters,
-        [estimate("group_x_post", fit.beta[3], fit.cov[3, 3], fit.df, alpha)],
+        [coefficient(fit, 3, "group_x_post", alpha)],
         se,
-        details={"small_sample_k": fit.k, "df": fit.df},
-        warnings=_clusters_warning(fit, treated_units),
+        details={"small_sample_k": fit.k, "df": fit.df, "exact_fit": fit.exact},
+        warnings=_clusters_warning(fit, treated_units) + inference_warnings(fit, {3: "group_x_post"}),
     )
 
 
@@ -228,10 +303,10 @@ def did_twfe(panel: pd.DataFrame, alpha: float = 0.05, se: str = "cluster") -> D
         int(panel["period"].nunique()),
         len(panel),
         fit.clusters,
-        [estimate("treat", fit.beta[0], fit.cov[0, 0], fit.df, alpha)],
+        [coefficient(fit, 0, "treat", alpha)],
         se,
-        details={"small_sample_k": fit.k, "df": fit.df},
-        warnings=_clusters_warning(fit, treated_units),
+        details={"small_sample_k": fit.k, "df": fit.df, "exact_fit": fit.exact},
+        warnings=_clusters_warning(fit, treated_units) + inference_warnings(fit, {0: "treat"}),
     )
 
 
@@ -300,16 +375,20 @@ def event_study(
         panel["unit"].to_numpy(),
         [panel["unit"].to_numpy(), panel["period"].to_numpy()],
     )
-    estimates = [
-        estimate(f"event_{e}", fit.beta[i], fit.cov[i, i], fit.df, alpha, kind="event", event=e)
-        for i, e in enumerate(events)
-    ]
+    names = [f"event_{e}" for e in events]
+    estimates = [coefficient(fit, i, names[i], alpha, kind="event", event=e) for i, e in enumerate(events)]
     lead_index = [i for i, e in enumerate(events) if e < -1]
     f_stat = p_value = None
-    if lead_index:
+    testable = 0
+    if lead_index and not fit.exact:
         b, v = fit.beta[lead_index], fit.cov[np.ix_(lead_index, lead_index)]
-        f_stat = float(b @ np.linalg.pinv(v) @ b / len(lead_index))
-        p_value = float(stats.f.sf(f_stat, len(lead_index), fit.df))
+        wald, testable = wald_on_rank(b, v)
+        if testable:
+            f_stat = wald / testable
+            p_value = float(stats.f.sf(f_stat, testable, fit.df))
+    inference = inference_warnings(fit, dict(enumerate(names)))
+    if lead_index and not fit.exact and not testable:
+        inference.append("no pre-trend test: the covariance of the leads is numerically zero")
     treated_units = int(first.notna().sum())
     return DidResult(
         "event_study",
@@ -327,7 +406,11 @@ def event_study(
             "lags": lags,
             "small_sample_k": fit.k,
             "df": fit.df,
+            "exact_fit": fit.exact,
+            "pre_trend_leads": len(lead_index),
+            "pre_trend_testable": testable,
+            "pre_trend_df": [testable, fit.df] if f_stat is not None else None,
             "units_with_unobserved_adoption_dropped": int(hidden.sum()),
         },
-        warnings=warnings + _clusters_warning(fit, treated_units),
+        warnings=warnings + _clusters_warning(fit, treated_units) + inference,
     )

@@ -3,7 +3,11 @@ estimators take (``prepare_panel``).
 
 Cells: text is trimmed (``"a1 "`` is unit ``a1``); the 0/1 columns also read ``true/false``,
 ``yes/no``, ``y/n``, ``t/f`` in any case; a row missing a value it needs is left out and
-counted in a warning (a blank line is skipped silently). A file read with ``;`` as the
+counted in a warning (a blank line is skipped silently). Missing is an empty cell; in the
+outcome and the 0/1 columns also a word in ``MISSING_WORDS`` (``NA``, ``N/A``, ``#N/A``,
+``NULL``, ``None``, ``NaN``, any case: what spreadsheets, R and databases write for a missing
+number). The unit and period columns are text: there only an empty cell is missing, so
+Namibia's ``NA`` (or a unit called ``None``) is a unit like any other. A file read with ``;`` as the
 separator (a European spreadsheet export) may write its outcome with a decimal comma
 (``12,5``). Anything else that is not a finite number, a flag that is not 0/1, or two rows for
 one unit in one period (however the period is spelled) is refused with one line naming the
@@ -24,6 +28,9 @@ from lawn.did_periods import period_order
 
 TRUE_WORDS = frozenset({"1", "1.0", "true", "t", "yes", "y"})
 FALSE_WORDS = frozenset({"0", "0.0", "false", "f", "no", "n"})
+# words that mean "no value" in a numeric or 0/1 column (compared trimmed, in any case);
+# never in the unit or period column, where they are labels
+MISSING_WORDS = frozenset({"na", "n/a", "#n/a", "#n/a n/a", "#na", "null", "none", "nan", "-nan", "<na>"})
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+(,\d+)?$")
 _GROUPED = re.compile(r"^[+-]?[\d.,' \u00a0]*\d[\d.,' \u00a0]*$")
 
@@ -65,6 +72,14 @@ def _trimmed(values: pd.Series) -> pd.Series:
     else:
         return values
     return trimmed.mask(trimmed == "")
+
+
+def _missing_words(values: pd.Series) -> pd.Series:
+    """``MISSING_WORDS`` (already trimmed text, any case) as missing; other values unchanged."""
+    if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+        return values
+    words = {v for v in pd.unique(values.dropna()) if isinstance(v, str) and v.lower() in MISSING_WORDS}
+    return values.mask(values.isin(words)) if words else values
 
 
 def _numbers(panel: pd.DataFrame, column: str, attrs: dict) -> pd.Series:
@@ -168,6 +183,8 @@ def prepare_panel(
         names["order"] = time_order
     for column in names:
         panel[column] = _trimmed(panel[column])
+    for column in ("y", *roles):  # numbers and 0/1 flags; unit and period labels are text
+        panel[column] = _missing_words(panel[column])
     panel["row"] = np.arange(len(panel))
     panel, warnings = _drop_missing(panel, names, attrs)
     if panel.empty:

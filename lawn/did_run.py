@@ -88,7 +88,13 @@ def read_csv_export(path: Path, text_columns: tuple[str, ...] = ()) -> pd.DataFr
         separator = ","
     for encoding in encodings:
         try:
-            options = {"sep": separator, "encoding": encoding, "encoding_errors": "strict"}
+            options = {
+                "sep": separator,
+                "encoding": encoding,
+                "encoding_errors": "strict",
+                "keep_default_na": False,
+                "na_values": [""],
+            }
             if encoding == "cp1252":  # the last resort: five bytes are undefined there
                 options["encoding_errors"] = "replace"
             columns = pd.read_csv(path, nrows=0, **options).columns
@@ -145,6 +151,12 @@ def run_did(
         raise PanelError(f"--base-period must be varying or universal, got {base_period!r}")
     if not 0 < alpha < 1:
         raise PanelError(f"--alpha must lie in (0, 1), got {alpha}")
+    if leads < 1:
+        raise PanelError(f"--leads must be at least 1 (event time -1 is the reference), got {leads}")
+    if lags < 0:
+        raise PanelError(f"--lags must be at least 0, got {lags}")
+    if bootstrap < 0:
+        raise PanelError(f"--bootstrap must be 0 (analytic) or a positive number of draws, got {bootstrap}")
     chosen = choose_estimators(estimator, group is not None)
     frame = read_panel(input_file, table, db_path, (unit,))
     roles = {"group": group, "post": post} if group is not None else {"treat": treat}
@@ -171,8 +183,9 @@ def run_did(
             run.errors[name] = str(exc)
         except Exception as exc:  # one failing must not lose the others
             run.errors[name] = f"{type(exc).__name__}: {exc}"
-    if not run.results:
-        raise PanelError("; ".join(f"{name}: {message}" for name, message in run.errors.items()))
+    if not run.results:  # one line: every failure, then what the input lost (it may be why)
+        failures = "; ".join(f"{name}: {message}" for name, message in run.errors.items())
+        raise PanelError(failures + "".join(f" (input: {warning})" for warning in input_warnings))
     if plot is not None:
         _plot(run, plot)
     return run

@@ -25,10 +25,17 @@ estimated, so its standard errors reflect the comparison units only (a lower bou
 Units treated in the first period have no pre-period and are left out (reported), and so
 are treated units not observed in the period just before their first treated one (an
 unbalanced panel's gap hides when they adopted).
+
+With not-yet-treated controls and no never-treated unit, R did's rule (``pre_process_did``)
+applies, as in csdid: the last cohort is a comparison group only (no cells of its own) and
+periods from its adoption on are dropped. A standard error at rounding level (at most
+``ZERO_SE`` x the outcome's largest magnitude, e.g. one treated against one comparison unit)
+or not finite is reported as none, with no interval or p-value (R did: NA).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +54,8 @@ from lawn.did_panel import label
 
 CONTROL_GROUPS = ("never_treated", "not_yet_treated")
 BASE_PERIODS = ("varying", "universal")
+# a standard error at most this fraction of the outcome's largest magnitude is rounding
+ZERO_SE = 1e-10
 
 
 @dataclass
@@ -66,9 +75,12 @@ def _cells(
     base_period: str,
     labels: dict[int, object],
     warnings: list[str],
+    comparison_only: int | None = None,
 ) -> list[_Cell]:
+    """The ATT(g, t) cells of every cohort but ``comparison_only`` (the last cohort when no
+    unit is never treated: a comparison group only)."""
     n, periods = wide.shape
-    cohorts = sorted({int(g) for g in first[np.isfinite(first)]})
+    cohorts = sorted({int(g) for g in first[np.isfinite(first)]} - {comparison_only})
     start = 0 if base_period == "universal" else 1
     cells = []
     for g in cohorts:
@@ -154,10 +166,6 @@ def callaway_santanna(
     keep_units = (first_by_unit != 0) & ~unknown
     matrix, first_by_unit = wide.to_numpy(dtype=float)[keep_units], first_by_unit[keep_units]
     n = len(matrix)
-    if not np.isfinite(first_by_unit).any():
-        raise PanelError("no unit is treated after the first period: no cohort to estimate")
-    if control_group == "never_treated" and np.isfinite(first_by_unit).all():
-        raise PanelError("no never-treated unit: use --control not_yet_treated")
     warnings: list[str] = []
     if dropped:
         warnings.append(f"{dropped} unit(s) treated from the first period left out: no pre-period")
@@ -167,7 +175,27 @@ def callaway_santanna(
             "observed (with an outcome) in the period just before their first treated one, so when they "
             "adopted is unknown"
         )
-    cells = _cells(matrix, first_by_unit, control_group, base_period, labels, warnings)
+    if not np.isfinite(first_by_unit).any():
+        if warnings:  # the treated units were there: say why none is left
+            raise PanelError(f"no treated unit is left: {'; '.join(warnings)}")
+        raise PanelError("no unit is treated after the first period: no cohort to estimate")
+    if control_group == "never_treated" and np.isfinite(first_by_unit).all():
+        raise PanelError("no never-treated unit: use --control not_yet_treated")
+    last = None
+    if np.isfinite(first_by_unit).all():  # not yet treated, and no never-treated unit: R did's rule
+        last = int(first_by_unit.max())
+        if last == int(first_by_unit.min()):
+            raise PanelError(
+                f"every unit is treated from {labels[last]} and none is never treated: no comparison group"
+            )
+        matrix = matrix[:, :last]
+        seen = ~np.isnan(matrix).all(axis=1)  # a unit observed only from `last` on is gone too
+        matrix, first_by_unit, n = matrix[seen], first_by_unit[seen], int(seen.sum())
+        warnings.append(
+            f"no never-treated unit: the last cohort ({labels[last]}) is the comparison group only (not "
+            f"estimated) and periods from {labels[last]} on are left out (as R did and csdid)"
+        )
+    cells = _cells(matrix, first_by_unit, control_group, base_period, labels, warnings, last)
     if not [c for c in cells if not c.reference]:
         raise PanelError("no cohort has both a pre-period and comparison units")
     sizes = {int(g): int((first_by_unit == g).sum()) for g in sorted({c.g for c in cells})}
@@ -259,13 +287,23 @@ def callaway_santanna(
     estimates: list[Estimate] = []
     references = {f"att(g={labels[c.g]},t={labels[c.t]})" for c in cells if c.reference}
     references |= {"event_-1"} if base_period == "universal" else set()
+    # a standard error at rounding level of the outcome (or not finite) is no standard error
+    zero = ZERO_SE * max(float(np.nanmax(np.abs(matrix))), np.finfo(float).tiny)
+    no_se = []
     for (name, value, _, extra), se in zip(agg.rows, ses, strict=True):
         if name in references:  # 0 by construction: no standard error
             estimates.append(Estimate(name, value, None, None, None, None, **extra))
-        elif se == 0.0:  # no variation to estimate one from: a 0 se, no test
-            estimates.append(Estimate(name, value, 0.0, value, value, None, **extra))
+        elif not (math.isfinite(se) and se > zero):  # nothing varies to estimate one from
+            estimates.append(Estimate(name, value, None, None, None, None, **extra))
+            no_se.append(name)
         else:
             estimates.append(estimate(name, value, float(se) ** 2, None, alpha, **extra))
+    if no_se:
+        warnings.append(
+            f"no standard error for {len(no_se)} estimate(s) (e.g. {no_se[0]}): their variance is "
+            "numerically zero (e.g. one treated and one comparison unit: no variation within either), "
+            "so no interval or p-value; R did reports NA"
+        )
     return DidResult(
         "callaway_santanna",
         int(n),

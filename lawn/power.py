@@ -131,8 +131,33 @@ def _nct_tail(value: float, far: bool) -> float:
 
 
 def power_at(design: Design, n1: float) -> float:
-    """Power with ``n1`` control and ``ratio * n1`` treatment units (n1 may be fractional)."""
-    n2 = design.ratio * n1
+    """Power with ``n1`` control and ``ratio * n1`` treatment units (n1 may be fractional:
+    the solver's curve)."""
+    return power_of_arms(design, n1, design.ratio * n1)
+
+
+def treatment_arm(n_control: int, ratio: float) -> int:
+    """The treatment arm printed for ``n_control`` control units: ratio x n_control rounded up."""
+    return math.ceil(n_control * ratio - 1e-9)
+
+
+def _integer_arms(n_control: int, ratio: float) -> tuple[int, int]:
+    """(control, treatment) units as printed; PowerInputError if an arm has fewer than 2."""
+    if not ratio > 0:
+        raise PowerInputError(f"the allocation ratio (treatment/control) must be positive, got {ratio}")
+    n_treatment = treatment_arm(n_control, ratio)
+    if n_control < 2:
+        raise PowerInputError(f"--n: the control arm needs at least 2 units, got {n_control}")
+    if n_treatment < 2:
+        raise PowerInputError(
+            f"--n {n_control} with --ratio {ratio:g} gives a treatment arm of {n_treatment} unit(s): "
+            "an arm needs at least 2"
+        )
+    return n_control, n_treatment
+
+
+def power_of_arms(design: Design, n1: float, n2: float) -> float:
+    """Power with ``n1`` control and ``n2`` treatment units."""
     if design.test == "mean":
         assert design.effect is not None
         df = n1 + n2 - 2
@@ -239,7 +264,7 @@ def _result(
     design: Design, power: float, sd: float | None, mde: float | None, n1: float, exact: float | None
 ) -> PowerResult:
     n_control = math.ceil(n1 - 1e-9)
-    n_treatment = math.ceil(n_control * design.ratio - 1e-9)
+    n_treatment = treatment_arm(n_control, design.ratio)
     return PowerResult(
         design.test,
         design.method if design.test == "proportion" else "t-test",
@@ -258,6 +283,18 @@ def _result(
         design.effect,
         _tail_text(design.alternative, design.tails),
     )
+
+
+def _check_power(power: float, alpha: float) -> None:
+    """Target power must lie in (alpha, 1): with no data at all a test rejects with
+    probability alpha, so a power at or below it asks for nothing (statsmodels returns nan)."""
+    if not 0 < power < 1:
+        raise PowerInputError(f"--power must lie in (0, 1), got {power}")
+    if 0 < alpha < 1 and power <= alpha:
+        raise PowerInputError(
+            f"--power {power:g} is not above --alpha {alpha:g}: a test rejects with probability alpha "
+            "even without data, so the target power must exceed alpha"
+        )
 
 
 def _lower_n(design: Design) -> float:
@@ -279,8 +316,7 @@ def sample_size(
     effect_size: float | None = None,
 ) -> PowerResult:
     """Control units needed (exact and rounded up) to detect the lift with the given power."""
-    if not 0 < power < 1:
-        raise PowerInputError(f"power must lie in (0, 1), got {power}")
+    _check_power(power, alpha)
     design = _oriented(
         _design(test, method, alternative, tails, alpha, ratio, baseline, mde, sd, effect_size)
     )
@@ -311,13 +347,13 @@ def achieved_power(
     tails: str = "both",
     effect_size: float | None = None,
 ) -> PowerResult:
-    """Power to detect the lift with ``n_control`` control units (and ``ratio`` x as many treated)."""
-    if n_control < 2:
-        raise PowerInputError(f"an arm needs at least 2 units, got {n_control}")
+    """Power to detect the lift with ``n_control`` control units and the treatment arm
+    printed beside them (``ratio`` x as many, rounded up): the power of the arms reported."""
     design = _oriented(
         _design(test, method, alternative, tails, alpha, ratio, baseline, mde, sd, effect_size)
     )
-    return _result(design, power_at(design, n_control), sd, _oriented_mde(design, mde), n_control, None)
+    n1, n2 = _integer_arms(n_control, design.ratio)
+    return _result(design, power_of_arms(design, n1, n2), sd, _oriented_mde(design, mde), n_control, None)
 
 
 def minimum_detectable_effect(
@@ -333,11 +369,10 @@ def minimum_detectable_effect(
     tails: str = "both",
 ) -> PowerResult:
     """Smallest absolute lift (upwards, or downwards for 'smaller') detectable with the given
-    power; also the standardized effect (h or d). Needs --baseline (and --sd for means)."""
-    if n_control < 2:
-        raise PowerInputError(f"an arm needs at least 2 units, got {n_control}")
-    if not 0 < power < 1:
-        raise PowerInputError(f"power must lie in (0, 1), got {power}")
+    power with the arms printed (``n_control`` and ``ratio`` x as many, rounded up); also the
+    standardized effect (h or d). Needs --baseline (and --sd for means)."""
+    _check_power(power, alpha)
+    n1, n2 = _integer_arms(n_control, ratio)
     if baseline is None:
         raise PowerInputError("solving for the mde needs --baseline")
     if test == "mean" and sd is None:
@@ -349,7 +384,7 @@ def minimum_detectable_effect(
         return _design(test, method, alternative, tails, alpha, ratio, baseline, lift, sd, None)
 
     def gap(size: float) -> float:
-        return power_at(design_for(direction * size), n_control) - power
+        return power_of_arms(design_for(direction * size), n1, n2) - power
 
     low, high = limit * 1e-12, limit * (1 - 1e-12)
     if gap(high) < 0:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import nct, norm
@@ -54,16 +56,24 @@ def test_proportion_sample_sizes_equal_statsmodels(alternative, ratio, baseline,
     assert result.n_control == math.ceil(n1)
     assert result.n_control_exact == pytest.approx(n1, rel=1e-6)
     assert result.n_treatment == math.ceil(result.n_control * ratio)
-    # the rounded-up size reaches the power, one unit fewer does not
+    # the rounded-up arms reach the power (statsmodels at the printed arm sizes), one control
+    # unit fewer at the planned ratio does not
     reached = achieved_power(
         "proportion", baseline, lift, result.n_control, ratio=ratio, alternative=alternative
     )
+    printed_ratio = result.n_treatment / result.n_control
+    assert reached.power == pytest.approx(
+        NormalIndPower().power(
+            effect, nobs1=result.n_control, alpha=0.05, ratio=printed_ratio, alternative=alternative
+        ),
+        abs=1e-12,
+    )
     assert reached.power >= 0.8
     if result.n_control > 2:
-        short = achieved_power(
-            "proportion", baseline, lift, result.n_control - 1, ratio=ratio, alternative=alternative
+        short = NormalIndPower().power(
+            effect, nobs1=result.n_control - 1, alpha=0.05, ratio=ratio, alternative=alternative
         )
-        assert short.power < 0.8
+        assert short < 0.8
 
 
 @pytest.mark.parametrize("alternative", ["two-sided", "larger"])
@@ -285,3 +295,62 @@ def test_non_finite_numbers_are_refused_naming_the_option(args):
     result = runner.invoke(app, ["power", *args])
     assert result.exit_code == 2, result.output
     assert f"{option} must be a finite number" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "alpha", "target"),
+    [
+        (["--baseline", "0.1", "--mde", "0.02", "--power", "0.04"], 0.05, 0.04),
+        (["--baseline", "0.1", "--mde", "0.02", "--power", "0.3", "--alpha", "0.5"], 0.5, 0.3),
+        (["--baseline", "0.1", "--mde", "0.02", "--power", "0.05"], 0.05, 0.05),
+    ],
+)
+def test_target_power_at_or_below_alpha_is_refused(args, alpha, target):
+    """A test rejects with probability alpha with no data: no sample size has power below alpha
+    (statsmodels' solver returns nan) and power alpha needs none (statsmodels: n -> 0); lawn
+    printed n = 1 with exit 0."""
+    effect = proportion_effectsize(0.12, 0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # statsmodels: sqrt of a negative, no convergence
+        theirs = float(np.squeeze(NormalIndPower().solve_power(effect, alpha=alpha, power=target)))
+    assert math.isnan(theirs) if target < alpha else theirs < 1e-6
+    result = runner.invoke(app, ["power", *args])
+    assert result.exit_code == 2, result.output
+    assert f"--power {target:g} is not above --alpha {alpha:g}" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    mde = runner.invoke(app, ["power", "--baseline", "0.1", "--n", "500", "--solve-for", "mde", *args[4:]])
+    assert mde.exit_code == 2 and "is not above --alpha" in mde.output, mde.output
+
+
+def test_power_uses_the_integer_arms_it_prints():
+    """--n 101 --ratio 0.5 prints a treatment arm of 51: the power is statsmodels' for 101 and 51
+    units (0.82434), not for 50.5 (0.82187, which lawn printed)."""
+    result = runner.invoke(
+        app, ["power", "--test", "mean", "--effect-size", "0.5", "--n", "101", "--ratio", "0.5",
+              "--solve-for", "power", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert (payload["n_control"], payload["n_treatment"]) == (101, 51)
+    expected = TTestIndPower().power(0.5, nobs1=101, alpha=0.05, ratio=51 / 101)
+    assert payload["power"] == pytest.approx(expected, abs=1e-12)
+    assert abs(payload["power"] - TTestIndPower().power(0.5, nobs1=101, alpha=0.05, ratio=0.5)) > 1e-3
+    # proportions and the mde solve on the same integer arms
+    prop = achieved_power("proportion", 0.2, 0.05, 101, ratio=0.5)
+    effect = proportion_effectsize(0.25, 0.2)
+    assert prop.power == pytest.approx(NormalIndPower().power(effect, nobs1=101, alpha=0.05, ratio=51 / 101))
+    mde = minimum_detectable_effect("mean", 0.0, 101, ratio=0.5, sd=1.0)
+    back = TTestIndPower().power(mde.mde, nobs1=101, alpha=0.05, ratio=51 / 101)
+    assert back == pytest.approx(0.8, abs=1e-10)
+
+
+@pytest.mark.parametrize("solve_for", ["power", "mde"])
+def test_an_arm_smaller_than_two_is_refused(solve_for):
+    """--n 10 --ratio 0.05 is a treatment arm of 1 (0.5 rounded up): no t-test, exit 2."""
+    args = ["power", "--test", "mean", "--baseline", "0", "--sd", "1", "--n", "10", "--ratio", "0.05",
+            "--solve-for", solve_for]  # fmt: skip
+    if solve_for == "power":
+        args += ["--mde", "0.5"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "--ratio 0.05 gives a treatment arm of 1 unit(s)" in result.output
