@@ -115,7 +115,7 @@ message, nothing dropped:
 | `event_id` | `messageId` |
 | `event_name` | `track`: `event` in snake_case (`Order Completed` -> `order_completed`); `identify` and `alias` -> `identified` (tracking plan release 2026.12.0: `email` optional, so an identify with a userId and an anonymousId only is valid and links them); `page`/`screen` -> `page_viewed`; `group` -> `group_identified` (not in the plan: quarantined as `UNKNOWN_EVENT`, but its `groupId` is not lost); other types keep their name |
 | `schema_version` | `properties.schema_version` (or `context.protocols.schemaVersion`), else 1 |
-| `source` | `context.library.name`: analytics.js / analytics-next / rudder-sdk-js -> web, analytics-ios / analytics-swift -> ios, analytics-android / analytics-kotlin -> android, server libraries (analytics-node, -python, -go, -java, -ruby, -php, .net, http) -> backend; else `context.device.type`; an unknown library is kept as it is (quarantined as `INVALID_SOURCE`) |
+| `source` | `context.library.name` (any letter case): Segment's analytics.js (analytics-next sends it too), RudderStack's "RudderLabs JavaScript SDK" -> web; analytics-ios / analytics-swift, rudder-ios-library -> ios; analytics-android / analytics-kotlin, com.rudderstack.android.sdk(.core) -> android; server libraries (analytics-node, -python, -go, -java, -ruby, -php, .net, http; rudder-analytics-python, -php, rudderanalytics-ruby, RudderAnalytics.NET) -> backend; else `context.device.type` (or `context.os.name`: a React Native or Flutter app); else RudderStack's `channel` (`web` -> web, `server` / `sources` -> backend; `mobile` names no platform); else an unknown library is kept as it is (quarantined as `INVALID_SOURCE`) |
 | `occurred_at` | `originalTimestamp`, else `timestamp` |
 | `received_at` | `receivedAt`, else `sentAt`, else `timestamp` |
 | `anonymous_id`, `user_id` | `anonymousId`, `userId`; for `alias`: `previousId` (else `anonymousId`), `userId`: the alias links previousId to userId like an identify, and is no signup or activity (an alias of two user ids merges nothing: docs/identity.md section 6) |
@@ -124,10 +124,16 @@ message, nothing dropped:
 | `context` | `context` with `platform` (from the source), `app_version` (`context.app.version`), `locale`, `ip` added |
 | `properties` | `properties` (track, page); for `identify`: `traits` mapped to `email`, `first_name`, `last_name`, `role` (`firstName`/`lastName`/`name` accepted; a user's latest value of each trait is kept); for `alias`: none |
 
-`properties`, `context` and `traits` held as JSON text (a warehouse table's rows) are decoded;
+`properties`, `context` and `traits` held as JSON text (messages re-exported from a warehouse) are decoded;
 an empty text is an absent field. A line `{"batch": [...]}` (the HTTP API's batch call) is its
 messages, each with the batch's `context` merged under its own and the batch's `sentAt` /
 `receivedAt` where it has none.
+
+A message with none of `type`, `messageId`, `userId` and `anonymousId` is no Segment message
+and stops the conversion (exit 2, one line naming its line): a row of a warehouse table
+(`tracks`, `pages`: snake_case columns `id`, `user_id`, `received_at`, `context_library_name`,
+properties spread into columns) is such a row; export the messages as the API receives them.
+Nothing is written then, and `--out` must be a folder lawn can write (else one line naming it).
 
 A line that is not a JSON object becomes a raw row with no `event_id` and the line kept in
 `properties`: it is quarantined (`MISSING_EVENT_ID`), not lost. So does a message whose
