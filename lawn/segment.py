@@ -339,7 +339,9 @@ def not_a_message(message: dict) -> str:
     if any(message.get(key) not in (None, "") for key in IDENTIFYING_KEYS):
         return ""
     why = "not a Segment-spec message (no type, messageId, userId or anonymousId)"
-    if any(key in message for key in WAREHOUSE_KEYS):
+    if "event_id" in message and "event_name" in message:
+        why += "; it looks like a row of lawn's raw envelope already: load it as it is (--raw-dir)"
+    elif any(key in message for key in WAREHOUSE_KEYS):
         why += (
             "; its keys are snake_case like a row of a Segment or RudderStack warehouse table "
             "(tracks, pages), which is not read: export the messages as the API receives them"

@@ -167,3 +167,16 @@ def test_an_out_that_is_a_file_is_one_line_naming_the_option(tmp_path):
         [line] = [line for line in result.output.splitlines() if line.strip()]
         assert line.startswith(f"error: --out {out}: {what}"), line
         assert "unexpected" not in line
+
+
+def test_a_raw_envelope_file_is_named_as_such():
+    from lawn.segment import not_a_message
+
+    row = {
+        "event_id": "e1",
+        "event_name": "page_viewed",
+        "user_id": "u1",
+        "received_at": "2026-12-02T10:00:01Z",
+    }
+    assert "lawn's raw envelope already" in not_a_message(row)
+    assert not_a_message({"type": "track", "event": "x"}) == ""
