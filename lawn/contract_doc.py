@@ -54,7 +54,11 @@ for a 250 MB CSV of 1M rows, under 2% of its validation); any
 other is converted to a temporary UTF-8 copy, deleted after, and errors still name the file
 and its line. JSON Lines: one JSON object per line; `context` and `properties` may be
 nested objects or JSON text. Parquet: any column types; typed values are landed as text in
-one canonical form (timestamps as ISO 8601 UTC with `Z`, nested values as JSON text).
+one canonical form: a timestamp with a time zone (an instant: `TIMESTAMP WITH TIME ZONE`,
+Parquet's `isAdjustedToUTC`, a pandas column with a tz) as ISO 8601 UTC with `Z`; a timestamp
+without one (a naive `TIMESTAMP`, a pandas `datetime64` column without tz) as ISO 8601 text
+without an offset and a `DATE` as `YYYY-MM-DD`, read by the same rules as that text in a CSV
+file (below); nested values as JSON text; a binary (`BLOB`) column as its UTF-8 text.
 
 **Types**: every column may be text. Where a file carries a native type it is accepted:
 
@@ -65,7 +69,12 @@ one canonical form (timestamps as ISO 8601 UTC with `Z`, nested values as JSON t
 **What the gate refuses** (one line naming file, line or row and column; exit 2): a missing
 required table or column, a file that is empty (in a folder too), truncated (an unterminated quote; a
 gzipped file cut short or corrupt: "truncated or corrupt gzip file"), in no encoding above
-(UTF-16 without its byte order mark, UTF-32), or has rows with the wrong number of fields, a JSON Lines line that is not an object (a `.jsonl` file
+(UTF-16 without its byte order mark, UTF-32), or has rows with the wrong number of fields (the
+line named is the file's physical line, also after a quoted cell holding line breaks), a
+column without a name (a CSV header ending in a comma: a spreadsheet's empty trailing column;
+named by its position: delete the column or name it), a column name twice in any letter case
+(`USER_ID` and `user_id` in a CSV header or a Parquet file; one JSON Lines object holding
+both), a binary (`BLOB`) Parquet column that is not UTF-8 text, a JSON Lines line that is not an object (a `.jsonl` file
 holding one JSON array, `[{{...}}, {{...}}]`, is named as such: write one object per line), too few
 parseable timestamps or dates in a column (below the share in the table), an empty value in a
 column that needs one, duplicate keys (within a file or across a folder's files). Anything else about a row is **not** a broken file:
@@ -84,8 +93,10 @@ column or a local-time export, not bad rows (fewer bad rows are quarantined one 
 day with at least `dq_min_daily_events` events below `dq_valid_share_floor` valid fails the
 build's data-quality test). A receive time before the var `received_at_earliest_date` or more
 than `received_at_max_future_minutes` after the run is quarantined
-(`RECEIVED_AT_OUT_OF_RANGE`). Typed timestamps (Parquet) are
-instants and always carry their zone. `properties` and `context` must be RFC 8259 JSON
+(`RECEIVED_AT_OUT_OF_RANGE`). A typed timestamp with a time zone (Parquet) is an instant;
+one without a zone, or a typed date, is a wall-clock value like the same text without an
+offset: quarantined in `occurred_at` (and refused when it is most of the column), UTC in
+`received_at`. `properties` and `context` must be RFC 8259 JSON
 objects (no trailing commas, `NaN`, comments or single quotes), else the row is quarantined;
 so is a row whose `properties` and `context` together exceed the var `max_payload_characters`
 (`PAYLOAD_TOO_LARGE`): a huge value is landed and quarantined, never a load failure (a line of
@@ -104,7 +115,7 @@ message, nothing dropped:
 | `event_id` | `messageId` |
 | `event_name` | `track`: `event` in snake_case (`Order Completed` -> `order_completed`); `identify` and `alias` -> `identified` (tracking plan release 2026.12.0: `email` optional, so an identify with a userId and an anonymousId only is valid and links them); `page`/`screen` -> `page_viewed`; `group` -> `group_identified` (not in the plan: quarantined as `UNKNOWN_EVENT`, but its `groupId` is not lost); other types keep their name |
 | `schema_version` | `properties.schema_version` (or `context.protocols.schemaVersion`), else 1 |
-| `source` | `context.library.name`: analytics.js / analytics-next / rudder-sdk-js -> web, analytics-ios / analytics-swift -> ios, analytics-android / analytics-kotlin -> android, server libraries (analytics-node, -python, -go, -java, -ruby, -php, .net, http) -> backend; else `context.device.type`; an unknown library is kept as it is (quarantined as `INVALID_SOURCE`) |
+| `source` | `context.library.name` (any letter case): Segment's analytics.js (analytics-next sends it too), RudderStack's "RudderLabs JavaScript SDK" -> web; analytics-ios / analytics-swift, rudder-ios-library -> ios; analytics-android / analytics-kotlin, com.rudderstack.android.sdk(.core) -> android; server libraries (analytics-node, -python, -go, -java, -ruby, -php, .net, http; rudder-analytics-python, -php, rudderanalytics-ruby, RudderAnalytics.NET) -> backend; else `context.device.type` (or `context.os.name`: a React Native or Flutter app); else RudderStack's `channel` (`web` -> web, `server` / `sources` -> backend; `mobile` names no platform); else an unknown library is kept as it is (quarantined as `INVALID_SOURCE`) |
 | `occurred_at` | `originalTimestamp`, else `timestamp` |
 | `received_at` | `receivedAt`, else `sentAt`, else `timestamp` |
 | `anonymous_id`, `user_id` | `anonymousId`, `userId`; for `alias`: `previousId` (else `anonymousId`), `userId`: the alias links previousId to userId like an identify, and is no signup or activity (an alias of two user ids merges nothing: docs/identity.md section 6) |
@@ -113,10 +124,16 @@ message, nothing dropped:
 | `context` | `context` with `platform` (from the source), `app_version` (`context.app.version`), `locale`, `ip` added |
 | `properties` | `properties` (track, page); for `identify`: `traits` mapped to `email`, `first_name`, `last_name`, `role` (`firstName`/`lastName`/`name` accepted; a user's latest value of each trait is kept); for `alias`: none |
 
-`properties`, `context` and `traits` held as JSON text (a warehouse table's rows) are decoded;
+`properties`, `context` and `traits` held as JSON text (messages re-exported from a warehouse) are decoded;
 an empty text is an absent field. A line `{"batch": [...]}` (the HTTP API's batch call) is its
 messages, each with the batch's `context` merged under its own and the batch's `sentAt` /
 `receivedAt` where it has none.
+
+A message with none of `type`, `messageId`, `userId` and `anonymousId` is no Segment message
+and stops the conversion (exit 2, one line naming its line): a row of a warehouse table
+(`tracks`, `pages`: snake_case columns `id`, `user_id`, `received_at`, `context_library_name`,
+properties spread into columns) is such a row; export the messages as the API receives them.
+Nothing is written then, and `--out` must be a folder lawn can write (else one line naming it).
 
 A line that is not a JSON object becomes a raw row with no `event_id` and the line kept in
 `properties`: it is quarantined (`MISSING_EVENT_ID`), not lost. So does a message whose

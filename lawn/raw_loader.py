@@ -6,7 +6,7 @@ Each table of the input contract (`lawn.contract`) is read from ``<raw_dir>/<tab
 landed before is not read again: ``ops.raw_landing_manifest`` keeps each landed file's size,
 modification time and SHA-256, and a load lands only new files
 (`lawn.raw_deliveries.plan_table`; docs/landing_increments.md). Every column is landed as
-text in a canonical form (typed timestamps as ISO 8601 UTC, nested JSON as JSON text), so
+text in a canonical form (typed timestamps as ISO 8601 text, nested JSON as JSON text), so
 staging sees the same thing whatever the file carried. The raw-file gate
 (`lawn.validate_raw`) checks exactly the rows this module lands, inside the same transaction:
 if any table fails, nothing is landed and the previous raw tables stay as they were.
@@ -29,6 +29,7 @@ from lawn.contract import FILE_FORMATS, RAW_TABLES, RawTable
 from lawn.raw_deliveries import Plan, plan_table, record_manifest, scalar
 from lawn.raw_reader import (
     RawFileError,
+    blob_problem,
     duckdb_problem,
     empty_select,
     file_format,
@@ -317,7 +318,9 @@ def _land_read_file(
             raise RawFileError(
                 first_bad_json_line(path, source) or duckdb_problem(path, exc, source)
             ) from None
-        raise RawFileError(duckdb_problem(path, exc, source)) from None
+        raise RawFileError(
+            blob_problem(connection, table, path) or duckdb_problem(path, exc, source)
+        ) from None
     if check is not None:
         problems = check(table, path, connection, relation)
         if problems:

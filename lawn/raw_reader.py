@@ -2,9 +2,11 @@
 
 A table's file is CSV, Parquet or JSON Lines, optionally gzipped (`file_format`), read with
 DuckDB, columns matched by name (`select_for`). Every column comes out as text in a canonical
-form (typed timestamps as ISO 8601 UTC, nested JSON as JSON text), so staging sees the same
-thing whatever the file carried. A file that cannot be read is a `RawFileError` whose message
-is one line naming the file (and line) and the problem, never the row's contents.
+form (a typed timestamp as ISO 8601 text: in UTC with `Z` when it is an instant, without an
+offset when the file's type has no zone; nested JSON as JSON text), so staging sees the same
+thing whatever the file carried: a naive timestamp lands as the same text would in a CSV
+file. A file that cannot be read is a `RawFileError` whose message is one line naming the
+file (and line) and the problem, never the row's contents.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from lawn.contract import FILE_FORMATS, RawColumn, RawTable
+from lawn.raw_columns import bad_blob_column, name_problem, parquet_names
 from lawn.raw_encoding import EncodingError, Readable, utf8_source
 
 # a value longer than this is landed (and quarantined by staging), never a load failure
@@ -31,6 +34,8 @@ MAX_LINE_BYTES = 256 * 1024 * 1024
 # compressed file gets a smaller line size and a buffer of that size (tests_py/test_raw_compressed.py)
 MAX_COMPRESSED_LINE_BYTES = 64 * 1024 * 1024
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# a timestamp type without a zone (TIMESTAMP, TIMESTAMP_NS...): its text has no offset either
+NAIVE_ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 
 
 class RawFileError(Exception):
@@ -165,8 +170,32 @@ def duckdb_problem(path: Path, exc: Exception, source: Path | None = None) -> st
         ]
     reason = reasons[0] if reasons else text.splitlines()[0]
     reason = reason.split(". Possible")[0].rstrip(".").replace(f": {path}", "")
-    where = f"line {line.group(1)}: " if line else ""
+    where = ""
+    if line:
+        number = int(line.group(1))
+        where = f"line {number}: "
+        if file_format(path) == "csv":  # DuckDB counts records: a quoted cell may span lines
+            start = record_start_line(source or path, number)
+            where = f"line {start}: " if start else f"record {number} (the header is record 1): "
     return f"{path}: {where}{reason}"
+
+
+def record_start_line(path: Path, record: int) -> int | None:
+    """The physical line CSV record ``record`` starts on (1 is the header; a blank line is a
+    record, as DuckDB counts them): DuckDB's "Line" in a CSV error is the record's number,
+    and a quoted cell holding line breaks puts later records further down. Error path
+    only; None if the file cannot be read that far."""
+    limit = csv.field_size_limit(MAX_LINE_BYTES)  # a cell DuckDB lands may be that long
+    try:
+        with _open_text(path) as handle:
+            reader = csv.reader(handle)
+            for _ in range(record - 1):
+                next(reader)
+            return reader.line_num + 1
+    except (StopIteration, csv.Error, UnicodeDecodeError, OSError, EOFError, zlib.error):
+        return None
+    finally:
+        csv.field_size_limit(limit)
 
 
 def first_bad_json_line(path: Path, source: Path | None = None) -> str:
@@ -232,17 +261,21 @@ def integral_number_text(number: str, otherwise: str) -> str:
 
 
 def _text_expression(column: RawColumn, source: str, source_type: str) -> str:
-    """SQL turning ``source`` (of DuckDB type ``source_type``) into the column's canonical text."""
+    """SQL turning ``source`` (of DuckDB type ``source_type``) into the column's canonical text.
+    A timestamp with a zone is an instant: UTC text with `Z` (the connection's time zone is
+    UTC). One without (Parquet's TIMESTAMP with isAdjustedToUTC false, a pandas datetime64
+    column without tz) and a DATE are wall-clock values: their text carries no offset, so
+    staging reads them as it reads the same text in a CSV file (`occurred_at` needs an
+    offset; `received_at` without one is UTC)."""
     upper = source_type.upper()
     if column.kind == "identifier" and upper.startswith(("DOUBLE", "FLOAT", "REAL", "DECIMAL")):
         return integral_number_text(f"cast({source} as double)", f"cast({source} as varchar)")
     if upper.startswith("TIMESTAMP") or upper == "DATETIME":
         if column.kind == "date":
             return f"strftime(cast({source} as date), '%Y-%m-%d')"
-        return f"strftime({source}, '{ISO_FORMAT}')"
+        zoned = "TIME ZONE" in upper or upper == "TIMESTAMPTZ"
+        return f"strftime({source}, '{ISO_FORMAT if zoned else NAIVE_ISO_FORMAT}')"
     if upper == "DATE":
-        if column.kind == "timestamp":
-            return f"strftime(cast({source} as timestamp), '{ISO_FORMAT}')"
         return f"strftime({source}, '%Y-%m-%d')"
     if upper.startswith(("STRUCT", "MAP")) or upper.endswith("[]") or upper == "JSON":
         return f"cast(to_json({source}) as varchar)"
@@ -346,10 +379,12 @@ def select_for(
     if kind == "jsonl":
         return _jsonl_select(connection, table, path, source)
     header = _csv_header(path, source) if kind == "csv" else None
-    folded = [name.lower() for name in header or []]
-    repeated = sorted({name for name in header or [] if folded.count(name.lower()) > 1})
-    if repeated:  # DuckDB refuses a repeated name with a SQL error quoting the query
-        raise RawFileError(f"{path}: header repeats a column name ({', '.join(repeated)})")
+    # DuckDB refuses a CSV's repeated or empty name with a SQL error quoting the query, and
+    # renames a Parquet file's repeated one (user_id_1): both are refused here, in one line
+    names = header if header is not None else parquet_names(connection, source)
+    where = "header" if header is not None else "Parquet schema"
+    if names is not None and (problem := name_problem(path, names, where)):
+        raise RawFileError(problem)
     reader = _reader_sql(source, kind, header)
     try:
         described = connection.execute(f"describe select * from {reader}").fetchall()
@@ -366,6 +401,27 @@ def select_for(
     absent = tuple(c.name for c in table.columns if c.name not in types)
     ignored = tuple(types[k][0] for k in types if k not in table.column_names)
     return f"select {', '.join(parts)} from {reader}", absent, ignored
+
+
+def blob_problem(connection: duckdb.DuckDBPyConnection, table: RawTable, path: Path) -> str:
+    """For a Parquet file whose landing failed: one line naming a BLOB column that is not UTF-8
+    text (DuckDB's error names neither column nor row), else ""."""
+    if file_format(path) != "parquet":
+        return ""
+    reader = _reader_sql(path, "parquet", None)
+    cursor = connection.cursor()  # the landing's transaction is aborted by the error
+    try:
+        described = cursor.execute(f"describe select * from {reader}").fetchall()
+        blobs = {
+            name.strip().lower(): name
+            for name, dtype, *_ in described
+            if str(dtype).upper() == "BLOB" and name.strip().lower() in table.column_names
+        }
+        return bad_blob_column(cursor, path, reader, blobs)
+    except duckdb.Error:
+        return ""
+    finally:
+        cursor.close()
 
 
 def empty_select(table: RawTable) -> str:

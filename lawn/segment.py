@@ -21,18 +21,40 @@ from typing import Any
 from lawn.contract import RAW_EVENT_COLUMNS
 from lawn.raw_reader import EXACT_INTEGER_LIMIT, read_problem
 
-# context.library.name of the Segment / RudderStack SDKs -> the envelope's source
+# context.library.name as the Segment and RudderStack SDKs send it (lower case) -> the
+# envelope's source. Segment: analytics.js (classic and analytics-next: "analytics.js"),
+# analytics-ios / analytics-swift, analytics-android / analytics-kotlin, the server libraries.
+# RudderStack: the JavaScript SDK sends "RudderLabs JavaScript SDK", its iOS SDKs
+# "rudder-ios-library", its Android SDKs their package name (com.rudderstack.android.sdk.core,
+# com.rudderstack.android.sdk), its server SDKs rudder-analytics-python, -php,
+# rudderanalytics-ruby, RudderAnalytics.NET (node, go and java send Segment's analytics-*).
+# A cross-platform SDK (React Native, Flutter) is not listed: its device type decides.
 LIBRARY_SOURCES: dict[str, str] = {
-    **dict.fromkeys(("analytics.js", "analytics-next", "@segment/analytics-next", "rudder-sdk-js"), "web"),
-    **dict.fromkeys(("analytics-ios", "analytics-swift", "rudder-sdk-ios", "rudder-ios-sdk"), "ios"),
-    **dict.fromkeys(("analytics-android", "analytics-kotlin", "rudder-sdk-android"), "android"),
+    **dict.fromkeys(
+        ("analytics.js", "analytics-next", "@segment/analytics-next", "rudderlabs javascript sdk",
+         "rudder-sdk-js", "@rudderstack/analytics-js"),
+        "web",
+    ),
+    **dict.fromkeys(
+        ("analytics-ios", "analytics-swift", "rudder-ios-library", "rudderlabs ios sdk", "rudder-sdk-ios",
+         "rudder-ios-sdk"),
+        "ios",
+    ),
+    **dict.fromkeys(
+        ("analytics-android", "analytics-kotlin", "com.rudderstack.android.sdk.core",
+         "com.rudderstack.android.sdk", "rudderlabs android sdk", "rudder-sdk-android"),
+        "android",
+    ),
     **dict.fromkeys(
         ("analytics-node", "@segment/analytics-node", "analytics-python", "analytics-go", "analytics-java",
-         "analytics-ruby", "analytics-php", "analytics.net", "rudder-sdk-node", "rudder-sdk-python",
-         "rudderstack-python", "http"),
+         "analytics-ruby", "analytics-php", "analytics.net", "http", "rudder-analytics-python",
+         "rudder-analytics-php", "rudderanalytics-ruby", "rudder-sdk-ruby-sync", "rudderanalytics.net",
+         "rudder-sdk-node", "rudder-sdk-python", "rudderstack-python"),
         "backend",
     ),
 }  # fmt: skip
+# RudderStack's top-level `channel`, the fallback when neither library nor device says it
+CHANNEL_SOURCES: dict[str, str] = {"web": "web", "server": "backend", "sources": "backend"}
 TRAIT_NAMES = {
     "email": "email",
     "first_name": "first_name",
@@ -79,16 +101,19 @@ def _get(mapping: Any, *path: str) -> Any:
     return mapping
 
 
-def source_of(context: dict) -> str | None:
+def source_of(context: dict, channel: Any = None) -> str | None:
     """web / ios / android / backend from the library that sent the message, else the
-    device type; an unknown library is kept as it is (and quarantined as INVALID_SOURCE)."""
+    device type (or OS name), else RudderStack's top-level ``channel`` (web, server, sources;
+    "mobile" says neither ios nor android); an unknown library is kept as it is (and
+    quarantined as INVALID_SOURCE)."""
     library = str(_get(context, "library", "name") or "").strip().lower()
     if library in LIBRARY_SOURCES:
         return LIBRARY_SOURCES[library]
     device = str(_get(context, "device", "type") or _get(context, "os", "name") or "").strip().lower()
     if device in ("ios", "android", "web"):
         return device
-    return library or None
+    by_channel = CHANNEL_SOURCES.get(str(channel or "").strip().lower())
+    return by_channel or library or None
 
 
 def event_name_of(message: dict) -> str | None:
@@ -157,7 +182,7 @@ def envelope_row(message: dict) -> dict[str, str | None]:
         payload = message.get("properties", {})
     if isinstance(payload, dict):
         payload = {key: value for key, value in payload.items() if key != "schema_version"}
-    source = source_of(context)
+    source = source_of(context, message.get("channel"))
     envelope_context = dict(context)
     envelope_context.setdefault("platform", source)
     if _get(context, "app", "version") is not None:
@@ -198,8 +223,9 @@ def unreadable_row(line: str) -> dict[str, str | None]:
 
 def decoded(message: dict) -> dict | None:
     """The message with ``properties``, ``context``, ``traits`` (and ``context.traits``) as
-    objects: a warehouse export (Segment's and RudderStack's warehouse tables, many
-    re-exports) holds them as JSON text, which is decoded. None when one of them is neither an
+    objects: messages re-exported from a warehouse or a log store often hold them as JSON
+    text, which is decoded (a warehouse's flattened tables, snake_case columns with context
+    and properties spread out, are no messages: `not_a_message`). None when one of them is neither an
     object nor the text of one: the message is then kept as an unreadable row, as a line that
     is not a JSON object is, never half-read."""
 
@@ -275,9 +301,7 @@ def read_messages(path: Path) -> Iterator[tuple[int, dict | None, str]]:
     """(line number, message or None, raw line) for a JSON Lines export or a JSON array."""
     try:
         with _open(path) as handle:
-            head = handle.read(1)
-            while head and head.isspace():
-                head = handle.read(1)
+            head = _first_character(handle)
             handle.seek(0)
             if head == "[":
                 try:
@@ -302,48 +326,114 @@ def read_messages(path: Path) -> Iterator[tuple[int, dict | None, str]]:
         raise SegmentInputError(read_problem(path, exc)) from None
 
 
+# keys of a spec message that say who and what it is: a message with none of them is no
+# Segment message (a warehouse table's row, with snake_case columns, is one), never an empty row
+IDENTIFYING_KEYS = ("type", "messageId", "userId", "anonymousId")
+# a warehouse table's columns (tracks, pages, identifies): spec fields in snake_case
+WAREHOUSE_KEYS = ("id", "message_id", "user_id", "anonymous_id", "received_at", "original_timestamp")
+
+
+def not_a_message(message: dict) -> str:
+    """Why ``message`` is no Segment-spec message ("" if it is one): it has none of its
+    identifying keys (type, messageId, userId, anonymousId)."""
+    if any(message.get(key) not in (None, "") for key in IDENTIFYING_KEYS):
+        return ""
+    why = "not a Segment-spec message (no type, messageId, userId or anonymousId)"
+    if "event_id" in message and "event_name" in message:
+        why += "; it looks like a row of lawn's raw envelope already: load it as it is (--raw-dir)"
+    elif any(key in message for key in WAREHOUSE_KEYS):
+        why += (
+            "; its keys are snake_case like a row of a Segment or RudderStack warehouse table "
+            "(tracks, pages), which is not read: export the messages as the API receives them"
+        )
+    return why
+
+
+def _out_problem(out_dir: Path, exc: OSError) -> SegmentInputError:
+    if isinstance(exc, FileExistsError) or (out_dir.exists() and not out_dir.is_dir()):
+        return SegmentInputError(
+            f"--out {out_dir}: is a file, not a folder (give the folder to write raw_events.jsonl into)"
+        )
+    return SegmentInputError(f"--out {out_dir}: cannot be written ({exc.strerror or type(exc).__name__})")
+
+
 def convert_export(path: Path, out_dir: Path) -> tuple[Path, int, int]:
     """Write ``out_dir/raw_events.jsonl`` from the export; (file, rows, unreadable lines).
 
     An unreadable line gets the ``received_at`` of the readable message before it (or, at
     the start of the file, after it): it arrived in the same delivery, and a made-up clock
-    would move the data day.
+    would move the data day. An export that cannot be read, a message that is no Segment
+    message (`not_a_message`) and an ``out_dir`` that cannot be written are a
+    `SegmentInputError`, and nothing is written.
     """
     if not path.exists():
         raise SegmentInputError(f"{path}: no such file")
-    out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / "raw_events.jsonl"
     temporary = target.with_name(target.name + ".partial")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with open(temporary, "w", encoding="utf-8") as handle:
+            rows, unreadable = _write_rows(path, handle)
+        if rows == 0:
+            raise SegmentInputError(f"{path}: no messages")
+        temporary.replace(target)
+    except SegmentInputError:
+        temporary.unlink(missing_ok=True)
+        raise
+    except OSError as exc:  # --out is a file, or not writable
+        if temporary.is_file():
+            temporary.unlink()
+        raise _out_problem(out_dir, exc) from None
+    return target, rows, unreadable
+
+
+def _write_rows(path: Path, handle: io.TextIOBase) -> tuple[int, int]:
+    """Write the export's envelope rows to ``handle``; (rows, unreadable lines)."""
     rows = unreadable = 0
     last_received: str | None = None
     pending: list[dict[str, str | None]] = []
-    with open(temporary, "w", encoding="utf-8") as handle:
+    array = _is_array(path)
 
-        def write(row: dict[str, str | None]) -> None:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    def write(row: dict[str, str | None]) -> None:
+        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
-        for _number, message, line in read_messages(path):
-            rows += 1
-            if message is None:
-                unreadable += 1
-                row = unreadable_row(line)
-                if last_received is None:
-                    pending.append(row)
-                    continue
-                row["received_at"] = last_received
-                write(row)
+    for number, message, line in read_messages(path):
+        rows += 1
+        if message is None:
+            unreadable += 1
+            row = unreadable_row(line)
+            if last_received is None:
+                pending.append(row)
                 continue
-            row = envelope_row(message)
-            last_received = row["received_at"] or last_received
-            for waiting in pending:
-                waiting["received_at"] = last_received
-                write(waiting)
-            pending.clear()
+            row["received_at"] = last_received
             write(row)
+            continue
+        if why := not_a_message(message):
+            raise SegmentInputError(f"{path}: {'message' if array else 'line'} {number}: {why}")
+        row = envelope_row(message)
+        last_received = row["received_at"] or last_received
         for waiting in pending:
+            waiting["received_at"] = last_received
             write(waiting)
-    if rows == 0:
-        temporary.unlink()
-        raise SegmentInputError(f"{path}: no messages")
-    temporary.replace(target)
-    return target, rows, unreadable
+        pending.clear()
+        write(row)
+    for waiting in pending:
+        write(waiting)
+    return rows, unreadable
+
+
+def _first_character(handle: io.TextIOBase) -> str:
+    """The first character of the export that is not whitespace ("" if none)."""
+    head = handle.read(1)
+    while head and head.isspace():
+        head = handle.read(1)
+    return head
+
+
+def _is_array(path: Path) -> bool:
+    """Whether the export is one JSON array (its messages are numbered, not its lines)."""
+    try:
+        with _open(path) as handle:
+            return _first_character(handle) == "["
+    except (OSError, UnicodeDecodeError, EOFError, zlib.error):
+        return False  # read_messages names the problem

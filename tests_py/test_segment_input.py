@@ -107,3 +107,76 @@ def test_a_broken_gzipped_export_is_one_line(tmp_path, damage):
     assert result.exit_code == 2 and "Traceback" not in result.output
     [line] = [line for line in result.output.splitlines() if line.strip()]
     assert "export.jsonl.gz: truncated or corrupt gzip file (" in line
+
+
+def test_rudderstack_sdks_are_mapped_by_the_library_names_they_send(tmp_path):
+    """RudderStack's JavaScript SDK sends `context.library.name` "RudderLabs JavaScript SDK"
+    (not its npm name), its iOS SDK "rudder-ios-library", its Android SDK its package name:
+    all were quarantined as INVALID_SOURCE. The top-level `channel` is the fallback when
+    neither library nor device says it (r05, r06); "mobile" says no platform (r07)."""
+    text = (Path(__file__).parent / "fixtures" / "segment" / "rudderstack.jsonl").read_text()
+    result, rows = _ingest(tmp_path, text)
+    assert result.exit_code == 0, result.output
+    sources = {row["event_id"]: row["source"] for row in rows}
+    assert sources == {
+        "r01": "web", "r02": "ios", "r03": "android", "r04": "backend",
+        "r05": "backend", "r06": "web", "r07": "an-in-house-app",
+    }  # fmt: skip
+
+
+def test_segment_library_names_map_to_their_platform():
+    from lawn.segment import source_of
+
+    for library, source in [
+        ("analytics.js", "web"), ("analytics-ios", "ios"), ("analytics-swift", "ios"),
+        ("analytics-android", "android"), ("analytics-kotlin", "android"),
+        ("analytics-node", "backend"), ("analytics-python", "backend"),
+    ]:  # fmt: skip
+        assert source_of({"library": {"name": library}}) == source, library
+
+
+@pytest.mark.parametrize("array", [False, True], ids=["json-lines", "json-array"])
+def test_a_warehouse_table_row_is_refused_naming_its_line(tmp_path, array):
+    """A row of a warehouse table (snake_case columns: id, user_id, received_at...) became an
+    empty raw row (event_id, user_id and event_name null), exit 0."""
+    good = {"type": "track", "event": "Logged In", "messageId": "m1", "userId": "u1",
+            "timestamp": "2026-12-02T10:00:00Z", "receivedAt": "2026-12-02T10:00:01Z"}  # fmt: skip
+    warehouse = {"id": "wh-1", "anonymous_id": "an1", "user_id": "u1", "event": "logged_in",
+                 "received_at": "2026-12-02T10:00:01Z", "timestamp": "2026-12-02T10:00:00Z",
+                 "context_library_name": "analytics.js", "login_method": "sso"}  # fmt: skip
+    if array:
+        result, rows = _ingest(tmp_path, json.dumps([good, warehouse]), name="export.json")
+    else:
+        result, rows = _ingest(tmp_path, json.dumps(good) + "\n" + json.dumps(warehouse) + "\n")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    [line] = [line for line in result.output.splitlines() if line.strip()]
+    where = "message 2" if array else "line 2"
+    assert f"export.json{'' if array else 'l'}: {where}: not a Segment-spec message" in line
+    assert "warehouse table" in line
+    assert rows == [] and list((tmp_path / "raw").iterdir()) == [], "nothing written, no .partial left"
+
+
+def test_an_out_that_is_a_file_is_one_line_naming_the_option(tmp_path):
+    export = tmp_path / "export.jsonl"
+    export.write_text(WAREHOUSE_ROWS)
+    taken = tmp_path / "taken"
+    taken.write_text("x")
+    for out, what in [(taken, "is a file, not a folder"), (taken / "raw", "cannot be written")]:
+        result = runner.invoke(app, ["ingest", "segment", str(export), "--out", str(out)])
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+        [line] = [line for line in result.output.splitlines() if line.strip()]
+        assert line.startswith(f"error: --out {out}: {what}"), line
+        assert "unexpected" not in line
+
+
+def test_a_raw_envelope_file_is_named_as_such():
+    from lawn.segment import not_a_message
+
+    row = {
+        "event_id": "e1",
+        "event_name": "page_viewed",
+        "user_id": "u1",
+        "received_at": "2026-12-02T10:00:01Z",
+    }
+    assert "lawn's raw envelope already" in not_a_message(row)
+    assert not_a_message({"type": "track", "event": "x"}) == ""

@@ -1,0 +1,188 @@
+"""Raw files whose columns a spreadsheet or a dataframe library wrote in ways the contract must
+name: naive typed timestamps and typed dates (landed as the same text a CSV file carries),
+a header's empty trailing column, two Parquet columns differing in letter case, a binary
+Parquet id, and the line of a bad row after a quoted cell holding line breaks. Hand-written
+rows; one line per problem, naming file and line, row or column, never a traceback."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from lawn.cli import app
+from tests_py.conftest import query
+
+runner = CliRunner()
+
+HEADER = "event_id,event_name,schema_version,source,occurred_at,received_at,anonymous_id,properties"
+PAGE = '{"page_path":"/"}'
+
+
+def _load(raw: Path):
+    db = raw.parent / "warehouse.duckdb"
+    return runner.invoke(app, ["load", "--raw-dir", str(raw)], env={"LAWN_DUCKDB_PATH": str(db)}), db
+
+
+def _validate(raw: Path):
+    return runner.invoke(app, ["validate-raw", "--raw-dir", str(raw)])
+
+
+def _errors(result) -> list[str]:
+    return [line for line in result.output.splitlines() if line.startswith("error:")]
+
+
+def _events_parquet(raw: Path, occurred: pa.Array, received: pa.Array, **extra: pa.Array) -> Path:
+    raw.mkdir(exist_ok=True)
+    rows = len(occurred)
+    columns = {
+        "event_id": pa.array([f"e{n}" for n in range(rows)]),
+        "event_name": pa.array(["page_viewed"] * rows),
+        "schema_version": pa.array([1] * rows, pa.int64()),
+        "source": pa.array(["web"] * rows),
+        "occurred_at": occurred,
+        "received_at": received,
+        "anonymous_id": pa.array(["a1"] * rows),
+        "properties": pa.array([PAGE] * rows),
+        **extra,
+    }
+    path = raw / "raw_events.parquet"
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+UTC = dt.UTC
+AT = [dt.datetime(2026, 12, 3, 10, 4, 1), dt.datetime(2026, 12, 3, 10, 5, 2, 250000)]
+
+
+def test_a_naive_timestamp_lands_without_an_offset_and_an_instant_with_z(tmp_path):
+    """A Parquet TIMESTAMP without a zone was landed as UTC with `Z`: a client's local clock
+    became an instant. Now it lands as text without an offset (received_at: UTC, as in CSV);
+    a TIMESTAMPTZ keeps its `Z`."""
+    raw = tmp_path / "raw"
+    occurred = pa.array([t.replace(tzinfo=UTC) for t in AT], pa.timestamp("us", tz="UTC"))
+    _events_parquet(raw, occurred, pa.array(AT, pa.timestamp("us")))
+    result, db = _load(raw)
+    assert result.exit_code == 0, result.output
+    landed = query(db, "select occurred_at, received_at from raw.raw_events order by event_id")
+    assert landed.values.tolist() == [
+        ["2026-12-03T10:04:01.000000Z", "2026-12-03T10:04:01.000000"],
+        ["2026-12-03T10:05:02.250000Z", "2026-12-03T10:05:02.250000"],
+    ]
+
+
+def test_a_naive_or_date_occurred_at_is_refused_as_the_same_csv_text_is(tmp_path):
+    """`occurred_at` needs an offset: a whole column of naive timestamps (or of dates) in
+    Parquet is refused by the gate exactly as the same values written in a CSV file are."""
+    naive, dates, text = tmp_path / "naive", tmp_path / "dates", tmp_path / "text"
+    received = pa.array([t.replace(tzinfo=UTC) for t in AT], pa.timestamp("us", tz="UTC"))
+    _events_parquet(naive, pa.array(AT, pa.timestamp("ns")), received)
+    _events_parquet(dates, pa.array([t.date() for t in AT], pa.date32()), pa.array([t.date() for t in AT]))
+    text.mkdir()
+    cells = 'a1,"{""page_path"":""/""}"'
+    rows = "".join(f"e{n},page_viewed,1,web,{t:%Y-%m-%dT%H:%M:%S},{t:%Y-%m-%dT%H:%M:%SZ},{cells}\n"
+                   for n, t in enumerate(AT))  # fmt: skip
+    (text / "raw_events.csv").write_text(HEADER + "\n" + rows)
+    for raw in (naive, dates, text):
+        result = _validate(raw)
+        assert result.exit_code == 2, result.output
+        [line] = _errors(result)
+        assert "column 'occurred_at' has 2 value(s) that are not an ISO 8601 timestamp with an offset" in line
+
+
+def test_a_typed_date_in_a_timestamp_column_lands_as_the_date(tmp_path):
+    """A DATE in received_at was landed as midnight with `Z`; it is the date text now, which
+    staging reads as its midnight UTC, as it reads `2026-12-03` in a CSV file."""
+    raw = tmp_path / "raw"
+    occurred = pa.array([t.replace(tzinfo=UTC) for t in AT], pa.timestamp("ms", tz="UTC"))
+    _events_parquet(raw, occurred, pa.array([t.date() for t in AT], pa.date32()))
+    result, db = _load(raw)
+    assert result.exit_code == 0, result.output
+    landed = query(db, "select distinct received_at from raw.raw_events")
+    assert landed["received_at"].tolist() == ["2026-12-03"]
+
+
+@pytest.mark.parametrize(
+    ("header_end", "row_end", "expected"),
+    [
+        (",", ",", "line 1: column 9 of 9 has no name"),
+        (",,", ",,", "line 1: columns 9, 10 of 10 have no name"),
+        (",", "", "line 1: column 9 of 9 has no name"),
+    ],
+    ids=["one-trailing-comma", "two-trailing-commas", "header-only"],
+)
+def test_a_header_with_an_empty_column_name_is_one_line_naming_its_position(
+    tmp_path, header_end, row_end, expected
+):
+    """A spreadsheet's empty trailing column leaked DuckDB's SQL (`LINE 1: ...('/tmp/...csv',
+    columns={...`); two of them said `header repeats a column name ()`."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    row = 'e1,page_viewed,1,web,2026-12-01T10:00:00Z,2026-12-01T10:00:01Z,a1,"{""page_path"":""/""}"'
+    (raw / "raw_events.csv").write_text(f"{HEADER}{header_end}\n{row}{row_end}\n")
+    result = _validate(raw)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    [line] = _errors(result)
+    assert f"raw_events.csv: {expected}" in line and "trailing comma" in line
+    assert "LINE 1" not in result.output and "columns={" not in result.output
+
+
+def test_parquet_columns_differing_only_in_letter_case_are_refused(tmp_path):
+    """`USER_ID` and `user_id` in one Parquet file passed (DuckDB read the second as
+    `user_id_1`, ignored): refused as a CSV header or a JSON Lines object repeating a name."""
+    raw = tmp_path / "raw"
+    occurred = pa.array([t.replace(tzinfo=UTC) for t in AT], pa.timestamp("us", tz="UTC"))
+    _events_parquet(
+        raw, occurred, occurred, USER_ID=pa.array(["U-1", "U-2"]), user_id=pa.array([None, None], pa.int32())
+    )
+    result = _validate(raw)
+    assert result.exit_code == 2, result.output
+    [line] = _errors(result)
+    assert line.endswith("raw_events.parquet: Parquet schema repeats a column name (USER_ID, user_id)")
+    result, db = _load(raw)
+    assert result.exit_code == 2 and "user_id_1" not in result.output and not db.exists()
+
+
+def test_a_binary_id_that_is_not_utf8_names_the_column_and_row(tmp_path):
+    """DuckDB's decode error gave its advice (`Use try(decode(BLOB))...`), no column, no row."""
+    raw = tmp_path / "raw"
+    occurred = pa.array([t.replace(tzinfo=UTC) for t in AT], pa.timestamp("us", tz="UTC"))
+    _events_parquet(raw, occurred, occurred, user_id=pa.array([b"u-1", b"\xff\xfe"], pa.binary()))
+    result = _validate(raw)
+    assert result.exit_code == 2, result.output
+    [line] = _errors(result)
+    assert "raw_events.parquet: column 'user_id' is binary (BLOB) and not UTF-8 text" in line
+    assert "first at data row 2" in line
+    assert "try(decode" not in result.output
+
+
+def test_a_binary_id_that_is_utf8_lands_as_its_text(tmp_path):
+    raw = tmp_path / "raw"
+    occurred = pa.array([t.replace(tzinfo=UTC) for t in AT], pa.timestamp("us", tz="UTC"))
+    _events_parquet(raw, occurred, occurred, user_id=pa.array([b"u-1", "Zo\u00eb".encode()], pa.binary()))
+    result, db = _load(raw)
+    assert result.exit_code == 0, result.output
+    landed = query(db, "select user_id from raw.raw_events order by event_id")
+    assert landed["user_id"].tolist() == ["u-1", "Zoë"]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_a_bad_row_after_a_multiline_cell_is_named_by_its_physical_line(tmp_path, newline):
+    """DuckDB counts records: after a quoted cell spanning three lines the bad row on line 6
+    was called `line 4`."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    clocks = "2026-12-01T10:00:00Z,2026-12-01T10:00:01Z"
+    good = f'e1,page_viewed,1,web,{clocks},a1,"{{""page_path"":""/""}}"'
+    multiline = f'e2,page_viewed,1,web,{clocks},a1,"{{\n  ""page_path"": ""/""\n}}"'
+    bad = f'e3,page_viewed,1,web,{clocks},a1,"{{}}",extra'
+    text = "\n".join([HEADER, good, multiline, bad]) + "\n"
+    (raw / "raw_events.csv").write_bytes(text.replace("\n", newline).encode())
+    result = _validate(raw)
+    assert result.exit_code == 2, result.output
+    [line] = _errors(result)
+    assert "raw_events.csv: line 6: Expected Number of Columns: 8 Found: 9" in line
