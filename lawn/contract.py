@@ -37,8 +37,8 @@ KIND_DOC: dict[str, str] = {
         "hours only `+02`) or `Z`; without an offset it is UTC (not for `occurred_at`), seconds "
         "are optional (`2026-03-01 10:00`) and a date alone is its midnight; a fraction finer "
         "than a microsecond (`.123456789`) is cut to microseconds, not rounded; or a typed "
-        "timestamp (one without a time zone, or a typed date, is read as that text without an "
-        "offset); a day the calendar lacks (`2026-02-30`) or hour 24 does not parse"
+        "timestamp (one without a time zone is read as UTC, a typed date as its midnight UTC); "
+        "a day the calendar lacks (`2026-02-30`) or hour 24 does not parse"
     ),
     "date": "`YYYY-MM-DD` (text) or a typed date; a day the calendar lacks does not parse",
     "integer": "integer (text or typed; `7` or `7.0`, no thousands separators)",

@@ -54,11 +54,11 @@ for a 250 MB CSV of 1M rows, under 2% of its validation); any
 other is converted to a temporary UTF-8 copy, deleted after, and errors still name the file
 and its line. JSON Lines: one JSON object per line; `context` and `properties` may be
 nested objects or JSON text. Parquet: any column types; typed values are landed as text in
-one canonical form: a timestamp with a time zone (an instant: `TIMESTAMP WITH TIME ZONE`,
-Parquet's `isAdjustedToUTC`, a pandas column with a tz) as ISO 8601 UTC with `Z`; a timestamp
-without one (a naive `TIMESTAMP`, a pandas `datetime64` column without tz) as ISO 8601 text
-without an offset and a `DATE` as `YYYY-MM-DD`, read by the same rules as that text in a CSV
-file (below); nested values as JSON text; a binary (`BLOB`) column as its UTF-8 text.
+one canonical form: a timestamp as ISO 8601 UTC with `Z` (one with a time zone is that
+instant; one without, a naive `TIMESTAMP`, a pandas `datetime64` column without tz or a
+warehouse's `TIMESTAMP_NTZ` export, is read as UTC, the convention of systems that write typed
+files; a `DATE` in a timestamp column is its midnight UTC); nested values as JSON text; a
+binary (`BLOB`) column as its UTF-8 text.
 
 **Types**: every column may be text. Where a file carries a native type it is accepted:
 
@@ -93,10 +93,9 @@ column or a local-time export, not bad rows (fewer bad rows are quarantined one 
 day with at least `dq_min_daily_events` events below `dq_valid_share_floor` valid fails the
 build's data-quality test). A receive time before the var `received_at_earliest_date` or more
 than `received_at_max_future_minutes` after the run is quarantined
-(`RECEIVED_AT_OUT_OF_RANGE`). A typed timestamp with a time zone (Parquet) is an instant;
-one without a zone, or a typed date, is a wall-clock value like the same text without an
-offset: quarantined in `occurred_at` (and refused when it is most of the column), UTC in
-`received_at`. `properties` and `context` must be RFC 8259 JSON
+(`RECEIVED_AT_OUT_OF_RANGE`). A typed timestamp (Parquet) is read as UTC when it has no
+zone, unlike text without an offset: a file's typed column was written by a system, which
+stores UTC, while a client's clock written as text could be in any zone. `properties` and `context` must be RFC 8259 JSON
 objects (no trailing commas, `NaN`, comments or single quotes), else the row is quarantined;
 so is a row whose `properties` and `context` together exceed the var `max_payload_characters`
 (`PAYLOAD_TOO_LARGE`): a huge value is landed and quarantined, never a load failure (a line of

@@ -2,11 +2,10 @@
 
 A table's file is CSV, Parquet or JSON Lines, optionally gzipped (`file_format`), read with
 DuckDB, columns matched by name (`select_for`). Every column comes out as text in a canonical
-form (a typed timestamp as ISO 8601 text: in UTC with `Z` when it is an instant, without an
-offset when the file's type has no zone; nested JSON as JSON text), so staging sees the same
-thing whatever the file carried: a naive timestamp lands as the same text would in a CSV
-file. A file that cannot be read is a `RawFileError` whose message is one line naming the
-file (and line) and the problem, never the row's contents.
+form (a typed timestamp as ISO 8601 UTC text with `Z`, a zoneless one read as UTC; nested
+JSON as JSON text), so staging sees the same thing whatever the file carried. A file that
+cannot be read is a `RawFileError` whose message is one line naming the file (and line) and
+the problem, never the row's contents.
 """
 
 from __future__ import annotations
@@ -34,8 +33,6 @@ MAX_LINE_BYTES = 256 * 1024 * 1024
 # compressed file gets a smaller line size and a buffer of that size (tests_py/test_raw_compressed.py)
 MAX_COMPRESSED_LINE_BYTES = 64 * 1024 * 1024
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-# a timestamp type without a zone (TIMESTAMP, TIMESTAMP_NS...): its text has no offset either
-NAIVE_ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 
 
 class RawFileError(Exception):
@@ -262,20 +259,22 @@ def integral_number_text(number: str, otherwise: str) -> str:
 
 def _text_expression(column: RawColumn, source: str, source_type: str) -> str:
     """SQL turning ``source`` (of DuckDB type ``source_type``) into the column's canonical text.
-    A timestamp with a zone is an instant: UTC text with `Z` (the connection's time zone is
-    UTC). One without (Parquet's TIMESTAMP with isAdjustedToUTC false, a pandas datetime64
-    column without tz) and a DATE are wall-clock values: their text carries no offset, so
-    staging reads them as it reads the same text in a CSV file (`occurred_at` needs an
-    offset; `received_at` without one is UTC)."""
+    A typed timestamp is UTC text with `Z`: one with a zone is an instant (the connection's
+    time zone is UTC); one without (Parquet's TIMESTAMP with isAdjustedToUTC false, a pandas
+    datetime64 column without tz, a warehouse's TIMESTAMP_NTZ export) is read as UTC, the
+    convention of the systems that write typed files, and a DATE as its midnight UTC. Text
+    is different: a client's local clock written without an offset could be anywhere, so
+    staging quarantines such an `occurred_at` (docs/bring_your_own_data.md)."""
     upper = source_type.upper()
     if column.kind == "identifier" and upper.startswith(("DOUBLE", "FLOAT", "REAL", "DECIMAL")):
         return integral_number_text(f"cast({source} as double)", f"cast({source} as varchar)")
     if upper.startswith("TIMESTAMP") or upper == "DATETIME":
         if column.kind == "date":
             return f"strftime(cast({source} as date), '%Y-%m-%d')"
-        zoned = "TIME ZONE" in upper or upper == "TIMESTAMPTZ"
-        return f"strftime({source}, '{ISO_FORMAT if zoned else NAIVE_ISO_FORMAT}')"
+        return f"strftime({source}, '{ISO_FORMAT}')"
     if upper == "DATE":
+        if column.kind == "timestamp":
+            return f"strftime(cast({source} as timestamp), '{ISO_FORMAT}')"
         return f"strftime({source}, '%Y-%m-%d')"
     if upper.startswith(("STRUCT", "MAP")) or upper.endswith("[]") or upper == "JSON":
         return f"cast(to_json({source}) as varchar)"

@@ -1,5 +1,5 @@
 """Raw files whose columns a spreadsheet or a dataframe library wrote in ways the contract must
-name: naive typed timestamps and typed dates (landed as the same text a CSV file carries),
+name: naive typed timestamps and typed dates (read as UTC, unlike text without an offset),
 a header's empty trailing column, two Parquet columns differing in letter case, a binary
 Parquet id, and the line of a bad row after a quoted cell holding line breaks. Hand-written
 rows; one line per problem, naming file and line, row or column, never a traceback."""
@@ -59,51 +59,49 @@ UTC = dt.UTC
 AT = [dt.datetime(2026, 12, 3, 10, 4, 1), dt.datetime(2026, 12, 3, 10, 5, 2, 250000)]
 
 
-def test_a_naive_timestamp_lands_without_an_offset_and_an_instant_with_z(tmp_path):
-    """A Parquet TIMESTAMP without a zone was landed as UTC with `Z`: a client's local clock
-    became an instant. Now it lands as text without an offset (received_at: UTC, as in CSV);
-    a TIMESTAMPTZ keeps its `Z`."""
+def test_a_naive_timestamp_lands_as_utc_like_an_instant(tmp_path):
+    """A Parquet TIMESTAMP without a zone (pandas' datetime64, a warehouse's TIMESTAMP_NTZ
+    export) is read as UTC, the convention of systems that write typed files: it lands as the
+    same `Z` text as a TIMESTAMPTZ holding that instant, in nanosecond and microsecond units."""
     raw = tmp_path / "raw"
     occurred = pa.array([t.replace(tzinfo=UTC) for t in AT], pa.timestamp("us", tz="UTC"))
-    _events_parquet(raw, occurred, pa.array(AT, pa.timestamp("us")))
+    _events_parquet(raw, occurred, pa.array(AT, pa.timestamp("ns")))
     result, db = _load(raw)
     assert result.exit_code == 0, result.output
     landed = query(db, "select occurred_at, received_at from raw.raw_events order by event_id")
-    assert landed.values.tolist() == [
-        ["2026-12-03T10:04:01.000000Z", "2026-12-03T10:04:01.000000"],
-        ["2026-12-03T10:05:02.250000Z", "2026-12-03T10:05:02.250000"],
-    ]
+    expected = [f"{t:%Y-%m-%dT%H:%M:%S.%f}Z" for t in AT]
+    assert landed["occurred_at"].tolist() == expected and landed["received_at"].tolist() == expected
 
 
-def test_a_naive_or_date_occurred_at_is_refused_as_the_same_csv_text_is(tmp_path):
-    """`occurred_at` needs an offset: a whole column of naive timestamps (or of dates) in
-    Parquet is refused by the gate exactly as the same values written in a CSV file are."""
-    naive, dates, text = tmp_path / "naive", tmp_path / "dates", tmp_path / "text"
+def test_a_naive_typed_occurred_at_passes_while_the_same_csv_text_is_refused(tmp_path):
+    """`occurred_at` written as text needs an offset (a client's local clock could be in any
+    zone): a CSV column without one is refused. The same values typed as a zoneless Parquet
+    TIMESTAMP were written by a system and are read as UTC, so the gate passes them."""
+    naive, text = tmp_path / "naive", tmp_path / "text"
     received = pa.array([t.replace(tzinfo=UTC) for t in AT], pa.timestamp("us", tz="UTC"))
     _events_parquet(naive, pa.array(AT, pa.timestamp("ns")), received)
-    _events_parquet(dates, pa.array([t.date() for t in AT], pa.date32()), pa.array([t.date() for t in AT]))
     text.mkdir()
     cells = 'a1,"{""page_path"":""/""}"'
     rows = "".join(f"e{n},page_viewed,1,web,{t:%Y-%m-%dT%H:%M:%S},{t:%Y-%m-%dT%H:%M:%SZ},{cells}\n"
                    for n, t in enumerate(AT))  # fmt: skip
     (text / "raw_events.csv").write_text(HEADER + "\n" + rows)
-    for raw in (naive, dates, text):
-        result = _validate(raw)
-        assert result.exit_code == 2, result.output
-        [line] = _errors(result)
-        assert "column 'occurred_at' has 2 value(s) that are not an ISO 8601 timestamp with an offset" in line
+    assert _validate(naive).exit_code == 0
+    result = _validate(text)
+    assert result.exit_code == 2, result.output
+    [line] = _errors(result)
+    assert "column 'occurred_at' has 2 value(s) that are not an ISO 8601 timestamp with an offset" in line
 
 
-def test_a_typed_date_in_a_timestamp_column_lands_as_the_date(tmp_path):
-    """A DATE in received_at was landed as midnight with `Z`; it is the date text now, which
-    staging reads as its midnight UTC, as it reads `2026-12-03` in a CSV file."""
+def test_a_typed_date_in_a_timestamp_column_lands_as_its_midnight_utc(tmp_path):
+    """A DATE in received_at lands as its midnight with `Z`, as staging reads `2026-12-03` in
+    a CSV file."""
     raw = tmp_path / "raw"
     occurred = pa.array([t.replace(tzinfo=UTC) for t in AT], pa.timestamp("ms", tz="UTC"))
     _events_parquet(raw, occurred, pa.array([t.date() for t in AT], pa.date32()))
     result, db = _load(raw)
     assert result.exit_code == 0, result.output
     landed = query(db, "select distinct received_at from raw.raw_events")
-    assert landed["received_at"].tolist() == ["2026-12-03"]
+    assert landed["received_at"].tolist() == ["2026-12-03T00:00:00.000000Z"]
 
 
 @pytest.mark.parametrize(
