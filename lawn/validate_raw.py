@@ -27,13 +27,14 @@ from lawn.raw_reader import RawFileError
 __all__ = ["RAW_TABLES", "RawFileError", "check_landed", "land_and_check", "validate_raw_dir"]
 
 # the staging pattern (macros/portability/parse_iso_timestamp_utc.sql) restated: fields
-# range-checked, an offset of Z, +hh:mm, +hhmm or hours only (+00, PostgreSQL's text output)
+# range-checked, an offset of Z, +hh:mm, +hhmm or hours only (+00, PostgreSQL's text output),
+# at most 14:59 either way
 # (with an offset, seconds are required; without one they are optional and a date alone is
 # midnight UTC)
 _DAY = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
 _HOURS_MINUTES = r"(?:[01]\d|2[0-3]):[0-5]\d"
 _SECONDS = r":[0-5]\d(?:\.\d{1,9})?"
-_OFFSET = r"(?:Z|[+-]\d{2}(?::?\d{2})?)"
+_OFFSET = r"(?:Z|[+-](?:0\d|1[0-4])(?::?[0-5]\d)?)"
 ISO_TIMESTAMP_WITH_OFFSET = rf"^{_DAY}[T ]{_HOURS_MINUTES}{_SECONDS}{_OFFSET}$"
 _WITHOUT_OFFSET = rf"{_DAY}(?:[T ]{_HOURS_MINUTES}(?:{_SECONDS})?)?"
 ISO_TIMESTAMP = rf"^(?:{_DAY}[T ]{_HOURS_MINUTES}{_SECONDS}{_OFFSET}|{_WITHOUT_OFFSET})$"

@@ -42,7 +42,8 @@ SOURCES = ("web", "ios", "android", "backend")
 
 # ISO 8601 date-time with and without a UTC offset (the contract's two forms)
 ISO_WITH_OFFSET = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?(Z|[+-][0-9]{2}:?[0-9]{2})$"
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?"
+    r"(Z|[+-](0[0-9]|1[0-4]):?[0-5][0-9])$"
 )
 ISO_WITHOUT_OFFSET = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?$"
 # strict JSON: every RFC 8259 value token becomes `v`, whitespace goes, and what is left may only
