@@ -34,11 +34,12 @@ KIND_DOC: dict[str, str] = {
     ),
     "timestamp": (
         "ISO 8601 timestamp as text, `2026-03-01T10:00:00` with an offset (`+02:00`, `+0200`, "
-        "hours only `+02`; at most 14:59 either way) or `Z`; without an offset it is UTC (not for `occurred_at`), seconds "
-        "are optional (`2026-03-01 10:00`) and a date alone is its midnight; a fraction finer "
-        "than a microsecond (`.123456789`) is cut to microseconds, not rounded; or a typed "
-        "timestamp (one without a time zone is read as UTC, a typed date as its midnight UTC); "
-        "a day the calendar lacks (`2026-02-30`) or hour 24 does not parse"
+        "hours only `+02`; at most 14:59 either way) or `Z`; without an offset it is UTC (not "
+        "for `occurred_at`), seconds are optional (`2026-03-01 10:00`) and a date alone is its "
+        "midnight; a fraction finer than a microsecond (`.123456789`) is cut to microseconds, "
+        "not rounded; or a typed timestamp (one without a time zone is read as UTC, a typed "
+        "date as its midnight UTC); a day the calendar lacks (`2026-02-30`) or hour 24 does "
+        "not parse"
     ),
     "date": "`YYYY-MM-DD` (text) or a typed date; a day the calendar lacks does not parse",
     "integer": "integer (text or typed; `7` or `7.0`, no thousands separators)",
@@ -115,6 +116,8 @@ class RawColumn:
     separator: str | None = None
     # a list (``separator``): no id twice, and none equal to this other column's value
     distinct_from: str | None = None
+    # a date: not before this other date column's value in the same row
+    not_before: str | None = None
 
 
 @dataclass(frozen=True)
@@ -271,7 +274,7 @@ EXPERIMENT_REGISTRY = RawTable(
             parse_share=1.0,
         ),
         RawColumn("start_date", "date", "First day of exposure.", parse_share=1.0),
-        RawColumn("end_date", "date", "Last day of exposure.", parse_share=1.0),
+        RawColumn("end_date", "date", "Last day of exposure.", parse_share=1.0, not_before="start_date"),
         RawColumn("holdout_share", "share", "Share of units held out.", required=False, parse_share=1.0),
         RawColumn("owner", "text", "Who owns the experiment.", required=False),
         RawColumn("registered_at", "timestamp", "When it was registered.", required=False, parse_share=1.0),

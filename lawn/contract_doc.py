@@ -165,6 +165,8 @@ def _column_row(column: RawColumn) -> str:
     if column.names_in is not None:
         what = "each id" if column.separator else "an id"
         rules.append(f"{what} in `seeds/{column.names_in[0]}` (`{column.names_in[1]}`)")
+    if column.not_before is not None:
+        rules.append(f"not before `{column.not_before}`")
     if column.separator is not None and column.distinct_from is not None:
         rules.append(f"no id twice, none equal to `{column.distinct_from}`; empty items ignored")
     required = "required" if column.required else "optional"

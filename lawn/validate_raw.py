@@ -303,6 +303,12 @@ def _row_rules(column: RawColumn) -> Iterator[tuple[str, str, str]]:
             f"{unknown}[1]",
             f"value(s) naming an id not in seeds/{column.names_in[0]} ({column.names_in[1]})",
         )
+    if column.kind == "date" and column.not_before is not None:
+        # an experiment ending before it starts has no exposure window: every mart of it is
+        # empty, which the build would not say
+        day = f"try_cast(left({value}, 10) as date)"
+        other = f"try_cast(left(nullif(trim({column.not_before}), ''), 10) as date)"
+        yield f"{day} < {other}", value, f"value(s) before {column.not_before}"
     if column.separator is not None and column.distinct_from is not None:
         # the build's check counts the ids a list names: one named twice, or the other
         # column's id again (a guardrail that is the primary metric), would fail it

@@ -52,6 +52,7 @@ def _gate(tmp_path: Path, *rows: str):
         "e2,user, activated_7d ,|error_rate|,,2026-03-01,2026-03-31\n",
         "e2,user,activated_7d,error_rate||support_tickets_per_user|,,2026-03-01,2026-03-31\n",
         "e2,user,activated_7d,,0.499,2026-03-01,2026-03-31\n",
+        "e2,user,activated_7d,,0.05,2026-03-01,2026-03-01\n",  # a one-day experiment
     ],
 )
 def test_what_staging_reads_passes(tmp_path, row):
@@ -77,6 +78,9 @@ def test_what_staging_reads_passes(tmp_path, row):
         ("e2,user,activated_7d,trial_converted | activated_7d,0.05,2026-03-01,2026-03-31\n",
          "guardrail_metrics", "trial_converted | activated_7d", _REPEAT),
         ("e2,user,activated_7d,,0.7,2026-03-01,2026-03-31\n", "alpha", "0.7", _ALPHA),
+        # ends before it starts: no exposure window, every mart of it empty
+        ("e2,user,activated_7d,,0.05,2026-03-31,2026-03-01\n", "end_date", "2026-03-01",
+         "before start_date"),
         ("e2,user,activated_7d,,50%,2026-03-01,2026-03-31\n", "alpha", "50%", _ALPHA),
         ("e2,user,activated_7d,,0,2026-03-01,2026-03-31\n", "alpha", "0", _ALPHA),
     ],
@@ -135,4 +139,5 @@ def test_the_contract_page_states_the_rules():
     assert "strictly between 0 and 0.5" in page
     assert "each id in `seeds/metrics/experiment_metrics.csv` (`metric_name`)" in page
     assert "no id twice, none equal to `primary_metric`; empty items ignored" in page
+    assert "not before `start_date`" in page
     assert page == (REPO_ROOT / "docs" / "bring_your_own_data.md").read_text()
