@@ -46,10 +46,11 @@ as one file. See docs/landing_increments.md.
 **File formats** (by file name): {formats}. CSV: comma-separated, a header row, `"`
 quoting (RFC 4180). CSV and JSON Lines are read in UTF-8 (with or without a byte order mark: Excel's "CSV UTF-8"), UTF-16
 with its byte order mark (little or big endian: "Unicode Text") or Windows-1252 (Excel's "CSV
-(Comma delimited)" on Windows): a file that is not valid UTF-8 and has no byte order mark is
-read as Windows-1252, and the load says so in a line `warning: FILE: read as Windows-1252`;
-such a file holding a byte Windows-1252 lacks (0x81, 0x8D, 0x8F, 0x90, 0x9D) is refused, naming
-its line. A UTF-8 file is read as it is (checking it is UTF-8 is one pass over its bytes: 0.14 s of CPU
+(Comma delimited)" on Windows): in a file that is not valid UTF-8 and has no byte order mark,
+each line that is not UTF-8 text is read as Windows-1252 and the others as UTF-8 (a UTF-8
+export with one line pasted from a Windows program keeps its other accents), and the load
+says so in a line `warning: FILE: read as Windows-1252 on the N line(s) ...`; such a line
+holding a byte Windows-1252 lacks (0x81, 0x8D, 0x8F, 0x90, 0x9D) is refused, naming its line. A UTF-8 file is read as it is (checking it is UTF-8 is one pass over its bytes: 0.14 s of CPU
 for a 250 MB CSV of 1M rows, under 2% of its validation); any
 other is converted to a temporary UTF-8 copy, deleted after, and errors still name the file
 and its line. JSON Lines: one JSON object per line; `context` and `properties` may be

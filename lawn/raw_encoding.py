@@ -8,9 +8,13 @@ Windows PowerShell 5 redirects to a file, JSON Lines too). So:
 
 - a byte order mark says UTF-8 or UTF-16 (little or big endian); a UTF-8 file is read as it
   is, never copied (the check is one pass over its bytes: docs/bring_your_own_data.md);
-- a file that is not valid UTF-8 and has no mark is read as Windows-1252, which decodes every
-  byte but 0x81, 0x8D, 0x8F, 0x90 and 0x9D: the loader reports it (`Readable.warning`), and a
-  file holding one of those five is refused in one line naming the file and line.
+- a file that is not valid UTF-8 and has no mark is read line by line: a line that is UTF-8
+  text stays UTF-8, any other is read as Windows-1252, which decodes every byte but 0x81,
+  0x8D, 0x8F, 0x90 and 0x9D. A Windows export is all Windows-1252 (its ASCII lines read the
+  same either way), and a UTF-8 file with one stray Windows-1252 byte keeps its other lines'
+  accents (read whole as Windows-1252, `Zoë` became `ZoÃ«`). The loader reports how many
+  lines were read as Windows-1252 (`Readable.warning`), and a line holding one of the five
+  bytes is refused in one line naming the file and line.
 
 A file read in another encoding is transcoded, streaming, into a temporary UTF-8 file that
 DuckDB reads and that is deleted after (`utf8_source`). Lines stay lines, so a line number
@@ -115,9 +119,31 @@ def detect_encoding(path: Path) -> tuple[str, int | None]:
     return WINDOWS_1252, offset
 
 
+def _transcode_lines(path: Path, target: BinaryIO) -> tuple[int, int]:
+    """Write ``path`` to ``target`` as UTF-8, line by line: a UTF-8 line as it is, any other
+    decoded from Windows-1252. Returns (lines read as Windows-1252, the first one's number);
+    a byte Windows-1252 lacks is one line naming the file and line."""
+    count = first = 0
+    with open_bytes(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                try:
+                    line = line.decode(WINDOWS_1252).encode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise EncodingError(
+                        f"{path}: line {number}: byte 0x{exc.object[exc.start]:02X} is not "
+                        "Windows-1252 (nor is the line UTF-8)"
+                    ) from None
+                count, first = count + 1, first or number
+            target.write(line)
+    return count, first
+
+
 def _transcode(path: Path, encoding: str, target: BinaryIO) -> None:
-    """Write ``path`` decoded from ``encoding`` to ``target`` as UTF-8, chunk by chunk; a
-    character that does not decode is one line naming the file and line."""
+    """Write ``path`` decoded from ``encoding`` (UTF-16) to ``target`` as UTF-8, chunk by
+    chunk; a character that does not decode is one line naming the file and line."""
     decoder = codecs.getincrementaldecoder(encoding)()
     newlines = 0
     with open_bytes(path) as handle:
@@ -129,13 +155,8 @@ def _transcode(path: Path, encoding: str, target: BinaryIO) -> None:
                 text = decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
                 done = exc.object[: exc.start]
-                line = newlines + (done.count(b"\n") if encoding == WINDOWS_1252 else
-                                   done.decode(encoding, "replace").count("\n")) + 1  # fmt: skip
-                what = (
-                    f"byte 0x{exc.object[exc.start]:02X} is not Windows-1252 (nor is the file UTF-8)"
-                    if encoding == WINDOWS_1252
-                    else "not UTF-16 text (an odd number of bytes or a lone surrogate)"
-                )
+                line = newlines + done.decode(encoding, "replace").count("\n") + 1
+                what = "not UTF-16 text (an odd number of bytes or a lone surrogate)"
                 raise EncodingError(f"{path}: line {line}: {what}") from None
             newlines += text.count("\n")
             target.write(text.encode("utf-8"))
@@ -148,18 +169,22 @@ def utf8_source(path: Path, suffix: str = ".csv") -> Iterator[Readable]:
     """``path`` as DuckDB should read it: itself if it is UTF-8, else a temporary UTF-8 copy
     (deleted when the block ends). Raises `EncodingError` for a file in no encoding read, and
     lets a read error of the file (OSError, a corrupt gzip stream) through to the caller."""
-    encoding, offset = detect_encoding(path)
+    encoding, _ = detect_encoding(path)
     if encoding == "utf-8":
         yield Readable(path, encoding)
         return
     warning = ""
-    if encoding == WINDOWS_1252:
-        line = _line_of(path, offset or 0)
-        warning = f"{path}: read as Windows-1252 (not UTF-8 text from line {line} on)"
     handle, name = tempfile.mkstemp(prefix="lawn-raw-", suffix=suffix)
     try:
         with os.fdopen(handle, "wb") as target:
-            _transcode(path, encoding, target)
+            if encoding == WINDOWS_1252:
+                count, first = _transcode_lines(path, target)
+                warning = (
+                    f"{path}: read as Windows-1252 on the {count} line(s) that are not UTF-8 text "
+                    f"(the first: line {first}); the others as UTF-8"
+                )
+            else:
+                _transcode(path, encoding, target)
         yield Readable(Path(name), encoding, warning)
     finally:
         Path(name).unlink(missing_ok=True)

@@ -74,7 +74,10 @@ def test_a_windows_1252_crm_lands_with_its_text_and_a_warning(feed, gzipped):
     assert result.exit_code == 0, result.output
     assert _accounts(db) == EXPECTED
     [warning] = [line for line in result.output.splitlines() if line.startswith("warning:")]
-    assert f"{feed / name}: read as Windows-1252 (not UTF-8 text from line 2 on)" in warning
+    assert (
+        f"{feed / name}: read as Windows-1252 on the 4 line(s) that are not UTF-8 text (the first: line 2)"
+        in warning
+    )
     assert not list((feed.parent / "scratch").glob("lawn-raw-*")), "the UTF-8 copy is deleted"
     validated = runner.invoke(app, ["validate-raw", "--raw-dir", str(feed)])
     assert validated.exit_code == 0 and "read as Windows-1252" in validated.output
@@ -98,7 +101,9 @@ def test_a_byte_windows_1252_lacks_is_refused_in_one_line(feed):
     result, db = _load(feed)
     assert result.exit_code == 2 and "Traceback" not in result.output
     [line] = [line for line in result.output.splitlines() if "crm_accounts.csv" in line]
-    assert f"{feed / 'crm_accounts.csv'}: line 3: byte 0x81 is not Windows-1252" in line
+    assert (
+        f"{feed / 'crm_accounts.csv'}: line 3: byte 0x81 is not Windows-1252 (nor is the line UTF-8)" in line
+    )
     assert "zq-secret" not in result.output and not db.exists()
 
 
@@ -199,7 +204,8 @@ def test_a_windows_1252_delivery_in_a_folder_is_named_in_its_warning(feed):
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
     assert warnings == [
-        f"warning: {folder / '2026-11-30.csv'}: read as Windows-1252 (not UTF-8 text from line 2 on)"
+        f"warning: {folder / '2026-11-30.csv'}: read as Windows-1252 on the 1 line(s) that are not UTF-8 "
+        "text (the first: line 2); the others as UTF-8"
     ]
     channels = query(db, "select channel from raw.marketing_spend order by spend_date")["channel"].tolist()
     assert (
@@ -217,5 +223,27 @@ def test_the_nightly_validate_step_carries_the_warning(feed):
     config = NightlyConfig(out / "w.duckdb", out / "m", out / "e", out / "r", raw_dir=feed)
     summary = step_validate(config, {})
     assert summary.endswith(
-        f"; warning: {feed / 'crm_accounts.csv'}: read as Windows-1252 (not UTF-8 text from line 2 on)"
+        f"; warning: {feed / 'crm_accounts.csv'}: read as Windows-1252 on the 4 line(s) that are not "
+        "UTF-8 text (the first: line 2); the others as UTF-8"
     )
+
+
+def test_a_utf8_file_with_one_stray_windows_1252_byte_keeps_its_other_lines(feed):
+    """A UTF-8 CRM export with one line pasted from a Windows program: that line is read as
+    Windows-1252, every other line as the UTF-8 it is (read whole as Windows-1252, the UTF-8
+    lines' accents became mojibake: `Zoë` as `ZoÃ«`)."""
+    utf8_rows = [
+        "acc-1,Société Générale,Banque,FR,Zoë Dupré\r\n".encode(),
+        "acc-2,Müller GmbH,Maschinenbau,DE,Jürgen Weiß\r\n".encode(),
+    ]
+    stray = b"acc-3,Caf\xe9 Ltd,Food,GB,Ana\r\n"  # é as Windows-1252's one byte
+    (feed / "crm_accounts.csv").write_bytes(HEADER + utf8_rows[0] + stray + utf8_rows[1])
+    result, db = _load(feed)
+    assert result.exit_code == 0, result.output
+    assert _accounts(db) == [
+        ("acc-1", "Société Générale", "Banque", "FR", "Zoë Dupré"),
+        ("acc-2", "Müller GmbH", "Maschinenbau", "DE", "Jürgen Weiß"),
+        ("acc-3", "Café Ltd", "Food", "GB", "Ana"),
+    ]
+    [warning] = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert "on the 1 line(s) that are not UTF-8 text (the first: line 3); the others as UTF-8" in warning
