@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import shutil
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
+from lawn.privacy import erase
 from tests_py.conftest import TEST_HASH_KEY, query, run_dbt
 from tests_py.pii_scan import scan_db
 
@@ -218,3 +220,15 @@ def test_the_pii_schema_maps_the_hash_back(built):
     )
     assert all(_shown(clear) == shown for shown, clear in zip(users["shown"], users["clear"], strict=True))
     assert "jane.doe@example.com" in set(users["clear"])
+
+
+def test_erasing_a_person_removes_the_masked_keys_from_the_identity_history(built, tmp_path):
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(built, db)
+    jane = {f"{kind}:{_keyed('jane.doe@example.com')}" for kind in ("user_id", "anonymous_id", "email")}
+    history = "select identifier_key from snapshots.identity_map_history"
+    assert jane <= set(query(db, history)["identifier_key"])
+    result = erase(db, email="  JANE.Doe@example.COM ", compact_file=False)
+    assert result.person_found
+    assert not jane & set(query(db, history)["identifier_key"])
+    assert scan_db(db, {"jane.doe@example.com"}) == []
