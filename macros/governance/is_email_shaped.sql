@@ -9,5 +9,12 @@
         regex_string give the same verdict on DuckDB, PostgreSQL and Spark (unanchored search
         on all three). -#}
     ({{ expression }} like '%@%'
-    and {{ regexp_like(normalize_identifier(expression), regex_string('[^@]+@[^@]+[.][a-z]{2,}')) }})
+    and {{ regexp_like(normalize_identifier(expression), regex_string(email_shape_pattern())) }})
+{%- endmacro %}
+
+{#- The regular expression is_email_shaped looks for in a normal form (no backslashes, so
+    regex_string writes it alike for every engine; tests_py/test_portable_macros.py runs it on
+    DuckDB, PostgreSQL and Spark against Python's re.search). -#}
+{% macro email_shape_pattern() -%}
+    {{- return('[^@]+@[^@]+[.][a-z]{2,}') -}}
 {%- endmacro %}
