@@ -52,6 +52,7 @@ from lawn.privacy_maps import (
     keyed_hash_from_pads,
     redact_ips,
     redact_other_emails,
+    shown_identifier_key,
 )
 from lawn.privacy_person import (
     collect_values,
@@ -234,9 +235,16 @@ def erase(
             con.execute(f"drop table if exists {LINK_TOTALS}")
             for state in COMPONENT_STATES:
                 con.execute(f"drop table if exists {state}")
-            # 3. the identity history
+            # 3. the identity history: versions written before masking hold the keys in clear,
+            #    newer ones as dim_identifiers shows them (emails, email-shaped ids hashed)
             if relation_exists(con, "snapshots.identity_map_history"):
                 keys = [f"{kind}:{value}" for kind, group in person.identifiers.items() for value in group]
+                keys += [
+                    shown_identifier_key(kind, value, inner_hex, outer_hex)
+                    for kind, group in person.identifiers.items()
+                    if kind in ("user_id", "anonymous_id", "device_id", "email")
+                    for value in group
+                ]
                 count = con.execute(
                     "select count(*) from snapshots.identity_map_history "
                     "where identifier_key in (select unnest(?)) or person_id = ?",

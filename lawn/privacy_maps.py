@@ -105,6 +105,20 @@ def keyed_hash_from_pads(inner_hex: str, outer_hex: str, message: str) -> str:
     return hashlib.sha256(bytes.fromhex(outer_hex) + inner).hexdigest()
 
 
+# Python twin of the is_email_shaped macro, on an identifier's normal form (unanchored search)
+EMAIL_SHAPED = re.compile(r"[^@]+@[^@]+[.][a-z]{2,}")
+
+
+def shown_identifier_key(kind: str, value: str, inner_hex: str, outer_hex: str) -> str:
+    """The identifier_key marts show for an identifier in normal form (the
+    masked_identifier_value macro): an email, or an email-shaped id, as `kind:<keyed hash>`."""
+    if kind == "email":
+        return f"{kind}:{keyed_hash_from_pads(inner_hex, outer_hex, value)}"
+    if "@" in value and EMAIL_SHAPED.search(normalize(value)):
+        return f"{kind}:{keyed_hash_from_pads(inner_hex, outer_hex, normalize(value))}"
+    return f"{kind}:{value}"
+
+
 def hash_sql(expression: str) -> str:
     """DuckDB SQL: HMAC-SHA256 hex of ``expression`` under the key installed in ops.identity_hash_key."""
     return (

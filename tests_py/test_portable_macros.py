@@ -16,7 +16,9 @@ table of hand-written values; the staging models' unit tests run on DuckDB only)
   'NaN' and '1e400' as numbers);
 - list membership (macros/portability/list_has_item.sql: an experiment's metrics, an
   outcome's segments) as Python's `item in list.split('|')`: `_` and `%` are not wildcards
-  (a LIKE took `mid_market` for `mid-market` and `%` for every segment).
+  (a LIKE took `mid_market` for `mid-market` and `%` for every segment);
+- the email shape of an id's normal form (macros/governance/is_email_shaped.sql: marts show
+  an email-shaped user_id as its keyed hash) as Python's re.search of the same pattern.
 
 PostgreSQL and Spark follow the suite's rules: skipped locally without them, failing in CI."""
 
@@ -58,6 +60,8 @@ VALUES = [
 ]
 # the three dispatched forms, with and without require_offset
 MACROS = {"duckdb": "duckdb__", "postgres": "default__", "spark": "spark__"}
+# regex_string has no DuckDB form: DuckDB takes the default one
+REGEX_STRING_FORMS = {"duckdb": "default__", "postgres": "default__", "spark": "spark__"}
 LOWER_FORMS = {"duckdb": "default__", "postgres": "postgres__", "spark": "default__"}
 TRY_CAST_FORMS = {"duckdb": "duckdb__", "postgres": "default__", "spark": "spark__"}
 # each engine's name of the types read (dbt.type_int() is `int` on Spark)
@@ -90,12 +94,20 @@ def rendered(tmp_path_factory) -> dict[str, str]:
     ]
     # one form on every engine (no dispatch): replace() and ||
     parts.append("{{ list_has_item('l', 'x') }} as any_list_has_item")
+    # the email-shape rule of masked ids (macros/governance/is_email_shaped.sql), per engine
+    parts += [
+        f"{{{{ {p}regexp_like('x', {REGEX_STRING_FORMS[engine]}regex_string(email_shape_pattern())) }}}}"
+        f" as {engine}_email_shaped"
+        for engine, p in MACROS.items()
+    ]
     # the functions PostgreSQL's try_cast reads through (on-run-start makes them in a build)
     parts.append("{{ default__create_portable_objects() }} as postgres_objects")
     expressions = render_expressions(parts, work)
     assert set(expressions) == {f"{e}_{n}" for e in MACROS for n in ("any", "offset")} | {
         f"{e}_lower" for e in LOWER_FORMS
     } | {f"{e}_cast_{k}" for e, types in TRY_CAST_TYPES.items() for k in types} | {
+        f"{e}_email_shaped" for e in MACROS
+    } | {
         "postgres_objects",
         "any_list_has_item",
     }
@@ -397,3 +409,47 @@ def test_postgres_matches_list_items_exactly(rendered, pg_env):
 def test_spark_matches_list_items_exactly(rendered, spark):
     spark.createDataFrame(LIST_CASES, "l string, x string").createOrReplaceTempView("lists")
     _check_lists([tuple(row) for row in spark.sql(_list_select(rendered, "lists")).collect()])
+
+
+# ids in normal form (lower case, no spaces): emails, near misses and opaque ids
+EMAIL_SHAPE = re.compile(r"[^@]+@[^@]+[.][a-z]{2,}")
+SHAPE_CASES = [
+    ("bob@example.com",),
+    ("jane.doe@example.co.uk",),
+    ("a+tag@sub.example.io",),
+    ("id:x@y.org|extra",),  # an email inside a longer id
+    ("a@b@c.com",),  # a second @: c.com still follows one
+    ("dev@lab01",),  # no dot after the @
+    ("x@y.c",),  # one letter after the dot
+    ("@example.com",),  # nothing before the @
+    ("x@.com",),  # nothing between the @ and the dot
+    ("usr_42",),
+    ("u-carl_01",),
+    ("user@host.123",),
+    ("é@ü.de",),
+    (None,),
+]
+
+
+def _check_shapes(rows: list[tuple]) -> None:
+    expected = [(x, None if x is None else bool(EMAIL_SHAPE.search(x))) for (x,) in SHAPE_CASES]
+    assert sorted(rows, key=repr) == sorted(expected, key=repr)
+    assert sum(1 for _, shaped in expected if shaped) == 6
+
+
+def test_duckdb_tells_email_shaped_ids_as_python(rendered):
+    with duckdb.connect() as con:
+        con.execute("create table ids (x varchar)")
+        con.executemany("insert into ids values (?)", SHAPE_CASES)
+        _check_shapes(con.execute(f"select x, {rendered['duckdb_email_shaped']} from ids").fetchall())
+
+
+def test_postgres_tells_email_shaped_ids_as_python(rendered, pg_env):
+    select = f"select x, {rendered['postgres_email_shaped']} from ids"
+    _check_shapes(_postgres_rows(pg_env, "ids (x text)", SHAPE_CASES, select))
+
+
+def test_spark_tells_email_shaped_ids_as_python(rendered, spark):
+    spark.createDataFrame(SHAPE_CASES, "x string").createOrReplaceTempView("ids")
+    rows = spark.sql(f"select x, {rendered['spark_email_shaped']} from ids").collect()
+    _check_shapes([tuple(row) for row in rows])

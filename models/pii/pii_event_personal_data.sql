@@ -1,7 +1,8 @@
 {{ config(materialized='view') }}
 {#- Restricted (schema pii): what marts.fct_events masks, by event_id: the client IP
-    address and the properties whole (emails, names, free text). A view, so nothing is
-    copied. -#}
+    address, the properties whole (emails, names, free text) and the ids as sent (fct_events
+    shows an email-shaped user_id, anonymous_id or device_id as its keyed hash). A view, so
+    nothing is copied. -#}
 with
 
 events as (
@@ -17,6 +18,9 @@ final as (
         person_id,
         occurred_at,
         ip_address,
+        anonymous_id,
+        device_id,
+        user_id,
         properties
     from events
 

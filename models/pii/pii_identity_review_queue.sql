@@ -1,5 +1,7 @@
 {#- Restricted (schema pii): the names and emails a reviewer compares for each pair of
-    marts.fct_identity_review_queue (joined on match_pair_key). -#}
+    marts.fct_identity_review_queue (same match_pair_key), and the pair's user_ids in clear
+    (the queue shows an email-shaped one as its keyed hash; a decision in
+    seeds/identity/identity_review_decisions.csv names them in clear). -#}
 with
 
 queue as (
@@ -18,12 +20,17 @@ final as (
 
     select
         queue.match_pair_key,
+        scores.user_id_a,
+        scores.user_id_b,
         scores.full_name_a,
         scores.full_name_b,
         scores.email_a,
         scores.email_b
     from queue
-    inner join scores on queue.match_pair_key = scores.match_pair_key
+    inner join scores
+        on
+            queue.user_id_a = {{ masked_identifier('scores.user_id_a') }}
+            and queue.user_id_b = {{ masked_identifier('scores.user_id_b') }}
 
 )
 

@@ -2,8 +2,10 @@
 {#- The public face of int_events_attributed: valid events with their person, masked for
     analysts. The client IP address is not shown and the properties keep only the keys the
     tracking plan declares and does not class as personal or sensitive (emails, names, free
-    text): a key the plan does not declare is unclassified and not shown either. Both stay
-    whole in pii.pii_event_personal_data (docs/governance.md). #}
+    text): a key the plan does not declare is unclassified and not shown either. An
+    email-shaped user_id, anonymous_id or device_id is shown as its keyed hash
+    (masked_identifier). All of it stays whole in pii.pii_event_personal_data
+    (docs/governance.md). #}
 -- depends_on: {{ ref('stg_tracking_plan__properties') }}
 with
 
@@ -26,9 +28,9 @@ final as (
         occurred_date,
         arrival_delay_seconds,
         person_id,
-        anonymous_id,
-        device_id,
-        user_id,
+        {{ masked_identifier('anonymous_id') }} as anonymous_id,
+        {{ masked_identifier('device_id') }} as device_id,
+        {{ masked_identifier('user_id') }} as user_id,
         account_id,
         platform,
         app_version,

@@ -13,7 +13,9 @@
 {#- Rejected raw rows: one row per first delivery that failed validation, with every
     reason (and the field paths in reason_details), the tracking-plan version it was
     checked against, and the payload's size and keyed hash. The payload itself (emails, IP
-    addresses) is in pii.pii_quarantined_event_payloads only. The identifiers of a delivery
+    addresses) is in pii.pii_quarantined_event_payloads only, as are the identifiers in
+    clear: an email-shaped user_id, anonymous_id or device_id is shown as its keyed hash
+    (masked_identifier). The identifiers of a delivery
     older than the quarantine's latest applied retention cutoff are null, as `lawn
     retention` left them: an undated delivery re-read at every run, or a full refresh, does
     not bring them back (retention_tables.csv anonymises the same four columns). Deliveries
@@ -47,10 +49,12 @@ final as (
         received_at,
         occurred_at,
         {% for column in identifiers -%}
+            {#- an email-shaped id as its keyed hash (masked_identifier); account_id as it is -#}
+            {%- set shown = column if column == 'account_id' else masked_identifier(column) -%}
             {% if anonymised_before is none -%}
-                {{ column }},
+                {{ shown }} as {{ column }},
             {%- else -%}
-                case when {{ delivered_since(anonymised_before) }} then {{ column }} end
+                case when {{ delivered_since(anonymised_before) }} then {{ shown }} end
                     as {{ column }},
             {%- endif %}
         {% endfor -%}

@@ -1,7 +1,8 @@
 {#- One row per person (identified or still anonymous): when first seen and signed up, how
     many identifiers of each type converge on them, their account and its current plan,
     activation (created an invoice), and hashes safe to share (email_key: the email itself
-    is in pii.pii_users). -#}
+    is in pii.pii_users). An email-shaped primary_user_id is shown as its keyed hash
+    (masked_identifier, as in fct_events); pii.pii_users has it in clear. -#}
 -- depends_on: {{ ref('stg_tracking_plan__properties') }}
 with
 
@@ -110,7 +111,7 @@ final as (
     select
         identifier_counts.person_id,
         {{ keyed_hash('identifier_counts.person_id') }} as person_key,
-        founders.founding_user_id as primary_user_id,
+        {{ masked_identifier('founders.founding_user_id') }} as primary_user_id,
         identifier_counts.user_id_count > 0 as is_identified,
         profiles.account_id,
         identifier_counts.first_seen_at,

@@ -1,7 +1,8 @@
 {#- Why user_ids belong to one person: every link between two different user_ids the graph
     used (same email, probabilistic match, reviewer approval), and every reviewer decision
     that keeps two user_ids apart (reject, split), with when and why. A shared email is
-    shown as its keyed hash (the email_key of dim_users). -#}
+    shown as its keyed hash (the email_key of dim_users), and so is an email-shaped user_id
+    (masked_identifier; pii.pii_identifiers maps `user_id:<keyed hash>` back). -#}
 with
 
 edges as (
@@ -68,6 +69,22 @@ unioned as (
 
 ),
 
+masked as (
+
+    {#- an email-shaped user_id as its keyed hash (masked_identifier, as in every mart), before
+        merge_key is built from it: an unkeyed hash of a clear email would be guessable -#}
+    select
+        {{ masked_identifier('user_id_a') }} as user_id_a,
+        {{ masked_identifier('user_id_b') }} as user_id_b,
+        merge_action,
+        link_reason,
+        evidence,
+        decided_at,
+        person_id
+    from unioned
+
+),
+
 final as (
 
     select
@@ -75,8 +92,8 @@ final as (
             "merge_action || '|' || user_id_a || '|' || user_id_b || '|' || link_reason"
             ~ " || '|' || coalesce(evidence, '')"
         ) }} as merge_key,
-        unioned.*
-    from unioned
+        masked.*
+    from masked
 
 )
 
