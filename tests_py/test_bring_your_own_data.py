@@ -300,7 +300,7 @@ def test_columns_are_matched_by_name_and_extras_are_listed(feed_dir, tmp_path):
     [
         (b'acc-1,"zq-secret unterminated\n', "line 2"),
         # Windows-1252 is read (tests_py/test_raw_encodings.py), but 0x81 is no character of it
-        (b"acc-1,zq-secret caf\xe9 \x81\n", "line 2: byte 0x81 is not Windows-1252 (nor is the file UTF-8)"),
+        (b"acc-1,zq-secret caf\xe9 \x81\n", "line 2: byte 0x81 is not Windows-1252 (nor is the line UTF-8)"),
         (b"acc-1,zq-secret,x,y,z,w,v,u,t,s\n", "line 2"),
     ],
     ids=["truncated", "not-windows-1252", "extra-field"],

@@ -180,3 +180,30 @@ def test_a_raw_envelope_file_is_named_as_such():
     }
     assert "lawn's raw envelope already" in not_a_message(row)
     assert not_a_message({"type": "track", "event": "x"}) == ""
+
+
+def test_one_pretty_printed_message_or_batch_is_read_whole(tmp_path):
+    """A single message saved as an indented `.json` (what a debugger's copy or a webhook log
+    keeps) was read line by line: eight unreadable rows, exit 0. It is one message; an
+    indented batch envelope is its messages; a JSON Lines file is still read by line."""
+    message = {
+        "type": "track", "messageId": "p1", "event": "Logged In", "userId": "u1",
+        "properties": {"login_method": "sso"}, "timestamp": "2026-12-02T10:00:00Z",
+        "context": {"library": {"name": "analytics.js"}},
+    }  # fmt: skip
+    for case in ("one", "batch", "lines"):
+        (tmp_path / case).mkdir()
+    result, rows = _ingest(tmp_path / "one", json.dumps(message, indent=2), name="message.json")
+    assert result.exit_code == 0, result.output
+    assert [(row["event_id"], row["event_name"], row["user_id"], row["source"]) for row in rows] == [
+        ("p1", "logged_in", "u1", "web")
+    ]
+    batch = {"batch": [message, {**message, "messageId": "p2"}], "sentAt": "2026-12-02T10:00:01Z"}
+    result, rows = _ingest(tmp_path / "batch", json.dumps(batch, indent=2), name="batch.json")
+    assert result.exit_code == 0, result.output
+    assert sorted(row["event_id"] for row in rows) == ["p1", "p2"]
+    # JSON Lines whose second line is broken: read by line, the broken line kept as unreadable
+    lines = json.dumps(message) + "\n" + '{"type": "track",\n'
+    result, rows = _ingest(tmp_path / "lines", lines)
+    assert result.exit_code == 0, result.output
+    assert [row["event_id"] for row in rows] == ["p1", None] and "1 unreadable line(s) kept" in result.output
