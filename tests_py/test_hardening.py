@@ -624,7 +624,7 @@ def test_hmac_in_sql_equals_pythons_hmac(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:]
     compiled = done.stdout
-    sql = compiled[compiled.index("with __dbt__cte__") :]
+    sql = compiled[compiled.index("select msg,") :]
     for secret in [KEY.secret, *KEYS]:
         install_key(db, IdentityKey(secret, "test"))
         with duckdb.connect(str(db), read_only=True) as con:
