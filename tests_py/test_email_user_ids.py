@@ -149,6 +149,26 @@ def test_a_count_of_the_events_view_computes_no_masked_id(built):
         assert con.execute("select count(*) from marts.fct_events").fetchone() == (12,)
 
 
+def test_a_person_id_is_the_keyed_hash_of_its_founding_id_not_an_md5(built):
+    """person_id is 'per_' + 16 hex digits of the keyed hash of the person's oldest user_id
+    (or, for an anonymous person, of its oldest identifier key). With an md5, anyone holding
+    bob@example.com could compute bob's person id and find him in every mart."""
+    identifiers = query(
+        built, "select identifier_key, identifier_type, identifier_value, person_id from pii.pii_identifiers"
+    )
+    identifiers = identifiers[identifiers["person_id"].notna()]
+    assert len(identifiers) >= 10
+    md5 = {"per_" + hashlib.md5(str(v).encode()).hexdigest()[:16] for v in identifiers["identifier_value"]}
+    md5 |= {"per_" + hashlib.md5(str(v).encode()).hexdigest()[:16] for v in identifiers["identifier_key"]}
+    for person_id, own in identifiers.groupby("person_id"):
+        users = own.loc[own["identifier_type"] == "user_id", "identifier_value"]
+        founders = users if len(users) else own["identifier_key"]
+        assert person_id in {"per_" + _keyed(value)[:16] for value in founders}, (person_id, list(founders))
+        assert person_id not in md5, person_id
+    bob = identifiers.loc[identifiers["identifier_value"] == "bob@example.com", "person_id"].iloc[0]
+    assert bob != "per_" + hashlib.md5(b"bob@example.com").hexdigest()[:16]
+
+
 def test_identity_marts_mask_the_same_value_to_the_same_hash(built):
     identifiers = query(
         built, "select identifier_key, identifier_type, identifier_value from marts.dim_identifiers"

@@ -100,7 +100,7 @@ other_identifiers as (
             when cluster_persons.person_count = 1 then cluster_persons.only_person_id
             when cluster_persons.person_count = 0
                 then 'per_'
-                    || substr({{ dbt.hash('cluster_founders.founding_identifier_key') }}, 1, 16)
+                    || substr({{ keyed_hash('cluster_founders.founding_identifier_key') }}, 1, 16)
         end as person_id
     from direct_persons
     left join clusters on direct_persons.identifier_key = clusters.identifier_key
