@@ -108,6 +108,9 @@ def build(
     """Load the raw files (gate + land), install the identity hash key (LAWN_IDENTITY_HASH_KEY,
     else the checkout's local key .lawn/identity_hash.key), then `dbt build` (seeds, models,
     data tests, unit tests unless --no-unit-tests); with --as-of, as if run at the end of that day."""
+    import time
+
+    from lawn.build_hints import late_delivery_hint
     from lawn.dbt_runner import run_dbt
     from lawn.identity_key import HashKeyError, install_key, resolve_key
     from lawn.warehouse import WarehouseError, writing
@@ -133,8 +136,12 @@ def build(
             refresh = ["--full-refresh"] if full_refresh else []
             units = [] if unit_tests else ["--exclude-resource-type", "unit_test"]
             args = ["build", *refresh, *units]
+            started = time.time()
             result = run_dbt(args, duckdb_path(), as_of=day, capture=False, reuse_seed_tests=True)
             code, left_out = result.returncode, getattr(result, "seed_tests_left_out", 0)
+            hint = late_delivery_hint(started) if code and not full_refresh else None
+            if hint:
+                err.print(hint, soft_wrap=True, highlight=False)
             if left_out:
                 err.print(
                     f"left out {left_out} data tests on the seeds: they passed under this "
