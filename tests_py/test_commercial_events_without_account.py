@@ -1,0 +1,104 @@
+"""Billing events that name a user but no account (a B2C-style billing export, or a
+server-side call that forgot the account) pass the event contract, since account_id is
+optional on every event, but every revenue mart keys on the account and leaves them out.
+The warn-severity test `assert_commercial_events_name_an_account` must say how many there are,
+so the feed's owner is told instead of silently shown less revenue.
+
+Feed: tests_py/fixtures/probe_metrics (hand-written billing world) plus three rows written
+here: a plan change and an invoice with a user_id only, and a non-commercial event without an
+account (not counted). The expected count is taken from the files with pandas."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from lawn.cli import app
+from tests_py.conftest import TEST_HASH_KEY
+
+FEED = Path(__file__).parent / "fixtures" / "probe_metrics"
+TEST = "assert_commercial_events_name_an_account"
+runner = CliRunner()
+
+
+def _row(event_id: str, name: str, properties: dict, when: str) -> dict[str, str]:
+    return {
+        "event_id": event_id,
+        "event_name": name,
+        "schema_version": "1",
+        "source": "backend",
+        "occurred_at": when,
+        "received_at": when,
+        "anonymous_id": "",
+        "device_id": "",
+        "user_id": "u_billing_only",
+        "account_id": "",
+        "context": '{"platform": "server"}',
+        "properties": json.dumps(properties),
+    }
+
+
+PLAN = {"from_plan": "trial", "to_plan": "starter", "mrr_usd": 49}
+INVOICE = {"invoice_id": "inv-x1", "amount_usd": 49, "currency": "USD", "period_start": "2026-03-02"}
+EXTRA = [
+    _row("acctless-plan", "plan_changed", PLAN, "2026-03-02T10:00:00Z"),
+    _row("acctless-invoice", "invoice_paid", INVOICE, "2026-03-02T10:05:00Z"),
+    _row("acctless-login", "logged_in", {"login_method": "password"}, "2026-03-02T10:06:00Z"),
+]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    root = tmp_path_factory.mktemp("commercial_without_account")
+    raw = root / "raw"
+    (raw / "raw_events").mkdir(parents=True)
+    shutil.copy(FEED / "raw_events.csv", raw / "raw_events" / "part-0001.csv")
+    with open(raw / "raw_events" / "part-0002.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(EXTRA[0]))
+        writer.writeheader()
+        writer.writerows(EXTRA)
+    for name in ("crm_accounts.csv", "marketing_spend.csv"):
+        shutil.copy(FEED / name, raw / name)
+    env = {
+        "LAWN_DUCKDB_PATH": str(root / "lawn.duckdb"),
+        "DBT_TARGET_PATH": str(root / "target"),
+        "LAWN_IDENTITY_HASH_KEY": TEST_HASH_KEY.secret.decode(),
+    }
+    result = runner.invoke(app, ["build", "--raw-dir", str(raw), "--no-unit-tests"], env=env)
+    assert result.exit_code == 0, result.output
+    events = pd.concat(
+        [
+            pd.read_csv(path, dtype=str, keep_default_na=False)
+            for path in sorted((raw / "raw_events").glob("*.csv"))
+        ]
+    )
+    return root / "target" / "run_results.json", events
+
+
+def test_commercial_events_without_an_account_are_counted_in_a_warning(built):
+    results_path, events = built
+    commercial = pd.read_csv(Path("seeds/tracking_plan/tracking_plan_events.csv"), dtype=str)
+    commercial = set(commercial.loc[commercial.category == "commercial", "event_name"])
+    assert {"plan_changed", "invoice_paid", "subscription_canceled"} <= commercial
+    expected = events[events.event_name.isin(commercial) & (events.account_id.str.strip() == "")]
+    expected = expected.drop_duplicates("event_id")
+    # valid ones only: the quarantined are in no revenue mart anyway
+    with duckdb.connect(str(results_path.parent.parent / "lawn.duckdb"), read_only=True) as con:
+        quarantined = {
+            row[0] for row in con.execute("select event_id from marts.fct_quarantined_events").fetchall()
+        }
+    expected = expected[~expected.event_id.isin(quarantined)]
+    assert set(expected.event_id) >= {"acctless-plan", "acctless-invoice"}
+    assert "acctless-login" not in set(expected.event_id)
+
+    results = json.loads(results_path.read_text())["results"]
+    (row,) = [r for r in results if r["unique_id"].split(".")[-1] == TEST]
+    assert row["status"] == "warn"
+    assert row["failures"] == len(expected)
