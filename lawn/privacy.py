@@ -45,6 +45,7 @@ from lawn.privacy_maps import (
     PER_DAY_TABLES,
     PER_EVENT_TABLES,
     QUARANTINE,
+    TOMBSTONED_USER_IDS,
     UNSWEPT_SCHEMAS,
     UNSWEPT_TABLES,
     VALIDATED_EVENTS,
@@ -52,6 +53,7 @@ from lawn.privacy_maps import (
     keyed_hash_from_pads,
     redact_ips,
     redact_other_emails,
+    redact_other_user_ids,
     shown_identifier_key,
 )
 from lawn.privacy_person import (
@@ -220,6 +222,10 @@ def erase(
                 deleted[relation] = int(count)
                 if person.identifiers.get("email"):
                     redacted[relation] = redact_other_emails(con, relation, payload, ERASED_EMAIL_HASHES)
+                if person.identifiers.get("user_id"):
+                    redacted[relation] = redacted.get(relation, 0) + redact_other_user_ids(
+                        con, relation, payload, TOMBSTONED_USER_IDS
+                    )
                 if person.identifiers.get("ip"):
                     redacted[relation] = redacted.get(relation, 0) + redact_ips(
                         con, relation, lambda expression: f"{expression} in (select value from _erase_ip)"

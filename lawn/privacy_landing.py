@@ -18,10 +18,12 @@ from lawn.privacy_maps import (
     ID_COLUMNS,
     OWN_EMAIL_PROPERTIES,
     TOMBSTONED_EMAILS,
+    TOMBSTONED_USER_IDS,
     hash_sql,
     normalize_sql,
     redact_ips,
     redact_other_emails,
+    redact_other_user_ids,
 )
 from lawn.warehouse import relation_exists
 
@@ -159,6 +161,7 @@ def _apply_tombstones(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[in
     if erased:
         con.execute(f"delete from {relation} where {where}")
     redacted = redact_other_emails(con, relation, "properties", TOMBSTONED_EMAILS)
+    redacted += redact_other_user_ids(con, relation, "properties", TOMBSTONED_USER_IDS)
     tombstoned_ips = "select identifier_hash from ops.erasure_tombstones where identifier_type = 'ip'"
     redacted += redact_ips(
         con,

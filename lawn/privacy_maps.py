@@ -21,6 +21,8 @@ ID_COLUMNS = {"user_id": "user_id", "anonymous_id": "anonymous_id", "device_id":
 # event properties that hold the sender's own email, and another person's
 OWN_EMAIL_PROPERTIES = ("email",)
 OTHER_EMAIL_PROPERTY = "invitee_email"
+# event properties that hold another person's user id (signed_up.invited_by_user_id: the inviter)
+OTHER_USER_ID_PROPERTIES = ("invited_by_user_id",)
 # the incremental event tables: stateful, so erased in place (their payload column);
 # intermediate.int_events_valid is a view over int_events_validated's valid rows: erased with it
 EVENT_TABLES = {
@@ -75,6 +77,7 @@ INVISIBLE = (
 )
 REDACTED_DOMAIN = "erased.invalid"
 TOMBSTONED_EMAILS = "select identifier_hash from ops.erasure_tombstones where identifier_type = 'email'"
+TOMBSTONED_USER_IDS = "select identifier_hash from ops.erasure_tombstones where identifier_type = 'user_id'"
 ERASED_EMAIL_HASHES = TOMBSTONED_EMAILS  # erase() writes the tombstones before it redacts
 
 
@@ -136,21 +139,48 @@ IP_COLUMNS = {
 }
 
 
-def redact_other_emails(con: duckdb.DuckDBPyConnection, relation: str, payload: str, emails: str) -> int:
-    """Another person's event naming an erased email (``emails``: a query of keyed hashes of
-    `email:<normal form>`) gets, instead, a placeholder derived from that keyed hash: the same
-    at erasure and at every later landing, still an email, linking nobody."""
-    value = normalize_sql(f"json_extract_string(try_cast({payload} as json), '$.{OTHER_EMAIL_PROPERTY}')")
-    hashed = hash_sql(f"'email:' || {value}")
-    where = f"{hashed} in ({emails})"
+def _redact_property(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    payload: str,
+    prop: str,
+    kind: str,
+    hashes: str,
+    suffix: str,
+) -> int:
+    """Replace the property ``prop`` of the rows whose value's keyed hash (`kind:<normal form>`)
+    is in ``hashes`` by `erased-<16 hex of that hash>` + ``suffix``; the number of rows."""
+    value = normalize_sql(f"json_extract_string(try_cast({payload} as json), '$.{prop}')")
+    hashed = hash_sql(f"'{kind}:' || {value}")
+    where = f"{hashed} in ({hashes})"
     count = int(con.execute(f"select count(*) from {relation} where {where}").fetchall()[0][0])
     if count:
         con.execute(
             f"update {relation} set {payload} = cast(json_merge_patch(try_cast({payload} as json), "
-            f"json_object('{OTHER_EMAIL_PROPERTY}', 'erased-' || left({hashed}, 16) || '@{REDACTED_DOMAIN}'))"
+            f"json_object('{prop}', 'erased-' || left({hashed}, 16) || '{suffix}'))"
             f" as varchar) where {where}"
         )
     return count
+
+
+def redact_other_emails(con: duckdb.DuckDBPyConnection, relation: str, payload: str, emails: str) -> int:
+    """Another person's event naming an erased email (``emails``: a query of keyed hashes of
+    `email:<normal form>`) gets, instead, a placeholder derived from that keyed hash: the same
+    at erasure and at every later landing, still an email, linking nobody."""
+    return _redact_property(
+        con, relation, payload, OTHER_EMAIL_PROPERTY, "email", emails, f"@{REDACTED_DOMAIN}"
+    )
+
+
+def redact_other_user_ids(con: duckdb.DuckDBPyConnection, relation: str, payload: str, user_ids: str) -> int:
+    """Another person's event naming an erased user id in a property (the inviter of a
+    signup: ``OTHER_USER_ID_PROPERTIES``; ``user_ids``: a query of keyed hashes of
+    `user_id:<normal form>`) gets `erased-<16 hex of the keyed hash>` instead: the same at
+    erasure and at every later landing, linking nobody. The number of rows changed."""
+    return sum(
+        _redact_property(con, relation, payload, prop, "user_id", user_ids, "")
+        for prop in OTHER_USER_ID_PROPERTIES
+    )
 
 
 def ip_expression(column: str, in_json: bool) -> str:
