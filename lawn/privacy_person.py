@@ -45,6 +45,8 @@ def event_id_match(alias: str, identifiers: dict[str, set[str]], payload: str) -
 CLEAR_IDENTIFIERS = (
     "select identifier_type || ':' || identifier_value as identifier_key, person_id from pii.pii_identifiers"
 )
+# every key of the current map, in clear and as the marts (and newer snapshot versions) show it
+CURRENT_KEYS = f"{CLEAR_IDENTIFIERS} union all select identifier_key, person_id from pii.pii_identifiers"
 
 
 def resolve_person(
@@ -69,7 +71,13 @@ def resolve_person(
                 "and person_id is not null", [key]).fetchall()]  # fmt: skip
     sources = [CLEAR_IDENTIFIERS]
     if relation_exists(con, "snapshots.identity_map_history"):
-        sources.append("select identifier_key, person_id from snapshots.identity_map_history")
+        # an identifier the person held in the past, unless the current map gives it to
+        # nobody (now shared: a browser another user logged in on later) or to someone else
+        sources.append(
+            "select identifier_key, person_id from snapshots.identity_map_history as past "
+            f"where not exists (select 1 from ({CURRENT_KEYS}) as now where now.identifier_key = "
+            "past.identifier_key and (now.person_id is null or now.person_id <> past.person_id))"
+        )
     keys = con.execute(
         f"select distinct identifier_key from ({' union all '.join(sources)}) as known "
         f"where person_id in (select unnest(?))",
