@@ -112,15 +112,22 @@ def collect_values(con: duckdb.DuckDBPyConnection, person: Person) -> set[str]:
     match = event_id_match("r", person.identifiers, "properties")
     rows = con.execute(
         f"""
-        select distinct v from (
-            select unnest([r.user_id, r.anonymous_id, r.device_id,
+        select distinct kind, v from (
+            select unnest(['user_id', 'anonymous_id', 'device_id', 'email', 'ip']) as kind,
+                unnest([r.user_id, r.anonymous_id, r.device_id,
                 json_extract_string(try_cast(r.properties as json), '$.email'),
                 json_extract_string(try_cast(r.context as json), '$.ip')]) as v
             from raw.raw_events as r where {match}
         ) where v is not null and length(trim(v)) > 2
         """
     ).fetchall()
-    values |= {row[0].strip() for row in rows}
+    # an id on their rows is swept in the spelling sent only if it is theirs: a shared
+    # browser or device on their events is nobody's and stays (others' rows name it too)
+    values |= {
+        value.strip()
+        for kind, value in rows
+        if kind not in ID_COLUMNS or normalize(value) in person.identifiers.get(kind, set())
+    }
     return {value for value in values if value}
 
 

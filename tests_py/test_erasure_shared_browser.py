@@ -7,8 +7,11 @@ delivery has Carl log in on the same cookie, so the cookie becomes shared: nobod
 Bob must delete Bob's rows only (docs/privacy.md: "An identifier shared by several persons
 ... is nobody's and is kept"). Before the fix, the erasure read the closed snapshot version
 (`front-desk-1` -> Bob) as one of Bob's identifiers and deleted Carl's signup and his use of
-the shared browser, and tombstoned the cookie so they could never land again. Expected rows
-come from pandas over the raw files."""
+the shared browser, and tombstoned the cookie so they could never land again. It also swept
+every id on Bob's rows, the shared cookie too, out of the incremental identity observations
+of Carl's events, which the rebuild does not recompute once they are older than the lookback
+(Dan's signup, a third delivery two weeks later): the cookie then had no person, where a
+full rebuild gives it to Carl. Expected rows come from pandas over the raw files."""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
 def _raw() -> pd.DataFrame:
-    return pd.concat(pd.read_json(FEED / f"day{n}.jsonl", lines=True, dtype=False) for n in (1, 2))
+    return pd.concat(pd.read_json(FEED / f"day{n}.jsonl", lines=True, dtype=False) for n in (1, 2, 3))
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +38,7 @@ def erased(tmp_path_factory) -> Path:
     raw_dir = work / "raw"
     (raw_dir / "raw_events").mkdir(parents=True)
     db = work / "lawn.duckdb"
-    for day in ("day1", "day2"):  # one delivery per file, a build after each
+    for day in ("day1", "day2", "day3"):  # one delivery per file, a build after each
         shutil.copy(FEED / f"{day}.jsonl", raw_dir / "raw_events" / f"{day}.jsonl")
         run_dbt(BUILD, db, work, raw_dir=raw_dir)
     history = query(
