@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -21,9 +20,8 @@ import pytest
 from typer.testing import CliRunner
 
 from lawn.cli import app
-from tests_py.conftest import TEST_HASH_KEY
+from tests_py.billing_world import billing_world
 
-FEED = Path(__file__).parent / "fixtures" / "probe_metrics"
 TEST = "assert_commercial_events_name_an_account"
 runner = CliRunner()
 
@@ -57,20 +55,11 @@ EXTRA = [
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     root = tmp_path_factory.mktemp("commercial_without_account")
-    raw = root / "raw"
-    (raw / "raw_events").mkdir(parents=True)
-    shutil.copy(FEED / "raw_events.csv", raw / "raw_events" / "part-0001.csv")
+    raw, env = billing_world(root)
     with open(raw / "raw_events" / "part-0002.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(EXTRA[0]))
         writer.writeheader()
         writer.writerows(EXTRA)
-    for name in ("crm_accounts.csv", "marketing_spend.csv"):
-        shutil.copy(FEED / name, raw / name)
-    env = {
-        "LAWN_DUCKDB_PATH": str(root / "lawn.duckdb"),
-        "DBT_TARGET_PATH": str(root / "target"),
-        "LAWN_IDENTITY_HASH_KEY": TEST_HASH_KEY.secret.decode(),
-    }
     result = runner.invoke(app, ["build", "--raw-dir", str(raw), "--no-unit-tests"], env=env)
     assert result.exit_code == 0, result.output
     events = pd.concat(
@@ -84,7 +73,9 @@ def built(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
 
 def test_commercial_events_without_an_account_are_counted_in_a_warning(built):
     results_path, events = built
-    commercial = pd.read_csv(Path("seeds/tracking_plan/tracking_plan_events.csv"), dtype=str)
+    commercial = pd.read_csv(
+        Path(__file__).parent.parent / "seeds" / "tracking_plan" / "tracking_plan_events.csv", dtype=str
+    )
     commercial = set(commercial.loc[commercial.category == "commercial", "event_name"])
     assert {"plan_changed", "invoice_paid", "subscription_canceled"} <= commercial
     expected = events[events.event_name.isin(commercial) & (events.account_id.str.strip() == "")]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -21,9 +20,8 @@ import pytest
 from typer.testing import CliRunner
 
 from lawn.cli import app
-from tests_py.conftest import TEST_HASH_KEY
+from tests_py.billing_world import FEED, billing_world
 
-FEED = Path(__file__).parent / "fixtures" / "probe_metrics"
 runner = CliRunner()
 
 LATE_CANCELLATION = {
@@ -65,16 +63,7 @@ def _month_end_mrr(events: pd.DataFrame, account: str) -> dict[str, float]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("late_delivery")
-    raw = root / "raw"
-    (raw / "raw_events").mkdir(parents=True)
-    shutil.copy(FEED / "raw_events.csv", raw / "raw_events" / "part-0001.csv")
-    for name in ("crm_accounts.csv", "marketing_spend.csv"):
-        shutil.copy(FEED / name, raw / name)
-    env = {
-        "LAWN_DUCKDB_PATH": str(root / "lawn.duckdb"),
-        "DBT_TARGET_PATH": str(root / "target"),
-        "LAWN_IDENTITY_HASH_KEY": TEST_HASH_KEY.secret.decode(),
-    }
+    raw, env = billing_world(root)
     return root, raw, env
 
 
