@@ -10,9 +10,9 @@ fails with dbt's bare "Got 1 result": this names the cause and the cure."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+from lawn.dbt_runner import target_folder
 from lawn.paths import REPO_ROOT
 
 RECONCILIATION_TEST = "assert_raw_rows_reconcile_with_event_marts"
@@ -30,8 +30,7 @@ LATE_DELIVERY_HINT = (
 
 def run_results_path() -> Path:
     """Where `lawn build`'s dbt writes run_results.json (DBT_TARGET_PATH, else target/)."""
-    folder = Path(os.environ.get("DBT_TARGET_PATH") or REPO_ROOT / "target")
-    return (folder if folder.is_absolute() else REPO_ROOT / folder) / "run_results.json"
+    return target_folder(REPO_ROOT) / "run_results.json"
 
 
 def late_delivery_hint(started: float, results_path: Path | None = None) -> str | None:

@@ -181,6 +181,14 @@ def keep_parse(invocation: DbtInvocation) -> None:
         dbt_parse_cache.keep(Path(invocation.target_path), invocation.parse_key)
 
 
+def target_folder(project_dir: Path, target_path: Path | str | None = None) -> Path:
+    """Where dbt writes its artefacts: ``target_path``, else DBT_TARGET_PATH, else target/
+    (a relative folder is under the project)."""
+    explicit = target_path if target_path is not None else os.environ.get("DBT_TARGET_PATH")
+    folder = Path(explicit) if explicit else project_dir / "target"
+    return folder if folder.is_absolute() else project_dir / folder
+
+
 def run_dbt(
     args: Sequence[str],
     db_path: Path | None,
@@ -202,9 +210,7 @@ def run_dbt(
     Never raises on a non-zero exit: the caller decides what a failure means."""
     plan = None
     if reuse_seed_tests and list(args[:1]) == ["build"]:
-        explicit = target_path if target_path is not None else os.environ.get("DBT_TARGET_PATH")
-        folder = Path(explicit) if explicit else project_dir / "target"
-        folder = folder if folder.is_absolute() else project_dir / folder
+        folder = target_folder(project_dir, target_path)
         all_vars = {**(dbt_vars or {}), **as_of_vars(as_of)}
         plan = seed_tests.plan(args, all_vars, project_dir, folder, everything=as_of is not None)
         args = [*args, *seed_tests.exclude_args(plan)]
