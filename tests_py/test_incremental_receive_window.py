@@ -11,6 +11,7 @@ be what one full refresh of both files gives, with the delivery numbers written 
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import duckdb
@@ -30,6 +31,7 @@ COLUMNS = [
 # the 72-hour lookback the increment rebuilds from 2026-03-17 12:00 on
 FIRST = [
     ("e-old", "2026-03-10T08:00:00Z"),  # older than the lookback: kept, never read again
+    ("e-padold", " 2026-03-09T08:00:00Z "),  # the same, padded: the window must trim it too
     ("e-feb30", "2026-02-30T00:00:00Z"),  # passes the landing's pattern, parses to null
     ("e-past", "2019-06-01T00:00:00Z"),  # before received_at_earliest_date: out of range
     ("e-mid", "2026-03-18T09:00:00Z"),  # inside the lookback
@@ -46,11 +48,15 @@ SECOND = [
     ("e-apr31", "2026-04-31T00:00:00Z"),  # a new unparseable time: quarantined
     ("e-text", "2026-03-21T13:00:00Z"),  # a plausible delivery of the unreadable one: number 1
     ("e-blank", ""),  # a new empty time
+    ("e-pad", " 2026-03-21T14:00:00Z "),  # padded: staging trims it, so must the window
+    ("e-tz", "2026-03-21T01:00:00+14:00"),  # 2026-03-20 11:00 UTC: after batch 1's newest
+    ("e-tzold", "2026-03-17T23:00:00+14:00"),  # 09:00 UTC that day: before the rebuilt part
 ]
 # the numbering a full refresh gives, worked out by hand: plausible times first, in order;
 # null and out-of-range times after them
 EXPECTED_NUMBER = {
     ("e-old", "2026-03-10T08:00:00Z"): 1,
+    ("e-padold", " 2026-03-09T08:00:00Z "): 1,
     ("e-old", "2026-03-21T10:00:00Z"): 2,
     ("e-feb30", "2026-03-21T11:00:00Z"): 1,
     ("e-feb30", "2026-02-30T00:00:00Z"): 2,
@@ -65,6 +71,9 @@ EXPECTED_NUMBER = {
     ("e-text", "2026-03-21T13:00:00Z"): 1,
     ("e-text", "not recorded"): 2,
     ("e-blank", None): 1,
+    ("e-pad", " 2026-03-21T14:00:00Z "): 1,
+    ("e-tz", "2026-03-21T01:00:00+14:00"): 1,
+    ("e-tzold", "2026-03-17T23:00:00+14:00"): 1,
 }
 DEDUP = "intermediate.int_events_deduplicated"
 VALIDATED = "intermediate.int_events_validated"
@@ -112,6 +121,18 @@ def test_the_increment_numbers_every_delivery_as_written(builds):
     numbers = {(event_id, received): number for event_id, received, number in rows}
     assert len(rows) == len(numbers)  # every delivery once
     assert numbers == EXPECTED_NUMBER
+
+
+def test_duckdb_selects_the_window_on_the_landing_table(builds):
+    """The equality below is the fast path's: on DuckDB the increment picks the window's
+    landing rows by raw_rowid on raw.raw_events (raw_event_window), not by the view's time."""
+    incremental, _ = builds
+    compiled = next(
+        (incremental.parent / "second" / "target" / "compiled").rglob("int_events_deduplicated.sql")
+    )
+    events = compiled.read_text().split("keyed as")[0]
+    assert re.search(r"raw_rowid in \(\s*select rowid\s+from \S*raw_events", events), events
+    assert "received_at not between" not in events.split("raw_rowid in")[0]
 
 
 def test_the_increment_equals_a_full_refresh(builds):

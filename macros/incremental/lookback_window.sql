@@ -56,12 +56,7 @@
             row): the newest kept value is plausible, so a time after the latest allowed one
             is after it too; before received_at_earliest_date `not between` is true, and
             with nothing kept (1900-01-01 < earliest) it is true for every row. -#}
-        coalesce(
-            {{ column }} not between
-            cast('{{ var("received_at_earliest_date") }}' as {{ dbt.type_timestamp() }})
-            and cast('{{ newest_kept }}' as {{ dbt.type_timestamp() }}),
-            true
-        )
+        {{ received_after_newest_kept(column, newest_kept) }}
     {%- else -%}
     (
         {{ column }} is null
@@ -75,6 +70,18 @@
         )
     )
     {%- endif -%}
+{%- endmacro %}
+
+{% macro received_after_newest_kept(column, newest_kept) -%}
+    {#- The window of an incremental run as a comparison with constants: `column` (a receive
+        time, or the expression that parses one) is after `newest_kept`
+        (incremental_newest_kept), or missing, or before received_at_earliest_date. -#}
+    coalesce(
+        {{ column }} not between
+        cast('{{ var("received_at_earliest_date") }}' as {{ dbt.type_timestamp() }})
+        and cast('{{ newest_kept }}' as {{ dbt.type_timestamp() }}),
+        true
+    )
 {%- endmacro %}
 
 {% macro incremental_newest_kept(column) -%}

@@ -25,7 +25,15 @@
 {%- set history_cutoff = applied_retention_cutoff('intermediate.int_events_deduplicated') %}
 {%- set read_only = [] %}
 {%- if is_incremental() %}
-    {%- do read_only.append(incremental_window_predicate('received_at')) %}
+    {#- DuckDB selects the window's landing rows on the landing table (raw_event_window); a
+        unit test, a parse and the other engines filter the view's receive time -#}
+    {%- set newest_kept = incremental_newest_kept('received_at')
+        if raw_rows_located(ref('stg_tracking__events')) else none %}
+    {%- if newest_kept is not none %}
+        {%- do read_only.append(raw_event_window(newest_kept)) %}
+    {%- else %}
+        {%- do read_only.append(incremental_window_predicate('received_at')) %}
+    {%- endif %}
 {%- endif %}
 {%- if history_cutoff is not none %}
     {%- do read_only.append(delivered_since(history_cutoff)) %}
