@@ -10,7 +10,7 @@
         the raw_rowid of every row of raw_events whose staged receive time is in the window
         (received_after_newest_kept), decided on the landing table itself. The same filter
         on the staging view's received_at gives the same rows but cost twice the time at
-        10M raw rows (7.9-10.9 s against 5.3-6.1 s for the model's whole select, identical
+        10M raw rows (8.3-9.3 s against 5.3-6.1 s for the model's whole select, identical
         rows: docs/incremental_staging.md, "Selecting the window on the landing table").
         Only where raw_rows_located: the locator is the rowid, the same within one statement
         for the subquery and the view. -#}
