@@ -5,7 +5,9 @@ count, an exactly repeated row kept twice); rows whose person is already right, 
 ids with no stored row, are left alone. On DuckDB the changed rows are moved (deleted, then
 appended after every kept row), not updated in place: the reason for the DuckDB version
 (docs/performance.md, "Re-attribution moves rows"). PostgreSQL runs the UPDATE and must end
-with the same rows (skipped without a server, failing in CI)."""
+with the same rows (skipped without a server, failing in CI). On both, the change log
+(macros/attribution/attribution_changes.sql) receives the old and the new person of exactly
+the changed rows."""
 
 from __future__ import annotations
 
@@ -40,8 +42,12 @@ OPERATION = """
     {%- set resolved -%}
         select event_id, person_id from {{ target.schema }}.resolved_persons
     {%- endset -%}
+    {%- set changes = api.Relation.create(
+        database=target.database, schema=target.schema, identifier='stored_events__changes') -%}
     {%- call statement('reattribute', auto_begin=True) -%}
-        {{ apply_reattribution(events, resolved) }}
+        drop table if exists {{ changes }};
+        {{ create_attribution_changes(changes) }};
+        {{ apply_reattribution(events, resolved, changes) }}
     {%- endcall -%}
     {%- do adapter.commit() -%}
 {% endmacro %}
@@ -79,6 +85,23 @@ def _expected() -> pd.DataFrame:
     return _sorted(pd.DataFrame(rows, columns=COLUMNS))
 
 
+def _expected_logged() -> set[str]:
+    """The persons the change log must name: the old and the new person of every stored row
+    whose person changes (None is nobody), from the two lists."""
+    persons = dict(RESOLVED)
+    changed = [(old, persons[e]) for e, old, *_ in STORED if e in persons and persons[e] != old]
+    return {person for pair in changed for person in pair if person is not None}
+
+
+def _check_log(rows: list[tuple]) -> None:
+    runs = {run for run, _, _ in rows}
+    assert len(runs) == 1 and next(iter(runs)) > 1_700_000_000_000_000  # microseconds since 1970
+    assert all(kind == "user" for _, kind, _ in rows)
+    logged = [person for _, _, person in rows]
+    assert len(logged) == len(set(logged))
+    assert set(logged) == _expected_logged() == {"p1", "p2", "p3", "p4", "p6", "p9"}
+
+
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.astype(object).where(frame.notna(), None)
     frame["received_at"] = frame["received_at"].astype(str)
@@ -102,6 +125,8 @@ def test_duckdb_moves_exactly_the_changed_rows(tmp_path):
     assert changed.sum() == 5
     assert after.loc[changed, "position"].min() > after.loc[~changed, "position"].max()
     assert sorted(after.loc[~changed, "event_id"]) == ["e1", "e5"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        _check_log(con.execute("select * from main.stored_events__changes").fetchall())
 
 
 def test_postgres_updates_to_the_same_rows(tmp_path):
@@ -114,3 +139,4 @@ def test_postgres_updates_to_the_same_rows(tmp_path):
     rows = pg_query(env, "dbt", f"select {', '.join(COLUMNS)} from {PG_SCHEMA}.stored_events")
     got = _sorted(pd.DataFrame([list(row) for row in rows], columns=COLUMNS))
     assert got.equals(_expected()), got
+    _check_log(pg_query(env, "dbt", f"select * from {PG_SCHEMA}.stored_events__changes"))

@@ -133,7 +133,7 @@
             from affected_events as events
             {{ attributed_person_joins('events', 'current_map', 'affected_events') }}
         {%- endset -%}
-        {{ apply_reattribution(this, resolved) }}
+        {{ apply_reattribution(this, resolved, attribution_changes_relation()) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -150,15 +150,20 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro apply_reattribution(relation, resolved) -%}
+{% macro apply_reattribution(relation, resolved, changes=none) -%}
     {#- Gives the stored rows of `relation` (int_events_attributed) the person of `resolved`, a
         query of (event_id, person_id) for the affected events, where it differs. The same
-        rows end up with the same values on every engine; how they get there differs. -#}
-    {{ return(adapter.dispatch('apply_reattribution', 'lawn')(relation, resolved)) }}
+        rows end up with the same values on every engine; how they get there differs. With
+        `changes` (the model's change log, attribution_changes.sql), the old and the new
+        person of every changed row are logged there. -#}
+    {{ return(adapter.dispatch('apply_reattribution', 'lawn')(relation, resolved, changes)) }}
 {%- endmacro %}
 
-{% macro default__apply_reattribution(relation, resolved) -%}
+{% macro default__apply_reattribution(relation, resolved, changes=none) -%}
     {#- PostgreSQL: an UPDATE (a new row version either way under its MVCC). -#}
+    {%- if changes is not none %}
+    {{ log_moved_persons(changes, relation, resolved) }};
+    {%- endif %}
     update {{ relation }} as attributed
     set person_id = resolved.person_id
     from (
@@ -169,7 +174,7 @@
         and attributed.person_id is distinct from resolved.person_id
 {%- endmacro %}
 
-{% macro duckdb__apply_reattribution(relation, resolved) -%}
+{% macro duckdb__apply_reattribution(relation, resolved, changes=none) -%}
     {#- DuckDB: the changed rows are moved (copied with their new person, deleted, appended
         again) instead of updated in place. An UPDATE of a few thousand events spread over
         history makes DuckDB's next checkpoint rewrite the person_id column of every row group
@@ -190,6 +195,17 @@
         on attributed.event_id = resolved.event_id
     where attributed.person_id is distinct from resolved.person_id
     qualify row_number() over (partition by attributed.rowid order by resolved.person_id) = 1;
+    {%- if changes is not none %}
+    insert into {{ changes }} (change_run, entity_type, entity_id)
+    select distinct {{ attribution_change_run() }}, 'user', persons.person_id
+    from (
+        select moved.person_id from {{ moved }} as moved
+        union all
+        select attributed.person_id from {{ relation }} as attributed
+        where attributed.rowid in (select moved.lawn_moved_rowid from {{ moved }} as moved)
+    ) as persons
+    where persons.person_id is not null;
+    {%- endif %}
     delete from {{ relation }}
     where rowid in (select moved.lawn_moved_rowid from {{ moved }} as moved);
     insert into {{ relation }} select * exclude (lawn_moved_rowid) from {{ moved }};
