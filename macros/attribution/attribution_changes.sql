@@ -145,11 +145,12 @@
     where moved.person_id is not null
 {%- endmacro %}
 
-{% macro changes_since_consumed() -%}
+{% macro changes_since_consumed(fingerprint) -%}
     {#- For a model built per person/account from int_events_attributed: none when it must be
         built in full (not incremental, no log, no record of its last run, a 'full' run
-        since, or its last run pruned from the log); else {'after': its last run, 'upto':
-        the newest run in the log}. Read when the model is compiled (before its hooks). -#}
+        since, its last run pruned from the log, or its configuration `fingerprint` changed
+        since); else {'after': its last run, 'upto': the newest run in the log}. Read when the
+        model is compiled (before its hooks), and again by its pre-hook. -#}
     {%- if not execute or not is_incremental() or target.type == 'spark'
         or model.resource_type != 'model' -%}
         {%- do return(none) -%}
@@ -175,11 +176,13 @@
                     logged.entity_type = 'run'
                     and logged.entity_id = 'full'
                     and logged.change_run > last_run.change_run
-            ) as full_runs_since
+            ) as full_runs_since,
+            last_run.config_fingerprint
         from {{ consumed }} as last_run
     {%- endset -%}
     {%- set rows = run_query(probe).rows -%}
-    {%- if rows | length != 1 or rows[0][0] is none or rows[0][2] == 0 or rows[0][3] > 0 -%}
+    {%- if rows | length != 1 or rows[0][0] is none or rows[0][2] == 0 or rows[0][3] > 0
+        or rows[0][4] != fingerprint -%}
         {%- do return(none) -%}
     {%- endif -%}
     {%- do return({'after': rows[0][0] | int, 'upto': rows[0][1] | int}) -%}
@@ -203,9 +206,9 @@
     )
 {%- endmacro %}
 
-{% macro save_consumed_changes() -%}
+{% macro save_consumed_changes(fingerprint) -%}
     {#- Post-hook of a consumer: the newest run of the log it has now consumed (null without a
-        log: the next run rebuilds in full). -#}
+        log: the next run rebuilds in full) and the configuration it was built with. -#}
     {%- if target.type == 'spark' or not execute -%}
         {%- do return('') -%}
     {%- endif -%}
@@ -219,16 +222,18 @@
             cast(null as {{ dbt.type_bigint() }})
         {%- else -%}
             (select max(logged.change_run) from {{ changes }} as logged)
-        {%- endif %} as change_run
+        {%- endif %} as change_run,
+        cast('{{ fingerprint | replace("'", "''") }}' as {{ dbt.type_string() }}) as config_fingerprint
 {%- endmacro %}
 
-{% macro delete_changed_activity_days() -%}
-    {#- Pre-hook of int_activity_days on an incremental run: the rows of the persons and
-        accounts changed since its last run, or every row when it rebuilds in full. -#}
+{% macro delete_changed_entities(fingerprint) -%}
+    {#- Pre-hook of a consumer (rows keyed by entity_type 'account' | 'user' and entity_id) on
+        an incremental run: the rows of the persons and accounts changed since its last run,
+        or every row when it rebuilds in full. -#}
     {%- if not execute or not is_incremental() or target.type == 'spark' -%}
         {%- do return('') -%}
     {%- endif -%}
-    {%- set since = changes_since_consumed() -%}
+    {%- set since = changes_since_consumed(fingerprint) -%}
     delete from {{ this }} as kept
     {%- if since is not none %}
     where exists (
@@ -239,4 +244,28 @@
             and changed.entity_id = kept.entity_id
     )
     {%- endif -%}
+{%- endmacro %}
+
+{% macro activity_days_fingerprint() -%}
+    {#- int_activity_days' configuration: the activity events. -#}
+    {%- do return('activity_event_names=' ~ (var('activity_event_names') | join(','))) -%}
+{%- endmacro %}
+
+{% macro moments_fingerprint() -%}
+    {#- int_moments_reached's configuration: the rows of metric_moments that decide a match
+        (read when the model is compiled and by its hooks; empty while parsing). -#}
+    {%- if not execute -%}
+        {%- do return('') -%}
+    {%- endif -%}
+    {%- set probe -%}
+        select moment_name, entity_type, event_name, property_name, property_operator, property_value
+        from {{ ref('metric_moments') }}
+        order by moment_name, entity_type, event_name
+    {%- endset -%}
+    {%- set rows = run_query(probe).rows -%}
+    {%- set parts = [] -%}
+    {%- for row in rows -%}
+        {%- do parts.append(row.values() | map('string') | join('|')) -%}
+    {%- endfor -%}
+    {%- do return('metric_moments=' ~ (parts | join(';'))) -%}
 {%- endmacro %}

@@ -7,14 +7,15 @@
     and accounts int_events_attributed's change log names since this model's last run
     (changes_since_consumed, macros/attribution/attribution_changes.sql); the pre-hook deletes
     their rows first. Without a usable log (first run, a full refresh of the events, an
-    erasure or a retention run since, a gap of more than 30 runs) it rebuilds in full. -#}
-{%- set since = changes_since_consumed() %}
+    erasure or a retention run since, a gap of more than 30 runs, another list of activity
+    events) it rebuilds in full. -#}
+{%- set since = changes_since_consumed(activity_days_fingerprint()) %}
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ delete_changed_activity_days() }}",
-    post_hook="{{ save_consumed_changes() }}"
+    pre_hook="{{ delete_changed_entities(activity_days_fingerprint()) }}",
+    post_hook="{{ save_consumed_changes(activity_days_fingerprint()) }}"
 ) }}
 with
 

@@ -1,6 +1,7 @@
-"""int_activity_days recomputes only the persons and accounts int_events_attributed's change
-log names (macros/attribution/attribution_changes.sql, docs/incremental_attribution.md "The
-change log"). On a hand-written feed (raw envelope and tracking plan, not lawn's generator):
+"""int_activity_days and int_moments_reached recompute only the persons and accounts
+int_events_attributed's change log names (macros/attribution/attribution_changes.sql,
+docs/incremental_attribution.md "The change log"). On a hand-written feed (raw envelope and
+tracking plan, not lawn's generator):
 
 - day 1: Ann and Bob use acc_1; in February a phone nobody has signed in on clicks a push
   notification (an activity event of an anonymous person, older than the lookback); Cara
@@ -8,9 +9,11 @@ change log"). On a hand-written feed (raw envelope and tracking plan, not lawn's
 - day 2: Zed signs up on that phone, so the day-1 click moves from the anonymous person to
   Zed; a late login of Ann's from February arrives; Bob logs in again.
 
-After the two-step build, after an erasure and after a retention run, the incremental table
-holds, row for row, what a full refresh holds. Negative controls: without the moved persons
-in the log, and with a retention run that leaves the log in place, the comparison fails."""
+After the two-step build, after an erasure, after a retention run and after a change of their
+configuration (the activity events, the moments), each incremental table holds, row for row,
+what a full refresh holds. Negative controls: without the moved persons in the log, with a
+retention run that leaves the log in place, and without the configuration's fingerprint, the
+comparison fails."""
 
 from __future__ import annotations
 
@@ -29,9 +32,10 @@ from tests_py.conftest import query, run_dbt
 from tests_py.test_incremental_identity import _event, build_two_steps, except_all_counts
 
 TABLE = "intermediate.int_activity_days"
+MOMENTS = "intermediate.int_moments_reached"
 CONSUMED = "intermediate.int_activity_days__changes_consumed"
-ARGS = ["build", "--select", "+int_activity_days", "+pii_identifiers", "--exclude", "test_type:data",
-        "test_type:unit"]  # fmt: skip
+ARGS = ["build", "--select", "+int_activity_days", "+int_moments_reached", "+pii_identifiers", "--exclude",
+        "test_type:data", "test_type:unit"]  # fmt: skip
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "selectors.yml", "macros", "models", "seeds", "snapshots",
                  "tests", "analyses")  # fmt: skip
 
@@ -61,17 +65,24 @@ DAY_2 = [
 ]  # fmt: skip
 
 
-def _project(root: Path, old: str, new: str) -> Path:
-    """A copy of the dbt project with one edit (``old`` -> ``new``, present once)."""
+def _project(root: Path, old: str, new: str, path: str = "macros/attribution/attributed_person.sql") -> Path:
+    """A copy of the dbt project with one edit of ``path`` (``old`` -> ``new``, present once)."""
     root.mkdir(parents=True)
     for name in PROJECT_FILES:
         source = REPO_ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
-    macro = root / "macros" / "attribution" / "attributed_person.sql"
-    text = macro.read_text()
+    edited = root / path
+    text = edited.read_text()
     assert text.count(old) == 1
-    macro.write_text(text.replace(old, new))
+    edited.write_text(text.replace(old, new))
     return root
+
+
+def _both_equal(left: Path, right: Path) -> None:
+    """int_activity_days and int_moments_reached hold the same rows in both (EXCEPT ALL)."""
+    for table in (TABLE, MOMENTS):
+        only_left, only_right, rows = except_all_counts(left, right, table)
+        assert (only_left, only_right) == (0, 0) and rows > 0, table
 
 
 def _days(db_path: Path) -> set[tuple[str, str, str]]:
@@ -89,7 +100,8 @@ def _full_refresh_of_the_table(db_path: Path, work: Path) -> Path:
     """A copy of ``db_path`` whose int_activity_days alone is rebuilt by a full refresh."""
     refreshed = work / "refreshed.duckdb"
     shutil.copy(db_path, refreshed)
-    run_dbt(["run", "--select", "int_activity_days", "--full-refresh"], refreshed, work / "t_refresh")
+    run_dbt(["run", "--select", "int_activity_days", "int_moments_reached", "--full-refresh"], refreshed,
+            work / "t_refresh")  # fmt: skip
     return refreshed
 
 
@@ -102,8 +114,7 @@ def worlds(tmp_path_factory):
 
 def test_the_increment_recomputes_the_logged_entities_and_equals_a_full_refresh(worlds):
     _, one_step, two_steps, after_first = worlds
-    only_two, only_one, rows = except_all_counts(two_steps, one_step, TABLE)
-    assert (only_two, only_one) == (0, 0) and rows > 0
+    _both_equal(two_steps, one_step)
     # the planted move: the click was the phone's anonymous person's, now it is Zed's
     anonymous, zed = _person_of(after_first, "a03"), _person_of(two_steps, "a03")
     assert anonymous != zed == _person_of(two_steps, "a08")
@@ -124,8 +135,13 @@ def test_the_increment_recomputes_the_logged_entities_and_equals_a_full_refresh(
     # Cara and acc_2 had nothing new: not named, their rows were kept
     cara = _person_of(two_steps, "a06")
     assert not {("user", cara), ("account", "acc_2")} & named
-    consumed = query(two_steps, f"select change_run from {CONSUMED}")["change_run"].tolist()
-    assert consumed == [runs["change_run"].iloc[1]]
+    for record in (CONSUMED, f"{MOMENTS}__changes_consumed"):
+        consumed = query(two_steps, f"select change_run from {record}")["change_run"].tolist()
+        assert consumed == [runs["change_run"].iloc[1]]
+    # Zed's signup is a moment of his person and of acc_3
+    moments = query(two_steps, f"select entity_type, entity_id, moment_name from {MOMENTS}")
+    reached = set(zip(moments.entity_type, moments.entity_id, moments.moment_name, strict=True))
+    assert {("user", zed, "user_signed_up"), ("account", "acc_3", "account_signed_up")} <= reached
 
 
 def test_without_the_moved_persons_in_the_log_the_comparison_fails(worlds, tmp_path):
@@ -160,8 +176,7 @@ def test_after_an_erasure_the_increment_equals_a_full_refresh(worlds, tmp_path):
     shutil.copy(incremental, refreshed)
     run_dbt(ARGS, incremental, tmp_path / "t2")
     run_dbt([*ARGS, "--full-refresh"], refreshed, tmp_path / "t1")
-    only_two, only_one, rows = except_all_counts(incremental, refreshed, TABLE)
-    assert (only_two, only_one) == (0, 0) and rows > 0
+    _both_equal(incremental, refreshed)
     assert not any(entity == bob for _, entity, _ in _days(incremental))
     runs = query(incremental, f"select entity_id from {ATTRIBUTION_CHANGES} where entity_type = 'run'")
     assert runs["entity_id"].tolist() == ["full"]
@@ -191,8 +206,7 @@ def test_after_a_retention_run_the_increment_equals_a_full_refresh(worlds, tmp_p
     _, _, two_steps, _ = worlds
     retained = _retained(two_steps, tmp_path, keep_log=False)
     refreshed = _full_refresh_of_the_table(retained, tmp_path)
-    only_two, only_one, rows = except_all_counts(retained, refreshed, TABLE)
-    assert (only_two, only_one) == (0, 0) and rows > 0
+    _both_equal(retained, refreshed)
     assert not any(date == "2026-01-15" for _, _, date in _days(retained))
 
 
@@ -217,5 +231,61 @@ def test_a_consumer_without_its_record_rebuilds_in_full(worlds, tmp_path):
         # damage only a full rebuild repairs
         con.execute(f"delete from {TABLE} where entity_type = 'account'")
     run_dbt(ARGS, db, tmp_path / "t", raw_dir=work / "raw_all")
-    only_two, only_one, rows = except_all_counts(db, one_step, TABLE)
-    assert (only_two, only_one) == (0, 0) and rows > 0
+    _both_equal(db, one_step)
+
+
+LOGINS_ARE_MOMENTS = ("user_created_invoice,user,feature_used,",
+                      "user_logged_in,user,logged_in,,,,0,,A person logged in.\n"
+                      "user_created_invoice,user,feature_used,")  # fmt: skip
+
+
+def _day_two_with_new_moments(worlds, tmp_path: Path, fingerprinted: bool) -> tuple[Path, Path]:
+    """Day 2 built incrementally, and everything by a full refresh, with a metric_moments
+    that makes a login a moment (Cara, not in the log, logged in on day 1); without
+    ``fingerprinted`` the model ignores its configuration."""
+    work, _, _, after_first = worlds
+    project = _project(tmp_path / "project", *LOGINS_ARE_MOMENTS, path="seeds/metrics/metric_moments.csv")
+    if not fingerprinted:
+        macros = project / "macros" / "attribution" / "attribution_changes.sql"
+        text = macros.read_text()
+        start = text.index("{% macro moments_fingerprint() -%}")
+        macros.write_text(
+            text[:start] + "{% macro moments_fingerprint() -%}{{ return('') }}{%- endmacro %}\n"
+        )
+    incremental = tmp_path / "incremental.duckdb"
+    shutil.copy(after_first, incremental)
+    run_dbt(ARGS, incremental, tmp_path / "t2", raw_dir=work / "raw_all", project_dir=project)
+    refreshed = tmp_path / "refreshed.duckdb"
+    run_dbt(
+        [*ARGS, "--full-refresh"], refreshed, tmp_path / "t1", raw_dir=work / "raw_all", project_dir=project
+    )
+    return incremental, refreshed
+
+
+def test_new_moments_rebuild_in_full(worlds, tmp_path):
+    incremental, refreshed = _day_two_with_new_moments(worlds, tmp_path, fingerprinted=True)
+    _both_equal(incremental, refreshed)
+    cara = _person_of(incremental, "a06")
+    moments = query(incremental, f"select entity_id from {MOMENTS} where moment_name = 'user_logged_in'")
+    assert cara in set(moments["entity_id"])
+
+
+def test_without_the_fingerprint_new_moments_miss_the_unlogged_persons(worlds, tmp_path):
+    """Negative control: Cara (not in the log) never gets her login moment."""
+    incremental, refreshed = _day_two_with_new_moments(worlds, tmp_path, fingerprinted=False)
+    only_incremental, only_refreshed, _ = except_all_counts(incremental, refreshed, MOMENTS)
+    assert (only_incremental, only_refreshed) == (0, 1)
+
+
+def test_other_activity_events_rebuild_in_full(worlds, tmp_path):
+    """Day 2 counts only signups and feature use as activity: Cara's January login (her person
+    not in the log) is no activity day any more."""
+    work, _, _, after_first = worlds
+    names = {"activity_event_names": ["signed_up", "feature_used"]}
+    incremental = tmp_path / "incremental.duckdb"
+    shutil.copy(after_first, incremental)
+    run_dbt(ARGS, incremental, tmp_path / "t2", raw_dir=work / "raw_all", dbt_vars=names)
+    refreshed = tmp_path / "refreshed.duckdb"
+    run_dbt([*ARGS, "--full-refresh"], refreshed, tmp_path / "t1", raw_dir=work / "raw_all", dbt_vars=names)
+    _both_equal(incremental, refreshed)
+    assert not any(date == "2026-01-15" for _, _, date in _days(incremental))
