@@ -1,5 +1,5 @@
-"""int_activity_days and int_moments_reached recompute only the persons and accounts
-int_events_attributed's change log names (macros/attribution/attribution_changes.sql,
+"""int_activity_days applies the rows int_events_attributed's change log holds as deltas to
+its per-day event counts (macros/attribution/attribution_changes.sql,
 docs/incremental_attribution.md "The change log"). On a hand-written feed (raw envelope and
 tracking plan, not lawn's generator):
 
@@ -9,11 +9,11 @@ tracking plan, not lawn's generator):
 - day 2: Zed signs up on that phone, so the day-1 click moves from the anonymous person to
   Zed; a late login of Ann's from February arrives; Bob logs in again.
 
-After the two-step build, after an erasure, after a retention run and after a change of their
-configuration (the activity events, the moments), each incremental table holds, row for row,
-what a full refresh holds. Negative controls: without the moved persons in the log, with a
-retention run that leaves the log in place, and without the configuration's fingerprint, the
-comparison fails."""
+After the two-step build, after an erasure, after a retention run and after a change of the
+activity events, the incremental table holds, row for row, what a full refresh holds, and
+its counts equal a pandas count of the attributed events. Negative controls: without the
+moved rows in the log, without netting the lookback window's rows, with a retention run that
+leaves the log in place, and without the configuration's fingerprint, the comparison fails."""
 
 from __future__ import annotations
 
@@ -28,14 +28,14 @@ from lawn.paths import REPO_ROOT
 from lawn.privacy import erase
 from lawn.privacy_maps import ATTRIBUTION_CHANGES
 from lawn.retention import apply_retention
+from lawn.settings import var
 from tests_py.conftest import query, run_dbt
 from tests_py.test_incremental_identity import _event, build_two_steps, except_all_counts
 
 TABLE = "intermediate.int_activity_days"
-MOMENTS = "intermediate.int_moments_reached"
 CONSUMED = "intermediate.int_activity_days__changes_consumed"
-ARGS = ["build", "--select", "+int_activity_days", "+int_moments_reached", "+pii_identifiers", "--exclude",
-        "test_type:data", "test_type:unit"]  # fmt: skip
+ARGS = ["build", "--select", "+int_activity_days", "+pii_identifiers", "--exclude", "test_type:data",
+        "test_type:unit"]  # fmt: skip
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "selectors.yml", "macros", "models", "seeds", "snapshots",
                  "tests", "analyses")  # fmt: skip
 
@@ -65,7 +65,9 @@ DAY_2 = [
 ]  # fmt: skip
 
 
-def _project(root: Path, old: str, new: str, path: str = "macros/attribution/attributed_person.sql") -> Path:
+def _project(
+    root: Path, old: str, new: str, path: str = "macros/attribution/attribution_changes.sql"
+) -> Path:
     """A copy of the dbt project with one edit of ``path`` (``old`` -> ``new``, present once)."""
     root.mkdir(parents=True)
     for name in PROJECT_FILES:
@@ -78,11 +80,9 @@ def _project(root: Path, old: str, new: str, path: str = "macros/attribution/att
     return root
 
 
-def _both_equal(left: Path, right: Path) -> None:
-    """int_activity_days and int_moments_reached hold the same rows in both (EXCEPT ALL)."""
-    for table in (TABLE, MOMENTS):
-        only_left, only_right, rows = except_all_counts(left, right, table)
-        assert (only_left, only_right) == (0, 0) and rows > 0, table
+def _equal(left: Path, right: Path) -> None:
+    only_left, only_right, rows = except_all_counts(left, right, TABLE)
+    assert (only_left, only_right) == (0, 0) and rows > 0
 
 
 def _days(db_path: Path) -> set[tuple[str, str, str]]:
@@ -96,12 +96,31 @@ def _person_of(db_path: Path, event_id: str) -> str:
     return str(frame["person_id"].iloc[0])
 
 
+def _counted_in_pandas(db_path: Path) -> dict[tuple[str, str, str], int]:
+    """The activity events per account and per person and day, counted in pandas from the
+    attributed events (the dbt project's activity event list)."""
+    names = var("activity_event_names")
+    events = query(db_path, "select person_id, account_id, cast(occurred_date as varchar) as d, event_name"
+                            " from intermediate.int_events_attributed")  # fmt: skip
+    events = events[events["event_name"].isin(names)]
+    counts: dict[tuple[str, str, str], int] = {}
+    for kind, column in (("account", "account_id"), ("user", "person_id")):
+        for (entity, day), n in events.dropna(subset=[column]).groupby([column, "d"]).size().items():
+            counts[(kind, entity, day)] = int(n)
+    return counts
+
+
+def _stored_counts(db_path: Path) -> dict[tuple[str, str, str], int]:
+    columns = "entity_type, entity_id, cast(activity_date as varchar) as d, activity_events"
+    frame = query(db_path, f"select {columns} from {TABLE}")
+    return {(r.entity_type, r.entity_id, r.d): int(r.activity_events) for r in frame.itertuples()}
+
+
 def _full_refresh_of_the_table(db_path: Path, work: Path) -> Path:
     """A copy of ``db_path`` whose int_activity_days alone is rebuilt by a full refresh."""
     refreshed = work / "refreshed.duckdb"
     shutil.copy(db_path, refreshed)
-    run_dbt(["run", "--select", "int_activity_days", "int_moments_reached", "--full-refresh"], refreshed,
-            work / "t_refresh")  # fmt: skip
+    run_dbt(["run", "--select", "int_activity_days", "--full-refresh"], refreshed, work / "t_refresh")
     return refreshed
 
 
@@ -112,9 +131,11 @@ def worlds(tmp_path_factory):
     return work, one_step, two_steps, after_first
 
 
-def test_the_increment_recomputes_the_logged_entities_and_equals_a_full_refresh(worlds):
+def test_the_increment_applies_the_changed_rows_and_equals_a_full_refresh(worlds):
     _, one_step, two_steps, after_first = worlds
-    _both_equal(two_steps, one_step)
+    _equal(two_steps, one_step)
+    assert _stored_counts(two_steps) == _counted_in_pandas(two_steps)
+    assert _stored_counts(after_first) == _counted_in_pandas(after_first)
     # the planted move: the click was the phone's anonymous person's, now it is Zed's
     anonymous, zed = _person_of(after_first, "a03"), _person_of(two_steps, "a03")
     assert anonymous != zed == _person_of(two_steps, "a08")
@@ -122,43 +143,63 @@ def test_the_increment_recomputes_the_logged_entities_and_equals_a_full_refresh(
     assert ("user", zed, "2026-02-24") in _days(two_steps)
     assert not any(entity == anonymous for _, entity, _ in _days(two_steps))
     # the late login reaches Ann's and acc_1's February
-    ann = _person_of(two_steps, "a01")
+    ann, bob = _person_of(two_steps, "a01"), _person_of(two_steps, "a04")
     assert {("user", ann, "2026-02-27"), ("account", "acc_1", "2026-02-27")} <= _days(two_steps)
-    # the log: a full run (the first build), then an incremental one naming what it touched
-    log = query(two_steps, f"select change_run, entity_type, entity_id from {ATTRIBUTION_CHANGES}")
-    runs = log[log.entity_type == "run"].sort_values("change_run")
-    assert runs["entity_id"].tolist() == ["full", "incremental"]
-    second = log[log.change_run == runs["change_run"].iloc[1]]
-    named = set(zip(second.entity_type, second.entity_id, strict=True))
-    touched = {("user", anonymous), ("user", zed), ("user", ann), ("account", "acc_1"), ("account", "acc_3")}
-    assert touched <= named
-    # Cara and acc_2 had nothing new: not named, their rows were kept
-    cara = _person_of(two_steps, "a06")
-    assert not {("user", cara), ("account", "acc_2")} & named
-    for record in (CONSUMED, f"{MOMENTS}__changes_consumed"):
-        consumed = query(two_steps, f"select change_run from {record}")["change_run"].tolist()
-        assert consumed == [runs["change_run"].iloc[1]]
-    # Zed's signup is a moment of his person and of acc_3
-    moments = query(two_steps, f"select entity_type, entity_id, moment_name from {MOMENTS}")
-    reached = set(zip(moments.entity_type, moments.entity_id, moments.moment_name, strict=True))
-    assert {("user", zed, "user_signed_up"), ("account", "acc_3", "account_signed_up")} <= reached
+    # the log: a full run (the first build), then the incremental one with exactly the rows
+    # that changed: the move (out and in) and the three new events. The lookback window's
+    # rows (a04, a05, a07), deleted and appended again unchanged, are not there.
+    log = query(
+        two_steps, f"select change_run, run_kind, change_sign, event_id, person_id from {ATTRIBUTION_CHANGES}"
+    )
+    runs = log[log.run_kind.notna()].sort_values("change_run")
+    assert runs["run_kind"].tolist() == ["full", "incremental"]
+    second = log[(log.change_run == runs["change_run"].iloc[1]) & log.run_kind.isna()]
+    rows = sorted(zip(second.change_sign, second.event_id, second.person_id, strict=True))
+    assert rows == sorted([(-1, "a03", anonymous), (1, "a03", zed), (1, "a08", zed), (1, "a09", ann),
+                           (1, "a10", bob)])  # fmt: skip
+    consumed = query(two_steps, f"select change_run from {CONSUMED}")["change_run"].tolist()
+    assert consumed == [runs["change_run"].iloc[1]]
 
 
-def test_without_the_moved_persons_in_the_log_the_comparison_fails(worlds, tmp_path):
-    """Negative control: the re-attribution no longer logs the persons it moves rows between;
-    the anonymous person keeps its stale day (Zed gains his, as a person the new rows name)."""
-    work, one_step, _, after_first = worlds
+def _day_two(worlds, tmp_path: Path, project: Path | None = None, dbt_vars: dict | None = None) -> Path:
+    """Day 2 built incrementally on a copy of the day-1 warehouse."""
+    work, _, _, after_first = worlds
+    db = tmp_path / "day_two.duckdb"
+    shutil.copy(after_first, db)
+    extra = {"project_dir": project} if project is not None else {}
+    run_dbt(ARGS, db, tmp_path / "t2", raw_dir=work / "raw_all", dbt_vars=dbt_vars, **extra)
+    return db
+
+
+def test_without_the_moved_rows_in_the_log_the_comparison_fails(worlds, tmp_path):
+    """Negative control: the re-attribution no longer logs the rows it moves; the anonymous
+    person keeps its day and Zed lacks his."""
     project = _project(
         tmp_path / "project",
         "{{ apply_reattribution(this, resolved, attribution_changes_relation()) }}",
         "{{ apply_reattribution(this, resolved) }}",
+        path="macros/attribution/attributed_person.sql",
     )
-    stale = tmp_path / "stale.duckdb"
-    shutil.copy(after_first, stale)
-    run_dbt(ARGS, stale, tmp_path / "t", raw_dir=work / "raw_all", project_dir=project)
-    only_stale, only_refreshed, _ = except_all_counts(stale, one_step, TABLE)
-    assert (only_stale, only_refreshed) == (1, 0)
-    assert ("user", _person_of(after_first, "a03"), "2026-02-24") in _days(stale)
+    stale = _day_two(worlds, tmp_path, project)
+    only_stale, only_refreshed, _ = except_all_counts(stale, worlds[1], TABLE)
+    assert (only_stale, only_refreshed) == (1, 1)
+    assert ("user", _person_of(worlds[3], "a03"), "2026-02-24") in _days(stale)
+
+
+def test_without_netting_the_window_the_counts_double(worlds, tmp_path):
+    """Negative control: the rows appended are logged without subtracting the window's rows
+    they replace; the days of a04, a05 and a07 (in the lookback window) count twice."""
+    project = _project(
+        tmp_path / "project",
+        "            except all\n"
+        "            select {{ attribution_change_columns('kept') }} from {{ before }} as kept\n"
+        "        ) as added;",
+        "        ) as added;",
+    )
+    doubled = _day_two(worlds, tmp_path, project)
+    only_doubled, only_refreshed, _ = except_all_counts(doubled, worlds[1], TABLE)
+    assert only_doubled == only_refreshed > 0
+    assert _stored_counts(doubled) != _counted_in_pandas(doubled)
 
 
 def test_after_an_erasure_the_increment_equals_a_full_refresh(worlds, tmp_path):
@@ -176,10 +217,10 @@ def test_after_an_erasure_the_increment_equals_a_full_refresh(worlds, tmp_path):
     shutil.copy(incremental, refreshed)
     run_dbt(ARGS, incremental, tmp_path / "t2")
     run_dbt([*ARGS, "--full-refresh"], refreshed, tmp_path / "t1")
-    _both_equal(incremental, refreshed)
+    _equal(incremental, refreshed)
     assert not any(entity == bob for _, entity, _ in _days(incremental))
-    runs = query(incremental, f"select entity_id from {ATTRIBUTION_CHANGES} where entity_type = 'run'")
-    assert runs["entity_id"].tolist() == ["full"]
+    runs = query(incremental, f"select run_kind from {ATTRIBUTION_CHANGES} where run_kind is not null")
+    assert runs["run_kind"].tolist() == ["full"]
 
 
 def _retained(two_steps: Path, work: Path, keep_log: bool) -> Path:
@@ -195,9 +236,10 @@ def _retained(two_steps: Path, work: Path, keep_log: bool) -> Path:
     assert purged["intermediate.int_events_attributed"] == 1  # Cara's login
     if keep_log:
         with duckdb.connect(str(retained)) as con:
-            con.execute(f"create table {ATTRIBUTION_CHANGES} (change_run bigint, entity_type varchar,"
-                        " entity_id varchar)")  # fmt: skip
-            con.executemany(f"insert into {ATTRIBUTION_CHANGES} values (?, ?, ?)", saved)
+            con.execute(f"create table {ATTRIBUTION_CHANGES} (change_run bigint, run_kind varchar,"
+                        " change_sign integer, event_id varchar, event_name varchar, person_id varchar,"
+                        " account_id varchar, occurred_date date)")  # fmt: skip
+            con.executemany(f"insert into {ATTRIBUTION_CHANGES} values (?, ?, ?, ?, ?, ?, ?, ?)", saved)
     run_dbt(ARGS, retained, work / "t2")
     return retained
 
@@ -206,7 +248,7 @@ def test_after_a_retention_run_the_increment_equals_a_full_refresh(worlds, tmp_p
     _, _, two_steps, _ = worlds
     retained = _retained(two_steps, tmp_path, keep_log=False)
     refreshed = _full_refresh_of_the_table(retained, tmp_path)
-    _both_equal(retained, refreshed)
+    _equal(retained, refreshed)
     assert not any(date == "2026-01-15" for _, _, date in _days(retained))
 
 
@@ -231,65 +273,35 @@ def test_a_consumer_without_its_record_rebuilds_in_full(worlds, tmp_path):
         # damage only a full rebuild repairs
         con.execute(f"delete from {TABLE} where entity_type = 'account'")
     run_dbt(ARGS, db, tmp_path / "t", raw_dir=work / "raw_all")
-    _both_equal(db, one_step)
+    _equal(db, one_step)
 
 
-LOGINS_ARE_MOMENTS = ("user_created_invoice,user,feature_used,",
-                      "user_logged_in,user,logged_in,,,,0,,A person logged in.\n"
-                      "user_created_invoice,user,feature_used,")  # fmt: skip
-
-
-def _day_two_with_new_moments(worlds, tmp_path: Path, fingerprinted: bool) -> tuple[Path, Path]:
-    """Day 2 built incrementally, and everything by a full refresh, with a metric_moments
-    that makes a login a moment (Cara, not in the log, logged in on day 1); without
-    ``fingerprinted`` the model ignores its configuration."""
-    work, _, _, after_first = worlds
-    project = _project(tmp_path / "project", *LOGINS_ARE_MOMENTS, path="seeds/metrics/metric_moments.csv")
-    if not fingerprinted:
-        macros = project / "macros" / "attribution" / "attribution_changes.sql"
-        text = macros.read_text()
-        start = text.index("{% macro moments_fingerprint() -%}")
-        macros.write_text(
-            text[:start] + "{% macro moments_fingerprint() -%}{{ return('') }}{%- endmacro %}\n"
-        )
-    incremental = tmp_path / "incremental.duckdb"
-    shutil.copy(after_first, incremental)
-    if not fingerprinted:
-        # the record of day 1 as a model without a fingerprint would have written it
-        with duckdb.connect(str(incremental)) as con:
-            con.execute(f"update {MOMENTS}__changes_consumed set config_fingerprint = ''")
-    run_dbt(ARGS, incremental, tmp_path / "t2", raw_dir=work / "raw_all", project_dir=project)
-    refreshed = tmp_path / "refreshed.duckdb"
-    run_dbt(
-        [*ARGS, "--full-refresh"], refreshed, tmp_path / "t1", raw_dir=work / "raw_all", project_dir=project
-    )
-    return incremental, refreshed
-
-
-def test_new_moments_rebuild_in_full(worlds, tmp_path):
-    incremental, refreshed = _day_two_with_new_moments(worlds, tmp_path, fingerprinted=True)
-    _both_equal(incremental, refreshed)
-    cara = _person_of(incremental, "a06")
-    moments = query(incremental, f"select entity_id from {MOMENTS} where moment_name = 'user_logged_in'")
-    assert cara in set(moments["entity_id"])
-
-
-def test_without_the_fingerprint_new_moments_miss_the_unlogged_persons(worlds, tmp_path):
-    """Negative control: Cara (not in the log) never gets her login moment."""
-    incremental, refreshed = _day_two_with_new_moments(worlds, tmp_path, fingerprinted=False)
-    only_incremental, only_refreshed, _ = except_all_counts(incremental, refreshed, MOMENTS)
-    assert (only_incremental, only_refreshed) == (0, 1)
+OTHER_ACTIVITY = {"activity_event_names": ["signed_up", "feature_used"]}
 
 
 def test_other_activity_events_rebuild_in_full(worlds, tmp_path):
-    """Day 2 counts only signups and feature use as activity: Cara's January login (her person
-    not in the log) is no activity day any more."""
-    work, _, _, after_first = worlds
-    names = {"activity_event_names": ["signed_up", "feature_used"]}
-    incremental = tmp_path / "incremental.duckdb"
-    shutil.copy(after_first, incremental)
-    run_dbt(ARGS, incremental, tmp_path / "t2", raw_dir=work / "raw_all", dbt_vars=names)
+    """Day 2 counts only signups and feature use as activity: Cara's January login (not in the
+    log) is no activity day any more."""
+    incremental = _day_two(worlds, tmp_path, dbt_vars=OTHER_ACTIVITY)
     refreshed = tmp_path / "refreshed.duckdb"
-    run_dbt([*ARGS, "--full-refresh"], refreshed, tmp_path / "t1", raw_dir=work / "raw_all", dbt_vars=names)
-    _both_equal(incremental, refreshed)
+    run_dbt([*ARGS, "--full-refresh"], refreshed, tmp_path / "t1", raw_dir=worlds[0] / "raw_all",
+            dbt_vars=OTHER_ACTIVITY)  # fmt: skip
+    _equal(incremental, refreshed)
     assert not any(date == "2026-01-15" for _, _, date in _days(incremental))
+
+
+def test_without_the_fingerprint_other_activity_events_leave_stale_days(worlds, tmp_path):
+    """Negative control: the model ignores its configuration (and its day-1 record says so);
+    the login days of everyone the log does not name survive."""
+    project = _project(
+        tmp_path / "project",
+        "{%- do return('activity_event_names=' ~ (var('activity_event_names') | join(','))) -%}",
+        "{%- do return('') -%}",
+    )
+    work, _, _, after_first = worlds
+    db = tmp_path / "stale.duckdb"
+    shutil.copy(after_first, db)
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"update {CONSUMED} set config_fingerprint = ''")
+    run_dbt(ARGS, db, tmp_path / "t2", raw_dir=work / "raw_all", project_dir=project, dbt_vars=OTHER_ACTIVITY)
+    assert ("account", "acc_2", "2026-01-15") in _days(db)

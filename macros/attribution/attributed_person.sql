@@ -154,15 +154,38 @@
     {#- Gives the stored rows of `relation` (int_events_attributed) the person of `resolved`, a
         query of (event_id, person_id) for the affected events, where it differs. The same
         rows end up with the same values on every engine; how they get there differs. With
-        `changes` (the model's change log, attribution_changes.sql), the old and the new
-        person of every changed row are logged there. -#}
+        `changes` (the model's change log, attribution_changes.sql), every changed row is
+        logged there twice: out with its old person, in with its new one. -#}
     {{ return(adapter.dispatch('apply_reattribution', 'lawn')(relation, resolved, changes)) }}
 {%- endmacro %}
 
 {% macro default__apply_reattribution(relation, resolved, changes=none) -%}
     {#- PostgreSQL: an UPDATE (a new row version either way under its MVCC). -#}
     {%- if changes is not none %}
-    {{ log_moved_persons(changes, relation, resolved) }};
+    {%- set changed -%}
+        from {{ relation }} as attributed
+        inner join (
+            select distinct distinct_resolved.event_id, distinct_resolved.person_id
+            from (
+{{ resolved }}
+            ) as distinct_resolved
+        ) as resolved
+            on attributed.event_id = resolved.event_id
+        where attributed.person_id is distinct from resolved.person_id
+    {%- endset %}
+    {%- set old_rows -%}
+        select attributed.* {{ changed }}
+    {%- endset %}
+    {%- set new_rows -%}
+        select
+            attributed.event_id,
+            attributed.event_name,
+            resolved.person_id,
+            attributed.account_id,
+            attributed.occurred_date
+        {{ changed }}
+    {%- endset %}
+    {{ log_moved_rows(changes, old_rows, new_rows) }};
     {%- endif %}
     update {{ relation }} as attributed
     set person_id = resolved.person_id
@@ -196,15 +219,11 @@
     where attributed.person_id is distinct from resolved.person_id
     qualify row_number() over (partition by attributed.rowid order by resolved.person_id) = 1;
     {%- if changes is not none %}
-    insert into {{ changes }} (change_run, entity_type, entity_id)
-    select distinct {{ attribution_change_run() }}, 'user', persons.person_id
-    from (
-        select moved.person_id from {{ moved }} as moved
-        union all
-        select attributed.person_id from {{ relation }} as attributed
+    {%- set old_rows -%}
+        select * from {{ relation }} as attributed
         where attributed.rowid in (select moved.lawn_moved_rowid from {{ moved }} as moved)
-    ) as persons
-    where persons.person_id is not null;
+    {%- endset %}
+    {{ log_moved_rows(changes, old_rows, 'select * from ' ~ moved) }};
     {%- endif %}
     delete from {{ relation }}
     where rowid in (select moved.lawn_moved_rowid from {{ moved }} as moved);

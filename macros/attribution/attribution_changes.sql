@@ -1,13 +1,16 @@
 {#- The change log of int_events_attributed (docs/incremental_attribution.md, "The change
-    log"): which persons and accounts each run of the model may have changed, so that models
-    built from it per person or per account (int_activity_days) recompute only those.
+    log"): the rows each run of the model really changed, with a sign, so that models built
+    from it (int_activity_days) apply them as deltas instead of recomputing history.
 
-    A table next to the model, `int_events_attributed__changes`, of (change_run,
-    entity_type, entity_id):
+    A table next to the model, `int_events_attributed__changes`, of (change_run, run_kind,
+    change_sign, event_id, event_name, person_id, account_id, occurred_date):
     - change_run: the run's start (dbt's run_started_at) in microseconds since 1970, so runs
       order by time even across a dropped and recreated log;
-    - one row ('run', 'incremental' | 'full') per run, and one per person ('user', person_id)
-      and per account ('account', account_id) the run deleted, appended or moved rows of.
+    - one marker row per run (run_kind 'incremental' | 'full', change_sign 0);
+    - a row with change_sign -1 for every stored row the run removed and +1 for every row it
+      added, netted: the lookback window's rows before the delete against the rows appended
+      (EXCEPT ALL both ways, so a row deleted and appended again identically is no change),
+      and both sides of every row the re-attribution moved.
     A full refresh, and an incremental run that finds no log (after `lawn privacy erase` or
     `lawn retention apply`, which drop it because they delete rows outside dbt), write a
     'full' run: every consumer then rebuilds in full. Only the last 30 runs are kept; a
@@ -21,22 +24,34 @@
     )) -%}
 {%- endmacro %}
 
+{% macro attribution_window_before_relation() -%}
+    {%- do return(api.Relation.create(
+        database=this.database, schema=this.schema, identifier=this.identifier ~ '__window_before'
+    )) -%}
+{%- endmacro %}
+
 {% macro attribution_change_run() -%}
     {#- This dbt invocation's run number in the log (see above), as a literal. -#}
     {{- (run_started_at.timestamp() * 1000000) | int -}}
 {%- endmacro %}
 
+{% macro attribution_change_columns(alias) -%}
+    {#- The columns of a stored row the log keeps (what its consumers read). -#}
+    {{ alias }}.event_id, {{ alias }}.event_name, {{ alias }}.person_id, {{ alias }}.account_id,
+    {{ alias }}.occurred_date
+{%- endmacro %}
+
 {% macro log_attribution_changes(step) -%}
     {#- Hooks of int_events_attributed. 'before' (a pre-hook, before the lookback delete):
-        creates the log if it is missing, writes this run's row, and the persons and
-        accounts of the stored rows the lookback delete is about to remove. 'after' (a
-        post-hook): the persons and accounts of the rows this run appended; on a full refresh,
-        a new log with a 'full' run. The moved rows of the re-attribution are written by
-        apply_reattribution. -#}
+        creates the log if it is missing, writes this run's marker and keeps the stored rows
+        the lookback delete is about to remove. 'after' (a post-hook): logs those rows
+        against the rows this run appended, netted; on a full refresh, a new log with a 'full'
+        run. The moved rows of the re-attribution are logged by apply_reattribution. -#}
     {%- if target.type == 'spark' or not execute -%}
         {%- do return('') -%}
     {%- endif -%}
     {%- set changes = attribution_changes_relation() -%}
+    {%- set before = attribution_window_before_relation() -%}
     {%- set run = attribution_change_run() -%}
     {%- if step == 'before' -%}
         {%- if is_incremental() -%}
@@ -44,18 +59,42 @@
             {%- if not existing -%}
                 {{ create_attribution_changes(changes) }};
             {%- endif %}
-            insert into {{ changes }} (change_run, entity_type, entity_id)
-            values ({{ run }}, 'run', '{{ "incremental" if existing else "full" }}');
-            {{ log_window_entities(changes, run) }}
+            insert into {{ changes }} (change_run, run_kind, change_sign)
+            values ({{ run }}, '{{ "incremental" if existing else "full" }}', 0);
+            drop table if exists {{ before }};
+            create table {{ before }} as
+            select {{ attribution_change_columns('windowed') }}
+            from {{ this }} as windowed
+            where {{ attribution_window() }}
         {%- endif -%}
     {%- elif is_incremental() -%}
-        {{ log_window_entities(changes, run) }};
+        insert into {{ changes }}
+            (change_run, change_sign, event_id, event_name, person_id, account_id, occurred_date)
+        select {{ run }}, -1, gone.*
+        from (
+            select {{ attribution_change_columns('kept') }} from {{ before }} as kept
+            except all
+            select {{ attribution_change_columns('windowed') }}
+            from {{ this }} as windowed
+            where {{ attribution_window() }}
+        ) as gone;
+        insert into {{ changes }}
+            (change_run, change_sign, event_id, event_name, person_id, account_id, occurred_date)
+        select {{ run }}, 1, added.*
+        from (
+            select {{ attribution_change_columns('windowed') }}
+            from {{ this }} as windowed
+            where {{ attribution_window() }}
+            except all
+            select {{ attribution_change_columns('kept') }} from {{ before }} as kept
+        ) as added;
+        drop table {{ before }};
         delete from {{ changes }}
         where change_run < (
             select coalesce(min(recent.change_run), 0)
             from (
                 select change_run from {{ changes }}
-                where entity_type = 'run'
+                where run_kind is not null
                 order by change_run desc
                 limit 30
             ) as recent
@@ -63,8 +102,8 @@
     {%- else -%}
         drop table if exists {{ changes }};
         {{ create_attribution_changes(changes) }};
-        insert into {{ changes }} (change_run, entity_type, entity_id)
-        values ({{ run }}, 'run', 'full')
+        insert into {{ changes }} (change_run, run_kind, change_sign)
+        values ({{ run }}, 'full', 0)
     {%- endif -%}
 {%- endmacro %}
 
@@ -86,32 +125,21 @@
 {% macro create_attribution_changes(changes) -%}
     create table {{ changes }} (
         change_run {{ dbt.type_bigint() }},
-        entity_type {{ dbt.type_string() }},
-        entity_id {{ dbt.type_string() }}
+        run_kind {{ dbt.type_string() }},
+        change_sign integer,
+        event_id {{ dbt.type_string() }},
+        event_name {{ dbt.type_string() }},
+        person_id {{ dbt.type_string() }},
+        account_id {{ dbt.type_string() }},
+        occurred_date date
     )
-{%- endmacro %}
-
-{% macro log_window_entities(changes, run) -%}
-    {#- The persons and accounts of the stored rows inside this run's window (the rows the
-        lookback delete removes, before it; the rows appended, after it). -#}
-    insert into {{ changes }} (change_run, entity_type, entity_id)
-    select distinct {{ run }}, entity.entity_type, entity.entity_id
-    from (
-        select 'user' as entity_type, windowed.person_id as entity_id
-        from {{ this }} as windowed
-        where windowed.person_id is not null and {{ attribution_window() }}
-        union all
-        select 'account' as entity_type, windowed.account_id as entity_id
-        from {{ this }} as windowed
-        where windowed.account_id is not null and {{ attribution_window() }}
-    ) as entity
 {%- endmacro %}
 
 {% macro attribution_window() -%}
     {#- The run's window on the stored rows: those received after the newest kept time.
         record_test_window remembers that time for this invocation once the lookback delete
-        has run; before it, incremental_window_predicate computes it as the delete will leave
-        it. Both give the rows the delete removes and the append writes. -#}
+        has run; before it, incremental_newest_kept computes it as the delete will leave it.
+        Both give the rows the delete removes and the append writes. -#}
     {%- set recorded = graph.get('lawn_test_windows', {}).get(invocation_id ~ ':' ~ this.identifier) -%}
     {%- set newest_kept = (
         recorded.newest_kept if recorded is not none else incremental_newest_kept('received_at')
@@ -122,27 +150,17 @@
     ) }}
 {%- endmacro %}
 
-{% macro log_moved_persons(changes, relation, resolved) -%}
-    {#- The old and the new person of every stored row whose person `resolved` changes
-        (PostgreSQL's apply_reattribution, before its update; DuckDB's logs from the rows it
-        moves). -#}
-    insert into {{ changes }} (change_run, entity_type, entity_id)
-    select distinct {{ attribution_change_run() }}, 'user', moved.person_id
-    from (
-        select attributed.person_id, resolved.person_id as new_person_id
-        from {{ relation }} as attributed
-        inner join (
-{{ resolved }}
-        ) as resolved
-            on attributed.event_id = resolved.event_id
-        where attributed.person_id is distinct from resolved.person_id
-    ) as changed
-    cross join lateral (
-        select changed.person_id
-        union all
-        select changed.new_person_id
-    ) as moved
-    where moved.person_id is not null
+{% macro log_moved_rows(changes, old_rows, new_rows) -%}
+    {#- A move of the re-attribution: `old_rows` (a query of stored rows, the old person) out
+        with -1, `new_rows` (the same rows with the new person) in with +1. -#}
+    insert into {{ changes }}
+        (change_run, change_sign, event_id, event_name, person_id, account_id, occurred_date)
+    select {{ attribution_change_run() }}, -1, {{ attribution_change_columns('old_row') }}
+    from ({{ old_rows }}) as old_row;
+    insert into {{ changes }}
+        (change_run, change_sign, event_id, event_name, person_id, account_id, occurred_date)
+    select {{ attribution_change_run() }}, 1, {{ attribution_change_columns('new_row') }}
+    from ({{ new_rows }}) as new_row
 {%- endmacro %}
 
 {% macro changes_since_consumed(fingerprint) -%}
@@ -168,14 +186,11 @@
             (select max(newest.change_run) from {{ changes }} as newest) as upto_run,
             (
                 select count(*) from {{ changes }} as logged
-                where logged.entity_type = 'run' and logged.change_run = last_run.change_run
+                where logged.run_kind is not null and logged.change_run = last_run.change_run
             ) as last_run_logged,
             (
                 select count(*) from {{ changes }} as logged
-                where
-                    logged.entity_type = 'run'
-                    and logged.entity_id = 'full'
-                    and logged.change_run > last_run.change_run
+                where logged.run_kind = 'full' and logged.change_run > last_run.change_run
             ) as full_runs_since,
             last_run.config_fingerprint
         from {{ consumed }} as last_run
@@ -194,13 +209,19 @@
     )) -%}
 {%- endmacro %}
 
-{% macro changed_entities(since) -%}
-    {#- The (entity_type, entity_id) pairs logged after `since.after` up to `since.upto`. -#}
+{% macro changed_rows(since) -%}
+    {#- The signed rows logged after `since.after` up to `since.upto`. -#}
     (
-        select distinct logged.entity_type, logged.entity_id
+        select
+            logged.change_sign,
+            logged.event_id,
+            logged.event_name,
+            logged.person_id,
+            logged.account_id,
+            logged.occurred_date
         from {{ attribution_changes_relation(ref('int_events_attributed')) }} as logged
         where
-            logged.entity_type in ('user', 'account')
+            logged.change_sign != 0
             and logged.change_run > {{ since.after }}
             and logged.change_run <= {{ since.upto }}
     )
@@ -226,23 +247,15 @@
         cast('{{ fingerprint | replace("'", "''") }}' as {{ dbt.type_string() }}) as config_fingerprint
 {%- endmacro %}
 
-{% macro delete_changed_entities(fingerprint) -%}
-    {#- Pre-hook of a consumer (rows keyed by entity_type 'account' | 'user' and entity_id) on
-        an incremental run: the rows of the persons and accounts changed since its last run,
-        or every row when it rebuilds in full. -#}
+{% macro delete_all_to_rebuild(fingerprint) -%}
+    {#- Pre-hook of a consumer on an incremental run that must rebuild in full (no usable log):
+        every row goes first (its delete+insert would otherwise keep rows the rebuild no
+        longer has). Nothing on an incremental run that applies the log. -#}
     {%- if not execute or not is_incremental() or target.type == 'spark' -%}
         {%- do return('') -%}
     {%- endif -%}
-    {%- set since = changes_since_consumed(fingerprint) -%}
-    delete from {{ this }} as kept
-    {%- if since is not none %}
-    where exists (
-        select 1
-        from {{ changed_entities(since) }} as changed
-        where
-            changed.entity_type = kept.entity_type
-            and changed.entity_id = kept.entity_id
-    )
+    {%- if changes_since_consumed(fingerprint) is none -%}
+        delete from {{ this }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -251,21 +264,12 @@
     {%- do return('activity_event_names=' ~ (var('activity_event_names') | join(','))) -%}
 {%- endmacro %}
 
-{% macro moments_fingerprint() -%}
-    {#- int_moments_reached's configuration: the rows of metric_moments that decide a match
-        (read when the model is compiled and by its hooks; empty while parsing). -#}
-    {%- if not execute -%}
+
+{% macro delete_days_without_activity() -%}
+    {#- Post-hook of int_activity_days: days whose event count the applied deltas brought to 0
+        (on a rebuild there are none). -#}
+    {%- if not execute or target.type == 'spark' -%}
         {%- do return('') -%}
     {%- endif -%}
-    {%- set probe -%}
-        select moment_name, entity_type, event_name, property_name, property_operator, property_value
-        from {{ ref('metric_moments') }}
-        order by moment_name, entity_type, event_name
-    {%- endset -%}
-    {%- set rows = run_query(probe).rows -%}
-    {%- set parts = [] -%}
-    {%- for row in rows -%}
-        {%- do parts.append(row.values() | map('string') | join('|')) -%}
-    {%- endfor -%}
-    {%- do return('metric_moments=' ~ (parts | join(';'))) -%}
+    delete from {{ this }} where activity_events <= 0
 {%- endmacro %}

@@ -1,48 +1,24 @@
+{{ config(materialized='table') }}
 {#- The first time each account and each person reached each moment of the metric_moments
     configuration (event name, optionally one property equal to a value, or numerically
     greater than it: `plan_changed` with `mrr_usd > 0` is a payment, a $0 trial is not).
-    Stored, not a view: about ten marts read it (directly or through
+    A table, not a view: about ten marts read it (directly or through
     int_activation_milestones), and as a view each of them rescanned every event with its
-    identity joins and JSON (docs/incremental_identity.md).
-    Incremental on DuckDB and PostgreSQL (a table on Spark), as int_activity_days: a run
-    recomputes only the persons and accounts int_events_attributed's change log names since
-    this model's last run, from all their events (docs/incremental_attribution.md, "The
-    change log"); it rebuilds in full without a usable log or when metric_moments changed. -#}
-{%- set since = changes_since_consumed(moments_fingerprint()) %}
-{{ config(
-    materialized=('table' if target.type == 'spark' else 'incremental'),
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_entities(moments_fingerprint()) }}",
-    post_hook="{{ save_consumed_changes(moments_fingerprint()) }}"
-) }}
+    identity joins and JSON (docs/incremental_identity.md). -#}
 with
 
-{% if since is not none -%}
-changed as {{ changed_entities(since) }},
-
-{% endif -%}
 events as (
 
     select
-        attributed.event_id,
-        attributed.event_name,
-        attributed.occurred_at,
-        attributed.received_at,
-        attributed.person_id,
-        attributed.account_id,
-        attributed.platform,
-        attributed.properties
-    from {{ ref('int_events_attributed') }} as attributed
-    {% if since is not none %}
-        where
-            attributed.person_id in (
-                select changed.entity_id from changed where changed.entity_type = 'user'
-            )
-            or attributed.account_id in (
-                select changed.entity_id from changed where changed.entity_type = 'account'
-            )
-    {% endif %}
+        event_id,
+        event_name,
+        occurred_at,
+        received_at,
+        person_id,
+        account_id,
+        platform,
+        properties
+    from {{ ref('int_events_attributed') }}
 
 ),
 
@@ -101,16 +77,7 @@ ranked as (
             partition by matched.entity_type, matched.entity_id, matched.moment_name
         ) as first_received_at
     from matched
-    where
-        matched.entity_id is not null
-        {% if since is not none %}
-            and exists (
-                select 1 from changed
-                where
-                    changed.entity_type = matched.entity_type
-                    and changed.entity_id = matched.entity_id
-            )
-        {% endif %}
+    where matched.entity_id is not null
 
 ),
 
