@@ -36,6 +36,7 @@ import pandas as pd
 from lawn.feature_state import VALID_EVENTS, VALID_EVENTS_TABLE, forget_account_features
 from lawn.landing import landing_table
 from lawn.privacy_maps import (
+    ATTRIBUTION_CHANGES,
     ATTRIBUTION_STATE,
     COMPONENT_STATES,
     ERASED_EMAIL_HASHES,
@@ -238,6 +239,7 @@ def erase(
                         con.execute(f"delete from {relation} where {orphans}")
                         deleted[relation] = int(count)
             con.execute(f"drop table if exists {ATTRIBUTION_STATE}")
+            con.execute(f"drop table if exists {ATTRIBUTION_CHANGES}")
             con.execute(f"drop table if exists {LINK_TOTALS}")
             for state in COMPONENT_STATES:
                 con.execute(f"drop table if exists {state}")

@@ -36,6 +36,7 @@ import duckdb
 from lawn.feature_state import VALID_EVENTS_TABLE, forget_account_features
 from lawn.landing import landing_table
 from lawn.paths import REPO_ROOT, SEEDS_DIR
+from lawn.privacy_maps import ATTRIBUTED_EVENTS, ATTRIBUTION_CHANGES
 from lawn.settings import var
 from lawn.warehouse import relation_exists
 from lawn.warehouse_compact import compact
@@ -406,6 +407,9 @@ def apply_retention(
                                applied_at)  # fmt: skip
                 con.execute(_audit_insert(), list(row.__dict__.values()))
                 audit.append(row)
+                if target.relation == ATTRIBUTED_EVENTS and affected and not dry_run:
+                    # rows deleted outside dbt: the models fed by the change log rebuild in full
+                    con.execute(f"drop table if exists {ATTRIBUTION_CHANGES}")
             con.execute("commit")
         except BaseException:
             con.execute("rollback")

@@ -37,6 +37,7 @@ COMPARED = [
     "intermediate.int_identity_map",
     "intermediate.int_events_attributed",
     "intermediate.int_moments_reached",
+    "intermediate.int_activity_days",
     "marts.dim_identifiers",
     "marts.dim_users",
     "marts.fct_identity_merges",

@@ -5,7 +5,9 @@ count, an exactly repeated row kept twice); rows whose person is already right, 
 ids with no stored row, are left alone. On DuckDB the changed rows are moved (deleted, then
 appended after every kept row), not updated in place: the reason for the DuckDB version
 (docs/performance.md, "Re-attribution moves rows"). PostgreSQL runs the UPDATE and must end
-with the same rows (skipped without a server, failing in CI)."""
+with the same rows (skipped without a server, failing in CI). On both, the change log
+(macros/attribution/attribution_changes.sql) receives exactly the changed rows, out (-1)
+with their old person and in (+1) with their new one."""
 
 from __future__ import annotations
 
@@ -20,16 +22,26 @@ from tests_py.pg_harness import server_env
 from tests_py.test_components import run_scratch_dbt, write_scratch_project
 
 PG_SCHEMA = "lawn_reattribution_test"
-COLUMNS = ["event_id", "person_id", "user_id", "received_at", "note"]
+COLUMNS = [
+    "event_id",
+    "person_id",
+    "user_id",
+    "received_at",
+    "note",
+    "event_name",
+    "account_id",
+    "occurred_date",
+]
+TEXT_COLUMNS = ["event_id", "person_id", "user_id", "note", "event_name", "account_id"]
 # e3 is stored twice, byte for byte (a broken key must not gain or lose rows)
 STORED = [
-    ("e1", "p1", "u1", "2026-01-01 10:00:00", "kept"),
-    ("e2", "p2", "u2", "2026-01-02 10:00:00", "merged into p1"),
-    ("e3", "p3", "u3", "2026-01-03 10:00:00", "twice"),
-    ("e3", "p3", "u3", "2026-01-03 10:00:00", "twice"),
-    ("e4", None, "u4", "2026-01-04 10:00:00", "gains a person"),
-    ("e5", "p5", "u5", "2026-01-05 10:00:00", "same person"),
-    ("e6", "p6", "u6", "2026-01-06 10:00:00", "loses its person"),
+    ("e1", "p1", "u1", "2026-01-01 10:00:00", "kept", "logged_in", "a1", "2026-01-01"),
+    ("e2", "p2", "u2", "2026-01-02 10:00:00", "merged into p1", "logged_in", "a1", "2026-01-02"),
+    ("e3", "p3", "u3", "2026-01-03 10:00:00", "twice", "feature_used", "a2", "2026-01-03"),
+    ("e3", "p3", "u3", "2026-01-03 10:00:00", "twice", "feature_used", "a2", "2026-01-03"),
+    ("e4", None, "u4", "2026-01-04 10:00:00", "gains a person", "signed_up", None, "2026-01-04"),
+    ("e5", "p5", "u5", "2026-01-05 10:00:00", "same person", "logged_in", "a1", "2026-01-05"),
+    ("e6", "p6", "u6", "2026-01-06 10:00:00", "loses its person", "logged_in", "a3", "2026-01-05"),
 ]
 RESOLVED = [("e2", "p1"), ("e3", "p9"), ("e4", "p4"), ("e5", "p5"), ("e6", None), ("e_gone", "p7")]
 
@@ -40,8 +52,12 @@ OPERATION = """
     {%- set resolved -%}
         select event_id, person_id from {{ target.schema }}.resolved_persons
     {%- endset -%}
+    {%- set changes = api.Relation.create(
+        database=target.database, schema=target.schema, identifier='stored_events__changes') -%}
     {%- call statement('reattribute', auto_begin=True) -%}
-        {{ apply_reattribution(events, resolved) }}
+        drop table if exists {{ changes }};
+        {{ create_attribution_changes(changes) }};
+        {{ apply_reattribution(events, resolved, changes) }}
     {%- endcall -%}
     {%- do adapter.commit() -%}
 {% endmacro %}
@@ -58,12 +74,13 @@ def _project(root: Path, schema: str) -> Path:
     write_scratch_project(root, schema)
     (root / "seeds" / "stored_events.csv").write_text(_csv(STORED, COLUMNS))
     (root / "seeds" / "resolved_persons.csv").write_text(_csv(RESOLVED, ["event_id", "person_id"]))
-    text = "".join(f"        {name}: varchar(40)\n" for name in ["event_id", "person_id", "user_id", "note"])
+    text = "".join(f"        {name}: varchar(40)\n" for name in TEXT_COLUMNS)
     seeds = "seeds:\n  components:\n    +file_format: parquet\n"
     settings = (project_file := root / "dbt_project.yml").read_text()
     assert seeds in settings
     project_file.write_text(settings.replace(seeds, (
-        seeds + "    stored_events:\n      +column_types:\n" + text + "        received_at: timestamp\n"
+        seeds + "    stored_events:\n      +column_types:\n" + text
+        + "        received_at: timestamp\n        occurred_date: date\n"
         "    resolved_persons:\n      +column_types:\n        event_id: varchar(40)\n"
         "        person_id: varchar(40)\n"
     )))  # fmt: skip
@@ -79,9 +96,30 @@ def _expected() -> pd.DataFrame:
     return _sorted(pd.DataFrame(rows, columns=COLUMNS))
 
 
+def _expected_logged() -> list[tuple]:
+    """The rows the change log must hold: every stored row whose person changes, out (-1)
+    with its old person and in (+1) with its new one (None is nobody), from the two lists."""
+    persons = dict(RESOLVED)
+    rows = []
+    for event, old, _, _, _, name, account, day in STORED:
+        if event in persons and persons[event] != old:
+            rows += [(-1, event, name, old, account, day), (1, event, name, persons[event], account, day)]
+    return sorted(rows, key=str)
+
+
+def _check_log(rows: list[tuple]) -> None:
+    runs = {row[0] for row in rows}
+    assert len(runs) == 1 and next(iter(runs)) > 1_700_000_000_000_000  # microseconds since 1970
+    assert all(row[1] is None for row in rows)  # no run marker: the hooks write those
+    logged = sorted(((sign, e, n, p, a, str(d)) for _, _, sign, e, n, p, a, d in rows), key=str)
+    assert logged == _expected_logged()
+    assert len(logged) == 10  # e2, both e3, e4, e6: out and in
+
+
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.astype(object).where(frame.notna(), None)
     frame["received_at"] = frame["received_at"].astype(str)
+    frame["occurred_date"] = frame["occurred_date"].astype(str)
     return frame.sort_values(COLUMNS, na_position="first", key=lambda c: c.astype(str)).reset_index(drop=True)
 
 
@@ -102,6 +140,8 @@ def test_duckdb_moves_exactly_the_changed_rows(tmp_path):
     assert changed.sum() == 5
     assert after.loc[changed, "position"].min() > after.loc[~changed, "position"].max()
     assert sorted(after.loc[~changed, "event_id"]) == ["e1", "e5"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        _check_log(con.execute("select * from main.stored_events__changes").fetchall())
 
 
 def test_postgres_updates_to_the_same_rows(tmp_path):
@@ -114,3 +154,4 @@ def test_postgres_updates_to_the_same_rows(tmp_path):
     rows = pg_query(env, "dbt", f"select {', '.join(COLUMNS)} from {PG_SCHEMA}.stored_events")
     got = _sorted(pd.DataFrame([list(row) for row in rows], columns=COLUMNS))
     assert got.equals(_expected()), got
+    _check_log(pg_query(env, "dbt", f"select * from {PG_SCHEMA}.stored_events__changes"))

@@ -133,7 +133,7 @@
             from affected_events as events
             {{ attributed_person_joins('events', 'current_map', 'affected_events') }}
         {%- endset -%}
-        {{ apply_reattribution(this, resolved) }}
+        {{ apply_reattribution(this, resolved, attribution_changes_relation()) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -150,15 +150,43 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro apply_reattribution(relation, resolved) -%}
+{% macro apply_reattribution(relation, resolved, changes=none) -%}
     {#- Gives the stored rows of `relation` (int_events_attributed) the person of `resolved`, a
         query of (event_id, person_id) for the affected events, where it differs. The same
-        rows end up with the same values on every engine; how they get there differs. -#}
-    {{ return(adapter.dispatch('apply_reattribution', 'lawn')(relation, resolved)) }}
+        rows end up with the same values on every engine; how they get there differs. With
+        `changes` (the model's change log, attribution_changes.sql), every changed row is
+        logged there twice: out with its old person, in with its new one. -#}
+    {{ return(adapter.dispatch('apply_reattribution', 'lawn')(relation, resolved, changes)) }}
 {%- endmacro %}
 
-{% macro default__apply_reattribution(relation, resolved) -%}
+{% macro default__apply_reattribution(relation, resolved, changes=none) -%}
     {#- PostgreSQL: an UPDATE (a new row version either way under its MVCC). -#}
+    {%- if changes is not none %}
+    {%- set changed -%}
+        from {{ relation }} as attributed
+        inner join (
+            select distinct distinct_resolved.event_id, distinct_resolved.person_id
+            from (
+{{ resolved }}
+            ) as distinct_resolved
+        ) as resolved
+            on attributed.event_id = resolved.event_id
+        where attributed.person_id is distinct from resolved.person_id
+    {%- endset %}
+    {%- set old_rows -%}
+        select attributed.* {{ changed }}
+    {%- endset %}
+    {%- set new_rows -%}
+        select
+            attributed.event_id,
+            attributed.event_name,
+            resolved.person_id,
+            attributed.account_id,
+            attributed.occurred_date
+        {{ changed }}
+    {%- endset %}
+    {{ log_moved_rows(changes, old_rows, new_rows) }};
+    {%- endif %}
     update {{ relation }} as attributed
     set person_id = resolved.person_id
     from (
@@ -169,7 +197,7 @@
         and attributed.person_id is distinct from resolved.person_id
 {%- endmacro %}
 
-{% macro duckdb__apply_reattribution(relation, resolved) -%}
+{% macro duckdb__apply_reattribution(relation, resolved, changes=none) -%}
     {#- DuckDB: the changed rows are moved (copied with their new person, deleted, appended
         again) instead of updated in place. An UPDATE of a few thousand events spread over
         history makes DuckDB's next checkpoint rewrite the person_id column of every row group
@@ -190,6 +218,13 @@
         on attributed.event_id = resolved.event_id
     where attributed.person_id is distinct from resolved.person_id
     qualify row_number() over (partition by attributed.rowid order by resolved.person_id) = 1;
+    {%- if changes is not none %}
+    {%- set old_rows -%}
+        select * from {{ relation }} as attributed
+        where attributed.rowid in (select moved.lawn_moved_rowid from {{ moved }} as moved)
+    {%- endset %}
+    {{ log_moved_rows(changes, old_rows, 'select * from ' ~ moved) }};
+    {%- endif %}
     delete from {{ relation }}
     where rowid in (select moved.lawn_moved_rowid from {{ moved }} as moved);
     insert into {{ relation }} select * exclude (lawn_moved_rowid) from {{ moved }};

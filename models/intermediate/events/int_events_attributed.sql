@@ -4,6 +4,7 @@
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook=[
+            "{{ log_attribution_changes('before') }}",
             "{{ delete_lookback_window('received_at') }}",
             "{{ record_test_window('received_at') }}",
             "{{ reattribute_changed_identifiers() }}",
@@ -12,6 +13,7 @@
             [] if target.type == 'spark' else [
                 "{{ save_attribution_state('drop') }}",
                 "{{ save_attribution_state('create') }}",
+                "{{ log_attribution_changes('after') }}",
             ]
         )
     )
@@ -26,7 +28,10 @@
     blocklist edits) their current person, so history always carries the person the identity
     map gives now, as a full refresh would. Events that leave int_events_valid (retention,
     erasure) are deleted from this table by the same commands (lawn/privacy.py,
-    seeds/governance/retention_tables.csv). A table on Spark. -#}
+    seeds/governance/retention_tables.csv). A table on Spark.
+    Its hooks keep a change log of the persons and accounts each run touched
+    (log_attribution_changes, macros/attribution/attribution_changes.sql), which
+    int_activity_days reads to recompute only those. -#}
 -- depends_on: {{ ref('int_identity_observations') }}
 {#- the run's window, rendered once: each rendering queries this table for its newest kept
     time (incremental_newest_kept) -#}
