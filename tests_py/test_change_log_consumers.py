@@ -24,20 +24,18 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lawn.paths import REPO_ROOT
 from lawn.privacy import erase
 from lawn.privacy_maps import ATTRIBUTION_CHANGES
 from lawn.retention import apply_retention
 from lawn.settings import var
 from tests_py.conftest import query, run_dbt
+from tests_py.test_increment_models import _project_with
 from tests_py.test_incremental_identity import _event, build_two_steps, except_all_counts
 
 TABLE = "intermediate.int_activity_days"
 CONSUMED = "intermediate.int_activity_days__changes_consumed"
 ARGS = ["build", "--select", "+int_activity_days", "+pii_identifiers", "--exclude", "test_type:data",
         "test_type:unit"]  # fmt: skip
-PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "selectors.yml", "macros", "models", "seeds", "snapshots",
-                 "tests", "analyses")  # fmt: skip
 
 DAY_1 = [
     _event("a01", "signed_up", "2026-03-01T09:00:00Z", "2026-03-01T09:00:01Z",
@@ -65,19 +63,12 @@ DAY_2 = [
 ]  # fmt: skip
 
 
-def _project(
-    root: Path, old: str, new: str, path: str = "macros/attribution/attribution_changes.sql"
-) -> Path:
+CHANGES_MACROS = "macros/attribution/attribution_changes.sql"
+
+
+def _project(root: Path, old: str, new: str, path: str = CHANGES_MACROS) -> Path:
     """A copy of the dbt project with one edit of ``path`` (``old`` -> ``new``, present once)."""
-    root.mkdir(parents=True)
-    for name in PROJECT_FILES:
-        source = REPO_ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
-    edited = root / path
-    text = edited.read_text()
-    assert text.count(old) == 1
-    edited.write_text(text.replace(old, new))
-    return root
+    return _project_with(root, Path(path), old, new)
 
 
 def _equal(left: Path, right: Path) -> None:
