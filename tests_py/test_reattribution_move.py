@@ -92,7 +92,7 @@ def _expected() -> pd.DataFrame:
     """What the write must leave: the stored rows with the resolved person wherever an id has
     one (computed here from the two lists, not by the SQL)."""
     persons = dict(RESOLVED)
-    rows = [(e, persons.get(e, p), u, r, n) for e, p, u, r, n in STORED]
+    rows = [(e, persons.get(e, p), *rest) for e, p, *rest in STORED]
     return _sorted(pd.DataFrame(rows, columns=COLUMNS))
 
 
@@ -119,7 +119,7 @@ def _check_log(rows: list[tuple]) -> None:
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.astype(object).where(frame.notna(), None)
     frame["received_at"] = frame["received_at"].astype(str)
-    frame["occurred_date"] = frame["occurred_date"].astype(str)
+    frame["occurred_date"] = pd.to_datetime(frame["occurred_date"]).dt.strftime("%Y-%m-%d")
     return frame.sort_values(COLUMNS, na_position="first", key=lambda c: c.astype(str)).reset_index(drop=True)
 
 
