@@ -45,8 +45,8 @@ PER_DAY_TABLES = {"intermediate.int_identity_link_days": "intermediate.int_ident
 # the (identifier -> person) pairs int_events_attributed last attributed with: dropped, so the
 # rebuild gives every stored event its person again (docs/incremental_attribution.md)
 ATTRIBUTION_STATE = "intermediate.int_events_attributed__identity_state"
-# the persons and accounts each run of int_events_attributed touched, for the models that
-# recompute only those (int_activity_days): dropped by an erasure and by a retention run that
+# the rows each run of int_events_attributed really changed, with a sign, for the models that
+# apply them as deltas (int_activity_days): dropped by an erasure and by a retention run that
 # deletes attributed events, since both delete rows outside dbt; the next build then writes a
 # 'full' run and those models rebuild in full (docs/incremental_attribution.md)
 ATTRIBUTION_CHANGES = "intermediate.int_events_attributed__changes"

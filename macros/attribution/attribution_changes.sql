@@ -164,7 +164,7 @@
 {%- endmacro %}
 
 {% macro changes_since_consumed(fingerprint) -%}
-    {#- For a model built per person/account from int_events_attributed: none when it must be
+    {#- For a model that applies int_events_attributed's log as deltas: none when it must be
         built in full (not incremental, no log, no record of its last run, a 'full' run
         since, its last run pruned from the log, or its configuration `fingerprint` changed
         since); else {'after': its last run, 'upto': the newest run in the log}. Read when the

@@ -29,9 +29,9 @@
     map gives now, as a full refresh would. Events that leave int_events_valid (retention,
     erasure) are deleted from this table by the same commands (lawn/privacy.py,
     seeds/governance/retention_tables.csv). A table on Spark.
-    Its hooks keep a change log of the persons and accounts each run touched
+    Its hooks keep a change log of the rows each run really changed, with a sign
     (log_attribution_changes, macros/attribution/attribution_changes.sql), which
-    int_activity_days reads to recompute only those. -#}
+    int_activity_days applies as deltas. -#}
 -- depends_on: {{ ref('int_identity_observations') }}
 {#- the run's window, rendered once: each rendering queries this table for its newest kept
     time (incremental_newest_kept) -#}
