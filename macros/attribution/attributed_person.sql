@@ -39,9 +39,7 @@
     {#- The (identifier_key -> person_id) pairs the last run of int_events_attributed
         attributed with (docs/incremental_attribution.md); a table next to the model, written
         in the model's own transaction by save_attribution_state. -#}
-    {%- do return(api.Relation.create(
-        database=this.database, schema=this.schema, identifier=this.identifier ~ '__identity_state'
-    )) -%}
+    {%- do return(side_table_relation('identity_state')) -%}
 {%- endmacro %}
 
 {% macro attribution_current_map() -%}

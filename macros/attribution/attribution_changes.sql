@@ -17,17 +17,21 @@
     consumer whose last run is older rebuilds in full. DuckDB and PostgreSQL (Spark builds
     the event models and their consumers as tables). -#}
 
-{% macro attribution_changes_relation(attributed=none) -%}
-    {%- set base = attributed if attributed is not none else this -%}
+{% macro side_table_relation(suffix, base=none) -%}
+    {#- The table `<base>__<suffix>` next to `base` (default: the model being built), where a
+        model keeps its own bookkeeping (states, logs, records). -#}
+    {%- set owner = base if base is not none else this -%}
     {%- do return(api.Relation.create(
-        database=base.database, schema=base.schema, identifier=base.identifier ~ '__changes'
+        database=owner.database, schema=owner.schema, identifier=owner.identifier ~ '__' ~ suffix
     )) -%}
 {%- endmacro %}
 
+{% macro attribution_changes_relation(attributed=none) -%}
+    {%- do return(side_table_relation('changes', attributed)) -%}
+{%- endmacro %}
+
 {% macro attribution_window_before_relation() -%}
-    {%- do return(api.Relation.create(
-        database=this.database, schema=this.schema, identifier=this.identifier ~ '__window_before'
-    )) -%}
+    {%- do return(side_table_relation('window_before')) -%}
 {%- endmacro %}
 
 {% macro attribution_change_run() -%}
@@ -204,9 +208,7 @@
 {%- endmacro %}
 
 {% macro consumed_changes_relation() -%}
-    {%- do return(api.Relation.create(
-        database=this.database, schema=this.schema, identifier=this.identifier ~ '__changes_consumed'
-    )) -%}
+    {%- do return(side_table_relation('changes_consumed')) -%}
 {%- endmacro %}
 
 {% macro changed_rows(since) -%}
