@@ -183,7 +183,8 @@ def test_without_netting_the_window_the_counts_double(worlds, tmp_path):
     project = _project(
         tmp_path / "project",
         "            except all\n"
-        "            select {{ attribution_change_columns('kept') }} from {{ before }} as kept\n"
+        "            select {{ attribution_change_columns('kept') }}, kept.content_hash\n"
+        "            from {{ before }} as kept\n"
         "        ) as added;",
         "        ) as added;",
     )

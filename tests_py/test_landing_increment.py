@@ -473,6 +473,7 @@ COMPARED_MARTS = ("marts.fct_events", "marts.fct_quarantined_events", "marts.fct
 BUILD_STAMPED: tuple[str, ...] = (
     "intermediate.int_activity_days__changes_consumed",
     "intermediate.int_events_attributed__changes",
+    "intermediate.int_moments_reached__changes_consumed",
 )
 
 

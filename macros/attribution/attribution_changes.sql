@@ -45,6 +45,22 @@
     {{ alias }}.occurred_date
 {%- endmacro %}
 
+{% macro attribution_content_hash(alias) -%}
+    {#- A hash of a stored row's other columns (times, payload, platform...): the netting
+        compares it too, so a row of the window appended again with other content (another
+        first delivery of the event won the dedup) is logged out and in, although the log
+        keeps only the columns above. A consumer that reads more than those (int_moments_reached)
+        recomputes what such a row touched. -#}
+    {%- set logged = ['event_id', 'event_name', 'person_id', 'account_id', 'occurred_date'] -%}
+    {%- set others = [] -%}
+    {%- for column in adapter.get_columns_in_relation(this) -%}
+        {%- if column.name | lower not in logged -%}
+            {%- do others.append(alias ~ '.' ~ adapter.quote(column.name)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ change_hash(others) }}
+{%- endmacro %}
+
 {% macro log_attribution_changes(step) -%}
     {#- Hooks of int_events_attributed. 'before' (a pre-hook, before the lookback delete):
         creates the log if it is missing, writes this run's marker and keeps the stored rows
@@ -67,30 +83,38 @@
             values ({{ run }}, '{{ "incremental" if existing else "full" }}', 0);
             drop table if exists {{ before }};
             create table {{ before }} as
-            select {{ attribution_change_columns('windowed') }}
+            select
+                {{ attribution_change_columns('windowed') }},
+                {{ attribution_content_hash('windowed') }} as content_hash
             from {{ this }} as windowed
             where {{ attribution_window() }}
         {%- endif -%}
     {%- elif is_incremental() -%}
         insert into {{ changes }}
             (change_run, change_sign, event_id, event_name, person_id, account_id, occurred_date)
-        select {{ run }}, -1, gone.*
+        select {{ run }}, -1, {{ attribution_change_columns('gone') }}
         from (
-            select {{ attribution_change_columns('kept') }} from {{ before }} as kept
+            select {{ attribution_change_columns('kept') }}, kept.content_hash
+            from {{ before }} as kept
             except all
-            select {{ attribution_change_columns('windowed') }}
+            select
+                {{ attribution_change_columns('windowed') }},
+                {{ attribution_content_hash('windowed') }} as content_hash
             from {{ this }} as windowed
             where {{ attribution_window() }}
         ) as gone;
         insert into {{ changes }}
             (change_run, change_sign, event_id, event_name, person_id, account_id, occurred_date)
-        select {{ run }}, 1, added.*
+        select {{ run }}, 1, {{ attribution_change_columns('added') }}
         from (
-            select {{ attribution_change_columns('windowed') }}
+            select
+                {{ attribution_change_columns('windowed') }},
+                {{ attribution_content_hash('windowed') }} as content_hash
             from {{ this }} as windowed
             where {{ attribution_window() }}
             except all
-            select {{ attribution_change_columns('kept') }} from {{ before }} as kept
+            select {{ attribution_change_columns('kept') }}, kept.content_hash
+            from {{ before }} as kept
         ) as added;
         drop table {{ before }};
         delete from {{ changes }}

@@ -1,32 +1,94 @@
-{{ config(materialized='table') }}
 {#- The first time each account and each person reached each moment of the metric_moments
     configuration (event name, optionally one property equal to a value, or numerically
     greater than it: `plan_changed` with `mrr_usd > 0` is a payment, a $0 trial is not).
     A table, not a view: about ten marts read it (directly or through
     int_activation_milestones), and as a view each of them rescanned every event with its
-    identity joins and JSON (docs/incremental_identity.md). -#}
+    identity joins and JSON (docs/incremental_identity.md).
+    Incremental on DuckDB and PostgreSQL (a table on Spark): a run reads only the events
+    int_events_attributed's change log added since this model's last run, and keeps for
+    each moment they reach the earlier of them and the stored first. A moment whose entity
+    lost an event of its kind (a move to another person, a row appended again with other
+    content) is deleted by the pre-hook and recomputed from all that entity's events
+    (docs/incremental_attribution.md, "The change log"). Without a usable log (first run,
+    a full refresh of the events, an erasure or a retention run since, a gap of more than 30
+    runs, another metric_moments configuration) it rebuilds in full. -#}
+{%- set since = changes_since_consumed(moments_fingerprint()) if is_incremental() else none %}
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    incremental_strategy='delete+insert',
+    unique_key='moment_reached_key',
+    on_schema_change='fail',
+    pre_hook=[
+        "{{ delete_all_to_rebuild(moments_fingerprint()) }}",
+        "{{ delete_moments_to_recompute() }}",
+    ],
+    post_hook="{{ save_consumed_changes(moments_fingerprint()) }}"
+) }}
+{%- set event_columns %}
+        attributed.event_id,
+        attributed.event_name,
+        attributed.occurred_at,
+        attributed.received_at,
+        attributed.person_id,
+        attributed.account_id,
+        attributed.platform,
+        attributed.properties
+{%- endset %}
 with
-
-events as (
-
-    select
-        event_id,
-        event_name,
-        occurred_at,
-        received_at,
-        person_id,
-        account_id,
-        platform,
-        properties
-    from {{ ref('int_events_attributed') }}
-
-),
 
 moments as (
 
     select * from {{ ref('metric_moments') }}
 
 ),
+
+{% if since is none -%}
+events as (
+
+    select {{ event_columns }}
+    from {{ ref('int_events_attributed') }} as attributed
+
+),
+{%- else -%}
+recomputed as (
+
+    -- moments whose entity lost an event of their kind: deleted by the pre-hook, computed
+    -- again from all the entity's events
+    {{ moments_to_recompute(since) }}
+
+),
+
+events as (
+
+    -- the events the log added, and every event of an entity with a moment to recompute (an
+    -- event in both is read twice: the first and the earliest receipt do not change)
+    select {{ event_columns }}
+    from {{ ref('int_events_attributed') }} as attributed
+    where attributed.event_id in (
+        select changed.event_id from {{ changed_rows(since) }} as changed
+        where
+            changed.change_sign > 0
+            and changed.event_name in (select moments.event_name from moments)
+    )
+    union all
+    select {{ event_columns }}
+    from {{ ref('int_events_attributed') }} as attributed
+    inner join (
+        select distinct recomputed.entity_id from recomputed
+        where recomputed.entity_type != 'account'
+    ) as persons
+        on attributed.person_id = persons.entity_id
+    union all
+    select {{ event_columns }}
+    from {{ ref('int_events_attributed') }} as attributed
+    inner join (
+        select distinct recomputed.entity_id from recomputed
+        where recomputed.entity_type = 'account'
+    ) as accounts
+        on attributed.account_id = accounts.entity_id
+
+),
+{%- endif %}
 
 matched as (
 
@@ -65,19 +127,52 @@ matched as (
 
 ),
 
+candidates as (
+
+    select * from matched
+    {%- if since is not none %}
+    union all
+    -- the stored first of each moment the new events reach (the earliest receipt as its
+    -- receive time): the earlier of it and them is the first
+    select
+        kept.moment_name,
+        kept.entity_type,
+        kept.entity_id,
+        kept.account_id,
+        kept.reached_event_id as event_id,
+        kept.reached_at as occurred_at,
+        kept.first_received_at as received_at,
+        kept.reached_platform as platform
+    from {{ this }} as kept
+    inner join (
+        select distinct
+            matched.entity_type,
+            matched.entity_id,
+            matched.moment_name
+        from matched
+    ) as reached
+        on
+            kept.entity_type = reached.entity_type
+            and kept.entity_id = reached.entity_id
+            and kept.moment_name = reached.moment_name
+    where kept.moment_reached_key not in (select recomputed.moment_reached_key from recomputed)
+    {%- endif %}
+
+),
+
 ranked as (
 
     select
-        matched.*,
+        candidates.*,
         row_number() over (
-            partition by matched.entity_type, matched.entity_id, matched.moment_name
-            order by matched.occurred_at, matched.event_id
+            partition by candidates.entity_type, candidates.entity_id, candidates.moment_name
+            order by candidates.occurred_at, candidates.event_id
         ) as reach_number,
-        min(matched.received_at) over (
-            partition by matched.entity_type, matched.entity_id, matched.moment_name
+        min(candidates.received_at) over (
+            partition by candidates.entity_type, candidates.entity_id, candidates.moment_name
         ) as first_received_at
-    from matched
-    where matched.entity_id is not null
+    from candidates
+    where candidates.entity_id is not null
 
 ),
 
