@@ -65,6 +65,7 @@ DAY_2 = [
 ]  # fmt: skip
 
 CHANGES_MACROS = "macros/attribution/attribution_changes.sql"
+MODEL = "models/intermediate/metrics/int_moments_reached.sql"
 
 
 def _person_of(db_path: Path, event_id: str) -> str:
@@ -99,14 +100,16 @@ def _matches(properties: str, moment: pd.Series) -> bool:
 def _computed_in_pandas(db_path: Path) -> dict[tuple[str, str, str], tuple[str, str]]:
     """First moments computed in pandas from the attributed events and the seed's rows: the
     earliest (occurred_at, event_id) match, and the earliest receive time of any match."""
-    events = query(db_path, "select event_id, event_name, occurred_at, cast(received_at as varchar) as received,"
-                            " person_id, account_id, properties from intermediate.int_events_attributed")  # fmt: skip
+    sql = ("select event_id, event_name, occurred_at, cast(received_at as varchar) as received,"
+           " person_id, account_id, properties from intermediate.int_events_attributed")  # fmt: skip
+    events = query(db_path, sql)
     moments = pd.read_csv(Path(__file__).resolve().parents[1] / "seeds/metrics/metric_moments.csv")
     found: dict[tuple[str, str, str], tuple[str, str]] = {}
     for moment in moments.itertuples():
         column = "account_id" if moment.entity_type == "account" else "person_id"
         kind = events[(events.event_name == moment.event_name) & events[column].notna()]
-        kind = kind[kind.properties.map(lambda text, m=pd.Series(moment._asdict()): _matches(text, m)).astype(bool)]
+        condition = pd.Series(moment._asdict())
+        kind = kind[kind.properties.map(lambda text, m=condition: _matches(text, m)).astype(bool)]
         for entity, rows in kind.groupby(column):
             first = rows.sort_values(["occurred_at", "event_id"]).iloc[0]
             found[(moment.entity_type, entity, moment.moment_name)] = (first.event_id, rows.received.min())
@@ -127,6 +130,14 @@ def _day_two(worlds, tmp_path: Path, project: Path) -> Path:
     shutil.copy(after_first, db)
     run_dbt(ARGS, db, tmp_path / "t2", raw_dir=work / "raw_all", project_dir=project)
     return db
+
+
+def _edited_day_two(worlds, tmp_path: Path, path: str, old: str, new: str) -> tuple[Path, int, int]:
+    """Day 2 built incrementally by a project whose ``path`` has ``old`` replaced by ``new``;
+    with the rows only it has and the rows only the full refresh has."""
+    stale = _day_two(worlds, tmp_path, _project_with(tmp_path / "project", Path(path), old, new))
+    only_stale, only_refreshed, _ = except_all_counts(stale, worlds[1], TABLE)
+    return stale, only_stale, only_refreshed
 
 
 def test_the_increment_equals_a_full_refresh_and_a_pandas_computation(worlds):
@@ -159,14 +170,10 @@ def test_without_the_content_hash_a_changed_row_is_missed(worlds, tmp_path):
     """Negative control: the netting compares only the logged columns; Bob's re-delivered
     event is the same person, account, name and day, so the log misses it and his invoice
     moment never appears."""
-    project = _project_with(
-        tmp_path / "project",
-        Path(CHANGES_MACROS),
-        "    {{ change_hash(others) }}\n",
+    stale, only_stale, only_refreshed = _edited_day_two(
+        worlds, tmp_path, CHANGES_MACROS, "    {{ change_hash(others) }}\n",
         "    cast('same' as {{ dbt.type_string() }})\n",
-    )
-    stale = _day_two(worlds, tmp_path, project)
-    only_stale, only_refreshed, _ = except_all_counts(stale, worlds[1], TABLE)
+    )  # fmt: skip
     assert (only_stale, only_refreshed) == (0, 1)
     assert ("user", _person_of(stale, "m05"), "user_created_invoice") not in _moments(stale)
 
@@ -174,14 +181,9 @@ def test_without_the_content_hash_a_changed_row_is_missed(worlds, tmp_path):
 def test_without_deleting_the_moments_to_recompute_a_moved_moment_stays(worlds, tmp_path):
     """Negative control: without the pre-hook, the anonymous phone keeps a moment whose only
     event moved to Zed."""
-    project = _project_with(
-        tmp_path / "project",
-        Path("models/intermediate/metrics/int_moments_reached.sql"),
-        '        "{{ delete_moments_to_recompute() }}",\n',
-        "",
+    stale, only_stale, only_refreshed = _edited_day_two(
+        worlds, tmp_path, MODEL, '        "{{ delete_moments_to_recompute() }}",\n', ""
     )
-    stale = _day_two(worlds, tmp_path, project)
-    only_stale, only_refreshed, _ = except_all_counts(stale, worlds[1], TABLE)
     assert (only_stale, only_refreshed) == (1, 0)
     assert ("user", _person_of(worlds[3], "m03"), "user_created_invoice") in _moments(stale)
 
@@ -189,16 +191,13 @@ def test_without_deleting_the_moments_to_recompute_a_moved_moment_stays(worlds, 
 def test_without_the_stored_firsts_the_new_events_win(worlds, tmp_path):
     """Negative control: the merge ignores the stored rows; Ann's first receipt becomes her
     late invoice's (March 10) instead of March 2."""
-    project = _project_with(
-        tmp_path / "project",
-        Path("models/intermediate/metrics/int_moments_reached.sql"),
-        "    where kept.moment_reached_key not in",
+    stale, only_stale, only_refreshed = _edited_day_two(
+        worlds, tmp_path, MODEL, "    where kept.moment_reached_key not in",
         "    where 1 = 0 and kept.moment_reached_key not in",
-    )
-    stale = _day_two(worlds, tmp_path, project)
-    only_stale, only_refreshed, _ = except_all_counts(stale, worlds[1], TABLE)
+    )  # fmt: skip
     assert only_stale == only_refreshed > 0
-    assert _moments(stale)[("user", _person_of(stale, "m01"), "user_created_invoice")][1].startswith("2026-03-10")
+    ann_first = _moments(stale)[("user", _person_of(stale, "m01"), "user_created_invoice")]
+    assert ann_first[1].startswith("2026-03-10")
 
 
 def test_after_an_erasure_the_next_build_equals_a_full_refresh(worlds, tmp_path):
@@ -236,7 +235,7 @@ def test_another_moment_configuration_rebuilds_in_full(worlds, tmp_path):
     assert (only_one, only_two) == (0, 0) and rows > 0
     with duckdb.connect(str(incremental), read_only=True) as con:
         ann_first = con.execute(
-            f"select reached_event_id from {TABLE} where moment_name = 'user_created_invoice'"
-            " and entity_id = (select person_id from intermediate.int_events_attributed where event_id = 'm01')"
+            f"select reached_event_id from {TABLE} where moment_name = 'user_created_invoice' and entity_id ="
+            " (select person_id from intermediate.int_events_attributed where event_id = 'm01')"
         ).fetchall()
     assert ann_first == []  # Ann never used reports

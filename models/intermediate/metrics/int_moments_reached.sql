@@ -24,16 +24,12 @@
     ],
     post_hook="{{ save_consumed_changes(moments_fingerprint()) }}"
 ) }}
-{%- set event_columns %}
-        attributed.event_id,
-        attributed.event_name,
-        attributed.occurred_at,
-        attributed.received_at,
-        attributed.person_id,
-        attributed.account_id,
-        attributed.platform,
-        attributed.properties
-{%- endset %}
+{#- the stored rows' locator (see `needed` below) -#}
+{%- set locator = 'rowid' if target.type == 'duckdb' else 'event_id' %}
+{%- set event_columns = (
+    'attributed.event_id, attributed.event_name, attributed.occurred_at, attributed.received_at,'
+    ~ ' attributed.person_id, attributed.account_id, attributed.platform, attributed.properties'
+) %}
 with
 
 moments as (
@@ -42,53 +38,65 @@ moments as (
 
 ),
 
-{% if since is none -%}
-events as (
+{% if since is none %}
+    events as (
 
-    select {{ event_columns }}
-    from {{ ref('int_events_attributed') }} as attributed
+        select
+            {{ event_columns }}
+        from {{ ref('int_events_attributed') }} as attributed
 
-),
-{%- else -%}
-recomputed as (
+    ),
+{% else %}
+    recomputed as (
 
-    -- moments whose entity lost an event of their kind: deleted by the pre-hook, computed
-    -- again from all the entity's events
-    {{ moments_to_recompute(since) }}
+        -- moments whose entity lost an event of their kind: deleted by the pre-hook, computed
+        -- again from all the entity's events
+        {{ moments_to_recompute(since) }}
 
-),
+    ),
 
-events as (
+    needed as (
 
-    -- the events the log added, and every event of an entity with a moment to recompute (an
-    -- event in both is read twice: the first and the earliest receipt do not change)
-    select {{ event_columns }}
-    from {{ ref('int_events_attributed') }} as attributed
-    where attributed.event_id in (
-        select changed.event_id from {{ changed_rows(since) }} as changed
-        where
-            changed.change_sign > 0
-            and changed.event_name in (select moments.event_name from moments)
-    )
-    union all
-    select {{ event_columns }}
-    from {{ ref('int_events_attributed') }} as attributed
-    inner join (
-        select distinct recomputed.entity_id from recomputed
-        where recomputed.entity_type != 'account'
-    ) as persons
-        on attributed.person_id = persons.entity_id
-    union all
-    select {{ event_columns }}
-    from {{ ref('int_events_attributed') }} as attributed
-    inner join (
-        select distinct recomputed.entity_id from recomputed
-        where recomputed.entity_type = 'account'
-    ) as accounts
-        on attributed.account_id = accounts.entity_id
+        -- a narrow read first: the rows of the events the log added, and of every event of an
+        -- entity with a moment to recompute. DuckDB locates them by rowid (the wide read below
+        -- then fetches only them, about 0.3 s instead of 2 s at 10.2M events), other engines by
+        -- event_id.
+        select attributed.{{ locator }} as row_locator
+        from {{ ref('int_events_attributed') }} as attributed
+        where attributed.event_id in (
+            select changed.event_id from {{ changed_rows(since) }} as changed
+            where
+                changed.change_sign > 0
+                and changed.event_name in (select moments.event_name from moments)
+        )
+        union
+        select attributed.{{ locator }} as row_locator
+        from {{ ref('int_events_attributed') }} as attributed
+        inner join (
+            select distinct recomputed.entity_id from recomputed
+            where recomputed.entity_type != 'account'
+        ) as persons
+            on attributed.person_id = persons.entity_id
+        union
+        select attributed.{{ locator }} as row_locator
+        from {{ ref('int_events_attributed') }} as attributed
+        inner join (
+            select distinct recomputed.entity_id from recomputed
+            where recomputed.entity_type = 'account'
+        ) as accounts
+            on attributed.account_id = accounts.entity_id
 
-),
-{%- endif %}
+    ),
+
+    events as (
+
+        select
+            {{ event_columns }}
+        from {{ ref('int_events_attributed') }} as attributed
+        where attributed.{{ locator }} in (select needed.row_locator from needed)
+
+    ),
+{% endif %}
 
 matched as (
 
