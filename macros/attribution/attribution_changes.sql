@@ -1,6 +1,7 @@
 {#- The change log of int_events_attributed (docs/incremental_attribution.md, "The change
     log"): the rows each run of the model really changed, with a sign, so that models built
-    from it (int_activity_days) apply them as deltas instead of recomputing history.
+    from it (int_activity_days, int_moments_reached) apply them as deltas instead of
+    recomputing history.
 
     A table next to the model, `int_events_attributed__changes`, of (change_run, run_kind,
     change_sign, event_id, event_name, person_id, account_id, occurred_date):
@@ -9,7 +10,8 @@
     - one marker row per run (run_kind 'incremental' | 'full', change_sign 0);
     - a row with change_sign -1 for every stored row the run removed and +1 for every row it
       added, netted: the lookback window's rows before the delete against the rows appended
-      (EXCEPT ALL both ways, so a row deleted and appended again identically is no change),
+      (EXCEPT ALL both ways, so a row deleted and appended again identically is no change;
+      its other columns are compared through attribution_content_hash),
       and both sides of every row the re-attribution moved.
     A full refresh, and an incremental run that finds no log (after `lawn privacy erase` or
     `lawn retention apply`, which drop it because they delete rows outside dbt), write a
