@@ -47,11 +47,45 @@ moments as (
 
     ),
 {% else %}
+    changes as (
+
+        select
+            changed.change_sign,
+            changed.event_id,
+            changed.event_name
+        from {{ changed_rows(since) }} as changed
+
+    ),
+
+    added as (
+
+        -- the events the log added, of the moments' kinds
+        select changes.event_id from changes
+        where
+            changes.change_sign > 0
+            and changes.event_name in (select moments.event_name from moments)
+
+    ),
+
     recomputed as (
 
         -- moments whose entity lost an event of their kind: deleted by the pre-hook, computed
         -- again from all the entity's events
         {{ moments_to_recompute(since) }}
+
+    ),
+
+    recomputed_persons as (
+
+        select distinct recomputed.entity_id from recomputed
+        where recomputed.entity_type != 'account'
+
+    ),
+
+    recomputed_accounts as (
+
+        select distinct recomputed.entity_id from recomputed
+        where recomputed.entity_type = 'account'
 
     ),
 
@@ -63,28 +97,17 @@ moments as (
         -- event_id.
         select attributed.{{ locator }} as row_locator
         from {{ ref('int_events_attributed') }} as attributed
-        where attributed.event_id in (
-            select changed.event_id from {{ changed_rows(since) }} as changed
-            where
-                changed.change_sign > 0
-                and changed.event_name in (select moments.event_name from moments)
-        )
+        where attributed.event_id in (select added.event_id from added)
         union
         select attributed.{{ locator }} as row_locator
         from {{ ref('int_events_attributed') }} as attributed
-        inner join (
-            select distinct recomputed.entity_id from recomputed
-            where recomputed.entity_type != 'account'
-        ) as persons
-            on attributed.person_id = persons.entity_id
+        inner join recomputed_persons
+            on attributed.person_id = recomputed_persons.entity_id
         union
         select attributed.{{ locator }} as row_locator
         from {{ ref('int_events_attributed') }} as attributed
-        inner join (
-            select distinct recomputed.entity_id from recomputed
-            where recomputed.entity_type = 'account'
-        ) as accounts
-            on attributed.account_id = accounts.entity_id
+        inner join recomputed_accounts
+            on attributed.account_id = recomputed_accounts.entity_id
 
     ),
 
@@ -135,35 +158,48 @@ matched as (
 
 ),
 
-candidates as (
+{% if since is not none %}
+    reached as (
 
-    select * from matched
-    {%- if since is not none %}
-    union all
-    -- the stored first of each moment the new events reach (the earliest receipt as its
-    -- receive time): the earlier of it and them is the first
-    select
-        kept.moment_name,
-        kept.entity_type,
-        kept.entity_id,
-        kept.account_id,
-        kept.reached_event_id as event_id,
-        kept.reached_at as occurred_at,
-        kept.first_received_at as received_at,
-        kept.reached_platform as platform
-    from {{ this }} as kept
-    inner join (
+        -- the moments the new events reach
         select distinct
             matched.entity_type,
             matched.entity_id,
             matched.moment_name
         from matched
-    ) as reached
-        on
-            kept.entity_type = reached.entity_type
-            and kept.entity_id = reached.entity_id
-            and kept.moment_name = reached.moment_name
-    where kept.moment_reached_key not in (select recomputed.moment_reached_key from recomputed)
+
+    ),
+
+    stored_firsts as (
+
+        -- the stored first of each of them (the earliest receipt as its receive time): the
+        -- earlier of it and the new events is the first
+        select
+            kept.moment_name,
+            kept.entity_type,
+            kept.entity_id,
+            kept.account_id,
+            kept.reached_event_id as event_id,
+            kept.reached_at as occurred_at,
+            kept.first_received_at as received_at,
+            kept.reached_platform as platform
+        from {{ this }} as kept
+        inner join reached
+            on
+                kept.entity_type = reached.entity_type
+                and kept.entity_id = reached.entity_id
+                and kept.moment_name = reached.moment_name
+        where kept.moment_reached_key not in (select recomputed.moment_reached_key from recomputed)
+
+    ),
+{% endif %}
+
+candidates as (
+
+    select * from matched
+    {% if since is not none -%}
+        union all
+        select * from stored_firsts
     {%- endif %}
 
 ),
