@@ -466,10 +466,10 @@ def test_an_appended_build_equals_a_full_build_and_reconciles(tmp_path):
 
 COMPARED_MARTS = ("marts.fct_events", "marts.fct_quarantined_events", "marts.fct_event_reconciliation")
 # relations whose rows carry the build's own time or run (not the data's): not compared. The
-# change log of int_events_attributed and int_activity_days' record of the run it consumed hold
+# change log of int_events_attributed and its consumers' records of the run they consumed hold
 # each build's run number (its start time) and what that run changed, so two builds of the same
 # data differ there by construction (docs/incremental_attribution.md, "The change log");
-# int_activity_days itself is compared.
+# int_activity_days and int_moments_reached themselves are compared.
 BUILD_STAMPED: tuple[str, ...] = (
     "intermediate.int_activity_days__changes_consumed",
     "intermediate.int_events_attributed__changes",

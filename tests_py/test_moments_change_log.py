@@ -30,6 +30,7 @@ import pytest
 from lawn.privacy import erase
 from lawn.privacy_maps import ATTRIBUTION_CHANGES
 from tests_py.conftest import query, run_dbt
+from tests_py.test_change_log_consumers import _person_of
 from tests_py.test_increment_models import _project_with
 from tests_py.test_incremental_identity import _event, build_two_steps, except_all_counts
 
@@ -66,11 +67,6 @@ DAY_2 = [
 
 CHANGES_MACROS = "macros/attribution/attribution_changes.sql"
 MODEL = "models/intermediate/metrics/int_moments_reached.sql"
-
-
-def _person_of(db_path: Path, event_id: str) -> str:
-    sql = f"select person_id from intermediate.int_events_attributed where event_id = '{event_id}'"
-    return str(query(db_path, sql)["person_id"].iloc[0])
 
 
 def _moments(db_path: Path) -> dict[tuple[str, str, str], tuple[str, str]]:

@@ -92,6 +92,8 @@
             where {{ attribution_window() }}
         {%- endif -%}
     {%- elif is_incremental() -%}
+        {#- rendered once: each rendering reads the model's columns from the warehouse -#}
+        {%- set windowed_hash = attribution_content_hash('windowed') -%}
         insert into {{ changes }}
             (change_run, change_sign, event_id, event_name, person_id, account_id, occurred_date)
         select {{ run }}, -1, {{ attribution_change_columns('gone') }}
@@ -101,7 +103,7 @@
             except all
             select
                 {{ attribution_change_columns('windowed') }},
-                {{ attribution_content_hash('windowed') }} as content_hash
+                {{ windowed_hash }} as content_hash
             from {{ this }} as windowed
             where {{ attribution_window() }}
         ) as gone;
@@ -111,7 +113,7 @@
         from (
             select
                 {{ attribution_change_columns('windowed') }},
-                {{ attribution_content_hash('windowed') }} as content_hash
+                {{ windowed_hash }} as content_hash
             from {{ this }} as windowed
             where {{ attribution_window() }}
             except all

@@ -31,7 +31,7 @@
     seeds/governance/retention_tables.csv). A table on Spark.
     Its hooks keep a change log of the rows each run really changed, with a sign
     (log_attribution_changes, macros/attribution/attribution_changes.sql), which
-    int_activity_days applies as deltas. -#}
+    int_activity_days and int_moments_reached apply as deltas. -#}
 -- depends_on: {{ ref('int_identity_observations') }}
 {#- the run's window, rendered once: each rendering queries this table for its newest kept
     time (incremental_newest_kept) -#}
