@@ -24,8 +24,9 @@ cutoffs as (
 
 raw_rows as (
 
+    {%- set received = parse_iso_timestamp_utc('trim(received_at)', untrimmed='received_at') %}
     select count(*) as row_count from {{ source('tracking', 'raw_events') }}
-    where {{ is_known_as_of(parse_iso_timestamp_utc('trim(received_at)')) }}
+    where {{ is_known_as_of(received) }}
 
 ),
 

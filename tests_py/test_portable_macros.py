@@ -57,6 +57,13 @@ VALUES = [
     "03/01/2026",
     "yesterday",
     "",
+    # the form DuckDB's fast path reads (JavaScript's toISOString()), and its edges
+    "2026-03-17T08:05:34.412Z",
+    "2024-02-29T23:59:59.999Z",
+    "2026-02-29T08:05:34.412Z",  # no such day
+    "2026-03-17T24:00:00.000Z",
+    "2026-03-17T23:59:60.000Z",  # a leap second: no time to the pattern
+    " 026-03-17T08:05:34.412Z",  # strptime's %Y would read year 26
 ]
 # the three dispatched forms, with and without require_offset
 MACROS = {"duckdb": "duckdb__", "postgres": "default__", "spark": "spark__"}
@@ -100,6 +107,15 @@ def rendered(tmp_path_factory) -> dict[str, str]:
         f" as {engine}_email_shaped"
         for engine, p in MACROS.items()
     ]
+    # DuckDB's fast path against its full parse (test_duckdb_fast_path_is_the_full_parse)
+    parts += [
+        f"{{{{ duckdb__parse_iso_timestamp_utc('trim(x)', {flag}, 'x') }}}} as duckdb_fast_{name}"
+        for name, flag in (("any", "false"), ("offset", "true"))
+    ]
+    parts += [
+        f"{{{{ duckdb_iso_timestamp_full('trim(x)', {flag}) }}}} as duckdb_full_{name}"
+        for name, flag in (("any", "false"), ("offset", "true"))
+    ]
     # the functions PostgreSQL's try_cast reads through (on-run-start makes them in a build)
     parts.append("{{ default__create_portable_objects() }} as postgres_objects")
     expressions = render_expressions(parts, work)
@@ -110,7 +126,7 @@ def rendered(tmp_path_factory) -> dict[str, str]:
     } | {
         "postgres_objects",
         "any_list_has_item",
-    }
+    } | {f"duckdb_{path}_{n}" for path in ("fast", "full") for n in ("any", "offset")}
     return expressions
 
 
@@ -146,6 +162,67 @@ def test_duckdb_parses_as_the_restatement(rendered):
             f"select x, {rendered['duckdb_any']}, {rendered['duckdb_offset']} from t"
         ).fetchall()
     assert sorted((x, _plain(a), _plain(b)) for x, a, b in rows) == sorted(_expected())
+
+
+def _mutated_times() -> list[str]:
+    """Texts near the fast path's form: every one-character change of a time (any ASCII
+    character, white space, Unicode digits and spaces), two-character changes into white
+    space and separators, the edges of each field, and seeded random changes."""
+    import random
+
+    base = "2026-03-17T08:05:34.412Z"
+    chars = [chr(c) for c in range(1, 128)] + list("\u00a0\u2007\u0663\uff13\u2163\u200b\u3000\u00b2é")
+    texts = {base[:p] + c + base[p + 1 :] for p in range(len(base)) for c in chars}
+    for p in range(len(base)):
+        for q in range(len(base)):
+            for c in " \t+-":
+                text = list(base)
+                text[p], text[q] = c, "0"
+                texts.add("".join(text))
+    for year in ("0000", "0001", "1970", "2024", "2026", "9999"):
+        for month in ("00", "01", "02", "04", "12", "13"):
+            for day in ("00", "01", "28", "29", "30", "31", "32"):
+                for clock in ("00:00:00", "23:59:59", "24:00:00", "23:60:00", "23:59:60"):
+                    texts.add(f"{year}-{month}-{day}T{clock}.412Z")
+    rng = random.Random(18)
+    for _ in range(30_000):
+        text = list(base)
+        for _ in range(rng.randint(1, 4)):
+            text[rng.randrange(len(text))] = rng.choice("0123456789-T:.Z +\t\u0663")
+        texts.add("".join(text))
+    return sorted(texts)
+
+
+def test_duckdb_fast_path_is_the_full_parse(rendered):
+    """Where DuckDB's strptime fast path gives a value, it is the full parse's (pattern, then
+    cast), on ~27K texts one to four characters away from its form. It must fire on many of
+    them (else the comparison proves nothing), and without its digit-first guard the same
+    corpus finds texts it reads wrongly (the negative control: ' 026-...' is year 26 to
+    strptime)."""
+    texts = _mutated_times()
+    unguarded = {
+        name: rendered[f"duckdb_fast_{name}"].replace("and x >= '0' and x < ':'", "")
+        for name in ("any", "offset")
+    }
+    assert all(unguarded[name] != rendered[f"duckdb_fast_{name}"] for name in unguarded)
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'Asia/Kolkata'")  # the session's zone must not matter
+        con.execute("create table t (x varchar)")
+        con.executemany("insert into t values (?)", [[text] for text in texts])
+        for name in ("any", "offset"):
+            fast, full = rendered[f"duckdb_fast_{name}"], rendered[f"duckdb_full_{name}"]
+            differ = con.execute(f"select x from t where ({fast}) is distinct from ({full})").fetchall()
+            assert differ == [], (name, differ[:5])
+            fired = con.execute(
+                "select count(*) from t where x like '____-__-__T__:__:__.___Z' "
+                "and x >= '0' and x < ':' and try_strptime(x, '%Y-%m-%dT%H:%M:%S.%gZ') is not null"
+            ).fetchone()[0]
+            assert fired > 1_000, fired
+            wrong = con.execute(
+                f"select x from t where ({unguarded[name]}) is distinct from ({full})"
+            ).fetchall()
+            assert (" 026-03-17T08:05:34.412Z",) in wrong, (name, wrong[:5])
+    assert len(texts) > 20_000
 
 
 def test_postgres_parses_as_the_restatement(rendered, pg_env):

@@ -2,7 +2,7 @@
     {#- The receive time staging gives a landing row: its text trimmed and read as ISO 8601
         in UTC (null when it names no time). stg_tracking__events and raw_event_window both
         render it, so the window selects the very rows whose staged time it describes. -#}
-    {{ parse_iso_timestamp_utc('trim(' ~ column ~ ')') }}
+    {{ parse_iso_timestamp_utc('trim(' ~ column ~ ')', untrimmed=column) }}
 {%- endmacro %}
 
 {% macro raw_event_window(newest_kept) -%}

@@ -1,5 +1,7 @@
-{% macro parse_iso_timestamp_utc(expression, require_offset=false) -%}
-    {{ return(adapter.dispatch('parse_iso_timestamp_utc', 'lawn')(expression, require_offset)) }}
+{% macro parse_iso_timestamp_utc(expression, require_offset=false, untrimmed=none) -%}
+    {#- untrimmed: the text before the caller's trim(), when expression is trim(untrimmed); only
+        DuckDB's fast path reads it (the same result, without trimming every row first) -#}
+    {{ return(adapter.dispatch('parse_iso_timestamp_utc', 'lawn')(expression, require_offset, untrimmed)) }}
 {%- endmacro %}
 
 {% macro iso_timestamp_pattern(with_offset) -%}
@@ -26,7 +28,7 @@
     Text without an offset is read as UTC (whatever the session's time zone), or gives null
     with require_offset (a client clock's local time without an offset could be anywhere).
     Anything else gives null (never an error). -#}
-{% macro default__parse_iso_timestamp_utc(expression, require_offset=false) -%}
+{% macro default__parse_iso_timestamp_utc(expression, require_offset=false, untrimmed=none) -%}
     {#- PostgreSQL has no try_cast and its cast fails on a day the month lacks: the day is
         compared with the month's length first (a nested case: evaluated in order) -#}
     {#- PostgreSQL rounds a fraction finer than a microsecond ('...59.9999999' is the next
@@ -50,7 +52,30 @@
     end
 {%- endmacro %}
 
-{% macro duckdb__parse_iso_timestamp_utc(expression, require_offset=false) -%}
+{% macro duckdb__parse_iso_timestamp_utc(expression, require_offset=false, untrimmed=none) -%}
+    {#- A fast path first, for the one form most event SDKs send (JavaScript's toISOString(),
+        Segment, RudderStack: '2026-03-17T08:05:34.412Z'): a fixed-format strptime instead of
+        two regular expressions and a cast, about 4x faster on the landing table's 10M receive
+        times. Where it gives a value, the value is the full parse's (duckdb_iso_timestamp_full
+        below); anything else, or a value it refuses, goes to the full parse. The guard keeps it
+        to what the full parse reads the same way: exactly that layout (LIKE), and a digit
+        first (strptime's %Y skips leading white space and takes fewer digits: ' 026-...' is
+        year 26 to it, no time to the pattern). strptime itself refuses a day the month lacks,
+        hour 24, second 60 and a one-digit field. Measured and checked against the full parse
+        on 783K mutated texts: tests_py/test_portable_macros.py. The text read is the caller's
+        untrimmed one when given: a text that passes the guard has no white space to trim. -#}
+    {%- set text = untrimmed if untrimmed is not none else expression -%}
+    coalesce(
+        case
+            when {{ text }} like '____-__-__T__:__:__.___Z' and {{ text }} >= '0' and {{ text }} < ':'
+                then try_strptime({{ text }}, '%Y-%m-%dT%H:%M:%S.%gZ')
+        end,
+        {{ duckdb_iso_timestamp_full(expression, require_offset) }}
+    )
+{%- endmacro %}
+
+{% macro duckdb_iso_timestamp_full(expression, require_offset=false) -%}
+    {#- DuckDB's full parse: the pattern decides what is a time, the cast reads it -#}
     case
         when regexp_matches({{ expression }}, '{{ iso_timestamp_pattern(true) }}')
             then timezone('UTC', try_cast({{ expression }} as timestamptz))
@@ -61,7 +86,7 @@
     end
 {%- endmacro %}
 
-{% macro spark__parse_iso_timestamp_utc(expression, require_offset=false) -%}
+{% macro spark__parse_iso_timestamp_utc(expression, require_offset=false, untrimmed=none) -%}
     {#- the patterns as on the other engines: Spark's own cast also reads forms they refuse
         ('2026-3-1', '2026-03-01T10:00Z') -#}
     case

@@ -18,7 +18,7 @@ typed as (
         {{ lower_unicode('trim(industry)') }} as industry,
         {{ lower_unicode('trim(segment)') }} as segment,
         upper(trim(country)) as country_code,
-        {{ parse_iso_timestamp_utc('trim(created_at)') }} as created_at,
+        {{ parse_iso_timestamp_utc('trim(created_at)', untrimmed='created_at') }} as created_at,
         {{ lower_unicode('trim(acquisition_channel)') }} as acquisition_channel,
         trim(sales_owner) as sales_owner
     from crm_accounts

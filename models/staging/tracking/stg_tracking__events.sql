@@ -21,7 +21,9 @@ typed as (
         lower(nullif(trim(source), '')) as source,
         occurred_at as occurred_at_raw,
         received_at as received_at_raw,
-        {{ parse_iso_timestamp_utc('trim(occurred_at)', require_offset=true) }} as occurred_at,
+        {{ parse_iso_timestamp_utc(
+            'trim(occurred_at)', require_offset=true, untrimmed='occurred_at'
+        ) }} as occurred_at,
         {{ staged_received_at('received_at') }} as received_at,
         {{ null_marker_as_missing('anonymous_id', 'anonymous_id') }} as anonymous_id,
         {{ null_marker_as_missing('device_id', 'device_id') }} as device_id,
