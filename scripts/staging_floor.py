@@ -94,10 +94,18 @@ def utc_timestamp(column: str, require_offset: bool) -> str:
         else f" when regexp_matches(trim({column}), {_literal(ISO_WITHOUT_OFFSET)})"
         f" then try_cast(trim({column}) as timestamp)"
     )
-    return (
+    full = (
         f"case when regexp_matches(trim({column}), {_literal(ISO_WITH_OFFSET)})"
         f" then timezone('UTC', try_cast(trim({column}) as timestamptz)){without} end"
     )
+    # the staging models' DuckDB fast path (macros/portability/parse_iso_timestamp_utc.sql), so
+    # that the floor does the same work the models do: a fixed-format strptime for the
+    # toISOString() form, guarded to texts the full parse reads the same way
+    fast = (
+        f"case when {column} like '____-__-__T__:__:__.___Z' and {column} >= '0' and {column} < ':'"
+        f" then try_strptime({column}, '%Y-%m-%dT%H:%M:%S.%gZ') end"
+    )
+    return f"coalesce({fast}, {full})"
 
 
 def raw_events_select(connection: duckdb.DuckDBPyConnection, raw_dir: Path) -> str:
