@@ -61,8 +61,9 @@
         to what the full parse reads the same way: exactly that layout (LIKE), and a digit
         first (strptime's %Y skips leading white space and takes fewer digits: ' 026-...' is
         year 26 to it, no time to the pattern). strptime itself refuses a day the month lacks,
-        hour 24, second 60 and a one-digit field. Measured and checked against the full parse
-        on 783K mutated texts: tests_py/test_portable_macros.py. The text read is the caller's
+        hour 24, second 60 and a one-digit field. Checked against the full parse on 783K
+        mutated texts (docs/performance.md) and on 27K in tests_py/test_portable_macros.py,
+        with the guard's negative control. The text read is the caller's
         untrimmed one when given: a text that passes the guard has no white space to trim. -#}
     {%- set text = untrimmed if untrimmed is not none else expression -%}
     coalesce(
