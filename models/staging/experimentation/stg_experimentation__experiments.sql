@@ -36,7 +36,8 @@ typed as (
         cast(end_date as date) as end_date,
         {{ share_from_text('holdout_share') }} as holdout_share,
         owner,
-        {{ parse_iso_timestamp_utc('trim(registered_at)', untrimmed='registered_at') }} as registered_at
+        {{ parse_iso_timestamp_utc('trim(registered_at)', untrimmed='registered_at') }}
+            as registered_at
     from experiment_registry
 
 ),
