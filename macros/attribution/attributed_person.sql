@@ -228,6 +228,8 @@
         attributed.* replace (moves.lawn_new_person_id as person_id)
     from {{ relation }} as attributed
     inner join {{ moves }} as moves on attributed.rowid = moves.lawn_moved_rowid
+    {#- the same rows as the join: the IN list is what DuckDB pushes into the scan, so the
+        wide columns are read for those rows only #}
     where attributed.rowid in (select located.lawn_moved_rowid from {{ moves }} as located);
     drop table {{ moves }};
     {%- if changes is not none %}
