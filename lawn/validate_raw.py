@@ -12,9 +12,11 @@ the one offending value of a checked column.
 from __future__ import annotations
 
 import logging
+import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
 import duckdb
@@ -349,12 +351,32 @@ def _row_rule_errors(
     return []
 
 
+def _import_great_expectations() -> None:
+    # a failed import is not reported here: the check's own import raises it in the caller
+    with suppress(Exception):
+        import great_expectations  # noqa: F401
+
+
 def land_and_check(
     raw_dir: Path, connection: duckdb.DuckDBPyConnection, notes: Callable[[str], None] | None = None
 ) -> LoadReport:
     """Land ``raw_dir`` into ``raw.*`` of ``connection`` if every file passes the gate; files
-    landed before are not landed nor checked again (lawn/raw_deliveries.py `plan_table`)."""
-    return land_raw_dir(raw_dir, connection, check=check_landed, notes=notes)
+    landed before are not landed nor checked again (lawn/raw_deliveries.py `plan_table`).
+
+    Great Expectations is imported on a thread meanwhile: its import takes 4-5 s (this
+    machine), and before the first check the loader hashes and reads the files, work that
+    releases the GIL. The checks import it as before: Python's import lock makes them wait
+    for the thread's import, and an import that failed there fails again in the check, with
+    its own error. The thread is joined before this returns."""
+    importing = None
+    if "great_expectations" not in sys.modules:
+        importing = threading.Thread(target=_import_great_expectations, name="lawn-gx-import")
+        importing.start()
+    try:
+        return land_raw_dir(raw_dir, connection, check=check_landed, notes=notes)
+    finally:
+        if importing is not None:
+            importing.join()
 
 
 def validate_raw_dir(raw_dir: Path, warn: Callable[[str], None] | None = None) -> list[str]:

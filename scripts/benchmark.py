@@ -32,7 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import duckdb
-from benchmark_results import Results
+from benchmark_results import Results, machine_probe
 from benchmark_staging import floor_step, hold_back_last_day
 from identity_benchmark import compare as identity_compare
 from landing_benchmark import as_deliveries
@@ -206,6 +206,7 @@ def main() -> None:
         accounts=args.accounts, days=args.days,
     )  # fmt: skip
     db_path.unlink(missing_ok=True)
+    RESULTS.record("machine_probe", start_s=machine_probe())
     if not reused:
         generate_step(args, out, env, lawn)
     elif earlier:
@@ -252,6 +253,9 @@ def main() -> None:
         nightly_step(out, raw_dir, env, lawn, twice=not args.short)
     if args.identity_edges:
         identity_step(args.identity_edges, out / "identity")
+    RESULTS.record("machine_probe", end_s=machine_probe())
+    probe = RESULTS.steps["machine_probe"]
+    print(f"machine probe: {probe['start_s']:.2f} s at the start, {probe['end_s']:.2f} s at the end")
     print(f"figures saved to {RESULTS.path}")
 
 

@@ -17,6 +17,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,10 +62,32 @@ class Results:
             self.path.write_text(json.dumps({"meta": self.meta, "steps": self.steps}, indent=2) + "\n")
 
 
+def machine_probe(rounds: int = 3) -> float:
+    """Seconds of one fixed, CPU-bound DuckDB query on one thread (best of ``rounds``): how fast
+    the machine is at the time, so runs made at different times can be told apart from code
+    changes. The same build on this VM took 294 s and 417 s half an hour apart (498 s and 716 s
+    of CPU for the same work, docs/performance.md); the probe moves with it."""
+    import duckdb  # the benchmark's environment has it; rendering a table does not need it
+
+    best = float("inf")
+    with duckdb.connect() as con:
+        con.execute("set threads = 1")
+        for _ in range(rounds):
+            start = time.perf_counter()
+            con.execute("select sum(hash(i)) from range(100000000) as t(i)").fetchone()
+            best = min(best, time.perf_counter() - start)
+    return best
+
+
 # (row label, step key, how the cell is written from that step's figures)
 SECONDS_PEAK = "{seconds:,.0f} s, {peak_mb:,.0f} MB"
 ROWS: tuple[tuple[str, str, str], ...] = (
     ("raw events (Parquet)", "generate", "{rows:,}"),
+    (
+        "machine probe (a fixed 1-thread DuckDB query, lower is faster): start, end",
+        "machine_probe",
+        "{start_s:.2f} s, {end_s:.2f} s",
+    ),
     ("`lawn generate` (streaming)", "generate", SECONDS_PEAK),
     ("gate: `lawn validate-raw`", "validate", SECONDS_PEAK),
     (

@@ -13,7 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
-from benchmark_results import END, START, Results, render_table, replace_block  # noqa: E402
+from benchmark_results import END, START, Results, machine_probe, render_table, replace_block  # noqa: E402
 
 
 def hand_written_run(label: str, full_s: float, increment_s: float) -> dict:
@@ -67,6 +67,24 @@ def test_a_step_without_the_figure_is_not_measured() -> None:
     run = hand_written_run("1M", 150.0, 15.0)
     del run["steps"]["full_build"]["cpu_s"]
     assert row(render_table([run]), "full build")[1] == "not measured"
+
+
+def test_machine_probe_row_shows_the_start_and_end_probe() -> None:
+    probed = hand_written_run("10M", 300.0, 90.0)
+    probed["steps"]["machine_probe"] = {"start_s": 0.412, "end_s": 0.55}
+    unprobed = hand_written_run("10M earlier", 300.0, 90.0)  # runs before the probe existed
+    table = render_table([probed, unprobed])
+    assert row(table, "machine probe")[1:] == ["0.41 s, 0.55 s", "not run"]
+    # a run stopped before its end probe (--generate-only) has the start figure only
+    del probed["steps"]["machine_probe"]["end_s"]
+    assert row(render_table([probed]), "machine probe")[1] == "not measured"
+
+
+def test_machine_probe_times_real_work() -> None:
+    # the best of one round is a positive time, and more rows take longer than none: the
+    # probe measures the query, not a constant
+    seconds = machine_probe(rounds=1)
+    assert 0.01 < seconds < 60
 
 
 def test_results_are_saved_after_every_step(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ def test_features_equal_pandas_by_day_of_receipt(built_small, valid_events):
     events = events[events["account_id"].notna()]
     features = _features(built_small)
     sample = features.iloc[:: max(1, len(features) // 150)]
+    api_error_rows = 0
     for (account_id, day), row in sample.iterrows():
         mine = events[(events["account_id"] == account_id) & (events["received_date"] <= day)]
         last7 = mine[mine["received_date"] > day - dt.timedelta(days=7)]
@@ -42,6 +43,14 @@ def test_features_equal_pandas_by_day_of_receipt(built_small, valid_events):
         else:
             assert pd.isna(row["usage_vs_baseline_7d"])
         assert row["support_tickets_28d"] == (last28["event_name"] == "support_ticket_created").sum()
+        requests = last7[last7["event_name"] == "api_request"]
+        assert row["api_requests_7d"] == len(requests)
+        # an error: a rate_limited event, or an api_request whose status_code reads as an
+        # integer >= 400 (only an api_request's status code counts)
+        status = pd.to_numeric(requests["props"].map(lambda props: props.get("status_code")), errors="coerce")
+        errors = (last7["event_name"] == "rate_limited").sum() + (status >= 400).sum()
+        assert row["api_errors_7d"] == errors
+        api_error_rows += bool(errors)
         active = last7[last7["event_name"].isin(ACTIVITY) & last7["user_id"].notna()]
         assert row["active_users_7d"] == active["user_id"].nunique()
         nps = mine[mine["event_name"] == "nps_submitted"].sort_values(["at", "event_id"])
@@ -53,6 +62,7 @@ def test_features_equal_pandas_by_day_of_receipt(built_small, valid_events):
         expected_mrr = float(plans["props"].iloc[-1]["mrr_usd"]) if len(plans) else 0.0
         assert float(row["mrr_usd"]) == pytest.approx(expected_mrr)
     assert len(sample) >= 100
+    assert api_error_rows >= 5  # the sample holds days with API errors, not only zeros
 
 
 def test_no_feature_leaks_the_future(small_data, built_small, tmp_path):

@@ -371,3 +371,54 @@ def test_a_registry_may_write_shares_as_percents(csv_dir):
     [line] = _error_lines(result)
     assert "'holdout_share' has 1 value(s) that are not a share (0.05, or a percent: 5%)" in line
     assert "'10 percent'" in line
+
+
+GATE_IN_FRESH_PROCESS = """
+import sys, threading
+from pathlib import Path
+import duckdb
+class Unimportable:  # every import of great_expectations raises ImportError
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "great_expectations":
+            raise ImportError("great_expectations blocked by the test")
+if sys.argv[2] == "unimportable":
+    sys.meta_path.insert(0, Unimportable())
+from lawn import validate_raw
+assert "great_expectations" not in sys.modules
+seen = []
+original = validate_raw._import_great_expectations
+def spy():
+    seen.append(threading.current_thread().name)
+    original()
+validate_raw._import_great_expectations = spy
+try:
+    with duckdb.connect() as connection:
+        report = validate_raw.land_and_check(Path(sys.argv[1]), connection)
+    outcome = "errors: " + repr(report.errors)
+except ImportError as exc:
+    outcome = "ImportError: " + str(exc).splitlines()[0]
+alive = [t.name for t in threading.enumerate() if t.name == "lawn-gx-import"]
+print(outcome, "| imported on:", seen, "| still running:", alive)
+"""
+
+
+@pytest.mark.parametrize("mode", ["importable", "unimportable"])
+def test_great_expectations_is_imported_on_a_thread_while_the_files_land(csv_dir, mode):
+    # a fresh interpreter: the import happens on the loader's thread, the checks then use it,
+    # and an import that fails there still fails the landing in the caller (never a silent pass)
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", GATE_IN_FRESH_PROCESS, str(csv_dir), mode],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    line = result.stdout.strip().splitlines()[-1]
+    assert line.endswith("| imported on: ['lawn-gx-import'] | still running: []"), line
+    if mode == "importable":
+        assert line.startswith("errors: []"), line
+    else:
+        assert line.startswith("ImportError:"), line
