@@ -66,7 +66,7 @@ def machine_probe(rounds: int = 3) -> float:
     """Seconds of one fixed, CPU-bound DuckDB query on one thread (best of ``rounds``): how fast
     the machine is at the time, so runs made at different times can be told apart from code
     changes. The same build on this VM took 294 s and 417 s half an hour apart (498 s and 716 s
-    of CPU for the same work, docs/performance.md); the probe moves with it."""
+    of CPU for the same work, docs/performance.md)."""
     import duckdb  # the benchmark's environment has it; rendering a table does not need it
 
     best = float("inf")
