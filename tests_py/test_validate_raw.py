@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -406,9 +408,6 @@ print(outcome, "| imported on:", seen, "| still running:", alive)
 def test_great_expectations_is_imported_on_a_thread_while_the_files_land(csv_dir, mode):
     # a fresh interpreter: the import happens on the loader's thread, the checks then use it,
     # and an import that fails there still fails the landing in the caller (never a silent pass)
-    import subprocess
-    import sys
-
     result = subprocess.run(
         [sys.executable, "-c", GATE_IN_FRESH_PROCESS, str(csv_dir), mode],
         capture_output=True,
