@@ -259,9 +259,10 @@ def serve() -> int:
     for module in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
-    from lawn import dbt_artifacts
+    from lawn import dbt_artifacts, dbt_schedule
 
     dbt_artifacts.install()  # manifest.json written once per run (lawn/dbt_artifacts.py)
+    dbt_schedule.install()  # the run queue ordered by critical path (lawn/dbt_schedule.py)
     warm_schemas()
     import gc
 

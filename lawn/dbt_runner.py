@@ -28,6 +28,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,9 +144,10 @@ def _run_in_process(invocation: DbtInvocation, capture: bool) -> subprocess.Comp
     error); with ``capture`` what dbt printed, as a child's stdout."""
     from dbt.cli.main import dbtRunner
 
-    from lawn import dbt_artifacts
+    from lawn import dbt_artifacts, dbt_schedule
 
     dbt_artifacts.install()
+    dbt_schedule.install()
     args = invocation.command[len(dbt_command()) :]
     saved_env, saved_cwd = dict(os.environ), Path.cwd()
     out, err = io.StringIO(), io.StringIO()
@@ -233,8 +235,9 @@ def run_dbt(
                 invocation.command[len(dbt_command()) :], invocation.env, invocation.cwd
             )
     if result is None:
+        # dbt's command line with lawn's patches of dbt (lawn/dbt_main.py)
         result = subprocess.run(
-            invocation.command,
+            [sys.executable, "-m", "lawn.dbt_main", *invocation.command[len(dbt_command()) :]],
             env=invocation.env,
             cwd=invocation.cwd,
             capture_output=capture,
