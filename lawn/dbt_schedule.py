@@ -1,14 +1,17 @@
 """dbt's run queue ordered by critical path instead of by graph depth.
 
-dbt hands a free thread the ready node of the lowest *depth* (its topological generation:
-``dbt.graph.queue.GraphQueue._get_scores``). In a ``build`` every test of a model is also an
-edge to that model's children, so the long chain of the event models, the identity graph,
-attribution and the features waits behind whatever shallower work is ready at the same time:
-the data tests of early models, side marts. The 10.2M one-day increment of d5db76e had 28 s of
-such waits on its critical path (80 s of node time in a 108 s run), the full build 41 s
-(248 s in 289 s); docs/performance.md, "The run queue ordered by critical path".
+dbt's run loop takes every node off its queue as soon as the node is ready and passes it to
+its thread pool, first in first out; the queue's priority (the node's topological depth,
+``dbt.graph.queue.GraphQueue._get_scores``) only orders nodes that become ready together. In
+a ``build`` every test of a model is also an edge to the nodes after it, so the long chain of
+the event models, the identity graph, attribution and the features waits behind whatever else
+is ready: the data tests of early models, side marts. The 10.2M one-day increment of d5db76e
+had 28 s of such waits on its critical path (80 s of node time in a 108 s run), the full build
+41 s (248 s in 289 s); docs/performance.md, "The run queue ordered by critical path".
 
-:func:`install` makes the queue hand out first the ready node with the longest way still to go:
+:func:`install` makes the queue hand out first the ready node with the longest way still to go,
+and only when a thread is free to run it (dbt's loop otherwise moves every ready node at once
+into its thread pool's first-in first-out queue, where no priority applies):
 its own expected time plus the longest chain of expected times after it (list scheduling by
 "upward rank", the critical-path heuristic). Expected times are each node's last measured
 ``execution_time`` (``run_results.json`` of the target folder, merged run after run into
@@ -111,6 +114,37 @@ def reorder(queue: Any, target: Path) -> None:
     queue._find_new_additions(list(queue.graph.nodes()))
 
 
+def hand_out_when_free(queue: Any, threads: int) -> None:
+    """Let ``queue`` hand out a node only when one of the ``threads`` is free.
+
+    dbt's run loop takes every ready node off the queue at once and passes it to its thread
+    pool, whose own queue is first-in first-out: the priority would then only order nodes
+    that became ready at the same moment. With one slot per thread, taken by ``get`` and
+    given back by ``mark_done``, the loop waits for a free thread and then takes the ready
+    node of the highest priority at that moment."""
+    import threading
+
+    slots = threading.Semaphore(max(1, threads))
+    get, mark_done = queue.get, queue.mark_done
+
+    def get_when_free(*args: Any, **kwargs: Any) -> Any:
+        slots.acquire()
+        try:
+            return get(*args, **kwargs)
+        except BaseException:
+            slots.release()
+            raise
+
+    def mark_done_and_free(node_id: str) -> None:
+        try:
+            mark_done(node_id)
+        finally:
+            slots.release()
+
+    queue.get = get_when_free
+    queue.mark_done = mark_done_and_free
+
+
 def install() -> bool:
     """Patch this process's dbt (once); whether the patch is in place."""
     if _STATE["installed"]:
@@ -135,6 +169,7 @@ def install() -> bool:
             return
         if isinstance(queue, queue_class) and target is not None and not queue.in_progress:
             reorder(queue, Path(target))
+            hand_out_when_free(queue, int(getattr(self.config, "threads", 1) or 1))
 
     task._runtime_initialize = _runtime_initialize
     _STATE["installed"] = True
