@@ -18,7 +18,9 @@ block instead of one per run (35-48 s each here, docs/spark.md).
 Elsewhere a run whose output is captured (the nightly's builds, the tests) is a fork of a helper
 that imported dbt once (lawn/dbt_forkserver.py): the same arguments, environment, folder and
 exit code as a child of its own, without its ~2.3 s of imports; if the helper cannot take the
-run, a plain child runs it."""
+run, a plain child runs it. A plain child (``lawn build``'s runs among them) is
+``python -m lawn.dbt_main``: dbt's command line with the same patches of dbt as the helper and
+the in-process runs (lawn/dbt_artifacts.py, lawn/dbt_schedule.py)."""
 
 from __future__ import annotations
 
