@@ -259,10 +259,9 @@ def serve() -> int:
     for module in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
-    from lawn import dbt_artifacts, dbt_schedule
+    from lawn.dbt_main import install_patches
 
-    dbt_artifacts.install()  # manifest.json written once per run (lawn/dbt_artifacts.py)
-    dbt_schedule.install()  # the run queue ordered by critical path (lawn/dbt_schedule.py)
+    install_patches()  # lawn/dbt_artifacts.py, lawn/dbt_schedule.py
     warm_schemas()
     import gc
 

@@ -8,11 +8,17 @@ ordered by critical path (lawn/dbt_schedule.py). Arguments, output and exit code
 from __future__ import annotations
 
 
-def main() -> None:
+def install_patches() -> None:
+    """lawn's patches of this process's dbt, the same in every process that runs dbt for lawn
+    (this entry point, the fork server, in-process runs)."""
     from lawn import dbt_artifacts, dbt_schedule
 
-    dbt_artifacts.install()
-    dbt_schedule.install()
+    dbt_artifacts.install()  # manifest.json written once per run
+    dbt_schedule.install()  # the run queue ordered by critical path
+
+
+def main() -> None:
+    install_patches()
     from dbt.cli.main import cli
 
     cli(prog_name="dbt")

@@ -146,10 +146,9 @@ def _run_in_process(invocation: DbtInvocation, capture: bool) -> subprocess.Comp
     error); with ``capture`` what dbt printed, as a child's stdout."""
     from dbt.cli.main import dbtRunner
 
-    from lawn import dbt_artifacts, dbt_schedule
+    from lawn.dbt_main import install_patches
 
-    dbt_artifacts.install()
-    dbt_schedule.install()
+    install_patches()
     args = invocation.command[len(dbt_command()) :]
     saved_env, saved_cwd = dict(os.environ), Path.cwd()
     out, err = io.StringIO(), io.StringIO()

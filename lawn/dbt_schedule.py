@@ -157,16 +157,16 @@ def install() -> bool:
     task = getattr(runnable, "GraphRunnableTask", None)
     original = getattr(task, "_runtime_initialize", None)
     queue_class = getattr(graph_queue, "GraphQueue", None)
-    needed = ("_get_scores", "_find_new_additions")
+    needed = ("_find_new_additions", "get", "mark_done")  # what reorder and the slots use
     if original is None or queue_class is None or not all(hasattr(queue_class, n) for n in needed):
         return False
 
     def _runtime_initialize(self: Any) -> None:
         original(self)
-        queue = getattr(self, "job_queue", None)
-        target = getattr(getattr(self, "config", None), "project_target_path", None)
         if os.environ.get(ENV_SWITCH, "1").strip() == "0":
             return
+        queue = getattr(self, "job_queue", None)
+        target = getattr(getattr(self, "config", None), "project_target_path", None)
         if isinstance(queue, queue_class) and target is not None and not queue.in_progress:
             reorder(queue, Path(target))
             hand_out_when_free(queue, int(getattr(self.config, "threads", 1) or 1))
