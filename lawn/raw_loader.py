@@ -80,6 +80,7 @@ def land_raw_dir(
     schema: str = "raw",
     incremental: bool = True,
     notes: Callable[[str], None] | None = None,
+    before_reading: Callable[[], None] | None = None,
 ) -> LoadReport:
     """Read every contract table from ``raw_dir`` into ``<schema>.<table>`` in one transaction.
 
@@ -87,7 +88,8 @@ def land_raw_dir(
     error lines; any error (or a missing required table/column) rolls everything back. With
     ``incremental`` a table whose files were all landed before (ops.raw_landing_manifest) is
     kept, and only its new files are landed and checked (`plan_table`); ``notes`` receives one
-    line per table landed again in full although it was landed before."""
+    line per table landed again in full although it was landed before; ``before_reading`` is
+    called before each table that has files to read (not for a table kept as it was)."""
     report = LoadReport()
     if not raw_dir.is_dir():
         what = (
@@ -109,6 +111,8 @@ def land_raw_dir(
                 plan = plan_table(raw_dir, table, connection, schema, incremental)
                 if plan.note and notes is not None:
                     notes(plan.note)
+                if before_reading is not None and plan.mode != "unchanged" and plan.new:
+                    before_reading()
                 landed = _land_table(raw_dir, table, connection, schema, check, plan)
             except RawFileError as exc:
                 report.errors.append(str(exc))

@@ -363,20 +363,26 @@ def land_and_check(
     """Land ``raw_dir`` into ``raw.*`` of ``connection`` if every file passes the gate; files
     landed before are not landed nor checked again (lawn/raw_deliveries.py `plan_table`).
 
-    Great Expectations is imported on a thread meanwhile: its import takes 4-5 s (this
-    machine), and before the first check the loader hashes and reads the files, work that
-    releases the GIL. The checks import it as before: Python's import lock makes them wait
-    for the thread's import, and an import that failed there fails again in the check, with
-    its own error. The thread is joined before this returns."""
-    importing = None
-    if "great_expectations" not in sys.modules:
-        importing = threading.Thread(target=_import_great_expectations, name="lawn-gx-import")
-        importing.start()
+    Great Expectations is imported on a thread meanwhile, started when the first table with
+    files to read is reached (a load with nothing new checks nothing, and waited 4 s for the
+    import): its import takes 4-5 s (this machine), and before the first check the loader
+    reads the file, work that releases the GIL. The checks import it as before: Python's
+    import lock makes them wait for the thread's import, and an import that failed there
+    fails again in the check, with its own error. The thread is joined before this returns."""
+    importing: list[threading.Thread] = []
+
+    def start_importing() -> None:
+        if not importing and "great_expectations" not in sys.modules:
+            importing.append(threading.Thread(target=_import_great_expectations, name="lawn-gx-import"))
+            importing[0].start()
+
     try:
-        return land_raw_dir(raw_dir, connection, check=check_landed, notes=notes)
+        return land_raw_dir(
+            raw_dir, connection, check=check_landed, notes=notes, before_reading=start_importing
+        )
     finally:
-        if importing is not None:
-            importing.join()
+        for thread in importing:
+            thread.join()
 
 
 def validate_raw_dir(raw_dir: Path, warn: Callable[[str], None] | None = None) -> list[str]:

@@ -421,3 +421,32 @@ def test_great_expectations_is_imported_on_a_thread_while_the_files_land(csv_dir
         assert line.startswith("errors: []"), line
     else:
         assert line.startswith("ImportError:"), line
+
+
+RELOAD_IN_FRESH_PROCESS = """
+import sys
+from pathlib import Path
+from lawn import validate_raw
+report = validate_raw.load_raw(Path(sys.argv[1]), Path(sys.argv[2]))
+modes = sorted({landed.mode for landed in report.tables})
+print(report.errors, modes, "great_expectations" in sys.modules)
+"""
+
+
+def test_a_load_with_nothing_new_checks_nothing_and_does_not_import_great_expectations(csv_dir, tmp_path):
+    # the import (4-5 s) is started only for a table with files to read: a nightly or a
+    # `lawn build` whose raw files were all landed before waited for it, to check nothing
+    db = tmp_path / "w.duckdb"
+    runs = []
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-c", RELOAD_IN_FRESH_PROCESS, str(csv_dir), str(db)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        runs.append(result.stdout.strip().splitlines()[-1])
+    # the first load lands (and checks) every file; the second keeps every table as it was
+    assert runs[0].startswith("[] [") and "'full'" in runs[0] and runs[0].endswith(" True"), runs[0]
+    assert runs[1] == "[] ['unchanged'] False", runs[1]
