@@ -36,6 +36,15 @@ def dbt_command() -> list[str]:
     return [str(Path(sys.executable).with_name("dbt"))]
 
 
+def patched_dbt_executable() -> str:
+    """``lawn-dbt`` beside this Python: dbt's command line with lawn's patches of dbt
+    (lawn/dbt_main.py), for a tool that runs a dbt executable itself (Dagster's
+    ``DbtCliResource``). A virtualenv installed before the script existed has only ``dbt``:
+    that one then (``bash scripts/setup.sh`` installs the script)."""
+    patched = Path(sys.executable).with_name("lawn-dbt")
+    return str(patched) if patched.exists() else dbt_command()[0]
+
+
 def fsync_path(path: Path) -> None:
     """Flush a file, or a folder's entries (after a rename into it), to disk."""
     descriptor = os.open(path, os.O_RDONLY)

@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -15,10 +16,11 @@ import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance, RunRequest, SkipReason, build_sensor_context, materialize
 
+from lawn import dbt_jinja_cache
 from lawn.identity_key import ENV_KEY, ENV_KEY_FILE, pads
 from lawn.orchestration.definitions import JOB_NAME, NIGHTLY_CRON, build_definitions
 from lawn.orchestration.resources import LawnNightlyResource, dbt_environment, manifest_path
-from lawn.paths import REPO_ROOT
+from lawn.paths import REPO_ROOT, patched_dbt_executable
 from tests_py.conftest import TEST_HASH_KEY, TEST_VARS, query
 from tests_py.nightly_world import AUDIT_COLUMNS
 
@@ -195,8 +197,11 @@ def nightly_and_dagster(nightly_runs, manifest, tmp_path_factory):
     }
     saved = os.environ.get(ENV_KEY)
     os.environ[ENV_KEY] = TEST_HASH_KEY.secret.decode()  # resolved as in production (and as B's)
+    side = work["dagster"]
+    # Dagster's dbt runs compile their Jinja through lawn's patches (lawn-dbt): into this folder
+    saved_cache = os.environ.get(dbt_jinja_cache.DIR_VARIABLE)
+    os.environ[dbt_jinja_cache.DIR_VARIABLE] = str(side / "jinja_cache")
     try:
-        side = work["dagster"]
         lawn = LawnNightlyResource(
             db_path=str(side / "lawn.duckdb"),
             export_dir=str(side / "exports"),
@@ -216,6 +221,9 @@ def nightly_and_dagster(nightly_runs, manifest, tmp_path_factory):
         os.environ.pop(ENV_KEY)
         if saved is not None:
             os.environ[ENV_KEY] = saved
+        os.environ.pop(dbt_jinja_cache.DIR_VARIABLE)
+        if saved_cache is not None:
+            os.environ[dbt_jinja_cache.DIR_VARIABLE] = saved_cache
     return {"nightly": shared["nightly"], "dagster": dagster, "work": work}
 
 
@@ -345,6 +353,21 @@ def test_dbt_starts_without_the_identity_key_and_on_the_runs_warehouse(tmp_path,
         assert os.environ["LAWN_DUCKDB_PATH"] == str(tmp_path / "lawn.duckdb")
         assert os.environ["PATH"] == before["PATH"]
     assert dict(os.environ) == before
+
+
+def test_dagster_runs_dbt_with_lawns_patches(definitions):
+    # Dagster's dbt resource runs lawn-dbt (lawn/dbt_main.py): dbt's command line, lawn's patches
+    executable = definitions.resources["dbt"].dbt_executable
+    assert Path(executable).name == "lawn-dbt" and executable == patched_dbt_executable()
+    done = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "installed: 1.11." in done.stdout, done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_dagsters_dbt_runs_compile_through_the_jinja_cache(nightly_and_dagster):
+    # the fixture pointed the cache at its work folder: Dagster's four dbt steps filled it
+    folder = nightly_and_dagster["work"]["dagster"] / "jinja_cache"
+    assert len([p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]) > 100
 
 
 @pytest.mark.slow

@@ -73,7 +73,7 @@ from lawn.orchestration.steps import (
     run_steps,
     source_keys,
 )
-from lawn.paths import REPO_ROOT, dbt_command
+from lawn.paths import REPO_ROOT, patched_dbt_executable
 from lawn.raw_reader import RawFileError
 
 JOB_NAME = "lawn_nightly"
@@ -298,8 +298,9 @@ def build_definitions(manifest: Path | None = None, lawn: LawnNightlyResource | 
         default_status=DefaultScheduleStatus.STOPPED,
         description="The nightly at 02:30 UTC, as ops/lawn-nightly.cron.",
     )
+    # dbt's command line with lawn's patches, as every other run of dbt for lawn (lawn/dbt_main.py)
     dbt = DbtCliResource(
-        project_dir=str(REPO_ROOT), profiles_dir=str(REPO_ROOT), dbt_executable=dbt_command()[0]
+        project_dir=str(REPO_ROOT), profiles_dir=str(REPO_ROOT), dbt_executable=patched_dbt_executable()
     )
     return Definitions(
         assets=[
