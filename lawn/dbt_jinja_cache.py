@@ -52,11 +52,18 @@ _DELIMITERS = ("{{", "{%", "{#")
 _STATE: dict[str, Any] = {"installed": False, "hits": 0, "misses": 0}
 
 
-def cache_dir() -> Path:
-    """The folder of the compiled templates (see the module's docstring)."""
+def cache_dir() -> Path | None:
+    """The folder of the compiled templates (see the module's docstring); None when there is
+    no home folder to put it in (no ``HOME`` and no password entry): dbt then compiles as it
+    does without the cache."""
     if os.environ.get(DIR_VARIABLE):
         return Path(os.environ[DIR_VARIABLE])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except (RuntimeError, KeyError, OSError):
+            return None
     return Path(base) / "lawn" / "jinja"
 
 
@@ -177,8 +184,11 @@ def cached_compile(original: Any, environment: Any, source: Any, name: str | Non
         or os.environ.get(ENV_SWITCH, "1") == "0"  # read per call: a fork server's child too
     ):
         return original(environment, source, name, filename, raw, defer_init)
+    folder = cache_dir()
+    if folder is None:
+        return original(environment, source, name, filename, raw, defer_init)
     key = cache_key(environment, source, name, filename, raw, defer_init)
-    path = cache_dir() / key[:2] / key[2:]
+    path = folder / key[:2] / key[2:]
     code = _load(path)
     if code is not None:
         _STATE["hits"] += 1
@@ -204,7 +214,9 @@ def install() -> bool:
     if environment_class is None or original is None:
         return False
     _STATE["versions"] = _versions()
-    prune(cache_dir())
+    folder = cache_dir()
+    if folder is not None:
+        prune(folder)
 
     def compile(self: Any, source: Any, name: str | None = None, filename: str | None = None,
                 raw: bool = False, defer_init: bool = False) -> Any:  # fmt: skip

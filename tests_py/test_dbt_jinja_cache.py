@@ -120,6 +120,23 @@ def test_the_switch_compiles_as_dbt_does(folder, monkeypatch):
     assert _files(folder) == []
 
 
+def test_without_a_home_folder_dbt_compiles_as_without_the_cache(monkeypatch):
+    # a container with no HOME and no password entry: Path.home() raises; never a failed run
+    monkeypatch.delenv(dbt_jinja_cache.DIR_VARIABLE, raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv(dbt_jinja_cache.ENV_SWITCH, raising=False)
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    assert dbt_jinja_cache.cache_dir() is None
+    assert dbt_jinja_cache.install() is True  # also when this is the process's first install
+    hits, misses = dbt_jinja_cache.counts()
+    assert _render(TEMPLATE, name="a", items=[]) == "00-11-22-A"
+    assert dbt_jinja_cache.counts() == (hits, misses)  # neither loaded nor stored
+
+
 def test_files_unused_for_thirty_days_are_pruned_once_a_day(tmp_path):
     cache = tmp_path / "jinja"
     (cache / "ab").mkdir(parents=True)
