@@ -19,7 +19,9 @@ compilation that succeeded is kept: a template with a syntax error fails as befo
 dbt's own message. Rendering is unchanged: a template's globals, its context and every value
 it reads (``env_var``, ``var``, relations) are bound when it runs, not when it is compiled.
 
-The files are code, as ``__pycache__`` is, so the folder is the user's own (mode 0700):
+The files are code, as ``__pycache__`` is, so the folder is the user's own (mode 0700; a
+folder of another user's, or one others may write to, is not used: dbt compiles as without
+the cache):
 ``LAWN_JINJA_CACHE_DIR``, else ``$XDG_CACHE_HOME/lawn/jinja``, else ``~/.cache/lawn/jinja``.
 A file is written to a scratch name, then renamed into place, so a crash or a concurrent
 process leaves no half file; an unreadable file is compiled again and replaced. Files not
@@ -171,6 +173,21 @@ def prune(folder: Path, now: float | None = None) -> int:
     return removed
 
 
+def trusted(folder: Path) -> bool:
+    """Whether code may be loaded from ``folder``: it is this user's and nobody else may write
+    to it (the files are code, run as this user). A folder that does not exist yet is made
+    with mode 0700. Decided once per folder and process."""
+    verdicts: dict[str, bool] = _STATE.setdefault("trusted", {})
+    if str(folder) not in verdicts:
+        verdict = False
+        with contextlib.suppress(OSError):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            status = folder.stat()
+            verdict = status.st_uid == os.getuid() and not status.st_mode & 0o022
+        verdicts[str(folder)] = verdict
+    return verdicts[str(folder)]
+
+
 def cached_compile(original: Any, environment: Any, source: Any, name: str | None,
                    filename: str | None, raw: bool, defer_init: bool) -> Any:  # fmt: skip
     """``original`` (Jinja's compile) through the folder of compiled templates."""
@@ -185,7 +202,7 @@ def cached_compile(original: Any, environment: Any, source: Any, name: str | Non
     ):
         return original(environment, source, name, filename, raw, defer_init)
     folder = cache_dir()
-    if folder is None:
+    if folder is None or not trusted(folder):
         return original(environment, source, name, filename, raw, defer_init)
     key = cache_key(environment, source, name, filename, raw, defer_init)
     path = folder / key[:2] / key[2:]

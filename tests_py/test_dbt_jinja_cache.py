@@ -137,6 +137,22 @@ def test_without_a_home_folder_dbt_compiles_as_without_the_cache(monkeypatch):
     assert dbt_jinja_cache.counts() == (hits, misses)  # neither loaded nor stored
 
 
+def test_a_folder_others_may_write_to_is_not_used(tmp_path, monkeypatch):
+    # the files are code run as this user: a group- or world-writable folder is not trusted
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv(dbt_jinja_cache.DIR_VARIABLE, str(shared))
+    monkeypatch.delenv(dbt_jinja_cache.ENV_SWITCH, raising=False)
+    assert dbt_jinja_cache.install() is True
+    assert dbt_jinja_cache.trusted(shared) is False
+    hits, misses = dbt_jinja_cache.counts()
+    assert _render(TEMPLATE, name="a", items=[]) == "00-11-22-A"
+    assert dbt_jinja_cache.counts() == (hits, misses) and not any(shared.iterdir())
+    assert dbt_jinja_cache.trusted(tmp_path / "own" / "jinja") is True  # made with mode 0700
+    assert oct((tmp_path / "own" / "jinja").stat().st_mode & 0o777) == "0o700"
+
+
 def test_files_unused_for_thirty_days_are_pruned_once_a_day(tmp_path):
     cache = tmp_path / "jinja"
     (cache / "ab").mkdir(parents=True)
