@@ -5,8 +5,8 @@ new environment and ``Environment.from_string`` parses the source, generates Pyt
 and compiles that (``jinja2.Environment.compile``). Nothing of it outlives the process, so
 every ``dbt build`` compiles the same templates again: on the demo world a run with no new
 data made 1,551 compilations of 1,032 different sources, 3.5-3.8 s of one process's CPU held
-under the GIL (of a 26 s run); a full parse compiles thousands more. docs/performance.md,
-"Jinja templates compiled once".
+under the GIL (of a 26 s run). docs/performance.md, "Jinja templates compiled once per
+machine".
 
 :func:`install` keeps each compiled code object in a file named by a digest of everything the
 compilation reads: the source, the template's name and file name, ``raw`` and ``defer_init``;
