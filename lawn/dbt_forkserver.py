@@ -261,7 +261,7 @@ def serve() -> int:
             importlib.import_module(module)
     from lawn.dbt_main import install_patches
 
-    install_patches()  # lawn/dbt_artifacts.py, lawn/dbt_schedule.py
+    install_patches()  # lawn/dbt_artifacts.py, lawn/dbt_schedule.py, lawn/dbt_jinja_cache.py
     warm_schemas()
     import gc
 

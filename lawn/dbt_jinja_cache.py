@@ -159,7 +159,6 @@ def prune(folder: Path, now: float | None = None) -> int:
             return 0
     removed = 0
     with contextlib.suppress(OSError):
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         marker.touch()
         os.utime(marker, (now, now))
         for shard in folder.iterdir():
@@ -232,7 +231,7 @@ def install() -> bool:
         return False
     _STATE["versions"] = _versions()
     folder = cache_dir()
-    if folder is not None:
+    if folder is not None and trusted(folder):  # trusted() makes a missing folder, mode 0700
         prune(folder)
 
     def compile(self: Any, source: Any, name: str | None = None, filename: str | None = None,
