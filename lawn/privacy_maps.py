@@ -46,9 +46,10 @@ PER_DAY_TABLES = {"intermediate.int_identity_link_days": "intermediate.int_ident
 # rebuild gives every stored event its person again (docs/incremental_attribution.md)
 ATTRIBUTION_STATE = "intermediate.int_events_attributed__identity_state"
 # the rows each run of int_events_attributed really changed, with a sign, for the models that
-# apply them as deltas (int_activity_days, int_moments_reached): dropped by an erasure and by a
-# retention run that deletes attributed events, since both delete rows outside dbt; the next build writes a
-# 'full' run and those models rebuild in full (docs/incremental_attribution.md)
+# apply them as deltas (int_activity_days, int_moments_reached, int_person_event_extents):
+# dropped by an erasure and by a retention run that deletes attributed events, since both
+# delete rows outside dbt; the next build writes a 'full' run and those models rebuild in full
+# (docs/incremental_attribution.md)
 ATTRIBUTION_CHANGES = "intermediate.int_events_attributed__changes"
 ATTRIBUTED_EVENTS = "intermediate.int_events_attributed"
 # the link days added up per pair, incrementally from the newest day it holds: dropped, since

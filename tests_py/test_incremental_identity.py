@@ -38,6 +38,7 @@ COMPARED = [
     "intermediate.int_events_attributed",
     "intermediate.int_moments_reached",
     "intermediate.int_activity_days",
+    "intermediate.int_person_event_extents",
     "marts.dim_identifiers",
     "marts.dim_users",
     "marts.fct_identity_merges",

@@ -469,11 +469,12 @@ COMPARED_MARTS = ("marts.fct_events", "marts.fct_quarantined_events", "marts.fct
 # change log of int_events_attributed and its consumers' records of the run they consumed hold
 # each build's run number (its start time) and what that run changed, so two builds of the same
 # data differ there by construction (docs/incremental_attribution.md, "The change log");
-# int_activity_days and int_moments_reached themselves are compared.
+# int_activity_days, int_moments_reached and int_person_event_extents themselves are compared.
 BUILD_STAMPED: tuple[str, ...] = (
     "intermediate.int_activity_days__changes_consumed",
     "intermediate.int_events_attributed__changes",
     "intermediate.int_moments_reached__changes_consumed",
+    "intermediate.int_person_event_extents__changes_consumed",
 )
 
 

@@ -3,7 +3,6 @@
     activation (created an invoice), and hashes safe to share (email_key: the email itself
     is in pii.pii_users). An email-shaped primary_user_id is shown as its keyed hash
     (masked_identifier, as in fct_events); pii.pii_users has it in clear. -#}
--- depends_on: {{ ref('stg_tracking_plan__properties') }}
 with
 
 identity_map as (
@@ -25,20 +24,12 @@ profiles as (
 
 ),
 
-events as (
+milestones as (
 
-    -- the few columns used, from the attributed events fct_events shows (masked the same way:
-    -- visible_property), not from fct_events, which masks every event's whole payload
-    select
-        person_id,
-        event_name,
-        occurred_at,
-        case
-            when event_name = 'feature_used'
-                then {{ visible_property('properties', 'feature_name') }}
-        end as feature_name
-    from {{ ref('int_events_attributed') }}
-    where person_id is not null
+    -- signed up, activated (created an invoice) and last seen, from the attributed events
+    -- as fct_events shows them (int_person_event_extents: incremental, not every event
+    -- grouped again on every run)
+    select * from {{ ref('int_person_event_extents') }}
 
 ),
 
@@ -84,25 +75,6 @@ founders as (
         person_id,
         founding_user_id
     from user_persons
-
-),
-
-milestones as (
-
-    select
-        person_id,
-        min(case when event_name = 'signed_up' then occurred_at end) as signed_up_at,
-        min(
-            case
-                when
-                    event_name = 'feature_used'
-                    and feature_name = 'create_invoice'
-                    then occurred_at
-            end
-        ) as activated_at,
-        max(occurred_at) as last_seen_at
-    from events
-    group by person_id
 
 ),
 
