@@ -51,6 +51,13 @@ with
 
     ),
 
+    added as (
+
+        select changes.event_id from changes
+        where changes.change_sign > 0
+
+    ),
+
     recomputed as (
 
         -- persons who lost an event: deleted by the pre-hook, computed again from all their
@@ -65,9 +72,7 @@ with
         -- and every row of a person to compute again
         select attributed.{{ locator }} as row_locator
         from {{ ref('int_events_attributed') }} as attributed
-        where attributed.event_id in (
-            select changes.event_id from changes where changes.change_sign > 0
-        )
+        where attributed.event_id in (select added.event_id from added)
         union
         select attributed.{{ locator }} as row_locator
         from {{ ref('int_events_attributed') }} as attributed
