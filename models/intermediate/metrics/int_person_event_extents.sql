@@ -27,34 +27,12 @@
 {%- set locator = 'rowid' if target.type == 'duckdb' else 'event_id' %}
 with
 
-{% if since is none %}
-    events as (
-
-        select
-            attributed.person_id,
-            attributed.event_name,
-            attributed.occurred_at,
-            attributed.properties
-        from {{ ref('int_events_attributed') }} as attributed
-        where attributed.person_id is not null
-
-    ),
-{% else %}
-    changes as (
-
-        select
-            changed.change_sign,
-            changed.event_id,
-            changed.person_id
-        from {{ changed_rows(since) }} as changed
-        where changed.person_id is not null
-
-    ),
-
+{% if since is not none %}
     added as (
 
-        select changes.event_id from changes
-        where changes.change_sign > 0
+        select changed.event_id
+        from {{ changed_rows(since) }} as changed
+        where changed.change_sign > 0
 
     ),
 
@@ -79,21 +57,26 @@ with
         inner join recomputed on attributed.person_id = recomputed.person_id
 
     ),
-
-    events as (
-
-        select
-            attributed.person_id,
-            attributed.event_name,
-            attributed.occurred_at,
-            attributed.properties
-        from {{ ref('int_events_attributed') }} as attributed
-        where
-            attributed.{{ locator }} in (select needed.row_locator from needed)
-            and attributed.person_id is not null
-
-    ),
 {% endif %}
+
+events as (
+
+    -- every attributed event of a person on a full build; only the rows above otherwise
+    select
+        attributed.person_id,
+        attributed.event_name,
+        attributed.occurred_at,
+        attributed.properties
+    from {{ ref('int_events_attributed') }} as attributed
+    {% if since is none -%}
+        where attributed.person_id is not null
+    {%- else -%}
+        where
+            attributed.person_id is not null
+            and attributed.{{ locator }} in (select needed.row_locator from needed)
+    {%- endif %}
+
+),
 
 extents as (
 
