@@ -113,9 +113,13 @@ def build(
     from lawn.build_hints import late_delivery_hint
     from lawn.dbt_runner import run_dbt
     from lawn.identity_key import HashKeyError, install_key, resolve_key
-    from lawn.warehouse import WarehouseError, writing
+    from lawn.warehouse import WarehouseError, check_dbt_duckdb_settings, writing
 
     day = as_of_day(as_of)
+    try:  # before anything lands: dbt would stop at its first connection
+        check_dbt_duckdb_settings(dict(os.environ))
+    except WarehouseError as exc:
+        _fail(str(exc), exc.exit_code)
 
     try:
         key = resolve_key(dev=True)

@@ -39,7 +39,7 @@ from lawn import dbt_forkserver, dbt_parse_cache, seed_tests
 from lawn.identity_key import scrubbed_env
 from lawn.paths import REPO_ROOT, dbt_command
 from lawn.settings import as_of_vars
-from lawn.warehouse import die_with_parent
+from lawn.warehouse import check_dbt_duckdb_settings, die_with_parent
 
 # selectors.yml's default selector: everything but these. dbt drops a default selector when
 # a run gives --exclude (lawn build does, for the seed tests it leaves out), so such a run
@@ -110,6 +110,8 @@ def dbt_invocation(
     if all_vars:
         command += ["--vars", json.dumps(all_vars)]
     env = scrubbed_env(dict(os.environ if base_env is None else base_env))
+    if _target(command) == "dev":  # the DuckDB output of profiles.yml
+        check_dbt_duckdb_settings(env)
     if db_path is not None:
         env["LAWN_DUCKDB_PATH"] = str(db_path)
     cwd, parse_key = project_dir, None
@@ -124,6 +126,15 @@ def dbt_invocation(
         parse_key = dbt_parse_cache.cache_key(project_dir, all_vars, args, env.get("LAWN_DUCKDB_PATH", ""))
         dbt_parse_cache.seed(parse_target, parse_key)
     return DbtInvocation(command, env, cwd, parse_target or None, parse_key)
+
+
+def _target(command: Sequence[str]) -> str | None:
+    """The profile output a dbt command line names (``--target``), else the default ``dev``."""
+    for flag in ("--target", "-t"):
+        if flag in command:
+            at = list(command).index(flag) + 1
+            return command[at] if at < len(command) else None
+    return "dev"
 
 
 _IN_PROCESS = {"on": False}

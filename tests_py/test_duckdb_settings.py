@@ -64,3 +64,38 @@ def test_a_limit_duckdb_cannot_read_is_one_line(tmp_path, monkeypatch):
     message = r"^LAWN_DUCKDB_MEMORY_LIMIT='lots' is not a DuckDB size"
     with pytest.raises(ValueError, match=message), connect(tmp_path / "lawn.duckdb"):
         pass
+
+
+@pytest.mark.parametrize(
+    ("threshold", "expected"),
+    [
+        # the profile's default (lawn/warehouse.py): 1 GB = 953.67 MiB, one decimal cut off
+        (None, f"{math.floor(1e9 / 2**20 * 10) / 10:.1f} MiB"),
+        ("16MB", f"{math.floor(16e6 / 2**20 * 10) / 10:.1f} MiB"),  # DuckDB's own default
+    ],
+)
+def test_dbt_connection_checkpoints_at_the_configured_wal_size(tmp_path, monkeypatch, threshold, expected):
+    from lawn.warehouse import CHECKPOINT_THRESHOLD_VARIABLE, DEFAULT_CHECKPOINT_THRESHOLD
+
+    assert DEFAULT_CHECKPOINT_THRESHOLD == "1GB"
+    monkeypatch.delenv(CHECKPOINT_THRESHOLD_VARIABLE, raising=False)
+    if threshold is not None:
+        monkeypatch.setenv(CHECKPOINT_THRESHOLD_VARIABLE, threshold)
+    sql = "select current_setting('checkpoint_threshold') as threshold"
+    assert dbt_show(sql, tmp_path / "settings.duckdb", tmp_path)[0]["threshold"] == expected
+
+
+@pytest.mark.parametrize("variable", ["LAWN_DUCKDB_MEMORY_LIMIT", "LAWN_DUCKDB_CHECKPOINT_THRESHOLD"])
+def test_a_setting_dbt_cannot_use_stops_lawn_build_with_one_line(tmp_path, monkeypatch, variable):
+    """Before any dbt run: dbt itself printed a Python traceback at its first connection."""
+    from typer.testing import CliRunner
+
+    from lawn.cli import app
+
+    monkeypatch.setenv(variable, "lots")
+    monkeypatch.setenv("LAWN_DUCKDB_PATH", str(tmp_path / "lawn.duckdb"))
+    result = CliRunner().invoke(app, ["build", "--raw-dir", str(tmp_path / "raw"), "--no-unit-tests"])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert lines == [f"error: {variable}='lots' is not a DuckDB size (e.g. 4GB, 500MB)"], result.output
+    assert "Traceback" not in result.output
