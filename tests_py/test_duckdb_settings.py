@@ -66,32 +66,13 @@ def test_a_limit_duckdb_cannot_read_is_one_line(tmp_path, monkeypatch):
         pass
 
 
-@pytest.mark.parametrize(
-    ("threshold", "expected"),
-    [
-        # the profile's default (lawn/warehouse.py): 1 GB = 953.67 MiB, one decimal cut off
-        (None, f"{math.floor(1e9 / 2**20 * 10) / 10:.1f} MiB"),
-        ("16MB", f"{math.floor(16e6 / 2**20 * 10) / 10:.1f} MiB"),  # DuckDB's own default
-    ],
-)
-def test_dbt_connection_checkpoints_at_the_configured_wal_size(tmp_path, monkeypatch, threshold, expected):
-    from lawn.warehouse import CHECKPOINT_THRESHOLD_VARIABLE, DEFAULT_CHECKPOINT_THRESHOLD
-
-    assert DEFAULT_CHECKPOINT_THRESHOLD == "1GB"
-    monkeypatch.delenv(CHECKPOINT_THRESHOLD_VARIABLE, raising=False)
-    if threshold is not None:
-        monkeypatch.setenv(CHECKPOINT_THRESHOLD_VARIABLE, threshold)
-    sql = "select current_setting('checkpoint_threshold') as threshold"
-    assert dbt_show(sql, tmp_path / "settings.duckdb", tmp_path)[0]["threshold"] == expected
-
-
-@pytest.mark.parametrize("variable", ["LAWN_DUCKDB_MEMORY_LIMIT", "LAWN_DUCKDB_CHECKPOINT_THRESHOLD"])
-def test_a_setting_dbt_cannot_use_stops_lawn_build_with_one_line(tmp_path, monkeypatch, variable):
+def test_a_limit_dbt_cannot_use_stops_lawn_build_with_one_line(tmp_path, monkeypatch):
     """Before any dbt run: dbt itself printed a Python traceback at its first connection."""
     from typer.testing import CliRunner
 
     from lawn.cli import app
 
+    variable = "LAWN_DUCKDB_MEMORY_LIMIT"
     monkeypatch.setenv(variable, "lots")
     monkeypatch.setenv("LAWN_DUCKDB_PATH", str(tmp_path / "lawn.duckdb"))
     result = CliRunner().invoke(app, ["build", "--raw-dir", str(tmp_path / "raw"), "--no-unit-tests"])
@@ -99,3 +80,19 @@ def test_a_setting_dbt_cannot_use_stops_lawn_build_with_one_line(tmp_path, monke
     lines = result.output.strip().splitlines()
     assert lines == [f"error: {variable}='lots' is not a DuckDB size (e.g. 4GB, 500MB)"], result.output
     assert "Traceback" not in result.output
+
+
+def test_every_dbt_run_on_duckdb_checks_the_limit_and_other_targets_do_not(tmp_path, monkeypatch):
+    """lawn/dbt_runner.py checks before any dbt command (the nightly's, Dagster's through
+    lawn's runner); the PostgreSQL and Spark outputs have no such setting."""
+    from lawn.dbt_runner import dbt_invocation
+    from lawn.warehouse import WarehouseError
+
+    monkeypatch.setenv("LAWN_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(WarehouseError, match=r"^LAWN_DUCKDB_MEMORY_LIMIT='lots'") as raised:
+        dbt_invocation(["build"], tmp_path / "lawn.duckdb")
+    assert raised.value.exit_code == 2
+    for target in ("postgres", "spark"):  # no error: the value is not theirs
+        assert "--target" in dbt_invocation(["build", "--target", target], None).command
+    monkeypatch.setenv("LAWN_DUCKDB_MEMORY_LIMIT", "512MB")
+    assert dbt_invocation(["build"], tmp_path / "lawn.duckdb").env["LAWN_DUCKDB_MEMORY_LIMIT"] == "512MB"
