@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -219,34 +217,11 @@ def spark_env(work: Path) -> dict[str, str]:
     return env
 
 
-# dbt's file log of the tests' runs (each in a temporary folder nobody reads unless a test
-# fails, and a failing test quotes dbt's console) holds the console's lines, not every
-# statement: dbt's default, debug, formats and writes each statement's SQL, 10-20% of a small
-# build's time (docs/test_cost.md). The leak tests set debug again (debug_file_logs), since
-# they read every file a run wrote; DBT_LOG_LEVEL_FILE set before pytest starts wins.
-FILE_LOG_LEVEL = "DBT_LOG_LEVEL_FILE"
-
-
-@contextlib.contextmanager
-def debug_file_logs() -> Iterator[None]:
-    """Inside the block, dbt's file logs are at debug (every statement), as outside the tests."""
-    saved = os.environ.get(FILE_LOG_LEVEL)
-    os.environ[FILE_LOG_LEVEL] = "debug"
-    try:
-        yield
-    finally:
-        os.environ.pop(FILE_LOG_LEVEL)
-        if saved is not None:
-            os.environ[FILE_LOG_LEVEL] = saved
-
-
 def pytest_configure(config: pytest.Config) -> None:
     """One dbt parse store for the whole run (lawn/dbt_parse_cache.py): every build here gets a
     fresh target folder, and without it each starts with a full parse of the project. Set once,
     before xdist starts its workers (they inherit the environment); dbt itself checks every
-    seeded parse, so the store changes how long a build takes, never what it builds. The file
-    log level (FILE_LOG_LEVEL) likewise."""
-    os.environ.setdefault(FILE_LOG_LEVEL, "info")
+    seeded parse, so the store changes how long a build takes, never what it builds."""
     if hasattr(config, "workerinput") or os.environ.get(dbt_parse_cache.CACHE_ENV):
         return
     store = tempfile.mkdtemp(prefix="lawn-dbt-parse-")

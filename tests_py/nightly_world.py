@@ -15,7 +15,6 @@ is that side now. tests_py/ordering.py sends the three files to the same xdist w
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import shutil
@@ -158,15 +157,13 @@ def run_nightly_world(two_days, tmp_path_factory) -> dict:
     ``cadence``: the cadence tests' world, A after its first two nights (see the module);
     ``dagster``: a copy of B and of the model store right after B, test_dagster.py's
     `lawn nightly` side (one full refresh of day 2, same options as its Dagster side)."""
-    from tests_py.conftest import TEST_HASH_KEY, debug_file_logs
+    from tests_py.conftest import TEST_HASH_KEY
 
     folders, last_day = two_days
     store = tmp_path_factory.mktemp("nightly_store")
     save_artefact(store, artefact("v1-test", last_day - dt.timedelta(days=30), intercept=-1.2))
     work_a, work_b = tmp_path_factory.mktemp("nightly_a"), tmp_path_factory.mktemp("nightly_b")
     cadence_root = tmp_path_factory.mktemp("cadence_nightly")
-    debug_logs = contextlib.ExitStack()  # the leak test reads every statement logged
-    debug_logs.enter_context(debug_file_logs())
     saved = os.environ.get(ENV_KEY)
     os.environ[ENV_KEY] = TEST_HASH_KEY.secret.decode()
     try:
@@ -188,7 +185,6 @@ def run_nightly_world(two_days, tmp_path_factory) -> dict:
         shutil.copytree(work_b, dagster_work)
         shutil.copytree(store, dagster_store)
     finally:
-        debug_logs.close()
         os.environ.pop(ENV_KEY)
         if saved is not None:
             os.environ[ENV_KEY] = saved

@@ -80,8 +80,8 @@ def _parse(project: Path, db: Path, target: Path) -> tuple[str, dict]:
 
 
 def test_a_seeded_parse_is_reused_and_a_changed_file_is_parsed_again(store, tmp_path, monkeypatch):
-    # dbt reports a partial parse at debug level; the test run's file logs are at info
-    # (tests_py/conftest.py)
+    # dbt reports a partial parse at debug level (dbt's default for the file log, unless the
+    # environment sets another)
     monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
     project = tmp_path / "project"
     shutil.copytree(REPO_ROOT, project, ignore=shutil.ignore_patterns(
