@@ -25,27 +25,24 @@ HEADER_BYTES = 3 * 4096
 DEEP_CHECK_ENV = "LAWN_WAREHOUSE_CHECK"
 
 
-# profiles.yml's DuckDB settings for dbt's connection that come from the environment:
-# (variable, DuckDB setting, the profile's default). lawn's own connections use the memory
-# limit too (lawn/warehouse_io.py).
+# profiles.yml's memory limit for dbt's connection comes from the environment (this variable,
+# this default); lawn's own connections use it too (lawn/warehouse_io.py)
 MEMORY_LIMIT_VARIABLE = "LAWN_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "4GB"
-DBT_DUCKDB_SETTINGS = ((MEMORY_LIMIT_VARIABLE, "memory_limit", DEFAULT_MEMORY_LIMIT),)
 
 
 def check_dbt_duckdb_settings(env: dict[str, str]) -> None:
-    """Raise a one-line WarehouseError (exit 2) naming the variable when DuckDB cannot read a
-    value dbt's connection would be given: dbt itself stops with a traceback at its first
-    connection. Values as the profile reads them (``env_var(variable, default)``)."""
+    """Raise a one-line WarehouseError (exit 2) naming the variable when DuckDB cannot read the
+    memory limit dbt's connection would be given: dbt itself stops with a traceback at its
+    first connection. The value as the profile reads it (``env_var(variable, default)``)."""
+    value = env.get(MEMORY_LIMIT_VARIABLE, DEFAULT_MEMORY_LIMIT)
     with duckdb.connect() as con:
-        for variable, setting, default in DBT_DUCKDB_SETTINGS:
-            value = env.get(variable, default)
-            try:
-                con.execute(f"set {setting} = '{value.replace(chr(39), '')}'")
-            except duckdb.Error:
-                raise WarehouseError(
-                    f"{variable}={value!r} is not a DuckDB size (e.g. 4GB, 500MB)", exit_code=2
-                ) from None
+        try:
+            con.execute(f"set memory_limit = '{value.replace(chr(39), '')}'")
+        except duckdb.Error:
+            raise WarehouseError(
+                f"{MEMORY_LIMIT_VARIABLE}={value!r} is not a DuckDB size (e.g. 4GB, 500MB)", exit_code=2
+            ) from None
 
 
 class MissingTableError(ValueError):

@@ -317,7 +317,7 @@ def engine_of(target: object) -> str:
 # DuckDB's memory for lawn's own connections: the variable and default dbt's connection uses
 # (profiles.yml `memory_limit`); past it DuckDB spills to <database>.tmp instead of taking 80%
 # of the machine (the nightly's scoring wrote 18M contribution rows at 10M events: 6 GB).
-# The variable and its default: lawn/warehouse.py, DBT_DUCKDB_SETTINGS
+# The variable and its default: lawn/warehouse.py
 def duckdb_memory_limit() -> str:
     """The DuckDB memory limit lawn runs under (LAWN_DUCKDB_MEMORY_LIMIT, else 4GB)."""
     return os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip() or DEFAULT_MEMORY_LIMIT
