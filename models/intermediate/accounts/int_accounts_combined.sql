@@ -1,9 +1,12 @@
+{{ config(materialized='table') }}
 {#- Every account lawn knows of: the CRM's accounts plus accounts seen only on valid events
     (a feed without a CRM export, or a CRM export that lags). An account without a CRM row
     is created when it was first seen; its segment and channel are 'unknown', so marts that
     group by them keep it instead of losing it in a null group. A CRM account without a
     created_at (optional in the contract) is likewise created when it was first seen on a
-    valid event; one never seen has no created_at (it has no activity to anchor). -#}
+    valid event; one never seen has no created_at (it has no activity to anchor).
+    A table: as a view, each of its readers (nine models, the features' pre-hook and its
+    key tests) scanned every valid event again for the accounts' first events. -#}
 with
 
 crm_accounts as (
