@@ -42,7 +42,14 @@
         {%- if rows is not none -%}
             ({{ key }} is null or {{ key }} in (select {{ key }} from {{ lawn_model_relation(rows) }} where {{ in_window }}))
         {%- elif key -%}
-            ({{ in_window }} or {{ key }} in (select {{ key }} from {{ relation }} where {{ in_window }}))
+            {#- the rows in the window and every row sharing a key with one of them, written
+                as the keys' semi-join plus the window's null keys: the same rows as
+                `in_window or key in (...)` (a row in the window with a key has its key in the
+                list), without an OR over a subquery that every row of the table evaluated
+                (0.65 against 0.48 s on the 21.6M identity observations, warm; 2.06 against
+                0.46 s cold; docs/performance.md) -#}
+            ({{ key }} in (select {{ key }} from {{ relation }} where {{ in_window }})
+            or ({{ key }} is null and {{ in_window }}))
         {%- else -%}
             {{ in_window }}
         {%- endif -%}
