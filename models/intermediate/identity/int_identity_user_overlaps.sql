@@ -22,14 +22,19 @@ links as (
 
 ),
 
-user_events as (
+user_days as (
 
+    -- one pass over the user_id observations, grouped by user, account and day: the three
+    -- CTEs below read these groups (3.3M at 10.2M events), not the observations (9.9M) three
+    -- times through a materialised CTE of every observation
     select
         identifier_value as user_id,
         account_id,
-        occurred_at
+        cast(occurred_at as date) as active_date,
+        min(occurred_at) as first_seen_at
     from observations
     where identifier_type = 'user_id'
+    group by identifier_value, account_id, cast(occurred_at as date)
 
 ),
 
@@ -37,8 +42,8 @@ users as (
 
     select
         user_id,
-        min(occurred_at) as first_seen_at
-    from user_events
+        min(first_seen_at) as first_seen_at
+    from user_days
     group by user_id
 
 ),
@@ -50,7 +55,7 @@ user_accounts as (
     select distinct
         user_id,
         account_id
-    from user_events
+    from user_days
     where account_id is not null
 
 ),
@@ -59,8 +64,8 @@ active_days as (
 
     select distinct
         user_id,
-        cast(occurred_at as date) as active_date
-    from user_events
+        active_date
+    from user_days
 
 ),
 
