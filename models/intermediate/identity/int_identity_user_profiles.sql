@@ -23,14 +23,29 @@ traits as (
 
 ),
 
-user_seen as (
+-- one pass over the user_id observations, grouped by (user_id, account): the first and the
+-- latest time of each pair. The two CTEs below read these groups, not every observation
+-- twice through a materialised CTE of all of them (docs/performance.md)
+user_account_times as (
 
     select
         identifier_value as user_id,
-        min(occurred_at) as first_seen_at
+        account_id,
+        min(occurred_at) as first_at,
+        max(occurred_at) as latest_at
     from observations
     where identifier_type = 'user_id'
-    group by identifier_value
+    group by identifier_value, account_id
+
+),
+
+user_seen as (
+
+    select
+        user_id,
+        min(first_at) as first_seen_at
+    from user_account_times
+    group by user_id
 
 ),
 
@@ -42,12 +57,11 @@ user_seen as (
 user_account_latest as (
 
     select
-        identifier_value as user_id,
+        user_id,
         account_id,
-        max(occurred_at) as latest_at
-    from observations
-    where identifier_type = 'user_id' and account_id is not null
-    group by identifier_value, account_id
+        latest_at
+    from user_account_times
+    where account_id is not null
 
 ),
 
