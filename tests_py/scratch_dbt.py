@@ -59,7 +59,11 @@ def render_expressions(parts: list[str], work: Path) -> dict[str, str]:
         log_path=work / "logs",
     )
     assert done.returncode == 0, done.stdout[-3000:]
-    compiled = done.stdout[done.stdout.index("select ") + len("select ") :]
+    # the SQL as dbt compiled it, from run_results.json: the captured stdout is read as text
+    # with universal newlines, which turned a carriage return inside a literal into \n
+    results = json.loads((work / "target" / "run_results.json").read_text(encoding="utf-8"))["results"]
+    code = results[0]["compiled_code"]
+    compiled = code[code.index("select ") + len("select ") :]
     expressions = {}
     for chunk in compiled.split("|||"):
         expression, alias = re.match(r"(?s)\s*(.*)\s+as\s+(\w+)\s*$", chunk.strip()).groups()
