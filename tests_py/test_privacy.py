@@ -110,6 +110,8 @@ def test_shipped_configuration_loads():
         "plain",
         "ÄNN.Müller@Exämple.COM",
         "İLKER.ΟΔΥΣΣΕΥΣ@x.gr",
+        "\r\n<Bob\u2028@X.com\ufeff>.\u3000",  # every kind of line break and invisible
+        "a.*+?^$[](){}|\\-/b",  # what a regular expression would treat as special
     ],
 )
 def test_python_normal_form_is_the_macros(value):
