@@ -74,6 +74,27 @@ def data_end(events) -> dt.date:
 
 
 @pytest.fixture(scope="module")
+def data_start(events) -> dt.date:
+    """The first day of the data in event time (every event of the feed is valid)."""
+    return events["at"].min().date()
+
+
+def test_the_data_starts_on_the_first_event_day(built, data_start, data_end):
+    """The data's first day is the oldest event day; an activation window that begins before it
+    (acc_old, created by the CRM in 2025) is never complete, one inside the data is once over."""
+    day = query(built, "select cast(data_start_date as varchar) as start from marts.fct_data_day")
+    assert day.start.tolist() == [data_start.isoformat()]
+    windows = query(built, "select entity_id, anchor_date, window_end_date, is_window_complete"
+                           " from marts.fct_activation where entity_type = 'account'")  # fmt: skip
+    windows["expected"] = (pd.to_datetime(windows.anchor_date).dt.date >= data_start) & (
+        pd.to_datetime(windows.window_end_date).dt.date <= data_end
+    )
+    assert (windows.is_window_complete == windows.expected).all()
+    old = windows[windows.entity_id == "acc_old"]
+    assert len(old) > 0 and not old.is_window_complete.any() and windows.is_window_complete.any()
+
+
+@pytest.fixture(scope="module")
 def mrr(events, data_end) -> pd.DataFrame:
     """Month-end MRR: a plan_changed sets it to its mrr_usd, a subscription_canceled ends it
     (the reading written in docs/revenue_and_validation.md)."""
@@ -205,7 +226,9 @@ def test_cac_payback(built, mrr, accounts):
         )
 
 
-def test_ltv(built, events, accounts, data_end):
+def test_ltv(built, events, accounts, data_start, data_end):
+    """Cash on days 0..N over the accounts whose N days are observed: over by the end of the
+    data and begun on or after its first day (acc_old, a CRM customer from 2025, never is)."""
     invoices = events[events["event_name"] == "invoice_paid"].copy()
     invoices["amount"] = invoices["props"].map(lambda p: float(p["amount_usd"]))
     rows = []
@@ -214,7 +237,7 @@ def test_ltv(built, events, accounts, data_end):
         for horizon in HORIZONS:
             end = created + dt.timedelta(days=horizon)
             mine = invoices[(invoices["account_id"] == account_id) & invoices["day"].between(created, end)]
-            observed = end <= data_end
+            observed = end <= data_end and created >= data_start
             rows.append(
                 (
                     month_of(created),
@@ -245,6 +268,8 @@ def test_ltv(built, events, accounts, data_end):
             assert row.ltv_usd == pytest.approx(want["revenue"] / want["observed"])
         else:
             assert pd.isna(row.ltv_usd)
+    old_cohort = mart[mart.index.get_level_values("cohort_month") == dt.date(2025, 6, 1)]
+    assert len(old_cohort) == len(HORIZONS) and (old_cohort.observed_accounts == 0).all()
 
 
 def _periods() -> list[tuple[str, int, int, int]]:
@@ -253,7 +278,10 @@ def _periods() -> list[tuple[str, int, int, int]]:
     return days + weeks + [("month", k, 30 * k, 30 * k + 29) for k in range(MONTHS)]
 
 
-def test_retention_cohorts(built, events, accounts, data_end):
+def test_retention_cohorts(built, events, accounts, data_start, data_end):
+    """A member counts towards a period once it is over in the data and if it began on or
+    after the data's first day: acc_old (CRM 2025-06-02, events from 2026) is eligible only
+    for the periods that start in the data."""
     active = events[events["event_name"].isin(ACTIVITY)]
     signups = events[events["event_name"] == "signed_up"].groupby("user_id")["at"].min()
     members = [("account", a, row["created_at"].date()) for a, row in accounts.iterrows()]
@@ -270,7 +298,7 @@ def test_retention_cohorts(built, events, accounts, data_end):
                 month_of(anchor) if period_type == "month" else anchor - dt.timedelta(days=anchor.weekday())
             )
             cell = expected.setdefault((entity_type, period_type, cohort, number), [0, 0])
-            if observed >= last:
+            if observed >= last and anchor + dt.timedelta(days=first) >= data_start:
                 cell[0] += 1
                 cell[1] += any(first <= d <= last for d in days)
     mart = _mart(
@@ -286,6 +314,10 @@ def test_retention_cohorts(built, events, accounts, data_end):
         for r in mart.itertuples()
     }
     assert actual == expected
+    old_months = {k[3]: v for k, v in actual.items() if k[:3] == ("account", "month", dt.date(2025, 6, 1))}
+    # 2025-06-02 + 30k days: months 0..6 begin before 2026-01-03; month 7 (from 2025-12-29)
+    # too; month 8 (2026-01-28 .. 02-26) is the first in the data, and the 02-03 login is in it
+    assert old_months[7] == [0, 0] and old_months[8] == [1, 1] and old_months[9] == [1, 0]
 
 
 def test_trial_conversion_counts_every_account(built, events, accounts):

@@ -374,3 +374,14 @@ def test_slo_latest_value_equals_pandas(built_small, small_data, events):
 
 def test_small_config_is_what_these_tests_assume():
     assert SMALL.days >= 60 and SMALL.breach is None
+
+
+def test_days_to_reach_is_exact_to_the_microsecond(built_small):
+    """fct_activation.days_to_reach is the time from anchor_at to reached_at in days, to the
+    microsecond (the generated events carry milliseconds; counting second boundaries, as
+    dbt.datediff(..., 'second') does, was up to a second off)."""
+    frame = query(built_small, "select anchor_at, reached_at, days_to_reach from marts.fct_activation"
+                               " where reached_at is not null")  # fmt: skip
+    micros = (frame.reached_at - frame.anchor_at) // pd.Timedelta(microseconds=1)
+    assert (frame.days_to_reach == micros / 1_000_000 / 86_400).all()
+    assert (micros % 1_000_000 != 0).any()  # sub-second differences are there to be counted

@@ -19,6 +19,9 @@ table of hand-written values; the staging models' unit tests run on DuckDB only)
   (a LIKE took `mid_market` for `mid-market` and `%` for every segment);
 - the email shape of an id's normal form (macros/governance/is_email_shaped.sql: marts show
   an email-shaped user_id as its keyed hash) as Python's re.search of the same pattern.
+- the exact time between two timestamps (macros/portability/seconds_between.sql: the days
+  to a milestone) as Python's timedelta, to the microsecond, where dbt.datediff(...,
+  'second') counts second boundaries (0.2 s across a second's end read as 1 s);
 - the removal of whitespace and invisible characters from ids (macros/portability/
   remove_characters.sql: translate on PostgreSQL and Spark, a character class on DuckDB,
   where translate was 10x slower) as Python's restatement, on every character of the set
@@ -130,6 +133,8 @@ def rendered(tmp_path_factory) -> dict[str, str]:
         for engine, p in REMOVE_FORMS.items()
     ]
     parts.append("{{ normalize_identifier('x') }} as duckdb_normalize")
+    # the exact seconds between two times (macros/portability/seconds_between.sql)
+    parts += [f"{{{{ {p}seconds_between('a', 'b') }}}} as {engine}_seconds" for engine, p in MACROS.items()]
     # the functions PostgreSQL's try_cast reads through (on-run-start makes them in a build)
     parts.append("{{ default__create_portable_objects() }} as postgres_objects")
     expressions = render_expressions(parts, work)
@@ -137,7 +142,7 @@ def rendered(tmp_path_factory) -> dict[str, str]:
         f"{e}_lower" for e in LOWER_FORMS
     } | {f"{e}_cast_{k}" for e, types in TRY_CAST_TYPES.items() for k in types} | {
         f"{e}_email_shaped" for e in MACROS
-    } | {f"{e}_remove" for e in REMOVE_FORMS} | {
+    } | {f"{e}_remove" for e in REMOVE_FORMS} | {f"{e}_seconds" for e in MACROS} | {
         "postgres_objects",
         "any_list_has_item",
         "duckdb_normalize",
@@ -614,3 +619,45 @@ def test_spark_removes_characters_as_python(rendered, spark):
     spark.createDataFrame(_removal_cases(), "x string").createOrReplaceTempView("ids")
     rows = spark.sql(f"select x, {rendered['spark_remove']} from ids").collect()
     _check_removed([tuple(row) for row in rows])
+
+
+SECOND_PAIRS = [
+    ("2026-01-16 10:00:00.900", "2026-01-16 10:00:01.100"),  # 0.2 s across a second's end
+    ("2026-01-16 10:00:00.000001", "2026-01-16 10:00:00.000002"),
+    ("2026-01-16 10:00:02.250", "2026-01-16 10:00:00"),  # earlier: negative
+    ("2026-01-16 10:00:00", "2026-01-16 10:00:00"),
+    ("2025-12-31 23:59:59.999999", "2026-01-01 00:00:00"),
+    ("2024-02-28 12:00:00.5", "2024-03-01 12:00:00.25"),  # a leap day between
+    ("2016-03-01 00:00:00", "2026-03-01 00:00:00.123456"),  # ten years
+    (None, "2026-01-16 10:00:00"),
+]
+
+
+def _check_seconds(rows: list[tuple]) -> None:
+    def exact(a: str | None, b: str | None) -> float | None:
+        if a is None or b is None:
+            return None
+        micros = (dt.datetime.fromisoformat(b) - dt.datetime.fromisoformat(a)) // dt.timedelta(microseconds=1)
+        return micros / 1_000_000
+
+    expected = [(a, b, exact(a, b)) for a, b in SECOND_PAIRS]
+    assert sorted(rows, key=repr) == sorted(expected, key=repr)  # equal doubles, not approximate
+    assert (SECOND_PAIRS[0][0], SECOND_PAIRS[0][1], 0.2) in expected
+
+
+def test_duckdb_counts_seconds_as_python(rendered):
+    with duckdb.connect() as con:
+        con.execute("create table pairs (a varchar, b varchar)")
+        con.executemany("insert into pairs values (?, ?)", SECOND_PAIRS)
+        _check_seconds(con.execute(f"select a, b, {rendered['duckdb_seconds']} from pairs").fetchall())
+
+
+def test_postgres_counts_seconds_as_python(rendered, pg_env):
+    select = f"select a, b, {rendered['postgres_seconds']} from pairs"
+    _check_seconds(_postgres_rows(pg_env, "pairs (a text, b text)", SECOND_PAIRS, select))
+
+
+def test_spark_counts_seconds_as_python(rendered, spark):
+    spark.createDataFrame(SECOND_PAIRS, "a string, b string").createOrReplaceTempView("pairs")
+    rows = spark.sql(f"select a, b, {rendered['spark_seconds']} from pairs").collect()
+    _check_seconds([tuple(row) for row in rows])

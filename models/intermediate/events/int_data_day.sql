@@ -1,9 +1,11 @@
 {#- The data day: the one "today" of a build, defined here and nowhere else. It is the UTC day
     of the newest receive time of a valid event (the last day the warehouse got data), or,
     in a replay, var as_of_date (staging then holds only what had arrived by the end of that
-    day). Beside it, from the same events: the newest receive time, and the newest event
-    time (occurred_at), the end of the data in event time, after which windows of
-    occurred-time metrics are not complete. Every model that needs "today" or "the end of
+    day). Beside it, from the same events: the newest receive time, the newest event time
+    (occurred_at), the end of the data in event time, after which windows of occurred-time
+    metrics are not complete, and the oldest event time, the start of the data in event
+    time, before which they are not complete either (an account the CRM created before the
+    event history starts has no events for its first days, not no activity). Every model that needs "today" or "the end of
     the data" reads this one row; fct_data_day publishes it, lawn/data_day.py reads that.
     A feed with no valid event at all (every first delivery quarantined) still got data: its
     data day is then the UTC day of the newest receive time of a first delivery whose
@@ -37,6 +39,7 @@ newest_valid as (
 
     select
         max(received_at) as last_received_at,
+        min(occurred_at) as data_start_at,
         max(occurred_at) as data_end_at
     from valid_events
 
@@ -54,6 +57,7 @@ newest as (
     select
         coalesce(newest_valid.last_received_at, newest_judged.last_received_at)
             as last_received_at,
+        newest_valid.data_start_at,
         newest_valid.data_end_at
     from newest_valid
     cross join newest_judged
@@ -70,7 +74,8 @@ final as (
         {%- endif %}
         newest.last_received_at,
         newest.data_end_at,
-        cast(newest.data_end_at as date) as data_end_date
+        cast(newest.data_end_at as date) as data_end_date,
+        cast(newest.data_start_at as date) as data_start_date
     from newest
 
 )

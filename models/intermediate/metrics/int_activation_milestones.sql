@@ -6,7 +6,8 @@
     all of them, 'unknown' included),
     anchored at its anchor moment. A milestone is reached in
     window when it happens on calendar day 0..window_days after the anchor day; the window
-    is complete when that last day is covered by the data.
+    is complete when the data covers it: its last day is on or before the end of the data
+    and its anchor day on or after the data's first day.
     A table, not a view: five models read it (docs/incremental_identity.md). -#}
 with
 
@@ -186,17 +187,18 @@ final as (
         cast({{ dbt.date_trunc('month', 'dated.anchor_date') }} as date) as cohort_month,
         dated.reached_at,
         dated.reached_at is not null as is_reached,
-        -- a double on every engine (Spark reads 86400.0 as a decimal and widens it)
-        cast(
-            {{ dbt.datediff('dated.anchor_at', 'dated.reached_at', 'second') }}
-            as {{ type_double() }}
-        ) / 86400 as days_to_reach,
+        -- exact to the microsecond (dbt.datediff counts second boundaries), a double on
+        -- every engine (Spark reads 86400.0 as a decimal and widens it)
+        {{ seconds_between('dated.anchor_at', 'dated.reached_at') }} / 86400 as days_to_reach,
         dated.window_days,
         dated.window_end_date,
         coalesce(
             dated.reached_date between dated.anchor_date and dated.window_end_date, false
         ) as is_reached_in_window,
-        dated.window_end_date <= as_of.data_end_date as is_window_complete,
+        -- the data covers the whole window: not over yet, or begun before the data's first
+        -- day (an account the CRM created before the events start), the verdict can change
+        dated.window_end_date <= as_of.data_end_date
+        and dated.anchor_date >= as_of.data_start_date as is_window_complete,
         dated.is_higher_better
     from dated
     cross join as_of

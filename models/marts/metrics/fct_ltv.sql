@@ -1,7 +1,9 @@
 {#- Observed lifetime value per signup cohort (month of CRM creation), segment, acquisition
     channel and horizon (var ltv_horizons_days): cash collected (invoice_paid) on calendar
     days 0..N after each account's creation, averaged over the accounts whose N days are
-    fully observed. Accounts too young for a horizon are counted but not averaged; a
+    fully observed: over by the end of the data, and not begun before its first day (an
+    account the CRM created before the event history starts has invoices there that the
+    warehouse never saw). Accounts too young for a horizon are counted but not averaged; a
     horizon no account has reached yet has no LTV. A CRM account with no created_at and no
     valid event has no creation day and is left out. -#}
 with
@@ -61,7 +63,8 @@ account_revenue as (
 
     select
         account_horizons.*,
-        account_horizons.horizon_end_date <= as_of.data_end_date as is_observed,
+        account_horizons.horizon_end_date <= as_of.data_end_date
+        and account_horizons.created_date >= as_of.data_start_date as is_observed,
         coalesce(sum(invoices.amount_usd), 0) as revenue_usd
     from account_horizons
     cross join as_of
@@ -78,7 +81,8 @@ account_revenue as (
         account_horizons.created_date,
         account_horizons.horizon_days,
         account_horizons.horizon_end_date,
-        as_of.data_end_date
+        as_of.data_end_date,
+        as_of.data_start_date
 
 ),
 

@@ -5,8 +5,9 @@
       cohorts by signup week.
     - `week`: active on days 7k..7k+6 after the anchor; cohorts by signup week.
     - `month`: active on days 30k..30k+29 after the anchor; cohorts by signup month.
-    A member counts towards a period only once the period is over in the data
-    (eligible_units); period 0 always contains the anchor day, so its rate is 1 for people
+    A member counts towards a period only once the period is over in the data and if it
+    began on or after the first day of the data (eligible_units: an account the CRM created
+    before the event history starts is not counted inactive for its days before it); period 0 always contains the anchor day, so its rate is 1 for people
     (their signup is an activity) but may be below 1 for accounts, whose creation (CRM
     created_at or first event of any kind) need not be an activity day. Once data
     retention (lawn/retention.py) has purged the event history before a cutoff, members
@@ -59,7 +60,14 @@ members as (
         milestones.cohort_week,
         milestones.cohort_month,
         {{ dbt.datediff('milestones.anchor_date', 'as_of.data_end_date', 'day') }}
-            as days_observed
+            as days_observed,
+        -- the first day after the anchor the data covers (0 unless the anchor is before the
+        -- data's first day)
+        case
+            when milestones.anchor_date < as_of.data_start_date
+                then {{ dbt.datediff('milestones.anchor_date', 'as_of.data_start_date', 'day') }}
+            else 0
+        end as first_day_covered
     from milestones
     cross join as_of
     cross join history_cutoff
@@ -154,7 +162,8 @@ member_periods as (
             when periods.period_type = 'month' then members.cohort_month
             else members.cohort_week
         end as cohort_start,
-        members.days_observed >= periods.last_day as is_eligible,
+        members.days_observed >= periods.last_day
+        and members.first_day_covered <= periods.first_day as is_eligible,
         active_periods.entity_id is not null as is_active
     from members
     cross join periods
