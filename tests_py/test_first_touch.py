@@ -1,5 +1,5 @@
 """The funnel's first-touch source: the utm_source of the earliest page view (occurred_at,
-then event_id) with a non-empty utm_source of any of the account's signed-up people, `direct`
+then event_id) with a non-empty utm_source of the people whose first signup was on the account, `direct`
 if none (models/marts/metrics/fct_funnel.sql), checked on a hand-written feed (raw envelope and
 tracking plan, not lawn's generator) against a pandas computation:
 - day 1: a visitor (anon_p, no user yet) lands from the newsletter; Ann signs up on acc_1 and

@@ -1,9 +1,10 @@
 {#- The account funnel (the moments with a funnel_step in seeds/metrics/metric_moments.csv:
-    signup -> first import -> teammate invited -> first invoice -> trial -> paid) per
-    signup week, segment, acquisition channel and first-touch source (utm_source of the
-    earliest page view of any of the account's people). An account is counted at a step
-    when it reached that step and every earlier one (in any order, at any time so far);
-    time-to-step is measured from the account's creation. -#}
+    signup -> trial -> first invoice -> paid) per signup week, segment, acquisition channel
+    and first-touch source: the utm_source of the earliest page view with a non-empty
+    utm_source (occurred_at, then event_id) of the people whose first signup was on the
+    account (int_moments_reached's user_signed_up), `direct` if none. An account is counted
+    at a step when it reached that step and every earlier one (in any order, at any time so
+    far); time-to-step is measured from the account's creation. -#}
 with
 
 milestones as (
