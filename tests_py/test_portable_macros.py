@@ -645,19 +645,30 @@ def _check_seconds(rows: list[tuple]) -> None:
     assert (SECOND_PAIRS[0][0], SECOND_PAIRS[0][1], 0.2) in expected
 
 
-def test_duckdb_counts_seconds_as_python(rendered):
+def _seconds_rows(engine: str, rendered: dict[str, str], connection, table: str, rows: list[tuple]) -> list:
+    """``select <columns>, <engine's seconds_between>`` over a temporary ``table`` (`name (a
+    text, b text)`) holding ``rows``, on DuckDB (connection None), PostgreSQL (pg_env) or
+    Spark (a session)."""
+    name = table.split(" ")[0]
+    select = f"select a, b, {rendered[f'{engine}_seconds']} from {name}"
+    if engine == "postgres":
+        return _postgres_rows(connection, table, rows, select)
+    if engine == "spark":
+        connection.createDataFrame(rows, "a string, b string").createOrReplaceTempView(name)
+        return [tuple(row) for row in connection.sql(select).collect()]
     with duckdb.connect() as con:
-        con.execute("create table pairs (a varchar, b varchar)")
-        con.executemany("insert into pairs values (?, ?)", SECOND_PAIRS)
-        _check_seconds(con.execute(f"select a, b, {rendered['duckdb_seconds']} from pairs").fetchall())
+        con.execute(f"create table {table.replace('text', 'varchar')}")
+        con.executemany(f"insert into {name} values (?, ?)", rows)
+        return con.execute(select).fetchall()
+
+
+def test_duckdb_counts_seconds_as_python(rendered):
+    _check_seconds(_seconds_rows("duckdb", rendered, None, "pairs (a text, b text)", SECOND_PAIRS))
 
 
 def test_postgres_counts_seconds_as_python(rendered, pg_env):
-    select = f"select a, b, {rendered['postgres_seconds']} from pairs"
-    _check_seconds(_postgres_rows(pg_env, "pairs (a text, b text)", SECOND_PAIRS, select))
+    _check_seconds(_seconds_rows("postgres", rendered, pg_env, "pairs (a text, b text)", SECOND_PAIRS))
 
 
 def test_spark_counts_seconds_as_python(rendered, spark):
-    spark.createDataFrame(SECOND_PAIRS, "a string, b string").createOrReplaceTempView("pairs")
-    rows = spark.sql(f"select a, b, {rendered['spark_seconds']} from pairs").collect()
-    _check_seconds([tuple(row) for row in rows])
+    _check_seconds(_seconds_rows("spark", rendered, spark, "pairs (a text, b text)", SECOND_PAIRS))
