@@ -5,8 +5,9 @@
     (occurred_at), the end of the data in event time, after which windows of occurred-time
     metrics are not complete, and the oldest event time, the start of the data in event
     time, before which they are not complete either (an account the CRM created before the
-    event history starts has no events for its first days, not no activity). Every model that needs "today" or "the end of
-    the data" reads this one row; fct_data_day publishes it, lawn/data_day.py reads that.
+    event history starts has no events for its first days, not no activity). Every model
+    that needs "today" or "the end of the data" reads this one row; fct_data_day publishes
+    it, lawn/data_day.py reads that.
     A feed with no valid event at all (every first delivery quarantined) still got data: its
     data day is then the UTC day of the newest receive time of a first delivery whose
     receive time is usable (not INVALID_RECEIVED_AT or RECEIVED_AT_OUT_OF_RANGE), and there

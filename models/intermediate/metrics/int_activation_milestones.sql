@@ -195,8 +195,8 @@ final as (
         coalesce(
             dated.reached_date between dated.anchor_date and dated.window_end_date, false
         ) as is_reached_in_window,
-        -- the data covers the whole window: not over yet, or begun before the data's first
-        -- day (an account the CRM created before the events start), the verdict can change
+        -- final only when the data covers the whole window: over by its end, and begun on or
+        -- after its first day (an account the CRM created before the events start is not)
         dated.window_end_date <= as_of.data_end_date
         and dated.anchor_date >= as_of.data_start_date as is_window_complete,
         dated.is_higher_better
