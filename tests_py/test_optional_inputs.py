@@ -1,7 +1,9 @@
 """Two data tests on input the contract accepts (tests_py/fixtures/optional_crm_and_registry,
 hand-written): a CRM account created the day before its first event (acc_1) and one with no
 events at all (acc_2) pass assert_retention_period_zero_is_complete (an account's creation day
-need not be an activity day), and an experiment without guardrail_metrics (optional) passes
+need not be an activity day; a visitor's page view on 2026-11-19, before both creation days,
+starts the data, so both days 0 are observed: int_data_day.data_start_date), and an
+experiment without guardrail_metrics (optional) passes
 assert_experiment_metrics_cover_the_registry. Each test still fails on what it was written
 to catch: here, a guardrail metric missing from the catalog."""
 
@@ -41,7 +43,7 @@ def test_optional_crm_and_registry_values_pass(tmp_path):
     assert statuses[RETENTION_TEST] == "pass", statuses
     assert statuses[REGISTRY_TEST] == "pass", statuses
     # the account's day 0 is really below 1 (created the day before its first event), while
-    # people's day 0 stays 1
+    # people's day 0 stays 1; both days 0 are inside the data (it starts on 2026-11-19)
     day0 = query(
         tmp_path / "lawn.duckdb",
         "select entity_type, cast(sum(retained_units) as int) as retained_units, "
