@@ -7,7 +7,8 @@
     - `month`: active on days 30k..30k+29 after the anchor; cohorts by signup month.
     A member counts towards a period only once the period is over in the data and if it
     began on or after the first day of the data (eligible_units: an account the CRM created
-    before the event history starts is not counted inactive for its days before it); period 0 always contains the anchor day, so its rate is 1 for people
+    before the event history starts is not counted inactive for its days before it); period
+    0 always contains the anchor day, so its rate is 1 for people
     (their signup is an activity) but may be below 1 for accounts, whose creation (CRM
     created_at or first event of any kind) need not be an activity day. Once data
     retention (lawn/retention.py) has purged the event history before a cutoff, members
@@ -61,13 +62,9 @@ members as (
         milestones.cohort_month,
         {{ dbt.datediff('milestones.anchor_date', 'as_of.data_end_date', 'day') }}
             as days_observed,
-        -- the first day after the anchor the data covers (0 unless the anchor is before the
-        -- data's first day)
-        case
-            when milestones.anchor_date < as_of.data_start_date
-                then {{ dbt.datediff('milestones.anchor_date', 'as_of.data_start_date', 'day') }}
-            else 0
-        end as first_day_covered
+        -- the data's first day, in days after the anchor (negative when the anchor is later)
+        {{ dbt.datediff('milestones.anchor_date', 'as_of.data_start_date', 'day') }}
+            as first_day_covered
     from milestones
     cross join as_of
     cross join history_cutoff
