@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-MOVEMENT_ORDER = ("new", "reactivation", "expansion", "contraction", "churn")
+MOVEMENT_ORDER = ("existing", "new", "reactivation", "expansion", "contraction", "churn")
 
 
 def _png(figure: plt.Figure) -> bytes:

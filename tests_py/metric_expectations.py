@@ -29,7 +29,9 @@ def next_month(month: dt.date) -> dt.date:
     return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
-def monthly_mrr(changes: pd.DataFrame, data_end: dt.date) -> pd.DataFrame:
+def monthly_mrr(
+    changes: pd.DataFrame, data_end: dt.date, paid_before: frozenset[str] = frozenset()
+) -> pd.DataFrame:
     """Month-end MRR per account from an ordered list of MRR changes.
 
     ``changes``: account_id, day (date), mrr_usd (after the change), in the order they happened.
@@ -37,10 +39,13 @@ def monthly_mrr(changes: pd.DataFrame, data_end: dt.date) -> pd.DataFrame:
     from the account's first paid month (the first month that ends with MRR > 0: a $0 trial
     or free plan is not a payment) to the month of ``data_end``; accounts that never paid
     have no rows. ``new`` is the first paid month, ``reactivation`` a return after a churn.
+    Accounts in ``paid_before`` were paying before the data starts: their first month in the
+    data, if it ends paying, is ``existing`` and any later return is a ``reactivation``.
     """
     rows = []
     for account_id, group in changes.groupby("account_id", sort=True):
-        month = month_of(group["day"].iloc[0])
+        month = first_month = month_of(group["day"].iloc[0])
+        was_paying = account_id in paid_before
         first_paid, previous, last = None, 0.0, 0.0
         while month <= month_of(data_end):
             in_force = group[group["day"] < next_month(month)]
@@ -50,8 +55,10 @@ def monthly_mrr(changes: pd.DataFrame, data_end: dt.date) -> pd.DataFrame:
             if first_paid is None:
                 month = next_month(month)
                 continue
-            if previous == 0 and last > 0:
-                movement = "reactivation" if month > first_paid else "new"
+            if previous == 0 and last > 0 and was_paying and month == first_month:
+                movement = "existing"
+            elif previous == 0 and last > 0:
+                movement = "reactivation" if month > first_paid or was_paying else "new"
             elif previous > 0 and last == 0:
                 movement = "churn"
             elif last > previous:

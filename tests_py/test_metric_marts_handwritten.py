@@ -99,7 +99,18 @@ def mrr(events, data_end) -> pd.DataFrame:
     """Month-end MRR: a plan_changed sets it to its mrr_usd, a subscription_canceled ends it
     (the reading written in docs/revenue_and_validation.md)."""
     changes = _mrr_changes(events)
-    return monthly_mrr(changes[["account_id", "day", "mrr_usd"]], data_end)
+    return monthly_mrr(changes[["account_id", "day", "mrr_usd"]], data_end, _paid_before_data(changes))
+
+
+def _paid_before_data(changes: pd.DataFrame) -> frozenset[str]:
+    """Accounts whose first billing event in the data says they were paying already: a
+    cancellation, or a plan change from a plan that bills (not none or trial, the $0 plans)."""
+    first = changes.groupby("account_id").head(1)
+    was_paying = [
+        name == "subscription_canceled" or props["from_plan"] not in ("none", "trial")
+        for name, props in zip(first["event_name"], first["props"], strict=True)
+    ]
+    return frozenset(first.loc[was_paying, "account_id"])
 
 
 def _mrr_changes(events: pd.DataFrame) -> pd.DataFrame:
@@ -125,6 +136,11 @@ def test_month_end_mrr_and_movements(built, mrr):
     assert actual[("acc_cancel_only", dt.date(2026, 3, 1))] == (0.0, "churn")
     # a plan switch sent as a cancellation and a new plan at the same second is no churn
     assert actual[("acc_switch", dt.date(2026, 4, 1))] == (99.0, "expansion")
+    # an older customer's first billing event in the data (an upgrade) is no new business,
+    # and one whose first event is a cancellation comes back as a reactivation
+    assert actual[("acc_legacy", dt.date(2026, 2, 1))] == (299.0, "existing")
+    assert actual[("acc_lapsed", dt.date(2026, 4, 1))] == (29.0, "reactivation")
+    assert ("acc_lapsed", dt.date(2026, 2, 1)) not in actual
     moves = _mart(built, "select month_start, sum(movement_usd) as s from marts.fct_mrr_movements group by 1")
     totals = mrr.groupby("month_start")["mrr_usd"].sum()
     change = totals - totals.shift(fill_value=0)
@@ -192,6 +208,25 @@ def test_revenue_retention(built, mrr, accounts):
         assert row.net_revenue_retention == pytest.approx(want["mrr_usd"] / want["previous"])
         kept = want["previous"] - want["contraction"] - want["churned"]
         assert row.gross_revenue_retention == pytest.approx(kept / want["previous"])
+    # outside the base: new, reactivated and existing MRR (accounts paying before the data
+    # starts), per month and segment; with the base's retained MRR they make the ending MRR
+    outside = frame.pivot_table(
+        index=["month_start", "cohort_month", "segment"], columns="movement_type", values="mrr_usd",
+        aggfunc="sum", fill_value=0.0,
+    )  # fmt: skip
+    entered = _mart(
+        built,
+        "select month_start, cohort_month, segment, new_mrr_usd, reactivation_mrr_usd, existing_mrr_usd, "
+        "retained_mrr_usd, ending_mrr_usd from marts.fct_revenue_retention",
+    ).set_index(["month_start", "cohort_month", "segment"])
+    assert set(entered.index) == set(outside.index)
+    for key, row in entered.iterrows():
+        for column, movement in (("new", "new"), ("reactivation", "reactivation"), ("existing", "existing")):
+            want = outside.loc[key].get(movement, 0.0)
+            assert float(getattr(row, f"{column}_mrr_usd")) == pytest.approx(want), (key, column)
+        parts = row.retained_mrr_usd + row.new_mrr_usd + row.reactivation_mrr_usd + row.existing_mrr_usd
+        assert float(row.ending_mrr_usd) == pytest.approx(float(parts)), key
+    assert outside["existing"].sum() == pytest.approx(299.0)  # acc_legacy's first month seen
 
 
 def test_cac_payback(built, mrr, accounts):

@@ -8,7 +8,10 @@
     month's MRR and whether the account had paid before this month. $0 plans (a trial, a
     free plan, none) are not paying: months before the first paid one have no row, and an
     account that never paid has none at all. `new` is the first paid month ever;
-    `reactivation` a return to MRR > 0 after a paid period ended at $0 (churn). -#}
+    `reactivation` a return to MRR > 0 after a paid period ended at $0 (churn); `existing` the
+    first month of an account that was already paying before the event history starts (its
+    first subscription event in the data is a cancellation or a change from a plan not in var
+    unpaid_plans): its MRR is first seen, its change unknown, and it is not new business. -#}
 with
 
 plan_changes as (
@@ -18,6 +21,8 @@ plan_changes as (
         account_id,
         occurred_at,
         event_id,
+        change_type,
+        from_plan,
         to_plan,
         mrr_usd,
         same_time_order,
@@ -38,13 +43,36 @@ as_of as (
 
 ),
 
-first_change as (
+oldest_first as (
 
     select
         account_id,
-        min(change_month) as first_change_month
+        change_month,
+        change_type,
+        from_plan,
+        row_number() over (
+            partition by account_id
+            order by occurred_at, same_time_order, event_id
+        ) as age_rank
     from plan_changes
-    group by account_id
+
+),
+
+first_change as (
+
+    -- the account's first subscription event in the data: a cancellation, or a change from a
+    -- plan that bills (not in var unpaid_plans), says it was paying before the data starts
+    select
+        account_id,
+        change_month as first_change_month,
+        coalesce(change_type = 'subscription_canceled', false)
+        or coalesce(from_plan not in (
+            {%- for plan in var('unpaid_plans') %}
+                '{{ plan }}'{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        ), false) as paid_before_data
+    from oldest_first
+    where age_rank = 1
 
 ),
 
@@ -110,12 +138,15 @@ paid_history as (
         month_end_state.month_start,
         month_end_state.to_plan,
         month_end_state.mrr_usd,
-        first_paid.first_paid_month
+        first_paid.first_paid_month,
+        first_change.first_change_month,
+        first_change.paid_before_data
     from month_end_state
     inner join first_paid
         on
             month_end_state.account_id = first_paid.account_id
             and month_end_state.month_start >= first_paid.first_paid_month
+    inner join first_change on month_end_state.account_id = first_change.account_id
 
 ),
 
@@ -131,7 +162,9 @@ with_previous as (
         cast(coalesce(
             lag(mrr_usd) over (partition by account_id order by month_start), 0
         ) as decimal(18, 2)) as previous_mrr_usd,
-        month_start > first_paid_month as has_paid_before
+        paid_before_data,
+        month_start = first_change_month and paid_before_data as is_first_month_seen,
+        month_start > first_paid_month or paid_before_data as has_paid_before
     from paid_history
 
 ),
@@ -139,12 +172,24 @@ with_previous as (
 final as (
 
     select
-        with_previous.*,
+        with_previous.account_month_key,
+        with_previous.account_id,
+        with_previous.month_start,
+        with_previous.first_paid_month,
+        with_previous.plan,
+        with_previous.mrr_usd,
+        with_previous.previous_mrr_usd,
+        with_previous.paid_before_data,
+        with_previous.has_paid_before,
         cast(with_previous.mrr_usd - with_previous.previous_mrr_usd as decimal(18, 2))
             as mrr_change_usd,
         case
             when with_previous.previous_mrr_usd = 0 and with_previous.mrr_usd > 0
-                then case when with_previous.has_paid_before then 'reactivation' else 'new' end
+                then case
+                        when with_previous.is_first_month_seen then 'existing'
+                        when with_previous.has_paid_before then 'reactivation'
+                        else 'new'
+                    end
             when with_previous.previous_mrr_usd > 0 and with_previous.mrr_usd = 0 then 'churn'
             when with_previous.mrr_usd > with_previous.previous_mrr_usd then 'expansion'
             when with_previous.mrr_usd < with_previous.previous_mrr_usd then 'contraction'

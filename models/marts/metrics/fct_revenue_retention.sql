@@ -3,7 +3,9 @@
     (expansion, contraction, churn), NRR = retained / starting MRR, GRR = starting MRR minus
     contraction and churn over starting MRR, logo churn and expansion rates; plus new and
     reactivated MRR from accounts outside the base. Components are additive, so any
-    roll-up is a ratio of sums (as the semantic-layer metrics compute it). -#}
+    roll-up is a ratio of sums (as the semantic-layer metrics compute it). Accounts already
+    paying before the event history starts enter outside the base as `existing` MRR, not
+    new. -#}
 with
 
 monthly as (
@@ -49,6 +51,7 @@ aggregated as (
         sum(case when movement_type = 'new' then mrr_usd else 0 end) as new_mrr_usd,
         sum(case when movement_type = 'reactivation' then mrr_usd else 0 end)
             as reactivation_mrr_usd,
+        sum(case when movement_type = 'existing' then mrr_usd else 0 end) as existing_mrr_usd,
         sum(mrr_usd) as ending_mrr_usd
     from joined
     group by month_start, first_paid_month, segment
@@ -74,6 +77,7 @@ final as (
         expanded_accounts,
         cast(new_mrr_usd as decimal(18, 2)) as new_mrr_usd,
         cast(reactivation_mrr_usd as decimal(18, 2)) as reactivation_mrr_usd,
+        cast(existing_mrr_usd as decimal(18, 2)) as existing_mrr_usd,
         cast(ending_mrr_usd as decimal(18, 2)) as ending_mrr_usd,
         case
             when starting_mrr_usd > 0
