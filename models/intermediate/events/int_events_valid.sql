@@ -35,7 +35,12 @@ final as (
         device_id,
         user_id,
         account_id,
-        context_platform as platform,
+        -- the client's platform: its context's, else the source that sent it (a CSV row
+        -- from an app with no context is an ios or android event); a backend event has none
+        coalesce(
+            nullif(context_platform, ''),
+            case when source <> 'backend' then source end
+        ) as platform,
         context_app_version as app_version,
         context_locale as locale,
         context_latency_ms as latency_ms,
