@@ -87,6 +87,14 @@ def catalog_ids(catalog: tuple[str, str]) -> tuple[str, ...]:
         return tuple(sorted({row[column].strip() for row in csv.DictReader(handle) if row[column].strip()}))
 
 
+def experiment_metric_catalog() -> dict[str, dict[str, str]]:
+    """The experiment-metric catalog (seeds/metrics/experiment_metrics.csv) by metric name:
+    its unit type, metric type, window and the rest, as the build reads the seed."""
+    seed, column = EXPERIMENT_METRIC_CATALOG
+    with (SEEDS_DIR / seed).open(encoding="utf-8", newline="") as handle:
+        return {row[column].strip(): row for row in csv.DictReader(handle) if row[column].strip()}
+
+
 @dataclass(frozen=True)
 class RawColumn:
     """One column of a raw table."""
@@ -110,6 +118,8 @@ class RawColumn:
     one_of: tuple[str, ...] = ()
     # a number or share strictly between these bounds (staging's range test, checked at the gate)
     open_interval: tuple[float, float] | None = None
+    # a number or share at least the first bound and below the second
+    half_open_interval: tuple[float, float] | None = None
     # every id named is in this catalog: (seed file under seeds/, its id column); with
     # ``separator`` the value is a list of ids (spaces removed, empty items ignored)
     names_in: tuple[str, str] | None = None
@@ -265,7 +275,9 @@ EXPERIMENT_REGISTRY = RawTable(
         RawColumn(
             "alpha", "share", "Significance level.", required=False, parse_share=1.0, open_interval=(0.0, 0.5)
         ),
-        RawColumn("power", "share", "Planned power.", required=False, parse_share=1.0),
+        RawColumn(
+            "power", "share", "Planned power.", required=False, parse_share=1.0, open_interval=(0.0, 1.0)
+        ),
         RawColumn(
             "planned_sample_size_per_arm",
             "integer",
@@ -275,7 +287,14 @@ EXPERIMENT_REGISTRY = RawTable(
         ),
         RawColumn("start_date", "date", "First day of exposure.", parse_share=1.0),
         RawColumn("end_date", "date", "Last day of exposure.", parse_share=1.0, not_before="start_date"),
-        RawColumn("holdout_share", "share", "Share of units held out.", required=False, parse_share=1.0),
+        RawColumn(
+            "holdout_share",
+            "share",
+            "Share of units held out.",
+            required=False,
+            parse_share=1.0,
+            half_open_interval=(0.0, 1.0),
+        ),
         RawColumn("owner", "text", "Who owns the experiment.", required=False),
         RawColumn("registered_at", "timestamp", "When it was registered.", required=False, parse_share=1.0),
     ),

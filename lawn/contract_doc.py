@@ -163,6 +163,9 @@ def _column_row(column: RawColumn) -> str:
     if column.open_interval is not None:
         low, high = column.open_interval
         rules.append(f"strictly between {low:g} and {high:g}")
+    if column.half_open_interval is not None:
+        low, high = column.half_open_interval
+        rules.append(f"at least {low:g} and below {high:g}")
     if column.names_in is not None:
         what = "each id" if column.separator else "an id"
         rules.append(f"{what} in `seeds/{column.names_in[0]}` (`{column.names_in[1]}`)")

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import duckdb
 
+from lawn.contract import experiment_metric_catalog
+
 
 class UnknownMetricError(ValueError):
     """The metric is neither a milestone of fct_activation nor a known mean metric."""
@@ -33,19 +35,35 @@ def metric_baseline(db_path: Path, metric: str, window_days: int = 28) -> Metric
     """A milestone rate of fct_activation (e.g. ``first_invoice_sent``, ``first_paid_14d``,
     ``user_created_invoice``) over the entities anchored in the last ``window_days`` days whose
     window is complete, and how many new entities arrive per day; or ``mrr_per_account``
-    (mean and sd of month-end MRR over paying accounts in the last month, new accounts per day)."""
+    (the experiment metric's population: every account, 0 if not paying, so the mean and sd of
+    the MRR known 30 days after creation over the accounts created in the last
+    ``window_days`` days whose 30 days are over; new accounts per day)."""
     with _connect(db_path) as con:
         if metric == "mrr_per_account":
+            # the MRR this many days after the unit's start, as the experiment metric reads it
+            days = int(experiment_metric_catalog()[metric]["window_days"])
+            # before, the paying accounts of the last month only: a mean of $131.50 instead of
+            # the $52.60 over every account the experiment metric counts (0 if not paying)
             mean, sd, units = con.execute(
-                "select avg(mrr_usd), stddev_samp(mrr_usd), count(*) from marts.fct_mrr "
-                "where is_active and month_start = (select max(month_start) from marts.fct_mrr)"
+                f"with settled as (select account_id, cast(created_at as date) as created_date "
+                f"from marts.dim_accounts where cast(created_at as date) + {days} <= "
+                f"(select data_end_date from marts.fct_data_day)), recent as (select * from settled "
+                f"where created_date > (select max(created_date) from settled) - {int(window_days)}) "
+                f"select avg(coalesce(features.mrr_usd, 0)), stddev_samp(coalesce(features.mrr_usd, 0)), "
+                f"count(*) from recent left join marts.fct_account_features_daily as features "
+                f"on features.account_id = recent.account_id "
+                f"and features.feature_date = recent.created_date + {days}"
             ).fetchone()
+            if not units:
+                raise UnknownMetricError(
+                    f"metric {metric!r} has no account created {days} days before the data's end"
+                )
             arrivals = con.execute(
                 f"select count(*) from marts.dim_accounts where created_at > "
                 f"(select max(created_at) from marts.dim_accounts) - interval {int(window_days)} day"
             ).fetchone()[0]
             return MetricBaseline(
-                metric, "mean", float(mean), float(sd), arrivals / window_days, int(units), window_days
+                metric, "mean", float(mean), float(sd or 0.0), arrivals / window_days, int(units), window_days
             )
         known = {
             row[0]

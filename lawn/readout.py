@@ -21,6 +21,8 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
+from lawn.contract import experiment_metric_catalog
+
 # below dbt var experiment_min_welch_df a Welch test reports no p-value or interval
 from lawn.settings import DEFAULT_ALPHA, MIN_WELCH_DF
 from lawn.warehouse import table_exists
@@ -69,6 +71,24 @@ def registry_entry(db_path: Path, experiment_id: str) -> pd.Series:
             known = [row[0] for row in con.execute(f"select experiment_id from {REGISTRY}").fetchall()]
             raise UnknownExperimentError(f"unknown experiment {experiment_id!r}; registered: {sorted(known)}")
     return registry.iloc[0]
+
+
+def _why_no_units(registry: pd.Series, assignments: pd.DataFrame, experiment_id: str) -> str:
+    """Why an experiment has no unit metric: a metric measured on another unit than the one
+    randomised (the build only warns: assert_experiment_metrics_match_the_unit), no included
+    unit, or windows not over yet."""
+    unit = str(registry["randomization_unit"])
+    measured_on = {name: row["unit_type"] for name, row in experiment_metric_catalog().items()}
+    metric = str(registry["primary_metric"])
+    if measured_on.get(metric, unit) != unit:
+        return (
+            f"experiment {experiment_id!r} randomises {unit}s but its primary metric {metric!r} is "
+            f"measured on {measured_on[metric]}s (seeds/metrics/experiment_metrics.csv): it can have "
+            f"no readout; register a {unit} metric"
+        )
+    if assignments.empty:
+        return f"experiment {experiment_id!r} has no included unit (no exposure inside its dates)"
+    return f"experiment {experiment_id!r} has no unit with an observable metric yet (windows not over)"
 
 
 def load_inputs(db_path: Path, experiment_id: str) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
@@ -309,9 +329,7 @@ def check_readout(db_path: Path, experiment_id: str, tolerance: float, tau_relat
         return ReadoutCheck("automation", experiment_id, title, "fct_automation_lift", python, problems)
     units, registry, assignments = load_inputs(db_path, experiment_id)
     if units.empty:
-        raise UnknownExperimentError(
-            f"experiment {experiment_id!r} has no unit with an observable metric yet"
-        )
+        raise UnknownExperimentError(_why_no_units(registry, assignments, experiment_id))
     python = recompute_readout(units, registry, assignments, tau_relative)
     problems = disagreements(mart_readout(db_path, experiment_id), python, tolerance)
     title = f"{experiment_id} (primary: {registry['primary_metric']})"

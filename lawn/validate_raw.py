@@ -296,6 +296,14 @@ def _row_rules(column: RawColumn) -> Iterator[tuple[str, str, str]]:
         number = _number(column, value)
         bad = f"not ({number} > {low!r} and {number} < {high!r})"
         yield bad, value, f"value(s) not strictly between {low:g} and {high:g}"
+    if column.half_open_interval is not None:
+        # a share of 10 (10 % typed without its sign) or below 0 made the build's sample-ratio
+        # test fail after landing, and every readout with it
+        low, high = column.half_open_interval
+        number = _number(column, value)
+        bad = f"not ({number} >= {low!r} and {number} < {high!r})"
+        hint = " (a share: 0.1 or 10%)" if column.kind == "share" else ""
+        yield bad, value, f"value(s) not at least {low:g} and below {high:g}{hint}"
     if column.names_in is not None:
         known = f"[{_quoted(catalog_ids(column.names_in))}]"
         items = f"[{value}]" if column.separator is None else _list_items(column, value)

@@ -200,5 +200,7 @@ def test_lawn_readout_agrees_with_every_mart(built):
     assert "WARN 1 assert_experiment_metrics_match_the_unit" in stdout
     # an account experiment's exposure without an account: not assignable, warned
     assert "WARN 1 assert_experiment_exposures_have_a_unit" in stdout
-    with pytest.raises(UnknownExperimentError, match="no unit with an observable metric"):
+    # ...and `lawn readout` says why, not "yet" (the windows are long over)
+    with pytest.raises(UnknownExperimentError, match="randomises users but its primary metric") as error:
         check_readout(db_path, "exp_mismatch", 1e-6, 0.1)
+    assert "is measured on accounts" in str(error.value) and "yet" not in str(error.value)

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from lawn.cli import app
 from lawn.power import achieved_power, minimum_detectable_effect, sample_size
 from tests_py.conftest import query
+from tests_py.expectations import parse_utc
 
 runner = CliRunner()
 
@@ -132,6 +133,44 @@ def test_metric_reads_baseline_and_traffic_from_the_marts(built_small):
     assert payload["expected_duration_days"] == pytest.approx(expected_days, abs=0.05)
     unknown = runner.invoke(app, ["power", "--metric", "nope", "--mde", "0.1", "--db", str(built_small)])
     assert unknown.exit_code == 2 and "unknown metric" in unknown.output
+
+
+def test_mrr_per_account_reads_every_new_account_not_only_payers(built_small, valid_events):
+    """The experiment metric is an account's MRR 30 days after it starts, 0 if not paying
+    (seeds/metrics/experiment_metrics.csv): its baseline is the mean and sd over the accounts
+    created in the last 28 days whose 30 days are over, each one's MRR as known (received) by
+    the end of its 30th day, recomputed here from the raw plan changes and cancellations.
+    Before, the mean and sd were those of the paying accounts of the last month only."""
+    result = runner.invoke(
+        app, ["power", "--metric", "mrr_per_account", "--mde", "10", "--db", str(built_small), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    accounts = query(
+        built_small, "select account_id, cast(created_at as date) as created from marts.dim_accounts"
+    )
+    data_end = query(built_small, "select data_end_date from marts.fct_data_day").iloc[0, 0]
+    accounts["created"] = pd.to_datetime(accounts["created"]).dt.date
+    settled = accounts[accounts["created"] + pd.Timedelta(days=30) <= pd.Timestamp(data_end).date()]
+    recent = settled[settled["created"] > settled["created"].max() - pd.Timedelta(days=28)]
+    changes = valid_events[valid_events["event_name"].isin(["plan_changed", "subscription_canceled"])].copy()
+    changes["received"] = changes["received_at"].map(parse_utc).map(lambda t: t.date())
+    changes["mrr"] = [
+        float(props["mrr_usd"]) if name == "plan_changed" else 0.0
+        for name, props in zip(changes["event_name"], changes["props"], strict=True)
+    ]
+    changes["order"] = (changes["event_name"] == "plan_changed").astype(int)  # a cancellation first
+    values = []
+    for account_id, created in zip(recent["account_id"], recent["created"], strict=True):
+        day = created + pd.Timedelta(days=30)
+        known = changes[(changes["account_id"] == account_id) & (changes["received"] <= day)]
+        known = known.sort_values(["at", "order", "event_id"])
+        values.append(float(known["mrr"].iloc[-1]) if len(known) else 0.0)
+    values = pd.Series(values)
+    assert len(values) > 5 and (values == 0).any() and (values > 0).any()  # payers and non-payers
+    assert payload["measured_on_units"] == len(values)
+    assert payload["baseline"] == pytest.approx(values.mean())
+    assert payload["sd"] == pytest.approx(values.std(ddof=1))
 
 
 # ---- R's power.prop.test / power.t.test, the pooled and unpooled z-tests, tails, effect sizes

@@ -120,9 +120,15 @@ def test_the_gate_restates_the_staging_tests():
     rules = _staging_rules()
     units = EXPERIMENT_REGISTRY.column("randomization_unit").one_of
     assert set(rules["randomization_unit"]["in_set"]) == set(units)
-    bounds = rules["alpha"]
-    assert bounds["strictly"] is True
-    assert (bounds["min_value"], bounds["max_value"]) == EXPERIMENT_REGISTRY.column("alpha").open_interval
+    for name in ("alpha", "power"):
+        bounds = rules[name]
+        assert bounds["strictly"] is True
+        assert (bounds["min_value"], bounds["max_value"]) == EXPERIMENT_REGISTRY.column(name).open_interval
+    holdout = rules["holdout_share"]
+    assert holdout["strictly"] == "max"  # [0, 1): no holdout is 0, all held out is no experiment
+    assert (holdout["min_value"], holdout["max_value"]) == EXPERIMENT_REGISTRY.column(
+        "holdout_share"
+    ).half_open_interval
     singular = (REPO_ROOT / "tests" / "assert_experiment_metrics_cover_the_registry.sql").read_text()
     assert "ref('experiment_metrics')" in singular and "metric_name" in singular
     seed, column = EXPERIMENT_METRIC_CATALOG
@@ -137,7 +143,43 @@ def test_the_contract_page_states_the_rules():
     page = render_markdown()
     assert "one of `user`, `account` (any letter case)" in page
     assert "strictly between 0 and 0.5" in page
+    assert "at least 0 and below 1" in page  # holdout_share
     assert "each id in `seeds/metrics/experiment_metrics.csv` (`metric_name`)" in page
     assert "no id twice, none equal to `primary_metric`; empty items ignored" in page
     assert "not before `start_date`" in page
     assert page == (REPO_ROOT / "docs" / "bring_your_own_data.md").read_text()
+
+
+_SHARES_HEADER = "experiment_id,randomization_unit,primary_metric,power,holdout_share,start_date,end_date\n"
+_SHARES_GOOD = "e_ok,account,trial_converted,0.8,0.1,2026-03-01,2026-03-31\n"
+
+
+@pytest.mark.parametrize(
+    ("power", "holdout", "passes"),
+    [
+        ("0.8", "0", True), ("80%", "10%", True), ("", "", True), ("0.9", "0.999", True),
+        # 10 % typed without its sign: the build's sample-ratio test failed after landing and
+        # skipped every readout (a chi-square of -46.7, a p-value of 1.4e10)
+        ("0.8", "10", False), ("0.8", "-0.1", False), ("0.8", "1", False), ("0.8", "150%", False),
+        ("1.5", "0.1", False), ("0", "0.1", False),
+    ],
+)  # fmt: skip
+def test_power_and_holdout_share_are_shares(tmp_path, power, holdout, passes):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "raw_events.csv").write_text(_EVENTS)
+    row = f"e2,account,trial_converted,{power},{holdout},2026-03-01,2026-03-31\n"
+    (raw / "experiment_registry.csv").write_text(_SHARES_HEADER + _SHARES_GOOD + row)
+    result = runner.invoke(app, ["validate-raw", "--raw-dir", str(raw)])
+    if passes:
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 2, result.output
+    [line] = [line for line in result.output.splitlines() if line.startswith("error:")]
+    column, wording = (
+        ("power", "not strictly between 0 and 1")
+        if power in ("1.5", "0")
+        else ("holdout_share", "not at least 0 and below 1 (a share: 0.1 or 10%)")
+    )
+    assert f"'{column}'" in line and wording in line and "data row 2" in line, line
+    assert "Traceback" not in result.output

@@ -5,7 +5,8 @@
       - `accepted_values: [...]` (and `quote: false` for numbers and booleans): dbt's
         accepted_values; each distinct value outside the list is one failure
       - `in_set: [...]`: expect_column_values_to_be_in_set; each row outside is one failure
-      - `min_value` and/or `max_value` (and `strictly: true` for open bounds):
+      - `min_value` and/or `max_value` (and `strictly: true` for open bounds, `strictly: max`
+        or `strictly: min` for one open bound):
         expect_column_values_to_be_between; each row outside is one failure
       - `regex: '...'`: expect_column_values_to_match_regex; each row not matching is one
     Nulls pass every rule, as in the separate tests. One row per (rule, unexpected value)
@@ -104,8 +105,9 @@ group by rule_number, column_name, rule_name, unexpected_value
             {%- endfor -%}
             {%- set violation = column ~ ' not in (' ~ literals | join(', ') ~ ')' -%}
         {%- elif kind == 'between' -%}
-            {%- set low_op = '>' if rule.get('strictly') else '>=' -%}
-            {%- set high_op = '<' if rule.get('strictly') else '<=' -%}
+            {%- set strictly = rule.get('strictly') -%}
+            {%- set low_op = '>' if strictly in [true, 'min'] else '>=' -%}
+            {%- set high_op = '<' if strictly in [true, 'max'] else '<=' -%}
             {%- set bounds = [] -%}
             {%- if rule.get('min_value') is not none -%}
                 {%- do bounds.append(column ~ ' ' ~ low_op ~ ' ' ~ rule['min_value']) -%}
