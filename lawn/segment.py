@@ -112,10 +112,18 @@ def source_of(context: dict, channel: Any = None) -> str | None:
     return by_channel or library or None
 
 
+# Segment's A/B testing spec: `Experiment Viewed` is the exposure (experiment_id, and the
+# variation as variation_name / variation_id)
+EXPERIMENT_VIEWED = "experiment_viewed"
+
+
 def event_name_of(message: dict) -> str | None:
     kind = str(message.get("type") or "").lower()
     if kind == "track":
-        return snake_case(str(message["event"])) if message.get("event") is not None else None
+        if message.get("event") is None:
+            return None
+        name = snake_case(str(message["event"]))
+        return "experiment_exposed" if name == EXPERIMENT_VIEWED else name
     return {
         "identify": "identified",
         "alias": "identified",
@@ -133,6 +141,19 @@ def _identify_properties(traits: dict) -> dict:
         if last:
             properties["last_name"] = last
     return properties
+
+
+def _exposure_properties(properties: dict) -> dict:
+    """An `Experiment Viewed` track's properties with the variant the tracking plan's
+    experiment_exposed needs: its own `variant`, else `variation_name`, else `variation_id`
+    (kept as sent: a value outside control / treatment / holdout is quarantined, not lost)."""
+    exposure = dict(properties)
+    if exposure.get("variant") in (None, ""):
+        for key in ("variation_name", "variation_id"):
+            if exposure.get(key) not in (None, ""):
+                exposure["variant"] = exposure[key]
+                break
+    return exposure
 
 
 def _alias_previous_id(message: dict) -> Any:
@@ -174,6 +195,8 @@ def envelope_row(message: dict) -> dict[str, str | None]:
         payload = _page_properties(message)
     elif kind == "group":
         payload = {"group_id": message.get("groupId"), **traits}
+    elif kind == "track" and event_name_of(message) == "experiment_exposed":
+        payload = _exposure_properties(properties)
     else:
         payload = message.get("properties", {})
     if isinstance(payload, dict):

@@ -207,3 +207,35 @@ def test_one_pretty_printed_message_or_batch_is_read_whole(tmp_path):
     result, rows = _ingest(tmp_path / "lines", lines)
     assert result.exit_code == 0, result.output
     assert [row["event_id"] for row in rows] == ["p1", None] and "1 unreadable line(s) kept" in result.output
+
+
+def test_an_experiment_viewed_track_is_an_exposure(tmp_path):
+    """Segment's A/B testing spec sends `Experiment Viewed` (experiment_id, variation_name,
+    variation_id): it was an unknown event (`experiment_viewed`, quarantined UNKNOWN_EVENT), so
+    an experimentation tool's exposures through Segment never reached a readout."""
+    context = {"library": {"name": "analytics.js"}, "groupId": "acme"}
+    messages = [
+        {"type": "track", "event": "Experiment Viewed", "messageId": "x1", "userId": "u1",
+         "timestamp": "2026-03-02T10:00:00Z", "context": context,
+         "properties": {"experiment_id": "exp_cta", "experiment_name": "CTA", "variation_id": "v2",
+                        "variation_name": "treatment"}},
+        # only the id of the variation: kept as sent (a value outside the plan is quarantined)
+        {"type": "track", "event": "Experiment Viewed", "messageId": "x2", "userId": "u2",
+         "timestamp": "2026-03-02T10:01:00Z", "context": context,
+         "properties": {"experiment_id": "exp_cta", "variation_id": "control"}},
+        # a variant already named as the tracking plan names it wins
+        {"type": "track", "event": "Experiment Viewed", "messageId": "x3", "userId": "u3",
+         "timestamp": "2026-03-02T10:02:00Z", "context": context,
+         "properties": {"experiment_id": "exp_cta", "variant": "holdout", "variation_name": "Holdout 5%"}},
+        {"type": "track", "event": "Experiment Started", "messageId": "x4", "userId": "u4",
+         "timestamp": "2026-03-02T10:03:00Z", "context": context, "properties": {}},
+    ]  # fmt: skip
+    result, rows = _ingest(tmp_path, "\n".join(json.dumps(message) for message in messages))
+    assert result.exit_code == 0, result.output
+    by_id = {row["event_id"]: row for row in rows}
+    assert [by_id[key]["event_name"] for key in ("x1", "x2", "x3", "x4")] == [
+        "experiment_exposed", "experiment_exposed", "experiment_exposed", "experiment_started"]  # fmt: skip
+    variants = {key: json.loads(by_id[key]["properties"])["variant"] for key in ("x1", "x2", "x3")}
+    assert variants == {"x1": "treatment", "x2": "control", "x3": "holdout"}
+    assert json.loads(by_id["x1"]["properties"])["experiment_id"] == "exp_cta"
+    assert by_id["x1"]["account_id"] == "acme"
