@@ -24,6 +24,7 @@ import pandas as pd
 from lawn.data_day import data_day
 from lawn.landing import DUCKDB_TYPES, landing_table
 from lawn.paths import fsync_path
+from lawn.retention import latest_cutoff
 from lawn.settings import ACTION_MAX_AGE_DAYS
 from lawn.warehouse import MissingTableError, require_landing_table, table_exists
 from lawn.warehouse_io import connect
@@ -61,6 +62,10 @@ class ActionError(ValueError):
     """An action command cannot proceed (unknown id, already reverted, no build yet)."""
 
 
+class ExportFolderError(RuntimeError):
+    """A staged export batch cannot be finished: its folder cannot be written (a failed step)."""
+
+
 class InjectedFault(BaseException):
     """Raised at a named point when LAWN_FAULT_INJECT names it (fault-injection tests)."""
 
@@ -96,10 +101,31 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
+# a century: longer windows are a typo (3000000 days overflowed the calendar: a raw Python error)
+MAX_AGE_LIMIT_DAYS = 36_500
+
+
 def check_max_age(max_age_days: int) -> int:
-    if max_age_days < 0:
-        raise ActionError(f"max age must be 0 days or more, got {max_age_days}")
+    if not 0 <= max_age_days <= MAX_AGE_LIMIT_DAYS:
+        raise ActionError(f"max age must be 0 to {MAX_AGE_LIMIT_DAYS} days, got {max_age_days}")
     return max_age_days
+
+
+def check_out_dir(out_dir: Path) -> Path:
+    """The export folder exists or can be made, and files can be written in it: checked before
+    anything is staged (a staged batch must be published to its folder: an unwritable one
+    used to hold the actions and block every later export)."""
+    folder = Path(out_dir)
+    probe = folder / f".lawn-write-check-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ActionError(
+            f"--out-dir {folder}: cannot write export files there ({exc.strerror or exc})"
+        ) from None
+    return folder
 
 
 def _require(con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -164,11 +190,26 @@ def _bandit_assignments(con: duckdb.DuckDBPyConnection) -> str:
     return NO_BANDIT_SQL
 
 
+def _ledger_memory_starts(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The first day whose actions the export ledger surely still remembers: `lawn retention`
+    purged the rows exported before its latest applied cutoff, and an action is exported on
+    or after the day it was decided, so one decided on the cutoff's day or before may have been
+    sent and forgotten. None when no retention was applied to the ledger."""
+    cutoff = latest_cutoff(con, "ops.action_exports")
+    return None if cutoff is None else pd.Timestamp(cutoff).date() + dt.timedelta(days=1)
+
+
 def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) -> pd.DataFrame:
     """New actions young enough to send (from the mart; an action held for human review only
     once a reviewer approved it), with the arm a bandit chose for it (fct_bandit_assignments;
     empty when no bandit varies its rule), and reversals of exported actions not
-    yet sent (from the ledger's copy of what was sent)."""
+    yet sent (from the ledger's copy of what was sent). An action decided before the day the
+    ledger's memory starts (its retention cutoff) is never sent: it may have gone out already
+    (exported on or after its day, before the cutoff) and its record been purged."""
+    oldest = as_of - dt.timedelta(days=max_age_days)
+    remembered = _ledger_memory_starts(con)
+    if remembered is not None:
+        oldest = max(oldest, remembered)
     mart_columns = ", ".join(f"actions.{c}" for c in RECORD_COLUMNS)
     sent_columns = ", ".join(f"sent.{c}" for c in RECORD_COLUMNS)
     return con.query(
@@ -196,7 +237,7 @@ def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) 
             and sent.action_id in (select action_id from ops.action_reversals)
             and sent.action_id not in (select action_id from exported where record_type = 'reversal')
         """,
-        [as_of - dt.timedelta(days=max_age_days), as_of],
+        [oldest, as_of],
     )
 
 
@@ -269,7 +310,13 @@ def _complete_staged(con: duckdb.DuckDBPyConnection) -> dict[str, ExportResult]:
     ).fetchall()
     for run_id, folder in staged:
         records = _ledger_records(con, run_id)
-        csv_path, parquet_path = _publish_files(records, Path(folder))
+        try:
+            csv_path, parquet_path = _publish_files(records, Path(folder))
+        except OSError as exc:  # its folder became unwritable: say which batch waits for it
+            raise ExportFolderError(
+                f"the staged export {run_id!r} must be finished in {folder} before any other, "
+                f"and writing there failed ({exc.strerror or exc}): make it writable and run again"
+            ) from None
         con.execute(
             "update ops.export_batches set status = 'published', published_at = ? where run_id = ?",
             [_now(), run_id],
@@ -295,6 +342,7 @@ def export_actions(
     exported needs no reversal. A run name is used once: a used one is refused."""
     check_run_id(run_id)
     check_max_age(max_age_days)
+    check_out_dir(out_dir)
     folder = (Path(out_dir) / run_id).resolve()
     with connect(db_path) as con:  # a DuckDB path or a warehouse_io target
         for table in ("action_exports", "action_reversals"):

@@ -22,6 +22,8 @@ out = Console(soft_wrap=True)  # long paths stay on one line (copy-paste, grep)
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
+# the shell's code for a command stopped by SIGINT (128 + 2)
+EXIT_INTERRUPTED = 130
 
 F = TypeVar("F", bound=Callable)
 
@@ -86,8 +88,10 @@ def guarded(command: F) -> F:
 
         try:
             return command(*args, **kwargs)
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        except (typer.Exit, typer.Abort):
             raise
+        except KeyboardInterrupt:  # Ctrl-C: say so (it exited 130 with nothing printed)
+            fail("interrupted (Ctrl-C): run the command again to complete it", EXIT_INTERRUPTED)
         except WarehouseError as exc:
             fail(str(exc), exc.exit_code)
         except HashKeyError as exc:

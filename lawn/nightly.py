@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -99,6 +100,11 @@ class NightlyResult:
     report_html: Path | None = None
 
 
+def _plain(text: str) -> str:
+    """dbt's log text without its terminal colour codes, on one line."""
+    return " ".join(re.sub(r"\x1b\[[0-9;]*m", "", text).split())
+
+
 def _dbt(config: NightlyConfig, args: list[str]) -> str:
     """Run dbt on the project; raise StepFailed with the failing nodes on a non-zero exit.
     The identity hash key is installed in the warehouse first; dbt never sees the key."""
@@ -123,7 +129,12 @@ def _dbt(config: NightlyConfig, args: list[str]) -> str:
     summary = result.stdout[result.stdout.rfind("Done.") :].strip() or result.stdout.strip()[-300:]
     if result.returncode != 0:
         failures = failure_lines(result.stdout)
-        raise StepFailed(f"dbt {args[0]} failed: " + " | ".join(failures[-5:] or [summary[-500:]]))
+        if not failures:  # no node failed: dbt was stopped (Ctrl-C, a signal), say so plainly
+            raise StepFailed(
+                f"dbt {args[0]} stopped with exit code {result.returncode} before it finished "
+                f"(interrupted?); no node failed: {_plain(summary)[-300:]}"
+            )
+        raise StepFailed(f"dbt {args[0]} failed: " + " | ".join(failures[-5:]))
     done = summary.splitlines()[-1] if summary else "ok"
     left_out = getattr(result, "seed_tests_left_out", 0)
     if left_out:

@@ -89,10 +89,14 @@ def close_interrupted_runs(config: NightlyConfig, run_id: str) -> list[str]:
     closed = []
     for path in sorted((config.report_dir / "runs").glob("*.json")):
         try:
-            record = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # unreadable, not UTF-8 (a stray byte), not JSON: no run of ours
             continue
-        if record.get("status") != "running" or record.get("db_path") not in (None, config.where):
+        if (
+            not isinstance(record, dict)
+            or record.get("status") != "running"
+            or record.get("db_path") not in (None, config.where)
+        ):
             continue  # finished, or another warehouse's run sharing this report folder
         # the step it died in (None: between steps; its steps list says how far it got)
         record.update(

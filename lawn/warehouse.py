@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 import duckdb
 
@@ -192,6 +192,22 @@ def _describe(holder: dict) -> str:
     )
 
 
+def _lock_note(handle: TextIO) -> dict:
+    """The holder's note in the lock file: a JSON object with an integer pid, else {} (an
+    empty, foreign or damaged file names no holder)."""
+    handle.seek(0)
+    try:
+        note = json.loads(handle.read() or "{}")
+    except json.JSONDecodeError:
+        return {}
+    if not isinstance(note, dict):
+        return {}
+    pid = note.get("pid")
+    if pid is not None and not (isinstance(pid, int) and not isinstance(pid, bool) and 0 < pid < 2**31):
+        note = {key: value for key, value in note.items() if key != "pid"}
+    return note
+
+
 @contextlib.contextmanager
 def writer_lock(db_path: Path, command: str = "", wait_seconds: float = 0.0) -> Iterator[str]:
     """Hold ``<warehouse>.lock`` while writing: one writer (nightly, build, export, revert,
@@ -210,7 +226,8 @@ def writer_lock(db_path: Path, command: str = "", wait_seconds: float = 0.0) -> 
             _HELD[key] -= 1
         return
     try:
-        handle = open(path, "a+")  # noqa: SIM115 - held for the whole block
+        # a note that is no UTF-8 text (a stray byte) is read as garbage, never an error
+        handle = open(path, "a+", encoding="utf-8", errors="replace")  # noqa: SIM115 - held for the whole block
     except OSError as exc:
         raise WarehouseError(f"{path}: cannot create the writer lock ({exc.strerror})", exit_code=2) from exc
     deadline = time.monotonic() + max(wait_seconds, 0.0)
@@ -221,24 +238,16 @@ def writer_lock(db_path: Path, command: str = "", wait_seconds: float = 0.0) -> 
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    handle.seek(0)
-                    try:
-                        holder = json.loads(handle.read() or "{}")
-                    except json.JSONDecodeError:
-                        holder = {}
+                    holder = _lock_note(handle)
                     raise WarehouseError(
                         f"{db_path} is locked by another lawn writer: {_describe(holder)}; "
                         f"try again when it has finished (lock file {path})"
                     ) from None
                 time.sleep(0.5)
-        handle.seek(0)
-        try:
-            previous = json.loads(handle.read() or "{}")
-        except json.JSONDecodeError:
-            previous = {}
+        previous = _lock_note(handle)
         note = ""
         if previous.get("pid"):  # its holder died without releasing it (the kernel did)
-            gone = previous.get("host") != socket.gethostname() or not _pid_alive(int(previous["pid"]))
+            gone = previous.get("host") != socket.gethostname() or not _pid_alive(previous["pid"])
             state = "that process is gone" if gone else "that pid now belongs to another process"
             note = f"took over a stale lock of {_describe(previous)}: {state}"
         handle.seek(0)

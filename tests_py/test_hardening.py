@@ -202,6 +202,72 @@ def test_negative_ages_are_refused(warehouse, tmp_path):
         assert result.exit_code == 2 and "max age" in result.stderr, result.output
 
 
+def test_ages_beyond_a_century_are_refused_not_a_calendar_overflow(warehouse, tmp_path):
+    """3000000 days overflowed the calendar (`OverflowError: date value out of range`, exit 1)."""
+    for days in ("36501", "3000000"):
+        result = CliRunner().invoke(
+            app, ["actions", "export", "--run", "r1", "--max-age-days", days, "--db", str(warehouse),
+                  "--out-dir", str(tmp_path / "out")],
+        )  # fmt: skip
+        assert result.exit_code == 2 and "max age must be 0 to 36500 days" in result.stderr, result.output
+        assert "Traceback" not in result.output and "Overflow" not in result.output
+    # a century is allowed: the stale action (older than the default window) goes out too
+    assert export_actions(warehouse, tmp_path / "out", "r2", max_age_days=36_500).actions > len(_eligible())
+
+
+def test_an_unwritable_out_dir_is_refused_before_anything_is_staged(warehouse, tmp_path):
+    """An --out-dir that cannot be written (here: under a file; a read-only folder is the same
+    for a user other than root) used to stage the actions in the ledger first, then fail on the
+    folder: every later export (and the nightly's actions step) then failed the same way, until
+    that folder was writable, and published there."""
+    (tmp_path / "file").write_text("not a folder")
+    bad = tmp_path / "file" / "exports"
+    result = CliRunner().invoke(
+        app, ["actions", "export", "--run", "r1", "--db", str(warehouse), "--out-dir", str(bad)]
+    )
+    assert result.exit_code == 2, result.output
+    [line] = result.stderr.strip().splitlines()
+    assert f"--out-dir {bad}: cannot write export files there" in line and "Traceback" not in result.output
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        staged = con.execute("select count(*) from ops.action_exports").fetchall()[0][0]
+    assert staged == 0  # nothing taken
+    good = tmp_path / "good"
+    result = CliRunner().invoke(
+        app, ["actions", "export", "--run", "r2", "--db", str(warehouse), "--out-dir", str(good)]
+    )
+    assert result.exit_code == 0, result.output
+    assert_exactly_once(warehouse, good, _eligible())
+
+
+def test_a_lock_note_that_is_not_utf8_or_not_a_note_is_taken_over(warehouse, tmp_path):
+    """A stray byte in `<db>.lock` made every writer exit 1 with a bare UnicodeDecodeError;
+    a JSON list or a pid that is no process id crashed the take-over."""
+    lock = warehouse.parent / (warehouse.name + ".lock")
+    for note in (b'{"pid": 12\xff, "host": "x"}', b"[1, 2]", b'{"pid": "abc"}', b'{"pid": 99999999999999}'):
+        lock.write_bytes(note)
+        result = CliRunner().invoke(
+            app, ["actions", "export", "--run", f"r{len(note)}", "--db", str(warehouse),
+                  "--out-dir", str(tmp_path / "out")],
+        )  # fmt: skip
+        assert result.exit_code == 0, (note, result.output)
+    with writer_lock(warehouse, "test") as taken:
+        assert taken == ""  # the last writer left its own note and released it: nothing stale
+
+
+def test_ctrl_c_is_one_line_and_exit_130(warehouse, tmp_path, monkeypatch):
+    """SIGINT used to end a command with exit 130 and nothing printed."""
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("lawn.actions.export_actions", interrupted)
+    result = CliRunner().invoke(
+        app, ["actions", "export", "--run", "r1", "--db", str(warehouse), "--out-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 130, result.output
+    assert result.stderr.strip() == "error: interrupted (Ctrl-C): run the command again to complete it"
+
+
 def test_a_run_name_is_used_once(warehouse, tmp_path):
     first = export_actions(warehouse, tmp_path, "r1", max_age_days=MAX_AGE)
     before = first.csv_path.read_bytes()

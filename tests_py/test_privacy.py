@@ -663,6 +663,13 @@ def test_exported_files_past_the_action_ledger_retention_are_removed(world, tmp_
     }
     assert rows["files:exports"] == len(files) and rows["ops.action_exports"] == exports
     assert not [path for path in world["exports"].rglob("*") if path.is_file()]
+    # the ledger no longer remembers those actions: an export must not send them again
+    # (it sent every one of them a second time: the export window is the data day's, the
+    # purge the wall clock's)
+    from lawn.actions import export_actions
+
+    again = export_actions(db, tmp_path / "exports", "run-after-purge", max_age_days=400)
+    assert (again.actions, again.reversals) == (0, 0)
 
 
 def test_cli_retention_dry_run_prints_the_audit(world):
