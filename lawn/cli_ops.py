@@ -119,7 +119,8 @@ def nightly(
 
     Needs the identity hash key (LAWN_IDENTITY_HASH_KEY or LAWN_IDENTITY_HASH_KEY_FILE; --dev
     for a local try). Exit codes: 0 success, 1 a step failed (or another writer holds the
-    warehouse), 2 bad input (no key, unusable --db), 3 an SLO of severity error breached."""
+    warehouse, or its file is damaged), 2 bad input (no key, a --db in a missing folder or
+    read-only), 3 an SLO of severity error breached, 130 interrupted (Ctrl-C)."""
     from lawn.actions import ActionError, check_max_age
     from lawn.nightly import NightlyConfig, run_nightly
 

@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import json
+import math
 import os
 import socket
 import sys
@@ -216,6 +217,8 @@ def writer_lock(db_path: Path, command: str = "", wait_seconds: float = 0.0) -> 
     command) is kept in the file to name the holder. Waits up to ``wait_seconds``, then raises
     WarehouseError naming the holder. Yields a note about a taken-over stale lock ("" if none).
     """
+    if not (math.isfinite(wait_seconds) and wait_seconds >= 0):  # nan waited forever
+        raise WarehouseError(f"--lock-wait must be a number of seconds >= 0, got {wait_seconds}", exit_code=2)
     path = lock_path(Path(db_path))
     key = str(path.resolve())
     if _HELD.get(key):

@@ -254,6 +254,16 @@ def test_a_lock_note_that_is_not_utf8_or_not_a_note_is_taken_over(warehouse, tmp
         assert taken == ""  # the last writer left its own note and released it: nothing stale
 
 
+def test_a_lock_wait_that_is_no_duration_is_refused(warehouse, tmp_path):
+    """`--lock-wait nan` made the deadline nan: a writer waiting for a held lock never gave up."""
+    for wait in ("nan", "-1", "inf"):
+        result = CliRunner().invoke(
+            app, ["actions", "export", "--run", "r1", "--lock-wait", wait, "--db", str(warehouse),
+                  "--out-dir", str(tmp_path)],
+        )  # fmt: skip
+        assert result.exit_code == 2 and "--lock-wait must be a number of seconds >= 0" in result.stderr, wait
+
+
 def test_ctrl_c_is_one_line_and_exit_130(warehouse, tmp_path, monkeypatch):
     """SIGINT used to end a command with exit 130 and nothing printed."""
 
