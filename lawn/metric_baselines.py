@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from lawn.contract import experiment_metric_catalog
+from lawn.data_day import data_day
 
 
 class UnknownMetricError(ValueError):
@@ -46,13 +47,14 @@ def metric_baseline(db_path: Path, metric: str, window_days: int = 28) -> Metric
             # the $52.60 over every account the experiment metric counts (0 if not paying)
             mean, sd, units = con.execute(
                 f"with settled as (select account_id, cast(created_at as date) as created_date "
-                f"from marts.dim_accounts where cast(created_at as date) + {days} <= "
-                f"(select data_end_date from marts.fct_data_day)), recent as (select * from settled "
+                f"from marts.dim_accounts where cast(created_at as date) + {days} <= ?), "
+                f"recent as (select * from settled "
                 f"where created_date > (select max(created_date) from settled) - {int(window_days)}) "
                 f"select avg(coalesce(features.mrr_usd, 0)), stddev_samp(coalesce(features.mrr_usd, 0)), "
                 f"count(*) from recent left join marts.fct_account_features_daily as features "
                 f"on features.account_id = recent.account_id "
-                f"and features.feature_date = recent.created_date + {days}"
+                f"and features.feature_date = recent.created_date + {days}",
+                [data_day(con)],  # the build's today (lawn/data_day.py)
             ).fetchone()
             if not units:
                 raise UnknownMetricError(

@@ -149,7 +149,7 @@ def test_mrr_per_account_reads_every_new_account_not_only_payers(built_small, va
     accounts = query(
         built_small, "select account_id, cast(created_at as date) as created from marts.dim_accounts"
     )
-    data_end = query(built_small, "select data_end_date from marts.fct_data_day").iloc[0, 0]
+    data_end = query(built_small, "select data_day from marts.fct_data_day").iloc[0, 0]  # the build's today
     accounts["created"] = pd.to_datetime(accounts["created"]).dt.date
     settled = accounts[accounts["created"] + pd.Timedelta(days=30) <= pd.Timestamp(data_end).date()]
     recent = settled[settled["created"] > settled["created"].max() - pd.Timedelta(days=28)]
