@@ -14,16 +14,16 @@ import datetime as dt
 import getpass
 import os
 import re
-import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from lawn.action_files import publish_files
 from lawn.data_day import data_day
+from lawn.faults import fault_point
 from lawn.landing import DUCKDB_TYPES, landing_table
-from lawn.paths import fsync_path
 from lawn.retention import latest_cutoff
 from lawn.settings import ACTION_MAX_AGE_DAYS
 from lawn.warehouse import MissingTableError, require_landing_table, table_exists
@@ -53,9 +53,6 @@ EXPORT_COLUMNS = (
 
 # a run name becomes a folder: letters, digits, dot, dash, underscore; no leading dot
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
-# OWASP CSV injection: a cell starting with one of these is a formula to a spreadsheet
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-FAULT_ENV = "LAWN_FAULT_INJECT"
 
 
 class ActionError(ValueError):
@@ -64,22 +61,6 @@ class ActionError(ValueError):
 
 class ExportFolderError(RuntimeError):
     """A staged export batch cannot be finished: its folder cannot be written (a failed step)."""
-
-
-class InjectedFault(BaseException):
-    """Raised at a named point when LAWN_FAULT_INJECT names it (fault-injection tests)."""
-
-
-def fault_point(name: str) -> None:
-    """Crash here when ``LAWN_FAULT_INJECT=name`` (raise InjectedFault, which no handler
-    catches) or ``name:kill`` (SIGKILL this process). A no-op otherwise."""
-    spec = os.environ.get(FAULT_ENV, "")
-    kill = spec.endswith(":kill")
-    if spec.removesuffix(":kill") != name:
-        return
-    if kill:
-        os.kill(os.getpid(), signal.SIGKILL)
-    raise InjectedFault(f"injected fault at {name}")
 
 
 @dataclass(frozen=True)
@@ -241,7 +222,7 @@ def _pending(con: duckdb.DuckDBPyConnection, as_of: dt.date, max_age_days: int) 
     )
 
 
-def _ledger_records(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
+def ledger_records(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
     """What a run's files hold, rebuilt from its ledger rows (and, for reversals, the first
     reversal recorded): the first write and a recovery write give the same files."""
     columns = ", ".join(f"sent.{c}" for c in RECORD_COLUMNS)
@@ -262,45 +243,6 @@ def _ledger_records(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame
     )
 
 
-def _neutralise(value: object) -> object:
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def neutralise_formulas(records: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would run as a formula get a leading single quote
-    (OWASP's CSV-injection guidance); numbers, dates and other cells are left alone."""
-    safe = records.copy()
-    for column in safe.columns:
-        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
-            safe[column] = safe[column].map(
-                lambda value: (
-                    "'" + value if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) else value
-                )
-            )
-    return safe
-
-
-def _publish_files(records: pd.DataFrame, folder: Path) -> tuple[Path, Path]:
-    """Write both files under temporary names, fsync, then rename each into place (a reader
-    sees no file or a whole one) and fsync the folder."""
-    folder.mkdir(parents=True, exist_ok=True)
-    csv_path, parquet_path = folder / "actions.csv", folder / "actions.parquet"
-    csv_tmp, parquet_tmp = folder / ".actions.csv.tmp", folder / ".actions.parquet.tmp"
-    # RFC 4180 line ends: a CR or LF inside a value is then quoted, never a row break
-    neutralise_formulas(records).to_csv(csv_tmp, index=False, lineterminator="\r\n")
-    records.to_parquet(parquet_tmp, index=False)
-    for path in (csv_tmp, parquet_tmp):
-        fsync_path(path)
-    fault_point("export:written")
-    os.replace(csv_tmp, csv_path)
-    fault_point("export:csv_renamed")
-    os.replace(parquet_tmp, parquet_path)
-    fsync_path(folder)
-    return csv_path, parquet_path
-
-
 def _complete_staged(con: duckdb.DuckDBPyConnection) -> dict[str, ExportResult]:
     """Finish every batch a killed run left staged: its ledger rows are committed, so its
     files are (re)written from them and the batch is marked published."""
@@ -309,9 +251,9 @@ def _complete_staged(con: duckdb.DuckDBPyConnection) -> dict[str, ExportResult]:
         "select run_id, folder from ops.export_batches where status = 'staged' order by staged_at"
     ).fetchall()
     for run_id, folder in staged:
-        records = _ledger_records(con, run_id)
+        records = ledger_records(con, run_id)
         try:
-            csv_path, parquet_path = _publish_files(records, Path(folder))
+            csv_path, parquet_path = publish_files(records, Path(folder))
         except OSError as exc:  # its folder became unwritable: say which batch waits for it
             raise ExportFolderError(
                 f"the staged export {run_id!r} must be finished in {folder} before any other, "
@@ -374,7 +316,7 @@ def export_actions(
             )
             fault_point("export:before_commit")
         fault_point("export:staged")
-        csv_path, parquet_path = _publish_files(_ledger_records(con, run_id), folder)
+        csv_path, parquet_path = publish_files(ledger_records(con, run_id), folder)
         fault_point("export:renamed")
         con.execute(
             "update ops.export_batches set status = 'published', published_at = ? where run_id = ?",

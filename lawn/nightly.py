@@ -20,9 +20,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from lawn.actions import fault_point
 from lawn.data_day import data_day_of
 from lawn.dbt_runner import failure_lines, run_dbt
+from lawn.faults import fault_point
 from lawn.identity_key import IdentityKey, install_key, resolve_key
 from lawn.landing import nightly_selection
 from lawn.nightly_record import close_interrupted_runs, new_run_id, now_utc, upsert_run, write_json

@@ -92,7 +92,8 @@ def rewrite_export_files(con: duckdb.DuckDBPyConnection, run_ids: set[str]) -> i
     """Rewrite the files of export batches that named the person, from the redacted ledger."""
     if not run_ids:
         return 0
-    from lawn.actions import _ledger_records, _publish_files
+    from lawn.action_files import publish_files
+    from lawn.actions import ledger_records
     from lawn.warehouse_io import DuckDBWarehouse
 
     rewritten = 0
@@ -100,7 +101,7 @@ def rewrite_export_files(con: duckdb.DuckDBPyConnection, run_ids: set[str]) -> i
         found = con.execute("select folder from ops.export_batches where run_id = ?", [run_id]).fetchall()
         if not found or not Path(found[0][0]).is_dir():
             continue
-        _publish_files(_ledger_records(DuckDBWarehouse(con), run_id), Path(found[0][0]))
+        publish_files(ledger_records(DuckDBWarehouse(con), run_id), Path(found[0][0]))
         rewritten += 2
     return rewritten
 

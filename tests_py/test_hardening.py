@@ -28,10 +28,11 @@ import pytest
 from typer.testing import CliRunner
 
 from lawn import nightly
-from lawn.actions import FAULT_ENV, ActionError, InjectedFault, export_actions, revert
+from lawn.actions import ActionError, export_actions, revert
 from lawn.churn_model import FEATURES
 from lawn.cli import app
 from lawn.dbt_runner import run_dbt
+from lawn.faults import FAULT_ENV, InjectedFault
 from lawn.identity_key import ENV_KEY, ENV_KEY_FILE, HashKeyError, IdentityKey, install_key, pads, resolve_key
 from lawn.landing import landing_tables
 from lawn.nightly import NightlyConfig, run_nightly

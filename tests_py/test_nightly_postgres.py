@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lawn.actions import InjectedFault, export_actions
+from lawn.actions import export_actions
 from lawn.churn_model import load_dataset, save_artefact
+from lawn.faults import InjectedFault
 from lawn.nightly import run_nightly
 from lawn.postgres import pg_login
 from lawn.warehouse_io import DuckDBWarehouse, PostgresWarehouse, connect, postgres_sql

@@ -1,0 +1,48 @@
+"""The files an export hands over: CSV (spreadsheet-safe) and Parquet, written so that a
+reader sees no file or a whole one (temporary names, fsync, rename)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from lawn.faults import fault_point
+from lawn.paths import fsync_path
+
+# OWASP CSV injection: a cell starting with one of these is a formula to a spreadsheet
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(records: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading single quote
+    (OWASP's CSV-injection guidance); numbers, dates and other cells are left alone."""
+    safe = records.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(
+                lambda value: (
+                    "'" + value if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) else value
+                )
+            )
+    return safe
+
+
+def publish_files(records: pd.DataFrame, folder: Path) -> tuple[Path, Path]:
+    """Write both files under temporary names, fsync, then rename each into place (a reader
+    sees no file or a whole one) and fsync the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path, parquet_path = folder / "actions.csv", folder / "actions.parquet"
+    csv_tmp, parquet_tmp = folder / ".actions.csv.tmp", folder / ".actions.parquet.tmp"
+    # RFC 4180 line ends: a CR or LF inside a value is then quoted, never a row break
+    neutralise_formulas(records).to_csv(csv_tmp, index=False, lineterminator="\r\n")
+    records.to_parquet(parquet_tmp, index=False)
+    for path in (csv_tmp, parquet_tmp):
+        fsync_path(path)
+    fault_point("export:written")
+    os.replace(csv_tmp, csv_path)
+    fault_point("export:csv_renamed")
+    os.replace(parquet_tmp, parquet_path)
+    fsync_path(folder)
+    return csv_path, parquet_path
