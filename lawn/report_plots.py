@@ -121,10 +121,11 @@ def readouts(frame: pd.DataFrame, lift: pd.DataFrame) -> bytes:
     heights = [max(len(rows), 2) for rows, _ in panels] or [2]
     figure, axes = plt.subplots(len(heights), 1, figsize=(8, 0.35 * sum(heights) + 1.5), squeeze=False,
                                 gridspec_kw={"height_ratios": heights})  # fmt: skip
-    if not panels:
-        _empty(axes[0][0], "no readouts")
-    for axis, (rows, label) in zip(axes[:, 0], panels, strict=True):
-        _interval_panel(axis, rows, label)
+    if not panels:  # no readout yet, or none with an interval (e.g. no outcome in either arm)
+        _empty(axes[0][0], "no readouts with an interval yet")
+    else:
+        for axis, (rows, label) in zip(axes[:, 0], panels, strict=True):
+            _interval_panel(axis, rows, label)
     axes[0][0].set_title("Readouts vs control (experiments) and holdout (automation)", fontsize=10)
     return _png(figure)
 
