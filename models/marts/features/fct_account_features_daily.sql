@@ -120,21 +120,58 @@ kept_accounts as (
 
 ),
 
-scope as (
+first_received as (
 
+    -- the day each account's first valid event was received: a CRM creation can come after
+    -- the account's first events (a sales-led account entered in the CRM after its trial)
+    select
+        account_id,
+        min(cast(received_at as date)) as first_received_date
+    from {{ ref('int_events_valid') }}
+    where account_id is not null
+    group by account_id
+
+),
+
+account_starts as (
+
+    -- the first day of an account's spine on a full refresh: its creation day, or the day its
+    -- first event was received when that is earlier (at most 34 days, what the windows of the
+    -- creation day read), so that the first days' windows count the events received before
+    -- the creation; days before the creation are computed, never written
     select
         accounts.account_id,
         accounts.created_at,
+        case
+            when first_received.first_received_date >= cast(accounts.created_at as date)
+                or first_received.first_received_date is null
+                then cast(accounts.created_at as date)
+            when first_received.first_received_date
+                > cast({{ dbt.dateadd('day', -34, 'cast(accounts.created_at as date)') }} as date)
+                then first_received.first_received_date
+            else cast({{ dbt.dateadd('day', -34, 'cast(accounts.created_at as date)') }} as date)
+        end as start_day
+    from accounts
+    left join first_received on accounts.account_id = first_received.account_id
+
+),
+
+scope as (
+
+    select
+        account_starts.account_id,
+        account_starts.created_at,
         kept_accounts.compute_from,
         kept_accounts.output_from,
-        -- the first day of the account's spine
+        -- the first day of the account's spine (the same days on a full refresh and an
+        -- incremental run: the windows and the 30-day lag read rows, not dates)
         case
-            when kept_accounts.compute_from > cast(accounts.created_at as date)
+            when kept_accounts.compute_from > account_starts.start_day
                 then kept_accounts.compute_from
-            else cast(accounts.created_at as date)
+            else account_starts.start_day
         end as first_day
-    from accounts
-    left join kept_accounts on accounts.account_id = kept_accounts.account_id
+    from account_starts
+    left join kept_accounts on account_starts.account_id = kept_accounts.account_id
 
 ),
 
@@ -255,7 +292,10 @@ spine as (
         cast({{ dbt.dateadd('day', -27, 'calendar.date_day') }} as date) as window_28_start,
         {{ dbt.datediff('cast(scope.created_at as date)', 'calendar.date_day', 'day') }}
             as account_age_days,
-        (scope.output_from is null or scope.output_from <= calendar.date_day) as is_output,
+        (
+            cast(scope.created_at as date) <= calendar.date_day
+            and (scope.output_from is null or scope.output_from <= calendar.date_day)
+        ) as is_output,
         coalesce(changes_before.active_users_7d, 0) as active_users_7d_before,
         coalesce(changes_before.active_users_28d, 0) as active_users_28d_before,
         coalesce(changes_before.milestones_reached, 0) as milestones_before
@@ -264,9 +304,8 @@ spine as (
     cross join as_of
     inner join calendar
         on
-            cast(scope.created_at as date) <= calendar.date_day
+            scope.first_day <= calendar.date_day
             and as_of.data_day >= calendar.date_day
-            and (scope.compute_from is null or scope.compute_from <= calendar.date_day)
 
 ),
 
