@@ -37,7 +37,7 @@ final as (
         locale,
         latency_ms,
         error_code,
-        {{ json_only_keys('properties', shown_property_names()) }} as properties,
+        {{ shown_properties('properties') }} as properties,
         raw_event_key
     from events
 
