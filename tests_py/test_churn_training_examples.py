@@ -5,6 +5,8 @@ fct_automation_lift measures it) on every paying account-day where both are know
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -36,7 +38,8 @@ def examples(demo_world) -> pd.DataFrame:
 
 def test_the_mart_is_the_definition_recomputed_from_the_events(demo_world, examples):
     events = query(
-        demo_world, "select account_id, event_name, occurred_at from intermediate.int_events_valid"
+        demo_world,
+        "select account_id, event_name, occurred_at, properties from intermediate.int_events_valid",
     )
     features = query(
         demo_world, "select account_id, feature_date, mrr_usd from marts.fct_account_features_daily"
@@ -44,9 +47,12 @@ def test_the_mart_is_the_definition_recomputed_from_the_events(demo_world, examp
     features["feature_date"] = pd.to_datetime(features["feature_date"])
     last_day = pd.to_datetime(events["occurred_at"]).dt.normalize().max()
     window = pd.Timedelta(days=var("churn_window_days"))
-    cancels = events[events["event_name"] == "subscription_canceled"].assign(
-        canceled_on=lambda e: pd.to_datetime(e["occurred_at"]).dt.normalize()
+    # the subscription ends: a cancellation, or a plan change to $0 MRR
+    mrr = events["properties"].map(lambda text: json.loads(text).get("mrr_usd") if text else None)
+    ends = (events["event_name"] == "subscription_canceled") | (
+        (events["event_name"] == "plan_changed") & (pd.to_numeric(mrr, errors="coerce") == 0)
     )
+    cancels = events[ends].assign(canceled_on=lambda e: pd.to_datetime(e["occurred_at"]).dt.normalize())
     paying = features[features["mrr_usd"].astype(float) > 0].copy()
     pairs = paying.merge(cancels[["account_id", "canceled_on"]], on="account_id")
     inside = pairs[

@@ -1,8 +1,8 @@
 {#- The churn model's examples: one row per paying account-day (MRR > 0 as known on day D)
     of fct_account_features_daily, with the model's features, the account's segment and
-    signup cohort month, and the label `churned_30d` (doc block churned_30d): the account
-    cancels (a valid subscription_canceled event occurring in (D, D + window]) within the
-    var `churn_window_days`. The label is unknown (null) while the window is not over: D +
+    signup cohort month, and the label `churned_30d` (doc block churned_30d): the account's
+    subscription ends (a valid subscription_canceled, or a plan_changed to $0 MRR, occurring
+    in (D, D + window]) within the var `churn_window_days`. The label is unknown (null) while the window is not over: D +
     window after the data's last day (int_data_day: the newest valid event's occurred day). `lawn model train|score|monitor` read this
     mart and nothing else of the warehouse's models. -#}
 with
@@ -33,11 +33,19 @@ as_of as (
 
 cancellations as (
 
+    -- the subscription ends: a cancellation, or a plan change to $0 MRR (a downgrade to a free
+    -- plan that the billing system sends without a cancellation; fct_mrr_movements counts
+    -- both as churn, and so does the action outcome map's churned_30d, MRR to zero)
     select
         account_id,
         cast(occurred_at as date) as canceled_on
     from events
-    where event_name = 'subscription_canceled'
+    where
+        event_name = 'subscription_canceled'
+        or (
+            event_name = 'plan_changed'
+            and {{ try_cast(json_extract_scalar('properties', "'mrr_usd'"), type_double()) }} = 0
+        )
 
 ),
 
