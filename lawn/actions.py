@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from lawn.action_files import publish_files
 from lawn.data_day import data_day
 from lawn.faults import fault_point
 from lawn.landing import DUCKDB_TYPES, landing_table
+from lawn.paths import unwritable_reason
 from lawn.retention import latest_cutoff
 from lawn.settings import ACTION_MAX_AGE_DAYS
 from lawn.warehouse import MissingTableError, require_landing_table, table_exists
@@ -96,17 +96,10 @@ def check_out_dir(out_dir: Path) -> Path:
     """The export folder exists or can be made, and files can be written in it: checked before
     anything is staged (a staged batch must be published to its folder: an unwritable one
     used to hold the actions and block every later export)."""
-    folder = Path(out_dir)
-    probe = folder / f".lawn-write-check-{os.getpid()}"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise ActionError(
-            f"--out-dir {folder}: cannot write export files there ({exc.strerror or exc})"
-        ) from None
-    return folder
+    reason = unwritable_reason(Path(out_dir))
+    if reason:
+        raise ActionError(f"--out-dir {out_dir}: cannot write export files there ({reason})")
+    return Path(out_dir)
 
 
 def _require(con: duckdb.DuckDBPyConnection, table: str) -> None:

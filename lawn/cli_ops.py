@@ -119,8 +119,9 @@ def nightly(
 
     Needs the identity hash key (LAWN_IDENTITY_HASH_KEY or LAWN_IDENTITY_HASH_KEY_FILE; --dev
     for a local try). Exit codes: 0 success, 1 a step failed (or another writer holds the
-    warehouse, or its file is damaged), 2 bad input (no key, a --db in a missing folder or
-    read-only), 3 an SLO of severity error breached, 130 interrupted (Ctrl-C)."""
+    warehouse, or its DuckDB file is damaged), 2 bad input (no key, a --db in a missing folder,
+    read-only, or a file that is not a DuckDB database), 3 an SLO of severity error breached,
+    130 interrupted (Ctrl-C)."""
     from lawn.actions import ActionError, check_max_age
     from lawn.nightly import NightlyConfig, run_nightly
 
@@ -133,6 +134,13 @@ def nightly(
         fail(f"--raw-dir {raw_dir}: no such folder")
     if target not in ("duckdb", "postgres"):
         fail(f"--target {target!r}: one of duckdb, postgres")
+    if shadow is not None:  # an unknown version failed the score step after the whole build
+        from lawn.model_store import ModelStoreError, check_version
+
+        try:
+            check_version(model_store, shadow)
+        except ModelStoreError as exc:
+            fail(f"--shadow: {exc}")
     login = None
     if target == "postgres":
         from lawn.postgres import PostgresConfigError, pg_login

@@ -23,9 +23,14 @@ def _reference(as_of: str | None) -> dt.datetime | None:
     if as_of is None:
         return None
     try:
-        return dt.datetime.fromisoformat(as_of.replace("Z", "")).replace(tzinfo=None)
+        reference = dt.datetime.fromisoformat(as_of)
     except ValueError:
-        fail(f"--as-of {as_of!r}: not an ISO date or timestamp (YYYY-MM-DD[THH:MM:SS])")
+        fail(f"--as-of {as_of!r}: not an ISO date or timestamp (YYYY-MM-DD[THH:MM:SS][+HH:MM])")
+    # ages are measured in UTC: a time with an offset is that instant in UTC (its local clock
+    # time was read as UTC, two hours off for +02:00)
+    if reference.tzinfo is not None:
+        reference = reference.astimezone(dt.UTC)
+    return reference.replace(tzinfo=None)
 
 
 @retention_app.command("apply")
@@ -37,7 +42,10 @@ def retention_apply(
     as_of: Annotated[
         str | None,
         typer.Option(
-            help="Measure ages from this UTC time (default: var received_at_reference_time, else now)."
+            help=(
+                "Measure ages from this time: UTC, or converted to UTC from its offset "
+                "(default: var received_at_reference_time, else now)."
+            )
         ),
     ] = None,
     db: DbOption = None,

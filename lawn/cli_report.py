@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from lawn.cli_common import err, fail, guarded, out
-from lawn.paths import CADENCE_REPORT_DIR, DEFAULT_MANIFEST, MODEL_STORE_DIR, duckdb_path
+from lawn.paths import CADENCE_REPORT_DIR, DEFAULT_MANIFEST, MODEL_STORE_DIR, duckdb_path, unwritable_reason
 
 
 @guarded
@@ -40,13 +40,16 @@ def report(
 ) -> None:
     """Write a cadence report (HTML with embedded plots, Markdown with PNGs beside it). Every
     figure uses data on or before the as-of day, so `--as-of` of a past day reproduces the
-    report that day's run wrote. Exit 2 on a bad --cadence, --as-of or --db."""
+    report that day's run wrote. Exit 2 on a bad --cadence, --as-of, --out or --db."""
     from lawn.reports.asof import ReportInputError, parse_as_of, parse_cadence
     from lawn.reports.run import write_cadence_report
 
     try:
         cadence = parse_cadence(cadence)
         day = parse_as_of(as_of)
+        reason = unwritable_reason(out_dir)
+        if reason:  # it failed at the end with a bare FileNotFoundError / PermissionError (exit 1)
+            fail(f"--out {out_dir}: cannot write reports there ({reason})")
         html_path, md_path, kept = write_cadence_report(
             db or duckdb_path(), cadence, day, out_dir, model_store, manifest, catalog
         )

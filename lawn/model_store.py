@@ -56,6 +56,14 @@ def rollback(store: Path) -> str:
     return found["live"]
 
 
+def check_version(store: Path, version: str) -> str:
+    """``version`` names a stored model version (a folder of ``store`` holding model.json):
+    checked before a run that would score it (``--shadow``), not after the build."""
+    if not version or Path(version).name != version or not (store / version / "model.json").is_file():
+        raise ModelStoreError(f"no model version {version!r} in {store}")
+    return version
+
+
 def load_artefact(store: Path, version: str) -> dict:
     path = store / version / "model.json"
     if not path.exists():

@@ -45,6 +45,20 @@ def patched_dbt_executable() -> str:
     return str(patched) if patched.exists() else dbt_command()[0]
 
 
+def unwritable_reason(folder: Path) -> str | None:
+    """Why files cannot be written in ``folder`` (made if missing), or None when they can:
+    checked before a command does its work, so an output option that cannot be written is
+    bad input named in one line, not an OSError at the end."""
+    probe = Path(folder) / f".lawn-write-check-{os.getpid()}"
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 def fsync_path(path: Path) -> None:
     """Flush a file, or a folder's entries (after a rename into it), to disk."""
     descriptor = os.open(path, os.O_RDONLY)

@@ -92,6 +92,20 @@ def first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+# a DuckDB file's main header starts with an 8-byte checksum, then the magic bytes "DUCK"
+DUCKDB_MAGIC = (8, b"DUCK")
+
+
+def is_duckdb_file(db_path: Path) -> bool:
+    """Whether the existing file ``db_path`` is a DuckDB database file by its first bytes (an
+    empty file is one DuckDB would initialise): a CSV, a text file or another database named
+    as the warehouse is bad input, told apart from a damaged warehouse (a failed step)."""
+    offset, magic = DUCKDB_MAGIC
+    with open(db_path, "rb") as handle:
+        head = handle.read(offset + len(magic))
+    return not head or head[offset:] == magic
+
+
 def check_warehouse(
     db_path: Path, write: bool = True, must_exist: bool = False, open_check: bool = True
 ) -> None:
@@ -116,6 +130,12 @@ def check_warehouse(
     if write and not (os.access(db_path, os.W_OK) and os.access(folder, os.W_OK)):
         what = "file" if not os.access(db_path, os.W_OK) else f"folder {folder}"
         raise WarehouseError(f"{db_path}: the warehouse {what} is read-only", exit_code=2)
+    if not is_duckdb_file(db_path):
+        raise WarehouseError(
+            f"{db_path}: not a DuckDB warehouse (the file does not start with DuckDB's header); "
+            "check --db or LAWN_DUCKDB_PATH",
+            exit_code=2,
+        )
     if not open_check:
         return
     try:

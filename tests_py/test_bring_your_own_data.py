@@ -374,8 +374,9 @@ def test_load_errors_are_one_line(feed_dir, tmp_path):
     corrupt = tmp_path / "corrupt.duckdb"
     corrupt.write_text("not a warehouse")
     result = runner.invoke(app, ["load", "--raw-dir", str(feed_dir)], env={"LAWN_DUCKDB_PATH": str(corrupt)})
-    # a damaged warehouse is a failed step (exit 1, as every writing command), named in one line
-    assert result.exit_code == 1 and "not a readable DuckDB warehouse" in result.output
+    # a file that is not a DuckDB database is a wrong LAWN_DUCKDB_PATH / --db: bad input (exit
+    # 2), named in one line (a damaged DuckDB file is a failed step, 1: test_hardening.py)
+    assert result.exit_code == 2 and "not a DuckDB warehouse" in result.output
     assert corrupt.read_text() == "not a warehouse"
     a_file = runner.invoke(app, ["load", "--raw-dir", str(feed_dir / "raw_events.csv")])
     assert a_file.exit_code == 2 and "not a folder" in a_file.output

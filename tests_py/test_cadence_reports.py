@@ -362,6 +362,20 @@ def test_a_missing_warehouse_is_one_line_exit_2(tmp_path):
     assert result.exit_code == 2 and result.output.count("\n") == 1 and "no such warehouse" in result.output
 
 
+@pytest.mark.parametrize(
+    "name, content", [("crm_accounts.csv", b"account_id,segment\n"), ("notes.duckdb", b"hello\n")]
+)
+def test_a_file_that_is_not_a_warehouse_is_one_line_exit_2(tmp_path, name, content):
+    # a black-box probe (2026-12-06): exit 1 with DuckDB's "Cannot launch in-memory database
+    # in read-only mode!" for a CSV, "IO Error: ... not a valid DuckDB database file!" otherwise
+    (tmp_path / name).write_bytes(content)
+    result = CliRunner().invoke(
+        app, ["report", "--db", str(tmp_path / name), "--out", str(tmp_path / "out")], env={"COLUMNS": "300"}
+    )
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert "not a DuckDB warehouse" in result.output
+
+
 def test_due_cadences_follow_the_data_day():
     assert asof.due_cadences(dt.date(2026, 6, 15)) == ["daily", "weekly"]  # a Monday
     assert asof.due_cadences(dt.date(2026, 6, 16)) == ["daily"]
@@ -592,3 +606,16 @@ def test_thresholds_to_revisit_need_enough_days():
     row = review(chronic).iloc[0]
     assert row["revisit"] == "chronic breach" and row["breach_share"] == pytest.approx(8 / 28)
     assert row["episodes"] == 1 and row["ongoing"] == 1 and pd.isna(row["max_days_to_recover"])
+
+
+def test_an_out_folder_that_cannot_be_written_is_one_line_exit_2(fixture_world, tmp_path):
+    # a black-box probe (2026-12-06): "FileNotFoundError: [Errno 2] ...", exit 1, at the end
+    (tmp_path / "a_file").write_text("not a folder")
+    result = CliRunner().invoke(
+        app,
+        ["report", "--db", str(fixture_world["db"]), "--out", str(tmp_path / "a_file" / "reports")],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    out = tmp_path / "a_file" / "reports"
+    assert result.output.startswith(f"error: --out {out}: cannot write reports there")

@@ -538,12 +538,16 @@ def damaged(request, warehouse, tmp_path) -> Path:
 
 
 def test_a_damaged_warehouse_gives_one_line_up_front(damaged):
+    # a DuckDB file cut short is a damaged warehouse (a failed step, 1); a file without DuckDB's
+    # header is not a warehouse at all: a wrong --db, bad input (2)
+    garbage = damaged.name.startswith("garbage")
     for args in [*WRITERS, ["model", "train"]]:
         clock = time.perf_counter()
         result = CliRunner().invoke(app, [*args, "--db", str(damaged)], env={ENV_KEY: KEY.secret.decode()})
         assert time.perf_counter() - clock < 10
-        assert result.exit_code == 1, (args, result.output)
-        assert "not a readable DuckDB warehouse" in result.stderr and str(damaged) in result.stderr
+        assert result.exit_code == (2 if garbage else 1), (args, result.output)
+        expected = "not a DuckDB warehouse" if garbage else "not a readable DuckDB warehouse"
+        assert expected in result.stderr and str(damaged) in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
 
 
@@ -610,6 +614,17 @@ def test_bad_input_to_every_command_is_one_line_not_a_traceback(warehouse, tmp_p
         (["actions", "revert", "--run", "never", *db], 2, "exported no actions"),
         (["nightly", *db], 2, "no identity hash key"),
         (["nightly", "--raw-dir", str(tmp_path / "none"), *db], 2, "no such folder"),
+        # an unknown shadow version failed the score step (exit 1) after the whole build
+        (
+            ["nightly", "--raw-dir", str(empty), "--model-store", str(store), "--shadow", "nosuch", *db],
+            2,
+            "--shadow: no model version 'nosuch'",
+        ),
+        (
+            ["nightly", "--raw-dir", str(empty), "--model-store", str(store), "--shadow", "../v1", *db],
+            2,
+            "--shadow: no model version '../v1'",
+        ),
     ]
     for args, code, fragment in cases:
         with_key = "--raw-dir" in args and args[0] == "nightly"

@@ -679,3 +679,15 @@ def test_cli_retention_dry_run_prints_the_audit(world):
     assert rows and all(row["is_dry_run"] for row in rows)
     bad = CliRunner().invoke(app, ["retention", "apply", "--as-of", "yesterday", "--db", str(world["db"])])
     assert bad.exit_code == 2 and "--as-of 'yesterday'" in bad.output
+
+
+def test_retention_as_of_with_an_offset_is_that_instant_in_utc():
+    # a black-box probe (2026-12-06): 11:07:01+02:00 was read as 11:07:01 UTC, so a row
+    # received at 09:07:02 UTC 30 days earlier was purged a second before its time was up
+    from lawn.cli_privacy import _reference
+
+    utc = dt.datetime(2026, 12, 23, 9, 7, 1)
+    for text in ("2026-12-23T09:07:01Z", "2026-12-23T11:07:01+02:00", "2026-12-23T05:07:01-04:00",
+                 "2026-12-23T14:37:01+05:30", "2026-12-23T09:07:01"):  # fmt: skip
+        assert _reference(text) == utc, text
+    assert _reference("2026-12-23") == dt.datetime(2026, 12, 23)

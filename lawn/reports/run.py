@@ -10,6 +10,7 @@ import duckdb
 
 from lawn.reports import asof, page
 from lawn.reports.reader import Reader
+from lawn.warehouse import check_warehouse
 
 
 def _sections(cadence: str, reader: Reader) -> list[page.Section]:
@@ -36,8 +37,9 @@ def build_report(
     quarterly report archives the day's data dictionary first: ``catalog`` (a
     data_dictionary.csv) when given, else `lawn catalog` run on the warehouse."""
     cadence = asof.parse_cadence(cadence)
-    if not db_path.exists():
-        raise asof.ReportInputError(f"--db {db_path}: no such warehouse")
+    # a missing file or one that is not a DuckDB warehouse is bad input (exit 2), a damaged one
+    # a failure (exit 1): one line either way
+    check_warehouse(db_path, write=False, must_exist=True)
     with duckdb.connect(str(db_path), read_only=True) as con:
         day = as_of or asof.default_as_of(con)
         latest = asof.default_as_of(con)
