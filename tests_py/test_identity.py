@@ -183,9 +183,14 @@ def test_reviewer_decisions_apply_on_the_next_build(built_small, project_copy, s
         "user_id_a,user_id_b,decision,reviewer,decided_at,note\n"
         f"{rejected.user_id_a},{rejected.user_id_b},reject,qa,2026-11-01 10:00:00,not the same person\n"
         f"{approve_a},{approve_b},approve,qa,2026-11-01 10:05:00,confirmed by support\n"
+        f"{approve_a},u_nobody_typo,approve,qa,2026-11-01 10:06:00,an id no user has\n"
     )
     db_path = tmp_path / "reviewed.duckdb"
-    run_dbt(["build"], db_path, tmp_path, raw_dir=small_parquet / "raw", project_dir=project_copy)
+    built = run_dbt(["build"], db_path, tmp_path, raw_dir=small_parquet / "raw", project_dir=project_copy)
+    # the decision naming no known user changes nothing, and the build says so (a warning)
+    test = "assert_review_decisions_name_known_users"
+    warned = [line for line in built.stdout.splitlines() if test in line]
+    assert any("WARN 1" in line for line in warned), warned
     after = query(
         db_path,
         "select identifier_value as user_id, person_id from marts.dim_identifiers "
