@@ -39,7 +39,7 @@ def examples(demo_world) -> pd.DataFrame:
 def test_the_mart_is_the_definition_recomputed_from_the_events(demo_world, examples):
     events = query(
         demo_world,
-        "select account_id, event_name, occurred_at, properties from intermediate.int_events_valid",
+        "select event_id, account_id, event_name, occurred_at, properties from intermediate.int_events_valid",
     )
     features = query(
         demo_world, "select account_id, feature_date, mrr_usd from marts.fct_account_features_daily"
@@ -47,12 +47,18 @@ def test_the_mart_is_the_definition_recomputed_from_the_events(demo_world, examp
     features["feature_date"] = pd.to_datetime(features["feature_date"])
     last_day = pd.to_datetime(events["occurred_at"]).dt.normalize().max()
     window = pd.Timedelta(days=var("churn_window_days"))
-    # the subscription ends: a cancellation, or a plan change to $0 MRR
-    mrr = events["properties"].map(lambda text: json.loads(text).get("mrr_usd") if text else None)
-    ends = (events["event_name"] == "subscription_canceled") | (
-        (events["event_name"] == "plan_changed") & (pd.to_numeric(mrr, errors="coerce") == 0)
+    # the subscription ends: a cancellation, or a plan change to $0 MRR, unless a paid plan
+    # starts at the same instant (at one instant a cancellation comes first, then plan changes
+    # by event_id: the last one holds)
+    changes = events[events["event_name"].isin(["subscription_canceled", "plan_changed"])].copy()
+    changes = changes[changes["account_id"].notna()]
+    sent = changes["properties"].map(lambda text: json.loads(text).get("mrr_usd"))
+    changes["mrr"] = pd.to_numeric(sent, errors="coerce").where(changes["event_name"] == "plan_changed", 0.0)
+    changes["order"] = (changes["event_name"] == "plan_changed").astype(int)
+    last = changes.sort_values(["order", "event_id"]).groupby(["account_id", "occurred_at"]).tail(1)
+    cancels = last[last["mrr"] == 0].assign(
+        canceled_on=lambda e: pd.to_datetime(e["occurred_at"]).dt.normalize()
     )
-    cancels = events[ends].assign(canceled_on=lambda e: pd.to_datetime(e["occurred_at"]).dt.normalize())
     paying = features[features["mrr_usd"].astype(float) > 0].copy()
     pairs = paying.merge(cancels[["account_id", "canceled_on"]], on="account_id")
     inside = pairs[

@@ -2,7 +2,8 @@
     of fct_account_features_daily, with the model's features, the account's segment and
     signup cohort month, and the label `churned_30d` (doc block churned_30d): the account's
     subscription ends (a valid subscription_canceled, or a plan_changed to $0 MRR, occurring
-    in (D, D + window]) within the var `churn_window_days`. The label is unknown (null) while the window is not over: D +
+    in (D, D + window], and not followed by a paid plan at the same instant) within the var
+    `churn_window_days`. The label is unknown (null) while the window is not over: D +
     window after the data's last day (int_data_day: the newest valid event's occurred day). `lawn model train|score|monitor` read this
     mart and nothing else of the warehouse's models. -#}
 with
@@ -19,9 +20,9 @@ accounts as (
 
 ),
 
-events as (
+plan_changes as (
 
-    select * from {{ ref('int_events_valid') }}
+    select * from {{ ref('int_account_plan_changes') }}
 
 ),
 
@@ -31,21 +32,34 @@ as_of as (
 
 ),
 
+last_changes_of_instant as (
+
+    -- per account and instant, the change that holds after it (int_account_plan_changes'
+    -- order: at one instant a cancellation comes before a plan_changed, so "cancel the old
+    -- plan, start the new one" sent together is a change of plan, not an end)
+    select
+        account_id,
+        occurred_at,
+        mrr_usd,
+        row_number() over (
+            partition by account_id, occurred_at
+            order by same_time_order desc, event_id desc
+        ) as instant_rank
+    from plan_changes
+
+),
+
 cancellations as (
 
     -- the subscription ends: a cancellation, or a plan change to $0 MRR (a downgrade to a free
-    -- plan that the billing system sends without a cancellation; fct_mrr_movements counts
-    -- both as churn, and so does the action outcome map's churned_30d, MRR to zero)
+    -- plan that the billing system sends without a cancellation), unless a paid plan starts
+    -- at the same instant; fct_mrr_movements counts the same as churn, and so does the action
+    -- outcome map's churned_30d (MRR to zero)
     select
         account_id,
         cast(occurred_at as date) as canceled_on
-    from events
-    where
-        event_name = 'subscription_canceled'
-        or (
-            event_name = 'plan_changed'
-            and {{ try_cast(json_extract_scalar('properties', "'mrr_usd'"), type_double()) }} = 0
-        )
+    from last_changes_of_instant
+    where instant_rank = 1 and mrr_usd = 0
 
 ),
 
