@@ -100,9 +100,14 @@ def is_duckdb_file(db_path: Path) -> bool:
     """Whether the existing file ``db_path`` is a DuckDB database file by its first bytes (an
     empty file is one DuckDB would initialise): a CSV, a text file or another database named
     as the warehouse is bad input, told apart from a damaged warehouse (a failed step)."""
+    if not Path(db_path).is_file():  # a folder (or a device) given as the warehouse
+        return False
     offset, magic = DUCKDB_MAGIC
-    with open(db_path, "rb") as handle:
-        head = handle.read(offset + len(magic))
+    try:
+        with open(db_path, "rb") as handle:
+            head = handle.read(offset + len(magic))
+    except OSError:  # unreadable: DuckDB's own open says why
+        return True
     return not head or head[offset:] == magic
 
 
