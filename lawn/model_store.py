@@ -65,7 +65,4 @@ def check_version(store: Path, version: str) -> str:
 
 
 def load_artefact(store: Path, version: str) -> dict:
-    path = store / version / "model.json"
-    if not path.exists():
-        raise ModelStoreError(f"no model version {version!r} in {store}")
-    return json.loads(path.read_text())
+    return json.loads((store / check_version(store, version) / "model.json").read_text())
