@@ -1,8 +1,13 @@
 {#- Every SLO of seeds/metrics/slo_definitions.csv evaluated on every day its data allows:
     the milestone rate over the entities anchored in the trailing window_days (ending on
     the evaluated date), the same over the window before it (the baseline), and the verdict
-    (pass, breach, or insufficient_data below min_units). is_latest marks the evaluation
-    on the newest anchor date whose window is complete: the SLO's current status. -#}
+    (pass, breach, or insufficient_data below min_units). The days are those between the
+    first and the newest anchor day of the SLO's milestone whose window is complete, over
+    all of the milestone's entities, not only the SLO's dimension value: an SLO whose
+    entities stopped coming (no enterprise account for two months) is still evaluated on
+    the newest complete day, with the units its window holds (0: insufficient_data), and
+    an SLO with no entity at all is listed as insufficient_data rather than left out.
+    is_latest marks the evaluation on that newest day: the SLO's current status. -#}
 with
 
 slos as (
@@ -23,14 +28,30 @@ calendar as (
 
 ),
 
+milestone_ranges as (
+
+    select
+        entity_type,
+        milestone_name,
+        min(anchor_date) as first_anchor_date,
+        max(anchor_date) as last_anchor_date
+    from {{ ref('int_activation_milestones') }}
+    where is_window_complete
+    group by entity_type, milestone_name
+
+),
+
 slo_ranges as (
 
     select
-        slo_id,
-        min(anchor_date) as first_anchor_date,
-        max(anchor_date) as last_anchor_date
-    from units
-    group by slo_id
+        slos.slo_id,
+        milestone_ranges.first_anchor_date,
+        milestone_ranges.last_anchor_date
+    from slos
+    inner join milestone_ranges
+        on
+            slos.entity_type = milestone_ranges.entity_type
+            and slos.milestone_name = milestone_ranges.milestone_name
 
 ),
 
