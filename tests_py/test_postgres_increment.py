@@ -156,3 +156,48 @@ def test_every_incremental_table_equals_the_duckdb_full_build(increment, increme
         differences, nonempty = mart_differences(increment_env, built_small, schema, tables)
         assert not differences, schema
         assert nonempty == len(tables), (schema, tables)
+
+
+# A re-signup on day 2 with the same mailbox (plus-addressed, other case): a new deterministic
+# edge, so the increment labels the touched component again ('labels_recomputed' scratch tables)
+RESIGNUP_HEADER = (
+    "event_id,event_name,schema_version,source,occurred_at,received_at,anonymous_id,device_id,"
+    "user_id,account_id,properties\n"
+)
+RESIGNUP_DAY_1 = (
+    'm1,page_viewed,1,web,2026-11-10T09:00:00Z,2026-11-10T09:00:01Z,a1,,,,"{""page_path"":""/""}"\n'
+    "m2,signed_up,1,web,2026-11-10T09:05:00Z,2026-11-10T09:05:01Z,a1,,u1,acc_1,"
+    '"{""email"":""ana@x.io"",""signup_method"":""email""}"\n'
+)
+RESIGNUP_DAY_2 = (
+    "m3,signed_up,1,web,2026-11-20T09:00:00Z,2026-11-20T09:00:01Z,a2,,u2,acc_1,"
+    '"{""email"":""Ana+new@x.io"",""signup_method"":""email""}"\n'
+)
+
+
+def test_an_increment_that_relabels_a_component_keeps_its_scratch_names_apart(increment_env, tmp_path):
+    """PostgreSQL cuts identifiers to 63 bytes: the relabelling's scratch tables of
+    int_identity_deterministic_components were named `..._labels_recomputed_graph_0` and
+    `..._1` (64 characters), one table once cut, and the increment failed with "relation ...
+    does not exist" (macros/portability/scratch_table_name.sql). Runs last in this file: it
+    drops the project schemas of this file's database. Day 2's re-signup joins day 1's user:
+    the increment gives the full refresh's components."""
+    raw = tmp_path / "raw" / "raw_events"
+    raw.mkdir(parents=True)
+    (raw / "part-0000.csv").write_text(RESIGNUP_HEADER + RESIGNUP_DAY_1)
+    select = ("--select", "+int_identity_deterministic_components")
+    # only the tests of what is built (dbt's flag as its environment variable)
+    env = {**increment_env, "DBT_INDIRECT_SELECTION": "cautious"}
+    drop_project_schemas(increment_env)
+    lawn_postgres_build(env, tmp_path / "raw", tmp_path / "first", "--full-refresh", *select)
+    (raw / "part-0001.csv").write_text(RESIGNUP_HEADER + RESIGNUP_DAY_2)
+    lawn_postgres_build(env, tmp_path / "raw", tmp_path / "second", *select)
+    components = (
+        "select user_id, deterministic_component from intermediate.int_identity_deterministic_components"
+    )
+    incremental = sorted(query(increment_env, "dbt", components))
+    log = (tmp_path / "second" / "logs" / "dbt.log").read_text(errors="replace")
+    assert "affected nodes recomputed" in log  # the relabelling ran, not a full labelling
+    lawn_postgres_build(env, tmp_path / "raw", tmp_path / "full", "--full-refresh", *select)
+    assert incremental == sorted(query(increment_env, "dbt", components))
+    assert len({component for _, component in incremental}) == 1 and len(incremental) == 2

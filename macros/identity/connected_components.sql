@@ -17,7 +17,7 @@
         no statement reads the table it writes. Returns the name of a scratch table
         (node, component) next to the calling model. -#}
     {%- set cap = (max_iterations or var('identity_max_iterations')) | int -%}
-    {%- set labels = this.schema ~ '.' ~ this.identifier ~ '__' ~ scratch_name -%}
+    {%- set labels = scratch_table_name(scratch_name) -%}
     {%- if not execute -%}
         {{ return(labels) }}
     {%- endif -%}

@@ -34,7 +34,7 @@
         (no state there: the models are tables rebuilt in full, like the other
         incremental models). Returns the name of a table (node, component), as the full
         macro does. -#}
-    {%- set labels = this.schema ~ '.' ~ this.identifier ~ '__' ~ scratch_name -%}
+    {%- set labels = scratch_table_name(scratch_name) -%}
     {%- if not execute -%}
         {{ return(labels) }}
     {%- endif -%}
