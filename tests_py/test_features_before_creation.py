@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 import pytest
@@ -52,9 +53,15 @@ def _events() -> list[dict]:
     add("signed_up", 1, "u_plain", "acc_plain", hour=23, email="p@acc_plain.com", signup_method="email")
     for day in (1, 2, 9, 10, 20):
         add("feature_used", day, "u_plain", "acc_plain", feature_name="reports", usage_count=1)
+    # prices on a half cent, as a billing export writes them (MRR_TEXTS)
+    for account, user, day in (("acc_plain", "u_plain", 3), ("acc_late", "u_late", 12)):
+        add("plan_changed", day, user, account, from_plan="trial", to_plan="starter",
+            mrr_usd=float(MRR_TEXTS[account]))  # fmt: skip
     return events
 
 
+# each account's MRR as its plan change sends it, and the cents fct_mrr reads (half up)
+MRR_TEXTS = {"acc_plain": "1.005", "acc_late": "2.135"}
 CRM = [
     _crm("acc_late", "smb", _at(9, 0)),
     _crm("acc_older", "mid_market", _at(19, 0)),
@@ -140,3 +147,17 @@ def test_every_window_counts_the_events_received_before_the_creation(worlds):
 def test_two_steps_equal_the_full_refresh(worlds):
     only_two, only_one = except_all_rows(worlds["two"], worlds["one"])
     assert only_two.empty and only_one.empty, (only_two, only_one)
+
+
+def test_mrr_is_read_in_cents_as_fct_mrr_reads_it(worlds):
+    """A PostgreSQL probe (2026-12-07) found `mrr_usd` 1.00 on DuckDB where fct_mrr and
+    PostgreSQL said 1.01: the feature read the price as a double (1.005 is stored just below)
+    and rounded that to cents. Now it reads the text in cents as int_account_plan_changes
+    does; each day from the plan change on holds the half-up cents of the text sent."""
+    rows = _rows(worlds["one"])
+    changed = {"acc_plain": dt.date(2026, 3, 4), "acc_late": dt.date(2026, 3, 13)}
+    for account, text in MRR_TEXTS.items():
+        cents = float(Decimal(text).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+        mine = rows[rows["account_id"] == account].set_index("feature_date")["mrr_usd"].astype(float)
+        assert (mine[mine.index >= changed[account]] == cents).all(), (account, mine.tolist())
+        assert (mine[mine.index < changed[account]] == 0).all(), account

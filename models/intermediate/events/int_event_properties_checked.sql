@@ -95,9 +95,15 @@ checked as (
                     ) }} = 0
                 )
                 then 'VALUE_NOT_ALLOWED'
+            -- a JSON number beyond a double's range (1e400) reads as no number
+            -- (try_cast): it is outside any range the plan sets, not within it
             when
                 typed.value_number < typed.min_value
                 or typed.value_number > typed.max_value
+                or (
+                    typed.value_number is null
+                    and (typed.min_value is not null or typed.max_value is not null)
+                )
                 then 'OUT_OF_RANGE'
             when
                 typed.pattern is not null

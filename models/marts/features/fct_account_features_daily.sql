@@ -410,7 +410,13 @@ known_values as (
             when event_name = 'nps_submitted'
                 then {{ try_cast(json_extract_scalar('properties', "'score'"), type_double()) }}
             when is_cancellation then 0
-            else {{ try_cast(json_extract_scalar('properties', "'mrr_usd'"), type_double()) }}
+            -- read as int_account_plan_changes reads it (text to cents), so the features'
+            -- MRR is fct_mrr's on every engine: through a double, 1.005 became 1.00 on
+            -- DuckDB (the double just below) and 1.01 on PostgreSQL
+            else cast(
+                {{ try_cast(json_extract_scalar('properties', "'mrr_usd'"), 'decimal(18, 2)') }}
+                as {{ type_double() }}
+            )
         end as known_value
     from known_value_events
 
