@@ -414,9 +414,9 @@ known_values as (
             -- MRR is fct_mrr's on every engine: through a double, 1.005 became 1.00 on
             -- DuckDB (the double just below) and 1.01 on PostgreSQL
             else cast(
-                {{ try_cast(json_extract_scalar('properties', "'mrr_usd'"), 'decimal(18, 2)') }}
-                as {{ type_double() }}
-            )
+                    {{ try_cast(json_extract_scalar('properties', "'mrr_usd'"), 'decimal(18, 2)') }}
+                    as {{ type_double() }}
+                )
         end as known_value
     from known_value_events
 
