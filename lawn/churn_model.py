@@ -53,6 +53,12 @@ class ModelError(ValueError):
     """Training or scoring cannot proceed (no data, no positives, no live model, ...)."""
 
 
+class TooLittleHistory(ModelError):
+    """The data is too young to train on: no labelled account-day yet (a label needs 30 days
+    after a paying day), or no churn and no retention among them. A new feed's nightly waits
+    for it (lawn/nightly.py) instead of failing every night."""
+
+
 # the label: churned_30d of marts.fct_churn_training_examples (a cancellation within the
 # var churn_window_days after the day; doc block churned_30d in models/marts/ml/_ml__docs.md)
 LABEL = "churned_30d"
@@ -154,13 +160,17 @@ def train(db_path: Path, store: Path, test_days: int = 30) -> dict:
     horizon_days = CHURN_WINDOW_DAYS
     data = load_dataset(db_path).dropna(subset=[LABEL])
     if data.empty:
-        raise ModelError("no labelled account-days: the data must cover at least 30 days after a payment")
+        raise TooLittleHistory(
+            "no labelled account-days: the data must cover at least 30 days after a payment"
+        )
     last = max(data["feature_date"])
     test_start = last - dt.timedelta(days=test_days - 1)
     train_end = test_start - dt.timedelta(days=horizon_days)
     train_rows, test_rows = data[data["feature_date"] <= train_end], data[data["feature_date"] >= test_start]
     if train_rows[LABEL].nunique() < 2:
-        raise ModelError(f"training window (to {train_end}) has no churn or no retention: nothing to learn")
+        raise TooLittleHistory(
+            f"training window (to {train_end}) has no churn or no retention: nothing to learn"
+        )
     values = train_rows[list(FEATURES)]
     spec = {
         "fill": values.mean().fillna(0).to_dict(),

@@ -113,7 +113,9 @@ def dbt_invocation(
     if _target(command) == "dev":  # the DuckDB output of profiles.yml
         check_dbt_duckdb_settings(env)
     if db_path is not None:
-        env["LAWN_DUCKDB_PATH"] = str(db_path)
+        # absolute: dbt runs in the project's folder (or the warehouse's), so a path given
+        # relative to the caller's folder would name another file there
+        env["LAWN_DUCKDB_PATH"] = str(Path(db_path).absolute())
     cwd, parse_key = project_dir, None
     parse_target = target_path if target_path is not None else env.get("DBT_TARGET_PATH")
     if parse_target and dbt_parse_cache.cache_dir() is not None:

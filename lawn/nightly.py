@@ -231,10 +231,11 @@ def step_score(config: NightlyConfig, state: dict) -> str:
 def run_scoring(config: NightlyConfig, state: dict) -> str:
     """The Python half of step score: churn scores (training a first model when none is live),
     monitoring, and the live uplift models' scores."""
-    from lawn.churn_model import ModelError, live_version, score, train
+    from lawn.churn_model import ModelError, TooLittleHistory, live_version, score, train
     from lawn.model_monitoring import monitor
     from lawn.uplift_model import score_live_models
 
+    uplift_store = config.uplift_store or config.model_store.parent / "uplift"
     try:
         try:
             version = live_version(config.model_store)
@@ -242,13 +243,18 @@ def run_scoring(config: NightlyConfig, state: dict) -> str:
         except ModelError:
             if not config.train_if_missing:
                 raise
-            version = train(config.warehouse, config.model_store)["version"]
+            try:
+                version = train(config.warehouse, config.model_store)["version"]
+            except TooLittleHistory as young:
+                # a new feed: no churn model can be trained yet, and the rest of the night
+                # (actions on the other rules, SLOs, reports) does not wait for one
+                uplift = score_live_models(config.warehouse, uplift_store)
+                uplifts = "".join(f"; uplift {name}: {rows} accounts" for name, rows in uplift.items())
+                return f"no churn model yet ({young}): no churn scores tonight{uplifts}"
             trained = " (no live model: trained it)"
         scores = score(config.warehouse, config.model_store, config.shadow, since_training=True)
         checks = monitor(config.warehouse, config.model_store, config.shadow)
-        uplift = score_live_models(
-            config.warehouse, config.uplift_store or config.model_store.parent / "uplift"
-        )
+        uplift = score_live_models(config.warehouse, uplift_store)
     except (ModelError, ValueError) as exc:
         raise StepFailed(str(exc)) from exc
     flagged = int(checks.loc[~checks["is_shadow"], "is_flagged"].sum())

@@ -62,6 +62,18 @@ def test_unset_means_nothing_is_read_or_written(tmp_path, monkeypatch):
     assert invocation.env["LAWN_DUCKDB_PATH"] == str(tmp_path / "w.duckdb")
 
 
+def test_a_warehouse_path_relative_to_the_callers_folder_is_that_file(tmp_path, monkeypatch):
+    """dbt runs in the project's folder: a relative `--db` (`lawn nightly --db n.duckdb` from
+    the user's own folder) reached dbt as given, so dbt built `<project>/n.duckdb` while lawn
+    had landed the raw rows and the key in `./n.duckdb` (a probe, 2026-12-07: "hash_key
+    holds 0 keys")."""
+    monkeypatch.delenv(dbt_parse_cache.CACHE_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    invocation = dbt_invocation(["build"], Path("n.duckdb"), target_path=tmp_path / "t")
+    assert invocation.cwd == REPO_ROOT
+    assert invocation.env["LAWN_DUCKDB_PATH"] == str(tmp_path / "n.duckdb")
+
+
 def test_the_key_separates_vars_targets_and_warehouse_names(tmp_path):
     key = dbt_parse_cache.cache_key
     base = key(REPO_ROOT, VARS, ["build"], "lawn.duckdb")
