@@ -26,6 +26,18 @@ postgres_app = typer.Typer(
 )
 
 
+def _check_collation(login) -> None:
+    """Bad input (exit 2) before anything lands: a database that does not sort bytewise."""
+    from lawn.postgres import PostgresError, collation_problem
+
+    try:
+        problem = collation_problem(login)
+    except PostgresError as exc:
+        fail(str(exc), EXIT_FAILED)
+    if problem:
+        fail(problem)
+
+
 def _land(raw_dir: Path) -> None:
     from lawn.postgres import PostgresConfigError, PostgresError, land_raw_postgres, pg_login
 
@@ -33,6 +45,7 @@ def _land(raw_dir: Path) -> None:
         login = pg_login("loader")
     except PostgresConfigError as exc:
         fail(str(exc))
+    _check_collation(login)
     try:
         with err.status(f"loading raw files from {raw_dir} into postgres {login.host}:{login.port}/raw"):
             report = land_raw_postgres(raw_dir, login)
@@ -69,6 +82,7 @@ def build(
     except PostgresConfigError as exc:
         fail(str(exc))
     overrides = dbt_vars_option(dbt_vars)
+    _check_collation(login)
     if land:
         _land(raw_dir)
     try:

@@ -205,6 +205,31 @@ def install_key_postgres(login: PgLogin, key: IdentityKey) -> None:
         connection.close()
 
 
+# true when the database sorts text byte by byte (C, POSIX, C.UTF-8); the same test as the
+# dbt hook macros/portability/require_bytewise_collation.sql, which guards a bare dbt run
+BYTEWISE_ORDER_SQL = "select ('B' < 'a') and ('f' < 'é') and ('a' < 'b')"
+
+
+def collation_problem(login: PgLogin) -> str:
+    """'' when ``login``'s database sorts text byte by byte, as lawn's tie-breaks need (they
+    are bytewise on DuckDB and Spark), else the problem in one line."""
+    connection = login.connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(BYTEWISE_ORDER_SQL)
+            (bytewise,) = cursor.fetchone()
+    finally:
+        connection.close()
+    if bytewise:
+        return ""
+    return (
+        f"postgres {login.host}:{login.port}/{login.database} does not sort text byte by byte (its "
+        "collation puts 'a' before 'B'), so ties would be broken otherwise than on DuckDB: use a "
+        "database created with LOCALE 'C' (CREATE DATABASE ... TEMPLATE template0 LOCALE 'C'; "
+        "docs/postgres.md)"
+    )
+
+
 def reachable(login: PgLogin) -> str:
     """'' when a connection as ``login`` works, else the reason in one line."""
     try:

@@ -182,5 +182,17 @@ grant select on all tables in schema raw to transformer;
 SQL
 done
 
+# one more, sorting text by a language (ICU en-US, as many managed servers' default collation
+# does): lawn refuses to build there (tests_py/test_postgres_collation.py)
+psql_admin -d postgres -v database="${database}_icu" <<'SQL'
+select format('create database %I owner transformer template template0 locale_provider icu icu_locale %L',
+              :'database', 'en-US')
+where not exists (select 1 from pg_database where datname = :'database')
+\gexec
+select format('grant connect on database %I to loader, transformer', :'database')
+\gexec
+SQL
+
 echo "postgres_ci: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on $host:$port," \
-    "databases $database, ${database}_nightly, ${database}_increment and ${database}_handwritten; source $env_file"
+    "databases $database, ${database}_nightly, ${database}_increment, ${database}_handwritten" \
+    "and ${database}_icu; source $env_file"
