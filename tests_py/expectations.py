@@ -64,14 +64,28 @@ def _reject_constant(name: str) -> None:
 
 def strict_json_object(text: object) -> dict | None:
     """The object RFC 8259 text holds, else None. Python's parser is strict except for
-    NaN / Infinity / -Infinity, which are refused here."""
+    NaN / Infinity / -Infinity, which are refused here; so is a text whose strings (keys or
+    values) hold a NUL or a lone surrogate (``\\u0000``, an unpaired ``\\ud83d``), which no
+    engine's text can hold (lawn's contract, macros/portability/json_has_strict_tokens.sql)."""
     if not isinstance(text, str):
         return None
     try:
         value = json.loads(text, parse_constant=_reject_constant)
     except ValueError:
         return None
-    return value if isinstance(value, dict) else None
+    if not isinstance(value, dict) or _holds_unstorable_text(value):
+        return None
+    return value
+
+
+def _holds_unstorable_text(value: object) -> bool:
+    if isinstance(value, str):
+        return any(char == "\x00" or "\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, dict):
+        return any(_holds_unstorable_text(k) or _holds_unstorable_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_unstorable_text(item) for item in value)
+    return False
 
 
 _json_object = strict_json_object

@@ -201,3 +201,49 @@ def test_an_increment_that_relabels_a_component_keeps_its_scratch_names_apart(in
     lawn_postgres_build(env, tmp_path / "raw", tmp_path / "full", "--full-refresh", *select)
     assert incremental == sorted(query(increment_env, "dbt", components))
     assert len({component for _, component in incremental}) == 1 and len(incremental) == 2
+
+
+# JSON that no engine's text can hold: a NUL escape (in properties, in context) and half an
+# emoji (a lone surrogate, as JavaScript cuts a string); one valid row each beside them
+UNSTORABLE_JSON = (
+    "event_id,event_name,schema_version,source,occurred_at,received_at,anonymous_id,user_id,account_id,"
+    "context,properties\n"
+    'b1,logged_in,1,web,2026-11-11T09:11:00Z,2026-11-11T09:11:00Z,,u1,acc_1,,"{""login_method"":""password""}"\n'
+    "b2,logged_in,1,web,2026-11-11T09:12:00Z,2026-11-11T09:12:00Z,,u1,acc_1,,"
+    '"{""login_method"":""password"",""note"":""a\\u0000b""}"\n'
+    "p2,page_viewed,1,web,2026-11-08T10:01:00Z,2026-11-08T10:01:00Z,anon1,,,,"
+    '"{""page_path"":""/blog"",""title"":""Launch day \\ud83d""}"\n'
+    "k2,logged_in,1,web,2026-11-11T09:13:00Z,2026-11-11T09:13:00Z,,u1,acc_1,"
+    '"{""platform"":""web"",""ua"":""Mozilla\\u0000""}","{""login_method"":""password""}"\n'
+)
+
+
+def test_json_no_text_can_hold_is_quarantined_not_a_failed_build(increment_env, tmp_path):
+    """A probe (2026-12-07): a `\\u0000` escape in properties stopped the PostgreSQL build
+    ("\\u0000 cannot be converted to text", 268 nodes skipped; in context it stopped at the
+    deduplication), and so did a lone surrogate, where DuckDB quarantined the one and kept the
+    other valid. Both are malformed JSON on every engine now (json_has_strict_tokens; DuckDB's
+    verdicts in tests_py/test_strict_json.py): quarantined with the same reasons as the
+    Python restatement gives. Runs after the relabelling test, in this file's database."""
+    from tests_py.expectations import strict_json_object
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "raw_events.csv").write_text(UNSTORABLE_JSON)
+    env = {**increment_env, "DBT_INDIRECT_SELECTION": "cautious"}
+    drop_project_schemas(increment_env)
+    lawn_postgres_build(env, raw, tmp_path / "build", "--full-refresh", "--select", "+fct_quarantined_events")
+    found = dict(
+        query(increment_env, "dbt", "select event_id, reason_codes from marts.fct_quarantined_events")
+    )
+    assert found == {
+        "b2": "MALFORMED_PROPERTIES_JSON",
+        "p2": "MALFORMED_PROPERTIES_JSON",
+        "k2": "MALFORMED_CONTEXT_JSON",
+    }
+    rows = pd.read_csv(raw / "raw_events.csv", dtype=str, keep_default_na=False)
+    for _, row in rows.iterrows():
+        bad = {c for c in ("properties", "context") if row[c] and strict_json_object(row[c]) is None}
+        assert bad == (
+            {"context"} if row["event_id"] == "k2" else {"properties"} if row["event_id"] in found else set()
+        )

@@ -15,6 +15,7 @@
         Infinity in any letter case and with trailing commas, nothing else (fuzzed in
         tests_py/test_strict_json.py). Text without those letters and without a comma
         before a closing bracket cannot have used either; anything else (also "banana" or a
-        ", ]" inside a string) goes to the full check. -#}
-    regexp_matches({{ expression }}, '(?i)nan|inf|,[ \t\n\r]*[\]}]')
+        ", ]" inside a string) goes to the full check. So does text with a \u0000 or a
+        surrogate escape, which yyjson reads and the token check refuses (unless paired). -#}
+    regexp_matches({{ expression }}, '(?i)nan|inf|,[ \t\n\r]*[\]}]|\\u0000|\\ud[89a-f]')
 {%- endmacro %}
