@@ -9,6 +9,10 @@ delivers it; scripts/landing_benchmark.py `as_deliveries`) and `lawn postgres bu
 incrementally. Every marts table is then compared row for row with conftest's `built_small`,
 the DuckDB full build of all the days (tests_py/pg_harness.py `mart_differences`).
 
+The file's last three tests build small hand-written feeds in the same database, after the
+increment's tests: inputs on which PostgreSQL's build failed where DuckDB's did not (probe,
+2026-12-07).
+
 The build runs in the server's third database, ``<LAWN_PG_DATABASE>_increment``
 (scripts/postgres_ci.sh makes it), so test_postgres.py's and test_nightly_postgres.py's state is
 untouched whatever the order. Its project schemas are dropped first: a snapshot or an ops table
@@ -23,6 +27,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from lawn.paths import REPO_ROOT
+from tests_py.conftest import query as duckdb_query
+from tests_py.conftest import run_dbt
 from tests_py.pg_harness import (
     drop_project_schemas,
     lawn_postgres_build,
@@ -247,3 +253,57 @@ def test_json_no_text_can_hold_is_quarantined_not_a_failed_build(increment_env, 
         assert bad == (
             {"context"} if row["event_id"] == "k2" else {"properties"} if row["event_id"] in found else set()
         )
+
+
+def _long_name_feed() -> str:
+    """Two people of one account whose first names are pasted paragraphs (266 characters),
+    and two whose mailboxes' local parts are (260): a typo comparison on each pair."""
+    header = (
+        "event_id,event_name,schema_version,source,occurred_at,received_at,user_id,account_id,properties\n"
+    )
+    rows, number = [], 0
+    people = [
+        ("u1", "maria@acme.com", "Maria-" + "x" * 260),
+        ("u2", "m.garcia@acme.com", "Maria-" + "y" * 260),
+        ("u3", "a" * 260 + "@acme.com", "Jo"),
+        ("u4", "a" * 259 + "b@acme.com", "Jo"),
+    ]
+    for day, (user, email, first) in enumerate(people, start=5):
+        for name, properties in (
+            ("signed_up", f'{{""email"": ""{email}"", ""signup_method"": ""email""}}'),
+            (
+                "identified",
+                f'{{""email"": ""{email}"", ""first_name"": ""{first}"", ""last_name"": ""Gil""}}',
+            ),
+        ):
+            number += 1
+            at = f"2026-11-{day:02d}T09:{number:02d}:00Z"
+            rows.append(f'e{number},{name},1,web,{at},{at},{user},acc_1,"{properties}"\n')
+    return header + "".join(rows)
+
+
+def test_texts_over_255_characters_are_compared_alike_on_both_engines(increment_env, tmp_path):
+    """A probe (2026-12-07): PostgreSQL's levenshtein refuses arguments over 255 characters,
+    and a 266-letter first name stopped the identity build there (DuckDB compared it). Now
+    such a text is never a typo of another on any engine (macros/identity/within_edits.sql):
+    PostgreSQL builds, and its match scores equal DuckDB's. Runs after the tests above, in
+    this file's database."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "raw_events.csv").write_text(_long_name_feed())
+    select = ("--select", "+int_identity_match_scores")
+    env = {**increment_env, "DBT_INDIRECT_SELECTION": "cautious"}
+    drop_project_schemas(increment_env)
+    lawn_postgres_build(env, raw, tmp_path / "pg", "--full-refresh", *select)
+    columns = "user_id_a, user_id_b, full_name_level, email_local_part_level, match_probability"
+    scores = f"select {columns} from intermediate.int_identity_match_scores order by 1, 2"
+    on_postgres = [(*row[:4], round(float(row[4]), 9)) for row in query(increment_env, "dbt", scores)]
+    duck = tmp_path / "lawn.duckdb"
+    run_dbt(["build", *select, "--indirect-selection", "cautious"], duck, tmp_path / "duck", raw_dir=raw)
+    on_duckdb = [
+        (*row[:4], round(float(row[4]), 9)) for row in duckdb_query(duck, scores).itertuples(index=False)
+    ]
+    assert on_postgres == on_duckdb
+    levels = {(a, b): (name, local) for a, b, name, local, _ in on_postgres}
+    assert levels[("u1", "u2")][0] == "different"  # the long first names: no typo
+    assert levels[("u3", "u4")][1] == "different"  # the long local parts: no typo

@@ -21,6 +21,15 @@
     String distances are Levenshtein edit counts, identical on every engine. Numbered and
     name variants, and a shared mailbox used concurrently, are never merged automatically:
     at most they go to review. -#}
+{#- the edits a local part may be from another's and still be a typo: 2 from 5 letters, 1
+    from 2 letters, none below -#}
+{%- set local_part_typo_edits -%}
+    case
+        when least(length(candidate_pairs.local_part_a), length(candidate_pairs.local_part_b)) >= 5 then 2
+        when least(length(candidate_pairs.local_part_a), length(candidate_pairs.local_part_b)) >= 2 then 1
+        else 0
+    end
+{%- endset %}
 with
 
 profiles as (
@@ -189,7 +198,9 @@ leveled as (
             when candidate_pairs.local_part_a = candidate_pairs.local_part_b then 'exact'
             when
                 candidate_pairs.local_digits_a != candidate_pairs.local_digits_b
-                and levenshtein(candidate_pairs.local_base_a, candidate_pairs.local_base_b) <= 2
+                and {{ within_edits(
+                    'candidate_pairs.local_base_a', 'candidate_pairs.local_base_b', 2
+                ) }}
                 then 'numbered_variant'
             when
                 candidate_pairs.local_dotted_a != candidate_pairs.local_dotted_b
@@ -215,22 +226,10 @@ leveled as (
                 )
                 then 'name_variant'
             when
-                levenshtein(candidate_pairs.local_part_a, candidate_pairs.local_part_b)
-                <= case
-                    when
-                        least(
-                            length(candidate_pairs.local_part_a),
-                            length(candidate_pairs.local_part_b)
-                        ) >= 5
-                        then 2
-                    when
-                        least(
-                            length(candidate_pairs.local_part_a),
-                            length(candidate_pairs.local_part_b)
-                        ) >= 2
-                        then 1
-                    else 0
-                end
+                {{ within_edits(
+                    'candidate_pairs.local_part_a', 'candidate_pairs.local_part_b',
+                    local_part_typo_edits
+                ) }}
                 then 'typo'
             else 'different'
         end as email_local_part_level,
