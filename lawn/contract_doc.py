@@ -75,7 +75,7 @@ line named is the file's physical line, also after a quoted cell holding line br
 column without a name (a CSV header ending in a comma: a spreadsheet's empty trailing column;
 named by its position: delete the column or name it), a column name twice in any letter case
 (`USER_ID` and `user_id` in a CSV header or a Parquet file; one JSON Lines object holding
-both), a binary (`BLOB`) Parquet column that is not UTF-8 text, a JSON Lines line that is not an object (a `.jsonl` file
+both), a binary (`BLOB`) Parquet column that is not UTF-8 text, a value holding a NUL character (`\\u0000` in a JSON Lines string, a binary export: no warehouse's text can hold it), a JSON Lines line that is not an object (a `.jsonl` file
 holding one JSON array, `[{{...}}, {{...}}]`, is named as such: write one object per line), too few
 parseable timestamps or dates in a column (below the share in the table), an empty value in a
 column that needs one, duplicate keys (within a file or across a folder's files). Anything else about a row is **not** a broken file:

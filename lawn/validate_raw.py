@@ -341,7 +341,23 @@ def _row_rule_errors(
     outside the column's set (an experiment's `randomization_unit` of `session`) or interval
     (`alpha` of 0.7); a metric id the metric catalog lacks. A timestamp on a day the calendar
     lacks is left to staging, which gives it null on every engine: an event's receive time is
-    quarantined (INVALID_RECEIVED_AT), never dropped."""
+    quarantined (INVALID_RECEIVED_AT), never dropped. First of all, a NUL character in any
+    value (a JSON Lines string's `\\u0000`, a binary export), which PostgreSQL's text cannot
+    hold: its landing failed there while DuckDB kept `u1\\x00` as another user (one scan of
+    every column)."""
+    holds_nul = [f"coalesce(strpos({column.name}, chr(0)) > 0, false)" for column in table.columns]
+    found = connection.execute(
+        f"select count(*), min(row_number), arg_min(columns, row_number) from ("
+        f" select row_number() over () as row_number, [{', '.join(holds_nul)}] as columns"
+        f" from {relation}) where list_bool_or(columns)"
+    ).fetchone()
+    if found and found[0]:
+        count, row, flags = found
+        named = [column.name for column, flag in zip(table.columns, flags, strict=True) if flag]
+        return [
+            f"{path}: column '{named[0]}' has {count} value(s) holding a NUL character (\\u0000), "
+            f"which no warehouse text can hold, first at data row {row}"
+        ]
     for column in table.columns:
         for bad, shown, wording in _row_rules(column):
             found = connection.execute(

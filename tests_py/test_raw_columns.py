@@ -184,3 +184,35 @@ def test_a_bad_row_after_a_multiline_cell_is_named_by_its_physical_line(tmp_path
     assert result.exit_code == 2, result.output
     [line] = _errors(result)
     assert "raw_events.csv: line 6: Expected Number of Columns: 8 Found: 9" in line
+
+
+@pytest.mark.parametrize("form", ["jsonl", "parquet"])
+def test_a_nul_character_in_a_value_is_refused_naming_the_column_and_row(tmp_path, form):
+    """A probe (2026-12-07): a JSON Lines id `"u1\\u0000"` passed the gate; DuckDB landed it
+    as a user apart from `u1`, and PostgreSQL's landing failed ("invalid byte sequence for
+    encoding UTF8: 0x00"). No warehouse text holds a NUL, so the gate refuses the file on
+    every engine, in one line, before anything lands."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    at = "2026-11-11T09:11:00Z"
+    ids = ["u1", "u1\x00"]
+    if form == "jsonl":
+        import json
+
+        rows = [
+            {"event_id": f"e{n}", "event_name": "page_viewed", "schema_version": 1, "source": "web",
+             "occurred_at": at, "received_at": at, "user_id": user, "properties": {"page_path": "/"}}
+            for n, user in enumerate(ids)
+        ]  # fmt: skip
+        (raw / "raw_events.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    else:
+        moment = pa.array([dt.datetime(2026, 11, 11, 9, 11, tzinfo=UTC)] * 2, pa.timestamp("us", tz="UTC"))
+        _events_parquet(raw, moment, moment, user_id=pa.array(ids))
+    result, db = _load(raw)
+    assert result.exit_code == 2, result.output
+    [line] = _errors(result)
+    assert f"raw_events.{form}: column 'user_id' has 1 value(s) holding a NUL character" in line
+    assert line.endswith("first at data row 2"), line
+    assert "Traceback" not in result.output
+    assert not db.exists() or query(db, "select count(*) as n from information_schema.tables "
+                                        "where table_schema = 'raw'")["n"].iloc[0] == 0  # fmt: skip
