@@ -18,6 +18,7 @@ Reading a file: `lawn.raw_reader`; the deliveries, the manifest and the load pla
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -270,6 +271,16 @@ def segment_call_warning(
     )
 
 
+def _is_blank(source: Path) -> bool:
+    """Whether a JSON Lines file holds nothing but white space (gzip read through)."""
+    opener = gzip.open if source.suffix == ".gz" else open
+    with opener(source, "rb") as handle:
+        while chunk := handle.read(1 << 16):
+            if chunk.strip():
+                return False
+    return True
+
+
 def _land_file(
     table: RawTable,
     path: Path,
@@ -306,6 +317,9 @@ def _land_read_file(
         raise RawFileError(problem)
     if missing:
         found = [c for c in table.column_names if c not in absent] + list(ignored)
+        if not found and jsonl and _is_blank(source):
+            # a zero-byte delivery: said as the CSV case says it, not as missing columns
+            raise RawFileError(f"{path}: file is empty (no rows)")
         hint = ""
         if len(found) == 1 and any(sep in found[0] for sep in (";", "\t", "|")):
             hint = (

@@ -216,3 +216,21 @@ def test_a_nul_character_in_a_value_is_refused_naming_the_column_and_row(tmp_pat
     assert "Traceback" not in result.output
     assert not db.exists() or query(db, "select count(*) as n from information_schema.tables "
                                         "where table_schema = 'raw'")["n"].iloc[0] == 0  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["day2.jsonl", "day2.ndjson.gz"])
+def test_an_empty_json_lines_delivery_is_named_empty(tmp_path, name):
+    """A probe (2026-12-07): a zero-byte JSON Lines delivery was refused as "missing columns
+    'event_id', ... (found: none)"; a header-only CSV is "file is empty"."""
+    import gzip
+
+    folder = tmp_path / "raw" / "raw_events"
+    folder.mkdir(parents=True)
+    row = 'e1,page_viewed,1,web,2026-11-11T09:11:00Z,2026-11-11T09:11:00Z,a1,"{}"'
+    (folder / "day1.csv").write_text(f"{HEADER}\n{row}\n")
+    empty = b"" if name.endswith(".jsonl") else gzip.compress(b"\n")
+    (folder / name).write_bytes(empty)
+    result = _validate(tmp_path / "raw")
+    assert result.exit_code == 2, result.output
+    [line] = _errors(result)
+    assert line.endswith(f"{name}: file is empty (no rows)"), line
