@@ -174,7 +174,40 @@ def duckdb_problem(path: Path, exc: Exception, source: Path | None = None) -> st
         if file_format(path) == "csv":  # DuckDB counts records: a quoted cell may span lines
             start = record_start_line(source or path, number)
             where = f"line {start}: " if start else f"record {number} (the header is record 1): "
+        elif file_format(path) == "jsonl" and "surrogate" in reason:
+            # DuckDB named the line after the one holding half an emoji (a probe, 2026-12-07)
+            found = lone_surrogate_line(source or path)
+            where = f"line {found}: " if found else where
+            reason = re.sub(r' in file "[^"]*"|,? at byte \d+ in line \d+', "", reason)
     return f"{path}: {where}{reason}"
+
+
+def lone_surrogate_line(path: Path) -> int | None:
+    """The first line of a JSON Lines file whose strings hold a surrogate escape outside a
+    high-low pair (a string cut inside an emoji), as Python decodes it. Error path only;
+    None if no line does or the file cannot be read."""
+    try:
+        with _open_text(path) as handle:
+            for number, text in enumerate(handle, start=1):
+                try:
+                    decoded = json.loads(text)
+                except ValueError:
+                    continue
+                if _holds_lone_surrogate(decoded):
+                    return number
+    except (UnicodeDecodeError, OSError, EOFError, zlib.error):
+        return None
+    return None
+
+
+def _holds_lone_surrogate(value: object) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, dict):
+        return any(_holds_lone_surrogate(k) or _holds_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_lone_surrogate(item) for item in value)
+    return False
 
 
 def record_start_line(path: Path, record: int) -> int | None:

@@ -234,3 +234,23 @@ def test_an_empty_json_lines_delivery_is_named_empty(tmp_path, name):
     assert result.exit_code == 2, result.output
     [line] = _errors(result)
     assert line.endswith(f"{name}: file is empty (no rows)"), line
+
+
+def test_half_an_emoji_in_a_json_lines_value_names_its_own_line(tmp_path):
+    """A probe (2026-12-07): DuckDB refuses a JSON Lines value holding a lone surrogate
+    (`"u1\\ud83d"`: a client cut a string inside an emoji) and named the line after it; in a
+    two-line file, line 3."""
+    import json
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    at = "2026-11-11T09:11:00Z"
+    good = {"event_id": "e1", "event_name": "logged_in", "schema_version": 1, "source": "web",
+            "occurred_at": at, "received_at": at, "user_id": "u1", "properties": {}}  # fmt: skip
+    lines = [json.dumps(good), json.dumps({**good, "event_id": "e2"}).replace('"u1"', '"u1\\ud83d"')]
+    (raw / "raw_events.jsonl").write_text("\n".join(lines) + "\n")
+    result = _validate(raw)
+    assert result.exit_code == 2, result.output
+    [line] = _errors(result)
+    assert "raw_events.jsonl: line 2: " in line and "surrogate" in line, line
+    assert "line 3" not in line, line
