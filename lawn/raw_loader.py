@@ -28,13 +28,12 @@ import duckdb
 
 from lawn.contract import FILE_FORMATS, RAW_TABLES, RawTable
 from lawn.raw_deliveries import Plan, plan_table, record_manifest, scalar
+from lawn.raw_problems import duckdb_problem, first_bad_json_line
 from lawn.raw_reader import (
     RawFileError,
     blob_problem,
-    duckdb_problem,
     empty_select,
     file_format,
-    first_bad_json_line,
     gzip_problem,
     has_non_object_line,
     readable_source,
