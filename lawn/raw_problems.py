@@ -52,12 +52,39 @@ def duckdb_problem(path: Path, exc: Exception, source: Path | None = None) -> st
         if file_format(path) == "csv":  # DuckDB counts records: a quoted cell may span lines
             start = record_start_line(source or path, number)
             where = f"line {start}: " if start else f"record {number} (the header is record 1): "
+            if "unterminated quote" in reason and (mixed := first_lf_only_line(source or path)):
+                # DuckDB reads the line ends the file starts with: a row appended by hand
+                # with the other kind runs into the next (a probe, 2026-12-07)
+                reason += (
+                    f" (the file mixes Windows (CRLF) and Unix (LF) line ends: line {mixed} ends "
+                    "in LF only; if that line is a row, not part of a quoted cell, save the file "
+                    "with one kind of line end)"
+                )
         elif file_format(path) == "jsonl" and "surrogate" in reason:
             # DuckDB named the line after the one holding half an emoji (a probe, 2026-12-07)
             found = lone_surrogate_line(source or path)
             where = f"line {found}: " if found else where
             reason = re.sub(r' in file "[^"]*"|,? at byte \d+ in line \d+', "", reason)
     return f"{path}: {where}{reason}"
+
+
+def first_lf_only_line(path: Path) -> int | None:
+    """The first line ending in LF alone of a text file whose lines also end in CRLF (a file
+    mixing Windows and Unix line ends); None when the file uses one kind or cannot be read.
+    Error path only."""
+    crlf = lf_only = None
+    try:
+        with _open_text(path) as handle:
+            for number, text in enumerate(handle, start=1):
+                if text.endswith("\r\n"):
+                    crlf = crlf or number
+                elif text.endswith("\n"):
+                    lf_only = lf_only or number
+                if crlf and lf_only:
+                    return lf_only
+    except (UnicodeDecodeError, OSError, EOFError, zlib.error):
+        return None
+    return None
 
 
 def lone_surrogate_line(path: Path) -> int | None:

@@ -254,3 +254,22 @@ def test_half_an_emoji_in_a_json_lines_value_names_its_own_line(tmp_path):
     [line] = _errors(result)
     assert "raw_events.jsonl: line 2: " in line and "surrogate" in line, line
     assert "line 3" not in line, line
+
+
+def test_a_csv_mixing_line_ends_says_so(tmp_path):
+    """A probe (2026-12-07): a CSV saved on Windows (CRLF) with one row appended by hand (LF)
+    was refused as "Value with unterminated quote found" alone; the line now says the file
+    mixes line ends and which line ends in LF only."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    at = "2026-11-11T09:1{n}:00Z"
+    rows = [
+        f'e{n},page_viewed,1,web,{at.format(n=n)},{at.format(n=n)},a1,"{{""page_path"":""/""}}"'
+        for n in range(1, 4)
+    ]
+    text = "\r\n".join([HEADER, *rows[:2]]) + "\r\n" + rows[2] + "\n"
+    (raw / "raw_events.csv").write_bytes(text.encode())
+    result = _validate(raw)
+    assert result.exit_code == 2, result.output
+    [line] = _errors(result)
+    assert "mixes Windows (CRLF) and Unix (LF) line ends: line 4 ends in LF only" in line, line
