@@ -27,7 +27,7 @@ postgres_app = typer.Typer(
 
 
 def _check_collation(login) -> None:
-    """Bad input (exit 2) before anything lands: a database that does not sort bytewise."""
+    """Bad input (exit 2) before dbt runs: a database that does not sort bytewise."""
     from lawn.postgres import PostgresError, collation_problem
 
     try:
@@ -39,16 +39,23 @@ def _check_collation(login) -> None:
 
 
 def _land(raw_dir: Path) -> None:
-    from lawn.postgres import PostgresConfigError, PostgresError, land_raw_postgres, pg_login
+    from lawn.postgres import (
+        PostgresCollationError,
+        PostgresConfigError,
+        PostgresError,
+        land_raw_postgres,
+        pg_login,
+    )
 
     try:
         login = pg_login("loader")
     except PostgresConfigError as exc:
         fail(str(exc))
-    _check_collation(login)
     try:
         with err.status(f"loading raw files from {raw_dir} into postgres {login.host}:{login.port}/raw"):
             report = land_raw_postgres(raw_dir, login)
+    except PostgresCollationError as exc:
+        fail(str(exc))
     except PostgresError as exc:
         fail(str(exc), EXIT_FAILED)
     print_landing_report(report)
@@ -82,9 +89,10 @@ def build(
     except PostgresConfigError as exc:
         fail(str(exc))
     overrides = dbt_vars_option(dbt_vars)
-    _check_collation(login)
     if land:
-        _land(raw_dir)
+        _land(raw_dir)  # checks the collation after the gate, before landing
+    else:
+        _check_collation(login)
     try:
         install_key_postgres(login, resolve_key(dev=True))
     except PostgresError as exc:

@@ -161,6 +161,9 @@ def land_raw_postgres(raw_dir: Path, login: PgLogin) -> LoadReport:
             return report
         connection = login.connect()
         try:
+            # after the gate (a broken file is named before any connection), before the copy
+            if problem := collation_problem(login, connection):
+                raise PostgresCollationError(problem)
             counts = copy_tables(staging, list(RAW_TABLES), connection)
         except psycopg2.Error as exc:
             raise PostgresError(f"postgres raw landing failed, nothing landed: {_first_line(exc)}") from None
@@ -210,16 +213,23 @@ def install_key_postgres(login: PgLogin, key: IdentityKey) -> None:
 BYTEWISE_ORDER_SQL = "select ('B' < 'a') and ('f' < 'é') and ('a' < 'b')"
 
 
-def collation_problem(login: PgLogin) -> str:
+class PostgresCollationError(PostgresError):
+    """The database does not sort text byte by byte (bad input: another database is needed)."""
+
+
+def collation_problem(login: PgLogin, connection=None) -> str:
     """'' when ``login``'s database sorts text byte by byte, as lawn's tie-breaks need (they
-    are bytewise on DuckDB and Spark), else the problem in one line."""
-    connection = login.connect()
+    are bytewise on DuckDB and Spark), else the problem in one line. Asks over ``connection``
+    when given (left open), else over a connection of its own."""
+    own = connection is None
+    connection = login.connect() if own else connection
     try:
         with connection.cursor() as cursor:
             cursor.execute(BYTEWISE_ORDER_SQL)
             (bytewise,) = cursor.fetchone()
     finally:
-        connection.close()
+        if own:
+            connection.close()
     if bytewise:
         return ""
     return (

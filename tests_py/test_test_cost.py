@@ -411,10 +411,10 @@ def test_property_check_unit_test_yields_every_code():
     with (REPO_ROOT / "seeds/tracking_plan/quarantine_reason_codes.csv").open() as handle:
         seed = {row["reason_code"] for row in csv.DictReader(handle) if row["check_scope"] == "property"}
     assert codes == seed | {None}
-    # keys out are the first deliveries with valid JSON in: a#1 and b#1, not c#2 (a
+    # keys out are the first deliveries with valid JSON in: a#1, b#1 and e#1, not c#2 (a
     # redelivery) nor d#1 (malformed JSON)
     given = {row["raw_event_key"] for row in unit["given"][0]["rows"]}
-    assert {row["raw_event_key"] for row in expected} == {"a#1", "b#1"} < given
+    assert {row["raw_event_key"] for row in expected} == {"a#1", "b#1", "e#1"} < given
 
 
 # A model whose key tests run on the table that stores its rows (docs/incremental_staging.md),
