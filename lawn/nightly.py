@@ -231,38 +231,42 @@ def step_score(config: NightlyConfig, state: dict) -> str:
 def run_scoring(config: NightlyConfig, state: dict) -> str:
     """The Python half of step score: churn scores (training a first model when none is live),
     monitoring, and the live uplift models' scores."""
-    from lawn.churn_model import ModelError, TooLittleHistory, live_version, score, train
-    from lawn.model_monitoring import monitor
+    from lawn.churn_model import ModelError
     from lawn.uplift_model import score_live_models
 
     uplift_store = config.uplift_store or config.model_store.parent / "uplift"
     try:
-        try:
-            version = live_version(config.model_store)
-            trained = ""
-        except ModelError:
-            if not config.train_if_missing:
-                raise
-            try:
-                version = train(config.warehouse, config.model_store)["version"]
-            except TooLittleHistory as young:
-                # a new feed: no churn model can be trained yet, and the rest of the night
-                # (actions on the other rules, SLOs, reports) does not wait for one
-                uplift = score_live_models(config.warehouse, uplift_store)
-                uplifts = "".join(f"; uplift {name}: {rows} accounts" for name, rows in uplift.items())
-                return f"no churn model yet ({young}): no churn scores tonight{uplifts}"
-            trained = " (no live model: trained it)"
-        scores = score(config.warehouse, config.model_store, config.shadow, since_training=True)
-        checks = monitor(config.warehouse, config.model_store, config.shadow)
+        churn = _score_churn(config)
         uplift = score_live_models(config.warehouse, uplift_store)
     except (ModelError, ValueError) as exc:
         raise StepFailed(str(exc)) from exc
+    return churn + "".join(f"; uplift {name}: {rows} accounts" for name, rows in uplift.items())
+
+
+def _score_churn(config: NightlyConfig) -> str:
+    """Churn scores and monitoring by the live model, training a first one when none is live;
+    a feed too young to train on gets none tonight (the rest of the night, actions on the
+    other rules, SLOs and reports, does not wait for one)."""
+    from lawn.churn_model import ModelError, TooLittleHistory, live_version, score, train
+    from lawn.model_monitoring import monitor
+
+    try:
+        version = live_version(config.model_store)
+        trained = ""
+    except ModelError:
+        if not config.train_if_missing:
+            raise
+        try:
+            version = train(config.warehouse, config.model_store)["version"]
+        except TooLittleHistory as young:
+            return f"no churn model yet ({young}): no churn scores tonight"
+        trained = " (no live model: trained it)"
+    scores = score(config.warehouse, config.model_store, config.shadow, since_training=True)
+    checks = monitor(config.warehouse, config.model_store, config.shadow)
     flagged = int(checks.loc[~checks["is_shadow"], "is_flagged"].sum())
     shadow = f" (+ shadow {config.shadow})" if config.shadow else ""
     live_rows = int((scores["model_version"] == version).sum())
-    uplifts = "".join(f"; uplift {name}: {rows} accounts" for name, rows in uplift.items())
-    scored = f"{live_rows} account-days scored; {flagged} monitoring flags{uplifts}"
-    return f"model {version}{trained}{shadow}: {scored}"
+    return f"model {version}{trained}{shadow}: {live_rows} account-days scored; {flagged} monitoring flags"
 
 
 def step_bandit(config: NightlyConfig, state: dict) -> str:

@@ -54,9 +54,7 @@ def _nightly(folder: Path) -> subprocess.CompletedProcess:
                 "--report-dir", "report", "--no-fail-on-slo-breach"]  # fmt: skip
     env = {**os.environ, "LAWN_IDENTITY_HASH_KEY": TEST_HASH_KEY.secret.decode()}
     env.pop("LAWN_IDENTITY_HASH_KEY_FILE", None)
-    lawn = [sys.executable, "-m", "lawn.cli"] if not (REPO_ROOT / ".venv" / "bin" / "lawn").exists() else [
-        str(Path(sys.executable).with_name("lawn"))
-    ]  # fmt: skip
+    lawn = [str(Path(sys.executable).with_name("lawn"))]  # the .venv's command, as a scheduler runs it
     return subprocess.run([*lawn, "nightly", *relative], cwd=folder, env=env, capture_output=True, text=True)
 
 
