@@ -59,6 +59,21 @@ class TooLittleHistory(ModelError):
     for it (lawn/nightly.py) instead of failing every night."""
 
 
+class CoefficientsLogit(sm.Logit):
+    """statsmodels' Logit whose L1 fit keeps its coefficients when their covariance cannot be
+    computed. The model uses the coefficients only; statsmodels computes the covariance of the
+    non-zero ones after the fit and raised "Hessian matrix is singular" for a young feed's few
+    account-days (a feature constant over them: a column of zeros once standardised), which
+    failed the nightly's score step. The coefficients are the optimiser's, as before; the
+    covariance is NaN."""
+
+    def cov_params_func_l1(self, likelihood_model, xopt, retvals):
+        try:
+            return super().cov_params_func_l1(likelihood_model, xopt, retvals)
+        except np.linalg.LinAlgError:
+            return np.full((len(xopt), len(xopt)), np.nan)
+
+
 # the label: churned_30d of marts.fct_churn_training_examples (a cancellation within the
 # var churn_window_days after the day; doc block churned_30d in models/marts/ml/_ml__docs.md)
 LABEL = "churned_30d"
@@ -177,7 +192,9 @@ def train(db_path: Path, store: Path, test_days: int = 30) -> dict:
         "mean": values.fillna(values.mean()).mean().fillna(0).to_dict(),
         "std": values.fillna(values.mean()).std().replace(0, 1).fillna(1).to_dict(),
     }
-    fit = sm.Logit(train_rows[LABEL].to_numpy(), _design(train_rows, spec)).fit_regularized(alpha=1.0, disp=0)
+    fit = CoefficientsLogit(train_rows[LABEL].to_numpy(), _design(train_rows, spec)).fit_regularized(
+        alpha=1.0, disp=0
+    )
     spec["coefficients"] = [float(c) for c in fit.params]
     scores = predict(test_rows, spec)
     labels = test_rows[LABEL].to_numpy()

@@ -116,7 +116,10 @@ def weekly_readout(data: ReportData) -> tuple[list[str], list[str]]:
         risks.append(f"data quality below 0.98 on {len(low)} of the last {len(quality)} days")
     movements = data["movements"]
     if len(movements):
-        last = movements[movements["month_start"] == movements["month_start"].max()]
+        # the data day's month: fct_mrr_movements has rows only for months with a movement,
+        # so its newest month may be an earlier one (a quiet month's figures are 0)
+        month = pd.Timestamp(data.as_of_date).to_period("M").to_timestamp()
+        last = movements[pd.to_datetime(movements["month_start"]) == month]
         churn = last[last["movement_type"] == "churn"]["movement_usd"].sum()
         growth = last[last["movement_type"].isin(["new", "expansion", "reactivation"])]["movement_usd"].sum()
         wins.append(f"new, expansion and reactivation MRR this month: +{growth:,.0f} USD")

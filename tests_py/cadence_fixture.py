@@ -136,6 +136,7 @@ def activation() -> pd.DataFrame:
     rows.append(("user", "first_invoice_sent", day(-3), day(-2)))
     frame = pd.DataFrame(rows, columns=["entity_type", "milestone_name", "anchor_date", "reached_at"])
     frame["reached_at"] = pd.to_datetime(frame["reached_at"]) + pd.Timedelta(hours=9)
+    frame["reached_received_at"] = frame["reached_at"] + pd.Timedelta(hours=1)  # received that day
     return frame
 
 
@@ -338,7 +339,9 @@ def tables() -> dict[str, pd.DataFrame]:
         ],
     )
     return {
-        "marts.fct_data_day": pd.DataFrame({"data_day": [pd.Timestamp(AS_OF).date()]}),
+        "marts.fct_data_day": pd.DataFrame(
+            {"data_day": [pd.Timestamp(AS_OF).date()], "data_start_date": [events()["occurred_date"].min()]}
+        ),
         "marts.fct_account_features_daily": pd.DataFrame(
             {"feature_date": pd.date_range("2026-03-01", AS_OF).date}
         ),
@@ -498,6 +501,14 @@ def add_later_data(path: Path) -> None:
         for offset in range(1, 11):
             con.execute("insert into marts.fct_account_features_daily values (?)", [day(offset)])
         con.execute("update marts.fct_data_day set data_day = ?", [day(10)])
+        # a late delivery of an old milestone: an account of the current window sent its first
+        # invoice on AS_OF - 3, received on AS_OF + 2 (the AS_OF report did not know it)
+        con.execute(
+            "update marts.fct_activation set reached_at = ?, reached_received_at = ? where rowid = ("
+            "select min(rowid) from marts.fct_activation where entity_type = 'account' "
+            "and milestone_name = 'first_invoice_sent' and anchor_date = ? and reached_at is null)",
+            [pd.Timestamp(day(-3)) + pd.Timedelta(hours=9), pd.Timestamp(day(2)), day(-14)],
+        )
         con.register("later", later_events())
         con.execute("insert into marts.fct_events select * from later")
         con.register("slo", slo_status(day(10)).query("evaluated_date > @AS_OF"))

@@ -342,6 +342,11 @@ def test_a_different_rerender_keeps_the_archived_report(fixture_world, tmp_path)
         (["--as-of", "15/06/2026"], "--as-of must be a date YYYY-MM-DD; got '15/06/2026'"),
         (["--as-of", "2026-7-1"], "--as-of must be a date YYYY-MM-DD; got '2026-7-1'"),
         (["--as-of", "2026-06-16"], "--as-of 2026-06-16 is after the warehouse's data day 2026-06-15"),
+        # a probe (2026-12-07): a day before the data exited 0 with a page of zeros "data through" it
+        (
+            ["--as-of", "2026-04-20"],
+            "--as-of 2026-04-20 is before the data starts (2026-04-21, the oldest event's day)",
+        ),
     ],
 )
 def test_bad_cadence_or_as_of_is_one_line_exit_2(fixture_world, tmp_path, args, message):

@@ -230,3 +230,29 @@ def test_scoring_in_batches_writes_what_one_batch_writes(churn_world, monkeypatc
     for table, frame in written["one batch"].items():
         # equal to the last bits a matrix product of another shape may round differently
         pd.testing.assert_frame_equal(frame, written["a day per batch"][table], check_exact=False, rtol=1e-12)
+
+
+def test_features_moving_together_over_the_training_rows_keep_the_fit():
+    """A young feed's few training account-days: features that move together there (the
+    probe's 21-account world had three standardised columns equal up to sign: x, -x, -x)
+    made statsmodels' covariance of the L1 fit raise "Hessian matrix is singular", failing
+    the nightly's score step. The coefficients are the optimiser's all the same; checked
+    against the fit with one copy of the column (an invertible problem): the same predictions,
+    the copies' coefficients adding up (signed) to its coefficient."""
+    import numpy as np
+    import statsmodels.api as sm
+
+    from lawn.churn_model import CoefficientsLogit
+
+    rng = np.random.default_rng(7)
+    rows = 24
+    x1, x2 = rng.normal(size=rows), rng.normal(size=rows)
+    y = (x2 + 0.3 * x1 + rng.normal(scale=0.8, size=rows) > 0.3).astype(float)
+    design = np.column_stack([np.ones(rows), x1, x2, -x2, -x2])
+    with pytest.raises(np.linalg.LinAlgError, match="singular"):
+        sm.Logit(y, design).fit_regularized(alpha=1.0, disp=0)
+    kept = CoefficientsLogit(y, design).fit_regularized(alpha=1.0, disp=0).params
+    reduced = sm.Logit(y, design[:, :3]).fit_regularized(alpha=1.0, disp=0).params
+    assert np.count_nonzero(kept[2:]) > 1  # the weight is spread over the copies
+    np.testing.assert_allclose(kept[2] - kept[3] - kept[4], reduced[2], atol=1e-4)
+    np.testing.assert_allclose(design @ kept, design[:, :3] @ reduced, atol=1e-4)

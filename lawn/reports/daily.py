@@ -17,23 +17,28 @@ DQ_TARGET = 0.98
 def funnel_health(r: Reader) -> pd.DataFrame:
     """Per funnel step: share of the accounts created in the last FUNNEL_DAYS days that reached
     it by the as-of day, against the accounts created in the FUNNEL_DAYS before that, counted
-    as they stood FUNNEL_DAYS days earlier (same ages, so the two shares compare)."""
+    as they stood FUNNEL_DAYS days earlier (same ages, so the two shares compare). A step
+    counts as reached by a day when it happened and was received by then
+    (``reached_received_at``): a late delivery does not change a report already written."""
     frame = r.df(
         """
         with steps as (select distinct funnel_step, step_name from marts.fct_funnel),
         accounts as (
-            select activation.milestone_name, activation.anchor_date, activation.reached_at
+            select activation.milestone_name, activation.anchor_date,
+                -- known to be reached from the later of the two days
+                greatest(cast(activation.reached_at as date), cast(activation.reached_received_at as date))
+                    as known_reached_date
             from marts.fct_activation as activation
             where activation.entity_type = 'account' and activation.anchor_date <= $as_of
         )
         select steps.funnel_step, steps.step_name,
             count(case when anchor_date > $cur_lo then 1 end) as current_accounts,
-            count(case when anchor_date > $cur_lo and cast(reached_at as date) <= $as_of then 1 end)
+            count(case when anchor_date > $cur_lo and known_reached_date <= $as_of then 1 end)
                 as current_reached,
             count(case when anchor_date > $prev_lo and anchor_date <= $cur_lo then 1 end)
                 as previous_accounts,
             count(case when anchor_date > $prev_lo and anchor_date <= $cur_lo
-                and cast(reached_at as date) <= $cur_lo then 1 end) as previous_reached
+                and known_reached_date <= $cur_lo then 1 end) as previous_reached
         from steps left join accounts on accounts.milestone_name = steps.step_name
         group by steps.funnel_step, steps.step_name order by steps.funnel_step
         """,

@@ -18,7 +18,11 @@ DQ_TARGET = 0.98
 
 
 def live_on(r: Reader, day: dt.date) -> tuple[object, str | None]:
-    """(monitored day, live model version) at the newest monitored day on or before ``day``."""
+    """(monitored day, live model version) at the newest monitored day on or before ``day``;
+    (None, None) when no model was ever monitored (a feed too young for a churn model, or a
+    night whose score step failed: the monitoring mart was never built)."""
+    if not r.has_table("marts", "fct_model_monitoring"):
+        return None, None
     rows = r.df(
         """
         select as_of_date, model_version from marts.fct_model_monitoring

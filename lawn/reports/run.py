@@ -43,8 +43,15 @@ def build_report(
     with duckdb.connect(str(db_path), read_only=True) as con:
         day = as_of or asof.default_as_of(con)
         latest = asof.default_as_of(con)
+        first = _data_start(con)
     if day > latest:
         raise asof.ReportInputError(f"--as-of {day} is after the warehouse's data day {latest}")
+    if first is not None and day < first:
+        # every figure would be a zero of days the data never saw, under a title that says
+        # "data through" that day
+        raise asof.ReportInputError(
+            f"--as-of {day} is before the data starts ({first}, the oldest event's day)"
+        )
     if cadence == "quarterly":
         from lawn.reports.compliance import Unavailable, archive_catalog
 
@@ -56,6 +63,15 @@ def build_report(
         start = asof.period_start(cadence, day)
         reader = Reader(con, day, start, model_store, manifest, page.report_folder(out_dir, cadence, day))
         return page.Report(cadence, day, start, _sections(cadence, reader))
+
+
+def _data_start(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The day of the oldest valid event (fct_data_day.data_start_date); None when unknown."""
+    try:
+        row = con.execute("select min(data_start_date) from marts.fct_data_day").fetchone()
+    except duckdb.Error:  # a warehouse without the column (a hand-written test warehouse)
+        return None
+    return row[0] if row else None
 
 
 def write_cadence_report(

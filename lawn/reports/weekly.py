@@ -11,22 +11,33 @@ magnitude; candidates sort by tier (1 SLO, 2 experiment, 3 metric movement), the
   that concluded in the last 28 days: a win when the metric moved the way it should
   (registry.experiment_metrics.is_higher_better), a risk otherwise (magnitude: |test statistic|).
 - tier 3, metric movement: a weekly KPI whose week is at least Z_MOVE standard deviations from
-  the 4 weeks before (magnitude: |z|), a win or a risk by the KPI's better direction."""
+  the weeks before (up to 4, only weeks the data covers: a week that begins before the data
+  starts is no baseline) (magnitude: |z|), a win or a risk by the KPI's better direction; over a
+  flat baseline (standard deviation 0) any change is a movement (z of infinite size)."""
 
 from __future__ import annotations
+
+import math
 
 import pandas as pd
 
 from lawn.reports import bandit_decisions, plots, rollout
 from lawn.reports.page import Section, fmt
 from lawn.reports.reader import Reader
+from lawn.settings import var
 
 Z_MOVE = 2.0
 BASELINE_WEEKS = 4
 EXPERIMENT_DAYS = 28
+# the events that count as an account being active: the project's one list (dbt var
+# activity_event_names, as retention and the account features count them), not billing events
+ACTIVITY_EVENTS = ", ".join("'" + name.replace("'", "''") + "'" for name in var("activity_event_names"))
 # KPI name -> (SQL over the as-of events of one week, higher is better)
 KPIS = {
-    "active accounts": ("count(distinct account_id)", True),
+    "active accounts": (
+        f"count(distinct case when event_name in ({ACTIVITY_EVENTS}) then account_id end)",
+        True,
+    ),
     "signups": ("count(case when event_name = 'signed_up' then 1 end)", True),
     "invoices paid": ("count(case when event_name = 'invoice_paid' then 1 end)", True),
     "support tickets": ("count(case when event_name = 'support_ticket_created' then 1 end)", False),
@@ -35,7 +46,9 @@ KPIS = {
 
 
 def kpi_weeks(r: Reader) -> pd.DataFrame:
-    """One row per KPI and week back (0 = the 7 days ending on the as-of day, up to BASELINE_WEEKS)."""
+    """One row per KPI and week back (0 = the 7 days ending on the as-of day, up to
+    BASELINE_WEEKS), with ``observed``: the week begins on or after the data's first day
+    (fct_data_day.data_start_date), so its counts are not zeros of days the data never saw."""
     columns = ", ".join(f"{sql} as k{i}" for i, (sql, _) in enumerate(KPIS.values()))
     frame = r.df(
         f"""
@@ -43,25 +56,44 @@ def kpi_weeks(r: Reader) -> pd.DataFrame:
         events as (
             select *, datediff('day', occurred_date, cast($as_of as date)) // 7 as weeks_back from {{events}}
         )
-        select weeks.weeks_back, {columns}
+        select weeks.weeks_back, {columns},
+            cast($as_of as date) - cast(7 * weeks.weeks_back + 6 as integer)
+                >= (select min(data_start_date) from marts.fct_data_day) as observed
         from weeks left join events on events.weeks_back = weeks.weeks_back
         group by weeks.weeks_back order by weeks.weeks_back
         """
     )
+    frame["observed"] = frame["observed"].fillna(False).astype(bool)
     return frame.rename(columns={f"k{i}": name for i, name in enumerate(KPIS)})
 
 
+def z_score(current: float, base: pd.Series) -> float:
+    """(current - mean) / sample sd of ``base``; NaN with fewer than two baseline weeks; over a
+    flat baseline 0 if the week equals it, else an infinite z of the change's sign."""
+    if len(base) < 2:
+        return float("nan")
+    mean, sd = base.mean(), base.std(ddof=1)
+    if sd > 0:
+        return float((current - mean) / sd)
+    return 0.0 if current == mean else math.copysign(math.inf, current - mean)
+
+
 def movements(weeks: pd.DataFrame) -> pd.DataFrame:
+    """Per KPI: this week, the baseline of the observed weeks before (mean, sd, how many) and
+    z; no z when this week itself begins before the data does (a partial week)."""
     rows = []
+    this_week = weeks["weeks_back"] == 0
+    complete = bool(weeks.loc[this_week, "observed"].iloc[0])
+    baseline = (weeks["weeks_back"] > 0) & weeks["observed"]
     for name, (_, higher_better) in KPIS.items():
-        current = float(weeks.loc[weeks["weeks_back"] == 0, name].iloc[0])
-        base = weeks.loc[weeks["weeks_back"] > 0, name].astype(float)
-        sd = base.std(ddof=1)
-        z = (current - base.mean()) / sd if sd > 0 else float("nan")
-        rows.append((name, int(current), base.mean(), sd, z, higher_better))
-    return pd.DataFrame(
-        rows, columns=["kpi", "this_week", "baseline_mean", "baseline_sd", "z", "higher_is_better"]
-    )
+        current = float(weeks.loc[this_week, name].iloc[0])
+        base = weeks.loc[baseline, name].astype(float)
+        z = z_score(current, base) if complete else float("nan")
+        sd = base.std(ddof=1) if len(base) > 1 else float("nan")
+        mean = base.mean() if len(base) else float("nan")
+        rows.append((name, int(current), mean, sd, len(base), z, higher_better))
+    columns = ["kpi", "this_week", "baseline_mean", "baseline_sd", "baseline_weeks", "z", "higher_is_better"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def candidates(r: Reader, kpis: pd.DataFrame) -> pd.DataFrame:
@@ -126,13 +158,14 @@ def candidates(r: Reader, kpis: pd.DataFrame) -> pd.DataFrame:
     for row in kpis.itertuples():
         if pd.notna(row.z) and abs(row.z) >= Z_MOVE:
             good = (row.z > 0) == row.higher_is_better
+            z = f"z {row.z:+.2f}" if math.isfinite(row.z) else "a flat baseline: every week the same"
             items.append(
                 (
                     "win" if good else "risk",
                     3,
                     abs(float(row.z)),
                     f"{row.kpi}: {row.this_week:.0f} this week vs {row.baseline_mean:.1f} a week over the "
-                    f"{BASELINE_WEEKS} weeks before (z {row.z:+.2f})",
+                    f"{row.baseline_weeks} weeks before ({z})",
                 )
             )
     frame = pd.DataFrame(items, columns=["kind", "tier", "magnitude", "text"])
@@ -145,16 +178,18 @@ def top(frame: pd.DataFrame, kind: str, n: int = 3) -> list[str]:
     return list(frame.loc[frame["kind"] == kind, "text"].head(n))
 
 
-def tickets(r: Reader) -> pd.DataFrame:
-    """Support tickets per theme (the ticket's topic): this week and the weekly mean before."""
+def tickets(r: Reader, baseline_weeks: int = BASELINE_WEEKS) -> pd.DataFrame:
+    """Support tickets per theme (the ticket's topic): this week and the weekly mean of the
+    ``baseline_weeks`` observed weeks before (NaN when the data covers none)."""
     frame = r.df(
         f"""
         select coalesce(json_extract_string(properties, '$.topic'), '(none)') as theme,
             count(case when occurred_date >= $start then 1 end) as this_week,
-            count(case when occurred_date < $start then 1 end) * 1.0 / {BASELINE_WEEKS} as weekly_mean_before
+            count(case when occurred_date < $start then 1 end) * 1.0
+                / nullif({baseline_weeks}, 0) as weekly_mean_before
         from {{events}}
         where event_name = 'support_ticket_created'
-            and occurred_date >= cast($start as date) - interval {7 * BASELINE_WEEKS} day
+            and occurred_date >= cast($start as date) - interval {7 * baseline_weeks} day
         group by 1 order by 1
         """
     )
@@ -221,11 +256,13 @@ def rollout_sections(r: Reader) -> Section:
 
 
 def build(r: Reader) -> list[Section]:
-    kpis = movements(kpi_weeks(r))
+    weeks = kpi_weeks(r)
+    kpis = movements(weeks)
+    observed = int(((weeks["weeks_back"] > 0) & weeks["observed"]).sum())
     ranked = candidates(r, kpis)
     readout = Section("Top wins and risks").text(
-        "Ranked by tier (SLO, then experiment results, then metric movements vs the 4 weeks before), then by "
-        "magnitude; see docs/cadence_reports.md."
+        "Ranked by tier (SLO, then experiment results, then metric movements vs the 4 weeks before, or "
+        "those of them the data covers), then by magnitude; see docs/cadence_reports.md."
     )
     readout.subtitle("Top 3 wins").bullets(top(ranked, "win"), "ok", "no win this week")
     readout.subtitle("Top 3 risks").bullets(top(ranked, "risk"), "bad", "no risk this week")
@@ -245,7 +282,7 @@ def build(r: Reader) -> list[Section]:
     feedback = Section("Customer feedback")
     scores = nps(r)
     feedback.subtitle("NPS").table(scores, empty="No NPS answer in the last 56 days.")
-    themes = tickets(r)
+    themes = tickets(r, observed)
     feedback.subtitle("Support tickets by theme").table(
         themes, empty="No support ticket in the last 5 weeks."
     )

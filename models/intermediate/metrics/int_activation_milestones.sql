@@ -153,6 +153,7 @@ dated as (
         cast(milestone_rows.anchor_at as date) as anchor_date,
         target_reach.reached_at,
         target_reach.reached_date,
+        target_reach.first_received_at as reached_received_at,
         cast(
             {{ dbt.dateadd('day', 'milestone_rows.window_days', 'milestone_rows.anchor_at') }}
             as date
@@ -186,6 +187,7 @@ final as (
         cast({{ dbt.date_trunc('week', 'dated.anchor_date') }} as date) as cohort_week,
         cast({{ dbt.date_trunc('month', 'dated.anchor_date') }} as date) as cohort_month,
         dated.reached_at,
+        dated.reached_received_at,
         dated.reached_at is not null as is_reached,
         -- exact to the microsecond (dbt.datediff counts second boundaries), a double on
         -- every engine (Spark reads 86400.0 as a decimal and widens it)
