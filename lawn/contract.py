@@ -34,8 +34,9 @@ KIND_DOC: dict[str, str] = {
     ),
     "timestamp": (
         "ISO 8601 timestamp as text, `2026-03-01T10:00:00` with an offset (`+02:00`, `+0200`, "
-        "hours only `+02`; at most 14:59 either way) or `Z`; without an offset it is UTC (not "
-        "for `occurred_at`), seconds are optional (`2026-03-01 10:00`) and a date alone is its "
+        "hours only `+02`; at most 14:59 either way) or `Z` (upper case); without an offset it "
+        "is UTC (not for `occurred_at`); seconds are optional, with an offset or without "
+        "(`2026-03-01T10:00Z`, `2026-03-01 10:00`); without an offset a date alone is its "
         "midnight; a fraction finer than a microsecond (`.123456789`) is cut to microseconds, "
         "not rounded; or a typed timestamp (one without a time zone is read as UTC, a typed "
         "date as its midnight UTC); a day the calendar lacks (`2026-02-30`) or hour 24 does "

@@ -31,15 +31,14 @@ __all__ = ["RAW_TABLES", "RawFileError", "check_landed", "land_and_check", "vali
 # the staging pattern (macros/portability/parse_iso_timestamp_utc.sql) restated: fields
 # range-checked, an offset of Z, +hh:mm, +hhmm or hours only (+00, PostgreSQL's text output),
 # at most 14:59 either way
-# (with an offset, seconds are required; without one they are optional and a date alone is
-# midnight UTC)
+# (seconds are optional; without an offset a date alone is midnight UTC)
 _DAY = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
 _HOURS_MINUTES = r"(?:[01]\d|2[0-3]):[0-5]\d"
 _SECONDS = r":[0-5]\d(?:\.\d{1,9})?"
 _OFFSET = r"(?:Z|[+-](?:0\d|1[0-4])(?::?[0-5]\d)?)"
-ISO_TIMESTAMP_WITH_OFFSET = rf"^{_DAY}[T ]{_HOURS_MINUTES}{_SECONDS}{_OFFSET}$"
+ISO_TIMESTAMP_WITH_OFFSET = rf"^{_DAY}[T ]{_HOURS_MINUTES}(?:{_SECONDS})?{_OFFSET}$"
 _WITHOUT_OFFSET = rf"{_DAY}(?:[T ]{_HOURS_MINUTES}(?:{_SECONDS})?)?"
-ISO_TIMESTAMP = rf"^(?:{_DAY}[T ]{_HOURS_MINUTES}{_SECONDS}{_OFFSET}|{_WITHOUT_OFFSET})$"
+ISO_TIMESTAMP = rf"^(?:{_DAY}[T ]{_HOURS_MINUTES}(?:{_SECONDS})?{_OFFSET}|{_WITHOUT_OFFSET})$"
 ISO_DATE = rf"^{_DAY}$"
 # numbers as the try_cast macro reads them (macros/portability/try_cast.sql): an integer may
 # carry an all-zero fraction (7.0); no currency signs, no thousands separators

@@ -23,11 +23,11 @@ from lawn.settings import (
 from lawn.tracking_plan import EventSpec, property_problems
 
 INTEGER = re.compile(r"^[+-]?\d+(\.0*)?$")
-# the staging macro's two patterns: with an offset, seconds are required; without one they
-# are optional and a date alone is midnight
+# the staging macro's two patterns: seconds are optional; without an offset a date alone is
+# midnight
 _DAY = r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
 ISO_WITH_OFFSET = re.compile(
-    rf"^{_DAY}[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{{1,9}})?(Z|[+-](0\d|1[0-4])(:?[0-5]\d)?)$"
+    rf"^{_DAY}[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{{1,9}})?)?(Z|[+-](0\d|1[0-4])(:?[0-5]\d)?)$"
 )
 ISO_WITHOUT_OFFSET = re.compile(rf"^{_DAY}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{{1,9}})?)?)?$")
 SOURCES = {"web", "ios", "android", "backend"}

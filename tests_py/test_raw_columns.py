@@ -92,6 +92,25 @@ def test_a_naive_typed_occurred_at_passes_while_the_same_csv_text_is_refused(tmp
     assert "column 'occurred_at' has 2 value(s) that are not an ISO 8601 timestamp with an offset" in line
 
 
+def test_times_to_the_minute_with_an_offset_pass_the_gate(tmp_path):
+    """ISO 8601's reduced precision: `2026-12-01T09:59Z` and `10:59+01:00` (a probe, 2026-12-07:
+    refused as "not an ISO 8601 timestamp with an offset", while `10:00` without an offset
+    passed); staging reads them on every engine (test_portable_macros.py). A lower-case `z`
+    is still no offset."""
+    minutes, lower = tmp_path / "minutes", tmp_path / "lower"
+    cells = 'a1,"{""page_path"":""/""}"'
+    for folder, zone in ((minutes, "Z"), (lower, "z")):
+        folder.mkdir()
+        rows = "".join(f"e{n},page_viewed,1,web,{t:%Y-%m-%dT%H:%M}{zone},{t:%Y-%m-%dT%H:%M}+01:00,{cells}\n"
+                       for n, t in enumerate(AT))  # fmt: skip
+        (folder / "raw_events.csv").write_text(HEADER + "\n" + rows)
+    assert _validate(minutes).exit_code == 0, _validate(minutes).output
+    result = _validate(lower)
+    assert result.exit_code == 2, result.output
+    [line] = _errors(result)
+    assert "column 'occurred_at' has 2 value(s) that are not an ISO 8601 timestamp with an offset" in line
+
+
 def test_a_typed_date_in_a_timestamp_column_lands_as_its_midnight_utc(tmp_path):
     """A DATE in received_at lands as its midnight with `Z`, as staging reads `2026-12-03` in
     a CSV file."""

@@ -5,10 +5,11 @@
 {%- endmacro %}
 
 {% macro iso_timestamp_pattern(with_offset) -%}
-    {#- An ISO 8601 date-time. With an offset ('Z', '+02:00', '-0500', or hours only: '+00',
-        PostgreSQL's text output) it needs seconds (Spark's cast refuses hh:mm before a zone).
-        Without one, seconds are optional and a date alone is midnight: what a CRM or a
-        spreadsheet exports ('2026-03-01', '2026-03-01 10:00'). Month, day, hour, minute and
+    {#- An ISO 8601 date-time. Seconds are optional, with an offset ('Z', '+02:00', '-0500',
+        or hours only: '+00', PostgreSQL's text output) or without one ('2026-03-01T10:00Z',
+        '2026-03-01 10:00': ISO 8601's reduced precision; Spark's cast refuses hh:mm before a
+        zone, so its parse adds ':00' first). Without an offset a date alone is midnight: what
+        a CRM or a spreadsheet exports ('2026-03-01'). Month, day, hour, minute and
         second are range-checked here, so that every engine refuses the same values (DuckDB
         reads hour 24 as the next day, Spark gives null); a day the month lacks (11-31)
         passes the pattern and each engine's cast gives null. An offset is at most 14:59 either
@@ -18,7 +19,7 @@
     {%- set hours_minutes = '([01][0-9]|2[0-3]):[0-5][0-9]' -%}
     {%- set seconds = ':[0-5][0-9]([.][0-9]{1,9})?' -%}
     {%- if with_offset -%}
-        ^{{ day }}[T ]{{ hours_minutes }}{{ seconds }}(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)$
+        ^{{ day }}[T ]{{ hours_minutes }}({{ seconds }})?(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)$
     {%- else -%}
         ^{{ day }}([T ]{{ hours_minutes }}({{ seconds }})?)?$
     {%- endif -%}
@@ -89,10 +90,13 @@
 
 {% macro spark__parse_iso_timestamp_utc(expression, require_offset=false, untrimmed=none) -%}
     {#- the patterns as on the other engines: Spark's own cast also reads forms they refuse
-        ('2026-3-1', '2026-03-01T10:00Z') -#}
+        ('2026-3-1'); it refuses hh:mm before a zone ('2026-03-01T10:00Z'), which the pattern
+        takes: ':00' is added to such a time first -#}
     case
         when {{ expression }} rlike '{{ iso_timestamp_pattern(true) }}'
-            then to_utc_timestamp(try_cast({{ expression }} as timestamp), 'UTC')
+            then to_utc_timestamp(try_cast(
+                regexp_replace({{ expression }}, '^(.{10}[T ][0-9]{2}:[0-9]{2})([Z+-])', '$1:00$2')
+                as timestamp), 'UTC')
         {%- if not require_offset %}
         when {{ expression }} rlike '{{ iso_timestamp_pattern(false) }}'
             then to_utc_timestamp(try_cast({{ expression }} as timestamp), 'UTC')
