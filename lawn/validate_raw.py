@@ -398,6 +398,11 @@ def land_and_check(
     reads the file, work that releases the GIL. The checks import it as before: Python's
     import lock makes them wait for the thread's import, and an import that failed there
     fails again in the check, with its own error. The thread is joined before this returns."""
+    from lawn.plan_check import check_plan
+
+    # the tracking plan people edit by hand, before any file is read (lawn/plan_check.py)
+    if problem := check_plan():
+        return LoadReport(errors=[problem])
     importing: list[threading.Thread] = []
 
     def start_importing() -> None:
