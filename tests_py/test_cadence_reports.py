@@ -498,9 +498,17 @@ def test_real_figures_equal_pandas_on_the_marts(nightly_world):
         & (marts["received_date"] > pd.Timestamp(as_of) - pd.Timedelta(days=14))
     ]
     sums = window.groupby("received_date")[["first_delivery_count", "valid_count", "attributed_count"]].sum()
+    # every day of the window from the first receipt on: a day nothing was received is a row of 0
+    first = max(marts["received_date"].min(), pd.Timestamp(as_of) - pd.Timedelta(days=13))
+    days = pd.date_range(first, as_of)
+    sums = sums.reindex(days, fill_value=0)
     assert list(dq["received_date"]) == [str(d.date()) for d in sums.index]
     assert list(dq["first_deliveries"].astype(int)) == list(sums["first_delivery_count"])
-    assert np.allclose(_num(dq["valid_share"]), sums["valid_count"] / sums["first_delivery_count"], atol=5e-4)
+    delivered = sums["first_delivery_count"].where(sums["first_delivery_count"] > 0)
+    shares = (sums["valid_count"] / delivered).to_numpy()
+    assert np.allclose(_num(dq["valid_share"]), shares, atol=5e-4, equal_nan=True)
+    silent = int((sums["first_delivery_count"] == 0).sum())
+    assert (f"; {silent} with no delivery at all." in daily) == (silent > 0)
     quarterly = nightly_world["latest"]["quarterly"][1].read_text()
     review = md_table(quarterly, "SLO review").set_index("slo_id")
     slo = query(db, "select * from marts.fct_slo_status")

@@ -137,14 +137,31 @@ def velocity(frame: pd.DataFrame, as_of: object, days: int = 28) -> list[str]:
 
 
 def quality(r: Reader, days: int) -> pd.DataFrame:
+    """Per receipt day of the last ``days`` (from the first day anything was received): first
+    deliveries, valid ones and the two shares. A day nothing was received is a row of 0
+    deliveries and no shares, not a missing row: an outage shows (a probe, 2026-12-07)."""
     return r.df(
         """
-        select received_date, cast(sum(first_delivery_count) as bigint) as first_deliveries,
-            cast(sum(valid_count) as bigint) as valid,
-            sum(valid_count) * 1.0 / nullif(sum(first_delivery_count), 0) as valid_share,
-            sum(attributed_count) * 1.0 / nullif(sum(first_delivery_count), 0) as data_quality_score
-        from marts.fct_data_quality_daily where received_date <= $as_of and received_date > $lo
-        group by received_date order by received_date
+        with received as (
+            select received_date, sum(first_delivery_count) as first_deliveries,
+                sum(valid_count) as valid, sum(attributed_count) as attributed
+            from marts.fct_data_quality_daily where received_date <= $as_of
+            group by received_date
+        ),
+        days as (
+            select cast(day as date) as received_date
+            from range(
+                greatest(cast($lo as date) + interval 1 day, (select min(received_date) from received)),
+                cast($as_of as date) + interval 1 day,
+                interval 1 day
+            ) as days(day)
+        )
+        select days.received_date, cast(coalesce(received.first_deliveries, 0) as bigint) as first_deliveries,
+            cast(coalesce(received.valid, 0) as bigint) as valid,
+            received.valid * 1.0 / nullif(received.first_deliveries, 0) as valid_share,
+            received.attributed * 1.0 / nullif(received.first_deliveries, 0) as data_quality_score
+        from days left join received on received.received_date = days.received_date
+        order by days.received_date
         """,
         lo=r.days_before(days),
     )
@@ -203,8 +220,10 @@ def build(r: Reader) -> list[Section]:
     exp_section.plot("experiments", plots.timeline(registry, r.as_of, "Experiments"), "experiment timeline")
     dq = quality(r, DQ_DAYS)
     low = dq[dq["data_quality_score"] < DQ_TARGET]
+    silent = int((dq["first_deliveries"] == 0).sum())
     dq_section = Section("Data quality").text(
-        f"Last {DQ_DAYS} receipt days: {len(low)} of {len(dq)} below the data quality target {DQ_TARGET}."
+        f"Last {DQ_DAYS} receipt days: {len(low)} of {len(dq)} below the data quality target {DQ_TARGET}"
+        + (f"; {silent} with no delivery at all." if silent else ".")
     )
     dq_section.table(dq, empty="No events received in the period.")
     dq_section.plot(
