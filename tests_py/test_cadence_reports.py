@@ -382,12 +382,24 @@ def test_a_file_that_is_not_a_warehouse_is_one_line_exit_2(tmp_path, name, conte
 
 
 def test_due_cadences_follow_the_data_day():
-    assert asof.due_cadences(dt.date(2026, 6, 15)) == ["daily", "weekly"]  # a Monday
-    assert asof.due_cadences(dt.date(2026, 6, 16)) == ["daily"]
-    assert asof.due_cadences(dt.date(2026, 8, 1)) == ["daily", "monthly"]  # a Saturday
-    assert asof.due_cadences(dt.date(2026, 7, 1)) == ["daily", "monthly", "quarterly"]
-    assert asof.due_cadences(dt.date(2027, 2, 1)) == ["daily", "weekly", "monthly"]  # a Monday, the 1st
-    assert asof.period_start("monthly", dt.date(2026, 3, 31)) == dt.date(2026, 3, 1)
+    # calendar periods: the week Monday-Sunday, the month, the quarter, each due on its last day
+    assert asof.due_cadences(dt.date(2026, 6, 14)) == ["daily", "weekly"]  # a Sunday
+    assert asof.due_cadences(dt.date(2026, 6, 15)) == ["daily"]  # a Monday
+    assert asof.due_cadences(dt.date(2026, 7, 31)) == ["daily", "monthly"]  # a Friday
+    assert asof.due_cadences(dt.date(2026, 8, 1)) == ["daily"]
+    assert asof.due_cadences(dt.date(2026, 6, 30)) == ["daily", "monthly", "quarterly"]
+    assert asof.due_cadences(dt.date(2026, 5, 31)) == ["daily", "weekly", "monthly"]  # a Sunday, the last
+    assert asof.due_cadences(dt.date(2028, 2, 28)) == ["daily"]  # a leap year: the 29th is the last
+    assert asof.due_cadences(dt.date(2026, 12, 31)) == ["daily", "monthly", "quarterly"]
+    for day in (dt.date(2026, 6, 14), dt.date(2026, 7, 31), dt.date(2026, 6, 30), dt.date(2026, 5, 31),
+                dt.date(2026, 2, 28), dt.date(2026, 4, 30), dt.date(2026, 12, 31)):  # fmt: skip
+        due = asof.due_cadences(day)
+        if "weekly" in due:  # Monday to Sunday
+            assert asof.period_start("weekly", day).weekday() == 0
+        if "monthly" in due:  # the calendar month
+            assert asof.period_start("monthly", day) == day.replace(day=1)
+        if "quarterly" in due:  # the calendar quarter
+            assert asof.period_start("quarterly", day) == dt.date(day.year, day.month - 2, 1)
     assert asof.period_start("quarterly", dt.date(2026, 6, 15)) == dt.date(2026, 3, 16)
 
 

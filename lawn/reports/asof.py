@@ -49,18 +49,24 @@ def parse_as_of(text: str | None) -> dt.date | None:
 
 
 def period_start(cadence: str, as_of: dt.date) -> dt.date:
-    """First day of the period a cadence covers (the period ends on ``as_of``, inclusive)."""
-    return (pd.Timestamp(as_of) - PERIODS[cadence] + pd.Timedelta(days=1)).date()
+    """First day of the period a cadence covers (the period ends on ``as_of``, inclusive): the
+    day after ``as_of``, one period back. On a month's last day that is the calendar month
+    (or quarter): 04-30 gives 04-01, where going back from ``as_of`` gave 03-31."""
+    return (pd.Timestamp(as_of) + pd.Timedelta(days=1) - PERIODS[cadence]).date()
 
 
 def due_cadences(data_day: dt.date) -> list[str]:
-    """What a nightly run on this data day writes: daily always, weekly on Mondays, monthly on
-    the 1st, quarterly on the first day of a quarter (January, April, July, October)."""
+    """What a nightly run on this data day writes: daily always; weekly on Sundays, monthly on
+    a month's last day and quarterly on a quarter's last day (March, June, September,
+    December), so that each covers a calendar period: the ISO week Monday to Sunday, the month,
+    the quarter (period_start). Before 2026-12-07 they were due on Mondays and on the 1st,
+    and covered Tuesday to Monday and the 2nd of one month to the 1st of the next (a probe:
+    the "monthly" report of April 1st was March 2 to April 1)."""
     due = ["daily"]
-    if data_day.weekday() == 0:
+    if data_day.weekday() == 6:
         due.append("weekly")
-    if data_day.day == 1:
+    if (data_day + dt.timedelta(days=1)).day == 1:
         due.append("monthly")
-        if data_day.month in (1, 4, 7, 10):
+        if data_day.month in (3, 6, 9, 12):
             due.append("quarterly")
     return due
