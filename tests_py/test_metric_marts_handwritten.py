@@ -251,7 +251,9 @@ def test_cac_payback(built, mrr, accounts):
         if cost is None:  # no spend data for the month at all: unknown, not zero
             assert pd.isna(row.spend_usd) and pd.isna(row.cac_usd) and pd.isna(row.payback_months)
             continue
-        assert float(row.spend_usd) == pytest.approx(cost)
+        # summed to the micro-dollar, then rounded to cents once (three $0.004 rows are $0.012,
+        # not three rounded $0.00); CAC and payback divide the unrounded sum
+        assert float(row.spend_usd) == pytest.approx(round(cost, 2))
         assert pd.isna(row.cac_usd) if count == 0 else row.cac_usd == pytest.approx(cost / count)
         payback = row.payback_months
         assert (

@@ -3,8 +3,11 @@
     month; payback months = CAC over the new customers' average first MRR times the gross
     margin (var gross_margin_rate). Channels without spend (organic, referral) have a CAC
     of zero. A month with no spend data at all (a feed without marketing_spend) has unknown
-    spend, CAC and payback (null), not zero. Month x channel rows exist where there was
-    spend or a new customer. -#}
+    spend, CAC and payback (null), not zero; so has the `unknown` channel (accounts the CRM
+    gives no channel, or no CRM at all) unless the spend file names it: its customers' spend
+    is on other channels, not zero. Spend is summed to the micro-dollar and rounded to cents
+    once, in spend_usd; CAC and payback divide the unrounded sum. Month x channel rows exist
+    where there was spend or a new customer. -#}
 with
 
 mrr_months as (
@@ -71,10 +74,14 @@ joined as (
         keys.month_start,
         keys.acquisition_channel,
         case
-            when spend_months.month_start is not null then coalesce(spend.spend_usd, 0)
+            when spend_months.month_start is null then null
+            when spend.acquisition_channel is null and keys.acquisition_channel = 'unknown' then null
+            else coalesce(spend.spend_usd, 0)
         end as spend_usd,
         case
-            when spend_months.month_start is not null then coalesce(spend.clicks, 0)
+            when spend_months.month_start is null then null
+            when spend.acquisition_channel is null and keys.acquisition_channel = 'unknown' then null
+            else coalesce(spend.clicks, 0)
         end as clicks,
         coalesce(new_customers.new_customers, 0) as new_customers,
         coalesce(new_customers.new_mrr_usd, 0) as new_mrr_usd

@@ -15,7 +15,9 @@ typed as (
     select
         cast(spend_date as date) as spend_date,
         {{ lower_unicode('trim(channel)') }} as channel,
-        {{ try_cast('spend_usd', 'decimal(18, 2)') }} as spend_usd,
+        -- to the micro-dollar, as ad platforms report it (0.004 a day), summed before any
+        -- rounding: cents per row lost 0.117 of a month's 0.12 (a probe, 2026-12-07)
+        {{ try_cast('spend_usd', 'decimal(18, 6)') }} as spend_usd,
         {{ try_cast('impressions', dbt.type_bigint()) }} as impressions,
         {{ try_cast('clicks', dbt.type_bigint()) }} as clicks
     from marketing_spend
