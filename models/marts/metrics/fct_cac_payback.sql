@@ -75,12 +75,14 @@ joined as (
         keys.acquisition_channel,
         case
             when spend_months.month_start is null then null
-            when spend.acquisition_channel is null and keys.acquisition_channel = 'unknown' then null
+            when spend.acquisition_channel is null and keys.acquisition_channel = 'unknown'
+                then null
             else coalesce(spend.spend_usd, 0)
         end as spend_usd,
         case
             when spend_months.month_start is null then null
-            when spend.acquisition_channel is null and keys.acquisition_channel = 'unknown' then null
+            when spend.acquisition_channel is null and keys.acquisition_channel = 'unknown'
+                then null
             else coalesce(spend.clicks, 0)
         end as clicks,
         coalesce(new_customers.new_customers, 0) as new_customers,
