@@ -173,5 +173,10 @@ def nightly(
     skipped = [step.name for step in result.steps if step.status == "skipped"]
     if skipped:
         out.print(f"skipped on {target}: {', '.join(skipped)} (not ported yet; see docs/postgres.md)")
-    out.print(f"report: {'none (step report skipped)' if 'report' in skipped else result.report_html}")
+    if "report" in skipped:
+        out.print("report: none (step report skipped)")
+    elif result.report_html is None:
+        out.print("report: none (the night stopped before its report step)")
+    else:
+        out.print(f"report: {result.report_html}")
     raise typer.Exit(code=result.exit_code)

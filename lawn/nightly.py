@@ -32,11 +32,18 @@ from lawn.warehouse import first_line, writing
 from lawn.warehouse_io import connect, describe
 
 EXIT_STEP_FAILED = 1
+EXIT_BAD_INPUT = 2
 EXIT_SLO_BREACH = 3
 
 
 class StepFailed(RuntimeError):
     """A nightly step failed; the message says why."""
+
+
+class BadInput(StepFailed):
+    """The validate step refused the input (a raw file the gate refuses, the tracking plan, a
+    PostgreSQL database with a language collation): the night stops there, exit 2, as
+    `lawn load` and `lawn postgres land` exit on the same input."""
 
 
 class StepSkipped(RuntimeError):
@@ -148,13 +155,16 @@ def step_validate(config: NightlyConfig, state: dict) -> str:
     raw_dir = config.raw_dir or DEMO_RAW_DIR
     notes: list[str] = []  # a table landed again in full although landed before: why
     if config.target == "postgres":  # the same gate, then COPY into raw as the loader role
-        from lawn.postgres import land_raw_postgres, pg_login
+        from lawn.postgres import PostgresCollationError, land_raw_postgres, pg_login
 
-        report = land_raw_postgres(raw_dir, pg_login("loader"))
+        try:
+            report = land_raw_postgres(raw_dir, pg_login("loader"))
+        except PostgresCollationError as exc:
+            raise BadInput(str(exc)) from exc
     else:
         report = load_raw(raw_dir, config.db_path, notes=notes.append)
     if report.errors:
-        raise StepFailed(f"raw files in {raw_dir}: " + "; ".join(report.errors[:3]))
+        raise BadInput(f"raw files in {raw_dir}: " + "; ".join(report.errors[:3]))
     rows = sum(landed.rows for landed in report.tables)
     kept = [f"raw.{landed.table.name}" for landed in report.tables if landed.mode == "unchanged"]
     unchanged = f"; unchanged, not landed again: {', '.join(kept)}" if kept else ""
@@ -370,10 +380,10 @@ STEPS: list[tuple[str, Callable[[NightlyConfig, dict], str]]] = [
 
 
 def run_nightly(config: NightlyConfig, console: Console | None = None) -> NightlyResult:
-    """Run every step in order; stop at the first failure. Exit code 0, 1 (a step failed) or
-    3 (an SLO of severity error breaches and ``fail_on_slo_breach``). Raises HashKeyError
-    (no key) or WarehouseError (unusable warehouse, or another writer holds the lock) before
-    any step runs."""
+    """Run every step in order; stop at the first failure. Exit code 0, 1 (a step failed), 2
+    (the validate step refused the input: BadInput) or 3 (an SLO of severity error breaches
+    and ``fail_on_slo_breach``). Raises HashKeyError (no key) or WarehouseError (unusable
+    warehouse, or another writer holds the lock) before any step runs."""
     console = console or Console(stderr=True)
     if config.hash_key is None:
         config.hash_key = resolve_key(config.dev)
@@ -405,6 +415,7 @@ def _run_locked(config: NightlyConfig, console: Console) -> NightlyResult:
               "steps": [], "slo_breaches": [], "closed_interrupted_runs": closed}  # fmt: skip
     write_json(log, record)
     upsert_run(config, record)
+    bad_input = False
     for index, (name, function) in enumerate(STEPS, start=1):
         record["current_step"] = name
         write_json(log, record)
@@ -413,12 +424,18 @@ def _run_locked(config: NightlyConfig, console: Console) -> NightlyResult:
         with console.status(f"[{index}/{len(STEPS)}] {name}"):
             try:
                 detail, status = function(config, state), "ok"
+            except BadInput as exc:
+                detail, status = str(exc), "failed"
+                bad_input = True
             except StepFailed as exc:
                 detail, status = str(exc), "failed"
             except StepSkipped as exc:  # not on this target: said in one line, named in the summary
                 detail, status = str(exc), "skipped"
             except Exception as exc:  # any failure stops the run and is recorded, not raised
-                detail, status = f"{type(exc).__name__}: {first_line(exc)}", "failed"
+                # lawn's own errors say what happened; another library's name says whose it is
+                own = type(exc).__module__.startswith("lawn")
+                said = first_line(exc) if own else f"{type(exc).__name__}: {first_line(exc)}"
+                detail, status = said, "failed"
         steps.append(StepResult(name, status, time.perf_counter() - clock, detail))
         record.update(current_step=None, steps=[step.__dict__ for step in steps])
         write_json(log, record)
@@ -433,7 +450,13 @@ def _run_locked(config: NightlyConfig, console: Console) -> NightlyResult:
         fault_point(f"after:{name}")
     errors = [b for b in state["slo_breaches"] if b["severity"] == "error"]
     failed = next((step.name for step in steps if step.status == "failed"), None)
-    exit_code = EXIT_STEP_FAILED if failed else EXIT_SLO_BREACH if errors and config.fail_on_slo_breach else 0
+    exit_code = (
+        (EXIT_BAD_INPUT if bad_input else EXIT_STEP_FAILED)
+        if failed
+        else EXIT_SLO_BREACH
+        if errors and config.fail_on_slo_breach
+        else 0
+    )
     as_of = data_day_of(config.warehouse)
     result = NightlyResult(run_id, as_of, steps, state["slo_breaches"], exit_code, state.get("report_html"))
     status = "failed" if failed else ("slo_breach" if exit_code == EXIT_SLO_BREACH else "success")

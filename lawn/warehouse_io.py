@@ -381,7 +381,9 @@ def postgres_writer_lock(login: object, command: str = "", wait_seconds: float =
                     "where locks.locktype = 'advisory' and locks.objid = ? and locks.granted",
                     [WRITER_LOCK_KEY],
                 ).fetchall()
-                who = f"backend pid {holder[0][0]} ({holder[0][1]}) since {holder[0][2]}" if holder else "?"
+                pid, name, since = holder[0] if holder else ("?", "?", None)
+                who = f"backend pid {pid} ({name or 'no application name'})"
+                who += f" since {since}" if since else ""
                 raise WarehouseError(
                     f"{describe(login)} is locked by another lawn writer: {who}; "
                     f"try again when it has finished ({command or 'lawn'})"

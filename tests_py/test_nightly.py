@@ -337,8 +337,12 @@ def test_nightly_cli_stops_on_a_broken_raw_file(small_parquet, tmp_path):
         ["nightly", "--raw-dir", str(raw), "--db", str(tmp_path / "x.duckdb"), "--report-dir", str(tmp_path)],
         env={"LAWN_IDENTITY_HASH_KEY": TEST_HASH_KEY.secret.decode()},
     )
-    assert result.exit_code == 1, result.output
+    # the gate's refusal is bad input, exit 2, as `lawn load` says of the same file (a probe,
+    # 2026-12-07: the nightly said 1); no report was written, and the last line says so
+    assert result.exit_code == 2, result.output
     assert "crm_accounts" in result.output
+    assert "report: none (the night stopped before its report step)" in result.output
+    assert "report: None" not in result.output
 
 
 # as root, in a closed network: no sandbox, no GPU, no background connections

@@ -54,3 +54,23 @@ def test_a_bare_dbt_run_stops_at_its_first_hook(icu_env, monkeypatch, tmp_path):
     assert done.returncode != 0
     assert REASON in done.stdout, done.stdout[-3000:]
     assert "OK created" not in done.stdout
+
+
+def test_the_nightly_refuses_it_as_bad_input(icu_env, tmp_path):
+    """`lawn nightly --target postgres` stops at its validate step with the same line, exit 2
+    (a probe, 2026-12-07: exit 1, the line prefixed with the class name
+    `PostgresCollationError:`), and lands nothing."""
+    from pathlib import Path
+
+    raw = Path(__file__).parent / "fixtures" / "probe_metrics"
+    result = CliRunner().invoke(
+        app,
+        ["nightly", "--target", "postgres", "--dev", "--raw-dir", str(raw), "--report-dir", str(tmp_path / "r"),
+         "--export-dir", str(tmp_path / "e"), "--model-store", str(tmp_path / "m")],
+        env=icu_env,
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert REASON in result.output and "PostgresCollationError" not in result.output, result.output
+    assert "Traceback" not in result.output
+    raw_tables = "select count(*) from information_schema.tables where table_schema = 'raw'"
+    assert query(icu_env, "dbt", raw_tables)[0][0] == 0
