@@ -65,8 +65,9 @@ def test_the_nightly_refuses_it_as_bad_input(icu_env, tmp_path):
     raw = Path(__file__).parent / "fixtures" / "probe_metrics"
     result = CliRunner().invoke(
         app,
-        ["nightly", "--target", "postgres", "--dev", "--raw-dir", str(raw), "--report-dir", str(tmp_path / "r"),
-         "--export-dir", str(tmp_path / "e"), "--model-store", str(tmp_path / "m")],
+        ["nightly", "--target", "postgres", "--dev", "--raw-dir", str(raw),
+         "--report-dir", str(tmp_path / "r"), "--export-dir", str(tmp_path / "e"),
+         "--model-store", str(tmp_path / "m")],
         env=icu_env,
     )  # fmt: skip
     assert result.exit_code == 2, result.output
