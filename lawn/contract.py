@@ -129,6 +129,10 @@ class RawColumn:
     distinct_from: str | None = None
     # a date: not before this other date column's value in the same row
     not_before: str | None = None
+    # a number: the SQL type staging reads it as (its try_cast; tests_py/test_raw_number_range.py
+    # checks the staging models say the same): a value of the right form too large for it
+    # (`1e40` as spend, `1e20` impressions) is refused at the gate, not read as null by staging
+    staged_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -231,9 +235,18 @@ MARKETING_SPEND = RawTable(
         RawColumn(
             "channel", "text", "Acquisition channel (as crm_accounts.acquisition_channel).", not_null=True
         ),
-        RawColumn("spend_usd", "decimal", "Spend in US dollars.", not_null=True, parse_share=1.0),
-        RawColumn("impressions", "integer", "Ad impressions.", required=False, parse_share=1.0),
-        RawColumn("clicks", "integer", "Ad clicks.", required=False, parse_share=1.0),
+        RawColumn(
+            "spend_usd",
+            "decimal",
+            "Spend in US dollars.",
+            not_null=True,
+            parse_share=1.0,
+            staged_as="decimal(18, 6)",
+        ),
+        RawColumn(
+            "impressions", "integer", "Ad impressions.", required=False, parse_share=1.0, staged_as="bigint"
+        ),
+        RawColumn("clicks", "integer", "Ad clicks.", required=False, parse_share=1.0, staged_as="bigint"),
     ),
 )
 
@@ -272,6 +285,7 @@ EXPERIMENT_REGISTRY = RawTable(
             "Registered MDE (absolute).",
             required=False,
             parse_share=1.0,
+            staged_as="double",
         ),
         RawColumn(
             "alpha", "share", "Significance level.", required=False, parse_share=1.0, open_interval=(0.0, 0.5)
@@ -285,6 +299,7 @@ EXPERIMENT_REGISTRY = RawTable(
             "Planned units per arm.",
             required=False,
             parse_share=1.0,
+            staged_as="integer",
         ),
         RawColumn("start_date", "date", "First day of exposure.", parse_share=1.0),
         RawColumn("end_date", "date", "Last day of exposure.", parse_share=1.0, not_before="start_date"),

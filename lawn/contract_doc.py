@@ -166,6 +166,9 @@ def _column_row(column: RawColumn) -> str:
     if column.half_open_interval is not None:
         low, high = column.half_open_interval
         rules.append(f"at least {low:g} and below {high:g}")
+    if column.staged_as is not None:
+        held = "finite" if column.staged_as == "double" else f"fits a `{column.staged_as}`"
+        rules.append(f"{held} (read as one)")
     if column.names_in is not None:
         what = "each id" if column.separator else "an id"
         rules.append(f"{what} in `seeds/{column.names_in[0]}` (`{column.names_in[1]}`)")

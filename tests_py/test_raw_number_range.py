@@ -1,0 +1,73 @@
+"""Numbers too large for the type staging reads them as are refused at the gate (a probe,
+2026-12-07: a spend of `1e40` passed `lawn validate-raw`, landed, and failed the build's
+not-null test after landing; JSON Lines impressions of `1e20` became a silent null). The
+contract's `staged_as` says which type; this also checks it is the type the staging model
+casts to, so the two cannot drift apart."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from lawn.cli import app
+from lawn.contract import RAW_TABLES
+from lawn.paths import REPO_ROOT
+
+# how a staging model writes each type in its try_cast
+RENDERED = {"bigint": "dbt.type_bigint()", "integer": "dbt.type_int()", "double": "type_double()"}
+STAGING = {"marketing_spend": "marketing/stg_marketing__ad_spends.sql",
+           "experiment_registry": "experimentation/stg_experimentation__experiments.sql"}  # fmt: skip
+
+
+def test_staged_as_is_the_type_the_staging_model_casts_to():
+    staged = [
+        (table, column) for table in RAW_TABLES.values() for column in table.columns if column.staged_as
+    ]
+    assert {(t.name, c.name) for t, c in staged} >= {("marketing_spend", "spend_usd"),
+                                                     ("marketing_spend", "impressions")}  # fmt: skip
+    for table, column in staged:
+        sql = (REPO_ROOT / "models" / "staging" / STAGING[table.name]).read_text()
+        written = RENDERED.get(column.staged_as, f"'{column.staged_as}'")
+        pattern = rf"try_cast\('{column.name}',\s*{re.escape(written)}\)"
+        assert re.search(pattern, sql), (table.name, column.name, column.staged_as)
+
+
+def _validate(folder):
+    return CliRunner().invoke(app, ["validate-raw", "--raw-dir", str(folder)], env={"COLUMNS": "300"})
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("marketing_spend.csv", "spend_date,channel,spend_usd\n2026-01-05,search,10\n2026-01-06,x,1e40\n",
+         "column 'spend_usd' has 1 value(s) too large for decimal(18, 6), first at data row 2: '1e40'"),
+        ("marketing_spend.csv", "spend_date,channel,spend_usd\n2026-01-05,search,1e400\n",
+         "column 'spend_usd' has 1 value(s) too large for decimal(18, 6)"),
+        ("marketing_spend.jsonl",
+         '{"spend_date":"2026-01-05","channel":"x","spend_usd":10,"impressions":100000000000000000000}\n',
+         "column 'impressions' has 1 value(s) too large for bigint, first at data row 1"),
+    ],
+)  # fmt: skip
+def test_a_number_too_large_for_staging_is_refused_naming_column_and_row(tmp_path, name, content, message):
+    (tmp_path / "raw_events.csv").write_text(
+        (REPO_ROOT / "tests_py/fixtures/probe_metrics/raw_events.csv").read_text()
+    )
+    (tmp_path / name).write_text(content)
+    result = _validate(tmp_path)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.output
+
+
+def test_the_largest_values_staging_holds_pass(tmp_path):
+    (tmp_path / "raw_events.csv").write_text(
+        (REPO_ROOT / "tests_py/fixtures/probe_metrics/raw_events.csv").read_text()
+    )
+    (tmp_path / "marketing_spend.csv").write_text(
+        "spend_date,channel,spend_usd,impressions,clicks\n"
+        "2026-01-05,search,999999999999.999999,9223372036854775807,2147483647\n"
+    )
+    result = _validate(tmp_path)
+    assert result.exit_code == 0, result.output
