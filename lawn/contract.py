@@ -42,7 +42,11 @@ KIND_DOC: dict[str, str] = {
         "date as its midnight UTC); a day the calendar lacks (`2026-02-30`) or hour 24 does "
         "not parse"
     ),
-    "date": "`YYYY-MM-DD` (text) or a typed date; a day the calendar lacks does not parse",
+    "date": (
+        "`YYYY-MM-DD` (text) or a typed date; a typed timestamp only at midnight (UTC for one "
+        "with a zone: a zoned local midnight is another day in UTC, so it is refused, as is any "
+        "other time); a day the calendar lacks does not parse"
+    ),
     "integer": "integer (text or typed; `7` or `7.0`, no thousands separators)",
     "decimal": "decimal number (text or typed; `1200.50`, no currency sign or thousands separators)",
     "share": (

@@ -178,7 +178,13 @@ def _text_expression(column: RawColumn, source: str, source_type: str) -> str:
         return integral_number_text(f"cast({source} as double)", f"cast({source} as varchar)")
     if upper.startswith("TIMESTAMP") or upper == "DATETIME":
         if column.kind == "date":
-            return f"strftime(cast({source} as date), '%Y-%m-%d')"
+            # a typed midnight is its day (UTC midnight for one with a zone); any other time
+            # stays a time, which the gate refuses as no date: a zoned local midnight
+            # (Europe/Berlin's is 23:00 UTC the day before) was landed as the day before, and
+            # 10:30 was cut off without a word (a probe, 2026-12-07)
+            midnight = f"cast(cast({source} as timestamp) as time) = time '00:00:00'"
+            day = f"strftime(cast({source} as date), '%Y-%m-%d')"
+            return f"case when {midnight} then {day} else strftime({source}, '{ISO_FORMAT}') end"
         return f"strftime({source}, '{ISO_FORMAT}')"
     if upper == "DATE":
         if column.kind == "timestamp":

@@ -71,3 +71,48 @@ def test_the_largest_values_staging_holds_pass(tmp_path):
     )
     result = _validate(tmp_path)
     assert result.exit_code == 0, result.output
+
+
+def test_a_typed_timestamp_in_a_date_column_is_its_day_only_at_midnight(tmp_path):
+    """A Parquet date column written as timestamps (pandas `tz_localize('Europe/Berlin')` of
+    dates): Berlin's midnight is 23:00 UTC the day before, and was landed as the day before
+    (a probe, 2026-12-07: spend and experiment dates one day early, a unit dropped from a
+    readout); a time of day was cut off. Now a typed midnight is its day (UTC for a zoned
+    one, as typed timestamps are read), and any other time is refused as no date."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def spend(folder, values, arrow_type):
+        folder.mkdir()
+        (folder / "raw_events.csv").write_text(
+            (REPO_ROOT / "tests_py/fixtures/probe_metrics/raw_events.csv").read_text()
+        )
+        table = pa.table(
+            {"spend_date": pa.array(values, arrow_type), "channel": ["a", "b"], "spend_usd": ["1", "2"]}
+        )
+        pq.write_table(table, folder / "marketing_spend.parquet")
+        return _validate(folder)
+
+    berlin = ZoneInfo("Europe/Berlin")
+    zoned = spend(
+        tmp_path / "berlin",
+        [dt.datetime(2026, 1, 5, tzinfo=berlin)] * 2,
+        pa.timestamp("us", tz="Europe/Berlin"),
+    )
+    assert zoned.exit_code == 2
+    assert (
+        "'spend_date' has 2 value(s) that are not a date" in zoned.output
+        and "2026-01-04T23:00:00" in zoned.output
+    )
+    timed = spend(
+        tmp_path / "timed", [dt.datetime(2026, 1, 5), dt.datetime(2026, 3, 1, 10, 30)], pa.timestamp("ms")
+    )
+    assert timed.exit_code == 2 and "first at data row 2: '2026-03-01T10:30:00" in timed.output
+    for name, values, arrow_type in (
+        ("utc", [dt.datetime(2026, 1, 5, tzinfo=dt.UTC)] * 2, pa.timestamp("us", tz="UTC")),
+        ("naive", [dt.datetime(2026, 1, 5), dt.datetime(2026, 1, 6)], pa.timestamp("ns")),
+    ):
+        assert spend(tmp_path / name, values, arrow_type).exit_code == 0, name
