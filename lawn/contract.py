@@ -133,7 +133,7 @@ class RawColumn:
     distinct_from: str | None = None
     # a date: not before this other date column's value in the same row
     not_before: str | None = None
-    # a number: the SQL type staging reads it as (its try_cast; tests_py/test_raw_number_range.py
+    # a number: the SQL type staging reads it as (its try_cast; tests_py/test_raw_business_files.py
     # checks the staging models say the same): a value of the right form too large for it
     # (`1e40` as spend, `1e20` impressions) is refused at the gate, not read as null by staging
     staged_as: str | None = None

@@ -45,6 +45,14 @@ def duckdb_problem(path: Path, exc: Exception, source: Path | None = None) -> st
         ]
     reason = reasons[0] if reasons else text.splitlines()[0]
     reason = reason.split(". Possible")[0].rstrip(".").replace(f": {path}", "")
+    if not line and file_format(path) == "csv" and (other := first_other_line_end(source or path)):
+        # DuckDB's "not RFC 4180 compliant" named no line for a CRM or spend export with rows
+        # appended in an editor (a probe, 2026-12-07)
+        number, first, then = other
+        return (
+            f"{path}: line {number}: the file mixes Windows (CRLF) and Unix (LF) line ends (line 1 "
+            f"ends in {first}, line {number} in {then}): save the file with one kind of line end"
+        )
     where = ""
     if line:
         number = int(line.group(1))
@@ -82,6 +90,25 @@ def first_lf_only_line(path: Path) -> int | None:
                     lf_only = lf_only or number
                 if crlf and lf_only:
                     return lf_only
+    except (UnicodeDecodeError, OSError, EOFError, zlib.error):
+        return None
+    return None
+
+
+def first_other_line_end(path: Path) -> tuple[int, str, str] | None:
+    """(line, first line's end, its end) of the first line ending otherwise than line 1 (CRLF
+    against LF alone); None when every line ends alike or the file cannot be read. Error path
+    only."""
+    try:
+        with _open_text(path) as handle:
+            first = None
+            for number, text in enumerate(handle, start=1):
+                if not text.endswith("\n"):
+                    break  # the last line, without an end
+                end = "CRLF" if text.endswith("\r\n") else "LF"
+                first = first or end
+                if end != first:
+                    return number, first, end
     except (UnicodeDecodeError, OSError, EOFError, zlib.error):
         return None
     return None

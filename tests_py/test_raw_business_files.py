@@ -1,5 +1,6 @@
-"""Numbers too large for the type staging reads them as are refused at the gate (a probe,
-2026-12-07: a spend of `1e40` passed `lawn validate-raw`, landed, and failed the build's
+"""The business files (CRM, spend, registry) as spreadsheets and SaaS tools export them (a
+probe, 2026-12-07). Numbers too large for the type staging reads them as are refused at the
+gate ( a spend of `1e40` passed `lawn validate-raw`, landed, and failed the build's
 not-null test after landing; JSON Lines impressions of `1e20` became a silent null). The
 contract's `staged_as` says which type; this also checks it is the type the staging model
 casts to, so the two cannot drift apart."""
@@ -116,3 +117,31 @@ def test_a_typed_timestamp_in_a_date_column_is_its_day_only_at_midnight(tmp_path
         ("naive", [dt.datetime(2026, 1, 5), dt.datetime(2026, 1, 6)], pa.timestamp("ns")),
     ):
         assert spend(tmp_path / name, values, arrow_type).exit_code == 0, name
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "first", "then"),
+    [
+        (b"spend_date,channel,spend_usd\n2026-01-05,a,10\n2026-01-06,a,20\r\n", 3, "LF", "CRLF"),
+        (
+            b"spend_date,channel,spend_usd\r\n2026-01-05,a,10\r\n2026-01-06,a,20\n2026-01-07,a,1\n",
+            3,
+            "CRLF",
+            "LF",
+        ),
+    ],
+)
+def test_a_spend_file_mixing_line_ends_names_the_line(tmp_path, content, line, first, then):
+    """Rows appended to an Excel export in an editor: DuckDB's "not RFC 4180 compliant" named
+    no line; the error now names the first line ending otherwise than line 1."""
+    (tmp_path / "raw_events.csv").write_text(
+        (REPO_ROOT / "tests_py/fixtures/probe_metrics/raw_events.csv").read_text()
+    )
+    (tmp_path / "marketing_spend.csv").write_bytes(content)
+    result = _validate(tmp_path)
+    assert result.exit_code == 2, result.output
+    [text] = result.output.strip().splitlines()
+    assert text.endswith(
+        f"marketing_spend.csv: line {line}: the file mixes Windows (CRLF) and Unix (LF) line ends "
+        f"(line 1 ends in {first}, line {line} in {then}): save the file with one kind of line end"
+    ), text
