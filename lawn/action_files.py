@@ -7,9 +7,39 @@ import os
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from lawn.faults import fault_point
 from lawn.paths import fsync_path
+
+# the Parquet types of the export's columns (every other one is text): one schema whatever
+# the warehouse and the batch, so a destination's reader never sees it change. pandas gave
+# microseconds from DuckDB and milliseconds from PostgreSQL, and a column of nulls (an empty
+# batch, a night without scores) the Parquet `null` type (a probe, 2026-12-07).
+PARQUET_TYPES = {
+    "decided_on": pa.timestamp("us"),
+    "reverted_at": pa.timestamp("us"),
+    "churn_probability": pa.float64(),
+}
+
+
+def _array(values: pd.Series, kind: pa.DataType) -> pa.Array:
+    """One column in its export type; missing values are nulls of that type."""
+    if pa.types.is_timestamp(kind):
+        return pa.array(pd.to_datetime(values), type=kind, from_pandas=True)
+    if pa.types.is_floating(kind):
+        return pa.array(pd.to_numeric(values), type=kind, from_pandas=True)
+    text = [None if pd.isna(value) else str(value) for value in values]
+    return pa.array(text, type=kind)
+
+
+def parquet_table(records: pd.DataFrame) -> pa.Table:
+    """``records`` as an Arrow table of the export's fixed schema (PARQUET_TYPES, else text)."""
+    kinds = [PARQUET_TYPES.get(name, pa.string()) for name in records.columns]
+    arrays = [_array(records[name], kind) for name, kind in zip(records.columns, kinds, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=pa.schema(list(zip(records.columns, kinds, strict=True))))
+
 
 # OWASP CSV injection: a cell starting with one of these is a formula to a spreadsheet
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -37,7 +67,7 @@ def publish_files(records: pd.DataFrame, folder: Path) -> tuple[Path, Path]:
     csv_tmp, parquet_tmp = folder / ".actions.csv.tmp", folder / ".actions.parquet.tmp"
     # RFC 4180 line ends: a CR or LF inside a value is then quoted, never a row break
     neutralise_formulas(records).to_csv(csv_tmp, index=False, lineterminator="\r\n")
-    records.to_parquet(parquet_tmp, index=False)
+    pq.write_table(parquet_table(records), parquet_tmp)
     for path in (csv_tmp, parquet_tmp):
         fsync_path(path)
     fault_point("export:written")
