@@ -145,3 +145,17 @@ def test_a_spend_file_mixing_line_ends_names_the_line(tmp_path, content, line, f
         f"marketing_spend.csv: line {line}: the file mixes Windows (CRLF) and Unix (LF) line ends "
         f"(line 1 ends in {first}, line {line} in {then}): save the file with one kind of line end"
     ), text
+
+
+def test_validate_raw_lists_the_ignored_columns(tmp_path):
+    """The contract says columns beyond it are "ignored and listed": `lawn load` listed them,
+    `lawn validate-raw` did not (a probe, 2026-12-07)."""
+    (tmp_path / "raw_events.csv").write_text(
+        (REPO_ROOT / "tests_py/fixtures/probe_metrics/raw_events.csv").read_text()
+    )
+    (tmp_path / "marketing_spend.csv").write_text(
+        "spend_date,channel,spend_usd,campaign_name\n2026-01-05,a,10,x\n"
+    )
+    result = _validate(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "raw.marketing_spend: ignored columns: campaign_name" in result.output
