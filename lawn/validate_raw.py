@@ -430,9 +430,10 @@ def land_and_check(
 
 def validate_raw_dir(raw_dir: Path, warn: Callable[[str], None] | None = None) -> list[str]:
     """Run the gate without touching any warehouse; one error line per broken file; ``warn``
-    receives the load's warning lines (a file read as Windows-1252, the columns ignored). The rows are landed in a
-    scratch database that spills to a temporary folder beyond GATE_MEMORY_LIMIT (a 10M-row
-    file held in memory took 4 GB of the gate's 5 GB peak; with the limit 1.9 GB)."""
+    receives the load's warning lines (a file read as Windows-1252, the columns ignored). The
+    rows are landed in a scratch database that spills to a temporary folder beyond
+    GATE_MEMORY_LIMIT (a 10M-row file held in memory took 4 GB of the gate's 5 GB peak; with
+    the limit 1.9 GB)."""
     with tempfile.TemporaryDirectory(prefix="lawn-gate-") as spill:
         config = {"memory_limit": GATE_MEMORY_LIMIT, "temp_directory": spill}
         with duckdb.connect(config=config) as connection:
