@@ -38,6 +38,18 @@ def data_day(con) -> dt.date:
     return rows[0][0]
 
 
+def data_start(con) -> dt.date | None:
+    """The day of the oldest valid event (``data_start_date`` of the same mart): before it the
+    data did not exist yet, so a period that begins earlier is not observed (the weekly
+    report's baseline, a report's --as-of). None when the mart or the column is missing (a
+    hand-written test warehouse) or holds no day."""
+    try:
+        rows = con.execute(f"select min(data_start_date) from {DATA_DAY_TABLE}").fetchall()
+    except Exception:  # no such table or column: the start is unknown
+        return None
+    return rows[0][0] if rows else None
+
+
 def data_day_of(db_path) -> dt.date | None:
     """The data day of the warehouse file (or of a lawn.warehouse_io target, e.g. a PostgreSQL
     login), or None when it has none yet (no file, no build, no valid event, or the warehouse

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from lawn.data_day import data_start
 from lawn.reports import asof, page
 from lawn.reports.reader import Reader
 from lawn.warehouse import check_warehouse
@@ -43,7 +44,7 @@ def build_report(
     with duckdb.connect(str(db_path), read_only=True) as con:
         day = as_of or asof.default_as_of(con)
         latest = asof.default_as_of(con)
-        first = _data_start(con)
+        first = data_start(con)
     if day > latest:
         raise asof.ReportInputError(f"--as-of {day} is after the warehouse's data day {latest}")
     if first is not None and day < first:
@@ -63,15 +64,6 @@ def build_report(
         start = asof.period_start(cadence, day)
         reader = Reader(con, day, start, model_store, manifest, page.report_folder(out_dir, cadence, day))
         return page.Report(cadence, day, start, _sections(cadence, reader))
-
-
-def _data_start(con: duckdb.DuckDBPyConnection) -> dt.date | None:
-    """The day of the oldest valid event (fct_data_day.data_start_date); None when unknown."""
-    try:
-        row = con.execute("select min(data_start_date) from marts.fct_data_day").fetchone()
-    except duckdb.Error:  # a warehouse without the column (a hand-written test warehouse)
-        return None
-    return row[0] if row else None
 
 
 def write_cadence_report(

@@ -17,10 +17,12 @@ magnitude; candidates sort by tier (1 SLO, 2 experiment, 3 metric movement), the
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pandas as pd
 
+from lawn.data_day import data_start
 from lawn.reports import bandit_decisions, plots, rollout
 from lawn.reports.page import Section, fmt
 from lawn.reports.reader import Reader
@@ -48,7 +50,7 @@ KPIS = {
 def kpi_weeks(r: Reader) -> pd.DataFrame:
     """One row per KPI and week back (0 = the 7 days ending on the as-of day, up to
     BASELINE_WEEKS), with ``observed``: the week begins on or after the data's first day
-    (fct_data_day.data_start_date), so its counts are not zeros of days the data never saw."""
+    (lawn.data_day.data_start), so its counts are not zeros of days the data never saw."""
     columns = ", ".join(f"{sql} as k{i}" for i, (sql, _) in enumerate(KPIS.values()))
     frame = r.df(
         f"""
@@ -57,11 +59,11 @@ def kpi_weeks(r: Reader) -> pd.DataFrame:
             select *, datediff('day', occurred_date, cast($as_of as date)) // 7 as weeks_back from {{events}}
         )
         select weeks.weeks_back, {columns},
-            cast($as_of as date) - cast(7 * weeks.weeks_back + 6 as integer)
-                >= (select min(data_start_date) from marts.fct_data_day) as observed
+            cast($as_of as date) - cast(7 * weeks.weeks_back + 6 as integer) >= $first as observed
         from weeks left join events on events.weeks_back = weeks.weeks_back
         group by weeks.weeks_back order by weeks.weeks_back
-        """
+        """,
+        first=data_start(r.con) or dt.date.min,  # unknown: every week observed
     )
     frame["observed"] = frame["observed"].fillna(False).astype(bool)
     return frame.rename(columns={f"k{i}": name for i, name in enumerate(KPIS)})
