@@ -424,11 +424,9 @@ def _run_locked(config: NightlyConfig, console: Console) -> NightlyResult:
         with console.status(f"[{index}/{len(STEPS)}] {name}"):
             try:
                 detail, status = function(config, state), "ok"
-            except BadInput as exc:
-                detail, status = str(exc), "failed"
-                bad_input = True
             except StepFailed as exc:
                 detail, status = str(exc), "failed"
+                bad_input = isinstance(exc, BadInput)
             except StepSkipped as exc:  # not on this target: said in one line, named in the summary
                 detail, status = str(exc), "skipped"
             except Exception as exc:  # any failure stops the run and is recorded, not raised

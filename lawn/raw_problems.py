@@ -8,6 +8,7 @@ import csv
 import json
 import re
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -76,41 +77,38 @@ def duckdb_problem(path: Path, exc: Exception, source: Path | None = None) -> st
     return f"{path}: {where}{reason}"
 
 
-def first_lf_only_line(path: Path) -> int | None:
-    """The first line ending in LF alone of a text file whose lines also end in CRLF (a file
-    mixing Windows and Unix line ends); None when the file uses one kind or cannot be read.
-    Error path only."""
-    crlf = lf_only = None
+def _line_ends(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, "CRLF" or "LF") of each line of a text file that has an end (the last line may
+    not); nothing more when the file cannot be read. Error path only."""
     try:
         with _open_text(path) as handle:
             for number, text in enumerate(handle, start=1):
-                if text.endswith("\r\n"):
-                    crlf = crlf or number
-                elif text.endswith("\n"):
-                    lf_only = lf_only or number
-                if crlf and lf_only:
-                    return lf_only
+                if not text.endswith("\n"):
+                    return
+                yield number, "CRLF" if text.endswith("\r\n") else "LF"
     except (UnicodeDecodeError, OSError, EOFError, zlib.error):
-        return None
+        return
+
+
+def first_lf_only_line(path: Path) -> int | None:
+    """The first line ending in LF alone of a text file whose lines also end in CRLF (a file
+    mixing Windows and Unix line ends); None when the file uses one kind or cannot be read."""
+    seen: dict[str, int] = {}
+    for number, end in _line_ends(path):
+        seen.setdefault(end, number)
+        if len(seen) == 2:
+            return seen["LF"]
     return None
 
 
 def first_other_line_end(path: Path) -> tuple[int, str, str] | None:
     """(line, first line's end, its end) of the first line ending otherwise than line 1 (CRLF
-    against LF alone); None when every line ends alike or the file cannot be read. Error path
-    only."""
-    try:
-        with _open_text(path) as handle:
-            first = None
-            for number, text in enumerate(handle, start=1):
-                if not text.endswith("\n"):
-                    break  # the last line, without an end
-                end = "CRLF" if text.endswith("\r\n") else "LF"
-                first = first or end
-                if end != first:
-                    return number, first, end
-    except (UnicodeDecodeError, OSError, EOFError, zlib.error):
-        return None
+    against LF alone); None when every line ends alike or the file cannot be read."""
+    first = None
+    for number, end in _line_ends(path):
+        first = first or end
+        if end != first:
+            return number, first, end
     return None
 
 

@@ -353,13 +353,11 @@ def _row_rule_errors(
     value (a JSON Lines string's `\\u0000`, a binary export), which PostgreSQL's text cannot
     hold: its landing failed there while DuckDB kept `u1\\x00` as another user (one scan of
     every column)."""
-    holds_nul = [f"coalesce(strpos({column.name}, chr(0)) > 0, false)" for column in table.columns]
+    holds_nul = [f"coalesce(contains({column.name}, chr(0)), false)" for column in table.columns]
     # a plain filter first (10M rows: 1.6 s of CPU against 2.2 s for the numbered scan);
     # the rows are numbered only when a NUL was found
-    contains_nul = " or ".join(f"contains({column.name}, chr(0))" for column in table.columns)
-    any_nul = connection.execute(f"select 1 from {relation} where {contains_nul} limit 1")
     found = None
-    if any_nul.fetchone():
+    if connection.execute(f"select 1 from {relation} where {' or '.join(holds_nul)} limit 1").fetchone():
         found = connection.execute(
             f"select count(*), min(row_number), arg_min(columns, row_number) from ("
             f" select row_number() over () as row_number, [{', '.join(holds_nul)}] as columns"
