@@ -111,7 +111,7 @@ def build(
     import time
 
     from lawn.build_hints import late_delivery_hint
-    from lawn.dbt_runner import run_dbt
+    from lawn.dbt_runner import parsing_meanwhile, run_dbt
     from lawn.identity_key import HashKeyError, install_key, resolve_key
     from lawn.warehouse import WarehouseError, check_dbt_duckdb_settings, writing
 
@@ -132,7 +132,8 @@ def build(
         )
     try:
         with writing(duckdb_path(), "lawn build", must_exist=False):
-            _land(raw_dir)
+            with parsing_meanwhile(duckdb_path(), as_of=day):  # dbt parses while the files land
+                _land(raw_dir)
             changed = install_key(duckdb_path(), key)
             if changed:
                 err.print(f"note: {changed}", soft_wrap=True, highlight=False)

@@ -21,7 +21,7 @@ from pathlib import Path
 from rich.console import Console
 
 from lawn.data_day import data_day_of
-from lawn.dbt_runner import failure_lines, run_dbt
+from lawn.dbt_runner import failure_lines, parsing_meanwhile, run_dbt
 from lawn.faults import fault_point
 from lawn.identity_key import IdentityKey, install_key, resolve_key
 from lawn.landing import nightly_selection
@@ -154,15 +154,25 @@ def step_validate(config: NightlyConfig, state: dict) -> str:
 
     raw_dir = config.raw_dir or DEMO_RAW_DIR
     notes: list[str] = []  # a table landed again in full although landed before: why
-    if config.target == "postgres":  # the same gate, then COPY into raw as the loader role
-        from lawn.postgres import PostgresCollationError, land_raw_postgres, pg_login
+    postgres = config.target == "postgres"
+    # dbt parses the project for the build step while the files land (lawn/dbt_runner.py)
+    parsing = parsing_meanwhile(
+        None if postgres else config.db_path,
+        args=["--target", "postgres"] if postgres else [],
+        dbt_vars=config.dbt_vars,
+        as_of=config.as_of,
+        target_path=config.dbt_target_path,
+    )
+    with parsing:
+        if postgres:  # the same gate, then COPY into raw as the loader role
+            from lawn.postgres import PostgresCollationError, land_raw_postgres, pg_login
 
-        try:
-            report = land_raw_postgres(raw_dir, pg_login("loader"))
-        except PostgresCollationError as exc:
-            raise BadInput(str(exc)) from exc
-    else:
-        report = load_raw(raw_dir, config.db_path, notes=notes.append)
+            try:
+                report = land_raw_postgres(raw_dir, pg_login("loader"))
+            except PostgresCollationError as exc:
+                raise BadInput(str(exc)) from exc
+        else:
+            report = load_raw(raw_dir, config.db_path, notes=notes.append)
     if report.errors:
         raise BadInput(f"raw files in {raw_dir}: " + "; ".join(report.errors[:3]))
     rows = sum(landed.rows for landed in report.tables)

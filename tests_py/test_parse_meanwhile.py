@@ -1,0 +1,68 @@
+"""lawn/dbt_runner.py `parsing_meanwhile`: dbt parses the project while the raw files land.
+
+The parse must need no warehouse (the landing holds DuckDB's write lock on the file all the
+while), must leave a parse the run after the block takes as current (dbt's own check: no
+"Starting full parse" in that run's log), and leaving the block must wait for it, also when
+the block fails (a refused file), so no dbt process outlives the command."""
+
+from __future__ import annotations
+
+import threading
+
+import duckdb
+import pytest
+
+from lawn import dbt_parse_cache
+from lawn.dbt_parse_cache import PARSE_FILE
+from lawn.dbt_runner import parsing_meanwhile, run_dbt
+
+
+def _parse_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "lawn-dbt-parse"]
+
+
+@pytest.fixture
+def fresh(tmp_path, monkeypatch):
+    # no stored parse to start from: the folder's parse is the one made in the block
+    monkeypatch.delenv(dbt_parse_cache.CACHE_ENV, raising=False)
+    return tmp_path / "w.duckdb", tmp_path / "target"
+
+
+def test_the_parse_runs_beside_a_writer_and_the_next_run_takes_it(fresh):
+    db, target = fresh
+    with duckdb.connect(str(db)) as writer:  # as the landing holds it
+        writer.execute("create table landing_in_progress as select 1 as one")
+        with parsing_meanwhile(db, target_path=target):
+            pass
+        assert writer.execute("select count(*) from landing_in_progress").fetchone() == (1,)
+    assert not _parse_threads()
+    assert (target / PARSE_FILE).is_file()
+    listed = run_dbt(["ls", "--select", "fct_mrr", "--resource-type", "model"], db, target_path=target)
+    assert listed.returncode == 0, listed.stdout
+    assert "fct_mrr" in listed.stdout
+    log = (target / "dbt.log").read_text()
+    last_run = log[log.rfind("Running with dbt") :]
+    assert "partial parsing" in last_run.lower()
+    assert "Starting full parse" not in last_run, last_run[:2000]
+
+
+def test_leaving_the_block_after_a_failure_waits_for_the_parse(fresh):
+    db, target = fresh
+    with pytest.raises(RuntimeError, match="refused"), parsing_meanwhile(db, target_path=target):
+        raise RuntimeError("a raw file was refused")
+    assert not _parse_threads()  # joined: nothing left writing the target folder
+    assert (target / PARSE_FILE).is_file()
+
+
+def test_a_parse_that_fails_is_not_the_callers_failure(fresh, monkeypatch):
+    import lawn.dbt_runner as dbt_runner
+
+    def broken(*args, **kwargs):
+        raise OSError("no dbt here")
+
+    monkeypatch.setattr(dbt_runner, "run_dbt", broken)
+    db, target = fresh
+    with parsing_meanwhile(db, target_path=target):
+        landed = "rows"
+    assert landed == "rows" and not _parse_threads()
+    assert not (target / PARSE_FILE).exists()
