@@ -10,6 +10,7 @@ run marks it ``interrupted`` and completes any export it had staged (lawn/action
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -155,14 +156,18 @@ def step_validate(config: NightlyConfig, state: dict) -> str:
     raw_dir = config.raw_dir or DEMO_RAW_DIR
     notes: list[str] = []  # a table landed again in full although landed before: why
     postgres = config.target == "postgres"
-    # dbt parses the project for the build step while the files land (lawn/dbt_runner.py)
-    parsing = parsing_meanwhile(
-        None if postgres else config.db_path,
-        args=["--target", "postgres"] if postgres else [],
-        dbt_vars=config.dbt_vars,
-        as_of=config.as_of,
-        target_path=config.dbt_target_path,
-    )
+    # the nightly's build step runs dbt as this step's parse does: dbt parses the project
+    # while the files land (lawn/dbt_runner.py); a caller running dbt its own way (Dagster's
+    # dbt assets) leaves state["parse_ahead"] unset
+    parsing = contextlib.nullcontext()
+    if state.get("parse_ahead"):
+        parsing = parsing_meanwhile(
+            None if postgres else config.db_path,
+            args=["--target", "postgres"] if postgres else [],
+            dbt_vars=config.dbt_vars,
+            as_of=config.as_of,
+            target_path=config.dbt_target_path,
+        )
     with parsing:
         if postgres:  # the same gate, then COPY into raw as the loader role
             from lawn.postgres import PostgresCollationError, land_raw_postgres, pg_login
@@ -417,7 +422,7 @@ def _run_locked(config: NightlyConfig, console: Console) -> NightlyResult:
         console.print(
             f"note: earlier run(s) {', '.join(closed)} were killed: marked interrupted", highlight=False
         )
-    state: dict = {"run_id": run_id, "steps": [], "slo_breaches": []}
+    state: dict = {"run_id": run_id, "steps": [], "slo_breaches": [], "parse_ahead": True}
     steps: list[StepResult] = state["steps"]
     log = config.report_dir / "runs" / f"{run_id}.json"
     record = {"run_id": run_id, "as_of_date": None, "started_at": started, "status": "running",

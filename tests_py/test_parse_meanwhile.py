@@ -66,3 +66,36 @@ def test_a_parse_that_fails_is_not_the_callers_failure(fresh, monkeypatch):
         landed = "rows"
     assert landed == "rows" and not _parse_threads()
     assert not (target / PARSE_FILE).exists()
+
+
+def test_the_nightly_parses_while_its_validate_step_lands_and_dagster_does_not(tmp_path, monkeypatch):
+    """`lawn nightly`'s build step runs dbt as the parse did (same warehouse, vars, day and
+    target folder); Dagster's dbt assets run dbt their own way, so its validate op parses
+    nothing ahead (its state has no ``parse_ahead``)."""
+    import contextlib
+    import datetime as dt
+
+    from lawn import nightly
+    from lawn.nightly import NightlyConfig
+    from lawn.raw_loader import LoadReport
+
+    parses = []
+
+    @contextlib.contextmanager
+    def recording(db_path, **kwargs):
+        parses.append((db_path, kwargs))
+        yield
+
+    monkeypatch.setattr(nightly, "parsing_meanwhile", recording)
+    monkeypatch.setattr("lawn.validate_raw.load_raw", lambda *args, **kwargs: LoadReport())
+    config = NightlyConfig(
+        tmp_path / "w.duckdb", tmp_path, tmp_path, tmp_path, as_of=dt.date(2026, 4, 5),
+        dbt_target_path=tmp_path / "target", dbt_vars={"x": 1},
+    )  # fmt: skip
+    nightly.step_validate(config, {"parse_ahead": True})
+    assert parses == [
+        (tmp_path / "w.duckdb",
+         {"args": [], "dbt_vars": {"x": 1}, "as_of": dt.date(2026, 4, 5), "target_path": tmp_path / "target"})
+    ]  # fmt: skip
+    nightly.step_validate(config, {"run_id": "dagster-1", "steps": [], "slo_breaches": []})
+    assert len(parses) == 1
