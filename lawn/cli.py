@@ -11,7 +11,7 @@ import typer
 
 from lawn.cli_common import AsOfOption, RawDirOption, as_of_day, err, fail, out
 from lawn.cli_generate import generate
-from lawn.paths import DEMO_RAW_DIR, IDENTITY_WEIGHTS_ESTIMATE, duckdb_path
+from lawn.paths import DEMO_RAW_DIR, IDENTITY_WEIGHTS_ESTIMATE, duckdb_path, unwritable_reason
 from lawn.settings import IDENTITY_MATCH_PRIOR
 
 app = typer.Typer(
@@ -234,6 +234,12 @@ def identity_weights(
     db = db or duckdb_path()
     if not db.exists():
         _fail(f"{db}: no such database; run `lawn build` first")
+    if not 0 < prior < 1:  # a probability of a match: 0 and 1 leave nothing to estimate
+        _fail(f"--prior must be a probability strictly between 0 and 1, got {prior}")
+    # before splink's minutes of work: a CSV that cannot be written failed at the end
+    reason = "is a folder" if output.is_dir() else unwritable_reason(output.parent)
+    if reason:
+        _fail(f"--out {output}: cannot write the estimates there ({reason})")
     try:
         # the comparison mart is built on demand (the nightly leaves it out), under the lock
         with writing(db, "lawn identity-weights"), err.status("building pii_user_match_profiles"):
@@ -246,7 +252,6 @@ def identity_weights(
         _fail(f"{db}: {exc}", EXIT_FAILED)
     except (ValueError, duckdb.Error) as exc:
         _fail(f"{db}: {str(exc).splitlines()[0]}")
-    output.parent.mkdir(parents=True, exist_ok=True)
     estimates.to_csv(output, index=False)
     for row in estimates.itertuples():
         out.print(f"{row.comparison:<18} {row.level:<18} m={row.m_probability:.4g} u={row.u_probability:.4g}")

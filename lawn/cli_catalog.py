@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from lawn.cli_common import fail, guarded, out
-from lawn.paths import REPO_ROOT, duckdb_path
+from lawn.paths import REPO_ROOT, duckdb_path, unwritable_reason
+from lawn.warehouse import check_warehouse
 
 CATALOG_DIR = REPO_ROOT / "data" / "catalog"
 
@@ -31,6 +32,11 @@ def catalog(
         fail(f"--out {out_dir}: exists and is not a folder")
     if not db_path.exists():
         fail(f"--db {db_path}: no warehouse there (run `lawn build` first)")
+    # a CSV or a damaged file given as the warehouse: one line, exit 2 (dbt's docs generate
+    # described whatever it opened, and the dictionary was written without the warehouse)
+    check_warehouse(db_path, write=False, must_exist=True)
+    if reason := unwritable_reason(out_dir):  # it failed at the end with a bare FileNotFoundError
+        fail(f"--out {out_dir}: cannot write the dictionary there ({reason})")
     try:
         result = make_catalog(db_path, out_dir)
     except CatalogError as exc:

@@ -123,6 +123,9 @@ def generate(
         fail(f"--format must be one of {', '.join(FILE_FORMATS)}, got {file_format!r}")
     try:
         start = dt.date.fromisoformat(start_date)
+    except ValueError:
+        fail(f"--start-date must be a date YYYY-MM-DD, got {start_date!r}")
+    try:
         rates = DirtRates().scaled(dirt_scale).with_overrides(_parse_dirt(dirt))
         breach = (
             PlantedBreach(breach_platform, breach_start_day, breach_activation_factor)

@@ -11,6 +11,22 @@ from lawn.cli_common import err, fail, guarded, out
 from lawn.paths import CADENCE_REPORT_DIR, DEFAULT_MANIFEST, MODEL_STORE_DIR, duckdb_path, unwritable_reason
 
 
+def manifest_problem(path: Path) -> str | None:
+    """Why ``path``, given as --manifest, is not a dbt manifest (None when it is one): a
+    missing or foreign file given explicitly was ignored without a word."""
+    import json
+
+    try:
+        parsed = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    except ValueError:
+        return "not a JSON file (give dbt's target/manifest.json)"
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("nodes"), dict):
+        return "not a dbt manifest (no nodes)"
+    return None
+
+
 @guarded
 def report(
     cadence: Annotated[str, typer.Option(help="daily, weekly, monthly or quarterly.")] = "daily",
@@ -28,8 +44,12 @@ def report(
         Path, typer.Option(help="Churn model versions (their model cards feed the monthly diff).")
     ] = MODEL_STORE_DIR,
     manifest: Annotated[
-        Path, typer.Option(help="dbt's manifest.json (the quarterly retention check's column classes).")
-    ] = DEFAULT_MANIFEST,
+        Path | None,
+        typer.Option(
+            help="dbt's manifest.json (the quarterly retention check's column classes); "
+            "default: the build's target/manifest.json when there is one."
+        ),
+    ] = None,
     catalog: Annotated[
         Path | None,
         typer.Option(
@@ -47,11 +67,13 @@ def report(
     try:
         cadence = parse_cadence(cadence)
         day = parse_as_of(as_of)
+        if manifest is not None and (problem := manifest_problem(manifest)):
+            fail(f"--manifest {manifest}: {problem}")
         reason = unwritable_reason(out_dir)
         if reason:  # it failed at the end with a bare FileNotFoundError / PermissionError (exit 1)
             fail(f"--out {out_dir}: cannot write reports there ({reason})")
         html_path, md_path, kept = write_cadence_report(
-            db or duckdb_path(), cadence, day, out_dir, model_store, manifest, catalog
+            db or duckdb_path(), cadence, day, out_dir, model_store, manifest or DEFAULT_MANIFEST, catalog
         )
     except ReportInputError as exc:
         fail(str(exc))

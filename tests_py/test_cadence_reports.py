@@ -644,3 +644,32 @@ def test_an_out_folder_that_cannot_be_written_is_one_line_exit_2(fixture_world, 
     assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
     out = tmp_path / "a_file" / "reports"
     assert result.output.startswith(f"error: --out {out}: cannot write reports there")
+
+
+@pytest.mark.parametrize(
+    "option, content, message",
+    [
+        ("--manifest", None, "cannot be read (No such file or directory)"),
+        ("--manifest", "account_id,segment\na1,smb\n", "not a JSON file (give dbt's target/manifest.json)"),
+        ("--manifest", '{"metadata": {}}', "not a dbt manifest (no nodes)"),
+        ("--catalog", "account_id,segment\na1,smb\n", "not a data dictionary of `lawn catalog`"),
+    ],
+)  # fmt: skip
+def test_a_manifest_or_catalog_that_is_not_one_is_one_line_exit_2(
+    fixture_world, tmp_path, option, content, message
+):
+    # a probe (2026-12-07): a missing --manifest, a CSV given as one, and any CSV given as the
+    # --catalog exited 0 (the manifest ignored, the CSV archived as the day's dictionary)
+    given = tmp_path / "given"
+    if content is not None:
+        given.write_text(content)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        ["report", "--cadence", "quarterly", "--db", str(fixture_world["db"]), "--out", str(out),
+         option, str(given)],
+        env={"COLUMNS": "300"},
+    )  # fmt: skip
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert result.output.startswith(f"error: {option} {given}: {message}"), result.output
+    assert not list(out.rglob("report.html"))

@@ -46,6 +46,12 @@ class Unavailable(ValueError):
 # ------------------------------------------------------------------ the day's data dictionary
 
 
+def _missing_dictionary_columns(columns) -> list[str]:
+    """The columns of `lawn catalog`'s data_dictionary.csv the review reads that ``columns`` lacks."""
+    needed = {"resource_type", "model", "schema", "column", "data_class", "retention_class", "meta_from"}
+    return sorted(needed - set(columns))
+
+
 def archive_catalog(folder: Path, db_path: Path, catalog_csv: Path | None) -> None:
     """Before the report opens the warehouse: the dated folder gets the day's data dictionary
     unless it has one: ``catalog_csv`` when given, else `lawn catalog` run now (dbt docs
@@ -58,6 +64,15 @@ def archive_catalog(folder: Path, db_path: Path, catalog_csv: Path | None) -> No
         # given explicitly: also replaces an archived failure (page.write keeps the old report)
         if not catalog_csv.is_file():
             raise Unavailable(f"--catalog {catalog_csv}: no such file")
+        try:  # another CSV was archived as the day's dictionary, and the report said so inside
+            header = pd.read_csv(catalog_csv, dtype=str, nrows=0).columns
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise Unavailable(f"--catalog {catalog_csv}: not a CSV ({str(exc).splitlines()[0]})") from None
+        if missing := _missing_dictionary_columns(header):
+            raise Unavailable(
+                f"--catalog {catalog_csv}: not a data dictionary of `lawn catalog` "
+                f"(missing column(s) {', '.join(missing)})"
+            )
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(catalog_csv, target)
         (folder / UNAVAILABLE).unlink(missing_ok=True)
@@ -83,9 +98,7 @@ def read_dictionary(folder: Path) -> pd.DataFrame:
         reason = why.read_text().strip() if why.exists() else "no data dictionary"
         raise Unavailable(f"the catalog could not be made ({reason})")
     dictionary = pd.read_csv(path, dtype=str, keep_default_na=False)
-    needed = {"resource_type", "model", "schema", "column", "data_class", "retention_class", "meta_from"}
-    missing = sorted(needed - set(dictionary.columns))
-    if missing:
+    if missing := _missing_dictionary_columns(dictionary.columns):
         raise Unavailable(f"{path}: missing column(s) {', '.join(missing)}")
     return dictionary
 
