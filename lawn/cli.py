@@ -111,7 +111,8 @@ def build(
     import time
 
     from lawn.build_hints import late_delivery_hint
-    from lawn.dbt_runner import parsing_meanwhile, run_dbt
+    from lawn.dbt_parse_ahead import parsing_meanwhile
+    from lawn.dbt_runner import run_dbt
     from lawn.identity_key import HashKeyError, install_key, resolve_key
     from lawn.warehouse import WarehouseError, check_dbt_duckdb_settings, writing
 

@@ -141,6 +141,13 @@ _CLIENT = _Client()
 atexit.register(_CLIENT.close)
 
 
+def abandon() -> None:
+    """Kill the server and the run under way, whose outcome nobody will read (a parse run
+    ahead of a build that will not happen, lawn/dbt_parse_ahead.py); a later run starts a new
+    server. Without it, this process's exit waits for the run (``close``)."""
+    _CLIENT.stop()
+
+
 def run(args: Sequence[str], env: Mapping[str, str], cwd: Path) -> subprocess.CompletedProcess:
     """``dbt <args>`` in a fork of the server: exit code 0 (ok), 1 (failures) or 2 (an error),
     as dbt's command line gives them, and what it printed. Raises ServerUnavailable when the

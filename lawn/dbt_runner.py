@@ -22,8 +22,8 @@ run, a plain child runs it. A plain child (``lawn build``'s runs among them) is
 ``python -m lawn.dbt_main``: dbt's command line with the same patches of dbt as the helper and
 the in-process runs (lawn/dbt_artifacts.py, lawn/dbt_schedule.py).
 
-:func:`parsing_meanwhile` lets dbt parse the project while the caller lands the raw files, so
-the build that follows finds its parse done (docs/performance.md)."""
+:func:`execute` runs an invocation made by :func:`dbt_invocation` (lawn/dbt_parse_ahead.py
+runs a parse while the raw files land)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,6 +208,36 @@ def target_folder(project_dir: Path, target_path: Path | str | None = None) -> P
     return folder if folder.is_absolute() else project_dir / folder
 
 
+def in_process_now() -> bool:
+    """Whether :func:`run_dbt` runs dbt in this process now (inside :func:`in_process`)."""
+    return _IN_PROCESS["on"]
+
+
+def execute(invocation: DbtInvocation, capture: bool = True) -> subprocess.CompletedProcess:
+    """Run ``invocation`` and wait for it: in this process inside :func:`in_process`, else a
+    fork of the helper when the output is captured, else (or when the helper cannot take
+    it) a plain child, which dies with this process."""
+    result = None
+    if _IN_PROCESS["on"]:
+        result = _run_in_process(invocation, capture)
+    elif capture and dbt_forkserver.enabled():
+        with contextlib.suppress(dbt_forkserver.ServerUnavailable):
+            result = dbt_forkserver.run(
+                invocation.command[len(dbt_command()) :], invocation.env, invocation.cwd
+            )
+    if result is None:
+        # dbt's command line with lawn's patches of dbt (lawn/dbt_main.py)
+        result = subprocess.run(
+            [sys.executable, "-m", "lawn.dbt_main", *invocation.command[len(dbt_command()) :]],
+            env=invocation.env,
+            cwd=invocation.cwd,
+            capture_output=capture,
+            text=True,
+            preexec_fn=die_with_parent,
+        )
+    return result
+
+
 def run_dbt(
     args: Sequence[str],
     db_path: Path | None,
@@ -244,58 +273,10 @@ def run_dbt(
         log_path=log_path,
         project_dir=project_dir,
     )
-    result = None
-    if _IN_PROCESS["on"]:
-        result = _run_in_process(invocation, capture)
-    elif capture and dbt_forkserver.enabled():
-        with contextlib.suppress(dbt_forkserver.ServerUnavailable):
-            result = dbt_forkserver.run(
-                invocation.command[len(dbt_command()) :], invocation.env, invocation.cwd
-            )
-    if result is None:
-        # dbt's command line with lawn's patches of dbt (lawn/dbt_main.py)
-        result = subprocess.run(
-            [sys.executable, "-m", "lawn.dbt_main", *invocation.command[len(dbt_command()) :]],
-            env=invocation.env,
-            cwd=invocation.cwd,
-            capture_output=capture,
-            text=True,
-            preexec_fn=die_with_parent,
-        )
+    result = execute(invocation, capture)
     keep_parse(invocation)
     result.seed_tests_left_out = 0  # type: ignore[attr-defined]
     if plan is not None:
         seed_tests.record(plan)
         result.seed_tests_left_out = len(plan.skipped)  # type: ignore[attr-defined]
     return result
-
-
-@contextlib.contextmanager
-def parsing_meanwhile(
-    db_path: Path | None,
-    *,
-    args: Sequence[str] = (),
-    dbt_vars: Mapping[str, object] | None = None,
-    as_of: dt.date | None = None,
-    target_path: Path | None = None,
-) -> Iterator[None]:
-    """Within the block, ``dbt parse`` runs on a thread with what the build after the block
-    will run with (warehouse, ``args`` such as ``--target``, vars, replayed day, target
-    folder): dbt's parse of the project needs no warehouse connection, so it overlaps the
-    landing, work of DuckDB's threads and of Great Expectations, and the build then finds a
-    current ``partial_parse.msgpack`` in the target folder (a full parse of the project: about
-    5 s here; a current one: about 1 s). The parse is an optimisation, never a step: its
-    outcome is not read (a project dbt cannot parse fails the build with dbt's own message),
-    and leaving the block waits for it, also after a refused file, so no dbt process is left
-    writing the target folder when lawn exits."""
-
-    def parse() -> None:
-        with contextlib.suppress(Exception):
-            run_dbt(["parse", *args], db_path, dbt_vars=dbt_vars, as_of=as_of, target_path=target_path)
-
-    thread = threading.Thread(target=parse, name="lawn-dbt-parse", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()

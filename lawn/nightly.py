@@ -22,7 +22,8 @@ from pathlib import Path
 from rich.console import Console
 
 from lawn.data_day import data_day_of
-from lawn.dbt_runner import failure_lines, parsing_meanwhile, run_dbt
+from lawn.dbt_parse_ahead import parsing_meanwhile
+from lawn.dbt_runner import failure_lines, run_dbt
 from lawn.faults import fault_point
 from lawn.identity_key import IdentityKey, install_key, resolve_key
 from lawn.landing import nightly_selection
@@ -157,7 +158,7 @@ def step_validate(config: NightlyConfig, state: dict) -> str:
     notes: list[str] = []  # a table landed again in full although landed before: why
     postgres = config.target == "postgres"
     # the nightly's build step runs dbt as this step's parse does: dbt parses the project
-    # while the files land (lawn/dbt_runner.py); a caller running dbt its own way (Dagster's
+    # while the files land (lawn/dbt_parse_ahead.py); a caller running dbt its own way (Dagster's
     # dbt assets) leaves state["parse_ahead"] unset
     parsing = contextlib.nullcontext()
     if state.get("parse_ahead"):
