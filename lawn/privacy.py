@@ -57,6 +57,7 @@ from lawn.privacy_maps import (
     redact_other_user_ids,
     shown_identifier_key,
 )
+from lawn.privacy_mentions import redact_mentions
 from lawn.privacy_person import (
     collect_values,
     event_id_match,
@@ -227,6 +228,8 @@ def erase(
                     redacted[relation] = redacted.get(relation, 0) + redact_other_user_ids(
                         con, relation, payload, TOMBSTONED_USER_IDS
                     )
+                # their email or user id inside another event's text (lawn/privacy_mentions.py)
+                redacted[relation] = redacted.get(relation, 0) + redact_mentions(con, relation, [payload])
                 if person.identifiers.get("ip"):
                     redacted[relation] = redacted.get(relation, 0) + redact_ips(
                         con, relation, lambda expression: f"{expression} in (select value from _erase_ip)"
@@ -274,7 +277,14 @@ def erase(
                     continue
                 where = sweep_predicate(columns, pattern)
                 if schema in LEDGER_SCHEMAS:
-                    count = redact_cells(con, relation, columns, pattern)
+                    # an email in raw landing (a CRM account keyed by it) becomes the placeholder
+                    # every later landing writes (lawn/privacy_mentions.py); the rest [erased]
+                    mentions = (
+                        redact_mentions(con, relation, columns, in_json=False, user_ids=False)
+                        if schema == "raw"
+                        else 0
+                    )
+                    count = max(mentions, redact_cells(con, relation, columns, pattern))
                     if count:
                         redacted[relation] = count
                     continue

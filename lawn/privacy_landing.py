@@ -25,6 +25,7 @@ from lawn.privacy_maps import (
     redact_other_emails,
     redact_other_user_ids,
 )
+from lawn.privacy_mentions import redact_mentions
 from lawn.warehouse import relation_exists
 
 
@@ -81,6 +82,10 @@ def filter_landed(
                 )
             if screened is not None:
                 result.erased, result.redacted = _apply_tombstones(con, screened)
+            # the other raw tables (a CRM account keyed by an erased sole trader's email): their
+            # rows are few, screened whole at every load; not counted among the event rows
+            for other in _other_raw_tables(con, schema):
+                redact_mentions(con, other, _text_columns(con, other), in_json=False, user_ids=False)
     if incoming is not None:
         con.execute(f"insert into {relation} select * from {incoming}")
         con.execute(f"drop table {incoming}")
@@ -109,6 +114,23 @@ def filter_landed(
         )
         con.execute(insert, [load_id, relation, "retention", recorded.retention, 0, cutoff, loaded_at])
     return result
+
+
+def _other_raw_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    from lawn.contract import RAW_TABLES
+
+    names = [f"{schema}.{name}" for name in RAW_TABLES if name != "raw_events"]
+    return [name for name in names if relation_exists(con, name)]
+
+
+def _text_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    schema, table = relation.split(".", 1)
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "and data_type = 'VARCHAR' order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 def _previous_exclusions(con: duckdb.DuckDBPyConnection, relation: str) -> LandingFilter:
@@ -162,6 +184,8 @@ def _apply_tombstones(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[in
         con.execute(f"delete from {relation} where {where}")
     redacted = redact_other_emails(con, relation, "properties", TOMBSTONED_EMAILS)
     redacted += redact_other_user_ids(con, relation, "properties", TOMBSTONED_USER_IDS)
+    # their email or user id inside another event's text (a comment, an error message)
+    redacted += redact_mentions(con, relation, ["properties"])
     tombstoned_ips = "select identifier_hash from ops.erasure_tombstones where identifier_type = 'ip'"
     redacted += redact_ips(
         con,
