@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from lawn.cli_common import bad_input, err, finish, guarded, out
+from lawn.cli_common import bad_input, err, fail, finish, guarded, out
 from lawn.paths import duckdb_path
 from lawn.settings import SEQUENTIAL_RELATIVE_TAU
 
@@ -84,6 +85,11 @@ def readout(
     it against fct_experiment_readouts; exits 1 if any figure differs by more than --tolerance."""
     from lawn.readout import UnknownExperimentError, check_readout
 
+    if not (math.isfinite(sequential_relative_tau) and sequential_relative_tau > 0):
+        # tau 0 gave NaN intervals and a mismatch with the mart, exit 1
+        fail(f"--sequential-relative-tau must be a positive number, got {sequential_relative_tau}")
+    if not (math.isfinite(tolerance) and tolerance >= 0):
+        fail(f"--tolerance must be a number >= 0, got {tolerance}")
     with bad_input(UnknownExperimentError):
         check = check_readout(db or duckdb_path(), experiment, tolerance, sequential_relative_tau)
     finish(check.payload(), as_json, lambda: _print_readout(check), failed=not check.agrees)

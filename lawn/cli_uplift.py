@@ -50,9 +50,11 @@ def uplift_train(
     ] = DEFAULT_RIDGE_OPTION,
 ) -> None:
     """Fit the model on its randomised experiment, judge it on held-out accounts, make it live."""
-    from lawn.uplift import UpliftError
+    from lawn.uplift import LEARNERS, UpliftError
     from lawn.uplift_model import train
 
+    if learner not in LEARNERS:  # before the warehouse is read (it said "no labelled examples")
+        fail(f"--learner must be one of {', '.join(LEARNERS)}, got {learner!r}")
     penalty = parse_ridge(ridge)
     try:
         artefact = train(duckdb_path(), store, model, learner, penalty)

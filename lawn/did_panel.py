@@ -92,7 +92,10 @@ def _numbers(panel: pd.DataFrame, column: str, attrs: dict) -> pd.Series:
     else:
         text = values.astype(str)
         numbers = pd.to_numeric(text, errors="coerce")
-        if attrs.get("decimal_comma") and numbers.isna().any() and text.map(_DECIMAL_COMMA.match).all():
+        # every cell a decimal comma number (bool: a None match counted as "all" before, and
+        # `1.234,5` became pandas' own error naming no line)
+        commas = text.map(lambda value: _DECIMAL_COMMA.match(value) is not None)
+        if attrs.get("decimal_comma") and numbers.isna().any() and commas.all():
             numbers = pd.to_numeric(text.str.replace(",", ".", regex=False))
         if numbers.isna().any():
             at = int(np.flatnonzero(numbers.isna().to_numpy())[0])
@@ -193,6 +196,8 @@ def prepare_panel(
     for role, column in roles.items():
         panel[role] = _flags(panel, role, column, attrs)
     keys = period_order(panel["time"], time, panel["order"] if time_order else None)
+    if time_order:
+        _one_label_per_position(panel.assign(order=keys.to_numpy()), time, time_order)
     ordered = np.sort(pd.unique(keys))
     panel["period"] = np.searchsorted(ordered, keys.to_numpy())
     twice = panel.duplicated(["unit", "period"], keep=False)
@@ -204,8 +209,40 @@ def prepare_panel(
             f"more than one row for unit {label(first['unit'])!r} at {time} = {label(first['time'])!r} "
             f"({where}): one row per unit and period"
         )
+    # (one column as both group and post: the estimator's collinearity message says it better)
+    if "group" in roles and roles.get("group") != roles.get("post"):
+        for role, by in (("group", "unit"), ("post", "period")):
+            _constant_within(panel, role, by, roles[role], attrs)
     panel.attrs = {**{k: attrs[k] for k in ("source", "first_line") if k in attrs}, "warnings": warnings}
     return panel
+
+
+def _one_label_per_position(panel: pd.DataFrame, time: str, time_order: str) -> None:
+    """Two period labels at one --time-order position are refused by name (it read as two rows
+    of a unit in one period)."""
+    labels = panel.drop_duplicates(["order", "time"])
+    shared = labels[labels.duplicated("order", keep=False)]
+    if not shared.empty:
+        position = shared["order"].iloc[0]
+        names = shared.loc[shared["order"] == position, "time"].iloc[:2]
+        raise PanelError(
+            f"periods {label(names.iloc[0])!r} and {label(names.iloc[1])!r} of {time} share the "
+            f"{time_order} position {label(position)!r}: one position per period"
+        )
+
+
+def _constant_within(panel: pd.DataFrame, role: str, by: str, column: str, attrs: dict) -> None:
+    """A 2x2's group is one value per unit, its post one value per period: a design column
+    that changes within one was estimated without a word (a probe)."""
+    varying = panel.groupby(by)[role].transform("nunique") > 1
+    if varying.any():
+        first = panel[varying].iloc[0]
+        rows = panel[varying & (panel[by] == first[by])]
+        where = " and ".join(_where(attrs, int(row)) for row in rows.drop_duplicates(role)["row"].iloc[:2])
+        what = f"unit {label(first['unit'])!r}" if by == "unit" else f"period {label(first['time'])!r}"
+        raise PanelError(
+            f"{column} (--{role}) must be one value per {by} in a 2x2; {what} has both 0 and 1 ({where})"
+        )
 
 
 def period_labels(panel: pd.DataFrame) -> dict[int, object]:

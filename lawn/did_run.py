@@ -12,6 +12,25 @@ import pandas as pd
 from lawn.did import SE_TYPES, DidResult, PanelError, did_2x2, did_twfe, event_study, prepare_panel
 
 DID_ESTIMATORS = ("twfe", "event-study", "cs")
+MIN_BOOTSTRAP = 100
+PLOT_FORMATS = (".png", ".svg", ".pdf")
+
+
+def plot_target(path: Path) -> Path:
+    """The file --plot writes: the path as given, with ``.png`` added when it has no suffix
+    (the path printed is the one written); a format other than PNG, SVG or PDF, a folder or a
+    place that cannot be written is refused before any estimation (it failed after it, exit 1)."""
+    from lawn.paths import unwritable_reason
+
+    if path.is_dir():
+        raise PanelError(f"--plot {path}: is a folder; give a file name such as {path / 'event_study.png'}")
+    if not path.suffix:
+        path = path.with_name(path.name + ".png")
+    if path.suffix.lower() not in PLOT_FORMATS:
+        raise PanelError(f"--plot {path}: write a {', '.join(PLOT_FORMATS)} file, not {path.suffix}")
+    if reason := unwritable_reason(path.parent):
+        raise PanelError(f"--plot {path}: cannot write there ({reason})")
+    return path
 
 
 @dataclass
@@ -34,6 +53,7 @@ def choose_estimators(value: str, two_by_two: bool) -> list[str]:
             raise PanelError(f"--group/--post run the 2x2 only; --estimator {value!r} needs --treat")
         return ["2x2"]
     chosen = list(DID_ESTIMATORS) if value == "all" else [part.strip() for part in value.split(",")]
+    chosen = list(dict.fromkeys(chosen))  # `twfe,twfe` ran and printed it twice
     unknown = [name for name in chosen if name not in DID_ESTIMATORS]
     if unknown or not chosen:
         raise PanelError(f"--estimator must be all or a comma list of twfe, event-study, cs; got {value!r}")
@@ -99,6 +119,7 @@ def read_csv_export(path: Path, text_columns: tuple[str, ...] = ()) -> pd.DataFr
                 options["encoding_errors"] = "replace"
             columns = pd.read_csv(path, nrows=0, **options).columns
             trimmed = [str(column).strip() for column in columns]
+            _check_header_and_rows(path, options, trimmed)
             dtype = {c: str for c, clean in zip(columns, trimmed, strict=True) if clean in text_columns}
             frame = pd.read_csv(path, dtype=dtype, skip_blank_lines=False, **options)  # type: ignore[arg-type]
             break
@@ -109,6 +130,28 @@ def read_csv_export(path: Path, text_columns: tuple[str, ...] = ()) -> pd.DataFr
         frame.columns = trimmed
     frame.attrs = {"source": path.name, "first_line": 2, "decimal_comma": separator == ";"}
     return frame
+
+
+def _check_header_and_rows(path: Path, options: dict, trimmed: list[str]) -> None:
+    """A header naming one column twice (pandas read the second as `y.1`, and --outcome y took
+    the first without a word), and a record with fewer fields than the header (read as missing
+    cells, while one with more is refused by pandas), are refused naming the line."""
+    import csv
+
+    header = pd.read_csv(path, nrows=1, header=None, dtype=str, **options).iloc[0].fillna("").str.strip()
+    twice = header[header.duplicated()]
+    if not twice.empty:
+        raise PanelError(f"{path.name}: column {twice.iloc[0]!r} appears twice in the header: name each once")
+    errors = "replace" if options["encoding"] == "cp1252" else "strict"
+    with open(path, encoding=options["encoding"], errors=errors, newline="") as handle:
+        reader = csv.reader(handle, delimiter=options["sep"])
+        next(reader, None)
+        for record in reader:
+            if record and len(record) < len(trimmed) and any(field.strip() for field in record):
+                raise PanelError(
+                    f"{path.name}: line {reader.line_num} has {len(record)} field(s) where the header "
+                    f"has {len(trimmed)}"
+                )
 
 
 def run_did(
@@ -155,8 +198,13 @@ def run_did(
         raise PanelError(f"--leads must be at least 1 (event time -1 is the reference), got {leads}")
     if lags < 0:
         raise PanelError(f"--lags must be at least 0, got {lags}")
-    if bootstrap < 0:
-        raise PanelError(f"--bootstrap must be 0 (analytic) or a positive number of draws, got {bootstrap}")
+    if bootstrap < 0 or 0 < bootstrap < MIN_BOOTSTRAP:
+        # 2 draws gave a standard error from the interquartile range of two numbers, and p 0
+        raise PanelError(
+            f"--bootstrap must be 0 (analytic) or at least {MIN_BOOTSTRAP} draws (R did: 999), "
+            f"got {bootstrap}"
+        )
+    plot = plot_target(plot) if plot is not None else None
     chosen = choose_estimators(estimator, group is not None)
     frame = read_panel(input_file, table, db_path, (unit,))
     roles = {"group": group, "post": post} if group is not None else {"treat": treat}
@@ -200,5 +248,5 @@ def _plot(run: DidRun, path: Path) -> None:
         return
     try:
         run.plotted = str(plot_event_study(series, path))
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         run.errors["plot"] = f"cannot write {path}: {exc}"

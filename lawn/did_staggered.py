@@ -3,10 +3,13 @@ unconditional (no covariates), as R ``did::att_gt`` / ``aggte`` and Python ``csd
 
 For every adoption cohort g (units first treated in period g) and period t:
 ATT(g, t) = mean over cohort g of (y_t - y_b) - the same mean over the comparison units
-(never-treated, or not yet treated by max(t, b) and not in g), on units observed in both
-periods. The base period b is g-1 for post-treatment cells; for pre-treatment cells (t < g)
-it is t-1 with ``base_period="varying"`` (R did's default: short placebo differences) and
-g-1 with ``"universal"`` (the cell t = g-1 is then the reference, 0 by construction).
+(never-treated, or not yet treated by max(t, b) and not in g), on the units observed (with
+an outcome) in both periods. On an unbalanced panel this differs from R did's ``att_gt``
+(``panel = TRUE``) and csdid, which drop every unit missing a period (accounts created over
+time would leave few): a warning says so. The base period b is g-1 for
+post-treatment cells; for pre-treatment cells (t < g) it is t-1 with
+``base_period="varying"`` (R did's default: short placebo differences) and g-1 with
+``"universal"`` (the cell t = g-1 is then the reference, 0 by construction).
 Cohorts and periods are labelled by their values; event time e = t - g counts periods.
 
 Aggregations (R did ``aggte``): simple (post cells weighted by cohort size), group (each
@@ -29,8 +32,8 @@ unbalanced panel's gap hides when they adopted).
 With not-yet-treated controls and no never-treated unit, R did's rule (``pre_process_did``)
 applies, as in csdid: the last cohort is a comparison group only (no cells of its own) and
 periods from its adoption on are dropped. A standard error at rounding level (at most
-``ZERO_SE`` x the outcome's largest magnitude, e.g. one treated against one comparison unit)
-or not finite is reported as none, with no interval or p-value (R did: NA).
+``ZERO_SE`` x the outcome's variation, ``zero_se_floor``; e.g. one treated against one
+comparison unit) or not finite is reported as none, with no interval or p-value (R did: NA).
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ from lawn.did_panel import label
 
 CONTROL_GROUPS = ("never_treated", "not_yet_treated")
 BASE_PERIODS = ("varying", "universal")
-# a standard error at most this fraction of the outcome's largest magnitude is rounding
+# a standard error at most this fraction of the outcome's variation is rounding (zero_se_floor)
 ZERO_SE = 1e-10
 
 
@@ -137,6 +140,20 @@ class _Aggregator:
         return float(weights @ att), psi
 
 
+def zero_se_floor(matrix: np.ndarray) -> float:
+    """A standard error at most this is rounding (or none: one treated against one comparison
+    unit): ``ZERO_SE`` x the outcome's variation (its largest distance from its mean), and at
+    least 1e-4 of that fraction of its largest magnitude, whose rounding every difference
+    carries. The variation, not the level: an outcome shifted by 1e10 has the same estimates
+    and standard errors, and a floor of 1e-10 x its level (1.0) erased all of them (a probe)."""
+    finite = matrix[np.isfinite(matrix)]
+    if not finite.size:
+        return np.finfo(float).tiny
+    variation = float(np.abs(finite - finite.mean()).max())
+    level = float(np.abs(finite).max())
+    return ZERO_SE * max(variation, 1e-4 * level, np.finfo(float).tiny)
+
+
 def callaway_santanna(
     panel: pd.DataFrame,
     control_group: str = "never_treated",
@@ -164,9 +181,18 @@ def callaway_santanna(
     # an unknown time (a gap in an unbalanced panel): it cannot be placed in a cohort
     unknown = hidden_adoption(panel, first).reindex(wide.index).to_numpy(dtype=bool)
     keep_units = (first_by_unit != 0) & ~unknown
+    warnings: list[str] = []
+    gaps = wide.isna().to_numpy()[keep_units].any(axis=1)
+    if gaps.any():
+        # each cell uses the units observed in both of its periods; R did's att_gt (panel =
+        # TRUE) and csdid would drop these units instead: a probe found it said nowhere
+        warnings.append(
+            f"unbalanced panel: {int(gaps.sum())} unit(s) miss a period; each ATT(g,t) uses the units "
+            "observed (with an outcome) in both of its periods, where R did's att_gt (panel = TRUE) "
+            "and csdid drop every unit that misses one (balance the panel first to get theirs)"
+        )
     matrix, first_by_unit = wide.to_numpy(dtype=float)[keep_units], first_by_unit[keep_units]
     n = len(matrix)
-    warnings: list[str] = []
     if dropped:
         warnings.append(f"{dropped} unit(s) treated from the first period left out: no pre-period")
     if unknown.any():
@@ -287,8 +313,7 @@ def callaway_santanna(
     estimates: list[Estimate] = []
     references = {f"att(g={labels[c.g]},t={labels[c.t]})" for c in cells if c.reference}
     references |= {"event_-1"} if base_period == "universal" else set()
-    # a standard error at rounding level of the outcome (or not finite) is no standard error
-    zero = ZERO_SE * max(float(np.nanmax(np.abs(matrix))), np.finfo(float).tiny)
+    zero = zero_se_floor(matrix)
     no_se = []
     for (name, value, _, extra), se in zip(agg.rows, ses, strict=True):
         if name in references:  # 0 by construction: no standard error

@@ -80,6 +80,8 @@ def plan(
     if solve_for == "n":
         if mde is None and effect_size is None:
             raise PowerInputError("solving for n needs --mde or --effect-size")
+        if n is not None:  # it was ignored without a word
+            raise PowerInputError("solving for n takes no --n (give --solve-for mde or power to use it)")
         result = sample_size(
             test, baseline, mde, alpha, power, ratio, alternative, effect_size=effect_size, **options
         )  # type: ignore[arg-type]

@@ -188,6 +188,10 @@ def erase(
             )
         register_identifiers(con, person.identifiers)
         values = collect_values(con, person)
+        if person.person_id:
+            # derived rows keyed by the person id alone (fct_activation's entity): swept before
+            # the file is rewritten, or the rebuild left them in free blocks (a probe)
+            values.add(person.person_id)
         person.identifiers["ip"] = person_ips(con, person)
         register_identifiers(con, person.identifiers)
         con.register("_erase_values_frame", pd.DataFrame({"value": sorted({v.lower() for v in values})}))

@@ -93,7 +93,10 @@ final as (
         identifier_counts.anonymous_id_count,
         identifier_counts.device_id_count,
         identifier_counts.email_count,
-        plans.to_plan as account_plan,
+        -- as dim_accounts.plan says it: `none` for an account that never paid (a probe found
+        -- null here and `none` there for one account); null without an account
+        case when profiles.account_id is not null then coalesce(plans.to_plan, 'none') end
+            as account_plan,
         milestones.activated_at,
         case
             when milestones.activated_at is not null then 'activated'
