@@ -179,7 +179,10 @@ def did(
     ] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the CS multiplier bootstrap.")] = 0,
     alpha: Annotated[float, typer.Option(help="1 - confidence level of the intervals.")] = 0.05,
-    plot: Annotated[Path | None, typer.Option(help="Write the event-study plot (PNG) here.")] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="Write the event-study plot here (.png, .svg or .pdf; no suffix: .png)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Difference-in-differences on a panel: 2x2 (--group/--post), or with --treat two-way
