@@ -2,10 +2,11 @@
     for one that never paid): a black-box probe (2026-12-07) found null in one mart and
     `none` in the other for the same account. -#}
 select
-    users.person_id,
-    users.account_id,
-    users.account_plan,
-    accounts.plan
-from {{ ref('dim_users') }} as users
-inner join {{ ref('dim_accounts') }} as accounts on users.account_id = accounts.account_id
-where users.account_plan is distinct from accounts.plan
+    persons.person_id,
+    persons.account_id,
+    persons.account_plan,
+    customer_accounts.plan
+from {{ ref('dim_users') }} as persons
+inner join {{ ref('dim_accounts') }} as customer_accounts
+    on persons.account_id = customer_accounts.account_id
+where persons.account_plan is distinct from customer_accounts.plan
