@@ -277,10 +277,30 @@ def rollback(store: Path) -> str:
 
 
 def load_artefact(store: Path, version: str) -> dict:
+    """A stored version, its scoring spec checked: a model.json cut short or with coefficients
+    for other features is named in one line (it failed in numpy's matmul, exit 1)."""
     try:
-        return model_store.load_artefact(store, version)
+        artefact = model_store.load_artefact(store, version)
     except model_store.ModelStoreError as exc:
         raise ModelError(str(exc)) from None
+    spec = artefact.get("spec")
+    where = store / version / "model.json"
+    if not isinstance(spec, dict) or not all(
+        isinstance(spec.get(key), dict) for key in ("fill", "mean", "std")
+    ):
+        raise ModelError(f"{where}: no scoring spec (fill, mean, std, coefficients)")
+    missing = [name for name in FEATURES if name not in spec["mean"] or name not in spec["std"]]
+    coefficients = spec.get("coefficients")
+    if missing or not isinstance(coefficients, list) or len(coefficients) != len(FEATURES) + 1:
+        count = len(coefficients) if isinstance(coefficients, list) else "none"
+        lacking = f"; missing {', '.join(missing)}" if missing else ""
+        raise ModelError(
+            f"{where}: its spec is not for this model's {len(FEATURES)} features (coefficients: "
+            f"{count}, expected {len(FEATURES) + 1} with the intercept{lacking})"
+        )
+    if not isinstance(artefact.get("training_window"), list) or len(artefact["training_window"]) != 2:
+        raise ModelError(f"{where}: no training window")
+    return artefact
 
 
 def score(
@@ -303,19 +323,26 @@ def score(
     if not since_training and not (data["feature_date"] == latest).any():
         raise ModelError(f"no paying account-days on {latest}: the features cover {first_day} to {last_day}")
     batches = []
-    for version, is_shadow in [(live_version(store), False)] + ([(shadow, True)] if shadow else []):
+    live = live_version(store)
+    if shadow is not None and shadow == live:
+        # its scores would be written twice (shadow and live) and fail the next build's keys
+        raise ModelError(f"--shadow {shadow} is the live version: it already drives the scores")
+    for version, is_shadow in [(live, False)] + ([(shadow, True)] if shadow else []):
         artefact = load_artefact(store, version)
         if since_training:
             first = dt.date.fromisoformat(artefact["training_window"][1]) + dt.timedelta(days=1)
             days = data[(data["feature_date"] >= first) & (data["feature_date"] <= latest)]
+            if days.empty and not is_shadow:  # it failed in numpy ("zero-size array")
+                raise ModelError(
+                    f"no feature day after {version}'s training window (to {first - dt.timedelta(days=1)}) "
+                    f"up to {latest}: nothing to score"
+                )
         else:
             days = data[data["feature_date"] == latest]
-        batches.extend((version, is_shadow, artefact["spec"], chunk) for chunk in day_chunks(days))
+        batches.extend(
+            (version, is_shadow, artefact["spec"], chunk) for chunk in day_chunks(days) if len(chunk)
+        )
     scored_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    pairs = pd.DataFrame(
-        [(version, day) for version, _, _, chunk in batches for day in chunk["feature_date"].unique()],
-        columns=["model_version", "feature_date"],
-    ).drop_duplicates()
     scores = []
     with connect(db_path) as con:
         try:
@@ -323,6 +350,23 @@ def score(
             require_landing_table(con, "ml", "churn_score_contributions")
         except MissingTableError as exc:
             raise ModelError(str(exc)) from exc
+        if shadow:
+            # a shadow run of a version that drove some days (an earlier live one) leaves those
+            # days' driving rows as they are: it replaced them by shadow rows, and the actions
+            # decided on them lost their score (a probe: 20 churn actions became 15)
+            drove = con.query(
+                "select distinct feature_date from ml.churn_scores where model_version = ? and not is_shadow",
+                [shadow],
+            )
+            driven = set(pd.to_datetime(drove["feature_date"]).dt.date) if len(drove) else set()
+            batches = [
+                (version, is_shadow, spec, chunk[~chunk["feature_date"].isin(driven)] if is_shadow else chunk)
+                for version, is_shadow, spec, chunk in batches
+            ]
+        pairs = pd.DataFrame(
+            [(version, day) for version, _, _, chunk in batches for day in chunk["feature_date"].unique()],
+            columns=["model_version", "feature_date"],
+        ).drop_duplicates()
         # the (version, day) pairs replaced: a small relation both engines join on
         con.stage("new_scores", pairs)
         with con.transaction():
@@ -335,10 +379,15 @@ def score(
             # a batch of days at a time: scoring every day since training at once held all
             # contributions (14 rows per score) in pandas; the nightly peaked at 6 GB at 10M
             for version, is_shadow, spec, chunk in batches:
+                if chunk.empty:  # nothing to score (statsmodels' design fails on no rows)
+                    continue
                 batch = _scores(chunk, spec, version, is_shadow, scored_at)
                 con.write_frame("ml.churn_scores", batch)
                 con.write_frame("ml.churn_score_contributions", _explained(chunk, spec, version))
                 scores.append(batch)
+    if not scores:
+        return pd.DataFrame(columns=["account_id", "feature_date", "model_version", "is_shadow",
+                                     "churn_probability", "scored_at"])  # fmt: skip
     return pd.concat(scores, ignore_index=True)
 
 

@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import functools
 import json
+import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
@@ -104,9 +105,20 @@ def guarded(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _json_safe(value: object) -> object:
+    """NaN and infinities as null: Python's json wrote a bare NaN, which no JSON parser reads."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
+
+
 def print_json(payload: object) -> None:
-    """Machine-readable output on stdout (no colour, no wrapping)."""
-    typer.echo(json.dumps(payload, indent=2, default=str))
+    """Machine-readable output on stdout (no colour, no wrapping); NaN as null."""
+    typer.echo(json.dumps(_json_safe(payload), indent=2, default=str, allow_nan=False))
 
 
 @contextlib.contextmanager

@@ -8,9 +8,18 @@ from typing import Annotated
 import typer
 
 from lawn.cli_common import fail, guarded, out, print_json
+from lawn.model_store import ModelStoreError, check_store
 from lawn.paths import MODEL_STORE_DIR, duckdb_path
 
 model_app = typer.Typer(help="The churn-risk model: train, score, roll back.", no_args_is_help=True)
+
+
+def _store(store: Path) -> Path:
+    """--store checked first: a file failed at the end of the work."""
+    try:
+        return check_store(store)
+    except ModelStoreError as exc:
+        fail(str(exc))
 
 
 @model_app.command("train")
@@ -27,6 +36,7 @@ def model_train(
 
     if test_days < 1:
         fail(f"--test-days must be at least 1, got {test_days}")
+    store = _store(store)
     db_path = db or duckdb_path()
     check_warehouse(db_path, write=False, must_exist=True)
     try:
@@ -64,11 +74,14 @@ def model_score(
     from lawn.churn_model import ModelError, score
 
     try:
-        day = dt.date.fromisoformat(date) if date else None
+        day = dt.date.fromisoformat(date) if date is not None else None  # "" was ignored
     except ValueError:
         fail(f"--date must be YYYY-MM-DD, got {date!r}")
+    if shadow is not None and not shadow.strip():
+        fail("--shadow is empty: give a stored model version")
     from lawn.warehouse import writing
 
+    store = _store(store)
     db_path = db or duckdb_path()
     with writing(db_path, "lawn model score"):
         try:
@@ -96,6 +109,9 @@ def model_monitor(
     from lawn.model_monitoring import monitor
     from lawn.warehouse import writing
 
+    store = _store(store)
+    if shadow is not None and not shadow.strip():
+        fail("--shadow is empty: give a stored model version")
     db_path = db or duckdb_path()
     with writing(db_path, "lawn model monitor"):
         try:
@@ -121,7 +137,7 @@ def model_rollback(
     from lawn.churn_model import ModelError, rollback
 
     try:
-        version = rollback(store)
+        version = rollback(_store(store))
     except ModelError as exc:
         fail(str(exc))
     out.print(f"live model is now {version}")

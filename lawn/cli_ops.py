@@ -135,12 +135,15 @@ def nightly(
     if target not in ("duckdb", "postgres"):
         fail(f"--target {target!r}: one of duckdb, postgres")
     if shadow is not None:  # an unknown version failed the score step after the whole build
-        from lawn.model_store import ModelStoreError, check_version
+        from lawn.model_store import ModelStoreError, check_version, registry
 
         try:
             check_version(model_store, shadow)
+            live = registry(model_store)["live"]
         except ModelStoreError as exc:
             fail(f"--shadow: {exc}")
+        if shadow == live:  # every score written twice: the score step failed after the build
+            fail(f"--shadow {shadow} is the live version: it already drives the scores")
     login = None
     if target == "postgres":
         from lawn.postgres import PostgresConfigError, pg_login

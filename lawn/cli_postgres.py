@@ -3,6 +3,7 @@ PostgreSQL target (docs/postgres.md). Connection from LAWN_PG_* variables."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -106,28 +107,41 @@ def build(
         raise typer.Exit(code=code)
 
 
+ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
+
+
 @postgres_app.command("grants-diff")
 @guarded
 def grants_diff(
-    since: Annotated[str, typer.Option(help="The earlier time (YYYY-MM-DD[THH:MM:SS], UTC).")],
+    since: Annotated[
+        str, typer.Option(help="The earlier time (YYYY-MM-DD[THH:MM:SS], UTC unless an offset is given).")
+    ],
     until: Annotated[str | None, typer.Option(help="The later time (default: now, UTC).")] = None,
 ) -> None:
     """The grants in force at --until that were not at --since (granted) and the reverse
-    (revoked), from audit.grant_log (lawn/reports/grants.py; docs/compliance.md). For the
-    quarterly review of data days START..AS_OF: --since START+1 --until AS_OF+2."""
+    (revoked), from audit.grant_log (lawn/reports/grants.py; docs/compliance.md); then the
+    server's grants now against the log: a grant made or dropped by hand is listed and the
+    command exits 1. For the quarterly review of data days START..AS_OF: --since START+1
+    --until AS_OF+2."""
     import datetime as dt
 
     from lawn.postgres import PostgresConfigError, PostgresError, pg_login
     from lawn.reports import grants
 
     def parse(option: str, text: str) -> dt.datetime:
-        try:
-            return dt.datetime.fromisoformat(text).replace(tzinfo=None)
-        except ValueError:
-            fail(f"--{option} {text!r}: not an ISO date or timestamp (YYYY-MM-DD[THH:MM:SS])")
+        # an offset is that instant in UTC (it was dropped: 10:00+01:00 read as 10:00 UTC);
+        # Python's other ISO forms (20261201, 2026-W49-1) are not the documented one
+        if not ISO_TIME.match(text.strip()):
+            fail(f"--{option} {text!r}: not an ISO date or timestamp (YYYY-MM-DD[THH:MM[:SS]][+HH:MM|Z])")
+        parsed = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(dt.UTC)
+        return parsed.replace(tzinfo=None)
 
     before = parse("since", since)
     after = parse("until", until) if until else dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if after < before:
+        fail(f"--until {after} is before --since {before}")
     try:
         connection = pg_login("dbt").connect()
     except PostgresConfigError as exc:
@@ -136,6 +150,7 @@ def grants_diff(
         fail(str(exc), EXIT_FAILED)
     try:
         log = grants.read_grant_log(connection)
+        live = grants.live_grants(connection, grants.logged_schemas(log))
     except Exception as exc:  # psycopg2 errors: one line, no traceback
         fail(f"audit.grant_log cannot be read: {str(exc).strip().splitlines()[0]}", EXIT_FAILED)
     finally:
@@ -148,3 +163,18 @@ def grants_diff(
     out.print(
         f"{len(changes)} change(s) in the grants in force between {before} and {after}", highlight=False
     )
+    # the server now against the log: a GRANT or REVOKE made by hand since the last build (a
+    # probe found `grant select on pii.pii_users to analyst` reported nowhere)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    drifted = grants.drift(log, live, now)
+    for row in drifted.itertuples(index=False):
+        target = ".".join(part for part in (row.object_schema, row.object_name, row.object_column) if part)
+        out.print(f"{row.change:<9} {row.privilege:<8} {row.object_type:<7} {target:<50} {row.grantee}",
+                  highlight=False)  # fmt: skip
+    if len(drifted):
+        fail(
+            f"{len(drifted)} grant(s) on the server differ from audit.grant_log (made or dropped by hand "
+            "since the last build; the next build of an object resets its grants)",
+            EXIT_FAILED,
+        )
+    out.print("the server's grants equal audit.grant_log's grants in force now", highlight=False)

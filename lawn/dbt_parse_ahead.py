@@ -108,7 +108,8 @@ def parsing_meanwhile(
         # a refused file (or Ctrl-C): said at once, without waiting for an optimisation; the
         # parse is stopped (this process's exit would wait for the fork server's run)
         abandoned.set()
-        dbt_forkserver.abandon()
+        if thread.is_alive():  # a finished parse leaves the server (and its imports) to later runs
+            dbt_forkserver.abandon()
         atexit.register(shutil.rmtree, scratch, True)
         raise
     thread.join()

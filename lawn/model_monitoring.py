@@ -19,6 +19,7 @@ from lawn.warehouse_io import connect
 
 PSI_THRESHOLD = 0.2  # > 0.2: the population has shifted (the usual rule of thumb)
 AUC_FLOOR = 0.6
+MISSING_SHARE_TOLERANCE = 0.1  # |share of missing values now - in training|
 CALIBRATION_TOLERANCE = 0.05  # |mean predicted - observed rate|
 SLICES = ("segment", "cohort")
 
@@ -44,14 +45,25 @@ def _check(name: str, subject: str, dimension: str, value: str, metric: float, t
 
 
 def drift_checks(data: pd.DataFrame, artefact: dict) -> list[dict]:
-    """PSI of every feature: the newest day against the version's training window."""
+    """PSI of every feature, and the change in its share of missing values: the newest day
+    against the version's training window. A feature missing in every training row and
+    present now had a PSI of NaN, never flagged (a probe: NPS answers that began after
+    training); its missing share moving from 1.0 to 0.58 is the drift."""
     start, end = (dt.date.fromisoformat(day) for day in artefact["training_window"])
     training = data[(data["feature_date"] >= start) & (data["feature_date"] <= end)]
     newest = data[data["feature_date"] == data["feature_date"].max()]
-    return [
-        _check("feature_psi", f, "all", "all", psi(training[f], newest[f]), PSI_THRESHOLD, len(newest))
-        for f in FEATURES
-    ]
+    checks = []
+    for f in FEATURES:
+        checks.append(
+            _check("feature_psi", f, "all", "all", psi(training[f], newest[f]), PSI_THRESHOLD, len(newest))
+        )
+        moved = (
+            abs(float(newest[f].isna().mean()) - float(training[f].isna().mean()))
+            if len(training) and len(newest)
+            else float("nan")
+        )
+        checks.append(_check("missing_share", f, "all", "all", moved, MISSING_SHARE_TOLERANCE, len(newest)))
+    return checks
 
 
 def performance_checks(known: pd.DataFrame) -> list[dict]:

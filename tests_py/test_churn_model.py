@@ -256,3 +256,111 @@ def test_features_moving_together_over_the_training_rows_keep_the_fit():
     assert np.count_nonzero(kept[2:]) > 1  # the weight is spread over the copies
     np.testing.assert_allclose(kept[2] - kept[3] - kept[4], reduced[2], atol=1e-4)
     np.testing.assert_allclose(design @ kept, design[:, :3] @ reduced, atol=1e-4)
+
+
+def test_a_damaged_store_is_named_in_one_line(churn_world, tmp_path):
+    """A probe (2026-12-07): an empty, garbage or list live.json, a model.json cut short or
+    with coefficients for other features, a --store that is a file, and a rollback
+    to a version whose folder is gone exited 1 with Python's words (or 0, and broke later).
+    (`--store ""` reaches lawn as the current folder, a store like any other.)"""
+    import json as json_module
+
+    db, _ = churn_world
+    store = tmp_path / "store"
+    _cli("model", "train", "--db", str(db), "--store", str(store), "--test-days", "30")
+    live = json_module.loads((store / "live.json").read_text())["live"]
+    _cli("model", "train", "--db", str(db), "--store", str(store), "--test-days", "20")
+    registry = (store / "live.json").read_text()
+
+    def refused(args: list[str], *words: str) -> None:
+        result = runner.invoke(app, args, env={"COLUMNS": "300"})
+        assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+        assert all(word in result.output for word in words), result.output
+
+    for damaged in ("", "{not json", "[]"):
+        (store / "live.json").write_text(damaged)
+        refused(["model", "rollback", "--store", str(store)], str(store / "live.json"))
+    (store / "live.json").write_text(registry)
+    current = json_module.loads(registry)["live"]
+    model = store / current / "model.json"
+    artefact = json_module.loads(model.read_text())
+    artefact["spec"]["coefficients"] = artefact["spec"]["coefficients"][:-2]
+    model.write_text(json_module.dumps(artefact))
+    refused(["model", "score", "--db", str(db), "--store", str(store)], str(model), "coefficients")
+    model.write_text(model.read_text()[:100])
+    refused(["model", "score", "--db", str(db), "--store", str(store)], str(model), "not a readable model")
+    refused(["model", "rollback", "--store", str(tmp_path / "live.json.txt")])  # missing: no earlier version
+    (tmp_path / "afile").write_text("x")
+    refused(["model", "train", "--db", str(db), "--store", str(tmp_path / "afile")], "is a file")
+    refused(["model", "score", "--db", str(db), "--store", str(store), "--shadow", ""], "--shadow is empty")
+    refused(["model", "score", "--db", str(db), "--store", str(store), "--date", ""], "--date must be")
+    # the previous version's folder is gone: the rollback is refused and live.json kept
+    import shutil
+
+    shutil.rmtree(store / live)
+    refused(["model", "rollback", "--store", str(store)], f"no model version '{live}'")
+    assert (store / "live.json").read_text() == registry
+
+
+def test_the_live_version_as_its_own_shadow_is_refused(churn_world, tmp_path):
+    """It wrote every score twice and failed the next build's key tests (a probe)."""
+    import json as json_module
+
+    db, _ = churn_world
+    store = tmp_path / "store"
+    _cli("model", "train", "--db", str(db), "--store", str(store))
+    live = json_module.loads((store / "live.json").read_text())["live"]
+    before = query(db, "select count(*) as n from ml.churn_scores")["n"].iloc[0]
+    result = runner.invoke(app, ["model", "score", "--db", str(db), "--store", str(store), "--shadow", live])
+    assert result.exit_code == 2 and "is the live version" in result.output, result.output
+    assert query(db, "select count(*) as n from ml.churn_scores")["n"].iloc[0] == before
+
+
+def test_a_feature_that_appears_after_training_is_flagged(churn_world):
+    """Missing in every training row, present now: its PSI is NaN (no training values to bin),
+    so the missing share is the check that flags it (a probe: NPS answers began after training)."""
+    import datetime as dt
+
+    from lawn.churn_model import FEATURES
+    from lawn.model_monitoring import MISSING_SHARE_TOLERANCE, drift_checks
+
+    day = dt.date(2026, 1, 1)
+    rows = [{"feature_date": day + dt.timedelta(days=d), **{f: 1.0 + d for f in FEATURES}} for d in range(20)]
+    data = pd.DataFrame(rows)
+    data.loc[data["feature_date"] <= day + dt.timedelta(days=9), "latest_nps_score"] = np.nan
+    data.loc[data.index[-1], "latest_nps_score"] = 8.0
+    checks = pd.DataFrame(
+        drift_checks(data, {"training_window": [str(day), str(day + dt.timedelta(days=9))]})
+    )
+    nps = checks[checks["subject"] == "latest_nps_score"].set_index("check_name")
+    assert np.isnan(nps.loc["feature_psi", "metric_value"])
+    assert nps.loc["missing_share", "metric_value"] == 1.0  # all missing in training, none now
+    assert nps.loc["missing_share", "metric_value"] > MISSING_SHARE_TOLERANCE
+
+
+def test_json_output_writes_null_for_nan(capsys):
+    from lawn.cli_common import print_json
+
+    print_json({"auc_by_segment": {"smb": float("nan")}, "values": [1.0, float("inf")]})
+    parsed = json.loads(capsys.readouterr().out)
+    assert parsed == {"auc_by_segment": {"smb": None}, "values": [1.0, None]}
+
+
+def test_a_shadow_run_of_an_earlier_live_version_keeps_its_driving_scores(churn_world, tmp_path):
+    """A probe (2026-12-07): after a retrain, the days only the earlier version scored are
+    driven by it (the actions decided on them cite it); scoring that version as a shadow
+    replaced those rows by shadow rows, and 5 of 20 churn actions lost their score."""
+    db, _ = churn_world
+    store = tmp_path / "store"
+    _cli("model", "train", "--db", str(db), "--store", str(store), "--test-days", "30")
+    first = live_version(store)
+    _cli("model", "score", "--db", str(db), "--store", str(store), "--since-training")
+    _cli("model", "train", "--db", str(db), "--store", str(store), "--test-days", "10")
+    assert live_version(store) != first
+    _cli("model", "score", "--db", str(db), "--store", str(store), "--since-training")
+    sql = "select count(*) as n from ml.churn_scores where model_version = '{}' and {}is_shadow"
+    driving = query(db, sql.format(first, "not "))["n"].iloc[0]
+    assert driving > 0
+    _cli("model", "score", "--db", str(db), "--store", str(store), "--since-training", "--shadow", first)
+    assert query(db, sql.format(first, "not "))["n"].iloc[0] == driving
+    assert query(db, sql.format(first, ""))["n"].iloc[0] == 0  # every day it scores, it drove

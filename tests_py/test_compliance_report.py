@@ -326,8 +326,20 @@ def test_grants_diff_cli_bad_time_is_one_line_exit_2():
     )
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        "error: --since 'last spring': not an ISO date or timestamp (YYYY-MM-DD[THH:MM:SS])"
+        "error: --since 'last spring': not an ISO date or timestamp (YYYY-MM-DD[THH:MM[:SS]][+HH:MM|Z])"
     ]
+    # a probe (2026-12-07): an offset was dropped (10:00+01:00 read as 10:00 UTC), Python's basic
+    # and week forms and a reversed window were accepted; checked before any connection
+    for text in ("20261201", "2026-W49-1"):
+        result = CliRunner().invoke(app, ["postgres", "grants-diff", "--since", text], env={"COLUMNS": "300"})
+        assert result.exit_code == 2 and "not an ISO date or timestamp" in result.output, result.output
+    result = CliRunner().invoke(
+        app,
+        ["postgres", "grants-diff", "--since", "2026-12-07T10:00:00+01:00", "--until", "2026-12-07T08:30:00"],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == "error: --until 2026-12-07 08:30:00 is before --since 2026-12-07 09:00:00"
 
 
 def test_a_catalog_that_cannot_be_made_is_archived_as_such(tmp_path, monkeypatch):

@@ -589,6 +589,10 @@ def test_bad_input_to_every_command_is_one_line_not_a_traceback(warehouse, tmp_p
     store = tmp_path / "store"
     empty = tmp_path / "empty"
     empty.mkdir()
+    live_store = tmp_path / "live_store"
+    (live_store / "v1").mkdir(parents=True)
+    (live_store / "v1" / "model.json").write_text("{}")
+    (live_store / "live.json").write_text('{"live": "v1", "history": []}')
     db = ["--db", str(warehouse)]
     cases = [
         (["generate", "--format", "xml"], 2, "--format"),
@@ -624,6 +628,12 @@ def test_bad_input_to_every_command_is_one_line_not_a_traceback(warehouse, tmp_p
             ["nightly", "--raw-dir", str(empty), "--model-store", str(store), "--shadow", "../v1", *db],
             2,
             "--shadow: no model version '../v1'",
+        ),
+        # the live version as its own shadow wrote every score twice: the score step failed (a probe)
+        (
+            ["nightly", "--raw-dir", str(empty), "--model-store", str(live_store), "--shadow", "v1", *db],
+            2,
+            "--shadow v1 is the live version",
         ),
     ]
     for args, code, fragment in cases:

@@ -551,3 +551,34 @@ def test_a_second_run_is_incremental_and_changes_nothing(pg_env, pg_build, built
     )
     assert partial.returncode == 0, (partial.stdout + partial.stderr)[-4000:]
     assert _audit_vs_privileges(pg_env)[0] == audited == _audit_vs_privileges(pg_env)[1]
+
+
+def test_grants_diff_reports_a_grant_made_by_hand(pg_env, pg_build, tmp_path):
+    """`lawn postgres grants-diff` compares the server's grants now with the log's: a probe
+    (2026-12-07) gave the analyst `pii.pii_users` by hand and the command said "0 change(s)"."""
+    from typer.testing import CliRunner
+
+    from lawn.cli import app
+
+    env = {**lawn_run_env(pg_env, tmp_path), "COLUMNS": "300"}
+    clean = CliRunner().invoke(app, ["postgres", "grants-diff", "--since", "2020-01-01"], env=env)
+    assert clean.exit_code == 0, clean.output
+    assert "the server's grants equal audit.grant_log's grants in force now" in clean.output
+    connection = connect(pg_env, "dbt")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("grant usage on schema pii to analyst")
+            cursor.execute("grant select on pii.pii_users to analyst")
+        connection.commit()
+        drifted = CliRunner().invoke(app, ["postgres", "grants-diff", "--since", "2020-01-01"], env=env)
+        assert drifted.exit_code == 1, drifted.output
+        lines = [" ".join(line.split()) for line in drifted.output.splitlines()]
+        assert "on server SELECT table pii.pii_users analyst" in lines, drifted.output
+        assert "on server USAGE schema pii analyst" in lines, drifted.output
+        assert "2 grant(s) on the server differ from audit.grant_log" in drifted.output
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("revoke select on pii.pii_users from analyst")
+            cursor.execute("revoke usage on schema pii from analyst")
+        connection.commit()
+        connection.close()

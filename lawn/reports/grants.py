@@ -80,3 +80,59 @@ def read_grant_log(connection) -> pd.DataFrame:
         cursor.execute(f"select {', '.join(LOG_COLUMNS)} from audit.grant_log")
         rows = cursor.fetchall()
     return pd.DataFrame(rows, columns=LOG_COLUMNS)
+
+
+# the server's direct grants (ACLs), whoever granted them, to any role but the object's owner
+# and transformer (which builds everything): what a hand-made GRANT adds shows up here
+_LIVE_GRANTS = """
+select 'table', n.nspname, c.relname, '', a.privilege_type, coalesce(r.rolname, 'PUBLIC')
+from pg_class as c
+join pg_namespace as n on n.oid = c.relnamespace
+cross join lateral aclexplode(c.relacl) as a
+left join pg_roles as r on r.oid = a.grantee
+where n.nspname = any(%(schemas)s) and c.relkind in ('r', 'v', 'm', 'p', 'f')
+    and a.grantee <> c.relowner and coalesce(r.rolname, 'PUBLIC') <> 'transformer'
+union all
+select 'column', n.nspname, c.relname, att.attname, a.privilege_type, coalesce(r.rolname, 'PUBLIC')
+from pg_attribute as att
+join pg_class as c on c.oid = att.attrelid
+join pg_namespace as n on n.oid = c.relnamespace
+cross join lateral aclexplode(att.attacl) as a
+left join pg_roles as r on r.oid = a.grantee
+where n.nspname = any(%(schemas)s) and att.attnum > 0 and not att.attisdropped
+    and a.grantee <> c.relowner and coalesce(r.rolname, 'PUBLIC') <> 'transformer'
+union all
+select 'schema', n.nspname, '', '', a.privilege_type, coalesce(r.rolname, 'PUBLIC')
+from pg_namespace as n
+cross join lateral aclexplode(n.nspacl) as a
+left join pg_roles as r on r.oid = a.grantee
+where n.nspname = any(%(schemas)s) and a.privilege_type = 'USAGE'
+    and a.grantee <> n.nspowner and coalesce(r.rolname, 'PUBLIC') <> 'transformer'
+"""
+
+
+def live_grants(connection, schemas: list[str]) -> pd.DataFrame:
+    """The server's grants now on the objects and schemas of ``schemas`` (psycopg2)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LIVE_GRANTS, {"schemas": list(schemas)})
+        rows = cursor.fetchall()
+    return pd.DataFrame(rows, columns=GRANT_KEY)
+
+
+def drift(log: pd.DataFrame, live: pd.DataFrame, at: dt.datetime) -> pd.DataFrame:
+    """change ``on server`` (a grant the server holds that the log's grants in force at ``at``
+    lack: made by hand) or ``missing`` (logged in force, not on the server: dropped by hand)."""
+    logged = set(map(tuple, in_force(log, at)[GRANT_KEY].to_numpy()))
+    held = set(map(tuple, live[GRANT_KEY].fillna("").astype(str).to_numpy()))
+    rows = [("on server", *grant) for grant in held - logged] + [
+        ("missing", *grant) for grant in logged - held
+    ]
+    frame = pd.DataFrame(rows, columns=["change", *GRANT_KEY])
+    return frame.sort_values(["object_schema", "object_name", "object_column", "grantee"]).reset_index(
+        drop=True
+    )
+
+
+def logged_schemas(log: pd.DataFrame) -> list[str]:
+    """The schemas the grant log covers (every schema dbt builds on PostgreSQL)."""
+    return sorted({str(s) for s in log["object_schema"].dropna() if str(s)})
