@@ -351,14 +351,19 @@ def score(
         except MissingTableError as exc:
             raise ModelError(str(exc)) from exc
         if shadow:
-            # a shadow run of a version that drove some days (an earlier live one) leaves those
-            # days' driving rows as they are: it replaced them by shadow rows, and the actions
-            # decided on them lost their score (a probe: 20 churn actions became 15)
+            # a shadow run of an earlier live version leaves the days it alone drove, and this
+            # run's live version does not score, as they are: it made them shadow rows, and the
+            # actions decided on them lost their score (a probe: 20 churn actions became 15)
             drove = con.query(
-                "select distinct feature_date from ml.churn_scores where model_version = ? and not is_shadow",
-                [shadow],
+                "select feature_date from ml.churn_scores group by feature_date having "
+                "sum(case when model_version = ? and not is_shadow then 1 else 0 end) > 0 and "
+                "sum(case when model_version <> ? and not is_shadow then 1 else 0 end) = 0",
+                [shadow, shadow],
             )
-            driven = set(pd.to_datetime(drove["feature_date"]).dt.date) if len(drove) else set()
+            live_days = {
+                day for _, is_shadow, _, chunk in batches if not is_shadow for day in chunk["feature_date"]
+            }
+            driven = set(pd.to_datetime(drove["feature_date"]).dt.date) - live_days if len(drove) else set()
             batches = [
                 (version, is_shadow, spec, chunk[~chunk["feature_date"].isin(driven)] if is_shadow else chunk)
                 for version, is_shadow, spec, chunk in batches

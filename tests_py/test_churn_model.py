@@ -350,7 +350,16 @@ def test_a_shadow_run_of_an_earlier_live_version_keeps_its_driving_scores(churn_
     """A probe (2026-12-07): after a retrain, the days only the earlier version scored are
     driven by it (the actions decided on them cite it); scoring that version as a shadow
     replaced those rows by shadow rows, and 5 of 20 churn actions lost their score."""
-    db, _ = churn_world
+    import shutil
+
+    import duckdb
+
+    shared, _ = churn_world
+    db = tmp_path / "lawn.duckdb"  # a copy without the other tests' versions
+    shutil.copyfile(shared, db)
+    with duckdb.connect(str(db)) as con:
+        con.execute("delete from ml.churn_scores")
+        con.execute("delete from ml.churn_score_contributions")
     store = tmp_path / "store"
     _cli("model", "train", "--db", str(db), "--store", str(store), "--test-days", "30")
     first = live_version(store)
@@ -358,9 +367,15 @@ def test_a_shadow_run_of_an_earlier_live_version_keeps_its_driving_scores(churn_
     _cli("model", "train", "--db", str(db), "--store", str(store), "--test-days", "10")
     assert live_version(store) != first
     _cli("model", "score", "--db", str(db), "--store", str(store), "--since-training")
-    sql = "select count(*) as n from ml.churn_scores where model_version = '{}' and {}is_shadow"
-    driving = query(db, sql.format(first, "not "))["n"].iloc[0]
-    assert driving > 0
+    alone = (
+        f"select count(*) as n from ml.churn_scores where model_version = '{first}' and not is_shadow "
+        "and feature_date in (select feature_date from ml.churn_scores group by feature_date having "
+        f"sum(case when model_version <> '{first}' and not is_shadow then 1 else 0 end) = 0)"
+    )
+    driving_alone = query(db, alone)["n"].iloc[0]
+    assert driving_alone > 0  # days after its training window and within v2's
     _cli("model", "score", "--db", str(db), "--store", str(store), "--since-training", "--shadow", first)
-    assert query(db, sql.format(first, "not "))["n"].iloc[0] == driving
-    assert query(db, sql.format(first, ""))["n"].iloc[0] == 0  # every day it scores, it drove
+    assert query(db, alone)["n"].iloc[0] == driving_alone
+    # where the live version drives, the earlier one is a shadow now
+    shadowed = f"select count(*) as n from ml.churn_scores where model_version = '{first}' and is_shadow"
+    assert query(db, shadowed)["n"].iloc[0] > 0
