@@ -9,7 +9,6 @@ import typer
 
 from lawn.cli_common import fail, guarded, out
 from lawn.paths import REPO_ROOT, duckdb_path, unwritable_reason
-from lawn.warehouse import check_warehouse
 
 CATALOG_DIR = REPO_ROOT / "data" / "catalog"
 
@@ -26,6 +25,7 @@ def catalog(
     field. Exit 1 when the catalog gate finds a column without its meta or direct PII where
     it may not live (the dictionary is written anyway)."""
     from lawn.catalog import CatalogError, class_counts, make_catalog
+    from lawn.warehouse import check_warehouse
 
     db_path = db or duckdb_path()
     if out_dir.exists() and not out_dir.is_dir():

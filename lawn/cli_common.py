@@ -116,9 +116,12 @@ def _json_safe(value: object) -> object:
     return value
 
 
-def print_json(payload: object) -> None:
-    """Machine-readable output on stdout (no colour, no wrapping); NaN as null."""
-    typer.echo(json.dumps(_json_safe(payload), indent=2, default=str, allow_nan=False))
+def print_json(payload: object, nan_as_null: bool = False) -> None:
+    """Machine-readable output on stdout (no colour, no wrapping); with ``nan_as_null``, NaN
+    and infinities as null (the model commands: a bare NaN is no JSON; the readout keeps its
+    NaN, which its consumers read with Python's json)."""
+    safe = _json_safe(payload) if nan_as_null else payload
+    typer.echo(json.dumps(safe, indent=2, default=str, allow_nan=not nan_as_null))
 
 
 @contextlib.contextmanager

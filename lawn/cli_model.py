@@ -44,7 +44,7 @@ def model_train(
     except ModelError as exc:
         fail(str(exc))
     if as_json:
-        print_json({key: value for key, value in artefact.items() if key != "spec"})
+        print_json({key: value for key, value in artefact.items() if key != "spec"}, nan_as_null=True)
         return
     card = store / artefact["version"] / "model_card.md"
     out.print(
@@ -119,7 +119,10 @@ def model_monitor(
         except ValueError as exc:
             fail(str(exc))
     if as_json:
-        print_json(checks.drop(columns="run_at").astype({"as_of_date": str}).to_dict(orient="records"))
+        print_json(
+            checks.drop(columns="run_at").astype({"as_of_date": str}).to_dict(orient="records"),
+            nan_as_null=True,
+        )
         return
     for row in checks.itertuples():
         flag = "[bold red]FLAG[/]" if row.is_flagged else "ok"

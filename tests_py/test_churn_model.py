@@ -341,7 +341,7 @@ def test_a_feature_that_appears_after_training_is_flagged(churn_world):
 def test_json_output_writes_null_for_nan(capsys):
     from lawn.cli_common import print_json
 
-    print_json({"auc_by_segment": {"smb": float("nan")}, "values": [1.0, float("inf")]})
+    print_json({"auc_by_segment": {"smb": float("nan")}, "values": [1.0, float("inf")]}, nan_as_null=True)
     parsed = json.loads(capsys.readouterr().out)
     assert parsed == {"auc_by_segment": {"smb": None}, "values": [1.0, None]}
 

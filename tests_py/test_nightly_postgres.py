@@ -39,7 +39,7 @@ AUDIT = {"scored_at", "run_at", "allocated_at", "assigned_at", "exported_at", "e
 OUTPUTS = {
     "ml.churn_scores": "model_version, feature_date, account_id",
     "ml.churn_score_contributions": "model_version, feature_date, account_id, feature",
-    "ml.model_monitoring": "model_version, check_name, slice_dimension, slice_value",
+    "ml.model_monitoring": "model_version, check_name, subject, slice_dimension, slice_value",
     "ml.bandit_allocations": "bandit_id, decision_day, context, arm",
     "ml.bandit_assignments": "bandit_id, decision_day, action_id",
     "ops.action_exports": "record_type, action_id",
