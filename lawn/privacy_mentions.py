@@ -27,16 +27,13 @@ import re
 import duckdb
 
 from lawn.privacy_maps import REDACTED_DOMAIN, TOMBSTONED_EMAILS, TOMBSTONED_USER_IDS, hash_sql, normalize_sql
+from lawn.privacy_sweep import quoted_identifier as _quoted
 
 EMAIL_TOKEN = r"[a-z0-9_.%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+"
 WORD_TOKEN = r"[a-z0-9_.@-]+"
 # a JSON string literal holding white space (escaped quotes inside are not followed)
 FREE_TEXT_STRING = r'"([^"\\]*\s[^"\\]*)"'
 _BEFORE, _AFTER = "(^|[^a-z0-9_.@-])", "($|[^a-z0-9_@-])"
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _literal(text: str) -> str:

@@ -41,8 +41,12 @@ def value_pattern(values: set[str]) -> str:
     return f"(^|[^a-z0-9_.@-])({alternatives})($|[^a-z0-9_@-])"
 
 
-def _quoted(name: str) -> str:
+def quoted_identifier(name: str) -> str:
+    """A column name as a double-quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
+
+
+_quoted = quoted_identifier
 
 
 def sweep_predicate(columns: Iterable[str], pattern: str) -> str:
