@@ -13,7 +13,7 @@ seeded file (its dbt version, vars, profile keys, the project's env vars and the
 file) and parses again whatever changed, so a stale or foreign entry costs a full parse, never a
 wrong manifest. The key only keeps different vars or targets from overwriting each other. Writes
 are atomic (a temporary file, then a rename), so parallel runs read a whole file or none.
-Unset (the default), nothing is read or written."""
+Unset, empty or one of ``0``/``false``/``no``/``off`` (the default), nothing is read or written."""
 
 from __future__ import annotations
 
@@ -29,9 +29,12 @@ PARSE_FILE = "partial_parse.msgpack"
 KEY_FILE = ".lawn_parse_key"  # beside PARSE_FILE: the key of the parse the folder holds
 
 
+OFF_VALUES = {"", "0", "false", "no", "off"}  # read as "no cache", not as a folder named "0"
+
+
 def cache_dir() -> Path | None:
     value = os.environ.get(CACHE_ENV, "").strip()
-    return Path(value) if value else None
+    return None if value.lower() in OFF_VALUES else Path(value)
 
 
 def cache_key(

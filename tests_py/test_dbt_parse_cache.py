@@ -62,6 +62,18 @@ def test_unset_means_nothing_is_read_or_written(tmp_path, monkeypatch):
     assert invocation.env["LAWN_DUCKDB_PATH"] == str(tmp_path / "w.duckdb")
 
 
+@pytest.mark.parametrize("value", ["0", "off", "False", " no "])
+def test_an_off_value_is_no_cache_not_a_folder(value, tmp_path, monkeypatch):
+    """`LAWN_DBT_PARSE_CACHE=0` meant to switch the cache off made a folder named `0` in the
+    caller's folder and stored a 3.8 MB parse there (found in the checkout, 2026-12-07)."""
+    monkeypatch.setenv(dbt_parse_cache.CACHE_ENV, value)
+    monkeypatch.chdir(tmp_path)
+    folder = _parse_file(tmp_path / "t", b"parse")
+    assert dbt_parse_cache.cache_dir() is None
+    assert not dbt_parse_cache.keep(folder, "k")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["t"]
+
+
 def test_a_warehouse_path_relative_to_the_callers_folder_is_that_file(tmp_path, monkeypatch):
     """dbt runs in the project's folder: a relative `--db` (`lawn nightly --db n.duckdb` from
     the user's own folder) reached dbt as given, so dbt built `<project>/n.duckdb` while lawn
