@@ -81,6 +81,6 @@ def as_of_vars(day: dt.date | None) -> dict[str, str]:
 # vars that no SQL reads, and the Python that does (tests_py/test_settings.py checks the list)
 PYTHON_ONLY_VARS = {
     "action_max_age_days": "lawn/actions.py export_actions (CLI --max-age-days)",
-    "retention_compact_weekday": "lawn/nightly.py step_retention (compacts_on)",
+    "retention_compact_weekday": "lawn/nightly_steps.py step_retention (compacts_on)",
     "uplift_default_ridge": "lawn/uplift_model.py train (CLI `lawn uplift train --ridge`)",
 }

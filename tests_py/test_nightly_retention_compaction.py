@@ -51,7 +51,7 @@ def test_the_step_passes_the_nights_decision(monkeypatch, tmp_path: Path, day, p
         return [_row("raw.raw_events", purged), _row("files:exports", 2)]
 
     monkeypatch.setattr("lawn.retention.apply_retention", fake_apply)
-    monkeypatch.setattr(nightly, "data_day_of", lambda db_path: day)
+    monkeypatch.setattr("lawn.nightly_steps.data_day_of", lambda db_path: day)
     config = nightly.NightlyConfig(tmp_path / "w.duckdb", tmp_path / "m", tmp_path / "e", tmp_path / "r")
     detail = nightly.step_retention(config, {"run_id": "run-1"})
     assert calls == [rewrites]

@@ -4,7 +4,7 @@
     as asset checks) -> score (ml sources) -> dbt SCORED (fct_churn_scores+,
     fct_model_monitoring+) -> action_export -> slo -> report
 
-Each Python asset calls the step function `lawn nightly` calls (lawn/nightly.py) with the same
+Each Python asset calls the step function `lawn nightly` calls (lawn/nightly_steps.py) with the same
 NightlyConfig; the dbt assets run `dbt build` with the same flags and selection as steps
 build and actions. Every step holds the warehouse's writer lock while it runs (the embedded
 runner holds it for the whole run). Run it with ``dagster dev -m lawn.orchestration.definitions``
@@ -47,7 +47,7 @@ from dagster_dbt import (
 
 from lawn.contract import RAW_TABLES
 from lawn.landing import nightly_selection
-from lawn.nightly import (
+from lawn.nightly_steps import (
     NightlyConfig,
     run_bandit_step,
     run_scoring,
