@@ -71,7 +71,8 @@ def model_score(
     """Score into ml.churn_scores (the newest feature day by default), the version on every row."""
     import datetime as dt
 
-    from lawn.churn_model import ModelError, score
+    from lawn.churn_model import ModelError
+    from lawn.churn_scoring import score
 
     try:
         day = dt.date.fromisoformat(date) if date is not None else None  # "" was ignored

@@ -247,7 +247,8 @@ def _score_churn(config: NightlyConfig) -> str:
     """Churn scores and monitoring by the live model, training a first one when none is live;
     a feed too young to train on gets none tonight (the rest of the night, actions on the
     other rules, SLOs and reports, does not wait for one)."""
-    from lawn.churn_model import ModelError, TooLittleHistory, live_version, score, train
+    from lawn.churn_model import ModelError, TooLittleHistory, live_version, train
+    from lawn.churn_scoring import score
     from lawn.model_monitoring import monitor
 
     try:

@@ -192,7 +192,7 @@ def test_monitor_scores_known_outcomes_and_flags_drift(churn_world):
 
 
 def test_day_chunks_cut_whole_days_within_the_limit():
-    from lawn.churn_model import day_chunks
+    from lawn.churn_scoring import day_chunks
 
     days = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(6)]
     sizes = [3, 2, 2, 6, 1, 1]  # day 4 alone is over the limit of 4
@@ -209,14 +209,15 @@ def test_scoring_in_batches_writes_what_one_batch_writes(churn_world, monkeypatc
     """The nightly scores every day since training a few days at a time (memory); the rows
     written must not depend on the batch size: one day per batch equals everything at once."""
     import lawn.churn_model as churn_model
+    import lawn.churn_scoring as churn_scoring
 
     db, _ = churn_world
     store = db.parent / "batch_store"
     version = churn_model.train(db, store)["version"]
     written = {}
     for label, rows in [("one batch", 10**9), ("a day per batch", 1)]:
-        monkeypatch.setattr(churn_model, "SCORE_BATCH_ROWS", rows)
-        returned = churn_model.score(db, store, since_training=True)
+        monkeypatch.setattr(churn_scoring, "SCORE_BATCH_ROWS", rows)
+        returned = churn_scoring.score(db, store, since_training=True)
         tables = {  # scored_at is the time of the run
             table: query(
                 db,

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from lawn.actions import export_actions
-from lawn.churn_model import FEATURES, INTERCEPT, load_artefact, score, train
+from lawn.churn_model import FEATURES, INTERCEPT, load_artefact, train
+from lawn.churn_scoring import score
 from lawn.generator import GeneratorConfig, PlantedChurnWarning, generate
 from lawn.generator.writers import write_generated
 from lawn.paths import REPO_ROOT

@@ -237,7 +237,7 @@ def test_a_reverted_action_goes_out_as_a_reversal_in_the_next_export(nightly_run
 
 
 def test_rollback_makes_the_previous_versions_scores_drive(nightly_runs):
-    from lawn.churn_model import score
+    from lawn.churn_scoring import score
     from lawn.model_monitoring import monitor
 
     db, store, last_day = nightly_runs["b"] / "lawn.duckdb", nightly_runs["store"], nightly_runs["last_day"]

@@ -449,7 +449,8 @@ def world(tmp_path_factory):
     """The demo built once, scored, with two exports (the second carrying a reversal whose
     reason names the person), and a hand-written note in the report folder."""
     from lawn.actions import export_actions, revert
-    from lawn.churn_model import score, train
+    from lawn.churn_model import train
+    from lawn.churn_scoring import score
 
     work = tmp_path_factory.mktemp("privacy")
     db = work / "lawn.duckdb"
