@@ -252,14 +252,16 @@ def test_cac_payback(built, mrr, accounts):
             assert pd.isna(row.spend_usd) and pd.isna(row.cac_usd) and pd.isna(row.payback_months)
             continue
         # summed to the micro-dollar, then rounded to cents once (three $0.004 rows are $0.012,
-        # not three rounded $0.00); CAC and payback divide the unrounded sum
-        assert float(row.spend_usd) == pytest.approx(round(cost, 2))
-        assert pd.isna(row.cac_usd) if count == 0 else row.cac_usd == pytest.approx(cost / count)
+        # not three rounded $0.00); CAC and payback divide the row's own rounded spend, so an
+        # analyst's spend_usd / new_customers (and the semantic layer's `cac`) is cac_usd
+        shown = round(cost, 2)
+        assert float(row.spend_usd) == pytest.approx(shown)
+        assert pd.isna(row.cac_usd) if count == 0 else row.cac_usd == pytest.approx(shown / count, rel=1e-12)
         payback = row.payback_months
         assert (
             pd.isna(payback)
             if first_mrr == 0
-            else payback == pytest.approx(cost / (first_mrr * GROSS_MARGIN))
+            else payback == pytest.approx(shown / (round(first_mrr, 2) * GROSS_MARGIN), rel=1e-12)
         )
 
 

@@ -6,7 +6,10 @@
     spend, CAC and payback (null), not zero; so has the `unknown` channel (accounts the CRM
     gives no channel, or no CRM at all) unless the spend file names it: its customers' spend
     is on other channels, not zero. Spend is summed to the micro-dollar and rounded to cents
-    once, in spend_usd; CAC and payback divide the unrounded sum. Month x channel rows exist
+    once, in spend_usd; CAC and payback divide the row's own spend_usd and new_mrr_usd (so
+    spend_usd / new_customers is cac_usd exactly, as the semantic layer's `cac` computes it
+    from this mart; they once divided the unrounded sum, 150.12346 against a shown 150.12).
+    Month x channel rows exist
     where there was spend or a new customer. -#}
 with
 
@@ -100,6 +103,19 @@ joined as (
 
 ),
 
+rounded as (
+
+    select
+        month_start,
+        acquisition_channel,
+        cast(spend_usd as decimal(18, 2)) as spend_usd,
+        cast(clicks as {{ dbt.type_bigint() }}) as clicks,
+        new_customers,
+        cast(new_mrr_usd as decimal(18, 2)) as new_mrr_usd
+    from joined
+
+),
+
 final as (
 
     select
@@ -107,19 +123,19 @@ final as (
             as cac_key,
         month_start,
         acquisition_channel,
-        cast(spend_usd as decimal(18, 2)) as spend_usd,
-        cast(clicks as {{ dbt.type_bigint() }}) as clicks,
+        spend_usd,
+        clicks,
         new_customers,
-        cast(new_mrr_usd as decimal(18, 2)) as new_mrr_usd,
+        new_mrr_usd,
         case
             when new_customers > 0 then cast(spend_usd as {{ type_double() }}) / new_customers
         end as cac_usd,
         case
             when new_mrr_usd > 0
                 then cast(spend_usd as {{ type_double() }})
-                    / (new_mrr_usd * {{ var('gross_margin_rate') }})
+                    / (cast(new_mrr_usd as {{ type_double() }}) * {{ var('gross_margin_rate') }})
         end as payback_months
-    from joined
+    from rounded
 
 )
 
