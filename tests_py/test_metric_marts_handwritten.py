@@ -270,6 +270,12 @@ def test_ltv(built, events, accounts, data_start, data_end):
     data and begun on or after its first day (acc_old, a CRM customer from 2025, never is)."""
     invoices = events[events["event_name"] == "invoice_paid"].copy()
     invoices["amount"] = invoices["props"].map(lambda p: float(p["amount_usd"]))
+    # each invoice of an account once, its first payment (an empty id is its own invoice)
+    invoices["invoice"] = [
+        p.get("invoice_id") or event_id
+        for p, event_id in zip(invoices["props"], invoices["event_id"], strict=True)
+    ]
+    invoices = invoices.sort_values(["at", "event_id"]).drop_duplicates(["account_id", "invoice"])
     rows = []
     for account_id, account in accounts.iterrows():
         created = account["created_at"].date()

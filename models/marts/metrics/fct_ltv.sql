@@ -1,5 +1,6 @@
 {#- Observed lifetime value per signup cohort (month of CRM creation), segment, acquisition
-    channel and horizon (var ltv_horizons_days): cash collected (invoice_paid) on calendar
+    channel and horizon (var ltv_horizons_days): cash collected (invoice_paid, each
+    invoice_id of an account once) on calendar
     days 0..N after each account's creation, averaged over the accounts whose N days are
     fully observed: over by the end of the data, and not begun before its first day (an
     account the CRM created before the event history starts has invoices there that the
@@ -15,15 +16,39 @@ accounts as (
 
 ),
 
-invoices as (
+invoice_payments as (
 
     select
         account_id,
         occurred_date,
         {{ try_cast(json_extract_scalar('properties', "'amount_usd'"), 'decimal(18, 2)') }}
-            as amount_usd
+            as amount_usd,
+        -- an invoice is paid once: an account's invoice_id sent again under another event id
+        -- (a billing system's invoice.paid and invoice.payment_succeeded both mapped to
+        -- invoice_paid) is the same cash, counted on its first payment; an empty id is its
+        -- own invoice
+        row_number() over (
+            partition by
+                account_id,
+                coalesce(
+                    nullif({{ json_extract_scalar('properties', "'invoice_id'") }}, ''),
+                    event_id
+                )
+            order by occurred_at, event_id
+        ) as payment_number
     from {{ ref('int_events_attributed') }}
     where event_name = 'invoice_paid' and account_id is not null
+
+),
+
+invoices as (
+
+    select
+        account_id,
+        occurred_date,
+        amount_usd
+    from invoice_payments
+    where payment_number = 1
 
 ),
 
