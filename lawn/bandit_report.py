@@ -116,25 +116,48 @@ def posterior_intervals(report: BanditReport, level: float = 0.95) -> pd.DataFra
     return rows[columns].reset_index(drop=True)
 
 
-def ipw_rates(outcomes: pd.DataFrame, arms: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per bandit, context and arm: the Horvitz-Thompson rate over the closed units of that
-    bandit and context, and the uniform holdout's plain rate there (NaN without a closed
-    holdout unit). ``arms`` (bandit_id, arm): every registered arm, also one never placed."""
+def ipw_rates(outcomes: pd.DataFrame, allocation: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per bandit, context and arm: the Horvitz-Thompson rate over the arm's eligible units
+    (the closed units of that bandit and context decided on a night whose allocation offered
+    the arm; as marts.fct_bandit_readout), and the uniform holdout's plain rate there (NaN
+    without a closed holdout unit). ``allocation`` (bandit_id, decision_day, context, arm):
+    every arm each night offered, also one never placed; an arm no night offered has no rate
+    (NaN). Without ``decision_day`` every closed unit counts for every arm listed."""
     closed = outcomes[outcomes["is_window_closed"].fillna(False).astype(bool)]
-    known = pd.concat([outcomes[["bandit_id", "arm"]], arms if arms is not None else None])
+    known = pd.concat(
+        [outcomes[["bandit_id", "arm"]], allocation[["bandit_id", "arm"]] if allocation is not None else None]
+    )
+    by_night = allocation is not None and {"decision_day", "context"} <= set(allocation.columns)
+    offered: dict[tuple, set] = {}
+    if by_night:
+        nights = allocation.assign(decision_day=pd.to_datetime(allocation["decision_day"]))
+        for key, days in nights.groupby(["bandit_id", "context", "arm"])["decision_day"]:
+            offered[key] = set(days)
     rows = []
     for (bandit_id, context), units in closed.groupby(["bandit_id", "context"], sort=True):
         reward = units["reward"].astype(float)
         weighted = reward / units["propensity"].astype(float)
         holdout = reward[units["is_holdout"].astype(bool)]
+        unit_days = pd.to_datetime(units["decision_day"]) if by_night else None
         for arm in sorted(set(known.loc[known["bandit_id"] == bandit_id, "arm"])):
+            eligible = (
+                unit_days.isin(offered.get((bandit_id, context, arm), set())).to_numpy()
+                if by_night
+                else np.ones(len(units), dtype=bool)
+            )
+            count = int(eligible.sum())
+            rate = (
+                float(weighted[eligible & (units["arm"] == arm).to_numpy()].sum() / count)
+                if count
+                else float("nan")
+            )
             rows.append({
                 "bandit_id": bandit_id, "context": context, "arm": arm, "closed_units": len(units),
-                "ipw_rate": float(weighted[units["arm"] == arm].sum() / len(units)),
+                "eligible_units": count, "ipw_rate": rate,
                 "holdout_rate": float(holdout.mean()) if len(holdout) else float("nan"),
             })  # fmt: skip
-    return pd.DataFrame(rows, columns=["bandit_id", "context", "arm", "closed_units", "ipw_rate",
-                                       "holdout_rate"])  # fmt: skip
+    return pd.DataFrame(rows, columns=["bandit_id", "context", "arm", "closed_units", "eligible_units",
+                                       "ipw_rate", "holdout_rate"])  # fmt: skip
 
 
 def _sum_or_nan(values: pd.Series) -> float:
@@ -147,7 +170,7 @@ def regret_by_day(report: BanditReport) -> pd.DataFrame:
     columns = ["bandit_id", "decision_day", "actions", "bandit_regret", "uniform_regret",
                "holdout_regret", "cumulative_bandit_regret", "cumulative_uniform_regret",
                "cumulative_holdout_regret", "cumulative_saved_vs_uniform"]  # fmt: skip
-    rates = ipw_rates(report.outcomes, report.allocation[["bandit_id", "arm"]])
+    rates = ipw_rates(report.outcomes, report.allocation)
     if rates.empty or report.allocation.empty:
         return pd.DataFrame(columns=columns)
     by_context = rates.groupby(["bandit_id", "context"])["ipw_rate"]

@@ -135,13 +135,20 @@ def beta_interval(a: float, b: float, level: float = 0.95) -> tuple[float, float
 
 def regret_by_hand(outcomes: pd.DataFrame, allocation: pd.DataFrame) -> dict[tuple, tuple[float, ...]]:
     """(bandit, night) -> (bandit regret, uniform regret by IPW, uniform regret by the holdout's
-    observed rate), by explicit loops over rewards and propensities."""
+    observed rate), by explicit loops over rewards and propensities. An arm's IPW rate averages
+    over the closed units decided on a night whose allocation (in their context) offered it."""
+    offered: dict[tuple, set] = {}
+    for row in allocation.to_dict("records"):
+        night = (row["bandit_id"], row["context"], pd.Timestamp(row["decision_day"]).date())
+        offered.setdefault(night, set()).add(row["arm"])
     sums: dict[tuple, dict] = {}
     for record in outcomes.to_dict("records"):
         if not record["is_window_closed"]:
             continue
-        entry = sums.setdefault((record["bandit_id"], record["context"]), {"n": 0, "arm": {}, "h": [0, 0]})
-        entry["n"] += 1
+        entry = sums.setdefault((record["bandit_id"], record["context"]), {"n": {}, "arm": {}, "h": [0, 0]})
+        night = (record["bandit_id"], record["context"], pd.Timestamp(record["decision_day"]).date())
+        for arm in offered.get(night, set()):
+            entry["n"][arm] = entry["n"].get(arm, 0) + 1
         entry["arm"][record["arm"]] = (
             entry["arm"].get(record["arm"], 0.0) + record["reward"] / record["propensity"]
         )
@@ -151,7 +158,7 @@ def regret_by_hand(outcomes: pd.DataFrame, allocation: pd.DataFrame) -> dict[tup
     rates = {}
     for key, entry in sums.items():
         arms = sorted(set(allocation.loc[allocation["bandit_id"] == key[0], "arm"]))
-        ipw = {arm: entry["arm"].get(arm, 0.0) / entry["n"] for arm in arms}
+        ipw = {arm: entry["arm"].get(arm, 0.0) / entry["n"][arm] for arm in arms if entry["n"].get(arm)}
         holdout = entry["h"][1] / entry["h"][0] if entry["h"][0] else float("nan")
         rates[key] = (ipw, max(ipw.values()), sum(ipw.values()) / len(ipw), holdout)
     out: dict[tuple, list[float]] = {}

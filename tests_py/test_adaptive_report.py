@@ -159,14 +159,50 @@ def test_an_arm_never_placed_and_a_holdout_without_closed_units(tmp_path):
             assert np.isnan(holdout) and np.isnan(row.cumulative_holdout_regret)
         else:
             assert row.holdout_regret == pytest.approx(holdout, abs=1e-9)
-    rates = bandit_report.ipw_rates(
-        bandit_report.load_bandit_report(db).outcomes, allocation[["bandit_id", "arm"]]
-    ).set_index(["bandit_id", "arm"])
+    rates = bandit_report.ipw_rates(bandit_report.load_bandit_report(db).outcomes, allocation).set_index(
+        ["bandit_id", "arm"]
+    )
     assert rates.loc[("prompt", "checklist"), "ipw_rate"] == 0.0
     lines = part_lines(report_adaptive.bandit_part(db))
     block = lines[after(lines, "### prompt") :]
     sentence = block[after(block, "Cumulative regret estimated by IPW")]
     assert "(none by the uniform holdout (no closed reward window in it))" in sentence
+
+
+def test_an_arm_added_mid_experiment_is_averaged_over_the_nights_that_offered_it(tmp_path):
+    """`video_tour` joins the prompt bandit on its fifth night: the nights before offered only
+    the other two arms. Its IPW rate averages over the closed units of the nights that offered
+    it, not over every closed unit (those had propensity 0 for it: a probe's new arm read
+    0.172 where its rate was 0.4265), and the regret follows (explicit loops in
+    regret_by_hand)."""
+    frames = bandit_world()
+    joined = NIGHTS[4]
+    allocation = frames["marts.fct_bandit_arms_daily"]
+    before = (allocation["bandit_id"] == "prompt") & (allocation["decision_day"] < joined)
+    allocation = allocation[~(before & (allocation["arm"] == "video_tour"))]
+    outcomes = frames["marts.fct_bandit_outcomes"]
+    early = (outcomes["bandit_id"] == "prompt") & (outcomes["decision_day"] < joined)
+    outcomes = outcomes[~(early & (outcomes["arm"] == "video_tour"))]
+    frames = {**frames, "marts.fct_bandit_outcomes": outcomes, "marts.fct_bandit_arms_daily": allocation}
+    db = write_world(tmp_path / "w.duckdb", frames)
+    report = bandit_report.load_bandit_report(db)
+    rates = bandit_report.ipw_rates(report.outcomes, report.allocation).set_index(["bandit_id", "arm"])
+    closed = outcomes[(outcomes["bandit_id"] == "prompt") & outcomes["is_window_closed"].astype(bool)]
+    offered = closed[closed["decision_day"] >= joined]
+    tour = offered[offered["arm"] == "video_tour"]
+    by_hand = sum(float(r) / p for r, p in zip(tour["reward"], tour["propensity"], strict=True)) / len(
+        offered
+    )
+    row = rates.loc[("prompt", "video_tour")]
+    assert int(row.eligible_units) == len(offered) < len(closed)
+    assert row.ipw_rate == pytest.approx(by_hand, rel=1e-12)
+    assert row.ipw_rate > by_hand * len(offered) / len(closed) + 0.05  # the old average, well below
+    assert int(rates.loc[("prompt", "checklist"), "eligible_units"]) == len(closed)
+    expected = regret_by_hand(outcomes, allocation)
+    for night in bandit_report.regret_by_day(report).itertuples():
+        bandit, uniform, _ = expected[(night.bandit_id, pd.Timestamp(night.decision_day).date())]
+        assert night.bandit_regret == pytest.approx(bandit, abs=1e-9)
+        assert night.uniform_regret == pytest.approx(uniform, abs=1e-9)
 
 
 def test_no_bandit_and_no_uplift_model_say_so_in_one_line(tmp_path):

@@ -2,9 +2,12 @@
     has closed (fct_bandit_outcomes).
     - naive_rate: the arm's plain mean reward. Biased under adaptive allocation (an arm that
       starts unlucky is starved and keeps its low estimate): shown only for contrast.
-    - ipw_rate, ipw_se: Horvitz-Thompson, mean over all closed units of the bandit of
-      reward x 1[arm] / propensity (as lawn.bandit.ipw_means), unbiased because every
-      propensity is > 0 (the floor and the uniform holdout).
+    - ipw_rate, ipw_se: Horvitz-Thompson, mean over the arm's eligible units (the closed
+      units decided on a night whose allocation, in the unit's context, offered the arm) of
+      reward x 1[arm] / propensity (as lawn.bandit.ipw_means), unbiased because every such
+      propensity is > 0 (the floor and the uniform holdout). An arm added mid-experiment is
+      not averaged over the units decided before it existed (propensity 0 there: a probe's
+      new arm read 0.172 for 0.4265); an arm no night offered has no rate (null).
     - holdout_rate: the plain mean reward of the uniform holdout's units (the value of
       uniform allocation, unbiased: those units were never allocated adaptively), and
       holdout_arm_rate: the arm's plain mean within the holdout.
@@ -32,6 +35,34 @@ registry as (
 arms as (
 
     select * from {{ ref('bandit_arms') }}
+
+),
+
+offered as (
+
+    -- the arms each night's allocation offered, per context: the units they could reach
+    select distinct
+        bandit_id,
+        decision_day,
+        context,
+        arm
+    from {{ ref('stg_ml__bandit_allocations') }}
+
+),
+
+arm_eligible as (
+
+    select
+        offered.bandit_id,
+        offered.arm,
+        count(*) as eligible_units
+    from outcomes
+    inner join offered
+        on
+            outcomes.bandit_id = offered.bandit_id
+            and outcomes.decision_day = offered.decision_day
+            and outcomes.context = offered.context
+    group by offered.bandit_id, offered.arm
 
 ),
 
@@ -79,18 +110,19 @@ estimates as (
         arm_sums.arm,
         arm_sums.template_id,
         coalesce(bandit_totals.closed_units, 0) as closed_units,
+        coalesce(arm_eligible.eligible_units, 0) as eligible_units,
         arm_sums.arm_units,
         arm_sums.arm_rewards,
         cast(arm_sums.arm_rewards as {{ type_double() }})
         / nullif(arm_sums.arm_units, 0) as naive_rate,
-        arm_sums.ipw_sum / nullif(bandit_totals.closed_units, 0) as ipw_rate,
+        arm_sums.ipw_sum / nullif(arm_eligible.eligible_units, 0) as ipw_rate,
         sqrt(
             (
                 arm_sums.ipw_sum_squares
-                - power(arm_sums.ipw_sum, 2) / nullif(bandit_totals.closed_units, 0)
+                - power(arm_sums.ipw_sum, 2) / nullif(arm_eligible.eligible_units, 0)
             )
-            / nullif(bandit_totals.closed_units - 1, 0)
-            / nullif(bandit_totals.closed_units, 0)
+            / nullif(arm_eligible.eligible_units - 1, 0)
+            / nullif(arm_eligible.eligible_units, 0)
         ) as ipw_se,
         coalesce(bandit_totals.holdout_units, 0) as holdout_units,
         cast(bandit_totals.holdout_rewards as {{ type_double() }})
@@ -109,6 +141,10 @@ estimates as (
     from arm_sums
     inner join registry on arm_sums.bandit_id = registry.bandit_id
     left join bandit_totals on arm_sums.bandit_id = bandit_totals.bandit_id
+    left join arm_eligible
+        on
+            arm_sums.bandit_id = arm_eligible.bandit_id
+            and arm_sums.arm = arm_eligible.arm
 
 ),
 
@@ -148,6 +184,7 @@ final as (
         arm,
         template_id,
         closed_units,
+        eligible_units,
         arm_units,
         arm_rewards,
         naive_rate,
