@@ -95,8 +95,14 @@ def candidates(
     con: duckdb.DuckDBPyConnection, spec: BanditSpec, rule_id: str, context_column: str, day: dt.date,
     max_age_days: int,
 ) -> pd.DataFrame:  # fmt: skip
-    """The rule's actions the bandit places tonight: decided in [day - max_age_days, day], not
-    suppressed (a holdout account gets no prompt), not placed on an earlier day."""
+    """The rule's actions the bandit places tonight: the ones the export may still send with
+    an arm, decided in [day - max_age_days, day], not placed on an earlier day. So not one
+    suppressed (a holdout account gets no prompt), held for review and not approved, already
+    exported without this bandit's arm (a `lawn actions export` between two nightlies sent it
+    armless: it was never shown an arm, so crediting one biased the posteriors; a probe: 144
+    such actions assigned), or reverted before it went out. An action exported with this
+    bandit's arm stays a candidate of its own night, so a re-run of that night places it again
+    (the draw is keyed on bandit, day and action: the same arm)."""
     context = "coalesce(accounts.segment, 'unknown')" if context_column == "segment" else "'all'"
     return con.execute(
         f"""
@@ -104,13 +110,32 @@ def candidates(
         from marts.fct_next_best_actions as actions
         left join marts.dim_accounts as accounts on actions.account_id = accounts.account_id
         where actions.rule_id = ? and not actions.is_suppressed
+            and (not actions.needs_review or actions.review_decision = 'approve')
             and actions.decided_on between ? and ?
             and actions.action_id not in (
                 select action_id from {ASSIGNMENTS} where bandit_id = ? and decision_day < ?
             )
+            and actions.action_id not in (
+                select action_id from ops.action_exports
+                where record_type = 'action' and (bandit_id is null or bandit_id <> ?)
+                union all
+                select action_id from ops.action_reversals
+                where action_id not in (
+                    select action_id from ops.action_exports
+                    where record_type = 'action' and bandit_id = ?
+                )
+            )
         order by actions.action_id
         """,
-        [rule_id, day - dt.timedelta(days=max_age_days), day, spec.bandit_id, day],
+        [
+            rule_id,
+            day - dt.timedelta(days=max_age_days),
+            day,
+            spec.bandit_id,
+            day,
+            spec.bandit_id,
+            spec.bandit_id,
+        ],
     ).df()
 
 

@@ -79,7 +79,9 @@ def _world(path: Path, context_column: str = "all") -> pd.DataFrame:
             "dim_bandit_arms": _registry(context_column),
             "fct_next_best_actions": pd.DataFrame(
                 actions, columns=["action_id", "account_id", "rule_id", "is_suppressed", "decided_on"]
-            ),
+            )
+            .assign(needs_review=False, review_decision=pd.NA)
+            .astype({"review_decision": "string"}),
             "dim_accounts": pd.DataFrame(accounts, columns=["account_id", "segment"]),
             "fct_activation": pd.DataFrame(
                 reached,
@@ -90,7 +92,8 @@ def _world(path: Path, context_column: str = "all") -> pd.DataFrame:
             con.register("frame", frame)
             con.execute(f"create table marts.{name} as select * from frame")
             con.unregister("frame")
-        for relation in ("ml.bandit_allocations", "ml.bandit_assignments"):
+        for relation in ("ml.bandit_allocations", "ml.bandit_assignments", "ops.action_exports",
+                         "ops.action_reversals"):  # fmt: skip
             con.execute(landing_table(relation).duckdb_ddl())
     return pd.DataFrame(reached, columns=["t", "k", "m", "account_id", "reached_at"])
 
@@ -181,6 +184,45 @@ def test_a_rerun_of_a_night_replaces_its_rows_and_the_same_data_gives_the_same_r
     _nights(fresh)
     for old, new in zip(before, _read(fresh), strict=True):
         pd.testing.assert_frame_equal(old, new)
+
+
+def test_only_actions_the_export_may_still_send_with_an_arm_are_placed(tmp_path):
+    """On the third night: act-02-00 already went out without an arm (a `lawn actions export`
+    between two nightlies), act-02-01 was reverted before it went out, act-02-02 waits for a
+    reviewer and act-02-03 was rejected: none is shown an arm, so none may be placed and
+    credited (a probe: 144 armless exported actions got arms). act-02-04 needs review and was
+    approved: placed. act-01-00 went out with this bandit's arm on the second night: a re-run
+    of that night places it again, with the same arm."""
+    path = tmp_path / "w.duckdb"
+    _world(path)
+    _nights(path, DAYS[:2])
+    with duckdb.connect(str(path)) as con:
+        arm = con.execute("select arm from ml.bandit_assignments where action_id = 'act-01-00'").fetchone()[0]
+        con.execute(
+            "insert into ops.action_exports (run_id, action_id, record_type, bandit_id, bandit_arm) values "
+            "('manual', 'act-02-00', 'action', null, null), ('night-2', 'act-01-00', 'action', ?, ?)",
+            [BANDIT, arm],
+        )
+        con.execute(
+            "insert into ops.action_reversals (action_id, reason) values ('act-02-01', 'wrong account')"
+        )
+        con.execute(
+            "update marts.fct_next_best_actions set needs_review = true, review_decision = case action_id "
+            "when 'act-02-03' then 'reject' when 'act-02-04' then 'approve' end "
+            "where action_id in ('act-02-02', 'act-02-03', 'act-02-04')"
+        )
+    before = _read(path)[1]
+    run_bandits(path, as_of=DAYS[2], max_age_days=0)
+    run_bandits(path, as_of=DAYS[1], max_age_days=0)  # the second night again
+    assignments = _read(path)[1]
+    third = set(assignments.loc[assignments["decision_day"] == pd.Timestamp(DAYS[2]), "action_id"])
+    expected = {f"act-02-{i:02d}" for i in range(12)} - {"act-02-00", "act-02-01", "act-02-02", "act-02-03"}
+    assert third == expected
+    second = assignments[assignments["decision_day"] == pd.Timestamp(DAYS[1])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        second, before[before["decision_day"] == pd.Timestamp(DAYS[1])].reset_index(drop=True)
+    )
+    assert second.set_index("action_id").loc["act-01-00", "arm"] == arm
 
 
 def test_the_contextual_variant_allocates_per_segment(tmp_path):
