@@ -32,6 +32,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -63,8 +64,9 @@ def with_default_exclusion(args: Sequence[str], select: Sequence[str] = ()) -> l
 
 def failure_lines(output: str) -> list[str]:
     """The lines of a dbt run's output that report a failed or erroring node (FAIL, ERROR),
-    in order: what a caller quotes in its one-line error."""
-    return [line for line in output.splitlines() if "FAIL" in line or "ERROR" in line]
+    in order, without the terminal's colour codes: what a caller quotes in its one-line error."""
+    plain = (re.sub(r"\x1b\[[0-9;]*m", "", line) for line in output.splitlines())
+    return [line for line in plain if "FAIL" in line or "ERROR" in line]
 
 
 @dataclass(frozen=True)

@@ -276,9 +276,11 @@ def land_and_check(
     import lock makes them wait for the thread's import, and an import that failed there
     fails again in the check, with its own error. The thread is joined before this returns."""
     from lawn.plan_check import check_plan
+    from lawn.seed_check import check_seeds
 
-    # the tracking plan people edit by hand, before any file is read (lawn/plan_check.py)
-    if problem := check_plan():
+    # the tracking plan and the other seeds people edit by hand, before any file is read
+    # (lawn/plan_check.py, lawn/seed_check.py)
+    if problem := check_plan() or check_seeds():
         return LoadReport(errors=[problem])
     importing: list[threading.Thread] = []
 
