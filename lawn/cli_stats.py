@@ -88,8 +88,12 @@ def readout(
     if not (math.isfinite(sequential_relative_tau) and sequential_relative_tau > 0):
         # tau 0 gave NaN intervals and a mismatch with the mart, exit 1
         fail(f"--sequential-relative-tau must be a positive number, got {sequential_relative_tau}")
+    from lawn.warehouse import check_warehouse
+
+    db_path = db or duckdb_path()
+    check_warehouse(db_path, write=False, must_exist=True)  # a foreign or empty file: exit 2
     with bad_input(UnknownExperimentError):
-        check = check_readout(db or duckdb_path(), experiment, tolerance, sequential_relative_tau)
+        check = check_readout(db_path, experiment, tolerance, sequential_relative_tau)
     finish(check.payload(), as_json, lambda: _print_readout(check), failed=not check.agrees)
 
 

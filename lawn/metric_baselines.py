@@ -27,8 +27,14 @@ class MetricBaseline:
 
 
 def _connect(db_path: Path) -> duckdb.DuckDBPyConnection:
+    from lawn.warehouse import WarehouseError, check_warehouse
+
     if not db_path.exists():
         raise FileNotFoundError(f"no warehouse at {db_path}: run `lawn build` first")
+    try:  # a foreign or empty file is bad input (it exited 1 with DuckDB's IO error)
+        check_warehouse(db_path, write=False, must_exist=True, open_check=False)
+    except WarehouseError as exc:
+        raise FileNotFoundError(str(exc)) from exc
     return duckdb.connect(str(db_path), read_only=True)
 
 

@@ -97,9 +97,10 @@ DUCKDB_MAGIC = (8, b"DUCK")
 
 
 def is_duckdb_file(db_path: Path) -> bool:
-    """Whether the existing file ``db_path`` is a DuckDB database file by its first bytes (an
-    empty file is one DuckDB would initialise): a CSV, a text file or another database named
-    as the warehouse is bad input, told apart from a damaged warehouse (a failed step)."""
+    """Whether the existing file ``db_path`` is a DuckDB database file by its first bytes: a
+    CSV, a text file, another database or an empty file (DuckDB 2 refuses to open one: "exists,
+    but it is not a valid DuckDB database file") named as the warehouse is bad input, told
+    apart from a damaged warehouse (a failed step)."""
     if not Path(db_path).is_file():  # a folder (or a device) given as the warehouse
         return False
     offset, magic = DUCKDB_MAGIC
@@ -108,7 +109,7 @@ def is_duckdb_file(db_path: Path) -> bool:
             head = handle.read(offset + len(magic))
     except OSError:  # unreadable: DuckDB's own open says why
         return True
-    return not head or head[offset:] == magic
+    return head[offset:] == magic
 
 
 def check_warehouse(
@@ -135,6 +136,12 @@ def check_warehouse(
     if write and not (os.access(db_path, os.W_OK) and os.access(folder, os.W_OK)):
         what = "file" if not os.access(db_path, os.W_OK) else f"folder {folder}"
         raise WarehouseError(f"{db_path}: the warehouse {what} is read-only", exit_code=2)
+    if db_path.is_file() and db_path.stat().st_size == 0:
+        raise WarehouseError(
+            f"{db_path}: an empty file (0 bytes), not a DuckDB warehouse; remove it to build a new "
+            "one there, or check --db or LAWN_DUCKDB_PATH",
+            exit_code=2,
+        )
     if not is_duckdb_file(db_path):
         raise WarehouseError(
             f"{db_path}: not a DuckDB warehouse (the file does not start with DuckDB's header); "

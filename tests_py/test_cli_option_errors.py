@@ -61,3 +61,23 @@ def test_identity_weights_checks_its_prior_and_out_before_splink_runs(tmp_path):
     _one_line(
         _invoke(["identity-weights", "--db", str(db), "--out", str(tmp_path)]), f"--out {tmp_path}: cannot"
     )
+
+
+def test_an_empty_or_foreign_file_as_the_warehouse_is_bad_input(tmp_path):
+    """DuckDB 2 refuses to open an empty file ("exists, but it is not a valid DuckDB database
+    file"): `touch lawn.duckdb` made `lawn actions export`, `revert` and `nightly` exit 1, and
+    `lawn readout` and `lawn power --metric` exited 1 on any file that is no DuckDB warehouse
+    (a probe, 2026-12-07)."""
+    empty = tmp_path / "empty.duckdb"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.duckdb"
+    text.write_text("hello\n")
+    said = {empty: "an empty file (0 bytes), not a DuckDB warehouse", text: "not a DuckDB warehouse"}
+    for path, start in said.items():
+        for args in (
+            ["readout", "automation_2026", "--db", str(path)],
+            ["power", "--metric", "first_invoice_sent", "--mde", "0.05", "--db", str(path)],
+            ["actions", "export", "--db", str(path), "--out-dir", str(tmp_path / "x"), "--run", "r1"],
+        ):
+            _one_line(_invoke(args), f"{path}: {start}")
+    assert empty.read_bytes() == b"" and not (tmp_path / "x").exists()

@@ -20,17 +20,25 @@ def test_duckdb_files_are_told_from_other_files(tmp_path):
     csv.write_text("account_id,segment\nacme,smb\n")
     sqlite = tmp_path / "other.db"
     sqlite.write_bytes(b"SQLite format 3\x00" + bytes(100))
-    assert is_duckdb_file(real) and is_duckdb_file(empty)  # DuckDB initialises an empty file
+    assert is_duckdb_file(real)
     assert not is_duckdb_file(csv) and not is_duckdb_file(sqlite) and not is_duckdb_file(tmp_path)
+    # DuckDB 2 does not initialise an empty file ("exists, but it is not a valid DuckDB
+    # database file"): bad input too (a probe: `touch lawn.duckdb` gave exit 1)
+    assert not is_duckdb_file(empty)
+    with pytest.raises(duckdb.IOException, match="not a valid DuckDB database file"):
+        duckdb.connect(str(empty)).close()
 
 
-@pytest.mark.parametrize("name", ["accounts.csv", "folder"])
+@pytest.mark.parametrize("name", ["accounts.csv", "folder", "empty.duckdb"])
 def test_check_warehouse_calls_a_foreign_file_bad_input(tmp_path, name):
     path = tmp_path / name
     if name == "folder":
         path.mkdir()
+    elif name == "empty.duckdb":
+        path.write_bytes(b"")
     else:
         path.write_text("account_id,segment\n")
-    with pytest.raises(WarehouseError, match="not a DuckDB warehouse") as raised:
-        check_warehouse(path, write=False, must_exist=True)
-    assert raised.value.exit_code == 2
+    for write in (False, True):
+        with pytest.raises(WarehouseError, match="not a DuckDB warehouse") as raised:
+            check_warehouse(path, write=write, must_exist=True)
+        assert raised.value.exit_code == 2
