@@ -207,7 +207,7 @@ def test_build_passes_the_day_to_the_runner(tmp_path, monkeypatch):
 
 
 def test_nightly_passes_the_day_to_every_dbt_step(tmp_path, monkeypatch):
-    from lawn import nightly
+    from lawn import nightly, nightly_steps
 
     calls = []
 
@@ -219,7 +219,7 @@ def test_nightly_passes_the_day_to_every_dbt_step(tmp_path, monkeypatch):
         calls.append(kwargs["as_of"])
         return Done()
 
-    monkeypatch.setattr(nightly, "run_dbt", fake_run_dbt)
+    monkeypatch.setattr(nightly_steps, "run_dbt", fake_run_dbt)
     config = NightlyConfig(tmp_path / "w.duckdb", tmp_path, tmp_path, tmp_path, as_of=dt.date(2026, 4, 5))
     nightly.step_build(config, {})
     assert calls == [dt.date(2026, 4, 5)]

@@ -83,7 +83,7 @@ def test_the_nightly_parses_while_its_validate_step_lands_and_dagster_does_not(t
     import contextlib
     import datetime as dt
 
-    from lawn import nightly
+    from lawn import nightly, nightly_steps
     from lawn.nightly import NightlyConfig
     from lawn.raw_loader import LoadReport
 
@@ -94,7 +94,7 @@ def test_the_nightly_parses_while_its_validate_step_lands_and_dagster_does_not(t
         parses.append((db_path, kwargs))
         yield
 
-    monkeypatch.setattr(nightly, "parsing_meanwhile", recording)
+    monkeypatch.setattr(nightly_steps, "parsing_meanwhile", recording)
     monkeypatch.setattr("lawn.validate_raw.load_raw", lambda *args, **kwargs: LoadReport())
     config = NightlyConfig(
         tmp_path / "w.duckdb", tmp_path, tmp_path, tmp_path, as_of=dt.date(2026, 4, 5),
