@@ -98,7 +98,17 @@ def readout(
 
 
 EXPERIMENT_COLUMNS = ("variant", "metric", "units", "lift", "95% CI", "p", "p (BH)", "CUPED lift", "SRM p")
-AUTOMATION_COLUMNS = ("rule", "outcome", "automated n", "holdout n", "lift", "95% CI", "p", "p (BH)", "SRM p")
+AUTOMATION_COLUMNS = (
+    "rule",
+    "outcome",
+    "automated n (window over)",
+    "holdout n (window over)",
+    "lift",
+    "95% CI",
+    "p",
+    "p (BH)",
+    "SRM p",
+)
 
 
 def _print_readout(check: ReadoutCheck) -> None:
