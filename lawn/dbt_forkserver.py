@@ -74,6 +74,17 @@ class _Client:
             preexec_fn=die_with_parent,
         )
 
+    def ensure_started(self, env: Mapping[str, str]) -> None:
+        """Start the server now, in the calling thread, unless it runs. A server started by
+        a thread dies with that thread: Linux's parent-death signal (``die_with_parent``)
+        follows the thread that forked the child, not the process, so the server a parse
+        thread started was killed when the parse ended (and the next run paid for a new one's
+        imports); and a fork from that thread while the main thread worked printed logging's
+        "cannot release un-acquired lock" traceback (a probe, 2026-12-07)."""
+        with self.lock:
+            if self.process is None or self.owner != os.getpid() or self.process.poll() is not None:
+                self.process, self.owner = self._start(env), os.getpid()
+
     def stop(self) -> None:
         process, self.process = self.process, None
         if process is not None and self.owner == os.getpid():
@@ -146,6 +157,14 @@ def abandon() -> None:
     ahead of a build that will not happen, lawn/dbt_parse_ahead.py); a later run starts a new
     server. Without it, this process's exit waits for the run (``close``)."""
     _CLIENT.stop()
+
+
+def start(env: Mapping[str, str]) -> None:
+    """Start this process's server from the calling thread (the main one: see
+    ``_Client.ensure_started``) before a thread sends it runs; a server that cannot start is
+    left to the run, which falls back to a plain child."""
+    with contextlib.suppress(OSError):
+        _CLIENT.ensure_started(env)
 
 
 def run(args: Sequence[str], env: Mapping[str, str], cwd: Path) -> subprocess.CompletedProcess:

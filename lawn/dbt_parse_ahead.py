@@ -100,6 +100,9 @@ def parsing_meanwhile(
             if not abandoned.is_set():
                 outcome.append(execute(parse, capture=True))
 
+    if dbt_forkserver.enabled():
+        # from this thread: a server the parse thread started would die when that thread ends
+        dbt_forkserver.start(parse.env)
     thread = threading.Thread(target=run, name="lawn-dbt-parse", daemon=True)
     thread.start()
     try:

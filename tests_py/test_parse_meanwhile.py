@@ -48,6 +48,29 @@ def test_the_parse_runs_beside_a_writer_and_the_next_run_takes_it(fresh):
     assert "Starting full parse" not in last_run, last_run[:2000]
 
 
+def test_the_fork_server_outlives_the_parse_thread(fresh):
+    """The parse thread must not be the fork server's parent: Linux's parent-death signal
+    follows the thread that forked, so a server started there was SIGKILLed when the parse
+    ended, and the build after it started a new one (dbt's imports paid again; a run sent in
+    between met a dead server). The block starts it from the calling thread."""
+    import time
+
+    from lawn import dbt_forkserver
+
+    if not dbt_forkserver.enabled():
+        pytest.skip("no fork server on this platform or with LAWN_DBT_FORKSERVER=0")
+    dbt_forkserver.abandon()  # start from no server, as a new lawn process does
+    db, target = fresh
+    with parsing_meanwhile(db, target_path=target):
+        pass
+    server = dbt_forkserver._CLIENT.process
+    assert server is not None and not _parse_threads()
+    time.sleep(0.5)  # the signal of a parent thread's exit is delivered at once
+    assert server.poll() is None, f"the fork server died with the parse thread ({server.returncode})"
+    listed = run_dbt(["ls", "--select", "fct_mrr", "--resource-type", "model"], db, target_path=target)
+    assert listed.returncode == 0 and dbt_forkserver._CLIENT.process is server  # the same server ran it
+
+
 def test_a_failed_block_does_not_wait_and_leaves_the_target_folder_alone(fresh):
     import time
 
