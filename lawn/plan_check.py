@@ -71,7 +71,7 @@ def _rows(path: Path, columns: dict[str, str]) -> list[tuple[int, dict[str, str]
     """(CSV line, row) pairs; the header must hold exactly the seed's columns."""
     if not path.is_file():
         raise PlanError(f"{_shown(path)}: file not found (the tracking plan needs it)")
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle:  # a spreadsheet's BOM too
         reader = csv.DictReader(handle)
         header = [name.strip() for name in reader.fieldnames or []]
         missing = [name for name in columns if name not in header]
@@ -93,7 +93,8 @@ def _typed(path: Path, line: int, column: str, value: str, kind: str) -> None:
         return
     try:
         if kind == "integer":
-            int(text)
+            if not float(text).is_integer():  # `2.0` loads as 2, as DuckDB casts it
+                raise ValueError
         elif kind == "date":
             dt.date.fromisoformat(text)
         elif kind == "boolean":
@@ -155,13 +156,18 @@ def _check(plan_dir: Path) -> None:
                 raise PlanError(f"{where}: repeats line {seen[key]} ({' / '.join(key)}: one row per {unit})")
             seen[key] = line
             if name == EVENTS:
-                versions[(row["event_name"], str(int(row["schema_version"])))] = line
+                versions[(row["event_name"], _version(row["schema_version"]))] = line
             else:
                 _property_rules(path, line, row, versions)
 
 
+def _version(text: str) -> str:
+    """A schema_version as dbt loads it (an integer: `2.0` is 2)."""
+    return str(int(float(text)))
+
+
 def _property_rules(path: Path, line: int, row: dict[str, str], versions: dict[tuple[str, str], int]) -> None:
-    version = str(int(row["schema_version"]))
+    version = _version(row["schema_version"])
     if (row["event_name"], version) not in versions:
         raise PlanError(
             f"{_shown(path)} line {line}: event {row['event_name']!r} version {version} is not in "

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
+import re
 from pathlib import Path
 
 import yaml
@@ -65,17 +66,28 @@ def _kind(declared: str) -> str:
     return "text"
 
 
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# what DuckDB casts to a timestamp: a date, then optionally a time (seconds and fraction
+# optional) and an offset; Python's fromisoformat alone also takes 2026-W09-7 or 20260101
+TIMESTAMP = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?"
+)
+
+
 def _parses(text: str, kind: str) -> bool:
+    """Whether dbt-duckdb's seed load reads ``text`` (already trimmed, except a boolean, which
+    DuckDB does not trim: `true ` failed the load) as ``kind``."""
     try:
         if kind == "integer":
-            int(text)
-        elif kind == "number":
+            return float(text).is_integer()  # `30.0` loads as 30, as DuckDB casts it
+        if kind == "number":
             return math.isfinite(float(text))
-        elif kind == "date":
-            dt.date.fromisoformat(text)
-        elif kind == "timestamp":
-            dt.datetime.fromisoformat(text)
-        elif kind == "boolean":
+        if kind == "date":
+            return bool(DATE.fullmatch(text)) and bool(dt.date.fromisoformat(text))
+        if kind == "timestamp":
+            fraction = re.sub(r"(\.\d{6})\d+", r"\1", text)  # Python reads microseconds at most
+            return bool(TIMESTAMP.fullmatch(text)) and bool(dt.datetime.fromisoformat(fraction))
+        if kind == "boolean":
             return text.lower() in BOOLEANS
     except ValueError:
         return False
@@ -102,7 +114,11 @@ def _rules(seed: dict) -> tuple[list[tuple[list[str], bool]], list[str], list[di
     for column in seed.get("columns") or []:
         for test in column.get("data_tests") or []:
             name = test if isinstance(test, str) else next(iter(test))
-            if name in ("primary_key", "unique"):
+            if name == "accepted_values":
+                body = test[name] or {}
+                listed = (body.get("arguments") or body).get("values") or []
+                values.append({"column": column["name"], "accepted_values": listed})
+            elif name in ("primary_key", "unique"):
                 keys.append(([column["name"]], name == "primary_key"))
             elif name == "not_null":
                 required.append(column["name"])
@@ -119,6 +135,8 @@ def _number(text: str) -> float | None:
 def _breaks(rule: dict, text: str) -> str | None:
     """How ``text`` (not empty) breaks one value rule, or None."""
     for listed in ("accepted_values", "in_set"):
+        if listed in rule and not isinstance(rule[listed], list):
+            return None  # a Jinja expression (a var's keys): left to the test, which renders it
         if listed in rule:
             allowed = [str(value) for value in rule[listed]]
             numbers = [_number(value) for value in allowed]
@@ -170,8 +188,9 @@ def _check_seed(path: Path, seed: dict) -> None:
     for line, row in rows:
         where = f"{_shown(path)} line {line}"
         for column, declared in types.items():
-            text = row.get(column, "").strip()
             kind = _kind(str(declared))
+            raw = row.get(column, "")
+            text = raw if kind == "boolean" and raw.strip() else raw.strip()
             if text and not _parses(text, kind):
                 raise SeedError(
                     f"{where}: {column} {text!r} is not {'an' if kind == 'integer' else 'a'} {kind}"
@@ -181,8 +200,11 @@ def _check_seed(path: Path, seed: dict) -> None:
                 raise SeedError(f"{where}: {column} is empty (it may not be)")
         for rule in values:
             column = rule.get("column")
-            text = row.get(column, "").strip()
-            if column in row and text and (broken := _breaks(rule, text)):
+            raw = row.get(column, "")
+            # a set compares the value as loaded (`email_tool ` is not `email_tool` to the
+            # test); a range reads it as a number, spaces and all
+            text = raw if "accepted_values" in rule or "in_set" in rule else raw.strip()
+            if column in row and raw.strip() and (broken := _breaks(rule, text)):
                 raise SeedError(f"{where}: {column} {text!r} {broken}")
         for index, (columns, is_primary) in enumerate(keys):
             key = tuple(row.get(column, "").strip() for column in columns)

@@ -50,9 +50,9 @@ def _opt_float(value: str) -> float | None:
 def load_tracking_plan(plan_dir: Path = TRACKING_PLAN_DIR) -> dict[tuple[str, int], EventSpec]:
     """Read the plan into ``{(event_name, schema_version): EventSpec}``."""
     props: dict[tuple[str, int], list[PropertySpec]] = {}
-    with open(plan_dir / "tracking_plan_properties.csv", newline="") as handle:
+    with open(plan_dir / "tracking_plan_properties.csv", newline="", encoding="utf-8-sig") as handle:
         for row in csv.DictReader(handle):
-            key = (row["event_name"], int(row["schema_version"]))
+            key = (row["event_name"], int(float(row["schema_version"])))  # `2.0` is 2, as dbt loads it
             allowed = row["allowed_values"].strip()
             props.setdefault(key, []).append(
                 PropertySpec(
@@ -67,9 +67,9 @@ def load_tracking_plan(plan_dir: Path = TRACKING_PLAN_DIR) -> dict[tuple[str, in
                 )
             )
     plan: dict[tuple[str, int], EventSpec] = {}
-    with open(plan_dir / "tracking_plan_events.csv", newline="") as handle:
+    with open(plan_dir / "tracking_plan_events.csv", newline="", encoding="utf-8-sig") as handle:
         for row in csv.DictReader(handle):
-            key = (row["event_name"], int(row["schema_version"]))
+            key = (row["event_name"], int(float(row["schema_version"])))  # `2.0` is 2, as dbt loads it
             plan[key] = EventSpec(
                 event_name=key[0],
                 schema_version=key[1],

@@ -69,12 +69,39 @@ def test_the_shipped_seeds_pass():
         ("bandit_registry", "is_enabled", "maybe", "is_enabled 'maybe' is not a boolean"),
         ("bandit_registry", "bandit_id", "", "bandit_id is empty (part of the key bandit_id)"),
         ("action_rules", "cooldown_days", "0", "cooldown_days '0' must be at least 1 and at most 365"),
+        ("action_rules", "cooldown_days", "1.5", "cooldown_days '1.5' is not an integer"),
+        # what DuckDB does not trim or read, although Python's own parsers would
+        ("bandit_registry", "is_enabled", "true ", "is_enabled 'true ' is not a boolean"),
+        (
+            "action_rules",
+            "destination",
+            "email_tool ",
+            "destination 'email_tool ' is not one of email_tool, crm, in_app",
+        ),
+        (
+            "automation_holdouts",
+            "registered_at",
+            "2026-W09-7",
+            "registered_at '2026-W09-7' is not a timestamp",
+        ),
     ],
 )
 def test_a_hand_edit_is_one_line_naming_file_line_column_and_value(tmp_path, name, column, value, said):
     seeds = _copy(tmp_path)
     path, line = _set(seeds, name, column, value)
     assert check_seeds(seeds) == f"{path} line {line}: {said}"
+
+
+def test_an_accepted_values_test_on_the_column_itself(tmp_path):
+    """`accepted_values` declared on a column (not in value_rules): a reviewer's `maybe`
+    passed the gate and failed the build (a probe)."""
+    seeds = _copy(tmp_path)
+    path = seeds / "actions" / "action_review_decisions.csv"
+    with open(path, "a", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerow(
+            ["act-1", "maybe", "ana", "2026-03-01T10:00:00Z", "unsure"]
+        )
+    assert check_seeds(seeds) == f"{path} line 2: decision 'maybe' is not one of approve, reject"
 
 
 def test_a_repeated_key_and_an_extra_value(tmp_path):
@@ -109,3 +136,50 @@ def test_validate_raw_and_build_stop_on_a_seed_before_reading_any_file(tmp_path,
         errors = [line for line in result.output.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and "Traceback" not in result.output
         assert not db.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "column", "value"),
+    [
+        ("action_rules", "cooldown_days", "30.0"),  # dbt-duckdb loads 30
+        ("bandit_registry", "draws", "20000.0"),
+        ("bandit_registry", "is_enabled", "TRUE"),
+        ("bandit_registry", "holdout_share", " 0.2 "),  # a number read with its spaces
+        ("automation_holdouts", "registered_at", "2026-03-01T10:00:00.123456789Z"),
+        ("automation_holdouts", "registered_at", "2026-03-01"),
+    ],
+)
+def test_what_a_spreadsheet_writes_and_dbt_loads_is_accepted(tmp_path, name, column, value):
+    """The legitimate edits a probe found refused (`30.0` for an integer) or checked against
+    it, each loaded by dbt-duckdb's seed load as the value it means."""
+    seeds = _copy(tmp_path)
+    _set(seeds, name, column, value)
+    assert check_seeds(seeds) is None
+
+
+def test_a_byte_order_mark_is_read_in_every_seed(tmp_path):
+    seeds = _copy(tmp_path)
+    for path in seeds.glob("*/*.csv"):
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert check_seeds(seeds) is None
+
+
+def test_the_tracking_plan_takes_a_bom_and_a_version_written_2_0(tmp_path, monkeypatch):
+    from lawn.plan_check import check_plan
+    from lawn.tracking_plan import load_tracking_plan
+
+    plan = tmp_path / "tracking_plan"
+    shutil.copytree(SEEDS_DIR / "tracking_plan", plan)
+    for path in plan.glob("*.csv"):
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert check_plan(plan) is None  # it said "missing column 'event_name'"
+    for name in ("tracking_plan_events.csv", "tracking_plan_properties.csv"):
+        with open(plan / name, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+        at = rows[0].index("schema_version")
+        for row in rows[1:]:
+            row[at] += ".0"
+        with open(plan / name, "w", newline="") as handle:
+            csv.writer(handle, lineterminator="\n").writerows(rows)
+    assert check_plan(plan) is None
+    assert load_tracking_plan(plan).keys() == load_tracking_plan().keys()
