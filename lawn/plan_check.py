@@ -26,14 +26,13 @@ What is checked and where each rule comes from (one source of truth each):
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import math
 from pathlib import Path
 
 import duckdb
 import yaml
 
 from lawn.paths import REPO_ROOT, TRACKING_PLAN_DIR
+from lawn.seed_check import kind_of, parses, shown
 
 EVENTS = "tracking_plan_events"
 PROPERTIES = "tracking_plan_properties"
@@ -46,8 +45,6 @@ SET_COLUMNS = {
     PROPERTIES: {"data_type": ("stg_tracking_plan__properties", "data_type", True),
                  "pii_class": ("stg_tracking_plan__properties", "pii_class", False)},
 }  # fmt: skip
-# what DuckDB's CSV reader takes as a boolean (dbt-duckdb loads seeds with it)
-BOOLEANS = {"true", "false", "t", "f", "1", "0", "yes", "no", "y", "n"}
 
 
 class PlanError(ValueError):
@@ -63,14 +60,10 @@ def check_plan(plan_dir: Path = TRACKING_PLAN_DIR) -> str | None:
     return None
 
 
-def _shown(path: Path) -> str:
-    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
-
-
 def _rows(path: Path, columns: dict[str, str]) -> list[tuple[int, dict[str, str]]]:
     """(CSV line, row) pairs; the header must hold exactly the seed's columns."""
     if not path.is_file():
-        raise PlanError(f"{_shown(path)}: file not found (the tracking plan needs it)")
+        raise PlanError(f"{shown(path)}: file not found (the tracking plan needs it)")
     with open(path, newline="", encoding="utf-8-sig") as handle:  # a spreadsheet's BOM too
         reader = csv.DictReader(handle)
         header = [name.strip() for name in reader.fieldnames or []]
@@ -79,7 +72,7 @@ def _rows(path: Path, columns: dict[str, str]) -> list[tuple[int, dict[str, str]
         if missing or unknown:
             said = [f"missing column {', '.join(map(repr, missing))}"] if missing else []
             said += [f"unknown column {', '.join(map(repr, unknown))}"] if unknown else []
-            raise PlanError(f"{_shown(path)} line 1: {'; '.join(said)} (columns: {', '.join(columns)})")
+            raise PlanError(f"{shown(path)} line 1: {'; '.join(said)} (columns: {', '.join(columns)})")
         return [
             (reader.line_num, {k.strip(): (v or "") for k, v in row.items() if k is not None})
             for row in reader
@@ -87,24 +80,13 @@ def _rows(path: Path, columns: dict[str, str]) -> list[tuple[int, dict[str, str]
 
 
 def _typed(path: Path, line: int, column: str, value: str, kind: str) -> None:
-    """A typed column's text parses as dbt's seed load reads it (empty is null)."""
-    text = value.strip()
-    if not text:
-        return
-    try:
-        if kind == "integer":
-            if not float(text).is_integer():  # `2.0` loads as 2, as DuckDB casts it
-                raise ValueError
-        elif kind == "date":
-            dt.date.fromisoformat(text)
-        elif kind == "boolean":
-            if text.lower() not in BOOLEANS:
-                raise ValueError
-        elif kind == "double" and not math.isfinite(float(text)):
-            raise ValueError
-    except ValueError:
+    """A typed column's text parses as dbt's seed load reads it (empty is null; a boolean is
+    not trimmed, as DuckDB does not trim it), by the configuration seeds' rule."""
+    wanted = kind_of(kind)
+    text = value if wanted == "boolean" and value.strip() else value.strip()
+    if text and not parses(text, wanted):
         article = "an" if kind[0] in "aeiou" else "a"
-        raise PlanError(f"{_shown(path)} line {line}: {column} {value!r} is not {article} {kind}") from None
+        raise PlanError(f"{shown(path)} line {line}: {column} {value!r} is not {article} {kind}")
 
 
 def _sets() -> dict[tuple[str, str], list[str]]:
@@ -133,26 +115,26 @@ def _check(plan_dir: Path) -> None:
                 if kind != "varchar":
                     _typed(path, line, column, row[column], kind)
             if not row["schema_version"].strip():
-                raise PlanError(f"{_shown(path)} line {line}: schema_version is empty")
+                raise PlanError(f"{shown(path)} line {line}: schema_version is empty")
             for column in ("event_name", "property_name") if name == PROPERTIES else ("event_name",):
                 value = row[column]
                 if not value.strip():
-                    raise PlanError(f"{_shown(path)} line {line}: {column} is empty")
+                    raise PlanError(f"{shown(path)} line {line}: {column} is empty")
                 if value != value.strip():
                     raise PlanError(
-                        f"{_shown(path)} line {line}: {column} {value!r} has white space around it "
+                        f"{shown(path)} line {line}: {column} {value!r} has white space around it "
                         "(events' names are trimmed, so none could match it)"
                     )
             for column, (model, staged, lowered) in SET_COLUMNS[name].items():
                 allowed = sets.get((model, staged))
                 value = row[column].lower() if lowered else row[column]
                 if allowed is not None and value not in allowed:
-                    accepted, where = ", ".join(allowed), f"{_shown(path)} line {line}"
+                    accepted, where = ", ".join(allowed), f"{shown(path)} line {line}"
                     raise PlanError(f"{where}: {column} {row[column]!r} is not one of {accepted}")
             key = tuple(row[c].strip() for c in ("event_name", "schema_version", "property_name") if c in row)
             if key in seen:
                 unit = "property of an event version" if name == PROPERTIES else "event version"
-                where = f"{_shown(path)} line {line}"
+                where = f"{shown(path)} line {line}"
                 raise PlanError(f"{where}: repeats line {seen[key]} ({' / '.join(key)}: one row per {unit})")
             seen[key] = line
             if name == EVENTS:
@@ -170,18 +152,18 @@ def _property_rules(path: Path, line: int, row: dict[str, str], versions: dict[t
     version = _version(row["schema_version"])
     if (row["event_name"], version) not in versions:
         raise PlanError(
-            f"{_shown(path)} line {line}: event {row['event_name']!r} version {version} is not in "
+            f"{shown(path)} line {line}: event {row['event_name']!r} version {version} is not in "
             f"{EVENTS}.csv (a property needs its event version)"
         )
     low, high = row["min_value"].strip(), row["max_value"].strip()
     if low and high and float(low) > float(high):
-        raise PlanError(f"{_shown(path)} line {line}: min_value {low} is above max_value {high}")
+        raise PlanError(f"{shown(path)} line {line}: min_value {low} is above max_value {high}")
     allowed = row["allowed_values"]
     if allowed.strip():
         for item in allowed.split("|"):
             if not item or item != item.strip():
                 raise PlanError(
-                    f"{_shown(path)} line {line}: allowed_values {allowed!r} has an empty or padded item "
+                    f"{shown(path)} line {line}: allowed_values {allowed!r} has an empty or padded item "
                     f"({item!r}): items are separated by | alone and compared exactly"
                 )
     pattern = row["pattern"]
@@ -192,5 +174,5 @@ def _property_rules(path: Path, line: int, row: dict[str, str], versions: dict[t
         except duckdb.Error as exc:
             reason = str(exc).splitlines()[0]
             raise PlanError(
-                f"{_shown(path)} line {line}: pattern {pattern!r} does not compile ({reason})"
+                f"{shown(path)} line {line}: pattern {pattern!r} does not compile ({reason})"
             ) from None

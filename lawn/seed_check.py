@@ -51,11 +51,11 @@ def check_seeds(seeds_dir: Path = SEEDS_DIR) -> str | None:
     return None
 
 
-def _shown(path: Path) -> str:
+def shown(path: Path) -> str:
     return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
 
 
-def _kind(declared: str) -> str:
+def kind_of(declared: str) -> str:
     base = declared.lower().split("(")[0].strip()
     if base in INTEGER_TYPES:
         return "integer"
@@ -74,7 +74,7 @@ TIMESTAMP = re.compile(
 )
 
 
-def _parses(text: str, kind: str) -> bool:
+def parses(text: str, kind: str) -> bool:
     """Whether dbt-duckdb's seed load reads ``text`` (already trimmed, except a boolean, which
     DuckDB does not trim: `true ` failed the load) as ``kind``."""
     try:
@@ -165,33 +165,33 @@ def _breaks(rule: dict, text: str) -> str | None:
 def _check_seed(path: Path, seed: dict) -> None:
     types = (seed.get("config") or {}).get("column_types") or {}
     if not path.is_file():
-        raise SeedError(f"{_shown(path)}: file not found (the seed {seed['name']} needs it)")
+        raise SeedError(f"{shown(path)}: file not found (the seed {seed['name']} needs it)")
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             header = [name.strip() for name in reader.fieldnames or []]
             missing = [name for name in types if name not in header]
             if missing:
-                raise SeedError(f"{_shown(path)} line 1: missing column {', '.join(map(repr, missing))}")
+                raise SeedError(f"{shown(path)} line 1: missing column {', '.join(map(repr, missing))}")
             rows = []
             for row in reader:
                 if None in row:  # DictReader's key for the values beyond the header
-                    where = f"{_shown(path)} line {reader.line_num}"
+                    where = f"{shown(path)} line {reader.line_num}"
                     raise SeedError(f"{where}: more values than the header's {len(header)} columns")
                 rows.append((reader.line_num, {k.strip(): (v or "") for k, v in row.items()}))
     except UnicodeDecodeError:
-        raise SeedError(f"{_shown(path)}: not UTF-8 text") from None
+        raise SeedError(f"{shown(path)}: not UTF-8 text") from None
     except csv.Error as exc:
-        raise SeedError(f"{_shown(path)}: not a readable CSV file ({exc})") from None
+        raise SeedError(f"{shown(path)}: not a readable CSV file ({exc})") from None
     keys, required, values = _rules(seed)
     seen: list[dict[tuple[str, ...], int]] = [{} for _ in keys]
     for line, row in rows:
-        where = f"{_shown(path)} line {line}"
+        where = f"{shown(path)} line {line}"
         for column, declared in types.items():
-            kind = _kind(str(declared))
+            kind = kind_of(str(declared))
             raw = row.get(column, "")
             text = raw if kind == "boolean" and raw.strip() else raw.strip()
-            if text and not _parses(text, kind):
+            if text and not parses(text, kind):
                 raise SeedError(
                     f"{where}: {column} {text!r} is not {'an' if kind == 'integer' else 'a'} {kind}"
                 )

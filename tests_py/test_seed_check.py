@@ -183,3 +183,14 @@ def test_the_tracking_plan_takes_a_bom_and_a_version_written_2_0(tmp_path, monke
             csv.writer(handle, lineterminator="\n").writerows(rows)
     assert check_plan(plan) is None
     assert load_tracking_plan(plan).keys() == load_tracking_plan().keys()
+
+
+def test_the_tracking_plan_does_not_trim_a_boolean(tmp_path):
+    """`is_required` written `true ` passed the plan's gate and failed dbt's seed load after
+    the raw files landed (a probe): the plan reads typed values by the same rule as the seeds."""
+    from lawn.plan_check import check_plan
+
+    plan = tmp_path / "tracking_plan"
+    shutil.copytree(SEEDS_DIR / "tracking_plan", plan)
+    path, line = _set(tmp_path, "tracking_plan_properties", "is_required", "true ")
+    assert check_plan(plan) == f"{path} line {line}: is_required 'true ' is not a boolean"
