@@ -261,9 +261,15 @@ def model_card(artefact: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+class NoLiveModelError(ModelError):
+    """No live version in the store (not a damaged one): the nightly trains a first model."""
+
+
 def live_version(store: Path) -> str:
     try:
         return model_store.live_version(store, "lawn model train")
+    except model_store.NoLiveModel as exc:
+        raise NoLiveModelError(str(exc)) from None
     except model_store.ModelStoreError as exc:
         raise ModelError(str(exc)) from None
 

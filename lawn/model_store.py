@@ -15,6 +15,11 @@ class ModelStoreError(ValueError):
     """No live model, no earlier version, or an unknown version (one line)."""
 
 
+class NoLiveModel(ModelStoreError):
+    """The store names no live version (no live.json yet, or none made live): a first model
+    may be trained. A damaged live.json is a ModelStoreError, never this."""
+
+
 def check_store(store: Path) -> Path:
     """``store`` can be a model store: not a file (NotADirectoryError after the training, exit 1)."""
     if store.exists() and not store.is_dir():
@@ -74,7 +79,7 @@ def set_live(store: Path, version: str) -> None:
 def live_version(store: Path, train_command: str) -> str:
     version = registry(store)["live"]
     if not version:
-        raise ModelStoreError(f"no live model in {store}: run `{train_command}` first")
+        raise NoLiveModel(f"no live model in {store}: run `{train_command}` first")
     return version
 
 

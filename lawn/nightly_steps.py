@@ -247,14 +247,14 @@ def _score_churn(config: NightlyConfig) -> str:
     """Churn scores and monitoring by the live model, training a first one when none is live;
     a feed too young to train on gets none tonight (the rest of the night, actions on the
     other rules, SLOs and reports, does not wait for one)."""
-    from lawn.churn_model import ModelError, TooLittleHistory, live_version, train
+    from lawn.churn_model import NoLiveModelError, TooLittleHistory, live_version, train
     from lawn.churn_scoring import score
     from lawn.model_monitoring import monitor
 
     try:
         version = live_version(config.model_store)
         trained = ""
-    except ModelError:
+    except NoLiveModelError:  # a damaged live.json is a failed step, not a reason to train over it
         if not config.train_if_missing:
             raise
         try:

@@ -380,3 +380,24 @@ def test_a_shadow_run_of_an_earlier_live_version_keeps_its_driving_scores(churn_
     # where the live version drives, the earlier one is a shadow now
     shadowed = f"select count(*) as n from ml.churn_scores where model_version = '{first}' and is_shadow"
     assert query(db, shadowed)["n"].iloc[0] > 0
+
+
+def test_the_nightly_does_not_train_over_a_damaged_registry(tmp_path):
+    """A damaged live.json made the nightly's score step take it for "no model yet": it
+    trained a new model over it (the rollback history lost) or, on a young feed, went on
+    with no churn scores, while `lawn model score` refused it (a probe, 2026-12-07). Now the
+    step fails, naming the file, and leaves it as it was; a store with no live.json still
+    gets its first model."""
+    from lawn import nightly_steps
+    from lawn.churn_model import NoLiveModelError, live_version
+
+    store = tmp_path / "models"
+    store.mkdir()
+    (store / "live.json").write_text("{not json")
+    config = nightly_steps.NightlyConfig(tmp_path / "w.duckdb", store, tmp_path / "e", tmp_path / "r")
+    with pytest.raises(nightly_steps.StepFailed, match=r"live\.json: not a readable model registry"):
+        nightly_steps.run_scoring(config, {"run_id": "run-1"})
+    assert (store / "live.json").read_text() == "{not json"
+    (store / "live.json").unlink()
+    with pytest.raises(NoLiveModelError):
+        live_version(store)
