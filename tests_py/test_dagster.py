@@ -172,6 +172,13 @@ def test_sensor_asks_for_a_run_when_a_raw_file_appears_or_changes(definitions, t
     assert (
         isinstance(fourth, RunRequest) and "marketing_spend/2026-03-01.csv" in fourth.tags["lawn/raw_files"]
     )
+    # the day's file removed: the folder is back at the third run's files, and that is a new
+    # run (the fingerprint was the run key, which Dagster skips once it has been used)
+    (raw / "marketing_spend" / "2026-03-01.csv").unlink()
+    (raw / "marketing_spend").rmdir()
+    fifth, cursor = _tick(definitions, raw, cursor)
+    assert isinstance(fifth, RunRequest) and fifth.tags == third.tags
+    assert fifth.run_key not in {first.run_key, second.run_key, third.run_key, fourth.run_key}
     # two files for one table: skipped with the loader's message, no run
     (raw / "crm_accounts.parquet").write_bytes(b"")
     result, _ = _tick(definitions, raw, cursor)
@@ -430,3 +437,36 @@ def test_an_error_slo_breach_fails_the_slo_check_and_a_warning_does_not(manifest
     evaluation = check()
     assert not evaluation.passed and evaluation.severity.value == "ERROR"
     assert evaluation.metadata["error_breaches"].value == "freshness_hours"
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        ("lawn", "actions: /x/exports: cannot write export files there (Operation not permitted)"),
+        ("other", "actions: ZeroDivisionError: division by zero"),
+    ],
+)
+def test_any_step_error_is_a_one_line_failure(tmp_path, monkeypatch, error, said):
+    """An export folder the step cannot write raised lawn's ActionError through Dagster with a
+    traceback through steps.py, nightly_steps.py and actions.py (a probe, 2026-12-07), where
+    `lawn nightly` records one line: now every error of a step is a Failure of one line, lawn's
+    own in its words, another library's with its type."""
+    from types import SimpleNamespace
+
+    from dagster import Failure
+
+    from lawn.actions import ActionError
+    from lawn.orchestration.steps import run_step
+
+    def step(config, state):
+        if error == "lawn":
+            raise ActionError("/x/exports: cannot write export files there (Operation not permitted)")
+        return str(1 / 0)
+
+    monkeypatch.setenv(ENV_KEY, TEST_HASH_KEY.secret.decode())
+    context = SimpleNamespace(run=SimpleNamespace(run_id="r1"), log=SimpleNamespace(info=lambda *_: None))
+    lawn = LawnNightlyResource(db_path=str(tmp_path / "lawn.duckdb"))
+    with pytest.raises(Failure) as raised:
+        run_step(context, lawn, "actions", step)
+    assert raised.value.description == said
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__

@@ -285,10 +285,15 @@ def build_definitions(manifest: Path | None = None, lawn: LawnNightlyResource | 
         if not fingerprint:
             return SkipReason(f"no raw files in {raw_dir}")
         key = fingerprint_key(fingerprint)
-        if key == context.cursor:
+        # the cursor is "<fingerprint key>:<runs asked for>": the run key counts, so a folder
+        # back at an earlier fingerprint (a delivery removed) is a new run, not one Dagster
+        # skips as already requested (the fingerprint alone was the run key)
+        last_key, _, asked = (context.cursor or "").partition(":")
+        if key == last_key:
             return SkipReason(f"no new or changed raw file in {raw_dir}")
-        context.update_cursor(key)
-        return RunRequest(run_key=key, tags={"lawn/raw_files": ",".join(sorted(fingerprint))})
+        cursor = f"{key}:{int(asked) + 1 if asked.isdigit() else 1}"
+        context.update_cursor(cursor)
+        return RunRequest(run_key=cursor, tags={"lawn/raw_files": ",".join(sorted(fingerprint))})
 
     schedule = ScheduleDefinition(
         name="lawn_nightly_schedule",

@@ -27,7 +27,7 @@ from lawn.nightly import NightlyConfig, StepFailed, StepResult
 from lawn.orchestration.resources import LawnNightlyResource, dbt_environment
 from lawn.paths import REPO_ROOT
 from lawn.raw_reader import RawFileError
-from lawn.warehouse import WarehouseError, writing
+from lawn.warehouse import WarehouseError, first_line, writing
 
 # the asset of step score (ml.* tables)
 SCORE = "score"
@@ -53,6 +53,11 @@ def run_step(
             detail = function(config, state)
     except (StepFailed, HashKeyError, WarehouseError, RawFileError) as exc:
         raise Failure(description=f"{name}: {exc}") from None
+    except Exception as exc:  # as `lawn nightly` records any other failure: one line, no traceback
+        # (an ActionError for an export folder it cannot write escaped with Dagster's frames)
+        own = type(exc).__module__.startswith("lawn")
+        said = first_line(exc) if own else f"{type(exc).__name__}: {first_line(exc)}"
+        raise Failure(description=f"{name}: {said}") from None
     context.log.info(f"{name}: {detail}")
     return detail, state
 
