@@ -470,3 +470,22 @@ def test_any_step_error_is_a_one_line_failure(tmp_path, monkeypatch, error, said
         run_step(context, lawn, "actions", step)
     assert raised.value.description == said
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+def test_the_shipped_instance_config_loads_and_frees_a_killed_runs_pool_slot(tmp_path, monkeypatch):
+    """ops/dagster.yaml is a valid instance config (Dagster refuses an unknown key at start) and
+    turns on what frees the pool slot of a run killed mid-way: the daemon's run monitoring with
+    a maximum run time and freed slots after a run ends (a probe's killed run blocked every
+    later one on `lawn_warehouse`)."""
+    import shutil
+
+    shutil.copy(REPO_ROOT / "ops" / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    instance = DagsterInstance.get()
+    try:
+        settings = instance.run_monitoring_settings
+        assert instance.run_monitoring_enabled and 0 < instance.run_monitoring_max_runtime_seconds <= 6 * 3600
+        assert 0 < settings["free_slots_after_run_end_seconds"] <= 600
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+    finally:
+        instance.dispose()
