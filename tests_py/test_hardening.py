@@ -604,7 +604,7 @@ def test_bad_input_to_every_command_is_one_line_not_a_traceback(warehouse, tmp_p
         (["generate", "--dirt", "duplicate"], 2, "--dirt"),
         (["validate-raw", "--raw-dir", str(tmp_path / "none")], 2, "none"),
         (["identity-weights", "--db", str(tmp_path / "none.duckdb")], 2, "no such database"),
-        (["readout", "exp_x", "--db", str(tmp_path / "none.duckdb")], 2, "no warehouse"),
+        (["readout", "exp_x", "--db", str(tmp_path / "none.duckdb")], 2, "no such warehouse"),
         (["model", "train", "--test-days", "0", *db], 2, "--test-days"),
         (["model", "train", "--store", str(store), *db], 2, "labelled"),
         (["model", "score", "--date", "2020-01-01", "--store", str(store), *db], 2, "no paying account-days"),
