@@ -79,11 +79,15 @@ class _Client:
         a thread dies with that thread: Linux's parent-death signal (``die_with_parent``)
         follows the thread that forked the child, not the process, so the server a parse
         thread started was killed when the parse ended (and the next run paid for a new one's
-        imports); and a fork from that thread while the main thread worked printed logging's
-        "cannot release un-acquired lock" traceback (a probe, 2026-12-07)."""
+        imports). A fork from that thread is also the likely source of logging's "cannot
+        release un-acquired lock" traceback a probe saw (2026-12-07; not reproduced on demand)."""
         with self.lock:
-            if self.process is None or self.owner != os.getpid() or self.process.poll() is not None:
-                self.process, self.owner = self._start(env), os.getpid()
+            self._start_unless_running(env)
+
+    def _start_unless_running(self, env: Mapping[str, str]) -> None:
+        """Start this process's server unless it runs (the caller holds ``self.lock``)."""
+        if self.process is None or self.owner != os.getpid() or self.process.poll() is not None:
+            self.process, self.owner = self._start(env), os.getpid()
 
     def stop(self) -> None:
         process, self.process = self.process, None
@@ -104,8 +108,7 @@ class _Client:
                 "templates": str(Path(folder) / "templates.json"),
             }
             try:
-                if self.process is None or self.owner != os.getpid() or self.process.poll() is not None:
-                    self.process, self.owner = self._start(env), os.getpid()
+                self._start_unless_running(env)
                 process = self.process
                 assert process.stdin is not None and process.stdout is not None
                 process.stdin.write(json.dumps(request) + "\n")

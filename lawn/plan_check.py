@@ -32,7 +32,7 @@ import duckdb
 import yaml
 
 from lawn.paths import REPO_ROOT, TRACKING_PLAN_DIR
-from lawn.seed_check import kind_of, parses, shown
+from lawn.seed_check import as_loaded, kind_of, parses, shown
 
 EVENTS = "tracking_plan_events"
 PROPERTIES = "tracking_plan_properties"
@@ -83,7 +83,7 @@ def _typed(path: Path, line: int, column: str, value: str, kind: str) -> None:
     """A typed column's text parses as dbt's seed load reads it (empty is null; a boolean is
     not trimmed, as DuckDB does not trim it), by the configuration seeds' rule."""
     wanted = kind_of(kind)
-    text = value if wanted == "boolean" and value.strip() else value.strip()
+    text = as_loaded(value, wanted)
     if text and not parses(text, wanted):
         article = "an" if kind[0] in "aeiou" else "a"
         raise PlanError(f"{shown(path)} line {line}: {column} {value!r} is not {article} {kind}")

@@ -74,6 +74,12 @@ TIMESTAMP = re.compile(
 )
 
 
+def as_loaded(value: str, kind: str) -> str:
+    """The text dbt-duckdb's seed load casts: trimmed, except a boolean's, which DuckDB does
+    not trim (`true ` failed the load); a value of spaces alone is empty (null)."""
+    return value if kind == "boolean" and value.strip() else value.strip()
+
+
 def parses(text: str, kind: str) -> bool:
     """Whether dbt-duckdb's seed load reads ``text`` (already trimmed, except a boolean, which
     DuckDB does not trim: `true ` failed the load) as ``kind``."""
@@ -190,7 +196,7 @@ def _check_seed(path: Path, seed: dict) -> None:
         for column, declared in types.items():
             kind = kind_of(str(declared))
             raw = row.get(column, "")
-            text = raw if kind == "boolean" and raw.strip() else raw.strip()
+            text = as_loaded(raw, kind)
             if text and not parses(text, kind):
                 raise SeedError(
                     f"{where}: {column} {text!r} is not {'an' if kind == 'integer' else 'a'} {kind}"
