@@ -42,7 +42,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from lawn.contract import RAW_EVENT_COLUMNS
 from lawn.generator.commercial import DAY
@@ -57,6 +56,7 @@ from lawn.generator.run import (
     other_tables,
     simulate,
 )
+from lawn.generator.stream_files import write_csv, write_parquet
 from lawn.generator.writers import _write
 from lawn.tracking_plan import load_tracking_plan
 
@@ -204,83 +204,6 @@ def _boundaries(log: EventLog, horizon_s: float, rows: int, bucket_rows: int) ->
         (log.start + dt.timedelta(seconds=horizon_s * k / count)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         for k in range(1, count)
     ]
-
-
-def _write_csv(tables: Iterator[pa.Table], path: Path, batch_rows: int) -> None:
-    """pandas ``to_csv`` on batches of sorted rows, appended: the same bytes as one ``to_csv``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame([], columns=list(RAW_EVENT_COLUMNS)).to_csv(path, index=False, lineterminator="\n")
-    with path.open("a", newline="") as handle:
-        for table in tables:
-            for start in range(0, table.num_rows, batch_rows):
-                frame = table.slice(start, batch_rows).to_pandas()
-                frame.to_csv(handle, header=False, index=False, lineterminator="\n")
-                del frame
-            del table
-
-
-def _pandas_schema() -> pa.Schema:
-    """The schema (with pandas' metadata) ``frame.astype("string").to_parquet(index=False)`` writes."""
-    frame = pd.DataFrame({name: pd.Series(["x"], dtype="string") for name in RAW_EVENT_COLUMNS})
-    return pa.Table.from_pandas(frame, preserve_index=False).schema
-
-
-def _write_parquet(tables: Iterator[pa.Table], path: Path, row_group: int) -> None:
-    """Row groups of exactly ``row_group`` rows, as one ``to_parquet`` call writes them.
-
-    Each row group is handed to the writer with one contiguous array per column (what
-    ``to_parquet`` hands it, so pages split the same way). Sorted rows wait in per-column lists
-    of arrays until a row group is full; it is then assembled column by column, dropping the
-    parts it used, so about one row group is held at a time, plus one bucket.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    schema = _pandas_schema()
-    names = list(RAW_EVENT_COLUMNS)
-    pending: dict[str, list[pa.Array]] = {name: [] for name in names}
-    held = 0
-    pool = pa.default_memory_pool()
-
-    def flush(rows: int) -> None:
-        arrays = []
-        for name in names:
-            parts, taken, rest = pending[name], [], []
-            need = rows
-            for part in parts:
-                if need >= len(part):
-                    taken.append(part)
-                    need -= len(part)
-                elif need > 0:
-                    taken.append(part.slice(0, need))
-                    rest.append(part.slice(need))
-                    need = 0
-                else:
-                    rest.append(part)
-            parts.clear()
-            arrays.append(pa.concat_arrays(taken) if len(taken) != 1 else _contiguous(taken[0]))
-            del taken
-            pending[name] = rest
-        group = pa.Table.from_arrays(arrays, schema=schema)
-        del arrays
-        writer.write_table(group, row_group_size=row_group)
-        del group
-        pool.release_unused()  # hand the row group's memory back (mimalloc keeps it otherwise)
-
-    with pq.ParquetWriter(path, schema, compression="snappy") as writer:
-        for table in tables:
-            for name in names:
-                pending[name].extend(table.column(name).chunks)
-            held += table.num_rows
-            del table
-            while held >= row_group:
-                flush(row_group)
-                held -= row_group
-        if held:
-            flush(held)
-
-
-def _contiguous(array: pa.Array) -> pa.Array:
-    """``array`` with its own buffers (a slice keeps its parent's whole buffers alive)."""
-    return pa.concat_arrays([array]) if array.offset else array
 
 
 def generate_to_files(
@@ -431,6 +354,6 @@ def _deliver_all(
 def _write_events(buckets: _Buckets, path: Path, file_format: str, batch_rows: int) -> None:
     """The sorted deliveries as ``raw_events`` (CSV or Parquet)."""
     if file_format == "csv":
-        _write_csv(buckets.sorted_tables(), path, batch_rows)
+        write_csv(buckets.sorted_tables(), path, batch_rows)
     else:
-        _write_parquet(buckets.sorted_tables(), path, PARQUET_ROW_GROUP)
+        write_parquet(buckets.sorted_tables(), path, PARQUET_ROW_GROUP)
