@@ -110,6 +110,7 @@ def build(
     data tests, unit tests unless --no-unit-tests); with --as-of, as if run at the end of that day."""
     import time
 
+    from lawn import rebuild_due
     from lawn.build_hints import late_delivery_hint
     from lawn.dbt_parse_ahead import parsing_meanwhile
     from lawn.dbt_runner import run_dbt
@@ -138,6 +139,10 @@ def build(
             changed = install_key(duckdb_path(), key)
             if changed:
                 err.print(f"note: {changed}", soft_wrap=True, highlight=False)
+            owed = rebuild_due.reasons(duckdb_path())
+            if owed and not full_refresh and day is None:  # a replay rebuilds everything anyway
+                err.print(rebuild_due.announcement(owed), soft_wrap=True, markup=False, highlight=False)
+                full_refresh = True
             # dbt never sees the key (lawn/dbt_runner.py); its output goes to the terminal
             refresh = ["--full-refresh"] if full_refresh else []
             units = [] if unit_tests else ["--exclude-resource-type", "unit_test"]
@@ -145,6 +150,8 @@ def build(
             started = time.time()
             result = run_dbt(args, duckdb_path(), as_of=day, capture=False, reuse_seed_tests=True)
             code, left_out = result.returncode, getattr(result, "seed_tests_left_out", 0)
+            if code == 0 and owed and (full_refresh or day is not None):
+                rebuild_due.clear(duckdb_path())
             hint = late_delivery_hint(started) if code and not full_refresh else None
             if hint:
                 err.print(hint, soft_wrap=True, highlight=False)

@@ -76,6 +76,26 @@ def actions_revert(
         out.print(f"  {action_id}")
 
 
+LIVE_FOLDERS = {"model_store": MODEL_STORE_DIR, "export_dir": EXPORT_DIR, "report_dir": REPORT_DIR}
+
+
+def check_replay_folders(**folders: Path) -> None:
+    """A replay (--as-of) writes none of the live run's folders: its report would overwrite the
+    live one and join its archive, a live model trained on later data would score the past, and
+    its actions would reach the live destination (exit 2, naming the options to give)."""
+    live = [
+        f"--{name.replace('_', '-')} ({LIVE_FOLDERS[name]})"
+        for name, folder in folders.items()
+        if folder.resolve() == LIVE_FOLDERS[name].resolve()
+    ]
+    if live:
+        fail(
+            f"--as-of replays a past day into the live folders {', '.join(live)}: give the replay "
+            "its own (its report would replace the live one, a live model trained on later data "
+            "would score the past, its actions would be sent; docs/as_of.md)"
+        )
+
+
 @guarded
 def nightly(
     db: Annotated[
@@ -115,10 +135,12 @@ def nightly(
         typer.Option(help="duckdb (the --db file) or postgres (LAWN_PG_* variables; docs/postgres.md)."),
     ] = "duckdb",
 ) -> None:
-    """The scheduled job: validate -> dbt build -> score -> actions -> SLO checks -> report.
+    """The scheduled job: validate -> dbt build -> retention -> score -> bandit -> actions -> SLO
+    checks -> report.
 
     Needs the identity hash key (LAWN_IDENTITY_HASH_KEY or LAWN_IDENTITY_HASH_KEY_FILE; --dev
-    for a local try). Exit codes: 0 success, 1 a step failed (or another writer holds the
+    for a local try). With --as-of (a replay) give --model-store, --export-dir and --report-dir
+    of its own. Exit codes: 0 success, 1 a step failed (or another writer holds the
     warehouse, or its DuckDB file is damaged), 2 bad input (no key, a --db in a missing folder,
     read-only, or a file that is not a DuckDB database), 3 an SLO of severity error breached,
     130 interrupted (Ctrl-C)."""
@@ -126,6 +148,8 @@ def nightly(
     from lawn.nightly import NightlyConfig, run_nightly
 
     day = as_of_day(as_of)
+    if day is not None:
+        check_replay_folders(model_store=model_store, export_dir=export_dir, report_dir=report_dir)
     try:
         check_max_age(action_max_age_days)
     except ActionError as exc:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lawn import rebuild_due
 from lawn.data_day import data_day_of
 from lawn.dbt_parse_ahead import parsing_meanwhile
 from lawn.dbt_runner import failure_lines, run_dbt
@@ -183,8 +184,15 @@ def _build_after(config: NightlyConfig, step: str) -> str:
 def step_build(config: NightlyConfig, state: dict) -> str:
     """Every model, seed, snapshot and data test except what is downstream of the landing
     tables a later step writes (scores, the export ledger); unit tests test code, not data:
-    CI runs them."""
-    return _build_after(config, "build")
+    CI runs them. With --full-refresh when the raw events were landed again in full since the
+    last full build (lawn/rebuild_due.py), which it then clears."""
+    owed = rebuild_due.reasons(config.db_path) if config.target == "duckdb" else []
+    if not owed:
+        return _build_after(config, "build")
+    refresh = config.full_refresh or config.as_of is None
+    done = _dbt(config, build_args("build", refresh))
+    rebuild_due.clear(config.db_path)
+    return f"{rebuild_due.announcement(owed).removeprefix('note: ')}; {done}" if refresh else done
 
 
 def compacts_on(day: dt.date | None, weekday: str = RETENTION_COMPACT_WEEKDAY) -> bool:

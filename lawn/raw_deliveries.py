@@ -95,6 +95,9 @@ class Plan:
     deliveries: list[Delivery]
     new: list[Delivery]
     note: str = ""  # why a table that was landed before is landed again in full (stderr)
+    # landed again because rows it held changed or went (not an erasure, which every layer
+    # applies): incremental models built on them are stale (lawn/rebuild_due.py)
+    stale: bool = False
 
 
 def scalar(connection: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> object:
@@ -141,8 +144,8 @@ def plan_table(
     current = {delivery.name: delivery for delivery in deliveries}
     what = f"raw.{table.name}"
 
-    def again(note: str) -> Plan:
-        return Plan("full", deliveries, deliveries, f"{note}: landing {what} again in full")
+    def again(note: str, stale: bool = True) -> Plan:
+        return Plan("full", deliveries, deliveries, f"{note}: landing {what} again in full", stale)
 
     for name, (_, size, mtime_ns, sha256, *_rest) in landed.items():
         delivery = current.get(name)
@@ -157,7 +160,7 @@ def plan_table(
             connection, "select count(*) from ops.erasure_tombstones where erased_at > ?", [last_landed_at]
         )
         if erased:
-            return again("an erasure happened since the last landing")
+            return again("an erasure happened since the last landing", stale=False)
     expected = int(table_rows) - retention_deleted_since(connection, target, last_landed_at)
     held = int(scalar(connection, f"select count(*) from {target}"))
     if held != expected:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from lawn import rebuild_due
 from lawn.contract import FILE_FORMATS, RAW_TABLES, RawTable
 from lawn.raw_deliveries import Plan, plan_table, record_manifest, scalar
 from lawn.raw_problems import duckdb_problem, first_bad_json_line
@@ -111,6 +112,8 @@ def land_raw_dir(
                 plan = plan_table(raw_dir, table, connection, schema, incremental)
                 if plan.note and notes is not None:
                     notes(plan.note)
+                if plan.stale and table.name == "raw_events":
+                    rebuild_due.note(connection, plan.note)
                 if before_reading is not None and plan.mode != "unchanged" and plan.new:
                     before_reading()
                 landed = _land_table(raw_dir, table, connection, schema, check, plan)

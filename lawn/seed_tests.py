@@ -3,9 +3,10 @@
 Every `lawn build` and nightly rebuilds the models over the new data, so their data tests run
 again. The seeds (the tracking plan, registries, policies: ``seeds/``) and the models built
 from seeds alone are rebuilt from the same files each time, so the outcome of a data test that
-reads only them (107 of the demo's 514: accepted values of a registry, its keys, its
-relationships) is a function of the project's files, the vars, the target and the installed
-dbt, adapter and DuckDB, never of the warehouse's data. Running them again cost every
+reads only them (62 of the demo's 321 since the single-column tests were folded, 107 of 514
+before: accepted values of a registry, its keys, its relationships) is a function of the
+project's files, the vars, the target and the installed dbt, adapter and DuckDB, never of the
+warehouse's data. Running them again cost every
 incremental build about 7 s of dbt's per-node time at 1M (docs/performance.md).
 
 :func:`plan` hashes those inputs (:func:`fingerprint`); when the record in the run's dbt

@@ -4,8 +4,11 @@ the tests' identity hash key). Shared by the tests that build it."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+
+import pandas as pd
 
 from tests_py.conftest import TEST_HASH_KEY
 
@@ -26,3 +29,23 @@ def billing_world(root: Path) -> tuple[Path, dict[str, str]]:
         "LAWN_IDENTITY_HASH_KEY": TEST_HASH_KEY.secret.decode(),
     }
     return raw, env
+
+
+def month_end_mrr(events: pd.DataFrame, account: str) -> dict[str, float]:
+    """Month-end MRR of one account from raw rows, restated in pandas: the last plan_changed
+    (its mrr_usd) or subscription_canceled ($0) by UTC occurred_at before each month ended."""
+    rows = events[
+        (events.account_id == account) & events.event_name.isin(["plan_changed", "subscription_canceled"])
+    ].copy()
+    rows = rows.drop_duplicates("event_id")
+    rows["when"] = pd.to_datetime(rows.occurred_at, utc=True, format="ISO8601")
+    rows["mrr"] = [
+        float(json.loads(p)["mrr_usd"]) if name == "plan_changed" else 0.0
+        for name, p in zip(rows.event_name, rows.properties, strict=True)
+    ]
+    rows = rows.sort_values("when")
+    out = {}
+    for month in pd.period_range("2026-01", "2026-06", freq="M"):
+        before = rows[rows["when"] < (month + 1).start_time.tz_localize("UTC")]
+        out[str(month.start_time.date())] = before.mrr.iloc[-1] if len(before) else 0.0
+    return out

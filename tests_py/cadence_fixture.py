@@ -151,13 +151,15 @@ def slo_status(last: dt.date = AS_OF) -> pd.DataFrame:
         )
         thin = dt.date(2026, 5, 1) <= d <= dt.date(2026, 5, 2)
         status = "insufficient_data" if thin else "breach" if breach else "pass"
-        rows.append(("act", d, "error", ">=", 0.4, 0.3 if breach else 0.5, 0.45, 60, status))
-        rows.append(("conv", d, "warn", ">=", 0.2, 0.9, 0.9, 40, "pass"))
+        # complete_on_date: milestones of 0-day windows, complete on their own day
+        rows.append(("act", d, d, "error", ">=", 0.4, 0.3 if breach else 0.5, 0.45, 60, status))
+        rows.append(("conv", d, d, "warn", ">=", 0.2, 0.9, 0.9, 40, "pass"))
     return pd.DataFrame(
         rows,
         columns=[
             "slo_id",
             "evaluated_date",
+            "complete_on_date",
             "severity",
             "comparator",
             "threshold",

@@ -182,6 +182,40 @@ def test_bad_as_of_on_the_cli_exits_2_with_one_line(command, tmp_path, monkeypat
     assert not db.exists()  # refused before anything was landed or built
 
 
+def test_a_replayed_nightly_needs_folders_of_its_own(tmp_path, monkeypatch):
+    """A replay into the live report folder replaced the live report and joined its archive,
+    scored the past with the live model (trained on later data) and could send its actions:
+    with --as-of every live default is refused, naming the options (exit 2, nothing built)."""
+    from lawn import nightly
+    from lawn.paths import EXPORT_DIR, MODEL_STORE_DIR, REPORT_DIR
+
+    db = tmp_path / "replay.duckdb"
+    ran = []
+    monkeypatch.setattr(nightly, "run_nightly", lambda config, console: ran.append(config))
+    replay = ["nightly", "--dev", "--as-of", "2026-06-15", "--db", str(db)]
+    result = runner.invoke(app, replay)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    text = " ".join(result.output.split())
+    assert len(lines) <= 3 and text.startswith("error: --as-of replays a past day"), result.output
+    for option, live in (
+        ("--model-store", MODEL_STORE_DIR),
+        ("--export-dir", EXPORT_DIR),
+        ("--report-dir", REPORT_DIR),
+    ):
+        assert f"{option} ({live})" in text
+    own = {"--model-store": tmp_path / "m", "--export-dir": tmp_path / "e", "--report-dir": tmp_path / "r"}
+    partly = runner.invoke(app, [*replay, "--export-dir", str(own["--export-dir"])])
+    assert partly.exit_code == 2 and "--export-dir" not in " ".join(partly.output.split()).split("give")[0]
+    assert ran == [] and not db.exists()
+    folders = [word for option, path in own.items() for word in (option, str(path))]
+    allowed = runner.invoke(app, [*replay, *folders])
+    assert len(ran) == 1 and ran[0].report_dir == own["--report-dir"], allowed.output
+    # a live run keeps its defaults
+    runner.invoke(app, ["nightly", "--dev", "--db", str(db)])
+    assert len(ran) == 2 and ran[1].report_dir == REPORT_DIR
+
+
 def test_build_passes_the_day_to_the_runner(tmp_path, monkeypatch):
     seen = {}
 

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -296,6 +297,43 @@ def test_as_of_reproduces_a_past_report_after_later_data(fixture_world, tmp_path
         db, "weekly", fx.day(7), tmp_path / "later", root / "store", root / "manifest.json"
     )
     assert newer[1].read_text() != before[Path("weekly") / str(fx.AS_OF) / "report.md"].decode()
+
+
+def test_as_of_shows_only_the_slo_evaluations_complete_by_its_end_of_the_data(fixture_world, tmp_path):
+    """An SLO row dated D measures outcomes up to D + the milestone's window: a report as of D
+    shows, as a build of D would, each SLO's newest evaluation whose windows were complete by
+    the end of the data then (the newest event day received by D), not the row dated D."""
+    root = tmp_path / "w"
+    shutil.copytree(fixture_world["root"], root, ignore=shutil.ignore_patterns("*.wal", "out"))
+    db = root / "w.duckdb"
+    with duckdb.connect(str(db)) as con:  # act's milestone: a 4-day window
+        con.execute(
+            "update marts.fct_slo_status set complete_on_date = evaluated_date + 4 where slo_id = 'act'"
+        )
+    events = fx.events()
+    known = events[
+        (pd.to_datetime(events["occurred_date"]) <= fx.D)
+        & (pd.to_datetime(events["received_at"]) < fx.D + pd.Timedelta(days=1))
+    ]
+    data_end = pd.to_datetime(known["occurred_date"]).max()
+    slos = fx.slo_status()
+    days = np.where(slos["slo_id"] == "act", 4, 0)
+    slos["complete_on_date"] = pd.to_datetime(slos["complete_on_date"]) + pd.to_timedelta(days, unit="D")
+    shown = slos[slos["complete_on_date"] <= data_end].sort_values("evaluated_date").groupby("slo_id").last()
+    # by hand: the data ends on the as-of day, so act's newest complete row is 06-11, a breach day
+    assert data_end == fx.D and str(shown.loc["act", "evaluated_date"]) == "2026-06-11"
+    paths = write_cadence_report(
+        db, "daily", fx.AS_OF, tmp_path / "out", fixture_world["store"], fixture_world["manifest"],
+        fixture_world["catalog"],
+    )  # fmt: skip
+    md = paths[1].read_text()
+    table = md_table(md, "SLOs")
+    assert dict(zip(table["slo_id"], table["evaluated_date"], strict=True)) == {
+        slo: str(row.evaluated_date) for slo, row in shown.iterrows()
+    }
+    assert dict(zip(table["slo_id"], table["status"], strict=True)) == dict(shown["status"])
+    breaches = int((shown["status"] == "breach").sum())
+    assert breaches == 1 and f"{breaches} of 2 SLOs breach at their newest evaluation" in md
 
 
 def test_a_different_rerender_keeps_the_archived_report(fixture_world, tmp_path):

@@ -11,7 +11,6 @@ received (collected) on 2026-03-10 but landed after the June data."""
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import duckdb
@@ -20,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lawn.cli import app
-from tests_py.billing_world import FEED, billing_world
+from tests_py.billing_world import FEED, billing_world, month_end_mrr
 
 runner = CliRunner()
 
@@ -38,26 +37,6 @@ LATE_CANCELLATION = {
     "context": '{"platform": "server"}',
     "properties": '{"plan": "starter", "mrr_usd": 49, "cancel_reason": "other"}',
 }
-
-
-def _month_end_mrr(events: pd.DataFrame, account: str) -> dict[str, float]:
-    """Month-end MRR of one account from raw rows, restated in pandas: the last plan_changed
-    (its mrr_usd) or subscription_canceled ($0) by UTC occurred_at before each month ended."""
-    rows = events[
-        (events.account_id == account) & events.event_name.isin(["plan_changed", "subscription_canceled"])
-    ].copy()
-    rows = rows.drop_duplicates("event_id")
-    rows["when"] = pd.to_datetime(rows.occurred_at, utc=True, format="ISO8601")
-    rows["mrr"] = [
-        float(json.loads(p)["mrr_usd"]) if name == "plan_changed" else 0.0
-        for name, p in zip(rows.event_name, rows.properties, strict=True)
-    ]
-    rows = rows.sort_values("when")
-    out = {}
-    for month in pd.period_range("2026-01", "2026-06", freq="M"):
-        before = rows[rows["when"] < (month + 1).start_time.tz_localize("UTC")]
-        out[str(month.start_time.date())] = before.mrr.iloc[-1] if len(before) else 0.0
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +83,7 @@ def test_late_delivery_is_named_and_full_refresh_reads_it(world):
             pd.DataFrame([LATE_CANCELLATION]),
         ]
     )
-    expected = _month_end_mrr(events, "a_multi")
+    expected = month_end_mrr(events, "a_multi")
     # by hand: 49 at January's end, cancelled 15 February, growth $99 on 3 March
     assert expected == {
         "2026-01-01": 49.0,

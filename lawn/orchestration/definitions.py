@@ -129,7 +129,7 @@ def build_definitions(manifest: Path | None = None, lawn: LawnNightlyResource | 
         )
         def group(context: AssetExecutionContext, dbt: DbtCliResource, lawn: LawnNightlyResource) -> Iterator:
             full_refresh = lawn.full_refresh if step == "build" else False
-            yield from dbt_build(context, dbt, lawn, plain_build(full_refresh))
+            yield from dbt_build(context, dbt, lawn, plain_build(full_refresh), pays_rebuild=step == "build")
 
         group.__doc__ = description
         return group

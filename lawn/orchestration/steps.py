@@ -20,7 +20,7 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource
 
-from lawn import dbt_parse_cache, report_data
+from lawn import dbt_parse_cache, rebuild_due, report_data
 from lawn.identity_key import HashKeyError, install_key
 from lawn.landing import landing_tables
 from lawn.nightly import NightlyConfig, StepFailed, StepResult
@@ -145,11 +145,17 @@ def run_steps(context: AssetExecutionContext) -> list[StepResult]:
 
 
 def dbt_build(
-    context: AssetExecutionContext, dbt: DbtCliResource, lawn: LawnNightlyResource, args: list[str]
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    lawn: LawnNightlyResource,
+    args: list[str],
+    pays_rebuild: bool = False,
 ) -> Iterator:
     """One dbt asset group's `dbt build` (``args``) under the writer lock, with the nightly's
     vars and the identity key installed as `lawn nightly` does; with a dbt target folder, a
-    fresh one per step, seeded from and kept in the parse store (lawn/dbt_parse_cache.py)."""
+    fresh one per step, seeded from and kept in the parse store (lawn/dbt_parse_cache.py).
+    ``pays_rebuild`` (the build step): with --full-refresh when the raw events were landed
+    again in full since the last full build, cleared once it succeeded (lawn/rebuild_due.py)."""
     name = context.op_execution_context.op.name
     with ExitStack() as stack:
         try:
@@ -161,6 +167,10 @@ def dbt_build(
             raise Failure(description=f"{name}: {exc}") from None
         if config.hash_key is not None:
             install_key(config.db_path, config.hash_key)  # as lawn nightly: dbt never sees it
+        owed = rebuild_due.reasons(config.db_path) if pays_rebuild else []
+        if owed and "--full-refresh" not in args:
+            context.log.info(rebuild_due.announcement(owed))
+            args = [*args, "--full-refresh"]
         target, parse_key = None, None
         if config.dbt_target_path is not None:
             target = config.dbt_target_path / f"{context.run.run_id}-{name}"
@@ -171,6 +181,8 @@ def dbt_build(
         vars_args = ["--vars", json.dumps(config.dbt_vars)] if config.dbt_vars else []
         with dbt_environment(config.db_path):
             invocation = dbt.cli([*args, *vars_args], context=context, target_path=target)
-        yield from invocation.stream()
+        yield from invocation.stream()  # raises when dbt failed: the debt stays
+        if owed:
+            rebuild_due.clear(config.db_path)
         if target is not None and parse_key is not None:
             dbt_parse_cache.keep(target, parse_key)

@@ -75,7 +75,7 @@ def slo_today(r: Reader) -> pd.DataFrame:
         """
         with ranked as (
             select *, row_number() over (partition by slo_id order by evaluated_date desc) as rn
-            from marts.fct_slo_status where evaluated_date <= $as_of
+            from {slo_status} as slo_status where evaluated_date <= $as_of
         )
         select slo_id, evaluated_date, severity, comparator, threshold, metric_value, baseline_value, units,
             status
@@ -87,7 +87,7 @@ def slo_today(r: Reader) -> pd.DataFrame:
 def slo_history(r: Reader, start: object) -> pd.DataFrame:
     return r.df(
         """
-        select slo_id, evaluated_date, metric_value, threshold, status from marts.fct_slo_status
+        select slo_id, evaluated_date, metric_value, threshold, status from {slo_status} as slo_status
         where evaluated_date <= $as_of and evaluated_date >= $lo order by slo_id, evaluated_date
         """,
         lo=start,

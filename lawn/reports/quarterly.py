@@ -28,7 +28,7 @@ def history(r: Reader) -> pd.DataFrame:
     return r.df(
         """
         select slo_id, evaluated_date, severity, comparator, threshold, metric_value, status
-        from marts.fct_slo_status where evaluated_date <= $as_of and evaluated_date >= $start
+        from {slo_status} as slo_status where evaluated_date <= $as_of and evaluated_date >= $start
         order by slo_id, evaluated_date
         """
     )

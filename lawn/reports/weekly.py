@@ -105,7 +105,7 @@ def candidates(r: Reader, kpis: pd.DataFrame) -> pd.DataFrame:
         """
         select slo_id, severity, evaluated_date >= $start as this_week, status,
             row_number() over (partition by slo_id order by evaluated_date desc) as rn
-        from marts.fct_slo_status
+        from {slo_status} as slo_status
         where evaluated_date <= $as_of and evaluated_date >= cast($start as date) - interval 7 day
         """
     )

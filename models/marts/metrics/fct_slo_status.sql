@@ -7,7 +7,10 @@
     entities stopped coming (no enterprise account for two months) is still evaluated on
     the newest complete day, with the units its window holds (0: insufficient_data), and
     an SLO with no entity at all is listed as insufficient_data rather than left out.
-    is_latest marks the evaluation on that newest day: the SLO's current status. -#}
+    is_latest marks the evaluation on that newest day: the SLO's current status.
+    complete_on_date is the first end of the data (fct_data_day.data_end_date) on which
+    the evaluation's windows are all complete: a report as of an earlier day shows only the
+    evaluations complete by its own end of the data, as a build of that day would have. -#}
 with
 
 slos as (
@@ -34,7 +37,10 @@ milestone_ranges as (
         entity_type,
         milestone_name,
         min(anchor_date) as first_anchor_date,
-        max(anchor_date) as last_anchor_date
+        max(anchor_date) as last_anchor_date,
+        -- the milestone's window (one per milestone): an evaluation's windows are all
+        -- complete when the data reaches its last anchor day plus this
+        max(window_days) as milestone_window_days
     from {{ ref('int_activation_milestones') }}
     where is_window_complete
     group by entity_type, milestone_name
@@ -46,7 +52,8 @@ slo_ranges as (
     select
         slos.slo_id,
         milestone_ranges.first_anchor_date,
-        milestone_ranges.last_anchor_date
+        milestone_ranges.last_anchor_date,
+        milestone_ranges.milestone_window_days
     from slos
     inner join milestone_ranges
         on
@@ -144,6 +151,10 @@ final as (
         valued.slo_id,
         valued.evaluated_date,
         valued.evaluated_date = slo_ranges.last_anchor_date as is_latest,
+        cast(
+            {{ dbt.dateadd('day', 'slo_ranges.milestone_window_days', 'valued.evaluated_date') }}
+            as date
+        ) as complete_on_date,
         slos.entity_type,
         slos.milestone_name,
         slos.dimension_name,
