@@ -11,7 +11,13 @@ import typer
 
 from lawn.cli_common import AsOfOption, RawDirOption, as_of_day, err, fail, out
 from lawn.cli_generate import generate
-from lawn.paths import DEMO_RAW_DIR, IDENTITY_WEIGHTS_ESTIMATE, duckdb_path, unwritable_reason
+from lawn.paths import (
+    DEMO_RAW_DIR,
+    IDENTITY_WEIGHTS_ESTIMATE,
+    SEGMENT_RAW_DIR,
+    duckdb_path,
+    unwritable_reason,
+)
 from lawn.settings import IDENTITY_MATCH_PRIOR
 
 app = typer.Typer(
@@ -200,9 +206,9 @@ def ingest_segment(
     export: Annotated[
         Path, typer.Argument(help="Segment / RudderStack export: JSON Lines or a JSON array (.gz ok).")
     ],
-    out_dir: Annotated[Path, typer.Option("--out", help="Raw folder to write raw_events.jsonl into.")] = Path(
-        "data/segment_raw"
-    ),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Raw folder to write raw_events.jsonl into.")
+    ] = SEGMENT_RAW_DIR,
 ) -> None:
     """Map Segment-spec messages (track, identify, page, screen, group) onto the raw envelope."""
     from lawn.segment import SegmentInputError, convert_export

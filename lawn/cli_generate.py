@@ -47,7 +47,14 @@ def generate(
         ),
     ] = "native",
     out_dir: Annotated[Path, typer.Option(help="Where raw files go.")] = DEMO_RAW_DIR,
-    truth_dir: Annotated[Path, typer.Option(help="Where the planted truth goes.")] = TRUTH_DIR,
+    truth_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where the planted truth goes (default: a folder `truth` beside --out-dir; the "
+            "demo's data/truth for the demo's data/raw).",
+            show_default=False,
+        ),
+    ] = None,
     dirt: Annotated[list[str], typer.Option(help="Override one dirt rate, KIND=RATE; repeatable.")] = [],  # noqa: B006
     dirt_scale: Annotated[float, typer.Option(help="Multiply every dirt rate by this factor.")] = 1.0,
     breach_platform: Annotated[
@@ -159,6 +166,8 @@ def generate(
         )
     except ValueError as exc:
         fail(str(exc))
+    if truth_dir is None:  # the answers never land in the checkout's demo for another world
+        truth_dir = TRUTH_DIR if out_dir.resolve() == DEMO_RAW_DIR.resolve() else out_dir.parent / "truth"
     if habits == "native" and file_format in STREAMED_FORMATS and not in_memory:
         with err.status(f"simulating {accounts} accounts over {days} days, streaming {file_format}"):
             try:

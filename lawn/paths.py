@@ -12,6 +12,7 @@ SEEDS_DIR = REPO_ROOT / "seeds"
 DEMO_RAW_DIR = REPO_ROOT / "data" / "raw"
 TRACKING_PLAN_DIR = SEEDS_DIR / "tracking_plan"
 TRUTH_DIR = REPO_ROOT / "data" / "truth"
+SEGMENT_RAW_DIR = REPO_ROOT / "data" / "segment_raw"  # `lawn ingest segment` writes here by default
 # the dbt project and its vars (read by lawn/settings.py)
 DBT_PROJECT_FILE = REPO_ROOT / "dbt_project.yml"
 # what the CLI writes by default, always under the repository root (never the cwd)

@@ -277,8 +277,9 @@ def convert_export(path: Path, out_dir: Path) -> tuple[Path, int, int]:
     An unreadable line gets the ``received_at`` of the readable message before it (or, at
     the start of the file, after it): it arrived in the same delivery, and a made-up clock
     would move the data day. An export that cannot be read, a message that is no Segment
-    message (`not_a_message`) and an ``out_dir`` that cannot be written are a
-    `SegmentInputError`, and nothing is written.
+    message (`not_a_message`), an export of which no line is JSON (another file given by
+    mistake) and an ``out_dir`` that cannot be written are a `SegmentInputError`, and nothing
+    is written.
     """
     if not path.exists():
         raise SegmentInputError(f"{path}: no such file")
@@ -290,6 +291,11 @@ def convert_export(path: Path, out_dir: Path) -> tuple[Path, int, int]:
             rows, unreadable = _write_rows(path, handle)
         if rows == 0:
             raise SegmentInputError(f"{path}: no messages")
+        if unreadable == rows:  # a CSV or another tool's file given by mistake: nothing to keep
+            raise SegmentInputError(
+                f"{path}: none of its {rows:,} line(s) is a JSON message (is it a Segment or "
+                "RudderStack export: JSON Lines or a JSON array?)"
+            )
         temporary.replace(target)
     except SegmentInputError:
         temporary.unlink(missing_ok=True)

@@ -66,3 +66,17 @@ def test_dirt_options_change_rates_and_bad_ones_exit_2(tmp_path):
     assert bad.exit_code == 2 and "KIND=RATE" in bad.output
     bad = runner.invoke(app, [*ARGS, *out, "--format", "xlsx"])
     assert bad.exit_code == 2 and "csv, parquet, parquet-typed" in bad.output
+
+
+def test_another_out_dir_keeps_the_truth_beside_it_not_in_the_demo(tmp_path):
+    """`--out-dir DIR` alone wrote the raw files to DIR and the truth over the checkout's
+    data/truth (a docs walk-through, 2026-12-07): the demo's files and their truth no longer
+    matched. The truth now goes to a `truth` folder beside DIR."""
+    from lawn.paths import TRUTH_DIR
+
+    before = {path.name: _digest(path) for path in TRUTH_DIR.iterdir() if path.is_file()}
+    result = runner.invoke(app, [*ARGS, "--out-dir", str(tmp_path / "world" / "raw")])
+    assert result.exit_code == 0, result.output
+    written = sorted(path.name for path in (tmp_path / "world" / "truth").iterdir())
+    assert "truth_identities.csv" in written
+    assert {path.name: _digest(path) for path in TRUTH_DIR.iterdir() if path.is_file()} == before

@@ -239,3 +239,23 @@ def test_an_experiment_viewed_track_is_an_exposure(tmp_path):
     assert variants == {"x1": "treatment", "x2": "control", "x3": "holdout"}
     assert json.loads(by_id["x1"]["properties"])["experiment_id"] == "exp_cta"
     assert by_id["x1"]["account_id"] == "acme"
+
+
+def test_a_file_with_no_json_message_is_refused_not_converted(tmp_path):
+    """A CSV given to `lawn ingest segment` by mistake became rows with no receive time (exit 0),
+    passed the gate, and failed the build on int_data_day's key test naming no input (a probe,
+    2026-12-07). No line is a JSON message: one line, exit 2, nothing written."""
+    export = tmp_path / "export.csv"
+    export.write_text("event_id,event_name,received_at\ne1,signed_up,2026-11-20T10:00:00Z\n")
+    out = tmp_path / "raw"
+    result = runner.invoke(app, ["ingest", "segment", str(export), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert text.startswith(f"error: {export}: none of its 2 line(s) is a JSON message"), text
+    assert not (out / "raw_events.jsonl").exists()
+    # one readable message among broken lines is still converted (the broken ones quarantined)
+    message = {"type": "track", "event": "Signed Up", "messageId": "m1", "userId": "u1",
+               "timestamp": "2026-11-20T10:00:00Z", "receivedAt": "2026-11-20T10:00:01Z"}  # fmt: skip
+    export.write_text("not json\n" + json.dumps(message) + "\n")
+    result = runner.invoke(app, ["ingest", "segment", str(export), "--out", str(out)])
+    assert result.exit_code == 0 and "1 unreadable line(s) kept" in result.output, result.output
