@@ -228,7 +228,12 @@ def identity_weights(
         Path | None, typer.Option(help="The built warehouse (default: LAWN_DUCKDB_PATH or ./lawn.duckdb).")
     ] = None,
     output: Annotated[
-        Path, typer.Option("--out", help="CSV to write (the seed's columns).")
+        Path,
+        typer.Option(
+            "--out",
+            help="CSV to write: comparison, level, m_probability, u_probability (the seed's "
+            "columns but level_description).",
+        ),
     ] = IDENTITY_WEIGHTS_ESTIMATE,
     prior: Annotated[
         float, typer.Option(help="Prior P(two user_ids of an account are one person); default: dbt var.")

@@ -43,7 +43,7 @@ def generate(
         str,
         typer.Option(
             help="native (ours) or foreign: trials as $0 plans, tabs in emails, same-name colleagues, "
-            "junk ids, no optional tables (see lawn/generator/foreign.py)."
+            "junk ids, no marketing spend, no experiment registry (see lawn/generator/foreign.py)."
         ),
     ] = "native",
     out_dir: Annotated[Path, typer.Option(help="Where raw files go.")] = DEMO_RAW_DIR,

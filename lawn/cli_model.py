@@ -11,7 +11,7 @@ from lawn.cli_common import fail, guarded, out, print_json
 from lawn.model_store import ModelStoreError, check_store
 from lawn.paths import MODEL_STORE_DIR, duckdb_path
 
-model_app = typer.Typer(help="The churn-risk model: train, score, roll back.", no_args_is_help=True)
+model_app = typer.Typer(help="The churn-risk model: train, score, monitor, roll back.", no_args_is_help=True)
 
 
 def _store(store: Path) -> Path:
