@@ -122,3 +122,30 @@ def test_an_erasure_relands_without_a_debt(tmp_path):
         con.execute("delete from ops.erasure_tombstones")
         plan = plan_table(raw, RAW_TABLES["raw_events"], con, "raw", incremental=True)
         assert plan.mode == "full" and plan.stale
+
+
+def test_the_nightly_build_pays_the_debt_only_when_dbt_succeeds(tmp_path, monkeypatch):
+    """The nightly's build step: --full-refresh while a debt is recorded, cleared only after a
+    successful build; a failed build (StepFailed) leaves it for the re-run."""
+    from lawn import nightly_steps
+
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        rebuild_due.note(con, "raw_events/part-0001.csv changed since it was landed")
+    seen: list[list[str]] = []
+
+    def failing(config, args):
+        seen.append(args)
+        raise nightly_steps.StepFailed("dbt build failed: boom")
+
+    config = nightly_steps.NightlyConfig(db, tmp_path / "m", tmp_path / "e", tmp_path / "r")
+    monkeypatch.setattr(nightly_steps, "_dbt", failing)
+    with pytest.raises(nightly_steps.StepFailed):
+        nightly_steps.step_build(config, {})
+    assert "--full-refresh" in seen[-1] and len(rebuild_due.reasons(db)) == 1
+    monkeypatch.setattr(nightly_steps, "_dbt", lambda config, args: seen.append(args) or "Done. PASS=1")
+    detail = nightly_steps.step_build(config, {})
+    assert "--full-refresh" in seen[-1] and rebuild_due.reasons(db) == []
+    assert detail.startswith("raw_events/part-0001.csv changed since it was landed; dbt rebuilds every model")
+    nightly_steps.step_build(config, {})  # nothing owed: incremental again
+    assert "--full-refresh" not in seen[-1]
