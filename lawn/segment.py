@@ -219,7 +219,11 @@ def envelope_row(message: dict) -> dict[str, str | None]:
         "event_name": event_name_of(message),
         "schema_version": _text(version),
         "source": source,
-        "occurred_at": _text(message.get("originalTimestamp") or message.get("timestamp")),
+        # Segment's `timestamp` is the event time corrected for the device's clock skew (the one
+        # its spec says to analyse; in a client's own payload it equals originalTimestamp)
+        "occurred_at": _text(message.get("timestamp") or message.get("originalTimestamp")),
+        # without Segment's receipt (a proxy's log of the client's batch), the batch's sentAt is
+        # nearer the receipt than a queued event's own time
         "received_at": _text(message.get("receivedAt") or message.get("sentAt") or message.get("timestamp")),
         "anonymous_id": _id_text(
             _alias_previous_id(message) if kind == "alias" else message.get("anonymousId")

@@ -49,7 +49,9 @@ def messages() -> pd.DataFrame:
     verdicts = read_text_csv(FIXTURE / "verdicts.csv").assign(line=lambda v: v["line"].astype(int))
     assert (verdicts["message_id"].tolist()) == frame["messageId"].tolist(), "verdicts.csv follows the export"
     frame = frame.merge(verdicts[["line", "verdict", "reason"]], on="line")
-    frame["at"] = pd.to_datetime(frame["originalTimestamp"]).dt.tz_convert(None)
+    # occurred_at is Segment's skew-corrected `timestamp`, else originalTimestamp (the contract)
+    occurred = frame["timestamp"].fillna(frame["originalTimestamp"])
+    frame["at"] = pd.to_datetime(occurred).dt.tz_convert(None)
     return frame
 
 

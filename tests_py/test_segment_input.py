@@ -259,3 +259,21 @@ def test_a_file_with_no_json_message_is_refused_not_converted(tmp_path):
     export.write_text("not json\n" + json.dumps(message) + "\n")
     result = runner.invoke(app, ["ingest", "segment", str(export), "--out", str(out)])
     assert result.exit_code == 0 and "1 unreadable line(s) kept" in result.output, result.output
+
+
+def test_occurred_at_is_segments_skew_corrected_timestamp():
+    """A device clock two days ahead: originalTimestamp is in the future of receivedAt, and
+    Segment's `timestamp` (originalTimestamp corrected by receivedAt - sentAt) is the event's
+    time its spec says to analyse; the converter took originalTimestamp and the event was
+    quarantined OCCURRED_IN_FUTURE (a probe, 2026-12-07)."""
+    from lawn.segment import envelope_row
+
+    message = {"type": "track", "event": "Logged In", "messageId": "sk-1", "userId": "u1",
+               "originalTimestamp": "2026-11-22T10:00:00Z", "sentAt": "2026-11-22T10:00:02Z",
+               "receivedAt": "2026-11-20T10:00:03Z", "timestamp": "2026-11-20T10:00:01Z"}  # fmt: skip
+    row = envelope_row(message)
+    # Segment's rule, restated: timestamp = receivedAt - (sentAt - originalTimestamp)
+    assert row["occurred_at"] == message["timestamp"] == "2026-11-20T10:00:01Z"
+    assert row["received_at"] == message["receivedAt"]
+    del message["timestamp"]  # an export without it: the device's own time
+    assert envelope_row(message)["occurred_at"] == message["originalTimestamp"]
