@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -92,7 +93,10 @@ def readout(
 
     db_path = db or duckdb_path()
     check_warehouse(db_path, write=False, must_exist=True)  # a foreign or empty file: exit 2
-    with bad_input(UnknownExperimentError):
+    with bad_input(UnknownExperimentError), warnings.catch_warnings():
+        # a rule or arm without units divides by zero inside statsmodels: its cells print '-',
+        # the warning would only be noise on the user's terminal
+        warnings.simplefilter("ignore", RuntimeWarning)
         check = check_readout(db_path, experiment, tolerance, sequential_relative_tau)
     finish(check.payload(), as_json, lambda: _print_readout(check), failed=not check.agrees)
 
@@ -133,17 +137,27 @@ def _print_readout(check: ReadoutCheck) -> None:
         out.print(f"  {problem}")
 
 
+def _number(value: object, spec: str) -> str:
+    """A figure as text; '-' for none (a rule or arm without units has no lift or p-value)."""
+    return "-" if pd_isna(value) else format(value, spec)
+
+
+def _interval(low: object, high: object) -> str:
+    return "-" if pd_isna(low) or pd_isna(high) else f"[{low:.4g}, {high:.4g}]"
+
+
 def _experiment_cells(row: Any) -> tuple[str, ...]:
     cuped = "" if pd_isna(getattr(row, "cuped_lift", None)) else f"{row.cuped_lift:.4g}"
-    return (row.variant, row.metric_name, str(row.units), f"{row.absolute_lift:.4g}",
-            f"[{row.ci_low:.4g}, {row.ci_high:.4g}]", f"{row.p_value:.3g}", f"{row.p_value_bh:.3g}", cuped,
-            f"{row.srm_p_value:.3g}")  # fmt: skip
+    return (row.variant, row.metric_name, str(row.units), _number(row.absolute_lift, ".4g"),
+            _interval(row.ci_low, row.ci_high), _number(row.p_value, ".3g"), _number(row.p_value_bh, ".3g"),
+            cuped, _number(row.srm_p_value, ".3g"))  # fmt: skip
 
 
 def _automation_cells(row: Any) -> tuple[str, ...]:
     return (row.rule_id, row.outcome_name, str(row.automated_observed), str(row.holdout_observed),
-            f"{row.lift:.4g}", f"[{row.lift_ci_lower:.4g}, {row.lift_ci_upper:.4g}]", f"{row.p_value:.3g}",
-            f"{row.p_value_bh:.3g}", f"{row.srm_p_value:.3g}")  # fmt: skip
+            _number(row.lift, ".4g"), _interval(row.lift_ci_lower, row.lift_ci_upper),
+            _number(row.p_value, ".3g"), _number(row.p_value_bh, ".3g"),
+            _number(row.srm_p_value, ".3g"))  # fmt: skip
 
 
 def pd_isna(value: object) -> bool:
