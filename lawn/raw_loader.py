@@ -40,6 +40,7 @@ from lawn.raw_reader import (
     readable_source,
     select_for,
 )
+from lawn.raw_warnings import landing_warnings
 
 
 @dataclass
@@ -181,7 +182,7 @@ def _land_table(
         # the single-file form: straight into the table, as ever
         absent, ignored, warning = _land_file(table, paths[0], connection, target, check)
         rows = int(scalar(connection, f"select count(*) from {target}"))
-        warnings = tuple([warning] if warning else []) + name_warnings(table, paths[0], connection, target)
+        warnings = tuple([warning] if warning else []) + landing_warnings(table, paths[0], connection, target)
         return LandedTable(table, paths[0], rows, absent, ignored, warnings, mode="full", files=paths,
                            new_files=plan.new, rows_per_file=[rows], table_rows=rows)  # fmt: skip
     # each file checked alone, then gathered: in the table itself (full), in `incoming` (new
@@ -199,7 +200,7 @@ def _land_table(
         relation = gather if number == 0 and gather is not None else scratch
         absent, ignored, warning = _land_file(table, delivery.path, connection, relation, check)
         warnings += [warning] if warning else []
-        warnings += name_warnings(table, delivery.path, connection, relation)
+        warnings += landing_warnings(table, delivery.path, connection, relation)
         absent_all = set(absent) if absent_all is None else absent_all & set(absent)
         ignored_all |= set(ignored)
         if relation != target:  # rows gathered before this file: in the table, in `incoming`
@@ -241,85 +242,6 @@ def _check_unique_across(
                 f"{path}: column '{column}' repeats a value another file of {folder} already holds, "
                 f"e.g. {str(found[0][0])[:40]!r}"
             )
-
-
-# Segment call types a raw feed sometimes sends as event_name (the tracking plan's names differ)
-SEGMENT_CALL_NAMES = ("identify", "alias", "track", "page", "screen", "group")
-
-
-def segment_call_warning(
-    table: RawTable, path: Path, connection: duckdb.DuckDBPyConnection, relation: str
-) -> str:
-    """A warning line when raw_events rows are named after a Segment call (`identify`,
-    `alias`...): they are landed and quarantined as UNKNOWN_EVENT, so say what to do."""
-    if table.name != "raw_events":
-        return ""
-    names = ", ".join(f"'{name}'" for name in SEGMENT_CALL_NAMES)
-    found = connection.execute(
-        f"select lower(trim(event_name)) as name, count(*) from {relation} "
-        f"where lower(trim(event_name)) in ({names}) group by 1 order by 1"
-    ).fetchall()
-    if not found:
-        return ""
-    counts = ", ".join(f"{count} '{name}'" for name, count in found)
-    return (
-        f"{path}: event_name is a Segment call type in {counts} row(s): not in the tracking "
-        "plan, they will be quarantined (UNKNOWN_EVENT); convert a Segment export with `lawn ingest "
-        "segment`, or send identify and alias as `identified` (an alias's previousId as anonymous_id)"
-    )
-
-
-def unknown_event_warning(
-    table: RawTable, path: Path, connection: duckdb.DuckDBPyConnection, relation: str
-) -> str:
-    """A warning line when most of a raw_events file's named rows carry an event name the
-    tracking plan lacks (trimmed, exact, as staging compares): they land and are quarantined
-    as UNKNOWN_EVENT, and a feed of only such rows built with no word (a probe's Title Case
-    "Signed Up" export, 2026-12-07). Names the commonest, and the plan's name it most likely
-    means when it differs only in case, spaces or hyphens. Segment call types have their own."""
-    if table.name != "raw_events":
-        return ""
-    from lawn.tracking_plan import load_tracking_plan
-
-    known = sorted({name for name, _version in load_tracking_plan()})
-    calls = ", ".join(f"'{name}'" for name in SEGMENT_CALL_NAMES)
-    named, unknown, top = connection.execute(
-        f"""
-        with named as (
-            select trim(event_name) as name from {relation} where nullif(trim(event_name), '') is not null
-        ), unknown as (
-            select name from named
-            where name not in (select unnest(?::varchar[])) and lower(name) not in ({calls})
-        )
-        select (select count(*) from named), (select count(*) from unknown),
-            (select list(name order by n desc, name) from (
-                select name, count(*) as n from unknown group by name order by n desc, name limit 3
-            ))
-        """,
-        [known],
-    ).fetchone()
-    if not unknown or unknown * 2 < named:
-        return ""
-    canonical = {name.replace("-", "_").replace(" ", "_").lower(): name for name in known}
-    examples = []
-    for name in top or []:
-        meant = canonical.get("_".join(name.replace("-", " ").split()).lower())
-        examples.append(f"'{name}'" + (f" (the plan's '{meant}'?)" if meant else ""))
-    return (
-        f"{path}: {unknown:,} of {named:,} named rows carry an event name the tracking plan does not "
-        f"know, e.g. {', '.join(examples)}: they will be quarantined (UNKNOWN_EVENT); rename them "
-        "to the plan's names (seeds/tracking_plan/tracking_plan_events.csv) or add them to the plan"
-    )
-
-
-def name_warnings(
-    table: RawTable, path: Path, connection: duckdb.DuckDBPyConnection, relation: str
-) -> tuple[str, ...]:
-    """The event-name warnings of one landed raw_events file (none for other tables)."""
-    found = (
-        check(table, path, connection, relation) for check in (segment_call_warning, unknown_event_warning)
-    )
-    return tuple(line for line in found if line)
 
 
 def _is_blank(source: Path) -> bool:
