@@ -203,8 +203,10 @@ def test_segment_messages_map_onto_the_envelope():
         "page_viewed", "web", "anon-7", None)  # fmt: skip
     assert json.loads(page["properties"]) == {
         "page_path": "/pricing", "referrer": "https://news.example/", "utm_source": "newsletter"}  # fmt: skip
+    # occurred_at: Segment's skew-corrected timestamp, receivedAt - (sentAt - originalTimestamp):
+    # 09:00:00.500 - (00.200 - 00.000) = 09:00:00.300
     assert (page["occurred_at"], page["received_at"]) == (
-        "2026-04-01T09:00:00.000Z",
+        "2026-04-01T09:00:00.300Z",
         "2026-04-01T09:00:00.500Z",
     )
     identify = rows["ajs-3"]
