@@ -70,10 +70,10 @@ def unknown_event_warning(
     ).fetchone()
     if not unknown or unknown * 2 < named:
         return ""
-    canonical = {name.replace("-", "_").replace(" ", "_").lower(): name for name in known}
+    canonical = {spelling_key(name): name for name in known}
     examples = []
     for name in top or []:
-        meant = canonical.get("_".join(name.replace("-", " ").split()).lower())
+        meant = canonical.get(spelling_key(name))
         examples.append(f"'{name}'" + (f" (the plan's '{meant}'?)" if meant else ""))
     return (
         f"{path}: {unknown:,} of {named:,} named rows carry an event name the tracking plan does not "
@@ -86,8 +86,8 @@ def unknown_event_warning(
 PICKLIST_COLUMNS = {"crm_accounts": ("segment", "acquisition_channel")}
 
 
-def picklist_key(value: str) -> str:
-    """A picklist value's spelling-free key: lower case, runs of spaces, hyphens and
+def spelling_key(value: str) -> str:
+    """A name's or picklist value's spelling-free key: lower case, runs of spaces, hyphens and
     underscores as one underscore (`Mid-Market`, `mid market`, `mid_market` -> `mid_market`)."""
     return re.sub(r"[\s_-]+", "_", value.strip().lower())
 
@@ -107,7 +107,7 @@ def picklist_warning(
         ).fetchall()
         spellings: dict[str, list[str]] = {}
         for (value,) in rows:
-            spellings.setdefault(picklist_key(value), []).append(value)
+            spellings.setdefault(spelling_key(value), []).append(value)
         split = [sorted(values) for values in spellings.values() if len(values) > 1]
         found += [f"{column} " + " / ".join(f"'{value}'" for value in values) for values in sorted(split)]
     if not found:
