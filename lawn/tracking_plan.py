@@ -119,7 +119,11 @@ def _has_type(value: object, data_type: str) -> bool:
     if isinstance(value, bool):
         return False
     if data_type == "integer":
-        return isinstance(value, int)
+        # JSON Schema's integer: a number whose value is whole (5.0, 5e0) is one, up to 2**53
+        # where the SQL decides on a double (macros/portability/integer_property.sql)
+        return isinstance(value, int) or (
+            isinstance(value, float) and value.is_integer() and abs(value) <= 2**53
+        )
     if data_type == "number":
         return isinstance(value, (int, float))
     raise ValueError(f"tracking plan uses unknown data_type {data_type!r}")

@@ -258,7 +258,7 @@ def floor_sql(raw_select: str, reference_time: dt.datetime, patterns: tuple[str,
                     > {max_payload} then 'PAYLOAD_TOO_LARGE' end,
                 case when not is_properties_valid_json then 'MALFORMED_PROPERTIES_JSON' end,
                 case when context_raw is not null and not is_context_valid_json
-                    then 'MALFORMED_CONTEXT_JSON' end,
+                    and trim(context_raw) != 'null' then 'MALFORMED_CONTEXT_JSON' end,
                 case when known_names.event_name is null then 'UNKNOWN_EVENT' end,
                 case when known_names.event_name is not null and plan_events.event_name is null
                     then 'UNKNOWN_SCHEMA_VERSION' end,
@@ -314,7 +314,9 @@ def floor_sql(raw_select: str, reference_time: dt.datetime, patterns: tuple[str,
             when coalesce(json_type, 'null') = 'null' then null
             when not case data_type
                 when 'string' then json_type = 'string'
-                when 'integer' then json_type = 'integer'
+                when 'integer' then json_type = 'integer' or (json_type = 'number'
+                    and try_cast(value_text as double) = floor(try_cast(value_text as double))
+                    and abs(try_cast(value_text as double)) <= 9007199254740992)
                 when 'number' then json_type in ('integer', 'number')
                 when 'boolean' then json_type = 'boolean'
                 else false

@@ -23,7 +23,7 @@
             account_id,
             event_name,
             cast(received_at as date) as received_date,
-            {{ try_cast(json_extract_scalar('properties', "'status_code'"), dbt.type_int()) }}
+            {{ integer_property_value(json_extract_scalar('properties', "'status_code'"), dbt.type_int()) }}
                 as status_code
         from {{ events_relation }}
         where

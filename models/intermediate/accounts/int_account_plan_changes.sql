@@ -48,7 +48,9 @@ parsed as (
         end as mrr_usd,
         case
             when event_name = 'plan_changed'
-                then {{ try_cast(json_extract_scalar('properties', "'seats'"), dbt.type_int()) }}
+                then {{ integer_property_value(
+                    json_extract_scalar('properties', "'seats'"), dbt.type_int()
+                ) }}
         end as seats,
         case
             when event_name = 'plan_changed'

@@ -57,7 +57,11 @@ typed as (
         coalesce(extracted.json_type, 'null') != 'null' as is_present,
         case extracted.data_type
             when 'string' then extracted.json_type = 'string'
-            when 'integer' then extracted.json_type = 'integer'
+            -- JSON Schema's integer: 5, 5.0 and 5e0 are one, 5.5 is none (the value
+            -- decides; integer_property_value reads it downstream)
+            when 'integer' then {{ integer_property_check(
+                'extracted.json_type', 'extracted.value_text'
+            ) }}
             when 'number' then extracted.json_type in ('integer', 'number')
             when 'boolean' then extracted.json_type = 'boolean'
             else false

@@ -172,6 +172,8 @@ envelope_failures as (
                 then
                     first_deliveries.context_raw is not null
                     and not first_deliveries.is_context_valid_json
+                    -- a context of JSON null is no context, as an absent one
+                    and trim(first_deliveries.context_raw) != 'null'
             when 'UNKNOWN_EVENT' then not first_deliveries.is_known_event
             when 'UNKNOWN_SCHEMA_VERSION'
                 then
