@@ -120,7 +120,7 @@ message, nothing dropped:
 | `received_at` | `receivedAt`, else `sentAt`, else `timestamp` |
 | `anonymous_id`, `user_id` | `anonymousId`, `userId`; for `alias`: `previousId` (else `anonymousId`), `userId`: the alias links previousId to userId like an identify, and is no signup or activity (an alias of two user ids merges nothing: docs/identity.md section 6) |
 | `device_id` | `context.device.id` |
-| `account_id` | `context.groupId`, else `properties.account_id`, else `traits.account_id`/`traits.company.id`, else `groupId` (group calls) |
+| `account_id` | `context.groupId`, else `properties.account_id`, else `traits.account_id`/`traits.company.id`, else `groupId` (group calls), else the account the export's `group()` calls give the sender (analytics.js and the server libraries put no groupId on tracks): a userId's latest group call at or before the message, or its first one for messages before it (the sign-up that made the account); an anonymousId alone takes only a group call of that anonymousId at or before the message (lawn/segment_groups.py) |
 | `context` | `context` with `platform` (from the source), `app_version` (`context.app.version`), `locale`, `ip` added |
 | `properties` | `properties` (track, page); for `identify`: `traits` mapped to `email`, `first_name`, `last_name`, `role` (`firstName`/`lastName`/`name` accepted; a user's latest value of each trait is kept); for `alias`: none |
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from lawn.contract import RAW_EVENT_COLUMNS
 from lawn.raw_reader import EXACT_INTEGER_LIMIT
+from lawn.segment_groups import Memberships, memberships
 from lawn.segment_reader import SegmentInputError, is_array, read_messages
 
 __all__ = ["SegmentInputError", "convert_export", "envelope_row", "not_a_message", "source_of"]
@@ -180,8 +181,9 @@ def _page_properties(message: dict) -> dict:
     return properties
 
 
-def envelope_row(message: dict) -> dict[str, str | None]:
-    """One Segment message as a raw envelope row (every value text or None)."""
+def envelope_row(message: dict, groups: Memberships | None = None) -> dict[str, str | None]:
+    """One Segment message as a raw envelope row (every value text or None); ``groups``: the
+    export's group() calls, for a message that names no account itself (lawn.segment_groups)."""
     context = message.get("context") if isinstance(message.get("context"), dict) else {}
     properties = message.get("properties") if isinstance(message.get("properties"), dict) else {}
     traits = message.get("traits") if isinstance(message.get("traits"), dict) else {}
@@ -213,6 +215,7 @@ def envelope_row(message: dict) -> dict[str, str | None]:
         or traits.get("account_id")
         or _get(traits, "company", "id")
         or (message.get("groupId") if kind == "group" else None)
+        or (groups.account_of(message) if groups is not None else None)
     )
     row = {
         "event_id": _text(message.get("messageId")),
@@ -317,6 +320,8 @@ def _write_rows(path: Path, handle: io.TextIOBase) -> tuple[int, int]:
     last_received: str | None = None
     pending: list[dict[str, str | None]] = []
     array = is_array(path)
+    # a first pass for the group() calls: a user's tracks name no account (lawn.segment_groups)
+    groups = memberships(message for _number, message, _line in read_messages(path))
 
     def write(row: dict[str, str | None]) -> None:
         handle.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -334,7 +339,7 @@ def _write_rows(path: Path, handle: io.TextIOBase) -> tuple[int, int]:
             continue
         if why := not_a_message(message):
             raise SegmentInputError(f"{path}: {'message' if array else 'line'} {number}: {why}")
-        row = envelope_row(message)
+        row = envelope_row(message, groups)
         last_received = row["received_at"] or last_received
         for waiting in pending:
             waiting["received_at"] = last_received

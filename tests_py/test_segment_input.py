@@ -277,3 +277,49 @@ def test_occurred_at_is_segments_skew_corrected_timestamp():
     assert row["received_at"] == message["receivedAt"]
     del message["timestamp"]  # an export without it: the device's own time
     assert envelope_row(message)["occurred_at"] == message["originalTimestamp"]
+
+
+def test_tracks_without_a_group_id_take_the_account_of_the_users_group_calls(tmp_path):
+    """A B2B export as analytics.js and the server libraries send it: the account is stated by
+    group() calls, and tracks carry no context.groupId. Each message without an account of its
+    own takes its user's latest group() at or before it; a user's messages before their first
+    group call (the sign-up that made the account) take that first group; an anonymous visitor
+    takes only a group call of their anonymousId at or before the page, never a later one; a
+    message naming its own account keeps it. Before, every track of such an export had no
+    account (a probe, 2026-12-07) and every account metric was empty."""
+
+    def message(kind: str, mid: str, at: str, **fields) -> str:
+        body = {"type": kind, "messageId": mid, "timestamp": at, "receivedAt": at, **fields}
+        return json.dumps(body)
+
+    lines = [
+        message("page", "p0", "2026-11-01T08:00:00Z", anonymousId="a1", name="Pricing"),
+        message("track", "t1", "2026-11-01T09:00:00Z", userId="u1", anonymousId="a1", event="Signed Up"),
+        message("group", "g1", "2026-11-01T09:00:05Z", userId="u1", anonymousId="a1", groupId="acme"),
+        message("page", "p1", "2026-11-01T09:10:00Z", anonymousId="a1", name="Home"),
+        message("track", "t2", "2026-11-05T10:00:00Z", userId="u1", event="Report Created"),
+        # u1 moves to another workspace on the 10th; the export is not in time order
+        message("track", "t4", "2026-11-12T10:00:00Z", userId="u1", event="Report Created"),
+        message("group", "g2", "2026-11-10T10:00:00.000+01:00", userId="u1", groupId="globex"),
+        message("track", "t3", "2026-11-10T08:59:59Z", userId="u1", event="Report Created"),
+        message("track", "t5", "2026-11-12T11:00:00Z", userId="u1", event="Report Created",
+                context={"groupId": "initech"}),
+        message("track", "t6", "2026-11-12T12:00:00Z", userId="u2", event="Report Created"),
+        message("page", "p2", "2026-11-02T08:00:00Z", anonymousId="a9", name="Home"),
+    ]  # fmt: skip
+    result, rows = _ingest(tmp_path, "\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    accounts = {row["event_id"]: row["account_id"] for row in rows}
+    assert accounts == {
+        "p0": None,  # an anonymous visit before the group call: not yet in the account
+        "t1": "acme",  # the sign-up, five seconds before the group call it led to
+        "g1": "acme",
+        "p1": "acme",  # the same browser after the group call
+        "t2": "acme",
+        "t3": "acme",  # one second before 09:00:00Z, the time of g2's +01:00
+        "g2": "globex",
+        "t4": "globex",
+        "t5": "initech",  # its own context.groupId wins
+        "t6": None,  # a user without group calls
+        "p2": None,
+    }
