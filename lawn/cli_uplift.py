@@ -33,12 +33,14 @@ ModelOption = Annotated[
     str, typer.Option("--model", help="Uplift model id (seeds/actions/uplift_models.csv).")
 ]
 StoreOption = Annotated[Path, typer.Option(help="Folder of uplift model artefacts.")]
+DbOption = Annotated[Path | None, typer.Option(help="The built warehouse.")]
 
 
 @uplift_app.command("train")
 @guarded
 def uplift_train(
     model: ModelOption = "retention_offer_uplift",
+    db: DbOption = None,
     learner: Annotated[str, typer.Option(help="dr_learner (default) or t_learner.")] = "dr_learner",
     store: StoreOption = UPLIFT_STORE_DIR,
     ridge: Annotated[
@@ -52,12 +54,15 @@ def uplift_train(
     """Fit the model on its randomised experiment, judge it on held-out accounts, make it live."""
     from lawn.uplift import LEARNERS, UpliftError
     from lawn.uplift_model import train
+    from lawn.warehouse import check_warehouse
 
     if learner not in LEARNERS:  # before the warehouse is read (it said "no labelled examples")
         fail(f"--learner must be one of {', '.join(LEARNERS)}, got {learner!r}")
     penalty = parse_ridge(ridge)
+    db_path = db or duckdb_path()
+    check_warehouse(db_path, write=False, must_exist=True)
     try:
-        artefact = train(duckdb_path(), store, model, learner, penalty)
+        artefact = train(db_path, store, model, learner, penalty)
     except UpliftError as exc:
         fail(str(exc))
     held = artefact["held_out"]
@@ -71,17 +76,20 @@ def uplift_train(
 @uplift_app.command("score")
 @guarded
 def uplift_score(
-    model: ModelOption = "retention_offer_uplift", store: StoreOption = UPLIFT_STORE_DIR
+    model: ModelOption = "retention_offer_uplift", db: DbOption = None, store: StoreOption = UPLIFT_STORE_DIR
 ) -> None:
     """Score every paying account on the newest day with the live version (ml.uplift_scores)."""
     from lawn.model_store import ModelStoreError
     from lawn.uplift import UpliftError
     from lawn.uplift_model import score
+    from lawn.warehouse import writing
 
-    try:
-        scores = score(duckdb_path(), store, model)
-    except (UpliftError, ModelStoreError) as exc:
-        fail(str(exc))
+    db_path = db or duckdb_path()
+    with writing(db_path, "lawn uplift score"):
+        try:
+            scores = score(db_path, store, model)
+        except (UpliftError, ModelStoreError) as exc:
+            fail(str(exc))
     out.print(f"{len(scores)} accounts scored by {model}; run `lawn build` to refresh fct_uplift_scores")
 
 

@@ -40,7 +40,7 @@ from lawn.raw_reader import (
     readable_source,
     select_for,
 )
-from lawn.raw_warnings import landing_warnings
+from lawn.raw_warnings import landing_warnings, unread_file_warnings, unread_files
 
 
 @dataclass
@@ -127,6 +127,8 @@ def land_raw_dir(
                 continue
             if landed.incoming:
                 incoming_events = landed.incoming
+            if table.name == "raw_events":  # the folder's files that are not read, said once
+                landed.warnings += tuple(unread_file_warnings(raw_dir))
             report.tables.append(landed)
     except BaseException:
         connection.execute("rollback")
@@ -172,9 +174,11 @@ def _land_table(
         if table.required:
             names = " / ".join(f"{table.name}{ext}" for ext in FILE_FORMATS if not ext.endswith(".gz"))
             missing = raw_dir / f"{table.name}.csv"
+            # a file of the folder that is probably this table under another name
+            hints = [unread.line for unread in unread_files(raw_dir) if unread.table == table.name]
             raise RawFileError(
                 f"{missing}: file not found (one of {names}, or a folder {table.name}/ of such files, "
-                "is required)"
+                "is required)" + "".join(f"; {hint}" for hint in hints)
             )
         connection.execute(f"create or replace table {target} as {empty_select(table)}")
         return LandedTable(table, None, 0, absent_columns=table.column_names, mode="absent")

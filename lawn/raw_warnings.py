@@ -2,16 +2,19 @@
 meant, though every row is kept (the staging quarantine or the marts show the effect). One line
 each, naming the file: event names the tracking plan does not know (Segment call types, or most
 names of a feed: `Signed Up` for `signed_up`), and CRM picklist values spelt two ways
-(`Mid-Market` and `mid_market` stay two segments)."""
+(`Mid-Market` and `mid_market` stay two segments); and the files of the raw folder that look
+like data but are not read (`events.csv`, `raw_events.json`)."""
 
 from __future__ import annotations
 
+import difflib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from lawn.contract import RawTable
+from lawn.contract import FILE_FORMATS, RAW_TABLES, RawTable
 
 # Segment call types a raw feed sometimes sends as event_name (the tracking plan's names differ)
 SEGMENT_CALL_NAMES = ("identify", "alias", "track", "page", "screen", "group")
@@ -126,3 +129,83 @@ def landing_warnings(
     checks = (segment_call_warning, unknown_event_warning, picklist_warning)
     found = (check(table, path, connection, relation) for check in checks)
     return tuple(line for line in found if line)
+
+
+# names that look like data to someone filling the raw folder (what lawn reads, and the
+# formats a spreadsheet, a warehouse unload or another tool writes), longest first
+DATA_SUFFIXES = tuple(
+    sorted(
+        {*FILE_FORMATS, ".json", ".json.gz", ".tsv", ".txt", ".xlsx", ".xls", ".zip", ".gz", ".avro", ".orc"},
+        key=len,
+        reverse=True,
+    )
+)
+
+
+@dataclass(frozen=True)
+class UnreadFile:
+    """A file (or folder of files) of the raw folder that looks like data but is not read."""
+
+    path: Path
+    why: str
+    table: str | None  # the contract table it probably is
+
+    @property
+    def line(self) -> str:
+        shown = f"{self.path}/" if self.path.is_dir() else str(self.path)
+        return f"{shown}: not read: {self.why}"
+
+
+def _unread(raw_dir: Path, path: Path, stem: str, suffix: str) -> UnreadFile | None:
+    """Why ``path`` (``stem`` + ``suffix``; a folder has no suffix) is not read; None if it is."""
+    tables = ", ".join(RAW_TABLES)
+    wanted = stem.lower()
+    if path.is_dir():
+        if stem in RAW_TABLES:
+            return None
+        guess = _likely_table(wanted)
+        hint = f"; is it the folder {guess}/?" if guess else ""
+        return UnreadFile(path, f"{stem!r} names no table of the contract ({tables}){hint}", guess)
+    if wanted in RAW_TABLES and suffix.lower() in FILE_FORMATS:
+        expected = raw_dir / f"{wanted}{suffix.lower()}"
+        if expected.exists() and expected.samefile(path):  # read (or a case-blind file system)
+            return None
+        return UnreadFile(path, f"names are case-sensitive: name it {expected.name}", wanted)
+    if wanted in RAW_TABLES:
+        return UnreadFile(path, f"{suffix} is not a file type lawn reads ({', '.join(FILE_FORMATS)})", wanted)
+    guess = _likely_table(wanted)
+    readable = suffix.lower() if suffix.lower() in FILE_FORMATS else ""
+    hint = f"; is it {guess}{readable}?" if guess else ""
+    return UnreadFile(path, f"{stem!r} names no table of the contract ({tables}){hint}", guess)
+
+
+def _likely_table(name: str) -> str | None:
+    found = difflib.get_close_matches(name, list(RAW_TABLES), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def unread_files(raw_dir: Path) -> list[UnreadFile]:
+    """The files (or folders of files) in ``raw_dir`` that look like data but are not read: a
+    name the contract lacks (`events.csv`), a name in capitals on a case-sensitive file system,
+    or a file type lawn does not read (`raw_events.json`). Such a file was ignored without a
+    word (a probe, 2026-12-07): a CRM export under another name left every account without a
+    segment and the build passed. Names starting with `.` or `_` are not data."""
+    found = []
+    for path in sorted(raw_dir.iterdir(), key=lambda p: p.name):
+        name = path.name
+        if name.startswith((".", "_")):
+            continue
+        if path.is_dir():
+            children = (child for child in path.iterdir() if child.is_file())
+            if any(child.name.lower().endswith(DATA_SUFFIXES) for child in children):
+                found.append(_unread(raw_dir, path, name, ""))
+            continue
+        suffix = next((s for s in DATA_SUFFIXES if name.lower().endswith(s)), None)
+        if suffix is not None:
+            found.append(_unread(raw_dir, path, name[: -len(suffix)], name[-len(suffix) :]))
+    return [unread for unread in found if unread is not None]
+
+
+def unread_file_warnings(raw_dir: Path) -> list[str]:
+    """One warning line per file of ``raw_dir`` that is not read (`unread_files`)."""
+    return [unread.line for unread in unread_files(raw_dir)]

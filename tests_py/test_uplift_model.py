@@ -137,3 +137,23 @@ def test_auto_ridge_is_chosen_by_cross_validation_and_recorded(warehouse, tmp_pa
     assert set(losses) == set(RIDGE_GRID)
     card = (tmp_path / "store" / MODEL / artefact["version"] / "model_card.md").read_text()
     assert "cross-validated log-loss" in card
+
+
+def test_db_names_the_warehouse_like_every_other_command(warehouse, tmp_path, monkeypatch):
+    """`lawn uplift train|score --db FILE` read and write that warehouse, not the default one
+    (the option was missing: a probe, 2026-12-07); a --db that does not exist is one line."""
+    db = warehouse[0]
+    monkeypatch.setenv("LAWN_DUCKDB_PATH", str(tmp_path / "elsewhere.duckdb"))
+    store = str(tmp_path / "s")
+    result = CliRunner().invoke(app, ["uplift", "train", "--db", str(db), "--store", store])
+    assert result.exit_code == 0 and "is live" in result.output, result.output
+    result = CliRunner().invoke(app, ["uplift", "score", "--db", str(db), "--store", store])
+    assert result.exit_code == 0 and "500 accounts scored" in result.output, result.output
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from ml.uplift_scores").fetchall()[0][0] == 500
+    assert not (tmp_path / "elsewhere.duckdb").exists()
+    for command in ("train", "score"):
+        result = CliRunner().invoke(
+            app, ["uplift", command, "--db", str(tmp_path / "no.duckdb"), "--store", store]
+        )
+        assert result.exit_code == 2 and "no.duckdb" in result.output and "Traceback" not in result.output
