@@ -28,7 +28,11 @@ reader (DuckDB): the gate checks exactly the rows that will be landed, columns a
 name (order and letter case do not matter, extra columns or JSON keys are ignored and listed), and if any file fails
 nothing is landed and the previous `raw.*` tables stay. With `--raw-dir`, `raw.*` holds your
 data only, never the demo. A Segment or RudderStack export is converted first with
-`lawn ingest segment EXPORT.jsonl --out my_data` (see below).
+`lawn ingest segment EXPORT.jsonl --out my_data` (see below). File names are exact and
+case-sensitive (`raw_events.csv`, not `events.csv` or `Raw_Events.csv`): a file of the folder
+that looks like data (`.csv`, `.json`, `.xlsx`, `.tsv`, ... or a folder of them) but names no
+table, or a type lawn does not read, is not landed, and the landing names it with the table it
+probably is (a warning; when the required `raw_events` is missing, in the error).
 
 **One file per delivery** (a nightly export): a table may instead be a folder named after it,
 `my_data/raw_events/`, holding one file per delivery in any of the formats below (e.g.
