@@ -7,7 +7,10 @@ account metric empty. So a message of a user with no account of its own takes th
 that user's latest `group()` call at or before the message's time; a message with a userId
 from before the user's first group call (the sign-up that created the account) takes that
 first group. A message with an anonymousId only takes a group call of that anonymousId at or
-before its time, never a later one: a visitor is not in the account before they join it.
+before its time, never a later one: a visitor is not in the account before they join it. Ids
+are compared as identity compares them (normal form: `Usr_42` is `usr_42`), and a null marker
+or blocked id (`undefined`, `null`: docs/identity.md) is no sender, so it never carries a group
+from one browser to another.
 Times are Segment's `timestamp` (else `originalTimestamp`), as the envelope's occurred_at; a
 message without a readable time takes the user's first group (with a userId) or none.
 """
@@ -15,10 +18,15 @@ message without a readable time takes the user's first group (with a userId) or 
 from __future__ import annotations
 
 import bisect
+import csv
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
+
+from lawn.contract import IDENTITY_BLOCKLIST
+from lawn.privacy_maps import normalize
 
 # before every readable time: a group call without a readable time counts as the earliest
 _EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
@@ -42,12 +50,37 @@ def message_time(message: dict) -> dt.datetime | None:
     return instant(message.get("timestamp") or message.get("originalTimestamp"))
 
 
-def _key(value: Any) -> str | None:
+def _text(value: Any) -> str | None:
     if value in (None, "") or isinstance(value, (dict, list, bool)):
         return None
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip() or None
+
+
+@lru_cache(maxsize=4)
+def _blocked(identifier_type: str) -> frozenset[str]:
+    """The values of the identity blocklist for ``identifier_type`` (null markers such as
+    `undefined`, shared test ids), in identity's normal form and as written, lower-cased:
+    never a sender, as they never link a person (docs/identity.md)."""
+    with IDENTITY_BLOCKLIST.open(encoding="utf-8", newline="") as handle:
+        values = [
+            row["blocked_value"]
+            for row in csv.DictReader(handle)
+            if row["identifier_type"] in ("*", identifier_type)
+        ]
+    return frozenset(normalize(value) for value in values) | {value.strip().lower() for value in values}
+
+
+def sender_key(value: Any, identifier_type: str) -> str | None:
+    """A userId or anonymousId as identity compares it (its normal form: `Usr_42` is
+    `usr_42`); None when missing, a null marker or otherwise blocked."""
+    text = _text(value)
+    if text is None:
+        return None
+    key = normalize(text)
+    blocked = _blocked(identifier_type)
+    return None if not key or key in blocked or text.lower() in blocked else key
 
 
 @dataclass
@@ -58,23 +91,26 @@ class Memberships:
     by_anonymous: dict[str, list[tuple[dt.datetime, str]]] = field(default_factory=dict)
 
     def add(self, message: dict) -> None:
-        group = _key(message.get("groupId"))
+        group = _text(message.get("groupId"))
         if group is None:
             return
         moment = message_time(message) or _EARLIEST
-        senders = ((self.by_user, message.get("userId")), (self.by_anonymous, message.get("anonymousId")))
-        for ids, value in senders:
-            if (key := _key(value)) is not None:
+        for ids, key in (
+            (self.by_user, sender_key(message.get("userId"), "user_id")),
+            (self.by_anonymous, sender_key(message.get("anonymousId"), "anonymous_id")),
+        ):
+            if key is not None:
                 bisect.insort(ids.setdefault(key, []), (moment, group))
 
     def account_of(self, message: dict) -> str | None:
         """The group a message without an account of its own belongs to (module docstring)."""
         moment = message_time(message)
-        user = _key(message.get("userId"))
-        if user is not None and user in self.by_user:
-            return _at_or_before(self.by_user[user], moment, backfill=True)
-        anonymous = _key(message.get("anonymousId"))
-        if user is None and anonymous is not None and anonymous in self.by_anonymous:
+        user = sender_key(message.get("userId"), "user_id")
+        if user is not None:
+            calls = self.by_user.get(user)
+            return _at_or_before(calls, moment, backfill=True) if calls else None
+        anonymous = sender_key(message.get("anonymousId"), "anonymous_id")
+        if anonymous is not None and anonymous in self.by_anonymous:
             return _at_or_before(self.by_anonymous[anonymous], moment, backfill=False)
         return None
 

@@ -306,6 +306,12 @@ def test_tracks_without_a_group_id_take_the_account_of_the_users_group_calls(tmp
                 context={"groupId": "initech"}),
         message("track", "t6", "2026-11-12T12:00:00Z", userId="u2", event="Report Created"),
         message("page", "p2", "2026-11-02T08:00:00Z", anonymousId="a9", name="Home"),
+        # ids as identity compares them: a capital is the same user; a null marker is nobody
+        message("group", "g3", "2026-11-03T09:00:00Z", userId="Usr_42", groupId="hooli"),
+        message("track", "t7", "2026-11-03T10:00:00Z", userId=" usr_42", event="Plan Changed"),
+        message("group", "g4", "2026-11-03T09:00:00Z", userId="undefined", anonymousId="a7", groupId="ws_p"),
+        message("track", "t8", "2026-11-03T10:00:00Z", userId="undefined", anonymousId="a8", event="Login"),
+        message("track", "t9", "2026-11-03T10:00:00Z", userId="undefined", anonymousId="a7", event="Login"),
     ]  # fmt: skip
     result, rows = _ingest(tmp_path, "\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
@@ -322,4 +328,9 @@ def test_tracks_without_a_group_id_take_the_account_of_the_users_group_calls(tmp
         "t5": "initech",  # its own context.groupId wins
         "t6": None,  # a user without group calls
         "p2": None,
+        "g3": "hooli",
+        "t7": "hooli",  # `Usr_42` and ` usr_42` are one user to identity
+        "g4": "ws_p",
+        "t8": None,  # `undefined` is no user: another browser's group call is not its account
+        "t9": "ws_p",  # ... but its own browser's (a7) is
     }
