@@ -36,8 +36,9 @@ probably is (a warning; when the required `raw_events` is missing, in the error)
 
 **One file per delivery** (a nightly export): a table may instead be a folder named after it,
 `my_data/raw_events/`, holding one file per delivery in any of the formats below (e.g.
-`raw_events/2026-11-29.parquet`, `raw_events/2026-11-30.parquet`); its files are landed in name
-order, names starting with `.` or `_` (an export's `_SUCCESS` marker) are skipped, and a table
+`raw_events/2026-11-29.parquet`, `raw_events/2026-11-30.parquet`), in subfolders too (a
+Hive-style export: `raw_events/dt=2026-11-30/part-0000.parquet`); its files are landed in path
+order, names starting with `.` or `_` (an export's `_SUCCESS` marker, `_temporary/`) are skipped, and a table
 may not be both a file and a folder. Each file is checked by the gate on its own, and a unique
 column must be unique across the folder's files too. A file landed before is not landed or
 checked again (`ops.raw_landing_manifest` keeps each landed file's size, modification time and

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,11 +47,23 @@ class Delivery:
     sha256: str
 
 
+def _folder_files(folder: Path) -> list[Path]:
+    """Every file under ``folder``, in subfolders too (a Hive-style export's
+    ``dt=2026-11-22/part-0000.parquet``), in the order of their paths below it; names starting
+    with ``.`` or ``_`` (an export's ``_SUCCESS`` marker, ``_temporary/``) are not data."""
+    found = []
+    for parent, folders, names in os.walk(folder):
+        folders[:] = [name for name in folders if not name.startswith((".", "_"))]
+        found += [Path(parent) / name for name in names if not name.startswith((".", "_"))]
+    return sorted((path for path in found if path.is_file()), key=lambda path: path.relative_to(folder).parts)
+
+
 def find_table_files(raw_dir: Path, table: RawTable) -> list[Path]:
     """The files delivering ``table``: ``<table>.<ext>`` alone, or every file of the folder
-    ``<table>/`` in name order (names starting with ``.`` or ``_``, such as an export's
-    ``_SUCCESS`` marker, are not data). Both forms at once, or an unknown file type in the
-    folder, is an error."""
+    ``<table>/`` and its subfolders in path order (`_folder_files`: names starting with ``.``
+    or ``_`` are not data). Both forms at once, or an unknown file type in the folder, is an
+    error. A subfolder was skipped without a word before (a probe, 2026-12-07: half the rows
+    of a two-part delivery lost)."""
     single = find_table_file(raw_dir, table)
     folder = raw_dir / table.name
     if not folder.is_dir():
@@ -59,10 +72,7 @@ def find_table_files(raw_dir: Path, table: RawTable) -> list[Path]:
         raise RawFileError(
             f"{folder}: table {table.name} is delivered both as {single.name} and as a folder: keep one"
         )
-    files = sorted(
-        (path for path in folder.iterdir() if path.is_file() and not path.name.startswith((".", "_"))),
-        key=lambda path: path.name,
-    )
+    files = _folder_files(folder)
     for path in files:
         if not any(path.name.endswith(ext) for ext in FILE_FORMATS):
             raise RawFileError(

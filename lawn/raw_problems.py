@@ -22,6 +22,9 @@ def duckdb_problem(path: Path, exc: Exception, source: Path | None = None) -> st
     whose compressed stream is broken says that (`gzip_problem`), not what DuckDB made of it.
     ``source``: the UTF-8 copy DuckDB read instead of ``path`` (its lines are the file's)."""
     text = str(exc) if source is None else str(exc).replace(str(source), str(path))
+    # DuckDB ends a binder's message with the query and a caret under it ("LINE 1: describe
+    # ..."): never the file's line, nor a reason (it was shown as both for a broken Parquet file)
+    text = re.split(r"\n+LINE \d+: ", text)[0]
     if isinstance(exc, duckdb.OutOfMemoryException):
         what = text.splitlines()[0].removeprefix("Out of Memory Error: ")
         return (
@@ -46,6 +49,13 @@ def duckdb_problem(path: Path, exc: Exception, source: Path | None = None) -> st
         ]
     reason = reasons[0] if reasons else text.splitlines()[0]
     reason = reason.split(". Possible")[0].rstrip(".").replace(f": {path}", "")
+    if file_format(path) == "parquet" and ("magic bytes" in reason or "Footer" in reason):
+        # "No magic bytes found at end of file", "Footer length error": a truncated copy, or a
+        # CSV or JSON file named .parquet
+        reason = re.sub(r"^[A-Za-z ]*Error: ", "", reason).replace(f" in file '{path}'", "")
+        reason = reason.replace(f" '{path}'", "")
+        hint = "a truncated copy, or another format named .parquet?"
+        return f"{path}: not a readable Parquet file ({reason}): {hint}"
     if not line and file_format(path) == "csv" and (other := first_other_line_end(source or path)):
         # DuckDB's "not RFC 4180 compliant" named no line for a CRM or spend export with rows
         # appended in an editor (a probe, 2026-12-07)

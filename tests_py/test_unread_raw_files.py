@@ -57,3 +57,67 @@ def test_the_missing_events_file_names_the_file_that_is_probably_it(tmp_path):
     text = " ".join(result.output.split())
     assert "raw_events.csv: file not found" in text
     assert "Raw_Events.csv: not read: names are case-sensitive: name it raw_events.csv" in text
+
+
+def _split_events(raw: Path) -> tuple[str, list[str]]:
+    header, *rows = (raw / "raw_events.csv").read_text().splitlines(keepends=True)
+    (raw / "raw_events.csv").unlink()
+    (raw / "raw_events").mkdir()
+    return header, rows
+
+
+def test_a_table_folder_is_read_with_its_subfolders(tmp_path):
+    """A delivery folder with subfolders (a Hive-style export, `dt=.../part-0.csv`, or a day's
+    folder beside a loose part) is read whole, in path order; `_temporary/` and `.hidden/`
+    are not data. A subfolder was skipped without a word before (a probe: 5 of 10 rows lost)."""
+    import duckdb
+
+    from lawn.raw_loader import land_raw_dir
+
+    raw = _raw(tmp_path)
+    header, rows = _split_events(raw)
+    half = len(rows) // 2
+    (raw / "raw_events" / "part-1.csv").write_text(header + "".join(rows[:half]))
+    (raw / "raw_events" / "dt=2026-03-07").mkdir()
+    (raw / "raw_events" / "dt=2026-03-07" / "part-2.csv").write_text(header + "".join(rows[half:]))
+    for skipped in ("_temporary", ".hidden"):
+        (raw / "raw_events" / skipped).mkdir()
+        (raw / "raw_events" / skipped / "part-9.csv").write_text(header + rows[0])
+    result = runner.invoke(app, ["validate-raw", "--raw-dir", str(raw)])
+    assert result.exit_code == 0, result.output
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        report = land_raw_dir(raw, con)
+        assert report.ok, report.errors
+        assert con.execute("select count(*) from raw.raw_events").fetchone()[0] == len(rows)
+        landed = [row[0] for row in con.execute("select file_name from ops.raw_landing_manifest").fetchall()]
+    assert "raw_events/dt=2026-03-07/part-2.csv" in landed and "raw_events/part-1.csv" in landed
+    assert not any("part-9" in name for name in landed)
+
+
+def test_a_hive_style_folder_alone_is_a_delivery_folder(tmp_path):
+    raw = _raw(tmp_path)
+    header, rows = _split_events(raw)
+    (raw / "raw_events" / "dt=2026-03-06").mkdir()
+    (raw / "raw_events" / "dt=2026-03-06" / "part-0000.csv").write_text(header + "".join(rows))
+    result = runner.invoke(app, ["validate-raw", "--raw-dir", str(raw)])
+    assert result.exit_code == 0 and "file not found" not in result.output, result.output
+
+
+def test_a_broken_parquet_file_says_what_is_wrong_in_one_line(tmp_path):
+    """A CSV renamed .parquet, a truncated copy, or garbage between the magic bytes: one line
+    saying it is no readable Parquet file. It showed DuckDB's echo of the query ("LINE 1:
+    describe select * from read_parquet(...)") as the reason (a probe, 2026-12-07)."""
+    import pandas as pd
+
+    csv_text = (FIXTURE / "raw_events.csv").read_bytes()
+    pd.read_csv(FIXTURE / "raw_events.csv").to_parquet(tmp_path / "whole.parquet")
+    whole = (tmp_path / "whole.parquet").read_bytes()
+    for name, data in (("renamed", csv_text), ("cut", whole[:300]), ("garbage", b"PAR1garbagePAR1")):
+        raw = _raw(tmp_path / name)
+        (raw / "raw_events.csv").unlink()
+        (raw / "raw_events.parquet").write_bytes(data)
+        result = runner.invoke(app, ["validate-raw", "--raw-dir", str(raw)])
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+        [line] = [line for line in result.output.splitlines() if line.strip()]
+        assert "raw_events.parquet: not a readable Parquet file (" in line, line
+        assert "LINE 1" not in line and "describe select" not in line
