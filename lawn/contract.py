@@ -30,7 +30,9 @@ KIND_DOC: dict[str, str] = {
         "`None`, `N/A`, `nan` and the other values flagged `is_null_marker` in "
         "`seeds/identity/identity_blocklist.csv` (any letter case, surrounding spaces ignored); "
         "an id typed as a number (JSON Lines, Parquet) is its text, a whole number sent as a float "
-        "(`42.0`: a pandas column with a missing value) the integer `42`; text is kept as written"
+        "or a decimal (`42.0`: a pandas column with a missing value; `1e16`; a NUMERIC(38, 9)) the "
+        "integer (`42`, `10000000000000000`) in every format, a float NaN the null marker `nan`; "
+        "text is kept as written"
     ),
     "timestamp": (
         "ISO 8601 timestamp as text, `2026-03-01T10:00:00` with an offset (`+02:00`, `+0200`, "

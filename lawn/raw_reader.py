@@ -150,18 +150,32 @@ def has_non_object_line(connection: duckdb.DuckDBPyConnection, path: Path) -> bo
     return bool(found and found[0])
 
 
-# a double holds every integer below 2**53 exactly; a larger one was rounded already
-EXACT_INTEGER_LIMIT = 2**53
+# the largest whole double written as integer text (HUGEINT holds up to 1.7e38)
+INTEGER_TEXT_LIMIT = 1e38
 
 
 def integral_number_text(number: str, otherwise: str) -> str:
-    """SQL: ``number`` (a DOUBLE expression) as integer text when it is a whole number
-    (``42.0`` -> ``42``), else ``otherwise``. An id typed as a floating-point number (a
-    pandas column with a missing value is float64; a JSON ``42.0``) is the id ``42``: the
-    same person as the ``42`` another file sends as text or as an integer."""
+    """SQL: ``number`` (a DOUBLE expression) as integer text when it is a finite whole number
+    (``42.0`` -> ``42``, ``1e16`` -> ``10000000000000000``), else ``otherwise``. An id typed
+    as a floating-point number (a pandas column with a missing value is float64; a JSON
+    ``42.0``) is the id ``42``: the same person as the ``42`` another file sends as text or as
+    an integer. Beyond 2^53 a double may have rounded the id already, but its text is still the
+    integer it holds, whatever the file's format (`1e16` was `1e+16` from JSON Lines and
+    `10000000000000000.0` from Parquet: three persons for one id, a probe, 2026-12-07). NaN and
+    infinities are `otherwise` (`nan` is a null marker), never a cast error."""
     return (
-        f"case when {number} = trunc({number}) and abs({number}) < {EXACT_INTEGER_LIMIT} "
-        f"then cast(cast({number} as bigint) as varchar) else {otherwise} end"
+        f"case when isfinite({number}) and {number} = trunc({number}) "
+        f"and abs({number}) < {INTEGER_TEXT_LIMIT} "
+        f"then cast(try_cast({number} as hugeint) as varchar) else {otherwise} end"
+    )
+
+
+def integral_decimal_text(source: str) -> str:
+    """SQL: a DECIMAL id as text, a whole one as its integer (``decimal(38, 9)``
+    ``9007199254740993.000000000`` -> ``9007199254740993``, exactly: not through a double)."""
+    return (
+        f"case when {source} = trunc({source}) then cast(try_cast({source} as hugeint) as varchar) "
+        f"else cast({source} as varchar) end"
     )
 
 
@@ -174,7 +188,9 @@ def _text_expression(column: RawColumn, source: str, source_type: str) -> str:
     is different: a client's local clock written without an offset could be anywhere, so
     staging quarantines such an `occurred_at` (docs/bring_your_own_data.md)."""
     upper = source_type.upper()
-    if column.kind == "identifier" and upper.startswith(("DOUBLE", "FLOAT", "REAL", "DECIMAL")):
+    if column.kind == "identifier" and upper.startswith("DECIMAL"):
+        return integral_decimal_text(source)
+    if column.kind == "identifier" and upper.startswith(("DOUBLE", "FLOAT", "REAL")):
         return integral_number_text(f"cast({source} as double)", f"cast({source} as varchar)")
     if upper.startswith("TIMESTAMP") or upper == "DATETIME":
         if column.kind == "date":
@@ -237,7 +253,12 @@ def _json_value(column: RawColumn, key: str) -> str:
     text = f"json_extract_string(json, {_pointer(key)})"
     if column.kind != "identifier":
         return text
-    number = f"(case when json_type(json, {_pointer(key)}) = 'DOUBLE' then try_cast({text} as double) end)"
+    # a JSON integer beyond 64 bits is typed DOUBLE by DuckDB but its text is the digits as
+    # written: kept as it is, never read through a double
+    number = (
+        f"(case when json_type(json, {_pointer(key)}) = 'DOUBLE' "
+        f"and not regexp_matches({text}, '^-?[0-9]+$') then try_cast({text} as double) end)"
+    )
     return f"coalesce({integral_number_text(number, 'null')}, {text})"
 
 

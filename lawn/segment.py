@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lawn.contract import RAW_EVENT_COLUMNS
-from lawn.raw_reader import EXACT_INTEGER_LIMIT
+from lawn.raw_reader import INTEGER_TEXT_LIMIT
 from lawn.segment_groups import Memberships, memberships
 from lawn.segment_reader import SegmentInputError, is_array, read_messages
 
@@ -85,7 +85,7 @@ def _text(value: Any) -> str | None:
 def _id_text(value: Any) -> str | None:
     """An id as text; a whole number sent as a float (``42.0``) is the id ``42``, as the
     loader reads it from JSON Lines and Parquet (lawn.raw_reader.integral_number_text)."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < EXACT_INTEGER_LIMIT:
+    if isinstance(value, float) and value.is_integer() and abs(value) < INTEGER_TEXT_LIMIT:
         return str(int(value))
     return _text(value)
 
