@@ -63,7 +63,7 @@ nested objects or JSON text. Parquet: any column types; typed values are landed 
 one canonical form: a timestamp as ISO 8601 UTC with `Z` (one with a time zone is that
 instant; one without, a naive `TIMESTAMP`, a pandas `datetime64` column without tz or a
 warehouse's `TIMESTAMP_NTZ` export, is read as UTC, the convention of systems that write typed
-files; a `DATE` in a timestamp column is its midnight UTC); nested values as JSON text; a
+files; a `DATE` in a timestamp column is its midnight UTC); nested values as JSON text (a NaN or an infinity in a struct as `null`, as JavaScript writes it); a
 binary (`BLOB`) column as its UTF-8 text.
 
 **Types**: every column may be text. Where a file carries a native type it is accepted:

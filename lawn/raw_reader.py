@@ -207,10 +207,31 @@ def _text_expression(column: RawColumn, source: str, source_type: str) -> str:
             return f"strftime(cast({source} as timestamp), '{ISO_FORMAT}')"
         return f"strftime({source}, '%Y-%m-%d')"
     if upper.startswith(("STRUCT", "MAP")) or upper.endswith("[]") or upper == "JSON":
-        return f"cast(to_json({source}) as varchar)"
+        return nested_json_text(f"cast(to_json({source}) as varchar)")
     if upper == "BLOB":
         return f"decode({source})"
     return f"cast({source} as varchar)"
+
+
+# a NaN or an infinity DuckDB's to_json writes as a value (after `:`, `[` or `,`, before `,`,
+# `}` or `]`): no JSON has them
+_NON_JSON_NUMBER = r"([:,\[])(-?Infinity|NaN)([,}\]])"
+
+
+def nested_json_text(json_text: str) -> str:
+    """SQL: a typed nested value's JSON text with each NaN or infinity as `null`, as
+    JavaScript's JSON.stringify and pandas write them (pyarrow, polars and Spark keep NaN in a
+    struct; DuckDB's to_json wrote `NaN`, no JSON, and the event was quarantined as malformed:
+    a probe, 2026-12-07). Only a value holding such a token outside its strings is rewritten
+    (twice: neighbours share a comma); a string holding ':NaN,' beside no real NaN is kept."""
+    strings_emptied = f"""regexp_replace({json_text}, '"([^"\\\\]|\\\\.)*"', '""', 'g')"""
+    has_token = f"regexp_matches({strings_emptied}, '{_NON_JSON_NUMBER}')"
+    once = f"regexp_replace({json_text}, '{_NON_JSON_NUMBER}', '\\1null\\3', 'g')"
+    twice = f"regexp_replace({once}, '{_NON_JSON_NUMBER}', '\\1null\\3', 'g')"
+    return (
+        f"case when ({json_text} like '%NaN%' or {json_text} like '%Infinity%') and {has_token} "
+        f"then {twice} else {json_text} end"
+    )
 
 
 def _reader_sql(path: Path, kind: str, header: list[str] | None) -> str:

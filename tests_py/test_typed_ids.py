@@ -91,3 +91,32 @@ def test_the_segment_converter_writes_the_same_text():
     for number in JSON_NUMBERS:
         value = json.loads(number)
         assert envelope_row({**base, "userId": value})["user_id"] == _python_text(value)
+
+
+def _strict(text: str) -> object:
+    def refuse(token: str) -> None:
+        raise ValueError(f"{token} is no JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_struct_with_nan_or_infinity_lands_as_json_with_null(tmp_path):
+    """pyarrow, polars and Spark keep a NaN in a struct; DuckDB's to_json wrote `NaN`, which is
+    no JSON, and the event was quarantined as malformed (a probe, 2026-12-07). It lands as
+    JavaScript's JSON.stringify writes it: null. A string holding ':NaN,' is kept."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    kind = pa.struct([("page_path", pa.string()), ("x", pa.float64()), ("xs", pa.list_(pa.float64()))])
+    values = [
+        {"page_path": "/a", "x": float("nan"), "xs": [float("inf"), 1.5, float("-inf"), float("nan")]},
+        {"page_path": "/b:NaN,", "x": 2.0, "xs": []},
+    ]
+    table = _table("s", pa.array(["u1", "u2"])).set_column(
+        list(BASE).index("properties"), "properties", pa.array(values, kind)
+    )
+    pq.write_table(table, raw / "raw_events.parquet")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        assert land_raw_dir(raw, con).ok
+        landed = dict(con.execute("select event_id, properties from raw.raw_events").fetchall())
+    assert _strict(landed["s0"]) == {"page_path": "/a", "x": None, "xs": [None, 1.5, None, None]}
+    assert _strict(landed["s1"]) == {"page_path": "/b:NaN,", "x": 2.0, "xs": []}
