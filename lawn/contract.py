@@ -329,13 +329,17 @@ RAW_TABLES: dict[str, RawTable] = {
 # the canonical event envelope, in order (the generator writes it, staging reads it)
 RAW_EVENT_COLUMNS: tuple[str, ...] = RAW_EVENTS.column_names
 
-# file formats the loader reads, by file name ending, in the order they are looked for
+# file formats the loader reads, by file name ending, in the order they are looked for; `.json`
+# is JSON Lines too: what BigQuery's and Snowflake's JSON unloads write (one object per line,
+# `000000000000.json`, `data_0_0_0.json.gz`); a JSON array in it is named as such
 FILE_FORMATS: dict[str, str] = {
     ".csv": "csv",
     ".csv.gz": "csv",
     ".parquet": "parquet",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
+    ".json": "jsonl",
     ".jsonl.gz": "jsonl",
     ".ndjson.gz": "jsonl",
+    ".json.gz": "jsonl",
 }

@@ -3,7 +3,7 @@ meant, though every row is kept (the staging quarantine or the marts show the ef
 each, naming the file: event names the tracking plan does not know (Segment call types, or most
 names of a feed: `Signed Up` for `signed_up`), and CRM picklist values spelt two ways
 (`Mid-Market` and `mid_market` stay two segments); and the files of the raw folder that look
-like data but are not read (`events.csv`, `raw_events.json`)."""
+like data but are not read (`events.csv`, `raw_events.xlsx`)."""
 
 from __future__ import annotations
 
@@ -187,7 +187,7 @@ def _likely_table(name: str) -> str | None:
 def unread_files(raw_dir: Path) -> list[UnreadFile]:
     """The files (or folders of files) in ``raw_dir`` that look like data but are not read: a
     name the contract lacks (`events.csv`), a name in capitals on a case-sensitive file system,
-    or a file type lawn does not read (`raw_events.json`). Such a file was ignored without a
+    or a file type lawn does not read (`raw_events.xlsx`). Such a file was ignored without a
     word (a probe, 2026-12-07): a CRM export under another name left every account without a
     segment and the build passed. Names starting with `.` or `_` are not data."""
     found = []

@@ -1,6 +1,6 @@
 """A file of the raw folder that looks like data but is not read is named at landing, with
 the table it probably is: before, `events.csv`, a CRM export named `accounts.csv` or a
-`raw_events.json` were ignored without a word (a probe, 2026-12-07), and a CRM export under
+`raw_events.xlsx` were ignored without a word (a probe, 2026-12-07), and a CRM export under
 another name left every account without a segment while the build passed."""
 
 from __future__ import annotations
@@ -121,3 +121,37 @@ def test_a_broken_parquet_file_says_what_is_wrong_in_one_line(tmp_path):
         [line] = [line for line in result.output.splitlines() if line.strip()]
         assert "raw_events.parquet: not a readable Parquet file (" in line, line
         assert "LINE 1" not in line and "describe select" not in line
+
+
+def test_a_json_file_is_json_lines_as_warehouse_unloads_write_it(tmp_path):
+    """BigQuery and Snowflake unload JSON as one object per line in `.json` / `.json.gz` files
+    (`000000000000.json`): read as JSON Lines (a probe's unload folder stopped the build with
+    "unknown file type"); a `.json` holding one JSON array is named as such."""
+    import gzip
+    import json
+
+    import pandas as pd
+
+    frame = pd.read_csv(FIXTURE / "raw_events.csv", dtype=str)
+    rows = frame.where(frame.notna(), None).to_dict("records")
+    lines = "".join(json.dumps(row) + "\n" for row in rows)
+    raw = _raw(tmp_path / "unload")
+    (raw / "raw_events.csv").unlink()
+    (raw / "raw_events").mkdir()
+    (raw / "raw_events" / "000000000000.json").write_text(lines[: len(lines) // 2].rsplit("\n", 1)[0] + "\n")
+    rest = lines[len(lines[: len(lines) // 2].rsplit("\n", 1)[0]) + 1 :]
+    (raw / "raw_events" / "000000000001.json.gz").write_bytes(gzip.compress(rest.encode()))
+    result = runner.invoke(app, ["validate-raw", "--raw-dir", str(raw)])
+    assert result.exit_code == 0, result.output
+    import duckdb
+
+    from lawn.raw_loader import land_raw_dir
+
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        assert land_raw_dir(raw, con).ok
+        assert con.execute("select count(*) from raw.raw_events").fetchone()[0] == len(rows)
+    array = _raw(tmp_path / "array")
+    (array / "raw_events.csv").unlink()
+    (array / "raw_events.json").write_text(json.dumps(rows))
+    result = runner.invoke(app, ["validate-raw", "--raw-dir", str(array)])
+    assert result.exit_code == 2 and "holds a JSON array, not one JSON object per line" in result.output
