@@ -127,7 +127,7 @@ message, nothing dropped:
 | `device_id` | `context.device.id` |
 | `account_id` | `context.groupId`, else `properties.account_id`, else `traits.account_id`/`traits.company.id`, else `groupId` (group calls), else the account the export's `group()` calls give the sender (analytics.js and the server libraries put no groupId on tracks): a userId's latest group call at or before the message, or its first one for messages before it (the sign-up that made the account); an anonymousId alone takes only a group call of that anonymousId at or before the message; ids are compared in identity's normal form (`Usr_42` is `usr_42`) and a null marker or blocked id (`undefined`) is no sender (lawn/segment_groups.py) |
 | `context` | `context` with `platform` (from the source), `app_version` (`context.app.version`), `locale`, `ip` added |
-| `properties` | `properties` (track, page); for `identify`: `traits` mapped to `email`, `first_name`, `last_name`, `role` (`firstName`/`lastName`/`name` accepted; a user's latest value of each trait is kept); for `alias`: none |
+| `properties` | `properties` (track, page; `null` or absent: `{}`); for `identify`: `traits` mapped to `email`, `first_name`, `last_name`, `role` (`firstName`/`lastName`/`name` accepted; a user's latest value of each trait is kept); for `alias`: none |
 
 `properties`, `context` and `traits` held as JSON text (messages re-exported from a warehouse) are decoded;
 an empty text is an absent field. A line `{"batch": [...]}` (the HTTP API's batch call) is its

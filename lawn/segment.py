@@ -200,7 +200,10 @@ def envelope_row(message: dict, groups: Memberships | None = None) -> dict[str, 
     elif kind == "track" and event_name_of(message) == "experiment_exposed":
         payload = _exposure_properties(properties)
     else:
-        payload = message.get("properties", {})
+        # a track sent with `"properties": null` has no properties, like one sent without the
+        # key (SDKs send {}); any other value that is no object is kept, and quarantined
+        payload = message.get("properties")
+        payload = {} if payload is None else payload
     if isinstance(payload, dict):
         payload = {key: value for key, value in payload.items() if key != "schema_version"}
     source = source_of(context, message.get("channel"))

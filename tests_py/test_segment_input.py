@@ -334,3 +334,16 @@ def test_tracks_without_a_group_id_take_the_account_of_the_users_group_calls(tmp
         "t8": None,  # `undefined` is no user: another browser's group call is not its account
         "t9": "ws_p",  # ... but its own browser's (a7) is
     }
+
+
+def test_a_track_with_null_properties_has_no_properties():
+    """`"properties": null` is a track without properties, as one without the key (the SDKs send
+    {}): it became a row without properties, quarantined as MALFORMED_PROPERTIES_JSON. A value
+    that is no object (a string) is kept as it was sent, and quarantined."""
+    from lawn.segment import envelope_row
+
+    base = {"type": "track", "event": "Logged In", "messageId": "m", "userId": "u1",
+            "timestamp": "2026-11-20T10:00:00Z"}  # fmt: skip
+    assert envelope_row({**base, "properties": None})["properties"] == "{}"
+    assert envelope_row(base)["properties"] == "{}"
+    assert envelope_row({**base, "properties": "login_method=sso"})["properties"] == "login_method=sso"
