@@ -82,11 +82,14 @@ joined as (
                 then null
             else coalesce(spend.spend_usd, 0)
         end as spend_usd,
+        -- a channel the spend file names without clicks (the optional column absent or
+        -- empty) has unknown clicks, not 0; one it does not name bought none
         case
             when spend_months.month_start is null then null
             when spend.acquisition_channel is null and keys.acquisition_channel = 'unknown'
                 then null
-            else coalesce(spend.clicks, 0)
+            when spend.acquisition_channel is null then 0
+            else spend.clicks
         end as clicks,
         coalesce(new_customers.new_customers, 0) as new_customers,
         coalesce(new_customers.new_mrr_usd, 0) as new_mrr_usd
