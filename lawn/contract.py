@@ -74,17 +74,23 @@ def _normal_form(value: str) -> str:
 
 
 @cache
-def null_markers(identifier_type: str = "*") -> frozenset[str]:
-    """The null markers of ``identifier_type`` from the seed, lower-cased, in the normal form
-    and as written (`null` and `<null>`), as the macro null_marker_as_missing compares them."""
+def blocked_values(identifier_type: str = "*", markers_only: bool = False) -> frozenset[str]:
+    """The identity blocklist's values for ``identifier_type`` (only the rows flagged
+    is_null_marker with ``markers_only``), lower-cased, in the normal form and as written
+    (`null` and `<null>`), as the macro null_marker_as_missing compares them."""
     with IDENTITY_BLOCKLIST.open(encoding="utf-8", newline="") as handle:
         values = [
             row["blocked_value"]
             for row in csv.DictReader(handle)
-            if row["is_null_marker"].strip().lower() == "true"
+            if (not markers_only or row["is_null_marker"].strip().lower() == "true")
             and row["identifier_type"] in ("*", identifier_type)
         ]
     return frozenset(_normal_form(value) for value in values) | {value.strip().lower() for value in values}
+
+
+def null_markers(identifier_type: str = "*") -> frozenset[str]:
+    """The null markers of ``identifier_type`` (`blocked_values` flagged is_null_marker)."""
+    return blocked_values(identifier_type, markers_only=True)
 
 
 def catalog_ids(catalog: tuple[str, str]) -> tuple[str, ...]:

@@ -18,14 +18,12 @@ message without a readable time takes the user's first group (with a userId) or 
 from __future__ import annotations
 
 import bisect
-import csv
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
-from lawn.contract import IDENTITY_BLOCKLIST
+from lawn.contract import blocked_values
 from lawn.privacy_maps import normalize
 
 # before every readable time: a group call without a readable time counts as the earliest
@@ -58,20 +56,6 @@ def _text(value: Any) -> str | None:
     return str(value).strip() or None
 
 
-@lru_cache(maxsize=4)
-def _blocked(identifier_type: str) -> frozenset[str]:
-    """The values of the identity blocklist for ``identifier_type`` (null markers such as
-    `undefined`, shared test ids), in identity's normal form and as written, lower-cased:
-    never a sender, as they never link a person (docs/identity.md)."""
-    with IDENTITY_BLOCKLIST.open(encoding="utf-8", newline="") as handle:
-        values = [
-            row["blocked_value"]
-            for row in csv.DictReader(handle)
-            if row["identifier_type"] in ("*", identifier_type)
-        ]
-    return frozenset(normalize(value) for value in values) | {value.strip().lower() for value in values}
-
-
 def sender_key(value: Any, identifier_type: str) -> str | None:
     """A userId or anonymousId as identity compares it (its normal form: `Usr_42` is
     `usr_42`); None when missing, a null marker or otherwise blocked."""
@@ -79,7 +63,7 @@ def sender_key(value: Any, identifier_type: str) -> str | None:
     if text is None:
         return None
     key = normalize(text)
-    blocked = _blocked(identifier_type)
+    blocked = blocked_values(identifier_type)  # null markers and shared test ids alike
     return None if not key or key in blocked or text.lower() in blocked else key
 
 
