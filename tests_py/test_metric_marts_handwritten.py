@@ -14,7 +14,7 @@ from scipy import stats
 
 from tests_py.conftest import query, run_dbt
 from tests_py.fixture_feeds import FIXTURES, read_csv, write_feed
-from tests_py.metric_expectations import ACTIVITY, month_of, monthly_mrr
+from tests_py.metric_expectations import ACTIVITY, in_window, month_of, monthly_mrr
 from tests_py.pg_harness import drop_project_schemas, lawn_postgres_build, mart_differences, own_database_env
 
 FEED = FIXTURES / "metric_marts"
@@ -461,3 +461,36 @@ def test_postgres_builds_the_same_marts(built, pg_env, tmp_path_factory):
     differences, nonempty = mart_differences(env, built)
     assert not differences, differences[:10]
     assert nonempty >= 30, nonempty  # the feed fills the marts: not a comparison of empty tables
+
+
+def test_trial_conversion_slo_is_payment_within_14_days_of_the_accounts_signup(built, events, data_end):
+    """The trial conversion SLO measures what its description says, the outcome first_paid_14d
+    (a probe found it anchored at the CRM creation, counting CRM customers that never signed
+    up): on each evaluated day D, the accounts that signed up in the 56 days ending on D whose
+    first plan_changed with MRR > 0 came on day 0..14 after the signup's day. D runs from the
+    first to the newest signup day whose 14 days are over (acc_old, acc_legacy and acc_lapsed,
+    created in 2025 with no signup, are not evaluated)."""
+    signups = events[events["event_name"] == "signed_up"].groupby("account_id")["at"].min()
+    paid = events[
+        (events["event_name"] == "plan_changed")
+        & events["props"].map(lambda p: float(p.get("mrr_usd") or 0) > 0)
+    ]
+    converted = in_window(signups, paid.groupby("account_id")["at"].min().reindex(signups.index), 14)
+    days = signups.dt.date
+    complete = days[days + dt.timedelta(days=14) <= data_end]
+    slo = _mart(
+        built,
+        "select evaluated_date, units, reached_units, metric_value from marts.fct_slo_status "
+        "where slo_id = 'trial_conversion_14d' order by evaluated_date",
+    )
+    slo["evaluated_date"] = pd.to_datetime(slo["evaluated_date"]).dt.date
+    expected_days = pd.date_range(complete.min(), complete.max()).date
+    assert list(slo["evaluated_date"]) == list(expected_days)
+    for row in slo.itertuples():
+        window = complete[
+            (complete <= row.evaluated_date) & (complete > row.evaluated_date - dt.timedelta(days=56))
+        ]
+        assert (row.units, row.reached_units) == (len(window), converted[window.index].sum()), row
+        if len(window):
+            assert row.metric_value == pytest.approx(converted[window.index].mean())
+    assert slo["reached_units"].max() > 0 and (slo["metric_value"] < 1).any()

@@ -19,14 +19,22 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from lawn.privacy import erase
 from tests_py.conftest import query, run_dbt
 from tests_py.test_change_log_consumers import _person_of
 from tests_py.test_increment_models import _project_with
-from tests_py.test_incremental_identity import build_two_steps, except_all_counts
+from tests_py.test_incremental_identity import _event, build_two_steps, except_all_counts
 from tests_py.test_moments_change_log import DAY_1, DAY_2
+
+# Olga signed up before the event history starts: on day 2 she only logs in (a user id, no
+# signup in the data: dim_users says `identified`, not `signed_up` beside a null signup)
+OLGA = [
+    _event("m11", "logged_in", "2026-03-10T12:00:00Z", "2026-03-10T12:00:01Z",
+           "anon_o", "dev_o", "u_olga", "acc_1", login_method="password"),
+]  # fmt: skip
 
 TABLE = "intermediate.int_person_event_extents"
 ARGS = ["build", "--select", "+dim_users", "+pii_identifiers", "--exclude", "test_type:data",
@@ -67,7 +75,7 @@ def _computed_in_pandas(db_path: Path) -> Extents:
 @pytest.fixture(scope="module")
 def worlds(tmp_path_factory):
     work = tmp_path_factory.mktemp("person_extents_changes")
-    one_step, two_steps, after_first = build_two_steps(work, ARGS, DAY_1, DAY_1 + DAY_2)
+    one_step, two_steps, after_first = build_two_steps(work, ARGS, DAY_1, DAY_1 + DAY_2 + OLGA)
     return work, one_step, two_steps, after_first
 
 
@@ -104,6 +112,25 @@ def test_the_increment_equals_a_full_refresh_and_a_pandas_computation(worlds):
     assert before[bob][1] is None and stored[bob][1] == "2026-03-09 10:00:00"
     activation = query(two_steps, "select person_id, activation_state from marts.dim_users")
     assert dict(zip(activation.person_id, activation.activation_state, strict=True))[bob] == "activated"
+
+
+def test_activation_state_follows_the_persons_signup_and_invoice(worlds):
+    """dim_users.activation_state from the person's extents (pandas) and user ids: activated
+    (an invoice), signed_up (a signup), identified (a user id only: Olga), else anonymous."""
+    _, _, two_steps, _ = worlds
+    extents = _computed_in_pandas(two_steps)
+    users = query(
+        two_steps, "select person_id, is_identified, signed_up_at, activation_state from marts.dim_users"
+    )
+    for row in users.itertuples():
+        signed_up, activated, _ = extents.get(row.person_id, (None, None, None))
+        expected = ("activated" if activated else "signed_up" if signed_up
+                    else "identified" if row.is_identified else "anonymous")  # fmt: skip
+        assert row.activation_state == expected, row
+        assert row.activation_state != "signed_up" or pd.notna(row.signed_up_at)
+    assert users.activation_state.value_counts()["identified"] == 1
+    states = dict(zip(users.person_id, users.activation_state, strict=True))
+    assert states[_person_of(two_steps, "m11")] == "identified"
 
 
 def test_without_deleting_the_persons_to_recompute_a_moved_event_stays(worlds, tmp_path):

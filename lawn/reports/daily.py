@@ -96,15 +96,19 @@ def slo_history(r: Reader, start: object) -> pd.DataFrame:
 
 def experiments(r: Reader) -> pd.DataFrame:
     """Registered experiments (registered on or before the as-of day) with their state on the
-    as-of day and the units exposed so far."""
+    as-of day, the units exposed so far and those of them the readout counts (included: not
+    excluded, e.g. for seeing several variants)."""
     frame = r.df(
         """
         with exposed as (
-            select experiment_id, count(*) as units_exposed from marts.fct_experiment_assignments
-            where is_included and cast(first_exposed_at as date) <= $as_of group by experiment_id
+            select experiment_id, count(*) as units_exposed,
+                count(case when is_included then 1 end) as units_included
+            from marts.fct_experiment_assignments
+            where cast(first_exposed_at as date) <= $as_of group by experiment_id
         )
         select registry.experiment_id, registry.start_date, registry.end_date,
-            registry.planned_sample_size_per_arm, coalesce(exposed.units_exposed, 0) as units_exposed
+            registry.planned_sample_size_per_arm, coalesce(exposed.units_exposed, 0) as units_exposed,
+            coalesce(exposed.units_included, 0) as units_included
         from marts.dim_experiments as registry
         left join exposed on exposed.experiment_id = registry.experiment_id
         where registry.experiment_kind = 'experiment' and cast(registry.registered_at as date) <= $as_of

@@ -98,9 +98,12 @@ final as (
         case when profiles.account_id is not null then coalesce(plans.to_plan, 'none') end
             as account_plan,
         milestones.activated_at,
+        -- signed_up only with a signup (a probe found `signed_up` beside a null signed_up_at
+        -- for a user who only logged in): a user id without one is `identified`
         case
             when milestones.activated_at is not null then 'activated'
-            when identifier_counts.user_id_count > 0 then 'signed_up'
+            when milestones.signed_up_at is not null then 'signed_up'
+            when identifier_counts.user_id_count > 0 then 'identified'
             else 'anonymous'
         end as activation_state,
         {{ keyed_hash('coalesce(profiles.email, observed_emails.email)') }} as email_key

@@ -49,6 +49,10 @@ history_cutoff as (
     where
         not is_dry_run
         and relation_name = 'intermediate.int_events_deduplicated'
+        -- a run that deleted nothing purged nothing: the history before its cutoff is what
+        -- the data always had (a probe found cohorts lost after a nightly whose retention
+        -- step, its cutoff counted from the wall clock, removed no row)
+        and rows_affected > 0
 
 ),
 

@@ -16,7 +16,10 @@ features as (
 
 accounts as (
 
-    select * from {{ ref('stg_crm__accounts') }}
+    -- every account lawn knows of: one seen only on events (no CRM row) has segment
+    -- 'unknown' and was created when first seen, as in every other mart (a probe found a null
+    -- segment here, so the model monitoring's segment slices lost those accounts)
+    select * from {{ ref('int_accounts_combined') }}
 
 ),
 
