@@ -201,6 +201,12 @@ def compacts_on(day: dt.date | None, weekday: str = RETENTION_COMPACT_WEEKDAY) -
     return weekday == "daily" or day is None or WEEKDAYS[day.weekday()] == weekday
 
 
+def replay_reference(as_of: dt.date | None) -> dt.datetime | None:
+    """What a replay of ``as_of`` measures ages from: the end of that day (UTC), when its night
+    ran; None outside a replay."""
+    return None if as_of is None else dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+
+
 def step_retention(config: NightlyConfig, state: dict) -> str:
     """Retention per data class (seeds/governance; lawn/retention.py), audited in ops. The
     rows past their policy are deleted every night; the file is rewritten (so their bytes
@@ -211,12 +217,16 @@ def step_retention(config: NightlyConfig, state: dict) -> str:
     if config.target == "postgres":
         raise StepSkipped("retention is not ported to postgres yet (lawn/retention.py reads DuckDB): skipped")
     compact_file = compacts_on(data_day_of(config.db_path))
+    # a replay of day D ages rows from the end of D, as that night's run did (a probe's replay
+    # of a day over a year back purged the day's own events by the wall clock, and its weekly
+    # report read zeros); None: var received_at_reference_time, else now (lawn/retention.py)
     try:
         rows = apply_retention(
             config.db_path,
             run_id=f"{state['run_id']}-retention",
             manifest_path=manifest,
             compact_file=compact_file,
+            reference=replay_reference(config.as_of),
         )
     except RetentionError as exc:
         raise StepFailed(str(exc)) from exc

@@ -46,7 +46,8 @@ def test_the_step_passes_the_nights_decision(monkeypatch, tmp_path: Path, day, p
         pytest.skip("dbt_project.yml sets another weekday")
     calls = []
 
-    def fake_apply(db_path, run_id, manifest_path, compact_file):
+    def fake_apply(db_path, run_id, manifest_path, compact_file, reference):
+        assert reference is None  # not a replay: var received_at_reference_time, else now
         calls.append(compact_file)
         return [_row("raw.raw_events", purged), _row("files:exports", 2)]
 
@@ -57,3 +58,23 @@ def test_the_step_passes_the_nights_decision(monkeypatch, tmp_path: Path, day, p
     assert calls == [rewrites]
     assert detail.endswith(f"purged: raw.raw_events {purged}, files:exports 2{note}" if purged else
                            f"purged: files:exports 2{note}")  # fmt: skip
+
+
+def test_a_replay_ages_rows_from_the_end_of_its_day(monkeypatch, tmp_path: Path):
+    """`lawn nightly --as-of D` purges what that night purged: ages counted from the end of D,
+    not from today's clock (a probe's replay of a day over a year back deleted the day's own
+    events before its weekly report read them). What a reference purges is tested on
+    warehouses in test_privacy.py (`lawn retention apply --as-of`); here, that the replay's
+    step passes the end of D (UTC midnight after it) as the reference."""
+    seen = []
+
+    def fake_apply(db_path, run_id, manifest_path, compact_file, reference):
+        seen.append(reference)
+        return []
+
+    monkeypatch.setattr("lawn.retention.apply_retention", fake_apply)
+    monkeypatch.setattr("lawn.nightly_steps.data_day_of", lambda db_path: SUNDAY)
+    config = nightly.NightlyConfig(tmp_path / "w.duckdb", tmp_path / "m", tmp_path / "e", tmp_path / "r",
+                                   as_of=dt.date(2021, 1, 3))  # fmt: skip
+    nightly.step_retention(config, {"run_id": "run-1"})
+    assert seen == [dt.datetime(2021, 1, 4)]
