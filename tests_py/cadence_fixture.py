@@ -73,9 +73,23 @@ def events() -> pd.DataFrame:
         add("nps_submitted", day(offset), "n2", {"score": score})
     for offset, score in zip([-29, -35, -40, -55], [10, 2, 5, 8], strict=True):
         add("nps_submitted", day(offset), "n3", {"score": score})
-    return pd.DataFrame(
+    # exposures (account-randomised; exp_a runs day -45..-5, exp_b -14..+45): exp_a 7 units
+    # exposed, xa7 saw both variants (not included); exp_b: xb1-3 in its dates, xb4 only before
+    # its start (exposed, not included), xb5 received after the as-of day, xb6 occurs after it
+    for i in range(1, 7):
+        add("experiment_exposed", day(-40), f"xa{i}", {"experiment_id": "exp_a", "variant": "control"})
+    add("experiment_exposed", day(-40), "xa7", {"experiment_id": "exp_a", "variant": "control"})
+    add("experiment_exposed", day(-39), "xa7", {"experiment_id": "exp_a", "variant": "treatment"})
+    for i in range(1, 4):
+        add("experiment_exposed", day(-3), f"xb{i}", {"experiment_id": "exp_b", "variant": "treatment"})
+    add("experiment_exposed", day(-20), "xb4", {"experiment_id": "exp_b", "variant": "control"})
+    late = {"experiment_id": "exp_b", "variant": "control"}
+    add("experiment_exposed", day(-2), "xb5", late, received_days=3)
+    add("experiment_exposed", day(2), "xb6", {"experiment_id": "exp_b", "variant": "control"})
+    frame = pd.DataFrame(
         rows, columns=["event_name", "occurred_date", "received_at", "account_id", "properties"]
     )
+    return frame.assign(person_id=None)
 
 
 def later_events() -> pd.DataFrame:
@@ -112,9 +126,10 @@ def later_events() -> pd.DataFrame:
                     json.dumps(props),
                 )
             )
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         rows, columns=["event_name", "occurred_date", "received_at", "account_id", "properties"]
     )
+    return frame.assign(person_id=None)
 
 
 def activation() -> pd.DataFrame:
@@ -303,13 +318,6 @@ def tables() -> dict[str, pd.DataFrame]:
         ],
         columns=["experiment_id", "start_date", "end_date", "planned_sample_size_per_arm", "registered_at"],
     )
-    assignments = pd.DataFrame(
-        [("exp_a", True, pd.Timestamp(day(-40)))] * 6
-        + [("exp_a", False, pd.Timestamp(day(-40)))]
-        + [("exp_b", True, pd.Timestamp(day(-3)))] * 3
-        + [("exp_b", True, pd.Timestamp(day(2)))] * 2,
-        columns=["experiment_id", "is_included", "first_exposed_at"],
-    )
     runs = pd.DataFrame(
         [
             ("r1", day(-10), "failed", "build", 0),
@@ -355,10 +363,11 @@ def tables() -> dict[str, pd.DataFrame]:
         "marts.fct_data_quality_daily": data_quality(),
         "marts.fct_events": events(),
         "marts.fct_experiment_readouts": readouts,
-        "marts.fct_experiment_assignments": assignments,
         "marts.fct_instrumentation_qa_daily": qa,
         "marts.fct_model_monitoring": monitoring(),
-        "marts.dim_experiments": experiments.assign(experiment_kind="experiment"),
+        "marts.dim_experiments": experiments.assign(
+            experiment_kind="experiment", randomization_unit="account"
+        ),
         "registry.experiment_metrics": pd.DataFrame(
             {"metric_name": ["conversion", "tickets", "revenue"], "is_higher_better": [True, False, True]}
         ),

@@ -22,6 +22,7 @@ from lawn.cli import app
 from lawn.reports import asof, governance
 from lawn.reports.run import build_report, write_cadence_report
 from tests_py import cadence_fixture as fx
+from tests_py.metric_expectations import ACTIVITY
 
 CADENCES = ("daily", "weekly", "monthly", "quarterly")
 PLOTS = {"daily": 4, "weekly": 3, "monthly": 3, "quarterly": 2}  # the fixture has one rollout
@@ -116,11 +117,13 @@ def test_daily_figures_equal_pandas_on_the_fixture(fixture_world):
     assert list(runs["run_id"]) == ["r3", "r4"]  # r1 is older than 7 data days, r5 is the running one
     assert "- running on the as-of day: 1" in md and "- planned (registered, not started): 1" in md
     experiments = md_table(md, "Experiment velocity")
-    # planted: exp_a exposed 7 units by the as-of day, one of them excluded (a probe found the
-    # exposed column counting the included units only); exp_b's last 2 come after the as-of day
+    # planted exposures (tests_py/cadence_fixture.py): exp_a 7 units by the as-of day, xa7 saw
+    # two variants; exp_b 4 (xb4 only before its start), xb5 received and xb6 occurred after the
+    # as-of day (probes found the exposed column counting included units only, leaving out
+    # units exposed outside the dates, and counting exposures received later)
     assert dict(zip(experiments["experiment_id"], experiments["units_exposed"], strict=True)) == {
         "exp_a": "7",
-        "exp_b": "3",
+        "exp_b": "4",
         "exp_c": "0",
     }
     assert dict(zip(experiments["experiment_id"], experiments["units_included"], strict=True)) == {
@@ -158,7 +161,10 @@ def test_weekly_ranking_feedback_rollout_and_qa(fixture_world):
     kpis = md_table(md, "Weekly KPIs vs the 4 weeks before").set_index("kpi")
     weekly = events[events["weeks_back"].between(0, 4)]
     for name, series in {
-        "active accounts": weekly.groupby("weeks_back")["account_id"].nunique(),
+        # active: an activity event (an experiment exposure is none)
+        "active accounts": weekly[weekly["event_name"].isin(ACTIVITY)]
+        .groupby("weeks_back")["account_id"]
+        .nunique(),
         "signups": weekly[weekly["event_name"] == "signed_up"].groupby("weeks_back").size(),
         "support tickets": weekly[weekly["event_name"] == "support_ticket_created"]
         .groupby("weeks_back")
@@ -718,3 +724,30 @@ def test_a_manifest_or_catalog_that_is_not_one_is_one_line_exit_2(
     assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
     assert result.output.startswith(f"error: {option} {given}: {message}"), result.output
     assert not list(out.rglob("report.html"))
+
+
+def test_units_exposed_and_included_equal_the_assignment_mart_on_the_whole_data(built_small, tmp_path):
+    """The daily report counts exposures as of its day from fct_events (both time cuts); on a day
+    after all the data it must agree with fct_experiment_assignments, which judges inclusion
+    (one variant, an exposure inside the dates) in dbt: one rule, two places, checked here."""
+    from lawn.reports import daily
+    from lawn.reports.reader import Reader
+
+    con = duckdb.connect(str(built_small), read_only=True)
+    try:
+        later = dt.date(2100, 1, 1)
+        frame = daily.experiments(Reader(con, later, later, tmp_path, tmp_path, tmp_path))
+        mart = con.execute(
+            "select experiment_id, count(*), count(case when is_included then 1 end) "
+            "from marts.fct_experiment_assignments group by 1"
+        ).fetchall()
+    finally:
+        con.close()
+    expected = {experiment: (exposed, included) for experiment, exposed, included in mart}
+    found = {
+        row.experiment_id: (row.units_exposed, row.units_included)
+        for row in frame.itertuples()
+        if row.experiment_id in expected
+    }
+    assert found == expected and len(expected) >= 2
+    assert any(exposed > included for exposed, included in expected.values())

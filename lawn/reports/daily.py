@@ -96,15 +96,38 @@ def slo_history(r: Reader, start: object) -> pd.DataFrame:
 
 def experiments(r: Reader) -> pd.DataFrame:
     """Registered experiments (registered on or before the as-of day) with their state on the
-    as-of day, the units exposed so far and those of them the readout counts (included: not
-    excluded, e.g. for seeing several variants)."""
+    as-of day, the units exposed so far and those of them the readout would count.
+
+    Counted from the exposures the warehouse had by the as-of day (``{events}``: occurred and
+    received by then), so a re-rendered past report counts what that day's run had: a unit
+    exposed only outside the experiment's dates is exposed, not included; a unit that had seen
+    two variants by then is not included (fct_experiment_assignments' exclusions, judged on the
+    exposures of that day; the test checks both against the mart on the whole data)."""
     frame = r.df(
         """
-        with exposed as (
+        with registry as (
+            select experiment_id, randomization_unit, start_date, end_date from marts.dim_experiments
+        ),
+        exposures as (
+            select registry.experiment_id, registry.start_date, registry.end_date,
+                json_extract_string(events.properties, '$.variant') as variant,
+                events.occurred_date,
+                case when registry.randomization_unit = 'account' then events.account_id
+                    else events.person_id end as unit_id
+            from {events} as events
+            inner join registry
+                on registry.experiment_id = json_extract_string(events.properties, '$.experiment_id')
+            where events.event_name = 'experiment_exposed'
+        ),
+        units as (
+            select experiment_id, unit_id, count(distinct variant) as variants,
+                count(case when occurred_date between start_date and end_date then 1 end) as in_window
+            from exposures where unit_id is not null group by experiment_id, unit_id
+        ),
+        exposed as (
             select experiment_id, count(*) as units_exposed,
-                count(case when is_included then 1 end) as units_included
-            from marts.fct_experiment_assignments
-            where cast(first_exposed_at as date) <= $as_of group by experiment_id
+                count(case when variants <= 1 and in_window > 0 then 1 end) as units_included
+            from units group by experiment_id
         )
         select registry.experiment_id, registry.start_date, registry.end_date,
             registry.planned_sample_size_per_arm, coalesce(exposed.units_exposed, 0) as units_exposed,
