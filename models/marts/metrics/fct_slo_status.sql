@@ -1,9 +1,13 @@
 {#- Every SLO of seeds/metrics/slo_definitions.csv evaluated on every day its data allows:
     the milestone rate over the entities anchored in the trailing window_days (ending on
     the evaluated date), the same over the window before it (the baseline), and the verdict
-    (pass, breach, or insufficient_data below min_units). The days are those between the
-    first and the newest anchor day of the SLO's milestone whose window is complete, over
-    all of the milestone's entities, not only the SLO's dimension value: an SLO whose
+    (pass, breach, or insufficient_data below min_units). The days are those from the
+    first anchor day of the SLO's milestone whose window is complete, over all of the
+    milestone's entities, not only the SLO's dimension value, to the newest day whose window
+    is complete (the end of the data less the milestone's window), whether or not an entity
+    was anchored on it: so a build of an earlier day and a report as of that day on a later
+    warehouse name the same newest day (a probe found them differing by up to six weeks for
+    an SLO whose last anchors came days before the end of the data). An SLO whose
     entities stopped coming (no enterprise account for two months) is still evaluated on
     the newest complete day, with the units its window holds (0: insufficient_data), and
     an SLO with no entity at all is listed as insufficient_data rather than left out.
@@ -31,19 +35,40 @@ calendar as (
 
 ),
 
-milestone_ranges as (
+as_of as (
+
+    select * from {{ ref('int_data_day') }}
+
+),
+
+complete_milestones as (
 
     select
         entity_type,
         milestone_name,
         min(anchor_date) as first_anchor_date,
-        max(anchor_date) as last_anchor_date,
         -- the milestone's window (one per milestone): an evaluation's windows are all
-        -- complete when the data reaches its last anchor day plus this
+        -- complete when the data reaches its evaluated day plus this
         max(window_days) as milestone_window_days
     from {{ ref('int_activation_milestones') }}
     where is_window_complete
     group by entity_type, milestone_name
+
+),
+
+milestone_ranges as (
+
+    select
+        complete_milestones.entity_type,
+        complete_milestones.milestone_name,
+        complete_milestones.first_anchor_date,
+        -- the newest day whose window the data covers (not the newest anchor on or before it)
+        {%- set window_back = '-complete_milestones.milestone_window_days' %}
+        cast({{ dbt.dateadd('day', window_back, 'as_of.data_end_date') }} as date)
+            as last_anchor_date,
+        complete_milestones.milestone_window_days
+    from complete_milestones
+    cross join as_of
 
 ),
 
