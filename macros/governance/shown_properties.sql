@@ -1,20 +1,24 @@
 {% macro shown_properties(properties) -%}
-    {#- The properties JSON as marts show it: only the shown keys (shown_property_names), and an
-        identifier property (identifier_property_names) only when its value is not shaped
-        like an email: a feed whose user ids are emails names the inviter by email
-        (invited_by_user_id), which stays in pii.pii_event_personal_data only, as the
-        user_id columns show such an id as its keyed hash (masked_identifier). Every row
-        without an email-shaped identifier keeps its properties as before. -#}
+    {#- The properties JSON as marts show it: only the shown keys (shown_property_names), and of
+        those an identifier property (identifier_property_names) or a text property
+        (shown_text_property_names) only when its value is not shaped like an email
+        (is_email_shaped): a feed whose user ids are emails names the inviter by email
+        (invited_by_user_id), and a person types an email into a URL (`page_path`
+        `/signup?email=...`) or a referrer; each such value stays in
+        pii.pii_event_personal_data only, as the user_id columns show such an id as its keyed
+        hash (masked_identifier). Key by key: the row's other properties are shown. A row
+        without an @ keeps its properties as before. -#}
     {%- set shown = shown_property_names() -%}
-    {%- set identifiers = identifier_property_names() | select('in', shown) | list -%}
-    {%- if identifiers -%}
+    {%- set scanned = (identifier_property_names() + shown_text_property_names())
+        | select('in', shown) | unique | sort | list -%}
+    {%- if scanned -%}
+        {%- set conditions = {} -%}
+        {%- for name in scanned -%}
+            {%- do conditions.update({name: is_email_shaped(json_extract_scalar(properties, "'" ~ name ~ "'"))}) -%}
+        {%- endfor -%}
         case
-            when
-                {%- for name in identifiers %}
-                    {{ is_email_shaped(json_extract_scalar(properties, "'" ~ name ~ "'")) }}
-                    {%- if not loop.last %} or{% endif %}
-                {%- endfor %}
-                then {{ json_only_keys(properties, shown | reject('in', identifiers) | list) }}
+            when {{ properties }} like '%@%'
+                then {{ json_only_keys_unless(properties, shown, conditions) }}
             else {{ json_only_keys(properties, shown) }}
         end
     {%- else -%}

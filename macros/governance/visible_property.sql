@@ -8,8 +8,9 @@
         `-- depends_on: ref('stg_tracking_plan__properties')`. -#}
     {%- if property_name not in shown_property_names() -%}
         cast(null as {{ dbt.type_string() }})
-    {%- elif property_name in identifier_property_names() -%}
-        {#- an identifier property: null when its value is shaped like an email (shown_properties) -#}
+    {%- elif property_name in identifier_property_names() or property_name in shown_text_property_names() -%}
+        {#- an identifier or text property: null when its value is shaped like an email
+            (shown_properties) -#}
         case
             when {{ is_email_shaped(json_extract_scalar(json_expression, "'" ~ property_name ~ "'")) }}
                 then cast(null as {{ dbt.type_string() }})

@@ -33,3 +33,45 @@
         (k, v) -> k in ({{ lawn._json_key_list(keys) }})
     ))
 {%- endmacro %}
+
+{% macro json_only_keys_unless(json_expression, keys, conditions) -%}
+    {#- json_only_keys, and on top a key of `conditions` (a dict: key name -> SQL boolean known
+        per row) is left out on a row where its condition is true. Keys are plain names
+        (letters, digits, _), as the tracking plan's. -#}
+    {%- for key in conditions if not modules.re.fullmatch('[A-Za-z0-9_]+', key) -%}
+        {{ exceptions.raise_compiler_error(
+            "json_only_keys_unless: key " ~ key ~ " is not a plain name (letters, digits, _)") }}
+    {%- endfor -%}
+    {%- if not conditions -%}
+        {{ return(lawn.json_only_keys(json_expression, keys)) }}
+    {%- endif -%}
+    {{ return(adapter.dispatch('json_only_keys_unless', 'lawn')(json_expression, keys, conditions)) }}
+{%- endmacro %}
+
+{% macro default__json_only_keys_unless(json_expression, keys, conditions) -%}
+    cast(cast({{ lawn.json_only_keys(json_expression, keys) }} as jsonb) - array_remove(array[
+        {%- for key, condition in conditions.items() %}
+        case when {{ condition }} then '{{ key }}' end{{ ',' if not loop.last }}
+        {%- endfor %}
+    ]::text[], null) as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{% macro duckdb__json_only_keys_unless(json_expression, keys, conditions) -%}
+    {#- RFC 7396 merge patch: a key patched to null is removed; concat_ws skips the nulls -#}
+    cast(json_merge_patch({{ lawn.json_only_keys(json_expression, keys) }}, '{' || concat_ws(','
+        {%- for key, condition in conditions.items() %},
+        case when {{ condition }} then '"{{ key }}":null' end
+        {%- endfor %}
+    ) || '}') as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{% macro spark__json_only_keys_unless(json_expression, keys, conditions) -%}
+    to_json(map_filter(
+        from_json({{ json_expression }}, 'map<string,variant>'),
+        (k, v) -> k in ({{ lawn._json_key_list(keys) }}) and not array_contains(filter(array(
+            {%- for key, condition in conditions.items() %}
+            case when {{ condition }} then '{{ key }}' end{{ ',' if not loop.last }}
+            {%- endfor %}
+        ), x -> x is not null), k)
+    ))
+{%- endmacro %}
