@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import math
 import re
 import unicodedata
@@ -136,6 +137,14 @@ def rendered(tmp_path_factory) -> dict[str, str]:
         for engine, p in REMOVE_FORMS.items()
     ]
     parts.append("{{ normalize_identifier('x') }} as duckdb_normalize")
+    # the keys a JSON object keeps (macros/portability/json_only_keys.sql), a key left out
+    # on a row where its condition holds (fct_events' email-shaped text properties)
+    parts += [
+        f"{{{{ {p}json_only_keys_unless('x', ['a', 'b', 'c'], {{"
+        f"'a': {p}json_extract_scalar('x', \"'a'\") ~ \" like '%@%'\", "
+        f"'b': {p}json_extract_scalar('x', \"'b'\") ~ \" like '%@%'\"}}) }}}} as {engine}_json_unless"
+        for engine, p in MACROS.items()
+    ]
     # the exact seconds between two times (macros/portability/seconds_between.sql)
     parts += [f"{{{{ {p}seconds_between('a', 'b') }}}} as {engine}_seconds" for engine, p in MACROS.items()]
     # the functions PostgreSQL's try_cast reads through (on-run-start makes them in a build)
@@ -146,6 +155,8 @@ def rendered(tmp_path_factory) -> dict[str, str]:
     } | {f"{e}_cast_{k}" for e, types in TRY_CAST_TYPES.items() for k in types} | {
         f"{e}_email_shaped" for e in MACROS
     } | {f"{e}_remove" for e in REMOVE_FORMS} | {f"{e}_seconds" for e in MACROS} | {
+        f"{e}_json_unless" for e in MACROS
+    } | {
         "postgres_objects",
         "any_list_has_item",
         "duckdb_normalize",
@@ -678,3 +689,48 @@ def test_postgres_counts_seconds_as_python(rendered, pg_env):
 
 def test_spark_counts_seconds_as_python(rendered, spark):
     _check_seconds(_seconds_rows("spark", rendered, spark, "pairs (a text, b text)", SECOND_PAIRS))
+
+
+# --- the keys a JSON object keeps, a key left out where its condition holds ------------------
+
+JSON_CASES = [
+    ('{"a": "x@y.com", "b": "ok", "c": 1, "d": "gone"}',),
+    ('{"a": "fine", "b": "z@w.org"}',),
+    ('{"a": "p@q.io", "b": "r@s.io", "c": {"n": "t@u.io"}}',),
+    ('{"c": 2}',),
+    ("{}",),
+    (None,),
+]
+
+
+def _check_json_unless(rows: list[tuple]) -> None:
+    """Python's restatement: the keys a, b, c; a and b left out where their text has an @."""
+
+    def kept(text: str | None) -> dict | None:
+        if text is None:
+            return None
+        value = json.loads(text)
+        flagged = {k for k in ("a", "b") if isinstance(value.get(k), str) and "@" in value[k]}
+        return {k: v for k, v in value.items() if k in ("a", "b", "c") and k not in flagged}
+
+    found = [(x, None if y is None else json.loads(y)) for x, y in rows]
+    expected = [(x, kept(x)) for (x,) in JSON_CASES]
+    assert sorted(found, key=repr) == sorted(expected, key=repr)
+
+
+def test_duckdb_leaves_out_the_flagged_keys_as_python(rendered):
+    with duckdb.connect() as con:
+        con.execute("create table j (x varchar)")
+        con.executemany("insert into j values (?)", JSON_CASES)
+        _check_json_unless(con.execute(f"select x, {rendered['duckdb_json_unless']} from j").fetchall())
+
+
+def test_postgres_leaves_out_the_flagged_keys_as_python(rendered, pg_env):
+    select = f"select x, {rendered['postgres_json_unless']} from j"
+    _check_json_unless(_postgres_rows(pg_env, "j (x text)", JSON_CASES, select))
+
+
+def test_spark_leaves_out_the_flagged_keys_as_python(rendered, spark):
+    spark.createDataFrame(JSON_CASES, "x string").createOrReplaceTempView("j")
+    rows = spark.sql(f"select x, {rendered['spark_json_unless']} from j").collect()
+    _check_json_unless([tuple(row) for row in rows])

@@ -37,7 +37,9 @@
 {% macro json_only_keys_unless(json_expression, keys, conditions) -%}
     {#- json_only_keys, and on top a key of `conditions` (a dict: key name -> SQL boolean known
         per row) is left out on a row where its condition is true. Keys are plain names
-        (letters, digits, _), as the tracking plan's. -#}
+        (letters, digits, _), as the tracking plan's. Each engine's form calls its own
+        json_only_keys, so tests_py/test_portable_macros.py can render all three in one
+        compile. -#}
     {%- for key in conditions if not modules.re.fullmatch('[A-Za-z0-9_]+', key) -%}
         {{ exceptions.raise_compiler_error(
             "json_only_keys_unless: key " ~ key ~ " is not a plain name (letters, digits, _)") }}
@@ -49,7 +51,7 @@
 {%- endmacro %}
 
 {% macro default__json_only_keys_unless(json_expression, keys, conditions) -%}
-    cast(cast({{ lawn.json_only_keys(json_expression, keys) }} as jsonb) - array_remove(array[
+    cast(cast({{ lawn.default__json_only_keys(json_expression, keys) }} as jsonb) - array_remove(array[
         {%- for key, condition in conditions.items() %}
         case when {{ condition }} then '{{ key }}' end{{ ',' if not loop.last }}
         {%- endfor %}
@@ -57,12 +59,15 @@
 {%- endmacro %}
 
 {% macro duckdb__json_only_keys_unless(json_expression, keys, conditions) -%}
-    {#- RFC 7396 merge patch: a key patched to null is removed; concat_ws skips the nulls -#}
-    cast(json_merge_patch({{ lawn.json_only_keys(json_expression, keys) }}, '{' || concat_ws(','
+    {#- RFC 7396 merge patch: a key patched to null is removed; concat_ws skips the nulls; a
+        null object stays null (a merge patch would make it `{}`) -#}
+    case when {{ json_expression }} is not null then
+    cast(json_merge_patch({{ lawn.duckdb__json_only_keys(json_expression, keys) }}, '{' || concat_ws(','
         {%- for key, condition in conditions.items() %},
         case when {{ condition }} then '"{{ key }}":null' end
         {%- endfor %}
     ) || '}') as {{ dbt.type_string() }})
+    end
 {%- endmacro %}
 
 {% macro spark__json_only_keys_unless(json_expression, keys, conditions) -%}
