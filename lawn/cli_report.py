@@ -57,13 +57,32 @@ def report(
             "(default: run the catalog now). Ignored when the day's report already archived one."
         ),
     ] = None,
+    target: Annotated[
+        str,
+        typer.Option(help="duckdb (the --db file) or postgres (LAWN_PG_* variables; docs/postgres.md)."),
+    ] = "duckdb",
 ) -> None:
     """Write a cadence report (HTML with embedded plots, Markdown with PNGs beside it). Every
     figure uses data on or before the as-of day, so `--as-of` of a past day reproduces the
-    report that day's run wrote. Exit 2 on a bad --cadence, --as-of, --out or --db."""
+    report that day's run wrote. Exit 2 on a bad --cadence, --as-of, --out, --db or --target."""
+    import contextlib
+
     from lawn.reports.asof import ReportInputError, parse_as_of, parse_cadence
     from lawn.reports.run import write_cadence_report
 
+    if target not in ("duckdb", "postgres"):
+        fail(f"--target {target!r}: one of duckdb, postgres")
+    source: contextlib.AbstractContextManager[Path] = contextlib.nullcontext(db or duckdb_path())
+    if target == "postgres":
+        from lawn.postgres import PostgresConfigError, pg_login
+        from lawn.reports.mirror import mirrored
+
+        if db is not None:
+            fail("--db names a DuckDB file; with --target postgres the warehouse comes from LAWN_PG_*")
+        try:
+            source = mirrored(pg_login("dbt"))
+        except PostgresConfigError as exc:
+            fail(f"--target postgres: {exc}")
     try:
         cadence = parse_cadence(cadence)
         day = parse_as_of(as_of)
@@ -72,9 +91,10 @@ def report(
         reason = unwritable_reason(out_dir)
         if reason:  # it failed at the end with a bare FileNotFoundError / PermissionError (exit 1)
             fail(f"--out {out_dir}: cannot write reports there ({reason})")
-        html_path, md_path, kept = write_cadence_report(
-            db or duckdb_path(), cadence, day, out_dir, model_store, manifest or DEFAULT_MANIFEST, catalog
-        )
+        with source as db_path:
+            html_path, md_path, kept = write_cadence_report(
+                db_path, cadence, day, out_dir, model_store, manifest or DEFAULT_MANIFEST, catalog, target
+            )
     except ReportInputError as exc:
         fail(str(exc))
     if kept is not None:

@@ -362,16 +362,22 @@ def step_slo(config: NightlyConfig, state: dict) -> str:
 def step_report(config: NightlyConfig, state: dict) -> str:
     from lawn.paths import DEFAULT_MANIFEST
     from lawn.report import write_report
+    from lawn.reports.mirror import mirrored
     from lawn.reports.run import write_due_reports
 
-    if config.target == "postgres":
-        raise StepSkipped("the report is not ported to postgres yet (lawn/report.py reads DuckDB): skipped")
     uplift_store = config.uplift_store or config.model_store.parent / "uplift"  # as step score
-    html, markdown = write_report(config.db_path, config.report_dir, state, uplift_store)
-    state["report_html"] = html
-    # the cadence reports due on this data day, archived under report_dir/cadence/<cadence>/<day>/
     manifest = config.dbt_target_path / "manifest.json" if config.dbt_target_path else DEFAULT_MANIFEST
-    written = write_due_reports(config.db_path, config.report_dir / "cadence", config.model_store, manifest)
+    # on PostgreSQL the report code reads a DuckDB copy of the relations it reads
+    source = (
+        mirrored(config.warehouse) if config.target == "postgres" else contextlib.nullcontext(config.db_path)
+    )
+    with source as db_path:
+        html, markdown = write_report(db_path, config.report_dir, state, uplift_store)
+        state["report_html"] = html
+        # the cadence reports due on this data day, archived under report_dir/cadence/<cadence>/<day>/
+        written = write_due_reports(
+            db_path, config.report_dir / "cadence", config.model_store, manifest, config.target
+        )
     state["cadence_reports"] = dict(written)
     return f"{html} and {markdown}; cadence reports: {', '.join(cadence for cadence, _ in written)}"
 

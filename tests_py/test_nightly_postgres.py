@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -119,13 +120,32 @@ def test_the_postgres_nightly_runs_every_ported_step_and_names_the_skipped_ones(
         failed = [f"{s.name}: {s.detail}" for s in result.steps if s.status == "failed"]
         assert not failed and result.exit_code == 0, failed
         assert statuses == {"validate": "ok", "build": "ok", "retention": "skipped", "score": "ok",
-                            "bandit": "ok", "actions": "ok", "slo": "ok", "report": "skipped"}  # fmt: skip
+                            "bandit": "ok", "actions": "ok", "slo": "ok", "report": "ok"}  # fmt: skip
         skipped = [s.detail for s in result.steps if s.status == "skipped"]
         assert all("not ported to postgres" in detail and "\n" not in detail for detail in skipped)
     # both runs recorded in the server's run ledger, as successes
     assert list(runs["run_rows"]["run_id"]) == [runs["pg"].run_id, runs["again"].run_id]
     assert set(runs["run_rows"]["status"]) == {"success"}
     assert runs["pg"].as_of_date == runs["duck"].as_of_date is not None
+
+
+def test_the_postgres_nightly_writes_the_reports_duckdb_writes(runs):
+    """The report step on PostgreSQL reads a DuckDB mirror of the relations the report code
+    reads (lawn/reports/mirror.py): the cadence reports due on the data day say word for word
+    what the DuckDB nightly's say, and the nightly report has the same sections."""
+    duck_dir, pg_dir = runs["duck_work"] / "report", runs["pg_work"] / "report"
+    duck = {
+        p.relative_to(duck_dir).as_posix(): p.read_text() for p in (duck_dir / "cadence").rglob("report.md")
+    }
+    pg = {p.relative_to(pg_dir).as_posix(): p.read_text() for p in (pg_dir / "cadence").rglob("report.md")}
+    assert duck and duck.keys() == pg.keys()
+    for name in duck:
+        assert pg[name] == duck[name], name
+
+    def headings(folder: Path) -> list[str]:
+        return [line for line in (folder / "report.md").read_text().splitlines() if line.startswith("#")]
+
+    assert headings(pg_dir) == headings(duck_dir) and len(headings(duck_dir)) > 5
 
 
 # The action's reason quotes the top contributions through the number_to_text macro

@@ -91,6 +91,15 @@ def archive_catalog(folder: Path, db_path: Path, catalog_csv: Path | None) -> No
         shutil.copyfile(result.csv_path, target)
 
 
+def note_unavailable(folder: Path, reason: str) -> None:
+    """No dictionary can be made for this render (``reason``, one line): archived as an
+    unavailable catalog unless the day's folder already has a dictionary or a reason."""
+    if (folder / DICTIONARY).exists() or (folder / UNAVAILABLE).exists():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / UNAVAILABLE).write_text(reason + "\n")
+
+
 def read_dictionary(folder: Path) -> pd.DataFrame:
     path = folder / DICTIONARY
     if not path.exists():
@@ -241,8 +250,10 @@ def retention_check(r: Reader) -> tuple[dict, str]:
     if path.exists():
         stored = json.loads(path.read_text())
         return stored, stored["source"]
-    from lawn.retention import catalog_classes, load_class_map, load_policies, past_policy
+    from lawn.retention import RetentionError, catalog_classes, load_class_map, load_policies, past_policy
 
+    if r.engine != "duckdb":  # the mirror holds the report relations, not the mapped tables
+        raise RetentionError(f"the retention check reads a DuckDB warehouse; not ported to {r.engine} yet")
     policies = load_policies()
     reference = reference_of(r.as_of)
     manifest = r.manifest if r.manifest.exists() else None

@@ -38,6 +38,7 @@ class Reader:
     model_store: Path
     manifest: Path
     folder: Path  # the report's dated folder (snapshots of what is not in the warehouse)
+    engine: str = "duckdb"  # postgres: ``con`` is a mirror of the report relations (reports/mirror.py)
 
     def df(self, sql: str, **params: object) -> pd.DataFrame:
         sql = sql.replace("{events}", EVENTS_AS_OF).replace("{slo_status}", SLO_STATUS_AS_OF)
