@@ -73,6 +73,26 @@ def test_marts_show_only_declared_properties_the_plan_does_not_class_personal(bu
         assert json.loads(masked_text) == expected, event_id
     # Carol typed her email into a URL: the page path and referrer are left out, key by key
     assert json.loads(events.loc["e52", "properties"]) == {"utm_source": "newsletter"}
+    # an email in the context's text fields (an app version, an error message, a platform, a
+    # locale): null in fct_events, field by field, as sent in the restricted view
+    context = query(
+        built,
+        "select event_id, platform, app_version, locale, error_code from marts.fct_events "
+        "where event_id in ('e53', 'e54') order by event_id",
+    )
+    assert [[None if pd.isna(v) else v for v in row] for row in context.values.tolist()] == [
+        ["e53", "web", None, "en-GB", None],
+        ["e54", None, None, None, None],
+    ]
+    sent = query(
+        built,
+        "select event_id, platform, app_version, locale, error_code from pii.pii_event_personal_data "
+        "where event_id in ('e53', 'e54') order by event_id",
+    )
+    assert [[None if pd.isna(v) else v for v in row] for row in sent.values.tolist()] == [
+        ["e53", "web", "dave@gamma.io", "en-GB", "login failed for Dave@Gamma.io"],
+        ["e54", "erin@delta.dev", None, "<erin@delta.dev>", None],
+    ]
     # nothing email-like or phone-like in any text column of any analyst mart
     with duckdb.connect(str(built), read_only=True) as con:
         columns = con.execute(

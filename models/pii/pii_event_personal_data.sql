@@ -1,7 +1,8 @@
 {{ config(materialized='view') }}
 {#- Restricted (schema pii): what marts.fct_events masks, by event_id: the client IP
     address, the properties whole (emails, names, free text) and the ids as sent (fct_events
-    shows an email-shaped user_id, anonymous_id or device_id as its keyed hash). A view, so
+    shows an email-shaped user_id, anonymous_id or device_id as its keyed hash) and the
+    context's text fields as sent (fct_events shows an email-shaped one as null). A view, so
     nothing is copied. -#}
 with
 
@@ -21,6 +22,10 @@ final as (
         anonymous_id,
         device_id,
         user_id,
+        platform,
+        app_version,
+        locale,
+        error_code,
         properties
     from events
 

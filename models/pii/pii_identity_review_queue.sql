@@ -12,7 +12,10 @@ queue as (
 
 scores as (
 
+    -- only the pairs the queue can hold: the masked ids below are computed for these, not for
+    -- every scored pair (4.5M in one account of 3,000 users: 70 s)
     select * from {{ ref('int_identity_match_scores') }}
+    where match_decision = 'review'
 
 ),
 

@@ -77,12 +77,30 @@ active_lists as (
 
 ),
 
-devices as (
+linked_devices as (
 
     select distinct
         right_value as user_id,
         left_key
     from links
+
+),
+
+-- as int_identity_user_overlaps: a browser or device more than
+-- `identity_max_users_per_shared_device` user_ids used is no evidence, so it is not listed
+devices as (
+
+    select
+        user_id,
+        left_key
+    from (
+        select
+            user_id,
+            left_key,
+            count(*) over (partition by left_key) as device_users
+        from linked_devices
+    ) as counted
+    where device_users <= {{ var('identity_max_users_per_shared_device') }}
 
 ),
 

@@ -6,7 +6,9 @@
     the newer one first appeared. A re-signup is sequential (the old user_id goes quiet
     before the new one appears); two colleagues, or two people sharing a mailbox, are
     active in the same weeks. 0 days = sequential, fewer than
-    `identity_concurrent_min_days` = brief_overlap, else concurrent. -#}
+    `identity_concurrent_min_days` = brief_overlap, else concurrent. A common browser or
+    device counts (shares_device) only when at most `identity_max_users_per_shared_device`
+    user_ids used it. -#}
 with
 
 observations as (
@@ -79,13 +81,32 @@ user_emails as (
 
 ),
 
-user_devices as (
+linked_devices as (
 
     select distinct
         left_key as device_key,
         right_value as user_id
     from links
     where left_type in ('anonymous_id', 'device_id') and right_type = 'user_id'
+
+),
+
+-- a browser or device is evidence that two user_ids are one person only when no third
+-- user_id used it: one seen with more (a lobby kiosk, a shared office tablet, a family
+-- computer) says nothing about any one pair of its users, whatever their names
+user_devices as (
+
+    select
+        device_key,
+        user_id
+    from (
+        select
+            device_key,
+            user_id,
+            count(*) over (partition by device_key) as device_users
+        from linked_devices
+    ) as counted
+    where device_users <= {{ var('identity_max_users_per_shared_device') }}
 
 ),
 

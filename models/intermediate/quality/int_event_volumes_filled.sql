@@ -72,7 +72,7 @@ placed as (
     select
         coalesce(first_deliveries.event_name, '(missing)') as event_name,
         coalesce(first_deliveries.source, '(missing)') as source,
-        coalesce(first_deliveries.context_platform, '(none)') as platform,
+        coalesce({{ shown_text('first_deliveries.context_platform') }}, '(none)') as platform,
         coalesce(
             cast(first_deliveries.schema_version as {{ dbt.type_string() }}),
             first_deliveries.schema_version_raw,

@@ -4,7 +4,8 @@
     tracking plan declares and does not class as personal or sensitive (emails, names, free
     text): a key the plan does not declare is unclassified and not shown either. An
     email-shaped user_id, anonymous_id or device_id is shown as its keyed hash
-    (masked_identifier). All of it stays whole in pii.pii_event_personal_data
+    (masked_identifier), an email-shaped context text (platform, app_version, locale,
+    error_code) as null (shown_text). All of it stays whole in pii.pii_event_personal_data
     (docs/governance.md). #}
 -- depends_on: {{ ref('stg_tracking_plan__properties') }}
 with
@@ -32,11 +33,11 @@ final as (
         {{ masked_identifier('device_id') }} as device_id,
         {{ masked_identifier('user_id') }} as user_id,
         account_id,
-        platform,
-        app_version,
-        locale,
+        {{ shown_text('platform') }} as platform,
+        {{ shown_text('app_version') }} as app_version,
+        {{ shown_text('locale') }} as locale,
         latency_ms,
-        error_code,
+        {{ shown_text('error_code') }} as error_code,
         {{ shown_properties('properties') }} as properties,
         raw_event_key
     from events
