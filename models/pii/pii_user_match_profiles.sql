@@ -90,17 +90,7 @@ linked_devices as (
 -- `identity_max_users_per_shared_device` user_ids used is no evidence, so it is not listed
 devices as (
 
-    select
-        user_id,
-        left_key
-    from (
-        select
-            user_id,
-            left_key,
-            count(*) over (partition by left_key) as device_users
-        from linked_devices
-    ) as counted
-    where device_users <= {{ var('identity_max_users_per_shared_device') }}
+    {{ evidence_devices('linked_devices', 'left_key', 'user_id') }}
 
 ),
 

@@ -92,21 +92,10 @@ linked_devices as (
 ),
 
 -- a browser or device is evidence that two user_ids are one person only when no third
--- user_id used it: one seen with more (a lobby kiosk, a shared office tablet, a family
--- computer) says nothing about any one pair of its users, whatever their names
+-- user_id used it (evidence_devices)
 user_devices as (
 
-    select
-        device_key,
-        user_id
-    from (
-        select
-            device_key,
-            user_id,
-            count(*) over (partition by device_key) as device_users
-        from linked_devices
-    ) as counted
-    where device_users <= {{ var('identity_max_users_per_shared_device') }}
+    {{ evidence_devices('linked_devices', 'device_key', 'user_id') }}
 
 ),
 
