@@ -158,6 +158,8 @@ def nightly(
         fail(f"--raw-dir {raw_dir}: no such folder")
     if target not in ("duckdb", "postgres"):
         fail(f"--target {target!r}: one of duckdb, postgres")
+    if target == "postgres" and db is not None:  # it was ignored without a word
+        fail("--db names a DuckDB file; with --target postgres the warehouse comes from LAWN_PG_*")
     if shadow is not None:  # an unknown version failed the score step after the whole build
         from lawn.model_store import ModelStoreError, check_version, registry
 

@@ -3,6 +3,7 @@ PostgreSQL target (docs/postgres.md). Connection from LAWN_PG_* variables."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Annotated
@@ -39,7 +40,7 @@ def _check_collation(login) -> None:
         fail(problem)
 
 
-def _land(raw_dir: Path) -> None:
+def _land(raw_dir: Path, writer_lock: str | None = None) -> None:
     from lawn.postgres import (
         PostgresCollationError,
         PostgresConfigError,
@@ -54,7 +55,7 @@ def _land(raw_dir: Path) -> None:
         fail(str(exc))
     try:
         with err.status(f"loading raw files from {raw_dir} into postgres {login.host}:{login.port}/raw"):
-            report = land_raw_postgres(raw_dir, login)
+            report = land_raw_postgres(raw_dir, login, writer_lock)
     except PostgresCollationError as exc:
         fail(str(exc))
     except PostgresError as exc:
@@ -65,8 +66,10 @@ def _land(raw_dir: Path) -> None:
 @postgres_app.command("land")
 @guarded
 def land(raw_dir: RawDirOption = DEMO_RAW_DIR) -> None:
-    """Gate the raw files (as `lawn load` does) and land them in PostgreSQL's raw schema."""
-    _land(raw_dir)
+    """Gate the raw files (as `lawn load` does) and land them in PostgreSQL's raw schema.
+    One writer at a time: refused (exit 1) while another lawn writer holds the warehouse
+    (the lock `lawn nightly --target postgres` holds)."""
+    _land(raw_dir, writer_lock="lawn postgres land")
 
 
 @postgres_app.command("build")
@@ -80,29 +83,38 @@ def build(
     land: Annotated[bool, typer.Option(help="Land the raw files first (--no-land reuses raw.*).")] = True,
     dbt_vars: DbtVarsOption = None,
 ) -> None:
-    """Land the raw files, install the identity hash key, then `dbt build --target postgres`."""
+    """Land the raw files, install the identity hash key, then `dbt build --target postgres`.
+    One writer at a time: refused (exit 1) while another lawn writer holds the warehouse."""
     from lawn.dbt_runner import run_dbt
     from lawn.identity_key import resolve_key
     from lawn.postgres import PostgresConfigError, PostgresError, install_key_postgres, pg_login
+    from lawn.warehouse_io import postgres_writer_lock
 
     try:
         login = pg_login("dbt")
     except PostgresConfigError as exc:
         fail(str(exc))
     overrides = dbt_vars_option(dbt_vars)
-    if land:
-        _land(raw_dir)  # checks the collation after the gate, before landing
-    else:
-        _check_collation(login)
-    try:
-        install_key_postgres(login, resolve_key(dev=True))
-    except PostgresError as exc:
-        fail(str(exc), EXIT_FAILED)
-    # unit tests test the SQL's logic and run on DuckDB in CI; their hand-written fixtures are
-    # typed for DuckDB (the data tests all run here)
-    args = ["build", "--target", "postgres", "--exclude-resource-type", "unit_test"]
-    args += ["--full-refresh"] if full_refresh else []
-    code = run_dbt(args, None, capture=False, select=select or (), dbt_vars=overrides).returncode
+    # one writer at a time (a land beside a running nightly replaced raw.* under it): held for
+    # the landing and the build, refused with one line (exit 1) while another writer holds it
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(postgres_writer_lock(login, "lawn postgres build"))
+        except PostgresError as exc:  # the server cannot be reached
+            fail(str(exc), EXIT_FAILED)
+        if land:
+            _land(raw_dir)  # checks the collation after the gate, before landing
+        else:
+            _check_collation(login)
+        try:
+            install_key_postgres(login, resolve_key(dev=True))
+        except PostgresError as exc:
+            fail(str(exc), EXIT_FAILED)
+        # unit tests test the SQL's logic and run on DuckDB in CI; their hand-written fixtures
+        # are typed for DuckDB (the data tests all run here)
+        args = ["build", "--target", "postgres", "--exclude-resource-type", "unit_test"]
+        args += ["--full-refresh"] if full_refresh else []
+        code = run_dbt(args, None, capture=False, select=select or (), dbt_vars=overrides).returncode
     if code:
         raise typer.Exit(code=code)
 

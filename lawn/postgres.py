@@ -147,34 +147,46 @@ def copy_tables(
     return counts
 
 
-def land_raw_postgres(raw_dir: Path, login: PgLogin) -> LoadReport:
+def land_raw_postgres(raw_dir: Path, login: PgLogin, writer_lock: str | None = None) -> LoadReport:
     """Gate ``raw_dir`` exactly as the DuckDB load does, then land the same text rows into
     PostgreSQL's ``raw`` schema as ``loader`` (all tables or none). A file the gate refuses
-    is in the report's errors (bad input); a server that fails raises PostgresError."""
-    import psycopg2
+    is in the report's errors (bad input); a server that fails raises PostgresError.
+    ``writer_lock`` (the command's name): take the warehouse's writer lock after the gate,
+    for the copy (WarehouseError when another writer holds it); None when the caller holds it."""
+    import contextlib
 
     from lawn.validate_raw import land_and_check
+    from lawn.warehouse_io import postgres_writer_lock
 
     with duckdb.connect() as staging:
         report = land_and_check(raw_dir, staging)
         if report.errors:
             return report
-        connection = login.connect()
-        try:
-            # after the gate (a broken file is named before any connection), before the copy
-            if problem := collation_problem(login, connection):
-                raise PostgresCollationError(problem)
-            counts = copy_tables(staging, list(RAW_TABLES), connection)
-        except psycopg2.Error as exc:
-            raise PostgresError(f"postgres raw landing failed, nothing landed: {_first_line(exc)}") from None
-        finally:
-            connection.close()
+        lock = postgres_writer_lock(login, writer_lock) if writer_lock else contextlib.nullcontext()
+        with lock:
+            counts = _copy_checked(staging, login)
     for landed in report.tables:
         if counts.get(landed.table.name) != landed.rows:
             raise PostgresError(
                 f"raw.{landed.table.name}: {counts.get(landed.table.name)} rows copied, {landed.rows} read"
             )
     return report
+
+
+def _copy_checked(staging: duckdb.DuckDBPyConnection, login: PgLogin) -> dict[str, int]:
+    """The collation check, then the copy of the gated raw tables (one transaction)."""
+    import psycopg2
+
+    connection = login.connect()
+    try:
+        # after the gate (a broken file is named before any connection), before the copy
+        if problem := collation_problem(login, connection):
+            raise PostgresCollationError(problem)
+        return copy_tables(staging, list(RAW_TABLES), connection)
+    except psycopg2.Error as exc:
+        raise PostgresError(f"postgres raw landing failed, nothing landed: {_first_line(exc)}") from None
+    finally:
+        connection.close()
 
 
 def _utc_now() -> dt.datetime:

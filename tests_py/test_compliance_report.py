@@ -359,6 +359,10 @@ def test_a_catalog_that_cannot_be_made_is_archived_as_such(tmp_path, monkeypatch
     first = write_cadence_report(db, "quarterly", None, tmp_path / "out", store, tmp_path / "none.json")
     md = first[1].read_text()
     assert "Not available: the catalog could not be made (dbt docs generate failed: boom)." in md
+    # each section that reads the dictionary says so (three were left out without a word)
+    for title in ("catalog completeness", "PII columns and where they live", "masked share", "grants"):
+        section = md.split(f": {title}\n", 1)[1].split("\n## ", 1)[0]
+        assert "Not available: the catalog could not be made" in section, title
     again = write_cadence_report(db, "quarterly", None, tmp_path / "out", store, tmp_path / "none.json")
     assert again[2] is None and again[1].read_text() == md and len(calls) == 1
     fixed = write_cadence_report(

@@ -705,6 +705,10 @@ def test_the_reports_from_postgres_equal_the_duckdb_reports(pg_env, pg_build, bu
     assert "## SLO review" in text
     assert "Not available: the catalog could not be made (`lawn catalog` reads a DuckDB warehouse" in text
     assert "Not available: the retention check reads a DuckDB warehouse; not ported to postgres yet" in text
+    # no section left out without a word; the grants are PostgreSQL's, from audit.grant_log
+    for title in ("PII columns and where they live", "masked share", "grants"):
+        assert f"## Compliance: {title}" in text, title
+    assert "This warehouse is PostgreSQL" in text and "This warehouse is DuckDB" not in text
 
 
 def test_report_target_errors_are_one_line(pg_env, tmp_path):
@@ -716,3 +720,33 @@ def test_report_target_errors_are_one_line(pg_env, tmp_path):
     assert unset.exit_code == 2 and "LAWN_PG_PASSWORD is not set" in unset.output
     for result in (bad, both, unset):
         assert "Traceback" not in result.output
+
+
+def test_land_and_build_wait_for_no_one_while_a_writer_holds_the_warehouse(pg_env, pg_build, tmp_path):
+    """`lawn postgres land|build` take the writer lock `lawn nightly --target postgres` holds:
+    a land beside a running nightly replaced raw.* under it and failed the nightly's build (a
+    probe, 2026-12-08). Held by another session: one line, exit 1, raw unchanged."""
+    from lawn.warehouse_io import postgres_writer_lock
+
+    (tmp_path / "raw_events.csv").write_text(
+        "event_id,event_name,schema_version,source,occurred_at,received_at,anonymous_id,device_id,"
+        "user_id,account_id,context,properties\n"
+        "x1,page_viewed,1,web,2026-05-01T10:00:00Z,2026-05-01T10:00:01Z,a1,,,,{},{}\n"
+    )
+    count = "select count(*) from raw.raw_events"
+    before = query(pg_env, "dbt", count)
+    with postgres_writer_lock(pg_login("dbt", pg_env), "a nightly in this test"):
+        landed = _invoke(["postgres", "land", "--raw-dir", str(tmp_path)], pg_env)
+        built = _invoke(["postgres", "build", "--no-land"], pg_env)
+    for result in (landed, built):
+        assert result.exit_code == 1, result.output
+        assert "is locked by another lawn writer" in result.output
+        assert "Traceback" not in result.output
+    assert query(pg_env, "dbt", count) == before
+
+
+def test_nightly_refuses_a_duckdb_file_with_the_postgres_target(pg_env, tmp_path):
+    result = _invoke(["nightly", "--target", "postgres", "--dev", "--db", str(tmp_path / "d.duckdb")], pg_env)
+    assert result.exit_code == 2
+    assert "--db names a DuckDB file; with --target postgres" in result.output
+    assert "Traceback" not in result.output

@@ -121,7 +121,23 @@ def governance_sections(r: Reader) -> list[Section]:
     try:
         dictionary = compliance.read_dictionary(r.folder)
     except compliance.Unavailable as exc:
-        return [gov.text(f"Not available: {exc}."), *retention_sections(r, None), erasure_section(r)]
+        # every section that reads the dictionary says so: none is left out without a word
+        missing = [
+            Section(title).text(f"Not available: {exc}.")
+            for title in ("Compliance: PII columns and where they live", "Compliance: masked share")
+        ]
+        grants_part = (
+            postgres_grants_section(r)
+            if r.engine == "postgres"
+            else Section("Compliance: grants").text(f"Not available: {exc}.")
+        )
+        return [
+            gov.text(f"Not available: {exc}."),
+            *missing,
+            *retention_sections(r, None),
+            erasure_section(r),
+            grants_part,
+        ]
     table = governance.shares(governance.completeness(dictionary))
     gov.text(
         "Share of columns (sources, seeds, models, snapshots; the data dictionary of `lawn catalog`, "
@@ -175,7 +191,7 @@ def governance_sections(r: Reader) -> list[Section]:
         masked,
         *retention_sections(r, dictionary),
         erasure_section(r),
-        grants_section(dictionary),
+        postgres_grants_section(r) if r.engine == "postgres" else grants_section(dictionary),
     ]
 
 
@@ -238,6 +254,34 @@ def erasure_section(r: Reader) -> Section:
     )
     section.bullets(compliance.erasure_summary(frame))
     section.table(frame, empty="none")
+    return section
+
+
+def postgres_grants_section(r: Reader) -> Section:
+    """On PostgreSQL: the quarter's grants diff and the grants in force at its end, from
+    audit.grant_log (lawn/reports/grants.py, the rule `lawn postgres grants-diff` applies)."""
+    from lawn.reports import grants
+
+    section = Section("Compliance: grants")
+    if not r.has_table("audit", "grant_log"):
+        return section.text("Not available: audit.grant_log does not exist (run `lawn postgres build`).")
+    since, until = grants.quarter_bounds(r.start, r.as_of)
+    log = r.df(f"select {', '.join(grants.LOG_COLUMNS)} from audit.grant_log")
+    section.text(
+        "This warehouse is PostgreSQL: dbt applies the roles' grants and logs them in audit.grant_log. "
+        f"Grants granted or revoked between {since} and {until} (UTC), from the log; `lawn postgres "
+        "grants-diff` gives the same diff and also compares the server's grants now with the log (a "
+        "grant made or dropped by hand shows there, not here: this report reads a copy of the log)."
+    )
+    section.table(grants.diff(log, since, until), empty="No grant was granted or revoked in the quarter.")
+    force = grants.in_force(log, until)
+    summary = (
+        force.groupby(["grantee", "object_type", "privilege"]).size().reset_index(name="grants")
+        if len(force)
+        else pd.DataFrame(columns=["grantee", "object_type", "privilege", "grants"])
+    )
+    section.subtitle(f"Grants in force at {until} (count per role, object type and privilege)")
+    section.table(summary, empty="No grant was logged before then.")
     return section
 
 

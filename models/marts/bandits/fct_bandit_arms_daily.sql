@@ -62,7 +62,8 @@ final as (
         allocations.exploration_floor,
         allocations.holdout_share,
         coalesce(placed.actions_assigned, 0) as actions_assigned,
-        coalesce(placed.holdout_actions_assigned, 0) as holdout_actions_assigned
+        cast(coalesce(placed.holdout_actions_assigned, 0) as {{ dbt.type_bigint() }})
+            as holdout_actions_assigned
     from allocations
     inner join arms
         on
