@@ -86,11 +86,27 @@ def _land(raw_dir: Path) -> None:
                   f"{held.retention:,} past the retention cutoff; {held.redacted:,} redacted")  # fmt: skip
 
 
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="The warehouse file (default: LAWN_DUCKDB_PATH or ./lawn.duckdb), as `lawn nightly --db`."
+    ),
+]
+
+
+def _use_db(db: Path | None) -> None:
+    """--db: this command's warehouse, by the one variable every step reads (LAWN_DUCKDB_PATH),
+    as an absolute path (dbt runs in the project folder)."""
+    if db is not None:
+        os.environ["LAWN_DUCKDB_PATH"] = str(db.expanduser().absolute())
+
+
 @app.command()
-def load(raw_dir: RawDirOption = DEMO_RAW_DIR) -> None:
+def load(raw_dir: RawDirOption = DEMO_RAW_DIR, db: DbOption = None) -> None:
     """Check the raw files and land them in the warehouse's `raw` schema (all or nothing)."""
     from lawn.warehouse import WarehouseError, writing
 
+    _use_db(db)
     try:
         with writing(duckdb_path(), "lawn load", must_exist=False):
             _land(raw_dir)
@@ -110,6 +126,7 @@ def build(
             "the nightly and a replay skip them)."
         ),
     ] = True,
+    db: DbOption = None,
 ) -> None:
     """Load the raw files (gate + land), install the identity hash key (LAWN_IDENTITY_HASH_KEY,
     else the checkout's local key .lawn/identity_hash.key), then `dbt build` (seeds, models,
@@ -124,6 +141,7 @@ def build(
     from lawn.warehouse import WarehouseError, check_dbt_duckdb_settings, writing
 
     day = as_of_day(as_of)
+    _use_db(db)
     try:  # before anything lands: dbt would stop at its first connection
         check_dbt_duckdb_settings(dict(os.environ))
     except WarehouseError as exc:
