@@ -22,6 +22,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from lawn.data_day import DATA_DAY_TABLE
+
 # every relation the report code reads (tests_py/test_postgres.py scans the modules for
 # `schema.name` tokens and checks that each one that is a relation of the warehouse is here)
 REPORT_RELATIONS: tuple[str, ...] = (
@@ -34,7 +36,7 @@ REPORT_RELATIONS: tuple[str, ...] = (
     "marts.fct_bandit_assignments",
     "marts.fct_bandit_outcomes",
     "marts.fct_bandit_readout",
-    "marts.fct_data_day",
+    DATA_DAY_TABLE,  # the data day: read by lawn.data_day only
     "marts.fct_data_quality_daily",
     "marts.fct_erasure_requests",
     "marts.fct_events",
